@@ -1,0 +1,5 @@
+"""Allow ``python -m chatdesk``."""
+
+from chatdesk.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The ``chatdesk`` command line: one module per command group, assembled in ``main``."""

@@ -1,0 +1,50 @@
+"""Entry point of the ``chatdesk`` command: no arguments opens the window."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from chatdesk import __version__
+from chatdesk.cli import conversations, engine_commands, model_commands
+from chatdesk.cli.errors import CLIError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser; each command group registers its own sub-commands."""
+    parser = argparse.ArgumentParser(prog="chatdesk", description="Offline chat with GGUF models.")
+    parser.add_argument("--version", action="version", version=f"chatdesk {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    conversations.register(commands)
+    engine_commands.register(commands)
+    model_commands.register(commands)
+    return parser
+
+
+def open_window() -> int:
+    """Start the desktop app (imports Qt only now, so command-line use stays light)."""
+    from chatdesk.ui.app import run_app
+
+    return run_app(sys.argv[:1])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit status; errors become one line on stderr."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list:
+        return open_window()
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        status: int = args.handler(args)
+    except CLIError as error:
+        print(f"chatdesk: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("chatdesk: interrupted", file=sys.stderr)
+        return 130
+    return status

@@ -1,0 +1,1 @@
+"""Markdown and JSON export of conversations, and JSON import."""

@@ -1,0 +1,1 @@
+"""Hugging Face catalogue, search and downloads, and the local model library."""

@@ -1,0 +1,1 @@
+"""Small service objects the window uses to reach the store, engine, hub and export layers."""

@@ -1,0 +1,1 @@
+"""Conversation store: SQLite through sqlite-utils, with migrations and full-text search."""

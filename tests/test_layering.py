@@ -1,0 +1,63 @@
+"""Architecture rules: only chatdesk.ui imports Qt, and only the engine host imports llama_cpp."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "chatdesk"
+LLAMA_ALLOWED = ("engine/host",)  # only the engine-host process owns llama.cpp
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Top-level names of every module a source file imports, at any depth."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def source_files(excluded: tuple[str, ...]) -> list[Path]:
+    """Every module of the package outside the named sub-package paths."""
+    return [
+        path
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if not path.relative_to(PACKAGE).as_posix().startswith(excluded)
+    ]
+
+
+@pytest.mark.parametrize("path", source_files(("ui",)), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_non_ui_modules_never_import_qt(path: Path) -> None:
+    assert not imported_modules(path) & {"PySide6", "shiboken6", "PyQt5", "PyQt6"}
+
+
+@pytest.mark.parametrize(
+    "path", source_files(LLAMA_ALLOWED), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_llama_cpp_only_inside_engine(path: Path) -> None:
+    assert "llama_cpp" not in imported_modules(path)
+
+
+def test_importing_back_end_layers_loads_neither_qt_nor_llama() -> None:
+    code = (
+        "import sys, pkgutil, importlib, chatdesk\n"
+        "for m in pkgutil.walk_packages(chatdesk.__path__, 'chatdesk.'):\n"
+        "    skip = ('chatdesk.ui', 'chatdesk.engine.host', 'chatdesk.__main__')\n"
+        "    if not m.name.startswith(skip):\n"
+        "        importlib.import_module(m.name)\n"
+        "bad = sorted(n for n in sys.modules if n.split('.')[0] in ('PySide6', 'llama_cpp'))\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
