@@ -42,8 +42,8 @@ def check_gguf_filename(filename: str) -> str:
         raise InvalidNameError(f"only .gguf files are models: {filename!r}")
     if "\\" in filename or filename.startswith("/") or len(filename) > 400:
         raise InvalidNameError(f"unsafe file name: {filename!r}")
-    parts = PurePosixPath(filename).parts
-    if not parts or not all(_FILE_PART.match(part) and part not in (".", "..") for part in parts):
+    parts = filename.split("/")
+    if not all(_FILE_PART.match(part) and part not in (".", "..") for part in parts):
         raise InvalidNameError(f"unsafe file name: {filename!r}")
     if any(part.startswith(".") for part in parts):
         raise InvalidNameError(f"unsafe file name: {filename!r}")

@@ -51,10 +51,11 @@ def memory_needed(file_size: int) -> int:
 
 
 def estimate_fit(file_size: int, memory: MachineMemory) -> Fit:
-    """FITS: runs comfortably beside other programs; TIGHT: only if others make room;
+    """FITS: fits in memory available now and leaves 40% of the machine to everything else;
+    TIGHT: only if other programs make room;
     WONT_FIT: more than the machine has (minus 1 GiB for the system)."""
     need = memory_needed(file_size)
-    comfortable = min(memory.available_ram + memory.vram, int(memory.capacity * 0.75))
+    comfortable = min(memory.available_ram + memory.vram, int(memory.capacity * 0.6))
     if need <= comfortable:
         return Fit.FITS
     if need <= memory.capacity - GIB:

@@ -348,3 +348,26 @@ def small_repo(online_hub: TestHub) -> HostedRepo:
             last_modified="2024-05-01T00:00:00.000Z",
         )
     )
+
+
+def write_tiny_gguf(
+    path: Path, *, context_length: int = 2048, template: str | None = "{{ x }}"
+) -> Path:
+    """A small but well-formed GGUF file (header, metadata, one tensor) made with ``gguf``."""
+    import gguf
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_name("tiny")
+    writer.add_context_length(context_length)
+    writer.add_block_count(1)
+    writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
+    if template is not None:
+        writer.add_chat_template(template)
+    writer.add_tensor("token_embd.weight", np.zeros((4, 8), dtype=np.float16))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
