@@ -65,6 +65,7 @@ class ModelSpec:
     tie_embeddings: bool = False
     rope_freq_base: float = 10000.0
     rms_norm_eps: float = 1e-6
+    write_file_type: bool = True  # general.file_type (False: readers must infer it)
 
     @property
     def head_dim(self) -> int:
@@ -150,7 +151,8 @@ def _tensor_values(rng: np.random.Generator, name: str, shape: tuple[int, ...]) 
 def _add_hparams(writer: gguf.GGUFWriter, spec: ModelSpec) -> None:
     arch = spec.architecture
     writer.add_name(spec.name)
-    writer.add_file_type(int(WEIGHT_TYPES[spec.weight_type][1]))
+    if spec.write_file_type:
+        writer.add_file_type(int(WEIGHT_TYPES[spec.weight_type][1]))
     if spec.weight_type not in ("F32", "F16"):
         writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
     if spec.context_length >= 2**32:
@@ -188,17 +190,20 @@ def write_model(
     *,
     vocab: ByteBPEVocab | None = None,
     skip_tensors: frozenset[str] = frozenset(),
+    split_max_tensors: int = 0,
 ) -> Path:
     """Write a llama-architecture GGUF model; tensors are generated and written one by one.
 
     ``vocab`` replaces the generated tokenizer (hostile files use it); ``skip_tensors``
-    leaves tensors out entirely (a model llama.cpp must refuse).
+    leaves tensors out entirely (a model llama.cpp must refuse); ``split_max_tensors``
+    splits the model into parts named like "NAME-00001-of-00003.gguf" (the first part's
+    path is returned).
     """
     spec = spec or ModelSpec()
     path = Path(path)
     vocab = vocab or build_vocab(spec.n_vocab, spec.seed)
     shapes = {n: s for n, s in tensor_shapes(spec).items() if n not in skip_tensors}
-    writer = gguf.GGUFWriter(path, spec.architecture)
+    writer = gguf.GGUFWriter(path, spec.architecture, split_max_tensors=split_max_tensors)
     _add_hparams(writer, spec)
     _add_tokenizer(writer, spec, vocab)
     for name, shape in shapes.items():
@@ -212,7 +217,7 @@ def write_model(
             _encode(_tensor_values(rng, name, shape), _storage_type(spec, shape))
         )
     writer.close()
-    return path
+    return writer.format_shard_names(path)[0]
 
 
 # --- hostile files -------------------------------------------------------------------------
@@ -258,9 +263,13 @@ def write_unsupported_architecture(
 
 
 def write_absurd_context(
-    path: str | Path, spec: ModelSpec | None = None, context_length: int = 2**40
+    path: str | Path, spec: ModelSpec | None = None, context_length: int = 2**31
 ) -> Path:
-    """A loadable model claiming a trained context nobody could allocate."""
+    """A model claiming a trained context nobody could allocate (2**31 tokens by default).
+
+    Below 2**32 the value is stored as llama.cpp expects (u32) and the model loads with
+    an explicit n_ctx; from 2**32 on it is stored as u64, which llama.cpp refuses to load.
+    """
     return write_model(path, replace(spec or ModelSpec(), context_length=context_length))
 
 
