@@ -10,19 +10,19 @@ per file size and modification time.
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from huggingface_hub import scan_cache_dir
 from huggingface_hub.errors import CacheNotFound
 
 from chatdesk import paths
+from chatdesk.gguf_metadata import GGUFError, GGUFMetadata, read_gguf_metadata
 from chatdesk.hub import registry
 from chatdesk.hub.download import free_disk_bytes
 from chatdesk.hub.errors import DiskFullError, InvalidNameError, LibraryError
@@ -45,7 +45,7 @@ class LocalModel:
     repo_id: str | None = None
     quantization: str | None = None
     shards: int = 1
-    metadata: Any = None  # chatdesk.gguf_metadata.GGUFMetadata when the header reads
+    metadata: GGUFMetadata | None = None  # from the header, when it reads
     problem: str | None = None  # why the model cannot be used (missing shard, bad header)
 
 
@@ -62,7 +62,9 @@ class Library:
         self.models_root = models_root or paths.models_dir()
         self.registry_file = registry_file
         self.hf_cache_dir = hf_cache_dir
-        self._metadata_cache: dict[tuple[Path, int, int], tuple[Any, str | None]] = {}
+        self._metadata_cache: dict[
+            tuple[Path, int, int], tuple[GGUFMetadata | None, str | None]
+        ] = {}
         self._lock = threading.Lock()
 
     def list_models(self, *, with_metadata: bool = True) -> list[LocalModel]:
@@ -213,16 +215,12 @@ class Library:
         return replace(model, metadata=metadata, problem=problem)
 
 
-def read_metadata(path: Path) -> tuple[Any, str | None]:
+def read_metadata(path: Path) -> tuple[GGUFMetadata | None, str | None]:
     """(metadata, None) from the GGUF header, or (None, reason) for a bad or unreadable file."""
     try:
-        module = importlib.import_module("chatdesk.gguf_metadata")
-    except ImportError:
-        return None, None  # the header reader is not part of this build yet
-    try:
-        return module.read_gguf_metadata(path), None
-    except module.GGUFError as error:
-        return None, f"not a valid GGUF file: {error}"
+        return read_gguf_metadata(path), None
+    except GGUFError as error:
+        return None, f"not a usable GGUF file: {error.reason}"
     except OSError as error:
         return None, f"cannot read: {error.strerror or error}"
 

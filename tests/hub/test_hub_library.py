@@ -107,7 +107,31 @@ def test_import_brings_every_shard_of_a_split_model(tmp_path: Path) -> None:
     model = Library(hf_cache_dir=tmp_path / "none").import_file(tmp_path / "s-00001-of-00002.gguf")
 
     assert model.shards == 2
-    assert model.problem is None
+    assert sorted(p.name for p in (models_root() / "local").iterdir()) == [
+        "s-00001-of-00002.gguf",
+        "s-00002-of-00002.gguf",
+    ]
+
+
+def test_listing_reads_header_metadata_and_flags_broken_files(
+    tmp_path: Path, tiny_model_path: Path
+) -> None:
+    library = Library(hf_cache_dir=tmp_path / "none")
+    library.import_file(tiny_model_path)
+    broken = models_root() / "org" / "R" / "broken-Q4_0.gguf"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(tiny_model_path.read_bytes()[:200])
+
+    good, bad = sorted(library.list_models(), key=lambda m: m.name.startswith("org"))
+
+    assert good.metadata is not None
+    assert good.metadata.architecture == "llama"
+    assert good.metadata.has_chat_template
+    assert good.metadata.parameter_count > 0
+    assert good.problem is None
+    assert bad.metadata is None
+    assert bad.problem is not None
+    assert bad.problem.startswith("not a usable GGUF file")
 
 
 def test_delete_removes_every_shard_and_empty_folders(tmp_path: Path) -> None:
