@@ -373,3 +373,28 @@ def _promote(partial: Path, target: Path) -> Path:
     os.replace(partial, target)
     partial.with_suffix(".json").unlink(missing_ok=True)
     return target
+
+
+@dataclass(frozen=True)
+class PendingDownload:
+    """An unfinished download found on disk: resumable with :meth:`Downloader.download`."""
+
+    remote: RemoteFile
+    downloaded: int
+    partial: Path
+
+
+def pending_downloads(models_root: Path | None = None) -> list[PendingDownload]:
+    """Every partial download with a readable sidecar (others cannot be resumed: ignored)."""
+    folder = (models_root or paths.models_dir()) / PARTIAL_DIR
+    found = []
+    for partial in sorted(folder.rglob("*.partial")) if folder.is_dir() else []:
+        try:
+            recorded = json.loads(partial.with_suffix(".json").read_text(encoding="utf-8"))
+            remote = RemoteFile(**recorded)
+            if partial != partial_path(folder.parent, remote.repo_id, remote.filename):
+                continue  # a sidecar that does not describe this file
+            found.append(PendingDownload(remote, partial.stat().st_size, partial))
+        except (OSError, ValueError, TypeError, HubError):
+            continue
+    return found

@@ -12,7 +12,7 @@ from conftest import HostedRepo, TestHub, gguf_bytes
 
 from chatdesk import paths
 from chatdesk.hub import download as download_module
-from chatdesk.hub.download import Downloader, DownloadProgress, partial_path
+from chatdesk.hub.download import Downloader, DownloadProgress, partial_path, pending_downloads
 from chatdesk.hub.errors import (
     AccessDeniedError,
     ChecksumError,
@@ -240,3 +240,19 @@ def test_download_paths_stay_inside_the_models_folder(tmp_path: Path) -> None:
         partial_path(tmp_path, "a/b", "../../x.gguf")
     with pytest.raises(InvalidNameError, match="not a valid repository id"):
         partial_path(tmp_path, "../b", "x.gguf")
+
+
+def test_unfinished_downloads_are_found_after_a_restart(
+    small_repo: HostedRepo, online_hub: TestHub
+) -> None:
+    online_hub.faults.drop_after[Q4] = [50_000, 0]
+    remote = remote_file(small_repo.repo_id, Q4)
+    with pytest.raises(DownloadFailed):
+        fast_downloader(max_retries=1).download(remote)
+
+    (pending,) = pending_downloads()
+
+    assert pending.remote == remote
+    assert pending.downloaded == 50_000
+    fast_downloader().download(pending.remote)
+    assert pending_downloads() == []
