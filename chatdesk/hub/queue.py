@@ -7,6 +7,7 @@ they start, so adding a job never blocks on the network.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import itertools
 import logging
@@ -83,6 +84,11 @@ class DownloadQueue:
     def subscribe(self, listener: JobListener) -> None:
         """Call ``listener(job)`` (on the worker thread) whenever a job changes."""
         self._listeners.append(listener)
+
+    def unsubscribe(self, listener: JobListener) -> None:
+        """Stop calling ``listener``."""
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
 
     def add(self, repo_id: str, filename: str) -> DownloadJob:
         """Queue a download of one .gguf file; returns its first snapshot."""

@@ -137,6 +137,10 @@ class ModelService:
         """Call ``listener(job)`` on the download thread whenever a job changes."""
         self.queue.subscribe(listener)
 
+    def unsubscribe(self, listener: JobListener) -> None:
+        """Stop calling ``listener``."""
+        self.queue.unsubscribe(listener)
+
     def cancel(self, job_id: int) -> None:
         """Cancel a download (its partial file stays for a later resume)."""
         self.queue.cancel(job_id)
@@ -183,3 +187,6 @@ class ModelService:
     def close(self) -> None:
         """Stop the download thread (cancelling running downloads; partials are kept)."""
         self.queue.close()
+
+
+ModelsService = ModelService  # the name the main window's launcher imports
