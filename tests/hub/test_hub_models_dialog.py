@@ -7,15 +7,12 @@ from pathlib import Path
 
 import pytest
 from conftest import HostedRepo, TestHub
+from pytestqt.qtbot import QtBot
 
-pytest.importorskip("PySide6")
-
-from pytestqt.qtbot import QtBot  # noqa: E402
-
-from chatdesk import paths  # noqa: E402
-from chatdesk.hub.system import GIB, MachineMemory  # noqa: E402
-from chatdesk.services.models import ModelService  # noqa: E402
-from chatdesk.ui.models_dialog import ModelsDialog  # noqa: E402
+from chatdesk import paths
+from chatdesk.hub.system import GIB, MachineMemory
+from chatdesk.services.models import ModelService
+from chatdesk.ui.models_dialog import ModelsDialog
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
