@@ -166,3 +166,14 @@ def test_a_broken_model_cannot_be_loaded(
         dialog.library.load_button.click()
 
     assert "Cannot load org/R/broken.gguf" in dialog.status.text()
+
+
+def test_opening_the_dialog_touches_no_network(
+    qtbot: QtBot, service: ModelService, online_hub: TestHub
+) -> None:
+    dialog = ModelsDialog(service)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.tabs.setCurrentWidget(dialog.library)
+    dialog.refresh()
+    assert online_hub.requests == []
