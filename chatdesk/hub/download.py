@@ -305,7 +305,12 @@ def _progress(remote: RemoteFile, done: int, speed: float) -> DownloadProgress:
 
 
 def _raise_for_status(response: httpx2.Response, remote: RemoteFile) -> None:
-    """Translate an HTTP error status into a HubError (reading the small error body first)."""
+    """Translate an HTTP error status into a HubError (reading the small error body first).
+
+    Server errors (5xx) and rate limits (429) are passing trouble: retried like a drop.
+    """
+    if response.status_code >= 500 or response.status_code == 429:
+        raise _Interrupted(f"the hub answered HTTP {response.status_code}")
     if response.status_code >= 400:
         response.read()
         with hub_errors(f"download {remote.repo_id}/{remote.filename}"):

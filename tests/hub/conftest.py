@@ -55,6 +55,7 @@ class Faults:
     """Trouble to cause on the next GETs of a file's bytes (each used once)."""
 
     drop_after: dict[str, list[int]] = field(default_factory=dict)
+    error_status: dict[str, list[int]] = field(default_factory=dict)
     stall_seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -235,6 +236,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _cdn(self, path: str, head: bool) -> None:
         owner, name, filename = path.removeprefix("/cdn/").split("/", 2)
+        with self.server.hub.lock:
+            statuses = self.server.hub.faults.error_status.get(filename) or []
+            status = statuses.pop(0) if statuses else None
+        if status is not None:
+            self._error(status, "")
+            return
         data = self.server.hub.repos[f"{owner}/{name}"].files[filename]
         self._body(data, filename, head, {"ETag": f'"{_sha256(data)}"'})
 

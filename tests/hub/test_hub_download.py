@@ -29,6 +29,7 @@ from chatdesk.hub.library import Library
 from chatdesk.hub.remote import RemoteFile, list_repo_models
 
 Q4 = "tiny-chat-Q4_K_M.gguf"
+Q8 = "tiny-chat-Q8_0.gguf"
 
 
 def remote_file(repo_id: str, filename: str) -> RemoteFile:
@@ -287,3 +288,17 @@ with FileLock(sys.argv[1]):
     print("locked", flush=True)
     sys.stdin.read()
 """
+
+
+def test_server_errors_are_retried_but_not_forever(
+    small_repo: HostedRepo, online_hub: TestHub
+) -> None:
+    online_hub.faults.error_status[Q4] = [503, 502]
+    remote = remote_file(small_repo.repo_id, Q4)
+
+    assert fast_downloader().download(remote).read_bytes() == small_repo.files[Q4]
+
+    online_hub.faults.error_status[Q8] = [503] * 10
+    with pytest.raises(DownloadFailed, match="HTTP 503"):
+        fast_downloader(max_retries=2).download(remote_file(small_repo.repo_id, Q8))
+    assert online_hub.faults.error_status[Q8] == [503] * 7  # 1 try + 2 retries
