@@ -157,7 +157,7 @@ def _quantisation_label(header: GGUFHeader) -> str:
             name = LlamaFileType(file_type).name
         except ValueError:
             name = ""
-        if name:
+        if name and name != "GUESSED":
             return name.removeprefix("MOSTLY_").removeprefix("ALL_")
     weights: Counter[str] = Counter()
     for tensor in header.tensors:

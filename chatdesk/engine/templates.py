@@ -36,7 +36,7 @@ import jinja2.parser
 import jinja2.utils
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
-from chatdesk.engine.builtin_templates import BUILTIN_TEMPLATES, DEFAULT_TEMPLATE
+from chatdesk.engine.builtin_templates import BUILTIN_TEMPLATES, DEFAULT_TEMPLATE, guess_builtin
 
 MAX_OUTPUT_CHARS = 16 * 1024 * 1024  # far above any prompt a context window holds
 MAX_RENDER_SECONDS = 5.0
@@ -463,12 +463,18 @@ def _looks_like_template(text: str) -> bool:
     return "{{" in text or "{%" in text
 
 
-def resolve_template(metadata_template: str | None, override: str | None = None) -> tuple[str, str]:
+def resolve_template(
+    metadata_template: str | None,
+    override: str | None = None,
+    *,
+    control_tokens: Iterable[str] = (),
+) -> tuple[str, str]:
     """The (name, template text) a model should use.
 
     ``override`` (the per-model setting) is a built-in name, ``"model"`` (the model's own
     template), or template text; empty means no override. Without an override the model's
-    own template wins, and a model without one gets the ChatML built-in.
+    own template wins; a model without one gets the built-in its ``control_tokens`` point
+    to (Llama 3, Gemma, ChatML, Phi-3, Mistral), else ChatML.
     """
     choice = (override or "").strip()
     if choice and choice != MODEL_TEMPLATE:
@@ -481,4 +487,5 @@ def resolve_template(metadata_template: str | None, override: str | None = None)
         return CUSTOM_TEMPLATE, override or ""
     if metadata_template and metadata_template.strip():
         return MODEL_TEMPLATE, metadata_template
-    return DEFAULT_TEMPLATE, BUILTIN_TEMPLATES[DEFAULT_TEMPLATE]
+    name = guess_builtin(frozenset(control_tokens))
+    return name, BUILTIN_TEMPLATES[name]

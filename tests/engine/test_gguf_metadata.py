@@ -192,3 +192,17 @@ def test_string_array_items_reads_any_indexes(tmp_path: Path) -> None:
     assert tokens.items(wanted) == {i: vocab.tokens[i] for i in wanted}
     with pytest.raises(IndexError):
         tokens.item(3000)
+
+
+def test_real_llama_cpp_vocab_file_is_read_and_refused_for_missing_weights() -> None:
+    path = Path(__file__).parent.parent / "data" / "gguf" / "ggml-vocab-phi-3.gguf"
+    meta = read_gguf_metadata(path)
+    assert (meta.architecture, meta.name, meta.vocab_size) == ("phi3", "Phi3", 32064)
+    assert (meta.bos_token, meta.eos_token) == ("<s>", "<|endoftext|>")
+    assert (meta.context_length, meta.block_count, meta.embedding_length) == (4096, 32, 3072)
+    assert meta.chat_template is not None
+    assert "<|assistant|>" in meta.chat_template
+    assert meta.parameter_count == 0
+    assert {"<|user|>", "<|assistant|>", "<|end|>"} <= set(control_token_texts(meta))
+    with pytest.raises(MissingTensorsError, match=r"token_embd\.weight"):
+        validate_gguf(path)
