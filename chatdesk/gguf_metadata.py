@@ -230,9 +230,30 @@ def read_gguf_metadata(path: str | Path) -> GGUFMetadata:
     return _describe(Path(path))[0]
 
 
+def _first_part(path: Path, header: GGUFHeader) -> tuple[Path, GGUFHeader]:
+    """A later part of a split model stands for the whole model: its first part."""
+    index = _as_int(header.values.get("split.no")) or 0
+    count = _as_int(header.values.get("split.count")) or 1
+    if index == 0 or count <= 1:
+        return path, header
+    parts = _split_parts(path, count)
+    if not parts:
+        raise MissingTensorsError(
+            path, f"this is part {index + 1} of {count} of a split model, under a renamed file"
+        )
+    if not parts[0].is_file():
+        raise MissingTensorsError(
+            path, f"this is part {index + 1} of {count}; the first part {parts[0].name} is missing"
+        )
+    return parts[0], _parse(parts[0])
+
+
 def _describe(path: Path) -> tuple[GGUFMetadata, list[GGUFHeader]]:
-    """The metadata, and the parsed header of every part present (this file first)."""
-    header = _parse(path)
+    """The metadata, and the parsed header of every part present (the first part first).
+
+    Given any part of a split model, the metadata describes the model from its first part
+    (``path`` of the result is then the first part: the one llama.cpp must be given)."""
+    path, header = _first_part(path, _parse(path))
     values = header.values
     arch = _as_str(values.get("general.architecture"))
     if not arch:
@@ -338,6 +359,13 @@ def _missing_tensor_names(meta: GGUFMetadata) -> list[str]:
 
 
 def _check_tensors(meta: GGUFMetadata) -> None:
+    if meta.split is not None and not meta.split.parts:
+        raise MissingTensorsError(
+            meta.path,
+            f"this model is split into {meta.split.count} files but this file was renamed, so "
+            "the other parts cannot be found (expected NAME-00001-of-"
+            f"{meta.split.count:05d}.gguf)",
+        )
     if meta.split is not None and meta.split.missing:
         absent = ", ".join(part.name for part in meta.split.missing)
         raise MissingTensorsError(

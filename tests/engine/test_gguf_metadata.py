@@ -206,3 +206,23 @@ def test_real_llama_cpp_vocab_file_is_read_and_refused_for_missing_weights() -> 
     assert {"<|user|>", "<|assistant|>", "<|end|>"} <= set(control_token_texts(meta))
     with pytest.raises(MissingTensorsError, match=r"token_embd\.weight"):
         validate_gguf(path)
+
+
+def test_any_part_of_a_split_model_describes_the_whole_model(tmp_path: Path) -> None:
+    first = write_model(tmp_path / "big.gguf", ModelSpec(), split_max_tensors=8)
+    third = tmp_path / "big-00003-of-00003.gguf"
+    meta = validate_gguf(third)
+    assert meta.path == first
+    assert meta.architecture == "llama"
+    assert meta.parameter_count == expected_parameters(ModelSpec())
+    first.unlink()
+    with pytest.raises(MissingTensorsError, match=r"part 3 of 3; the first part big-00001"):
+        read_gguf_metadata(third)
+
+
+def test_renamed_split_part_cannot_find_its_siblings(tmp_path: Path) -> None:
+    first = write_model(tmp_path / "big.gguf", ModelSpec(), split_max_tensors=8)
+    renamed = first.rename(tmp_path / "my-model.gguf")
+    assert read_gguf_metadata(renamed).split is not None
+    with pytest.raises(MissingTensorsError, match="renamed"):
+        validate_gguf(renamed)
