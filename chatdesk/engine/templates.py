@@ -222,9 +222,12 @@ def plain_data(value: Any) -> Any:
     no methods of rich objects, and never the caller's own lists and dicts."""
     if value is None or type(value) in (str, int, float, bool):
         return value
-    for base in (bool, str, int, float):
-        if isinstance(value, base):
-            return base(value)
+    if isinstance(value, str):  # subclasses (enums...) lose their extra methods
+        return str.__str__(value)
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
     if isinstance(value, Mapping):
         return {plain_data(key): plain_data(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

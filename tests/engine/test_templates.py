@@ -216,3 +216,17 @@ def test_models_without_template_get_the_builtin_their_tokens_suggest(
 ) -> None:
     assert resolve_template(None, control_tokens=tokens) == (expected, BUILTIN_TEMPLATES[expected])
     assert resolve_template("{{ 'own' }}", control_tokens=tokens)[0] == "model"
+
+
+def test_enum_values_reach_templates_as_plain_values() -> None:
+    from enum import IntEnum, StrEnum
+
+    class Role(StrEnum):
+        USER = "user"
+
+    class Level(IntEnum):
+        HIGH = 3
+
+    message = {"role": Role.USER, "content": "hi", "level": Level.HIGH}
+    template = "{{ messages[0].role }}{{ messages[0].level }}|{{ messages[0].role.name }}"
+    assert render_chat(template, [message]) == "user3|"  # a plain str has no .name
