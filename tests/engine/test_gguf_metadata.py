@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import struct
 import tracemalloc
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -226,3 +228,25 @@ def test_renamed_split_part_cannot_find_its_siblings(tmp_path: Path) -> None:
     assert read_gguf_metadata(renamed).split is not None
     with pytest.raises(MissingTensorsError, match="renamed"):
         validate_gguf(renamed)
+
+
+def test_randomly_damaged_headers_only_ever_raise_gguf_errors(
+    tiny_model_path: Path, tmp_path: Path
+) -> None:
+    original = tiny_model_path.read_bytes()
+    header_end = 20_000  # the tiny model's metadata and tensor infos lie in the first 20 kB
+    rng = random.Random(7)
+    damaged = tmp_path / "damaged.gguf"
+    outcomes: Counter[str] = Counter()
+    for _ in range(250):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 6)):
+            data[rng.randrange(header_end)] = rng.choice([0, 0xFF, 0x7F, rng.randrange(256)])
+        damaged.write_bytes(bytes(data[: rng.choice([len(data), rng.randrange(len(data))])]))
+        try:
+            control_token_texts(validate_gguf(damaged))
+            outcomes["valid"] += 1
+        except GGUFError as error:
+            outcomes[type(error).__name__] += 1
+    assert outcomes["CorruptGGUFError"] > 0
+    assert outcomes["TruncatedGGUFError"] > 0
