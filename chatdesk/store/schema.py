@@ -103,6 +103,9 @@ def create_full_text_search(db: Database) -> None:
             INSERT INTO messages_fts (rowid, content)
                 SELECT new.seq, new.content WHERE new.status != 'streaming';
         END""",
+        "INSERT INTO conversations_fts (rowid, title) SELECT seq, title FROM conversations",
+        """INSERT INTO messages_fts (rowid, content)
+            SELECT seq, content FROM messages WHERE status != 'streaming'""",
     )
 
 
