@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import functools
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -82,7 +83,7 @@ def add_import(commands: Any) -> None:
 
 
 def user_errors(handler: Handler) -> Handler:
-    """Turn store and export errors into CLIError (one clear line, exit status 1)."""
+    """Turn store, export, file and database errors into CLIError (one line, exit status 1)."""
 
     @functools.wraps(handler)
     def wrapper(args: argparse.Namespace) -> int:
@@ -90,6 +91,11 @@ def user_errors(handler: Handler) -> Handler:
             return handler(args)
         except (StoreError, ExportError) as error:
             raise CLIError(str(error)) from error
+        except sqlite3.Error as error:
+            raise CLIError(f"database error: {error}") from error
+        except OSError as error:
+            where = f" {error.filename}" if error.filename else ""
+            raise CLIError(f"cannot access{where}: {error.strerror or error}") from error
 
     return wrapper
 

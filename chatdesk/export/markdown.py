@@ -16,13 +16,15 @@ from typing import Any
 from chatdesk.store import Conversation, Message, Store
 
 ROLE_HEADINGS = {"system": "System", "user": "User", "assistant": "Assistant"}
-INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>&!|~#])")  # what can start markup inside a line
+INLINE_SPECIAL = re.compile(r"([\\`*_\[\]!|~#])")  # what can start markup inside a line
+HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}  # entities work in every renderer
 BACKTICK_RUN = re.compile(r"`+")
 
 
 def escape_inline(text: str) -> str:
     """Text that renders literally inside a Markdown paragraph or heading (one line)."""
-    return INLINE_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    escaped = INLINE_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    return "".join(HTML_SPECIAL.get(char, char) for char in escaped)
 
 
 def fence_for(content: str) -> str:

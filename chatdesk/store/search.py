@@ -72,13 +72,16 @@ def snippet(text: str, query: Query, marks: tuple[str, str], size: int = SNIPPET
     hits = [n for n, token in enumerate(tokens) if query.matches(token.group())]
     first = max(0, hits[0] - SNIPPET_LEAD) if hits else 0
     last = min(len(tokens), first + size)
-    pieces, cursor = [], tokens[first].start()
+    cursor = 0 if first == 0 else tokens[first].start()
+    pieces = []
     for n in range(first, last):
         token = tokens[n]
         pieces.append(text[cursor : token.start()])
         word = token.group()
         pieces.append(f"{marks[0]}{word}{marks[1]}" if n in hits else word)
         cursor = token.end()
+    if last == len(tokens):
+        pieces.append(text[cursor:])
     excerpt = " ".join("".join(pieces).split())
     lead = ELLIPSIS if first > 0 else ""
     tail = ELLIPSIS if last < len(tokens) else ""
