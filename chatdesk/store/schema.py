@@ -17,7 +17,7 @@ from sqlite_utils.migrations import Migrations
 MIGRATION_SET = "chatdesk"
 MIGRATIONS = Migrations(MIGRATION_SET)
 TOKENIZER = "unicode61 remove_diacritics 2"
-PREFIXES = "2 3"  # prefix indexes: search-as-you-type on 2-3 letters stays fast
+PREFIXES = "2 3 4 5"  # prefix indexes: search-as-you-type on 2-5 letters stays fast
 
 
 def run_statements(db: Database, *statements: str) -> None:

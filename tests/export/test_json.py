@@ -253,3 +253,26 @@ def test_tree_with_explicit_parents(store: Store) -> None:
     (cid,) = import_text(store, document({"title": "t", "messages": messages})).conversation_ids
     assert [m.content for m in store.active_path(cid)] == ["q", "a2", "after a2"]
     assert [m.id for m in store.siblings("a1")] == ["a1", "a2"]
+
+
+def test_round_trip_with_clock_skew(store: Store, fresh_store: Store) -> None:
+    """A reply dated before its question (clocks differ elsewhere) still round-trips."""
+    skewed = document(
+        {
+            "title": "skew",
+            "messages": [
+                {"id": "q", "role": "user", "content": "q", "created_at": "2026-01-01T10:00:00Z"},
+                {
+                    "id": "a",
+                    "role": "assistant",
+                    "content": "a",
+                    "created_at": "2026-01-01T09:00:00Z",
+                },
+            ],
+        }
+    )
+    (cid,) = import_text(store, skewed).conversation_ids
+    exported = export_json(store, [cid])
+    assert [m["id"] for m in json.loads(exported)["conversations"][0]["messages"]] == ["q", "a"]
+    import_text(fresh_store, exported)
+    assert export_json(fresh_store, [cid]) == exported
