@@ -81,7 +81,11 @@ def apply_migrations(db: Database, migrations: Migrations) -> None:
     try:
         migrations.apply(db)
     except Exception as error:
-        raise MigrationError(f"database migration failed and was rolled back: {error}") from error
+        if db.conn.in_transaction or migrations.pending(db):
+            raise MigrationError(
+                f"database migration failed and was rolled back: {error}"
+            ) from error
+        # another ChatDesk process (say the window and a command) migrated it meanwhile
     finally:
         if not db.conn.in_transaction:
             record_schema_version(db, len(applied_migration_names(db, migrations)))

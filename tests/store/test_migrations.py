@@ -216,3 +216,20 @@ def test_an_unusable_location_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("", encoding="utf-8")
     with pytest.raises(DatabaseFileError, match="cannot open database"):
         Store(blocker / "sub" / "chatdesk.db")
+
+
+def test_another_process_migrating_at_the_same_time_is_fine(db_path: Path) -> None:
+    """Two ChatDesk processes opening a new database at once: the slower one gives way."""
+    racing = Migrations(MIGRATION_SET)
+    names = known_migration_names()
+
+    def first_after_a_rival(db: Database) -> None:
+        Store(db_path).close()  # the rival applies everything first
+        MIGRATIONS_BY_NAME[names[0]](db)  # -> "table conversations already exists"
+
+    racing(name=names[0])(first_after_a_rival)
+    for name in names[1:]:
+        racing(name=name)(MIGRATIONS_BY_NAME[name])
+    with Store(db_path, migrations=racing) as store:
+        assert store.count_conversations() == 0
+    assert applied_names(db_path) == names
