@@ -194,10 +194,10 @@ def read_conversation(fields: Fields) -> ConversationPlan:
     created = fields.timestamp(
         "created_at", min((m.created_at for m in messages), default=utc_now())
     )
-    leaf = fields.optional_text("active_leaf_id") if fields.has("active_leaf_id") else None
+    leaf = fields.optional_text("active_leaf_id")
     if leaf is not None and leaf not in seen:
         raise fields.fail("active_leaf_id", f"{leaf!r} is not one of this conversation's messages")
-    if not fields.has("active_leaf_id") and messages:
+    if leaf is None and messages:  # missing or null: show the branch of the last message
         leaf = messages[-1].id
     conversation = Conversation(
         id=cid,

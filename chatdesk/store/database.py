@@ -3,6 +3,11 @@
 Order matters. Nothing is written until the schema is known to be one this ChatDesk
 understands; an existing database with pending migrations is copied aside first
 (``chatdesk.db.bak-v<applied>-<UTC time>``) with SQLite's online backup.
+
+Durability: WAL with ``synchronous = NORMAL``. Every committed write (each streamed
+chunk included) survives the app crashing or being killed; a power cut can lose the
+last moments of writes but never corrupts the file. Busy waits up to 5 s let the window
+and a ``chatdesk`` command share the database.
 """
 
 from __future__ import annotations

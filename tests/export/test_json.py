@@ -276,3 +276,11 @@ def test_round_trip_with_clock_skew(store: Store, fresh_store: Store) -> None:
     assert [m["id"] for m in json.loads(exported)["conversations"][0]["messages"]] == ["q", "a"]
     import_text(fresh_store, exported)
     assert export_json(fresh_store, [cid]) == exported
+
+
+def test_null_active_leaf_shows_the_last_message(store: Store) -> None:
+    data = document(
+        {"title": "t", "active_leaf_id": None, "messages": [GOOD_MESSAGE, GOOD_MESSAGE]}
+    )
+    (cid,) = import_text(store, data).conversation_ids
+    assert len(store.active_path(cid)) == 2
