@@ -233,3 +233,27 @@ def test_another_process_migrating_at_the_same_time_is_fine(db_path: Path) -> No
     with Store(db_path, migrations=racing) as store:
         assert store.count_conversations() == 0
     assert applied_names(db_path) == names
+
+
+def test_upgrade_rebuilds_search_with_longer_prefixes(db_path: Path) -> None:
+    old_database(db_path, 3)
+    conn = sqlite3.connect(db_path)
+    conn.executescript(
+        "INSERT INTO conversations (id, title, created_at, updated_at)"
+        " VALUES ('c1', 'Quantisation notes', 'a', 'b');"
+        "INSERT INTO messages (id, conversation_id, role, content, created_at, status)"
+        " VALUES ('m1', 'c1', 'user', 'perplexity numbers', 'a', 'complete'),"
+        " ('m2', 'c1', 'assistant', 'unfinished perplexity', 'a', 'streaming');"
+    )
+    conn.close()
+    with Store(db_path) as store:
+        assert store.backup_path is not None
+        assert store.backup_path.name.startswith("chatdesk.db.bak-v3-")
+        assert [h.message_id for h in store.search("perpl")] == ["m1"]
+        assert [h.conversation_id for h in store.search("quant")] == ["c1"]
+        schema = store._db.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'messages_fts'"
+        ).fetchone()[0]
+        assert "prefix='2 3 4 5'" in schema
+        store.update_message("m2", status="complete")
+        assert {h.message_id for h in store.search("perplexity")} == {"m1", "m2"}
