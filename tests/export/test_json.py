@@ -171,6 +171,25 @@ BAD_INPUTS = [
         '"tokens_per_second": NaN}]}]}',
         "NaN is not allowed",
     ),
+    (
+        document({"title": "t", "messages": [{**GOOD_MESSAGE, "prompt_tokens": 10**400}]}),
+        "prompt_tokens: expected a non-negative number below",
+    ),
+    (
+        document({"title": "t", "messages": [{**GOOD_MESSAGE, "tokens_per_second": 10**400}]}),
+        "tokens_per_second: expected a non-negative number below",
+    ),
+    (
+        document({"title": "t", "messages": [{**GOOD_MESSAGE, "tokens_per_second": 7}]}).replace(
+            ": 7", ": 1e400"
+        ),
+        "tokens_per_second: expected a non-negative number",
+    ),
+    ('{"conversations": [{"title": "\\ud800", "messages": []}]}', "invalid unicode"),
+    (
+        document({"title": "t", "messages": [GOOD_MESSAGE], "settings": {"k": "\ud83d"}}),
+        "invalid unicode",
+    ),
     (document({"title": "t", "messages": [], "settings": []}), "settings: expected an object"),
     (document({"title": "t", "messages": [], "pinned": 1}), "pinned: expected true/false"),
     (
