@@ -178,7 +178,7 @@ def report(figures: dict[str, float]) -> bool:
         passed = value <= target
         ok &= passed
         print(
-            f"{name:18s} {value:8.2f} ms  target <= {target:5.1f} ms  "
+            f"{name:18s} {value:8.3f} ms  target <= {target:5.1f} ms  "
             f"{'OK  ' if passed else 'SLOW'}  {value / target:5.2f}x target  "
             f"{value / reference:8.1f}x {ref_name}"
         )
