@@ -330,6 +330,7 @@ class HostProcess:
                 self.process.kill()
                 self.process.wait()
         self._stderr_thread.join(timeout=2)
+        self._close_pipes()
         with self._lock:
             self.alive = False
             pending = list(self._pending.values())
@@ -340,6 +341,12 @@ class HostProcess:
                 item.deliver(ReplyFailed(error))
             else:
                 item.fail(error)
+
+    def _close_pipes(self) -> None:
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
 
     def _wait_for_reader(self) -> None:
         if threading.current_thread() is not self._reader:
@@ -372,6 +379,8 @@ class HostProcess:
             self.process.kill()
             self.process.wait()
         self._reader.join(timeout=timeout)
+        self._stderr_thread.join(timeout=timeout)
+        self._close_pipes()
 
 
 class EngineClient:
