@@ -290,14 +290,13 @@ class Engine:
     def _fit(self, messages: list[dict[str, str]], system_prompt: str, budget: int) -> FitResult:
         model = self._require_model()
 
-        def render(candidate: list[dict[str, str]]) -> str:
-            return self._render(system_prompt, candidate)
-
         def count(text: str) -> int:
             return len(self._tokenize_prompt(text))
 
         try:
-            return fit_conversation(system_prompt, messages, render, count, model.n_ctx, budget)
+            return fit_conversation(
+                system_prompt, messages, self._render, count, model.n_ctx, budget
+            )
         except ContextOverflowError as error:
             raise EngineFailure(ErrorCode.MESSAGE_TOO_LONG, str(error)) from None
 
@@ -318,7 +317,7 @@ class Engine:
         )
         plan = cache.prepare(request.conversation_key, fit.prompt_text, canonical)
         seed = resolve_seed(settings)
-        base = {
+        base: dict[str, Any] = {
             "prompt_tokens": len(plan.tokens),
             "dropped_messages": fit.dropped_count,
             "kv_source": plan.source,
