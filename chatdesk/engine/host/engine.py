@@ -141,7 +141,7 @@ class Engine:
         except TemplateError as error:
             llama_cpp.llama_model_free(raw_model)
             raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
-        model = self._create_context(raw_model, options, gpu is not None)
+        model = self._create_context(raw_model, options, metadata, gpu is not None)
         self.model, self.metadata, self.template = model, metadata, template
         self.cache = PromptCache(
             model, (options.state_cache_mb or DEFAULT_STATE_CACHE_MB) * 1024**2
@@ -163,14 +163,16 @@ class Engine:
         details = "; ".join(self.log.errors())
         return f"{error} ({path.name}){': ' + details if details else ''}"
 
-    def _create_context(self, raw_model: Any, options: LoadOptions, gpu: bool) -> LoadedModel:
+    def _create_context(
+        self, raw_model: Any, options: LoadOptions, metadata: GGUFMetadata, gpu: bool
+    ) -> LoadedModel:
         shape = memory.KVShape(
             n_layer=int(llama_cpp.llama_model_n_layer(raw_model)),
             n_embd=int(llama_cpp.llama_model_n_embd(raw_model)),
             n_head=int(llama_cpp.llama_model_n_head(raw_model)),
             n_head_kv=int(llama_cpp.llama_model_n_head_kv(raw_model)),
         )
-        trained = int(llama_cpp.llama_model_n_ctx_train(raw_model))
+        trained = metadata.context_length or int(llama_cpp.llama_model_n_ctx_train(raw_model))
         try:
             n_ctx = memory.choose_context(options.n_ctx, trained, shape, memory.available_memory())
         except (memory.ContextTooLarge, ValueError) as error:
@@ -216,7 +218,8 @@ class Engine:
             or int(llama_cpp.llama_model_n_params(model.model)),
             quantization=metadata.file_type,
             file_size=metadata.total_size_bytes,
-            trained_context=int(llama_cpp.llama_model_n_ctx_train(model.model)),
+            trained_context=metadata.context_length
+            or int(llama_cpp.llama_model_n_ctx_train(model.model)),
             n_ctx=model.n_ctx,
             n_layers=n_layers,
             chat_template_present=bool(metadata.chat_template),
