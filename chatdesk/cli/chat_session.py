@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
 import time
 from concurrent.futures import Future
@@ -18,7 +19,7 @@ from typing import Any, TextIO
 
 from chatdesk.cli.engine_commands import resolve_model, sampling_from_args
 from chatdesk.cli.errors import CLIError
-from chatdesk.engine.client import EngineClient, ReplyStream
+from chatdesk.engine.client import FATAL_LOG, EngineClient, ReplyStream
 from chatdesk.engine.types import (
     ContextFitted,
     EngineError,
@@ -33,21 +34,20 @@ from chatdesk.engine.types import (
 )
 from chatdesk.store import Conversation, Store, StoreError
 
+SOURCE_DIRS = re.compile(r"^\S*/(?=[^/\s]+:\d+:)")  # "/build/x/llama-vocab.cpp:12:" -> file
 SAVE_INTERVAL = 0.5  # seconds between saves of a streaming reply
 TITLE_LENGTH = 60
 
 
 def one_line(error: EngineError) -> str:
     """An engine error as one line (a crash: its summary and the telling log line)."""
-    first = error.message.splitlines()[0] if error.message else error.code
-    if isinstance(error, EngineHostDied) and error.log_tail:
-        telling = [
-            line
-            for line in error.log_tail
-            if any(word in line.lower() for word in ("assert", "error", "fail"))
-        ]
-        first = f"{first.rstrip('.')}: {(telling or error.log_tail)[-1].strip()}"
-    return first.replace("Last log lines:", "").strip()
+    if not isinstance(error, EngineHostDied):
+        return error.message.splitlines()[0] if error.message else error.code
+    summary = error.summary.rstrip(".")
+    telling = [line for line in error.log_tail if FATAL_LOG.search(line)]
+    if not telling:
+        return summary
+    return f"{summary}: {SOURCE_DIRS.sub('', telling[0].strip())}"
 
 
 def title_from(prompt: str) -> str:

@@ -370,10 +370,11 @@ class HostProcess:
             return EngineError("the engine was closed", ErrorCode.HOST_DIED)
         lines = list(self.log_tail)
         how = describe_exit(self.process.poll())
-        message = f"The engine host {how}{problem}."
+        summary = f"The engine host {how}{problem}."
+        message = summary
         if lines:
             message += " Last log lines:\n" + "\n".join(telling_lines(lines, self.fatal_lines))
-        return EngineHostDied(message, [*self.fatal_lines, *lines])
+        return EngineHostDied(message, [*self.fatal_lines, *lines], summary)
 
     def close(self, timeout: float = 5.0) -> None:
         """Ask the host to exit, then make sure it has."""
