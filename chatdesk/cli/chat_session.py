@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import re
 import sys
 import time
 from concurrent.futures import Future
@@ -19,11 +18,10 @@ from typing import Any, TextIO
 
 from chatdesk.cli.engine_commands import resolve_model, sampling_from_args
 from chatdesk.cli.errors import CLIError
-from chatdesk.engine.client import FATAL_LOG, EngineClient, ReplyStream
+from chatdesk.engine.client import EngineClient, ReplyStream, one_line
 from chatdesk.engine.types import (
     ContextFitted,
     EngineError,
-    EngineHostDied,
     LoadOptions,
     ModelInfo,
     ReplyDone,
@@ -34,20 +32,8 @@ from chatdesk.engine.types import (
 )
 from chatdesk.store import Conversation, Store, StoreError
 
-SOURCE_DIRS = re.compile(r"^\S*/(?=[^/\s]+:\d+:)")  # "/build/x/llama-vocab.cpp:12:" -> file
 SAVE_INTERVAL = 0.5  # seconds between saves of a streaming reply
 TITLE_LENGTH = 60
-
-
-def one_line(error: EngineError) -> str:
-    """An engine error as one line (a crash: its summary and the telling log line)."""
-    if not isinstance(error, EngineHostDied):
-        return error.message.splitlines()[0] if error.message else error.code
-    summary = error.summary.rstrip(".")
-    telling = [line for line in error.log_tail if FATAL_LOG.search(line)]
-    if not telling:
-        return summary
-    return f"{summary}: {SOURCE_DIRS.sub('', telling[0].strip())}"
 
 
 def title_from(prompt: str) -> str:
@@ -271,4 +257,4 @@ def describe_stats(stats: ReplyStats) -> str:
     )
 
 
-__all__ = ["ChatSession", "SamplingSettings", "describe_stats", "one_line"]
+__all__ = ["ChatSession", "SamplingSettings", "describe_stats"]

@@ -52,6 +52,8 @@ LINES_IN_DEATH_MESSAGE = 12
 
 FATAL_LOG = re.compile(r"GGML_ASSERT|GGML_ABORT|\berror\b|fatal|terminate called", re.IGNORECASE)
 
+SOURCE_DIRS = re.compile(r"^\S*/(?=[^/\s]+:\d+:)")  # "/build/x/llama-vocab.cpp:12:" -> file
+
 EventCallback = Callable[[ReplyEvent], None]
 
 
@@ -96,6 +98,17 @@ def telling_lines(lines: list[str], fatal: Iterable[str]) -> list[str]:
     """The log lines worth quoting: the fatal ones (assertions, errors), then the last few."""
     last = lines[-LINES_IN_DEATH_MESSAGE:]
     return [line for line in fatal if line not in last] + last
+
+
+def one_line(error: EngineError) -> str:
+    """An engine error as one line (a crash: its summary and the telling log line)."""
+    if not isinstance(error, EngineHostDied):
+        return error.message.splitlines()[0] if error.message else error.code
+    summary = error.summary.rstrip(".")
+    telling = [line for line in error.log_tail if FATAL_LOG.search(line)]
+    if not telling:
+        return summary
+    return f"{summary}: {SOURCE_DIRS.sub('', telling[0].strip())}"
 
 
 class ReplyStream:
@@ -420,6 +433,13 @@ class EngineClient:
         """The running host's process id, or None when none is running."""
         host = self._host
         return host.pid if host is not None and host.alive else None
+
+    def start(self) -> None:
+        """Start the host now (it imports llama.cpp while the user picks a model).
+
+        Optional: every request starts the host when none is running.
+        """
+        self._live_host()
 
     def log_tail(self) -> list[str]:
         """The host's last stderr lines (llama.cpp's log)."""
