@@ -189,3 +189,16 @@ def test_closed_client_fails_new_calls(tiny_model_path: Path) -> None:
     client.close()
     with pytest.raises(EngineError, match="closed"):
         client.load(LoadOptions(tiny_model_path)).result(timeout=5)
+
+
+def test_loading_a_model_cancels_the_running_reply(
+    fresh_engine: EngineClient, tiny_model_path: Path
+) -> None:
+    load(fresh_engine, tiny_model_path)
+    stream = fresh_engine.generate(HELLO, "", SamplingSettings(max_tokens=None, ignore_eos=True))
+    got_text = threading.Event()
+    stream.on_event(lambda e: got_text.set() if isinstance(e, TextDelta) else None)
+    assert got_text.wait(30)
+    info = fresh_engine.load(LoadOptions(tiny_model_path, n_threads=1)).result(timeout=60)
+    assert stream.wait(timeout=5).finish_reason == "cancelled"
+    assert info.n_layers == 2
