@@ -21,6 +21,7 @@ from typing import Any
 
 import llama_cpp
 
+from chatdesk import paths
 from chatdesk.engine.context_fit import ContextOverflowError, FitResult, fit_conversation
 from chatdesk.engine.host import memory
 from chatdesk.engine.host.detokenize import StreamingText
@@ -36,6 +37,7 @@ from chatdesk.engine.host.model import (
 )
 from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
+from chatdesk.engine.host.state_cache import DiskStates
 from chatdesk.engine.templates import TemplateError, render_prompt, resolve_template
 from chatdesk.engine.types import (
     ContextFitted,
@@ -50,6 +52,14 @@ from chatdesk.gguf_metadata import GGUFError, GGUFMetadata, validate_gguf
 DEFAULT_BATCH = 512
 GPU_PROMPT_CHUNK = 128  # no abort callback on GPU backends: small chunks keep cancel quick
 DEFAULT_STATE_CACHE_MB = 1024
+DISK_STATE_BYTES = 4 * 1024**3  # conversation KV states kept under the cache folder
+
+
+def kv_state_root() -> Path:
+    """Where conversation KV states are written (under the data root's cache folder)."""
+    return paths.cache_dir() / "kv-states"
+
+
 GPU_BACKENDS = ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "OpenCL", "CANN", "MUSA")
 
 
@@ -144,7 +154,9 @@ class Engine:
         model = self._create_context(raw_model, options, metadata, gpu is not None)
         self.model, self.metadata, self.template = model, metadata, template
         self.cache = PromptCache(
-            model, (options.state_cache_mb or DEFAULT_STATE_CACHE_MB) * 1024**2
+            model,
+            (options.state_cache_mb or DEFAULT_STATE_CACHE_MB) * 1024**2,
+            DiskStates(DiskStates.folder_for(kv_state_root(), path), DISK_STATE_BYTES),
         )
         self.info = self._describe(model, metadata, path, gpu, time.perf_counter() - started)
         return self.info
@@ -235,9 +247,11 @@ class Engine:
     def unload(self) -> None:
         """Free the model, its context and the saved conversation states."""
         model, self.model = self.model, None
+        cache, self.cache = self.cache, None
         self.info = None
         self.metadata = None
-        self.cache = None
+        if cache is not None:
+            cache.close()
         if model is not None:
             model.close()
         memory.release_free_heap()
