@@ -187,13 +187,12 @@ class Engine:
         trained = metadata.context_length or int(llama_cpp.llama_model_n_ctx_train(raw_model))
         try:
             n_ctx = memory.choose_context(options.n_ctx, trained, shape, memory.available_memory())
-        except (memory.ContextTooLarge, ValueError) as error:
+        except memory.ContextTooLarge as error:
             llama_cpp.llama_model_free(raw_model)
-            code = ErrorCode.OUT_OF_MEMORY
-            raise EngineFailure(
-                code if isinstance(error, memory.ContextTooLarge) else ErrorCode.BAD_REQUEST,
-                str(error),
-            ) from None
+            raise EngineFailure(ErrorCode.OUT_OF_MEMORY, str(error)) from None
+        except ValueError as error:
+            llama_cpp.llama_model_free(raw_model)
+            raise EngineFailure(ErrorCode.BAD_REQUEST, str(error)) from None
         threads, batch_threads = default_threads()
         params = ContextParams(
             n_ctx=n_ctx,
