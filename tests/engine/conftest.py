@@ -10,12 +10,13 @@ import pytest
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import LoadOptions, ModelInfo
 
-pytest.importorskip("llama_cpp")
+NEEDS_LLAMA = "llama_cpp"  # the engine host runs llama-cpp-python; without it these tests skip
 
 
 @pytest.fixture(scope="session")
 def engine(tiny_model_path: Path) -> Iterator[EngineClient]:
     """A running engine host with the tiny model loaded (shared: tests must not unload it)."""
+    pytest.importorskip(NEEDS_LLAMA)
     client = EngineClient()
     client.load(LoadOptions(tiny_model_path, n_ctx=2048, n_threads=1)).result(timeout=60)
     yield client
@@ -32,6 +33,7 @@ def tiny_info(engine: EngineClient) -> ModelInfo:
 @pytest.fixture
 def fresh_engine() -> Iterator[EngineClient]:
     """A client of its own (for tests that load other models, crash or kill the host)."""
+    pytest.importorskip(NEEDS_LLAMA)
     client = EngineClient()
     yield client
     client.close()

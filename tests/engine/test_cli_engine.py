@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -12,6 +13,9 @@ import pytest
 from chatdesk.store import Store
 from tests.support import gguf_factory
 
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python"
+)
 ROOT = Path(__file__).resolve().parents[2]
 
 

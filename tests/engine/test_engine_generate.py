@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 import time
+
+import pytest
 
 from chatdesk.engine.client import EngineClient, ReplyStream
 from chatdesk.engine.types import (
@@ -15,6 +18,9 @@ from chatdesk.engine.types import (
     TextDelta,
 )
 
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python"
+)
 HELLO = [{"role": "user", "content": "Hello, how are you today?"}]
 
 

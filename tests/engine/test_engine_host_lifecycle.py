@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import sys
@@ -23,6 +24,9 @@ from chatdesk.engine.types import (
 )
 from tests.support import gguf_factory
 
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python"
+)
 HELLO = [{"role": "user", "content": "Hello!"}]
 
 
