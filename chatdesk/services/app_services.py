@@ -34,7 +34,9 @@ class AppServices:
         store = Store(database)
         settings = SettingsService(store)
         engine = EngineSession(settings, client_factory)
-        return cls(store, settings, engine, ChatService(store, engine, settings), ExportService(store))
+        return cls(
+            store, settings, engine, ChatService(store, engine, settings), ExportService(store)
+        )
 
     def close(self) -> None:
         """Stop the engine host and close the database."""

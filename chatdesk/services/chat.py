@@ -16,9 +16,11 @@ from typing import Any
 
 from chatdesk.engine.types import (
     ContextFitted,
+    EngineError,
     EngineHostDied,
     ReplyDone,
     ReplyFailed,
+    ReplyStats,
     SamplingSettings,
     TextDelta,
 )
@@ -29,6 +31,8 @@ from chatdesk.store import Conversation, Message, Store
 PERSIST_INTERVAL_S = 0.25
 DEFAULT_TITLE = "New chat"
 TITLE_LENGTH = 48
+NOTES_KEY = "chat.context_notes"
+MAX_NOTES = 2000
 
 
 class ChatError(RuntimeError):
@@ -39,8 +43,8 @@ class ChatError(RuntimeError):
 class StreamingReply:
     """The reply being generated: what has arrived so far and what the engine said about it."""
 
-    conversation_id: int
-    message_id: int
+    conversation_id: str
+    message_id: str
     handle: Any = None
     parts: list[str] = field(default_factory=list)
     text: str = ""
@@ -60,7 +64,7 @@ class StreamingReply:
 class PumpResult:
     """What one ``pump()`` changed: the growing message, and whether the reply ended."""
 
-    message_id: int | None = None
+    message_id: str | None = None
     text_changed: bool = False
     finished: bool = False
 
@@ -83,7 +87,8 @@ class ChatService:
         self.settings = settings
         self.reply: StreamingReply | None = None
         self._events: queue.SimpleQueue[tuple[StreamingReply, Any]] = queue.SimpleQueue()
-        self._notes: dict[int, ContextNote] = {}
+        self._notes: dict[str, ContextNote] = {}
+        self._notes_loaded = False
 
     # -- conversations ------------------------------------------------------------
     def new_conversation(self) -> Conversation:
@@ -94,7 +99,7 @@ class ChatService:
             settings=self.settings.default_sampling(),
         )
 
-    def messages(self, conversation_id: int) -> list[Message]:
+    def messages(self, conversation_id: str) -> list[Message]:
         """The active branch, oldest first."""
         return self.store.active_path(conversation_id)
 
@@ -114,9 +119,27 @@ class ChatService:
         self.store.set_active_leaf(message.conversation_id, ids[target])
         return True
 
-    def context_note(self, message_id: int) -> ContextNote | None:
+    def context_note(self, message_id: str) -> ContextNote | None:
         """How that reply's prompt fitted the context, when known."""
+        if not self._notes_loaded:
+            self._load_notes()
         return self._notes.get(message_id)
+
+    def _load_notes(self) -> None:
+        self._notes_loaded = True
+        saved = self.store.get_setting(NOTES_KEY, {}) or {}
+        for mid, values in saved.items():
+            if isinstance(values, list) and len(values) == 3:
+                self._notes.setdefault(mid, ContextNote(*values))
+
+    def _save_note(self, message_id: str, note: ContextNote) -> None:
+        """Remember (in memory and in the store) how a finished reply fitted the context."""
+        if not self._notes_loaded:
+            self._load_notes()
+        self._notes[message_id] = note
+        saved = dict(self.store.get_setting(NOTES_KEY, {}) or {})
+        saved[message_id] = [note.prompt_tokens, note.n_ctx, note.dropped]
+        self.store.set_setting(NOTES_KEY, dict(list(saved.items())[-MAX_NOTES:]))
 
     # -- replies ------------------------------------------------------------------
     @property
@@ -124,7 +147,7 @@ class ChatService:
         """True while a reply is being generated."""
         return self.reply is not None and not self.reply.finished
 
-    def send(self, conversation_id: int, text: str) -> Message:
+    def send(self, conversation_id: str, text: str) -> Message:
         """Add a user message and start the reply to it; returns the (empty) reply message."""
         self._check_can_generate()
         user = self.store.append_message(conversation_id, "user", text)
@@ -175,7 +198,7 @@ class ChatService:
             self._persist_if_due(reply)
         return result
 
-    def render_prompt(self, conversation_id: int) -> Future[Any]:
+    def render_prompt(self, conversation_id: str) -> Future[Any]:
         """The exact prompt for the conversation's active branch: Future of (text, tokens)."""
         conversation = self.store.get_conversation(conversation_id)
         history = history_for(self.store.active_path(conversation_id))
@@ -184,7 +207,7 @@ class ChatService:
     def fail_reply(self, error: BaseException) -> None:
         """The engine went away without telling the reply (a dead host noticed elsewhere)."""
         if self.reply is not None and not self.reply.finished:
-            self._events.put((self.reply, ReplyFailed(error=error)))
+            self._events.put((self.reply, ReplyFailed(error=as_engine_error(error))))
 
     # -- internals ----------------------------------------------------------------
     def _check_can_generate(self) -> None:
@@ -193,13 +216,13 @@ class ChatService:
         if not self.engine.ready:
             raise ChatError("no model is loaded")
 
-    def _maybe_title(self, conversation_id: int, text: str) -> None:
+    def _maybe_title(self, conversation_id: str, text: str) -> None:
         conversation = self.store.get_conversation(conversation_id)
         if conversation.title == DEFAULT_TITLE:
             title = " ".join(text.split())[:TITLE_LENGTH].strip() or DEFAULT_TITLE
             self.store.rename_conversation(conversation_id, title)
 
-    def _start_reply(self, conversation_id: int, user: Message) -> Message:
+    def _start_reply(self, conversation_id: str, user: Message) -> Message:
         conversation = self.store.get_conversation(conversation_id)
         sampling = self.settings.effective_sampling(conversation.settings)
         history = history_for(self.store.path_to(user.id))
@@ -226,7 +249,7 @@ class ChatService:
             )
             reply.handle.on_event(lambda event: self._events.put((reply, event)))
         except Exception as error:
-            self._events.put((reply, ReplyFailed(error=error)))
+            self._events.put((reply, ReplyFailed(error=as_engine_error(error))))
         return placeholder
 
     def _apply(self, reply: StreamingReply, event: Any) -> bool:
@@ -244,10 +267,12 @@ class ChatService:
         elif isinstance(event, ReplyDone):
             self._finish(reply, event.stats, None)
         elif isinstance(event, ReplyFailed):
-            self._finish(reply, None, event.error)
+            self._finish(reply, event.stats, event.error)
         return False
 
-    def _finish(self, reply: StreamingReply, stats: Any, error: BaseException | None) -> None:
+    def _finish(
+        self, reply: StreamingReply, stats: ReplyStats | None, error: BaseException | None
+    ) -> None:
         reply.text += "".join(reply.parts)
         reply.parts.clear()
         reply.finished = True
@@ -266,6 +291,15 @@ class ChatService:
         self.store.update_message(
             reply.message_id, content=reply.text, status=reply.status, stats=stats_dict
         )
+        if stats is not None and stats.n_ctx:
+            prompt = stats.prompt_tokens or reply.prompt_tokens
+            self._save_note(
+                reply.message_id, ContextNote(prompt, stats.n_ctx, stats.dropped_messages)
+            )
+        elif reply.n_ctx:
+            self._save_note(
+                reply.message_id, ContextNote(reply.prompt_tokens, reply.n_ctx, reply.dropped)
+            )
 
     def _persist_if_due(self, reply: StreamingReply) -> None:
         now = time.monotonic()
@@ -283,26 +317,28 @@ def history_for(messages: list[Message]) -> list[dict[str, str]]:
     ]
 
 
-STAT_FIELDS = (
-    "prompt_tokens",
-    "completion_tokens",
-    "time_to_first_token_ms",
-    "tokens_per_second",
-    "finish_reason",
-)
+def as_engine_error(error: BaseException) -> EngineError:
+    """Any failure as the engine's error type (what ReplyFailed carries)."""
+    return error if isinstance(error, EngineError) else EngineError(describe_error(error))
 
 
-def stats_to_dict(stats: Any) -> dict[str, Any]:
-    """The reply statistics the store keeps, from the engine's ReplyStats."""
+def stats_to_dict(stats: ReplyStats | None) -> dict[str, Any]:
+    """The reply figures the store keeps, from the engine's ReplyStats."""
     if stats is None:
         return {}
-    return {name: getattr(stats, name) for name in STAT_FIELDS if hasattr(stats, name)}
+    ttft = stats.time_to_first_token
+    return {
+        "prompt_tokens": stats.prompt_tokens,
+        "completion_tokens": stats.generated_tokens,
+        "time_to_first_token_ms": None if ttft is None else round(ttft * 1000, 1),
+        "tokens_per_second": round(stats.decode_tokens_per_second, 2),
+        "finish_reason": stats.finish_reason,
+    }
 
 
 def to_sampling(settings: dict[str, float | int]) -> SamplingSettings:
     """The engine's sampling settings from a conversation's stored ones (seed -1: random)."""
-    known = dict(settings)
+    known: dict[str, Any] = dict(settings)
     if known.get("seed", -1) == -1:
         known["seed"] = None
-    fields = getattr(SamplingSettings, "__dataclass_fields__", {})
-    return SamplingSettings(**{k: v for k, v in known.items() if not fields or k in fields})
+    return SamplingSettings.from_dict(known)

@@ -6,6 +6,7 @@ thread) notices when the load future has finished. Nothing here blocks or import
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -111,10 +112,8 @@ class EngineSession:
     def unload(self) -> None:
         """Forget the model and free the host's memory."""
         if self._client is not None and self.ready:
-            try:
+            with contextlib.suppress(Exception):  # a dead host has nothing left to free
                 self._client.unload()
-            except Exception:  # a dead host has nothing left to free
-                pass
         self.status = ModelStatus(ModelState.NONE)
 
     def close(self) -> None:

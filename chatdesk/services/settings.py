@@ -153,7 +153,9 @@ class SettingsService:
         """Built-in presets followed by the user's own, by name."""
         saved = self._store.get_setting(PRESETS_KEY, {}) or {}
         user = [
-            Preset(name, self.effective_sampling(p.get("settings")), str(p.get("system_prompt", "")))
+            Preset(
+                name, self.effective_sampling(p.get("settings")), str(p.get("system_prompt", ""))
+            )
             for name, p in sorted(saved.items())
             if isinstance(p, dict)
         ]

@@ -27,7 +27,9 @@ class ChatView(QScrollArea):
     switch_sibling = Signal(object, int)
     copied = Signal(str)
 
-    def __init__(self, chat: ChatService, renderer: MarkdownRenderer, parent: QWidget | None = None):
+    def __init__(
+        self, chat: ChatService, renderer: MarkdownRenderer, parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self._chat = chat
         self.renderer = renderer
@@ -111,14 +113,14 @@ class ChatView(QScrollArea):
         QTimer.singleShot(0, keep_place)
 
     # -- streaming ----------------------------------------------------------------
-    def widget_for(self, message_id: int) -> MessageWidget | None:
+    def widget_for(self, message_id: str) -> MessageWidget | None:
         """The widget showing a message, if it has one."""
         for widget in reversed(self.widgets):
             if widget.message.id == message_id:
                 return widget
         return None
 
-    def update_streaming(self, message_id: int, text: str) -> float:
+    def update_streaming(self, message_id: str, text: str) -> float:
         """Re-render the growing reply; returns how long that took in ms."""
         widget = self.widget_for(message_id)
         if widget is None:
@@ -146,7 +148,7 @@ class ChatView(QScrollArea):
         """The newest assistant message of the branch."""
         return next((m for m in reversed(self.messages) if m.role == "assistant"), None)
 
-    def reveal(self, message_id: int) -> None:
+    def reveal(self, message_id: str) -> None:
         """Make sure a message has a widget (loading earlier batches) and scroll to it."""
         index = next((i for i, m in enumerate(self.messages) if m.id == message_id), None)
         if index is None:

@@ -24,7 +24,7 @@ class PromptEdit(QPlainTextEdit):
         self.document().contentsChanged.connect(self._fit_height)
         self._fit_height()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's name)
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         """Enter submits; Shift+Enter (or Ctrl+Enter) inserts a line break; Esc cancels."""
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             modifiers = event.modifiers()

@@ -7,6 +7,7 @@ once per frame. It only runs while something is pending.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -44,7 +45,7 @@ from chatdesk.store import NotFoundError
 from chatdesk.ui.chat_view import ChatView
 from chatdesk.ui.composer import Composer
 from chatdesk.ui.model_picker import ModelPicker
-from chatdesk.ui.rendering import MarkdownRenderer
+from chatdesk.ui.rendering import MarkdownRenderer, Palette
 from chatdesk.ui.settings_panel import SettingsPanel
 from chatdesk.ui.sidebar import PAGE, Sidebar
 from chatdesk.ui.theme import DEFAULT_FONT_SIZE, apply_theme
@@ -103,8 +104,8 @@ class MainWindow(QMainWindow):
         self.services = services
         self.app = app
         self.chat = services.chat
-        self.conversation_id: int | None = None
-        self._pending_delete: tuple[int, str] | None = None
+        self.conversation_id: str | None = None
+        self._pending_delete: tuple[str, str] | None = None
         self._last_render = 0.0
         self._render_cost_s = 0.0
         self._render_pending = False
@@ -225,23 +226,29 @@ class MainWindow(QMainWindow):
         edit = self.menuBar().addMenu("&Edit")
         self._action(edit, "Copy last reply", self.copy_last_reply, "Ctrl+Shift+C")
         self._action(edit, "Find conversations", self.focus_search, QKeySequence.StandardKey.Find)
-        self._action(edit, "Rename conversation", lambda: self.sidebar.start_rename(
-            self.conversation_id), "F2")
+        self._action(
+            edit,
+            "Rename conversation",
+            lambda: self.sidebar.start_rename(self.conversation_id),
+            "F2",
+        )
         self.stop_action = self._action(edit, "Stop reply", self.stop, "Esc")
         self.stop_action.setEnabled(False)
         view = self.menuBar().addMenu("&View")
         self._action(view, "Settings", self.toggle_settings, "Ctrl+,")
         self._action(view, "Show prompt", self.show_prompt, "Ctrl+Shift+P")
-        self._action(view, "Larger text", lambda: self._step_font(1), QKeySequence.StandardKey.ZoomIn)
-        self._action(view, "Smaller text", lambda: self._step_font(-1), QKeySequence.StandardKey.ZoomOut)
+        self._action(
+            view, "Larger text", lambda: self._step_font(1), QKeySequence.StandardKey.ZoomIn
+        )
+        self._action(
+            view, "Smaller text", lambda: self._step_font(-1), QKeySequence.StandardKey.ZoomOut
+        )
         models = self.menuBar().addMenu("&Models")
         self._action(models, "Models...", self.open_models_dialog, "Ctrl+M")
         self._action(models, "Reload model", self.reload_model, "Ctrl+R")
         self._action(models, "Unload model", self.unload_model)
 
-    def _action(
-        self, menu: object, text: str, slot: object, keys: object = None
-    ) -> QAction:
+    def _action(self, menu: object, text: str, slot: object, keys: object = None) -> QAction:
         action = QAction(text, self)
         if keys is not None:
             action.setShortcut(QKeySequence(keys))  # type: ignore[call-overload]
@@ -273,7 +280,7 @@ class MainWindow(QMainWindow):
         self.refresh_models(select_initial=True)
 
     def _open_existing(self, cid: object) -> bool:
-        if not isinstance(cid, int):
+        if not isinstance(cid, str):
             return False
         try:
             self.services.store.get_conversation(cid)
@@ -282,7 +289,7 @@ class MainWindow(QMainWindow):
         self.open_conversation(cid)
         return True
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+    def closeEvent(self, event: QCloseEvent) -> None:
         """Save the window state, finish pending work and stop the engine host."""
         self.settings_panel.conversation.flush()
         if self.chat.streaming:
@@ -294,7 +301,9 @@ class MainWindow(QMainWindow):
         self._commit_delete()
         settings = self.services.settings
         settings.set_ui_value("geometry", bytes(self.saveGeometry().toBase64().data()).decode())
-        settings.set_ui_value("splitter", bytes(self.splitter.saveState().toBase64().data()).decode())
+        settings.set_ui_value(
+            "splitter", bytes(self.splitter.saveState().toBase64().data()).decode()
+        )
         settings.set_ui_value("settings_visible", self.dock.isVisible())
         settings.set_ui_value("last_conversation", self.conversation_id)
         self._frame.stop()
@@ -315,7 +324,7 @@ class MainWindow(QMainWindow):
         ]
         self.sidebar.show_conversations(conversations, self.conversation_id)
 
-    def open_conversation(self, cid: int, message_id: int | None = None) -> None:
+    def open_conversation(self, cid: str, message_id: str | None = None) -> None:
         """Show a conversation (and, from a search hit, the message that matched)."""
         self.settings_panel.conversation.flush()
         store = self.services.store
@@ -344,17 +353,17 @@ class MainWindow(QMainWindow):
         self.refresh_sidebar()
         self.open_conversation(conversation.id)
 
-    def _rename(self, cid: int, title: str) -> None:
+    def _rename(self, cid: str, title: str) -> None:
         self.services.store.rename_conversation(cid, title)
         if cid == self.conversation_id:
             self.setWindowTitle(f"{APP_TITLE} — {title}")
         QTimer.singleShot(0, self.refresh_sidebar)
 
-    def _pin(self, cid: int, pinned: bool) -> None:
+    def _pin(self, cid: str, pinned: bool) -> None:
         self.services.store.set_pinned(cid, pinned)
         self.refresh_sidebar()
 
-    def delete_conversation(self, cid: int) -> None:
+    def delete_conversation(self, cid: str) -> None:
         """Hide a conversation now and delete it for good unless undone within seconds."""
         if self.chat.streaming and self.chat.reply and self.chat.reply.conversation_id == cid:
             self.chat.cancel()
@@ -392,10 +401,8 @@ class MainWindow(QMainWindow):
         self._pending_delete = None
         self._undo_timer.stop()
         self.sidebar.hide_undo()
-        try:
+        with contextlib.suppress(NotFoundError):
             self.services.store.delete_conversation(cid)
-        except NotFoundError:
-            pass
 
     def focus_search(self) -> None:
         """Ctrl+F: jump to the search box."""
@@ -407,7 +414,7 @@ class MainWindow(QMainWindow):
         if not text:
             self.refresh_sidebar()
             return
-        hits = self.services.store.search(text, limit=50)
+        hits = self.services.store.search(text, limit=50, highlight=("", ""))
         hidden = self._pending_delete[0] if self._pending_delete else None
         self.sidebar.show_hits([h for h in hits if h.conversation_id != hidden])
 
@@ -451,11 +458,12 @@ class MainWindow(QMainWindow):
         """Ctrl+Shift+C: the newest reply to the clipboard."""
         reply = self.chat_view.last_reply()
         if reply is not None:
-            text = self.chat.reply.text if self._is_streaming(reply.id) else reply.content
+            streaming = self.chat.reply if self._is_streaming(reply.id) else None
+            text = streaming.text if streaming is not None else reply.content
             QGuiApplication.clipboard().setText(text)
             self.statusBar().showMessage("Last reply copied", 2000)
 
-    def _is_streaming(self, message_id: int) -> bool:
+    def _is_streaming(self, message_id: str) -> bool:
         reply = self.chat.reply
         return reply is not None and reply.message_id == message_id and not reply.finished
 
@@ -467,7 +475,9 @@ class MainWindow(QMainWindow):
             self.notice.show_notice("The model is still loading; try again in a moment.")
         elif state is ModelState.DIED:
             self.notice.show_notice(
-                "The engine stopped. Reload the model to continue.", "Reload model", self.reload_model
+                "The engine stopped. Reload the model to continue.",
+                "Reload model",
+                self.reload_model,
             )
         else:
             self.notice.show_notice(
@@ -497,8 +507,10 @@ class MainWindow(QMainWindow):
 
     def _sync_streaming_ui(self) -> None:
         streaming = self.chat.streaming
-        here = streaming and self.chat.reply is not None and (
-            self.chat.reply.conversation_id == self.conversation_id
+        here = (
+            streaming
+            and self.chat.reply is not None
+            and (self.chat.reply.conversation_id == self.conversation_id)
         )
         self.composer.set_streaming(here)
         self.stop_action.setEnabled(streaming)
@@ -516,7 +528,10 @@ class MainWindow(QMainWindow):
                 self._finish_reply(reply)
             elif self._render_pending and self._render_due():
                 self._render(reply)
-        if self._watched_reply is None and self.services.engine.status.state is not ModelState.LOADING:
+        if (
+            self._watched_reply is None
+            and self.services.engine.status.state is not ModelState.LOADING
+        ):
             self._frame.stop()
 
     def _render_due(self) -> bool:
@@ -627,7 +642,8 @@ class MainWindow(QMainWindow):
         elif status.state is ModelState.FAILED:
             self.model_status.setText("Load failed")
             self.notice.show_notice(
-                f"Could not load {status.name}: {status.error}", "Open GGUF file...",
+                f"Could not load {status.name}: {status.error}",
+                "Open GGUF file...",
                 self.open_gguf_file,
             )
         elif status.state is ModelState.DIED:
@@ -670,7 +686,9 @@ class MainWindow(QMainWindow):
 
     def export_all(self) -> None:
         """Every conversation to a folder, one file each."""
-        folder = QFileDialog.getExistingDirectory(self, "Export all conversations", str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(
+            self, "Export all conversations", str(Path.home())
+        )
         if not folder:
             return
         try:
@@ -682,8 +700,9 @@ class MainWindow(QMainWindow):
 
     def import_json(self) -> None:
         """Conversations from a JSON file (ChatDesk's own or a minimal role/content list)."""
-        path, _f = QFileDialog.getOpenFileName(self, "Import conversations", str(Path.home()),
-                                               "JSON (*.json)")
+        path, _f = QFileDialog.getOpenFileName(
+            self, "Import conversations", str(Path.home()), "JSON (*.json)"
+        )
         if not path:
             return
         try:
@@ -707,7 +726,7 @@ class MainWindow(QMainWindow):
                 self.conversation_id, system_prompt=system_prompt, settings=settings
             )
 
-    def _apply_appearance(self) -> object:
+    def _apply_appearance(self) -> Palette:
         settings = self.services.settings
         theme = str(settings.ui_value("theme", "system"))
         size = int(settings.ui_value("font_size", DEFAULT_FONT_SIZE))
@@ -734,18 +753,18 @@ class MainWindow(QMainWindow):
         self._set_font_size(max(8, min(28, size)))
 
     def _restyle(self) -> None:
-        self.renderer = MarkdownRenderer(self._apply_appearance())  # type: ignore[arg-type]
+        self.renderer = MarkdownRenderer(self._apply_appearance())
         self.chat_view.renderer = self.renderer
         if self.conversation_id is not None:
             self.chat_view.show_messages(self.chat.messages(self.conversation_id))
 
     # -- drag and drop ------------------------------------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt's name)
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         """Accept a dragged .gguf file."""
         if gguf_from_urls(event.mimeData().urls()):
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt's name)
+    def dropEvent(self, event: QDropEvent) -> None:
         """Load a dropped .gguf file."""
         path = gguf_from_urls(event.mimeData().urls())
         if path:

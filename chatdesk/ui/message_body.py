@@ -59,7 +59,7 @@ class MessageBody(QTextBrowser):
         """Render a growing reply: finished blocks are inserted once, only the tail is redone."""
         started = time.perf_counter()
         stable, tail = split_stable(text)
-        if not stable.startswith(self._stable_text) or not self._stable_text and self._stable_end:
+        if not stable.startswith(self._stable_text) or (not self._stable_text and self._stable_end):
             self._reset_stream()
         cursor = QTextCursor(self.document())
         cursor.setPosition(self._stable_end)
@@ -101,7 +101,7 @@ class MessageBody(QTextBrowser):
         return self._code_blocks
 
     # -- safety -------------------------------------------------------------------
-    def loadResource(self, type: int, name: QUrl) -> object:  # noqa: A002, N802 (Qt's names)
+    def loadResource(self, type: int, name: QUrl | str) -> object:
         """Nothing is ever loaded for untrusted content: no images, files or network."""
         del type, name
         return None
@@ -115,7 +115,7 @@ class MessageBody(QTextBrowser):
             QDesktopServices.openUrl(url)
 
     # -- sizing -------------------------------------------------------------------
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+    def resizeEvent(self, event: QResizeEvent) -> None:
         """Re-wrap at the new width and adjust the height to match."""
         super().resizeEvent(event)
         self.document().setTextWidth(self.viewport().width())
@@ -126,7 +126,7 @@ class MessageBody(QTextBrowser):
         if height != self.height():
             self.setFixedHeight(height)
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+    def sizeHint(self) -> QSize:
         """Whatever width the layout gives, as tall as the text."""
         return QSize(super().sizeHint().width(), self.height())
 

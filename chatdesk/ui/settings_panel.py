@@ -36,7 +36,10 @@ from chatdesk.services.settings import (
 
 LABELS = {
     "temperature": ("Temperature", "Higher is more random; 0 always picks the likeliest token"),
-    "top_p": ("Top P", "Sample only from the smallest set of tokens whose probability adds up to P"),
+    "top_p": (
+        "Top P",
+        "Sample only from the smallest set of tokens whose probability adds up to P",
+    ),
     "top_k": ("Top K", "Sample only from the K likeliest tokens (0: no limit)"),
     "min_p": ("Min P", "Drop tokens less likely than this fraction of the likeliest one"),
     "repeat_penalty": ("Repeat penalty", "Discourage repeating recent tokens (1: off)"),

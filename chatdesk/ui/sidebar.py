@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -58,11 +57,11 @@ def as_datetime(value: dt.datetime | str | float) -> dt.datetime:
 class Sidebar(QWidget):
     """Search box, list of conversations, New chat button, undo bar for deletions."""
 
-    open_conversation = Signal(int, object)  # conversation id, message id to show (or None)
+    open_conversation = Signal(str, object)  # conversation id, message id to show (or None)
     new_chat = Signal()
-    rename = Signal(int, str)
-    delete = Signal(int)
-    pin = Signal(int, bool)
+    rename = Signal(str, str)
+    delete = Signal(str)
+    pin = Signal(str, bool)
     search_changed = Signal(str)
     undo_delete = Signal()
 
@@ -92,11 +91,11 @@ class Sidebar(QWidget):
             column.addWidget(widget)
         column.addWidget(self._undo_bar())
         self._add_key_actions()
-        self._current: int | None = None
+        self._current: str | None = None
         self._filling = False
 
     # -- content ------------------------------------------------------------------
-    def show_conversations(self, conversations: list[Conversation], current: int | None) -> None:
+    def show_conversations(self, conversations: list[Conversation], current: str | None) -> None:
         """The list, pinned first, then grouped by the day each was last updated."""
         self._filling = True
         self.list.clear()
@@ -120,7 +119,7 @@ class Sidebar(QWidget):
             self._add_item(f"{hit.title}\n{snippet}", hit.conversation_id, hit.message_id)
         self._filling = False
 
-    def select(self, conversation_id: int | None) -> None:
+    def select(self, conversation_id: str | None) -> None:
         """Highlight the open conversation."""
         self._current = conversation_id
         for row in range(self.list.count()):
@@ -129,7 +128,7 @@ class Sidebar(QWidget):
                 self.list.setCurrentItem(item)
                 return
 
-    def start_rename(self, conversation_id: int | None = None) -> None:
+    def start_rename(self, conversation_id: str | None = None) -> None:
         """Edit the title in place (F2)."""
         item = self._item_for(conversation_id) if conversation_id else self.list.currentItem()
         if item is not None and item.flags() & Qt.ItemFlag.ItemIsEditable:
@@ -162,7 +161,7 @@ class Sidebar(QWidget):
 
     def _add_key_actions(self) -> None:
         for keys, slot in (
-            (QKeySequence(Qt.Key.Key_F2), lambda: self.start_rename()),
+            (QKeySequence(Qt.Key.Key_F2), self._rename_current),
             (QKeySequence(QKeySequence.StandardKey.Delete), self._delete_current),
         ):
             action = QAction(self.list)
@@ -180,7 +179,7 @@ class Sidebar(QWidget):
         item.setFont(font)
         self.list.addItem(item)
 
-    def _add_item(self, text: str, cid: int, mid: int | None, editable: bool = False) -> None:
+    def _add_item(self, text: str, cid: str, mid: str | None, editable: bool = False) -> None:
         item = QListWidgetItem(text)
         item.setData(ID_ROLE, cid)
         item.setData(MESSAGE_ROLE, mid)
@@ -193,7 +192,7 @@ class Sidebar(QWidget):
         if cid == self._current and mid is None:
             self.list.setCurrentItem(item)
 
-    def _item_for(self, conversation_id: int) -> QListWidgetItem | None:
+    def _item_for(self, conversation_id: str) -> QListWidgetItem | None:
         for row in range(self.list.count()):
             item = self.list.item(row)
             if item.data(ID_ROLE) == conversation_id and item.data(MESSAGE_ROLE) is None:
@@ -204,7 +203,7 @@ class Sidebar(QWidget):
     def _activated(self, item: QListWidgetItem) -> None:
         cid = item.data(ID_ROLE)
         if cid is not None:
-            self.open_conversation.emit(int(cid), item.data(MESSAGE_ROLE))
+            self.open_conversation.emit(str(cid), item.data(MESSAGE_ROLE))
 
     def _renamed(self, item: QListWidgetItem) -> None:
         cid = item.data(ID_ROLE)
@@ -212,18 +211,21 @@ class Sidebar(QWidget):
             return
         title = " ".join(item.text().split())
         if title:
-            self.rename.emit(int(cid), title)
+            self.rename.emit(str(cid), title)
+
+    def _rename_current(self) -> None:
+        self.start_rename()
 
     def _delete_current(self) -> None:
         item = self.list.currentItem()
         if item is not None and item.data(ID_ROLE) is not None:
-            self.delete.emit(int(item.data(ID_ROLE)))
+            self.delete.emit(str(item.data(ID_ROLE)))
 
     def _menu(self, point: QPoint) -> None:
         item = self.list.itemAt(point)
         if item is None or item.data(ID_ROLE) is None:
             return
-        cid = int(item.data(ID_ROLE))
+        cid = str(item.data(ID_ROLE))
         menu = QMenu(self)
         menu.addAction("Rename", lambda: self.list.editItem(item))
         pinned = self._is_pinned(item)
@@ -240,7 +242,5 @@ class Sidebar(QWidget):
 
 
 def strip_marks(snippet: str) -> str:
-    """A search snippet as plain text (the store may mark matches with tags or brackets)."""
-    for mark in ("<b>", "</b>", "[", "]"):
-        snippet = snippet.replace(mark, "")
-    return html.unescape(snippet)
+    """A search snippet on one line (asked for without highlight markers)."""
+    return " ".join(snippet.split())
