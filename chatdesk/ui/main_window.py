@@ -499,7 +499,7 @@ class MainWindow(QMainWindow):
         assert self.conversation_id is not None
         self.notice.hide()
         self._update_page()
-        self.chat_view.sync(self.chat.messages(self.conversation_id))
+        self.chat_view.sync(self.chat.reply_path)
         self._watched_reply = self.chat.reply
         self._sync_streaming_ui()
         self._frame.start()

@@ -13,7 +13,9 @@ from tests.ui.scripted_engine import ScriptedEngine
 
 
 def test_send_streams_reply_into_view_and_store(
-    qtbot: QtBot, make_window: Callable[..., MainWindow], scripted_engine: ScriptedEngine,
+    qtbot: QtBot,
+    make_window: Callable[..., MainWindow],
+    scripted_engine: ScriptedEngine,
     fake_gguf: Path,
 ) -> None:
     window = make_window(lambda: scripted_engine)
