@@ -115,7 +115,7 @@ class MessageBody(QTextBrowser):
             QDesktopServices.openUrl(url)
 
     # -- sizing -------------------------------------------------------------------
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+    def resizeEvent(self, event: QResizeEvent) -> None:
         """QTextEdit re-wraps when the width changes; then match the height to the text."""
         super().resizeEvent(event)
         if event.oldSize().width() != event.size().width():
