@@ -260,15 +260,15 @@ class MainWindow(QMainWindow):
     # -- start and stop -----------------------------------------------------------
     def _restore(self) -> None:
         settings = self.services.settings
+        self.dock.setVisible(bool(settings.ui_value("settings_visible", False)))
+        splitter = settings.ui_value("splitter")
+        if isinstance(splitter, str) and splitter:
+            self.splitter.restoreState(QByteArray.fromBase64(splitter.encode()))
         geometry = settings.ui_value("geometry")
         if isinstance(geometry, str) and geometry:
             self.restoreGeometry(QByteArray.fromBase64(geometry.encode()))
         else:
             self.resize(1180, 760)
-        splitter = settings.ui_value("splitter")
-        if isinstance(splitter, str) and splitter:
-            self.splitter.restoreState(QByteArray.fromBase64(splitter.encode()))
-        self.dock.setVisible(bool(settings.ui_value("settings_visible", False)))
         self.refresh_sidebar()
         last = settings.ui_value("last_conversation")
         if not self._open_existing(last):
