@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QLabel, QPlainTextEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
 from chatdesk.services.engine_session import ModelState
+from chatdesk.ui.chat_view import BATCH
 from chatdesk.ui.main_window import MainWindow
 from tests.ui.conftest import wait_for_model, wait_for_reply
 from tests.ui.scripted_engine import ScriptedEngine
@@ -46,7 +47,9 @@ def test_window_title_focus_and_welcome_page_without_model(
     qtbot.waitUntil(window.composer.text.hasFocus)
     assert window.pages.currentWidget() is window.welcome
     text = " ".join(label.text() for label in window.welcome.findChildren(QLabel)).lower()
-    assert "open gguf file" in text and "drag" in text and "browse models" in text
+    assert "open gguf file" in text
+    assert "drag" in text
+    assert "browse models" in text
 
 
 def test_sending_without_a_model_explains_what_to_do(
@@ -83,10 +86,12 @@ def test_enter_sends_shift_enter_adds_a_line(qtbot: QtBot, ready_window: MainWin
     wait_for_reply(qtbot, window)
     messages = window.chat.messages(window.conversation_id)
     assert messages[0].content == "first line\nsecond line"
-    assert messages[1].role == "assistant" and messages[1].status == "complete"
+    assert messages[1].role == "assistant"
+    assert messages[1].status == "complete"
     assert window.composer.text.toPlainText() == ""
     widget = window.chat_view.widget_for(messages[1].id)
-    assert widget is not None and "def greet" in widget.body.toPlainText()
+    assert widget is not None
+    assert "def greet" in widget.body.toPlainText()
     assert "tok/s" in widget.status_label.text()
     assert widget.context_meter.isVisible() or not widget.isVisible()
 
@@ -107,7 +112,8 @@ def test_escape_stops_the_reply_and_keeps_the_text(
     assert len(reply.content) > 20
     assert not window.composer.stop_button.isVisible()
     widget = window.chat_view.widget_for(reply.id)
-    assert widget is not None and "stopped by you" in widget.status_label.text()
+    assert widget is not None
+    assert "stopped by you" in widget.status_label.text()
 
 
 def test_partial_reply_is_saved_while_streaming(
@@ -133,9 +139,11 @@ def test_host_death_keeps_partial_reply_and_offers_reload(
     scripted_engine.streams[-1].kill_host()
     wait_for_reply(qtbot, window)
     reply = window.chat.messages(window.conversation_id)[-1]
-    assert reply.status == "interrupted" and len(reply.content) > 20
+    assert reply.status == "interrupted"
+    assert len(reply.content) > 20
     assert window.services.engine.status.state is ModelState.DIED
-    assert window.notice.isVisible() and window.notice.action_button.text() == "Reload model"
+    assert window.notice.isVisible()
+    assert window.notice.action_button.text() == "Reload model"
     window.notice.action_button.click()
     wait_for_model(qtbot, window)
     assert window.services.engine.ready
@@ -154,15 +162,18 @@ def test_regenerate_and_sibling_navigation(
     widget.regenerate_button.click()
     wait_for_reply(qtbot, window)
     second = window.chat.messages(window.conversation_id)[-1]
-    assert second.id != first.id and second.parent_id == first.parent_id
+    assert second.id != first.id
+    assert second.parent_id == first.parent_id
     new_widget = window.chat_view.widget_for(second.id)
-    assert new_widget is not None and new_widget.position_label.text() == "2/2"
+    assert new_widget is not None
+    assert new_widget.position_label.text() == "2/2"
     assert new_widget.position_label.isVisible()
     new_widget.previous_button.click()
     shown = window.chat.messages(window.conversation_id)[-1]
     assert shown.id == first.id
     back = window.chat_view.widget_for(first.id)
-    assert back is not None and back.position_label.text() == "1/2"
+    assert back is not None
+    assert back.position_label.text() == "1/2"
     assert "def greet" in back.body.toPlainText()
 
 
@@ -176,7 +187,8 @@ def test_edit_and_resend_makes_a_new_branch(qtbot: QtBot, ready_window: MainWind
     widget.edit_button.click()
     assert widget.editor is not None
     editor = widget.editor.findChild(QPlainTextEdit)
-    assert editor is not None and editor.toPlainText() == "original question"
+    assert editor is not None
+    assert editor.toPlainText() == "original question"
     editor.setPlainText("edited question")
     send = [b for b in widget.editor.findChildren(QPushButton) if b.text() == "Send"]
     send[0].click()
@@ -186,7 +198,8 @@ def test_edit_and_resend_makes_a_new_branch(qtbot: QtBot, ready_window: MainWind
     assert len(window.services.store.siblings(path[0].id)) == 2
     assert window.services.store.get_message(user.id).content == "original question"
     edited = window.chat_view.widget_for(path[0].id)
-    assert edited is not None and edited.position_label.text() == "2/2"
+    assert edited is not None
+    assert edited.position_label.text() == "2/2"
 
 
 def test_dropped_turns_are_reported_under_the_reply(
@@ -202,7 +215,8 @@ def test_dropped_turns_are_reported_under_the_reply(
     assert "3 older messages were left out to fit the context" in widget.status_label.text()
     window.open_conversation(window.conversation_id)  # still said after re-opening
     widget = window.chat_view.widget_for(reply.id)
-    assert widget is not None and "left out" in widget.status_label.text()
+    assert widget is not None
+    assert "left out" in widget.status_label.text()
 
 
 def test_copy_last_reply_shortcut(qtbot: QtBot, ready_window: MainWindow) -> None:
@@ -228,10 +242,11 @@ def test_long_conversation_creates_widgets_lazily(qtbot: QtBot, ready_window: Ma
         )
     window.open_conversation(conversation.id)
     assert len(window.chat_view.messages) == 120
-    assert len(window.chat_view.widgets) <= 30
+    assert len(window.chat_view.widgets) == BATCH
     assert window.chat_view.widgets[-1].message.content == "m119"
     window.chat_view.load_earlier()
-    assert len(window.chat_view.widgets) > 30 or len(window.chat_view.widgets) == 120
+    assert len(window.chat_view.widgets) == 2 * BATCH
+    assert window.chat_view.widgets[0].message.content == f"m{120 - 2 * BATCH}"
 
 
 def test_window_state_and_last_conversation_are_restored(
@@ -248,7 +263,7 @@ def test_window_state_and_last_conversation_are_restored(
     window.resize(1040, 690)
     window.dock.show()
     window.close()
-    again = make_window(lambda: ScriptedEngine())
+    again = make_window(ScriptedEngine)
     assert again.conversation_id == first
     assert again.dock.isVisible()
     assert again.height() == 690  # (the offscreen screen is too narrow to check the width)
