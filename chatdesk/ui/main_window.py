@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.renderer = MarkdownRenderer(self._apply_appearance())
         self._build()
+        self.settings_panel.appearance.show_values(*self._appearance())
         self._build_menus()
         self._frame = QTimer(self, interval=FRAME_MS)
         self._frame.setTimerType(Qt.TimerType.PreciseTimer)
@@ -726,14 +727,15 @@ class MainWindow(QMainWindow):
                 self.conversation_id, system_prompt=system_prompt, settings=settings
             )
 
-    def _apply_appearance(self) -> Palette:
+    def _appearance(self) -> tuple[str, int]:
         settings = self.services.settings
-        theme = str(settings.ui_value("theme", "system"))
-        size = int(settings.ui_value("font_size", DEFAULT_FONT_SIZE))
-        palette = apply_theme(self.app, theme, size)
-        if hasattr(self, "settings_panel"):
-            self.settings_panel.appearance.show_values(theme, size)
-        return palette
+        return (
+            str(settings.ui_value("theme", "system")),
+            int(settings.ui_value("font_size", DEFAULT_FONT_SIZE)),
+        )
+
+    def _apply_appearance(self) -> Palette:
+        return apply_theme(self.app, *self._appearance())
 
     def system_scheme_changed(self) -> None:
         """The desktop switched light/dark: follow it unless a theme was chosen."""
