@@ -164,6 +164,7 @@ class MainWindow(QMainWindow):
         self.busy.setAccessibleName("Loading model")
         self.busy.hide()
         self.model_status = QLabel("No model loaded", self)
+        self.model_status.setContentsMargins(8, 0, 8, 0)
         self.model_status.setObjectName("modelStatus")
         self.model_status.setAccessibleName("Model status")
         bar.addWidget(QLabel(" Model ", self))
