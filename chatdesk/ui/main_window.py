@@ -8,6 +8,7 @@ once per frame. It only runs while something is pending.
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from pathlib import Path
 
@@ -279,7 +280,8 @@ class MainWindow(QMainWindow):
                 self.open_conversation(conversations[0].id)
             else:
                 self.new_chat()
-        self.refresh_models(select_initial=True)
+        # The library scan imports the hub layer: do it once the window is on screen.
+        QTimer.singleShot(0, lambda: self.refresh_models(select_initial=True))
 
     def _open_existing(self, cid: object) -> bool:
         if not isinstance(cid, str):
@@ -310,6 +312,8 @@ class MainWindow(QMainWindow):
         settings.set_ui_value("last_conversation", self.conversation_id)
         self._frame.stop()
         self.services.engine.close()
+        if "chatdesk.ui.models_launcher" in sys.modules:
+            sys.modules["chatdesk.ui.models_launcher"].close_models_service(self)
         super().closeEvent(event)
 
     # -- conversations ------------------------------------------------------------
@@ -640,7 +644,8 @@ class MainWindow(QMainWindow):
             self.notice.hide()
         elif status.state is ModelState.READY:
             self.model_status.setText(describe_model(status.info))
-            self.refresh_models() if self.picker.selected_path() != status.path else None
+            if self.picker.selected_path() != status.path:
+                self.refresh_models()
         elif status.state is ModelState.FAILED:
             self.model_status.setText("Load failed")
             self.notice.show_notice(
