@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.chat import ChatError, StreamingReply
+from chatdesk.services.export import ExportError
 from chatdesk.services.engine_session import ModelState
 from chatdesk.services.model_choices import initial_model, model_choices
 from chatdesk.store import NotFoundError
@@ -222,7 +223,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "Export as Markdown...", self.export_markdown, "Ctrl+E")
         self._action(file_menu, "Export as JSON...", self.export_json)
-        self._action(file_menu, "Export all conversations...", self.export_all)
+        self._action(file_menu, "Export all as Markdown...", lambda: self.export_all("md"))
+        self._action(file_menu, "Export all as JSON...", lambda: self.export_all("json"))
         self._action(file_menu, "Import JSON...", self.import_json)
         file_menu.addSeparator()
         self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -686,22 +688,22 @@ class MainWindow(QMainWindow):
             return
         try:
             write(self.conversation_id, Path(path))  # type: ignore[operator]
-        except OSError as error:
-            QMessageBox.warning(self, "Export", f"Could not write {path}: {error}")
+        except (ExportError, OSError) as error:
+            QMessageBox.warning(self, "Export", str(error))
             return
         self.statusBar().showMessage(f"Exported to {path}", 4000)
 
-    def export_all(self) -> None:
-        """Every conversation to a folder, one file each."""
+    def export_all(self, fmt: str = "md") -> None:
+        """Every conversation to a folder, one file each (Markdown, or JSON)."""
         folder = QFileDialog.getExistingDirectory(
             self, "Export all conversations", str(Path.home())
         )
         if not folder:
             return
         try:
-            count = self.services.export.all_to_folder(Path(folder))
-        except OSError as error:
-            QMessageBox.warning(self, "Export", f"Could not write to {folder}: {error}")
+            count = self.services.export.all_to_folder(Path(folder), fmt)
+        except (ExportError, OSError) as error:
+            QMessageBox.warning(self, "Export", str(error))
             return
         self.statusBar().showMessage(f"Exported {count} conversations to {folder}", 4000)
 
@@ -714,8 +716,8 @@ class MainWindow(QMainWindow):
             return
         try:
             ids = self.services.export.import_file(Path(path))
-        except (OSError, ValueError) as error:
-            QMessageBox.warning(self, "Import", f"Could not import {path}: {error}")
+        except (ExportError, OSError) as error:
+            QMessageBox.warning(self, "Import", f"Nothing was imported.\n\n{error}")
             return
         self.refresh_sidebar()
         if ids:
