@@ -40,8 +40,8 @@ from PySide6.QtWidgets import (
 
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.chat import ChatError, StreamingReply
-from chatdesk.services.export import ExportError
 from chatdesk.services.engine_session import ModelState
+from chatdesk.services.export import ExportError
 from chatdesk.services.model_choices import initial_model, model_choices
 from chatdesk.store import NotFoundError
 from chatdesk.ui.chat_view import ChatView
