@@ -12,6 +12,7 @@ host (reloading the last model that loaded fine, so a chat can simply continue).
 from __future__ import annotations
 
 import collections
+import contextlib
 import itertools
 import logging
 import os
@@ -23,7 +24,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, BinaryIO, cast
 
 from chatdesk.engine import protocol
 from chatdesk.engine.types import (
@@ -44,6 +45,7 @@ from chatdesk.engine.types import (
 log = logging.getLogger(__name__)
 
 HOST_SUBCOMMAND = "__engine-host"  # hidden command of the frozen ``chatdesk`` executable
+REFERENCE_SUBCOMMAND = "__engine-reference"
 LOG_TAIL_LINES = 50
 LINES_IN_DEATH_MESSAGE = 12
 
@@ -55,6 +57,13 @@ def host_command() -> list[str]:
     if getattr(sys, "frozen", False):
         return [sys.executable, HOST_SUBCOMMAND]
     return [sys.executable, "-m", "chatdesk.engine.host"]
+
+
+def reference_command() -> list[str]:
+    """The command that runs ``bench``'s plain llama-cpp-python reference loop."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, REFERENCE_SUBCOMMAND]
+    return [sys.executable, "-m", "chatdesk.engine.host.reference"]
 
 
 def host_environment() -> dict[str, str]:
@@ -136,7 +145,10 @@ class ReplyStream:
     def __iter__(self) -> Iterator[ReplyEvent]:
         """Every event in order, blocking until the reply ends."""
         while True:
-            event = self._queue.get()
+            try:
+                event = self._queue.get(timeout=0.25)  # a timeout keeps Ctrl-C working
+            except queue.Empty:
+                continue
             yield event
             if isinstance(event, ReplyDone | ReplyFailed):
                 return
@@ -279,7 +291,7 @@ class HostProcess:
                 self.log_tail.append(line)
 
     def _read_frames(self) -> None:
-        stream = cast(IO[bytes], self.process.stdout)
+        stream = cast(BinaryIO, self.process.stdout)
         problem = ""
         try:
             while (message := protocol.read_frame(stream)) is not None:
@@ -318,6 +330,7 @@ class HostProcess:
                 self.process.kill()
                 self.process.wait()
         self._stderr_thread.join(timeout=2)
+        self._close_pipes()
         with self._lock:
             self.alive = False
             pending = list(self._pending.values())
@@ -328,6 +341,12 @@ class HostProcess:
                 item.deliver(ReplyFailed(error))
             else:
                 item.fail(error)
+
+    def _close_pipes(self) -> None:
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
 
     def _wait_for_reader(self) -> None:
         if threading.current_thread() is not self._reader:
@@ -360,6 +379,8 @@ class HostProcess:
             self.process.kill()
             self.process.wait()
         self._reader.join(timeout=timeout)
+        self._stderr_thread.join(timeout=timeout)
+        self._close_pipes()
 
 
 class EngineClient:
@@ -491,10 +512,8 @@ class EngineClient:
         host = self._host
         if host is None or not host.alive:
             return
-        try:
+        with contextlib.suppress(EngineError):  # if the host is gone, its death ended the stream
             host.send({"id": next(self._ids), "op": "cancel", "target": target}, None)
-        except EngineError:
-            pass  # the host is gone; its death already ended the stream
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the host and fail anything still pending. The client cannot be reused."""
