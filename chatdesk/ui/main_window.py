@@ -164,7 +164,6 @@ class MainWindow(QMainWindow):
         self.busy.setRange(0, 0)
         self.busy.setMaximumWidth(120)
         self.busy.setAccessibleName("Loading model")
-        self.busy.hide()
         self.model_status = QLabel("No model loaded", self)
         self.model_status.setContentsMargins(8, 0, 8, 0)
         self.model_status.setObjectName("modelStatus")
@@ -172,6 +171,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(QLabel(" Model ", self))
         bar.addWidget(self.picker)
         self._busy_action = bar.addWidget(self.busy)
+        self._busy_action.setVisible(False)
         bar.addWidget(self.model_status)
         spacer = QWidget(self)
         spacer.setSizePolicy(spacer.sizePolicy().Policy.Expanding, spacer.sizePolicy().Policy.Fixed)
@@ -638,7 +638,6 @@ class MainWindow(QMainWindow):
     def _update_model_ui(self) -> None:
         status = self.services.engine.status
         loading = status.state is ModelState.LOADING
-        self.busy.setVisible(loading)
         self._busy_action.setVisible(loading)
         self.picker.setEnabled(not loading)
         if loading:
