@@ -32,6 +32,7 @@ class AppServices:
     ) -> AppServices:
         """Open the store (migrating it if needed) and prepare a lazily started engine."""
         store = Store(database)
+        store.recover_interrupted()  # replies cut off by a crash: shown as interrupted
         settings = SettingsService(store)
         engine = EngineSession(settings, client_factory)
         return cls(

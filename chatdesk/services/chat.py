@@ -48,7 +48,6 @@ class StreamingReply:
     handle: Any = None
     parts: list[str] = field(default_factory=list)
     text: str = ""
-    revision: int = 0
     prompt_tokens: int | None = None
     n_ctx: int | None = None
     dropped: int = 0
@@ -205,11 +204,6 @@ class ChatService:
         history = history_for(self.store.active_path(conversation_id))
         return self.engine.client.render_prompt(history, conversation.system_prompt)
 
-    def fail_reply(self, error: BaseException) -> None:
-        """The engine went away without telling the reply (a dead host noticed elsewhere)."""
-        if self.reply is not None and not self.reply.finished:
-            self._events.put((self.reply, ReplyFailed(error=as_engine_error(error))))
-
     # -- internals ----------------------------------------------------------------
     def _check_can_generate(self) -> None:
         if self.streaming:
@@ -259,7 +253,6 @@ class ChatService:
         """One engine event; True when the text grew."""
         if isinstance(event, TextDelta):
             reply.parts.append(event.text)
-            reply.revision += 1
             return True
         if isinstance(event, ContextFitted):
             reply.prompt_tokens, reply.n_ctx = event.prompt_tokens, event.n_ctx

@@ -227,7 +227,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Export all as JSON...", lambda: self.export_all("json"))
         self._action(file_menu, "Import JSON...", self.import_json)
         file_menu.addSeparator()
-        self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._action(file_menu, "Quit", self.close, "Ctrl+Q")
         edit = self.menuBar().addMenu("&Edit")
         self._action(edit, "Copy last reply", self.copy_last_reply, "Ctrl+Shift+C")
         self._action(edit, "Find conversations", self.focus_search, QKeySequence.StandardKey.Find)
@@ -650,7 +650,7 @@ class MainWindow(QMainWindow):
         elif status.state is ModelState.FAILED:
             self.model_status.setText("Load failed")
             self.notice.show_notice(
-                f"Could not load {status.name}: {status.error}",
+                f"Could not load the model. {status.error}",
                 "Open GGUF file...",
                 self.open_gguf_file,
             )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QSize, QSizeF, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QResizeEvent, QTextCursor, QTextDocument
+from PySide6.QtGui import QDesktopServices, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
 from chatdesk.ui.rendering import COPY_CODE_SCHEME, MarkdownRenderer, Rendered
@@ -131,8 +131,3 @@ class MessageBody(QTextBrowser):
     def sizeHint(self) -> QSize:
         """Whatever width the layout gives, as tall as the text."""
         return QSize(super().sizeHint().width(), self.height())
-
-
-def plain_document_text(document: QTextDocument) -> str:
-    """The visible text of a document (used by tests and accessibility checks)."""
-    return document.toPlainText()

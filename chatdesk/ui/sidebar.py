@@ -160,15 +160,12 @@ class Sidebar(QWidget):
         return self._undo
 
     def _add_key_actions(self) -> None:
-        for keys, slot in (
-            (QKeySequence(Qt.Key.Key_F2), self._rename_current),
-            (QKeySequence(QKeySequence.StandardKey.Delete), self._delete_current),
-        ):
-            action = QAction(self.list)
-            action.setShortcut(keys)
-            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-            action.triggered.connect(slot)
-            self.list.addAction(action)
+        # F2 (rename) is a window-wide shortcut; Delete only acts inside the list.
+        action = QAction(self.list)
+        action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        action.triggered.connect(self._delete_current)
+        self.list.addAction(action)
 
     def _add_heading(self, text: str) -> None:
         item = QListWidgetItem(text)
@@ -212,9 +209,6 @@ class Sidebar(QWidget):
         title = " ".join(item.text().split())
         if title:
             self.rename.emit(str(cid), title)
-
-    def _rename_current(self) -> None:
-        self.start_rename()
 
     def _delete_current(self) -> None:
         item = self.list.currentItem()

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QPushButton
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
 from chatdesk import paths
@@ -287,3 +287,97 @@ def test_picker_lists_library_models_and_open_file(
     qtbot.waitUntil(lambda: window.services.engine.status.path == str(library_model))
     wait_for_model(qtbot, window)  # the only model is selected and loaded at start
     assert window.pages.currentWidget() is window.chat_view
+
+
+def test_dropping_a_gguf_file_loads_it(
+    qtbot: QtBot, make_window: MakeWindow, scripted_engine: ScriptedEngine, fake_gguf: Path
+) -> None:
+    window = make_window(lambda: scripted_engine)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(fake_gguf))])
+    point = QPointF(window.rect().center())
+    enter = QDragEnterEvent(
+        point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )  # fmt: skip
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(
+        point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )  # fmt: skip
+    window.dropEvent(drop)
+    wait_for_model(qtbot, window)
+    assert window.services.engine.status.path == str(fake_gguf)
+    assert window.services.engine.ready
+
+
+def test_dragging_other_files_is_refused(
+    qtbot: QtBot, make_window: MakeWindow, tmp_path: Path
+) -> None:
+    window = make_window(ScriptedEngine)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt"))])
+    enter = QDragEnterEvent(
+        QPointF(window.rect().center()), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )  # fmt: skip
+    enter.ignore()
+    window.dragEnterEvent(enter)
+    assert not enter.isAccepted()
+
+
+def test_ctrl_q_quits(qtbot: QtBot, make_window: MakeWindow) -> None:
+    window = make_window(ScriptedEngine)
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert not window.isVisible()
+
+
+def test_models_menu_opens_the_model_manager(
+    qtbot: QtBot, make_window: MakeWindow, fake_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chatdesk.ui.models_dialog import ModelsDialog
+
+    def choose(dialog: ModelsDialog) -> int:
+        dialog.model_chosen.emit(str(fake_gguf))
+        return 0
+
+    monkeypatch.setattr(ModelsDialog, "exec", choose)
+    window = make_window(ScriptedEngine)
+    qtbot.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    wait_for_model(qtbot, window)
+    assert window.services.engine.status.path == str(fake_gguf)
+
+
+def test_reply_cut_off_by_a_crash_shows_as_interrupted(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    from chatdesk.store import Store
+
+    with Store() as store:
+        conversation = store.create_conversation(title="Crashed")
+        store.append_message(conversation.id, "user", "hi")
+        reply = store.append_message(conversation.id, "assistant", "partial te", status="streaming")
+        store.set_setting("ui.last_conversation", conversation.id)
+    window = make_window(ScriptedEngine)
+    assert window.conversation_id == conversation.id
+    shown = window.chat_view.widget_for(reply.id)
+    assert shown is not None
+    assert shown.message.status == "interrupted"
+    assert "partial te" in shown.body.toPlainText()
+    assert "interrupted" in shown.status_label.text()
+
+
+def test_f2_renames_the_open_conversation(qtbot: QtBot, make_window: MakeWindow) -> None:
+    window = make_window(ScriptedEngine)
+    qtbot.keyClick(window, Qt.Key.Key_F2)
+    editor = window.sidebar.list.findChild(QLineEdit)
+    assert editor is not None
+    editor.setText("Renamed by keyboard")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(
+        lambda: (
+            window.services.store.get_conversation(window.conversation_id).title
+            == "Renamed by keyboard"
+        )
+    )
