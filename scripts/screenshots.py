@@ -7,8 +7,8 @@ Run under a virtual X server (Debian: ``apt-get install -y xvfb``)::
 It starts the app as ``chatdesk`` does (real store, real engine host) on a fresh data root,
 then drives it and saves PNGs: the welcome page, a model that fails to load, a chat with a
 code block (an earlier exchange seeded into the store, then one live reply streamed from a
-generated test model or from ``--model PATH``), the settings panel, the prompt viewer, and the
-chat in the dark theme.
+generated test model or from ``--model PATH``), the settings panel, the chat in the dark
+theme and the prompt viewer.
 """
 
 from __future__ import annotations
@@ -130,6 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     window.settings_panel.setCurrentWidget(window.settings_panel.model)
     save(app, window, args.out, "05-model-settings.png")
     window.toggle_settings()
+
+    from chatdesk.ui.prompt_viewer import PromptViewer
+
+    viewer = PromptViewer(services.chat.render_prompt(seeded.id), window)
+    viewer.show()
+    wait_until(app, lambda: "tokens" in viewer.summary.text())
+    save(app, viewer, args.out, "07-show-prompt.png")
+    viewer.close()
 
     window.settings_panel.appearance.theme.setCurrentIndex(
         window.settings_panel.appearance.theme.findData("dark")

@@ -40,10 +40,19 @@ def status_text(message: Message, note: ContextNote | None) -> str:
         parts.append("stopped by you" if stopped else "interrupted: the engine stopped")
     elif message.status == "error":
         parts.append("failed")
-    if note and note.dropped:
-        turns = "message was" if note.dropped == 1 else "messages were"
-        parts.append(f"{note.dropped} older {turns} left out to fit the context")
     return " · ".join(parts)
+
+
+def context_text(note: ContextNote | None) -> str:
+    """The note shown when older turns did not fit the context, else ""."""
+    if note is None or not note.dropped:
+        return ""
+    turns = "message was" if note.dropped == 1 else "messages were"
+    size = f" of {note.n_ctx} tokens" if note.n_ctx else ""
+    return (
+        f"{note.dropped} older {turns} left out to fit the context{size}; "
+        "the model did not see them when writing this reply."
+    )
 
 
 class MessageWidget(QFrame):
@@ -80,6 +89,12 @@ class MessageWidget(QFrame):
         self.error_label.setWordWrap(True)
         self.error_label.hide()
         layout.addWidget(self.error_label)
+        self.context_label = QLabel(self)
+        self.context_label.setObjectName("contextNote")
+        self.context_label.setAccessibleName("Context note")
+        self.context_label.setWordWrap(True)
+        self.context_label.hide()
+        layout.addWidget(self.context_label)
         layout.addWidget(self._footer())
         self.show_message(message, note)
 
@@ -170,6 +185,8 @@ class MessageWidget(QFrame):
     def set_status(self, text: str, note: ContextNote | None) -> None:
         """Status line and context meter (tokens used of the context length)."""
         self.status_label.setText(text)
+        self.context_label.setText(context_text(note))
+        self.context_label.setVisible(bool(self.context_label.text()))
         if note and note.n_ctx and note.prompt_tokens is not None:
             used = note.prompt_tokens + (self.message.completion_tokens or 0)
             self.context_meter.setRange(0, note.n_ctx)

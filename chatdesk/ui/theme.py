@@ -17,6 +17,7 @@ STYLE = """
 #messageBody {{ background: transparent; }}
 #modelLabel, #statusLine, #emptyHint {{ color: {muted}; }}
 #errorText {{ color: {error}; }}
+#contextNote {{ background: {notice_bg}; border-radius: 4px; padding: 4px 8px; }}
 #noticeBar {{ background: {notice_bg}; border-radius: 6px; }}
 #undoBar {{ background: {notice_bg}; border-radius: 6px; }}
 #chatContainer {{ background: {base}; }}

@@ -213,11 +213,12 @@ def test_dropped_turns_are_reported_under_the_reply(
     reply = window.chat.messages(window.conversation_id)[-1]
     widget = window.chat_view.widget_for(reply.id)
     assert widget is not None
-    assert "3 older messages were left out to fit the context" in widget.status_label.text()
+    assert widget.context_label.isVisible()
+    assert "3 older messages were left out to fit the context" in widget.context_label.text()
     window.open_conversation(window.conversation_id)  # still said after re-opening
     widget = window.chat_view.widget_for(reply.id)
     assert widget is not None
-    assert "left out" in widget.status_label.text()
+    assert "left out" in widget.context_label.text()
 
 
 def test_copy_last_reply_shortcut(qtbot: QtBot, ready_window: MainWindow) -> None:
@@ -381,3 +382,27 @@ def test_f2_renames_the_open_conversation(qtbot: QtBot, make_window: MakeWindow)
             == "Renamed by keyboard"
         )
     )
+
+
+def test_ctrl_comma_toggles_the_settings_panel(qtbot: QtBot, make_window: MakeWindow) -> None:
+    window = make_window(ScriptedEngine)
+    assert not window.dock.isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    assert window.dock.isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    assert not window.dock.isVisible()
+
+
+def test_controls_have_accessible_names(qtbot: QtBot, make_window: MakeWindow) -> None:
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit
+
+    window = make_window(ScriptedEngine)
+    window.dock.show()
+    kinds = (QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QPlainTextEdit)
+    unnamed = [
+        f"{type(w).__name__} {w.objectName() or getattr(w, 'text', lambda: '')()}"
+        for kind in kinds
+        for w in window.findChildren(kind)
+        if w.isVisible() and not w.accessibleName() and not getattr(w, "text", lambda: "")()
+    ]
+    assert unnamed == []
