@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -83,8 +84,65 @@ def test_model(folder: Path) -> Path:
     return write_model(folder / "tiny-chatml.gguf", ModelSpec())
 
 
+def seed_conversation(store: Any, model: Path) -> str:
+    """An earlier exchange with a code block, as if from a previous session."""
+    seeded = store.create_conversation(title="Reading JSON in Python")
+    store.append_message(seeded.id, "user", SEED_QUESTION)
+    store.append_message(seeded.id, "assistant", SEED_REPLY, model=str(model))
+    return str(seeded.id)
+
+
+def shoot_failures(app: Any, window: Any, home: Path, out: Path) -> None:
+    """The welcome page, then a model file that does not load."""
+    from chatdesk.services.engine_session import ModelState
+
+    save(app, window, out, "01-welcome.png")
+    broken = home / "broken-download.gguf"
+    broken.write_bytes(b"GGUF" + os.urandom(200))
+    window.load_model(str(broken))
+    wait_until(app, lambda: window.services.engine.status.state is not ModelState.LOADING)
+    save(app, window, out, "02-model-load-error.png")
+
+
+def shoot_chat(app: Any, window: Any, model: Path, out: Path) -> str:
+    """A live reply under a seeded exchange with a code block; returns the conversation id."""
+    from chatdesk.services.engine_session import ModelState
+
+    cid = seed_conversation(window.services.store, model)
+    window.refresh_sidebar()
+    window.load_model(str(model))
+    wait_until(app, lambda: window.services.engine.status.state is not ModelState.LOADING)
+    window.open_conversation(cid)
+    window.settings_panel.conversation.boxes["max_tokens"].setValue(60)
+    window.composer.text.setPlainText("Thanks! Can you also show how to write it back?")
+    window.composer.send_button.click()
+    wait_until(app, lambda: not window.chat.streaming and window._watched_reply is None)
+    save(app, window, out, "03-chat-code-block.png")
+    return cid
+
+
+def shoot_panels(app: Any, window: Any, cid: str, out: Path) -> None:
+    """Settings tabs, the prompt viewer, then the dark theme."""
+    from chatdesk.ui.prompt_viewer import PromptViewer
+
+    window.toggle_settings()
+    save(app, window, out, "04-settings.png")
+    window.settings_panel.setCurrentWidget(window.settings_panel.model)
+    save(app, window, out, "05-model-settings.png")
+    window.toggle_settings()
+    viewer = PromptViewer(window.chat.render_prompt(cid), window)
+    viewer.show()
+    wait_until(app, lambda: "tokens" in viewer.summary.text())
+    save(app, viewer, out, "07-show-prompt.png")
+    viewer.close()
+    theme = window.settings_panel.appearance.theme
+    theme.setCurrentIndex(theme.findData("dark"))
+    save(app, window, out, "06-chat-dark.png")
+    theme.setCurrentIndex(0)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("out", type=Path, help="folder for the PNG files")
     parser.add_argument("--model", type=Path, help="a real .gguf model (default: a test model)")
     args = parser.parse_args(argv)
@@ -93,7 +151,6 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["CHATDESK_HOME"] = str(home)
 
     from chatdesk.services.app_services import AppServices
-    from chatdesk.services.engine_session import ModelState
     from chatdesk.ui.app import create_application, create_window
 
     app = create_application(["chatdesk"])
@@ -102,50 +159,13 @@ def main(argv: list[str] | None = None) -> int:
     window.resize(1280, 800)
     window.show()
     window.composer.focus()
-    save(app, window, args.out, "01-welcome.png")
-
-    broken = home / "broken-download.gguf"
-    broken.write_bytes(b"GGUF" + os.urandom(200))
-    window.load_model(str(broken))
-    wait_until(app, lambda: services.engine.status.state is not ModelState.LOADING)
-    save(app, window, args.out, "02-model-load-error.png")
-
-    model = args.model or test_model(home)
-    store = services.store
-    seeded = store.create_conversation(title="Reading JSON in Python")
-    store.append_message(seeded.id, "user", SEED_QUESTION)
-    store.append_message(seeded.id, "assistant", SEED_REPLY, model=str(model))
-    window.refresh_sidebar()
-    window.load_model(str(model))
-    wait_until(app, lambda: services.engine.status.state is not ModelState.LOADING)
-    window.open_conversation(seeded.id)
-    window.settings_panel.conversation.boxes["max_tokens"].setValue(60)
-    window.composer.text.setPlainText("Thanks! Can you also show how to write it back?")
-    window.composer.send_button.click()
-    wait_until(app, lambda: not services.chat.streaming and window._watched_reply is None)
-    save(app, window, args.out, "03-chat-code-block.png")
-
-    window.toggle_settings()
-    save(app, window, args.out, "04-settings.png")
-    window.settings_panel.setCurrentWidget(window.settings_panel.model)
-    save(app, window, args.out, "05-model-settings.png")
-    window.toggle_settings()
-
-    from chatdesk.ui.prompt_viewer import PromptViewer
-
-    viewer = PromptViewer(services.chat.render_prompt(seeded.id), window)
-    viewer.show()
-    wait_until(app, lambda: "tokens" in viewer.summary.text())
-    save(app, viewer, args.out, "07-show-prompt.png")
-    viewer.close()
-
-    window.settings_panel.appearance.theme.setCurrentIndex(
-        window.settings_panel.appearance.theme.findData("dark")
-    )
-    save(app, window, args.out, "06-chat-dark.png")
-    window.settings_panel.appearance.theme.setCurrentIndex(0)
-    window.close()
-    services.close()
+    try:
+        shoot_failures(app, window, home, args.out)
+        cid = shoot_chat(app, window, args.model or test_model(home), args.out)
+        shoot_panels(app, window, cid, args.out)
+    finally:
+        window.close()
+        services.close()
     return 0
 
 
