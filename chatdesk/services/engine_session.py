@@ -16,7 +16,7 @@ from typing import Any
 
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import EngineHostDied, LoadOptions, ModelInfo
-from chatdesk.services.model_choices import remember_used
+from chatdesk.services.model_choices import remember_used_async
 from chatdesk.services.settings import SettingsService
 
 
@@ -104,7 +104,7 @@ class EngineSession:
             self.status = ModelStatus(ModelState.READY, self.status.path, future.result())
             if self.status.path:
                 self._settings.remember_model(self.status.path)
-                remember_used(self.status.path)
+                remember_used_async(self.status.path)
         return True
 
     def host_died(self, error: BaseException) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+from concurrent.futures import Future
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
@@ -42,7 +43,7 @@ from chatdesk.services.app_services import AppServices
 from chatdesk.services.chat import ChatError, StreamingReply
 from chatdesk.services.engine_session import ModelState
 from chatdesk.services.export import ExportError
-from chatdesk.services.model_choices import initial_model, model_choices
+from chatdesk.services.model_choices import initial_model, model_choices, scan_library_async
 from chatdesk.store import NotFoundError
 from chatdesk.ui.chat_view import ChatView
 from chatdesk.ui.composer import Composer
@@ -112,6 +113,8 @@ class MainWindow(QMainWindow):
         self._render_cost_s = 0.0
         self._render_pending = False
         self._watched_reply: StreamingReply | None = None
+        self._library: dict[str, str] = {}
+        self._library_scan: Future[dict[str, str]] | None = None
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
@@ -282,8 +285,8 @@ class MainWindow(QMainWindow):
                 self.open_conversation(conversations[0].id)
             else:
                 self.new_chat()
-        # The library scan imports the hub layer: do it once the window is on screen.
-        QTimer.singleShot(0, lambda: self.refresh_models(select_initial=True))
+        self.refresh_models(select_initial=True)
+        self.rescan_library()
 
     def _open_existing(self, cid: object) -> bool:
         if not isinstance(cid, str):
@@ -528,6 +531,8 @@ class MainWindow(QMainWindow):
     def _on_frame(self) -> None:
         if self.services.engine.poll():
             self._update_model_ui()
+        if self._library_scan is not None and self._library_scan.done():
+            self._library_scanned()
         reply = self._watched_reply
         if reply is not None:
             result = self.chat.pump()
@@ -536,11 +541,16 @@ class MainWindow(QMainWindow):
                 self._finish_reply(reply)
             elif self._render_pending and self._render_due():
                 self._render(reply)
-        if (
-            self._watched_reply is None
-            and self.services.engine.status.state is not ModelState.LOADING
-        ):
+        if self._idle():
             self._frame.stop()
+
+    def _idle(self) -> bool:
+        """Nothing for the frame timer to watch: no reply, no load, no library scan."""
+        return (
+            self._watched_reply is None
+            and self._library_scan is None
+            and self.services.engine.status.state is not ModelState.LOADING
+        )
 
     def _render_due(self) -> bool:
         wait = max(MIN_RENDER_INTERVAL_S, 2 * self._render_cost_s)
@@ -577,7 +587,7 @@ class MainWindow(QMainWindow):
     def refresh_models(self, select_initial: bool = False) -> None:
         """Fill the model picker; at start, load the last used model (or the only one)."""
         settings = self.services.settings
-        choices = model_choices(settings)
+        choices = model_choices(settings, self._library)
         current = self.services.engine.status.path
         selected = initial_model(settings, choices) if select_initial else current
         self.picker.set_choices(choices, selected)
@@ -585,6 +595,19 @@ class MainWindow(QMainWindow):
             self.load_model(selected)
         else:
             self._update_model_ui()
+
+    def rescan_library(self) -> None:
+        """Look for local models again, off the GUI thread (the frame timer picks it up)."""
+        self._library_scan = scan_library_async()
+        self._frame.start()
+
+    def _library_scanned(self) -> None:
+        scan, self._library_scan = self._library_scan, None
+        if scan is None or scan.exception() is not None:
+            return
+        self._library = scan.result()
+        untouched = self.services.engine.status.state is ModelState.NONE
+        self.refresh_models(select_initial=untouched)
 
     def load_model(self, path: str) -> None:
         """Load a model file in the engine host (the window stays responsive)."""
@@ -623,6 +646,7 @@ class MainWindow(QMainWindow):
         from chatdesk.ui.models_launcher import open_models_dialog
 
         open_models_dialog(self, self.load_model)
+        self.rescan_library()  # downloads, imports and deletions change the list
 
     def show_prompt(self) -> None:
         """The exact prompt the model would get for the open conversation."""

@@ -406,3 +406,21 @@ def test_controls_have_accessible_names(qtbot: QtBot, make_window: MakeWindow) -
         if w.isVisible() and not w.accessibleName() and not getattr(w, "text", lambda: "")()
     ]
     assert unnamed == []
+
+
+def test_open_gguf_file_is_remembered_for_the_picker_and_library(
+    qtbot: QtBot, make_window: MakeWindow, fake_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from chatdesk.services.model_choices import scan_library
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_a: (str(fake_gguf), ""))
+    window = make_window(ScriptedEngine)
+    window.open_gguf_file()
+    wait_for_model(qtbot, window)
+    assert window.services.engine.ready
+    qtbot.waitUntil(lambda: str(fake_gguf) in scan_library())  # the hub's used-by-path list
+    window.close()
+    again = make_window(ScriptedEngine)
+    assert again.picker.findData(str(fake_gguf)) >= 0
