@@ -514,7 +514,7 @@ class MainWindow(QMainWindow):
         self._watched_reply = self.chat.reply
         self._sync_streaming_ui()
         self._frame.start()
-        self.refresh_sidebar()
+        QTimer.singleShot(0, self.refresh_sidebar)  # its own turn of the event loop
 
     def _sync_streaming_ui(self) -> None:
         streaming = self.chat.streaming

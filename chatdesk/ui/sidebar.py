@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -27,7 +28,7 @@ PAGE = 500
 
 def day_group(when: dt.datetime | str | float, today: dt.date | None = None) -> str:
     """The heading a conversation sits under: Today, Yesterday, Previous 7 days, month..."""
-    moment = as_datetime(when)
+    moment = local_time(when) if isinstance(when, str) else as_datetime(when)
     today = today or dt.date.today()
     days = (today - moment.date()).days
     if days <= 0:
@@ -39,6 +40,12 @@ def day_group(when: dt.datetime | str | float, today: dt.date | None = None) -> 
     if days < 30:
         return "Previous 30 days"
     return moment.strftime("%B %Y")
+
+
+@functools.lru_cache(maxsize=4096)
+def local_time(timestamp: str) -> dt.datetime:
+    """A store timestamp in local time (cached: the list is rebuilt after every reply)."""
+    return as_datetime(timestamp)
 
 
 def as_datetime(value: dt.datetime | str | float) -> dt.datetime:
