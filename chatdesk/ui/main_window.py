@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         self._render_pending = False
         self._watched_reply: StreamingReply | None = None
         self._library: dict[str, str] = {}
+        self._sidebar_limit = PAGE
         self._library_scan: Future[dict[str, str]] | None = None
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_TITLE)
@@ -202,6 +203,7 @@ class MainWindow(QMainWindow):
         s.pin.connect(self._pin)
         s.search_changed.connect(lambda _t: self._search_timer.start())
         s.undo_delete.connect(self.undo_delete)
+        s.more_requested.connect(self.show_more_conversations)
         self.composer.send.connect(self.send)
         self.composer.stop.connect(self.stop)
         v = self.chat_view
@@ -328,12 +330,15 @@ class MainWindow(QMainWindow):
             self._run_search()
             return
         hidden = self._pending_delete[0] if self._pending_delete else None
-        conversations = [
-            c
-            for c in self.services.store.list_conversations(limit=PAGE, offset=0)
-            if c.id != hidden
-        ]
-        self.sidebar.show_conversations(conversations, self.conversation_id)
+        page = self.services.store.list_conversations(limit=self._sidebar_limit + 1, offset=0)
+        more = len(page) > self._sidebar_limit
+        conversations = [c for c in page[: self._sidebar_limit] if c.id != hidden]
+        self.sidebar.show_conversations(conversations, self.conversation_id, more)
+
+    def show_more_conversations(self) -> None:
+        """The sidebar's last row: list another page of older conversations."""
+        self._sidebar_limit += PAGE
+        self.refresh_sidebar()
 
     def open_conversation(self, cid: str, message_id: str | None = None) -> None:
         """Show a conversation (and, from a search hit, the message that matched)."""

@@ -23,7 +23,8 @@ from chatdesk.store import Conversation, SearchHit
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 MESSAGE_ROLE = Qt.ItemDataRole.UserRole + 1
-PAGE = 500
+MORE_ROLE = Qt.ItemDataRole.UserRole + 2
+PAGE = 200
 
 
 def day_group(when: dt.datetime | str | float, today: dt.date | None = None) -> str:
@@ -71,6 +72,7 @@ class Sidebar(QWidget):
     pin = Signal(str, bool)
     search_changed = Signal(str)
     undo_delete = Signal()
+    more_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -102,8 +104,13 @@ class Sidebar(QWidget):
         self._filling = False
 
     # -- content ------------------------------------------------------------------
-    def show_conversations(self, conversations: list[Conversation], current: str | None) -> None:
-        """The list, pinned first, then grouped by the day each was last updated."""
+    def show_conversations(
+        self, conversations: list[Conversation], current: str | None, more: bool = False
+    ) -> None:
+        """The list, pinned first, then grouped by the day each was last updated.
+
+        ``more``: there are older conversations; a last row offers to show them.
+        """
         self._filling = True
         self.list.clear()
         self._current = current
@@ -114,6 +121,11 @@ class Sidebar(QWidget):
                 self._add_heading(group)
                 heading = group
             self._add_item(conversation.title, conversation.id, None, editable=True)
+        if more:
+            item = QListWidgetItem("Show older conversations...")
+            item.setData(MORE_ROLE, True)
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+            self.list.addItem(item)
         self._filling = False
 
     def show_hits(self, hits: list[SearchHit]) -> None:
@@ -205,6 +217,9 @@ class Sidebar(QWidget):
 
     # -- reactions ----------------------------------------------------------------
     def _activated(self, item: QListWidgetItem) -> None:
+        if item.data(MORE_ROLE):
+            self.more_requested.emit()
+            return
         cid = item.data(ID_ROLE)
         if cid is not None:
             self.open_conversation.emit(str(cid), item.data(MESSAGE_ROLE))

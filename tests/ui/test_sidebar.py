@@ -115,3 +115,21 @@ def test_delete_can_be_undone_then_becomes_final(qtbot: QtBot, make_window: Make
     except NotFoundError:
         pass
     assert store.get_conversation(keep.id).title == "Keep me"
+
+
+def test_older_conversations_come_in_pages(qtbot: QtBot, make_window: MakeWindow) -> None:
+    from chatdesk.ui.sidebar import MORE_ROLE, PAGE
+
+    window = make_window(ScriptedEngine)
+    store = window.services.store
+    for index in range(PAGE + 5):
+        store.create_conversation(title=f"chat {index}")
+    window.refresh_sidebar()
+    titled = [t for t in item_texts(window) if t.startswith("chat ")]
+    assert len(titled) == PAGE
+    last = window.sidebar.list.item(window.sidebar.list.count() - 1)
+    assert last.data(MORE_ROLE)
+    window.sidebar.list.itemClicked.emit(last)
+    titled = [t for t in item_texts(window) if t.startswith("chat ")]
+    assert len(titled) == PAGE + 5
+    assert "chat 0" in titled
