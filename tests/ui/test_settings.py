@@ -158,3 +158,19 @@ def test_recent_models_and_last_used() -> None:
     settings.remember_model("/m/a.gguf")
     assert settings.recent_models() == ["/m/a.gguf", "/m/b.gguf"]
     assert settings.last_model() == "/m/a.gguf"
+
+
+def test_theme_follows_the_system_scheme(
+    qtbot: QtBot, make_window: MakeWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chatdesk.ui import theme
+
+    window = make_window(ScriptedEngine)
+    monkeypatch.setattr(theme, "system_is_dark", lambda: True)
+    window.system_scheme_changed()  # what the desktop's colorSchemeChanged signal triggers
+    assert window.renderer.palette is theme.DARK
+    assert window.app.palette().window().color().lightness() < 100
+    monkeypatch.setattr(theme, "system_is_dark", lambda: False)
+    window.system_scheme_changed()
+    assert window.renderer.palette is theme.LIGHT
+    assert window.app.palette().window().color().lightness() > 150
