@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
-from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import (
@@ -20,18 +20,13 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
-    QKeySequence,
 )
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFileDialog,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QToolBar,
@@ -42,61 +37,25 @@ from PySide6.QtWidgets import (
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.chat import ChatError, StreamingReply
 from chatdesk.services.engine_session import ModelState
-from chatdesk.services.export import ExportError
 from chatdesk.services.model_choices import initial_model, model_choices, scan_library_async
-from chatdesk.store import NotFoundError
+from chatdesk.store import Message, NotFoundError
 from chatdesk.ui.chat_view import ChatView
 from chatdesk.ui.composer import Composer
-from chatdesk.ui.model_picker import ModelPicker
+from chatdesk.ui.file_actions import FileActions, gguf_from_urls
+from chatdesk.ui.model_picker import ModelPicker, describe_model
+from chatdesk.ui.notice_bar import NoticeBar
 from chatdesk.ui.rendering import MarkdownRenderer, Palette
 from chatdesk.ui.settings_panel import SettingsPanel
 from chatdesk.ui.sidebar import PAGE, Sidebar
 from chatdesk.ui.theme import DEFAULT_FONT_SIZE, apply_theme
 from chatdesk.ui.welcome import WelcomePage
+from chatdesk.ui.window_menus import build_menus
 
 FRAME_MS = 16
 MIN_RENDER_INTERVAL_S = 1 / 30
 UNDO_DELETE_MS = 8000
 SEARCH_DELAY_MS = 200
 APP_TITLE = "ChatDesk"
-
-
-class NoticeBar(QWidget):
-    """A one-line message above the chat (load errors, a dead engine) with one action."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("noticeBar")
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(12, 6, 6, 6)
-        self.label = QLabel(self)
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setAccessibleName("Notice")
-        self.action_button = QPushButton(self)
-        self.close_button = QPushButton("Dismiss", self)
-        self.close_button.clicked.connect(self.hide)
-        row.addWidget(self.label, 1)
-        row.addWidget(self.action_button)
-        row.addWidget(self.close_button)
-        self._action: object = None
-        self.action_button.clicked.connect(self._run_action)
-        self.hide()
-
-    def show_notice(self, text: str, action: str | None = None, slot: object = None) -> None:
-        """Show a message, optionally with a button that runs ``slot``."""
-        self.label.setText(text)
-        self.action_button.setVisible(action is not None)
-        self.action_button.setText(action or "")
-        self.action_button.setAccessibleName(action or "")
-        self._action = slot
-        self.show()
-
-    def _run_action(self) -> None:
-        self.hide()
-        if callable(self._action):
-            self._action()
 
 
 class MainWindow(QMainWindow):
@@ -113,6 +72,7 @@ class MainWindow(QMainWindow):
         self._render_cost_s = 0.0
         self._render_pending = False
         self._watched_reply: StreamingReply | None = None
+        self.stop_action: QAction | None = None
         self._library: dict[str, str] = {}
         self._sidebar_limit = PAGE
         self._library_scan: Future[dict[str, str]] | None = None
@@ -120,9 +80,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
         self.renderer = MarkdownRenderer(self._apply_appearance())
+        self.files = FileActions(self)
         self._build()
         self.settings_panel.appearance.show_values(*self._appearance())
-        self._build_menus()
+        build_menus(self)
         self._frame = QTimer(self, interval=FRAME_MS)
         self._frame.setTimerType(Qt.TimerType.PreciseTimer)
         self._frame.timeout.connect(self._on_frame)
@@ -212,60 +173,14 @@ class MainWindow(QMainWindow):
         v.switch_sibling.connect(self.switch_sibling)
         v.copied.connect(lambda _t: self.statusBar().showMessage("Copied", 2000))
         self.picker.model_chosen.connect(self.load_model)
-        self.picker.open_file.connect(self.open_gguf_file)
-        self.welcome.open_file.connect(self.open_gguf_file)
+        self.picker.open_file.connect(self.files.open_gguf_file)
+        self.welcome.open_file.connect(self.files.open_gguf_file)
         self.welcome.open_models.connect(self.open_models_dialog)
         panel = self.settings_panel
         panel.conversation.changed.connect(self._save_conversation_settings)
         panel.model.reload_requested.connect(self.reload_model)
         panel.appearance.theme_changed.connect(self._set_theme)
         panel.appearance.font_size_changed.connect(self._set_font_size)
-
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu, "New chat", self.new_chat, QKeySequence.StandardKey.New)
-        self._action(file_menu, "Open GGUF file...", self.open_gguf_file, "Ctrl+O")
-        file_menu.addSeparator()
-        self._action(file_menu, "Export as Markdown...", self.export_markdown, "Ctrl+E")
-        self._action(file_menu, "Export as JSON...", self.export_json)
-        self._action(file_menu, "Export all as Markdown...", lambda: self.export_all("md"))
-        self._action(file_menu, "Export all as JSON...", lambda: self.export_all("json"))
-        self._action(file_menu, "Import JSON...", self.import_json)
-        file_menu.addSeparator()
-        self._action(file_menu, "Quit", self.close, "Ctrl+Q")
-        edit = self.menuBar().addMenu("&Edit")
-        self._action(edit, "Copy last reply", self.copy_last_reply, "Ctrl+Shift+C")
-        self._action(edit, "Find conversations", self.focus_search, QKeySequence.StandardKey.Find)
-        self._action(
-            edit,
-            "Rename conversation",
-            lambda: self.sidebar.start_rename(self.conversation_id),
-            "F2",
-        )
-        self.stop_action = self._action(edit, "Stop reply", self.stop, "Esc")
-        self.stop_action.setEnabled(False)
-        view = self.menuBar().addMenu("&View")
-        self._action(view, "Settings", self.toggle_settings, "Ctrl+,")
-        self._action(view, "Show prompt", self.show_prompt, "Ctrl+Shift+P")
-        self._action(
-            view, "Larger text", lambda: self._step_font(1), QKeySequence.StandardKey.ZoomIn
-        )
-        self._action(
-            view, "Smaller text", lambda: self._step_font(-1), QKeySequence.StandardKey.ZoomOut
-        )
-        models = self.menuBar().addMenu("&Models")
-        self._action(models, "Models...", self.open_models_dialog, "Ctrl+M")
-        self._action(models, "Reload model", self.reload_model, "Ctrl+R")
-        self._action(models, "Unload model", self.unload_model)
-
-    def _action(self, menu: object, text: str, slot: object, keys: object = None) -> QAction:
-        action = QAction(text, self)
-        if keys is not None:
-            action.setShortcut(QKeySequence(keys))  # type: ignore[call-overload]
-        action.triggered.connect(slot)
-        menu.addAction(action)  # type: ignore[attr-defined]
-        self.addAction(action)
-        return action
 
     # -- start and stop -----------------------------------------------------------
     def _restore(self) -> None:
@@ -451,19 +366,19 @@ class MainWindow(QMainWindow):
         self.composer.clear()
         self._after_start()
 
-    def regenerate(self, message: object) -> None:
+    def regenerate(self, message: Message) -> None:
         """Another reply to the same user message (a new sibling)."""
         if self._can_generate():
-            self._run_chat_action(lambda: self.chat.regenerate(message))  # type: ignore[arg-type]
+            self._run_chat_action(lambda: self.chat.regenerate(message))
 
-    def edit_and_resend(self, message: object, text: str) -> None:
+    def edit_and_resend(self, message: Message, text: str) -> None:
         """A new branch from an edited user message."""
         if self._can_generate():
-            self._run_chat_action(lambda: self.chat.edit_and_resend(message, text))  # type: ignore[arg-type]
+            self._run_chat_action(lambda: self.chat.edit_and_resend(message, text))
 
-    def switch_sibling(self, message: object, step: int) -> None:
+    def switch_sibling(self, message: Message, step: int) -> None:
         """Show another version of a message (< 2/3 >)."""
-        if self.chat.switch_sibling(message, step) and self.conversation_id is not None:  # type: ignore[arg-type]
+        if self.chat.switch_sibling(message, step) and self.conversation_id is not None:
             self.chat_view.sync(self.chat.messages(self.conversation_id))
 
     def stop(self) -> None:
@@ -499,13 +414,13 @@ class MainWindow(QMainWindow):
             self.notice.show_notice(
                 "Choose a model first (model picker above, Open GGUF file..., or drop a .gguf).",
                 "Open GGUF file...",
-                self.open_gguf_file,
+                self.files.open_gguf_file,
             )
         return False
 
-    def _run_chat_action(self, action: object) -> None:
+    def _run_chat_action(self, action: Callable[[], object]) -> None:
         try:
-            action()  # type: ignore[operator]
+            action()
         except ChatError as error:
             self.notice.show_notice(str(error))
             return
@@ -529,7 +444,8 @@ class MainWindow(QMainWindow):
             and (self.chat.reply.conversation_id == self.conversation_id)
         )
         self.composer.set_streaming(here)
-        self.stop_action.setEnabled(streaming)
+        if self.stop_action is not None:
+            self.stop_action.setEnabled(streaming)
         self.chat_view.set_busy(streaming)
 
     # -- the frame timer ----------------------------------------------------------
@@ -636,16 +552,6 @@ class MainWindow(QMainWindow):
         self.services.engine.unload()
         self._update_model_ui()
 
-    def open_gguf_file(self) -> None:
-        """Pick a .gguf file and load it."""
-        path, _filter = QFileDialog.getOpenFileName(
-            self, "Open GGUF model", str(Path.home()), "GGUF models (*.gguf);;All files (*)"
-        )
-        if path:
-            self.load_model(path)
-        else:
-            self.refresh_models()
-
     def open_models_dialog(self) -> None:
         """The model manager (browse, download, manage local models)."""
         from chatdesk.ui.models_launcher import open_models_dialog
@@ -681,7 +587,7 @@ class MainWindow(QMainWindow):
             self.notice.show_notice(
                 f"Could not load the model. {status.error}",
                 "Open GGUF file...",
-                self.open_gguf_file,
+                self.files.open_gguf_file,
             )
         elif status.state is ModelState.DIED:
             self.model_status.setText("Engine stopped")
@@ -696,61 +602,6 @@ class MainWindow(QMainWindow):
         no_model = self.services.engine.status.state in (ModelState.NONE, ModelState.FAILED)
         empty = not self.chat_view.messages
         self.pages.setCurrentWidget(self.welcome if no_model and empty else self.chat_view)
-
-    # -- export and import --------------------------------------------------------
-    def export_markdown(self) -> None:
-        """Ctrl+E: the open conversation as a Markdown file."""
-        self._export_one("Markdown (*.md)", ".md", self.services.export.markdown)
-
-    def export_json(self) -> None:
-        """The open conversation as a lossless JSON file."""
-        self._export_one("JSON (*.json)", ".json", self.services.export.json)
-
-    def _export_one(self, file_filter: str, suffix: str, write: object) -> None:
-        if self.conversation_id is None:
-            return
-        title = self.services.store.get_conversation(self.conversation_id).title
-        suggestion = str(Path.home() / f"{self.services.export.safe_name(title)}{suffix}")
-        path, _f = QFileDialog.getSaveFileName(self, "Export conversation", suggestion, file_filter)
-        if not path:
-            return
-        try:
-            write(self.conversation_id, Path(path))  # type: ignore[operator]
-        except (ExportError, OSError) as error:
-            QMessageBox.warning(self, "Export", str(error))
-            return
-        self.statusBar().showMessage(f"Exported to {path}", 4000)
-
-    def export_all(self, fmt: str = "md") -> None:
-        """Every conversation to a folder, one file each (Markdown, or JSON)."""
-        folder = QFileDialog.getExistingDirectory(
-            self, "Export all conversations", str(Path.home())
-        )
-        if not folder:
-            return
-        try:
-            count = self.services.export.all_to_folder(Path(folder), fmt)
-        except (ExportError, OSError) as error:
-            QMessageBox.warning(self, "Export", str(error))
-            return
-        self.statusBar().showMessage(f"Exported {count} conversations to {folder}", 4000)
-
-    def import_json(self) -> None:
-        """Conversations from a JSON file (ChatDesk's own or a minimal role/content list)."""
-        path, _f = QFileDialog.getOpenFileName(
-            self, "Import conversations", str(Path.home()), "JSON (*.json)"
-        )
-        if not path:
-            return
-        try:
-            ids = self.services.export.import_file(Path(path))
-        except (ExportError, OSError) as error:
-            QMessageBox.warning(self, "Import", f"Nothing was imported.\n\n{error}")
-            return
-        self.refresh_sidebar()
-        if ids:
-            self.open_conversation(ids[0])
-        self.statusBar().showMessage(f"Imported {len(ids)} conversations", 4000)
 
     # -- settings and appearance --------------------------------------------------
     def toggle_settings(self) -> None:
@@ -786,7 +637,7 @@ class MainWindow(QMainWindow):
         self.services.settings.set_ui_value("font_size", size)
         self._restyle()
 
-    def _step_font(self, step: int) -> None:
+    def step_font(self, step: int) -> None:
         size = int(self.services.settings.ui_value("font_size", DEFAULT_FONT_SIZE)) + step
         self._set_font_size(max(8, min(28, size)))
 
@@ -808,29 +659,3 @@ class MainWindow(QMainWindow):
         if path:
             event.acceptProposedAction()
             self.load_model(path)
-
-
-def gguf_from_urls(urls: list) -> str | None:
-    """The first local .gguf file among dropped URLs."""
-    for url in urls:
-        if url.isLocalFile() and url.toLocalFile().lower().endswith(".gguf"):
-            return str(url.toLocalFile())
-    return None
-
-
-def describe_model(info: object) -> str:
-    """One line about the loaded model for the tool bar."""
-    if info is None:
-        return "Model loaded"
-    parts = []
-    for name, fmt in (
-        ("architecture", "{}"),
-        ("quantization", "{}"),
-        ("n_ctx", "context {}"),
-        ("backend", "{}"),
-        ("load_time_s", "loaded in {:.1f} s"),
-    ):
-        value = getattr(info, name, None)
-        if value not in (None, ""):
-            parts.append(fmt.format(value))
-    return " · ".join(parts) or "Model loaded"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QWidget
 
+from chatdesk.engine.types import ModelInfo
 from chatdesk.services.model_choices import ModelChoice
 
 OPEN_FILE = "__open_file__"
@@ -56,3 +57,14 @@ class ModelPicker(QComboBox):
             self.open_file.emit()
         elif data not in (PLACEHOLDER, None):
             self.model_chosen.emit(str(data))
+
+
+def describe_model(info: ModelInfo | None) -> str:
+    """One line about the loaded model for the tool bar."""
+    if info is None:
+        return "Model loaded"
+    parts = [info.architecture, info.quantization, f"context {info.n_ctx}", info.backend]
+    if info.gpu_layers_offloaded:
+        parts.append(f"{info.gpu_layers_offloaded} layers on the GPU")
+    parts.append(f"loaded in {info.load_seconds:.1f} s")
+    return " · ".join(p for p in parts if p)

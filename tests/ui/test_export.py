@@ -54,12 +54,12 @@ def test_export_json_and_import_it_back(
 ) -> None:
     target = tmp_path / "chat.json"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_a: (str(target), ""))
-    window_with_chat.export_json()
+    window_with_chat.files.export_json()
     document = json.loads(target.read_text(encoding="utf-8"))
     assert document["conversations"][0]["title"] == "Sorting lists"
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_a: (str(target), ""))
     before = window_with_chat.services.store.count_conversations()
-    window_with_chat.import_json()
+    window_with_chat.files.import_json()
     assert window_with_chat.services.store.count_conversations() == before + 1
     assert window_with_chat.chat_view.messages[0].content == "How do I sort a list?"
 
@@ -73,7 +73,7 @@ def test_bad_import_writes_nothing_and_says_why(
     warnings: list[str] = []
     monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text: warnings.append(text))
     before = window_with_chat.services.store.count_conversations()
-    window_with_chat.import_json()
+    window_with_chat.files.import_json()
     assert window_with_chat.services.store.count_conversations() == before
     assert "Nothing was imported" in warnings[0]
     assert "content" in warnings[0]
@@ -85,7 +85,7 @@ def test_export_all_to_folder(
     folder = tmp_path / "exports"
     folder.mkdir()
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_a: str(folder))
-    window_with_chat.export_all()
+    window_with_chat.files.export_all()
     names = sorted(p.name for p in folder.iterdir())
     assert "Sorting lists.md" in names
     assert len(names) == window_with_chat.services.store.count_conversations()

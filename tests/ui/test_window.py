@@ -417,7 +417,7 @@ def test_open_gguf_file_is_remembered_for_the_picker_and_library(
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_a: (str(fake_gguf), ""))
     window = make_window(ScriptedEngine)
-    window.open_gguf_file()
+    window.files.open_gguf_file()
     wait_for_model(qtbot, window)
     assert window.services.engine.ready
     qtbot.waitUntil(lambda: str(fake_gguf) in scan_library())  # the hub's used-by-path list
