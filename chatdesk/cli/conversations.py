@@ -150,9 +150,10 @@ def list_command(args: argparse.Namespace) -> int:
         conversations = store.list_conversations(limit=args.limit)
     if args.json:
         print_json([dataclasses.asdict(c) for c in conversations])
-    elif not conversations:
+        return 0
+    if not conversations:
         print("no conversations yet", file=sys.stderr)
-    for conversation in [] if args.json else conversations:
+    for conversation in conversations:
         print(conversation_line(conversation))
     return 0
 

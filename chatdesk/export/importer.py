@@ -103,9 +103,13 @@ class Fields:
     def number(self, key: str, integer: bool) -> int | float | None:
         kinds: tuple[type, ...] = (int, type(None)) if integer else (int, float, type(None))
         value = self.get(key, kinds)
-        if value is not None and (not math.isfinite(value) or value < 0):
+        if value is None:
+            return None
+        if isinstance(value, int) and not 0 <= value < 2**53:
+            raise self.fail(key, "expected a non-negative number below 2**53")
+        if not math.isfinite(value) or value < 0:
             raise self.fail(key, f"expected a non-negative number, got {value!r}")
-        return value if value is None or integer else float(value)
+        return value if integer else float(value)
 
 
 def json_type(value: Any) -> str:
@@ -194,10 +198,10 @@ def read_conversation(fields: Fields) -> ConversationPlan:
     created = fields.timestamp(
         "created_at", min((m.created_at for m in messages), default=utc_now())
     )
-    leaf = fields.optional_text("active_leaf_id") if fields.has("active_leaf_id") else None
+    leaf = fields.optional_text("active_leaf_id")
     if leaf is not None and leaf not in seen:
         raise fields.fail("active_leaf_id", f"{leaf!r} is not one of this conversation's messages")
-    if not fields.has("active_leaf_id") and messages:
+    if leaf is None and messages:  # missing or null: show the branch of the last message
         leaf = messages[-1].id
     conversation = Conversation(
         id=cid,
@@ -265,6 +269,10 @@ def import_text(store: Store, text: str) -> ImportResult:
                 insert_plan(store, plan)
             except StoreError as error:
                 raise ImportFormatError(f"conversations[{n}]: {error}") from error
+            except UnicodeEncodeError:
+                raise ImportFormatError(
+                    f"conversations[{n}]: text with invalid unicode (a lone surrogate)"
+                ) from None
             inserted.append(plan)
     count = sum(len(plan.messages) for plan in inserted)
     renumbered = sum(a is not b for a, b in zip(plans, inserted, strict=True))

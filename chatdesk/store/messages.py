@@ -52,6 +52,13 @@ def check_status(status: str) -> str:
     return status
 
 
+def check_content(content: str) -> str:
+    """Message text: any string, kept verbatim."""
+    if not isinstance(content, str):
+        raise InvalidValueError(f"content must be a string, not {type(content).__name__}")
+    return content
+
+
 def check_stat(name: str, value: Any) -> Any:
     """One stat value, type-checked (ints for token counts, finite numbers for rates)."""
     if value is None:
@@ -125,9 +132,9 @@ class MessagesMixin(StoreBase):
         stats = check_stats({name: getattr(m, name) for name in STAT_FIELDS})
         self._write(
             f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 14)})",
-            [m.id, m.conversation_id, m.parent_id, check_role(m.role), m.content,
-             check_status(m.status), m.created_at, m.model, dump_json(m.settings),
-             *stats.values()],
+            [m.id, m.conversation_id, m.parent_id, check_role(m.role),
+             check_content(m.content), check_status(m.status), m.created_at, m.model,
+             dump_json(m.settings), *stats.values()],
         )  # fmt: skip
 
     @synchronized
@@ -146,7 +153,7 @@ class MessagesMixin(StoreBase):
         """
         values: dict[str, Any] = {}
         if content is not None:
-            values["content"] = content
+            values["content"] = check_content(content)
         if status is not None:
             values["status"] = check_status(status)
         values.update(check_stats(stats or {}))

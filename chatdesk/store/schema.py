@@ -17,7 +17,8 @@ from sqlite_utils.migrations import Migrations
 MIGRATION_SET = "chatdesk"
 MIGRATIONS = Migrations(MIGRATION_SET)
 TOKENIZER = "unicode61 remove_diacritics 2"
-PREFIXES = "2 3"  # prefix indexes: search-as-you-type on 2-3 letters stays fast
+FIRST_PREFIXES = "2 3"  # as 0002 shipped to the other branches; never change it
+PREFIXES = "2 3 4 5"  # prefix indexes (0004): search-as-you-type on 2-5 letters stays fast
 
 
 def run_statements(db: Database, *statements: str) -> None:
@@ -74,7 +75,7 @@ def create_full_text_search(db: Database) -> None:
         db,
         f"""CREATE VIRTUAL TABLE conversations_fts USING fts5(
             title, content='conversations', content_rowid='seq',
-            tokenize='{TOKENIZER}', prefix='{PREFIXES}')""",
+            tokenize='{TOKENIZER}', prefix='{FIRST_PREFIXES}')""",
         """CREATE TRIGGER conversations_fts_insert AFTER INSERT ON conversations BEGIN
             INSERT INTO conversations_fts (rowid, title) VALUES (new.seq, new.title);
         END""",
@@ -89,7 +90,7 @@ def create_full_text_search(db: Database) -> None:
         END""",
         f"""CREATE VIRTUAL TABLE messages_fts USING fts5(
             content, content='messages', content_rowid='seq',
-            tokenize='{TOKENIZER}', prefix='{PREFIXES}')""",
+            tokenize='{TOKENIZER}', prefix='{FIRST_PREFIXES}')""",
         """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
         WHEN new.status != 'streaming' BEGIN
             INSERT INTO messages_fts (rowid, content) VALUES (new.seq, new.content);
@@ -116,6 +117,25 @@ def create_full_text_search(db: Database) -> None:
 def create_app_settings(db: Database) -> None:
     """Application-wide settings: one JSON value per key."""
     db.execute("CREATE TABLE app_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+@MIGRATIONS(name="0004_longer_search_prefixes")
+def rebuild_search_with_longer_prefixes(db: Database) -> None:
+    """Recreate both FTS5 tables with 2-5 letter prefix indexes (the triggers stay)."""
+    run_statements(
+        db,
+        "DROP TABLE conversations_fts",
+        f"""CREATE VIRTUAL TABLE conversations_fts USING fts5(
+            title, content='conversations', content_rowid='seq',
+            tokenize='{TOKENIZER}', prefix='{PREFIXES}')""",
+        "INSERT INTO conversations_fts (rowid, title) SELECT seq, title FROM conversations",
+        "DROP TABLE messages_fts",
+        f"""CREATE VIRTUAL TABLE messages_fts USING fts5(
+            content, content='messages', content_rowid='seq',
+            tokenize='{TOKENIZER}', prefix='{PREFIXES}')""",
+        """INSERT INTO messages_fts (rowid, content)
+            SELECT seq, content FROM messages WHERE status != 'streaming'""",
+    )
 
 
 def known_migration_names(migrations: Migrations = MIGRATIONS) -> list[str]:

@@ -29,10 +29,13 @@ SNIPPET_TOKENS = 16
 SNIPPET_LEAD = 4  # tokens shown before the first match
 ELLIPSIS = "…"
 MIN_PREFIX = 2
+MAX_WORDS = 32  # more words than this are ignored (every word must match anyway)
 
 
 def fold(text: str) -> str:
     """Case- and diacritic-insensitive form of a word, as the FTS5 tokenizer compares them."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
@@ -48,7 +51,7 @@ class Query:
     @classmethod
     def parse(cls, text: str) -> Query | None:
         """None when the text holds no words at all."""
-        words = QUERY_WORD.findall(text)
+        words = QUERY_WORD.findall(text)[:MAX_WORDS]
         if not words:
             return None
         phrases = [f'"{word}"' for word in words]  # \w+ never contains a double quote
@@ -69,8 +72,8 @@ def snippet(text: str, query: Query, marks: tuple[str, str], size: int = SNIPPET
     tokens = list(TOKEN.finditer(text))
     if not tokens:
         return " ".join(text.split())[:200]
-    hits = [n for n, token in enumerate(tokens) if query.matches(token.group())]
-    first = max(0, hits[0] - SNIPPET_LEAD) if hits else 0
+    hits = {n for n, token in enumerate(tokens) if query.matches(token.group())}
+    first = max(0, min(hits) - SNIPPET_LEAD) if hits else 0
     last = min(len(tokens), first + size)
     cursor = 0 if first == 0 else tokens[first].start()
     pieces = []

@@ -11,6 +11,7 @@ same database: a ``SELECT 1`` round trip and a raw sqlite3 ``UPDATE`` of one mes
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import random
 import sqlite3
@@ -42,7 +43,16 @@ def sentence(words: list[str], cumulative: list[float], rng: random.Random, leng
 def searches(words: list[str]) -> list[str]:
     """Queries from the most common word (matches most messages: the slow case) to none."""
     common, frequent, rare = words[0], words[10], words[2000]
-    return [common, f"{common} {frequent}", frequent, rare, common[:2], *FIXED_SEARCHES]
+    long_common = next(word for word in words if len(word) >= 7)  # past the prefix indexes
+    return [
+        common,
+        f"{common} {frequent}",
+        frequent,
+        rare,
+        common[:2],
+        long_common,
+        *FIXED_SEARCHES,
+    ]
 
 
 def populate(store: Store, conversations: int, per_chat: int, seed: int = 7) -> list[str]:
@@ -111,6 +121,19 @@ def streaming_update(store: Store) -> Callable[[], object]:
     return update
 
 
+def finish_reply(store: Store, words: list[str]) -> Callable[[], object]:
+    """A whole reply: appended, filled with 120 words, marked complete (its text is indexed)."""
+    conversation = store.list_conversations(limit=1)[0]
+    rng = random.Random(3)
+
+    def finish() -> None:
+        reply = store.append_message(conversation.id, "assistant", "", status="streaming")
+        store.update_message(reply.id, content=" ".join(rng.choices(words, k=120)))
+        store.update_message(reply.id, status="complete")
+
+    return finish
+
+
 def raw_update(path: Path, store: Store) -> tuple[Callable[[], object], sqlite3.Connection]:
     """Reference: the bare sqlite3 UPDATE the store's streaming update boils down to."""
     conn = sqlite3.connect(path, isolation_level=None)
@@ -133,11 +156,12 @@ def measure(store: Store, path: Path, words: list[str]) -> dict[str, float]:
     figures["raw sqlite3 UPDATE (reference)"] = median_ms(raw, 500)
     conn.close()
     figures["list first page"] = median_ms(lambda: store.list_conversations(limit=50), 200)
-    per_query = {q: median_ms(lambda q=q: store.search(q), 20) for q in searches(words)}
+    per_query = {q: median_ms(functools.partial(store.search, q), 20) for q in searches(words)}
     for query, ms in per_query.items():
         print(f"  search {query!r}: {ms:.2f} ms, {len(store.search(query))} hits")
     figures["full-text search"] = max(per_query.values())
     figures["streaming update"] = median_ms(streaming_update(store), 500)
+    figures["finish a reply"] = median_ms(finish_reply(store, words), 200)
     return figures
 
 
@@ -154,7 +178,7 @@ def report(figures: dict[str, float]) -> bool:
         passed = value <= target
         ok &= passed
         print(
-            f"{name:18s} {value:8.2f} ms  target <= {target:5.1f} ms  "
+            f"{name:18s} {value:8.3f} ms  target <= {target:5.1f} ms  "
             f"{'OK  ' if passed else 'SLOW'}  {value / target:5.2f}x target  "
             f"{value / reference:8.1f}x {ref_name}"
         )
@@ -180,8 +204,11 @@ def main() -> int:
             f" {store.count_messages():,} messages in {time.perf_counter() - start:.1f} s"
             f" ({path.stat().st_size / 2**20:.0f} MiB)"
         )
-        ok = report(measure(store, path, words))
+        figures = measure(store, path, words)
         store.close()
+    ok = report(figures)
+    finish = figures["finish a reply"]
+    print(f"(info) append + fill + complete one 120-word reply (indexes it): {finish:.2f} ms")
     return 0 if ok else 1
 
 

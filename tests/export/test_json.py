@@ -171,6 +171,25 @@ BAD_INPUTS = [
         '"tokens_per_second": NaN}]}]}',
         "NaN is not allowed",
     ),
+    (
+        document({"title": "t", "messages": [{**GOOD_MESSAGE, "prompt_tokens": 10**400}]}),
+        "prompt_tokens: expected a non-negative number below",
+    ),
+    (
+        document({"title": "t", "messages": [{**GOOD_MESSAGE, "tokens_per_second": 10**400}]}),
+        "tokens_per_second: expected a non-negative number below",
+    ),
+    (
+        document({"title": "t", "messages": [{**GOOD_MESSAGE, "tokens_per_second": 7}]}).replace(
+            ": 7", ": 1e400"
+        ),
+        "tokens_per_second: expected a non-negative number",
+    ),
+    ('{"conversations": [{"title": "\\ud800", "messages": []}]}', "invalid unicode"),
+    (
+        document({"title": "t", "messages": [GOOD_MESSAGE], "settings": {"k": "\ud83d"}}),
+        "invalid unicode",
+    ),
     (document({"title": "t", "messages": [], "settings": []}), "settings: expected an object"),
     (document({"title": "t", "messages": [], "pinned": 1}), "pinned: expected true/false"),
     (
@@ -253,3 +272,34 @@ def test_tree_with_explicit_parents(store: Store) -> None:
     (cid,) = import_text(store, document({"title": "t", "messages": messages})).conversation_ids
     assert [m.content for m in store.active_path(cid)] == ["q", "a2", "after a2"]
     assert [m.id for m in store.siblings("a1")] == ["a1", "a2"]
+
+
+def test_round_trip_with_clock_skew(store: Store, fresh_store: Store) -> None:
+    """A reply dated before its question (clocks differ elsewhere) still round-trips."""
+    skewed = document(
+        {
+            "title": "skew",
+            "messages": [
+                {"id": "q", "role": "user", "content": "q", "created_at": "2026-01-01T10:00:00Z"},
+                {
+                    "id": "a",
+                    "role": "assistant",
+                    "content": "a",
+                    "created_at": "2026-01-01T09:00:00Z",
+                },
+            ],
+        }
+    )
+    (cid,) = import_text(store, skewed).conversation_ids
+    exported = export_json(store, [cid])
+    assert [m["id"] for m in json.loads(exported)["conversations"][0]["messages"]] == ["q", "a"]
+    import_text(fresh_store, exported)
+    assert export_json(fresh_store, [cid]) == exported
+
+
+def test_null_active_leaf_shows_the_last_message(store: Store) -> None:
+    data = document(
+        {"title": "t", "active_leaf_id": None, "messages": [GOOD_MESSAGE, GOOD_MESSAGE]}
+    )
+    (cid,) = import_text(store, data).conversation_ids
+    assert len(store.active_path(cid)) == 2

@@ -94,7 +94,11 @@ def test_bad_role_status_and_stats_are_refused(store: Store, chat: Conversation)
         store.append_message(chat.id, "bot", "x")
     with pytest.raises(InvalidValueError, match="status"):
         store.append_message(chat.id, "user", "x", status="done")
+    with pytest.raises(InvalidValueError, match="content must be a string"):
+        store.append_message(chat.id, "user", None)  # type: ignore[arg-type]
     message = store.append_message(chat.id, "user", "x")
+    with pytest.raises(InvalidValueError, match="content must be a string"):
+        store.update_message(message.id, content=b"bytes")  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError, match="unknown stat fields: speed"):
         store.update_message(message.id, stats={"speed": 3})
     with pytest.raises(InvalidValueError, match="prompt_tokens"):

@@ -197,3 +197,63 @@ def test_a_file_that_is_not_sqlite_is_refused_untouched(db_path: Path) -> None:
     with pytest.raises(DatabaseFileError, match="cannot use database"):
         Store(db_path)
     assert digest(db_path) == before
+
+
+def test_a_failed_backup_stops_the_upgrade(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    old_database(db_path, 1)
+    taken = db_path.parent / "blocked"
+    taken.mkdir()
+    monkeypatch.setattr(
+        "chatdesk.store.database.backup_path", lambda path, applied: taken / "no" / "such"
+    )
+    with pytest.raises(DatabaseFileError, match=r"cannot copy .* before upgrading"):
+        Store(db_path)
+    assert applied_names(db_path) == known_migration_names()[:1]
+
+
+def test_an_unusable_location_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    with pytest.raises(DatabaseFileError, match="cannot open database"):
+        Store(blocker / "sub" / "chatdesk.db")
+
+
+def test_another_process_migrating_at_the_same_time_is_fine(db_path: Path) -> None:
+    """Two ChatDesk processes opening a new database at once: the slower one gives way."""
+    racing = Migrations(MIGRATION_SET)
+    names = known_migration_names()
+
+    def first_after_a_rival(db: Database) -> None:
+        Store(db_path).close()  # the rival applies everything first
+        MIGRATIONS_BY_NAME[names[0]](db)  # -> "table conversations already exists"
+
+    racing(name=names[0])(first_after_a_rival)
+    for name in names[1:]:
+        racing(name=name)(MIGRATIONS_BY_NAME[name])
+    with Store(db_path, migrations=racing) as store:
+        assert store.count_conversations() == 0
+    assert applied_names(db_path) == names
+
+
+def test_upgrade_rebuilds_search_with_longer_prefixes(db_path: Path) -> None:
+    old_database(db_path, 3)
+    conn = sqlite3.connect(db_path)
+    conn.executescript(
+        "INSERT INTO conversations (id, title, created_at, updated_at)"
+        " VALUES ('c1', 'Quantisation notes', 'a', 'b');"
+        "INSERT INTO messages (id, conversation_id, role, content, created_at, status)"
+        " VALUES ('m1', 'c1', 'user', 'perplexity numbers', 'a', 'complete'),"
+        " ('m2', 'c1', 'assistant', 'unfinished perplexity', 'a', 'streaming');"
+    )
+    conn.close()
+    with Store(db_path) as store:
+        assert store.backup_path is not None
+        assert store.backup_path.name.startswith("chatdesk.db.bak-v3-")
+        assert [h.message_id for h in store.search("perpl")] == ["m1"]
+        assert [h.conversation_id for h in store.search("quant")] == ["c1"]
+        schema = store._db.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'messages_fts'"
+        ).fetchone()[0]
+        assert "prefix='2 3 4 5'" in schema
+        store.update_message("m2", status="complete")
+        assert {h.message_id for h in store.search("perplexity")} == {"m1", "m2"}
