@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from chatdesk.cli.errors import CLIError
-from chatdesk.engine.client import EngineClient, reference_command
+from chatdesk.engine.client import EngineClient, one_line, reference_command
 from chatdesk.engine.types import (
     EngineError,
     LoadOptions,
@@ -164,7 +164,7 @@ def run_bench(args: argparse.Namespace) -> int:
     try:
         host, prompt_text = measure_host(args, threads)
     except EngineError as error:
-        raise CLIError(error.message.splitlines()[0]) from None
+        raise CLIError(one_line(error)) from None
     plain = measure_reference(args, threads, prompt_text)
     ratio = host.decode_tokens_per_second / plain.decode_tokens_per_second
     result = {

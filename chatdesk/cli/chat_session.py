@@ -18,11 +18,10 @@ from typing import Any, TextIO
 
 from chatdesk.cli.engine_commands import resolve_model, sampling_from_args
 from chatdesk.cli.errors import CLIError
-from chatdesk.engine.client import EngineClient, ReplyStream
+from chatdesk.engine.client import EngineClient, ReplyStream, one_line
 from chatdesk.engine.types import (
     ContextFitted,
     EngineError,
-    EngineHostDied,
     LoadOptions,
     ModelInfo,
     ReplyDone,
@@ -35,19 +34,6 @@ from chatdesk.store import Conversation, Store, StoreError
 
 SAVE_INTERVAL = 0.5  # seconds between saves of a streaming reply
 TITLE_LENGTH = 60
-
-
-def one_line(error: EngineError) -> str:
-    """An engine error as one line (a crash: its summary and the telling log line)."""
-    first = error.message.splitlines()[0] if error.message else error.code
-    if isinstance(error, EngineHostDied) and error.log_tail:
-        telling = [
-            line
-            for line in error.log_tail
-            if any(word in line.lower() for word in ("assert", "error", "fail"))
-        ]
-        first = f"{first.rstrip('.')}: {(telling or error.log_tail)[-1].strip()}"
-    return first.replace("Last log lines:", "").strip()
 
 
 def title_from(prompt: str) -> str:
@@ -271,4 +257,4 @@ def describe_stats(stats: ReplyStats) -> str:
     )
 
 
-__all__ = ["ChatSession", "SamplingSettings", "describe_stats", "one_line"]
+__all__ = ["ChatSession", "SamplingSettings", "describe_stats"]

@@ -17,11 +17,12 @@ import itertools
 import logging
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
@@ -49,6 +50,10 @@ REFERENCE_SUBCOMMAND = "__engine-reference"
 LOG_TAIL_LINES = 50
 LINES_IN_DEATH_MESSAGE = 12
 
+FATAL_LOG = re.compile(r"GGML_ASSERT|GGML_ABORT|\berror\b|fatal|terminate called", re.IGNORECASE)
+
+SOURCE_DIRS = re.compile(r"^\S*/(?=[^/\s]+:\d+:)")  # "/build/x/llama-vocab.cpp:12:" -> file
+
 EventCallback = Callable[[ReplyEvent], None]
 
 
@@ -72,7 +77,7 @@ def host_environment() -> dict[str, str]:
     package_parent = str(Path(__file__).resolve().parents[2])
     paths = [package_parent, *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    env.setdefault("PYTHONFAULTHANDLER", "1")  # a Python traceback in the log on a crash
+    env.setdefault("GGML_NO_BACKTRACE", "1")  # no gdb session in the log on an abort
     return env
 
 
@@ -87,6 +92,23 @@ def describe_exit(returncode: int | None) -> str:
             name = f"signal {-returncode}"
         return f"was killed by {name}"
     return f"exited with status {returncode}"
+
+
+def telling_lines(lines: list[str], fatal: Iterable[str]) -> list[str]:
+    """The log lines worth quoting: the fatal ones (assertions, errors), then the last few."""
+    last = lines[-LINES_IN_DEATH_MESSAGE:]
+    return [line for line in fatal if line not in last] + last
+
+
+def one_line(error: EngineError) -> str:
+    """An engine error as one line (a crash: its summary and the telling log line)."""
+    if not isinstance(error, EngineHostDied):
+        return error.message.splitlines()[0] if error.message else error.code
+    summary = error.summary.rstrip(".")
+    telling = [line for line in error.log_tail if FATAL_LOG.search(line)]
+    if not telling:
+        return summary
+    return f"{summary}: {SOURCE_DIRS.sub('', telling[0].strip())}"
 
 
 class ReplyStream:
@@ -237,6 +259,7 @@ class HostProcess:
 
     def __init__(self, command: list[str], env: dict[str, str]) -> None:
         self.log_tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
+        self.fatal_lines: collections.deque[str] = collections.deque(maxlen=3)
         self._pending: dict[int, Pending] = {}
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
@@ -289,6 +312,8 @@ class HostProcess:
             line = raw.decode("utf-8", errors="replace").rstrip()
             if line:
                 self.log_tail.append(line)
+                if FATAL_LOG.search(line):
+                    self.fatal_lines.append(line)
 
     def _read_frames(self) -> None:
         stream = cast(BinaryIO, self.process.stdout)
@@ -358,10 +383,11 @@ class HostProcess:
             return EngineError("the engine was closed", ErrorCode.HOST_DIED)
         lines = list(self.log_tail)
         how = describe_exit(self.process.poll())
-        message = f"The engine host {how}{problem}."
+        summary = f"The engine host {how}{problem}."
+        message = summary
         if lines:
-            message += " Last log lines:\n" + "\n".join(lines[-LINES_IN_DEATH_MESSAGE:])
-        return EngineHostDied(message, lines)
+            message += " Last log lines:\n" + "\n".join(telling_lines(lines, self.fatal_lines))
+        return EngineHostDied(message, [*self.fatal_lines, *lines], summary)
 
     def close(self, timeout: float = 5.0) -> None:
         """Ask the host to exit, then make sure it has."""
@@ -407,6 +433,13 @@ class EngineClient:
         """The running host's process id, or None when none is running."""
         host = self._host
         return host.pid if host is not None and host.alive else None
+
+    def start(self) -> None:
+        """Start the host now (it imports llama.cpp while the user picks a model).
+
+        Optional: every request starts the host when none is running.
+        """
+        self._live_host()
 
     def log_tail(self) -> list[str]:
         """The host's last stderr lines (llama.cpp's log)."""

@@ -138,9 +138,10 @@ class EngineError(Exception):
 class EngineHostDied(EngineError):
     """The host process exited or was killed; ``log_tail`` holds its last stderr lines."""
 
-    def __init__(self, message: str, log_tail: list[str] | None = None) -> None:
+    def __init__(self, message: str, log_tail: list[str] | None = None, summary: str = "") -> None:
         super().__init__(message, code="host_died")
         self.log_tail = list(log_tail or [])
+        self.summary = summary or message.splitlines()[0]
 
 
 class ErrorCode:

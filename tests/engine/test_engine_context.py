@@ -93,3 +93,23 @@ def test_a_message_too_long_for_the_context_is_a_clear_error(small_context: Engi
     hello = [{"role": "user", "content": "hi"}]
     ok = small_context.generate(hello, "", SamplingSettings(max_tokens=4))
     assert ok.wait(timeout=60).generated_tokens <= 4
+
+
+def test_conversation_state_survives_a_host_restart(tiny_model_path: Path) -> None:
+    a: list[dict[str, str]] = []
+    b: list[dict[str, str]] = []
+    client = EngineClient()
+    try:
+        client.load(LoadOptions(tiny_model_path, n_threads=1)).result(timeout=60)
+        turn(client, a, "A long talk about the sea and the stars. " * 12, "restart-A")
+        turn(client, b, "Something else entirely.", "restart-B")
+    finally:
+        client.close()  # the app quits
+    client = EngineClient()
+    try:
+        client.load(LoadOptions(tiny_model_path, n_threads=1)).result(timeout=60)
+        back = turn(client, a, "Go on.", "restart-A")
+    finally:
+        client.close()
+    assert back.kv_source == "saved"
+    assert back.evaluated_prompt_tokens < back.prompt_tokens // 4

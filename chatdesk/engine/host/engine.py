@@ -21,6 +21,7 @@ from typing import Any
 
 import llama_cpp
 
+from chatdesk import paths
 from chatdesk.engine.context_fit import ContextOverflowError, FitResult, fit_conversation
 from chatdesk.engine.host import memory
 from chatdesk.engine.host.detokenize import StreamingText
@@ -36,6 +37,7 @@ from chatdesk.engine.host.model import (
 )
 from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
+from chatdesk.engine.host.state_cache import DiskStates
 from chatdesk.engine.templates import TemplateError, render_prompt, resolve_template
 from chatdesk.engine.types import (
     ContextFitted,
@@ -50,6 +52,14 @@ from chatdesk.gguf_metadata import GGUFError, GGUFMetadata, validate_gguf
 DEFAULT_BATCH = 512
 GPU_PROMPT_CHUNK = 128  # no abort callback on GPU backends: small chunks keep cancel quick
 DEFAULT_STATE_CACHE_MB = 1024
+DISK_STATE_BYTES = 4 * 1024**3  # conversation KV states kept under the cache folder
+
+
+def kv_state_root() -> Path:
+    """Where conversation KV states are written (under the data root's cache folder)."""
+    return paths.cache_dir() / "kv-states"
+
+
 GPU_BACKENDS = ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "OpenCL", "CANN", "MUSA")
 
 
@@ -141,10 +151,12 @@ class Engine:
         except TemplateError as error:
             llama_cpp.llama_model_free(raw_model)
             raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
-        model = self._create_context(raw_model, options, gpu is not None)
+        model = self._create_context(raw_model, options, metadata, gpu is not None)
         self.model, self.metadata, self.template = model, metadata, template
         self.cache = PromptCache(
-            model, (options.state_cache_mb or DEFAULT_STATE_CACHE_MB) * 1024**2
+            model,
+            (options.state_cache_mb or DEFAULT_STATE_CACHE_MB) * 1024**2,
+            DiskStates(DiskStates.folder_for(kv_state_root(), path), DISK_STATE_BYTES),
         )
         self.info = self._describe(model, metadata, path, gpu, time.perf_counter() - started)
         return self.info
@@ -163,23 +175,24 @@ class Engine:
         details = "; ".join(self.log.errors())
         return f"{error} ({path.name}){': ' + details if details else ''}"
 
-    def _create_context(self, raw_model: Any, options: LoadOptions, gpu: bool) -> LoadedModel:
+    def _create_context(
+        self, raw_model: Any, options: LoadOptions, metadata: GGUFMetadata, gpu: bool
+    ) -> LoadedModel:
         shape = memory.KVShape(
             n_layer=int(llama_cpp.llama_model_n_layer(raw_model)),
             n_embd=int(llama_cpp.llama_model_n_embd(raw_model)),
             n_head=int(llama_cpp.llama_model_n_head(raw_model)),
             n_head_kv=int(llama_cpp.llama_model_n_head_kv(raw_model)),
         )
-        trained = int(llama_cpp.llama_model_n_ctx_train(raw_model))
+        trained = metadata.context_length or int(llama_cpp.llama_model_n_ctx_train(raw_model))
         try:
             n_ctx = memory.choose_context(options.n_ctx, trained, shape, memory.available_memory())
-        except (memory.ContextTooLarge, ValueError) as error:
+        except memory.ContextTooLarge as error:
             llama_cpp.llama_model_free(raw_model)
-            code = ErrorCode.OUT_OF_MEMORY
-            raise EngineFailure(
-                code if isinstance(error, memory.ContextTooLarge) else ErrorCode.BAD_REQUEST,
-                str(error),
-            ) from None
+            raise EngineFailure(ErrorCode.OUT_OF_MEMORY, str(error)) from None
+        except ValueError as error:
+            llama_cpp.llama_model_free(raw_model)
+            raise EngineFailure(ErrorCode.BAD_REQUEST, str(error)) from None
         threads, batch_threads = default_threads()
         params = ContextParams(
             n_ctx=n_ctx,
@@ -216,7 +229,8 @@ class Engine:
             or int(llama_cpp.llama_model_n_params(model.model)),
             quantization=metadata.file_type,
             file_size=metadata.total_size_bytes,
-            trained_context=int(llama_cpp.llama_model_n_ctx_train(model.model)),
+            trained_context=metadata.context_length
+            or int(llama_cpp.llama_model_n_ctx_train(model.model)),
             n_ctx=model.n_ctx,
             n_layers=n_layers,
             chat_template_present=bool(metadata.chat_template),
@@ -232,9 +246,11 @@ class Engine:
     def unload(self) -> None:
         """Free the model, its context and the saved conversation states."""
         model, self.model = self.model, None
+        cache, self.cache = self.cache, None
         self.info = None
         self.metadata = None
-        self.cache = None
+        if cache is not None:
+            cache.close()
         if model is not None:
             model.close()
         memory.release_free_heap()

@@ -10,11 +10,12 @@ so switching back to it evaluates only its new message.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from chatdesk.engine.host.kv_context import KVContext, common_prefix, reply_pieces
 from chatdesk.engine.host.model import LoadedModel
-from chatdesk.engine.host.state_cache import SavedState, StateCache
+from chatdesk.engine.host.state_cache import DiskStates, SavedState, StateCache
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,13 @@ class PreparedPrompt:
 class PromptCache:
     """Bookkeeping of one model's KV cache (sequence 0) and saved conversation states."""
 
-    def __init__(self, model: LoadedModel, max_bytes: int) -> None:
+    def __init__(self, model: LoadedModel, max_bytes: int, disk: DiskStates | None = None) -> None:
         self.model = model
         self.kv = KVContext()
         self.key: str | None = None
         self.states = StateCache(max_bytes)
+        self.disk = disk
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kv-writer")
 
     def prepare(self, key: str | None, text: str, canonical: list[int]) -> PreparedPrompt:
         """Make the KV cache hold the longest reusable prefix of the prompt ``text``."""
@@ -53,13 +56,9 @@ class PromptCache:
     def _switch(self, key: str | None, prompt: bytes, canonical: list[int]) -> str:
         if key is None or key == self.key:
             return "context"
-        if self.key is not None and len(self.kv):
-            data = bytes(self.model.save_sequence())
-            self.states.put(
-                self.key, SavedState(tuple(self.kv.tokens), data, tuple(self.kv.pieces))
-            )
+        self._save_current(wait=False)
         self.key = key
-        saved = self.states.get(key)
+        saved = self.states.get(key) or self._from_disk(key)
         if saved is None:
             return "context"
         candidate = KVContext(list(saved.tokens), list(saved.pieces))
@@ -72,6 +71,32 @@ class PromptCache:
             return "saved"
         self.kv.clear()
         return "none"
+
+    def _save_current(self, wait: bool) -> None:
+        """Keep the current conversation's state in RAM and (in the background) on disk."""
+        if self.key is None or not len(self.kv):
+            return
+        data = bytes(self.model.save_sequence())
+        state = SavedState(tuple(self.kv.tokens), data, tuple(self.kv.pieces))
+        self.states.put(self.key, state)
+        if self.disk is not None:
+            written = self._writer.submit(self.disk.save, self.key, state)
+            if wait:
+                written.result()
+
+    def _from_disk(self, key: str) -> SavedState | None:
+        if self.disk is None:
+            return None
+        state = self.disk.load(key)
+        if state is not None:
+            self.states.put(key, state)
+        return state
+
+    def close(self) -> None:
+        """Before the model goes: write the current conversation's state, finish writes."""
+        self._save_current(wait=True)
+        self._writer.shutdown(wait=True)
+        self.states.clear()
 
     def _plan(self, prompt: bytes, canonical: list[int]) -> tuple[list[int], int]:
         """The tokens to use: the cached ones that spell the prompt's start, then the rest."""

@@ -42,6 +42,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """Load, evaluate the prompt, generate; the figures."""
     import llama_cpp
     from llama_cpp import Llama
+    from llama_cpp import llama as llama_module
+
+    from chatdesk.engine.host.model import model_params
+
+    # Load with the same model parameters as the engine host (see model_params).
+    llama_module.llama_cpp.llama_model_default_params = lambda: model_params(0)
 
     gpu_layers = (
         (-1 if llama_cpp.llama_supports_gpu_offload() else 0)

@@ -106,6 +106,8 @@ class HostServer:
         elif op == "shutdown":
             self._shut_down()
         else:
+            if op in ("load", "unload"):
+                self._cancel_all()  # a reply to a model about to go is not wanted any more
             if op == "generate":
                 with self._cancels_lock:
                     self._cancels[request_id] = threading.Event()
@@ -117,13 +119,16 @@ class HostServer:
         if event is not None:
             event.set()
 
+    def _cancel_all(self) -> None:
+        with self._cancels_lock:
+            for event in self._cancels.values():
+                event.set()
+
     def _shut_down(self) -> None:
         if self._closing.is_set():
             return
         self._closing.set()
-        with self._cancels_lock:
-            for event in self._cancels.values():
-                event.set()
+        self._cancel_all()
         self._queue.put(_STOP)
 
     # -- work -----------------------------------------------------------------------------
