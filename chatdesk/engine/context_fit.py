@@ -8,15 +8,15 @@ The newest turn alone not fitting is an error with the numbers in it, never a si
 
 The prompt's token count is not additive over messages (templates add headers, merge
 system prompts, tokens merge across boundaries), so candidates are really rendered and
-counted; the cut point is found by binary search over turn starts: O(log turns) renders
-for a long chat instead of one per dropped turn.
+counted; the cut point is found by galloping back from the newest turn and bisecting:
+O(log kept turns) renders, none much larger than what fits, for a chat of any length.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 Message = dict[str, Any]
 RenderFn = Callable[[str, list[Message]], str]  # (system prompt, messages) -> prompt text
@@ -73,7 +73,7 @@ class _Measure:
         return self.results[start]
 
 
-def _overflow(measure: _Measure, last_start: int, budget: int, n_ctx: int, reply: int) -> None:
+def _overflow(measure: _Measure, last_start: int, budget: int, n_ctx: int, reply: int) -> NoReturn:
     needed = measure(last_start)[1]
     newest = len(measure.messages) - last_start
     what = {0: "The system prompt", 1: "The system prompt and the newest message"}.get(
@@ -106,29 +106,49 @@ def fit_conversation(  # noqa: PLR0917 - the engine passes all six positionally
             available=n_ctx,
         )
     measure = _Measure(system_prompt, messages, render, count_tokens)
-    all_starts = turn_starts(messages) or [0]
-    starts = all_starts
-    if measure(starts[0])[1] > budget:
-        starts = _newest_fitting(measure, starts, budget)
-        if not starts:
-            _overflow(measure, all_starts[-1], budget, n_ctx, reply_budget)
-    start = starts[0]
+    starts = turn_starts(messages) or [0]
+    if _probably_fits(messages, budget) and measure(starts[0])[1] <= budget:
+        start = starts[0]  # the common case: everything fits, one render
+    else:
+        found = _oldest_fitting_start(measure, starts, budget)
+        if found is None:
+            _overflow(measure, starts[-1], budget, n_ctx, reply_budget)
+        start = found
     text, tokens = measure(start)
     return FitResult(messages[start:], start, tokens, text, budget)
 
 
-def _newest_fitting(measure: _Measure, starts: list[int], budget: int) -> list[int]:
-    """Turn starts from the oldest one whose suffix fits (binary search; [] if none fits).
+def _probably_fits(messages: list[Message], budget: int) -> bool:
+    """Cheap pre-check: a conversation with over 8 characters per available token will
+    not fit, so it is not worth rendering and tokenizing whole (2,000 messages...)."""
+    size = 0
+    for message in messages:
+        content = message.get("content")
+        size += len(content) if isinstance(content, str) else 0
+    return size <= 8 * budget
 
+
+def _oldest_fitting_start(measure: _Measure, starts: list[int], budget: int) -> int | None:
+    """The oldest turn start whose suffix fits, or None when even the newest turn does not.
+
+    Galloping from the newest turn (1, 2, 4, 8... turns) then bisecting, so the renders
+    are O(log kept turns) and never much larger than what fits, however long the chat.
     Assumes dropping turns never makes the prompt longer, which holds for chat templates.
     """
-    low, high = 1, len(starts)  # starts[0] is known not to fit
-    while low < high:
-        middle = (low + high) // 2
-        if measure(starts[middle])[1] <= budget:
-            high = middle
+
+    def fits(kept_turns: int) -> bool:
+        return measure(starts[len(starts) - kept_turns])[1] <= budget
+
+    if not fits(1):
+        return None
+    good, bad = 1, None  # most turns known to fit, fewest known not to
+    while bad is None and good < len(starts):
+        trial = min(good * 2, len(starts))
+        if fits(trial):
+            good = trial
         else:
-            low = middle + 1
-    if low == len(starts):
-        return []
-    return starts[low:]
+            bad = trial
+    while bad is not None and bad - good > 1:
+        middle = (good + bad) // 2
+        good, bad = (middle, bad) if fits(middle) else (good, middle)
+    return starts[len(starts) - good]

@@ -31,9 +31,11 @@ def conversation(turns: int, words_per_message: int = 10) -> list[dict[str, Any]
 class CountingRender:
     def __init__(self) -> None:
         self.calls = 0
+        self.largest = 0
 
     def __call__(self, system_prompt: str, messages: list[dict[str, Any]]) -> str:
         self.calls += 1
+        self.largest = max(self.largest, len(messages))
         return chatml(system_prompt, messages)
 
 
@@ -76,7 +78,10 @@ def test_long_chat_needs_logarithmically_many_renders() -> None:
     messages = conversation(1000, words_per_message=5)  # 2,000 messages
     result = fit_conversation("S", messages, render, words, n_ctx=2000, reply_budget=500)
     assert 0 < len(result.messages) < 200
-    assert render.calls <= 12
+    assert render.calls <= 16
+    assert render.largest <= 2 * len(result.messages)  # never the whole 2,000 messages
+    one_more = messages[result.dropped_count - 2 :]
+    assert words(chatml("S", one_more)) > result.token_budget
 
 
 def test_newest_message_too_large_is_a_clear_error() -> None:
@@ -102,3 +107,13 @@ def test_reply_budget_larger_than_context_is_an_error() -> None:
 def test_system_prompt_alone_too_large_is_named() -> None:
     with pytest.raises(ContextOverflowError, match=r"^The system prompt need"):
         fit_conversation("x " * 600, [], chatml, words, n_ctx=512, reply_budget=10)
+
+
+def test_dense_text_that_fits_is_still_kept_whole() -> None:
+    """Skipping the whole-chat render for long texts must not drop turns that fit."""
+    messages = [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": "x" * 2000} for i in range(9)
+    ]
+    result = fit_conversation("", messages, chatml, words, n_ctx=1000, reply_budget=500)
+    assert result.dropped_count == 0
+    assert result.messages == messages

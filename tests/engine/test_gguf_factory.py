@@ -11,6 +11,7 @@ from tests.support.byte_bpe import CONTROL_TOKENS, build_vocab
 from tests.support.gguf_factory import (
     CHATML_TEMPLATE,
     ModelSpec,
+    main,
     tensor_shapes,
     write_duplicate_token,
     write_model,
@@ -74,3 +75,26 @@ def test_duplicate_token_file_really_repeats_a_token(tmp_path: Path) -> None:
     reader = gguf.GGUFReader(write_duplicate_token(tmp_path / "dup.gguf"))
     tokens = token_texts(reader)
     assert len(set(tokens)) == len(tokens) - 1
+
+
+def test_command_line_writes_presets_with_overrides_and_hostile_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "small.gguf"
+    assert (
+        main(
+            [str(out), "--preset", "tiny", "--n-layer", "3", "--type", "F16", "--template", "none"]
+        )
+        == 0
+    )
+    reader = gguf.GGUFReader(out)
+    assert reader.fields["llama.block_count"].contents() == 3
+    assert "tokenizer.chat_template" not in reader.fields
+    assert main([str(tmp_path / "bad.gguf"), "--hostile", "not-gguf"]) == 0
+    assert not (tmp_path / "bad.gguf").read_bytes().startswith(b"GGUF")
+    assert "small.gguf" in capsys.readouterr().out
+
+
+def test_vocab_needs_room_for_bytes_and_control_tokens() -> None:
+    with pytest.raises(ValueError, match="at least 259"):
+        build_vocab(100)

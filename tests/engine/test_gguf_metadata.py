@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import random
 import struct
 import tracemalloc
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from chatdesk.gguf_header import StringArray
 from chatdesk.gguf_metadata import (
     CorruptGGUFError,
     GGUFError,
@@ -16,9 +19,11 @@ from chatdesk.gguf_metadata import (
     NotGGUFError,
     TruncatedGGUFError,
     UnsupportedArchitectureError,
+    control_token_texts,
     read_gguf_metadata,
     validate_gguf,
 )
+from tests.support.byte_bpe import build_vocab
 from tests.support.gguf_factory import (
     CHATML_TEMPLATE,
     ModelSpec,
@@ -171,3 +176,77 @@ def test_missing_tensor_list_is_capped(tmp_path: Path) -> None:
     with pytest.raises(MissingTensorsError, match="and 2 more") as raised:
         validate_gguf(path)
     assert "output_norm.weight" in raised.value.reason
+
+
+def test_control_token_texts_lists_the_vocabulary_control_tokens(tiny_model_path: Path) -> None:
+    meta = read_gguf_metadata(tiny_model_path)
+    assert control_token_texts(meta) == ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+
+
+def test_string_array_items_reads_any_indexes(tmp_path: Path) -> None:
+    spec = ModelSpec(n_vocab=3000)
+    vocab = build_vocab(spec.n_vocab, spec.seed)
+    tokens = read_gguf_metadata(write_model(tmp_path / "m.gguf", spec)).values[
+        "tokenizer.ggml.tokens"
+    ]
+    assert isinstance(tokens, StringArray)
+    wanted = [2999, 0, 1023, 1024, 1025, 2048, 7]
+    assert tokens.items(wanted) == {i: vocab.tokens[i] for i in wanted}
+    with pytest.raises(IndexError):
+        tokens.item(3000)
+
+
+def test_real_llama_cpp_vocab_file_is_read_and_refused_for_missing_weights() -> None:
+    path = Path(__file__).parent.parent / "data" / "gguf" / "ggml-vocab-phi-3.gguf"
+    meta = read_gguf_metadata(path)
+    assert (meta.architecture, meta.name, meta.vocab_size) == ("phi3", "Phi3", 32064)
+    assert (meta.bos_token, meta.eos_token) == ("<s>", "<|endoftext|>")
+    assert (meta.context_length, meta.block_count, meta.embedding_length) == (4096, 32, 3072)
+    assert meta.chat_template is not None
+    assert "<|assistant|>" in meta.chat_template
+    assert meta.parameter_count == 0
+    assert {"<|user|>", "<|assistant|>", "<|end|>"} <= set(control_token_texts(meta))
+    with pytest.raises(MissingTensorsError, match=r"token_embd\.weight"):
+        validate_gguf(path)
+
+
+def test_any_part_of_a_split_model_describes_the_whole_model(tmp_path: Path) -> None:
+    first = write_model(tmp_path / "big.gguf", ModelSpec(), split_max_tensors=8)
+    third = tmp_path / "big-00003-of-00003.gguf"
+    meta = validate_gguf(third)
+    assert meta.path == first
+    assert meta.architecture == "llama"
+    assert meta.parameter_count == expected_parameters(ModelSpec())
+    first.unlink()
+    with pytest.raises(MissingTensorsError, match=r"part 3 of 3; the first part big-00001"):
+        read_gguf_metadata(third)
+
+
+def test_renamed_split_part_cannot_find_its_siblings(tmp_path: Path) -> None:
+    first = write_model(tmp_path / "big.gguf", ModelSpec(), split_max_tensors=8)
+    renamed = first.rename(tmp_path / "my-model.gguf")
+    assert read_gguf_metadata(renamed).split is not None
+    with pytest.raises(MissingTensorsError, match="renamed"):
+        validate_gguf(renamed)
+
+
+def test_randomly_damaged_headers_only_ever_raise_gguf_errors(
+    tiny_model_path: Path, tmp_path: Path
+) -> None:
+    original = tiny_model_path.read_bytes()
+    header_end = 20_000  # the tiny model's metadata and tensor infos lie in the first 20 kB
+    rng = random.Random(7)
+    damaged = tmp_path / "damaged.gguf"
+    outcomes: Counter[str] = Counter()
+    for _ in range(250):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 6)):
+            data[rng.randrange(header_end)] = rng.choice([0, 0xFF, 0x7F, rng.randrange(256)])
+        damaged.write_bytes(bytes(data[: rng.choice([len(data), rng.randrange(len(data))])]))
+        try:
+            control_token_texts(validate_gguf(damaged))
+            outcomes["valid"] += 1
+        except GGUFError as error:
+            outcomes[type(error).__name__] += 1
+    assert outcomes["CorruptGGUFError"] > 0
+    assert outcomes["TruncatedGGUFError"] > 0

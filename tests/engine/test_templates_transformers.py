@@ -56,6 +56,20 @@ TEMPLATE_INPUTS = {
     },
 }
 
+_NO_TOOLS = frozenset(name for name, *_ in CONVERSATIONS if name != "tools")
+# Templates that refuse some conversations in transformers too (so both renderers must refuse):
+# stem -> (why, conversation names). Every other template must render every conversation.
+KNOWN_REFUSALS: dict[str, tuple[str, frozenset[str]]] = {
+    "CohereForAI-c4ai-command-r-plus-tool_use": ("tool-use template: loops over tools", _NO_TOOLS),
+    "NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use": ("tool-use template", _NO_TOOLS),
+    "NousResearch-Hermes-3-Llama-3.1-8B-tool_use": ("tool-use template", _NO_TOOLS),
+    "google-gemma-2-2b-it": (
+        "raise_exception('System role not supported')",
+        frozenset({"system-user-assistant-user", "no-generation-prompt", "tools"}),
+    ),
+    "llama-cpp-deepseek-r1": ("tojson of a generator fails", frozenset({"tools"})),
+}
+
 
 def transformers_render(
     template: str, messages: list[dict[str, Any]], generation: bool, extra: dict[str, Any]
@@ -97,19 +111,7 @@ def test_all_real_templates_are_present() -> None:
 def test_render_matches_transformers(path: Path) -> None:
     template = path.read_text(encoding="utf-8")
     inputs = TEMPLATE_INPUTS.get(path.stem, {})
-    for _, messages, generation, extra in CONVERSATIONS:
-        compare(template, messages, generation, {**inputs, **extra})
-
-
-def test_most_templates_render_a_plain_conversation() -> None:
-    """Guards the comparison above: refusing everywhere would also 'match'."""
-    outcomes = [
-        compare(
-            p.read_text(encoding="utf-8"),
-            [SYSTEM, FIRST, REPLY, SECOND],
-            True,
-            TEMPLATE_INPUTS.get(p.stem, {}),
-        )
-        for p in TEMPLATES
-    ]
-    assert outcomes.count("equal") >= 65
+    refusals = KNOWN_REFUSALS.get(path.stem, ("", frozenset()))[1]
+    for name, messages, generation, extra in CONVERSATIONS:
+        outcome = compare(template, messages, generation, {**inputs, **extra})
+        assert outcome.startswith("both refused" if name in refusals else "equal"), name

@@ -142,7 +142,7 @@ def _add_tensor_info(
         writer.add_tensor_info(name, byte_shape, np.dtype(np.uint8), nbytes, raw_dtype=qtype)
 
 
-def _tensor_values(rng: np.random.Generator, name: str, shape: tuple[int, ...]) -> np.ndarray:
+def _tensor_values(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     """Norm weights of one, everything else small normal noise (std 0.02)."""
     if len(shape) == 1:
         return np.ones(shape, dtype=np.float32)
@@ -213,10 +213,8 @@ def write_model(
     writer.write_kv_data_to_file()
     writer.write_ti_data_to_file()
     rng = np.random.default_rng(spec.seed)
-    for name, shape in shapes.items():
-        writer.write_tensor_data(
-            _encode(_tensor_values(rng, name, shape), _storage_type(spec, shape))
-        )
+    for shape in shapes.values():  # in the order announced above
+        writer.write_tensor_data(_encode(_tensor_values(rng, shape), _storage_type(spec, shape)))
     writer.close()
     return writer.format_shard_names(path)[0]
 
