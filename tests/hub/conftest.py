@@ -10,6 +10,7 @@ SHA-256 in the metadata, gated and private repositories.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -54,6 +55,7 @@ class Faults:
     """Trouble to cause on the next GETs of a file's bytes (each used once)."""
 
     drop_after: dict[str, list[int]] = field(default_factory=dict)
+    error_status: dict[str, list[int]] = field(default_factory=dict)
     stall_seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -82,12 +84,16 @@ class TestHub:
         ]
 
 
+@functools.lru_cache(maxsize=64)  # the server is timed by a benchmark: hash each file once
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@functools.lru_cache(maxsize=64)
 def _git_sha1(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+    digest = hashlib.sha1(b"blob %d\0" % len(data), usedforsecurity=False)
+    digest.update(data)
+    return digest.hexdigest()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -230,6 +236,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _cdn(self, path: str, head: bool) -> None:
         owner, name, filename = path.removeprefix("/cdn/").split("/", 2)
+        with self.server.hub.lock:
+            statuses = self.server.hub.faults.error_status.get(filename) or []
+            status = statuses.pop(0) if statuses else None
+        if status is not None:
+            self._error(status, "")
+            return
         data = self.server.hub.repos[f"{owner}/{name}"].files[filename]
         self._body(data, filename, head, {"ETag": f'"{_sha256(data)}"'})
 
@@ -245,7 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.end_headers()
                 return
             status = 206
-        body = data[start:]
+        body = memoryview(data)[start:]  # no copy of a large file
         self.send_response(status)
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("Content-Length", str(len(body)))
@@ -258,7 +270,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not head:
             self._send_with_faults(body, filename)
 
-    def _send_with_faults(self, body: bytes, filename: str) -> None:
+    def _send_with_faults(self, body: memoryview, filename: str) -> None:
         faults = self.server.hub.faults
         with self.server.hub.lock:
             drops = faults.drop_after.get(filename) or []
@@ -277,6 +289,14 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     hub: TestHub
+
+
+@pytest.fixture(autouse=True)
+def empty_hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point huggingface_hub's cache at an empty folder: no real cached model leaks in."""
+    cache = tmp_path / "hf-hub-cache"
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    return cache
 
 
 @pytest.fixture

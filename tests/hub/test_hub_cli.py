@@ -143,3 +143,16 @@ def test_progress_is_a_redrawn_bar_on_a_terminal() -> None:
     assert frames[0].startswith("m.gguf [###############---------------]  50% 500 B 2 MB/s")
     assert frames[-1].startswith("m.gguf [##############################] 100%")
     assert terminal.getvalue().endswith("\n")
+
+
+def test_local_commands_never_touch_the_network(
+    capsys: pytest.CaptureFixture[str], online_hub: TestHub, tiny_model_path: Path
+) -> None:
+    for argv in (
+        ["models", "catalogue"],
+        ["models", "import", str(tiny_model_path)],
+        ["models", "list", "--json"],
+        ["models", "rm", tiny_model_path.name],
+    ):
+        assert run(capsys, *argv)[0] == 0
+    assert online_hub.requests == []

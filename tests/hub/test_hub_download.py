@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from chatdesk.hub.errors import (
     DiskFullError,
     DownloadCancelled,
     DownloadFailed,
+    HubError,
     InvalidNameError,
     RepoNotFoundError,
 )
@@ -26,6 +29,7 @@ from chatdesk.hub.library import Library
 from chatdesk.hub.remote import RemoteFile, list_repo_models
 
 Q4 = "tiny-chat-Q4_K_M.gguf"
+Q8 = "tiny-chat-Q8_0.gguf"
 
 
 def remote_file(repo_id: str, filename: str) -> RemoteFile:
@@ -256,3 +260,45 @@ def test_unfinished_downloads_are_found_after_a_restart(
     assert pending.downloaded == 50_000
     fast_downloader().download(pending.remote)
     assert pending_downloads() == []
+
+
+def test_a_file_is_never_downloaded_twice_at_once(small_repo: HostedRepo) -> None:
+    remote = remote_file(small_repo.repo_id, Q4)
+    partial = partial_path(paths.models_dir(), small_repo.repo_id, Q4)
+    partial.parent.mkdir(parents=True)
+    holder = subprocess.Popen(  # another ChatDesk process downloading the same file
+        [sys.executable, "-c", HOLD_LOCK, f"{partial}.lock"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == b"locked\n"
+        with pytest.raises(HubError, match="already being downloaded"):
+            fast_downloader().download(remote)
+    finally:
+        holder.communicate(b"", timeout=10)
+    assert fast_downloader().download(remote).is_file()
+
+
+HOLD_LOCK = """
+import sys
+from filelock import FileLock
+with FileLock(sys.argv[1]):
+    print("locked", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_server_errors_are_retried_but_not_forever(
+    small_repo: HostedRepo, online_hub: TestHub
+) -> None:
+    online_hub.faults.error_status[Q4] = [503, 502]
+    remote = remote_file(small_repo.repo_id, Q4)
+
+    assert fast_downloader().download(remote).read_bytes() == small_repo.files[Q4]
+
+    online_hub.faults.error_status[Q8] = [503] * 10
+    with pytest.raises(DownloadFailed, match="HTTP 503"):
+        fast_downloader(max_retries=2).download(remote_file(small_repo.repo_id, Q8))
+    assert online_hub.faults.error_status[Q8] == [503] * 7  # 1 try + 2 retries

@@ -123,7 +123,7 @@ def test_offline_search_says_so(qtbot: QtBot, dialog: ModelsDialog) -> None:
 def test_cancel_a_running_download(
     qtbot: QtBot, dialog: ModelsDialog, small_repo: HostedRepo, online_hub: TestHub
 ) -> None:
-    online_hub.faults.stall_seconds["tiny-chat-Q8_0.gguf"] = 1.0
+    online_hub.faults.stall_seconds["tiny-chat-Q8_0.gguf"] = 1.5  # time to press Cancel
     dialog.files.request(small_repo.repo_id)
     qtbot.waitUntil(lambda: dialog.files.table.rowCount() == 3, timeout=10_000)
     dialog.files.table.selectRow(column_texts(dialog.files.table, 1).index("Q8_0"))
@@ -166,3 +166,14 @@ def test_a_broken_model_cannot_be_loaded(
         dialog.library.load_button.click()
 
     assert "Cannot load org/R/broken.gguf" in dialog.status.text()
+
+
+def test_opening_the_dialog_touches_no_network(
+    qtbot: QtBot, service: ModelService, online_hub: TestHub
+) -> None:
+    dialog = ModelsDialog(service)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.tabs.setCurrentWidget(dialog.library)
+    dialog.refresh()
+    assert online_hub.requests == []
