@@ -34,7 +34,7 @@ from pathlib import Path
 
 def load_settings(path: Path) -> dict:
     with path.open(encoding="utf-8") as file:
-        return json.load(file)
+        return json.load(file)  # a long comment line, to show that long code lines wrap in the view
 ```
 
 | function | reads from |

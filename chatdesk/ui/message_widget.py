@@ -135,6 +135,7 @@ class MessageWidget(QFrame):
         self.status_label = QLabel(self)
         self.status_label.setObjectName("statusLine")
         self.status_label.setAccessibleName("Reply status")
+        self.status_label.setWordWrap(True)  # never forces the chat wider than the window
         row.addWidget(self.status_label, 1)
         self.context_meter = QProgressBar(self)
         self.context_meter.setObjectName("contextMeter")

@@ -105,7 +105,7 @@ class MarkdownRenderer:
             ' style="margin-top: 4px; margin-bottom: 8px"><tr><td>'
             f'<div style="color: {p.code_header}; font-size: small">{label} &#183; '
             f'<a href="{COPY_CODE_SCHEME}:{index}">Copy code</a></div>'
-            f'<pre style="margin: 0">{highlighted}</pre></td></tr></table>'
+            f'<pre style="margin: 0; white-space: pre-wrap">{highlighted}</pre></td></tr></table>'
         )
 
     def _table_open(self) -> str:
