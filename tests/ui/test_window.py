@@ -424,3 +424,19 @@ def test_open_gguf_file_is_remembered_for_the_picker_and_library(
     window.close()
     again = make_window(ScriptedEngine)
     assert again.picker.findData(str(fake_gguf)) >= 0
+
+
+def test_chat_never_gets_wider_than_its_view(
+    qtbot: QtBot, ready_window: MainWindow, scripted_engine: ScriptedEngine
+) -> None:
+    long_line = "x = [" + ", ".join(str(n) for n in range(200)) + "]"
+    scripted_engine.text = f"Here:\n\n```python\n{long_line}\n```\n\nDone. "
+    scripted_engine.tokens = 30
+    window = ready_window
+    type_and_send(qtbot, window, "long code please")
+    wait_for_reply(qtbot, window)
+    qtbot.wait(50)
+    view = window.chat_view
+    assert view.widget().width() <= view.viewport().width()
+    reply = view.widgets[-1]
+    assert reply.body.document().size().width() <= reply.body.viewport().width() + 1
