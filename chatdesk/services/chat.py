@@ -32,6 +32,7 @@ PERSIST_INTERVAL_S = 0.25
 DEFAULT_TITLE = "New chat"
 TITLE_LENGTH = 48
 NOTES_KEY = "chat.context_notes"
+ERRORS_KEY = "chat.reply_errors"
 MAX_NOTES = 2000
 
 
@@ -124,6 +125,17 @@ class ChatService:
         if not self._notes_loaded:
             self._load_notes()
         return self._notes.get(message_id)
+
+    def reply_error(self, message_id: str) -> str | None:
+        """Why a reply failed, as the engine said (kept for the last replies that failed)."""
+        errors = self.store.get_setting(ERRORS_KEY, {}) or {}
+        value = errors.get(message_id)
+        return value if isinstance(value, str) else None
+
+    def _save_error(self, message_id: str, text: str) -> None:
+        errors = dict(self.store.get_setting(ERRORS_KEY, {}) or {})
+        errors[message_id] = text
+        self.store.set_setting(ERRORS_KEY, dict(list(errors.items())[-MAX_NOTES:]))
 
     def _load_notes(self) -> None:
         self._notes_loaded = True
@@ -280,6 +292,7 @@ class ChatService:
             stats_dict.setdefault("finish_reason", "error")
             if reply.host_died:
                 self.engine.host_died(error)
+            self._save_error(reply.message_id, reply.error)
         elif stats_dict.get("finish_reason") == "cancelled" or reply.cancel_requested:
             reply.status = "interrupted"
         else:

@@ -137,7 +137,8 @@ class ChatView(QScrollArea):
         if index is not None:
             self.messages[index] = message
         widget.show_message(message, self._chat.context_note(message.id), streamed=True)
-        widget.show_error(error)
+        widget.show_error(error.strip().split("\n", 1)[0] if error else None)
+        widget.error_label.setToolTip(error or "")
 
     def set_busy(self, busy: bool) -> None:
         """Disable regenerate/edit/branch buttons while a reply streams."""
@@ -178,8 +179,12 @@ class ChatView(QScrollArea):
         widget.resend.connect(self.resend)
         widget.switch_sibling.connect(self.switch_sibling)
         widget.copied.connect(self.copied)
-        if message.role == "assistant" and message.status == "error" and not message.content:
-            widget.show_error("The reply failed before any text arrived.")
+        if message.role == "assistant" and message.status in ("error", "interrupted"):
+            reason = self._chat.reply_error(message.id)
+            if reason or message.status == "error":
+                reason = reason or "The reply failed before any text arrived."
+                widget.show_error(reason.split("\n", 1)[0])
+                widget.error_label.setToolTip(reason)
         return widget
 
     def _append_widget(self, message: Message) -> None:

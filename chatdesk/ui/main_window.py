@@ -365,6 +365,7 @@ class MainWindow(QMainWindow):
             return
         self.composer.clear()
         self._after_start()
+        self.composer.focus()
 
     def regenerate(self, message: Message) -> None:
         """Another reply to the same user message (a new sibling)."""
@@ -496,13 +497,14 @@ class MainWindow(QMainWindow):
         if reply.host_died:
             self._update_model_ui()
             self.notice.show_notice(
-                f"The engine stopped while writing the reply ({reply.error}). "
+                f"The engine stopped while writing the reply ({first_line(reply.error)}). "
                 "The text so far is kept and marked interrupted.",
                 "Reload model",
                 self.reload_model,
+                details=reply.error or "",
             )
         elif reply.error:
-            self.notice.show_notice(f"The reply failed: {reply.error}")
+            self.notice.show_notice(f"The reply failed: {first_line(reply.error)}")
 
     # -- models -------------------------------------------------------------------
     def refresh_models(self, select_initial: bool = False) -> None:
@@ -585,14 +587,14 @@ class MainWindow(QMainWindow):
         elif status.state is ModelState.FAILED:
             self.model_status.setText("Load failed")
             self.notice.show_notice(
-                f"Could not load the model. {status.error}",
+                f"Could not load the model. {first_line(status.error)}",
                 "Open GGUF file...",
                 self.files.open_gguf_file,
             )
         elif status.state is ModelState.DIED:
             self.model_status.setText("Engine stopped")
             self.notice.show_notice(
-                f"The engine stopped: {status.error}", "Reload model", self.reload_model
+                f"The engine stopped: {first_line(status.error)}", "Reload model", self.reload_model
             )
         else:
             self.model_status.setText("No model loaded")
@@ -659,3 +661,8 @@ class MainWindow(QMainWindow):
         if path:
             event.acceptProposedAction()
             self.load_model(path)
+
+
+def first_line(text: str | None) -> str:
+    """The headline of an engine error (the host's log lines stay in the notice's tool tip)."""
+    return (text or "").strip().split("\n", 1)[0].removesuffix(" Last log lines:")

@@ -33,10 +33,15 @@ class NoticeBar(QWidget):
         self.hide()
 
     def show_notice(
-        self, text: str, action: str | None = None, slot: Callable[[], object] | None = None
+        self,
+        text: str,
+        action: str | None = None,
+        slot: Callable[[], object] | None = None,
+        details: str = "",
     ) -> None:
-        """Show a message, optionally with a button that runs ``slot``."""
+        """Show a message, optionally with a button that runs ``slot``; details as tool tip."""
         self.label.setText(text)
+        self.label.setToolTip(details)
         self.action_button.setVisible(action is not None)
         self.action_button.setText(action or "")
         self.action_button.setAccessibleName(action or "")

@@ -50,7 +50,15 @@ def model_info(path: str, n_ctx: int = 2048) -> ModelInfo:
 class ScriptedStream:
     """A reply that streams ``tokens`` pieces of text at ``rate`` per second."""
 
-    def __init__(self, tokens: list[str], rate: float, n_ctx: int, dropped: int = 0) -> None:
+    def __init__(
+        self,
+        tokens: list[str],
+        rate: float,
+        n_ctx: int,
+        dropped: int = 0,
+        failure: EngineError | None = None,
+    ) -> None:
+        self._failure = failure
         self._tokens = tokens
         self._rate = rate
         self._n_ctx = n_ctx
@@ -88,6 +96,10 @@ class ScriptedStream:
 
     def _run(self) -> None:
         started = time.perf_counter()
+        if self._failure is not None:
+            self._emit(ReplyFailed(self._failure))
+            self.done.set()
+            return
         self._emit(ContextFitted(kept=1, dropped_count=self._dropped, prompt_tokens=20,
                                  n_ctx=self._n_ctx))  # fmt: skip
         reason = "length"
@@ -122,6 +134,7 @@ class ScriptedEngine:
         self.tokens = tokens
         self.rate = rate
         self.dropped = 0
+        self.failure: EngineError | None = None
         self.streams: list[ScriptedStream] = []
         self.requests: list[dict[str, Any]] = []
         self.closed = False
@@ -153,7 +166,7 @@ class ScriptedEngine:
         """Start streaming the scripted reply."""
         request = {"messages": messages, "system_prompt": system_prompt, "sampling": sampling}
         self.requests.append({**request, "conversation_key": conversation_key})
-        stream = ScriptedStream(self.token_list(), self.rate, 2048, self.dropped)
+        stream = ScriptedStream(self.token_list(), self.rate, 2048, self.dropped, self.failure)
         self.streams.append(stream)
         return stream
 

@@ -172,6 +172,9 @@ def test_killed_engine_host_keeps_partial_reply_and_reloads(
     assert window.services.engine.status.state is ModelState.DIED
     assert window.notice.isVisible()
     assert window.notice.action_button.text() == "Reload model"
+    assert "killed" in window.notice.label.text()
+    assert "\n" not in window.notice.label.text()  # the host's log lines are in the tool tip
+    assert "llama" in window.notice.label.toolTip()
     widget = window.chat_view.widget_for(reply.id)
     assert widget is not None
     assert "interrupted" in widget.status_label.text()

@@ -440,3 +440,29 @@ def test_chat_never_gets_wider_than_its_view(
     assert view.widget().width() <= view.viewport().width()
     reply = view.widgets[-1]
     assert reply.body.document().size().width() <= reply.body.viewport().width() + 1
+
+
+def test_engine_error_is_shown_under_the_reply(
+    qtbot: QtBot, ready_window: MainWindow, scripted_engine: ScriptedEngine
+) -> None:
+    from chatdesk.engine.types import EngineError
+
+    scripted_engine.failure = EngineError(
+        "this message alone is 5000 tokens; the context holds 2048", "message_too_long"
+    )
+    window = ready_window
+    type_and_send(qtbot, window, "x " * 5000)
+    wait_for_reply(qtbot, window)
+    reply = window.chat.messages(window.conversation_id)[-1]
+    assert reply.status == "error"
+    widget = window.chat_view.widget_for(reply.id)
+    assert widget is not None
+    assert widget.error_label.isVisible()
+    assert "the context holds 2048" in widget.error_label.text()
+    assert "the context holds 2048" in window.notice.label.text()
+    assert window.services.engine.ready  # an ordinary error leaves the model loaded
+    assert window.composer.text.hasFocus()
+    window.open_conversation(window.conversation_id)  # the reason is kept
+    widget = window.chat_view.widget_for(reply.id)
+    assert widget is not None
+    assert "the context holds 2048" in widget.error_label.text()
