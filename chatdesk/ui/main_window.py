@@ -7,7 +7,6 @@ once per frame. It only runs while something is pending.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -41,20 +40,19 @@ from chatdesk.services.model_choices import initial_model, model_choices, scan_l
 from chatdesk.store import Message, NotFoundError
 from chatdesk.ui.chat_view import ChatView
 from chatdesk.ui.composer import Composer
+from chatdesk.ui.conversation_list import ConversationList
 from chatdesk.ui.file_actions import FileActions, gguf_from_urls
 from chatdesk.ui.model_picker import ModelPicker, describe_model
 from chatdesk.ui.notice_bar import NoticeBar
 from chatdesk.ui.rendering import MarkdownRenderer, Palette
 from chatdesk.ui.settings_panel import SettingsPanel
-from chatdesk.ui.sidebar import PAGE, Sidebar
+from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.theme import DEFAULT_FONT_SIZE, apply_theme
 from chatdesk.ui.welcome import WelcomePage
 from chatdesk.ui.window_menus import build_menus
 
 FRAME_MS = 16
 MIN_RENDER_INTERVAL_S = 1 / 30
-UNDO_DELETE_MS = 8000
-SEARCH_DELAY_MS = 200
 APP_TITLE = "ChatDesk"
 
 
@@ -67,14 +65,12 @@ class MainWindow(QMainWindow):
         self.app = app
         self.chat = services.chat
         self.conversation_id: str | None = None
-        self._pending_delete: tuple[str, str] | None = None
         self._last_render = 0.0
         self._render_cost_s = 0.0
         self._render_pending = False
         self._watched_reply: StreamingReply | None = None
         self.stop_action: QAction | None = None
         self._library: dict[str, str] = {}
-        self._sidebar_limit = PAGE
         self._library_scan: Future[dict[str, str]] | None = None
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_TITLE)
@@ -87,10 +83,6 @@ class MainWindow(QMainWindow):
         self._frame = QTimer(self, interval=FRAME_MS)
         self._frame.setTimerType(Qt.TimerType.PreciseTimer)
         self._frame.timeout.connect(self._on_frame)
-        self._undo_timer = QTimer(self, singleShot=True, interval=UNDO_DELETE_MS)
-        self._undo_timer.timeout.connect(self._commit_delete)
-        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
-        self._search_timer.timeout.connect(self._run_search)
         self._restore()
 
     # -- building -----------------------------------------------------------------
@@ -156,15 +148,9 @@ class MainWindow(QMainWindow):
         self.prompt_toggle.setText("Settings")
 
     def _connect(self) -> None:
-        s = self.sidebar
-        s.open_conversation.connect(self.open_conversation)
-        s.new_chat.connect(self.new_chat)
-        s.rename.connect(self._rename)
-        s.delete.connect(self.delete_conversation)
-        s.pin.connect(self._pin)
-        s.search_changed.connect(lambda _t: self._search_timer.start())
-        s.undo_delete.connect(self.undo_delete)
-        s.more_requested.connect(self.show_more_conversations)
+        self.conversations = ConversationList(self)
+        self.sidebar.open_conversation.connect(self.open_conversation)
+        self.sidebar.new_chat.connect(self.new_chat)
         self.composer.send.connect(self.send)
         self.composer.stop.connect(self.stop)
         v = self.chat_view
@@ -224,7 +210,7 @@ class MainWindow(QMainWindow):
             while self.chat.streaming and time.monotonic() < deadline:
                 self.chat.pump()
                 time.sleep(0.01)
-        self._commit_delete()
+        self.conversations.commit_delete()
         settings = self.services.settings
         settings.set_ui_value("geometry", bytes(self.saveGeometry().toBase64().data()).decode())
         settings.set_ui_value(
@@ -241,19 +227,7 @@ class MainWindow(QMainWindow):
     # -- conversations ------------------------------------------------------------
     def refresh_sidebar(self) -> None:
         """Reload the conversation list (or the search results)."""
-        if self.sidebar.search.text().strip():
-            self._run_search()
-            return
-        hidden = self._pending_delete[0] if self._pending_delete else None
-        page = self.services.store.list_conversations(limit=self._sidebar_limit + 1, offset=0)
-        more = len(page) > self._sidebar_limit
-        conversations = [c for c in page[: self._sidebar_limit] if c.id != hidden]
-        self.sidebar.show_conversations(conversations, self.conversation_id, more)
-
-    def show_more_conversations(self) -> None:
-        """The sidebar's last row: list another page of older conversations."""
-        self._sidebar_limit += PAGE
-        self.refresh_sidebar()
+        self.conversations.refresh()
 
     def open_conversation(self, cid: str, message_id: str | None = None) -> None:
         """Show a conversation (and, from a search hit, the message that matched)."""
@@ -284,70 +258,23 @@ class MainWindow(QMainWindow):
         self.refresh_sidebar()
         self.open_conversation(conversation.id)
 
-    def _rename(self, cid: str, title: str) -> None:
-        self.services.store.rename_conversation(cid, title)
+    def conversation_renamed(self, cid: str, title: str) -> None:
+        """Keep the window title in step with an inline rename."""
         if cid == self.conversation_id:
             self.setWindowTitle(f"{APP_TITLE} — {title}")
-        QTimer.singleShot(0, self.refresh_sidebar)
 
-    def _pin(self, cid: str, pinned: bool) -> None:
-        self.services.store.set_pinned(cid, pinned)
-        self.refresh_sidebar()
-
-    def delete_conversation(self, cid: str) -> None:
-        """Hide a conversation now and delete it for good unless undone within seconds."""
-        if self.chat.streaming and self.chat.reply and self.chat.reply.conversation_id == cid:
-            self.chat.cancel()
-        self._commit_delete()
-        title = self.services.store.get_conversation(cid).title
-        self._pending_delete = (cid, title)
-        self._undo_timer.start()
-        self.sidebar.show_undo(title)
-        self.refresh_sidebar()
-        if cid == self.conversation_id:
-            self.conversation_id = None
-            remaining = [
-                c for c in self.services.store.list_conversations(limit=2, offset=0) if c.id != cid
-            ]
-            if remaining:
-                self.open_conversation(remaining[0].id)
-            else:
-                self.new_chat()
-
-    def undo_delete(self) -> None:
-        """Bring back the conversation deleted last."""
-        if self._pending_delete is None:
-            return
-        cid = self._pending_delete[0]
-        self._pending_delete = None
-        self._undo_timer.stop()
-        self.sidebar.hide_undo()
-        self.refresh_sidebar()
-        self.open_conversation(cid)
-
-    def _commit_delete(self) -> None:
-        if self._pending_delete is None:
-            return
-        cid = self._pending_delete[0]
-        self._pending_delete = None
-        self._undo_timer.stop()
-        self.sidebar.hide_undo()
-        with contextlib.suppress(NotFoundError):
-            self.services.store.delete_conversation(cid)
+    def conversation_gone(self, cid: str) -> None:
+        """The open conversation was deleted: show the newest other one (or a new chat)."""
+        self.conversation_id = None
+        others = [c for c in self.services.store.list_conversations(limit=2) if c.id != cid]
+        if others:
+            self.open_conversation(others[0].id)
+        else:
+            self.new_chat()
 
     def focus_search(self) -> None:
         """Ctrl+F: jump to the search box."""
-        self.sidebar.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.sidebar.search.selectAll()
-
-    def _run_search(self) -> None:
-        text = self.sidebar.search.text().strip()
-        if not text:
-            self.refresh_sidebar()
-            return
-        hits = self.services.store.search(text, limit=50, highlight=("", ""))
-        hidden = self._pending_delete[0] if self._pending_delete else None
-        self.sidebar.show_hits([h for h in hits if h.conversation_id != hidden])
+        self.conversations.focus_search()
 
     # -- chatting -----------------------------------------------------------------
     def send(self, text: str) -> None:
