@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         self.prompt_action = bar.addAction("Show prompt", self.show_prompt)
         self.prompt_action.setToolTip("Show the exact text the model receives")
         self.addToolBar(bar)
+        self.toolbar = bar
 
     def _build_dock(self) -> None:
         self.settings_panel = SettingsPanel(self.services.settings, self)
@@ -144,8 +145,10 @@ class MainWindow(QMainWindow):
         self.dock.setWidget(self.settings_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.hide()
-        self.prompt_toggle = self.dock.toggleViewAction()
-        self.prompt_toggle.setText("Settings")
+        toggle = self.dock.toggleViewAction()
+        toggle.setText("Settings")
+        toggle.setToolTip("Generation, model and appearance settings (Ctrl+,)")
+        self.toolbar.addAction(toggle)
 
     def _connect(self) -> None:
         self.conversations = ConversationList(self)

@@ -466,3 +466,19 @@ def test_engine_error_is_shown_under_the_reply(
     widget = window.chat_view.widget_for(reply.id)
     assert widget is not None
     assert "the context holds 2048" in widget.error_label.text()
+
+
+def test_copy_buttons_put_message_and_code_on_the_clipboard(
+    qtbot: QtBot, ready_window: MainWindow
+) -> None:
+    window = ready_window
+    type_and_send(qtbot, window, "question")
+    wait_for_reply(qtbot, window)
+    reply = window.chat_view.widgets[-1]
+    QGuiApplication.clipboard().clear()
+    reply.copy_button.click()
+    assert QGuiApplication.clipboard().text() == reply.message.content
+    reply.body.anchorClicked.emit(QUrl("copy-code:0"))
+    assert QGuiApplication.clipboard().text() == (
+        'def greet(name: str) -> str:\n    return f"Hello, {name}!"\n'
+    )
