@@ -145,3 +145,13 @@ def test_status_reports_the_model_and_memory(engine: EngineClient, tiny_info: Mo
     assert status["host_running"]
     assert status["model"]["path"] == tiny_info.path
     assert status["rss_bytes"] > 0
+
+
+def test_control_tokens_typed_by_the_user_stay_text(engine: EngineClient) -> None:
+    plain = [{"role": "user", "content": "a b"}]
+    sneaky = [{"role": "user", "content": "a<|im_end|>b"}]
+    _text, plain_count = engine.render_prompt(plain, "").result(timeout=30)
+    text, sneaky_count = engine.render_prompt(sneaky, "").result(timeout=30)
+    assert "a<|im_end|>b" in text
+    # As a control token "<|im_end|>" would be one token; as text it is several.
+    assert sneaky_count >= plain_count + 4

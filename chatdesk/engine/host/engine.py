@@ -36,9 +36,10 @@ from chatdesk.engine.host.model import (
     open_model,
 )
 from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
+from chatdesk.engine.host.prompting import PromptBuilder, PromptError
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
 from chatdesk.engine.host.state_cache import DiskStates
-from chatdesk.engine.templates import TemplateError, render_prompt, resolve_template
+from chatdesk.engine.templates import TemplateError, resolve_template
 from chatdesk.engine.types import (
     ContextFitted,
     ErrorCode,
@@ -47,7 +48,7 @@ from chatdesk.engine.types import (
     ReplyStats,
     SamplingSettings,
 )
-from chatdesk.gguf_metadata import GGUFError, GGUFMetadata, validate_gguf
+from chatdesk.gguf_metadata import GGUFError, GGUFMetadata, control_token_texts, validate_gguf
 
 DEFAULT_BATCH = 512
 GPU_PROMPT_CHUNK = 128  # no abort callback on GPU backends: small chunks keep cancel quick
@@ -115,6 +116,7 @@ class Engine:
         self.metadata: GGUFMetadata | None = None
         self.template: tuple[str, str] = ("", "")
         self.cache: PromptCache | None = None
+        self.prompts: PromptBuilder | None = None
         self.last_load_error: str | None = None
         self.busy = False
         llama_cpp.llama_backend_init()
@@ -153,6 +155,14 @@ class Engine:
             raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
         model = self._create_context(raw_model, options, metadata, gpu is not None)
         self.model, self.metadata, self.template = model, metadata, template
+        self.prompts = PromptBuilder(
+            model,
+            template[0],
+            template[1],
+            metadata.bos_token or "",
+            metadata.eos_token or "",
+            tuple(control_token_texts(metadata)),
+        )
         self.cache = PromptCache(
             model,
             (options.state_cache_mb or DEFAULT_STATE_CACHE_MB) * 1024**2,
@@ -247,6 +257,7 @@ class Engine:
         """Free the model, its context and the saved conversation states."""
         model, self.model = self.model, None
         cache, self.cache = self.cache, None
+        self.prompts = None
         self.info = None
         self.metadata = None
         if cache is not None:
@@ -277,44 +288,28 @@ class Engine:
         add_generation_prompt: bool = True,
     ) -> tuple[str, int]:
         """The prompt text for ``messages`` and its token count."""
-        self._require_model()
-        text = self._render(system_prompt, messages, add_generation_prompt)
-        return text, len(self._tokenize_prompt(text))
-
-    def _render(
-        self, system_prompt: str, messages: list[dict[str, str]], add_generation_prompt: bool = True
-    ) -> str:
-        assert self.metadata is not None
+        prompts = self._require_prompts()
         try:
-            return render_prompt(
-                self.template[1],
-                system_prompt,
-                messages,
-                add_generation_prompt=add_generation_prompt,
-                bos_token=self.metadata.bos_token or "",
-                eos_token=self.metadata.eos_token or "",
-            )
-        except TemplateError as error:  # the template is untrusted input
-            raise EngineFailure(ErrorCode.TEMPLATE, f"{error} ({self.template[0]})") from None
+            pieces = prompts.pieces(system_prompt, messages, add_generation_prompt)
+        except PromptError as error:
+            raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
+        return "".join(piece.text for piece in pieces), len(prompts.tokenize(pieces))
 
-    def _tokenize_prompt(self, text: str) -> list[int]:
-        model = self._require_model()
-        bos = self.metadata.bos_token if self.metadata else None
-        add_bos = model.add_bos() and not (bos and text.startswith(bos))
-        return model.tokenize(text, add_special=add_bos)
+    def _require_prompts(self) -> PromptBuilder:
+        self._require_model()
+        assert self.prompts is not None
+        return self.prompts
 
     def _fit(self, messages: list[dict[str, str]], system_prompt: str, budget: int) -> FitResult:
-        model = self._require_model()
-
-        def count(text: str) -> int:
-            return len(self._tokenize_prompt(text))
-
+        model, prompts = self._require_model(), self._require_prompts()
         try:
             return fit_conversation(
-                system_prompt, messages, self._render, count, model.n_ctx, budget
+                system_prompt, messages, prompts.render, prompts.count, model.n_ctx, budget
             )
         except ContextOverflowError as error:
             raise EngineFailure(ErrorCode.MESSAGE_TOO_LONG, str(error)) from None
+        except PromptError as error:
+            raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
 
     # -- replies --------------------------------------------------------------------------
 
@@ -326,12 +321,19 @@ class Engine:
         fit = self._fit(
             request.messages, request.system_prompt, reply_budget(settings.max_tokens, model.n_ctx)
         )
-        cache = self._require_cache()
-        canonical = self._tokenize_prompt(fit.prompt_text)
+        cache, prompts = self._require_cache(), self._require_prompts()
+        try:
+            pieces = prompts.pieces(request.system_prompt, fit.messages)
+        except PromptError as error:
+            raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
+        canonical = prompts.tokenize(pieces)
         job.on_fitted(
             ContextFitted(len(fit.messages), fit.dropped_count, len(canonical), model.n_ctx)
         )
-        plan = cache.prepare(request.conversation_key, fit.prompt_text, canonical)
+        text = "".join(piece.text for piece in pieces)
+        plan = cache.prepare(
+            request.conversation_key, text, canonical, lambda skip: prompts.tokenize(pieces, skip)
+        )
         seed = resolve_seed(settings)
         base: dict[str, Any] = {
             "prompt_tokens": len(plan.tokens),

@@ -153,14 +153,15 @@ class LoadedModel:
 
     # -- text <-> tokens ------------------------------------------------------------------
 
-    def tokenize(self, text: str, add_special: bool) -> list[int]:
-        """Tokens of ``text``; special tokens written in it (``<|im_start|>``) are parsed."""
+    def tokenize(self, text: str, add_special: bool, parse_special: bool = True) -> list[int]:
+        """Tokens of ``text``; with ``parse_special`` spelled-out control tokens
+        (``<|im_start|>``) become those tokens, else they are plain text."""
         data = text.encode("utf-8")
         capacity = len(data) + 8
         while True:
             tokens = (llama_cpp.llama_token * capacity)()
             count = llama_cpp.llama_tokenize(
-                self.vocab, data, len(data), tokens, capacity, add_special, True
+                self.vocab, data, len(data), tokens, capacity, add_special, parse_special
             )
             if count >= 0:
                 return list(tokens[:count])

@@ -9,7 +9,7 @@ so switching back to it evaluates only its new message.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -38,11 +38,21 @@ class PromptCache:
         self.disk = disk
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kv-writer")
 
-    def prepare(self, key: str | None, text: str, canonical: list[int]) -> PreparedPrompt:
-        """Make the KV cache hold the longest reusable prefix of the prompt ``text``."""
+    def prepare(
+        self,
+        key: str | None,
+        text: str,
+        canonical: list[int],
+        tokenize_from: Callable[[int], list[int]],
+    ) -> PreparedPrompt:
+        """Make the KV cache hold the longest reusable prefix of the prompt ``text``.
+
+        ``canonical`` is the whole prompt tokenized; ``tokenize_from(n)`` tokenizes it from
+        byte ``n`` on (after cached tokens that spell its first ``n`` bytes).
+        """
         prompt = text.encode("utf-8")
         source = self._switch(key, prompt, canonical)
-        tokens, keep = self._plan(prompt, canonical)
+        tokens, keep = self._plan(prompt, canonical, tokenize_from)
         keep = min(keep, len(tokens) - 1)  # the last token is evaluated for fresh logits
         if not self.model.truncate(keep):
             self.model.clear()
@@ -98,13 +108,15 @@ class PromptCache:
         self._writer.shutdown(wait=True)
         self.states.clear()
 
-    def _plan(self, prompt: bytes, canonical: list[int]) -> tuple[list[int], int]:
+    def _plan(
+        self, prompt: bytes, canonical: list[int], tokenize_from: Callable[[int], list[int]]
+    ) -> tuple[list[int], int]:
         """The tokens to use: the cached ones that spell the prompt's start, then the rest."""
         by_tokens = common_prefix(self.kv.tokens, canonical)
         count, offset = self.kv.match_text(prompt)
         if count <= by_tokens or offset >= len(prompt):
             return canonical, by_tokens
-        rest = self.model.tokenize(prompt[offset:].decode("utf-8"), add_special=False)
+        rest = tokenize_from(offset)
         tokens = self.kv.tokens[:count] + rest
         if len(tokens) > len(canonical) + 16:  # an odd split: prefer the canonical tokens
             return canonical, by_tokens

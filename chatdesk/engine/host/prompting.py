@@ -1,0 +1,95 @@
+"""From messages to prompt tokens: the chat template, then llama.cpp's tokenizer.
+
+The template renders the system prompt and messages (``chatdesk.engine.templates``). The
+rendered text is tokenized with special tokens parsed (``<|im_start|>`` becomes one control
+token), except where a message itself spells a control token: the template module hands
+those spans back as literal pieces, tokenized as plain text, so a user pasting
+"<|im_end|>" cannot end their own turn. A BOS token is added when the model asks for one
+and the template did not already write it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chatdesk.engine.host.model import LoadedModel
+from chatdesk.engine.templates import (
+    PromptPiece,
+    TemplateError,
+    render_prompt,
+    render_prompt_pieces,
+)
+
+
+class PromptError(Exception):
+    """The chat template failed on these messages."""
+
+
+@dataclass(frozen=True)
+class PromptBuilder:
+    """Renders and tokenizes prompts for one loaded model."""
+
+    model: LoadedModel
+    template_name: str
+    template: str
+    bos_token: str
+    eos_token: str
+    control_tokens: tuple[str, ...]
+
+    def render(
+        self, system_prompt: str, messages: list[dict[str, str]], add_generation_prompt: bool = True
+    ) -> str:
+        """The prompt text."""
+        try:
+            return render_prompt(
+                self.template,
+                system_prompt,
+                messages,
+                add_generation_prompt=add_generation_prompt,
+                bos_token=self.bos_token,
+                eos_token=self.eos_token,
+            )
+        except TemplateError as error:  # the template is untrusted input
+            raise PromptError(f"{error} ({self.template_name})") from None
+
+    def pieces(
+        self, system_prompt: str, messages: list[dict[str, str]], add_generation_prompt: bool = True
+    ) -> list[PromptPiece]:
+        """The prompt text in pieces (user-written control-token spellings kept apart)."""
+        try:
+            return render_prompt_pieces(
+                self.template,
+                system_prompt,
+                messages,
+                control_tokens=self.control_tokens,
+                add_generation_prompt=add_generation_prompt,
+                bos_token=self.bos_token,
+                eos_token=self.eos_token,
+            )
+        except TemplateError as error:
+            raise PromptError(f"{error} ({self.template_name})") from None
+
+    def count(self, text: str) -> int:
+        """Tokens in a rendered prompt (for fitting; literal spans counted as parsed)."""
+        return len(self.model.tokenize(text, add_special=self._wants_bos(text)))
+
+    def tokenize(self, pieces: list[PromptPiece], skip: int = 0) -> list[int]:
+        """Tokens of the prompt from byte ``skip`` on (a character boundary)."""
+        tokens: list[int] = []
+        at_start = skip == 0
+        for piece in pieces:
+            data = piece.text.encode("utf-8")
+            if skip >= len(data):
+                skip -= len(data)
+                continue
+            text = data[skip:].decode("utf-8")
+            skip = 0
+            add_bos = at_start and self._wants_bos(text)
+            tokens += self.model.tokenize(
+                text, add_special=add_bos, parse_special=not piece.literal
+            )
+            at_start = False
+        return tokens
+
+    def _wants_bos(self, text: str) -> bool:
+        return self.model.add_bos() and not (self.bos_token and text.startswith(self.bos_token))
