@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from PySide6.QtCore import Qt
@@ -33,6 +34,11 @@ def create_window(app: QApplication, services: AppServices) -> MainWindow:
     """The main window, following the system's light/dark scheme while it is open."""
     window = MainWindow(services, app)
     app.styleHints().colorSchemeChanged.connect(lambda _scheme: window.system_scheme_changed())
+    # Everything loaded so far (Qt wrappers, Markdown, Pygments, the store) lives as long as
+    # the app: keep it out of the garbage collector's full passes, which otherwise scan it
+    # all and stall the event loop for tens of milliseconds while a reply streams.
+    gc.collect()
+    gc.freeze()
     return window
 
 
