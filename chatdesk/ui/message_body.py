@@ -13,7 +13,7 @@ from PySide6.QtCore import QSize, QSizeF, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
-from chatdesk.ui.rendering import COPY_CODE_SCHEME, MarkdownRenderer, Rendered
+from chatdesk.ui.rendering import COPY_CODE_SCHEME, MarkdownRenderer, Rendered, open_fence
 from chatdesk.ui.streaming_split import split_stable
 
 EXTERNAL_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -67,21 +67,30 @@ class MessageBody(QTextBrowser):
         cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
         if len(stable) > len(self._stable_text):
-            self._insert(cursor, stable[len(self._stable_text) :], keep=True)
+            added = stable[len(self._stable_text) :]
+            self._insert(cursor, added, keep=True, continues=open_fence(self._stable_text))
             self._stable_text = stable
             self._stable_end = cursor.position()
         if tail.strip():
-            self._insert(cursor, tail, keep=False)
+            self._insert(cursor, tail, keep=False, continues=open_fence(stable))
+        else:
+            self._code_blocks = tuple(self._stream_blocks)
         self.last_render_ms = (time.perf_counter() - started) * 1000
 
-    def _insert(self, cursor: QTextCursor, text: str, keep: bool) -> None:
-        rendered = self._renderer.render(text, first_code_index=len(self._stream_blocks))
+    def _insert(self, cursor: QTextCursor, text: str, keep: bool, continues: str | None) -> None:
+        """Render one piece at the cursor; a piece that continues a code block extends it."""
+        first_index = len(self._stream_blocks)
+        rendered = self._renderer.render(text, first_index, continues)
         if cursor.position() > 0:
             cursor.insertBlock()
         cursor.insertHtml(rendered.html)
+        blocks = list(self._stream_blocks)
+        new = list(rendered.code_blocks)
+        if continues is not None and new and blocks:
+            blocks[-1] += new.pop(0)
         if keep:
-            self._stream_blocks.extend(rendered.code_blocks)
-        self._code_blocks = (*self._stream_blocks, *(() if keep else rendered.code_blocks))
+            self._stream_blocks = blocks + new
+        self._code_blocks = tuple(blocks + new)
 
     def _reset_stream(self) -> None:
         self.document().clear()

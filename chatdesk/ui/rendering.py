@@ -48,8 +48,8 @@ class Rendered:
     code_blocks: tuple[str, ...]
 
 
-def close_open_fence(text: str) -> str:
-    """Close a code fence left open (a reply still streaming) so it renders as code."""
+def open_fence(text: str) -> str | None:
+    """The opening line of a code fence still open at the end of ``text``, if any."""
     opener: str | None = None
     for line in text.splitlines():
         match = FENCE.match(line)
@@ -57,10 +57,25 @@ def close_open_fence(text: str) -> str:
             continue
         marker = match.group(1)
         if opener is None:
-            opener = marker
-        elif marker[0] == opener[0] and len(marker) >= len(opener) and not line.strip(marker[0]):
+            opener = line.strip()
+        elif closes(opener, marker, line):
             opener = None
-    return text if opener is None else f"{text}\n{opener}"
+    return opener
+
+
+def closes(opener: str, marker: str, line: str) -> bool:
+    """True when a fence line closes the block opened by ``opener``."""
+    opening = opener[: len(opener) - len(opener.lstrip(opener[0]))]
+    return marker[0] == opening[0] and len(marker) >= len(opening) and not line.strip(marker[0])
+
+
+def close_open_fence(text: str) -> str:
+    """Close a code fence left open (a reply still streaming) so it renders as code."""
+    opener = open_fence(text)
+    if opener is None:
+        return text
+    marker = opener[: len(opener) - len(opener.lstrip(opener[0]))]
+    return f"{text}{marker}" if text.endswith("\n") else f"{text}\n{marker}"
 
 
 class MarkdownRenderer:
@@ -75,17 +90,30 @@ class MarkdownRenderer:
                 self._md.inlinePatterns.deregister(name)
         self._formatter = HtmlFormatter(nowrap=True, noclasses=True, style=palette.pygments_style)
 
-    def render(self, text: str, first_code_index: int = 0) -> Rendered:
-        """Safe HTML for a message's Markdown (code links numbered from first_code_index)."""
+    def render(
+        self, text: str, first_code_index: int = 0, continues: str | None = None
+    ) -> Rendered:
+        """Safe HTML for a message's Markdown (code links numbered from first_code_index).
+
+        While a reply streams, a long code block is rendered in pieces: ``continues`` is the
+        opening fence line of the block this text carries on (its first piece drawn without
+        a header), and a block still open at the end is drawn without its bottom margin.
+        """
+        source = text if continues is None else f"{continues}\n{text}"
+        still_open = open_fence(source) is not None
         self._md.reset()
-        body = self._md.convert(close_open_fence(text))
+        body = self._md.convert(close_open_fence(source))
+        count = len(CODE_BLOCK.findall(body))
         blocks: list[str] = []
 
         def replace(match: re.Match[str]) -> str:
             code = html.unescape(match.group("code"))
             blocks.append(code)
-            index = first_code_index + len(blocks) - 1
-            return self._code_block(code, match.group("lang") or "", index)
+            position = len(blocks) - 1
+            header = not (position == 0 and continues is not None)
+            ending = not (position == count - 1 and still_open)
+            index = first_code_index + position - (0 if header else 1)
+            return self._code_block(code, match.group("lang") or "", index, header, ending)
 
         body = CODE_BLOCK.sub(replace, body)
         body = body.replace("<table>", self._table_open())
@@ -96,15 +124,21 @@ class MarkdownRenderer:
         escaped = html.escape(text).replace("\n", "<br/>")
         return Rendered(f'<p style="white-space: pre-wrap">{escaped}</p>', ())
 
-    def _code_block(self, code: str, language: str, index: int) -> str:
+    def _code_block(
+        self, code: str, language: str, index: int, header: bool = True, ending: bool = True
+    ) -> str:
         highlighted = highlight(code, lexer_for(language), self._formatter).rstrip("\n")
         label = html.escape(language or "code")
         p = self.palette
-        return (
-            f'<table width="100%" cellspacing="0" cellpadding="8" bgcolor="{p.code_background}"'
-            ' style="margin-top: 4px; margin-bottom: 8px"><tr><td>'
+        top, bottom = ("4px" if header else "0"), ("8px" if ending else "0")
+        title = (
             f'<div style="color: {p.code_header}; font-size: small">{label} &#183; '
             f'<a href="{COPY_CODE_SCHEME}:{index}">Copy code</a></div>'
+        )
+        return (
+            f'<table width="100%" cellspacing="0" cellpadding="8" bgcolor="{p.code_background}"'
+            f' style="margin-top: {top}; margin-bottom: {bottom}"><tr><td>'
+            f"{title if header else ''}"
             f'<pre style="margin: 0; white-space: pre-wrap">{highlighted}</pre></td></tr></table>'
         )
 

@@ -87,3 +87,30 @@ def test_split_stable_never_cuts_inside_code() -> None:
     stable, tail = split_stable("para\n\n```\ncode\n\nmore code\n")
     assert stable == "para\n\n"
     assert tail.startswith("```")
+
+
+def test_long_code_block_streams_in_pieces_but_copies_whole(qtbot: QtBot) -> None:
+    body = MessageBody(MarkdownRenderer())
+    qtbot.addWidget(body)
+    code = "".join(f"line_{n} = {n}\n" for n in range(75))
+    reply = f"Code:\n\n```python\n{code}```\n\nAfter the code."
+    for end in range(1, len(reply) + 1, 9):
+        body.show_streaming(reply[:end])
+    body.show_streaming(reply)
+    text = body.toPlainText()
+    for n in range(75):
+        assert text.count(f"line_{n} = {n}") == 1
+    assert text.count("Copy code") == 1  # one header, however many pieces
+    assert body.code_blocks == (code,)
+    assert "After the code." in text
+    full = MarkdownRenderer().render(reply)
+    assert full.code_blocks == (code,)
+
+
+def test_split_stable_cuts_long_open_code_blocks_by_lines() -> None:
+    from chatdesk.ui.streaming_split import CODE_CHUNK_LINES
+
+    lines = "".join(f"x{n}\n" for n in range(CODE_CHUNK_LINES + 3))
+    stable, tail = split_stable(f"```\n{lines}")
+    assert stable.endswith(f"x{CODE_CHUNK_LINES - 1}\n")
+    assert tail == "".join(f"x{n}\n" for n in range(CODE_CHUNK_LINES, CODE_CHUNK_LINES + 3))
