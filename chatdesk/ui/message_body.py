@@ -32,6 +32,7 @@ class MessageBody(QTextBrowser):
         self._stable_end = 0
         self._stream_blocks: list[str] = []
         self.last_render_ms = 0.0
+        self.pieced = False  # a long code block was streamed in pieces (redraw it whole)
         self.setObjectName("messageBody")
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
@@ -86,6 +87,7 @@ class MessageBody(QTextBrowser):
         cursor.insertHtml(rendered.html)
         blocks = list(self._stream_blocks)
         new = list(rendered.code_blocks)
+        self.pieced |= continues is not None and keep
         if continues is not None and new and blocks:
             blocks[-1] += new.pop(0)
         if keep:
@@ -97,6 +99,7 @@ class MessageBody(QTextBrowser):
         self._stable_text = ""
         self._stable_end = 0
         self._stream_blocks = []
+        self.pieced = False
 
     def _apply(self, rendered: Rendered) -> None:
         started = time.perf_counter()

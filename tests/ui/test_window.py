@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -482,3 +483,17 @@ def test_copy_buttons_put_message_and_code_on_the_clipboard(
     assert QGuiApplication.clipboard().text() == (
         'def greet(name: str) -> str:\n    return f"Hello, {name}!"\n'
     )
+
+
+def test_long_code_reply_ends_as_one_block(
+    qtbot: QtBot, ready_window: MainWindow, scripted_engine: ScriptedEngine
+) -> None:
+    code = "".join(f"value_{n} = {n}\n" for n in range(60))
+    scripted_engine.text = f"Code:\n\n```python\n{code}```\n\nEnd. "
+    scripted_engine.tokens = len(re.findall(r"\s*\S+\s?", scripted_engine.text))
+    window = ready_window
+    type_and_send(qtbot, window, "long code")
+    wait_for_reply(qtbot, window)
+    body = window.chat_view.widgets[-1].body
+    assert body.toHtml().count("<table") == 1
+    assert body.code_blocks == (code,)
