@@ -25,6 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+SEED = 11
 SEED_QUESTION = "How do I read a JSON file in Python?"
 SEED_REPLY = """Use the standard library's `json` module:
 
@@ -114,6 +115,7 @@ def shoot_chat(app: Any, window: Any, model: Path, out: Path) -> str:
     wait_until(app, lambda: window.services.engine.status.state is not ModelState.LOADING)
     window.open_conversation(cid)
     window.settings_panel.conversation.boxes["max_tokens"].setValue(60)
+    window.settings_panel.conversation.boxes["seed"].setValue(SEED)  # the same picture each run
     window.composer.text.setPlainText("Thanks! Can you also show how to write it back?")
     window.composer.send_button.click()
     wait_until(app, lambda: not window.chat.streaming and window._watched_reply is None)
