@@ -75,6 +75,7 @@ class ChatSession:
         self.system = args.system or ""
         self.sampling = sampling_from_args(args, {})
         self.info: ModelInfo | None = None
+        self.output_closed = False
 
     @classmethod
     def open(cls, args: argparse.Namespace) -> ChatSession:
@@ -157,7 +158,8 @@ class ChatSession:
                     self._note_dropped(event)
                 elif isinstance(event, ReplyDone | ReplyFailed):
                     return "".join(parts), event
-        except (KeyboardInterrupt, BrokenPipeError):
+        except (KeyboardInterrupt, BrokenPipeError) as stop:
+            self.output_closed = isinstance(stop, BrokenPipeError)
             stream.cancel()
             with contextlib.suppress(EngineError, TimeoutError):
                 stream.wait(timeout=30)
@@ -198,6 +200,8 @@ class ChatSession:
         if self.args.stats:
             print(describe_stats(stats), file=sys.stderr)
         if status == "interrupted":
+            if self.output_closed:
+                raise CLIError("the output was closed, so the reply was stopped (and saved)")
             raise KeyboardInterrupt
         return stats
 

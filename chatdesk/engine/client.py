@@ -452,7 +452,11 @@ class EngineClient:
                 raise EngineError("the engine client is closed", ErrorCode.HOST_DIED)
             if self._host is not None and self._host.alive:
                 return self._host
-            self._host = HostProcess(self._command, host_environment())
+            try:
+                self._host = HostProcess(self._command, host_environment())
+            except OSError as error:
+                message = f"could not start the engine host ({self._command[0]}): {error}"
+                raise EngineError(message, ErrorCode.HOST_DIED) from None
             host = self._host
         if reload_model and self._auto_reload and self._loaded is not None:
             self._send(host, "load", {"options": self._loaded.to_dict()}, _FutureCall(dict))

@@ -202,3 +202,15 @@ def test_loading_a_model_cancels_the_running_reply(
     info = fresh_engine.load(LoadOptions(tiny_model_path, n_threads=1)).result(timeout=60)
     assert stream.wait(timeout=5).finish_reason == "cancelled"
     assert info.n_layers == 2
+
+
+def test_host_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
+    client = EngineClient(command=[str(tmp_path / "no-such-python")])
+    try:
+        with pytest.raises(EngineError, match="could not start the engine host"):
+            client.load(LoadOptions(tmp_path / "m.gguf")).result(timeout=5)
+        stream = client.generate(HELLO, "")
+        with pytest.raises(EngineError, match="could not start"):
+            stream.wait(timeout=5)
+    finally:
+        client.close()
