@@ -52,7 +52,11 @@ def compiled_cpu_features(libs: bundle_config.LlamaLibraries) -> dict[str, bool]
     candidates = [p for p in libs.libraries if re.match(r"^(lib)?ggml-cpu\.", p.name)]
     candidates += [p for p in libs.libraries if re.match(r"^(lib)?ggml\.", p.name)]
     for path in candidates:
-        library = ctypes.CDLL(str(path))
+        try:
+            library = ctypes.CDLL(str(path))
+        except OSError as error:  # built for another OS or CPU: nothing to ask
+            print(f"check_llama: cannot load {path.name}: {error}", file=sys.stderr)
+            continue
         if hasattr(library, "ggml_cpu_has_avx2"):
             return {
                 name: bool(getattr(library, f"ggml_cpu_has_{name}")())
