@@ -1,1 +1,35 @@
-"""Conversation store: SQLite through sqlite-utils, with migrations and full-text search."""
+"""Conversation store: SQLite through sqlite-utils, with migrations and full-text search.
+
+``Store(path=None)`` opens (and migrates) ``chatdesk.paths.database_path()``.
+"""
+
+from chatdesk.store.conversations import UNCHANGED
+from chatdesk.store.errors import (
+    DatabaseFileError,
+    InvalidValueError,
+    MigrationError,
+    NotFoundError,
+    SchemaTooNewError,
+    StoreError,
+)
+from chatdesk.store.messages import ACTIVE_LEAF
+from chatdesk.store.models import ROLES, STAT_FIELDS, STATUSES, Conversation, Message, SearchHit
+from chatdesk.store.store import Store
+
+__all__ = [
+    "ACTIVE_LEAF",
+    "ROLES",
+    "STATUSES",
+    "STAT_FIELDS",
+    "UNCHANGED",
+    "Conversation",
+    "DatabaseFileError",
+    "InvalidValueError",
+    "Message",
+    "MigrationError",
+    "NotFoundError",
+    "SchemaTooNewError",
+    "SearchHit",
+    "Store",
+    "StoreError",
+]

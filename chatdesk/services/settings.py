@@ -1,0 +1,232 @@
+"""Generation settings, presets, per-model load settings and window state, kept in the store.
+
+Per-conversation settings live on the conversation row (``settings`` and ``system_prompt``);
+everything else is a JSON app setting (``Store.get_setting`` / ``Store.set_setting``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+SAMPLING_LIMITS: dict[str, tuple[float, float]] = {
+    "temperature": (0.0, 2.0),
+    "top_p": (0.0, 1.0),
+    "top_k": (0, 1000),
+    "min_p": (0.0, 1.0),
+    "repeat_penalty": (0.5, 2.0),
+    "max_tokens": (1, 32768),
+    "seed": (-1, 2**31 - 1),
+}
+INTEGER_SETTINGS = frozenset({"top_k", "max_tokens", "seed"})
+
+DEFAULT_SAMPLING: dict[str, float | int] = {
+    "temperature": 0.7,
+    "top_p": 0.9,
+    "top_k": 40,
+    "min_p": 0.05,
+    "repeat_penalty": 1.1,
+    "max_tokens": 1024,
+    "seed": -1,
+}
+
+MODEL_LIMITS: dict[str, tuple[int, int]] = {
+    "n_ctx": (0, 131072),  # 0: the engine's default (trained length, capped)
+    "n_gpu_layers": (-1, 999),  # -1: the engine's default (all layers on a GPU build)
+    "n_threads": (0, 256),  # 0: the engine's default
+}
+
+PRESETS_KEY = "presets"
+RECENT_MODELS_KEY = "models.recent"
+LAST_MODEL_KEY = "models.last"
+MAX_RECENT_MODELS = 20
+
+
+class SettingsError(ValueError):
+    """A setting outside its limits or of the wrong type."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Named sampling settings plus the system prompt that goes with them."""
+
+    name: str
+    settings: dict[str, float | int]
+    system_prompt: str
+    builtin: bool = False
+
+
+BUILTIN_PRESETS: tuple[Preset, ...] = (
+    Preset("Balanced", dict(DEFAULT_SAMPLING), "You are a helpful assistant.", builtin=True),
+    Preset(
+        "Precise",
+        {**DEFAULT_SAMPLING, "temperature": 0.2, "top_p": 0.8, "top_k": 20, "min_p": 0.1},
+        "You are a precise assistant. Answer accurately and concisely; say when you are unsure.",
+        builtin=True,
+    ),
+    Preset(
+        "Creative",
+        {**DEFAULT_SAMPLING, "temperature": 1.1, "top_p": 0.95, "top_k": 100, "min_p": 0.02},
+        "You are a creative writing partner. Be imaginative and vivid.",
+        builtin=True,
+    ),
+    Preset(
+        "Step by step",
+        {**DEFAULT_SAMPLING, "temperature": 0.4, "max_tokens": 2048},
+        "Think through the problem step by step, showing your reasoning, "
+        "then give the final answer on its own line.",
+        builtin=True,
+    ),
+)
+
+
+class SettingStore(Protocol):
+    """The part of ``chatdesk.store.Store`` this service needs."""
+
+    def get_setting(self, key: str, default: Any = None) -> Any: ...
+
+    def set_setting(self, key: str, value: Any) -> None: ...
+
+
+def validate_sampling(settings: dict[str, Any]) -> dict[str, float | int]:
+    """Known keys only, each checked against its limits; raises SettingsError."""
+    clean: dict[str, float | int] = {}
+    for key, value in settings.items():
+        if key not in SAMPLING_LIMITS:
+            continue
+        clean[key] = _checked(key, value, SAMPLING_LIMITS[key], key in INTEGER_SETTINGS)
+    return clean
+
+
+def validate_model_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Checked per-model load settings (numbers within limits, template as text)."""
+    clean: dict[str, Any] = {}
+    for key, value in settings.items():
+        if key in MODEL_LIMITS:
+            clean[key] = _checked(key, value, MODEL_LIMITS[key], integer=True)
+        elif key == "chat_template":
+            if not isinstance(value, str):
+                raise SettingsError("chat template override must be text")
+            clean[key] = value
+    return clean
+
+
+def _checked(key: str, value: Any, limits: tuple[float, float], integer: bool) -> float | int:
+    """One number, converted and range-checked."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SettingsError(f"{key} must be a number, not {value!r}")
+    if integer and value != int(value):
+        raise SettingsError(f"{key} must be a whole number")
+    low, high = limits
+    if not low <= value <= high:
+        raise SettingsError(f"{key} must be between {low:g} and {high:g}, not {value:g}")
+    return int(value) if integer else float(value)
+
+
+class SettingsService:
+    """Reads and writes every user-adjustable setting through the store."""
+
+    def __init__(self, store: SettingStore) -> None:
+        self._store = store
+
+    # -- sampling -----------------------------------------------------------------
+    def effective_sampling(self, stored: dict[str, Any] | None) -> dict[str, float | int]:
+        """Defaults overlaid with a conversation's stored (valid) settings."""
+        merged = dict(DEFAULT_SAMPLING)
+        for key, value in (stored or {}).items():
+            try:
+                merged.update(validate_sampling({key: value}))
+            except SettingsError:
+                continue  # a bad stored value falls back to the default
+        return merged
+
+    def default_sampling(self) -> dict[str, float | int]:
+        """Settings a new conversation starts with (the user's saved defaults)."""
+        return self.effective_sampling(self._store.get_setting("sampling.defaults", {}))
+
+    def set_default_sampling(self, settings: dict[str, Any]) -> None:
+        """Remember settings for new conversations."""
+        self._store.set_setting("sampling.defaults", validate_sampling(settings))
+
+    # -- presets ------------------------------------------------------------------
+    def presets(self) -> list[Preset]:
+        """Built-in presets followed by the user's own, by name."""
+        saved = self._store.get_setting(PRESETS_KEY, {}) or {}
+        user = [
+            Preset(
+                name, self.effective_sampling(p.get("settings")), str(p.get("system_prompt", ""))
+            )
+            for name, p in sorted(saved.items())
+            if isinstance(p, dict)
+        ]
+        return [*BUILTIN_PRESETS, *user]
+
+    def preset(self, name: str) -> Preset:
+        """One preset by name; KeyError when there is none."""
+        for preset in self.presets():
+            if preset.name == name:
+                return preset
+        raise KeyError(name)
+
+    def save_preset(self, name: str, settings: dict[str, Any], system_prompt: str) -> Preset:
+        """Save (or overwrite) a user preset; built-in names are reserved."""
+        name = name.strip()
+        if not name:
+            raise SettingsError("a preset needs a name")
+        if any(p.name == name for p in BUILTIN_PRESETS):
+            raise SettingsError(f"{name!r} is a built-in preset; choose another name")
+        saved = dict(self._store.get_setting(PRESETS_KEY, {}) or {})
+        clean = validate_sampling(settings)
+        saved[name] = {"settings": clean, "system_prompt": system_prompt}
+        self._store.set_setting(PRESETS_KEY, saved)
+        return Preset(name, self.effective_sampling(clean), system_prompt)
+
+    def delete_preset(self, name: str) -> None:
+        """Forget a user preset (built-in ones cannot be deleted)."""
+        if any(p.name == name for p in BUILTIN_PRESETS):
+            raise SettingsError(f"{name!r} is a built-in preset")
+        saved = dict(self._store.get_setting(PRESETS_KEY, {}) or {})
+        saved.pop(name, None)
+        self._store.set_setting(PRESETS_KEY, saved)
+
+    # -- models -------------------------------------------------------------------
+    def model_settings(self, path: str) -> dict[str, Any]:
+        """Load settings saved for one model file (empty: engine defaults)."""
+        stored = self._store.get_setting(f"model:{path}", {}) or {}
+        try:
+            return validate_model_settings(stored)
+        except SettingsError:
+            return {}
+
+    def set_model_settings(self, path: str, settings: dict[str, Any]) -> None:
+        """Save load settings for one model file."""
+        self._store.set_setting(f"model:{path}", validate_model_settings(settings))
+
+    def recent_models(self) -> list[str]:
+        """Model paths used before, most recent first."""
+        recent = self._store.get_setting(RECENT_MODELS_KEY, []) or []
+        return [str(p) for p in recent if isinstance(p, str)]
+
+    def remember_model(self, path: str) -> None:
+        """Record a model as used (it becomes the last used one)."""
+        recent = [p for p in self.recent_models() if p != path]
+        self._store.set_setting(RECENT_MODELS_KEY, [path, *recent][:MAX_RECENT_MODELS])
+        self._store.set_setting(LAST_MODEL_KEY, path)
+
+    def forget_model(self, path: str) -> None:
+        """Drop a model from the recent list (for example after its file vanished)."""
+        self._store.set_setting(RECENT_MODELS_KEY, [p for p in self.recent_models() if p != path])
+
+    def last_model(self) -> str | None:
+        """The model used most recently, if any."""
+        value = self._store.get_setting(LAST_MODEL_KEY, None)
+        return value if isinstance(value, str) else None
+
+    # -- window and appearance ----------------------------------------------------
+    def ui_value(self, key: str, default: Any = None) -> Any:
+        """A window/appearance setting (geometry, theme, font size, last conversation)."""
+        return self._store.get_setting(f"ui.{key}", default)
+
+    def set_ui_value(self, key: str, value: Any) -> None:
+        """Save a window/appearance setting."""
+        self._store.set_setting(f"ui.{key}", value)

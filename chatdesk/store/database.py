@@ -1,0 +1,116 @@
+"""Opening the database file: version check, backup, WAL, foreign keys, migrations.
+
+Order matters. Nothing is written until the schema is known to be one this ChatDesk
+understands; an existing database with pending migrations is copied aside first
+(``chatdesk.db.bak-v<applied>-<UTC time>``) with SQLite's online backup.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from chatdesk.store.errors import DatabaseFileError, MigrationError, SchemaTooNewError
+from chatdesk.store.schema import MIGRATIONS, known_migration_names
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def connect(path: Path) -> Database:
+    """A sqlite-utils Database in autocommit mode: transactions are always explicit."""
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return Database(conn, execute_plugins=False)
+
+
+def applied_migration_names(db: Database, migrations: Migrations) -> list[str]:
+    """Names of the migrations already applied to this database (read-only)."""
+    return [migration.name for migration in migrations.applied(db)]
+
+
+def check_not_too_new(db: Database, path: Path, migrations: Migrations) -> None:
+    """Refuse a database that holds migrations this ChatDesk does not know."""
+    known = set(known_migration_names(migrations))
+    unknown = [name for name in applied_migration_names(db, migrations) if name not in known]
+    user_version = db.execute("PRAGMA user_version").fetchone()[0]
+    if unknown or user_version > len(known):
+        detail = ", ".join(unknown) if unknown else f"schema version {user_version}"
+        raise SchemaTooNewError(
+            f"{path} was written by a newer version of ChatDesk ({detail}); "
+            "update ChatDesk to open it. The file was not changed."
+        )
+
+
+def has_tables(db: Database) -> bool:
+    """Whether the database holds anything at all (a brand-new file does not)."""
+    row = db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    return bool(row[0])
+
+
+def backup_path(path: Path, applied: int) -> Path:
+    """Where the pre-migration copy of ``path`` goes; never an existing file."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return path.with_name(f"{path.name}.bak-v{applied}-{stamp}")
+
+
+def back_up(db: Database, path: Path, applied: int) -> Path:
+    """Copy the database aside with SQLite's backup API (consistent even mid-WAL)."""
+    target = backup_path(path, applied)
+    copy = sqlite3.connect(str(target))
+    try:
+        db.conn.backup(copy)
+    finally:
+        copy.close()
+    return target
+
+
+def apply_migrations(db: Database, migrations: Migrations) -> None:
+    """Apply pending migrations; a failure rolls back that migration and raises MigrationError."""
+    try:
+        migrations.apply(db)
+    except Exception as error:
+        raise MigrationError(f"database migration failed and was rolled back: {error}") from error
+    finally:
+        if not db.conn.in_transaction:
+            record_schema_version(db, len(applied_migration_names(db, migrations)))
+
+
+def record_schema_version(db: Database, applied: int) -> None:
+    """Keep ``PRAGMA user_version`` equal to the number of applied migrations."""
+    if db.execute("PRAGMA user_version").fetchone()[0] != applied:
+        db.execute(f"PRAGMA user_version = {int(applied)}")
+
+
+def prepare(db: Database, path: Path, migrations: Migrations) -> Path | None:
+    """Check, back up, switch to WAL and migrate; returns the backup's path if one was made."""
+    check_not_too_new(db, path, migrations)
+    backup = None
+    if migrations.pending(db) and has_tables(db):
+        backup = back_up(db, path, len(applied_migration_names(db, migrations)))
+    db.enable_wal()
+    db.execute("PRAGMA synchronous = NORMAL")
+    apply_migrations(db, migrations)
+    return backup
+
+
+def open_database(path: Path, migrations: Migrations = MIGRATIONS) -> tuple[Database, Path | None]:
+    """Open (creating if needed) and migrate the database at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db = connect(path)
+    except sqlite3.Error as error:
+        raise DatabaseFileError(f"cannot open database {path}: {error}") from error
+    try:
+        backup = prepare(db, path, migrations)
+    except sqlite3.DatabaseError as error:
+        db.close()
+        raise DatabaseFileError(f"cannot use database {path}: {error}") from error
+    except BaseException:
+        db.close()
+        raise
+    return db, backup

@@ -1,0 +1,27 @@
+"""Exceptions raised by the conversation store."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class of every error the store raises on purpose."""
+
+
+class NotFoundError(StoreError, LookupError):
+    """A conversation or message id that does not exist."""
+
+
+class InvalidValueError(StoreError, ValueError):
+    """An argument the store refuses: an unknown role, status or stat field, a foreign parent."""
+
+
+class SchemaTooNewError(StoreError):
+    """The database was written by a newer ChatDesk; it is left untouched."""
+
+
+class MigrationError(StoreError):
+    """A schema migration failed; its changes were rolled back."""
+
+
+class DatabaseFileError(StoreError):
+    """The database file cannot be opened: not SQLite, corrupt, or not readable."""

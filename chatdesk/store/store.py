@@ -1,0 +1,50 @@
+"""``Store``: the conversation database, opened and migrated in one step."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from types import TracebackType
+
+from sqlite_utils.migrations import Migrations
+
+from chatdesk import paths
+from chatdesk.store.app_settings import SettingsMixin
+from chatdesk.store.conversations import ConversationsMixin
+from chatdesk.store.database import open_database
+from chatdesk.store.messages import MessagesMixin
+from chatdesk.store.schema import MIGRATIONS
+from chatdesk.store.search import SearchMixin
+
+
+class Store(ConversationsMixin, MessagesMixin, SearchMixin, SettingsMixin):
+    """All conversations, messages and app settings of one ChatDesk data root.
+
+    Safe to share between threads (calls are serialised by a lock). Opening creates the
+    folder and database if needed and applies pending migrations, after copying an
+    existing database aside (``backup_path`` says where).
+    """
+
+    def __init__(self, path: Path | str | None = None, *, migrations: Migrations = MIGRATIONS):
+        self.path = Path(path) if path is not None else paths.database_path()
+        self._lock = threading.RLock()
+        self._db, self.backup_path = open_database(self.path, migrations)
+
+    def close(self) -> None:
+        """Close the database (checkpointing the write-ahead log)."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"

@@ -1,0 +1,136 @@
+"""The text of one message: a read-only, self-sizing QTextBrowser that never loads anything.
+
+Model output is untrusted: ``loadResource`` returns nothing for every URL (no images, no file:
+or http: fetches), links are not followed inside the widget and open in the system browser
+only when clicked, and "copy-code:N" links copy a code block.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QResizeEvent, QTextCursor, QTextDocument
+from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
+
+from chatdesk.ui.rendering import COPY_CODE_SCHEME, MarkdownRenderer, Rendered
+from chatdesk.ui.streaming_split import split_stable
+
+EXTERNAL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+class MessageBody(QTextBrowser):
+    """Rendered Markdown (or plain text) that grows to fit its content."""
+
+    copy_code = Signal(str)
+
+    def __init__(self, renderer: MarkdownRenderer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._renderer = renderer
+        self._code_blocks: tuple[str, ...] = ()
+        self._stable_text = ""
+        self._stable_end = 0
+        self._stream_blocks: list[str] = []
+        self.last_render_ms = 0.0
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextBrowserInteraction
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.document().setDocumentMargin(2)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
+        self.anchorClicked.connect(self._on_anchor)
+
+    # -- content ------------------------------------------------------------------
+    def show_markdown(self, text: str) -> None:
+        """Render a whole message at once (finished replies)."""
+        self._apply(self._renderer.render(text))
+
+    def show_plain(self, text: str) -> None:
+        """Show a user's message as typed."""
+        self._apply(self._renderer.render_plain(text))
+
+    def show_streaming(self, text: str) -> None:
+        """Render a growing reply: finished blocks are inserted once, only the tail is redone."""
+        started = time.perf_counter()
+        stable, tail = split_stable(text)
+        if not stable.startswith(self._stable_text) or (not self._stable_text and self._stable_end):
+            self._reset_stream()
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(self._stable_end)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        if len(stable) > len(self._stable_text):
+            self._insert(cursor, stable[len(self._stable_text) :], keep=True)
+            self._stable_text = stable
+            self._stable_end = cursor.position()
+        if tail.strip():
+            self._insert(cursor, tail, keep=False)
+        self.last_render_ms = (time.perf_counter() - started) * 1000
+
+    def _insert(self, cursor: QTextCursor, text: str, keep: bool) -> None:
+        rendered = self._renderer.render(text, first_code_index=len(self._stream_blocks))
+        if cursor.position() > 0:
+            cursor.insertBlock()
+        cursor.insertHtml(rendered.html)
+        if keep:
+            self._stream_blocks.extend(rendered.code_blocks)
+        self._code_blocks = (*self._stream_blocks, *(() if keep else rendered.code_blocks))
+
+    def _reset_stream(self) -> None:
+        self.document().clear()
+        self._stable_text = ""
+        self._stable_end = 0
+        self._stream_blocks = []
+
+    def _apply(self, rendered: Rendered) -> None:
+        started = time.perf_counter()
+        self._reset_stream()
+        self._code_blocks = rendered.code_blocks
+        self.setHtml(rendered.html)
+        self.last_render_ms = (time.perf_counter() - started) * 1000
+
+    @property
+    def code_blocks(self) -> tuple[str, ...]:
+        """Raw text of each code block, in order."""
+        return self._code_blocks
+
+    # -- safety -------------------------------------------------------------------
+    def loadResource(self, type: int, name: QUrl | str) -> object:
+        """Nothing is ever loaded for untrusted content: no images, files or network."""
+        del type, name
+        return None
+
+    def _on_anchor(self, url: QUrl) -> None:
+        if url.scheme() == COPY_CODE_SCHEME:
+            index = int(url.path()) if url.path().isdigit() else -1
+            if 0 <= index < len(self._code_blocks):
+                self.copy_code.emit(self._code_blocks[index])
+        elif url.scheme() in EXTERNAL_SCHEMES:
+            QDesktopServices.openUrl(url)
+
+    # -- sizing -------------------------------------------------------------------
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Re-wrap at the new width and adjust the height to match."""
+        super().resizeEvent(event)
+        self.document().setTextWidth(self.viewport().width())
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        height = int(self.document().size().height()) + 2 * self.frameWidth() + 2
+        if height != self.height():
+            self.setFixedHeight(height)
+
+    def sizeHint(self) -> QSize:
+        """Whatever width the layout gives, as tall as the text."""
+        return QSize(super().sizeHint().width(), self.height())
+
+
+def plain_document_text(document: QTextDocument) -> str:
+    """The visible text of a document (used by tests and accessibility checks)."""
+    return document.toPlainText()

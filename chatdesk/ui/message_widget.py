@@ -1,0 +1,237 @@
+"""One message in the chat view: who wrote it, its text, its actions and its status line."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chatdesk.services.chat import ContextNote
+from chatdesk.store import Message
+from chatdesk.ui.message_body import MessageBody
+from chatdesk.ui.rendering import MarkdownRenderer
+
+ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System"}
+
+
+def status_text(message: Message, note: ContextNote | None) -> str:
+    """The figures under a reply: speed, time to first token, why it stopped."""
+    parts: list[str] = []
+    if message.tokens_per_second:
+        parts.append(f"{message.tokens_per_second:.1f} tok/s")
+    if message.time_to_first_token_ms is not None:
+        parts.append(f"first token {message.time_to_first_token_ms:.0f} ms")
+    if message.completion_tokens:
+        parts.append(f"{message.completion_tokens} tokens")
+    if message.finish_reason == "length":
+        parts.append("stopped at the max tokens limit")
+    if message.status == "interrupted":
+        stopped = message.finish_reason == "cancelled"
+        parts.append("stopped by you" if stopped else "interrupted: the engine stopped")
+    elif message.status == "error":
+        parts.append("failed")
+    if note and note.dropped:
+        turns = "message was" if note.dropped == 1 else "messages were"
+        parts.append(f"{note.dropped} older {turns} left out to fit the context")
+    return " · ".join(parts)
+
+
+class MessageWidget(QFrame):
+    """A message with copy / regenerate / edit buttons and sibling navigation."""
+
+    regenerate = Signal(object)
+    resend = Signal(object, str)
+    switch_sibling = Signal(object, int)
+    copied = Signal(str)
+
+    def __init__(
+        self,
+        message: Message,
+        renderer: MarkdownRenderer,
+        position: tuple[int, int] = (1, 1),
+        note: ContextNote | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.message = message
+        self.setObjectName(f"message-{message.role}")
+        self.setProperty("role", message.role)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.setSpacing(4)
+        layout.addLayout(self._header(position))
+        self.body = MessageBody(renderer, self)
+        self.body.setAccessibleName(f"{ROLE_NAMES.get(message.role, message.role)} message")
+        self.body.copy_code.connect(self._copy)
+        layout.addWidget(self.body)
+        self.editor: QWidget | None = None
+        self.error_label = QLabel(self)
+        self.error_label.setObjectName("errorText")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        layout.addWidget(self.error_label)
+        layout.addWidget(self._footer())
+        self.show_message(message, note)
+
+    # -- building -----------------------------------------------------------------
+    def _header(self, position: tuple[int, int]) -> QHBoxLayout:
+        row = QHBoxLayout()
+        role = QLabel(ROLE_NAMES.get(self.message.role, self.message.role), self)
+        role.setObjectName("roleLabel")
+        row.addWidget(role)
+        if self.message.role == "assistant" and self.message.model:
+            model = QLabel(self.message.model.rsplit("/", 1)[-1], self)
+            model.setObjectName("modelLabel")
+            row.addWidget(model)
+        row.addStretch(1)
+        self.previous_button = self._tool("<", "Previous version", lambda: self._step(-1))
+        self.position_label = QLabel(self)
+        self.position_label.setAccessibleName("Version")
+        self.next_button = self._tool(">", "Next version", lambda: self._step(1))
+        for widget in (self.previous_button, self.position_label, self.next_button):
+            row.addWidget(widget)
+        self.set_position(position)
+        return row
+
+    def _footer(self) -> QWidget:
+        footer = QWidget(self)
+        row = QHBoxLayout(footer)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.copy_button = self._tool("Copy", "Copy message", self._copy_message)
+        row.addWidget(self.copy_button)
+        if self.message.role == "assistant":
+            self.regenerate_button = self._tool(
+                "Regenerate", "Regenerate reply", lambda: self.regenerate.emit(self.message)
+            )
+            row.addWidget(self.regenerate_button)
+        elif self.message.role == "user":
+            self.edit_button = self._tool("Edit", "Edit and resend", self.start_edit)
+            row.addWidget(self.edit_button)
+        self.status_label = QLabel(self)
+        self.status_label.setObjectName("statusLine")
+        self.status_label.setAccessibleName("Reply status")
+        row.addWidget(self.status_label, 1)
+        self.context_meter = QProgressBar(self)
+        self.context_meter.setObjectName("contextMeter")
+        self.context_meter.setAccessibleName("Context used")
+        self.context_meter.setFixedWidth(140)
+        self.context_meter.setMaximumHeight(14)
+        self.context_meter.hide()
+        row.addWidget(self.context_meter)
+        return footer
+
+    def _tool(self, text: str, name: str, slot: object) -> QToolButton:
+        button = QToolButton(self)
+        button.setText(text)
+        button.setToolTip(name)
+        button.setAccessibleName(name)
+        button.setAutoRaise(True)
+        button.clicked.connect(slot)
+        return button
+
+    # -- content ------------------------------------------------------------------
+    def show_message(self, message: Message, note: ContextNote | None = None) -> None:
+        """Show a finished (or stored) message with its status line."""
+        self.message = message
+        if message.role == "assistant":
+            self.body.show_markdown(message.content)
+        else:
+            self.body.show_plain(message.content)
+        self.body.setVisible(bool(message.content) or message.status != "error")
+        self.set_status(status_text(message, note), note)
+
+    def show_streaming(self, text: str) -> None:
+        """Re-render the growing reply (called at most once per frame)."""
+        self.body.show_streaming(text)
+
+    def show_error(self, text: str | None) -> None:
+        """The engine's reason when this reply failed."""
+        self.error_label.setText(text or "")
+        self.error_label.setVisible(bool(text))
+
+    def set_status(self, text: str, note: ContextNote | None) -> None:
+        """Status line and context meter (tokens used of the context length)."""
+        self.status_label.setText(text)
+        if note and note.n_ctx and note.prompt_tokens is not None:
+            used = note.prompt_tokens + (self.message.completion_tokens or 0)
+            self.context_meter.setRange(0, note.n_ctx)
+            self.context_meter.setValue(min(used, note.n_ctx))
+            self.context_meter.setFormat(f"{used} / {note.n_ctx}")
+            self.context_meter.setToolTip(f"Context: {used} of {note.n_ctx} tokens used")
+            self.context_meter.show()
+        else:
+            self.context_meter.hide()
+
+    def set_position(self, position: tuple[int, int]) -> None:
+        """Sibling navigation: "2/3", hidden when there is only one version."""
+        self._position = position
+        index, count = position
+        self.position_label.setText(f"{index}/{count}")
+        for widget in (self.previous_button, self.position_label, self.next_button):
+            widget.setVisible(count > 1)
+        self.previous_button.setEnabled(index > 1)
+        self.next_button.setEnabled(index < count)
+
+    def set_busy(self, busy: bool) -> None:
+        """While any reply streams, actions that would start another are disabled."""
+        for name in ("regenerate_button", "edit_button", "previous_button", "next_button"):
+            button = getattr(self, name, None)
+            if button is not None:
+                button.setDisabled(busy)
+        if not busy:
+            self.set_position(self._position)
+
+    # -- actions ------------------------------------------------------------------
+    def _step(self, step: int) -> None:
+        self.switch_sibling.emit(self.message, step)
+
+    def _copy_message(self) -> None:
+        self._copy(self.message.content)
+
+    def _copy(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self.copied.emit(text)
+
+    def start_edit(self) -> None:
+        """Replace the text by an editor; Send makes a new branch from here."""
+        if self.editor is not None:
+            return
+        self.editor = QWidget(self)
+        column = QVBoxLayout(self.editor)
+        column.setContentsMargins(0, 0, 0, 0)
+        text = QPlainTextEdit(self.message.content, self.editor)
+        text.setAccessibleName("Edit message")
+        text.setMinimumHeight(80)
+        buttons = QHBoxLayout()
+        send = QPushButton("Send", self.editor)
+        cancel = QPushButton("Cancel", self.editor)
+        buttons.addStretch(1)
+        buttons.addWidget(cancel)
+        buttons.addWidget(send)
+        column.addWidget(text)
+        column.addLayout(buttons)
+        send.clicked.connect(lambda: self._finish_edit(text.toPlainText()))
+        cancel.clicked.connect(lambda: self._finish_edit(None))
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(2, self.editor)
+        self.body.hide()
+        text.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _finish_edit(self, text: str | None) -> None:
+        if self.editor is not None:
+            self.editor.deleteLater()
+            self.editor = None
+        self.body.show()
+        if text is not None and text.strip():
+            self.resend.emit(self.message, text)

@@ -1,0 +1,58 @@
+"""The model picker in the tool bar: known model files plus "Open GGUF file..."."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QWidget
+
+from chatdesk.services.model_choices import ModelChoice
+
+OPEN_FILE = "__open_file__"
+PLACEHOLDER = "__none__"
+
+
+class ModelPicker(QComboBox):
+    """Choosing an entry asks for that model to be loaded."""
+
+    model_chosen = Signal(str)
+    open_file = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("modelPicker")
+        self.setAccessibleName("Model")
+        self.setToolTip("Model to chat with")
+        self.setMinimumContentsLength(28)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self._updating = False
+        self.activated.connect(self._on_activated)
+
+    def set_choices(self, choices: list[ModelChoice], selected: str | None) -> None:
+        """Fill the list; ``selected`` is shown without loading anything."""
+        self._updating = True
+        self.clear()
+        if selected is None or all(c.path != selected for c in choices):
+            self.addItem("Choose a model...", PLACEHOLDER)
+        for choice in choices:
+            label = choice.label if choice.exists else f"{choice.label} (missing)"
+            self.addItem(label, choice.path)
+            self.setItemData(self.count() - 1, choice.path, role=3)  # tool tip: the full path
+        self.insertSeparator(self.count())
+        self.addItem("Open GGUF file...", OPEN_FILE)
+        index = self.findData(selected) if selected else 0
+        self.setCurrentIndex(max(index, 0))
+        self._updating = False
+
+    def selected_path(self) -> str | None:
+        """The model file shown, if any."""
+        data = self.currentData()
+        return None if data in (OPEN_FILE, PLACEHOLDER, None) else str(data)
+
+    def _on_activated(self, index: int) -> None:
+        if self._updating:
+            return
+        data = self.itemData(index)
+        if data == OPEN_FILE:
+            self.open_file.emit()
+        elif data not in (PLACEHOLDER, None):
+            self.model_chosen.emit(str(data))

@@ -1,0 +1,310 @@
+"""Settings panel: the conversation's generation settings and presets, the model's load
+settings, and appearance. Limits are enforced by the widgets themselves (spin box ranges come
+from the service's limits) and every change is saved right away.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chatdesk.services.settings import (
+    DEFAULT_SAMPLING,
+    INTEGER_SETTINGS,
+    MODEL_LIMITS,
+    SAMPLING_LIMITS,
+    SettingsError,
+    SettingsService,
+)
+
+LABELS = {
+    "temperature": ("Temperature", "Higher is more random; 0 always picks the likeliest token"),
+    "top_p": (
+        "Top P",
+        "Sample only from the smallest set of tokens whose probability adds up to P",
+    ),
+    "top_k": ("Top K", "Sample only from the K likeliest tokens (0: no limit)"),
+    "min_p": ("Min P", "Drop tokens less likely than this fraction of the likeliest one"),
+    "repeat_penalty": ("Repeat penalty", "Discourage repeating recent tokens (1: off)"),
+    "max_tokens": ("Max tokens", "Longest reply, in tokens"),
+    "seed": ("Seed", "Same seed + settings + prompt gives the same reply (-1: random)"),
+}
+MODEL_LABELS = {
+    "n_ctx": ("Context length", "Tokens the model sees at once (0: model default, max 8192)"),
+    "n_gpu_layers": ("GPU layers", "Layers offloaded to the GPU (-1: all on a GPU build)"),
+    "n_threads": ("Threads", "CPU threads (0: automatic)"),
+}
+SAVE_DELAY_MS = 300
+
+
+def number_box(limits: tuple[float, float], integer: bool) -> QAbstractSpinBox:
+    """A spin box that cannot leave the setting's limits."""
+    if integer:
+        box: QSpinBox | QDoubleSpinBox = QSpinBox()
+        box.setRange(int(limits[0]), int(limits[1]))
+    else:
+        box = QDoubleSpinBox()
+        box.setDecimals(2)
+        box.setSingleStep(0.05)
+        box.setRange(limits[0], limits[1])
+    box.setKeyboardTracking(False)
+    return box
+
+
+class ConversationSettings(QWidget):
+    """System prompt, sampling settings and presets of the open conversation."""
+
+    changed = Signal(str, dict)  # system prompt, sampling settings
+
+    def __init__(self, settings: SettingsService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        self._loading = False
+        column = QVBoxLayout(self)
+        column.addLayout(self._preset_row())
+        column.addWidget(QLabel("System prompt", self))
+        self.system_prompt = QPlainTextEdit(self)
+        self.system_prompt.setAccessibleName("System prompt")
+        self.system_prompt.setMaximumHeight(120)
+        column.addWidget(self.system_prompt)
+        form = QFormLayout()
+        self.boxes: dict[str, QSpinBox | QDoubleSpinBox] = {}
+        for key, (label, tip) in LABELS.items():
+            box = number_box(SAMPLING_LIMITS[key], key in INTEGER_SETTINGS)
+            assert isinstance(box, QSpinBox | QDoubleSpinBox)
+            box.setAccessibleName(label)
+            box.setToolTip(tip)
+            box.setObjectName(key)
+            box.valueChanged.connect(self._schedule_save)
+            form.addRow(label, box)
+            self.boxes[key] = box
+        column.addLayout(form)
+        defaults = QPushButton("Use these settings for new chats", self)
+        defaults.clicked.connect(lambda: settings.set_default_sampling(self.values()))
+        column.addWidget(defaults)
+        column.addStretch(1)
+        self._timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
+        self._timer.timeout.connect(self._save)
+        self.system_prompt.textChanged.connect(self._schedule_save)
+        self.setEnabled(False)
+
+    def _preset_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.presets = QComboBox(self)
+        self.presets.setAccessibleName("Preset")
+        self.apply_preset_button = QPushButton("Apply", self)
+        self.apply_preset_button.setAccessibleName("Apply preset")
+        self.apply_preset_button.clicked.connect(self.apply_preset)
+        self.save_preset_button = QPushButton("Save as...", self)
+        self.save_preset_button.setAccessibleName("Save settings as preset")
+        self.save_preset_button.clicked.connect(self._ask_save_preset)
+        self.delete_preset_button = QPushButton("Delete", self)
+        self.delete_preset_button.setAccessibleName("Delete preset")
+        self.delete_preset_button.clicked.connect(self._delete_preset)
+        row.addWidget(QLabel("Preset", self))
+        for widget in (
+            self.presets,
+            self.apply_preset_button,
+            self.save_preset_button,
+            self.delete_preset_button,
+        ):
+            row.addWidget(widget)
+        self.refresh_presets()
+        return row
+
+    def refresh_presets(self, current: str | None = None) -> None:
+        """Fill the preset list (built-in ones first)."""
+        self.presets.clear()
+        for preset in self._settings.presets():
+            self.presets.addItem(preset.name)
+        if current:
+            self.presets.setCurrentText(current)
+
+    def show_settings(self, system_prompt: str, stored: dict[str, Any] | None) -> None:
+        """Show a conversation's settings (without saving them back)."""
+        self._loading = True
+        self.system_prompt.setPlainText(system_prompt)
+        for key, value in self._settings.effective_sampling(stored).items():
+            self.boxes[key].setValue(value)  # type: ignore[arg-type]
+        self._loading = False
+        self.setEnabled(True)
+
+    def values(self) -> dict[str, float | int]:
+        """The sampling settings as shown."""
+        return {
+            key: int(box.value()) if key in INTEGER_SETTINGS else round(float(box.value()), 4)
+            for key, box in self.boxes.items()
+        }
+
+    def apply_preset(self) -> None:
+        """Put the selected preset's settings and system prompt in place (and save)."""
+        try:
+            preset = self._settings.preset(self.presets.currentText())
+        except KeyError:
+            return
+        self.show_settings(preset.system_prompt, {**DEFAULT_SAMPLING, **preset.settings})
+        self._save()
+
+    def save_preset(self, name: str) -> None:
+        """Save the shown settings as a named preset."""
+        self._settings.save_preset(name, self.values(), self.system_prompt.toPlainText())
+        self.refresh_presets(name.strip())
+
+    def _ask_save_preset(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save preset", "Preset name:")
+        if ok and name.strip():
+            try:
+                self.save_preset(name)
+            except SettingsError as error:
+                QMessageBox.warning(self, "Save preset", str(error))
+
+    def _delete_preset(self) -> None:
+        try:
+            self._settings.delete_preset(self.presets.currentText())
+        except SettingsError as error:
+            QMessageBox.information(self, "Delete preset", str(error))
+            return
+        self.refresh_presets()
+
+    def _schedule_save(self) -> None:
+        if not self._loading:
+            self._timer.start()
+
+    def _save(self) -> None:
+        self._timer.stop()
+        self.changed.emit(self.system_prompt.toPlainText(), self.values())
+
+    def flush(self) -> None:
+        """Save a pending change now (before sending or switching conversations)."""
+        if self._timer.isActive():
+            self._save()
+
+
+class ModelSettings(QWidget):
+    """Context length, GPU layers, threads and chat template override of one model."""
+
+    reload_requested = Signal()
+
+    def __init__(self, settings: SettingsService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        self._path: str | None = None
+        column = QVBoxLayout(self)
+        self.model_label = QLabel("No model selected", self)
+        self.model_label.setWordWrap(True)
+        column.addWidget(self.model_label)
+        form = QFormLayout()
+        self.boxes: dict[str, QSpinBox] = {}
+        for key, (label, tip) in MODEL_LABELS.items():
+            box = number_box(MODEL_LIMITS[key], integer=True)
+            assert isinstance(box, QSpinBox)
+            box.setAccessibleName(label)
+            box.setToolTip(tip)
+            box.setObjectName(key)
+            form.addRow(label, box)
+            self.boxes[key] = box
+        self.boxes["n_gpu_layers"].setSpecialValueText("all")
+        self.boxes["n_ctx"].setSpecialValueText("model default")
+        self.boxes["n_threads"].setSpecialValueText("automatic")
+        column.addLayout(form)
+        column.addWidget(QLabel("Chat template override (Jinja; empty: the model's own)", self))
+        self.template = QPlainTextEdit(self)
+        self.template.setAccessibleName("Chat template override")
+        column.addWidget(self.template, 1)
+        self.apply_button = QPushButton("Save and reload model", self)
+        self.apply_button.setAccessibleName("Save model settings and reload")
+        self.apply_button.clicked.connect(self.save_and_reload)
+        column.addWidget(self.apply_button)
+        self.setEnabled(False)
+
+    def show_model(self, path: str | None) -> None:
+        """Show the saved load settings of a model file."""
+        self._path = path
+        self.setEnabled(path is not None)
+        self.model_label.setText(path or "No model selected")
+        saved = self._settings.model_settings(path) if path else {}
+        self.boxes["n_ctx"].setValue(saved.get("n_ctx", 0))
+        self.boxes["n_gpu_layers"].setValue(saved.get("n_gpu_layers", -1))
+        self.boxes["n_threads"].setValue(saved.get("n_threads", 0))
+        self.template.setPlainText(saved.get("chat_template", ""))
+
+    def values(self) -> dict[str, Any]:
+        """The load settings as shown."""
+        values: dict[str, Any] = {key: box.value() for key, box in self.boxes.items()}
+        values["chat_template"] = self.template.toPlainText()
+        return values
+
+    def save_and_reload(self) -> None:
+        """Save the settings for this model and load it again with them."""
+        if self._path:
+            self._settings.set_model_settings(self._path, self.values())
+            self.reload_requested.emit()
+
+
+class AppearanceSettings(QWidget):
+    """Theme and font size."""
+
+    theme_changed = Signal(str)
+    font_size_changed = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        form = QFormLayout(self)
+        self.theme = QComboBox(self)
+        self.theme.setAccessibleName("Theme")
+        for label, value in (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark")):
+            self.theme.addItem(label, value)
+        self.theme.currentIndexChanged.connect(
+            lambda _i: self.theme_changed.emit(self.theme.currentData())
+        )
+        self.font_size = QSpinBox(self)
+        self.font_size.setAccessibleName("Font size")
+        self.font_size.setRange(8, 28)
+        self.font_size.setSuffix(" pt")
+        self.font_size.setKeyboardTracking(False)
+        self.font_size.valueChanged.connect(self.font_size_changed)
+        form.addRow("Theme", self.theme)
+        form.addRow("Font size", self.font_size)
+
+    def show_values(self, theme: str, font_size: int) -> None:
+        """Show the saved appearance without emitting changes."""
+        self.blockSignals(True)
+        self.theme.blockSignals(True)
+        self.font_size.blockSignals(True)
+        self.theme.setCurrentIndex(max(self.theme.findData(theme), 0))
+        self.font_size.setValue(font_size)
+        self.theme.blockSignals(False)
+        self.font_size.blockSignals(False)
+        self.blockSignals(False)
+
+
+class SettingsPanel(QTabWidget):
+    """The three tabs of the settings dock."""
+
+    def __init__(self, settings: SettingsService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsPanel")
+        self.setAccessibleName("Settings")
+        self.conversation = ConversationSettings(settings, self)
+        self.model = ModelSettings(settings, self)
+        self.appearance = AppearanceSettings(self)
+        self.addTab(self.conversation, "Conversation")
+        self.addTab(self.model, "Model")
+        self.addTab(self.appearance, "Appearance")

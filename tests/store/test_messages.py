@@ -1,0 +1,170 @@
+"""The message tree: appending, branching (edit / regenerate), siblings, active path."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatdesk.store import Conversation, InvalidValueError, NotFoundError, Store
+
+
+@pytest.fixture
+def chat(store: Store) -> Conversation:
+    return store.create_conversation("chat")
+
+
+def contents(messages: list) -> list[str]:
+    return [m.content for m in messages]
+
+
+def test_append_builds_a_linear_chat(store: Store, chat: Conversation) -> None:
+    system = store.append_message(chat.id, "system", "You are terse.")
+    user = store.append_message(chat.id, "user", "Hi")
+    reply = store.append_message(chat.id, "assistant", "Hello.", model="m1", settings={"seed": 1})
+    assert reply.parent_id == user.id
+    assert user.parent_id == system.id
+    assert system.parent_id is None
+    assert store.get_conversation(chat.id).active_leaf_id == reply.id
+    assert contents(store.active_path(chat.id)) == ["You are terse.", "Hi", "Hello."]
+    assert store.get_message(reply.id) == reply
+    assert reply.model == "m1"
+    assert reply.settings == {"seed": 1}
+
+
+def test_append_moves_updated_at(store: Store, chat: Conversation) -> None:
+    message = store.append_message(chat.id, "user", "Hi")
+    assert store.get_conversation(chat.id).updated_at == message.created_at
+    assert message.created_at >= chat.updated_at
+
+
+def test_regenerate_adds_a_sibling_and_keeps_the_old_reply(
+    store: Store, chat: Conversation
+) -> None:
+    user = store.append_message(chat.id, "user", "Tell a joke")
+    first = store.append_message(chat.id, "assistant", "joke one")
+    second = store.append_message(chat.id, "assistant", "joke two", parent_id=user.id)
+    assert contents(store.siblings(first.id)) == ["joke one", "joke two"]
+    assert contents(store.siblings(second.id)) == ["joke one", "joke two"]
+    assert contents(store.children(user.id)) == ["joke one", "joke two"]
+    assert contents(store.active_path(chat.id)) == ["Tell a joke", "joke two"]
+    assert store.set_active_leaf(chat.id, first.id) == first.id
+    assert contents(store.active_path(chat.id)) == ["Tell a joke", "joke one"]
+
+
+def test_editing_the_first_message_adds_a_sibling_root(store: Store, chat: Conversation) -> None:
+    original = store.append_message(chat.id, "user", "Wrong question")
+    store.append_message(chat.id, "assistant", "answer")
+    edited = store.append_message(chat.id, "user", "Right question", parent_id=None)
+    store.append_message(chat.id, "assistant", "better answer")
+    assert contents(store.siblings(original.id)) == ["Wrong question", "Right question"]
+    assert contents(store.active_path(chat.id)) == ["Right question", "better answer"]
+    assert store.count_messages(chat.id) == 4
+    assert edited.parent_id is None
+
+
+def test_selecting_an_inner_message_descends_to_its_newest_leaf(
+    store: Store, chat: Conversation
+) -> None:
+    root = store.append_message(chat.id, "user", "q")
+    store.append_message(chat.id, "assistant", "a1")
+    store.append_message(chat.id, "user", "q2")
+    newest = store.append_message(chat.id, "assistant", "a2")
+    other = store.append_message(chat.id, "assistant", "alt", parent_id=root.id)
+    assert store.get_conversation(chat.id).active_leaf_id == other.id
+    assert store.set_active_leaf(chat.id, root.id) == other.id
+    first_reply = store.children(root.id)[0]
+    assert store.set_active_leaf(chat.id, first_reply.id) == newest.id
+    assert contents(store.active_path(chat.id)) == ["q", "a1", "q2", "a2"]
+    assert contents(store.path_to(first_reply.id)) == ["q", "a1"]
+
+
+def test_parent_must_belong_to_the_conversation(store: Store, chat: Conversation) -> None:
+    other = store.create_conversation("other")
+    foreign = store.append_message(other.id, "user", "elsewhere")
+    with pytest.raises(InvalidValueError, match="another conversation"):
+        store.append_message(chat.id, "assistant", "x", parent_id=foreign.id)
+    with pytest.raises(InvalidValueError):
+        store.set_active_leaf(chat.id, foreign.id)
+    with pytest.raises(NotFoundError):
+        store.append_message(chat.id, "assistant", "x", parent_id="missing")
+    assert store.count_messages(chat.id) == 0
+
+
+def test_bad_role_status_and_stats_are_refused(store: Store, chat: Conversation) -> None:
+    with pytest.raises(InvalidValueError, match="role"):
+        store.append_message(chat.id, "bot", "x")
+    with pytest.raises(InvalidValueError, match="status"):
+        store.append_message(chat.id, "user", "x", status="done")
+    message = store.append_message(chat.id, "user", "x")
+    with pytest.raises(InvalidValueError, match="unknown stat fields: speed"):
+        store.update_message(message.id, stats={"speed": 3})
+    with pytest.raises(InvalidValueError, match="prompt_tokens"):
+        store.update_message(message.id, stats={"prompt_tokens": 1.5})
+    with pytest.raises(InvalidValueError, match="tokens_per_second"):
+        store.update_message(message.id, stats={"tokens_per_second": float("nan")})
+    assert store.get_message(message.id) == message
+
+
+def test_streaming_updates_in_place_then_completes(store: Store, chat: Conversation) -> None:
+    store.append_message(chat.id, "user", "count")
+    reply = store.append_message(chat.id, "assistant", "", status="streaming", model="m")
+    for text in ("1", "1 2", "1 2 3"):
+        store.update_message(reply.id, content=text)
+        assert store.get_message(reply.id).content == text
+    store.update_message(
+        reply.id,
+        status="complete",
+        stats={
+            "prompt_tokens": 12,
+            "completion_tokens": 5,
+            "time_to_first_token_ms": 80,
+            "tokens_per_second": 41.5,
+            "finish_reason": "stop",
+        },
+    )
+    final = store.get_message(reply.id)
+    assert (final.content, final.status, final.finish_reason) == ("1 2 3", "complete", "stop")
+    assert (final.prompt_tokens, final.completion_tokens) == (12, 5)
+    assert final.time_to_first_token_ms == 80.0
+    assert final.tokens_per_second == 41.5
+
+
+def test_streamed_text_survives_a_crash(db_path, chat: Conversation, store: Store) -> None:
+    reply = store.append_message(chat.id, "assistant", "", status="streaming")
+    store.update_message(reply.id, content="partial answer")
+    # a second connection sees the committed text without the writer closing (crash-safe)
+    with Store(db_path) as other:
+        assert other.get_message(reply.id).content == "partial answer"
+        assert other.recover_interrupted() == 1
+        assert other.get_message(reply.id).status == "interrupted"
+
+
+def test_update_unknown_message(store: Store) -> None:
+    with pytest.raises(NotFoundError):
+        store.update_message("missing", content="x")
+    with pytest.raises(NotFoundError):
+        store.update_message("missing")
+    for call in (store.get_message, store.children, store.siblings, store.path_to):
+        with pytest.raises(NotFoundError):
+            call("missing")
+
+
+def test_delete_message_cuts_the_branch_and_moves_the_active_leaf(
+    store: Store, chat: Conversation
+) -> None:
+    user = store.append_message(chat.id, "user", "q")
+    kept = store.append_message(chat.id, "assistant", "a1")
+    cut = store.append_message(chat.id, "assistant", "a2", parent_id=user.id)
+    store.append_message(chat.id, "user", "follow-up")
+    store.delete_message(cut.id)
+    assert store.count_messages(chat.id) == 2
+    assert store.get_conversation(chat.id).active_leaf_id == kept.id
+    store.delete_message(user.id)
+    assert store.count_messages(chat.id) == 0
+    assert store.active_path(chat.id) == []
+
+
+def test_messages_lists_the_whole_tree_in_creation_order(store: Store, chat: Conversation) -> None:
+    user = store.append_message(chat.id, "user", "q")
+    store.append_message(chat.id, "assistant", "a1")
+    store.append_message(chat.id, "assistant", "a2", parent_id=user.id)
+    assert contents(store.messages(chat.id)) == ["q", "a1", "a2"]

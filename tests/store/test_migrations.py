@@ -1,0 +1,199 @@
+"""Opening a database: migrations from empty, re-runs, failures, backups, newer schemas."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from chatdesk import paths
+from chatdesk.store import MigrationError, SchemaTooNewError, Store
+from chatdesk.store.errors import DatabaseFileError
+from chatdesk.store.schema import MIGRATION_SET, MIGRATIONS, known_migration_names
+
+
+def applied_names(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    return [row[0] for row in rows]
+
+
+def table_names(path: Path) -> set[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    finally:
+        conn.close()
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_fresh_database_gets_every_migration(db_path: Path) -> None:
+    Store(db_path).close()
+    assert applied_names(db_path) == known_migration_names()
+    assert {"conversations", "messages", "app_settings", "messages_fts"} <= table_names(db_path)
+
+
+def test_default_location_is_under_chatdesk_home(chatdesk_home: Path) -> None:
+    store = Store()
+    try:
+        assert store.path == chatdesk_home / "chatdesk.db"
+        assert store.path == paths.database_path()
+        assert store.path.exists()
+    finally:
+        store.close()
+
+
+def test_wal_and_foreign_keys_are_on(db_path: Path) -> None:
+    store = Store(db_path)
+    try:
+        assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store._db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    finally:
+        store.close()
+
+
+def test_reopening_applies_nothing_and_makes_no_backup(db_path: Path) -> None:
+    Store(db_path).close()
+    store = Store(db_path)
+    store.close()
+    assert store.backup_path is None
+    assert applied_names(db_path) == known_migration_names()
+    assert list(db_path.parent.glob("*.bak-*")) == []
+
+
+def test_data_survives_reopening(db_path: Path) -> None:
+    with Store(db_path) as store:
+        cid = store.create_conversation("Kept").id
+        store.append_message(cid, "user", "still here")
+    with Store(db_path) as store:
+        assert [m.content for m in store.active_path(cid)] == ["still here"]
+
+
+def old_database(db_path: Path, migrations_applied: int) -> None:
+    """A database as an older ChatDesk left it: only the first migrations applied."""
+    stop = known_migration_names()[migrations_applied]
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    db = Database(db_path)
+    MIGRATIONS.apply(db, stop_before=stop)
+    db.close()
+
+
+def test_pending_migrations_copy_the_database_aside_first(db_path: Path) -> None:
+    old_database(db_path, 1)
+    conn = sqlite3.connect(db_path)
+    conn.executescript(
+        "INSERT INTO conversations (id, title, created_at, updated_at)"
+        " VALUES ('c1', 'Old', 'a', 'b');"
+        "INSERT INTO messages (id, conversation_id, role, content, created_at)"
+        " VALUES ('m1', 'c1', 'user', 'ancient words', 'a');"
+    )
+    conn.commit()
+    conn.close()
+    with Store(db_path) as store:
+        backup = store.backup_path
+        assert store.get_conversation("c1").title == "Old"
+        # text written before search existed is indexed by the migration that adds it
+        assert [hit.conversation_id for hit in store.search("old")] == ["c1"]
+        assert [hit.message_id for hit in store.search("ancient")] == ["m1"]
+    assert backup is not None
+    assert backup.name.startswith("chatdesk.db.bak-v1-")
+    assert applied_names(backup) == known_migration_names()[:1]
+    assert "messages_fts" not in table_names(backup)
+    conn = sqlite3.connect(backup)
+    assert conn.execute("SELECT content FROM messages").fetchall() == [("ancient words",)]
+    conn.close()
+    assert applied_names(db_path) == known_migration_names()
+
+
+def failing_migrations() -> Migrations:
+    """ChatDesk's migrations plus one that creates a table and then fails."""
+    migrations = Migrations(MIGRATION_SET)
+    for name in known_migration_names():
+        migrations(name=name)(lambda db, name=name: MIGRATIONS_BY_NAME[name](db))
+
+    @migrations(name="9999_broken")
+    def broken(db: Database) -> None:
+        db.execute("CREATE TABLE half_done (x INTEGER)")
+        db.execute("INSERT INTO half_done VALUES (1)")
+        raise RuntimeError("disk on fire")
+
+    return migrations
+
+
+MIGRATIONS_BY_NAME = {m.name: m.fn for m in MIGRATIONS.pending(Database(memory=True))}
+
+
+def test_failing_migration_rolls_back_and_raises(db_path: Path) -> None:
+    Store(db_path).close()
+    with pytest.raises(MigrationError, match="disk on fire"):
+        Store(db_path, migrations=failing_migrations())
+    assert "half_done" not in table_names(db_path)
+    assert applied_names(db_path) == known_migration_names()
+    with Store(db_path) as store:  # the released ChatDesk still opens it
+        assert store.count_conversations() == 0
+
+
+def test_failing_first_migration_leaves_an_empty_database(db_path: Path) -> None:
+    migrations = Migrations(MIGRATION_SET)
+
+    @migrations(name="0001_broken")
+    def broken(db: Database) -> None:
+        db.execute("CREATE TABLE conversations (x INTEGER)")
+        raise RuntimeError("boom")
+
+    with pytest.raises(MigrationError):
+        Store(db_path, migrations=migrations)
+    assert "conversations" not in table_names(db_path)
+    Store(db_path).close()
+    assert applied_names(db_path) == known_migration_names()
+
+
+def newer_database(db_path: Path) -> None:
+    """A database written by a future ChatDesk with one more migration."""
+    Store(db_path).close()
+    conn = sqlite3.connect(db_path)
+    conn.execute(
+        "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+        "VALUES ('chatdesk', '0099_from_the_future', '2030-01-01')"
+    )
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.commit()
+    conn.close()
+
+
+def test_newer_schema_is_refused_and_left_unchanged(db_path: Path) -> None:
+    newer_database(db_path)
+    before = digest(db_path)
+    files_before = sorted(p.name for p in db_path.parent.iterdir())
+    with pytest.raises(SchemaTooNewError, match=r"newer version of ChatDesk.*0099_from_the_future"):
+        Store(db_path)
+    assert digest(db_path) == before
+    assert sorted(p.name for p in db_path.parent.iterdir()) == files_before
+
+
+def test_higher_schema_version_is_refused(db_path: Path) -> None:
+    Store(db_path).close()
+    conn = sqlite3.connect(db_path)
+    conn.execute("PRAGMA user_version = 42")
+    conn.close()
+    with pytest.raises(SchemaTooNewError, match="schema version 42"):
+        Store(db_path)
+
+
+def test_a_file_that_is_not_sqlite_is_refused_untouched(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    db_path.write_bytes(b"this is not a database at all" * 100)
+    before = digest(db_path)
+    with pytest.raises(DatabaseFileError, match="cannot use database"):
+        Store(db_path)
+    assert digest(db_path) == before

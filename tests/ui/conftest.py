@@ -1,0 +1,78 @@
+"""Fixtures for the window tests: services over a temporary store, a main window, a model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from chatdesk.services.app_services import AppServices
+from chatdesk.ui.app import create_window
+from chatdesk.ui.main_window import MainWindow
+from tests.ui.scripted_engine import ScriptedEngine
+
+pytest.importorskip("PySide6")
+
+# The offscreen platform (tests only) cannot pass size hints to a window system.
+OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Ignore the offscreen platform's own warning in the window tests."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
+
+
+@pytest.fixture
+def scripted_engine() -> ScriptedEngine:
+    """A scripted engine (for GUI behaviour that must not depend on a model's output)."""
+    return ScriptedEngine()
+
+
+@pytest.fixture
+def fake_gguf(tmp_path: Path) -> Path:
+    """A file the scripted engine accepts as a model."""
+    path = tmp_path / "scripted-model.gguf"
+    path.write_bytes(b"GGUF" + bytes(60))
+    return path
+
+
+@pytest.fixture
+def make_window(qtbot: QtBot) -> Iterator[Callable[..., MainWindow]]:
+    """Build main windows over the test's data root; closes them (and their services) after."""
+    opened: list[tuple[MainWindow, AppServices]] = []
+
+    def make(client_factory: Callable[[], object]) -> MainWindow:
+        from PySide6.QtWidgets import QApplication
+
+        services = AppServices.create(client_factory=client_factory)  # type: ignore[arg-type]
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        window = create_window(app, services)
+        qtbot.addWidget(window)
+        window.show()
+        opened.append((window, services))
+        return window
+
+    yield make
+    for window, services in opened:
+        window.close()
+        services.store.close()
+
+
+def wait_for_reply(qtbot: QtBot, window: MainWindow, timeout: int = 20000) -> None:
+    """Until the streaming reply has finished and been shown."""
+    qtbot.waitUntil(lambda: not window.chat.streaming and window._watched_reply is None, timeout=timeout)
+
+
+def wait_for_model(qtbot: QtBot, window: MainWindow, timeout: int = 30000) -> None:
+    """Until the model load has finished (either way)."""
+    from chatdesk.services.engine_session import ModelState
+
+    qtbot.waitUntil(
+        lambda: window.services.engine.status.state is not ModelState.LOADING, timeout=timeout
+    )
