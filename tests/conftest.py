@@ -1,4 +1,4 @@
-"""Shared fixtures: every test gets its own empty ChatDesk data root."""
+"""Shared fixtures: every test gets its own empty ChatDesk data root; tiny GGUF test models."""
 
 from __future__ import annotations
 
@@ -16,3 +16,20 @@ def chatdesk_home(
     monkeypatch.setenv("CHATDESK_HOME", str(home))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return home
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny llama-architecture model (64 wide, 2 layers, F32) with a ChatML template."""
+    from tests.support.gguf_factory import ModelSpec, write_model
+
+    return write_model(tmp_path_factory.mktemp("models") / "tiny-chatml.gguf", ModelSpec())
+
+
+@pytest.fixture(scope="session")
+def tiny_model_no_template_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same tiny model without tokenizer.chat_template (exercises the fallbacks)."""
+    from tests.support.gguf_factory import ModelSpec, write_model
+
+    path = tmp_path_factory.mktemp("models") / "tiny-no-template.gguf"
+    return write_model(path, ModelSpec(chat_template=None))

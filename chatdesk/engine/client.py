@@ -1,0 +1,510 @@
+"""The app's handle on the engine host: a child process that owns the model.
+
+``EngineClient`` starts the host lazily (``python -m chatdesk.engine.host``, or the frozen
+app's hidden ``__engine-host`` command), sends it requests over its stdin and reads answers
+and reply events from its stdout on a reader thread, so no call ever blocks its caller:
+requests return a ``concurrent.futures.Future`` or a ``ReplyStream``. If the host dies
+(llama.cpp abort() on a malformed model, the OOM killer, kill -9) everything pending fails
+with ``EngineHostDied`` carrying the host's last log lines, and the next call starts a new
+host (reloading the last model that loaded fine, so a chat can simply continue).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import itertools
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import IO, Any, BinaryIO, cast
+
+from chatdesk.engine import protocol
+from chatdesk.engine.types import (
+    ContextFitted,
+    EngineError,
+    EngineHostDied,
+    ErrorCode,
+    LoadOptions,
+    ModelInfo,
+    ReplyDone,
+    ReplyEvent,
+    ReplyFailed,
+    ReplyStats,
+    SamplingSettings,
+    TextDelta,
+)
+
+log = logging.getLogger(__name__)
+
+HOST_SUBCOMMAND = "__engine-host"  # hidden command of the frozen ``chatdesk`` executable
+LOG_TAIL_LINES = 50
+LINES_IN_DEATH_MESSAGE = 12
+
+EventCallback = Callable[[ReplyEvent], None]
+
+
+def host_command() -> list[str]:
+    """The command that starts an engine host, from source or from a PyInstaller bundle."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, HOST_SUBCOMMAND]
+    return [sys.executable, "-m", "chatdesk.engine.host"]
+
+
+def host_environment() -> dict[str, str]:
+    """The host's environment: ours, with this copy of chatdesk importable."""
+    env = dict(os.environ)
+    package_parent = str(Path(__file__).resolve().parents[2])
+    paths = [package_parent, *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    env.setdefault("PYTHONFAULTHANDLER", "1")  # a Python traceback in the log on a crash
+    return env
+
+
+def describe_exit(returncode: int | None) -> str:
+    """Words for how a process ended."""
+    if returncode is None:
+        return "closed its output"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"was killed by {name}"
+    return f"exited with status {returncode}"
+
+
+class ReplyStream:
+    """One streaming reply: events arrive on the client's reader thread.
+
+    Use ``on_event(callback)`` (called on the reader thread, earlier events replayed first)
+    or iterate ``for event in stream`` (blocking). ``text`` is the reply so far, ``wait()``
+    blocks until the end and returns the stats or raises the ``EngineError``.
+    """
+
+    def __init__(self, request_id: int, cancel: Callable[[int], None]) -> None:
+        self.request_id = request_id
+        self._cancel = cancel
+        self._lock = threading.RLock()
+        self._events: list[ReplyEvent] = []
+        self._callbacks: list[EventCallback] = []
+        self._queue: queue.SimpleQueue[ReplyEvent] = queue.SimpleQueue()
+        self._finished = threading.Event()
+        self._text_parts: list[str] = []
+        self.fitted: ContextFitted | None = None
+        self.stats: ReplyStats | None = None
+        self.error: EngineError | None = None
+
+    @property
+    def text(self) -> str:
+        """The reply text received so far."""
+        with self._lock:
+            return "".join(self._text_parts)
+
+    @property
+    def done(self) -> bool:
+        """True once ``ReplyDone`` or ``ReplyFailed`` has arrived."""
+        return self._finished.is_set()
+
+    def on_event(self, callback: EventCallback) -> None:
+        """Call ``callback(event)`` for every event, starting with those already received."""
+        with self._lock:
+            for event in self._events:
+                self._call(callback, event)
+            self._callbacks.append(callback)
+
+    def cancel(self) -> None:
+        """Ask the host to stop this reply; it ends with ``ReplyDone`` (finish "cancelled")."""
+        if not self.done:
+            self._cancel(self.request_id)
+
+    def wait(self, timeout: float | None = None) -> ReplyStats:
+        """Block until the reply ends; its stats, or raise its error (TimeoutError if slow)."""
+        if not self._finished.wait(timeout):
+            raise TimeoutError(f"reply still running after {timeout} s")
+        if self.error is not None:
+            raise self.error
+        assert self.stats is not None
+        return self.stats
+
+    def __iter__(self) -> Iterator[ReplyEvent]:
+        """Every event in order, blocking until the reply ends."""
+        while True:
+            event = self._queue.get()
+            yield event
+            if isinstance(event, ReplyDone | ReplyFailed):
+                return
+
+    def deliver(self, event: ReplyEvent) -> None:
+        """Record one event and pass it on (reader thread only)."""
+        with self._lock:
+            if self.done:
+                return
+            self._record(event)
+            self._events.append(event)
+            self._queue.put(event)
+            for callback in list(self._callbacks):
+                self._call(callback, event)
+            if isinstance(event, ReplyDone | ReplyFailed):
+                self._finished.set()
+
+    def _record(self, event: ReplyEvent) -> None:
+        if isinstance(event, TextDelta):
+            self._text_parts.append(event.text)
+        elif isinstance(event, ContextFitted):
+            self.fitted = event
+        elif isinstance(event, ReplyDone):
+            self.stats = event.stats
+        elif isinstance(event, ReplyFailed):
+            self.error = event.error
+            self.stats = event.stats
+
+    @staticmethod
+    def _call(callback: EventCallback, event: ReplyEvent) -> None:
+        try:
+            callback(event)
+        except Exception:  # a broken callback must not kill the reader thread
+            log.exception("reply event callback failed")
+
+
+def event_from_message(message: dict[str, Any]) -> ReplyEvent | None:
+    """The reply event a host frame describes, or None if it is not a stream event."""
+    kind = message.get("type")
+    if kind == "delta":
+        return TextDelta(str(message["text"]))
+    if kind == "fitted":
+        return ContextFitted(
+            kept=int(message["kept"]),
+            dropped_count=int(message["dropped_count"]),
+            prompt_tokens=int(message["prompt_tokens"]),
+            n_ctx=int(message["n_ctx"]),
+        )
+    if kind == "done":
+        return ReplyDone(ReplyStats.from_dict(message["stats"]))
+    if kind == "failed":
+        stats = message.get("stats")
+        error = EngineError(str(message.get("message", "")), str(message.get("code", "")))
+        return ReplyFailed(error, ReplyStats.from_dict(stats) if stats else None)
+    return None
+
+
+class _FutureCall:
+    """A pending request answered by one result or error frame."""
+
+    def __init__(self, convert: Callable[[Any], Any]) -> None:
+        self.future: Future[Any] = Future()
+        self.future.set_running_or_notify_cancel()
+        self.convert = convert
+
+    def answer(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "error":
+            error = EngineError(str(message.get("message", "")), str(message.get("code", "")))
+            self.future.set_exception(error)
+            return
+        try:
+            self.future.set_result(self.convert(message.get("value")))
+        except Exception as error:  # a malformed answer fails the call, not the thread
+            self.future.set_exception(EngineError(f"bad answer from engine host: {error}"))
+
+    def fail(self, error: EngineError) -> None:
+        if not self.future.done():
+            self.future.set_exception(error)
+
+
+Pending = _FutureCall | ReplyStream
+
+
+class HostProcess:
+    """One running engine host: the process, its pipes, and the requests waiting on it."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self.log_tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
+        self._pending: dict[int, Pending] = {}
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self.alive = True
+        self.closing = False
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            bufsize=0,
+        )
+        self._stderr_thread = threading.Thread(
+            target=self._read_stderr, name="engine-host-stderr", daemon=True
+        )
+        self._stderr_thread.start()
+        self._reader = threading.Thread(
+            target=self._read_frames, name="engine-host-reader", daemon=True
+        )
+        self._reader.start()
+
+    @property
+    def pid(self) -> int:
+        """The host's process id."""
+        return self.process.pid
+
+    def send(self, message: dict[str, Any], pending: Pending | None) -> None:
+        """Register ``pending`` under the message id, then write the frame."""
+        request_id = int(message["id"])
+        with self._lock:
+            if not self.alive:
+                raise self.death_error()
+            if pending is not None:
+                self._pending[request_id] = pending
+        try:
+            with self._send_lock:
+                stdin = cast(IO[bytes], self.process.stdin)
+                stdin.write(protocol.encode_frame(message))
+                stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            self._wait_for_reader()
+            with self._lock:
+                self._pending.pop(request_id, None)
+            raise self.death_error() from None
+
+    def _read_stderr(self) -> None:
+        stream = cast(IO[bytes], self.process.stderr)
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", errors="replace").rstrip()
+            if line:
+                self.log_tail.append(line)
+
+    def _read_frames(self) -> None:
+        stream = cast(BinaryIO, self.process.stdout)
+        problem = ""
+        try:
+            while (message := protocol.read_frame(stream)) is not None:
+                self._dispatch(message)
+        except protocol.ProtocolError as error:
+            problem = f" (garbled output: {error})"
+        self._on_exit(problem)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        request_id = message.get("id")
+        with self._lock:
+            pending = self._pending.get(request_id) if isinstance(request_id, int) else None
+        if pending is None:
+            return
+        if isinstance(pending, ReplyStream):
+            event = event_from_message(message)
+            if event is None and message.get("type") == "error":
+                event = ReplyFailed(
+                    EngineError(str(message.get("message")), str(message.get("code")))
+                )
+            if event is not None:
+                pending.deliver(event)
+            finished = isinstance(event, ReplyDone | ReplyFailed)
+        else:
+            pending.answer(message)
+            finished = True
+        if finished:
+            with self._lock:
+                self._pending.pop(cast(int, request_id), None)
+
+    def _on_exit(self, problem: str) -> None:
+        if not self.closing:
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._stderr_thread.join(timeout=2)
+        with self._lock:
+            self.alive = False
+            pending = list(self._pending.values())
+            self._pending.clear()
+        error = self.death_error(problem)
+        for item in pending:
+            if isinstance(item, ReplyStream):
+                item.deliver(ReplyFailed(error))
+            else:
+                item.fail(error)
+
+    def _wait_for_reader(self) -> None:
+        if threading.current_thread() is not self._reader:
+            self._reader.join(timeout=10)
+
+    def death_error(self, problem: str = "") -> EngineError:
+        """The error for requests that can no longer be answered."""
+        if self.closing:
+            return EngineError("the engine was closed", ErrorCode.HOST_DIED)
+        lines = list(self.log_tail)
+        how = describe_exit(self.process.poll())
+        message = f"The engine host {how}{problem}."
+        if lines:
+            message += " Last log lines:\n" + "\n".join(lines[-LINES_IN_DEATH_MESSAGE:])
+        return EngineHostDied(message, lines)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Ask the host to exit, then make sure it has."""
+        self.closing = True
+        try:
+            with self._send_lock:
+                stdin = cast(IO[bytes], self.process.stdin)
+                stdin.write(protocol.encode_frame({"id": 0, "op": "shutdown"}))
+                stdin.close()
+        except (OSError, ValueError):
+            pass
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._reader.join(timeout=timeout)
+
+
+class EngineClient:
+    """Talks to an engine host process; starts (and restarts) it as needed.
+
+    Every method returns at once: results come back through futures and reply streams,
+    completed on the client's reader thread.
+    """
+
+    def __init__(self, command: list[str] | None = None, auto_reload: bool = True) -> None:
+        self._command = command or host_command()
+        self._auto_reload = auto_reload
+        self._host: HostProcess | None = None
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._loaded: LoadOptions | None = None
+        self.model_info: ModelInfo | None = None
+        self._closed = False
+
+    # -- host lifecycle -------------------------------------------------------------------
+
+    @property
+    def host_pid(self) -> int | None:
+        """The running host's process id, or None when none is running."""
+        host = self._host
+        return host.pid if host is not None and host.alive else None
+
+    def log_tail(self) -> list[str]:
+        """The host's last stderr lines (llama.cpp's log)."""
+        host = self._host
+        return list(host.log_tail) if host is not None else []
+
+    def _live_host(self, reload_model: bool = True) -> HostProcess:
+        with self._lock:
+            if self._closed:
+                raise EngineError("the engine client is closed", ErrorCode.HOST_DIED)
+            if self._host is not None and self._host.alive:
+                return self._host
+            self._host = HostProcess(self._command, host_environment())
+            host = self._host
+        if reload_model and self._auto_reload and self._loaded is not None:
+            self._send(host, "load", {"options": self._loaded.to_dict()}, _FutureCall(dict))
+        return host
+
+    def _send(
+        self, host: HostProcess, op: str, fields: dict[str, Any], pending: Pending | None
+    ) -> int:
+        request_id = pending.request_id if isinstance(pending, ReplyStream) else next(self._ids)
+        host.send({"id": request_id, "op": op, **fields}, pending)
+        return request_id
+
+    def _call(self, op: str, fields: dict[str, Any], convert: Callable[[Any], Any]) -> Future[Any]:
+        call = _FutureCall(convert)
+        try:
+            host = self._live_host(reload_model=op != "load")
+            self._send(host, op, fields, call)
+        except EngineError as error:
+            call.fail(error)
+        return call.future
+
+    # -- requests -------------------------------------------------------------------------
+
+    def load(self, options: LoadOptions) -> Future[ModelInfo]:
+        """Load a model (replacing any loaded one); the future gives its ``ModelInfo``."""
+        self._loaded = None
+        self.model_info = None
+
+        def remember(value: Any) -> ModelInfo:
+            info = ModelInfo.from_dict(value)
+            self._loaded, self.model_info = options, info
+            return info
+
+        return self._call("load", {"options": options.to_dict()}, remember)
+
+    def unload(self) -> Future[None]:
+        """Free the model (and its memory) in the host."""
+        self._loaded = None
+        self.model_info = None
+        if self.host_pid is None:
+            done: Future[None] = Future()
+            done.set_result(None)
+            return done
+        return self._call("unload", {}, lambda _value: None)
+
+    def status(self) -> Future[dict[str, Any]]:
+        """The host's state: model, context use, saved conversation states, memory."""
+        if self.host_pid is None:
+            idle: Future[dict[str, Any]] = Future()
+            idle.set_result({"host_running": False, "model": None})
+            return idle
+        return self._call("status", {}, lambda value: {"host_running": True, **dict(value)})
+
+    def render_prompt(
+        self,
+        messages: list[dict[str, str]],
+        system_prompt: str = "",
+        add_generation_prompt: bool = True,
+    ) -> Future[tuple[str, int]]:
+        """The exact prompt text the model would see, and its token count."""
+        fields = {
+            "messages": messages,
+            "system_prompt": system_prompt,
+            "add_generation_prompt": add_generation_prompt,
+        }
+        return self._call("render", fields, lambda value: (str(value[0]), int(value[1])))
+
+    def generate(
+        self,
+        messages: list[dict[str, str]],
+        system_prompt: str = "",
+        sampling: SamplingSettings | None = None,
+        conversation_key: str | None = None,
+    ) -> ReplyStream:
+        """Start a reply to ``messages`` (oldest first, last is the user's); stream it."""
+        stream = ReplyStream(next(self._ids), self._cancel)
+        fields = {
+            "messages": messages,
+            "system_prompt": system_prompt,
+            "sampling": (sampling or SamplingSettings()).to_dict(),
+            "conversation_key": conversation_key,
+        }
+        try:
+            self._send(self._live_host(), "generate", fields, stream)
+        except EngineError as error:
+            stream.deliver(ReplyFailed(error))
+        return stream
+
+    def _cancel(self, target: int) -> None:
+        host = self._host
+        if host is None or not host.alive:
+            return
+        with contextlib.suppress(EngineError):  # if the host is gone, its death ended the stream
+            host.send({"id": next(self._ids), "op": "cancel", "target": target}, None)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the host and fail anything still pending. The client cannot be reused."""
+        with self._lock:
+            self._closed = True
+            host, self._host = self._host, None
+        if host is not None:
+            host.close(timeout)
+
+    def __enter__(self) -> EngineClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,72 @@
+"""Incremental detokenising: token byte pieces in, whole-character text out.
+
+llama.cpp hands out each token as raw bytes; a Chinese character or an emoji is often
+split over two or more tokens. ``StreamingText`` decodes the bytes incrementally (an
+incomplete UTF-8 sequence waits for its continuation), drops the reply's leading
+whitespace, and holds back text that might be the start of a stop string, so a stop
+string never reaches the user and nothing after it is emitted. Work per token is
+proportional to the token, never to the reply so far.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterable
+
+
+class StreamingText:
+    """Feed token pieces with ``push``; emit what it returns; call ``finish`` at the end."""
+
+    def __init__(self, stop: Iterable[str] = (), strip_leading: bool = True) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._stops = sorted({s for s in stop if s}, key=len)
+        self._pending = ""
+        self._started = not strip_leading
+        self.stopped = False  # True once a stop string was found (the reply is over)
+
+    def push(self, piece: bytes) -> str:
+        """Add one token's bytes; the text that can be shown now (maybe empty)."""
+        if self.stopped:
+            return ""
+        return self._accept(self._decoder.decode(piece))
+
+    def finish(self) -> str:
+        """End of the reply: flush held-back text (an incomplete character becomes U+FFFD)."""
+        if self.stopped:
+            return ""
+        text = self._accept(self._decoder.decode(b"", final=True))
+        if not self.stopped:
+            text, self._pending = text + self._pending, ""
+        return text
+
+    def _accept(self, text: str) -> str:
+        if not self._started:
+            text = text.lstrip()
+            if not text:
+                return ""
+            self._started = True
+        if not self._stops:
+            return text
+        pending = self._pending + text
+        cut = self._first_stop(pending)
+        if cut is not None:
+            self.stopped = True
+            self._pending = ""
+            return pending[:cut]
+        keep = self._stop_prefix_length(pending)
+        self._pending = pending[len(pending) - keep :]
+        return pending[: len(pending) - keep]
+
+    def _first_stop(self, text: str) -> int | None:
+        found = [index for stop in self._stops if (index := text.find(stop)) >= 0]
+        return min(found) if found else None
+
+    def _stop_prefix_length(self, text: str) -> int:
+        """Length of the longest end of ``text`` that a stop string starts with."""
+        best = 0
+        for stop in self._stops:
+            for size in range(min(len(stop) - 1, len(text)), best, -1):
+                if stop.startswith(text[-size:]):
+                    best = size
+                    break
+        return best

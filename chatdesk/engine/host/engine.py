@@ -1,0 +1,486 @@
+"""The host's engine: the loaded model, its chat template, and the conversations' KV caches.
+
+``Engine`` carries out the requests the server receives: load (validate the GGUF header
+first, size the context from the trained length and free memory), unload (free it all),
+render a prompt, and generate a reply. Before a reply it fits the conversation into the
+context minus the reply budget, then reuses the KV cache: the longest common prefix with
+what the context already holds, or with the saved state of the same conversation when the
+user switched away and back, so a new turn only evaluates its new tokens.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import llama_cpp
+
+from chatdesk.engine.context_fit import ContextOverflowError, FitResult, fit_conversation
+from chatdesk.engine.host import memory
+from chatdesk.engine.host.detokenize import StreamingText
+from chatdesk.engine.host.generation import DecodeOutcome, decode_reply
+from chatdesk.engine.host.llama_log import LlamaLog
+from chatdesk.engine.host.model import (
+    ContextParams,
+    DecodeCancelled,
+    DecodeFailed,
+    LoadedModel,
+    LoadFailed,
+    open_model,
+)
+from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
+from chatdesk.engine.host.state_cache import SavedState, StateCache
+from chatdesk.engine.templates import render_chat, resolve_template
+from chatdesk.engine.types import (
+    ContextFitted,
+    ErrorCode,
+    LoadOptions,
+    ModelInfo,
+    ReplyStats,
+    SamplingSettings,
+)
+from chatdesk.gguf_metadata import GGUFError, GGUFMetadata, validate_gguf
+
+DEFAULT_BATCH = 512
+GPU_PROMPT_CHUNK = 128  # no abort callback on GPU backends: small chunks keep cancel quick
+DEFAULT_STATE_CACHE_MB = 1024
+GPU_BACKENDS = ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "OpenCL", "CANN", "MUSA")
+
+
+@dataclass(frozen=True)
+class ReplyRequest:
+    """What to reply to."""
+
+    messages: list[dict[str, str]]
+    system_prompt: str
+    settings: SamplingSettings
+    conversation_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplyJob:
+    """How a running reply reports back, and its cancel flag."""
+
+    cancel: threading.Event
+    on_fitted: Callable[[ContextFitted], None]
+    on_text: Callable[[str], None]
+
+
+class EngineFailure(Exception):
+    """A request failed in a way the user should be told about."""
+
+    def __init__(self, code: str, message: str, stats: ReplyStats | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.stats = stats
+
+
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """Length of the longest common prefix of two token lists."""
+    limit = min(len(a), len(b))
+    index = 0
+    while index < limit and a[index] == b[index]:
+        index += 1
+    return index
+
+
+def gpu_backend_name() -> str | None:
+    """The GPU backend llama.cpp was built with, or None for a CPU-only build."""
+    if not llama_cpp.llama_supports_gpu_offload():
+        return None
+    info = llama_cpp.llama_print_system_info().decode("utf-8", errors="replace")
+    return next((name for name in GPU_BACKENDS if name in info), "GPU")
+
+
+def default_threads() -> tuple[int, int]:
+    """Threads for generation (about the physical cores) and for prompt processing."""
+    physical = max(1, (os.cpu_count() or 2) // 2)
+    return physical, physical  # more threads than cores makes llama.cpp's barriers crawl
+
+
+class Engine:
+    """Owns at most one loaded model; every method runs on the host's worker thread."""
+
+    def __init__(self, log: LlamaLog) -> None:
+        self.log = log
+        self.model: LoadedModel | None = None
+        self.info: ModelInfo | None = None
+        self.metadata: GGUFMetadata | None = None
+        self.template: tuple[str, str] = ("", "")
+        self.context_tokens: list[int] = []
+        self.context_key: str | None = None
+        self.states = StateCache(DEFAULT_STATE_CACHE_MB * 1024 * 1024)
+        self.last_load_error: str | None = None
+        self.busy = False
+        llama_cpp.llama_backend_init()
+
+    # -- load / unload --------------------------------------------------------------------
+
+    def load(self, options: LoadOptions) -> ModelInfo:
+        """Validate, then load ``options.path``; replaces (and first frees) any loaded model."""
+        self.unload()
+        try:
+            info = self._load(options)
+        except EngineFailure as failure:
+            self.last_load_error = str(failure)
+            raise
+        self.last_load_error = None
+        return info
+
+    def _load(self, options: LoadOptions) -> ModelInfo:
+        started = time.perf_counter()
+        path = Path(options.path)
+        metadata = self._validate(path)
+        gpu = gpu_backend_name()
+        n_gpu_layers = options.n_gpu_layers
+        if n_gpu_layers is None:
+            n_gpu_layers = -1 if gpu else 0
+        self.log.clear()
+        print(f"chatdesk-host: loading {path}", file=sys.stderr, flush=True)
+        try:
+            raw_model = open_model(str(path), n_gpu_layers)
+        except LoadFailed as error:
+            raise EngineFailure(ErrorCode.LOAD_FAILED, self._llama_reason(error, path)) from None
+        model = self._create_context(raw_model, options, metadata, gpu is not None)
+        self.model, self.metadata = model, metadata
+        self.template = resolve_template(metadata.chat_template, options.chat_template)
+        self.states = StateCache((options.state_cache_mb or DEFAULT_STATE_CACHE_MB) * 1024**2)
+        self.info = self._describe(model, metadata, path, gpu, time.perf_counter() - started)
+        return self.info
+
+    def _validate(self, path: Path) -> GGUFMetadata:
+        if not path.is_file():
+            raise EngineFailure(ErrorCode.INVALID_MODEL, f"no model file at {path}")
+        try:
+            return validate_gguf(path)
+        except GGUFError as error:
+            raise EngineFailure(ErrorCode.INVALID_MODEL, str(error)) from None
+        except OSError as error:
+            raise EngineFailure(ErrorCode.INVALID_MODEL, f"cannot read {path}: {error}") from None
+
+    def _llama_reason(self, error: Exception, path: Path) -> str:
+        details = "; ".join(self.log.errors())
+        return f"{error} ({path.name}){': ' + details if details else ''}"
+
+    def _create_context(
+        self, raw_model: Any, options: LoadOptions, metadata: GGUFMetadata, gpu: bool
+    ) -> LoadedModel:
+        shape = memory.KVShape(
+            n_layer=int(llama_cpp.llama_model_n_layer(raw_model)),
+            n_embd=int(llama_cpp.llama_model_n_embd(raw_model)),
+            n_head=int(llama_cpp.llama_model_n_head(raw_model)),
+            n_head_kv=int(llama_cpp.llama_model_n_head_kv(raw_model)),
+        )
+        trained = int(llama_cpp.llama_model_n_ctx_train(raw_model))
+        try:
+            n_ctx = memory.choose_context(options.n_ctx, trained, shape, memory.available_memory())
+        except (memory.ContextTooLarge, ValueError) as error:
+            llama_cpp.llama_model_free(raw_model)
+            code = ErrorCode.OUT_OF_MEMORY
+            raise EngineFailure(
+                code if isinstance(error, memory.ContextTooLarge) else ErrorCode.BAD_REQUEST,
+                str(error),
+            ) from None
+        threads, batch_threads = default_threads()
+        params = ContextParams(
+            n_ctx=n_ctx,
+            n_batch=min(options.n_batch or DEFAULT_BATCH, n_ctx),
+            n_threads=options.n_threads or threads,
+            n_threads_batch=options.n_threads or batch_threads,
+            flash_attn=options.flash_attn if options.flash_attn is not None or gpu else False,
+        )
+        try:
+            return LoadedModel(raw_model, params)
+        except LoadFailed as error:
+            raise EngineFailure(
+                ErrorCode.LOAD_FAILED, self._llama_reason(error, Path(options.path))
+            ) from None
+
+    def _describe(
+        self,
+        model: LoadedModel,
+        metadata: GGUFMetadata,
+        path: Path,
+        gpu: str | None,
+        seconds: float,
+    ) -> ModelInfo:
+        n_layers = int(llama_cpp.llama_model_n_layer(model.model))
+        offloaded = self.log.offloaded_layers()
+        if offloaded is None:
+            offloaded = 0
+        flash = any("Flash Attention enabled" in line for _level, line in self.log.lines)
+        return ModelInfo(
+            path=str(path),
+            name=metadata.name or path.stem,
+            architecture=metadata.architecture,
+            parameter_count=metadata.parameter_count
+            or int(llama_cpp.llama_model_n_params(model.model)),
+            quantization=metadata.file_type,
+            file_size=metadata.total_size_bytes,
+            trained_context=int(llama_cpp.llama_model_n_ctx_train(model.model)),
+            n_ctx=model.n_ctx,
+            n_layers=n_layers,
+            chat_template_present=bool(metadata.chat_template),
+            template_name=self.template[0],
+            backend=gpu if gpu and offloaded > 0 else "CPU",
+            gpu_layers_offloaded=offloaded,
+            n_threads=model.params.n_threads,
+            n_batch=model.n_batch,
+            flash_attn=flash,
+            load_seconds=seconds,
+        )
+
+    def unload(self) -> None:
+        """Free the model, its context and the saved conversation states."""
+        model, self.model = self.model, None
+        self.info = None
+        self.metadata = None
+        self.context_tokens = []
+        self.context_key = None
+        self.states.clear()
+        if model is not None:
+            model.close()
+        memory.release_free_heap()
+
+    def _require_model(self) -> LoadedModel:
+        if self.model is None:
+            reason = (
+                f" (the last load failed: {self.last_load_error})" if self.last_load_error else ""
+            )
+            raise EngineFailure(ErrorCode.NO_MODEL, f"no model is loaded{reason}")
+        return self.model
+
+    # -- prompts --------------------------------------------------------------------------
+
+    def render(
+        self,
+        messages: list[dict[str, str]],
+        system_prompt: str,
+        add_generation_prompt: bool = True,
+    ) -> tuple[str, int]:
+        """The prompt text for ``messages`` and its token count."""
+        self._require_model()
+        text = self._render_messages(with_system(system_prompt, messages), add_generation_prompt)
+        return text, len(self._tokenize_prompt(text))
+
+    def _render_messages(
+        self, messages: list[dict[str, str]], add_generation_prompt: bool = True
+    ) -> str:
+        assert self.metadata is not None
+        try:
+            return render_chat(
+                self.template[1],
+                messages,
+                add_generation_prompt=add_generation_prompt,
+                bos_token=self.metadata.bos_token or "",
+                eos_token=self.metadata.eos_token or "",
+            )
+        except Exception as error:  # the template is untrusted input
+            raise EngineFailure(
+                ErrorCode.TEMPLATE, f"the chat template ({self.template[0]}) failed: {error}"
+            ) from None
+
+    def _tokenize_prompt(self, text: str) -> list[int]:
+        model = self._require_model()
+        bos = self.metadata.bos_token if self.metadata else None
+        add_bos = model.add_bos() and not (bos and text.startswith(bos))
+        return model.tokenize(text, add_special=add_bos)
+
+    def _fit(self, messages: list[dict[str, str]], system_prompt: str, budget: int) -> FitResult:
+        model = self._require_model()
+
+        def render(candidate: list[dict[str, str]]) -> str:
+            return self._render_messages(with_system(system_prompt, candidate))
+
+        def count(text: str) -> int:
+            return len(self._tokenize_prompt(text))
+
+        try:
+            return fit_conversation(system_prompt, messages, render, count, model.n_ctx, budget)
+        except ContextOverflowError as error:
+            raise EngineFailure(ErrorCode.MESSAGE_TOO_LONG, str(error)) from None
+
+    # -- KV cache across turns and conversations ------------------------------------------
+
+    def _switch_conversation(self, key: str | None, prompt: list[int]) -> str:
+        """Bring the best cached prefix for ``prompt`` into the context; where it came from."""
+        model = self._require_model()
+        if key is None or key == self.context_key:
+            return "context"
+        if self.context_key is not None and self.context_tokens:
+            self.states.put(
+                self.context_key,
+                SavedState(tuple(self.context_tokens), bytes(model.save_sequence())),
+            )
+        self.context_key = key
+        saved = self.states.get(key)
+        if saved is None or common_prefix(saved.tokens, prompt) <= common_prefix(
+            self.context_tokens, prompt
+        ):
+            return "context"
+        if model.restore_sequence(bytearray(saved.data)):
+            self.context_tokens = list(saved.tokens)
+            return "saved"
+        self.context_tokens = []
+        return "none"
+
+    def _reuse_prefix(self, prompt: list[int]) -> int:
+        """Keep the cached prefix shared with ``prompt`` (at least one token is re-evaluated)."""
+        model = self._require_model()
+        keep = min(common_prefix(self.context_tokens, prompt), len(prompt) - 1)
+        if not model.truncate(keep):
+            model.clear()
+            keep = 0
+        del self.context_tokens[keep:]
+        return keep
+
+    # -- replies --------------------------------------------------------------------------
+
+    def generate(self, request: ReplyRequest, job: ReplyJob) -> ReplyStats:
+        """Fit, evaluate the new part of the prompt, stream the reply; its stats."""
+        started = time.perf_counter()
+        model = self._require_model()
+        settings = request.settings
+        fit = self._fit(
+            request.messages, request.system_prompt, reply_budget(settings.max_tokens, model.n_ctx)
+        )
+        prompt = self._tokenize_prompt(fit.prompt_text)
+        job.on_fitted(ContextFitted(len(fit.messages), fit.dropped_count, len(prompt), model.n_ctx))
+        source = self._switch_conversation(request.conversation_key, prompt)
+        keep = self._reuse_prefix(prompt)
+        seed = resolve_seed(settings)
+        base = {
+            "prompt_tokens": len(prompt),
+            "dropped_messages": fit.dropped_count,
+            "kv_source": source if keep else "none",
+            "seed": seed,
+            "n_ctx": model.n_ctx,
+        }
+        try:
+            position = self._evaluate_prompt(model, prompt, keep, job.cancel)
+        except DecodeCancelled:
+            return ReplyStats(finish_reason="cancelled", **base)
+        prompt_done = time.perf_counter()
+        outcome = self._decode(settings, seed, prompt, position, job)
+        stats = reply_stats(outcome, base, len(prompt) - keep, started, prompt_done)
+        if outcome.error:
+            raise EngineFailure(ErrorCode.INTERNAL, outcome.error, stats)
+        return stats
+
+    def _evaluate_prompt(
+        self, model: LoadedModel, prompt: list[int], keep: int, cancel: threading.Event
+    ) -> int:
+        chunk = GPU_PROMPT_CHUNK if self.info and self.info.gpu_layers_offloaded else None
+        try:
+            position = model.evaluate(prompt[keep:], keep, cancel, chunk)
+        except DecodeCancelled:
+            self._resync_after_partial_eval(model, keep)
+            raise
+        except DecodeFailed as error:
+            self._resync_after_partial_eval(model, keep)
+            raise EngineFailure(ErrorCode.INTERNAL, f"prompt evaluation failed: {error}") from None
+        self.context_tokens = list(prompt)
+        return position
+
+    def _resync_after_partial_eval(self, model: LoadedModel, keep: int) -> None:
+        """After an interrupted prompt, drop what was evaluated past the kept prefix."""
+        model.truncate(keep)
+        del self.context_tokens[keep:]
+
+    def _decode(
+        self,
+        settings: SamplingSettings,
+        seed: int,
+        prompt: list[int],
+        position: int,
+        job: ReplyJob,
+    ) -> DecodeOutcome:
+        model = self._require_model()
+        suppressed = model.eog_tokens() if settings.ignore_eos else []
+        chain = SamplerChain(settings, seed, model.n_vocab, suppressed)
+        try:
+            chain.accept(prompt[-settings.repeat_last_n :] if settings.repeat_last_n > 0 else [])
+            outcome = decode_reply(
+                model,
+                chain,
+                StreamingText(stop_strings(settings, model)),
+                position=position,
+                max_tokens=settings.max_tokens,
+                cancel=job.cancel,
+                on_text=job.on_text,
+                stop_at_eog=not settings.ignore_eos,
+            )
+        finally:
+            chain.close()
+        self.context_tokens.extend(outcome.evaluated)
+        return outcome
+
+    # -- status ---------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """A snapshot for the client's ``status()`` (safe to call from any thread)."""
+        info = self.info
+        return {
+            "model": info.to_dict() if info else None,
+            "busy": self.busy,
+            "context_tokens": len(self.context_tokens),
+            "conversation_key": self.context_key,
+            "saved_states": len(self.states),
+            "saved_state_bytes": self.states.total_bytes,
+            "rss_bytes": memory.resident_memory(),
+            "last_load_error": self.last_load_error,
+        }
+
+
+def with_system(system_prompt: str, messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The messages with the system prompt in front (when there is one)."""
+    if system_prompt:
+        return [{"role": "system", "content": system_prompt}, *messages]
+    return list(messages)
+
+
+def reply_budget(max_tokens: int | None, n_ctx: int) -> int:
+    """Tokens kept free for the reply: ``max_tokens``, at most half the context."""
+    wanted = max_tokens if max_tokens and max_tokens > 0 else n_ctx // 4
+    return max(1, min(wanted, n_ctx // 2))
+
+
+def stop_strings(settings: SamplingSettings, model: LoadedModel) -> list[str]:
+    """The user's stop strings plus the spelled-out end tokens (never shown as text)."""
+    stops = [s for s in settings.stop if s]
+    for token in (llama_cpp.llama_vocab_eos(model.vocab), llama_cpp.llama_vocab_eot(model.vocab)):
+        spelled = model.token_text(int(token))
+        if spelled and not settings.ignore_eos:
+            stops.append(spelled)
+    return stops
+
+
+def reply_stats(
+    outcome: DecodeOutcome,
+    base: dict[str, Any],
+    evaluated: int,
+    started: float,
+    prompt_done: float,
+) -> ReplyStats:
+    """Per-reply figures from the loop's outcome and the timings around it."""
+    first = outcome.first_token_at
+    decode_seconds = outcome.ended_at - first if first is not None else 0.0
+    prompt_seconds = prompt_done - started
+    after_first = max(outcome.generated - 1, 0)
+    return ReplyStats(
+        finish_reason=outcome.finish_reason,
+        evaluated_prompt_tokens=evaluated,
+        generated_tokens=outcome.generated,
+        time_to_first_token=(first - started) if first is not None else None,
+        prompt_seconds=prompt_seconds,
+        decode_seconds=decode_seconds,
+        decode_tokens_per_second=after_first / decode_seconds if decode_seconds > 0 else 0.0,
+        prompt_tokens_per_second=evaluated / prompt_seconds if prompt_seconds > 0 else 0.0,
+        **base,
+    )

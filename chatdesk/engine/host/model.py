@@ -1,0 +1,277 @@
+"""A loaded model and its context, driven through llama.cpp's C API (llama_cpp bindings).
+
+``LoadedModel`` owns the llama model, context and batches: tokenising, evaluating tokens
+into the KV cache (in chunks, abortable), sampling with a sampler chain, token pieces for
+the detokeniser, saving and restoring the KV cache of sequence 0, and freeing it all.
+It knows nothing of conversations or the wire protocol (see ``engine``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import llama_cpp
+
+from chatdesk.engine.host.sampling import SamplerChain
+
+SEQ = 0  # the one sequence we use
+PIECE_BUFFER = 256
+
+
+class DecodeCancelled(Exception):
+    """Evaluation stopped because the reply was cancelled."""
+
+
+class DecodeFailed(Exception):
+    """llama_decode reported an error (e.g. the context is full)."""
+
+    def __init__(self, message: str, context_full: bool = False) -> None:
+        super().__init__(message)
+        self.context_full = context_full
+
+
+class LoadFailed(Exception):
+    """llama.cpp could not load the model or create its context."""
+
+
+@dataclass(frozen=True)
+class ContextParams:
+    """How the context is created."""
+
+    n_ctx: int
+    n_batch: int
+    n_threads: int
+    n_threads_batch: int
+    flash_attn: bool | None
+
+
+def open_model(path: str, n_gpu_layers: int) -> ctypes.c_void_p:
+    """llama_model_load_from_file, raising ``LoadFailed`` on NULL."""
+    params = llama_cpp.llama_model_default_params()
+    params.n_gpu_layers = n_gpu_layers
+    model = llama_cpp.llama_model_load_from_file(os.fsencode(path), params)
+    if not model:
+        raise LoadFailed("llama.cpp could not load the model")
+    return model
+
+
+class LoadedModel:
+    """A model with one context; not thread-safe (the host's worker thread owns it)."""
+
+    def __init__(self, model: ctypes.c_void_p, params: ContextParams) -> None:
+        self.model = model
+        self.vocab = llama_cpp.llama_model_get_vocab(model)
+        cparams = llama_cpp.llama_context_default_params()
+        cparams.n_ctx = params.n_ctx
+        cparams.n_batch = params.n_batch
+        cparams.n_ubatch = params.n_batch
+        cparams.n_seq_max = 1
+        cparams.n_threads = params.n_threads
+        cparams.n_threads_batch = params.n_threads_batch
+        cparams.flash_attn_type = {
+            None: llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO,
+            True: llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED,
+            False: llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED,
+        }[params.flash_attn]
+        self.ctx = llama_cpp.llama_init_from_model(model, cparams)
+        if not self.ctx:
+            llama_cpp.llama_model_free(model)
+            raise LoadFailed("llama.cpp could not create a context of this size")
+        self.params = params
+        self.n_ctx = int(llama_cpp.llama_n_ctx(self.ctx))
+        self.n_batch = params.n_batch
+        self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self.vocab))
+        self._memory = llama_cpp.llama_get_memory(self.ctx)
+        self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
+        self._one = llama_cpp.llama_batch_init(1, 0, 1)
+        self._one.n_tokens = 1
+        self._one.n_seq_id[0] = 1
+        self._one.seq_id[0][0] = SEQ
+        self._one.logits[0] = 1
+        self._pieces: dict[int, bytes] = {}
+        self._eog: dict[int, bool] = {}
+        self._piece_buffer = ctypes.create_string_buffer(PIECE_BUFFER)
+        self._cancel: threading.Event | None = None
+        self._abort_callback = llama_cpp.ggml_abort_callback(self._should_abort)
+        self._closed = False
+
+    # -- facts ----------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        """A metadata value as text (None if absent)."""
+        size = llama_cpp.llama_model_meta_val_str(self.model, key.encode(), None, 0)
+        if size < 0:
+            return None
+        buffer = ctypes.create_string_buffer(size + 1)
+        llama_cpp.llama_model_meta_val_str(self.model, key.encode(), buffer, size + 1)
+        return buffer.value.decode("utf-8", errors="replace")
+
+    def token_text(self, token: int) -> str:
+        """A token's spelling in the vocabulary (for BOS/EOS in templates)."""
+        if token < 0:
+            return ""
+        raw = llama_cpp.llama_vocab_get_text(self.vocab, token)
+        return raw.decode("utf-8", errors="replace") if raw else ""
+
+    def eog_tokens(self) -> list[int]:
+        """End-of-generation tokens (EOS, EOT and any the vocabulary marks as such)."""
+        found = []
+        for token in range(self.n_vocab):
+            if self.is_eog(token):
+                found.append(token)
+        return found
+
+    def is_eog(self, token: int) -> bool:
+        """True for end-of-generation tokens."""
+        known = self._eog.get(token)
+        if known is None:
+            known = self._eog[token] = bool(llama_cpp.llama_vocab_is_eog(self.vocab, token))
+        return known
+
+    # -- text <-> tokens ------------------------------------------------------------------
+
+    def tokenize(self, text: str, add_special: bool) -> list[int]:
+        """Tokens of ``text``; special tokens written in it (``<|im_start|>``) are parsed."""
+        data = text.encode("utf-8")
+        capacity = len(data) + 8
+        while True:
+            tokens = (llama_cpp.llama_token * capacity)()
+            count = llama_cpp.llama_tokenize(
+                self.vocab, data, len(data), tokens, capacity, add_special, True
+            )
+            if count >= 0:
+                return list(tokens[:count])
+            capacity = -count
+
+    def add_bos(self) -> bool:
+        """Whether the model wants a BOS token in front of a prompt."""
+        return bool(llama_cpp.llama_vocab_get_add_bos(self.vocab))
+
+    def piece(self, token: int) -> bytes:
+        """The bytes a token stands for in reply text (control tokens: nothing)."""
+        known = self._pieces.get(token)
+        if known is None:
+            size = llama_cpp.llama_token_to_piece(
+                self.vocab, token, self._piece_buffer, PIECE_BUFFER, 0, False
+            )
+            known = self._piece_buffer.raw[: max(size, 0)]
+            self._pieces[token] = known
+        return known
+
+    # -- KV cache -------------------------------------------------------------------------
+
+    def truncate(self, n_keep: int) -> bool:
+        """Drop cached positions from ``n_keep`` on; False if the memory cannot do that."""
+        return bool(llama_cpp.llama_memory_seq_rm(self._memory, SEQ, n_keep, -1))
+
+    def clear(self) -> None:
+        """Empty the KV cache."""
+        llama_cpp.llama_memory_clear(self._memory, True)
+
+    def save_sequence(self) -> bytearray:
+        """The KV cache contents of our sequence (only the cells in use)."""
+        size = int(llama_cpp.llama_state_seq_get_size(self.ctx, SEQ))
+        data = bytearray(size)
+        view = (ctypes.c_uint8 * size).from_buffer(data)
+        written = int(llama_cpp.llama_state_seq_get_data(self.ctx, view, size, SEQ))
+        del view
+        return data[:written] if written != size else data
+
+    def restore_sequence(self, data: bytearray) -> bool:
+        """Replace the KV cache with ``save_sequence`` output; False if llama.cpp refused."""
+        self.clear()
+        size = len(data)
+        view = (ctypes.c_uint8 * size).from_buffer(data)
+        read = int(llama_cpp.llama_state_seq_set_data(self.ctx, view, size, SEQ))
+        del view
+        if read == 0:
+            self.clear()
+        return read != 0
+
+    # -- evaluation -----------------------------------------------------------------------
+
+    def _should_abort(self, _data: ctypes.c_void_p) -> bool:
+        cancel = self._cancel
+        return cancel is not None and cancel.is_set()
+
+    def evaluate(
+        self,
+        tokens: Sequence[int],
+        start: int,
+        cancel: threading.Event | None = None,
+        chunk: int | None = None,
+    ) -> int:
+        """Evaluate ``tokens`` at positions ``start``...; logits for the last one only.
+
+        Processes chunks of ``chunk`` (default ``n_batch``) tokens; between chunks and,
+        on CPU, inside a chunk (llama.cpp's abort callback) a set ``cancel`` stops it with
+        ``DecodeCancelled``; the positions of the unfinished chunk are dropped. Returns the
+        number of tokens now evaluated (``start + len(tokens)``).
+        """
+        step = min(chunk or self.n_batch, self.n_batch)
+        position = start
+        if cancel is not None:
+            self._cancel = cancel
+            llama_cpp.llama_set_abort_callback(self.ctx, self._abort_callback, None)
+        try:
+            for offset in range(0, len(tokens), step):
+                if cancel is not None and cancel.is_set():
+                    raise DecodeCancelled()
+                part = tokens[offset : offset + step]
+                self._decode_chunk(part, position, last=offset + step >= len(tokens))
+                position += len(part)
+        finally:
+            if cancel is not None:
+                llama_cpp.llama_set_abort_callback(self.ctx, llama_cpp.ggml_abort_callback(), None)
+                self._cancel = None
+        return position
+
+    def _decode_chunk(self, tokens: Sequence[int], start: int, last: bool) -> None:
+        batch = self._batch
+        batch.n_tokens = len(tokens)
+        for index, token in enumerate(tokens):
+            batch.token[index] = token
+            batch.pos[index] = start + index
+            batch.n_seq_id[index] = 1
+            batch.seq_id[index][0] = SEQ
+            batch.logits[index] = 0
+        batch.logits[len(tokens) - 1] = 1 if last else 0
+        self._check(llama_cpp.llama_decode(self.ctx, batch), start)
+
+    def evaluate_one(self, token: int, position: int) -> None:
+        """Evaluate one sampled token (the fast path of the decode loop)."""
+        one = self._one
+        one.token[0] = token
+        one.pos[0] = position
+        self._check(llama_cpp.llama_decode(self.ctx, one), position)
+
+    def _check(self, status: int, start: int) -> None:
+        if status == 0:
+            return
+        self.truncate(start)
+        if status == 2:
+            raise DecodeCancelled()
+        if status == 1:
+            raise DecodeFailed("the context is full", context_full=True)
+        raise DecodeFailed(f"llama_decode failed with status {status}")
+
+    def sample(self, chain: SamplerChain) -> int:
+        """Sample the next token from the last logits (the chain records it)."""
+        return int(llama_cpp.llama_sampler_sample(chain.pointer, self.ctx, -1))
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Free the context, batches and model (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        llama_cpp.llama_batch_free(self._batch)
+        llama_cpp.llama_batch_free(self._one)
+        llama_cpp.llama_free(self.ctx)
+        llama_cpp.llama_model_free(self.model)
+        self._pieces.clear()

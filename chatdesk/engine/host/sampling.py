@@ -1,0 +1,94 @@
+"""A llama.cpp sampler chain built from ``SamplingSettings``.
+
+Order as in llama.cpp's own tools: logit bias, penalties (repeat / presence / frequency
+over the last ``repeat_last_n`` tokens), then top-k, top-p, min-p, temperature and the
+seeded draw. Temperature <= 0 means greedy. The same seed, settings and prompt give the
+same reply.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import random
+from collections.abc import Iterable, Sequence
+
+import llama_cpp
+
+from chatdesk.engine.types import SamplingSettings
+
+SUPPRESS = -float("inf")
+
+
+def resolve_seed(settings: SamplingSettings) -> int:
+    """The seed to use: the settings' own, or a fresh random one."""
+    if settings.seed is not None:
+        return settings.seed & 0xFFFFFFFF
+    return random.SystemRandom().randrange(0, 2**31)
+
+
+class SamplerChain:
+    """Owns one ``llama_sampler`` chain; ``close`` frees it."""
+
+    def __init__(
+        self,
+        settings: SamplingSettings,
+        seed: int,
+        n_vocab: int,
+        suppressed: Sequence[int] = (),
+    ) -> None:
+        params = llama_cpp.llama_sampler_chain_default_params()
+        params.no_perf = True
+        self.pointer = llama_cpp.llama_sampler_chain_init(params)
+        if suppressed:
+            self._add(self._logit_bias(n_vocab, suppressed))
+        if _penalties_active(settings):
+            self._add(
+                llama_cpp.llama_sampler_init_penalties(
+                    n_vocab,
+                    settings.repeat_last_n,
+                    settings.repeat_penalty,
+                    settings.frequency_penalty,
+                    settings.presence_penalty,
+                )
+            )
+        if settings.temperature <= 0:
+            self._add(llama_cpp.llama_sampler_init_greedy())
+            return
+        if settings.top_k > 0:
+            self._add(llama_cpp.llama_sampler_init_top_k(settings.top_k))
+        if 0 < settings.top_p < 1:
+            self._add(llama_cpp.llama_sampler_init_top_p(settings.top_p, 1))
+        if settings.min_p > 0:
+            self._add(llama_cpp.llama_sampler_init_min_p(settings.min_p, 1))
+        self._add(llama_cpp.llama_sampler_init_temp(settings.temperature))
+        self._add(llama_cpp.llama_sampler_init_dist(seed))
+
+    def _add(self, sampler: ctypes.c_void_p) -> None:
+        llama_cpp.llama_sampler_chain_add(self.pointer, sampler)
+
+    @staticmethod
+    def _logit_bias(n_vocab: int, tokens: Sequence[int]) -> ctypes.c_void_p:
+        biases = (llama_cpp.llama_logit_bias * len(tokens))()
+        for index, token in enumerate(tokens):
+            biases[index].token = llama_cpp.llama_token(token)
+            biases[index].bias = SUPPRESS
+        return llama_cpp.llama_sampler_init_logit_bias(n_vocab, len(tokens), biases)
+
+    def accept(self, tokens: Iterable[int]) -> None:
+        """Record tokens as history (the prompt's tail, for the repetition penalties)."""
+        for token in tokens:
+            llama_cpp.llama_sampler_accept(self.pointer, token)
+
+    def close(self) -> None:
+        """Free the chain and its samplers."""
+        if self.pointer:
+            llama_cpp.llama_sampler_free(self.pointer)
+            self.pointer = None
+
+
+def _penalties_active(settings: SamplingSettings) -> bool:
+    return settings.repeat_last_n != 0 and (
+        settings.repeat_penalty != 1.0
+        or settings.frequency_penalty != 0.0
+        or settings.presence_penalty != 0.0
+    )

@@ -1,0 +1,228 @@
+"""The engine host's main loop: frames in on stdin, frames out on the saved stdout.
+
+A reader thread reads requests: ``cancel`` and ``status`` are answered at once (so a reply
+can be cancelled while it runs), everything else is queued for the main thread, which owns
+the model and works through the queue one request at a time. Reply text is sent as
+``delta`` frames, coalesced to at most one frame per ``DELTA_INTERVAL`` seconds so a fast
+model does not drown the pipe (the first piece of text goes out at once).
+
+Before anything else the protocol's file descriptor is set aside and fd 1 is pointed at
+stderr, so stray output from C code can never corrupt the frame stream. End of stdin (the
+app went away) or ``shutdown`` cancels the running reply and exits.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import time
+import traceback
+from typing import Any, BinaryIO
+
+from chatdesk.engine import protocol
+from chatdesk.engine.host.engine import Engine, EngineFailure, ReplyJob, ReplyRequest
+from chatdesk.engine.types import (
+    ContextFitted,
+    ErrorCode,
+    LoadOptions,
+    ReplyStats,
+    SamplingSettings,
+)
+
+DELTA_INTERVAL = 0.01  # seconds between text frames at most (first text goes out at once)
+_STOP = object()
+
+
+class DeltaSender:
+    """Collects reply text and sends it as ``delta`` frames, at most one per interval."""
+
+    def __init__(self, server: HostServer, request_id: int, interval: float) -> None:
+        self._server = server
+        self._id = request_id
+        self._interval = interval
+        self._parts: list[str] = []
+        self._last = 0.0
+
+    def __call__(self, text: str) -> None:
+        self._parts.append(text)
+        now = time.perf_counter()
+        if now - self._last >= self._interval:
+            self._last = now
+            self.flush()
+
+    def flush(self) -> None:
+        """Send whatever is buffered."""
+        if self._parts:
+            text = "".join(self._parts)
+            self._parts.clear()
+            self._server.send({"id": self._id, "type": "delta", "text": text})
+
+
+class HostServer:
+    """Reads requests, runs them on the engine, writes answers."""
+
+    def __init__(self, engine: Engine, stdin: BinaryIO, out_fd: int) -> None:
+        self.engine = engine
+        self._stdin = stdin
+        self._out_fd = out_fd
+        self._out_lock = threading.Lock()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._cancels: dict[int, threading.Event] = {}
+        self._cancels_lock = threading.Lock()
+        self._closing = threading.Event()
+
+    # -- output ---------------------------------------------------------------------------
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Write one frame; if the app has gone, start shutting down."""
+        try:
+            with self._out_lock:
+                protocol.write_frame_fd(self._out_fd, message)
+        except OSError:
+            self._shut_down()
+
+    # -- input ----------------------------------------------------------------------------
+
+    def _read_requests(self) -> None:
+        try:
+            while (message := protocol.read_frame(self._stdin)) is not None:
+                self._accept(message)
+        except protocol.ProtocolError as error:
+            print(f"chatdesk-host: bad request stream: {error}", file=sys.stderr, flush=True)
+        self._shut_down()
+
+    def _accept(self, message: dict[str, Any]) -> None:
+        op = message.get("op")
+        request_id = message.get("id")
+        if not isinstance(request_id, int) or op not in protocol.OPS:
+            self.send(protocol.error_message(-1, ErrorCode.BAD_REQUEST, f"bad request {op!r}"))
+            return
+        if op == "cancel":
+            self._cancel(message.get("target"))
+        elif op == "status":
+            self.send(protocol.result_message(request_id, self.engine.status()))
+        elif op == "shutdown":
+            self._shut_down()
+        else:
+            if op == "generate":
+                with self._cancels_lock:
+                    self._cancels[request_id] = threading.Event()
+            self._queue.put(message)
+
+    def _cancel(self, target: object) -> None:
+        with self._cancels_lock:
+            event = self._cancels.get(target) if isinstance(target, int) else None
+        if event is not None:
+            event.set()
+
+    def _shut_down(self) -> None:
+        if self._closing.is_set():
+            return
+        self._closing.set()
+        with self._cancels_lock:
+            for event in self._cancels.values():
+                event.set()
+        self._queue.put(_STOP)
+
+    # -- work -----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Serve until shutdown or end of input; the exit status."""
+        reader = threading.Thread(target=self._read_requests, name="host-reader", daemon=True)
+        reader.start()
+        while (message := self._queue.get()) is not _STOP:
+            self.engine.busy = True
+            try:
+                self._handle(message)
+            finally:
+                self.engine.busy = False
+        self.engine.unload()
+        return 0
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        request_id = int(message["id"])
+        op = message["op"]
+        try:
+            if op == "generate":
+                self._generate(request_id, message)
+                return
+            value = self._run_op(op, message)
+        except EngineFailure as failure:
+            self.send(protocol.error_message(request_id, failure.code, str(failure)))
+        except (KeyError, TypeError, ValueError) as error:
+            self.send(protocol.error_message(request_id, ErrorCode.BAD_REQUEST, repr(error)))
+        except Exception as error:
+            traceback.print_exc(file=sys.stderr)
+            self.send(protocol.error_message(request_id, ErrorCode.INTERNAL, repr(error)))
+        else:
+            self.send(protocol.result_message(request_id, value))
+
+    def _run_op(self, op: str, message: dict[str, Any]) -> Any:
+        if op == "load":
+            return self.engine.load(LoadOptions.from_dict(message["options"])).to_dict()
+        if op == "unload":
+            self.engine.unload()
+            return None
+        if op == "render":
+            return list(
+                self.engine.render(
+                    list(message["messages"]),
+                    str(message.get("system_prompt") or ""),
+                    bool(message.get("add_generation_prompt", True)),
+                )
+            )
+        raise ValueError(f"unknown op {op}")
+
+    def _generate(self, request_id: int, message: dict[str, Any]) -> None:
+        with self._cancels_lock:
+            cancel = self._cancels.setdefault(request_id, threading.Event())
+        deltas = DeltaSender(self, request_id, DELTA_INTERVAL)
+        try:
+            request = ReplyRequest(
+                messages=list(message["messages"]),
+                system_prompt=str(message.get("system_prompt") or ""),
+                settings=SamplingSettings.from_dict(message.get("sampling") or {}),
+                conversation_key=message.get("conversation_key"),
+            )
+            job = ReplyJob(cancel, lambda fitted: self._send_fitted(request_id, fitted), deltas)
+            stats = self.engine.generate(request, job)
+        except EngineFailure as failure:
+            deltas.flush()
+            self._send_failed(request_id, failure.code, str(failure), failure.stats)
+        except Exception as error:
+            traceback.print_exc(file=sys.stderr)
+            deltas.flush()
+            self._send_failed(request_id, ErrorCode.INTERNAL, repr(error), None)
+        else:
+            deltas.flush()
+            self.send({"id": request_id, "type": "done", "stats": stats.to_dict()})
+        finally:
+            with self._cancels_lock:
+                self._cancels.pop(request_id, None)
+
+    def _send_fitted(self, request_id: int, fitted: ContextFitted) -> None:
+        self.send(
+            {
+                "id": request_id,
+                "type": "fitted",
+                "kept": fitted.kept,
+                "dropped_count": fitted.dropped_count,
+                "prompt_tokens": fitted.prompt_tokens,
+                "n_ctx": fitted.n_ctx,
+            }
+        )
+
+    def _send_failed(self, request_id: int, code: str, text: str, stats: ReplyStats | None) -> None:
+        failed: dict[str, Any] = {"id": request_id, "type": "failed", "code": code}
+        failed["message"] = text
+        failed["stats"] = stats.to_dict() if stats else None
+        self.send(failed)
+
+
+def claim_stdout() -> int:
+    """Keep the real stdout for frames and point fd 1 at stderr for everything else."""
+    out_fd = os.dup(1)
+    os.dup2(2, 1)
+    return out_fd

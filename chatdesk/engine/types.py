@@ -1,0 +1,192 @@
+"""Plain data passed between the app, the engine client and the engine host.
+
+Everything here is a small dataclass that round-trips through JSON (``to_dict`` /
+``from_dict``), so the same types describe both sides of the pipe. Nothing here imports
+llama.cpp or Qt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Self
+
+FinishReason = Literal["stop", "length", "cancelled", "error"]
+
+
+def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``data`` that name a field of dataclass ``cls`` (newer peers may add more)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {key: value for key, value in data.items() if key in names}
+
+
+class _JSONData:
+    """Mixin: dataclass <-> JSON-ready dict."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field."""
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Rebuild from ``to_dict`` output, ignoring unknown keys."""
+        return cls(**_known_fields(cls, data))
+
+
+@dataclass(frozen=True)
+class LoadOptions(_JSONData):
+    """How to load a model. ``None`` means "let the engine choose"."""
+
+    path: str | Path
+    n_ctx: int | None = None  # default: trained length capped at 8192 and by free memory
+    n_gpu_layers: int | None = None  # default: all layers with a GPU backend, else 0; -1 = all
+    n_threads: int | None = None  # default: half the logical CPUs (about the physical cores)
+    n_batch: int | None = None  # prompt-processing batch size, default 512
+    flash_attn: bool | None = None  # default: llama.cpp decides (on where supported)
+    chat_template: str | None = None  # override: a built-in template name or Jinja text
+    state_cache_mb: int | None = None  # RAM for saved conversation KV states, default 1024
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the path as a string)."""
+        data = dataclasses.asdict(self)
+        data["path"] = str(self.path)
+        return data
+
+
+@dataclass(frozen=True)
+class ModelInfo(_JSONData):
+    """What a successful load reports."""
+
+    path: str
+    name: str
+    architecture: str
+    parameter_count: int
+    quantization: str
+    file_size: int
+    trained_context: int
+    n_ctx: int
+    n_layers: int
+    chat_template_present: bool
+    template_name: str
+    backend: str  # "CPU", "CUDA", "Metal", "Vulkan", ...
+    gpu_layers_offloaded: int
+    n_threads: int
+    n_batch: int
+    flash_attn: bool
+    load_seconds: float
+
+
+@dataclass(frozen=True)
+class SamplingSettings(_JSONData):
+    """Sampling for one reply. ``seed=None`` picks a fresh random seed each time."""
+
+    temperature: float = 0.8
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    repeat_last_n: int = 64
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    seed: int | None = None
+    max_tokens: int | None = 1024  # None: until the context is full
+    stop: tuple[str, ...] = ()
+    ignore_eos: bool = False  # suppress end-of-generation tokens (benchmarks)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SamplingSettings:
+        """Rebuild from a dict (JSON turns the stop tuple into a list)."""
+        known = _known_fields(cls, data)
+        if "stop" in known:
+            known["stop"] = tuple(known["stop"] or ())
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class ReplyStats(_JSONData):
+    """Figures for one finished (or cancelled or failed) reply."""
+
+    finish_reason: FinishReason
+    prompt_tokens: int = 0  # tokens in the prompt the model saw
+    evaluated_prompt_tokens: int = 0  # of those, how many had to be evaluated (not cached)
+    generated_tokens: int = 0
+    time_to_first_token: float | None = None  # seconds from request to first token
+    prompt_seconds: float = 0.0
+    decode_seconds: float = 0.0
+    decode_tokens_per_second: float = 0.0
+    prompt_tokens_per_second: float = 0.0
+    dropped_messages: int = 0
+    kv_source: str = "none"  # where the reused prefix came from: "context", "saved", "none"
+    seed: int | None = None
+    n_ctx: int = 0
+
+
+class EngineError(Exception):
+    """A failure reported by the engine; ``code`` says which kind (see ``ErrorCode``)."""
+
+    def __init__(self, message: str, code: str = "engine_error") -> None:
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def message(self) -> str:
+        """The human-readable message."""
+        return str(self.args[0]) if self.args else ""
+
+
+class EngineHostDied(EngineError):
+    """The host process exited or was killed; ``log_tail`` holds its last stderr lines."""
+
+    def __init__(self, message: str, log_tail: list[str] | None = None) -> None:
+        super().__init__(message, code="host_died")
+        self.log_tail = list(log_tail or [])
+
+
+class ErrorCode:
+    """The ``code`` values of ``EngineError``."""
+
+    INVALID_MODEL = "invalid_model"  # rejected before loading: not GGUF, truncated, ...
+    LOAD_FAILED = "load_failed"  # llama.cpp could not load it
+    OUT_OF_MEMORY = "out_of_memory"  # the requested context does not fit
+    NO_MODEL = "no_model"  # generate/render without a loaded model
+    MESSAGE_TOO_LONG = "message_too_long"  # one message alone exceeds the context
+    TEMPLATE = "template_error"  # the chat template failed to render
+    BAD_REQUEST = "bad_request"
+    HOST_DIED = "host_died"
+    INTERNAL = "internal_error"
+
+
+@dataclass(frozen=True)
+class ContextFitted:
+    """First event of a reply: how the conversation was fitted into the context."""
+
+    kept: int  # messages kept (not counting the system prompt)
+    dropped_count: int  # oldest messages dropped to make room
+    prompt_tokens: int
+    n_ctx: int
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """More reply text (always whole characters)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ReplyDone:
+    """The reply finished: stop, length or cancelled (the text so far is kept)."""
+
+    stats: ReplyStats
+
+
+@dataclass(frozen=True)
+class ReplyFailed:
+    """The reply failed; the text streamed before the failure is still valid."""
+
+    error: EngineError
+    stats: ReplyStats | None = field(default=None)
+
+
+ReplyEvent = ContextFitted | TextDelta | ReplyDone | ReplyFailed
