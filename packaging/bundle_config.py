@@ -81,7 +81,23 @@ EXCLUDED_QT_LIBS = ("QtVirtualKeyboard",)
 # Plugins that load an excluded module: PDF images, the QML virtual keyboard.
 EXCLUDED_QT_PLUGINS = ("qpdf", "qtvirtualkeyboardplugin")
 # Other heavy packages that only development tools pull in.
-EXCLUDED_PACKAGES = ("tkinter", "pytest", "pytestqt", "mypy", "IPython", "matplotlib")
+EXCLUDED_PACKAGES = (
+    "tkinter",
+    "pytest",
+    "pytestqt",
+    "mypy",
+    "IPython",
+    "matplotlib",
+    # gguf imports these only to convert Hugging Face checkpoints, which ChatDesk never does.
+    "transformers",
+    "tokenizers",
+    "safetensors",
+    "sentencepiece",
+    "torch",
+    # huggingface_hub imports pydantic only for webhooks and version reports.
+    "pydantic",
+    "pydantic_core",
+)
 
 
 @dataclass(frozen=True)
