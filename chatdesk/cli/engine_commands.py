@@ -1,14 +1,196 @@
-"""Command group placeholder: its owner replaces this with the real commands."""
+"""Engine commands: ``ask``, ``chat``, ``prompt`` and ``bench`` (plus the hidden host commands).
+
+``ask`` and ``chat`` run the model in an engine host (``chatdesk.engine.client``), stream
+the reply to stdout and save every exchange in the conversation store. ``prompt`` renders
+the chat template from the GGUF header alone. ``bench`` lives in ``chatdesk.cli.bench``.
+This module never imports llama_cpp; the hidden ``__engine-host`` and
+``__engine-reference`` commands (used by the frozen app) import the host lazily.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 from typing import Any
+
+from chatdesk import paths
+from chatdesk.cli.errors import CLIError
+from chatdesk.engine.types import SamplingSettings
+
+SAMPLING_FLAGS = {
+    "temperature": ("--temperature", float, "sampling temperature (0 = greedy)"),
+    "top_p": ("--top-p", float, "nucleus sampling probability mass"),
+    "top_k": ("--top-k", int, "keep only the K most likely tokens (0 = off)"),
+    "min_p": ("--min-p", float, "drop tokens below this share of the top probability"),
+    "repeat_penalty": ("--repeat-penalty", float, "penalty for repeating recent tokens"),
+    "presence_penalty": ("--presence-penalty", float, "penalty for tokens already present"),
+    "frequency_penalty": ("--frequency-penalty", float, "penalty growing with repetitions"),
+    "seed": ("--seed", int, "random seed (same seed + settings + prompt = same reply)"),
+    "max_tokens": ("--max-tokens", int, "longest reply in tokens"),
+}
 
 
 def register(commands: Any) -> None:  # argparse's subparsers action has a private type
-    """Add this group's sub-commands to the chatdesk parser."""
-    del commands
+    """Add the engine commands to the chatdesk parser."""
+    from chatdesk.cli import bench
+
+    ask = commands.add_parser("ask", help="ask a model one question (saved as a conversation)")
+    ask.add_argument("model", help="path to a .gguf file (or its name under the models folder)")
+    ask.add_argument("prompt", help="the question")
+    add_chat_options(ask)
+    ask.set_defaults(handler=run_ask)
+
+    chat = commands.add_parser("chat", help="chat with a model in the terminal")
+    chat.add_argument("model", help="path to a .gguf file (or its name under the models folder)")
+    add_chat_options(chat)
+    chat.set_defaults(handler=run_chat)
+
+    prompt = commands.add_parser("prompt", help="print the exact prompt the model would see")
+    prompt.add_argument("model", help="path to a .gguf file (only its header is read)")
+    prompt.add_argument("--messages", required=True, type=Path, help="JSON file of messages")
+    prompt.add_argument("--system", help="system prompt put in front of the messages")
+    prompt.add_argument("--template", help="built-in template name or Jinja file to use")
+    prompt.add_argument(
+        "--no-generation-prompt",
+        action="store_true",
+        help="leave out the assistant header that invites the reply",
+    )
+    prompt.set_defaults(handler=run_prompt)
+
+    bench.register(commands)
+
+    host = commands.add_parser("__engine-host")  # no help: hidden (frozen app's engine host)
+    host.set_defaults(handler=run_engine_host)
+    reference = commands.add_parser("__engine-reference", add_help=False)
+    reference.add_argument("rest", nargs=argparse.REMAINDER)
+    reference.set_defaults(handler=run_engine_reference)
 
 
-__all__ = ["argparse", "register"]
+def add_chat_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``ask`` and ``chat``."""
+    parser.add_argument("--system", help="system prompt (default: the conversation's)")
+    for dest, (flag, kind, text) in SAMPLING_FLAGS.items():
+        parser.add_argument(flag, dest=dest, type=kind, help=text)
+    parser.add_argument("--ctx", type=int, help="context length in tokens")
+    parser.add_argument("--gpu-layers", type=int, help="layers to offload to the GPU (-1 = all)")
+    parser.add_argument("--threads", type=int, help="CPU threads")
+    parser.add_argument("--conversation", help="continue this conversation (id or id prefix)")
+    parser.add_argument("--stats", action="store_true", help="print reply figures on stderr")
+
+
+def resolve_model(name: str) -> Path:
+    """A model argument as a file: a path, or a file name under the models folder."""
+    path = Path(name).expanduser()
+    if path.is_file():
+        return path
+    if path.exists():
+        raise CLIError(f"{name} is not a model file")
+    library = paths.models_dir()
+    wanted = {path.name, f"{path.name}.gguf"}
+    if library.is_dir():
+        found = sorted(p for p in library.rglob("*.gguf") if p.name in wanted)
+        if found:
+            return found[0]
+    raise CLIError(f"no model file {name} (give a path to a .gguf file)")
+
+
+def sampling_from_args(args: argparse.Namespace, saved: dict[str, Any]) -> SamplingSettings:
+    """Sampling settings: defaults, then the conversation's saved ones, then the flags."""
+    values = SamplingSettings.from_dict(saved).to_dict()
+    for dest in SAMPLING_FLAGS:
+        given = getattr(args, dest, None)
+        if given is not None:
+            values[dest] = given
+    return SamplingSettings.from_dict(values)
+
+
+def read_messages_file(path: Path) -> tuple[list[dict[str, str]], str | None]:
+    """Messages from JSON: a list of {role, content}, or {"messages": [...], "system": ...}."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CLIError(f"cannot read {path}: {error.strerror or error}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CLIError(f"{path} is not valid JSON: {error}") from None
+    system = None
+    if isinstance(data, dict):
+        system = data.get("system") or data.get("system_prompt")
+        data = data.get("messages")
+    if not isinstance(data, list) or not all(_is_message(item) for item in data):
+        raise CLIError(f"{path} must hold a list of {{'role': ..., 'content': ...}} objects")
+    return [{"role": m["role"], "content": m["content"]} for m in data], system
+
+
+def _is_message(item: object) -> bool:
+    return (
+        isinstance(item, dict)
+        and isinstance(item.get("role"), str)
+        and isinstance(item.get("content"), str)
+    )
+
+
+def run_prompt(args: argparse.Namespace) -> int:
+    """``chatdesk prompt``: print the rendered prompt, byte for byte."""
+    from chatdesk.engine.templates import render_chat, resolve_template
+    from chatdesk.gguf_metadata import GGUFError, read_gguf_metadata
+
+    messages, system = read_messages_file(args.messages)
+    system = args.system if args.system is not None else system
+    if system:
+        messages = [{"role": "system", "content": system}, *messages]
+    try:
+        metadata = read_gguf_metadata(resolve_model(args.model))
+    except GGUFError as error:
+        raise CLIError(str(error)) from None
+    override = args.template
+    if override and Path(override).is_file():
+        override = Path(override).read_text(encoding="utf-8")
+    _name, template = resolve_template(metadata.chat_template, override)
+    try:
+        text = render_chat(
+            template,
+            messages,
+            add_generation_prompt=not args.no_generation_prompt,
+            bos_token=metadata.bos_token or "",
+            eos_token=metadata.eos_token or "",
+        )
+    except Exception as error:  # the template is untrusted input
+        raise CLIError(f"the chat template failed: {error}") from None
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    return 0
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    """``chatdesk ask``: one exchange, streamed and saved."""
+    from chatdesk.cli.chat_session import ChatSession
+
+    with ChatSession.open(args) as session:
+        session.exchange(args.prompt)
+    return 0
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    """``chatdesk chat``: an interactive conversation until /exit or end of input."""
+    from chatdesk.cli.chat_session import ChatSession
+
+    with ChatSession.open(args) as session:
+        session.interactive()
+    return 0
+
+
+def run_engine_host(args: argparse.Namespace) -> int:
+    """Hidden: serve as an engine host (the frozen app starts itself this way)."""
+    del args
+    from chatdesk.engine.host.main import main
+
+    return main()
+
+
+def run_engine_reference(args: argparse.Namespace) -> int:
+    """Hidden: the plain llama-cpp-python loop ``bench`` compares against."""
+    from chatdesk.engine.host.reference import main
+
+    return main(args.rest)

@@ -45,6 +45,7 @@ from chatdesk.engine.types import (
 log = logging.getLogger(__name__)
 
 HOST_SUBCOMMAND = "__engine-host"  # hidden command of the frozen ``chatdesk`` executable
+REFERENCE_SUBCOMMAND = "__engine-reference"
 LOG_TAIL_LINES = 50
 LINES_IN_DEATH_MESSAGE = 12
 
@@ -56,6 +57,13 @@ def host_command() -> list[str]:
     if getattr(sys, "frozen", False):
         return [sys.executable, HOST_SUBCOMMAND]
     return [sys.executable, "-m", "chatdesk.engine.host"]
+
+
+def reference_command() -> list[str]:
+    """The command that runs ``bench``'s plain llama-cpp-python reference loop."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, REFERENCE_SUBCOMMAND]
+    return [sys.executable, "-m", "chatdesk.engine.host.reference"]
 
 
 def host_environment() -> dict[str, str]:
@@ -137,7 +145,10 @@ class ReplyStream:
     def __iter__(self) -> Iterator[ReplyEvent]:
         """Every event in order, blocking until the reply ends."""
         while True:
-            event = self._queue.get()
+            try:
+                event = self._queue.get(timeout=0.25)  # a timeout keeps Ctrl-C working
+            except queue.Empty:
+                continue
             yield event
             if isinstance(event, ReplyDone | ReplyFailed):
                 return

@@ -1,0 +1,374 @@
+"""Chat templates: render a conversation into a model's prompt exactly as transformers does.
+
+A GGUF model carries its prompt format as a Jinja template (``tokenizer.chat_template``).
+``render_chat`` renders one the way Hugging Face transformers' ``apply_chat_template``
+does: a sandboxed, immutable Jinja environment with trim_blocks, lstrip_blocks, the
+loopcontrols extension, the ``{% generation %}`` tag, ``raise_exception``,
+``strftime_now``, a restricted ``dict`` and ``namespace``, and a ``tojson`` filter that
+leaves non-ASCII and HTML characters alone. The variables are ``messages``,
+``add_generation_prompt``, ``bos_token``, ``eos_token``, ``tools`` and ``documents``
+(None unless given) and anything in ``extra``.
+
+Templates come from downloaded files, so they are untrusted: the sandbox refuses
+internals (attributes starting with "_", mutating methods), and every render runs
+under a time and output-size budget; any failure becomes a ``TemplateError``.
+``resolve_template`` picks what a model uses: a per-model override (a built-in name
+or template text), else the model's own template, else the ChatML built-in.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, overload
+
+import jinja2
+import jinja2.ext
+import jinja2.nodes
+import jinja2.parser
+import jinja2.utils
+from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
+
+from chatdesk.engine.builtin_templates import BUILTIN_TEMPLATES, DEFAULT_TEMPLATE
+
+MAX_OUTPUT_CHARS = 16 * 1024 * 1024  # far above any prompt a context window holds
+MAX_RENDER_SECONDS = 5.0
+MAX_REPEAT_CHARS = 1024 * 1024  # "x" * n and [..] * n inside a template
+MAX_POWER_EXPONENT = 4096
+_TICK_EVERY = 256  # sandbox hooks between two clock reads
+MODEL_TEMPLATE = "model"  # resolve_template's name for the model's own template
+CUSTOM_TEMPLATE = "custom"
+REASONING_FIELDS = ("reasoning_content", "thinking", "reasoning")
+
+
+class TemplateError(Exception):
+    """A chat template that cannot be compiled or that fails on this conversation."""
+
+
+class _Budget(threading.local):
+    """Per-thread deadline of the render in progress (None: no render running)."""
+
+    deadline: float | None = None
+    ticks: int = 0
+
+
+_budget = _Budget()
+
+
+def _check_deadline() -> None:
+    _budget.ticks += 1
+    deadline = _budget.deadline
+    if deadline is not None and _budget.ticks % _TICK_EVERY == 0 and time.monotonic() > deadline:
+        raise TemplateError(f"the chat template ran longer than {MAX_RENDER_SECONDS:g} s")
+
+
+class _GuardedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, plus a clock check on every call, attribute and item access,
+    and limits on string/list repetition and powers (the ways to blow up in one step)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(
+        self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
+    ) -> Any:
+        _check_deadline()
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                sized = isinstance(seq, str | list | tuple) and isinstance(times, int)
+                if sized and len(seq) * times > MAX_REPEAT_CHARS:
+                    raise TemplateError("the chat template builds an oversized string")
+        if operator == "**" and isinstance(right, int) and abs(right) > MAX_POWER_EXPONENT:
+            raise TemplateError("the chat template computes an oversized power")
+        return super().call_binop(context, operator, left, right)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        _check_deadline()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        _check_deadline()
+        return super().getitem(obj, argument)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_deadline()
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+class _GenerationTag(jinja2.ext.Extension):
+    """``{% generation %}...{% endgeneration %}`` marks assistant text; it renders its body."""
+
+    tags = {"generation"}  # noqa: RUF012 - Jinja's own class attribute
+
+    def parse(self, parser: jinja2.parser.Parser) -> jinja2.nodes.Node:
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+        call = self.call_method("_render_body")
+        return jinja2.nodes.CallBlock(call, [], [], body).set_lineno(lineno)
+
+    def _render_body(self, caller: Callable[[], str]) -> str:
+        return caller()
+
+
+class _TemplateNamespace(jinja2.utils.Namespace):
+    """``namespace()`` that refuses underscore names (no reaching for internals)."""
+
+    def __init__(*args: Any, **kwargs: Any) -> None:  # Jinja's own signature trick
+        self, rest = args[0], args[1:]
+        attrs = dict(*rest, **kwargs)
+        for name in attrs:
+            _TemplateNamespace._check_name(name)
+        jinja2.utils.Namespace.__init__(self, attrs)
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        _TemplateNamespace._check_name(name)
+        jinja2.utils.Namespace.__setitem__(self, name, value)
+
+    @staticmethod
+    def _check_name(name: object) -> None:
+        if isinstance(name, str) and name.startswith("_"):
+            raise jinja2.exceptions.SecurityError(f"namespace attribute {name!r} is not allowed")
+
+
+class _ClockedRange(Sequence[int]):
+    """``range()`` for templates: Jinja's size limit, plus a clock check while iterating
+    (a loop that outputs nothing would otherwise never reach a guard)."""
+
+    def __init__(self, *args: int) -> None:
+        self._range = safe_range(*args)
+
+    def __len__(self) -> int:
+        return len(self._range)
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[int]: ...
+    def __getitem__(self, index: int | slice) -> int | Sequence[int]:
+        return self._range[index]
+
+    def __iter__(self) -> Iterator[int]:
+        for value in self._range:
+            _check_deadline()
+            yield value
+
+
+class _TemplateDict:
+    """``dict(...)`` and ``dict.fromkeys(...)`` without exposing the dict type itself."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> dict[Any, Any]:
+        return dict(*args, **kwargs)
+
+    def fromkeys(self, *args: Any, **kwargs: Any) -> dict[Any, Any]:
+        return dict.fromkeys(*args, **kwargs)
+
+
+def _raise_exception(message: str) -> None:
+    raise TemplateError(f"the chat template refused this conversation: {message}")
+
+
+def _tojson(
+    value: Any,
+    ensure_ascii: bool = False,
+    indent: int | str | None = None,
+    separators: tuple[str, str] | None = None,
+    sort_keys: bool = False,
+) -> str:
+    """JSON as transformers' templates expect: no HTML escaping, unicode kept."""
+    return json.dumps(
+        value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys
+    )
+
+
+def _strftime_now(format: str) -> str:
+    return datetime.now().strftime(format)
+
+
+@lru_cache(maxsize=1)
+def _environment() -> _GuardedSandbox:
+    env = _GuardedSandbox(
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=[_GenerationTag, jinja2.ext.loopcontrols],
+    )
+    env.filters["tojson"] = _tojson
+    env.globals["raise_exception"] = _raise_exception
+    env.globals["strftime_now"] = _strftime_now
+    env.globals["dict"] = _TemplateDict()
+    env.globals["namespace"] = _TemplateNamespace
+    env.globals["range"] = _ClockedRange
+    return env
+
+
+@lru_cache(maxsize=32)
+def compile_template(template: str) -> jinja2.Template:
+    """Compile (and cache) a template; syntax errors become TemplateError with the line."""
+    try:
+        return _environment().from_string(template)
+    except jinja2.TemplateSyntaxError as error:
+        raise TemplateError(
+            f"chat template syntax error on line {error.lineno}: {error.message}"
+        ) from None
+
+
+def plain_data(value: Any) -> Any:
+    """A copy made of JSON types only (anything else becomes "<TypeName>"), so templates see
+    no methods of rich objects, and never the caller's own lists and dicts."""
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    for base in (bool, str, int, float):
+        if isinstance(value, base):
+            return base(value)
+    if isinstance(value, Mapping):
+        return {plain_data(key): plain_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        items = [plain_data(item) for item in value]
+        return items if isinstance(value, list) else tuple(items)
+    return f"<{type(value).__name__}>"
+
+
+def _alias_reasoning(message: Any) -> Any:
+    """A message's reasoning under every name templates read (as transformers does)."""
+    if not isinstance(message, dict):
+        return message
+    reasoning = next((message[k] for k in REASONING_FIELDS if message.get(k) is not None), None)
+    if reasoning is None:
+        return message
+    return {"thinking": reasoning, **message, "reasoning_content": reasoning}
+
+
+@contextmanager
+def _render_budget() -> Iterator[None]:
+    outer = _budget.deadline
+    _budget.deadline = time.monotonic() + MAX_RENDER_SECONDS
+    _budget.ticks = 0
+    try:
+        yield
+    finally:
+        _budget.deadline = outer
+
+
+def _render_guarded(template: jinja2.Template, variables: dict[str, Any]) -> str:
+    pieces: list[str] = []
+    size = 0
+    with _render_budget():
+        for piece in template.generate(**variables):
+            size += len(piece)
+            if size > MAX_OUTPUT_CHARS:
+                raise TemplateError(f"the rendered prompt exceeds {MAX_OUTPUT_CHARS:,} characters")
+            pieces.append(piece)
+            _check_deadline()
+    return "".join(pieces)
+
+
+def render_chat(
+    template: str,
+    messages: list[dict[str, Any]],
+    *,
+    add_generation_prompt: bool = True,
+    bos_token: str = "",
+    eos_token: str = "",
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """Render ``messages`` (dicts with "role" and "content") into the prompt text."""
+    for message in messages:
+        if not isinstance(message, Mapping):
+            raise TemplateError(f"chat messages must be dicts, got {type(message).__name__}")
+    variables: dict[str, Any] = {
+        "bos_token": bos_token,
+        "eos_token": eos_token,
+        "tools": None,
+        "documents": None,
+        **plain_data(dict(extra or {})),
+        "messages": [_alias_reasoning(m) for m in plain_data(list(messages))],
+        "add_generation_prompt": add_generation_prompt,
+    }
+    compiled = compile_template(template)
+    try:
+        return _render_guarded(compiled, variables)
+    except TemplateError:
+        raise
+    except jinja2.TemplateError as error:
+        raise TemplateError(f"the chat template failed: {error}") from None
+    except Exception as error:
+        raise TemplateError(f"the chat template failed: {type(error).__name__}: {error}") from None
+
+
+def render_prompt(
+    template: str,
+    system_prompt: str,
+    messages: list[dict[str, Any]],
+    *,
+    add_generation_prompt: bool = True,
+    bos_token: str = "",
+    eos_token: str = "",
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """The full prompt: system prompt (when not empty) then ``messages``.
+
+    Some templates refuse a system message (Gemma 2, early Mistral); for them the system
+    prompt is put before the first user message instead, as other chat apps do.
+    """
+    options: dict[str, Any] = {
+        "add_generation_prompt": add_generation_prompt,
+        "bos_token": bos_token,
+        "eos_token": eos_token,
+        "extra": extra,
+    }
+    if not system_prompt:
+        return render_chat(template, messages, **options)
+    with_system = [{"role": "system", "content": system_prompt}, *messages]
+    try:
+        return render_chat(template, with_system, **options)
+    except TemplateError as refused:
+        folded = _fold_system_into_first_user(system_prompt, messages)
+        if folded is None:
+            raise
+        try:
+            return render_chat(template, folded, **options)
+        except TemplateError:
+            raise refused from None
+
+
+def _fold_system_into_first_user(
+    system_prompt: str, messages: list[dict[str, Any]]
+) -> list[dict[str, Any]] | None:
+    for index, message in enumerate(messages):
+        if message.get("role") == "user" and isinstance(message.get("content"), str):
+            merged = {**message, "content": f"{system_prompt}\n\n{message['content']}"}
+            return [*messages[:index], merged, *messages[index + 1 :]]
+    return None
+
+
+def builtin_template_names() -> list[str]:
+    """Names accepted by ``resolve_template`` as overrides ("chatml" first)."""
+    return [DEFAULT_TEMPLATE, *sorted(n for n in BUILTIN_TEMPLATES if n != DEFAULT_TEMPLATE)]
+
+
+def _looks_like_template(text: str) -> bool:
+    return "{{" in text or "{%" in text
+
+
+def resolve_template(metadata_template: str | None, override: str | None = None) -> tuple[str, str]:
+    """The (name, template text) a model should use.
+
+    ``override`` (the per-model setting) is a built-in name, ``"model"`` (the model's own
+    template), or template text; empty means no override. Without an override the model's
+    own template wins, and a model without one gets the ChatML built-in.
+    """
+    choice = (override or "").strip()
+    if choice and choice != MODEL_TEMPLATE:
+        if choice in BUILTIN_TEMPLATES:
+            return choice, BUILTIN_TEMPLATES[choice]
+        if not _looks_like_template(override or ""):
+            names = ", ".join(builtin_template_names())
+            raise TemplateError(f"unknown chat template '{choice}' (built-in: {names})")
+        compile_template(override or "")
+        return CUSTOM_TEMPLATE, override or ""
+    if metadata_template and metadata_template.strip():
+        return MODEL_TEMPLATE, metadata_template
+    return DEFAULT_TEMPLATE, BUILTIN_TEMPLATES[DEFAULT_TEMPLATE]

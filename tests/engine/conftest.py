@@ -1,0 +1,46 @@
+"""Engine fixtures: one engine host with the tiny model for the whole session, and models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chatdesk.engine.client import EngineClient
+from chatdesk.engine.types import LoadOptions, ModelInfo
+
+pytest.importorskip("llama_cpp")
+
+
+@pytest.fixture(scope="session")
+def engine(tiny_model_path: Path) -> Iterator[EngineClient]:
+    """A running engine host with the tiny model loaded (shared: tests must not unload it)."""
+    client = EngineClient()
+    client.load(LoadOptions(tiny_model_path, n_ctx=2048, n_threads=1)).result(timeout=60)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_info(engine: EngineClient) -> ModelInfo:
+    """What loading the tiny model reported."""
+    assert engine.model_info is not None
+    return engine.model_info
+
+
+@pytest.fixture
+def fresh_engine() -> Iterator[EngineClient]:
+    """A client of its own (for tests that load other models, crash or kill the host)."""
+    client = EngineClient()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def medium_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model big enough (about 17 MB, F32) that prompt processing takes a while."""
+    from tests.support.gguf_factory import ModelSpec, write_model
+
+    spec = ModelSpec(n_embd=256, n_layer=4, n_head=4, n_head_kv=2, n_ff=1024, seed=3)
+    return write_model(tmp_path_factory.mktemp("models") / "medium.gguf", spec)

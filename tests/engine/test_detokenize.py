@@ -1,0 +1,72 @@
+"""The incremental detokeniser: whole characters, stop strings held back, leading space."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatdesk.engine.host.detokenize import StreamingText
+
+
+def stream(pieces: list[bytes], stop: tuple[str, ...] = ()) -> tuple[list[str], StreamingText]:
+    text = StreamingText(stop)
+    out = [text.push(piece) for piece in pieces]
+    out.append(text.finish())
+    return [part for part in out if part], text
+
+
+@pytest.mark.parametrize("sample", ["你好，世界", "🙂👍🏽 emoji", "naïve café", "mixed 中文 and 🙂"])
+def test_characters_split_across_tokens_come_out_whole(sample: str) -> None:
+    data = sample.encode("utf-8")
+    pieces = [data[i : i + 1] for i in range(len(data))]  # one byte per token: worst case
+    parts, _ = stream(pieces)
+    assert "".join(parts) == sample
+    assert all("\ufffd" not in part for part in parts)
+
+
+def test_every_delta_is_complete_text_while_streaming() -> None:
+    text = StreamingText()
+    assert text.push("你".encode()[:2]) == ""  # incomplete: nothing to show yet
+    assert text.push("你".encode()[2:] + b"!") == "你!"
+
+
+def test_invalid_bytes_become_replacement_characters() -> None:
+    parts, _ = stream([b"ok ", b"\xff", b"\xe4\xbd"])  # a stray byte, then a cut-off character
+    assert "".join(parts) == "ok \ufffd\ufffd"
+
+
+def test_leading_whitespace_of_the_reply_is_dropped() -> None:
+    parts, _ = stream([b" ", b"\n", b" Hello", b" world"])
+    assert "".join(parts) == "Hello world"
+
+
+def test_stop_string_split_across_tokens_is_never_shown() -> None:
+    parts, text = stream([b"Answer: 4", b"2\nUs", b"er:", b" more"], stop=("\nUser:",))
+    assert "".join(parts) == "Answer: 42"
+    assert text.stopped
+
+
+def test_text_that_only_looks_like_a_stop_prefix_is_released() -> None:
+    text = StreamingText(stop=("<|end|>",))
+    assert text.push(b"a <|e") == "a "  # held back: might be the stop string
+    assert text.push(b"xtra") == "<|extra"
+    assert text.push(b" <|") == " "
+    assert text.finish() == "<|"  # the reply ended for another reason: nothing is lost
+
+
+def test_earliest_of_several_stop_strings_wins() -> None:
+    parts, _ = stream([b"one two three"], stop=("three", "two"))
+    assert "".join(parts) == "one "
+
+
+def test_stop_string_made_of_multibyte_characters() -> None:
+    data = "答案是四。用户：".encode()
+    parts, text = stream([data[i : i + 2] for i in range(0, len(data), 2)], stop=("用户：",))
+    assert "".join(parts) == "答案是四。"
+    assert text.stopped
+
+
+def test_nothing_is_emitted_after_a_stop() -> None:
+    text = StreamingText(stop=("STOP",))
+    assert text.push(b"go STOP") == "go "
+    assert text.push(b"more") == ""
+    assert text.finish() == ""
