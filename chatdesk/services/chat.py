@@ -89,6 +89,7 @@ class ChatService:
         self._events: queue.SimpleQueue[tuple[StreamingReply, Any]] = queue.SimpleQueue()
         self._notes: dict[str, ContextNote] = {}
         self._notes_loaded = False
+        self.reply_path: list[Message] = []  # the branch of the reply started last
 
     # -- conversations ------------------------------------------------------------
     def new_conversation(self) -> Conversation:
@@ -225,7 +226,8 @@ class ChatService:
     def _start_reply(self, conversation_id: str, user: Message) -> Message:
         conversation = self.store.get_conversation(conversation_id)
         sampling = self.settings.effective_sampling(conversation.settings)
-        history = history_for(self.store.path_to(user.id))
+        path = self.store.path_to(user.id)
+        history = history_for(path)
         model = self.engine.status.path
         placeholder = self.store.append_message(
             conversation_id,
@@ -240,6 +242,7 @@ class ChatService:
             self.store.update_conversation(conversation_id, model=model)
         reply = StreamingReply(conversation_id, placeholder.id, last_persist=time.monotonic())
         self.reply = reply
+        self.reply_path = [*path, placeholder]
         try:
             reply.handle = self.engine.client.generate(
                 history,

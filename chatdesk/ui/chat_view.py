@@ -15,7 +15,7 @@ from chatdesk.store import Message
 from chatdesk.ui.message_widget import MessageWidget
 from chatdesk.ui.rendering import MarkdownRenderer
 
-BATCH = 30
+BATCH = 20
 STICK_MARGIN = 48
 
 
@@ -136,7 +136,7 @@ class ChatView(QScrollArea):
         index = next((i for i, m in enumerate(self.messages) if m.id == message.id), None)
         if index is not None:
             self.messages[index] = message
-        widget.show_message(message, self._chat.context_note(message.id))
+        widget.show_message(message, self._chat.context_note(message.id), streamed=True)
         widget.show_error(error)
 
     def set_busy(self, busy: bool) -> None:

@@ -260,15 +260,15 @@ class MainWindow(QMainWindow):
     # -- start and stop -----------------------------------------------------------
     def _restore(self) -> None:
         settings = self.services.settings
+        self.dock.setVisible(bool(settings.ui_value("settings_visible", False)))
+        splitter = settings.ui_value("splitter")
+        if isinstance(splitter, str) and splitter:
+            self.splitter.restoreState(QByteArray.fromBase64(splitter.encode()))
         geometry = settings.ui_value("geometry")
         if isinstance(geometry, str) and geometry:
             self.restoreGeometry(QByteArray.fromBase64(geometry.encode()))
         else:
             self.resize(1180, 760)
-        splitter = settings.ui_value("splitter")
-        if isinstance(splitter, str) and splitter:
-            self.splitter.restoreState(QByteArray.fromBase64(splitter.encode()))
-        self.dock.setVisible(bool(settings.ui_value("settings_visible", False)))
         self.refresh_sidebar()
         last = settings.ui_value("last_conversation")
         if not self._open_existing(last):
@@ -499,7 +499,7 @@ class MainWindow(QMainWindow):
         assert self.conversation_id is not None
         self.notice.hide()
         self._update_page()
-        self.chat_view.sync(self.chat.messages(self.conversation_id))
+        self.chat_view.sync(self.chat.reply_path)
         self._watched_reply = self.chat.reply
         self._sync_streaming_ui()
         self._frame.start()

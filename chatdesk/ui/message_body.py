@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QSize, QSizeF, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QResizeEvent, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
@@ -116,15 +116,16 @@ class MessageBody(QTextBrowser):
 
     # -- sizing -------------------------------------------------------------------
     def resizeEvent(self, event: QResizeEvent) -> None:
-        """Re-wrap at the new width and adjust the height to match."""
+        """QTextEdit re-wraps when the width changes; then match the height to the text."""
         super().resizeEvent(event)
-        self.document().setTextWidth(self.viewport().width())
-        self._fit_height()
+        if event.oldSize().width() != event.size().width():
+            self._fit_height()
 
-    def _fit_height(self) -> None:
-        height = int(self.document().size().height()) + 2 * self.frameWidth() + 2
-        if height != self.height():
-            self.setFixedHeight(height)
+    def _fit_height(self, size: QSizeF | None = None) -> None:
+        height = size.height() if size is not None else self.document().size().height()
+        wanted = int(height) + 2 * self.frameWidth() + 2
+        if wanted != self.height():
+            self.setFixedHeight(wanted)
 
     def sizeHint(self) -> QSize:
         """Whatever width the layout gives, as tall as the text."""

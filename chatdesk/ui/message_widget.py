@@ -140,10 +140,18 @@ class MessageWidget(QFrame):
         return button
 
     # -- content ------------------------------------------------------------------
-    def show_message(self, message: Message, note: ContextNote | None = None) -> None:
-        """Show a finished (or stored) message with its status line."""
+    def show_message(
+        self, message: Message, note: ContextNote | None = None, streamed: bool = False
+    ) -> None:
+        """Show a finished (or stored) message with its status line.
+
+        A reply that was just streamed keeps its incremental rendering (only the tail is
+        redone), so the end of a long reply costs no more than one frame.
+        """
         self.message = message
-        if message.role == "assistant":
+        if message.role == "assistant" and streamed:
+            self.body.show_streaming(message.content)
+        elif message.role == "assistant":
             self.body.show_markdown(message.content)
         else:
             self.body.show_plain(message.content)

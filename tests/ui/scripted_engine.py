@@ -151,8 +151,8 @@ class ScriptedEngine:
         conversation_key: str | None = None,
     ) -> ScriptedStream:
         """Start streaming the scripted reply."""
-        self.requests.append({"messages": messages, "system_prompt": system_prompt,
-                              "sampling": sampling, "conversation_key": conversation_key})  # fmt: skip
+        request = {"messages": messages, "system_prompt": system_prompt, "sampling": sampling}
+        self.requests.append({**request, "conversation_key": conversation_key})
         stream = ScriptedStream(self.token_list(), self.rate, 2048, self.dropped)
         self.streams.append(stream)
         return stream

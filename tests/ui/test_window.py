@@ -1,0 +1,272 @@
+"""The main window with a scripted engine: layout, first run, streaming, stop, crash, branches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QPushButton
+from pytestqt.qtbot import QtBot
+
+from chatdesk.services.engine_session import ModelState
+from chatdesk.ui.chat_view import BATCH
+from chatdesk.ui.main_window import MainWindow
+from tests.ui.conftest import wait_for_model, wait_for_reply
+from tests.ui.scripted_engine import ScriptedEngine
+
+MakeWindow = Callable[..., MainWindow]
+
+
+@pytest.fixture
+def ready_window(
+    qtbot: QtBot, make_window: MakeWindow, scripted_engine: ScriptedEngine, fake_gguf: Path
+) -> MainWindow:
+    """A window with the scripted model loaded."""
+    window = make_window(lambda: scripted_engine)
+    window.load_model(str(fake_gguf))
+    wait_for_model(qtbot, window)
+    assert window.services.engine.status.state is ModelState.READY
+    return window
+
+
+def type_and_send(qtbot: QtBot, window: MainWindow, text: str) -> None:
+    """Type into the composer and press Enter."""
+    window.composer.text.setPlainText(text)
+    qtbot.keyClick(window.composer.text, Qt.Key.Key_Return)
+
+
+def test_window_title_focus_and_welcome_page_without_model(
+    qtbot: QtBot, make_window: MakeWindow, scripted_engine: ScriptedEngine
+) -> None:
+    window = make_window(lambda: scripted_engine)
+    assert window.windowTitle().startswith("ChatDesk")
+    window.activateWindow()
+    qtbot.waitUntil(window.composer.text.hasFocus)
+    assert window.pages.currentWidget() is window.welcome
+    text = " ".join(label.text() for label in window.welcome.findChildren(QLabel)).lower()
+    assert "open gguf file" in text
+    assert "drag" in text
+    assert "browse models" in text
+
+
+def test_sending_without_a_model_explains_what_to_do(
+    qtbot: QtBot, make_window: MakeWindow, scripted_engine: ScriptedEngine
+) -> None:
+    window = make_window(lambda: scripted_engine)
+    type_and_send(qtbot, window, "hello")
+    assert window.notice.isVisible()
+    assert "model" in window.notice.label.text().lower()
+    assert window.composer.text.toPlainText() == "hello"  # nothing typed is lost
+
+
+def test_load_error_shows_the_engines_reason(
+    qtbot: QtBot, make_window: MakeWindow, scripted_engine: ScriptedEngine, tmp_path: Path
+) -> None:
+    bad = tmp_path / "not-a-model.gguf"
+    bad.write_text("hello")
+    window = make_window(lambda: scripted_engine)
+    window.load_model(str(bad))
+    wait_for_model(qtbot, window)
+    assert window.services.engine.status.state is ModelState.FAILED
+    assert "not a GGUF file" in window.notice.label.text()
+    assert window.notice.isVisible()
+
+
+def test_enter_sends_shift_enter_adds_a_line(qtbot: QtBot, ready_window: MainWindow) -> None:
+    window = ready_window
+    window.composer.text.setPlainText("first line")
+    window.composer.text.moveCursor(window.composer.text.textCursor().MoveOperation.End)
+    qtbot.keyClick(window.composer.text, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(window.composer.text, "second line")
+    assert window.chat_view.messages == []
+    qtbot.keyClick(window.composer.text, Qt.Key.Key_Return)
+    wait_for_reply(qtbot, window)
+    messages = window.chat.messages(window.conversation_id)
+    assert messages[0].content == "first line\nsecond line"
+    assert messages[1].role == "assistant"
+    assert messages[1].status == "complete"
+    assert window.composer.text.toPlainText() == ""
+    widget = window.chat_view.widget_for(messages[1].id)
+    assert widget is not None
+    assert "def greet" in widget.body.toPlainText()
+    assert "tok/s" in widget.status_label.text()
+    assert widget.context_meter.isVisible() or not widget.isVisible()
+
+
+def test_escape_stops_the_reply_and_keeps_the_text(
+    qtbot: QtBot, ready_window: MainWindow, scripted_engine: ScriptedEngine
+) -> None:
+    scripted_engine.tokens, scripted_engine.rate = 5000, 200.0
+    window = ready_window
+    type_and_send(qtbot, window, "write a lot")
+    assert window.composer.stop_button.isVisible()
+    qtbot.waitUntil(lambda: len(window.chat.reply.text if window.chat.reply else "") > 20)
+    qtbot.keyClick(window.composer.text, Qt.Key.Key_Escape)
+    wait_for_reply(qtbot, window)
+    reply = window.chat.messages(window.conversation_id)[-1]
+    assert reply.status == "interrupted"
+    assert reply.finish_reason == "cancelled"
+    assert len(reply.content) > 20
+    assert not window.composer.stop_button.isVisible()
+    widget = window.chat_view.widget_for(reply.id)
+    assert widget is not None
+    assert "stopped by you" in widget.status_label.text()
+
+
+def test_partial_reply_is_saved_while_streaming(
+    qtbot: QtBot, ready_window: MainWindow, scripted_engine: ScriptedEngine
+) -> None:
+    scripted_engine.tokens, scripted_engine.rate = 5000, 200.0
+    window = ready_window
+    type_and_send(qtbot, window, "write a lot")
+    reply_id = window.chat.reply.message_id if window.chat.reply else ""
+    qtbot.waitUntil(lambda: len(window.services.store.get_message(reply_id).content) > 30)
+    assert window.services.store.get_message(reply_id).status == "streaming"
+    window.stop()
+    wait_for_reply(qtbot, window)
+
+
+def test_host_death_keeps_partial_reply_and_offers_reload(
+    qtbot: QtBot, ready_window: MainWindow, scripted_engine: ScriptedEngine
+) -> None:
+    scripted_engine.tokens, scripted_engine.rate = 5000, 200.0
+    window = ready_window
+    type_and_send(qtbot, window, "write a lot")
+    qtbot.waitUntil(lambda: len(window.chat.reply.text if window.chat.reply else "") > 20)
+    scripted_engine.streams[-1].kill_host()
+    wait_for_reply(qtbot, window)
+    reply = window.chat.messages(window.conversation_id)[-1]
+    assert reply.status == "interrupted"
+    assert len(reply.content) > 20
+    assert window.services.engine.status.state is ModelState.DIED
+    assert window.notice.isVisible()
+    assert window.notice.action_button.text() == "Reload model"
+    window.notice.action_button.click()
+    wait_for_model(qtbot, window)
+    assert window.services.engine.ready
+
+
+def test_regenerate_and_sibling_navigation(
+    qtbot: QtBot, ready_window: MainWindow, scripted_engine: ScriptedEngine
+) -> None:
+    window = ready_window
+    type_and_send(qtbot, window, "question")
+    wait_for_reply(qtbot, window)
+    first = window.chat.messages(window.conversation_id)[-1]
+    scripted_engine.text = "A different answer. "
+    widget = window.chat_view.widget_for(first.id)
+    assert widget is not None
+    widget.regenerate_button.click()
+    wait_for_reply(qtbot, window)
+    second = window.chat.messages(window.conversation_id)[-1]
+    assert second.id != first.id
+    assert second.parent_id == first.parent_id
+    new_widget = window.chat_view.widget_for(second.id)
+    assert new_widget is not None
+    assert new_widget.position_label.text() == "2/2"
+    assert new_widget.position_label.isVisible()
+    new_widget.previous_button.click()
+    shown = window.chat.messages(window.conversation_id)[-1]
+    assert shown.id == first.id
+    back = window.chat_view.widget_for(first.id)
+    assert back is not None
+    assert back.position_label.text() == "1/2"
+    assert "def greet" in back.body.toPlainText()
+
+
+def test_edit_and_resend_makes_a_new_branch(qtbot: QtBot, ready_window: MainWindow) -> None:
+    window = ready_window
+    type_and_send(qtbot, window, "original question")
+    wait_for_reply(qtbot, window)
+    user = window.chat.messages(window.conversation_id)[0]
+    widget = window.chat_view.widget_for(user.id)
+    assert widget is not None
+    widget.edit_button.click()
+    assert widget.editor is not None
+    editor = widget.editor.findChild(QPlainTextEdit)
+    assert editor is not None
+    assert editor.toPlainText() == "original question"
+    editor.setPlainText("edited question")
+    send = [b for b in widget.editor.findChildren(QPushButton) if b.text() == "Send"]
+    send[0].click()
+    wait_for_reply(qtbot, window)
+    path = window.chat.messages(window.conversation_id)
+    assert [m.content for m in path[:1]] == ["edited question"]
+    assert len(window.services.store.siblings(path[0].id)) == 2
+    assert window.services.store.get_message(user.id).content == "original question"
+    edited = window.chat_view.widget_for(path[0].id)
+    assert edited is not None
+    assert edited.position_label.text() == "2/2"
+
+
+def test_dropped_turns_are_reported_under_the_reply(
+    qtbot: QtBot, ready_window: MainWindow, scripted_engine: ScriptedEngine
+) -> None:
+    scripted_engine.dropped = 3
+    window = ready_window
+    type_and_send(qtbot, window, "question")
+    wait_for_reply(qtbot, window)
+    reply = window.chat.messages(window.conversation_id)[-1]
+    widget = window.chat_view.widget_for(reply.id)
+    assert widget is not None
+    assert "3 older messages were left out to fit the context" in widget.status_label.text()
+    window.open_conversation(window.conversation_id)  # still said after re-opening
+    widget = window.chat_view.widget_for(reply.id)
+    assert widget is not None
+    assert "left out" in widget.status_label.text()
+
+
+def test_copy_last_reply_shortcut(qtbot: QtBot, ready_window: MainWindow) -> None:
+    window = ready_window
+    type_and_send(qtbot, window, "question")
+    wait_for_reply(qtbot, window)
+    QGuiApplication.clipboard().clear()
+    qtbot.keyClick(
+        window,
+        Qt.Key.Key_C,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert "def greet" in QGuiApplication.clipboard().text()
+
+
+def test_long_conversation_creates_widgets_lazily(qtbot: QtBot, ready_window: MainWindow) -> None:
+    window = ready_window
+    store = window.services.store
+    conversation = store.create_conversation(title="long")
+    for index in range(120):
+        store.append_message(
+            conversation.id, "user" if index % 2 == 0 else "assistant", f"m{index}"
+        )
+    window.open_conversation(conversation.id)
+    assert len(window.chat_view.messages) == 120
+    assert len(window.chat_view.widgets) == BATCH
+    assert window.chat_view.widgets[-1].message.content == "m119"
+    window.chat_view.load_earlier()
+    assert len(window.chat_view.widgets) == 2 * BATCH
+    assert window.chat_view.widgets[0].message.content == f"m{120 - 2 * BATCH}"
+
+
+def test_window_state_and_last_conversation_are_restored(
+    qtbot: QtBot, make_window: MakeWindow, scripted_engine: ScriptedEngine, fake_gguf: Path
+) -> None:
+    window = make_window(lambda: scripted_engine)
+    window.load_model(str(fake_gguf))
+    wait_for_model(qtbot, window)
+    first = window.conversation_id
+    type_and_send(qtbot, window, "remember me")
+    wait_for_reply(qtbot, window)
+    window.new_chat()
+    window.open_conversation(first)
+    window.resize(1040, 690)
+    window.dock.show()
+    window.close()
+    again = make_window(ScriptedEngine)
+    assert again.conversation_id == first
+    assert again.dock.isVisible()
+    assert again.height() == 690  # (the offscreen screen is too narrow to check the width)
+    wait_for_model(qtbot, again)
+    assert again.services.engine.status.path == str(fake_gguf)  # last used model, loaded
+    assert again.picker.selected_path() == str(fake_gguf)
