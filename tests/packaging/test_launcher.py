@@ -27,20 +27,25 @@ def test_launcher_answers_version_like_the_installed_command() -> None:
     assert result.stdout.strip() == f"chatdesk {__version__}"
 
 
-def test_engine_host_command_runs_the_host_module_with_the_rest_of_the_arguments(
+def test_engine_client_host_command_reaches_the_engine_host(
     launcher: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[tuple[str, list[str]]] = []
+    from chatdesk.cli import engine_commands
+    from chatdesk.engine import client
 
-    def fake_run_module(name: str, run_name: str, alter_sys: bool) -> dict[str, object]:
-        assert (run_name, alter_sys) == ("__main__", True)
-        calls.append((name, list(sys.argv[1:])))
-        return {}
+    started: list[str] = []
 
-    monkeypatch.setattr(launcher.runpy, "run_module", fake_run_module)
-    monkeypatch.setattr(sys, "argv", ["chatdesk", "__engine-host", "--fd", "3"])
-    assert launcher.main() == 0
-    assert calls == [(launcher.ENGINE_HOST_MODULE, ["--fd", "3"])]
+    def fake_engine_host(args: object) -> int:
+        started.append(getattr(args, "command", ""))
+        return 0
+
+    monkeypatch.setattr(engine_commands, "run_engine_host", fake_engine_host)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", "/opt/ChatDesk/chatdesk")
+    command = client.host_command()
+    assert command[0] == "/opt/ChatDesk/chatdesk"
+    assert launcher.main(command[1:]) == 0
+    assert started == [client.HOST_SUBCOMMAND]
 
 
 def test_other_arguments_go_to_the_chatdesk_command_line(
