@@ -133,13 +133,11 @@ def _is_message(item: object) -> bool:
 
 def run_prompt(args: argparse.Namespace) -> int:
     """``chatdesk prompt``: print the rendered prompt, byte for byte."""
-    from chatdesk.engine.templates import render_chat, resolve_template
+    from chatdesk.engine.templates import TemplateError, render_prompt, resolve_template
     from chatdesk.gguf_metadata import GGUFError, read_gguf_metadata
 
     messages, system = read_messages_file(args.messages)
     system = args.system if args.system is not None else system
-    if system:
-        messages = [{"role": "system", "content": system}, *messages]
     try:
         metadata = read_gguf_metadata(resolve_model(args.model))
     except GGUFError as error:
@@ -147,17 +145,18 @@ def run_prompt(args: argparse.Namespace) -> int:
     override = args.template
     if override and Path(override).is_file():
         override = Path(override).read_text(encoding="utf-8")
-    _name, template = resolve_template(metadata.chat_template, override)
     try:
-        text = render_chat(
+        _name, template = resolve_template(metadata.chat_template, override)
+        text = render_prompt(
             template,
+            system or "",
             messages,
             add_generation_prompt=not args.no_generation_prompt,
             bos_token=metadata.bos_token or "",
             eos_token=metadata.eos_token or "",
         )
-    except Exception as error:  # the template is untrusted input
-        raise CLIError(f"the chat template failed: {error}") from None
+    except TemplateError as error:  # the template is untrusted input
+        raise CLIError(str(error)) from None
     sys.stdout.write(text)
     sys.stdout.flush()
     return 0

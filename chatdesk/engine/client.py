@@ -17,11 +17,12 @@ import itertools
 import logging
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
@@ -49,6 +50,8 @@ REFERENCE_SUBCOMMAND = "__engine-reference"
 LOG_TAIL_LINES = 50
 LINES_IN_DEATH_MESSAGE = 12
 
+FATAL_LOG = re.compile(r"GGML_ASSERT|GGML_ABORT|\berror\b|fatal|terminate called", re.IGNORECASE)
+
 EventCallback = Callable[[ReplyEvent], None]
 
 
@@ -72,7 +75,7 @@ def host_environment() -> dict[str, str]:
     package_parent = str(Path(__file__).resolve().parents[2])
     paths = [package_parent, *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    env.setdefault("PYTHONFAULTHANDLER", "1")  # a Python traceback in the log on a crash
+    env.setdefault("GGML_NO_BACKTRACE", "1")  # no gdb session in the log on an abort
     return env
 
 
@@ -87,6 +90,12 @@ def describe_exit(returncode: int | None) -> str:
             name = f"signal {-returncode}"
         return f"was killed by {name}"
     return f"exited with status {returncode}"
+
+
+def telling_lines(lines: list[str], fatal: Iterable[str]) -> list[str]:
+    """The log lines worth quoting: the fatal ones (assertions, errors), then the last few."""
+    last = lines[-LINES_IN_DEATH_MESSAGE:]
+    return [line for line in fatal if line not in last] + last
 
 
 class ReplyStream:
@@ -237,6 +246,7 @@ class HostProcess:
 
     def __init__(self, command: list[str], env: dict[str, str]) -> None:
         self.log_tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
+        self.fatal_lines: collections.deque[str] = collections.deque(maxlen=3)
         self._pending: dict[int, Pending] = {}
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
@@ -289,6 +299,8 @@ class HostProcess:
             line = raw.decode("utf-8", errors="replace").rstrip()
             if line:
                 self.log_tail.append(line)
+                if FATAL_LOG.search(line):
+                    self.fatal_lines.append(line)
 
     def _read_frames(self) -> None:
         stream = cast(BinaryIO, self.process.stdout)
@@ -330,6 +342,7 @@ class HostProcess:
                 self.process.kill()
                 self.process.wait()
         self._stderr_thread.join(timeout=2)
+        self._close_pipes()
         with self._lock:
             self.alive = False
             pending = list(self._pending.values())
@@ -340,6 +353,12 @@ class HostProcess:
                 item.deliver(ReplyFailed(error))
             else:
                 item.fail(error)
+
+    def _close_pipes(self) -> None:
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
 
     def _wait_for_reader(self) -> None:
         if threading.current_thread() is not self._reader:
@@ -353,8 +372,8 @@ class HostProcess:
         how = describe_exit(self.process.poll())
         message = f"The engine host {how}{problem}."
         if lines:
-            message += " Last log lines:\n" + "\n".join(lines[-LINES_IN_DEATH_MESSAGE:])
-        return EngineHostDied(message, lines)
+            message += " Last log lines:\n" + "\n".join(telling_lines(lines, self.fatal_lines))
+        return EngineHostDied(message, [*self.fatal_lines, *lines])
 
     def close(self, timeout: float = 5.0) -> None:
         """Ask the host to exit, then make sure it has."""
@@ -372,6 +391,8 @@ class HostProcess:
             self.process.kill()
             self.process.wait()
         self._reader.join(timeout=timeout)
+        self._stderr_thread.join(timeout=timeout)
+        self._close_pipes()
 
 
 class EngineClient:

@@ -39,8 +39,8 @@ def fresh_engine() -> Iterator[EngineClient]:
 
 @pytest.fixture(scope="session")
 def medium_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model big enough (about 17 MB, F32) that prompt processing takes a while."""
+    """A model big enough (about 36 MB, F32) that a long prompt takes a second or more."""
     from tests.support.gguf_factory import ModelSpec, write_model
 
-    spec = ModelSpec(n_embd=256, n_layer=4, n_head=4, n_head_kv=2, n_ff=1024, seed=3)
+    spec = ModelSpec(n_embd=384, n_layer=4, n_head=6, n_head_kv=2, n_ff=1536, seed=3)
     return write_model(tmp_path_factory.mktemp("models") / "medium.gguf", spec)

@@ -44,7 +44,7 @@ def test_model_without_template_has_no_template_key(tiny_model_no_template_path:
     assert "tokenizer.chat_template" not in reader.fields
 
 
-@pytest.mark.parametrize("weight_type", ["F32", "F16", "Q8_0"])
+@pytest.mark.parametrize("weight_type", ["F32", "F16", "Q8_0", "Q4_0"])
 def test_weight_types_are_stored_as_asked(tmp_path: Path, weight_type: str) -> None:
     path = write_model(tmp_path / "m.gguf", ModelSpec(weight_type=weight_type))
     reader = gguf.GGUFReader(path)

@@ -19,17 +19,10 @@ def test_frames_round_trip_in_order() -> None:
 
 def test_write_frame_fd_writes_whole_frames() -> None:
     read_end, write_end = os.pipe()
-    try:
-        protocol.write_frame_fd(write_end, {"id": 7, "text": "x" * 10000})
-        os.close(write_end)
-        with os.fdopen(read_end, "rb") as reader:
-            assert protocol.read_frame(reader) == {"id": 7, "text": "x" * 10000}
-    finally:
-        for fd in (write_end,):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+    protocol.write_frame_fd(write_end, {"id": 7, "text": "x" * 10000})
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        assert protocol.read_frame(reader) == {"id": 7, "text": "x" * 10000}
 
 
 def test_stream_ending_inside_a_frame_is_an_error() -> None:

@@ -43,6 +43,7 @@ WEIGHT_TYPES = {
     "F32": (GGMLQuantizationType.F32, LlamaFileType.ALL_F32),
     "F16": (GGMLQuantizationType.F16, LlamaFileType.MOSTLY_F16),
     "Q8_0": (GGMLQuantizationType.Q8_0, LlamaFileType.MOSTLY_Q8_0),
+    "Q4_0": (GGMLQuantizationType.Q4_0, LlamaFileType.MOSTLY_Q4_0),
 }
 
 

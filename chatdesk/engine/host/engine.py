@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,9 +34,9 @@ from chatdesk.engine.host.model import (
     LoadFailed,
     open_model,
 )
+from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
-from chatdesk.engine.host.state_cache import SavedState, StateCache
-from chatdesk.engine.templates import render_chat, resolve_template
+from chatdesk.engine.templates import TemplateError, render_prompt, resolve_template
 from chatdesk.engine.types import (
     ContextFitted,
     ErrorCode,
@@ -81,15 +81,6 @@ class EngineFailure(Exception):
         self.stats = stats
 
 
-def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    """Length of the longest common prefix of two token lists."""
-    limit = min(len(a), len(b))
-    index = 0
-    while index < limit and a[index] == b[index]:
-        index += 1
-    return index
-
-
 def gpu_backend_name() -> str | None:
     """The GPU backend llama.cpp was built with, or None for a CPU-only build."""
     if not llama_cpp.llama_supports_gpu_offload():
@@ -113,9 +104,7 @@ class Engine:
         self.info: ModelInfo | None = None
         self.metadata: GGUFMetadata | None = None
         self.template: tuple[str, str] = ("", "")
-        self.context_tokens: list[int] = []
-        self.context_key: str | None = None
-        self.states = StateCache(DEFAULT_STATE_CACHE_MB * 1024 * 1024)
+        self.cache: PromptCache | None = None
         self.last_load_error: str | None = None
         self.busy = False
         llama_cpp.llama_backend_init()
@@ -147,10 +136,16 @@ class Engine:
             raw_model = open_model(str(path), n_gpu_layers)
         except LoadFailed as error:
             raise EngineFailure(ErrorCode.LOAD_FAILED, self._llama_reason(error, path)) from None
+        try:
+            template = resolve_template(metadata.chat_template, options.chat_template)
+        except TemplateError as error:
+            llama_cpp.llama_model_free(raw_model)
+            raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
         model = self._create_context(raw_model, options, metadata, gpu is not None)
-        self.model, self.metadata = model, metadata
-        self.template = resolve_template(metadata.chat_template, options.chat_template)
-        self.states = StateCache((options.state_cache_mb or DEFAULT_STATE_CACHE_MB) * 1024**2)
+        self.model, self.metadata, self.template = model, metadata, template
+        self.cache = PromptCache(
+            model, (options.state_cache_mb or DEFAULT_STATE_CACHE_MB) * 1024**2
+        )
         self.info = self._describe(model, metadata, path, gpu, time.perf_counter() - started)
         return self.info
 
@@ -177,7 +172,7 @@ class Engine:
             n_head=int(llama_cpp.llama_model_n_head(raw_model)),
             n_head_kv=int(llama_cpp.llama_model_n_head_kv(raw_model)),
         )
-        trained = int(llama_cpp.llama_model_n_ctx_train(raw_model))
+        trained = metadata.context_length or int(llama_cpp.llama_model_n_ctx_train(raw_model))
         try:
             n_ctx = memory.choose_context(options.n_ctx, trained, shape, memory.available_memory())
         except (memory.ContextTooLarge, ValueError) as error:
@@ -223,7 +218,8 @@ class Engine:
             or int(llama_cpp.llama_model_n_params(model.model)),
             quantization=metadata.file_type,
             file_size=metadata.total_size_bytes,
-            trained_context=int(llama_cpp.llama_model_n_ctx_train(model.model)),
+            trained_context=metadata.context_length
+            or int(llama_cpp.llama_model_n_ctx_train(model.model)),
             n_ctx=model.n_ctx,
             n_layers=n_layers,
             chat_template_present=bool(metadata.chat_template),
@@ -241,12 +237,15 @@ class Engine:
         model, self.model = self.model, None
         self.info = None
         self.metadata = None
-        self.context_tokens = []
-        self.context_key = None
-        self.states.clear()
+        self.cache = None
         if model is not None:
             model.close()
         memory.release_free_heap()
+
+    def _require_cache(self) -> PromptCache:
+        if self.cache is None:
+            raise EngineFailure(ErrorCode.NO_MODEL, "no model is loaded")
+        return self.cache
 
     def _require_model(self) -> LoadedModel:
         if self.model is None:
@@ -266,25 +265,24 @@ class Engine:
     ) -> tuple[str, int]:
         """The prompt text for ``messages`` and its token count."""
         self._require_model()
-        text = self._render_messages(with_system(system_prompt, messages), add_generation_prompt)
+        text = self._render(system_prompt, messages, add_generation_prompt)
         return text, len(self._tokenize_prompt(text))
 
-    def _render_messages(
-        self, messages: list[dict[str, str]], add_generation_prompt: bool = True
+    def _render(
+        self, system_prompt: str, messages: list[dict[str, str]], add_generation_prompt: bool = True
     ) -> str:
         assert self.metadata is not None
         try:
-            return render_chat(
+            return render_prompt(
                 self.template[1],
+                system_prompt,
                 messages,
                 add_generation_prompt=add_generation_prompt,
                 bos_token=self.metadata.bos_token or "",
                 eos_token=self.metadata.eos_token or "",
             )
-        except Exception as error:  # the template is untrusted input
-            raise EngineFailure(
-                ErrorCode.TEMPLATE, f"the chat template ({self.template[0]}) failed: {error}"
-            ) from None
+        except TemplateError as error:  # the template is untrusted input
+            raise EngineFailure(ErrorCode.TEMPLATE, f"{error} ({self.template[0]})") from None
 
     def _tokenize_prompt(self, text: str) -> list[int]:
         model = self._require_model()
@@ -295,50 +293,15 @@ class Engine:
     def _fit(self, messages: list[dict[str, str]], system_prompt: str, budget: int) -> FitResult:
         model = self._require_model()
 
-        def render(candidate: list[dict[str, str]]) -> str:
-            return self._render_messages(with_system(system_prompt, candidate))
-
         def count(text: str) -> int:
             return len(self._tokenize_prompt(text))
 
         try:
-            return fit_conversation(system_prompt, messages, render, count, model.n_ctx, budget)
+            return fit_conversation(
+                system_prompt, messages, self._render, count, model.n_ctx, budget
+            )
         except ContextOverflowError as error:
             raise EngineFailure(ErrorCode.MESSAGE_TOO_LONG, str(error)) from None
-
-    # -- KV cache across turns and conversations ------------------------------------------
-
-    def _switch_conversation(self, key: str | None, prompt: list[int]) -> str:
-        """Bring the best cached prefix for ``prompt`` into the context; where it came from."""
-        model = self._require_model()
-        if key is None or key == self.context_key:
-            return "context"
-        if self.context_key is not None and self.context_tokens:
-            self.states.put(
-                self.context_key,
-                SavedState(tuple(self.context_tokens), bytes(model.save_sequence())),
-            )
-        self.context_key = key
-        saved = self.states.get(key)
-        if saved is None or common_prefix(saved.tokens, prompt) <= common_prefix(
-            self.context_tokens, prompt
-        ):
-            return "context"
-        if model.restore_sequence(bytearray(saved.data)):
-            self.context_tokens = list(saved.tokens)
-            return "saved"
-        self.context_tokens = []
-        return "none"
-
-    def _reuse_prefix(self, prompt: list[int]) -> int:
-        """Keep the cached prefix shared with ``prompt`` (at least one token is re-evaluated)."""
-        model = self._require_model()
-        keep = min(common_prefix(self.context_tokens, prompt), len(prompt) - 1)
-        if not model.truncate(keep):
-            model.clear()
-            keep = 0
-        del self.context_tokens[keep:]
-        return keep
 
     # -- replies --------------------------------------------------------------------------
 
@@ -350,48 +313,45 @@ class Engine:
         fit = self._fit(
             request.messages, request.system_prompt, reply_budget(settings.max_tokens, model.n_ctx)
         )
-        prompt = self._tokenize_prompt(fit.prompt_text)
-        job.on_fitted(ContextFitted(len(fit.messages), fit.dropped_count, len(prompt), model.n_ctx))
-        source = self._switch_conversation(request.conversation_key, prompt)
-        keep = self._reuse_prefix(prompt)
+        cache = self._require_cache()
+        canonical = self._tokenize_prompt(fit.prompt_text)
+        job.on_fitted(
+            ContextFitted(len(fit.messages), fit.dropped_count, len(canonical), model.n_ctx)
+        )
+        plan = cache.prepare(request.conversation_key, fit.prompt_text, canonical)
         seed = resolve_seed(settings)
-        base = {
-            "prompt_tokens": len(prompt),
+        base: dict[str, Any] = {
+            "prompt_tokens": len(plan.tokens),
             "dropped_messages": fit.dropped_count,
-            "kv_source": source if keep else "none",
+            "kv_source": plan.source,
             "seed": seed,
             "n_ctx": model.n_ctx,
         }
         try:
-            position = self._evaluate_prompt(model, prompt, keep, job.cancel)
+            position = self._evaluate_prompt(plan, job.cancel)
         except DecodeCancelled:
             return ReplyStats(finish_reason="cancelled", **base)
         prompt_done = time.perf_counter()
-        outcome = self._decode(settings, seed, prompt, position, job)
-        stats = reply_stats(outcome, base, len(prompt) - keep, started, prompt_done)
+        outcome = self._decode(settings, seed, plan.tokens, position, job)
+        stats = reply_stats(outcome, base, len(plan.tokens) - plan.keep, started, prompt_done)
         if outcome.error:
             raise EngineFailure(ErrorCode.INTERNAL, outcome.error, stats)
         return stats
 
-    def _evaluate_prompt(
-        self, model: LoadedModel, prompt: list[int], keep: int, cancel: threading.Event
-    ) -> int:
+    def _evaluate_prompt(self, plan: PreparedPrompt, cancel: threading.Event) -> int:
+        model, cache = self._require_model(), self._require_cache()
         chunk = GPU_PROMPT_CHUNK if self.info and self.info.gpu_layers_offloaded else None
+        new_tokens = plan.tokens[plan.keep :]
         try:
-            position = model.evaluate(prompt[keep:], keep, cancel, chunk)
+            position = model.evaluate(new_tokens, plan.keep, cancel, chunk)
         except DecodeCancelled:
-            self._resync_after_partial_eval(model, keep)
+            cache.forget_after(plan.keep)
             raise
         except DecodeFailed as error:
-            self._resync_after_partial_eval(model, keep)
+            cache.forget_after(plan.keep)
             raise EngineFailure(ErrorCode.INTERNAL, f"prompt evaluation failed: {error}") from None
-        self.context_tokens = list(prompt)
+        cache.record_prompt(new_tokens)
         return position
-
-    def _resync_after_partial_eval(self, model: LoadedModel, keep: int) -> None:
-        """After an interrupted prompt, drop what was evaluated past the kept prefix."""
-        model.truncate(keep)
-        del self.context_tokens[keep:]
 
     def _decode(
         self,
@@ -418,31 +378,24 @@ class Engine:
             )
         finally:
             chain.close()
-        self.context_tokens.extend(outcome.evaluated)
+        self._require_cache().record_reply(outcome.evaluated)
         return outcome
 
     # -- status ---------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
         """A snapshot for the client's ``status()`` (safe to call from any thread)."""
-        info = self.info
+        info, cache = self.info, self.cache
         return {
             "model": info.to_dict() if info else None,
             "busy": self.busy,
-            "context_tokens": len(self.context_tokens),
-            "conversation_key": self.context_key,
-            "saved_states": len(self.states),
-            "saved_state_bytes": self.states.total_bytes,
+            "context_tokens": len(cache.kv) if cache else 0,
+            "conversation_key": cache.key if cache else None,
+            "saved_states": len(cache.states) if cache else 0,
+            "saved_state_bytes": cache.states.total_bytes if cache else 0,
             "rss_bytes": memory.resident_memory(),
             "last_load_error": self.last_load_error,
         }
-
-
-def with_system(system_prompt: str, messages: list[dict[str, str]]) -> list[dict[str, str]]:
-    """The messages with the system prompt in front (when there is one)."""
-    if system_prompt:
-        return [{"role": "system", "content": system_prompt}, *messages]
-    return list(messages)
 
 
 def reply_budget(max_tokens: int | None, n_ctx: int) -> int:

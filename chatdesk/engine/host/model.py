@@ -93,6 +93,7 @@ class LoadedModel:
         self._one.seq_id[0][0] = SEQ
         self._one.logits[0] = 1
         self._pieces: dict[int, bytes] = {}
+        self._special_pieces: dict[int, bytes] = {}
         self._eog: dict[int, bool] = {}
         self._piece_buffer = ctypes.create_string_buffer(PIECE_BUFFER)
         self._cancel: threading.Event | None = None
@@ -151,15 +152,17 @@ class LoadedModel:
         """Whether the model wants a BOS token in front of a prompt."""
         return bool(llama_cpp.llama_vocab_get_add_bos(self.vocab))
 
-    def piece(self, token: int) -> bytes:
-        """The bytes a token stands for in reply text (control tokens: nothing)."""
-        known = self._pieces.get(token)
+    def piece(self, token: int, special: bool = False) -> bytes:
+        """The bytes a token stands for: in reply text control tokens are nothing,
+        with ``special`` they are spelled out as in a prompt (``<|im_end|>``)."""
+        cache = self._special_pieces if special else self._pieces
+        known = cache.get(token)
         if known is None:
             size = llama_cpp.llama_token_to_piece(
-                self.vocab, token, self._piece_buffer, PIECE_BUFFER, 0, False
+                self.vocab, token, self._piece_buffer, PIECE_BUFFER, 0, special
             )
             known = self._piece_buffer.raw[: max(size, 0)]
-            self._pieces[token] = known
+            cache[token] = known
         return known
 
     # -- KV cache -------------------------------------------------------------------------

@@ -30,7 +30,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--tokens", type=int, default=256)
     parser.add_argument("--ctx", type=int, default=4096)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--gpu-layers", default="auto", help="a number, or auto (all on a GPU build)")
+    parser.add_argument(
+        "--gpu-layers", default="auto", help="a number, or auto (all on a GPU build)"
+    )
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--seed", type=int, default=1234)
     return parser.parse_args(argv)

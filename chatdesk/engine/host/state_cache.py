@@ -17,11 +17,12 @@ class SavedState:
 
     tokens: tuple[int, ...]
     data: bytes
+    pieces: tuple[bytes, ...] = ()  # each token's text, as in ``KVContext``
 
     @property
     def size(self) -> int:
-        """Bytes this entry holds."""
-        return len(self.data) + 8 * len(self.tokens)
+        """Bytes this entry holds (roughly, for the tokens and pieces)."""
+        return len(self.data) + 8 * len(self.tokens) + sum(len(p) + 40 for p in self.pieces)
 
 
 class StateCache:

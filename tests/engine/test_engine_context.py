@@ -1,0 +1,95 @@
+"""KV-cache reuse across turns and conversations, and fitting long chats into the context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chatdesk.engine.client import EngineClient
+from chatdesk.engine.types import EngineError, ErrorCode, LoadOptions, ReplyStats, SamplingSettings
+
+SAMPLING = SamplingSettings(seed=3, max_tokens=24, ignore_eos=True)
+
+
+def turn(
+    engine: EngineClient, history: list[dict[str, str]], text: str, key: str | None
+) -> ReplyStats:
+    """Add a user message, get the reply, append it to ``history``; the reply's stats."""
+    history.append({"role": "user", "content": text})
+    stream = engine.generate(history, "You are helpful.", SAMPLING, conversation_key=key)
+    stats = stream.wait(timeout=60)
+    history.append({"role": "assistant", "content": stream.text})
+    return stats
+
+
+def test_a_new_turn_evaluates_only_the_new_tokens(engine: EngineClient) -> None:
+    history: list[dict[str, str]] = []
+    first = turn(engine, history, "Tell me about the weather in Paris. " * 8, "turns")
+    assert first.evaluated_prompt_tokens == first.prompt_tokens
+    second = turn(engine, history, "And tomorrow?", "turns")
+    new_part = engine.render_prompt([{"role": "user", "content": "And tomorrow?"}], "").result(
+        timeout=30
+    )[1]
+    assert second.kv_source == "context"
+    assert second.prompt_tokens > first.prompt_tokens + first.generated_tokens
+    # Only the new user message, its template tokens and the tail of the last reply.
+    assert second.evaluated_prompt_tokens <= new_part + 8
+    assert second.evaluated_prompt_tokens < second.prompt_tokens // 4
+
+
+def test_switching_back_restores_the_conversation_state(engine: EngineClient) -> None:
+    a: list[dict[str, str]] = []
+    b: list[dict[str, str]] = []
+    turn(engine, a, "Conversation A talks about the sea and the stars. " * 10, "A")
+    turn(engine, b, "Conversation B is about code and numbers like 42. " * 10, "B")
+    back = turn(engine, a, "Go on about the sea.", "A")
+    assert back.kv_source == "saved"
+    assert back.evaluated_prompt_tokens < back.prompt_tokens // 4
+    status = engine.status().result(timeout=30)
+    assert status["saved_states"] >= 1
+    assert status["conversation_key"] == "A"
+
+
+def test_editing_history_reevaluates_from_the_change(engine: EngineClient) -> None:
+    history: list[dict[str, str]] = []
+    turn(engine, history, "First question about Paris. " * 6, "edit")
+    edited = [{"role": "user", "content": "First question about Rome. " * 6}]
+    stats = turn(engine, edited, "ok", "edit")
+    assert stats.evaluated_prompt_tokens > stats.prompt_tokens // 2  # the prefix changed early
+
+
+@pytest.fixture(scope="module")
+def small_context(tiny_model_path: Path) -> EngineClient:
+    client = EngineClient()
+    client.load(LoadOptions(tiny_model_path, n_ctx=256, n_threads=1)).result(timeout=60)
+    yield client  # type: ignore[misc]
+    client.close()
+
+
+def test_oldest_messages_are_dropped_to_fit_and_reported(small_context: EngineClient) -> None:
+    history = []
+    for index in range(12):
+        history.append({"role": "user", "content": f"Message number {index} about the sea."})
+        history.append({"role": "assistant", "content": f"Reply number {index} about stars."})
+    history.append({"role": "user", "content": "The newest question."})
+    stream = small_context.generate(history, "Be brief.", SamplingSettings(seed=1, max_tokens=32))
+    stats = stream.wait(timeout=60)
+    assert stream.fitted is not None
+    assert stream.fitted.dropped_count > 0
+    assert stream.fitted.kept + stream.fitted.dropped_count == len(history)
+    assert stream.fitted.prompt_tokens + 32 <= 256
+    assert stats.dropped_messages == stream.fitted.dropped_count
+
+
+def test_a_message_too_long_for_the_context_is_a_clear_error(small_context: EngineClient) -> None:
+    huge = [{"role": "user", "content": "word " * 2000}]
+    stream = small_context.generate(huge, "", SamplingSettings(max_tokens=16))
+    with pytest.raises(EngineError, match="token") as caught:
+        stream.wait(timeout=60)
+    assert caught.value.code == ErrorCode.MESSAGE_TOO_LONG
+    assert "exceeds context window" not in str(caught.value)
+    # The engine is fine afterwards.
+    hello = [{"role": "user", "content": "hi"}]
+    ok = small_context.generate(hello, "", SamplingSettings(max_tokens=4))
+    assert ok.wait(timeout=60).generated_tokens <= 4
