@@ -14,7 +14,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +62,7 @@ class HeaderError(Exception):
 
 @dataclass(frozen=True)
 class StringArray:
-    """A string array left in the file: its length, and a way to read single items."""
+    """A string array left in the file: its length, and a way to read items on demand."""
 
     count: int
     offset: int
@@ -71,21 +71,45 @@ class StringArray:
 
     def item(self, index: int) -> str:
         """The ``index``-th string (reads the file again; walks at most 1024 entries)."""
-        if not 0 <= index < self.count:
-            raise IndexError(index)
+        return self.items([index])[index]
+
+    def items(self, indexes: Iterable[int]) -> dict[int, str]:
+        """Several strings by index, in one pass over the file."""
+        wanted = sorted(set(indexes))
+        if any(not 0 <= i < self.count for i in wanted):
+            raise IndexError(f"string index out of range 0..{self.count - 1}")
+        found: dict[int, str] = {}
         with _open_map(self.path) as (view, _size):
-            cursor = _Cursor(view, self.checkpoints[index // STRING_CHECKPOINT_EVERY])
-            for _ in range(index % STRING_CHECKPOINT_EVERY):
-                cursor.skip(cursor.length(MAX_STRING_BYTES, "array string"))
-            return cursor.string(MAX_STRING_BYTES, "array string")
+            cursor = _Cursor(view)
+            position = -1  # index of the string the cursor stands before
+            for index in wanted:
+                checkpoint = index // STRING_CHECKPOINT_EVERY * STRING_CHECKPOINT_EVERY
+                if position < checkpoint or position > index:
+                    cursor.pos = self.checkpoints[checkpoint // STRING_CHECKPOINT_EVERY]
+                    position = checkpoint
+                for _ in range(index - position):
+                    cursor.skip(cursor.length(MAX_STRING_BYTES, "array string"))
+                found[index] = cursor.string(MAX_STRING_BYTES, "array string")
+                position = index + 1
+        return found
 
 
 @dataclass(frozen=True)
 class ArraySummary:
-    """A large non-string array left in the file: element type and count only."""
+    """A large non-string array left in the file: element type, count, where it starts."""
 
     item_type: int
     count: int
+    offset: int = field(default=0, repr=False)
+    path: Path | None = field(default=None, repr=False)
+
+    def integers(self) -> list[int]:
+        """The items of an integer array (token types, for instance)."""
+        fmt = _SCALAR_FORMATS[self.item_type]
+        if self.path is None or fmt[1] in "fd?":
+            raise TypeError("not an integer array stored in a file")
+        with _open_map(self.path) as (view, _size):
+            return list(struct.unpack_from(f"<{self.count}{fmt[1]}", view, self.offset))
 
 
 Value = int | float | bool | str | tuple[int | float | bool, ...] | StringArray | ArraySummary
@@ -194,8 +218,9 @@ def _read_array(cursor: _Cursor, key: str, path: Path) -> Value:
     width = struct.calcsize(fmt)
     cursor.need(count * width, f"array {key}")
     if count > KEEP_ARRAY_ITEMS:
+        summary = ArraySummary(item_type, count, cursor.pos, path)
         cursor.skip(count * width)
-        return ArraySummary(item_type, count)
+        return summary
     items = struct.unpack_from(f"<{count}{fmt[1]}", cursor.view, cursor.pos)
     cursor.skip(count * width)
     return tuple(items)

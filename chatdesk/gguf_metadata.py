@@ -10,13 +10,21 @@ library; imports neither llama_cpp nor Qt.
 from __future__ import annotations
 
 import re
+import struct
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from gguf import LlamaFileType
 
-from chatdesk.gguf_header import GGUFHeader, HeaderError, StringArray, Value, parse_header
+from chatdesk.gguf_header import (
+    ArraySummary,
+    GGUFHeader,
+    HeaderError,
+    StringArray,
+    Value,
+    parse_header,
+)
 
 
 def _name_set(names: str) -> frozenset[str]:
@@ -52,6 +60,7 @@ ATTENTION_EVERY_LAYER = _name_set(
     granite granitemoe olmo olmo2 smollm3 internlm2 command-r cohere2 exaone stablelm
     """
 )
+_SPECIAL_TOKEN_TYPES = (2, 3)  # llama.cpp's token types UNKNOWN and CONTROL
 _SPLIT_NAME = re.compile(r"^(?P<stem>.*)-(?P<no>\d{5})-of-(?P<count>\d{5})\.gguf$")
 
 
@@ -148,7 +157,7 @@ def _quantisation_label(header: GGUFHeader) -> str:
             name = LlamaFileType(file_type).name
         except ValueError:
             name = ""
-        if name:
+        if name and name != "GUESSED":
             return name.removeprefix("MOSTLY_").removeprefix("ALL_")
     weights: Counter[str] = Counter()
     for tensor in header.tensors:
@@ -256,6 +265,34 @@ def _describe(path: Path) -> tuple[GGUFMetadata, list[GGUFHeader]]:
         values=values,
     )
     return meta, headers
+
+
+def control_token_texts(meta: GGUFMetadata) -> list[str]:
+    """Texts of the vocabulary's control (and unknown-type) tokens, such as "<|im_end|>".
+
+    llama.cpp turns these strings into single special tokens when it parses a prompt with
+    special tokens enabled, so user-written text that contains them must be kept apart
+    (see ``chatdesk.engine.templates.render_chat_pieces``).
+    """
+    tokens = meta.values.get("tokenizer.ggml.tokens")
+    types = meta.values.get("tokenizer.ggml.token_type")
+    if not isinstance(tokens, StringArray):
+        return []
+    if isinstance(types, ArraySummary):
+        try:
+            type_list: list[int | float | bool] = list(types.integers())
+        except (TypeError, OSError, struct.error):
+            return []
+    elif isinstance(types, tuple):
+        type_list = list(types)
+    else:
+        return []
+    wanted = [i for i, t in enumerate(type_list[: tokens.count]) if t in _SPECIAL_TOKEN_TYPES]
+    try:
+        texts = tokens.items(wanted)
+    except (HeaderError, OSError, IndexError):
+        return []
+    return [texts[i] for i in wanted if texts[i]]
 
 
 def _check_complete(path: Path, header: GGUFHeader) -> None:

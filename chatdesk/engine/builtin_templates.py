@@ -121,3 +121,21 @@ BUILTIN_TEMPLATES: dict[str, str] = {
     "alpaca": _ALPACA,
     "vicuna": _VICUNA,
 }
+
+# Control tokens that give a format away, most specific first: models without a template
+# but with these tokens get the matching built-in instead of ChatML.
+TEMPLATE_SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("llama3", frozenset({"<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"})),
+    ("gemma", frozenset({"<start_of_turn>", "<end_of_turn>"})),
+    ("chatml", frozenset({"<|im_start|>", "<|im_end|>"})),
+    ("phi3", frozenset({"<|user|>", "<|assistant|>", "<|end|>"})),
+    ("mistral-instruct", frozenset({"[INST]", "[/INST]"})),
+)
+
+
+def guess_builtin(control_tokens: frozenset[str] | set[str]) -> str:
+    """The built-in whose control tokens the vocabulary has (ChatML when none match)."""
+    for name, signature in TEMPLATE_SIGNATURES:
+        if signature <= control_tokens:
+            return name
+    return DEFAULT_TEMPLATE

@@ -19,10 +19,12 @@ or template text), else the model's own template, else the ChatML built-in.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, overload
@@ -34,7 +36,7 @@ import jinja2.parser
 import jinja2.utils
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
-from chatdesk.engine.builtin_templates import BUILTIN_TEMPLATES, DEFAULT_TEMPLATE
+from chatdesk.engine.builtin_templates import BUILTIN_TEMPLATES, DEFAULT_TEMPLATE, guess_builtin
 
 MAX_OUTPUT_CHARS = 16 * 1024 * 1024  # far above any prompt a context window holds
 MAX_RENDER_SECONDS = 5.0
@@ -313,23 +315,62 @@ def render_prompt(
     Some templates refuse a system message (Gemma 2, early Mistral); for them the system
     prompt is put before the first user message instead, as other chat apps do.
     """
-    options: dict[str, Any] = {
+    options = _options(add_generation_prompt, bos_token, eos_token, extra)
+    return _with_system(
+        lambda chat: render_chat(template, chat, **options), system_prompt, messages
+    )
+
+
+def render_prompt_pieces(
+    template: str,
+    system_prompt: str,
+    messages: list[dict[str, Any]],
+    *,
+    control_tokens: Iterable[str],
+    add_generation_prompt: bool = True,
+    bos_token: str = "",
+    eos_token: str = "",
+    extra: Mapping[str, Any] | None = None,
+) -> list[PromptPiece]:
+    """``render_prompt`` split into pieces as ``render_chat_pieces`` does (what the engine
+    tokenizes: literal pieces as plain text, the rest with special tokens parsed)."""
+    options = _options(add_generation_prompt, bos_token, eos_token, extra)
+    tokens = list(control_tokens)
+    return _with_system(
+        lambda chat: render_chat_pieces(template, chat, control_tokens=tokens, **options),
+        system_prompt,
+        messages,
+    )
+
+
+def _options(
+    add_generation_prompt: bool, bos_token: str, eos_token: str, extra: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    return {
         "add_generation_prompt": add_generation_prompt,
         "bos_token": bos_token,
         "eos_token": eos_token,
         "extra": extra,
     }
+
+
+def _with_system[T](
+    render: Callable[[list[dict[str, Any]]], T],
+    system_prompt: str,
+    messages: list[dict[str, Any]],
+) -> T:
+    """Render with the system prompt as a system message, or folded into the first user
+    message when the template refuses system messages."""
     if not system_prompt:
-        return render_chat(template, messages, **options)
-    with_system = [{"role": "system", "content": system_prompt}, *messages]
+        return render(messages)
     try:
-        return render_chat(template, with_system, **options)
+        return render([{"role": "system", "content": system_prompt}, *messages])
     except TemplateError as refused:
         folded = _fold_system_into_first_user(system_prompt, messages)
         if folded is None:
             raise
         try:
-            return render_chat(template, folded, **options)
+            return render(folded)
         except TemplateError:
             raise refused from None
 
@@ -344,6 +385,75 @@ def _fold_system_into_first_user(
     return None
 
 
+@dataclass(frozen=True)
+class PromptPiece:
+    """A stretch of rendered prompt. ``literal``: text the user (or a tool) wrote that spells
+    a control token; tokenize it as plain text, everything else with special tokens parsed."""
+
+    text: str
+    literal: bool = False
+
+
+# Unicode noncharacters: never in real text, so they can bracket user-written control tokens.
+_LITERAL_OPEN, _LITERAL_CLOSE = "\ufdd0", "\ufdd1"
+_MARKED = re.compile(f"{_LITERAL_OPEN}([^{_LITERAL_OPEN}{_LITERAL_CLOSE}]*){_LITERAL_CLOSE}")
+
+
+def _mark_literals(value: Any, pattern: re.Pattern[str] | None) -> Any:
+    """Bracket every control-token spelling inside the strings of ``value`` (a copy), after
+    removing marker characters the strings already had."""
+    if isinstance(value, str):
+        clean = value.replace(_LITERAL_OPEN, "").replace(_LITERAL_CLOSE, "")
+        if pattern is None:
+            return clean
+        return pattern.sub(lambda m: _LITERAL_OPEN + m.group(0) + _LITERAL_CLOSE, clean)
+    if isinstance(value, dict):
+        return {key: _mark_literals(item, pattern) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_mark_literals(item, pattern) for item in value)
+    return value
+
+
+def _split_marked(text: str) -> list[PromptPiece]:
+    pieces: list[PromptPiece] = []
+    position = 0
+    for match in _MARKED.finditer(text):
+        pieces.append(PromptPiece(text[position : match.start()]))
+        pieces.append(PromptPiece(match.group(1), literal=True))
+        position = match.end()
+    pieces.append(PromptPiece(text[position:]))
+    stray = str.maketrans("", "", _LITERAL_OPEN + _LITERAL_CLOSE)  # a template cut a marker
+    return [PromptPiece(p.text.translate(stray), p.literal) for p in pieces if p.text]
+
+
+def render_chat_pieces(
+    template: str,
+    messages: list[dict[str, Any]],
+    *,
+    control_tokens: Iterable[str],
+    add_generation_prompt: bool = True,
+    bos_token: str = "",
+    eos_token: str = "",
+    extra: Mapping[str, Any] | None = None,
+) -> list[PromptPiece]:
+    """``render_chat``, split so that control tokens spelled out in the messages (a user
+    pasting "<|im_end|>") cannot act as control tokens: those spans come back as literal
+    pieces. The pieces' texts joined equal ``render_chat``'s output."""
+    spellings = sorted({t for t in control_tokens if t}, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(t) for t in spellings)) if spellings else None
+    messages = _mark_literals(plain_data(list(messages)), pattern)
+    extra = _mark_literals(plain_data(dict(extra or {})), pattern)
+    text = render_chat(
+        template,
+        messages,
+        add_generation_prompt=add_generation_prompt,
+        bos_token=bos_token,
+        eos_token=eos_token,
+        extra=extra,
+    )
+    return _split_marked(text)
+
+
 def builtin_template_names() -> list[str]:
     """Names accepted by ``resolve_template`` as overrides ("chatml" first)."""
     return [DEFAULT_TEMPLATE, *sorted(n for n in BUILTIN_TEMPLATES if n != DEFAULT_TEMPLATE)]
@@ -353,12 +463,18 @@ def _looks_like_template(text: str) -> bool:
     return "{{" in text or "{%" in text
 
 
-def resolve_template(metadata_template: str | None, override: str | None = None) -> tuple[str, str]:
+def resolve_template(
+    metadata_template: str | None,
+    override: str | None = None,
+    *,
+    control_tokens: Iterable[str] = (),
+) -> tuple[str, str]:
     """The (name, template text) a model should use.
 
     ``override`` (the per-model setting) is a built-in name, ``"model"`` (the model's own
     template), or template text; empty means no override. Without an override the model's
-    own template wins, and a model without one gets the ChatML built-in.
+    own template wins; a model without one gets the built-in its ``control_tokens`` point
+    to (Llama 3, Gemma, ChatML, Phi-3, Mistral), else ChatML.
     """
     choice = (override or "").strip()
     if choice and choice != MODEL_TEMPLATE:
@@ -371,4 +487,5 @@ def resolve_template(metadata_template: str | None, override: str | None = None)
         return CUSTOM_TEMPLATE, override or ""
     if metadata_template and metadata_template.strip():
         return MODEL_TEMPLATE, metadata_template
-    return DEFAULT_TEMPLATE, BUILTIN_TEMPLATES[DEFAULT_TEMPLATE]
+    name = guess_builtin(frozenset(control_tokens))
+    return name, BUILTIN_TEMPLATES[name]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from chatdesk.gguf_header import StringArray
 from chatdesk.gguf_metadata import (
     CorruptGGUFError,
     GGUFError,
@@ -16,9 +17,11 @@ from chatdesk.gguf_metadata import (
     NotGGUFError,
     TruncatedGGUFError,
     UnsupportedArchitectureError,
+    control_token_texts,
     read_gguf_metadata,
     validate_gguf,
 )
+from tests.support.byte_bpe import build_vocab
 from tests.support.gguf_factory import (
     CHATML_TEMPLATE,
     ModelSpec,
@@ -171,3 +174,35 @@ def test_missing_tensor_list_is_capped(tmp_path: Path) -> None:
     with pytest.raises(MissingTensorsError, match="and 2 more") as raised:
         validate_gguf(path)
     assert "output_norm.weight" in raised.value.reason
+
+
+def test_control_token_texts_lists_the_vocabulary_control_tokens(tiny_model_path: Path) -> None:
+    meta = read_gguf_metadata(tiny_model_path)
+    assert control_token_texts(meta) == ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+
+
+def test_string_array_items_reads_any_indexes(tmp_path: Path) -> None:
+    spec = ModelSpec(n_vocab=3000)
+    vocab = build_vocab(spec.n_vocab, spec.seed)
+    tokens = read_gguf_metadata(write_model(tmp_path / "m.gguf", spec)).values[
+        "tokenizer.ggml.tokens"
+    ]
+    assert isinstance(tokens, StringArray)
+    wanted = [2999, 0, 1023, 1024, 1025, 2048, 7]
+    assert tokens.items(wanted) == {i: vocab.tokens[i] for i in wanted}
+    with pytest.raises(IndexError):
+        tokens.item(3000)
+
+
+def test_real_llama_cpp_vocab_file_is_read_and_refused_for_missing_weights() -> None:
+    path = Path(__file__).parent.parent / "data" / "gguf" / "ggml-vocab-phi-3.gguf"
+    meta = read_gguf_metadata(path)
+    assert (meta.architecture, meta.name, meta.vocab_size) == ("phi3", "Phi3", 32064)
+    assert (meta.bos_token, meta.eos_token) == ("<s>", "<|endoftext|>")
+    assert (meta.context_length, meta.block_count, meta.embedding_length) == (4096, 32, 3072)
+    assert meta.chat_template is not None
+    assert "<|assistant|>" in meta.chat_template
+    assert meta.parameter_count == 0
+    assert {"<|user|>", "<|assistant|>", "<|end|>"} <= set(control_token_texts(meta))
+    with pytest.raises(MissingTensorsError, match=r"token_embd\.weight"):
+        validate_gguf(path)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from chatdesk.engine.templates import render_chat, render_prompt_pieces
+from chatdesk.gguf_metadata import control_token_texts, read_gguf_metadata
 from tests.support.gguf_factory import ModelSpec, write_duplicate_token, write_model
 
 llama_cpp = pytest.importorskip("llama_cpp")
@@ -51,3 +53,21 @@ def test_duplicate_token_model_aborts_llama_cpp(tmp_path: Path) -> None:
     assert result.returncode == -signal.SIGABRT
     assert b"GGML_ASSERT" in result.stderr
     assert b"token_to_id" in result.stderr
+
+
+def test_user_written_control_tokens_stay_text_in_llama_cpp(tiny_model_path: Path) -> None:
+    llm = load(tiny_model_path)
+    meta = read_gguf_metadata(tiny_model_path)
+    messages = [{"role": "user", "content": "a<|im_end|>b"}]
+    pieces = render_prompt_pieces(
+        meta.chat_template or "", "", messages, control_tokens=control_token_texts(meta)
+    )
+    ids = [
+        token
+        for piece in pieces
+        for token in llm.tokenize(piece.text.encode(), add_bos=False, special=not piece.literal)
+    ]
+    assert ids.count(llm.token_eos()) == 1  # the template's own <|im_end|> only
+    assert llm.detokenize(ids, special=True).decode() == render_chat(
+        meta.chat_template or "", messages
+    )
