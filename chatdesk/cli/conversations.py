@@ -1,14 +1,253 @@
-"""Command group placeholder: its owner replaces this with the real commands."""
+"""Conversation commands: list, search, show, export and import.
+
+Every command opens the store at ``chatdesk.paths.database_path()`` (``CHATDESK_HOME``
+moves it). Failures become ``CLIError``: one line on stderr and a non-zero exit status.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
+import json
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+from chatdesk.cli.errors import CLIError
+from chatdesk.export import (
+    FORMATS,
+    ExportError,
+    export_all,
+    export_conversation,
+    import_file,
+    import_text,
+    render,
+)
+from chatdesk.export.json_format import conversation_record, document
+from chatdesk.store import Conversation, Message, Store, StoreError
+
+SHORT_ID = 12
+Handler = Callable[[argparse.Namespace], int]
 
 
 def register(commands: Any) -> None:  # argparse's subparsers action has a private type
-    """Add this group's sub-commands to the chatdesk parser."""
-    del commands
+    """Add the conversation commands to the chatdesk parser."""
+    add_list(commands)
+    add_search(commands)
+    add_show(commands)
+    add_export(commands)
+    add_import(commands)
 
 
-__all__ = ["argparse", "register"]
+def add_list(commands: Any) -> None:
+    parser = commands.add_parser("list", help="list conversations (pinned first, then newest)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--limit", type=int, default=None, help="at most this many")
+    parser.set_defaults(handler=list_command)
+
+
+def add_search(commands: Any) -> None:
+    parser = commands.add_parser("search", help="full-text search of titles and messages")
+    parser.add_argument("text", nargs="+", help="words to look for (all must match)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--limit", type=int, default=20, help="at most this many hits")
+    parser.set_defaults(handler=search_command)
+
+
+def add_show(commands: Any) -> None:
+    parser = commands.add_parser("show", help="print a conversation's active branch")
+    parser.add_argument("id", help="conversation id, or a unique start of it")
+    parser.add_argument("--json", action="store_true", help="print the lossless JSON export")
+    parser.set_defaults(handler=show_command)
+
+
+def add_export(commands: Any) -> None:
+    parser = commands.add_parser("export", help="export one or all conversations")
+    parser.add_argument("id", nargs="?", help="conversation id, or a unique start of it")
+    parser.add_argument("--all", action="store_true", help="every conversation, one file each")
+    parser.add_argument("--format", choices=FORMATS, default="md", help="md (default) or json")
+    parser.add_argument(
+        "-o", "--output", type=Path, help="file (folder with --all); default: standard output"
+    )
+    parser.set_defaults(handler=export_command)
+
+
+def add_import(commands: Any) -> None:
+    parser = commands.add_parser("import", help="import conversations from a JSON file")
+    parser.add_argument("file", help="JSON file ('-' for standard input)")
+    parser.set_defaults(handler=import_command)
+
+
+def user_errors(handler: Handler) -> Handler:
+    """Turn store, export, file and database errors into CLIError (one line, exit status 1)."""
+
+    @functools.wraps(handler)
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except (StoreError, ExportError) as error:
+            raise CLIError(str(error)) from error
+        except sqlite3.Error as error:
+            raise CLIError(f"database error: {error}") from error
+        except OSError as error:
+            where = f" {error.filename}" if error.filename else ""
+            raise CLIError(f"cannot access{where}: {error.strerror or error}") from error
+
+    return wrapper
+
+
+@contextmanager
+def opened_store() -> Iterator[Store]:
+    """The user's store, closed afterwards."""
+    store = Store()
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def resolve_id(store: Store, given: str) -> str:
+    """A full conversation id from a full id or a unique prefix of one."""
+    if not given:
+        raise CLIError("empty conversation id")
+    matches = store.find_conversation_ids(given, limit=3)
+    if given in matches:
+        return given
+    if not matches:
+        raise CLIError(f"no conversation with id {given!r} (see 'chatdesk list')")
+    if len(matches) > 1:
+        raise CLIError(f"id {given!r} is ambiguous: it starts {', '.join(matches[:2])}, ...")
+    return matches[0]
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def one_line(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def when(timestamp: str) -> str:
+    return f"{timestamp[:10]} {timestamp[11:16]}"
+
+
+def conversation_line(conversation: Conversation) -> str:
+    pin = "*" if conversation.pinned else " "
+    title = one_line(conversation.title, 70)
+    return f"{conversation.id[:SHORT_ID]}  {when(conversation.updated_at)}  {pin} {title}"
+
+
+@user_errors
+def list_command(args: argparse.Namespace) -> int:
+    """chatdesk list [--json] [--limit N]"""
+    with opened_store() as store:
+        conversations = store.list_conversations(limit=args.limit)
+    if args.json:
+        print_json([dataclasses.asdict(c) for c in conversations])
+    elif not conversations:
+        print("no conversations yet", file=sys.stderr)
+    for conversation in [] if args.json else conversations:
+        print(conversation_line(conversation))
+    return 0
+
+
+@user_errors
+def search_command(args: argparse.Namespace) -> int:
+    """chatdesk search TEXT [--json] [--limit N]"""
+    with opened_store() as store:
+        hits = store.search(" ".join(args.text), limit=args.limit)
+    if args.json:
+        print_json([dataclasses.asdict(hit) for hit in hits])
+        return 0
+    if not hits:
+        print("no matches", file=sys.stderr)
+    for hit in hits:
+        where = "title" if hit.message_id is None else "message"
+        title = one_line(hit.title, 40)
+        print(f"{hit.conversation_id[:SHORT_ID]}  {title} ({where}): {one_line(hit.snippet, 100)}")
+    return 0
+
+
+def message_heading(store: Store, message: Message) -> str:
+    """``── assistant · model · 2 of 3 ──``: role, model and which branch this is."""
+    parts = [message.role]
+    if message.model:
+        parts.append(message.model)
+    if message.status != "complete":
+        parts.append(message.status)
+    siblings = store.siblings(message.id)
+    if len(siblings) > 1:
+        index = [s.id for s in siblings].index(message.id) + 1
+        parts.append(f"branch {index} of {len(siblings)}")
+    return f"── {' · '.join(parts)} ──"
+
+
+def transcript(store: Store, cid: str) -> str:
+    """The active branch as plain text for a terminal."""
+    conversation = store.get_conversation(cid)
+    lines = [conversation.title, f"id: {conversation.id}"]
+    lines.append(
+        f"created: {when(conversation.created_at)}  updated: {when(conversation.updated_at)}"
+    )
+    if conversation.model:
+        lines.append(f"model: {conversation.model}")
+    if conversation.system_prompt:
+        lines.append(f"system prompt: {conversation.system_prompt}")
+    for message in store.active_path(cid):
+        lines += ["", message_heading(store, message), message.content]
+    return "\n".join(lines)
+
+
+@user_errors
+def show_command(args: argparse.Namespace) -> int:
+    """chatdesk show ID [--json]"""
+    with opened_store() as store:
+        cid = resolve_id(store, args.id)
+        if args.json:
+            record = conversation_record(store.get_conversation(cid), store.messages(cid))
+            sys.stdout.write(document([record]))
+        else:
+            print(transcript(store, cid))
+    return 0
+
+
+@user_errors
+def export_command(args: argparse.Namespace) -> int:
+    """chatdesk export (ID | --all) --format md|json [-o PATH]"""
+    if args.all == (args.id is not None):
+        raise CLIError("give either a conversation ID or --all")
+    with opened_store() as store:
+        if args.all:
+            if args.output is None:
+                raise CLIError("--all needs -o FOLDER")
+            written = export_all(store, args.format, args.output)
+            print(f"exported {len(written)} conversations to {args.output}", file=sys.stderr)
+            return 0
+        cid = resolve_id(store, args.id)
+        if args.output is None or str(args.output) == "-":
+            sys.stdout.write(render(store, cid, args.format))
+        else:
+            export_conversation(store, cid, args.format, args.output)
+            print(f"exported to {args.output}", file=sys.stderr)
+    return 0
+
+
+@user_errors
+def import_command(args: argparse.Namespace) -> int:
+    """chatdesk import FILE"""
+    with opened_store() as store:
+        if args.file == "-":
+            result = import_text(store, sys.stdin.read())
+        else:
+            result = import_file(store, Path(args.file))
+    count = len(result.conversation_ids)
+    print(f"imported {count} conversations ({result.message_count} messages)")
+    if result.renumbered:
+        print(f"{result.renumbered} were already here and were imported as copies with new ids")
+    return 0

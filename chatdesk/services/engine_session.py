@@ -16,6 +16,7 @@ from typing import Any
 
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import EngineHostDied, LoadOptions, ModelInfo
+from chatdesk.services.model_choices import remember_used
 from chatdesk.services.settings import SettingsService
 
 
@@ -103,6 +104,7 @@ class EngineSession:
             self.status = ModelStatus(ModelState.READY, self.status.path, future.result())
             if self.status.path:
                 self._settings.remember_model(self.status.path)
+                remember_used(self.status.path)
         return True
 
     def host_died(self, error: BaseException) -> None:

@@ -1,10 +1,23 @@
-"""Export and import for the window: one conversation to Markdown or JSON, all to a folder."""
+"""Export and import for the window: one conversation to Markdown or JSON, all to a folder,
+conversations from a JSON file. Errors come back as ``ExportError`` with a readable reason."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from chatdesk.export import (
+    ExportError,
+    ImportFormatError,
+    export_all,
+    export_conversation,
+    import_file,
+)
+from chatdesk.export.filenames import safe_stem
 from chatdesk.store import Store
+
+__all__ = ["ExportError", "ExportService", "ImportFormatError"]
+
+SUGGESTED_NAME_BYTES = 120
 
 
 class ExportService:
@@ -13,24 +26,23 @@ class ExportService:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def markdown(self, conversation_id: str, path: Path) -> None:
+    def markdown(self, conversation_id: str, path: Path) -> Path:
         """Write the conversation's active branch as Markdown."""
-        raise NotImplementedError
+        return export_conversation(self._store, conversation_id, "md", path)
 
-    def json(self, conversation_id: str, path: Path) -> None:
-        """Write the whole conversation tree as JSON."""
-        raise NotImplementedError
+    def json(self, conversation_id: str, path: Path) -> Path:
+        """Write the whole conversation tree as lossless JSON."""
+        return export_conversation(self._store, conversation_id, "json", path)
 
-    def all_to_folder(self, folder: Path) -> int:
-        """Every conversation, one file each; returns how many were written."""
-        raise NotImplementedError
+    def all_to_folder(self, folder: Path, fmt: str = "md") -> int:
+        """Every conversation, one file each (existing files are kept); how many were written."""
+        return len(export_all(self._store, fmt, folder))
 
     def import_file(self, path: Path) -> list[str]:
-        """Conversations from a JSON file; returns their ids (nothing written on error)."""
-        raise NotImplementedError
+        """Conversations from a JSON file; their ids. Nothing is written when it fails."""
+        return import_file(self._store, path).conversation_ids
 
     @staticmethod
     def safe_name(title: str) -> str:
-        """A file name from a title (used for the save dialog's suggestion)."""
-        cleaned = "".join(c if c.isalnum() or c in " -_." else "_" for c in title).strip(" .")
-        return cleaned[:80] or "conversation"
+        """A file name (without extension) from a title, for the save dialog's suggestion."""
+        return safe_stem(title, SUGGESTED_NAME_BYTES)

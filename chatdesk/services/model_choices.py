@@ -1,11 +1,13 @@
-"""The models the picker offers: files in the local library plus every model used by path."""
+"""The models the picker offers: the local library (downloads, imports, the Hugging Face cache,
+models once loaded by path) plus the models this window used, most recent first."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatdesk import paths
+from chatdesk.hub.library import Library, LibraryError
 from chatdesk.services.settings import SettingsService
 
 
@@ -18,33 +20,26 @@ class ModelChoice:
     exists: bool
 
 
-def library_files(root: Path | None = None) -> list[Path]:
-    """Every .gguf under the models folder, sorted by path (split shards: first part only)."""
-    root = root or paths.models_dir()
-    if not root.is_dir():
-        return []
-    files = [p for p in root.rglob("*.gguf") if p.is_file() and not _later_shard(p.name)]
-    return sorted(files)
-
-
-def _later_shard(name: str) -> bool:
-    """True for parts 2..n of a split model (``-00002-of-00003.gguf``)."""
-    stem = name.removesuffix(".gguf")
-    parts = stem.rsplit("-", 3)
-    return len(parts) == 4 and parts[2] == "of" and parts[1].isdigit() and int(parts[1]) > 1
-
-
-def model_choices(settings: SettingsService, root: Path | None = None) -> list[ModelChoice]:
-    """Recent models first (most recent on top), then the rest of the library by name."""
+def model_choices(settings: SettingsService, library: Library | None = None) -> list[ModelChoice]:
+    """Recently used models first, then the rest of the library in its own order."""
+    library = library or Library()
+    local = library.list_models(with_metadata=False)
+    labels = {str(m.path): Path(m.name).name for m in local if m.problem is None}
     choices: list[ModelChoice] = []
     seen: set[str] = set()
-    for path in [*settings.recent_models(), *map(str, library_files(root))]:
+    for path in [*settings.recent_models(), *labels]:
         if path in seen:
             continue
         seen.add(path)
         file = Path(path)
-        choices.append(ModelChoice(path, file.name, file.is_file()))
+        choices.append(ModelChoice(path, labels.get(path, file.name), file.is_file()))
     return choices
+
+
+def remember_used(path: str, library: Library | None = None) -> None:
+    """Record a model loaded by path in the library's registry (the Models dialog lists it)."""
+    with contextlib.suppress(LibraryError, OSError):
+        (library or Library()).remember_used(Path(path))
 
 
 def initial_model(settings: SettingsService, choices: list[ModelChoice]) -> str | None:

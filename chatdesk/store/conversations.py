@@ -119,6 +119,21 @@ class ConversationsMixin(StoreBase):
         return [row[0] for row in rows]
 
     @synchronized
+    def ids_exist(self, ids: list[str]) -> bool:
+        """Whether any of these ids is taken by a conversation or a message (import uses it)."""
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            row = self._row(
+                f"SELECT EXISTS (SELECT 1 FROM conversations WHERE id IN ({marks}))"
+                f" OR EXISTS (SELECT 1 FROM messages WHERE id IN ({marks}))",
+                [*chunk, *chunk],
+            )
+            if row and row[0]:
+                return True
+        return False
+
+    @synchronized
     def rename_conversation(self, cid: str, title: str) -> None:
         """Give a conversation a new title."""
         self._update_conversation_row(cid, {"title": check_title(title)})

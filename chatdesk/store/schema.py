@@ -17,6 +17,7 @@ from sqlite_utils.migrations import Migrations
 MIGRATION_SET = "chatdesk"
 MIGRATIONS = Migrations(MIGRATION_SET)
 TOKENIZER = "unicode61 remove_diacritics 2"
+PREFIXES = "2 3"  # prefix indexes: search-as-you-type on 2-3 letters stays fast
 
 
 def run_statements(db: Database, *statements: str) -> None:
@@ -72,7 +73,8 @@ def create_full_text_search(db: Database) -> None:
     run_statements(
         db,
         f"""CREATE VIRTUAL TABLE conversations_fts USING fts5(
-            title, content='conversations', content_rowid='seq', tokenize='{TOKENIZER}')""",
+            title, content='conversations', content_rowid='seq',
+            tokenize='{TOKENIZER}', prefix='{PREFIXES}')""",
         """CREATE TRIGGER conversations_fts_insert AFTER INSERT ON conversations BEGIN
             INSERT INTO conversations_fts (rowid, title) VALUES (new.seq, new.title);
         END""",
@@ -86,7 +88,8 @@ def create_full_text_search(db: Database) -> None:
             INSERT INTO conversations_fts (rowid, title) VALUES (new.seq, new.title);
         END""",
         f"""CREATE VIRTUAL TABLE messages_fts USING fts5(
-            content, content='messages', content_rowid='seq', tokenize='{TOKENIZER}')""",
+            content, content='messages', content_rowid='seq',
+            tokenize='{TOKENIZER}', prefix='{PREFIXES}')""",
         """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
         WHEN new.status != 'streaming' BEGIN
             INSERT INTO messages_fts (rowid, content) VALUES (new.seq, new.content);

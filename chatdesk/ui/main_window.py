@@ -8,6 +8,7 @@ once per frame. It only runs while something is pending.
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from PySide6.QtWidgets import (
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.chat import ChatError, StreamingReply
 from chatdesk.services.engine_session import ModelState
+from chatdesk.services.export import ExportError
 from chatdesk.services.model_choices import initial_model, model_choices
 from chatdesk.store import NotFoundError
 from chatdesk.ui.chat_view import ChatView
@@ -115,6 +117,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.renderer = MarkdownRenderer(self._apply_appearance())
         self._build()
+        self.settings_panel.appearance.show_values(*self._appearance())
         self._build_menus()
         self._frame = QTimer(self, interval=FRAME_MS)
         self._frame.setTimerType(Qt.TimerType.PreciseTimer)
@@ -161,13 +164,14 @@ class MainWindow(QMainWindow):
         self.busy.setRange(0, 0)
         self.busy.setMaximumWidth(120)
         self.busy.setAccessibleName("Loading model")
-        self.busy.hide()
         self.model_status = QLabel("No model loaded", self)
+        self.model_status.setContentsMargins(8, 0, 8, 0)
         self.model_status.setObjectName("modelStatus")
         self.model_status.setAccessibleName("Model status")
         bar.addWidget(QLabel(" Model ", self))
         bar.addWidget(self.picker)
         self._busy_action = bar.addWidget(self.busy)
+        self._busy_action.setVisible(False)
         bar.addWidget(self.model_status)
         spacer = QWidget(self)
         spacer.setSizePolicy(spacer.sizePolicy().Policy.Expanding, spacer.sizePolicy().Policy.Fixed)
@@ -219,7 +223,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "Export as Markdown...", self.export_markdown, "Ctrl+E")
         self._action(file_menu, "Export as JSON...", self.export_json)
-        self._action(file_menu, "Export all conversations...", self.export_all)
+        self._action(file_menu, "Export all as Markdown...", lambda: self.export_all("md"))
+        self._action(file_menu, "Export all as JSON...", lambda: self.export_all("json"))
         self._action(file_menu, "Import JSON...", self.import_json)
         file_menu.addSeparator()
         self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -277,7 +282,8 @@ class MainWindow(QMainWindow):
                 self.open_conversation(conversations[0].id)
             else:
                 self.new_chat()
-        self.refresh_models(select_initial=True)
+        # The library scan imports the hub layer: do it once the window is on screen.
+        QTimer.singleShot(0, lambda: self.refresh_models(select_initial=True))
 
     def _open_existing(self, cid: object) -> bool:
         if not isinstance(cid, str):
@@ -308,6 +314,8 @@ class MainWindow(QMainWindow):
         settings.set_ui_value("last_conversation", self.conversation_id)
         self._frame.stop()
         self.services.engine.close()
+        if "chatdesk.ui.models_launcher" in sys.modules:
+            sys.modules["chatdesk.ui.models_launcher"].close_models_service(self)
         super().closeEvent(event)
 
     # -- conversations ------------------------------------------------------------
@@ -630,7 +638,6 @@ class MainWindow(QMainWindow):
     def _update_model_ui(self) -> None:
         status = self.services.engine.status
         loading = status.state is ModelState.LOADING
-        self.busy.setVisible(loading)
         self._busy_action.setVisible(loading)
         self.picker.setEnabled(not loading)
         if loading:
@@ -638,7 +645,8 @@ class MainWindow(QMainWindow):
             self.notice.hide()
         elif status.state is ModelState.READY:
             self.model_status.setText(describe_model(status.info))
-            self.refresh_models() if self.picker.selected_path() != status.path else None
+            if self.picker.selected_path() != status.path:
+                self.refresh_models()
         elif status.state is ModelState.FAILED:
             self.model_status.setText("Load failed")
             self.notice.show_notice(
@@ -679,22 +687,22 @@ class MainWindow(QMainWindow):
             return
         try:
             write(self.conversation_id, Path(path))  # type: ignore[operator]
-        except OSError as error:
-            QMessageBox.warning(self, "Export", f"Could not write {path}: {error}")
+        except (ExportError, OSError) as error:
+            QMessageBox.warning(self, "Export", str(error))
             return
         self.statusBar().showMessage(f"Exported to {path}", 4000)
 
-    def export_all(self) -> None:
-        """Every conversation to a folder, one file each."""
+    def export_all(self, fmt: str = "md") -> None:
+        """Every conversation to a folder, one file each (Markdown, or JSON)."""
         folder = QFileDialog.getExistingDirectory(
             self, "Export all conversations", str(Path.home())
         )
         if not folder:
             return
         try:
-            count = self.services.export.all_to_folder(Path(folder))
-        except OSError as error:
-            QMessageBox.warning(self, "Export", f"Could not write to {folder}: {error}")
+            count = self.services.export.all_to_folder(Path(folder), fmt)
+        except (ExportError, OSError) as error:
+            QMessageBox.warning(self, "Export", str(error))
             return
         self.statusBar().showMessage(f"Exported {count} conversations to {folder}", 4000)
 
@@ -707,8 +715,8 @@ class MainWindow(QMainWindow):
             return
         try:
             ids = self.services.export.import_file(Path(path))
-        except (OSError, ValueError) as error:
-            QMessageBox.warning(self, "Import", f"Could not import {path}: {error}")
+        except (ExportError, OSError) as error:
+            QMessageBox.warning(self, "Import", f"Nothing was imported.\n\n{error}")
             return
         self.refresh_sidebar()
         if ids:
@@ -726,14 +734,15 @@ class MainWindow(QMainWindow):
                 self.conversation_id, system_prompt=system_prompt, settings=settings
             )
 
-    def _apply_appearance(self) -> Palette:
+    def _appearance(self) -> tuple[str, int]:
         settings = self.services.settings
-        theme = str(settings.ui_value("theme", "system"))
-        size = int(settings.ui_value("font_size", DEFAULT_FONT_SIZE))
-        palette = apply_theme(self.app, theme, size)
-        if hasattr(self, "settings_panel"):
-            self.settings_panel.appearance.show_values(theme, size)
-        return palette
+        return (
+            str(settings.ui_value("theme", "system")),
+            int(settings.ui_value("font_size", DEFAULT_FONT_SIZE)),
+        )
+
+    def _apply_appearance(self) -> Palette:
+        return apply_theme(self.app, *self._appearance())
 
     def system_scheme_changed(self) -> None:
         """The desktop switched light/dark: follow it unless a theme was chosen."""

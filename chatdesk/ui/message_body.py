@@ -32,6 +32,7 @@ class MessageBody(QTextBrowser):
         self._stable_end = 0
         self._stream_blocks: list[str] = []
         self.last_render_ms = 0.0
+        self.setObjectName("messageBody")
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.setFrameShape(QFrame.Shape.NoFrame)

@@ -14,6 +14,7 @@ STYLE = """
 #message-user {{ background: {user_bg}; border-radius: 8px; }}
 #message-assistant {{ background: {assistant_bg}; border-radius: 8px; }}
 #roleLabel {{ font-weight: bold; }}
+#messageBody {{ background: transparent; }}
 #modelLabel, #statusLine, #emptyHint {{ color: {muted}; }}
 #errorText {{ color: {error}; }}
 #noticeBar {{ background: {notice_bg}; border-radius: 6px; }}

@@ -55,6 +55,8 @@ def make_window(qtbot: QtBot) -> Iterator[Callable[..., MainWindow]]:
         window = create_window(app, services)
         qtbot.addWidget(window)
         window.show()
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow)
         opened.append((window, services))
         return window
 

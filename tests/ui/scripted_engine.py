@@ -8,6 +8,7 @@ sees with a real model use the real EngineClient and the generated GGUF models i
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -127,8 +128,7 @@ class ScriptedEngine:
 
     def token_list(self) -> list[str]:
         """The reply split into ``tokens`` pieces (the text repeated as needed)."""
-        words = self.text.replace("\n", "\n ").split(" ")
-        pieces = [(w if w.endswith("\n") else w + " ") for w in words if w]
+        pieces = re.findall(r"\s*\S+\s?", self.text) or [self.text]
         return [pieces[i % len(pieces)] for i in range(self.tokens)]
 
     def load(self, options: LoadOptions) -> Future[ModelInfo]:

@@ -11,6 +11,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
+from chatdesk import paths
 from chatdesk.services.engine_session import ModelState
 from chatdesk.ui.chat_view import BATCH
 from chatdesk.ui.main_window import MainWindow
@@ -267,6 +268,22 @@ def test_window_state_and_last_conversation_are_restored(
     assert again.conversation_id == first
     assert again.dock.isVisible()
     assert again.height() == 690  # (the offscreen screen is too narrow to check the width)
-    wait_for_model(qtbot, again)
-    assert again.services.engine.status.path == str(fake_gguf)  # last used model, loaded
+    qtbot.waitUntil(lambda: again.services.engine.status.path == str(fake_gguf))
+    wait_for_model(qtbot, again)  # the last used model is selected and loaded
     assert again.picker.selected_path() == str(fake_gguf)
+
+
+def test_picker_lists_library_models_and_open_file(
+    qtbot: QtBot, make_window: MakeWindow, fake_gguf: Path
+) -> None:
+    library_model = paths.models_dir() / "someone" / "repo" / "library-model-Q4_K_M.gguf"
+    library_model.parent.mkdir(parents=True)
+    library_model.write_bytes(fake_gguf.read_bytes())
+    window = make_window(ScriptedEngine)
+    qtbot.waitUntil(lambda: window.picker.findData(str(library_model)) >= 0)
+    labels = [window.picker.itemText(i) for i in range(window.picker.count())]
+    assert "library-model-Q4_K_M.gguf" in labels
+    assert labels[-1] == "Open GGUF file..."
+    qtbot.waitUntil(lambda: window.services.engine.status.path == str(library_model))
+    wait_for_model(qtbot, window)  # the only model is selected and loaded at start
+    assert window.pages.currentWidget() is window.chat_view

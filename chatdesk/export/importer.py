@@ -1,0 +1,287 @@
+"""JSON import: validate the whole file first, then insert everything in one transaction.
+
+Accepts ChatDesk's own export and a minimal file from elsewhere::
+
+    {"conversations": [{"title": "...", "messages": [{"role": "user", "content": "..."}]}]}
+
+A message without ``parent_id`` follows the message listed before it (a linear chat).
+Every error names the place in the file (``conversations[0].messages[2].role: ...``).
+Ids already in the database (the same file imported twice) are replaced by fresh ones
+for that conversation, so an import never overwrites or merges into existing chats.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from chatdesk.export.errors import ImportFormatError
+from chatdesk.export.json_format import FORMAT, VERSION
+from chatdesk.store import ROLES, STATUSES, Conversation, Message, Store, StoreError
+from chatdesk.store.models import new_id, normalize_timestamp, utc_now
+
+INTEGER_STATS = ("prompt_tokens", "completion_tokens")
+FLOAT_STATS = ("time_to_first_token_ms", "tokens_per_second")
+
+
+@dataclass(frozen=True)
+class ConversationPlan:
+    """A validated conversation ready to insert."""
+
+    conversation: Conversation
+    messages: list[Message]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import added."""
+
+    conversation_ids: list[str]
+    message_count: int
+    renumbered: int  # conversations given fresh ids because theirs were already taken
+
+
+class Fields:
+    """Typed access to one JSON object's fields, with errors that say where."""
+
+    def __init__(self, value: Any, where: str) -> None:
+        if not isinstance(value, dict):
+            raise ImportFormatError(f"{where}: expected an object, got {json_type(value)}")
+        self.data: dict[str, Any] = value
+        self.where = where
+
+    def fail(self, key: str, message: str) -> ImportFormatError:
+        return ImportFormatError(f"{self.where}.{key}: {message}")
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def get(
+        self, key: str, kinds: tuple[type, ...], default: Any = None, *, required: bool = False
+    ) -> Any:
+        if key not in self.data:
+            if required:
+                raise ImportFormatError(f"{self.where}: missing required key {key!r}")
+            return default
+        value = self.data[key]
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.fail(key, f"expected {type_names(kinds)}, got {json_type(value)}")
+        if not isinstance(value, kinds):
+            raise self.fail(key, f"expected {type_names(kinds)}, got {json_type(value)}")
+        return value
+
+    def text(self, key: str, default: str | None = None, *, required: bool = False) -> str:
+        value: str = self.get(key, (str,), default, required=required)
+        return value
+
+    def optional_text(self, key: str) -> str | None:
+        value: str | None = self.get(key, (str, type(None)))
+        return value
+
+    def choice(
+        self, key: str, options: tuple[str, ...], default: str, *, required: bool = False
+    ) -> str:
+        value = self.text(key, default, required=required)
+        if value not in options:
+            raise self.fail(key, f"expected one of {', '.join(options)}, got {value!r}")
+        return value
+
+    def timestamp(self, key: str, default: str) -> str:
+        value = self.text(key, default)
+        try:
+            return normalize_timestamp(value)
+        except ValueError:
+            raise self.fail(key, f"not an ISO-8601 date and time: {value!r}") from None
+
+    def settings(self) -> dict[str, Any]:
+        value: dict[str, Any] = self.get("settings", (dict,), {})
+        return value
+
+    def number(self, key: str, integer: bool) -> int | float | None:
+        kinds: tuple[type, ...] = (int, type(None)) if integer else (int, float, type(None))
+        value = self.get(key, kinds)
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise self.fail(key, f"expected a non-negative number, got {value!r}")
+        return value if value is None or integer else float(value)
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type."""
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false"}
+    if value is None:
+        return "null"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "a number"
+    return names.get(type(value), type(value).__name__)
+
+
+def type_names(kinds: tuple[type, ...]) -> str:
+    names = {str: "a string", dict: "an object", list: "a list", bool: "true/false"}
+    names |= {int: "an integer", float: "a number", type(None): "null"}
+    return " or ".join(dict.fromkeys(names[kind] for kind in kinds))
+
+
+def parse_json(text: str) -> Any:
+    """JSON text to Python values; NaN and Infinity are refused."""
+
+    def refuse_constant(name: str) -> None:
+        raise ImportFormatError(f"not valid JSON: {name} is not allowed")
+
+    try:
+        return json.loads(text, parse_constant=refuse_constant)
+    except json.JSONDecodeError as error:
+        raise ImportFormatError(
+            f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
+    except RecursionError:
+        raise ImportFormatError("not valid JSON: nested too deeply") from None
+
+
+def check_header(top: Fields) -> list[Any]:
+    """The ``conversations`` list, after checking ``format`` and ``version`` if present."""
+    if top.has("format") and top.data["format"] != FORMAT:
+        raise top.fail("format", f"expected {FORMAT!r}, got {top.data['format']!r}")
+    version = top.get("version", (int,), VERSION)
+    if version > VERSION:
+        raise top.fail("version", f"{version} is newer than this ChatDesk reads ({VERSION})")
+    if version < 1:
+        raise top.fail("version", f"expected a positive integer, got {version}")
+    conversations: list[Any] = top.get("conversations", (list,), required=True)
+    return conversations
+
+
+def read_message(fields: Fields, cid: str, previous: str | None, seen: set[str]) -> Message:
+    """One validated message; its parent must be listed before it."""
+    mid = fields.text("id", new_id())
+    if not mid or mid in seen:
+        raise fields.fail("id", f"duplicate or empty message id {mid!r}")
+    parent = fields.optional_text("parent_id") if fields.has("parent_id") else previous
+    if parent is not None and parent not in seen:
+        raise fields.fail("parent_id", f"{parent!r} is not a message listed before this one")
+    numbers = {
+        key: fields.number(key, key in INTEGER_STATS) for key in (*INTEGER_STATS, *FLOAT_STATS)
+    }
+    return Message(
+        id=mid,
+        conversation_id=cid,
+        parent_id=parent,
+        role=fields.choice("role", ROLES, "", required=True),
+        content=fields.text("content", required=True),
+        status=fields.choice("status", STATUSES, "complete"),
+        created_at=fields.timestamp("created_at", utc_now()),
+        model=fields.optional_text("model"),
+        settings=fields.settings(),
+        finish_reason=fields.optional_text("finish_reason"),
+        **numbers,  # type: ignore[arg-type]
+    )
+
+
+def read_conversation(fields: Fields) -> ConversationPlan:
+    """One validated conversation with its messages."""
+    title = fields.text("title", required=True)
+    cid = fields.text("id", new_id()) or new_id()
+    entries = fields.get("messages", (list,), required=True)
+    messages: list[Message] = []
+    seen: set[str] = set()
+    for n, entry in enumerate(entries):
+        previous = messages[-1].id if messages else None
+        message = read_message(Fields(entry, f"{fields.where}.messages[{n}]"), cid, previous, seen)
+        seen.add(message.id)
+        messages.append(message)
+    created = fields.timestamp(
+        "created_at", min((m.created_at for m in messages), default=utc_now())
+    )
+    leaf = fields.optional_text("active_leaf_id") if fields.has("active_leaf_id") else None
+    if leaf is not None and leaf not in seen:
+        raise fields.fail("active_leaf_id", f"{leaf!r} is not one of this conversation's messages")
+    if not fields.has("active_leaf_id") and messages:
+        leaf = messages[-1].id
+    conversation = Conversation(
+        id=cid,
+        title=title,
+        created_at=created,
+        updated_at=fields.timestamp(
+            "updated_at", max([created, *(m.created_at for m in messages)])
+        ),
+        model=fields.optional_text("model"),
+        system_prompt=fields.text("system_prompt", ""),
+        settings=fields.settings(),
+        pinned=fields.get("pinned", (bool,), False),
+        active_leaf_id=leaf,
+    )
+    return ConversationPlan(conversation, messages)
+
+
+def read_document(text: str) -> list[ConversationPlan]:
+    """Every conversation of an import file, validated; nothing is written."""
+    entries = check_header(Fields(parse_json(text), "file"))
+    return [
+        read_conversation(Fields(entry, f"conversations[{n}]")) for n, entry in enumerate(entries)
+    ]
+
+
+def with_fresh_ids(plan: ConversationPlan) -> ConversationPlan:
+    """The same conversation under new ids (its ids were already taken)."""
+    cid = new_id()
+    mapping = {m.id: new_id() for m in plan.messages}
+    messages = [
+        replace(m, id=mapping[m.id], conversation_id=cid, parent_id=mapping.get(m.parent_id or ""))
+        for m in plan.messages
+    ]
+    leaf = plan.conversation.active_leaf_id
+    conversation = replace(plan.conversation, id=cid, active_leaf_id=mapping.get(leaf or ""))
+    return ConversationPlan(conversation, messages)
+
+
+def ids_taken(store: Store, plan: ConversationPlan, claimed: set[str]) -> bool:
+    """Whether any id of the plan is already in the database or earlier in the file."""
+    ids = [plan.conversation.id, *(m.id for m in plan.messages)]
+    if any(i in claimed for i in ids):
+        return True
+    return store.ids_exist(ids)
+
+
+def insert_plan(store: Store, plan: ConversationPlan) -> None:
+    store.insert_conversation(replace(plan.conversation, active_leaf_id=None))
+    for message in plan.messages:
+        store.insert_message(message)
+    if plan.conversation.active_leaf_id is not None:
+        store.set_active_leaf(plan.conversation.id, plan.conversation.active_leaf_id)
+
+
+def import_text(store: Store, text: str) -> ImportResult:
+    """Import every conversation of a JSON document, all or nothing."""
+    plans = read_document(text)
+    claimed: set[str] = set()
+    inserted = []
+    with store.transaction():
+        for n, read in enumerate(plans):
+            plan = with_fresh_ids(read) if ids_taken(store, read, claimed) else read
+            claimed.update([plan.conversation.id, *(m.id for m in plan.messages)])
+            try:
+                insert_plan(store, plan)
+            except StoreError as error:
+                raise ImportFormatError(f"conversations[{n}]: {error}") from error
+            inserted.append(plan)
+    count = sum(len(plan.messages) for plan in inserted)
+    renumbered = sum(a is not b for a, b in zip(plans, inserted, strict=True))
+    return ImportResult([plan.conversation.id for plan in inserted], count, renumbered)
+
+
+def import_file(store: Store, path: Path) -> ImportResult:
+    """Import a JSON file; errors name the file and what is wrong, and nothing is written."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ImportFormatError(f"cannot read {path}: {error.strerror or error}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ImportFormatError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    try:
+        return import_text(store, text)
+    except ImportFormatError as error:
+        raise ImportFormatError(f"{path}: {error}") from None

@@ -1,0 +1,145 @@
+"""Screenshots of the real ChatDesk window, for review.
+
+Run under a virtual X server (Debian: ``apt-get install -y xvfb``)::
+
+    PYTHONPATH=. xvfb-run -a -s "-screen 0 1400x900x24" python scripts/screenshots.py OUT_DIR
+
+It starts the app as ``chatdesk`` does (real store, real engine host) on a fresh data root,
+then drives it and saves PNGs: the welcome page, a model that fails to load, a chat with a
+code block (an earlier exchange seeded into the store, then one live reply streamed from a
+generated test model or from ``--model PATH``), the settings panel, the prompt viewer, and the
+chat in the dark theme.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SEED_QUESTION = "How do I read a JSON file in Python?"
+SEED_REPLY = """Use the standard library's `json` module:
+
+```python
+import json
+from pathlib import Path
+
+def load_settings(path: Path) -> dict:
+    with path.open(encoding="utf-8") as file:
+        return json.load(file)
+```
+
+| function | reads from |
+|---|---|
+| `json.load` | an open file |
+| `json.loads` | a string |
+
+Raw HTML such as <b>this</b> is shown as text, never rendered.
+"""
+
+
+def wait_until(app: object, condition: Callable[[], bool], timeout: float = 120.0) -> None:
+    """Run the event loop until ``condition()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the window did not reach the expected state")
+        app.processEvents()  # type: ignore[attr-defined]
+        time.sleep(0.01)
+
+
+def settle(app: object, seconds: float = 0.4) -> None:
+    """Let layouts and paints finish."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()  # type: ignore[attr-defined]
+        time.sleep(0.01)
+
+
+def save(app: object, widget: object, out: Path, name: str) -> Path:
+    """Grab what the X server shows for a top-level window."""
+    from PySide6.QtGui import QGuiApplication
+
+    settle(app)
+    screen = QGuiApplication.primaryScreen()
+    pixmap = screen.grabWindow(widget.winId())  # type: ignore[attr-defined]
+    path = out / name
+    pixmap.save(str(path))
+    print(path)
+    return path
+
+
+def test_model(folder: Path) -> Path:
+    """A small generated GGUF model (random weights: its replies are gibberish)."""
+    from tests.support.gguf_factory import ModelSpec, write_model
+
+    return write_model(folder / "tiny-chatml.gguf", ModelSpec())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("out", type=Path, help="folder for the PNG files")
+    parser.add_argument("--model", type=Path, help="a real .gguf model (default: a test model)")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="chatdesk-shots-"))
+    os.environ["CHATDESK_HOME"] = str(home)
+
+    from chatdesk.services.app_services import AppServices
+    from chatdesk.services.engine_session import ModelState
+    from chatdesk.ui.app import create_application, create_window
+
+    app = create_application(["chatdesk"])
+    services = AppServices.create()
+    window = create_window(app, services)
+    window.resize(1280, 800)
+    window.show()
+    window.composer.focus()
+    save(app, window, args.out, "01-welcome.png")
+
+    broken = home / "broken-download.gguf"
+    broken.write_bytes(b"GGUF" + os.urandom(200))
+    window.load_model(str(broken))
+    wait_until(app, lambda: services.engine.status.state is not ModelState.LOADING)
+    save(app, window, args.out, "02-model-load-error.png")
+
+    model = args.model or test_model(home)
+    store = services.store
+    seeded = store.create_conversation(title="Reading JSON in Python")
+    store.append_message(seeded.id, "user", SEED_QUESTION)
+    store.append_message(seeded.id, "assistant", SEED_REPLY, model=str(model))
+    window.refresh_sidebar()
+    window.load_model(str(model))
+    wait_until(app, lambda: services.engine.status.state is not ModelState.LOADING)
+    window.open_conversation(seeded.id)
+    window.settings_panel.conversation.boxes["max_tokens"].setValue(60)
+    window.composer.text.setPlainText("Thanks! Can you also show how to write it back?")
+    window.composer.send_button.click()
+    wait_until(app, lambda: not services.chat.streaming and window._watched_reply is None)
+    save(app, window, args.out, "03-chat-code-block.png")
+
+    window.toggle_settings()
+    save(app, window, args.out, "04-settings.png")
+    window.settings_panel.setCurrentWidget(window.settings_panel.model)
+    save(app, window, args.out, "05-model-settings.png")
+    window.toggle_settings()
+
+    window.settings_panel.appearance.theme.setCurrentIndex(
+        window.settings_panel.appearance.theme.findData("dark")
+    )
+    save(app, window, args.out, "06-chat-dark.png")
+    window.settings_panel.appearance.theme.setCurrentIndex(0)
+    window.close()
+    services.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""Model output is untrusted: escaped HTML, nothing loaded, links only on click, code copy."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QTextDocument
+from pytestqt.qtbot import QtBot
+
+from chatdesk.ui.message_body import MessageBody
+from chatdesk.ui.rendering import MarkdownRenderer, close_open_fence
+from chatdesk.ui.streaming_split import split_stable
+
+HOSTILE = """Hello <script>alert(1)</script> <img src="file:///etc/passwd"> <b>bold?</b>
+
+![secret](http://example.com/track.png)
+
+<iframe src="http://evil.example"></iframe>
+
+[a link](https://example.org/page)
+"""
+
+
+def test_raw_html_is_escaped_and_images_are_not_embedded() -> None:
+    rendered = MarkdownRenderer().render(HOSTILE)
+    assert "<script>" not in rendered.html
+    assert "&lt;script&gt;" in rendered.html
+    assert "<img" not in rendered.html
+    assert "<iframe" not in rendered.html
+    assert '<a href="https://example.org/page">' in rendered.html
+
+
+def test_body_never_loads_resources(qtbot: QtBot) -> None:
+    body = MessageBody(MarkdownRenderer())
+    qtbot.addWidget(body)
+    body.show_markdown(HOSTILE)
+    text = body.toPlainText()
+    assert "<script>alert(1)</script>" in text  # shown as text
+    assert "![secret](http://example.com/track.png)" in text
+    for url in ("file:///etc/passwd", "http://example.com/track.png", "qrc:/x.png"):
+        assert body.loadResource(int(QTextDocument.ResourceType.ImageResource), QUrl(url)) is None
+    assert not body.openLinks()
+    assert not body.openExternalLinks()
+
+
+def test_code_blocks_are_highlighted_and_copyable(qtbot: QtBot) -> None:
+    text = "Try:\n\n```python\nprint('<hi>')\n```\n\nand\n\n```\nplain & simple\n```\n"
+    rendered = MarkdownRenderer().render(text)
+    assert rendered.code_blocks == ("print('<hi>')\n", "plain & simple\n")
+    assert "color" in rendered.html  # Pygments inline styles
+    body = MessageBody(MarkdownRenderer())
+    qtbot.addWidget(body)
+    body.show_markdown(text)
+    with qtbot.waitSignal(body.copy_code) as copied:
+        body.anchorClicked.emit(QUrl("copy-code:1"))
+    assert copied.args == ["plain & simple\n"]
+
+
+def test_tables_and_lists_render() -> None:
+    html = MarkdownRenderer().render("| a | b |\n|---|---|\n| 1 | 2 |\n\n- x\n- y\n").html
+    assert "<table" in html
+    assert "<td>1</td>" in html
+    assert "<li>x</li>" in html
+
+
+def test_streaming_render_matches_text_and_numbers_code_blocks(qtbot: QtBot) -> None:
+    body = MessageBody(MarkdownRenderer())
+    qtbot.addWidget(body)
+    reply = "Intro paragraph.\n\n```python\nx = 1\n```\n\nMiddle.\n\n```\ny = 2\n```\n\nEnd."
+    for end in range(1, len(reply) + 1, 7):
+        body.show_streaming(reply[:end])
+    body.show_streaming(reply)
+    text = body.toPlainText()
+    for part in ("Intro paragraph.", "x = 1", "Middle.", "y = 2", "End."):
+        assert text.count(part) == 1
+    assert body.code_blocks == ("x = 1\n", "y = 2\n")
+    with qtbot.waitSignal(body.copy_code) as copied:
+        body.anchorClicked.emit(QUrl("copy-code:1"))
+    assert copied.args == ["y = 2\n"]
+
+
+def test_open_fence_is_closed_while_streaming() -> None:
+    assert close_open_fence("a\n```py\nx = 1") == "a\n```py\nx = 1\n```"
+    assert close_open_fence("a\n```\nx\n```\n") == "a\n```\nx\n```\n"
+
+
+def test_split_stable_never_cuts_inside_code() -> None:
+    stable, tail = split_stable("para\n\n```\ncode\n\nmore code\n")
+    assert stable == "para\n\n"
+    assert tail.startswith("```")

@@ -1,0 +1,160 @@
+"""Settings panel: per-conversation sampling and system prompt, presets, model settings, looks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from chatdesk.services.settings import (
+    BUILTIN_PRESETS,
+    SettingsError,
+    SettingsService,
+    validate_model_settings,
+    validate_sampling,
+)
+from chatdesk.ui.main_window import MainWindow
+from tests.ui.conftest import wait_for_model, wait_for_reply
+from tests.ui.scripted_engine import ScriptedEngine
+
+MakeWindow = Callable[..., MainWindow]
+
+
+def test_conversation_settings_persist_and_reach_the_engine(
+    qtbot: QtBot, make_window: MakeWindow, scripted_engine: ScriptedEngine, fake_gguf: Path
+) -> None:
+    window = make_window(lambda: scripted_engine)
+    window.load_model(str(fake_gguf))
+    wait_for_model(qtbot, window)
+    panel = window.settings_panel.conversation
+    panel.boxes["temperature"].setValue(0.35)
+    panel.boxes["top_k"].setValue(12)
+    panel.boxes["seed"].setValue(42)
+    panel.system_prompt.setPlainText("Answer in French.")
+    window.composer.text.setPlainText("Bonjour")
+    window.composer.send_button.click()  # a pending edit is saved before sending
+    wait_for_reply(qtbot, window)
+    stored = window.services.store.get_conversation(window.conversation_id)
+    assert stored.system_prompt == "Answer in French."
+    assert stored.settings["temperature"] == pytest.approx(0.35)
+    assert stored.settings["top_k"] == 12
+    request = scripted_engine.requests[-1]
+    assert request["system_prompt"] == "Answer in French."
+    assert request["sampling"].temperature == pytest.approx(0.35)
+    assert request["sampling"].seed == 42
+    cid = window.conversation_id
+    window.close()
+    again = make_window(ScriptedEngine)
+    assert again.conversation_id == cid
+    assert again.settings_panel.conversation.boxes["temperature"].value() == pytest.approx(0.35)
+    assert again.settings_panel.conversation.system_prompt.toPlainText() == "Answer in French."
+
+
+def test_limits_are_enforced_by_the_widgets(qtbot: QtBot, make_window: MakeWindow) -> None:
+    window = make_window(ScriptedEngine)
+    boxes = window.settings_panel.conversation.boxes
+    boxes["temperature"].setValue(9.0)
+    boxes["top_p"].setValue(-1.0)
+    boxes["max_tokens"].setValue(10**9)
+    assert boxes["temperature"].value() == 2.0
+    assert boxes["top_p"].value() == 0.0
+    assert boxes["max_tokens"].value() == 32768
+
+
+def test_presets_apply_save_and_delete(qtbot: QtBot, make_window: MakeWindow) -> None:
+    window = make_window(ScriptedEngine)
+    panel = window.settings_panel.conversation
+    names = [panel.presets.itemText(i) for i in range(panel.presets.count())]
+    assert names[:4] == ["Balanced", "Precise", "Creative", "Step by step"]
+    panel.presets.setCurrentText("Step by step")
+    panel.apply_preset_button.click()
+    stored = window.services.store.get_conversation(window.conversation_id)
+    assert "step by step" in stored.system_prompt.lower()
+    assert stored.settings["temperature"] == pytest.approx(0.4)
+    panel.boxes["temperature"].setValue(1.5)
+    panel.save_preset("My poet")
+    assert panel.presets.currentText() == "My poet"
+    saved = window.services.settings.preset("My poet")
+    assert saved.settings["temperature"] == pytest.approx(1.5)
+    assert "step by step" in saved.system_prompt.lower()
+    window.services.settings.delete_preset("My poet")
+    with pytest.raises(KeyError):
+        window.services.settings.preset("My poet")
+    with pytest.raises(SettingsError):
+        window.services.settings.delete_preset("Balanced")
+
+
+def test_model_settings_are_saved_per_model(
+    qtbot: QtBot, make_window: MakeWindow, scripted_engine: ScriptedEngine, fake_gguf: Path
+) -> None:
+    window = make_window(lambda: scripted_engine)
+    window.load_model(str(fake_gguf))
+    wait_for_model(qtbot, window)
+    model_panel = window.settings_panel.model
+    model_panel.boxes["n_ctx"].setValue(1024)
+    model_panel.boxes["n_threads"].setValue(2)
+    model_panel.template.setPlainText("{{ messages }}")
+    model_panel.apply_button.click()
+    wait_for_model(qtbot, window)
+    saved = window.services.settings.model_settings(str(fake_gguf))
+    assert saved == {"n_ctx": 1024, "n_gpu_layers": -1, "n_threads": 2,
+                     "chat_template": "{{ messages }}"}  # fmt: skip
+    info = window.services.engine.status.info
+    assert info is not None
+    assert info.n_ctx == 1024  # reloaded with the new context length
+
+
+def test_font_size_and_theme_persist(qtbot: QtBot, make_window: MakeWindow) -> None:
+    window = make_window(ScriptedEngine)
+    appearance = window.settings_panel.appearance
+    appearance.font_size.setValue(15)
+    appearance.theme.setCurrentIndex(appearance.theme.findData("dark"))
+    assert window.app.font().pointSize() == 15
+    assert window.renderer.palette.pygments_style == "monokai"
+    window.close()
+    again = make_window(ScriptedEngine)
+    assert again.settings_panel.appearance.font_size.value() == 15
+    assert again.settings_panel.appearance.theme.currentData() == "dark"
+    again.settings_panel.appearance.theme.setCurrentIndex(0)  # back to the system's
+
+
+def test_validation_rejects_bad_values() -> None:
+    with pytest.raises(SettingsError):
+        validate_sampling({"temperature": 3})
+    with pytest.raises(SettingsError):
+        validate_sampling({"top_k": 1.5})
+    with pytest.raises(SettingsError):
+        validate_sampling({"seed": "x"})
+    with pytest.raises(SettingsError):
+        validate_model_settings({"n_ctx": -5})
+    assert validate_sampling({"top_k": 5.0, "unknown": 1}) == {"top_k": 5}
+
+
+def test_builtin_presets_are_valid() -> None:
+    for preset in BUILTIN_PRESETS:
+        assert validate_sampling(preset.settings) == preset.settings
+        assert preset.system_prompt
+
+
+class MemorySettings:
+    """A dict standing in for the store's app settings."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+
+    def get_setting(self, key: str, default: object = None) -> object:
+        return self.values.get(key, default)
+
+    def set_setting(self, key: str, value: object) -> None:
+        self.values[key] = value
+
+
+def test_recent_models_and_last_used() -> None:
+    settings = SettingsService(MemorySettings())
+    settings.remember_model("/m/a.gguf")
+    settings.remember_model("/m/b.gguf")
+    settings.remember_model("/m/a.gguf")
+    assert settings.recent_models() == ["/m/a.gguf", "/m/b.gguf"]
+    assert settings.last_model() == "/m/a.gguf"
