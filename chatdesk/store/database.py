@@ -61,11 +61,18 @@ def backup_path(path: Path, applied: int) -> Path:
 def back_up(db: Database, path: Path, applied: int) -> Path:
     """Copy the database aside with SQLite's backup API (consistent even mid-WAL)."""
     target = backup_path(path, applied)
-    copy = sqlite3.connect(str(target))
     try:
-        db.conn.backup(copy)
-    finally:
-        copy.close()
+        copy = sqlite3.connect(str(target))
+        try:
+            db.conn.backup(copy)
+        finally:
+            copy.close()
+    except (sqlite3.Error, OSError) as error:
+        target.unlink(missing_ok=True)
+        raise DatabaseFileError(
+            f"cannot copy {path} aside to {target} before upgrading it: {error}; "
+            "the database was not changed"
+        ) from error
     return target
 
 
@@ -100,10 +107,10 @@ def prepare(db: Database, path: Path, migrations: Migrations) -> Path | None:
 
 def open_database(path: Path, migrations: Migrations = MIGRATIONS) -> tuple[Database, Path | None]:
     """Open (creating if needed) and migrate the database at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         db = connect(path)
-    except sqlite3.Error as error:
+    except (sqlite3.Error, OSError) as error:
         raise DatabaseFileError(f"cannot open database {path}: {error}") from error
     try:
         backup = prepare(db, path, migrations)

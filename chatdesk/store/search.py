@@ -29,6 +29,7 @@ SNIPPET_TOKENS = 16
 SNIPPET_LEAD = 4  # tokens shown before the first match
 ELLIPSIS = "…"
 MIN_PREFIX = 2
+MAX_WORDS = 32  # more words than this are ignored (every word must match anyway)
 
 
 def fold(text: str) -> str:
@@ -48,7 +49,7 @@ class Query:
     @classmethod
     def parse(cls, text: str) -> Query | None:
         """None when the text holds no words at all."""
-        words = QUERY_WORD.findall(text)
+        words = QUERY_WORD.findall(text)[:MAX_WORDS]
         if not words:
             return None
         phrases = [f'"{word}"' for word in words]  # \w+ never contains a double quote

@@ -197,3 +197,22 @@ def test_a_file_that_is_not_sqlite_is_refused_untouched(db_path: Path) -> None:
     with pytest.raises(DatabaseFileError, match="cannot use database"):
         Store(db_path)
     assert digest(db_path) == before
+
+
+def test_a_failed_backup_stops_the_upgrade(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    old_database(db_path, 1)
+    taken = db_path.parent / "blocked"
+    taken.mkdir()
+    monkeypatch.setattr(
+        "chatdesk.store.database.backup_path", lambda path, applied: taken / "no" / "such"
+    )
+    with pytest.raises(DatabaseFileError, match=r"cannot copy .* before upgrading"):
+        Store(db_path)
+    assert applied_names(db_path) == known_migration_names()[:1]
+
+
+def test_an_unusable_location_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    with pytest.raises(DatabaseFileError, match="cannot open database"):
+        Store(blocker / "sub" / "chatdesk.db")
