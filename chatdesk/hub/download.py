@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import httpx2
+from filelock import FileLock, Timeout
 from huggingface_hub import hf_hub_url
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
@@ -134,9 +135,24 @@ class Downloader:
         if target.is_file() and target.stat().st_size == remote.size:
             return target
         ensure_online()
-        state = _PartialFile(
-            partial_path(self.models_root, remote.repo_id, remote.filename), remote
-        )
+        partial = partial_path(self.models_root, remote.repo_id, remote.filename)
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(f"{partial}.lock", timeout=0):
+                return self._download_locked(remote, partial, target, on_progress, cancel)
+        except Timeout:
+            raise HubError(f"{remote.filename} is already being downloaded") from None
+
+    def _download_locked(
+        self,
+        remote: RemoteFile,
+        partial: Path,
+        target: Path,
+        on_progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ) -> Path:
+        """The download proper, with this process owning the partial file."""
+        state = _PartialFile(partial, remote)
         _check_disk_space(state.path, remote.size - state.size)
         state.rehash()
         try:

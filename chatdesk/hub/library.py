@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from huggingface_hub import scan_cache_dir
+from huggingface_hub import constants, scan_cache_dir
 from huggingface_hub.errors import CacheNotFound
 
 from chatdesk import paths
@@ -101,7 +101,7 @@ class Library:
     def hf_cache_models(self) -> list[LocalModel]:
         """GGUF files already downloaded by other tools into the Hugging Face cache."""
         try:
-            cache = scan_cache_dir(self.hf_cache_dir)
+            cache = scan_cache_dir(self.hf_cache_dir or Path(constants.HF_HUB_CACHE))
         except (CacheNotFound, OSError, ValueError):
             return []
         found: list[LocalModel] = []

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMessageBox,
     QProgressBar,
@@ -68,6 +69,8 @@ class DownloadsTab(QWidget):
         self.job_ids: list[int] = []
         self.table = make_table(["File", "Progress", "Speed", "Time left", "State"])
         self.table.setObjectName("downloadsTable")
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+        self.table.setColumnWidth(1, 260)
         self.pending_label = QLabel()
         self.resume_button = QPushButton("Resume unfinished")
         self.cancel_button = QPushButton("Cancel download")
@@ -103,7 +106,11 @@ class DownloadsTab(QWidget):
         bar = self.table.cellWidget(row, 1)
         if isinstance(bar, QProgressBar):
             bar.setValue(int(1000 * job.downloaded / job.total) if job.total else 0)
-            bar.setFormat(f"{human_size(job.downloaded)} of {human_size(job.total)}")
+            bar.setFormat(
+                f"%p%  {human_size(job.downloaded)} of {human_size(job.total)}"
+                if job.total
+                else "waiting"
+            )
         running = job.state == JobState.RUNNING
         speed = f"{human_size(int(job.speed))}/s" if running and job.speed else ""
         eta = _duration(job.eta_seconds) if running and job.eta_seconds is not None else ""

@@ -279,6 +279,14 @@ class _Server(ThreadingHTTPServer):
     hub: TestHub
 
 
+@pytest.fixture(autouse=True)
+def empty_hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point huggingface_hub's cache at an empty folder: no real cached model leaks in."""
+    cache = tmp_path / "hf-hub-cache"
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    return cache
+
+
 @pytest.fixture
 def test_hub() -> Iterator[TestHub]:
     """A running test hub on 127.0.0.1 (any free port)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from chatdesk.hub.errors import (
     DiskFullError,
     DownloadCancelled,
     DownloadFailed,
+    HubError,
     InvalidNameError,
     RepoNotFoundError,
 )
@@ -256,3 +259,31 @@ def test_unfinished_downloads_are_found_after_a_restart(
     assert pending.downloaded == 50_000
     fast_downloader().download(pending.remote)
     assert pending_downloads() == []
+
+
+def test_a_file_is_never_downloaded_twice_at_once(small_repo: HostedRepo) -> None:
+    remote = remote_file(small_repo.repo_id, Q4)
+    partial = partial_path(paths.models_dir(), small_repo.repo_id, Q4)
+    partial.parent.mkdir(parents=True)
+    holder = subprocess.Popen(  # another ChatDesk process downloading the same file
+        [sys.executable, "-c", HOLD_LOCK, f"{partial}.lock"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == b"locked\n"
+        with pytest.raises(HubError, match="already being downloaded"):
+            fast_downloader().download(remote)
+    finally:
+        holder.communicate(b"", timeout=10)
+    assert fast_downloader().download(remote).is_file()
+
+
+HOLD_LOCK = """
+import sys
+from filelock import FileLock
+with FileLock(sys.argv[1]):
+    print("locked", flush=True)
+    sys.stdin.read()
+"""
