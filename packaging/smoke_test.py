@@ -5,7 +5,8 @@
 1. builds the bundle and the tarball (packaging/build.sh), timed; bundle and tarball size;
 2. unpacks the tarball into a temporary folder and runs everything from there, with
    CHATDESK_HOME in a temporary folder holding a generated tiny model (tests/support);
-3. ``chatdesk --version`` and ``chatdesk ask MODEL hi`` (the frozen engine host);
+3. ``chatdesk --version``, ``chatdesk ask MODEL hi`` (the frozen engine host), then
+   ``chatdesk list`` (the conversation it saved) and ``chatdesk models catalogue``;
 4. starts ``chatdesk`` with no arguments under Xvfb, measures the time until its window is
    on screen, types a message and presses Enter (XTEST key events, as a user would), waits
    for the reply in the database (sqlite3), saves a screenshot, closes the app and checks
@@ -139,6 +140,11 @@ def check_command_line(
     if not replies or replies[-1][0] != "complete":
         raise SmokeFailure(f"chatdesk ask left no complete reply in the database: {replies}")
     report["ask_reply"] = replies[-1][1][:200]
+    for command in (["list"], ["models", "catalogue"]):  # the store, the bundled catalogue
+        result = run([str(app), *command], env, 60)
+        if result.returncode != 0 or not result.stdout.strip():
+            raise SmokeFailure(f"chatdesk {' '.join(command)} failed: {result.stderr.strip()}")
+        report[f"{'_'.join(command)}_lines"] = len(result.stdout.splitlines())
 
 
 def child_pids(pid: int) -> list[int]:
