@@ -16,8 +16,10 @@
 # x64, sse42, sandybridge, haswell, skylakex, icelake, zen4, alderlake, sapphirerapids...);
 # ggml loads the best one for the user's CPU at run time (GGML_BACKEND_DL), and the GPU
 # backend is such a module too, so the same bundle still starts on a machine without a GPU.
-# GGML_BACKEND_DIR=llama_cpp/lib installs those modules into the package (without it they go
-# to site-packages/bin). On Apple silicon every Mac has the same baseline, so the macOS build
+# GGML_BACKEND_DIR:STRING=llama_cpp/lib installs those modules into the package (without it
+# they go to site-packages/bin). The :STRING matters: ggml declares it a PATH, and CMake turns
+# a relative PATH given without a type into an absolute one inside the temporary build folder,
+# so the modules would silently miss the wheel. On Apple silicon every Mac has the same baseline, so the macOS build
 # links one CPU backend and Metal directly (PyInstaller's .app layout and run-time backend
 # loading don't mix; chatdesk.spec refuses that combination).
 #
@@ -41,7 +43,7 @@ for arg in "$@"; do
     esac
 done
 
-portable_x86="-DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON -DGGML_BACKEND_DIR=llama_cpp/lib"
+portable_x86="-DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON -DGGML_BACKEND_DIR:STRING=llama_cpp/lib"
 case "$target" in
     cpu) cmake_args="$portable_x86" ;;
     cuda) cmake_args="$portable_x86 -DGGML_CUDA=ON" ;; # GGML_NATIVE=OFF: portable CUDA arch list
@@ -60,8 +62,10 @@ echo "== building $source for $target"
 echo "CMAKE_ARGS=\"$cmake_args\""
 rm -rf build/llama-wheel
 start=$(date +%s)
+# A build folder that outlives pip makes a second run (another target option) incremental.
 CMAKE_ARGS="$cmake_args" "$PYTHON" -m pip wheel --no-deps --no-cache-dir \
-    --no-binary llama-cpp-python -w build/llama-wheel "$source"
+    --no-binary llama-cpp-python --config-settings=build-dir="build/llama-cmake/$target" \
+    -w build/llama-wheel "$source"
 echo "built in $(($(date +%s) - start)) s"
 wheel=$(ls build/llama-wheel/llama_cpp_python-*.whl)
 mkdir -p dist/wheels
