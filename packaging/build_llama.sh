@@ -62,9 +62,9 @@ echo "== building $source for $target"
 echo "CMAKE_ARGS=\"$cmake_args\""
 rm -rf build/llama-wheel
 start=$(date +%s)
-# A build folder that outlives pip makes a second run (another target option) incremental.
+# Keep the CMake build folder (absolute: relative paths resolve inside pip's temporary copy).
 CMAKE_ARGS="$cmake_args" "$PYTHON" -m pip wheel --no-deps --no-cache-dir \
-    --no-binary llama-cpp-python --config-settings=build-dir="build/llama-cmake/$target" \
+    --no-binary llama-cpp-python --config-settings=build-dir="$PWD/build/llama-cmake/$target" \
     -w build/llama-wheel "$source"
 echo "built in $(($(date +%s) - start)) s"
 wheel=$(ls build/llama-wheel/llama_cpp_python-*.whl)
