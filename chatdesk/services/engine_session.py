@@ -77,6 +77,16 @@ class EngineSession:
             self._client = self._client_factory()
         return self._client
 
+    def warm_up(self) -> None:
+        """Start the engine host now, so it imports llama.cpp while the user picks a model.
+
+        Only spawns the process; a failure here is reported by the first real request.
+        """
+        try:
+            self.client.start()
+        except Exception:  # the next load() reports why the host cannot start
+            return
+
     @property
     def ready(self) -> bool:
         """True when a model is loaded and can generate."""

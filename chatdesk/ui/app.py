@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import gc
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from chatdesk import __version__
 from chatdesk.services.app_services import AppServices
 from chatdesk.ui.main_window import MainWindow
+
+# resources/ sits beside the chatdesk package, in a checkout and in the PyInstaller bundle alike.
+APP_ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "chatdesk.svg"
+DESKTOP_FILE_NAME = "app.chatdesk.ChatDesk"  # packaging/linux/app.chatdesk.ChatDesk.desktop
 
 
 def create_application(argv: list[str]) -> QApplication:
@@ -26,7 +31,9 @@ def create_application(argv: list[str]) -> QApplication:
     app.setApplicationName("ChatDesk")
     app.setApplicationDisplayName("ChatDesk")
     app.setApplicationVersion(__version__)
-    app.setDesktopFileName("chatdesk")
+    app.setDesktopFileName(DESKTOP_FILE_NAME)
+    if APP_ICON.is_file():
+        app.setWindowIcon(QIcon(str(APP_ICON)))
     return app
 
 
@@ -54,6 +61,7 @@ def run_app(argv: list[str]) -> int:
     window = create_window(app, services)
     window.show()
     window.composer.focus()
+    services.engine.warm_up()
     try:
         return app.exec()
     finally:
