@@ -7,12 +7,14 @@ VENV="$ROOT/.venv"
 
 find_python() {
     # PySide6 on Python 3.11 dies at exit (none_dealloc), so 3.12+ only.
-    local candidates=(python3.13 python3.12 python3)
+    # 3.12 first: it is the version the suite is checked on.
+    local candidates=(python3.12)
     local pyenv_root
     pyenv_root="$(pyenv root 2>/dev/null || true)"
     if [[ -n "$pyenv_root" ]]; then
-        candidates+=("$pyenv_root"/versions/3.13*/bin/python3 "$pyenv_root"/versions/3.12*/bin/python3)
+        candidates+=("$pyenv_root"/versions/3.12*/bin/python3)
     fi
+    candidates+=(python3.13 python3)
     local py
     for py in "${candidates[@]}"; do
         if "$py" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then
@@ -37,7 +39,7 @@ ensure_venv() {
     want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
     if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
         echo "bootstrap: installing ChatDesk and its dependencies (first run builds llama.cpp: ~12 min)" >&2
-        "$VENV/bin/python" -m pip install --quiet -e "$ROOT[dev]"
+        "$VENV/bin/python" -m pip install --quiet -e "$ROOT[dev,packaging]"
         echo "$want" > "$stamp"
     fi
 }
