@@ -85,25 +85,29 @@ class ConversationList:
         if cid == self.window.conversation_id:
             self.window.conversation_gone(cid)
 
-    def undo_delete(self) -> None:
-        """Bring back the conversation deleted last."""
+    def take_pending_delete(self) -> str | None:
+        """End the undo offer; the id of the conversation it was for, if any."""
         if self.pending_delete is None:
-            return
+            return None
         cid = self.pending_delete[0]
         self.pending_delete = None
         self.undo_timer.stop()
         self.sidebar.hide_undo()
+        return cid
+
+    def undo_delete(self) -> None:
+        """Bring back the conversation deleted last."""
+        cid = self.take_pending_delete()
+        if cid is None:
+            return
         self.refresh()
         self.window.open_conversation(cid)
 
     def commit_delete(self) -> None:
         """The undo offer expired (or the window closes): delete for good."""
-        if self.pending_delete is None:
+        cid = self.take_pending_delete()
+        if cid is None:
             return
-        cid = self.pending_delete[0]
-        self.pending_delete = None
-        self.undo_timer.stop()
-        self.sidebar.hide_undo()
         with contextlib.suppress(NotFoundError):
             self.store.delete_conversation(cid)
 
