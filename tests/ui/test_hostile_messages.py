@@ -1,0 +1,118 @@
+"""Messages that once crashed or froze the window: it starts, shows them, stays responsive.
+
+Before the fix, ``"- " * 1000 + "x"`` raised RecursionError in MainWindow.__init__ (at every
+start), and a 1 MB one-line reply took about a minute to render. How long rendering takes is
+a benchmark figure (tests/benchmarks/bench_gui.py), not asserted here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from PySide6.QtCore import QUrl
+from pytestqt.qtbot import QtBot
+
+from chatdesk.ui.main_window import MainWindow
+from chatdesk.ui.message_body import PLAIN_ABOVE, MessageBody
+from chatdesk.ui.rendering import MarkdownRenderer
+from tests.ui.scripted_engine import ScriptedEngine
+
+PATHOLOGICAL = {
+    "one-line 1 MB reply": "word " * 200_000,
+    "brackets": "[" * 8000 + "a" + "](" * 8000,
+    "100 KB of stars": "*" * 100_000,
+    "1,000 list markers": "- " * 1000 + "x",
+    "10,000 nested list markers": "- " * 10_000 + "x",
+    "10,000 nested quotes": "> " * 10_000 + "x",
+    "deep indented list": "".join(" " * (2 * n) + "- x\n" for n in range(300)),
+}
+
+
+def wait_drawn(qtbot: QtBot, body: MessageBody) -> None:
+    """Until every queued piece of the message is drawn."""
+    qtbot.waitUntil(lambda: not body.rendering, timeout=60_000)
+
+
+def test_window_starts_with_every_pathological_message(
+    qtbot: QtBot, make_window: Callable[..., MainWindow]
+) -> None:
+    from chatdesk.store import Store
+
+    with Store() as store:
+        conversation = store.create_conversation(title="Hostile")
+        for text in PATHOLOGICAL.values():
+            store.append_message(conversation.id, "user", "again")
+            store.append_message(conversation.id, "assistant", text)
+        store.set_setting("ui.last_conversation", conversation.id)
+    window = make_window(ScriptedEngine)
+    assert window.conversation_id == conversation.id
+    replies = [w for w in window.chat_view.widgets if w.message.role == "assistant"]
+    assert len(replies) == len(PATHOLOGICAL)
+    for widget, text in zip(replies, PATHOLOGICAL.values(), strict=True):
+        wait_drawn(qtbot, widget.body)
+        if text.strip("* "):  # a line of stars is a thematic break: no text to show
+            assert text.split()[-1][-1] in widget.body.toPlainText()
+    huge = replies[0].body
+    assert "shown as plain text" in huge.note
+    assert huge.toPlainText().count("word") == 200_000  # nothing is left out
+    assert "x" in replies[4].body.toPlainText()
+
+
+@pytest.mark.parametrize("name", sorted(PATHOLOGICAL))
+def test_pathological_text_renders_as_markdown_without_error(qtbot: QtBot, name: str) -> None:
+    body = MessageBody(MarkdownRenderer())
+    qtbot.addWidget(body)
+    body.show_markdown(PATHOLOGICAL[name], force=True)
+    wait_drawn(qtbot, body)
+    assert body.note == ""  # rendered, not a fallback
+    assert body.toPlainText().strip() or name == "100 KB of stars"
+
+
+def test_huge_message_is_plain_until_asked_then_markdown(qtbot: QtBot) -> None:
+    text = "Some **bold** words. " * (PLAIN_ABOVE // 20)
+    body = MessageBody(MarkdownRenderer())
+    qtbot.addWidget(body)
+    body.show_markdown(text)
+    assert body.rendering  # the rest is drawn in later turns of the event loop
+    wait_drawn(qtbot, body)
+    assert "**bold**" in body.toPlainText()
+    assert "Render as Markdown" in body.toPlainText()
+    body.anchorClicked.emit(QUrl("render-markdown:"))
+    wait_drawn(qtbot, body)
+    assert body.note == ""
+    assert "**" not in body.toPlainText()
+    assert body.toPlainText().count("bold") == text.count("bold")
+
+
+@pytest.mark.parametrize("error", [RecursionError("maximum recursion depth"), ValueError("x")])
+def test_a_message_that_cannot_be_rendered_is_plain_text_with_a_note(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    renderer = MarkdownRenderer()
+
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(renderer, "render", fail)
+    body = MessageBody(renderer)
+    qtbot.addWidget(body)
+    body.show_markdown("Some *text* <b>kept</b>")
+    wait_drawn(qtbot, body)
+    assert type(error).__name__ in body.note
+    assert "Some *text* <b>kept</b>" in body.toPlainText()
+    for end in (5, 12, 30):  # a streaming reply that fails keeps growing as plain text
+        body.show_streaming("Some *text* <b>kept</b> and more"[:end] + " tail")
+    wait_drawn(qtbot, body)
+    assert body.toPlainText().endswith("tail")
+
+
+def test_long_streamed_paragraph_keeps_a_short_tail(qtbot: QtBot) -> None:
+    body = MessageBody(MarkdownRenderer())
+    qtbot.addWidget(body)
+    text = "word " * 20_000
+    for end in range(0, len(text) + 1, 997):
+        body.show_streaming(text[:end])
+    body.show_streaming(text)
+    assert len(text) - len(body._stable_text) < 6_000  # only the tail is redrawn per frame
+    assert body.toPlainText().count("word") == 20_000
