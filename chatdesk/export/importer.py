@@ -254,7 +254,6 @@ def read_message(fields: Fields, cid: str, previous: str | None, seen: set[str])
 
 def read_conversation(fields: Fields) -> ConversationPlan:
     """One validated conversation with its messages."""
-    check_values(fields.data, fields.where)
     title = fields.text("title", required=True)
     cid = fields.text("id", new_id()) or new_id()
     entries = fields.get("messages", (list,), required=True)
@@ -286,6 +285,7 @@ def read_conversation(fields: Fields) -> ConversationPlan:
         pinned=fields.get("pinned", (bool,), False),
         active_leaf_id=leaf,
     )
+    check_values(fields.data, fields.where)  # what the typed reads above did not look at
     return ConversationPlan(conversation, messages)
 
 

@@ -9,7 +9,9 @@ from chatdesk.store.errors import (
     InvalidValueError,
     MigrationError,
     NotFoundError,
+    ReadOnlyError,
     SchemaTooNewError,
+    StoreBusyError,
     StoreError,
 )
 from chatdesk.store.messages import ACTIVE_LEAF
@@ -28,8 +30,10 @@ __all__ = [
     "Message",
     "MigrationError",
     "NotFoundError",
+    "ReadOnlyError",
     "SchemaTooNewError",
     "SearchHit",
     "Store",
+    "StoreBusyError",
     "StoreError",
 ]

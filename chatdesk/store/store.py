@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -11,7 +12,8 @@ from sqlite_utils.migrations import Migrations
 from chatdesk import paths
 from chatdesk.store.app_settings import SettingsMixin
 from chatdesk.store.conversations import ConversationsMixin
-from chatdesk.store.database import open_database
+from chatdesk.store.database import open_database, writable
+from chatdesk.store.errors import StoreError
 from chatdesk.store.messages import MessagesMixin
 from chatdesk.store.schema import MIGRATIONS
 from chatdesk.store.search import SearchMixin
@@ -22,13 +24,19 @@ class Store(ConversationsMixin, MessagesMixin, SearchMixin, SettingsMixin):
 
     Safe to share between threads (calls are serialised by a lock). Opening creates the
     folder and database if needed and applies pending migrations, after copying an
-    existing database aside (``backup_path`` says where).
+    existing database aside (``backup_path`` says where), then marks replies left
+    ``streaming`` by a process that is gone as ``interrupted``. A database in a read-only
+    place opens read-only (``read_only``): reading works, writes raise ReadOnlyError.
     """
 
     def __init__(self, path: Path | str | None = None, *, migrations: Migrations = MIGRATIONS):
         self.path = Path(path) if path is not None else paths.database_path()
         self._lock = threading.RLock()
         self._db, self.backup_path = open_database(self.path, migrations)
+        self.read_only = not writable(self.path)
+        if not self.read_only:
+            with contextlib.suppress(StoreError):  # busy: the next start recovers them
+                self.recover_interrupted()  # replies whose writer crashed: interrupted
 
     def close(self) -> None:
         """Close the database (checkpointing the write-ahead log)."""

@@ -147,3 +147,53 @@ def test_a_database_with_garbage_pages_gives_one_line(tmp_path: Path) -> None:
         assert result.returncode == 1, (args, result.stderr)
         assert result.stderr.count("\n") == 1, (args, result.stderr)
         assert result.stderr.startswith("chatdesk: error: ")
+
+
+def two_chats() -> dict[str, str]:
+    with Store() as store:
+        first = store.create_conversation("First")
+        store.append_message(first.id, "user", "one")
+        second = store.create_conversation("Second")
+    return {"first": first.id, "second": second.id}
+
+
+def test_rm_asks_and_deletes_by_prefix(
+    chatdesk_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = two_chats()
+    monkeypatch.setattr(sys, "stdin", __import__("io").StringIO("n\n"))
+    status, _, err = run(["rm", ids["first"][:8]], capsys)
+    assert status == 1
+    assert "Delete 'First' (1 messages" in err
+    assert "nothing was deleted" in err
+    monkeypatch.setattr(sys, "stdin", __import__("io").StringIO("y\n"))
+    assert run(["rm", ids["first"][:8]], capsys)[0] == 0
+    assert run(["rm", "--yes", ids["second"]], capsys)[0] == 0
+    with Store() as store:
+        assert store.list_conversations() == []
+    status, _, err = run(["rm", "--yes", "feedbeef"], capsys)
+    assert status == 1
+    assert "no conversation with id 'feedbeef'" in err
+
+
+def test_read_only_data_folder_still_lists_shows_exports_and_searches(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(home)], check=False).returncode:
+        pytest.skip("needs root to mount a read-only file system")
+    try:
+        with Store(home / "chatdesk.db") as store:
+            chat = store.create_conversation("Readable")
+            store.append_message(chat.id, "user", "findable words")
+        subprocess.run(["mount", "-o", "remount,ro", str(home)], check=True)
+        for args in (["list"], ["show", chat.id[:8]], ["export", chat.id, "--format", "md"],
+                     ["search", "findable"]):  # fmt: skip
+            result = cli(args, home)
+            assert result.returncode == 0, (args, result.stderr)
+            assert "Readable" in result.stdout or "findable" in result.stdout
+        refused = cli(["rm", "--yes", chat.id], home)
+        assert refused.returncode == 1
+        assert refused.stderr.count("\n") == 1
+        assert "read-only" in refused.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(home)], check=False)
