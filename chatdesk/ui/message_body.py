@@ -181,6 +181,7 @@ class MessageBody(QTextBrowser):
         cursor = QTextCursor(self.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
         cursor.insertHtml(f"<p><i>{note}</i></p>")
+        return len(note)
 
     def _insert_text(self, text: str) -> int:
         cursor = QTextCursor(self.document())
