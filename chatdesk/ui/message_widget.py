@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.services.chat import ContextNote
-from chatdesk.store import Message
+from chatdesk.services.types import Message
 from chatdesk.ui.message_body import MessageBody
 from chatdesk.ui.rendering import MarkdownRenderer
 

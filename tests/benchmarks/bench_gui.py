@@ -188,7 +188,7 @@ def measure_streaming(
     probe.start()
     started = time.perf_counter()
     window.send("Explain how to read a JSON file, with code.")
-    while window.chat.streaming or window._watched_reply is not None:
+    while window.turns.streaming:
         app.processEvents()
         time.sleep(0.0005)
     elapsed = time.perf_counter() - started
@@ -236,7 +236,7 @@ def measure_real_engine(app: Any, services_factory: Any, home: str) -> dict[str,
     window.load_model(str(model))
     while window.services.engine.status.state.value == "loading":
         run_for(app, 0.05)
-    conversation = window.chat.new_conversation()
+    conversation = window.turns.new_conversation()
     window.services.store.update_conversation(
         conversation.id, settings={**conversation.settings, "max_tokens": STREAM_TOKENS}
     )

@@ -68,9 +68,7 @@ def make_window(qtbot: QtBot) -> Iterator[Callable[..., MainWindow]]:
 
 def wait_for_reply(qtbot: QtBot, window: MainWindow, timeout: int = 20000) -> None:
     """Until the streaming reply has finished and been shown."""
-    qtbot.waitUntil(
-        lambda: not window.chat.streaming and window._watched_reply is None, timeout=timeout
-    )
+    qtbot.waitUntil(lambda: not window.turns.streaming, timeout=timeout)
 
 
 def wait_for_model(qtbot: QtBot, window: MainWindow, timeout: int = 30000) -> None:
