@@ -80,6 +80,9 @@ class EngineSource(Protocol):
     def model_path(self) -> str | None:
         """The loaded model (a file path, or a remote id) as stored on replies."""
 
+    def identity(self) -> dict[str, Any]:
+        """The loaded model's identity (kind, path or id, name, size, sha256)."""
+
     def host_died(self, error: BaseException) -> None:
         """The engine went away mid-reply."""
 
@@ -103,6 +106,7 @@ class Turn:
     message_id: str
     path: list[Message]
     model: str | None = None
+    identity: dict[str, Any] = field(default_factory=dict)
     text: str = ""
     status: str = "streaming"
     error: str | None = None
@@ -190,6 +194,7 @@ class TurnService:
         return self.store.create_conversation(
             title=DEFAULT_TITLE,
             model=self.engines.model_path,
+            model_identity=self.engines.identity(),
             system_prompt=system_prompt,
             settings={**self.settings.default_sampling(), **(settings or {})},
         )
@@ -262,14 +267,14 @@ class TurnService:
         path = self.store.path_to(user.id)
         request = self.request_for(conversation_id, path)
         request.extras.update(extras or {})
-        model = self.engines.model_path
+        model, identity = self.engines.model_path, self.engines.identity()
         placeholder = self.store.append_message(
             conversation_id, "assistant", "", parent_id=user.id, status="streaming",
             model=model, settings=request.sampling,
         )  # fmt: skip
-        if model and self.store.get_conversation(conversation_id).model != model:
-            self.store.update_conversation(conversation_id, model=model)
-        turn = Turn(request, placeholder.id, [*path, placeholder], model)
+        if model and self.store.get_conversation(conversation_id).model_identity != identity:
+            self.store.update_conversation(conversation_id, model=model, model_identity=identity)
+        turn = Turn(request, placeholder.id, [*path, placeholder], model, identity)
         turn.last_persist = time.monotonic()
         self.current = turn
         for listener in list(self._listeners):
@@ -346,6 +351,7 @@ class TurnService:
             dropped_messages=turn.dropped if turn.n_ctx else None,
             error=turn.error,
             extra=turn.data or None,
+            model_identity=turn.identity,
         )
 
 

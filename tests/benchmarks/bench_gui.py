@@ -255,7 +255,7 @@ def main() -> int:
     from chatdesk.services.app_services import AppServices
     from chatdesk.store import Store
     from chatdesk.ui.app import create_application, create_window
-    from tests.ui.scripted_engine import ScriptedEngine
+    from tests.support.scripted_engine import ScriptedEngine
 
     launch_s, bare_s, bare_rss = measure_launch(home)
     results = {"launch_s": launch_s, "launch_bare_s": bare_s, "bare_rss_mb": bare_rss}

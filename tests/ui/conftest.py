@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 from chatdesk.services.app_services import AppServices
 from chatdesk.ui.app import create_window
 from chatdesk.ui.main_window import MainWindow
-from tests.ui.scripted_engine import ScriptedEngine
+from tests.support.scripted_engine import ScriptedEngine
 
 pytest.importorskip("PySide6")
 
