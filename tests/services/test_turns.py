@@ -94,7 +94,8 @@ def test_regenerate_adds_a_sibling_reply(
     second = services.turns.regenerate(old)
     finish(events, second)
     user, reply = services.chat.messages(conversation.id)
-    assert reply.id == second.message_id != old.id
+    assert reply.id == second.message_id
+    assert reply.id != old.id
     assert reply.parent_id == old.parent_id == user.id
     assert reply.content.startswith("Another answer.")
     assert services.chat.sibling_position(reply) == (2, 2)
@@ -111,7 +112,8 @@ def test_edit_and_resend_branches_from_the_edited_message(
     original = services.chat.messages(conversation.id)[0]
     finish(events, services.turns.edit_and_resend(original, "edited"))
     user, reply = services.chat.messages(conversation.id)
-    assert user.content == "edited" and user.parent_id is None
+    assert user.content == "edited"
+    assert user.parent_id is None
     assert reply.status == "complete"
     assert services.chat.message(original.id).content == "original"
     assert services.chat.sibling_position(user) == (2, 2)
@@ -129,7 +131,8 @@ def test_engine_death_with_text_is_interrupted_and_needs_a_reload(
     reply = services.chat.message(turn.message_id)
     assert reply.status == "interrupted"
     assert reply.content == turn.text
-    assert reply.error is not None and "killed" in reply.error
+    assert reply.error is not None
+    assert "killed" in reply.error
     assert turn.host_died
     assert services.engine.status.state is ModelState.DIED
     with pytest.raises(ChatError, match="no model"):
@@ -163,7 +166,8 @@ def test_context_overflow_records_the_dropped_messages(
     reply = services.chat.message(turn.message_id)
     assert (reply.n_ctx, reply.dropped_messages) == (2048, 3)
     note = services.chat.context_note(reply)
-    assert note is not None and note.dropped == 3
+    assert note is not None
+    assert note.dropped == 3
 
 
 def test_one_reply_at_a_time(
