@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import SamplingSettings
-from chatdesk.services import chat as chat_module
+from chatdesk.services import turns as chat_module
 from chatdesk.services.engine_session import ModelState
 from chatdesk.ui.main_window import MainWindow
 from chatdesk.ui.prompt_viewer import PromptViewer
