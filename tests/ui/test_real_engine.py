@@ -163,7 +163,9 @@ def test_killed_engine_host_keeps_partial_reply_and_reloads(
     window.settings_panel.conversation.boxes["max_tokens"].setValue(32768)
     send(qtbot, window, "Keep talking")
     qtbot.waitUntil(lambda: window.turns.current is not None and len(window.turns.current.text) > 5)
-    pid = window.services.engine.client.host_pid
+    client = window.services.engine.engine
+    assert isinstance(client, EngineClient)
+    pid = client.host_pid
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     wait_for_reply(qtbot, window)
