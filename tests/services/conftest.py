@@ -13,33 +13,19 @@ from tests.support.scripted_engine import ScriptedEngine
 
 
 @pytest.fixture
-def scripted_engine() -> ScriptedEngine:
-    """A scripted engine: a fixed reply streamed from its own thread."""
-    return ScriptedEngine(tokens=12, rate=2000.0)
-
-
-@pytest.fixture
 def events() -> EventQueue:
     """The services' dispatch: the test thread drains it, as the CLI does."""
     return EventQueue()
 
 
 @pytest.fixture
-def model_file(tmp_path: Path) -> Path:
-    """A file the scripted engine accepts as a model."""
-    path = tmp_path / "scripted-model.gguf"
-    path.write_bytes(b"GGUF" + bytes(60))
-    return path
-
-
-@pytest.fixture
 def services(
-    scripted_engine: ScriptedEngine, events: EventQueue, model_file: Path
+    scripted_engine: ScriptedEngine, events: EventQueue, fake_gguf: Path
 ) -> Iterator[AppServices]:
     """App services with the scripted model loaded."""
     app = AppServices.create(client_factory=lambda: scripted_engine)  # type: ignore[arg-type,return-value]
     app.set_dispatch(events)
-    app.engine.load(str(model_file))
+    app.engine.load(str(fake_gguf))
     assert events.run_until(lambda: app.engine.ready, timeout=5)
     yield app
     app.close()

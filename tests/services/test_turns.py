@@ -20,24 +20,24 @@ def finish(events: EventQueue, turn: Turn) -> None:
 
 
 def test_send_stores_the_exchange_with_model_settings_and_stats(
-    services: AppServices, events: EventQueue, scripted_engine: ScriptedEngine, model_file: Path
+    services: AppServices, events: EventQueue, scripted_engine: ScriptedEngine, fake_gguf: Path
 ) -> None:
     conversation = services.turns.new_conversation()
     turn = services.turns.send(conversation.id, "  What   is a list?  ")
     finish(events, turn)
     stored = services.store.get_conversation(conversation.id)
     assert stored.title == "What is a list?"
-    assert stored.model == str(model_file)
-    assert stored.model_identity["path"] == str(model_file)
-    assert stored.model_identity["size"] == model_file.stat().st_size
+    assert stored.model == str(fake_gguf)
+    assert stored.model_identity["path"] == str(fake_gguf)
+    assert stored.model_identity["size"] == fake_gguf.stat().st_size
     user, reply = services.chat.messages(conversation.id)
     assert (user.role, user.content) == ("user", "  What   is a list?  ")
     assert reply.status == "complete"
     assert reply.content == "".join(scripted_engine.token_list())
-    assert reply.model == str(model_file)
+    assert reply.model == str(fake_gguf)
     assert reply.model_identity["kind"] == "local"
     assert reply.settings == DEFAULT_SAMPLING
-    assert reply.completion_tokens == 12
+    assert reply.completion_tokens == 40
     assert reply.finish_reason == "length"
     assert reply.time_to_first_token_ms == 10.0
     assert reply.n_ctx == 2048
@@ -199,7 +199,7 @@ def test_hooks_change_the_request_and_store_per_reply_data(
     finish(events, turn)
     assert turn.request.extras == {"passages": ["p1"], "logprobs": True}
     assert scripted_engine.requests[-1]["system_prompt"] == "Use the passage."
-    assert services.chat.message(turn.message_id).extra == {"pieces": 12}
+    assert services.chat.message(turn.message_id).extra == {"pieces": 40}
 
 
 def test_no_model_means_no_turn(tmp_path: Path) -> None:
