@@ -221,7 +221,7 @@ def measure_real_engine(app: Any, services_factory: Any, home: str) -> dict[str,
     import dataclasses
 
     from chatdesk.engine.client import EngineClient
-    from chatdesk.services import chat as chat_module
+    from chatdesk.services import turns as chat_module
     from chatdesk.ui.app import create_window
     from tests.support.gguf_factory import ModelSpec, write_model
 
