@@ -36,8 +36,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from chatdesk.paths import data_root
 from chatdesk.services.app_services import AppServices
-from chatdesk.services.engine_session import ModelState, ModelStatus
+from chatdesk.services.engine_session import ModelState
 from chatdesk.services.model_choices import initial_model, model_choices, scan_library
 from chatdesk.services.turns import ChatError, Turn
 from chatdesk.services.types import Conversation, Message
@@ -175,7 +176,7 @@ class MainWindow(QMainWindow):
         v.copied.connect(lambda _t: self.statusBar().showMessage("Copied", 2000))
         self.bridge.turn_text.connect(self._on_turn_text)
         self.bridge.turn_finished.connect(self._finish_reply)
-        self.bridge.model_changed.connect(self._model_changed)
+        self.bridge.model_changed.connect(lambda _status: self._update_model_ui())
         self.picker.model_chosen.connect(self.load_model)
         self.picker.open_file.connect(self.files.open_gguf_file)
         self.welcome.open_file.connect(self.files.open_gguf_file)
@@ -436,7 +437,8 @@ class MainWindow(QMainWindow):
 
     def rescan_library(self) -> None:
         """Look for local models again, off the GUI thread."""
-        self.background.run(scan_library, self._library_scanned)
+        root = data_root()  # now: a test may point CHATDESK_HOME elsewhere before it runs
+        self.background.run(lambda: scan_library(root), self._library_scanned)
 
     def _library_scanned(self, library: dict[str, str]) -> None:
         self._library = library
@@ -457,9 +459,6 @@ class MainWindow(QMainWindow):
         path = self.services.engine.status.path or self.picker.selected_path()
         if path:
             self.load_model(path)
-
-    def _model_changed(self, _status: ModelStatus) -> None:
-        self._update_model_ui()
 
     def _offer_conversation_model(self, conversation: Conversation) -> None:
         """The conversation was written with another model that is on disk: load or offer it."""
