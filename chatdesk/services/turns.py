@@ -1,11 +1,13 @@
-"""The one chat turn: send, regenerate, edit and resend, stop. Used by the window and the CLI.
+"""The one chat turn: send, regenerate, edit and resend, continue, stop. For window and CLI.
 
 A turn is a user message (new, edited, or the one a reply answers again) and the assistant
-reply streamed for it. ``TurnService`` owns every rule a turn follows, so the window and
-``chatdesk ask`` / ``chatdesk chat`` write the same rows:
+reply streamed for it; continuing a cut-off reply streams more text into the same row (the
+engine gets the history ending with that reply, see ``Engine.generate``). ``TurnService``
+owns every rule a turn follows, so the window and ``chatdesk ask`` / ``chatdesk chat`` write
+the same rows:
 
-- settings: ``SettingsService.effective_sampling`` over the conversation's saved settings;
-  the CLI's flags are passed as ``sampling`` overrides;
+- settings: ``SettingsService.effective_sampling`` over the conversation's saved settings
+  (the CLI saves its flags on the conversation first);
 - title: ``title_for`` (first message, whitespace collapsed, at most 60 characters with "…");
 - status: ``complete`` when the engine finished; ``interrupted`` after Stop; when the engine
   failed or its host died, ``interrupted`` if some text arrived and ``error`` if none did
@@ -232,6 +234,19 @@ class TurnService:
         )
         return self._start(message.conversation_id, user, extras)
 
+    def continue_reply(self, reply: Message, extras: dict[str, Any] | None = None) -> Turn:
+        """Carry on writing a cut-off reply (stopped, interrupted or out of tokens), in place."""
+        self._check_can_generate()
+        if reply.role != "assistant" or not reply.content or reply.status == "error":
+            raise ChatError("only a reply with some text can be continued")
+        path = self.store.path_to(reply.id)
+        request = self.request_for(reply.conversation_id, path)
+        request.extras.update(extras or {})
+        self.store.update_message(reply.id, status="streaming")
+        model, identity = self.engines.model_path, self.engines.identity()
+        turn = Turn(request, reply.id, path, model, identity, text=reply.content)
+        return self._begin(turn)
+
     def stop(self) -> None:
         """Stop the streaming reply; what arrived so far is kept (``interrupted``)."""
         turn = self.current
@@ -274,7 +289,9 @@ class TurnService:
         )  # fmt: skip
         if model and self.store.get_conversation(conversation_id).model_identity != identity:
             self.store.update_conversation(conversation_id, model=model, model_identity=identity)
-        turn = Turn(request, placeholder.id, [*path, placeholder], model, identity)
+        return self._begin(Turn(request, placeholder.id, [*path, placeholder], model, identity))
+
+    def _begin(self, turn: Turn) -> Turn:
         turn.last_persist = time.monotonic()
         self.current = turn
         for listener in list(self._listeners):

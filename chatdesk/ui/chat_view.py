@@ -23,6 +23,7 @@ class ChatView(QScrollArea):
     """Messages of one conversation, newest at the bottom."""
 
     regenerate = Signal(object)
+    continue_reply = Signal(object)
     resend = Signal(object, str)
     switch_sibling = Signal(object, int)
     copied = Signal(str)
@@ -179,6 +180,7 @@ class ChatView(QScrollArea):
             self.widget(),
         )
         widget.regenerate.connect(self.regenerate)
+        widget.continue_reply.connect(self.continue_reply)
         widget.resend.connect(self.resend)
         widget.switch_sibling.connect(self.switch_sibling)
         widget.copied.connect(self.copied)

@@ -211,3 +211,30 @@ def test_no_model_means_no_turn(tmp_path: Path) -> None:
         assert app.chat.messages(conversation.id) == []
     finally:
         app.close()
+
+
+def test_continue_carries_on_writing_the_same_reply(
+    services: AppServices, events: EventQueue, scripted_engine: ScriptedEngine
+) -> None:
+    scripted_engine.tokens, scripted_engine.rate = 5000, 500.0
+    conversation = services.turns.new_conversation()
+    first = services.turns.send(conversation.id, "write a lot")
+    assert events.run_until(lambda: len(first.text) > 20, timeout=10)
+    services.turns.stop()
+    finish(events, first)
+    cut = services.chat.message(first.message_id)
+    assert cut.status == "interrupted"
+    scripted_engine.text, scripted_engine.tokens = "and the rest. ", 3
+    more = services.turns.continue_reply(cut)
+    finish(events, more)
+    user, reply = services.chat.messages(conversation.id)
+    assert reply.id == cut.id  # the same row, not a sibling
+    assert reply.content == cut.content + "and the rest. "
+    assert reply.status == "complete"
+    assert services.chat.sibling_position(reply) == (1, 1)
+    assert scripted_engine.requests[-1]["messages"] == [
+        {"role": "user", "content": "write a lot"},
+        {"role": "assistant", "content": cut.content},
+    ]
+    with pytest.raises(ChatError, match="some text"):
+        services.turns.continue_reply(user)

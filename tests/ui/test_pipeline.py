@@ -82,6 +82,32 @@ def test_the_window_hears_a_turn_through_signals(
     assert "def greet" in widget.body.toPlainText()
 
 
+def test_continue_button_carries_on_a_stopped_reply(
+    qtbot: QtBot, make_window: MakeWindow, scripted_engine: ScriptedEngine, fake_gguf: Path
+) -> None:
+    scripted_engine.tokens, scripted_engine.rate = 5000, 200.0
+    window = ready(qtbot, make_window, scripted_engine, fake_gguf)
+    with qtbot.waitSignal(window.bridge.turn_finished, timeout=10000) as stopped:
+        window.send("write a lot")
+        qtbot.waitUntil(lambda: len(window.turns.current.text if window.turns.current else "") > 20)
+        window.stop()
+    cut = window.chat.message(stopped.args[0].message_id)
+    widget = window.chat_view.widget_for(cut.id)
+    assert widget is not None
+    assert widget.continue_button.isVisible()
+    scripted_engine.text, scripted_engine.tokens = "The end.", 2
+    with qtbot.waitSignal(window.bridge.turn_finished, timeout=10000) as finished:
+        widget.continue_button.click()
+    assert finished.args[0].message_id == cut.id
+    reply = window.chat.message(cut.id)
+    assert reply.content == cut.content + "The end."
+    assert reply.status == "complete"
+    assert "The end." in widget.body.toPlainText()
+    # the scripted engine ends by running out of tokens, so the reply can go on again
+    assert reply.finish_reason == "length"
+    assert widget.continue_button.isVisible()
+
+
 def test_command_line_and_window_write_the_same_rows(
     qtbot: QtBot, make_window: MakeWindow, scripted_engine: ScriptedEngine, fake_gguf: Path
 ) -> None:
