@@ -54,15 +54,20 @@ def test_title_rule() -> None:
     assert title_for("   ") == "New chat"
 
 
-def test_stop_keeps_the_text_as_interrupted(
-    services: AppServices, events: EventQueue, scripted_engine: ScriptedEngine
-) -> None:
-    scripted_engine.tokens, scripted_engine.rate = 5000, 500.0
-    conversation = services.turns.new_conversation()
-    turn = services.turns.send(conversation.id, "write a lot")
+def stopped_reply(services: AppServices, events: EventQueue, engine: ScriptedEngine) -> Turn:
+    """A long reply, stopped once some text arrived."""
+    engine.tokens, engine.rate = 5000, 500.0
+    turn = services.turns.send(services.turns.new_conversation().id, "write a lot")
     assert events.run_until(lambda: len(turn.text) > 20, timeout=10)
     services.turns.stop()
     finish(events, turn)
+    return turn
+
+
+def test_stop_keeps_the_text_as_interrupted(
+    services: AppServices, events: EventQueue, scripted_engine: ScriptedEngine
+) -> None:
+    turn = stopped_reply(services, events, scripted_engine)
     reply = services.chat.message(turn.message_id)
     assert reply.status == "interrupted"
     assert reply.finish_reason == "cancelled"
@@ -216,18 +221,13 @@ def test_no_model_means_no_turn(tmp_path: Path) -> None:
 def test_continue_carries_on_writing_the_same_reply(
     services: AppServices, events: EventQueue, scripted_engine: ScriptedEngine
 ) -> None:
-    scripted_engine.tokens, scripted_engine.rate = 5000, 500.0
-    conversation = services.turns.new_conversation()
-    first = services.turns.send(conversation.id, "write a lot")
-    assert events.run_until(lambda: len(first.text) > 20, timeout=10)
-    services.turns.stop()
-    finish(events, first)
+    first = stopped_reply(services, events, scripted_engine)
     cut = services.chat.message(first.message_id)
     assert cut.status == "interrupted"
     scripted_engine.text, scripted_engine.tokens = "and the rest. ", 3
     more = services.turns.continue_reply(cut)
     finish(events, more)
-    user, reply = services.chat.messages(conversation.id)
+    user, reply = services.chat.messages(first.conversation_id)
     assert reply.id == cut.id  # the same row, not a sibling
     assert reply.content == cut.content + "and the rest. "
     assert reply.status == "complete"
