@@ -112,8 +112,14 @@ class Fields:
         except ValueError:
             raise self.fail(key, f"not an ISO-8601 date and time: {value!r}") from None
 
-    def settings(self) -> dict[str, Any]:
-        value: dict[str, Any] = self.get("settings", (dict,), {})
+    def settings(self, key: str = "settings") -> dict[str, Any]:
+        value: dict[str, Any] = self.get(key, (dict,), {})
+        if key == "settings":
+            self.check_sampling(value)
+        return value
+
+    def check_sampling(self, value: dict[str, Any]) -> None:
+        """Generation settings the engine reads: the right types, within their ranges."""
         for key, (kind, low, high, nullable) in SETTING_RANGES.items():
             if key in value and not (nullable and value[key] is None):
                 check_setting(value[key], kind, low, high, f"{self.where}.settings.{key}")
@@ -122,7 +128,6 @@ class Fields:
             raise self.fail("settings.stop", "expected a list of strings")
         if not isinstance(value.get("ignore_eos", False), bool):
             raise self.fail("settings.ignore_eos", "expected true/false")
-        return value
 
     def number(self, key: str, integer: bool) -> int | float | None:
         kinds: tuple[type, ...] = (int, type(None)) if integer else (int, float, type(None))
@@ -248,6 +253,11 @@ def read_message(fields: Fields, cid: str, previous: str | None, seen: set[str])
         model=fields.optional_text("model"),
         settings=fields.settings(),
         finish_reason=fields.optional_text("finish_reason"),
+        n_ctx=fields.number("n_ctx", integer=True),  # type: ignore[arg-type]
+        dropped_messages=fields.number("dropped_messages", integer=True),  # type: ignore[arg-type]
+        error=fields.optional_text("error"),
+        extra=fields.settings("extra"),
+        model_identity=fields.settings("model_identity"),
         **numbers,  # type: ignore[arg-type]
     )
 
@@ -284,6 +294,7 @@ def read_conversation(fields: Fields) -> ConversationPlan:
         settings=fields.settings(),
         pinned=fields.get("pinned", (bool,), False),
         active_leaf_id=leaf,
+        model_identity=fields.settings("model_identity"),
     )
     check_values(fields.data, fields.where)  # what the typed reads above did not look at
     return ConversationPlan(conversation, messages)

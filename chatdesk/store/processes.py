@@ -4,8 +4,8 @@ A reply being generated is saved as ``streaming`` several times a second with it
 process id (``writer_pid``). When ChatDesk starts (the window or any command), a streaming
 reply whose writer is gone was cut off by a crash and becomes ``interrupted``; one whose
 writer still runs (``chatdesk ask`` in a terminal while the window opens) is left alone.
-Replies this process is writing are listed in ``LIVE_REPLIES`` so that a second Store in
-the same process never mistakes them for leftovers of a previous run with the same id.
+Replies an open Store of this process is writing are listed in ``LIVE_REPLIES`` so that a
+second Store in the same process never mistakes them for leftovers of a crash.
 """
 
 from __future__ import annotations
@@ -14,21 +14,28 @@ import os
 import sys
 import threading
 
-LIVE_REPLIES: set[str] = set()
+LIVE_REPLIES: dict[str, int] = {}  # reply id -> id() of the open Store writing it
 _live_lock = threading.Lock()
 
 
-def mark_live(message_id: str, live: bool) -> None:
-    """Record that this process starts (or stops) writing a streaming reply."""
+def mark_live(message_id: str, live: bool, owner: object) -> None:
+    """Record that a Store of this process starts (or stops) writing a streaming reply."""
     with _live_lock:
         if live:
-            LIVE_REPLIES.add(message_id)
+            LIVE_REPLIES[message_id] = id(owner)
         else:
-            LIVE_REPLIES.discard(message_id)
+            LIVE_REPLIES.pop(message_id, None)
+
+
+def forget_owner(owner: object) -> None:
+    """A Store closed: the replies it was writing are no longer being written."""
+    with _live_lock:
+        for message_id in [m for m, o in LIVE_REPLIES.items() if o == id(owner)]:
+            del LIVE_REPLIES[message_id]
 
 
 def is_live_here(message_id: str) -> bool:
-    """Whether this very process is writing the reply now."""
+    """Whether an open Store of this very process is writing the reply now."""
     with _live_lock:
         return message_id in LIVE_REPLIES
 

@@ -11,10 +11,12 @@ from sqlite_utils.migrations import Migrations
 
 from chatdesk import paths
 from chatdesk.store.app_settings import SettingsMixin
+from chatdesk.store.base import synchronized
 from chatdesk.store.conversations import ConversationsMixin
 from chatdesk.store.database import open_database, writable
 from chatdesk.store.errors import StoreError
 from chatdesk.store.messages import MessagesMixin
+from chatdesk.store.processes import forget_owner
 from chatdesk.store.schema import MIGRATIONS
 from chatdesk.store.search import SearchMixin
 
@@ -38,9 +40,16 @@ class Store(ConversationsMixin, MessagesMixin, SearchMixin, SettingsMixin):
             with contextlib.suppress(StoreError):  # busy: the next start recovers them
                 self.recover_interrupted()  # replies whose writer crashed: interrupted
 
+    @synchronized
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version``: changes when another connection commits."""
+        row = self._row("PRAGMA data_version")
+        return int(row[0]) if row else 0
+
     def close(self) -> None:
         """Close the database (checkpointing the write-ahead log)."""
         with self._lock:
+            forget_owner(self)
             self._db.close()
 
     def __enter__(self) -> Store:

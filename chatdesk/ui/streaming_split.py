@@ -62,7 +62,11 @@ def next_cuts(
         newline = text.find("\n", position)
         end = len(text) if newline < 0 else newline + 1
         fence = None if state.mid_line else FENCE_AT.match(text, position, end)
-        spent, left = _spend(text, position, end, budget, newline >= 0)
+        code_cost = (end - position) // 2  # highlighting code costs per character only
+        if state.opener is not None and fence is None and newline >= 0 and code_cost <= budget:
+            spent, left = None, budget - code_cost
+        else:
+            spent, left = _spend(text, position, end, budget, newline >= 0)
         if spent is not None and fence is None:
             inner = _inner_cut(text, spent, end)
             if inner is not None:

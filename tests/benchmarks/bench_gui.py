@@ -194,7 +194,7 @@ def measure_streaming(
     probe.start()
     started = time.perf_counter()
     window.send("Explain how to read a JSON file, with code.")
-    while window.chat.streaming or window._watched_reply is not None:
+    while window.turns.streaming:
         app.processEvents()
         time.sleep(0.0005)
     elapsed = time.perf_counter() - started
@@ -324,7 +324,7 @@ def measure_real_engine(app: Any, services_factory: Any, home: str) -> dict[str,
     import dataclasses
 
     from chatdesk.engine.client import EngineClient
-    from chatdesk.services import chat as chat_module
+    from chatdesk.services import turns as chat_module
     from chatdesk.ui.app import create_window
     from tests.support.gguf_factory import ModelSpec, write_model
 
@@ -339,7 +339,7 @@ def measure_real_engine(app: Any, services_factory: Any, home: str) -> dict[str,
     window.load_model(str(model))
     while window.services.engine.status.state.value == "loading":
         run_for(app, 0.05)
-    conversation = window.chat.new_conversation()
+    conversation = window.turns.new_conversation()
     window.services.store.update_conversation(
         conversation.id, settings={**conversation.settings, "max_tokens": STREAM_TOKENS}
     )
@@ -354,7 +354,7 @@ def pathological_only(
     create_application: Any, create_window: Any, app_services: Any, store: Any
 ) -> int:
     """``bench_gui.py --pathological``: the pathological-message measure alone."""
-    from tests.ui.scripted_engine import ScriptedEngine
+    from tests.support.scripted_engine import ScriptedEngine
 
     app = create_application([])
     services = app_services.create(client_factory=ScriptedEngine)
@@ -377,7 +377,7 @@ def main() -> int:
     from chatdesk.services.app_services import AppServices
     from chatdesk.store import Store
     from chatdesk.ui.app import create_application, create_window
-    from tests.ui.scripted_engine import ScriptedEngine
+    from tests.support.scripted_engine import ScriptedEngine
 
     if "--pathological" in sys.argv:  # only the issue-10 measure
         return pathological_only(create_application, create_window, AppServices, Store)

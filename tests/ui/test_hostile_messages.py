@@ -16,7 +16,7 @@ from pytestqt.qtbot import QtBot
 from chatdesk.ui.main_window import MainWindow
 from chatdesk.ui.message_body import PLAIN_ABOVE, MessageBody
 from chatdesk.ui.rendering import MarkdownRenderer
-from tests.ui.scripted_engine import ScriptedEngine
+from tests.support.scripted_engine import ScriptedEngine
 
 PATHOLOGICAL = {
     "one-line 1 MB reply": "word " * 200_000,

@@ -36,7 +36,7 @@ from chatdesk.engine.host.model import (
     open_model,
 )
 from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
-from chatdesk.engine.host.prompting import PromptBuilder, PromptError
+from chatdesk.engine.host.prompting import PromptBuilder, PromptError, cut_after_reply
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
 from chatdesk.engine.host.state_cache import DiskStates
 from chatdesk.engine.templates import (
@@ -373,10 +373,14 @@ class Engine:
         budget = reply_budget(request.settings.max_tokens, model.n_ctx)
         with render_scope(MAX_RENDER_SECONDS, cancel):
             fit = self._fit(request.messages, request.system_prompt, budget)
+            continuing = bool(fit.messages) and fit.messages[-1].get("role") == "assistant"
             try:
-                return fit, prompts.pieces(request.system_prompt, fit.messages)
+                pieces = prompts.pieces(request.system_prompt, fit.messages, not continuing)
+                if continuing:  # the last message is an unfinished reply: carry on writing it
+                    pieces = cut_after_reply(pieces, str(fit.messages[-1].get("content", "")))
             except PromptError as error:
                 raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
+            return fit, pieces
 
     def _evaluate_prompt(self, plan: PreparedPrompt, cancel: threading.Event) -> int:
         model, cache = self._require_model(), self._require_cache()
