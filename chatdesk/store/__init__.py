@@ -6,6 +6,7 @@
 from chatdesk.store.conversations import UNCHANGED
 from chatdesk.store.errors import (
     DatabaseFileError,
+    DiskFullError,
     InvalidValueError,
     MigrationError,
     NotFoundError,
@@ -26,6 +27,7 @@ __all__ = [
     "UNCHANGED",
     "Conversation",
     "DatabaseFileError",
+    "DiskFullError",
     "InvalidValueError",
     "Message",
     "MigrationError",

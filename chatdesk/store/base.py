@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from chatdesk.store.errors import ReadOnlyError, StoreBusyError
+from chatdesk.store.errors import DiskFullError, ReadOnlyError, StoreBusyError
 
 Row = tuple[Any, ...]
 BUSY_RETRY_S = 15.0  # longest a write waits for another process's write lock, in all
@@ -65,7 +65,7 @@ class StoreBase:
 
         Outside a transaction a busy database is retried (each try waits BUSY_TIMEOUT_MS
         inside SQLite) for up to BUSY_RETRY_S in all; then StoreBusyError says so. A
-        read-only database gives ReadOnlyError naming the file.
+        read-only database gives ReadOnlyError, a full disk DiskFullError, naming the file.
         """
         deadline = time.monotonic() + BUSY_RETRY_S
         while True:
@@ -82,6 +82,10 @@ class StoreBase:
             raise ReadOnlyError(
                 f"cannot save: the database {self.path} is read-only "
                 "(check the permissions of the file and its folder)"
+            ) from error
+        if "full" in text:
+            raise DiskFullError(
+                f"the disk is full: cannot save to {self.path} (free some space on it)"
             ) from error
         busy = "locked" in text or "busy" in text
         if busy and retry and not self._db.conn.in_transaction:
@@ -111,4 +115,9 @@ class StoreBase:
             except BaseException:
                 self._db.conn.execute("ROLLBACK")
                 raise
-            self._db.conn.execute("COMMIT")
+            try:
+                self._db.conn.execute("COMMIT")
+            except sqlite3.OperationalError as error:  # a full disk shows up here too
+                if self._db.conn.in_transaction:
+                    self._db.conn.execute("ROLLBACK")
+                self._raise_clear(error, retry=False)

@@ -33,3 +33,7 @@ class ReadOnlyError(StoreError):
 
 class StoreBusyError(StoreError):
     """Another process held the database's write lock for longer than the store waits."""
+
+
+class DiskFullError(StoreError):
+    """The disk holding the database is full: nothing more can be written for now."""

@@ -8,6 +8,7 @@ a benchmark figure (tests/benchmarks/bench_gui.py), not asserted here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QUrl
@@ -116,3 +117,38 @@ def test_long_streamed_paragraph_keeps_a_short_tail(qtbot: QtBot) -> None:
     body.show_streaming(text)
     assert len(text) - len(body._stable_text) < 6_000  # only the tail is redrawn per frame
     assert body.toPlainText().count("word") == 20_000
+
+
+def test_full_disk_during_a_reply_is_told_and_the_reply_saved_when_space_returns(
+    qtbot: QtBot,
+    make_window: Callable[..., MainWindow],
+    fake_gguf: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.support.full_disk import fill, small_filesystem
+    from tests.ui.conftest import wait_for_model, wait_for_reply
+
+    engine = ScriptedEngine("words that keep coming " * 300, tokens=1200, rate=4000)
+    with small_filesystem(tmp_path / "home") as home:
+        monkeypatch.setenv("CHATDESK_HOME", str(home))
+        window = make_window(lambda: engine)
+        window.load_model(str(fake_gguf))
+        wait_for_model(qtbot, window)
+        window.send("hello")
+        filler = fill(home)
+        wait_for_reply(qtbot, window)
+        notice = window.notice.label.text()
+        assert "disk is full" in notice
+        assert str(home / "chatdesk.db") in notice
+        reply = window.chat_view.widgets[-1]
+        assert "not saved" in reply.error_label.text()  # not shown as a complete reply
+        full = "".join(engine.token_list())
+        assert reply.body.toPlainText().count("words") == full.count("words")  # from memory
+        assert window.services.store.get_message(reply.message.id).status != "complete"
+        filler.unlink()
+        qtbot.waitUntil(lambda: "saved now" in window.notice.label.text(), timeout=10_000)
+        stored = window.services.store.get_message(reply.message.id)
+        assert stored.status == "complete"
+        assert stored.content == full
+        window.close()
