@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -14,7 +15,7 @@ from chatdesk.store.app_settings import SettingsMixin
 from chatdesk.store.base import synchronized
 from chatdesk.store.conversations import ConversationsMixin
 from chatdesk.store.database import open_database, writable
-from chatdesk.store.errors import StoreError
+from chatdesk.store.errors import DatabaseFileError, StoreError
 from chatdesk.store.messages import MessagesMixin
 from chatdesk.store.processes import forget_owner
 from chatdesk.store.schema import MIGRATIONS
@@ -37,8 +38,16 @@ class Store(ConversationsMixin, MessagesMixin, SearchMixin, SettingsMixin):
         self._db, self.backup_path = open_database(self.path, migrations)
         self.read_only = not writable(self.path)
         if not self.read_only:
+            self._recover_at_open()
+
+    def _recover_at_open(self) -> None:
+        """Replies whose writer crashed become interrupted; a damaged file says which."""
+        try:
             with contextlib.suppress(StoreError):  # busy: the next start recovers them
-                self.recover_interrupted()  # replies whose writer crashed: interrupted
+                self.recover_interrupted()
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            raise DatabaseFileError(f"the database {self.path} is damaged: {error}") from error
 
     @synchronized
     def data_version(self) -> int:

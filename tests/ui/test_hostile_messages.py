@@ -152,3 +152,28 @@ def test_full_disk_during_a_reply_is_told_and_the_reply_saved_when_space_returns
         assert stored.status == "complete"
         assert stored.content == full
         window.close()
+
+
+def test_damaged_database_dialog_names_the_file(
+    qtbot: QtBot, chatdesk_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from chatdesk.paths import database_path
+    from chatdesk.store import Store
+    from chatdesk.ui import app as app_module
+
+    with Store() as store:
+        chat = store.create_conversation("x")
+        for n in range(300):
+            store.append_message(chat.id, "user", f"message {n} " * 40)
+    data = bytearray(database_path().read_bytes())
+    for offset in range(4096 * 2, len(data), 4096 * 2):  # garbage over every other page
+        data[offset : offset + 4096] = os.urandom(4096)
+    database_path().write_bytes(bytes(data))
+    shown: list[str] = []
+    monkeypatch.setattr(
+        app_module.QMessageBox, "critical", lambda _parent, _title, text: shown.append(text)
+    )
+    assert app_module.run_app(["chatdesk"]) == 1
+    assert str(database_path()) in shown[0]
