@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -51,4 +52,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("chatdesk: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # every failure is one line, whatever raised it
+        print(f"chatdesk: error: {unexpected(error)}", file=sys.stderr)
+        return 1
     return status
+
+
+def unexpected(error: Exception) -> str:
+    """One line for an error no command turned into a CLIError (a damaged database ...)."""
+    if isinstance(error, sqlite3.DatabaseError):
+        return f"database error: {error}"
+    if isinstance(error, OSError):
+        where = f" {error.filename}" if error.filename else ""
+        return f"cannot access{where}: {error.strerror or error}"
+    text = " ".join(str(error).split()) or "no details"
+    return f"{type(error).__name__}: {text}"

@@ -1,6 +1,7 @@
 """GUI benchmark: event-loop stalls while a reply streams, opening a long chat, start-up, memory.
 
-Run: ``QT_QPA_PLATFORM=offscreen PYTHONPATH=. python tests/benchmarks/bench_gui.py``.
+Run: ``QT_QPA_PLATFORM=offscreen PYTHONPATH=. python tests/benchmarks/bench_gui.py``
+(``--pathological``: only the pathological-message measure).
 Every figure is printed next to a reference measured in the same run:
 
 - streaming: 2000 tokens at 250 tok/s into a conversation of 500 messages; a 5 ms probe
@@ -10,6 +11,11 @@ Every figure is printed next to a reference measured in the same run:
 - window shown after launch (a fresh process), against a bare QApplication + QWidget (<= 1.5 s).
 - resident memory with the 2,000-message conversation open, against the bare process (<= 300 MB).
 - the streaming measure again with the real engine host on a generated tiny model.
+- pathological messages (issue 10: a 1 MB one-line reply, ``"[" * 8000 + "a" + "](" * 8000``,
+  100 KB of ``*``, ``"- " * 1000 + "x"``, 10,000 nested list markers): the longest event-loop
+  block while a conversation holding one opens and its pieces are drawn (also after "Render
+  as Markdown" on the 1 MB one), against the idle window (target <= 50 ms); and the render
+  time of each at half and full size (linear: ratio about 2).
 """
 
 from __future__ import annotations
@@ -212,6 +218,103 @@ def measure_streaming(
     }
 
 
+PATHOLOGICAL = {
+    "normal reply (reference)": lambda n: REPLY_TEXT,
+    "1 MB one-line reply": lambda n: "word " * (n // 5),
+    "[ * n + a + ]( * n": lambda n: "[" * (n // 3) + "a" + "](" * (n // 3),
+    "100 KB of *": lambda n: "*" * n,
+    "- * 1000 + x": lambda n: "- " * (n // 2) + "x",
+    "10,000 nested list markers": lambda n: "- " * (n // 2) + "x",
+}
+PATHOLOGICAL_SIZES = {
+    "normal reply (reference)": len(REPLY_TEXT),
+    "1 MB one-line reply": 1_000_000,
+    "[ * n + a + ]( * n": 24_000,
+    "100 KB of *": 100_000,
+    "- * 1000 + x": 2_000,
+    "10,000 nested list markers": 20_000,
+}
+
+
+def drawn(window: Any) -> bool:
+    """True when every message body of the open conversation has drawn all its pieces."""
+    return not any(widget.body.rendering for widget in window.chat_view.widgets)
+
+
+def block_while(app: Any, action: Any, until: Any) -> float:
+    """Longest event-loop block (ms) from ``action()`` until ``until()`` holds."""
+    probe = Probe()
+    probe.start()
+    app.processEvents()
+    action()
+    while not until():
+        app.processEvents()
+        time.sleep(0.0005)
+    run_for(app, 0.05)
+    probe.stop()
+    return max(probe.lateness)
+
+
+def render_seconds(text: str) -> float:
+    """Time to render a text to HTML, all its pieces, outside any widget."""
+    from chatdesk.ui.rendering import MarkdownRenderer
+    from chatdesk.ui.streaming_split import pieces
+
+    renderer = MarkdownRenderer()
+    started = time.perf_counter()
+    for piece, continues in pieces(text):
+        renderer.render(piece, 0, continues)
+    return time.perf_counter() - started
+
+
+def measure_pathological(app: Any, window: Any, store_factory: Any) -> dict[str, float]:
+    """Longest UI block while each pathological message opens and renders; linearity."""
+    ids: dict[str, str] = {}
+    with store_factory() as store:
+        for name, make in PATHOLOGICAL.items():
+            conversation = store.create_conversation(title=name)
+            store.append_message(conversation.id, "user", "hostile")
+            store.append_message(conversation.id, "assistant", make(PATHOLOGICAL_SIZES[name]))
+            ids[name] = conversation.id
+    window.new_chat()
+    run_for(app, 0.3)
+    probe = Probe()
+    probe.start()
+    run_for(app, 1.0)
+    probe.stop()
+    idle = max(probe.lateness)
+    results: dict[str, float] = {"pathological_idle_max_ms": idle}
+    worst = 0.0
+    window.open_conversation(ids["normal reply (reference)"])  # warm up (first imports)
+    run_for(app, 0.3)
+    for name, cid in ids.items():
+        block = block_while(app, lambda c=cid: window.open_conversation(c), lambda: drawn(window))
+        size = PATHOLOGICAL_SIZES[name]
+        half, full = (
+            render_seconds(PATHOLOGICAL[name](size // 2)),
+            render_seconds(PATHOLOGICAL[name](size)),
+        )
+        print(
+            f"pathological {name} ({size:,} chars): longest UI block {block:.1f} ms (idle "
+            f"window {idle:.1f} ms; target 50 ms); render {full * 1000:.0f} ms, half size "
+            f"{half * 1000:.0f} ms (ratio {full / max(half, 1e-6):.2f}; linear: about 2)"
+        )
+        results[f"block_ms {name}"] = block
+        worst = max(worst, block) if "reference" not in name else worst
+    window.open_conversation(ids["1 MB one-line reply"])
+    run_for(app, 0.2)
+    body = window.chat_view.widgets[-1].body
+    from PySide6.QtCore import QUrl
+
+    block = block_while(
+        app, lambda: body.anchorClicked.emit(QUrl("render-markdown:")), lambda: drawn(window)
+    )
+    print(f"1 MB reply, Render as Markdown clicked: longest UI block {block:.1f} ms")
+    results["block_ms render as markdown"] = block
+    results["pathological_worst_block_ms"] = max(worst, block)
+    return results
+
+
 def measure_real_engine(app: Any, services_factory: Any, home: str) -> dict[str, float]:
     """The same stall measure with the real engine host streaming a generated tiny model.
 
@@ -247,6 +350,25 @@ def measure_real_engine(app: Any, services_factory: Any, home: str) -> dict[str,
     return {f"real_{key}": value for key, value in figures.items()}
 
 
+def pathological_only(
+    create_application: Any, create_window: Any, app_services: Any, store: Any
+) -> int:
+    """``bench_gui.py --pathological``: the pathological-message measure alone."""
+    from tests.support.scripted_engine import ScriptedEngine
+
+    app = create_application([])
+    services = app_services.create(client_factory=ScriptedEngine)
+    window = create_window(app, services)
+    window.resize(1200, 800)
+    window.show()
+    run_for(app, 0.5)
+    results = measure_pathological(app, window, store)
+    window.close()
+    services.close()
+    print(json.dumps({k: round(v, 2) for k, v in results.items()}))
+    return 0
+
+
 def main() -> int:
     home = tempfile.mkdtemp(prefix="chatdesk-bench-")
     os.environ["CHATDESK_HOME"] = home
@@ -257,6 +379,8 @@ def main() -> int:
     from chatdesk.ui.app import create_application, create_window
     from tests.support.scripted_engine import ScriptedEngine
 
+    if "--pathological" in sys.argv:  # only the issue-10 measure
+        return pathological_only(create_application, create_window, AppServices, Store)
     launch_s, bare_s, bare_rss = measure_launch(home)
     results = {"launch_s": launch_s, "launch_bare_s": bare_s, "bare_rss_mb": bare_rss}
     store = Store()
@@ -280,6 +404,7 @@ def main() -> int:
     window.load_model(str(model))
     run_for(app, 0.3)
     results.update(measure_streaming(app, window, ids["stream"]))
+    results.update(measure_pathological(app, window, Store))
     window.close()
     services.close()
     print("same, through the real engine host with a generated tiny model:")

@@ -39,7 +39,13 @@ from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
 from chatdesk.engine.host.prompting import PromptBuilder, PromptError, cut_after_reply
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
 from chatdesk.engine.host.state_cache import DiskStates
-from chatdesk.engine.templates import TemplateError, resolve_template
+from chatdesk.engine.templates import (
+    MAX_RENDER_SECONDS,
+    PromptPiece,
+    TemplateError,
+    render_scope,
+    resolve_template,
+)
 from chatdesk.engine.types import (
     ContextFitted,
     ErrorCode,
@@ -318,22 +324,24 @@ class Engine:
         started = time.perf_counter()
         model = self._require_model()
         settings = request.settings
-        fit = self._fit(
-            request.messages, request.system_prompt, reply_budget(settings.max_tokens, model.n_ctx)
-        )
-        cache, prompts = self._require_cache(), self._require_prompts()
-        continuing = bool(fit.messages) and fit.messages[-1].get("role") == "assistant"
         try:
-            pieces = prompts.pieces(request.system_prompt, fit.messages, not continuing)
-            if continuing:  # the last message is an unfinished reply: carry on writing it
-                pieces = cut_after_reply(pieces, str(fit.messages[-1].get("content", "")))
-        except PromptError as error:
-            raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
+            fit, pieces = self._prompt_for(request, job.cancel)
+        except EngineFailure:
+            if job.cancel.is_set():  # Stop while the template rendered: a cancelled reply
+                return ReplyStats(finish_reason="cancelled")
+            raise
+        cache, prompts = self._require_cache(), self._require_prompts()
         canonical = prompts.tokenize(pieces)
+        text = "".join(piece.text for piece in pieces)
+        if not text or not canonical:  # llama.cpp aborts on an empty batch
+            raise EngineFailure(
+                ErrorCode.TEMPLATE,
+                "the chat template rendered an empty prompt for this conversation "
+                f"({prompts.template_name}); nothing was sent to the model",
+            )
         job.on_fitted(
             ContextFitted(len(fit.messages), fit.dropped_count, len(canonical), model.n_ctx)
         )
-        text = "".join(piece.text for piece in pieces)
         plan = cache.prepare(
             request.conversation_key, text, canonical, lambda skip: prompts.tokenize(pieces, skip)
         )
@@ -355,6 +363,24 @@ class Engine:
         if outcome.error:
             raise EngineFailure(ErrorCode.INTERNAL, outcome.error, stats)
         return stats
+
+    def _prompt_for(
+        self, request: ReplyRequest, cancel: threading.Event
+    ) -> tuple[FitResult, list[PromptPiece]]:
+        """Fit the conversation and render its prompt: one template budget for both, which
+        Stop (``cancel``) ends at once."""
+        model, prompts = self._require_model(), self._require_prompts()
+        budget = reply_budget(request.settings.max_tokens, model.n_ctx)
+        with render_scope(MAX_RENDER_SECONDS, cancel):
+            fit = self._fit(request.messages, request.system_prompt, budget)
+            continuing = bool(fit.messages) and fit.messages[-1].get("role") == "assistant"
+            try:
+                pieces = prompts.pieces(request.system_prompt, fit.messages, not continuing)
+                if continuing:  # the last message is an unfinished reply: carry on writing it
+                    pieces = cut_after_reply(pieces, str(fit.messages[-1].get("content", "")))
+            except PromptError as error:
+                raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
+            return fit, pieces
 
     def _evaluate_prompt(self, plan: PreparedPrompt, cancel: threading.Event) -> int:
         model, cache = self._require_model(), self._require_cache()
