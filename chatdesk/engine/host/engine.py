@@ -10,7 +10,6 @@ user switched away and back, so a new turn only evaluates its new tokens.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -40,6 +39,7 @@ from chatdesk.engine.host.prompting import PromptBuilder, PromptError
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
 from chatdesk.engine.host.state_cache import DiskStates
 from chatdesk.engine.templates import TemplateError, resolve_template
+from chatdesk.engine.threads import default_threads
 from chatdesk.engine.types import (
     ContextFitted,
     ErrorCode,
@@ -98,12 +98,6 @@ def gpu_backend_name() -> str | None:
         return None
     info = llama_cpp.llama_print_system_info().decode("utf-8", errors="replace")
     return next((name for name in GPU_BACKENDS if name in info), "GPU")
-
-
-def default_threads() -> tuple[int, int]:
-    """Threads for generation (about the physical cores) and for prompt processing."""
-    physical = max(1, (os.cpu_count() or 2) // 2)
-    return physical, physical  # more threads than cores makes llama.cpp's barriers crawl
 
 
 class Engine:

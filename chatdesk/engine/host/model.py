@@ -113,6 +113,7 @@ class LoadedModel:
         self._pieces: dict[int, bytes] = {}
         self._special_pieces: dict[int, bytes] = {}
         self._eog: dict[int, bool] = {}
+        self._eog_list: list[int] | None = None
         self._piece_buffer = ctypes.create_string_buffer(PIECE_BUFFER)
         self._cancel: threading.Event | None = None
         self._abort_callback = llama_cpp.ggml_abort_callback(self._should_abort)
@@ -137,12 +138,16 @@ class LoadedModel:
         return raw.decode("utf-8", errors="replace") if raw else ""
 
     def eog_tokens(self) -> list[int]:
-        """End-of-generation tokens (EOS, EOT and any the vocabulary marks as such)."""
-        found = []
-        for token in range(self.n_vocab):
-            if self.is_eog(token):
-                found.append(token)
-        return found
+        """End-of-generation tokens (EOS, EOT and any the vocabulary marks as such).
+
+        Found once per model: asking llama.cpp about every token of a 49k vocabulary costs
+        about 65 ms, which every reply with end-of-generation suppressed used to pay before
+        its first token.
+        """
+        if self._eog_list is None:
+            is_eog, vocab = llama_cpp.llama_vocab_is_eog, self.vocab
+            self._eog_list = [t for t in range(self.n_vocab) if is_eog(vocab, t)]
+        return list(self._eog_list)
 
     def is_eog(self, token: int) -> bool:
         """True for end-of-generation tokens."""
