@@ -41,7 +41,7 @@ from chatdesk.cli.llama_bench import (
     find_llama_bench,
     run_llama_bench,
 )
-from chatdesk.engine.threads import default_threads
+from chatdesk.engine.threads import threads_now
 
 Runs = dict[str, list[Any]]
 
@@ -54,7 +54,9 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
     bench.add_argument("model", help="path to a .gguf file")
     bench.add_argument("--tokens", type=int, default=256, help="tokens to generate")
     bench.add_argument("--prompt-tokens", type=int, default=256, help="prompt size in tokens")
-    bench.add_argument("--threads", type=int, help="CPU threads for every side")
+    bench.add_argument(
+        "--threads", type=int, help="CPU threads for every side (default: what the host picks now)"
+    )
     bench.add_argument("--repeats", type=int, default=3, help="interleaved rounds (median)")
     bench.add_argument(
         "--gpu-layers", type=int, help="layers to offload (-1 = all; default: all on a GPU build)"
@@ -75,7 +77,7 @@ def plan_from(args: argparse.Namespace) -> BenchPlan:
         raise CLIError("--tokens must be at least 2")
     if args.prompt_tokens < 1 or args.repeats < 1:
         raise CLIError("--prompt-tokens and --repeats must be at least 1")
-    threads = args.threads or default_threads()[0]
+    threads = args.threads or threads_now()  # what the host would choose right now
     plan = BenchPlan(str(model), args.prompt_tokens, args.tokens, threads, args.gpu_layers)
     check_context(plan)
     return plan

@@ -1,24 +1,35 @@
-"""How many CPU threads llama.cpp gets by default: one per physical core we may run on.
+"""How many CPU threads llama.cpp gets by default: the physical cores other work leaves free.
 
-Measured on the 2-core development machine (2 physical cores, no SMT; README, "Engine
-speed"): 2 threads against 1 gave about 1.6x the decode speed and 1.9x the prompt speed on
-the starter model, so "half the logical CPUs" (the old default: 1 thread there) left much of
-the machine unused. More threads than physical cores makes llama.cpp's barriers wait on
-sibling hyper-threads, so SMT siblings count once. Same rule as llama.cpp's own tools
-(``cpu_get_num_math``): sibling lists on Linux, performance cores on macOS, otherwise all
-logical CPUs up to 4 and half of them above.
+One thread per physical core is llama.cpp's own default (``cpu_get_num_math``: sibling lists
+on Linux, performance cores on macOS, otherwise all logical CPUs up to 4 and half above);
+SMT siblings count once, since more threads than cores makes llama.cpp's barriers wait.
+
+But llama.cpp's threads meet at a barrier after every operation (about 1,100 per token for
+the starter model), so one thread that the scheduler takes off its core stalls all of them.
+Measured on the shared 2-core development machine (README, "Engine speed"): with other
+processes busy, 2 threads decoded at 2-3 tok/s against 35-68 tok/s with 1 thread; on a quiet
+machine 2 threads are much faster. So unless the user sets a count, ``ThreadGovernor``
+re-chooses it about once a second from the CPU time *other* processes used meanwhile
+(``/proc/stat`` minus this process's own time): every core they keep busy (beyond a little
+slack) is one thread fewer. Elsewhere than Linux the count stays at the physical cores.
 
 Qt-free and llama-free: the engine host and ``chatdesk bench`` both use it.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 SYS_CPU = Path("/sys/devices/system/cpu")
+PROC_STAT = Path("/proc/stat")
+OTHERS_SLACK = 0.2  # cores of other work tolerated before giving up a thread
+RETUNE_SECONDS = 1.0
 
 
 def usable_cpus() -> list[int]:
@@ -70,3 +81,70 @@ def default_threads() -> tuple[int, int]:
     """Threads for generation and for prompt evaluation: both one per physical core."""
     cores = physical_cores()
     return cores, cores
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """Busy CPU time of the whole machine and of this process, at one moment (seconds)."""
+
+    machine_busy: float
+    own: float
+    at: float
+
+
+def cpu_sample() -> CpuSample | None:
+    """The machine's busy time (all but idle and iowait) and ours; None where unknown."""
+    try:
+        fields = PROC_STAT.read_text().split("\n", 1)[0].split()
+        ticks = [int(value) for value in fields[1:9]]
+    except (OSError, ValueError):
+        return None
+    busy = sum(ticks) - ticks[3] - ticks[4]  # all but idle and iowait
+    own = os.times()
+    return CpuSample(busy / os.sysconf("SC_CLK_TCK"), own.user + own.system, time.monotonic())
+
+
+def others_busy_cores(before: CpuSample, after: CpuSample) -> float:
+    """Cores other processes kept busy between two samples."""
+    elapsed = after.at - before.at
+    if elapsed <= 0:
+        return 0.0
+    others = (after.machine_busy - before.machine_busy) - (after.own - before.own)
+    return max(0.0, others / elapsed)
+
+
+def threads_for(others: float, cores: int) -> int:
+    """Threads that leave the cores other processes use to them (at least 1)."""
+    return max(1, min(cores, cores - math.ceil(others - OTHERS_SLACK)))
+
+
+def threads_now(sample_seconds: float = 0.5) -> int:
+    """The thread count the governor would choose now (measures for ``sample_seconds``)."""
+    cores = physical_cores()
+    before = cpu_sample()
+    if before is None:
+        return cores
+    time.sleep(sample_seconds)
+    after = cpu_sample()
+    return threads_for(others_busy_cores(before, after), cores) if after else cores
+
+
+class ThreadGovernor:
+    """Re-chooses the thread count at most once per ``interval`` from others' CPU use."""
+
+    def __init__(self, cores: int, interval: float = RETUNE_SECONDS) -> None:
+        self.cores = cores
+        self.interval = interval
+        self._last = cpu_sample()
+
+    def due(self) -> bool:
+        """Whether a new choice may be made (cheap: a clock read)."""
+        return self._last is not None and time.monotonic() - self._last.at >= self.interval
+
+    def choose(self) -> int:
+        """The thread count for the next stretch of work (resets the measuring interval)."""
+        now = cpu_sample()
+        before, self._last = self._last, now
+        if before is None or now is None:
+            return self.cores
+        return threads_for(others_busy_cores(before, now), self.cores)

@@ -44,7 +44,7 @@ from chatdesk.cli.bench_runs import BenchPlan, measure_host, measure_reference
 from chatdesk.cli.llama_bench import find_llama_bench, run_llama_bench
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.host.memory import resident_memory
-from chatdesk.engine.threads import default_threads
+from chatdesk.engine.threads import threads_now
 from chatdesk.engine.types import LoadOptions, ReplyStats, SamplingSettings
 from tests.support.gguf_factory import PRESETS, ModelSpec, write_model
 from tests.support.real_model import starter_model
@@ -286,7 +286,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", default="starter,tiny", help="starter, tiny, real-shape")
     parser.add_argument("--history-tokens", type=int, default=4000)
-    parser.add_argument("--threads", type=int, default=default_threads()[0])
+    parser.add_argument("--threads", type=int, default=0, help="default: the host's choice now")
     parser.add_argument("--compare-threads", default="1,2", help="thread counts for [2]; '' skips")
     parser.add_argument("--skip", default="", help="sections to skip, e.g. 3,4")
     return parser.parse_args()
@@ -294,6 +294,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    args.threads = args.threads or threads_now()
     skip = set(args.skip.split(","))
     results: dict[str, Any] = {"tokens": args.tokens, "threads": args.threads}
     with tempfile.TemporaryDirectory(prefix="chatdesk-bench-engine-") as folder:

@@ -204,6 +204,7 @@ class Engine:
             n_threads=options.n_threads or threads,
             n_threads_batch=options.n_threads or batch_threads,
             flash_attn=options.flash_attn if options.flash_attn is not None or gpu else False,
+            adaptive_threads=options.n_threads is None and not gpu,
         )
         try:
             return LoadedModel(raw_model, params)
