@@ -46,7 +46,8 @@ from chatdesk.engine.client import EngineClient
 from chatdesk.engine.host.memory import resident_memory
 from chatdesk.engine.threads import threads_now
 from chatdesk.engine.types import LoadOptions, ReplyStats, SamplingSettings
-from tests.support.gguf_factory import PRESETS, ModelSpec, write_model
+from tests.benchmarks.bench_gguf_metadata import default_model
+from tests.support.gguf_factory import ModelSpec, write_model
 from tests.support.real_model import starter_model
 
 PROMPT_TOKENS = 256
@@ -68,18 +69,8 @@ def bench_models(names: list[str], folder: Path) -> dict[str, Path]:
         elif name == "tiny":
             models[name] = write_model(folder / "tiny.gguf", ModelSpec(context_length=8192))
         elif name == "real-shape":
-            models[name] = real_shape_model()
+            models[name] = default_model()  # generated once, kept under the temp folder
     return models
-
-
-def real_shape_model() -> Path:
-    """The generated real-shape model, kept under the temp folder between runs."""
-    real = Path(tempfile.gettempdir()) / "chatdesk-bench" / "real-shape.gguf"
-    if not real.exists():
-        real.parent.mkdir(parents=True, exist_ok=True)
-        print(f"writing {real} ...", flush=True)
-        write_model(real, PRESETS["real-shape"])
-    return real
 
 
 def loaded_client(path: Path, n_ctx: int, threads: int) -> EngineClient:
