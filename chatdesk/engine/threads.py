@@ -30,6 +30,7 @@ SYS_CPU = Path("/sys/devices/system/cpu")
 PROC_STAT = Path("/proc/stat")
 OTHERS_SLACK = 0.2  # cores of other work tolerated before giving up a thread
 RETUNE_SECONDS = 1.0
+FIRST_SAMPLE_SECONDS = 0.05
 
 
 def usable_cpus() -> list[int]:
@@ -129,22 +130,36 @@ def threads_now(sample_seconds: float = 0.5) -> int:
     return threads_for(others_busy_cores(before, after), cores) if after else cores
 
 
+_BASELINE = cpu_sample()  # when the host imported this, well before its first reply
+
+
 class ThreadGovernor:
-    """Re-chooses the thread count at most once per ``interval`` from others' CPU use."""
+    """Re-chooses the thread count at most once per ``interval`` from others' CPU use.
+
+    The first choice is due at once, measured since the process imported this module (a
+    first reply right after the load must not run with threads the machine cannot give).
+    """
 
     def __init__(self, cores: int, interval: float = RETUNE_SECONDS) -> None:
         self.cores = cores
         self.interval = interval
-        self._last = cpu_sample()
+        baseline = _BASELINE
+        fresh = baseline is None or time.monotonic() - baseline.at < FIRST_SAMPLE_SECONDS
+        self._last = cpu_sample() if fresh else baseline
+        self._decided = False
 
     def due(self) -> bool:
         """Whether a new choice may be made (cheap: a clock read)."""
-        return self._last is not None and time.monotonic() - self._last.at >= self.interval
+        if self._last is None:
+            return False
+        wait = self.interval if self._decided else FIRST_SAMPLE_SECONDS
+        return time.monotonic() - self._last.at >= wait
 
     def choose(self) -> int:
         """The thread count for the next stretch of work (resets the measuring interval)."""
         now = cpu_sample()
         before, self._last = self._last, now
+        self._decided = True
         if before is None or now is None:
             return self.cores
         return threads_for(others_busy_cores(before, now), self.cores)

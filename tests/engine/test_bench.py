@@ -14,6 +14,7 @@ import pytest
 
 from chatdesk.cli.llama_bench import find_llama_bench, run_llama_bench
 from chatdesk.engine.threads import (
+    ThreadGovernor,
     cpu_sample,
     linux_physical_cores,
     others_busy_cores,
@@ -137,3 +138,13 @@ def test_others_cpu_use_counts_theirs_and_not_ours() -> None:
     assert after.own - before.own >= 0.39
     assert theirs >= child_cpu - 0.05  # the other process's work is seen
     assert theirs <= after.machine_busy - before.machine_busy - 0.38  # ours is not
+
+
+def test_the_first_thread_choice_is_due_right_after_the_load() -> None:
+    governor = ThreadGovernor(2)
+    if cpu_sample() is None:
+        pytest.skip("no /proc/stat here")
+    time.sleep(0.06)
+    assert governor.due()  # the first reply must not wait a second to leave busy cores alone
+    assert 1 <= governor.choose() <= 2
+    assert not governor.due()  # then about once a second

@@ -404,6 +404,7 @@ class Engine:
             "saved_states": len(cache.states) if cache else 0,
             "saved_state_bytes": cache.states.total_bytes if cache else 0,
             "rss_bytes": memory.resident_memory(),
+            "threads": self.model.threads if self.model else None,  # the governor's latest
             "last_load_error": self.last_load_error,
         }
 
