@@ -19,7 +19,7 @@ import json
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chatdesk.cli.errors import CLIError
@@ -66,11 +66,13 @@ class BenchPlan:
     message: str = ""
     prompt_text: str = ""
     actual_prompt_tokens: int = 0
-    extra: dict[str, float] = field(default_factory=dict)
+    context: int = 0  # a fixed context length instead of one sized from the request
 
     @property
     def n_ctx(self) -> int:
         """A context that holds the prompt and the whole reply."""
+        if self.context:
+            return self.context
         needed = self.prompt_tokens + self.tokens + CONTEXT_MARGIN
         return (needed + CONTEXT_STEP - 1) // CONTEXT_STEP * CONTEXT_STEP
 

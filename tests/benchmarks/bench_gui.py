@@ -103,7 +103,8 @@ def tick():
         client = services.engine.client
         status = client.status().result()
         prompt = client.render_prompt([{'role': 'user', 'content': QUESTION}]).result()[0]
-        marks.update(app_rss=resident_memory(), host_rss=status['rss_bytes'], prompt=prompt)
+        marks.update(app_rss=resident_memory(), host_rss=status['rss_bytes'], prompt=prompt,
+                     n_ctx=status['model']['n_ctx'], threads=status['threads'])
         print(json.dumps(marks), flush=True)
         window.close(); app.quit(); return
     QTimer.singleShot(1, tick)
@@ -301,16 +302,15 @@ def measure_first_message(repeats: int = 3) -> dict[str, float]:
     plain_runs: list[Any] = []
     for _ in range(repeats):  # interleaved: app, plain, app, plain, ...
         app_runs.append(launch_with_model(model))
-        plan = BenchPlan(str(model), 32, 2, 0, 0, prompt_text=app_runs[-1]["prompt"])
-        plan.threads = int(app_runs[-1]["threads"])
+        marks = app_runs[-1]
+        plan = BenchPlan(str(model), 32, 2, int(marks["threads"]), 0, prompt_text=marks["prompt"])
+        plan.context = int(marks["n_ctx"])  # the same context (and KV cache) as the app's
         plain_runs.append(measure_reference(plan))
     return first_message_summary(model, app_runs, plain_runs)
 
 
 def launch_with_model(model: Path) -> dict[str, Any]:
     """One fresh app process on a fresh data root whose last used model is ``model``."""
-    from chatdesk.engine.threads import threads_now
-
     home = tempfile.mkdtemp(prefix="chatdesk-bench-first-")
     os.environ["CHATDESK_HOME"] = home
     from chatdesk.services.settings import SettingsService
@@ -318,7 +318,6 @@ def launch_with_model(model: Path) -> dict[str, Any]:
 
     with Store() as store:
         SettingsService(store).remember_model(str(model))
-    threads = threads_now()
     started = time.time()
     env = {**os.environ, "CHATDESK_HOME": home, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
@@ -326,7 +325,7 @@ def launch_with_model(model: Path) -> dict[str, Any]:
         check=True, timeout=600,
     )  # fmt: skip
     marks = json.loads(done.stdout.strip().splitlines()[-1])
-    marks.update(started=started, threads=threads)
+    marks["started"] = started
     return marks
 
 
