@@ -92,7 +92,7 @@ marks = {}
 def tick():
     now = time.time()
     marks.setdefault('shown', now)
-    reply = window.chat.reply
+    reply = window.turns.current
     if 'sent' not in marks:
         if services.engine.ready:
             marks['ready'] = now
@@ -100,7 +100,7 @@ def tick():
             marks['sent'] = time.time()
     elif reply is None or reply.text or reply.finished:
         marks['first_token'] = now
-        client = services.engine.client
+        client = services.engine.engine
         status = client.status().result()
         prompt = client.render_prompt([{'role': 'user', 'content': QUESTION}]).result()[0]
         marks.update(app_rss=resident_memory(), host_rss=status['rss_bytes'], prompt=prompt,
