@@ -204,7 +204,7 @@ def print_round(number: int, runs: Runs) -> None:
 TABLE_ROWS = (
     ("load (s)", "load_seconds", "host: process start + load; plain: Llama()"),
     ("cold load (s)", "cold_load_seconds", "process start + imports + load"),
-    ("first token (s)", "first_token_seconds", "launch to first token of the first message"),
+    ("first token (s)", "first_token_seconds", "host: from process start; plain: from Llama()"),
     ("prompt tok/s", "prompt_tokens_per_second", ""),
     ("decode tok/s", "decode_tokens_per_second", "host: text as the client receives it"),
 )
@@ -218,7 +218,7 @@ def print_table(result: dict[str, Any]) -> None:
         f"{result['prompt_tokens']} tokens, {result['tokens']} generated, context "
         f"{result['n_ctx']}, load average {result['loadavg']}"
     )
-    print(f"{'':16}{'engine host':>20}{'plain loop':>20}{'llama-bench':>20}")
+    print(f"{'':16}{'engine host':>24}{'plain loop':>24}{'llama-bench':>24}")
     for label, name, note in TABLE_ROWS:
         cells = [cell(result["host"], name), cell(result["plain"], name), cell(cpp, name)]
         print(f"{label:16}{''.join(cells)}  {note}".rstrip())
@@ -239,6 +239,6 @@ def print_table(result: dict[str, Any]) -> None:
 def cell(side: dict[str, Any] | None, name: str) -> str:
     """'median (low-high)' right-aligned, or blank."""
     if side is None or name not in side:
-        return f"{'':>20}"
+        return " " * 24
     low, high = side["spread"][name]
-    return f"{side[name]:>8.2f} ({low:.1f}-{high:.1f})".rjust(20)
+    return f" {side[name]:.4g} ({low:.3g}-{high:.3g})".rjust(24)
