@@ -10,7 +10,6 @@ user switched away and back, so a new turn only evaluates its new tokens.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -46,6 +45,7 @@ from chatdesk.engine.templates import (
     render_scope,
     resolve_template,
 )
+from chatdesk.engine.threads import default_threads
 from chatdesk.engine.types import (
     ContextFitted,
     ErrorCode,
@@ -104,12 +104,6 @@ def gpu_backend_name() -> str | None:
         return None
     info = llama_cpp.llama_print_system_info().decode("utf-8", errors="replace")
     return next((name for name in GPU_BACKENDS if name in info), "GPU")
-
-
-def default_threads() -> tuple[int, int]:
-    """Threads for generation (about the physical cores) and for prompt processing."""
-    physical = max(1, (os.cpu_count() or 2) // 2)
-    return physical, physical  # more threads than cores makes llama.cpp's barriers crawl
 
 
 class Engine:
@@ -216,6 +210,7 @@ class Engine:
             n_threads=options.n_threads or threads,
             n_threads_batch=options.n_threads or batch_threads,
             flash_attn=options.flash_attn if options.flash_attn is not None or gpu else False,
+            adaptive_threads=options.n_threads is None and not gpu,
         )
         try:
             return LoadedModel(raw_model, params)
@@ -438,6 +433,7 @@ class Engine:
             "saved_states": len(cache.states) if cache else 0,
             "saved_state_bytes": cache.states.total_bytes if cache else 0,
             "rss_bytes": memory.resident_memory(),
+            "threads": self.model.threads if self.model else None,  # the governor's latest
             "last_load_error": self.last_load_error,
         }
 
