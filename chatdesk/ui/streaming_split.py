@@ -8,7 +8,7 @@ after the last cut is re-rendered per frame; the cuts only ever move forward as 
 
 from __future__ import annotations
 
-from chatdesk.ui.rendering import FENCE, closes
+from chatdesk.markdown_fences import FENCE, closes
 
 CODE_CHUNK_LINES = 20
 

@@ -6,8 +6,9 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QTextDocument
 from pytestqt.qtbot import QtBot
 
+from chatdesk.markdown_fences import close_open_fence
 from chatdesk.ui.message_body import MessageBody
-from chatdesk.ui.rendering import MarkdownRenderer, close_open_fence
+from chatdesk.ui.rendering import MarkdownRenderer
 from chatdesk.ui.streaming_split import split_stable
 
 HOSTILE = """Hello <script>alert(1)</script> <img src="file:///etc/passwd"> <b>bold?</b>

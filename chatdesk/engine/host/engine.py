@@ -45,12 +45,14 @@ from chatdesk.engine.types import (
     ErrorCode,
     LoadOptions,
     ModelInfo,
+    PromptProgress,
     ReplyStats,
     SamplingSettings,
 )
 from chatdesk.gguf_metadata import GGUFError, GGUFMetadata, control_token_texts, validate_gguf
 
 DEFAULT_BATCH = 512
+PROGRESS_MIN_TOKENS = 64  # shorter prompts are evaluated too fast to need progress
 GPU_PROMPT_CHUNK = 128  # no abort callback on GPU backends: small chunks keep cancel quick
 DEFAULT_STATE_CACHE_MB = 1024
 DISK_STATE_BYTES = 4 * 1024**3  # conversation KV states kept under the cache folder
@@ -81,6 +83,7 @@ class ReplyJob:
     cancel: threading.Event
     on_fitted: Callable[[ContextFitted], None]
     on_text: Callable[[str], None]
+    on_progress: Callable[[PromptProgress], None] | None = None  # long prompts only
 
 
 class EngineFailure(Exception):
@@ -343,7 +346,7 @@ class Engine:
             "n_ctx": model.n_ctx,
         }
         try:
-            position = self._evaluate_prompt(plan, job.cancel)
+            position = self._evaluate_prompt(plan, job.cancel, job.on_progress)
         except DecodeCancelled:
             return ReplyStats(finish_reason="cancelled", **base)
         prompt_done = time.perf_counter()
@@ -353,12 +356,18 @@ class Engine:
             raise EngineFailure(ErrorCode.INTERNAL, outcome.error, stats)
         return stats
 
-    def _evaluate_prompt(self, plan: PreparedPrompt, cancel: threading.Event) -> int:
+    def _evaluate_prompt(
+        self,
+        plan: PreparedPrompt,
+        cancel: threading.Event,
+        on_progress: Callable[[PromptProgress], None] | None = None,
+    ) -> int:
         model, cache = self._require_model(), self._require_cache()
         chunk = GPU_PROMPT_CHUNK if self.info and self.info.gpu_layers_offloaded else None
         new_tokens = plan.tokens[plan.keep :]
+        progress = prompt_progress(len(new_tokens), on_progress)
         try:
-            position = model.evaluate(new_tokens, plan.keep, cancel, chunk)
+            position = model.evaluate(new_tokens, plan.keep, cancel, chunk, progress)
         except DecodeCancelled:
             cache.forget_after(plan.keep)
             raise
@@ -411,6 +420,18 @@ class Engine:
             "rss_bytes": memory.resident_memory(),
             "last_load_error": self.last_load_error,
         }
+
+
+def prompt_progress(
+    total: int, report: Callable[[PromptProgress], None] | None
+) -> Callable[[int], None] | None:
+    """A per-chunk callback sending PromptProgress for a prompt of ``total`` new tokens, or
+    None when nobody listens or the prompt is too short to need it. Reports 0 at once."""
+    if report is None or total < PROGRESS_MIN_TOKENS:
+        return None
+    started = time.perf_counter()
+    report(PromptProgress(0, total, 0.0))
+    return lambda done: report(PromptProgress(done, total, time.perf_counter() - started))
 
 
 def reply_budget(max_tokens: int | None, n_ctx: int) -> int:
