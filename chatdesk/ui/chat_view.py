@@ -151,6 +151,7 @@ class ChatView(QScrollArea):
         batch = [self._make_widget(m) for m in self.messages[start : self._first_shown]]
         for offset, widget in enumerate(batch):
             self._column.insertWidget(1 + offset, widget)
+            widget.show()  # now, not on Qt's queued show: the layout below must count it
         self.widgets[0:0] = batch
         self._first_shown = start
         self._update_extras()
@@ -244,6 +245,7 @@ class ChatView(QScrollArea):
     def _append_widget(self, message: Message) -> None:
         widget = self._make_widget(message)
         self._column.insertWidget(self._column.count() - 2, widget)  # above "later", stretch
+        widget.show()
         self.widgets.append(widget)
 
     def _refresh_positions(self, messages: list[Message]) -> None:
@@ -294,7 +296,9 @@ class ChatView(QScrollArea):
     # -- scroll anchoring -----------------------------------------------------------
     def _set_anchor(self, value: int) -> None:
         """Anchor the first message whose bottom is below the top edge at scroll ``value``."""
-        widget = next((w for w in self.widgets if w.y() + w.height() > value), None)
+        widget = next(
+            (w for w in self.widgets if w.isVisible() and w.y() + w.height() > value), None
+        )
         self._set_anchor_widget(widget, widget.y() - value if widget is not None else 0)
 
     def _set_anchor_widget(self, widget: MessageWidget | None, offset: int) -> None:

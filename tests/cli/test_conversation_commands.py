@@ -229,7 +229,13 @@ def long_chat(lines: int) -> str:
 
 @pytest.mark.parametrize(
     "args",
-    [["show", "{id}"], ["show", "{id}", "--json"], ["export", "{id}"], ["list"], ["search", "line"]],
+    [
+        ["show", "{id}"],
+        ["show", "{id}", "--json"],
+        ["export", "{id}"],
+        ["list"],
+        ["search", "line"],
+    ],
 )
 def test_a_closed_pipe_is_a_normal_end(chatdesk_home: Path, args: list[str]) -> None:
     """`chatdesk show ID | head -2`: no error line, exit status 0."""
