@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QToolButton,
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from chatdesk.services.chat import ContextNote
 from chatdesk.store import Message
+from chatdesk.ui.composer import PromptEdit
 from chatdesk.ui.message_body import MessageBody
 from chatdesk.ui.rendering import MarkdownRenderer
 
@@ -92,6 +92,7 @@ class MessageWidget(QFrame):
         self.body.copy_code.connect(self._copy)
         layout.addWidget(self.body)
         self.editor: QWidget | None = None
+        self.edit_text: PromptEdit | None = None
         self.error_label = QLabel(self)
         self.error_label.setObjectName("errorText")
         self.error_label.setWordWrap(True)
@@ -103,7 +104,8 @@ class MessageWidget(QFrame):
         self.context_label.setWordWrap(True)
         self.context_label.hide()
         layout.addWidget(self.context_label)
-        layout.addWidget(self._footer())
+        self.footer = self._footer()
+        layout.addWidget(self.footer)
         self.show_message(message, note)
 
     # -- building -----------------------------------------------------------------
@@ -253,9 +255,15 @@ class MessageWidget(QFrame):
         self.editor = QWidget(self)
         column = QVBoxLayout(self.editor)
         column.setContentsMargins(0, 0, 0, 0)
-        text = QPlainTextEdit(self.message.content, self.editor)
+        text = PromptEdit(self.editor)  # the composer's keys: Enter sends, Shift+Enter, Esc
+        text.setObjectName("editText")
         text.setAccessibleName("Edit message")
-        text.setMinimumHeight(80)
+        text.setPlaceholderText("Enter sends, Shift+Enter for a new line, Esc cancels")
+        text.setPlainText(self.message.content)
+        text.moveCursor(QTextCursor.MoveOperation.End)
+        text.submit.connect(lambda: self._finish_edit(text.toPlainText()))
+        text.escape.connect(lambda: self._finish_edit(None))
+        self.edit_text = text
         buttons = QHBoxLayout()
         send = QPushButton("Send", self.editor)
         cancel = QPushButton("Cancel", self.editor)
@@ -270,12 +278,15 @@ class MessageWidget(QFrame):
         assert isinstance(layout, QVBoxLayout)
         layout.insertWidget(2, self.editor)
         self.body.hide()
+        self.footer.hide()  # Copy / Edit make no sense on a message being rewritten
         text.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _finish_edit(self, text: str | None) -> None:
         if self.editor is not None:
             self.editor.deleteLater()
             self.editor = None
+            self.edit_text = None
         self.body.show()
+        self.footer.show()
         if text is not None and text.strip():
             self.resend.emit(self.message, text)
