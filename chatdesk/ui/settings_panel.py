@@ -26,12 +26,13 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.services.settings import (
-    DEFAULT_SAMPLING,
     INTEGER_SETTINGS,
     MODEL_LIMITS,
     SAMPLING_LIMITS,
+    PresetPlan,
     SettingsError,
     SettingsService,
+    max_reply_tokens,
 )
 
 LABELS = {
@@ -77,6 +78,7 @@ class ConversationSettings(QWidget):
         super().__init__(parent)
         self._settings = settings
         self._loading = False
+        self._n_ctx: int | None = None
         column = QVBoxLayout(self)
         column.addLayout(self._preset_row())
         column.addWidget(QLabel("System prompt", self))
@@ -153,14 +155,45 @@ class ConversationSettings(QWidget):
             for key, box in self.boxes.items()
         }
 
+    def set_context_length(self, n_ctx: int | None) -> None:
+        """The loaded model's context: max tokens can go up to half of it (None: no model)."""
+        self._n_ctx = n_ctx
+        limit = max_reply_tokens(n_ctx) if n_ctx else int(SAMPLING_LIMITS["max_tokens"][1])
+        box = self.boxes["max_tokens"]
+        box.setMaximum(limit)  # a larger value is lowered (and saved) at once
+        box.setToolTip(f"{LABELS['max_tokens'][1]} (at most {limit:,} here: half the context)")
+
     def apply_preset(self) -> None:
-        """Put the selected preset's settings and system prompt in place (and save)."""
+        """Put the selected preset's settings in place, and its system prompt unless the
+        user would rather keep their own (asked first); then save."""
+        prompt = self.system_prompt.toPlainText()
         try:
-            preset = self._settings.preset(self.presets.currentText())
+            plan = self._settings.preset_plan(self.presets.currentText(), prompt, self._n_ctx)
         except KeyError:
             return
-        self.show_settings(preset.system_prompt, {**DEFAULT_SAMPLING, **preset.settings})
+        choice = self._ask_about_prompt(plan) if plan.replaces_custom_prompt else "replace"
+        if choice == "cancel":
+            return
+        self.show_settings(
+            plan.preset.system_prompt if choice == "replace" else prompt, plan.settings
+        )
         self._save()
+
+    def _ask_about_prompt(self, plan: PresetPlan) -> str:
+        """Ask whether the preset may replace the user's own system prompt."""
+        box = QMessageBox(self)
+        box.setObjectName("presetPromptQuestion")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Apply preset")
+        box.setText(f'Replace your system prompt with the one of "{plan.preset.name}"?')
+        box.setInformativeText("Your prompt is not saved anywhere else.")
+        replace = box.addButton("Replace it", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep my prompt", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(keep)
+        box.exec()
+        clicked = box.clickedButton()
+        return "replace" if clicked is replace else "keep" if clicked is keep else "cancel"
 
     def save_preset(self, name: str) -> None:
         """Save the shown settings as a named preset."""
