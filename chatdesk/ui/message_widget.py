@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication, QTextCursor
+from PySide6.QtGui import QGuiApplication, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -61,6 +62,24 @@ def context_text(note: ContextNote | None) -> str:
         f"{note.dropped} older {turns} left out to fit the context{size}; "
         "the model did not see them when writing this reply."
     )
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shortens its text with "..." instead of widening its row
+    (a long model file name must not push a message wider than the chat)."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.full_text = text
+        self.setToolTip(text)
+        self.setMinimumWidth(24)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Elide the text to the width the layout gave."""
+        metrics = self.fontMetrics()
+        self.setText(metrics.elidedText(self.full_text, Qt.TextElideMode.ElideMiddle, self.width()))
+        super().resizeEvent(event)
 
 
 class MessageWidget(QFrame):
@@ -115,9 +134,9 @@ class MessageWidget(QFrame):
         role.setObjectName("roleLabel")
         row.addWidget(role)
         if self.message.role == "assistant" and self.message.model:
-            model = QLabel(self.message.model.rsplit("/", 1)[-1], self)
+            model = ElidedLabel(self.message.model.rsplit("/", 1)[-1], self)
             model.setObjectName("modelLabel")
-            row.addWidget(model)
+            row.addWidget(model, 1)
         row.addStretch(1)
         self.previous_button = self._tool("<", "Previous version", lambda: self._step(-1))
         self.position_label = QLabel(self)
