@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
@@ -65,21 +65,65 @@ def context_text(note: ContextNote | None) -> str:
 
 
 class ElidedLabel(QLabel):
-    """A one-line label that shortens its text with "..." instead of widening its row
-    (a long model file name must not push a message wider than the chat)."""
+    """A one-line label that shortens its text with "..." instead of widening its row (a long
+    model file name or status line must not push a message wider than the chat); the full
+    text is its tooltip and what ``text()`` returns."""
 
-    def __init__(self, text: str, parent: QWidget | None = None) -> None:
-        super().__init__(text, parent)
-        self.full_text = text
-        self.setToolTip(text)
+    def __init__(
+        self,
+        text: str = "",
+        parent: QWidget | None = None,
+        mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle,
+    ) -> None:
+        super().__init__(parent)
+        self.full_text = ""
+        self.mode = mode
         self.setMinimumWidth(24)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        """Show ``text``, shortened to the width the layout gives."""
+        self.full_text = text
+        self.setToolTip(text)
+        self._elide()
+
+    def text(self) -> str:
+        """The full text (not the shortened one on screen)."""
+        return self.full_text
+
+    def sizeHint(self) -> QSize:
+        """Wide enough for the full text, if the row has room."""
+        hint = super().sizeHint()
+        return QSize(self.fontMetrics().horizontalAdvance(self.full_text) + 4, hint.height())
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        """Elide the text to the width the layout gave."""
-        metrics = self.fontMetrics()
-        self.setText(metrics.elidedText(self.full_text, Qt.TextElideMode.ElideMiddle, self.width()))
+        """Shorten the text to the new width."""
+        self._elide()
         super().resizeEvent(event)
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self.full_text, self.mode, max(0, self.width()))
+        super().setText(shown)
+
+
+class ContextMeter(QProgressBar):
+    """Tokens used of the context: "81 / 8192", or "1%" when the bar is too narrow for that."""
+
+    def setFormat(self, text: str) -> None:
+        """Remember the full format; show it when it fits."""
+        self.full_format = text
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Switch between the full format and the percentage."""
+        self._fit()
+        super().resizeEvent(event)
+
+    def _fit(self) -> None:
+        text = getattr(self, "full_format", "%p%")
+        fits = self.fontMetrics().horizontalAdvance(text) + 8 <= self.width()
+        super().setFormat(text if fits else "%p%")
 
 
 class MessageWidget(QFrame):
@@ -136,8 +180,9 @@ class MessageWidget(QFrame):
         if self.message.role == "assistant" and self.message.model:
             model = ElidedLabel(self.message.model.rsplit("/", 1)[-1], self)
             model.setObjectName("modelLabel")
-            row.addWidget(model, 1)
-        row.addStretch(1)
+            row.addWidget(model, 1)  # takes the free room, shortened only when there is none
+        else:
+            row.addStretch(1)
         self.previous_button = self._tool("<", "Previous version", lambda: self._step(-1))
         self.position_label = QLabel(self)
         self.position_label.setAccessibleName("Version")
@@ -161,12 +206,11 @@ class MessageWidget(QFrame):
         elif self.message.role == "user":
             self.edit_button = self._tool("Edit", "Edit and resend", self.start_edit)
             row.addWidget(self.edit_button)
-        self.status_label = QLabel(self)
+        self.status_label = ElidedLabel("", self, Qt.TextElideMode.ElideRight)
         self.status_label.setObjectName("statusLine")
         self.status_label.setAccessibleName("Reply status")
-        self.status_label.setWordWrap(True)  # never forces the chat wider than the window
-        row.addWidget(self.status_label, 1)
-        self.context_meter = QProgressBar(self)
+        row.addWidget(self.status_label, 1)  # shortened, never widening the chat
+        self.context_meter = ContextMeter(self)
         self.context_meter.setObjectName("contextMeter")
         self.context_meter.setAccessibleName("Context used")
         self.context_meter.setMinimumWidth(60)

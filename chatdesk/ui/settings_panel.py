@@ -58,7 +58,7 @@ MODEL_LABELS = {
 }
 SAVE_DELAY_MS = 300
 MIN_WIDTH = 200  # the panel shrinks to this before the chat or the sidebar does
-PREFERRED_WIDTH = 300
+PREFERRED_WIDTH = 340  # the three tab titles fit
 WINDOW_SHARE = 0.3
 
 
@@ -105,7 +105,8 @@ class ConversationSettings(QWidget):
             form.addRow(label, box)
             self.boxes[key] = box
         column.addLayout(form)
-        defaults = QPushButton("Use these settings for new chats", self)
+        defaults = QPushButton("Use for new chats", self)
+        defaults.setToolTip("Use these settings for new chats")
         defaults.clicked.connect(lambda: settings.set_default_sampling(self.values()))
         column.addWidget(defaults)
         column.addStretch(1)

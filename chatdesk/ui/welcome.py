@@ -36,10 +36,9 @@ WELCOME_TEXT = """
 <p>Once a model is loaded, type below and press Enter.</p>
 """
 STARTER_SIZE = f"{STARTER.size / 1e6:.0f} MB"
-STARTER_OFFER = (
-    f"Install the starter model ({STARTER_SIZE}): a very small model to try ChatDesk offline; "
-    "download a better one any time"
-)
+STARTER_BUTTON = f"Install the starter model ({STARTER_SIZE})"
+STARTER_HINT = "A very small model to try ChatDesk offline; download a better one any time."
+STARTER_OFFER = f"{STARTER_BUTTON}: {STARTER_HINT[0].lower()}{STARTER_HINT[1:-1]}"
 PHASES = {"download": "Downloading the starter model", "verify": "Checking the starter model"}
 
 
@@ -86,19 +85,24 @@ class WelcomePage(QWidget):
 
     def _starter_row(self) -> QVBoxLayout:
         """The starter offer: a button with its one-line explanation, then progress."""
-        self.starter_button = QPushButton(f"Install the starter model ({STARTER_SIZE})", self)
+        self.starter_button = QPushButton(STARTER_BUTTON, self)
         self.starter_button.setObjectName("starterButton")
         self.starter_button.setAccessibleName("Install the starter model")
+        self.starter_button.setAccessibleDescription(STARTER_OFFER)
         self.starter_button.setToolTip(STARTER.description)
+        self.starter_button.setDefault(True)
+        self.starter_button.setMinimumHeight(36)
         self.starter_button.clicked.connect(self.install_starter)
-        self.starter_label = QLabel(STARTER_OFFER, self)
+        self.starter_label = QLabel(STARTER_HINT, self)
         self.starter_label.setWordWrap(True)
         self.starter_label.setMaximumWidth(620)
+        self.starter_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.starter_progress = QProgressBar(self)
         self.starter_progress.setMaximumWidth(620)
         self.starter_progress.setAccessibleName("Starter model progress")
         self.starter_status = QLabel("", self)
         self.starter_status.setWordWrap(True)
+        self.starter_status.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.starter_status.setMaximumWidth(620)
         self.starter_status.setAccessibleName("Starter model status")
         column = QVBoxLayout()

@@ -22,7 +22,11 @@ def chat_with_two_replies(window: MainWindow) -> str:
     question = store.append_message(chat.id, "user", "Compare the capitals. " * 6)
     table = "| Country | Capital |\n|---|---|\n| France | Paris |\n\n" + "Some text. " * 40
     store.append_message(chat.id, "assistant", "first draft", model=LONG_MODEL)
-    store.append_message(chat.id, "assistant", table, parent_id=question.id, model=LONG_MODEL)
+    reply = store.append_message(
+        chat.id, "assistant", table, parent_id=question.id, model=LONG_MODEL
+    )
+    stats = {"prompt_tokens": 81, "completion_tokens": 38, "tokens_per_second": 33.1}
+    store.update_message(reply.id, stats={**stats, "time_to_first_token_ms": 21.0})
     return chat.id
 
 
@@ -34,6 +38,7 @@ def test_messages_fit_the_chat_with_settings_open(
     window.resize(*size)
     window.dock.show()
     window.open_conversation(chat_with_two_replies(window))
+    qtbot.waitUntil(lambda: window.width() == size[0])  # not held wider by a minimum size
     view = window.chat_view
     qtbot.waitUntil(lambda: view.widgets and view.widgets[-1].isVisible())
     qtbot.wait(50)
@@ -48,6 +53,7 @@ def test_messages_fit_the_chat_with_settings_open(
     reply = view.widgets[-1]
     assert reply.position_label.text() == "2/2"
     assert reply.position_label.isVisible()
+    assert "33.1 tok/s" in reply.status_label.text()  # the full text, even when shortened
 
 
 def test_a_small_window_keeps_the_sidebar_usable(qtbot: QtBot, make_window: MakeWindow) -> None:
