@@ -23,6 +23,11 @@ from chatdesk.ui.message_body import MessageBody
 from chatdesk.ui.rendering import MarkdownRenderer
 
 ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System"}
+INTERRUPTIONS = {  # why an interrupted reply stopped, by its finish reason
+    "cancelled": "stopped by you",
+    "error": "interrupted: the engine stopped",
+    None: "interrupted: ChatDesk closed before the reply finished",  # left streaming by a crash
+}
 
 
 def status_text(message: Message, note: ContextNote | None) -> str:
@@ -37,8 +42,7 @@ def status_text(message: Message, note: ContextNote | None) -> str:
     if message.finish_reason == "length":
         parts.append("stopped at the max tokens limit")
     if message.status == "interrupted":
-        stopped = message.finish_reason == "cancelled"
-        parts.append("stopped by you" if stopped else "interrupted: the engine stopped")
+        parts.append(INTERRUPTIONS.get(message.finish_reason, INTERRUPTIONS[None]))
     elif message.status == "error":
         parts.append("failed")
     return " · ".join(parts)
