@@ -26,8 +26,9 @@ from chatdesk.hub.download import (
     library_path,
     pending_downloads,
 )
+from chatdesk.hub.errors import HubError
 from chatdesk.hub.library import ImportMode, Library, LocalModel
-from chatdesk.hub.queue import DownloadJob, DownloadQueue, JobListener
+from chatdesk.hub.queue import DownloadJob, DownloadQueue, JobListener, JobState
 from chatdesk.hub.remote import (
     RemoteModel,
     RemoteRepo,
@@ -36,7 +37,7 @@ from chatdesk.hub.remote import (
     list_repo_models,
     search_models,
 )
-from chatdesk.hub.speed import expected_tokens_per_second, machine_bandwidth
+from chatdesk.hub.speed import expected_tokens_per_second, machine_bandwidth, speed_text
 from chatdesk.hub.starter import STARTER, install_starter
 from chatdesk.hub.starter import Progress as StarterProgress
 from chatdesk.hub.system import Fit, MachineMemory, estimate_fit, machine_memory
@@ -224,6 +225,11 @@ class ModelService:
         self.queue.close()
 
 
-__all__ = ["STARTER", "CatalogueChoice", "ModelService", "ModelsService"]
-
 ModelsService = ModelService  # the name the main window's launcher imports
+
+
+__all__ = [  # the hub's types, re-exported for the UI (which never imports chatdesk.hub)
+    "STARTER", "CatalogueChoice", "CatalogueModel", "DownloadJob", "Fit", "HubError",
+    "JobState", "LocalModel", "ModelService", "ModelsService", "RemoteModel", "RemoteRepo",
+    "RepoListing", "SearchSort", "speed_text",
+]  # fmt: skip
