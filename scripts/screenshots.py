@@ -215,10 +215,10 @@ def two_versions(app: Any, window: Any, model: Path) -> None:
     boxes["seed"].setValue(SEED)
     window.composer.text.setPlainText("What is the capital of France? Answer with a short table.")
     window.composer.send_button.click()
-    wait_until(app, lambda: not window.chat.streaming and window._watched_reply is None)
+    wait_until(app, lambda: not window.turns.streaming)
     reply = window.chat_view.last_reply()
     window.chat_view.widget_for(reply.id).regenerate_button.click()
-    wait_until(app, lambda: not window.chat.streaming and window._watched_reply is None)
+    wait_until(app, lambda: not window.turns.streaming)
 
 
 def shoot_settings_sizes(app: Any, window: Any, model: Path, out: Path) -> None:

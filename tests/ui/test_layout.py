@@ -9,7 +9,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from chatdesk.ui.main_window import MainWindow
-from tests.ui.scripted_engine import ScriptedEngine
+from tests.support.scripted_engine import ScriptedEngine
 
 MakeWindow = Callable[..., MainWindow]
 LONG_MODEL = "/home/someone/models/bartowski/Meta-Llama-3.1-8B-Instruct-Q4_K_M-imatrix.gguf"

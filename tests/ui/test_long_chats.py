@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 from chatdesk.ui.chat_view import BATCH, ChatView
 from chatdesk.ui.main_window import MainWindow
 from tests.ui.conftest import wait_for_model
-from tests.ui.scripted_engine import ScriptedEngine
+from tests.support.scripted_engine import ScriptedEngine
 
 MakeWindow = Callable[..., MainWindow]
 MESSAGES = 500
