@@ -11,8 +11,8 @@ from pytestqt.qtbot import QtBot
 
 from chatdesk.ui.chat_view import BATCH, ChatView
 from chatdesk.ui.main_window import MainWindow
-from tests.ui.conftest import wait_for_model
 from tests.support.scripted_engine import ScriptedEngine
+from tests.ui.conftest import wait_for_model
 
 MakeWindow = Callable[..., MainWindow]
 MESSAGES = 500

@@ -132,20 +132,27 @@ class Engine:
     # -- load / unload --------------------------------------------------------------------
 
     def load(self, options: LoadOptions) -> ModelInfo:
-        """Validate, then load ``options.path``; replaces (and first frees) any loaded model."""
+        """Validate, then load ``options.path``; replaces (and first frees) any loaded model.
+
+        A file that fails validation (not GGUF, truncated, unsupported) is refused before
+        anything is freed: the loaded model stays loaded (error code ``invalid_model``)."""
+        started = time.perf_counter()
+        try:
+            metadata = self._validate(Path(options.path))
+        except EngineFailure as failure:
+            self.last_load_error = str(failure)
+            raise
         self.unload()
         try:
-            info = self._load(options)
+            info = self._load(options, metadata, started)
         except EngineFailure as failure:
             self.last_load_error = str(failure)
             raise
         self.last_load_error = None
         return info
 
-    def _load(self, options: LoadOptions) -> ModelInfo:
-        started = time.perf_counter()
+    def _load(self, options: LoadOptions, metadata: GGUFMetadata, started: float) -> ModelInfo:
         path = Path(options.path)
-        metadata = self._validate(path)
         gpu = gpu_backend_name()
         n_gpu_layers = options.n_gpu_layers
         if n_gpu_layers is None:
