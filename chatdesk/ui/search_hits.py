@@ -1,6 +1,7 @@
 """Search results in the sidebar with the matched words highlighted.
 
-The store wraps each matched word of a snippet in two private-use characters (``MARKS``),
+The search service wraps each matched word of a snippet in two private-use characters
+(``MARKS``),
 which no message contains in practice and which survive as plain text; ``hit_html`` escapes
 the title and snippet (they are user and model text) and turns the marks into a highlight.
 ``HitDelegate`` paints list items that carry such HTML (``HTML_ROLE``) with a QTextDocument,
@@ -15,7 +16,9 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
 from PySide6.QtGui import QAbstractTextDocumentLayout, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-MARKS = ("\ue000", "\ue001")  # passed to Store.search(highlight=MARKS)
+from chatdesk.services.conversations import SEARCH_MARKS
+
+MARKS = SEARCH_MARKS
 HTML_ROLE = Qt.ItemDataRole.UserRole + 10
 MATCH_START = '<span style="background-color: #ffd54f; color: #1a1a1a; font-weight: 600;">'
 Index = QModelIndex | QPersistentModelIndex
