@@ -21,6 +21,7 @@ from chatdesk.cli.errors import CLIError
 from chatdesk.export import (
     FORMATS,
     ExportError,
+    counted,
     export_all,
     export_conversation,
     import_file,
@@ -101,6 +102,8 @@ def user_errors(handler: Handler) -> Handler:
             raise CLIError(str(error)) from error
         except sqlite3.Error as error:
             raise CLIError(f"database error: {error}") from error
+        except BrokenPipeError:
+            raise  # the reader closed the pipe (`| head`): main() ends quietly
         except OSError as error:
             where = f" {error.filename}" if error.filename else ""
             raise CLIError(f"cannot access{where}: {error.strerror or error}") from error
@@ -236,7 +239,10 @@ def export_command(args: argparse.Namespace) -> int:
             if args.output is None:
                 raise CLIError("--all needs -o FOLDER")
             written = export_all(store, args.format, args.output)
-            print(f"exported {len(written)} conversations to {args.output}", file=sys.stderr)
+            print(
+                f"exported {counted(len(written), 'conversation')} to {args.output}",
+                file=sys.stderr,
+            )
             return 0
         cid = resolve_id(store, args.id)
         if args.output is None or str(args.output) == "-":
@@ -255,8 +261,8 @@ def import_command(args: argparse.Namespace) -> int:
             result = import_text(store, sys.stdin.read())
         else:
             result = import_file(store, Path(args.file))
-    count = len(result.conversation_ids)
-    print(f"imported {count} conversations ({result.message_count} messages)")
+    conversations = counted(len(result.conversation_ids), "conversation")
+    print(f"imported {conversations} ({counted(result.message_count, 'message')})")
     if result.renumbered:
         print(f"{result.renumbered} were already here and were imported as copies with new ids")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -52,10 +53,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("chatdesk: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return closed_pipe()
     except Exception as error:  # every failure is one line, whatever raised it
         print(f"chatdesk: error: {unexpected(error)}", file=sys.stderr)
         return 1
     return status
+
+
+def closed_pipe() -> int:
+    """The reader of stdout went away (``chatdesk show ID | head -2``): a normal end.
+
+    Standard output is pointed at the null device so that Python's final flush at exit
+    cannot fail again and print a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 def unexpected(error: Exception) -> str:

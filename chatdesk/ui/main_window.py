@@ -55,12 +55,13 @@ from chatdesk.ui.settings_panel import SettingsPanel
 from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.theme import DEFAULT_FONT_SIZE, apply_theme
 from chatdesk.ui.welcome import WelcomePage
+from chatdesk.ui.window_hooks import connect_new_user, first_line, model_feedback
 from chatdesk.ui.window_menus import build_menus
 
 MIN_RENDER_INTERVAL_S = 1 / 30
 EXTERNAL_CHECK_MS = 1000
 SAVE_RETRY_MS = 2000
-APP_TITLE = "ChatDesk"
+APP_TITLE = "ChatDesk"  # Qt adds the application's display name to every window title
 
 
 class MainWindow(QMainWindow):
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self.stop_action: QAction | None = None
         self._library: dict[str, str] = {}
         self._model_offered: set[str] = set()
+        self._load_from_welcome = False
         self.bridge = EventBridge(self)
         self.background = Background(self.bridge)
         self._turn_signals = TurnSignals(self.bridge)
@@ -85,7 +87,7 @@ class MainWindow(QMainWindow):
         services.turns.add_listener(self._turn_signals)
         services.engine.add_listener(self.bridge.model_status)
         self.setObjectName("mainWindow")
-        self.setWindowTitle(APP_TITLE)
+        self.setWindowTitle("")
         self.setAcceptDrops(True)
         self.renderer = MarkdownRenderer(self._apply_appearance())
         self.files = FileActions(self)
@@ -169,7 +171,9 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.conversations = ConversationList(self)
-        self.sidebar.open_conversation.connect(self.open_conversation)
+        self.sidebar.open_conversation.connect(  # the list keeps the focus (Delete works)
+            lambda cid, mid: self.open_conversation(cid, mid, focus_composer=False)
+        )
         self.sidebar.new_chat.connect(self.new_chat)
         self.composer.send.connect(self.send)
         self.composer.stop.connect(self.stop)
@@ -186,6 +190,7 @@ class MainWindow(QMainWindow):
         self.picker.open_file.connect(self.files.open_gguf_file)
         self.welcome.open_file.connect(self.files.open_gguf_file)
         self.welcome.open_models.connect(self.open_models_dialog)
+        connect_new_user(self)
         panel = self.settings_panel
         panel.conversation.changed.connect(self._save_conversation_settings)
         panel.model.reload_requested.connect(self.reload_model)
@@ -250,7 +255,9 @@ class MainWindow(QMainWindow):
         """Reload the conversation list (or the search results)."""
         self.conversations.refresh()
 
-    def open_conversation(self, cid: str, message_id: str | None = None) -> None:
+    def open_conversation(
+        self, cid: str, message_id: str | None = None, focus_composer: bool = True
+    ) -> None:
         """Show a conversation (and, from a search hit, the message that matched)."""
         self.settings_panel.conversation.flush()
         conversation = self.services.conversations.get(cid)
@@ -259,18 +266,18 @@ class MainWindow(QMainWindow):
         self.conversation_id = cid
         if message_id is not None and all(m.id != message_id for m in self.chat.messages(cid)):
             self.services.conversations.set_active_leaf(cid, message_id)
-        self.chat_view.show_messages(self.chat.messages(cid))
-        if message_id is not None:
-            self.chat_view.reveal(message_id)
+        self.chat_view.show_messages(self.chat.messages(cid), focus=message_id)
+        self.services.settings.set_ui_value("last_conversation", cid)  # restored after a crash
         self.settings_panel.conversation.show_settings(
             conversation.system_prompt, conversation.settings
         )
         self.sidebar.select(cid)
-        self.setWindowTitle(f"{APP_TITLE} — {conversation.title}")
+        self.setWindowTitle(conversation.title)  # shown as "Title — ChatDesk"
         self._update_page()
         self._sync_streaming_ui()
         self._offer_conversation_model(conversation)
-        self.composer.focus()
+        if focus_composer:
+            self.composer.focus()
 
     def new_chat(self) -> None:
         """Start a new conversation (reusing the open one if it is still empty)."""
@@ -284,7 +291,7 @@ class MainWindow(QMainWindow):
     def conversation_renamed(self, cid: str, title: str) -> None:
         """Keep the window title in step with an inline rename."""
         if cid == self.conversation_id:
-            self.setWindowTitle(f"{APP_TITLE} — {title}")
+            self.setWindowTitle(title)
 
     def conversation_gone(self, cid: str) -> None:
         """The open conversation was deleted: show the newest other one (or a new chat)."""
@@ -487,6 +494,7 @@ class MainWindow(QMainWindow):
             self.notice.show_notice("Stop the reply before switching models.")
             self.refresh_models()
             return
+        self._load_from_welcome = self.pages.currentWidget() is self.welcome
         self.services.engine.load(path)
         self.settings_panel.model.show_model(path)
 
@@ -544,6 +552,7 @@ class MainWindow(QMainWindow):
 
     def _update_model_ui(self) -> None:
         status = self.services.engine.status
+        model_feedback(self, status, self._load_from_welcome)
         loading = status.state is ModelState.LOADING
         self._busy_action.setVisible(loading)
         self.picker.setEnabled(not loading)
@@ -629,8 +638,3 @@ class MainWindow(QMainWindow):
         if path:
             event.acceptProposedAction()
             self.load_model(path)
-
-
-def first_line(text: str | None) -> str:
-    """The headline of an engine error (the host's log lines stay in the notice's tool tip)."""
-    return (text or "").strip().split("\n", 1)[0].removesuffix(" Last log lines:")

@@ -11,7 +11,6 @@ is cheap to test. Long texts are rendered piece by piece by the caller (see stre
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,8 @@ from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
-FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+from chatdesk.markdown_fences import open_fence
+
 COPY_CODE_SCHEME = "copy-code"
 MAX_NESTING = 20  # a piece nesting lists or quotes deeper is shown as text (Qt recursion)
 
@@ -49,27 +49,6 @@ class Rendered:
 
     html: str
     code_blocks: tuple[str, ...]
-
-
-def open_fence(text: str) -> str | None:
-    """The opening line of a code fence still open at the end of ``text``, if any."""
-    opener: str | None = None
-    for line in text.splitlines():
-        match = FENCE.match(line)
-        if not match:
-            continue
-        marker = match.group(1)
-        if opener is None:
-            opener = line.strip()
-        elif closes(opener, marker, line):
-            opener = None
-    return opener
-
-
-def closes(opener: str, marker: str, line: str) -> bool:
-    """True when a fence line closes the block opened by ``opener``."""
-    opening = opener[: len(opener) - len(opener.lstrip(opener[0]))]
-    return marker[0] == opening[0] and len(marker) >= len(opening) and not line.strip(marker[0])
 
 
 @dataclass

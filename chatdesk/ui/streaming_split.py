@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chatdesk.ui.rendering import FENCE, closes
+from chatdesk.markdown_fences import FENCE, closes
 
 CODE_CHUNK_LINES = 20
 PIECE_WEIGHT = 2_000  # a piece costs at most a few ms of markdown-it work (bench_gui)
