@@ -36,6 +36,7 @@ from chatdesk.engine.host.model import (
     open_model,
 )
 from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
+from chatdesk.engine.host.probabilities import ProbabilityProbe
 from chatdesk.engine.host.prompting import PromptBuilder, PromptError
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
 from chatdesk.engine.host.state_cache import DiskStates
@@ -47,6 +48,7 @@ from chatdesk.engine.types import (
     ModelInfo,
     ReplyStats,
     SamplingSettings,
+    TokenChoice,
 )
 from chatdesk.gguf_metadata import GGUFError, GGUFMetadata, control_token_texts, validate_gguf
 
@@ -81,6 +83,7 @@ class ReplyJob:
     cancel: threading.Event
     on_fitted: Callable[[ContextFitted], None]
     on_text: Callable[[str], None]
+    on_choice: Callable[[TokenChoice], None] | None = None  # token probabilities, when asked
 
 
 class EngineFailure(Exception):
@@ -379,6 +382,10 @@ class Engine:
         model = self._require_model()
         suppressed = model.eog_tokens() if settings.ignore_eos else []
         chain = SamplerChain(settings, seed, model.n_vocab, suppressed)
+        probe = None
+        if settings.logprobs > 0 and job.on_choice is not None:
+            greedy = settings.temperature <= 0
+            probe = ProbabilityProbe(model, chain, settings.logprobs, greedy, job.on_choice)
         try:
             chain.accept(prompt[-settings.repeat_last_n :] if settings.repeat_last_n > 0 else [])
             outcome = decode_reply(
@@ -390,6 +397,7 @@ class Engine:
                 cancel=job.cancel,
                 on_text=job.on_text,
                 stop_at_eog=not settings.ignore_eos,
+                probe=probe,
             )
         finally:
             chain.close()
