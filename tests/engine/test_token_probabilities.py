@@ -70,7 +70,9 @@ def test_alternatives_never_sum_past_one(starter_engine: EngineClient) -> None:
 def test_the_sampler_sees_the_truncated_and_reshaped_distribution(
     starter_engine: EngineClient,
 ) -> None:
-    stream = reply(starter_engine, STORY, temperature=0.7, top_k=3, top_p=1.0, min_p=0.0, logprobs=5)
+    stream = reply(
+        starter_engine, STORY, temperature=0.7, top_k=3, top_p=1.0, min_p=0.0, logprobs=5
+    )
     for choice in stream.choices:
         assert 1 <= len(choice.sampled_top) <= 3  # top-k 3 leaves at most 3 candidates
         assert sum(a.probability for a in choice.sampled_top) == pytest.approx(1, abs=1e-5)

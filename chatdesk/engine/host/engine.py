@@ -35,8 +35,8 @@ from chatdesk.engine.host.model import (
     LoadFailed,
     open_model,
 )
+from chatdesk.engine.host.probabilities import ProbabilityProbe, WireChoice
 from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
-from chatdesk.engine.host.probabilities import ProbabilityProbe
 from chatdesk.engine.host.prompting import PromptBuilder, PromptError
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
 from chatdesk.engine.host.state_cache import DiskStates
@@ -48,7 +48,6 @@ from chatdesk.engine.types import (
     ModelInfo,
     ReplyStats,
     SamplingSettings,
-    TokenChoice,
 )
 from chatdesk.gguf_metadata import GGUFError, GGUFMetadata, control_token_texts, validate_gguf
 
@@ -83,7 +82,7 @@ class ReplyJob:
     cancel: threading.Event
     on_fitted: Callable[[ContextFitted], None]
     on_text: Callable[[str], None]
-    on_choice: Callable[[TokenChoice], None] | None = None  # token probabilities, when asked
+    on_choice: Callable[[WireChoice], None] | None = None  # token probabilities, when asked
 
 
 class EngineFailure(Exception):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable
+from typing import Any
 
 import llama_cpp
 import numpy as np
@@ -22,27 +23,41 @@ import numpy.typing as npt
 
 from chatdesk.engine.host.model import LoadedModel
 from chatdesk.engine.host.sampling import SamplerChain
-from chatdesk.engine.types import MAX_LOGPROBS, Alternative, TokenChoice
+from chatdesk.engine.types import MAX_LOGPROBS
+
+WireChoice = list[Any]  # one token's probabilities as ``TokenChoice.to_wire`` writes them
 
 TOKEN_DATA = np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")])  # llama_token_data
 
 FloatArray = npt.NDArray[np.float32]
 
 
-def top_indexes(values: FloatArray, count: int) -> npt.NDArray[np.intp]:
-    """Indexes of the ``count`` largest values, largest first."""
-    count = min(count, values.shape[0])
+def top_indexes(
+    values: FloatArray, count: int, scratch: FloatArray | None = None
+) -> npt.NDArray[np.intp]:
+    """Indexes of the ``count`` largest values, largest first.
+
+    With a ``scratch`` buffer (as long as ``values``) the selection partitions a copy in
+    place instead of allocating an index array the size of the vocabulary.
+    """
+    size = values.shape[0]
+    count = min(count, size)
     if count <= 0:
         return np.empty(0, dtype=np.intp)
-    if count < values.shape[0]:
-        part = np.argpartition(values, values.shape[0] - count)[-count:]
+    if count == size:
+        part = np.arange(size)
+    elif scratch is None:
+        part = np.argpartition(values, size - count)[-count:]
     else:
-        part = np.arange(values.shape[0])
-    return part[np.argsort(-values[part], kind="stable")]
+        scratch[:size] = values
+        scratch[:size].partition(size - count)
+        part = np.flatnonzero(values >= scratch[size - count])
+    order = np.argsort(-values[part], kind="stable")[:count]
+    return part[order]
 
 
 class ProbabilityProbe:
-    """Samples one token at a time and reports each token's ``TokenChoice``."""
+    """Samples one token at a time and reports each token's probabilities."""
 
     def __init__(
         self,
@@ -50,7 +65,7 @@ class ProbabilityProbe:
         chain: SamplerChain,
         alternatives: int,
         greedy: bool,
-        on_choice: Callable[[TokenChoice], None],
+        on_choice: Callable[[WireChoice], None],
     ) -> None:
         self.model = model
         self.chain = chain
@@ -67,6 +82,9 @@ class ProbabilityProbe:
             sorted=False,
         )
         self._logits: FloatArray = np.empty(0, dtype=np.float32)
+        self._texts: dict[int, str] = {}
+        self._scratch: FloatArray = np.empty(n_vocab, dtype=np.float32)
+        self._shifted: FloatArray = np.empty(n_vocab, dtype=np.float32)
 
     def sample(self) -> int:
         """Sample the next token exactly as ``llama_sampler_sample`` would."""
@@ -90,38 +108,37 @@ class ProbabilityProbe:
         """Hand on the probabilities of ``token``, the one ``sample`` just returned."""
         self.on_choice(self.choice(token))
 
-    def choice(self, token: int) -> TokenChoice:
-        """The model's and the sampler's distribution around ``token``."""
-        logits = self._logits
-        shifted = np.exp(logits - logits.max())
-        total = float(shifted.sum())
-        top = top_indexes(logits, self.alternatives)
-        model_top = tuple(self._alternative(int(t), float(shifted[t]) / total) for t in top)
+    def choice(self, token: int) -> WireChoice:
+        """The model's and the sampler's distribution around ``token``, in the compact
+        form of ``TokenChoice.to_wire`` (built directly: this runs once per token)."""
+        logits, shifted = self._logits, self._shifted
+        np.subtract(logits, logits.max(), out=shifted)
+        np.exp(shifted, out=shifted)
+        total = float(shifted.sum(dtype=np.float64))
+        top = top_indexes(logits, self.alternatives, self._scratch)
+        model_top = self._alternatives(top.tolist(), (shifted[top] / total).tolist())
         sampled_probability, sampled_top = self._sampled(token)
-        return TokenChoice(
-            token=token,
-            text=self._text(token),
-            probability=float(shifted[token]) / total,
-            sampled_probability=sampled_probability,
-            top=model_top,
-            sampled_top=sampled_top,
-        )
+        probability = float(shifted[token]) / total
+        return [token, self._text(token), probability, sampled_probability, model_top, sampled_top]
 
-    def _sampled(self, token: int) -> tuple[float, tuple[Alternative, ...]]:
+    def _sampled(self, token: int) -> tuple[float, list[list[Any]]]:
         """The chosen token's probability and the top N among the chain's survivors."""
         if self.greedy:
-            return 1.0, (self._alternative(token, 1.0),)
+            return 1.0, [[token, self._text(token), 1.0]]
         survivors = self._data[: self._array.size]
         probabilities = np.ascontiguousarray(survivors["p"])
-        top = top_indexes(probabilities, self.alternatives)
-        alternatives = tuple(
-            self._alternative(int(survivors["id"][i]), float(probabilities[i])) for i in top
-        )
+        top = top_indexes(probabilities, self.alternatives, self._scratch)
+        tokens = survivors["id"][top].tolist()
         chosen = float(probabilities[self._array.selected])
-        return chosen, alternatives
+        return chosen, self._alternatives(tokens, probabilities[top].tolist())
 
-    def _alternative(self, token: int, probability: float) -> Alternative:
-        return Alternative(token, self._text(token), probability)
+    def _alternatives(self, tokens: list[int], probabilities: list[float]) -> list[list[Any]]:
+        text = self._text
+        return [[t, text(t), p] for t, p in zip(tokens, probabilities, strict=True)]
 
     def _text(self, token: int) -> str:
-        return self.model.piece(token, special=True).decode("utf-8", errors="replace")
+        known = self._texts.get(token)
+        if known is None:
+            piece = self.model.piece(token, special=True)
+            known = self._texts[token] = piece.decode("utf-8", errors="replace")
+        return known

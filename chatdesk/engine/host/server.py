@@ -31,7 +31,6 @@ from chatdesk.engine.types import (
     LoadOptions,
     ReplyStats,
     SamplingSettings,
-    TokenChoice,
 )
 
 DELTA_INTERVAL = 0.01  # seconds between text frames at most (first text goes out at once)
@@ -56,9 +55,10 @@ class DeltaSender:
             self._last = now
             self.flush()
 
-    def add_choice(self, choice: TokenChoice) -> None:
-        """Buffer one token's probabilities (sent with the next text frame)."""
-        self._choices.append(choice.to_wire())
+    def add_choice(self, choice: list[Any]) -> None:
+        """Buffer one token's probabilities, ``TokenChoice.to_wire`` form (sent with the
+        next text frame)."""
+        self._choices.append(choice)
 
     def flush(self) -> None:
         """Send whatever is buffered."""
