@@ -116,7 +116,7 @@ class ProbabilityProbe:
         np.exp(shifted, out=shifted)
         total = float(shifted.sum(dtype=np.float64))
         top = top_indexes(logits, self.alternatives, self._scratch)
-        model_top = self._alternatives(top.tolist(), (shifted[top] / total).tolist())
+        model_top = self._alternatives(top.tolist(), (shifted[top] / np.float64(total)).tolist())
         sampled_probability, sampled_top = self._sampled(token)
         probability = float(shifted[token]) / total
         return [token, self._text(token), probability, sampled_probability, model_top, sampled_top]
