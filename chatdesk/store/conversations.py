@@ -8,9 +8,11 @@ from typing import Any
 from chatdesk.store.base import Row, StoreBase, dump_json, load_json, synchronized
 from chatdesk.store.errors import InvalidValueError, NotFoundError
 from chatdesk.store.models import Conversation, new_id, utc_now
+from chatdesk.store.token_probabilities import dump_examples, load_examples
 
 CONVERSATION_COLUMNS = (
-    "id, title, created_at, updated_at, model, system_prompt, settings, pinned, active_leaf_id"
+    "id, title, created_at, updated_at, model, system_prompt, settings, pinned, active_leaf_id, "
+    "examples"
 )
 
 
@@ -25,7 +27,7 @@ UNCHANGED = Unchanged.UNCHANGED
 
 def conversation_from_row(row: Row) -> Conversation:
     """A Conversation from a row selected with CONVERSATION_COLUMNS."""
-    cid, title, created, updated, model, prompt, settings, pinned, leaf = row
+    cid, title, created, updated, model, prompt, settings, pinned, leaf, examples = row
     return Conversation(
         id=cid,
         title=title,
@@ -36,6 +38,7 @@ def conversation_from_row(row: Row) -> Conversation:
         settings=load_json(settings),
         pinned=bool(pinned),
         active_leaf_id=leaf,
+        examples=load_examples(examples),
     )
 
 
@@ -56,8 +59,9 @@ class ConversationsMixin(StoreBase):
         model: str | None = None,
         system_prompt: str = "",
         settings: dict[str, Any] | None = None,
+        examples: list[dict[str, str]] | None = None,
     ) -> Conversation:
-        """Start a new, empty conversation."""
+        """Start a new, empty conversation (``examples``: few-shot user/assistant pairs)."""
         now = utc_now()
         conversation = Conversation(
             id=new_id(),
@@ -67,6 +71,7 @@ class ConversationsMixin(StoreBase):
             model=model,
             system_prompt=system_prompt,
             settings=dict(settings or {}),
+            examples=list(examples or []),
         )
         self.insert_conversation(conversation)
         return conversation
@@ -79,9 +84,9 @@ class ConversationsMixin(StoreBase):
         """
         c = conversation
         self._write(
-            f"INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES ({', '.join('?' * 9)})",
+            f"INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES ({', '.join('?' * 10)})",
             [c.id, c.title, c.created_at, c.updated_at, c.model, c.system_prompt,
-             dump_json(c.settings), int(c.pinned), c.active_leaf_id],
+             dump_json(c.settings), int(c.pinned), c.active_leaf_id, dump_examples(c.examples)],
         )  # fmt: skip
 
     @synchronized
@@ -151,6 +156,7 @@ class ConversationsMixin(StoreBase):
         model: str | Unchanged | None = UNCHANGED,
         system_prompt: str | Unchanged = UNCHANGED,
         settings: dict[str, Any] | Unchanged = UNCHANGED,
+        examples: list[dict[str, str]] | Unchanged = UNCHANGED,
     ) -> Conversation:
         """Change only the given fields; returns the updated conversation."""
         values: dict[str, Any] = {}
@@ -160,6 +166,8 @@ class ConversationsMixin(StoreBase):
             values["system_prompt"] = system_prompt
         if settings is not UNCHANGED:
             values["settings"] = dump_json(settings)
+        if examples is not UNCHANGED:
+            values["examples"] = dump_examples(examples)
         if values:
             self._update_conversation_row(cid, values)
         return self.get_conversation(cid)

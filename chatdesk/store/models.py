@@ -59,6 +59,7 @@ class Conversation:
     settings: dict[str, Any] = field(default_factory=dict, hash=False)
     pinned: bool = False
     active_leaf_id: str | None = None
+    examples: list[dict[str, str]] = field(default_factory=list, hash=False)  # few-shot pairs
 
 
 @dataclass(frozen=True)
