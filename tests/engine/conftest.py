@@ -24,6 +24,16 @@ def engine(tiny_model_path: Path) -> Iterator[EngineClient]:
 
 
 @pytest.fixture(scope="session")
+def starter_engine(starter_model_path: Path) -> Iterator[EngineClient]:
+    """An engine host with the real starter model loaded (shared: tests must not unload it)."""
+    pytest.importorskip(NEEDS_LLAMA)
+    client = EngineClient()
+    client.load(LoadOptions(starter_model_path, n_ctx=2048, n_threads=2)).result(timeout=120)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
 def tiny_info(engine: EngineClient) -> ModelInfo:
     """What loading the tiny model reported."""
     assert engine.model_info is not None

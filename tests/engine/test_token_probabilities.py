@@ -7,29 +7,18 @@ Tolerance against ``Llama.create_completion(logprobs=N)``: 1e-4 absolute per pro
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from chatdesk.engine.client import EngineClient, ReplyStream
-from chatdesk.engine.types import LoadOptions, SamplingSettings, TokenProbabilities
+from chatdesk.engine.types import SamplingSettings, TokenProbabilities
 
 pytestmark = pytest.mark.slow
 TOLERANCE = 1e-4
 SYSTEM = "You are a helpful assistant."
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 STORY = [{"role": "user", "content": "Write a short story about a cat who finds a key."}]
-
-
-@pytest.fixture(scope="module")
-def starter_engine(starter_model_path: Path) -> Iterator[EngineClient]:
-    """The engine host with the real starter model loaded."""
-    pytest.importorskip("llama_cpp")
-    client = EngineClient()
-    client.load(LoadOptions(starter_model_path, n_ctx=2048, n_threads=2)).result(timeout=120)
-    yield client
-    client.close()
 
 
 def reply(engine: EngineClient, messages: list[dict[str, str]], **changes: object) -> ReplyStream:

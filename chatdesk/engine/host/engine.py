@@ -37,7 +37,7 @@ from chatdesk.engine.host.model import (
 )
 from chatdesk.engine.host.probabilities import ProbabilityProbe, WireChoice
 from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
-from chatdesk.engine.host.prompting import PromptBuilder, PromptError
+from chatdesk.engine.host.prompting import PromptBuilder, PromptError, split_continuation
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
 from chatdesk.engine.host.state_cache import DiskStates
 from chatdesk.engine.templates import TemplateError, resolve_template
@@ -329,9 +329,8 @@ class Engine:
         except PromptError as error:
             raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
         canonical = prompts.tokenize(pieces)
-        job.on_fitted(
-            ContextFitted(len(fit.messages), fit.dropped_count, len(canonical), model.n_ctx)
-        )
+        kept = len(fit.messages) - fit.pinned
+        job.on_fitted(ContextFitted(kept, fit.dropped_count, len(canonical), model.n_ctx))
         text = "".join(piece.text for piece in pieces)
         plan = cache.prepare(
             request.conversation_key, text, canonical, lambda skip: prompts.tokenize(pieces, skip)
@@ -349,7 +348,8 @@ class Engine:
         except DecodeCancelled:
             return ReplyStats(finish_reason="cancelled", **base)
         prompt_done = time.perf_counter()
-        outcome = self._decode(settings, seed, plan.tokens, position, job)
+        continuing = split_continuation(fit.messages, True)[1] is not None
+        outcome = self._decode(settings, seed, plan.tokens, position, job, continuing=continuing)
         stats = reply_stats(outcome, base, len(plan.tokens) - plan.keep, started, prompt_done)
         if outcome.error:
             raise EngineFailure(ErrorCode.INTERNAL, outcome.error, stats)
@@ -377,6 +377,8 @@ class Engine:
         prompt: list[int],
         position: int,
         job: ReplyJob,
+        *,
+        continuing: bool = False,
     ) -> DecodeOutcome:
         model = self._require_model()
         suppressed = model.eog_tokens() if settings.ignore_eos else []
@@ -390,7 +392,7 @@ class Engine:
             outcome = decode_reply(
                 model,
                 chain,
-                StreamingText(stop_strings(settings, model)),
+                StreamingText(stop_strings(settings, model), strip_leading=not continuing),
                 position=position,
                 max_tokens=settings.max_tokens,
                 cancel=job.cancel,

@@ -6,12 +6,18 @@ token), except where a message itself spells a control token: the template modul
 those spans back as literal pieces, tokenized as plain text, so a user pasting
 "<|im_end|>" cannot end their own turn. A BOS token is added when the model asks for one
 and the template did not already write it.
+
+A conversation whose last message is the assistant's (not an example) asks to continue
+that reply: the prompt is the conversation before it with the generation prompt, then its
+text verbatim (as a literal piece), so the model goes on from exactly that prefix.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from chatdesk.engine.context_fit import EXAMPLE_KEY
 from chatdesk.engine.host.model import LoadedModel
 from chatdesk.engine.templates import (
     PromptPiece,
@@ -23,6 +29,17 @@ from chatdesk.engine.templates import (
 
 class PromptError(Exception):
     """The chat template failed on these messages."""
+
+
+def split_continuation(
+    messages: list[dict[str, Any]], add_generation_prompt: bool
+) -> tuple[list[dict[str, Any]], str | None]:
+    """(messages before it, the reply prefix) when the last message is an assistant reply
+    to continue; else (messages, None)."""
+    last = messages[-1] if messages and add_generation_prompt else None
+    if last is None or last.get("role") != "assistant" or last.get(EXAMPLE_KEY) is True:
+        return messages, None
+    return messages[:-1], str(last.get("content") or "")
 
 
 @dataclass(frozen=True)
@@ -40,8 +57,9 @@ class PromptBuilder:
         self, system_prompt: str, messages: list[dict[str, str]], add_generation_prompt: bool = True
     ) -> str:
         """The prompt text."""
+        messages, prefix = split_continuation(messages, add_generation_prompt)
         try:
-            return render_prompt(
+            text = render_prompt(
                 self.template,
                 system_prompt,
                 messages,
@@ -51,13 +69,15 @@ class PromptBuilder:
             )
         except TemplateError as error:  # the template is untrusted input
             raise PromptError(f"{error} ({self.template_name})") from None
+        return text + (prefix or "")
 
     def pieces(
         self, system_prompt: str, messages: list[dict[str, str]], add_generation_prompt: bool = True
     ) -> list[PromptPiece]:
         """The prompt text in pieces (user-written control-token spellings kept apart)."""
+        messages, prefix = split_continuation(messages, add_generation_prompt)
         try:
-            return render_prompt_pieces(
+            pieces = render_prompt_pieces(
                 self.template,
                 system_prompt,
                 messages,
@@ -68,6 +88,7 @@ class PromptBuilder:
             )
         except TemplateError as error:
             raise PromptError(f"{error} ({self.template_name})") from None
+        return [*pieces, PromptPiece(prefix, literal=True)] if prefix else pieces
 
     def count(self, text: str) -> int:
         """Tokens in a rendered prompt (for fitting; literal spans counted as parsed)."""
