@@ -40,6 +40,11 @@ def message_record(
         "time_to_first_token_ms": m.time_to_first_token_ms,
         "tokens_per_second": m.tokens_per_second,
         "finish_reason": m.finish_reason,
+        "n_ctx": m.n_ctx,
+        "dropped_messages": m.dropped_messages,
+        "error": m.error,
+        "extra": m.extra,
+        "model_identity": m.model_identity,
     }
     if probabilities is not None:
         record["token_probabilities"] = to_json(probabilities)
@@ -83,6 +88,7 @@ def conversation_record(
         "settings": c.settings,
         "pinned": c.pinned,
         "active_leaf_id": c.active_leaf_id,
+        "model_identity": c.model_identity,
     }
     if c.examples:
         record["examples"] = c.examples

@@ -12,7 +12,7 @@ from chatdesk.store.token_probabilities import dump_examples, load_examples
 
 CONVERSATION_COLUMNS = (
     "id, title, created_at, updated_at, model, system_prompt, settings, pinned, active_leaf_id, "
-    "examples"
+    "model_identity, examples"
 )
 
 
@@ -27,7 +27,7 @@ UNCHANGED = Unchanged.UNCHANGED
 
 def conversation_from_row(row: Row) -> Conversation:
     """A Conversation from a row selected with CONVERSATION_COLUMNS."""
-    cid, title, created, updated, model, prompt, settings, pinned, leaf, examples = row
+    cid, title, created, updated, model, prompt, settings, pinned, leaf, identity, examples = row
     return Conversation(
         id=cid,
         title=title,
@@ -38,6 +38,7 @@ def conversation_from_row(row: Row) -> Conversation:
         settings=load_json(settings),
         pinned=bool(pinned),
         active_leaf_id=leaf,
+        model_identity=load_json(identity),
         examples=load_examples(examples),
     )
 
@@ -59,6 +60,8 @@ class ConversationsMixin(StoreBase):
         model: str | None = None,
         system_prompt: str = "",
         settings: dict[str, Any] | None = None,
+        model_identity: dict[str, Any] | None = None,
+        *,
         examples: list[dict[str, str]] | None = None,
     ) -> Conversation:
         """Start a new, empty conversation (``examples``: few-shot user/assistant pairs)."""
@@ -71,6 +74,7 @@ class ConversationsMixin(StoreBase):
             model=model,
             system_prompt=system_prompt,
             settings=dict(settings or {}),
+            model_identity=dict(model_identity or {}),
             examples=list(examples or []),
         )
         self.insert_conversation(conversation)
@@ -84,9 +88,10 @@ class ConversationsMixin(StoreBase):
         """
         c = conversation
         self._write(
-            f"INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES ({', '.join('?' * 10)})",
+            f"INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES ({', '.join('?' * 11)})",
             [c.id, c.title, c.created_at, c.updated_at, c.model, c.system_prompt,
-             dump_json(c.settings), int(c.pinned), c.active_leaf_id, dump_examples(c.examples)],
+             dump_json(c.settings), int(c.pinned), c.active_leaf_id,
+             dump_json(c.model_identity), dump_examples(c.examples)],
         )  # fmt: skip
 
     @synchronized
@@ -156,10 +161,13 @@ class ConversationsMixin(StoreBase):
         model: str | Unchanged | None = UNCHANGED,
         system_prompt: str | Unchanged = UNCHANGED,
         settings: dict[str, Any] | Unchanged = UNCHANGED,
+        model_identity: dict[str, Any] | Unchanged = UNCHANGED,
         examples: list[dict[str, str]] | Unchanged = UNCHANGED,
     ) -> Conversation:
         """Change only the given fields; returns the updated conversation."""
         values: dict[str, Any] = {}
+        if model_identity is not UNCHANGED:
+            values["model_identity"] = dump_json(model_identity)
         if model is not UNCHANGED:
             values["model"] = model
         if system_prompt is not UNCHANGED:

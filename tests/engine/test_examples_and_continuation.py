@@ -39,8 +39,6 @@ def test_a_final_assistant_message_is_continued_from_its_text(
     question = {"role": "user", "content": "What is the capital of France?"}
     prefix = "The capital of France is"
     messages = [question, {"role": "assistant", "content": prefix}]
-    prompt, _count = starter_engine.render_prompt(messages, SYSTEM).result(timeout=30)
-    assert prompt.endswith("<|im_start|>assistant\n" + prefix)
     stream = starter_engine.generate(messages, SYSTEM, GREEDY)
     stream.wait(timeout=120)
     assert stream.text.startswith(" Paris")

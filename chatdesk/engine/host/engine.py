@@ -37,7 +37,7 @@ from chatdesk.engine.host.model import (
 )
 from chatdesk.engine.host.probabilities import ProbabilityProbe, WireChoice
 from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
-from chatdesk.engine.host.prompting import PromptBuilder, PromptError, split_continuation
+from chatdesk.engine.host.prompting import PromptBuilder, PromptError, cut_after_reply
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
 from chatdesk.engine.host.state_cache import DiskStates
 from chatdesk.engine.templates import TemplateError, resolve_template
@@ -324,8 +324,11 @@ class Engine:
             request.messages, request.system_prompt, reply_budget(settings.max_tokens, model.n_ctx)
         )
         cache, prompts = self._require_cache(), self._require_prompts()
+        continuing = bool(fit.messages) and fit.messages[-1].get("role") == "assistant"
         try:
-            pieces = prompts.pieces(request.system_prompt, fit.messages)
+            pieces = prompts.pieces(request.system_prompt, fit.messages, not continuing)
+            if continuing:  # the last message is an unfinished reply: carry on writing it
+                pieces = cut_after_reply(pieces, str(fit.messages[-1].get("content", "")))
         except PromptError as error:
             raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
         canonical = prompts.tokenize(pieces)
@@ -348,7 +351,6 @@ class Engine:
         except DecodeCancelled:
             return ReplyStats(finish_reason="cancelled", **base)
         prompt_done = time.perf_counter()
-        continuing = split_continuation(fit.messages, True)[1] is not None
         outcome = self._decode(settings, seed, plan.tokens, position, job, continuing=continuing)
         stats = reply_stats(outcome, base, len(plan.tokens) - plan.keep, started, prompt_done)
         if outcome.error:

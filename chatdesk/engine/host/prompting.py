@@ -6,18 +6,12 @@ token), except where a message itself spells a control token: the template modul
 those spans back as literal pieces, tokenized as plain text, so a user pasting
 "<|im_end|>" cannot end their own turn. A BOS token is added when the model asks for one
 and the template did not already write it.
-
-A conversation whose last message is the assistant's (not an example) asks to continue
-that reply: the prompt is the conversation before it with the generation prompt, then its
-text verbatim (as a literal piece), so the model goes on from exactly that prefix.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from chatdesk.engine.context_fit import EXAMPLE_KEY
 from chatdesk.engine.host.model import LoadedModel
 from chatdesk.engine.templates import (
     PromptPiece,
@@ -31,15 +25,26 @@ class PromptError(Exception):
     """The chat template failed on these messages."""
 
 
-def split_continuation(
-    messages: list[dict[str, Any]], add_generation_prompt: bool
-) -> tuple[list[dict[str, Any]], str | None]:
-    """(messages before it, the reply prefix) when the last message is an assistant reply
-    to continue; else (messages, None)."""
-    last = messages[-1] if messages and add_generation_prompt else None
-    if last is None or last.get("role") != "assistant" or last.get(EXAMPLE_KEY) is True:
-        return messages, None
-    return messages[:-1], str(last.get("content") or "")
+def cut_after_reply(pieces: list[PromptPiece], reply: str) -> list[PromptPiece]:
+    """The prompt up to the end of the unfinished reply it ends with (to continue that reply).
+
+    The template closes the last assistant message (end-of-turn token, newline); everything
+    after the last occurrence of the reply's text is cut. Raises PromptError when the
+    template does not repeat the reply verbatim.
+    """
+    text = "".join(piece.text for piece in pieces)
+    wanted = reply.rstrip()
+    end = text.rfind(wanted) + len(wanted) if wanted else -1
+    if not wanted or end < len(wanted):
+        raise PromptError("the chat template does not repeat the reply to continue")
+    kept: list[PromptPiece] = []
+    position = 0
+    for piece in pieces:
+        if position >= end:
+            break
+        kept.append(PromptPiece(piece.text[: end - position], piece.literal))
+        position += len(piece.text)
+    return kept
 
 
 @dataclass(frozen=True)
@@ -57,9 +62,8 @@ class PromptBuilder:
         self, system_prompt: str, messages: list[dict[str, str]], add_generation_prompt: bool = True
     ) -> str:
         """The prompt text."""
-        messages, prefix = split_continuation(messages, add_generation_prompt)
         try:
-            text = render_prompt(
+            return render_prompt(
                 self.template,
                 system_prompt,
                 messages,
@@ -69,15 +73,13 @@ class PromptBuilder:
             )
         except TemplateError as error:  # the template is untrusted input
             raise PromptError(f"{error} ({self.template_name})") from None
-        return text + (prefix or "")
 
     def pieces(
         self, system_prompt: str, messages: list[dict[str, str]], add_generation_prompt: bool = True
     ) -> list[PromptPiece]:
         """The prompt text in pieces (user-written control-token spellings kept apart)."""
-        messages, prefix = split_continuation(messages, add_generation_prompt)
         try:
-            pieces = render_prompt_pieces(
+            return render_prompt_pieces(
                 self.template,
                 system_prompt,
                 messages,
@@ -88,7 +90,6 @@ class PromptBuilder:
             )
         except TemplateError as error:
             raise PromptError(f"{error} ({self.template_name})") from None
-        return [*pieces, PromptPiece(prefix, literal=True)] if prefix else pieces
 
     def count(self, text: str) -> int:
         """Tokens in a rendered prompt (for fitting; literal spans counted as parsed)."""
