@@ -115,6 +115,18 @@ class TokenProbabilityFeature:
         stop (0)."""
         self.store.set_setting(KEEP_KEY, alternatives_count(count))
 
+    def choices(self, message_id: str) -> list[TokenChoice] | None:
+        """A reply's stored token probabilities (None when none were kept)."""
+        return self.store.token_probabilities(message_id)
+
+    def examples(self, conversation_id: str) -> list[dict[str, str]]:
+        """A conversation's few-shot examples."""
+        return self.store.get_conversation(conversation_id).examples
+
+    def set_examples(self, conversation_id: str, pairs: list[dict[str, str]]) -> None:
+        """Replace a conversation's few-shot examples (``InvalidValueError`` if malformed)."""
+        self.store.update_conversation(conversation_id, examples=pairs)
+
     # -- hooks ----------------------------------------------------------------------------
     def prepare(self, request: TurnRequest) -> None:
         """Request hook: pinned examples first; ask for probabilities when they are on."""

@@ -53,6 +53,7 @@ from chatdesk.ui.rendering import MarkdownRenderer, Palette
 from chatdesk.ui.settings_panel import SettingsPanel
 from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.theme import DEFAULT_FONT_SIZE, apply_theme
+from chatdesk.ui.token_actions import TokenActions
 from chatdesk.ui.welcome import WelcomePage
 from chatdesk.ui.window_menus import build_menus
 
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         self.renderer = MarkdownRenderer(self._apply_appearance())
         self.files = FileActions(self)
         self._build()
+        self.tokens = TokenActions(self)
         self.settings_panel.appearance.show_values(*self._appearance())
         build_menus(self)
         self._render_timer = QTimer(self, singleShot=True)
@@ -261,6 +263,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.conversation.show_settings(
             conversation.system_prompt, conversation.settings
         )
+        self.tokens.show_conversation(cid)
         self.sidebar.select(cid)
         self.setWindowTitle(f"{APP_TITLE} — {conversation.title}")
         self._update_page()
