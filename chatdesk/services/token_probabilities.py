@@ -33,6 +33,7 @@ from chatdesk.engine.types import (
     TokenChoice,
     TokenProbabilities,
 )
+from chatdesk.services.settings import checked_examples
 from chatdesk.services.turns import ChatError, Turn, TurnRequest, TurnService
 from chatdesk.store import Message, Store
 
@@ -124,8 +125,9 @@ class TokenProbabilityFeature:
         return self.store.get_conversation(conversation_id).examples
 
     def set_examples(self, conversation_id: str, pairs: list[dict[str, str]]) -> None:
-        """Replace a conversation's few-shot examples (``InvalidValueError`` if malformed)."""
-        self.store.update_conversation(conversation_id, examples=pairs)
+        """Replace a conversation's few-shot examples (``SettingsError`` if malformed)."""
+        clean = list(checked_examples(pairs))
+        self.store.update_conversation(conversation_id, examples=clean)
 
     # -- hooks ----------------------------------------------------------------------------
     def prepare(self, request: TurnRequest) -> None:

@@ -30,8 +30,9 @@ from PySide6.QtWidgets import (
 
 from chatdesk.engine.types import Alternative, TokenChoice
 from chatdesk.probabilities.reshape import Shaping
+from chatdesk.services.settings import SettingsError
 from chatdesk.services.token_probabilities import DEFAULT_ALTERNATIVES
-from chatdesk.store import InvalidValueError, Message
+from chatdesk.services.types import Message
 from chatdesk.ui.examples_editor import ExamplesEditor
 from chatdesk.ui.message_widget import MessageWidget
 from chatdesk.ui.temperature_explorer import TemperatureExplorer
@@ -152,7 +153,7 @@ class TokenActions(QObject):
             return
         try:
             self.feature.set_examples(cid, pairs)
-        except InvalidValueError as error:
+        except SettingsError as error:
             self.window.notice.show_notice(str(error))
 
     def apply_preset_examples(self) -> None:
