@@ -53,6 +53,14 @@ def _entry(text: str, probability: float) -> dict[str, Any]:
     return {"token": text, "logprob": logprob(probability), "bytes": list(text.encode("utf-8"))}
 
 
+def requested_alternatives(logprobs: bool | None, top_logprobs: int | None) -> int:
+    """``SamplingSettings.logprobs`` for an OpenAI request's ``logprobs`` / ``top_logprobs``
+    (0: not asked; at least 1, since the chosen token's own probability needs the probe)."""
+    if not logprobs:
+        return 0
+    return max(1, min(top_logprobs or 0, MAX_LOGPROBS))
+
+
 def openai_logprobs(choices: Sequence[TokenChoice], top_logprobs: int = 0) -> dict[str, Any]:
     """OpenAI's ``logprobs`` object for a reply, with ``top_logprobs`` alternatives each."""
     count = max(0, min(top_logprobs, MAX_LOGPROBS))

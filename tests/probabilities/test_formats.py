@@ -8,7 +8,12 @@ import pytest
 
 from chatdesk.engine.types import Alternative, TokenChoice
 from chatdesk.probabilities.codec import ProbabilityFormatError
-from chatdesk.probabilities.formats import choices_from_openai, openai_logprobs, table
+from chatdesk.probabilities.formats import (
+    choices_from_openai,
+    openai_logprobs,
+    requested_alternatives,
+    table,
+)
 
 CHOICES = [
     TokenChoice(1, "The", 0.5, 1.0, (Alternative(1, "The", 0.5), Alternative(2, "A", 0.25))),
@@ -59,3 +64,11 @@ def test_openai_object_reads_back() -> None:
 def test_bad_openai_objects_are_refused(bad: object) -> None:
     with pytest.raises(ProbabilityFormatError, match="logprobs"):
         choices_from_openai(bad)
+
+
+def test_what_an_openai_request_asks_the_engine_for() -> None:
+    assert requested_alternatives(None, 5) == 0
+    assert requested_alternatives(False, 5) == 0
+    assert requested_alternatives(True, None) == 1
+    assert requested_alternatives(True, 5) == 5
+    assert requested_alternatives(True, 50) == 20
