@@ -106,6 +106,7 @@ class TokenActions(QObject):
         column.insertWidget(column.indexOf(conversation.system_prompt) + 1, self.examples)
         self.examples.examples_changed.connect(self.save_examples)
         conversation.apply_preset_button.clicked.connect(self.apply_preset_examples)
+        conversation.preset_saved.connect(self.save_preset_examples)
 
     def add_menu_entries(self, menu: QMenu) -> None:
         """View > Keep token probabilities (checkable)."""
@@ -155,6 +156,12 @@ class TokenActions(QObject):
             self.feature.set_examples(cid, pairs)
         except SettingsError as error:
             self.window.notice.show_notice(str(error))
+
+    def save_preset_examples(self, name: str) -> None:
+        """A preset was saved from the panel: it keeps the conversation's examples too."""
+        settings = self.window.services.settings
+        preset = settings.preset(name)
+        settings.save_preset(name, preset.settings, preset.system_prompt, self.examples.examples())
 
     def apply_preset_examples(self) -> None:
         """After a preset was applied: its examples replace the conversation's."""

@@ -96,3 +96,12 @@ def test_examples_in_the_settings_panel_and_from_a_preset(
     future = window.chat.render_prompt(cid)
     qtbot.waitUntil(future.done, timeout=60000)
     assert "Il fait beau." in future.result()[0]
+
+
+def test_a_saved_preset_keeps_the_examples(qtbot: QtBot, starter_window: MainWindow) -> None:
+    window = starter_window
+    ask(qtbot, window, "Hello")
+    window.tokens.examples.set_examples([{"user": "2+2?", "assistant": "4"}])
+    window.settings_panel.conversation.save_preset("Sums")
+    preset = window.services.settings.preset("Sums")
+    assert preset.examples == ({"user": "2+2?", "assistant": "4"},)
