@@ -85,3 +85,22 @@ def test_importing_back_end_layers_loads_neither_qt_nor_llama() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def chatdesk_modules(path: Path) -> set[str]:
+    """The ``chatdesk.X`` packages a source file imports."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        found.update(n.split(".")[1] for n in names if n.startswith("chatdesk.") and "." in n)
+    return found
+
+
+@pytest.mark.parametrize(
+    "path", sorted((PACKAGE / "probabilities").glob("*.py")), ids=lambda p: p.name
+)
+def test_probabilities_depend_only_on_engine_types(path: Path) -> None:
+    assert chatdesk_modules(path) <= {"engine", "probabilities"}

@@ -75,6 +75,11 @@ def add_export(commands: Any) -> None:
     parser.add_argument(
         "-o", "--output", type=Path, help="file (folder with --all); default: standard output"
     )
+    parser.add_argument(
+        "--token-probabilities",
+        action="store_true",
+        help="JSON only: include the token probabilities kept with replies",
+    )
     parser.set_defaults(handler=export_command)
 
 
@@ -238,7 +243,7 @@ def export_command(args: argparse.Namespace) -> int:
         if args.all:
             if args.output is None:
                 raise CLIError("--all needs -o FOLDER")
-            written = export_all(store, args.format, args.output)
+            written = export_all(store, args.format, args.output, args.token_probabilities)
             print(
                 f"exported {counted(len(written), 'conversation')} to {args.output}",
                 file=sys.stderr,
@@ -246,9 +251,9 @@ def export_command(args: argparse.Namespace) -> int:
             return 0
         cid = resolve_id(store, args.id)
         if args.output is None or str(args.output) == "-":
-            sys.stdout.write(render(store, cid, args.format))
+            sys.stdout.write(render(store, cid, args.format, args.token_probabilities))
         else:
-            export_conversation(store, cid, args.format, args.output)
+            export_conversation(store, cid, args.format, args.output, args.token_probabilities)
             print(f"exported to {args.output}", file=sys.stderr)
     return 0
 

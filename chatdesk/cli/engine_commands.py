@@ -10,13 +10,19 @@ This module never imports llama_cpp; the hidden ``__engine-host`` and
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatdesk import paths
 from chatdesk.cli.errors import CLIError
+from chatdesk.engine.types import MAX_LOGPROBS
+
+if TYPE_CHECKING:
+    from chatdesk.services.turns import Turn
+    from chatdesk.store import Store
 
 SAMPLING_FLAGS = {
     "temperature": ("--temperature", float, "sampling temperature (0 = greedy)"),
@@ -50,6 +56,16 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
         help="with --conversation and no question: carry on writing its cut-off last reply",
     )
     add_chat_options(ask)
+    ask.add_argument(
+        "--logprobs",
+        type=int,
+        metavar="N",
+        help=f"also print each token's probability and its N (1-{MAX_LOGPROBS}) most likely "
+        "alternatives (kept with the reply)",
+    )
+    ask.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of streaming text"
+    )
     ask.set_defaults(handler=run_ask)
 
     chat = commands.add_parser("chat", help="chat with a model in the terminal")
@@ -181,12 +197,39 @@ def run_ask(args: argparse.Namespace) -> int:
         raise CLIError("give the question to ask")
     if args.model is None and not args.conversation:
         raise CLIError("name a model (or continue a conversation with --conversation)")
+    if args.logprobs is not None and not 1 <= args.logprobs <= MAX_LOGPROBS:
+        raise CLIError(f"--logprobs takes a number from 1 to {MAX_LOGPROBS}")
     with TerminalChat.open(args) as session:
+        if args.json:
+            session.out = io.StringIO()  # the JSON object is the whole output
+        extras = {"logprobs": args.logprobs} if args.logprobs else None
         if args.continue_reply:
-            session.continue_last()
+            turn = session.continue_last()
         else:
-            session.exchange(str(args.prompt))
+            turn = session.exchange(str(args.prompt), extras)
+        print_ask_result(args, session.services.store, turn)
     return 0
+
+
+def print_ask_result(args: argparse.Namespace, store: Store, turn: Turn) -> None:
+    """After ``ask``: the JSON object (``--json``), or the ``--logprobs`` table."""
+    from chatdesk.probabilities.codec import to_json
+    from chatdesk.probabilities.formats import table
+
+    choices = (store.token_probabilities(turn.message_id) or []) if args.logprobs else []
+    if args.json:
+        result: dict[str, Any] = {
+            "conversation_id": turn.conversation_id,
+            "message_id": turn.message_id,
+            "text": turn.text,
+            "finish_reason": turn.stats.get("finish_reason"),
+        }
+        if args.logprobs:
+            result["tokens"] = to_json(choices)
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    elif args.logprobs:
+        print()
+        print(table(choices, args.logprobs))
 
 
 def run_chat(args: argparse.Namespace) -> int:

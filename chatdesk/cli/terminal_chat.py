@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
+from typing import Any, TextIO
 
 from chatdesk.cli.engine_commands import SAMPLING_FLAGS, resolve_model
 from chatdesk.cli.errors import CLIError
@@ -114,9 +114,12 @@ class TerminalChat:
         return self.conversation.id
 
     # -- one exchange ---------------------------------------------------------------------
-    def exchange(self, prompt: str) -> Turn:
-        """Send ``prompt``, print the reply as it streams; raises on failure or Ctrl-C."""
-        return self._follow(self.services.turns.send(self.conversation_id(), prompt))
+    def exchange(self, prompt: str, extras: dict[str, Any] | None = None) -> Turn:
+        """Send ``prompt``, print the reply as it streams; raises on failure or Ctrl-C.
+
+        ``extras`` go to the turn's request (``{"logprobs": N}`` for token probabilities).
+        """
+        return self._follow(self.services.turns.send(self.conversation_id(), prompt, extras))
 
     def continue_last(self) -> Turn:
         """Carry on writing the conversation's last reply (stopped or out of tokens)."""

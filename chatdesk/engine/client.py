@@ -42,6 +42,8 @@ from chatdesk.engine.types import (
     ReplyStats,
     SamplingSettings,
     TextDelta,
+    TokenChoice,
+    TokenProbabilities,
 )
 
 log = logging.getLogger(__name__)
@@ -129,6 +131,7 @@ class ReplyStream:
         self._queue: queue.SimpleQueue[ReplyEvent] = queue.SimpleQueue()
         self._finished = threading.Event()
         self._text_parts: list[str] = []
+        self.choices: list[TokenChoice] = []  # token probabilities, when asked for
         self.fitted: ContextFitted | None = None
         self.stats: ReplyStats | None = None
         self.error: EngineError | None = None
@@ -192,6 +195,8 @@ class ReplyStream:
     def _record(self, event: ReplyEvent) -> None:
         if isinstance(event, TextDelta):
             self._text_parts.append(event.text)
+        elif isinstance(event, TokenProbabilities):
+            self.choices.extend(event.tokens)
         elif isinstance(event, ContextFitted):
             self.fitted = event
         elif isinstance(event, ReplyDone):
@@ -213,6 +218,8 @@ def event_from_message(message: dict[str, Any]) -> ReplyEvent | None:
     kind = message.get("type")
     if kind == "delta":
         return TextDelta(str(message["text"]))
+    if kind == "probs":
+        return TokenProbabilities(tuple(TokenChoice.from_wire(t) for t in message["tokens"]))
     if kind == "fitted":
         return ContextFitted(
             kept=int(message["kept"]),

@@ -6,6 +6,10 @@ message and the replies that follow it) while the system prompt and the newest t
 stay; the result says how many messages were dropped so the GUI can tell the user.
 The newest turn alone not fitting is an error with the numbers in it, never a silent cut.
 
+Few-shot examples (user/assistant pairs shown to the model before the conversation) are
+messages marked ``"example": True`` at the start of the list: like the system prompt they
+are pinned, never dropped, and they count against the same budget.
+
 The prompt's token count is not additive over messages (templates add headers, merge
 system prompts, tokens merge across boundaries), so candidates are really rendered and
 counted; the cut point is found by galloping back from the newest turn and bisecting:
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 Message = dict[str, Any]
+EXAMPLE_KEY = "example"  # marks a pinned few-shot example message
 RenderFn = Callable[[str, list[Message]], str]  # (system prompt, messages) -> prompt text
 CountFn = Callable[[str], int]  # prompt text -> tokens
 
@@ -50,10 +55,28 @@ class FitResult:
     prompt_tokens: int
     prompt_text: str
     token_budget: int  # n_ctx - reply_budget
+    pinned: int = 0  # leading example messages (always kept, counted in ``messages``)
 
     @property
     def dropped(self) -> bool:
         return self.dropped_count > 0
+
+
+def example_messages(pairs: Sequence[dict[str, str]]) -> list[Message]:
+    """Few-shot ``{"user": ..., "assistant": ...}`` pairs as pinned chat messages."""
+    messages: list[Message] = []
+    for pair in pairs:
+        messages.append({"role": "user", "content": pair["user"], EXAMPLE_KEY: True})
+        messages.append({"role": "assistant", "content": pair["assistant"], EXAMPLE_KEY: True})
+    return messages
+
+
+def pinned_count(messages: Sequence[Message]) -> int:
+    """How many leading messages are pinned examples."""
+    count = 0
+    while count < len(messages) and messages[count].get(EXAMPLE_KEY) is True:
+        count += 1
+    return count
 
 
 def turn_starts(messages: Sequence[Message]) -> list[int]:
@@ -67,9 +90,15 @@ class _Measure:
     """Renders and counts candidates ``messages[start:]``, remembering each result."""
 
     def __init__(
-        self, system_prompt: str, messages: list[Message], render: RenderFn, count: CountFn
+        self,
+        system_prompt: str,
+        pinned: list[Message],
+        messages: list[Message],
+        render: RenderFn,
+        count: CountFn,
     ) -> None:
         self.system_prompt = system_prompt
+        self.pinned = pinned
         self.messages = messages
         self.render = render
         self.count = count
@@ -77,7 +106,7 @@ class _Measure:
 
     def __call__(self, start: int) -> tuple[str, int]:
         if start not in self.results:
-            text = self.render(self.system_prompt, self.messages[start:])
+            text = self.render(self.system_prompt, self.pinned + self.messages[start:])
             self.results[start] = (text, self.count(text))
         return self.results[start]
 
@@ -88,6 +117,8 @@ def _overflow(measure: _Measure, last_start: int, budget: int, n_ctx: int, reply
     what = {0: "The system prompt", 1: "The system prompt and the newest message"}.get(
         newest, f"The system prompt and the newest turn ({newest} messages)"
     )
+    if measure.pinned:
+        what = what.replace("The system prompt", "The system prompt, the examples")
     raise ContextOverflowError(
         f"{what} need {needed:,} tokens, but only {budget:,} fit "
         f"(context {n_ctx:,} minus {reply:,} reserved for the reply). Shorten the message or "
@@ -105,7 +136,8 @@ def fit_conversation(  # noqa: PLR0917 - the engine passes all six positionally
     n_ctx: int,
     reply_budget: int,
 ) -> FitResult:
-    """Keep the system prompt and as many of the newest whole turns as fit."""
+    """Keep the system prompt, the pinned examples, and as many of the newest whole turns
+    as fit."""
     budget = n_ctx - reply_budget
     if budget <= 0:
         raise ContextOverflowError(
@@ -114,8 +146,10 @@ def fit_conversation(  # noqa: PLR0917 - the engine passes all six positionally
             needed=reply_budget,
             available=n_ctx,
         )
-    measure = _Measure(system_prompt, messages, render, count_tokens)
-    starts = turn_starts(messages) or [0]
+    pinned = pinned_count(messages)
+    rest = messages[pinned:]
+    measure = _Measure(system_prompt, messages[:pinned], rest, render, count_tokens)
+    starts = turn_starts(rest) or [0]
     if _probably_fits(messages, budget) and measure(starts[0])[1] <= budget:
         start = starts[0]  # the common case: everything fits, one render
     else:
@@ -124,7 +158,7 @@ def fit_conversation(  # noqa: PLR0917 - the engine passes all six positionally
             _overflow(measure, starts[-1], budget, n_ctx, reply_budget)
         start = found
     text, tokens = measure(start)
-    return FitResult(messages[start:], start, tokens, text, budget)
+    return FitResult(messages[:pinned] + rest[start:], start, tokens, text, budget, pinned)
 
 
 def _probably_fits(messages: list[Message], budget: int) -> bool:

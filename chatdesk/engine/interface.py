@@ -77,7 +77,11 @@ class Engine(Protocol):
         """Start a reply to ``messages`` and stream it.
 
         The last message is normally the user's. When it is the assistant's, the engine
-        continues that unfinished reply: the events carry only the new text.
+        continues that unfinished reply: the events carry only the new text. Leading
+        messages marked ``"example": True`` are few-shot examples: never dropped to fit
+        the context (a remote engine sends them as ordinary messages, without the mark).
+        ``sampling.logprobs`` > 0 asks for ``TokenProbabilities`` events (an engine that
+        cannot give them sends none).
         """
 
     def close(self, timeout: float = 5.0) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 FinishReason = Literal["stop", "length", "cancelled", "error"]
+MAX_LOGPROBS = 20  # most alternatives reported per generated token
 
 
 def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
@@ -93,6 +94,7 @@ class SamplingSettings(_JSONData):
     max_tokens: int | None = 1024  # None: until the context is full
     stop: tuple[str, ...] = ()
     ignore_eos: bool = False  # suppress end-of-generation tokens (benchmarks)
+    logprobs: int = 0  # 0: off; 1..MAX_LOGPROBS: report probabilities with that many alternatives
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SamplingSettings:
@@ -213,4 +215,65 @@ class ReplyFailed:
     stats: ReplyStats | None = field(default=None)
 
 
-ReplyEvent = ContextFitted | PromptProgress | TextDelta | ReplyDone | ReplyFailed
+@dataclass(frozen=True)
+class Alternative:
+    """One candidate for a token position and its probability (0..1)."""
+
+    token: int
+    text: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class TokenChoice:
+    """One generated token: how likely it was, and its most likely alternatives.
+
+    ``probability`` / ``top`` are the model's own distribution (softmax of the logits);
+    ``sampled_probability`` / ``sampled_top`` are what the sampler drew from after
+    penalties, top-k, top-p, min-p and temperature (greedy: all on the chosen token).
+    Both ``top`` lists hold up to N alternatives, most probable first.
+    """
+
+    token: int
+    text: str
+    probability: float
+    sampled_probability: float
+    top: tuple[Alternative, ...] = ()
+    sampled_top: tuple[Alternative, ...] = ()
+
+    def to_wire(self) -> list[Any]:
+        """A compact JSON form (positional lists, for the pipe)."""
+        return [
+            self.token,
+            self.text,
+            self.probability,
+            self.sampled_probability,
+            [[a.token, a.text, a.probability] for a in self.top],
+            [[a.token, a.text, a.probability] for a in self.sampled_top],
+        ]
+
+    @classmethod
+    def from_wire(cls, data: list[Any]) -> TokenChoice:
+        """Rebuild from ``to_wire`` output."""
+        token, text, probability, sampled, top, sampled_top = data
+        return cls(
+            int(token),
+            str(text),
+            float(probability),
+            float(sampled),
+            tuple(Alternative(int(t), str(x), float(p)) for t, x, p in top),
+            tuple(Alternative(int(t), str(x), float(p)) for t, x, p in sampled_top),
+        )
+
+
+@dataclass(frozen=True)
+class TokenProbabilities:
+    """Probabilities of the tokens generated since the last such event (only when the
+    request's ``SamplingSettings.logprobs`` is above 0), in generation order."""
+
+    tokens: tuple[TokenChoice, ...]
+
+
+ReplyEvent = (
+    ContextFitted | PromptProgress | TextDelta | TokenProbabilities | ReplyDone | ReplyFailed
+)

@@ -12,20 +12,20 @@ from pathlib import Path
 
 from chatdesk.export.errors import ExportError
 from chatdesk.export.filenames import unique_file_name
-from chatdesk.export.json_format import conversation_record, document
+from chatdesk.export.json_format import document, stored_record
 from chatdesk.export.markdown import export_markdown
 from chatdesk.store import Store
 
 FORMATS = ("md", "json")
 
 
-def render(store: Store, cid: str, fmt: str) -> str:
-    """One conversation in the given format (``md``: active branch; ``json``: lossless)."""
+def render(store: Store, cid: str, fmt: str, probabilities: bool = False) -> str:
+    """One conversation in the given format (``md``: active branch; ``json``: lossless,
+    with the replies' token probabilities when ``probabilities``; Markdown never has them)."""
     if fmt == "md":
         return export_markdown(store, cid)
     if fmt == "json":
-        conversation = store.get_conversation(cid)
-        return document([conversation_record(conversation, store.messages(cid))])
+        return document([stored_record(store, cid, probabilities)])
     raise ExportError(f"unknown export format {fmt!r} (expected one of: {', '.join(FORMATS)})")
 
 
@@ -49,15 +49,17 @@ def write_text(path: Path, text: str) -> None:
         raise ExportError(f"cannot write {path}: {describe(error)}") from None
 
 
-def export_conversation(store: Store, cid: str, fmt: str, path: Path) -> Path:
+def export_conversation(
+    store: Store, cid: str, fmt: str, path: Path, probabilities: bool = False
+) -> Path:
     """Write one conversation to ``path`` (replacing a file already there)."""
     if path.is_dir():
         raise ExportError(f"cannot write {path}: it is a folder (use --all for a folder)")
-    write_text(path, render(store, cid, fmt))
+    write_text(path, render(store, cid, fmt, probabilities))
     return path
 
 
-def export_all(store: Store, fmt: str, folder: Path) -> list[Path]:
+def export_all(store: Store, fmt: str, folder: Path, probabilities: bool = False) -> list[Path]:
     """Every conversation to its own file in ``folder``; existing files are never replaced."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r} (expected one of: {', '.join(FORMATS)})")
@@ -69,6 +71,6 @@ def export_all(store: Store, fmt: str, folder: Path) -> list[Path]:
     written = []
     for conversation in store.list_conversations(limit=None):
         path = folder / unique_file_name(conversation.title, fmt, taken)
-        write_text(path, render(store, conversation.id, fmt))
+        write_text(path, render(store, conversation.id, fmt, probabilities))
         written.append(path)
     return written

@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from chatdesk.engine.types import TokenChoice
 from chatdesk.export.errors import ImportFormatError
 from chatdesk.export.json_format import FORMAT, VERSION
+from chatdesk.probabilities.codec import ProbabilityFormatError, from_json
 from chatdesk.store import ROLES, STATUSES, Conversation, Message, Store, StoreError
 from chatdesk.store.models import new_id, normalize_timestamp, utc_now
+from chatdesk.store.token_probabilities import check_examples
 
 INTEGER_STATS = ("prompt_tokens", "completion_tokens")
 FLOAT_STATS = ("time_to_first_token_ms", "tokens_per_second")
@@ -47,6 +50,7 @@ class ConversationPlan:
 
     conversation: Conversation
     messages: list[Message]
+    probabilities: dict[str, list[TokenChoice]] = field(default_factory=dict)  # by message id
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,20 @@ class Fields:
             raise self.fail("settings.stop", "expected a list of strings")
         if not isinstance(value.get("ignore_eos", False), bool):
             raise self.fail("settings.ignore_eos", "expected true/false")
+
+    def examples(self) -> list[dict[str, str]]:
+        try:
+            return check_examples(self.get("examples", (list,), []))
+        except StoreError as error:
+            raise self.fail("examples", str(error)) from None
+
+    def probabilities(self) -> list[TokenChoice] | None:
+        if not self.has("token_probabilities"):
+            return None
+        try:
+            return from_json(self.data["token_probabilities"], "token_probabilities")
+        except ProbabilityFormatError as error:
+            raise ImportFormatError(f"{self.where}.{error}") from None
 
     def number(self, key: str, integer: bool) -> int | float | None:
         kinds: tuple[type, ...] = (int, type(None)) if integer else (int, float, type(None))
@@ -268,12 +286,17 @@ def read_conversation(fields: Fields) -> ConversationPlan:
     cid = fields.text("id", new_id()) or new_id()
     entries = fields.get("messages", (list,), required=True)
     messages: list[Message] = []
+    probabilities: dict[str, list[TokenChoice]] = {}
     seen: set[str] = set()
     for n, entry in enumerate(entries):
         previous = messages[-1].id if messages else None
-        message = read_message(Fields(entry, f"{fields.where}.messages[{n}]"), cid, previous, seen)
+        entry_fields = Fields(entry, f"{fields.where}.messages[{n}]")
+        message = read_message(entry_fields, cid, previous, seen)
         seen.add(message.id)
         messages.append(message)
+        kept = entry_fields.probabilities()
+        if kept is not None:
+            probabilities[message.id] = kept
     created = fields.timestamp(
         "created_at", min((m.created_at for m in messages), default=utc_now())
     )
@@ -295,9 +318,10 @@ def read_conversation(fields: Fields) -> ConversationPlan:
         pinned=fields.get("pinned", (bool,), False),
         active_leaf_id=leaf,
         model_identity=fields.settings("model_identity"),
+        examples=fields.examples(),
     )
     check_values(fields.data, fields.where)  # what the typed reads above did not look at
-    return ConversationPlan(conversation, messages)
+    return ConversationPlan(conversation, messages, probabilities)
 
 
 def read_document(text: str) -> list[ConversationPlan]:
@@ -318,7 +342,8 @@ def with_fresh_ids(plan: ConversationPlan) -> ConversationPlan:
     ]
     leaf = plan.conversation.active_leaf_id
     conversation = replace(plan.conversation, id=cid, active_leaf_id=mapping.get(leaf or ""))
-    return ConversationPlan(conversation, messages)
+    probabilities = {mapping[mid]: kept for mid, kept in plan.probabilities.items()}
+    return ConversationPlan(conversation, messages, probabilities)
 
 
 def ids_taken(store: Store, plan: ConversationPlan, claimed: set[str]) -> bool:
@@ -333,6 +358,8 @@ def insert_plan(store: Store, plan: ConversationPlan) -> None:
     store.insert_conversation(replace(plan.conversation, active_leaf_id=None))
     for message in plan.messages:
         store.insert_message(message)
+    for mid, kept in plan.probabilities.items():
+        store.save_token_probabilities(mid, kept)
     if plan.conversation.active_leaf_id is not None:
         store.set_active_leaf(plan.conversation.id, plan.conversation.active_leaf_id)
 

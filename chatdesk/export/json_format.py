@@ -14,17 +14,22 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from chatdesk.engine.types import TokenChoice
 from chatdesk.export.wording import shared_model_name
+from chatdesk.probabilities.codec import to_json
 from chatdesk.store import Conversation, Message, Store
 
 FORMAT = "chatdesk-conversations"
 VERSION = 1
 
 
-def message_record(message: Message) -> dict[str, Any]:
-    """One message as exported (its conversation is implied by where it is listed)."""
+def message_record(
+    message: Message, probabilities: list[TokenChoice] | None = None
+) -> dict[str, Any]:
+    """One message as exported (its conversation is implied by where it is listed), with
+    its token probabilities when given (the export's optional extra)."""
     m = message
-    return {
+    record: dict[str, Any] = {
         "id": m.id,
         "parent_id": m.parent_id,
         "role": m.role,
@@ -44,6 +49,9 @@ def message_record(message: Message) -> dict[str, Any]:
         "extra": m.extra,
         "model_identity": m.model_identity,
     }
+    if probabilities is not None:
+        record["token_probabilities"] = to_json(probabilities)
+    return record
 
 
 def parents_first(messages: list[Message]) -> list[Message]:
@@ -64,10 +72,16 @@ def parents_first(messages: list[Message]) -> list[Message]:
     return ordered
 
 
-def conversation_record(conversation: Conversation, messages: list[Message]) -> dict[str, Any]:
-    """One conversation with its whole message tree, in creation order."""
+def conversation_record(
+    conversation: Conversation,
+    messages: list[Message],
+    probabilities: dict[str, list[TokenChoice]] | None = None,
+) -> dict[str, Any]:
+    """One conversation with its whole message tree, in creation order; its few-shot
+    ``examples`` when it has any, and the given replies' token probabilities."""
     c = conversation
-    return {
+    kept = probabilities or {}
+    record: dict[str, Any] = {
         "id": c.id,
         "title": c.title,
         "created_at": c.created_at,
@@ -78,8 +92,18 @@ def conversation_record(conversation: Conversation, messages: list[Message]) -> 
         "pinned": c.pinned,
         "active_leaf_id": c.active_leaf_id,
         "model_identity": c.model_identity,
-        "messages": [message_record(m) for m in parents_first(messages)],
     }
+    if c.examples:
+        record["examples"] = c.examples
+    record["messages"] = [message_record(m, kept.get(m.id)) for m in parents_first(messages)]
+    return record
+
+
+def kept_probabilities(store: Store, messages: list[Message]) -> dict[str, list[TokenChoice]]:
+    """The token probabilities kept for any of these messages, by message id."""
+    found = store.has_token_probabilities([m.id for m in messages])
+    kept = {mid: store.token_probabilities(mid) for mid in sorted(found)}
+    return {mid: choices for mid, choices in kept.items() if choices is not None}
 
 
 def document(records: Iterable[dict[str, Any]]) -> str:
@@ -88,6 +112,13 @@ def document(records: Iterable[dict[str, Any]]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
-def export_json(store: Store, cids: Iterable[str]) -> str:
+def stored_record(store: Store, cid: str, probabilities: bool = False) -> dict[str, Any]:
+    """One stored conversation's record (with token probabilities when asked)."""
+    messages = store.messages(cid)
+    kept = kept_probabilities(store, messages) if probabilities else None
+    return conversation_record(store.get_conversation(cid), messages, kept)
+
+
+def export_json(store: Store, cids: Iterable[str], probabilities: bool = False) -> str:
     """An export file with the given conversations, in that order."""
-    return document(conversation_record(store.get_conversation(c), store.messages(c)) for c in cids)
+    return document(stored_record(store, c, probabilities) for c in cids)

@@ -20,6 +20,7 @@ from chatdesk.services.events import Dispatch
 from chatdesk.services.export import ExportService
 from chatdesk.services.model_identity import HashCache
 from chatdesk.services.settings import SettingsService
+from chatdesk.services.token_probabilities import TokenProbabilityFeature
 from chatdesk.services.turns import TurnService
 from chatdesk.store import Store
 
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class AppServices:
-    """Store, settings, engine session, turns, chat, conversations, export and models."""
+    """Store, settings, engine session, turns, chat, conversations, export, token
+    probabilities (with few-shot examples) and models."""
 
     store: Store
     settings: SettingsService
@@ -38,6 +40,7 @@ class AppServices:
     chat: ChatService
     conversations: ConversationsService
     export: ExportService
+    probabilities: TokenProbabilityFeature
     _models: ModelService | None = field(default=None, repr=False)
 
     @classmethod
@@ -51,9 +54,11 @@ class AppServices:
         settings = SettingsService(store)
         engine = EngineSession(settings, client_factory, hashes=HashCache())
         turns = TurnService(store, engine, settings)
+        probabilities = TokenProbabilityFeature(store)
+        probabilities.install(turns)
         return cls(
             store, settings, engine, turns, ChatService(store, turns),
-            ConversationsService(store), ExportService(store),
+            ConversationsService(store), ExportService(store), probabilities,
         )  # fmt: skip
 
     def set_dispatch(self, dispatch: Dispatch) -> None:

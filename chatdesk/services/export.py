@@ -30,9 +30,10 @@ class ExportService:
         """Write the conversation's active branch as Markdown."""
         return export_conversation(self._store, conversation_id, "md", path)
 
-    def json(self, conversation_id: str, path: Path) -> Path:
-        """Write the whole conversation tree as lossless JSON."""
-        return export_conversation(self._store, conversation_id, "json", path)
+    def json(self, conversation_id: str, path: Path, probabilities: bool = False) -> Path:
+        """Write the whole conversation tree as lossless JSON (with the replies' token
+        probabilities when ``probabilities``)."""
+        return export_conversation(self._store, conversation_id, "json", path, probabilities)
 
     def all_to_folder(self, folder: Path, fmt: str = "md") -> int:
         """Every conversation, one file each (existing files are kept); how many were written."""

@@ -1,7 +1,9 @@
 """Generation settings, presets, per-model load settings and window state, kept in the store.
 
-Per-conversation settings live on the conversation row (``settings`` and ``system_prompt``);
-everything else is a JSON app setting (``Store.get_setting`` / ``Store.set_setting``).
+Per-conversation settings live on the conversation row (``settings``, ``system_prompt`` and
+the few-shot ``examples``); everything else is a JSON app setting (``Store.get_setting`` /
+``Store.set_setting``). A preset may carry examples: user/assistant pairs that are sent
+before the conversation (see ``chatdesk.engine.context_fit.example_messages``).
 Defaults live here only (``DEFAULT_SAMPLING``, ``effective_sampling``).
 
 Applying a preset never silently replaces a system prompt the user wrote (``preset_plan``
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chatdesk.engine.context_fit import max_reply_tokens
+from chatdesk.store.errors import InvalidValueError
+from chatdesk.store.token_probabilities import check_examples
 
 __all__ = [
     "BUILTIN_PRESETS",
@@ -78,12 +82,26 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Preset:
-    """Named sampling settings plus the system prompt that goes with them."""
+    """Named sampling settings plus the system prompt (and few-shot examples, as
+    ``{"user": ..., "assistant": ...}`` pairs) that go with them."""
 
     name: str
     settings: dict[str, float | int]
     system_prompt: str
     builtin: bool = False
+    examples: tuple[dict[str, str], ...] = ()
+
+
+TRANSLATION_EXAMPLES = (
+    {"user": "The weather is lovely today.", "assistant": "Il fait très beau aujourd'hui."},
+    {"user": "Where is the train station?", "assistant": "Où est la gare ?"},
+)
+MATHS_EXAMPLE = {
+    "user": "A shirt costs 20 euros and is reduced by 15%. What does it cost now?",
+    "assistant": "Step 1: 15% of 20 euros is 0.15 x 20 = 3 euros.\n"
+    "Step 2: The new price is 20 - 3 = 17 euros.\n"
+    "Answer: 17 euros",
+}
 
 
 BUILTIN_PRESETS: tuple[Preset, ...] = (
@@ -107,6 +125,21 @@ BUILTIN_PRESETS: tuple[Preset, ...] = (
         "then give the final answer on its own line.",
         builtin=True,
     ),
+    Preset(
+        "Translate to French",
+        {**DEFAULT_SAMPLING, "temperature": 0.2, "top_p": 0.8},
+        "Translate the user's text into French. Reply with the translation only.",
+        builtin=True,
+        examples=TRANSLATION_EXAMPLES,
+    ),
+    Preset(
+        "Maths step by step",
+        {**DEFAULT_SAMPLING, "temperature": 0.3, "max_tokens": 2048},
+        "Solve the problem in numbered steps, one calculation per step, "
+        "then give the answer on a line starting with 'Answer:'.",
+        builtin=True,
+        examples=(MATHS_EXAMPLE,),
+    ),
 )
 
 
@@ -117,6 +150,22 @@ class PresetPlan:
     preset: Preset
     settings: dict[str, float | int]  # the preset's sampling, fitted to the context
     replaces_custom_prompt: bool  # the current system prompt is the user's own text
+
+
+def checked_examples(value: Any) -> tuple[dict[str, str], ...]:
+    """Example pairs, checked; raises SettingsError."""
+    try:
+        return tuple(check_examples(list(value) if isinstance(value, tuple) else value))
+    except InvalidValueError as error:
+        raise SettingsError(str(error)) from None
+
+
+def _stored_examples(value: Any) -> tuple[dict[str, str], ...]:
+    """A saved preset's examples; unreadable ones read as none."""
+    try:
+        return checked_examples(value or [])
+    except SettingsError:
+        return ()
 
 
 class SettingStore(Protocol):
@@ -201,7 +250,10 @@ class SettingsService:
         saved = self._store.get_setting(PRESETS_KEY, {}) or {}
         user = [
             Preset(
-                name, self.effective_sampling(p.get("settings")), str(p.get("system_prompt", ""))
+                name,
+                self.effective_sampling(p.get("settings")),
+                str(p.get("system_prompt", "")),
+                examples=_stored_examples(p.get("examples")),
             )
             for name, p in sorted(saved.items())
             if isinstance(p, dict)
@@ -227,7 +279,13 @@ class SettingsService:
         settings = fit_to_context({**DEFAULT_SAMPLING, **preset.settings}, n_ctx)
         return PresetPlan(preset, settings, replaces)
 
-    def save_preset(self, name: str, settings: dict[str, Any], system_prompt: str) -> Preset:
+    def save_preset(
+        self,
+        name: str,
+        settings: dict[str, Any],
+        system_prompt: str,
+        examples: tuple[dict[str, str], ...] | list[dict[str, str]] = (),
+    ) -> Preset:
         """Save (or overwrite) a user preset; built-in names are reserved."""
         name = name.strip()
         if not name:
@@ -236,9 +294,12 @@ class SettingsService:
             raise SettingsError(f"{name!r} is a built-in preset; choose another name")
         saved = dict(self._store.get_setting(PRESETS_KEY, {}) or {})
         clean = validate_sampling(settings)
+        pairs = checked_examples(examples)
         saved[name] = {"settings": clean, "system_prompt": system_prompt}
+        if pairs:
+            saved[name]["examples"] = list(pairs)
         self._store.set_setting(PRESETS_KEY, saved)
-        return Preset(name, self.effective_sampling(clean), system_prompt)
+        return Preset(name, self.effective_sampling(clean), system_prompt, examples=pairs)
 
     def delete_preset(self, name: str) -> None:
         """Forget a user preset (built-in ones cannot be deleted)."""

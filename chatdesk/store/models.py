@@ -68,6 +68,7 @@ class Conversation:
     pinned: bool = False
     active_leaf_id: str | None = None
     model_identity: dict[str, Any] = field(default_factory=dict, hash=False)
+    examples: list[dict[str, str]] = field(default_factory=list, hash=False)  # few-shot pairs
 
 
 @dataclass(frozen=True)

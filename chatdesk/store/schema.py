@@ -192,6 +192,22 @@ def read_setting(db: Database, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+@MIGRATIONS(name="0008_token_probabilities_and_examples")
+def add_token_probabilities_and_examples(db: Database) -> None:
+    """Token probabilities per reply (one packed BLOB, see ``chatdesk.probabilities.codec``,
+    deleted with its message) and a conversation's few-shot examples (JSON list of
+    ``{"user": ..., "assistant": ...}`` pairs)."""
+    run_statements(
+        db,
+        """CREATE TABLE token_probabilities (
+            message_id TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+            token_count INTEGER NOT NULL,
+            data BLOB NOT NULL
+        )""",
+        "ALTER TABLE conversations ADD COLUMN examples TEXT NOT NULL DEFAULT '[]'",
+    )
+
+
 def known_migration_names(migrations: Migrations = MIGRATIONS) -> list[str]:
     """Names of every migration this ChatDesk knows, in order."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]

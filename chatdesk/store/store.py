@@ -20,9 +20,10 @@ from chatdesk.store.messages import MessagesMixin
 from chatdesk.store.processes import forget_owner
 from chatdesk.store.schema import MIGRATIONS
 from chatdesk.store.search import SearchMixin
+from chatdesk.store.token_probabilities import TokenProbabilitiesMixin
 
 
-class Store(ConversationsMixin, MessagesMixin, SearchMixin, SettingsMixin):
+class Store(ConversationsMixin, MessagesMixin, SearchMixin, SettingsMixin, TokenProbabilitiesMixin):
     """All conversations, messages and app settings of one ChatDesk data root.
 
     Safe to share between threads (calls are serialised by a lock). Opening creates the

@@ -40,6 +40,7 @@ class ChatView(QScrollArea):
     resend = Signal(object, str)
     switch_sibling = Signal(object, int)
     copied = Signal(str)
+    tokens_toggled = Signal(object, bool)  # a MessageWidget, show its token view
 
     def __init__(
         self, chat: ChatService, renderer: MarkdownRenderer, parent: QWidget | None = None
@@ -236,6 +237,7 @@ class ChatView(QScrollArea):
         widget.resend.connect(self.resend)
         widget.switch_sibling.connect(self.switch_sibling)
         widget.copied.connect(self.copied)
+        widget.tokens_toggled.connect(self.tokens_toggled)
         if message.role == "assistant" and message.status in ("error", "interrupted"):
             reason = message.error
             if reason or message.status == "error":

@@ -54,6 +54,7 @@ from chatdesk.ui.rendering import MarkdownRenderer, Palette
 from chatdesk.ui.settings_panel import SettingsPanel
 from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.theme import DEFAULT_FONT_SIZE, apply_theme
+from chatdesk.ui.token_actions import TokenActions
 from chatdesk.ui.welcome import WelcomePage
 from chatdesk.ui.window_hooks import connect_new_user, first_line, model_feedback
 from chatdesk.ui.window_menus import build_menus
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         self.renderer = MarkdownRenderer(self._apply_appearance())
         self.files = FileActions(self)
         self._build()
+        self.tokens = TokenActions(self)
         self.settings_panel.appearance.show_values(*self._appearance())
         build_menus(self)
         self._render_timer = QTimer(self, singleShot=True)
@@ -271,6 +273,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.conversation.show_settings(
             conversation.system_prompt, conversation.settings
         )
+        self.tokens.show_conversation(cid)
         self.sidebar.select(cid)
         self.setWindowTitle(conversation.title)  # shown as "Title — ChatDesk"
         self._update_page()

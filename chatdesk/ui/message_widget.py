@@ -138,6 +138,7 @@ class MessageWidget(QFrame):
     resend = Signal(object, str)
     switch_sibling = Signal(object, int)
     copied = Signal(str)
+    tokens_toggled = Signal(object, bool)  # this widget, show the token view
 
     def __init__(
         self,
@@ -159,6 +160,7 @@ class MessageWidget(QFrame):
         self.body.setAccessibleName(f"{ROLE_NAMES.get(message.role, message.role)} message")
         self.body.copy_code.connect(self._copy)
         layout.addWidget(self.body)
+        self.token_view: QWidget | None = None
         self.editor: QWidget | None = None
         self.edit_text: PromptEdit | None = None
         self.error_label = QLabel(self)
@@ -212,6 +214,11 @@ class MessageWidget(QFrame):
                 "Continue", "Continue the reply", lambda: self.continue_reply.emit(self.message)
             )
             row.addWidget(self.continue_button)
+            self.tokens_button: QToolButton = self._tool(
+                "Tokens", "Show the reply's tokens with their probabilities", self._toggle_tokens
+            )
+            self.tokens_button.setCheckable(True)
+            row.addWidget(self.tokens_button)
         elif self.message.role == "user":
             self.edit_button = self._tool("Edit", "Edit and resend", self.start_edit)
             row.addWidget(self.edit_button)
@@ -259,6 +266,22 @@ class MessageWidget(QFrame):
             cut = message.status == "interrupted" or message.finish_reason == "length"
             self.continue_button.setVisible(cut and bool(message.content))
         self.set_status(status_text(message, note), note)
+
+    def _toggle_tokens(self) -> None:
+        self.tokens_toggled.emit(self, self.tokens_button.isChecked())
+
+    def set_token_view(self, view: QWidget | None) -> None:
+        """Show ``view`` (the reply's tokens) in place of the text, or the text again."""
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        old = self.token_view
+        if old is not None:
+            layout.removeWidget(old)
+            old.deleteLater()
+        self.token_view = view
+        if view is not None:
+            layout.insertWidget(layout.indexOf(self.body) + 1, view)
+        self.body.setVisible(view is None)
 
     def show_streaming(self, text: str) -> None:
         """Re-render the growing reply (called at most once per frame)."""

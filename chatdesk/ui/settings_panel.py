@@ -80,6 +80,7 @@ class ConversationSettings(QWidget):
     """System prompt, sampling settings and presets of the open conversation."""
 
     changed = Signal(str, dict)  # system prompt, sampling settings
+    preset_saved = Signal(str)  # its name (features add what they keep with presets)
 
     def __init__(self, settings: SettingsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -213,6 +214,7 @@ class ConversationSettings(QWidget):
         """Save the shown settings as a named preset."""
         self._settings.save_preset(name, self.values(), self.system_prompt.toPlainText())
         self.refresh_presets(name.strip())
+        self.preset_saved.emit(name.strip())
 
     def _ask_save_preset(self) -> None:
         name, ok = QInputDialog.getText(self, "Save preset", "Preset name:")

@@ -52,6 +52,7 @@ def build_menus(window: MainWindow) -> None:
     menu = w.menuBar().addMenu("&View")
     add_action(w, menu, "Settings", w.toggle_settings, "Ctrl+,")
     add_action(w, menu, "Show prompt", w.show_prompt, "Ctrl+Shift+P")
+    w.tokens.add_menu_entries(menu)
     add_action(w, menu, "Larger text", lambda: w.step_font(1), QKeySequence.StandardKey.ZoomIn)
     add_action(w, menu, "Smaller text", lambda: w.step_font(-1), QKeySequence.StandardKey.ZoomOut)
     menu = w.menuBar().addMenu("&Models")

@@ -13,14 +13,25 @@ from chatdesk.engine.types import LoadOptions, ModelInfo
 NEEDS_LLAMA = "llama_cpp"  # the engine host runs llama-cpp-python; without it these tests skip
 
 
+def loaded_engine(path: Path, threads: int) -> Iterator[EngineClient]:
+    """An engine host with ``path`` loaded in a 2048-token context, closed afterwards."""
+    pytest.importorskip(NEEDS_LLAMA)
+    client = EngineClient()
+    client.load(LoadOptions(path, n_ctx=2048, n_threads=threads)).result(timeout=120)
+    yield client
+    client.close()
+
+
 @pytest.fixture(scope="session")
 def engine(tiny_model_path: Path) -> Iterator[EngineClient]:
     """A running engine host with the tiny model loaded (shared: tests must not unload it)."""
-    pytest.importorskip(NEEDS_LLAMA)
-    client = EngineClient()
-    client.load(LoadOptions(tiny_model_path, n_ctx=2048, n_threads=1)).result(timeout=60)
-    yield client
-    client.close()
+    yield from loaded_engine(tiny_model_path, 1)
+
+
+@pytest.fixture(scope="session")
+def starter_engine(starter_model_path: Path) -> Iterator[EngineClient]:
+    """An engine host with the real starter model loaded (shared: tests must not unload it)."""
+    yield from loaded_engine(starter_model_path, 2)
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,7 @@ from chatdesk.engine.host.model import (
     LoadFailed,
     open_model,
 )
+from chatdesk.engine.host.probabilities import ProbabilityProbe, WireChoice
 from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
 from chatdesk.engine.host.prompting import PromptBuilder, PromptError, cut_after_reply
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
@@ -95,6 +96,12 @@ class ReplyJob:
     on_fitted: Callable[[ContextFitted], None]
     on_text: Callable[[str], None]
     on_progress: Callable[[PromptProgress], None] | None = None  # long prompts only
+    on_choice: Callable[[WireChoice], None] | None = None  # token probabilities, when asked
+
+
+def continues_reply(messages: list[dict[str, Any]]) -> bool:
+    """True when the last message is an unfinished reply to carry on writing."""
+    return bool(messages) and messages[-1].get("role") == "assistant"
 
 
 class EngineFailure(Exception):
@@ -354,7 +361,9 @@ class Engine:
                 f"({prompts.template_name}); nothing was sent to the model",
             )
         job.on_fitted(
-            ContextFitted(len(fit.messages), fit.dropped_count, len(canonical), model.n_ctx)
+            ContextFitted(
+                len(fit.messages) - fit.pinned, fit.dropped_count, len(canonical), model.n_ctx
+            )
         )
         plan = cache.prepare(
             request.conversation_key, text, canonical, lambda skip: prompts.tokenize(pieces, skip)
@@ -372,7 +381,8 @@ class Engine:
         except DecodeCancelled:
             return ReplyStats(finish_reason="cancelled", **base)
         prompt_done = time.perf_counter()
-        outcome = self._decode(settings, seed, plan.tokens, position, job)
+        continuing = continues_reply(fit.messages)
+        outcome = self._decode(settings, seed, plan.tokens, position, job, continuing=continuing)
         stats = reply_stats(outcome, base, len(plan.tokens) - plan.keep, started, prompt_done)
         if outcome.error:
             raise EngineFailure(ErrorCode.INTERNAL, outcome.error, stats)
@@ -387,7 +397,7 @@ class Engine:
         budget = reply_budget(request.settings.max_tokens, model.n_ctx)
         with render_scope(MAX_RENDER_SECONDS, cancel):
             fit = self._fit(request.messages, request.system_prompt, budget)
-            continuing = bool(fit.messages) and fit.messages[-1].get("role") == "assistant"
+            continuing = continues_reply(fit.messages)
             try:
                 pieces = prompts.pieces(request.system_prompt, fit.messages, not continuing)
                 if continuing:  # the last message is an unfinished reply: carry on writing it
@@ -424,21 +434,28 @@ class Engine:
         prompt: list[int],
         position: int,
         job: ReplyJob,
+        *,
+        continuing: bool = False,
     ) -> DecodeOutcome:
         model = self._require_model()
         suppressed = model.eog_tokens() if settings.ignore_eos else []
         chain = SamplerChain(settings, seed, model.n_vocab, suppressed)
+        probe = None
+        if settings.logprobs > 0 and job.on_choice is not None:
+            greedy = settings.temperature <= 0
+            probe = ProbabilityProbe(model, chain, settings.logprobs, greedy, job.on_choice)
         try:
             chain.accept(prompt[-settings.repeat_last_n :] if settings.repeat_last_n > 0 else [])
             outcome = decode_reply(
                 model,
                 chain,
-                StreamingText(stop_strings(settings, model)),
+                StreamingText(stop_strings(settings, model), strip_leading=not continuing),
                 position=position,
                 max_tokens=settings.max_tokens,
                 cancel=job.cancel,
                 on_text=job.on_text,
                 stop_at_eog=not settings.ignore_eos,
+                probe=probe,
             )
         finally:
             chain.close()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from chatdesk.engine.host.detokenize import StreamingText
 from chatdesk.engine.host.model import DecodeFailed, LoadedModel
+from chatdesk.engine.host.probabilities import ProbabilityProbe
 from chatdesk.engine.host.sampling import SamplerChain
 from chatdesk.engine.types import FinishReason
 
@@ -42,8 +43,12 @@ def decode_reply(
     cancel: threading.Event,
     on_text: Callable[[str], None],
     stop_at_eog: bool = True,
+    probe: ProbabilityProbe | None = None,
 ) -> DecodeOutcome:
-    """Generate from the current logits; ``position`` is the next free KV position."""
+    """Generate from the current logits; ``position`` is the next free KV position.
+
+    With a ``probe`` (token probabilities asked for) it samples and reports each token.
+    """
     outcome = DecodeOutcome()
     limit = max_tokens if max_tokens is not None and max_tokens > 0 else None
     n_ctx = model.n_ctx
@@ -51,13 +56,15 @@ def decode_reply(
         if cancel.is_set():
             outcome.finish_reason = "cancelled"
             break
-        token = model.sample(chain)
+        token = model.sample(chain) if probe is None else probe.sample()
         if outcome.first_token_at is None:
             outcome.first_token_at = time.perf_counter()
         if stop_at_eog and model.is_eog(token):
             outcome.finish_reason = "stop"
             break
         outcome.generated += 1
+        if probe is not None:
+            probe.report(token)
         piece = text.push(model.piece(token))
         if piece:
             on_text(piece)

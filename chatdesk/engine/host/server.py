@@ -4,7 +4,9 @@ A reader thread reads requests: ``cancel`` and ``status`` are answered at once (
 can be cancelled while it runs), everything else is queued for the main thread, which owns
 the model and works through the queue one request at a time. Reply text is sent as
 ``delta`` frames, coalesced to at most one frame per ``DELTA_INTERVAL`` seconds so a fast
-model does not drown the pipe (the first piece of text goes out at once).
+model does not drown the pipe (the first piece of text goes out at once). Token
+probabilities, when a request asks for them, travel the same way as ``probs`` frames (a
+list of compact ``TokenChoice`` entries), each sent just before the text it belongs with.
 
 Before anything else the protocol's file descriptor is set aside and fd 1 is pointed at
 stderr, so stray output from C code can never corrupt the frame stream. End of stdin (the
@@ -47,6 +49,7 @@ class DeltaSender:
         self._id = request_id
         self._interval = interval
         self._parts: list[str] = []
+        self._choices: list[list[Any]] = []
         self._last = 0.0
 
     def __call__(self, text: str) -> None:
@@ -56,8 +59,16 @@ class DeltaSender:
             self._last = now
             self.flush()
 
+    def add_choice(self, choice: list[Any]) -> None:
+        """Buffer one token's probabilities, ``TokenChoice.to_wire`` form (sent with the
+        next text frame)."""
+        self._choices.append(choice)
+
     def flush(self) -> None:
         """Send whatever is buffered."""
+        if self._choices:
+            choices, self._choices = self._choices, []
+            self._server.send({"id": self._id, "type": "probs", "tokens": choices})
         if self._parts:
             text = "".join(self._parts)
             self._parts.clear()
@@ -199,7 +210,8 @@ class HostServer:
                 cancel,
                 lambda fitted: self._send_fitted(request_id, fitted),
                 deltas,
-                lambda progress: self._send_progress(request_id, progress),
+                on_progress=lambda progress: self._send_progress(request_id, progress),
+                on_choice=deltas.add_choice,
             )
             stats = self.engine.generate(request, job)
         except EngineFailure as failure:
