@@ -7,6 +7,7 @@ sibling (a message with the same parent) that becomes the conversation's active 
 from __future__ import annotations
 
 import enum
+import json
 import math
 from typing import Any
 
@@ -16,7 +17,8 @@ from chatdesk.store.models import ROLES, STAT_FIELDS, STATUSES, Message, new_id,
 
 MESSAGE_COLUMNS = (
     "id, conversation_id, parent_id, role, content, status, created_at, model, settings, "
-    "prompt_tokens, completion_tokens, time_to_first_token_ms, tokens_per_second, finish_reason"
+    "prompt_tokens, completion_tokens, time_to_first_token_ms, tokens_per_second, finish_reason, "
+    "tool_calls, tool_call_id"
 )
 INTEGER_STATS = ("prompt_tokens", "completion_tokens")
 FLOAT_STATS = ("time_to_first_token_ms", "tokens_per_second")
@@ -35,7 +37,25 @@ def message_from_row(row: Row) -> Message:
     """A Message from a row selected with MESSAGE_COLUMNS."""
     values = list(row)
     values[8] = load_json(values[8])
+    values[14] = load_tool_calls(values[14])
     return Message(*values)
+
+
+def load_tool_calls(text: str | None) -> list[dict[str, Any]] | None:
+    """Stored tool calls (a JSON list of objects) back to a list; None when there are none."""
+    if not text:
+        return None
+    value = json.loads(text)
+    return [c for c in value if isinstance(c, dict)] if isinstance(value, list) else None
+
+
+def dump_tool_calls(calls: list[dict[str, Any]] | None) -> str | None:
+    """Tool calls as stored JSON text (None stays NULL); each call must be an object."""
+    if calls is None:
+        return None
+    if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
+        raise InvalidValueError("tool_calls must be a list of objects")
+    return json.dumps(calls, ensure_ascii=False)
 
 
 def check_role(role: str) -> str:
@@ -96,6 +116,8 @@ class MessagesMixin(StoreBase):
         status: str = "complete",
         model: str | None = None,
         settings: dict[str, Any] | None = None,
+        tool_calls: list[dict[str, Any]] | None = None,
+        tool_call_id: str | None = None,
     ) -> Message:
         """Add a message under ``parent_id`` (default: the active leaf; None: a new root).
 
@@ -117,6 +139,8 @@ class MessagesMixin(StoreBase):
                 created_at=utc_now(),
                 model=model,
                 settings=dict(settings or {}),
+                tool_calls=tool_calls,
+                tool_call_id=tool_call_id,
             )
             self.insert_message(message)
             self._write(
@@ -131,10 +155,11 @@ class MessagesMixin(StoreBase):
         m = message
         stats = check_stats({name: getattr(m, name) for name in STAT_FIELDS})
         self._write(
-            f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+            f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 16)})",
             [m.id, m.conversation_id, m.parent_id, check_role(m.role),
              check_content(m.content), check_status(m.status), m.created_at, m.model,
-             dump_json(m.settings), *stats.values()],
+             dump_json(m.settings), *stats.values(), dump_tool_calls(m.tool_calls),
+             m.tool_call_id],
         )  # fmt: skip
 
     @synchronized

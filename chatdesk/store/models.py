@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-ROLES = ("system", "user", "assistant")
+ROLES = ("system", "user", "assistant", "tool")
 STATUSES = ("complete", "streaming", "interrupted", "error")
 STAT_FIELDS = (
     "prompt_tokens",
@@ -79,6 +79,8 @@ class Message:
     time_to_first_token_ms: float | None = None
     tokens_per_second: float | None = None
     finish_reason: str | None = None
+    tool_calls: list[dict[str, Any]] | None = field(default=None, hash=False)
+    tool_call_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from chatdesk.store.database import open_database
 from chatdesk.store.messages import MessagesMixin
 from chatdesk.store.schema import MIGRATIONS
 from chatdesk.store.search import SearchMixin
+from chatdesk.store.tool_audit import ToolAuditMixin
 
 
-class Store(ConversationsMixin, MessagesMixin, SearchMixin, SettingsMixin):
+class Store(ConversationsMixin, MessagesMixin, SearchMixin, SettingsMixin, ToolAuditMixin):
     """All conversations, messages and app settings of one ChatDesk data root.
 
     Safe to share between threads (calls are serialised by a lock). Opening creates the
