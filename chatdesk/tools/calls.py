@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
+import secrets
+import string
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +20,13 @@ NAME_KEYS = ("name", "tool_name", "function_name")
 ARGUMENT_KEYS = ("arguments", "parameters", "args", "tool_input")
 
 
+CALL_ID_ALPHABET = string.ascii_letters + string.digits
+CALL_ID_LENGTH = 9  # Mistral's templates refuse any other id; every other template accepts it
+
+
 def new_call_id() -> str:
-    """An id for a call whose model gave none (OpenAI style, 24 characters)."""
-    return "call_" + uuid.uuid4().hex[:19]
+    """An id for a call whose model gave none: 9 letters and digits."""
+    return "".join(secrets.choice(CALL_ID_ALPHABET) for _ in range(CALL_ID_LENGTH))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,9 @@ from chatdesk.tools.formats import FORMATS, CallFormat, read_json_section
 MAX_UNDECIDED = 400
 _JSON_START = re.compile(r'\s*(?:```(?:json)?\s*)?\[?\s*\{\s*"([^"]*)"\s*:', re.S)
 # A start that may still become a JSON call: an opening fence, brackets, a partial key.
-_JSON_OPENING = re.compile(r'\s*(?:`{1,3}(?:j(?:s(?:o(?:n)?)?)?)?\s*)?(?:[\[{]\s*\{?\s*(?:"[^"]*)?)?')
+_JSON_OPENING = re.compile(
+    r'\s*(?:`{1,3}(?:j(?:s(?:o(?:n)?)?)?)?\s*)?(?:[\[{]\s*\{?\s*(?:"[^"]*"?\s*)?)?'
+)
 CALL_KEYS = frozenset({"name", "type", "function", "tool_name"})
 
 

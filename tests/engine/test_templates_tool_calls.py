@@ -107,6 +107,15 @@ CONVERSATIONS: dict[str, list[dict[str, Any]]] = {
         ANSWER,
         {"role": "user", "content": "Thanks!"},
     ],
+    # As ChatDesk sends history: content "" beside calls, ids of 9 letters/digits (Mistral)
+    "as-chatdesk-sends-it": [
+        SYSTEM,
+        ASK,
+        {"role": "assistant", "content": "", "tool_calls": [
+            {**PARIS, "id": "a1B2c3D4e"}, {**TOKYO, "id": "f5G6h7I8j"}]},
+        {**PARIS_OUT, "tool_call_id": "a1B2c3D4e"},
+        {**TOKYO_OUT, "tool_call_id": "f5G6h7I8j"},
+    ],
     "none-valued-keys": [
         {**ASK, "name": None},
         {**calling(PARIS), "reasoning_content": None, "reasoning": "Look it up."},
