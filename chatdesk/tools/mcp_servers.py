@@ -100,7 +100,7 @@ def parse_config(text: str) -> list[ServerConfig]:
         data = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as error:
         raise McpError(f"{CONFIG_NAME} is not valid JSON: line {error.lineno}: {error.msg}") from None
-    servers = data.get("mcpServers", {}) if isinstance(data, dict) else None
+    servers = data.get("mcpServers", {} if not data else None) if isinstance(data, dict) else None
     if not isinstance(servers, dict):
         raise McpError(f"{CONFIG_NAME} needs an object \"mcpServers\" naming the servers")
     return [_server(str(name), entry) for name, entry in servers.items()]
