@@ -119,6 +119,13 @@ def _run_in(workdir: Path, code: str, limits: SandboxLimits) -> SandboxResult:
     finally:
         os.close(report_write)
     config = _config(workdir, code, limits, report_write)
+    with process:  # closes the pipes at the end
+        return _supervise(process, config, report_read, limits)
+
+
+def _supervise(
+    process: subprocess.Popen[bytes], config: bytes, report_read: int, limits: SandboxLimits
+) -> SandboxResult:
     stopped: list[str] = []
     kill = _killer(process, stopped)
     out = _CappedReader(_pipe(process.stdout), limits.output_bytes, lambda: kill("output"))
