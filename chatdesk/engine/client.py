@@ -530,6 +530,7 @@ class EngineClient:
         system_prompt: str = "",
         sampling: SamplingSettings | None = None,
         conversation_key: str | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> ReplyStream:
         """Start a reply to ``messages`` (oldest first, last is the user's); stream it."""
         stream = ReplyStream(next(self._ids), self._cancel)
@@ -539,6 +540,8 @@ class EngineClient:
             "sampling": (sampling or SamplingSettings()).to_dict(),
             "conversation_key": conversation_key,
         }
+        if tools is not None:
+            fields["tools"] = tools
         try:
             self._send(self._live_host(), "generate", fields, stream)
         except EngineError as error:

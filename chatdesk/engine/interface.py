@@ -73,8 +73,10 @@ class Engine(Protocol):
         system_prompt: str = "",
         sampling: SamplingSettings | None = None,
         conversation_key: str | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> ReplyHandle:
-        """Start a reply to ``messages`` (the last is the user's) and stream it."""
+        """Start a reply to ``messages`` (the last is the user's, or a tool result) and
+        stream it; ``tools`` (JSON-schema function specs) reach the chat template."""
 
     def close(self, timeout: float = 5.0) -> None:
         """Release everything; the engine cannot be used afterwards."""

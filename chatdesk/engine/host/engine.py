@@ -10,6 +10,7 @@ user switched away and back, so a new turn only evaluates its new tokens.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -72,6 +73,7 @@ class ReplyRequest:
     system_prompt: str
     settings: SamplingSettings
     conversation_key: str | None = None
+    tools: list[dict[str, Any]] | None = None  # function specs for the chat template
 
 
 @dataclass(frozen=True)
@@ -300,11 +302,18 @@ class Engine:
         assert self.prompts is not None
         return self.prompts
 
-    def _fit(self, messages: list[dict[str, str]], system_prompt: str, budget: int) -> FitResult:
+    def _fit(
+        self,
+        messages: list[dict[str, str]],
+        system_prompt: str,
+        budget: int,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> FitResult:
         model, prompts = self._require_model(), self._require_prompts()
+        render = functools.partial(prompts.render, tools=tools)
         try:
             return fit_conversation(
-                system_prompt, messages, prompts.render, prompts.count, model.n_ctx, budget
+                system_prompt, messages, render, prompts.count, model.n_ctx, budget
             )
         except ContextOverflowError as error:
             raise EngineFailure(ErrorCode.MESSAGE_TOO_LONG, str(error)) from None
@@ -318,12 +327,11 @@ class Engine:
         started = time.perf_counter()
         model = self._require_model()
         settings = request.settings
-        fit = self._fit(
-            request.messages, request.system_prompt, reply_budget(settings.max_tokens, model.n_ctx)
-        )
+        budget = reply_budget(settings.max_tokens, model.n_ctx)
+        fit = self._fit(request.messages, request.system_prompt, budget, request.tools)
         cache, prompts = self._require_cache(), self._require_prompts()
         try:
-            pieces = prompts.pieces(request.system_prompt, fit.messages)
+            pieces = prompts.pieces(request.system_prompt, fit.messages, tools=request.tools)
         except PromptError as error:
             raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
         canonical = prompts.tokenize(pieces)
