@@ -46,9 +46,19 @@ def list_command(args: Any) -> int:
         service = ToolsService(store)
         entries, servers = service.tools(), service.servers()
         if args.json:
-            print_json([{"name": e.name, "source": e.spec.source, "enabled": e.enabled,
-                         "policy": e.policy, "description": e.spec.description,
-                         "parameters": e.spec.parameters} for e in entries])  # fmt: skip
+            print_json(
+                [
+                    {
+                        "name": e.name,
+                        "source": e.spec.source,
+                        "enabled": e.enabled,
+                        "policy": e.policy,
+                        "description": e.spec.description,
+                        "parameters": e.spec.parameters,
+                    }
+                    for e in entries
+                ]
+            )
             return 0
         for entry in entries:
             state = "on " if entry.enabled else "off"
@@ -65,9 +75,11 @@ def parse_arguments(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        raise CLIError(f"the arguments are not valid JSON: {error.msg} (column {error.colno})") from None
+        raise CLIError(
+            f"the arguments are not valid JSON: {error.msg} (column {error.colno})"
+        ) from None
     if not isinstance(value, dict):
-        raise CLIError("the arguments must be a JSON object, e.g. '{\"expression\": \"1+1\"}'")
+        raise CLIError('the arguments must be a JSON object, e.g. \'{"expression": "1+1"}\'')
     return value
 
 

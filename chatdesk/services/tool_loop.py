@@ -80,15 +80,39 @@ def assistant_message(reply: ParsedReply) -> ChatMessage:
 
 def tool_message(run: ToolRun) -> ChatMessage:
     """A call's result as a ``tool`` message."""
-    return {"role": "tool", "tool_call_id": run.call.id, "name": run.call.name,
-            "content": run.outcome.text}  # fmt: skip
+    return {
+        "role": "tool",
+        "tool_call_id": run.call.id,
+        "name": run.call.name,
+        "content": run.outcome.text,
+    }
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """What every step of one turn shares."""
+
+    system_prompt: str
+    sampling: SamplingSettings | None
+    schemas: list[dict[str, Any]]
+    conversation_id: str | None
+    formats: list[str] | None
+    approve: Approver | None
+    approved_by: str | None
+    report: LoopListener
 
 
 class ToolLoop:
     """Runs turns with tools; one turn at a time per instance (``stop`` ends it)."""
 
-    def __init__(self, engine: Engine, tools: ToolsService, *, max_steps: int = DEFAULT_MAX_STEPS,
-                 max_malformed: int = DEFAULT_MAX_MALFORMED) -> None:  # fmt: skip
+    def __init__(
+        self,
+        engine: Engine,
+        tools: ToolsService,
+        *,
+        max_steps: int = DEFAULT_MAX_STEPS,
+        max_malformed: int = DEFAULT_MAX_MALFORMED,
+    ) -> None:
         self.engine, self.tools = engine, tools
         self.max_steps = max(1, min(MAX_STEPS_LIMIT, max_steps))
         self.max_malformed = max_malformed
@@ -102,31 +126,42 @@ class ToolLoop:
         if handle is not None:
             handle.cancel()
 
-    def run(self, history: list[ChatMessage], *, system_prompt: str = "",
-            sampling: SamplingSettings | None = None, tool_names: list[str] | None = None,
-            conversation_id: str | None = None, formats: list[str] | None = None,
-            approve: Approver | None = None, approved_by: str | None = None,
-            listener: LoopListener | None = None) -> LoopResult:  # fmt: skip
+    def run(
+        self,
+        history: list[ChatMessage],
+        *,
+        system_prompt: str = "",
+        sampling: SamplingSettings | None = None,
+        tool_names: list[str] | None = None,
+        conversation_id: str | None = None,
+        formats: list[str] | None = None,
+        approve: Approver | None = None,
+        approved_by: str | None = None,
+        listener: LoopListener | None = None,
+    ) -> LoopResult:
         """Run one turn after ``history`` (which ends with the user's message)."""
         self._stop.clear()
-        report = listener or _Silent()
-        schemas = self.tools.schemas(tool_names)
+        turn = _Turn(
+            system_prompt,
+            sampling,
+            self.tools.schemas(tool_names),
+            conversation_id,
+            formats,
+            approve,
+            approved_by,
+            listener or _Silent(),
+        )
         result = LoopResult()
         malformed = 0
-        while not self._stop.is_set():
-            if result.steps >= self.max_steps:
-                result.ended_by = "step limit"
-                break
+        while not self._stop.is_set() and not self._over_steps(result):
             result.steps += 1
-            reply = self._step(history + result.messages, system_prompt, sampling, schemas,
-                               conversation_id, formats, report, result)  # fmt: skip
+            reply = self._step(history + result.messages, turn, result)
             if reply is None:
                 break
-            self._add(result, assistant_message(reply), report)
+            self._add(result, assistant_message(reply), turn.report)
             if not reply.calls or self._stop.is_set():
-                result.ended_by = "stopped" if self._stop.is_set() else "answer"
                 break
-            self._run_calls(reply.calls, conversation_id, approve, approved_by, report, result)
+            self._run_calls(reply.calls, turn, result)
             malformed = malformed + 1 if all(c.error for c in reply.calls) else 0
             if malformed > self.max_malformed:
                 result.ended_by = "malformed calls"
@@ -136,44 +171,60 @@ class ToolLoop:
             result.ended_by = "stopped"
         return result
 
-    def _step(self, messages: list[ChatMessage], system_prompt: str,
-              sampling: SamplingSettings | None, schemas: list[dict[str, Any]],
-              conversation_id: str | None, formats: list[str] | None, report: LoopListener,
-              result: LoopResult) -> ParsedReply | None:  # fmt: skip
+    def _over_steps(self, result: LoopResult) -> bool:
+        if result.steps >= self.max_steps:
+            result.ended_by = "step limit"
+            return True
+        return False
+
+    def _step(
+        self, messages: list[ChatMessage], turn: _Turn, result: LoopResult
+    ) -> ParsedReply | None:
         """One model reply, parsed; None when it failed (``result`` says why)."""
-        parser = ToolCallStream(formats)
-        handle = self.engine.generate(messages, system_prompt, sampling, conversation_id,
-                                      tools=schemas or None)  # fmt: skip
+        parser = ToolCallStream(turn.formats)
+        handle = self.engine.generate(
+            messages,
+            turn.system_prompt,
+            turn.sampling,
+            turn.conversation_id,
+            tools=turn.schemas or None,
+        )
         self._handle = handle
         if self._stop.is_set():
             handle.cancel()
-        handle.on_event(_visible_text(parser, report))
+        handle.on_event(_visible_text(parser, turn.report))
         try:
             handle.wait()
         except EngineError as error:
             result.ended_by, result.error = "error", str(error)
             partial = parser.finish()
             if partial.content:
-                self._add(result, {"role": "assistant", "content": partial.content}, report)
+                self._add(result, {"role": "assistant", "content": partial.content}, turn.report)
             return None
         finally:
             self._handle = None
         return parser.finish()
 
-    def _run_calls(self, calls: list[ToolCall], conversation_id: str | None,
-                   approve: Approver | None, approved_by: str | None, report: LoopListener,
-                   result: LoopResult) -> None:  # fmt: skip
+    def _run_calls(self, calls: list[ToolCall], turn: _Turn, result: LoopResult) -> None:
         for call in calls:
             if self._stop.is_set():
-                run_message = {"role": "tool", "tool_call_id": call.id, "name": call.name,
-                               "content": "Error: stopped by the user before it ran"}  # fmt: skip
-                self._add(result, run_message, report)
+                skipped = {
+                    "role": "tool",
+                    "tool_call_id": call.id,
+                    "name": call.name,
+                    "content": "Error: stopped by the user before it ran",
+                }
+                self._add(result, skipped, turn.report)
                 continue
-            report.on_tool_started(call)
-            run = self.tools.run(call, conversation_id=conversation_id, approve=approve,
-                                 approved_by=approved_by)  # fmt: skip
+            turn.report.on_tool_started(call)
+            run = self.tools.run(
+                call,
+                conversation_id=turn.conversation_id,
+                approve=turn.approve,
+                approved_by=turn.approved_by,
+            )
             result.runs.append(run)
-            self._add(result, tool_message(run), report)
+            self._add(result, tool_message(run), turn.report)
 
     @staticmethod
     def _add(result: LoopResult, message: ChatMessage, report: LoopListener) -> None:

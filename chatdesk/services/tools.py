@@ -135,8 +135,9 @@ class _McpTool:
 class ToolsService:
     """Built-in and MCP tools over one store."""
 
-    def __init__(self, store: Store, config_path: Path | None = None,
-                 limits: SandboxLimits | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, store: Store, config_path: Path | None = None, limits: SandboxLimits | None = None
+    ) -> None:
         self.store = store
         self.config_path = config_path or paths.data_root() / CONFIG_NAME
         self._builtins = {t.spec.name: t for t in builtin_tools(store.search, limits)}
@@ -152,7 +153,9 @@ class ToolsService:
     def tools(self, refresh: bool = False) -> list[ToolEntry]:
         """Every tool, built-in first, with the name the model uses, switch and policy."""
         disabled = set(self.store.get_setting(DISABLED_KEY, []) or [])
-        entries = [self._entry(t.spec, t.spec.name not in disabled) for t in self._builtins.values()]
+        entries = [
+            self._entry(t.spec, t.spec.name not in disabled) for t in self._builtins.values()
+        ]
         for server in self.servers(refresh):
             off = self._server_config(server.name).disabled_tools
             entries += [self._entry(s, server.enabled and s.name not in off) for s in server.tools]
@@ -166,8 +169,11 @@ class ToolsService:
         if unknown:
             raise ToolsError(f"unknown tool: {', '.join(unknown)} (see `chatdesk tools list`)")
         chosen = [entries[n] for n in names] if names is not None else list(entries.values())
-        return [e.spec.schema() | {"function": {**e.spec.schema()["function"], "name": e.name}}
-                for e in chosen if e.enabled and e.policy != "deny"]  # fmt: skip
+        return [
+            e.spec.schema() | {"function": {**e.spec.schema()["function"], "name": e.name}}
+            for e in chosen
+            if e.enabled and e.policy != "deny"
+        ]
 
     # --- switches and policy -----------------------------------------------------------
     def policy(self, name: str) -> str:
@@ -200,8 +206,14 @@ class ToolsService:
         self._servers = None
 
     # --- running -----------------------------------------------------------------------
-    def run(self, call: ToolCall, *, conversation_id: str | None = None,
-            approve: Approver | None = None, approved_by: str | None = None) -> ToolRun:  # fmt: skip
+    def run(
+        self,
+        call: ToolCall,
+        *,
+        conversation_id: str | None = None,
+        approve: Approver | None = None,
+        approved_by: str | None = None,
+    ) -> ToolRun:
         """Ask (per policy), run and record one call; never raises."""
         started = time.monotonic()
         try:
@@ -209,20 +221,37 @@ class ToolsService:
         except ToolsError as error:
             return self._refuse(call, str(error), "not run", conversation_id)
         if call.error:
-            return self._refuse(call, f"the tool call could not be read: {call.error}",
-                                "not run", conversation_id, tool.spec.source)  # fmt: skip
-        approval = self._approval(call, tool.spec, conversation_id, approve, approved_by)
+            return self._refuse(
+                call,
+                f"the tool call could not be read: {call.error}",
+                "not run",
+                conversation_id,
+                tool.spec.source,
+            )
+        approval = self._approval(
+            call, tool.spec, conversation_id, approve=approve, approved_by=approved_by
+        )
         if approval is None:
-            return self._refuse(call, "the user denied this tool call", "denied",
-                                conversation_id, tool.spec.source)  # fmt: skip
+            return self._refuse(
+                call, "the user denied this tool call", "denied", conversation_id, tool.spec.source
+            )
         outcome = _run_guarded(tool, call.arguments)
         outcome = ToolOutcome(cap_text(outcome.text), outcome.is_error, outcome.details)
         elapsed = (time.monotonic() - started) * 1000
-        self._record(call, tool.spec.source, outcome, approval, elapsed, conversation_id)
+        self._record(
+            call, tool.spec.source, outcome, approval, elapsed, conversation_id=conversation_id
+        )
         return ToolRun(call, outcome, approval, elapsed)
 
-    def _approval(self, call: ToolCall, spec: ToolSpec, conversation_id: str | None,
-                  approve: Approver | None, approved_by: str | None) -> str | None:  # fmt: skip
+    def _approval(
+        self,
+        call: ToolCall,
+        spec: ToolSpec,
+        conversation_id: str | None,
+        *,
+        approve: Approver | None,
+        approved_by: str | None,
+    ) -> str | None:
         policy = self.policy(call.name)
         if policy == "deny":
             return None
@@ -237,20 +266,38 @@ class ToolsService:
             self.set_policy(call.name, "allow")
         return None if answer is Approval.DENY else answer.value
 
-    def _refuse(self, call: ToolCall, reason: str, approval: str, conversation_id: str | None,
-                source: str = "unknown") -> ToolRun:  # fmt: skip
+    def _refuse(
+        self,
+        call: ToolCall,
+        reason: str,
+        approval: str,
+        conversation_id: str | None,
+        source: str = "unknown",
+    ) -> ToolRun:
         outcome = ToolOutcome.error(reason)
-        self._record(call, source, outcome, approval, None, conversation_id)
+        self._record(call, source, outcome, approval, None, conversation_id=conversation_id)
         return ToolRun(call, outcome, approval, None)
 
-    def _record(self, call: ToolCall, source: str, outcome: ToolOutcome, approval: str,
-                elapsed: float | None, conversation_id: str | None) -> None:  # fmt: skip
+    def _record(
+        self,
+        call: ToolCall,
+        source: str,
+        outcome: ToolOutcome,
+        approval: str,
+        elapsed: float | None,
+        *,
+        conversation_id: str | None,
+    ) -> None:
         self.store.record_tool_call(
-            tool=call.name or "(unnamed)", source=source, arguments=call.arguments,
-            approval=approval, result=None if outcome.is_error else outcome.text,
-            error=outcome.text if outcome.is_error else None, duration_ms=elapsed,
+            tool=call.name or "(unnamed)",
+            source=source,
+            arguments=call.arguments,
+            approval=approval,
+            result=None if outcome.is_error else outcome.text,
+            error=outcome.text if outcome.is_error else None,
+            duration_ms=elapsed,
             conversation_id=conversation_id,
-        )  # fmt: skip
+        )
 
     # --- lookups -----------------------------------------------------------------------
     def _tool(self, name: str) -> Tool:

@@ -58,15 +58,28 @@ class ToolAuditMixin(StoreBase):
         cursor = self._db.execute(
             "INSERT INTO tool_audit (started_at, conversation_id, tool, source, arguments, "
             "result, error, duration_ms, approval) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [started_at or utc_now(), conversation_id, tool, source,
-             json.dumps(arguments, ensure_ascii=False), result, error, duration_ms, approval],
-        )  # fmt: skip
+            [
+                started_at or utc_now(),
+                conversation_id,
+                tool,
+                source,
+                json.dumps(arguments, ensure_ascii=False),
+                result,
+                error,
+                duration_ms,
+                approval,
+            ],
+        )
         return int(cursor.lastrowid or 0)
 
     @synchronized
-    def tool_audit(self, limit: int = 100, conversation_id: str | None = None) -> list[ToolAuditEntry]:
+    def tool_audit(
+        self, limit: int = 100, conversation_id: str | None = None
+    ) -> list[ToolAuditEntry]:
         """The newest records first (of one conversation, when given)."""
-        where, params = ("WHERE conversation_id = ?", [conversation_id]) if conversation_id else ("", [])
+        where, params = (
+            ("WHERE conversation_id = ?", [conversation_id]) if conversation_id else ("", [])
+        )
         rows = self._rows(
             f"SELECT {AUDIT_COLUMNS} FROM tool_audit {where} ORDER BY seq DESC LIMIT ?",
             [*params, max(0, limit)],

@@ -65,7 +65,8 @@ class ToolOutcome:
 class Tool(Protocol):
     """Anything with a spec that can be run with a dict of arguments."""
 
-    spec: ToolSpec
+    @property
+    def spec(self) -> ToolSpec: ...
 
     def run(self, arguments: dict[str, Any]) -> ToolOutcome: ...
 
@@ -104,7 +105,11 @@ def check_arguments(schema: dict[str, Any], arguments: Any) -> str | None:
             if schema.get("additionalProperties") is False:
                 return f"unknown argument {name!r} (expected: {', '.join(properties) or 'none'})"
             continue
-        if isinstance(declared, dict) and "type" in declared and not _type_ok(value, declared["type"]):
+        if (
+            isinstance(declared, dict)
+            and "type" in declared
+            and not _type_ok(value, declared["type"])
+        ):
             return f"argument {name!r} must be of type {declared['type']}"
         if isinstance(declared, dict) and "enum" in declared and value not in declared["enum"]:
             return f"argument {name!r} must be one of {declared['enum']}"

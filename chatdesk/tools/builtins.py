@@ -17,8 +17,12 @@ MAX_SEARCH_RESULTS = 20
 
 
 def _object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "required": required,
-            "additionalProperties": False}  # fmt: skip
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
 
 
 PYTHON = ToolSpec(
@@ -31,8 +35,9 @@ CALCULATOR = ToolSpec(
     "calculator",
     "Exact arithmetic: + - * / // % ** and parentheses, sqrt, abs, round, floor, ceil, min, "
     "max, gcd, factorial, pi, e. Returns the exact result (fractions stay exact).",
-    _object({"expression": {"type": "string", "description": "e.g. (2**64 - 1) / 3"}},
-            ["expression"]),  # fmt: skip
+    _object(
+        {"expression": {"type": "string", "description": "e.g. (2**64 - 1) / 3"}}, ["expression"]
+    ),
 )
 CURRENT_TIME = ToolSpec(
     "current_time",
@@ -43,18 +48,24 @@ SEARCH = ToolSpec(
     "search_conversations",
     "Search the user's earlier conversations in ChatDesk (full text); returns titles and "
     "matching snippets.",
-    _object({
-        "query": {"type": "string", "description": "Words to look for"},
-        "limit": {"type": "integer", "description": f"At most 1-{MAX_SEARCH_RESULTS} results"},
-    }, ["query"]),
-)  # fmt: skip
+    _object(
+        {
+            "query": {"type": "string", "description": "Words to look for"},
+            "limit": {"type": "integer", "description": f"At most 1-{MAX_SEARCH_RESULTS} results"},
+        },
+        ["query"],
+    ),
+)
 
 
 def _python(limits: SandboxLimits) -> Callable[[dict[str, Any]], ToolOutcome]:
     def run(arguments: dict[str, Any]) -> ToolOutcome:
         result = run_python(arguments["code"], limits)
-        details = {"exit_code": result.exit_code, "stopped": result.stopped,
-                   "protections": result.protections}  # fmt: skip
+        details = {
+            "exit_code": result.exit_code,
+            "stopped": result.stopped,
+            "protections": result.protections,
+        }
         return ToolOutcome(result.as_text(), not result.ok, details)
 
     return run
@@ -89,7 +100,9 @@ def _search(searcher: Searcher) -> Callable[[dict[str, Any]], ToolOutcome]:
     return run
 
 
-def builtin_tools(searcher: Searcher | None = None, limits: SandboxLimits | None = None) -> list[Tool]:
+def builtin_tools(
+    searcher: Searcher | None = None, limits: SandboxLimits | None = None
+) -> list[Tool]:
     """The built-in tools (``search_conversations`` only with a searcher)."""
     tools: list[Tool] = [
         FunctionTool(PYTHON, _python(limits or SandboxLimits())),

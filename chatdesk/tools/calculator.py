@@ -43,7 +43,9 @@ def _power(base: Fraction, exponent: Fraction) -> Fraction:
         if exponent == Fraction(1, 2):
             return _sqrt(base)
         raise CalculatorError("only whole-number powers (and ** 0.5) are supported")
-    size = abs(exponent.numerator) * max(abs(base.numerator).bit_length(), base.denominator.bit_length())
+    size = abs(exponent.numerator) * max(
+        abs(base.numerator).bit_length(), base.denominator.bit_length()
+    )
     if abs(exponent) > MAX_EXPONENT or size > MAX_DIGITS * 3.33 * 2:
         raise CalculatorError("the power is too large")
     if base == 0 and exponent < 0:
@@ -115,7 +117,7 @@ BINARY: dict[type[ast.operator], Callable[[Fraction, Fraction], Fraction]] = {
 }
 FUNCTIONS: dict[str, Callable[..., Fraction]] = {
     "sqrt": _sqrt,
-    "abs": lambda x: abs(x),
+    "abs": abs,
     "round": _round,
     "floor": lambda x: Fraction(math.floor(x)),
     "ceil": lambda x: Fraction(math.ceil(x)),
@@ -159,7 +161,7 @@ def _call(name: str, args: list[ast.expr]) -> Fraction:
 
 def evaluate(expression: str) -> Fraction:
     """The exact value of ``expression``; CalculatorError says why one is refused."""
-    text = expression.strip().replace("^", "**").replace("×", "*").replace("÷", "/")
+    text = expression.strip().replace("^", "**").replace("\u00d7", "*").replace("\u00f7", "/")
     if not text or len(text) > MAX_LENGTH:
         raise CalculatorError(f"give an expression of 1 to {MAX_LENGTH} characters")
     try:
@@ -176,6 +178,10 @@ def describe(value: Fraction) -> str:
     decimal = _decimal(value)
     with localcontext() as context:
         context.prec = PRECISION
-        shown = format(+decimal, "f").rstrip("0").rstrip(".") if abs(decimal) < 10**PRECISION else str(+decimal)
+        shown = (
+            format(+decimal, "f").rstrip("0").rstrip(".")
+            if abs(decimal) < 10**PRECISION
+            else str(+decimal)
+        )
     exact = value.denominator < 10**12
     return f"{value.numerator}/{value.denominator} ≈ {shown}" if exact else f"≈ {shown}"

@@ -70,16 +70,15 @@ def call_from_json(data: Any, *, name: str | None = None) -> ToolCall | None:
     """A call from one decoded JSON object in any common shape; None when it is not one."""
     if not isinstance(data, dict):
         return None
-    inner = data.get("function") if isinstance(data.get("function"), dict) else data
+    function = data.get("function")
+    inner: dict[str, Any] = function if isinstance(function, dict) else data
     found = name or next((inner[k] for k in NAME_KEYS if isinstance(inner.get(k), str)), None)
     if not found:
         return None
     raw = next((inner[k] for k in ARGUMENT_KEYS if k in inner), None)
     arguments, error = _arguments(raw)
     call_id = data.get("id") or data.get("tool_call_id")
-    return ToolCall(
-        found, arguments, str(call_id) if call_id else new_call_id(), error
-    )
+    return ToolCall(found, arguments, str(call_id) if call_id else new_call_id(), error)
 
 
 _NAME_IN_TEXT = re.compile(r'"(?:name|tool_name)"\s*:\s*"([^"]{1,200})"')

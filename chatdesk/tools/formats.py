@@ -17,9 +17,9 @@ in that section (from the opening marker to the end of the output). The formats:
   <|constrain|>json<|message|>{...}<|call|>``.
 - ``command-r``: R7B ``<|START_ACTION|>[{"tool_call_id": ..., "tool_name": ...,
   "parameters": {...}}]<|END_ACTION|>``; R+ ``Action: ```json [...] ``` ``.
-- ``deepseek``: ``<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME
-  ```json {...} ```<｜tool▁call▁end｜>...`` (R1, V3) or ``...begin｜>NAME<｜tool▁sep｜>{...}``
-  (V3.1).
+- ``deepseek``: ``<|tool_calls_begin|><|tool_call_begin|>function<|tool_sep|>NAME
+  ```json {...} ```<|tool_call_end|>...`` (R1, V3) or ``<|tool_call_begin|>NAME<|tool_sep|>
+  {...}`` (V3.1); DeepSeek spells these bars as U+FF5C and the underscores as U+2581.
 """
 
 from __future__ import annotations
@@ -101,7 +101,8 @@ def _builtin_call(name: str, arguments: str) -> ToolCall:
     """``brave_search.call(query="...")``: keyword arguments with literal values only."""
     try:
         node = ast.parse(f"f({arguments})", mode="eval").body
-        assert isinstance(node, ast.Call) and not node.args
+        assert isinstance(node, ast.Call)
+        assert not node.args
         values = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
     except (SyntaxError, ValueError, AssertionError):
         return malformed(f"could not read the arguments of {name}.call(...)", name)
@@ -154,8 +155,18 @@ def _read_command_r(section: str) -> tuple[list[ToolCall], str]:
     return calls or [malformed("the action holds no call")], ""
 
 
+def deepseek_token(name: str) -> str:
+    """DeepSeek's spelling of ``<|name|>``: fullwidth bars, U+2581 for underscores."""
+    return "<\uff5c" + name.replace("_", "\u2581") + "\uff5c>"
+
+
+DS_CALLS_BEGIN, DS_CALL_BEGIN = (
+    deepseek_token("tool_calls_begin"),
+    deepseek_token("tool_call_begin"),
+)
+DS_SEP, DS_CALL_END = deepseek_token("tool_sep"), deepseek_token("tool_call_end")
 _DEEPSEEK_CALL = re.compile(
-    r"<｜tool▁call▁begin｜>(.*?)<｜tool▁sep｜>(.*?)(?:<｜tool▁call▁end｜>|$)", re.S
+    f"{re.escape(DS_CALL_BEGIN)}(.*?){re.escape(DS_SEP)}(.*?)(?:{re.escape(DS_CALL_END)}|$)", re.S
 )
 _FENCED_JSON = re.compile(r"```(?:json)?\s*(.*?)\s*(?:```|$)", re.S)
 
@@ -163,11 +174,12 @@ _FENCED_JSON = re.compile(r"```(?:json)?\s*(.*?)\s*(?:```|$)", re.S)
 def _read_deepseek(section: str) -> tuple[list[ToolCall], str]:
     calls = []
     for kind, body in _DEEPSEEK_CALL.findall(section):
+        name, arguments = kind, body
         if kind.strip() == "function":  # R1 / V3: NAME on the first line, then fenced JSON
             name, _newline, rest = body.partition("\n")
             fenced = _FENCED_JSON.search(rest)
-            body, kind = (fenced[1] if fenced else rest), name
-        calls.append(call_with_arguments(kind.strip(), body))
+            arguments = fenced[1] if fenced else rest
+        calls.append(call_with_arguments(name.strip(), arguments))
     return calls or [malformed("could not read the DeepSeek tool call")], ""
 
 
@@ -191,18 +203,21 @@ FORMATS: dict[str, CallFormat] = {
         CallFormat("granite", ("<|tool_call|>",), _read_tool_call_token),
         CallFormat(
             "gpt-oss",
-            ("<|start|>assistant<|channel|>commentary to=", "<|channel|>commentary to=",
-             " to=functions."),
+            (
+                "<|start|>assistant<|channel|>commentary to=",
+                "<|channel|>commentary to=",
+                " to=functions.",
+            ),
             _read_harmony,
         ),
         CallFormat("command-r", COMMAND_R_MARKERS, _read_command_r),
-        CallFormat("deepseek", ("<｜tool▁calls▁begin｜>", "<｜tool▁call▁begin｜>"), _read_deepseek),
+        CallFormat("deepseek", (DS_CALLS_BEGIN, DS_CALL_BEGIN), _read_deepseek),
     )
 }
 # Template text that tells which family a model's own chat template belongs to.
 _TEMPLATE_SIGNS = (
     ("<|channel|>", "gpt-oss"),
-    ("tool▁calls▁begin", "deepseek"),
+    (DS_CALLS_BEGIN, "deepseek"),
     ("<|START_ACTION|>", "command-r"),
     ("directly_answer", "command-r"),
     ("[TOOL_CALLS]", "mistral"),

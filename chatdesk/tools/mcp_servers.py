@@ -29,7 +29,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO, cast
 
 from chatdesk.tools.base import ToolOutcome, ToolSpec
 
@@ -75,20 +75,20 @@ def _server(name: str, entry: Any) -> ServerConfig:
         raise McpError(f"MCP server {name!r}: its entry must be an object")
     command, url = entry.get("command"), entry.get("url") or entry.get("serverUrl")
     if not isinstance(command, str) and not isinstance(url, str):
-        raise McpError(f"MCP server {name!r}: needs a \"command\" (stdio) or a \"url\" (HTTP)")
+        raise McpError(f'MCP server {name!r}: needs a "command" (stdio) or a "url" (HTTP)')
     if entry.get("type") == "sse" or (isinstance(url, str) and url.rstrip("/").endswith("/sse")):
         raise McpError(f"MCP server {name!r}: SSE servers are not supported, use streamable HTTP")
     args = entry.get("args") or []
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-        raise McpError(f"MCP server {name!r}: \"args\" must be a list of strings")
+        raise McpError(f'MCP server {name!r}: "args" must be a list of strings')
     return ServerConfig(
         name=name,
         command=command if isinstance(command, str) else None,
         args=tuple(args),
-        env=_strings(entry.get("env"), f"MCP server {name!r}: \"env\""),
+        env=_strings(entry.get("env"), f'MCP server {name!r}: "env"'),
         cwd=entry.get("cwd") if isinstance(entry.get("cwd"), str) else None,
         url=url if isinstance(url, str) and not isinstance(command, str) else None,
-        headers=_strings(entry.get("headers"), f"MCP server {name!r}: \"headers\""),
+        headers=_strings(entry.get("headers"), f'MCP server {name!r}: "headers"'),
         disabled=bool(entry.get("disabled", False)),
         disabled_tools=frozenset(t for t in entry.get("disabledTools") or [] if isinstance(t, str)),
     )
@@ -99,10 +99,12 @@ def parse_config(text: str) -> list[ServerConfig]:
     try:
         data = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as error:
-        raise McpError(f"{CONFIG_NAME} is not valid JSON: line {error.lineno}: {error.msg}") from None
+        raise McpError(
+            f"{CONFIG_NAME} is not valid JSON: line {error.lineno}: {error.msg}"
+        ) from None
     servers = data.get("mcpServers", {} if not data else None) if isinstance(data, dict) else None
     if not isinstance(servers, dict):
-        raise McpError(f"{CONFIG_NAME} needs an object \"mcpServers\" naming the servers")
+        raise McpError(f'{CONFIG_NAME} needs an object "mcpServers" naming the servers')
     return [_server(str(name), entry) for name, entry in servers.items()]
 
 
@@ -116,8 +118,9 @@ def load_config(path: Path) -> list[ServerConfig]:
         raise McpError(f"cannot read {path}: {error}") from None
 
 
-def save_switches(path: Path, server: str, *, disabled: bool | None = None,
-                  disabled_tools: set[str] | None = None) -> None:
+def save_switches(
+    path: Path, server: str, *, disabled: bool | None = None, disabled_tools: set[str] | None = None
+) -> None:
     """Switch a server or its tools on/off in the file, keeping everything else in it."""
     data = json.loads(path.read_text(encoding="utf-8"))
     entry = data["mcpServers"][server]
@@ -136,7 +139,7 @@ def _run_bounded[T](operation: Callable[[], Awaitable[T]], seconds: float, what:
     def work() -> None:
         try:
             outcome.append(("ok", asyncio.run(asyncio.wait_for(operation(), seconds))))
-        except BaseException as error:  # noqa: BLE001 - every failure becomes McpError
+        except BaseException as error:
             outcome.append(("error", error))
 
     worker = threading.Thread(target=work, name=f"mcp {what}", daemon=True)
@@ -147,7 +150,7 @@ def _run_bounded[T](operation: Callable[[], Awaitable[T]], seconds: float, what:
     kind, value = outcome[0]
     if kind == "error":
         raise McpError(f"{what}: {_describe(value, seconds)}")
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def _describe(error: BaseException, seconds: float) -> str:
@@ -162,8 +165,13 @@ def _describe(error: BaseException, seconds: float) -> str:
 class McpServer:
     """One configured server: list its tools, call one (each in its own bounded session)."""
 
-    def __init__(self, config: ServerConfig, *, list_timeout: float = LIST_TIMEOUT,
-                 call_timeout: float = CALL_TIMEOUT) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        list_timeout: float = LIST_TIMEOUT,
+        call_timeout: float = CALL_TIMEOUT,
+    ) -> None:
         self.config = config
         self.list_timeout, self.call_timeout = list_timeout, call_timeout
 
@@ -173,7 +181,9 @@ class McpServer:
         specs = []
         for tool in getattr(result, "tools", None) or []:
             schema = tool.input_schema if isinstance(tool.input_schema, dict) else {}
-            specs.append(ToolSpec(str(tool.name), str(tool.description or ""), schema, self.config.name))
+            specs.append(
+                ToolSpec(str(tool.name), str(tool.description or ""), schema, self.config.name)
+            )
         return specs
 
     def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolOutcome:
@@ -185,7 +195,9 @@ class McpServer:
         text = "\n".join(_content_text(block) for block in result.content or [])
         if not text and result.structured_content is not None:
             text = json.dumps(result.structured_content, ensure_ascii=False)
-        return ToolOutcome(text or "[no output]", bool(result.is_error), {"server": self.config.name})
+        return ToolOutcome(
+            text or "[no output]", bool(result.is_error), {"server": self.config.name}
+        )
 
     def _session(self, use: Callable[[Any], Awaitable[Any]], seconds: float, what: str) -> Any:
         with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errlog:
@@ -206,11 +218,13 @@ class McpServer:
             from mcp.client.stdio import StdioServerParameters, stdio_client
 
             params = StdioServerParameters(
-                command=self.config.command, args=list(self.config.args),
-                env=self.config.env or None, cwd=self.config.cwd,
+                command=self.config.command,
+                args=list(self.config.args),
+                env=self.config.env or None,
+                cwd=self.config.cwd,
                 encoding_error_handler="replace",
             )
-            return stdio_client(params, errlog=errlog)
+            return stdio_client(params, errlog=cast(TextIO, errlog))
         return self._http_transport()
 
     def _http_transport(self) -> Any:

@@ -14,6 +14,7 @@ or the processes limit. Nothing the code does can raise into the caller.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -130,12 +131,14 @@ def _supervise(
     kill = _killer(process, stopped)
     out = _CappedReader(_pipe(process.stdout), limits.output_bytes, lambda: kill("output"))
     err = _CappedReader(_pipe(process.stderr), limits.output_bytes, lambda: kill("output"))
-    out.start(), err.start()
+    out.start()
+    err.start()
     _feed(process, config)
     with os.fdopen(report_read, "rb") as channel:
         protections = _read_report(channel)
     _wait(process, limits.wall_seconds, kill)
-    out.join(), err.join()
+    out.join()
+    err.join()
     reason = _reason(process.returncode, stopped, err.text(), limits)
     return SandboxResult(process.returncode, out.text(), err.text(), reason, protections)
 
@@ -181,10 +184,7 @@ def _killer(process: subprocess.Popen[bytes], stopped: list[str]) -> Any:
     def kill(reason: str) -> None:
         if not stopped:
             stopped.append(reason)
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        _reap_group(process.pid)
 
     return kill
 
@@ -199,11 +199,9 @@ def _wait(process: subprocess.Popen[bytes], seconds: float, kill: Any) -> None:
 
 
 def _reap_group(pid: int) -> None:
-    """Kill whatever the code left running in its process group (forked children)."""
-    try:
+    """Kill the process group (the code and anything it left running)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _reason(code: int | None, stopped: list[str], stderr: str, limits: SandboxLimits) -> str | None:

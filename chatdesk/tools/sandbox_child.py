@@ -20,38 +20,50 @@ and skipped when the system refuses it, so the report is the truth about this ru
 4. resource limits: CPU seconds, address space, processes, file size, open files, no core.
 """
 
+from __future__ import annotations
+
 import ctypes
 import json
 import os
 import resource
 import struct
 import sys
+from collections.abc import Callable
+from typing import Any
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
-    1, 2, 4, 32, 4096, 16384, 1 << 18,
+    1,
+    2,
+    4,
+    32,
+    4096,
+    16384,
+    1 << 18,
 )
 LIBC = ctypes.CDLL(None, use_errno=True)
 LIBC.syscall.restype = ctypes.c_long
 LIBC.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
 
 
-def _check(result, what):
+def _check(result: int, what: str) -> None:
     if result < 0:
         raise OSError(ctypes.get_errno(), f"{what}: {os.strerror(ctypes.get_errno())}")
 
 
-def _mount(source, target, fstype, flags, data=None):
+def _mount(
+    source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None
+) -> None:
     enc = [None if v is None else v.encode() for v in (source, target, fstype, data)]
     _check(LIBC.mount(enc[0], enc[1], enc[2], flags, enc[3]), f"mount {target}")
 
 
-def _write(path, text):
+def _write(path: str, text: str) -> None:
     with open(path, "w") as handle:
         handle.write(text)
 
 
-def enter_namespaces(keep_paths, homes_extra):
+def enter_namespaces(keep_paths: list[str], homes_extra: list[str]) -> dict[str, Any]:
     uid, gid = os.getuid(), os.getgid()
     os.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS)
     _write("/proc/self/setgroups", "deny")
@@ -59,7 +71,7 @@ def enter_namespaces(keep_paths, homes_extra):
     _write("/proc/self/gid_map", f"{gid} {gid} 1")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     homes = sorted({"/home", "/root", *homes_extra} - {""})
-    hidden = []
+    hidden: list[str] = []
     for home in homes:
         if os.path.isdir(home) and not any(home.startswith(h + "/") for h in hidden):
             _hide_folder(home, [p for p in keep_paths if p.startswith(home + "/")])
@@ -67,7 +79,7 @@ def enter_namespaces(keep_paths, homes_extra):
     return {"namespaces": "user, network (no interfaces), mount", "home_hidden": hidden}
 
 
-def _hide_folder(folder, keep):
+def _hide_folder(folder: str, keep: list[str]) -> None:
     """A tmpfs over ``folder``; each ``keep`` path bound back read-only."""
     handles = {path: os.open(path, os.O_PATH) for path in keep if os.path.exists(path)}
     _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
@@ -84,11 +96,11 @@ LL_FS_ALL = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 4: (1 << 15) 
 LL_NET = 3  # bind and connect TCP
 
 
-def _landlock_fs(abi):
+def _landlock_fs(abi: int) -> int:
     return LL_FS_ALL.get(abi, (1 << 16) - 1)  # ABI 5+: ioctl_dev too
 
 
-def apply_landlock(read_paths, write_paths):
+def apply_landlock(read_paths: list[str], write_paths: list[str]) -> dict[str, Any]:
     abi = LIBC.syscall(444, None, 0, 1)
     if abi < 1:
         raise OSError(ctypes.get_errno(), "Landlock is not available")
@@ -103,11 +115,14 @@ def apply_landlock(read_paths, write_paths):
         _allow(ruleset, path, access)
     _check(LIBC.prctl(38, 1, 0, 0, 0), "no_new_privs")
     _check(LIBC.syscall(446, ruleset, 0), "landlock_restrict_self")
-    return {"landlock": f"ABI {abi}: read system and Python folders, write own folder"
-            + (", no TCP" if net else "") + (", scoped signals/sockets" if scoped else "")}
+    return {
+        "landlock": f"ABI {abi}: read system and Python folders, write own folder"
+        + (", no TCP" if net else "")
+        + (", scoped signals/sockets" if scoped else "")
+    }
 
 
-def _allow(ruleset, path, access):
+def _allow(ruleset: int, path: str, access: int) -> None:
     if not os.path.exists(path):
         return
     handle = os.open(path, os.O_PATH | os.O_CLOEXEC)
@@ -121,19 +136,42 @@ def _allow(ruleset, path, access):
 # seccomp (x86-64 only): deny dangerous calls with EPERM, socket() except AF_UNIX.
 X86_64 = 0xC000003E
 DENIED_X86_64 = (
-    101, 165, 166, 272, 308, 321, 250, 248, 249, 175, 176, 313, 155, 163,  # ptrace ... acct
-    298, 310, 311, 246, 320, 169, 167, 425, 426, 427,  # perf, process_vm, kexec, io_uring
-    57, 58,  # fork, vfork: the code may start threads, not processes
+    101,
+    165,
+    166,
+    272,
+    308,
+    321,
+    250,
+    248,
+    249,
+    175,
+    176,
+    313,
+    155,
+    163,  # ptrace ... acct
+    298,
+    310,
+    311,
+    246,
+    320,
+    169,
+    167,
+    425,
+    426,
+    427,  # perf, process_vm, kexec, io_uring
+    57,
+    58,  # fork, vfork: the code may start threads, not processes
 )
 CLONE_X86_64, CLONE3_X86_64, CLONE_THREAD = 56, 435, 0x10000
 SOCKET_X86_64 = 41
 
 
-def _bpf(code, k=0, jt=0, jf=0):
+def _bpf(code: int, k: int = 0, jt: int = 0, jf: int = 0) -> bytes:
     return struct.pack("HBBI", code, jt, jf, k)
 
 
-def apply_seccomp():
+def apply_seccomp() -> dict[str, Any]:
     import platform
 
     if platform.machine() not in ("x86_64", "AMD64"):
@@ -153,12 +191,14 @@ def apply_seccomp():
     fprog = struct.pack("HxxxxxxQ", len(prog), ctypes.addressof(buffer))
     _check(LIBC.prctl(38, 1, 0, 0, 0), "no_new_privs")
     _check(LIBC.prctl(22, 2, ctypes.c_char_p(fprog), 0, 0), "seccomp")
-    return {"seccomp": "threads but no new processes; socket() only AF_UNIX; no ptrace, "
-            "mount, unshare, setns, bpf, keyctl, io_uring"}
+    return {
+        "seccomp": "threads but no new processes; socket() only AF_UNIX; no ptrace, "
+        "mount, unshare, setns, bpf, keyctl, io_uring"
+    }
 
 
-def apply_rlimits(limits):
-    applied = {}
+def apply_rlimits(limits: dict[str, int]) -> dict[str, Any]:
+    applied: dict[str, int | str] = {}
     table = {
         "cpu_seconds": resource.RLIMIT_CPU,
         "memory_bytes": resource.RLIMIT_AS,
@@ -177,8 +217,9 @@ def apply_rlimits(limits):
     return {"rlimits": applied}
 
 
-def lock_in(config):
-    report, applied = {}, report_steps(config)
+def lock_in(config: dict[str, Any]) -> dict[str, Any]:
+    report: dict[str, Any] = {}
+    applied = report_steps(config)
     for name, step in applied:
         try:
             report.update(step())
@@ -187,14 +228,28 @@ def lock_in(config):
     return report
 
 
-def report_steps(config):
+def report_steps(config: dict[str, Any]) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     base = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))]
-    system = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/etc/localtime", "/dev/null",
-              "/dev/urandom", "/dev/zero", *base]
+    system = [
+        "/usr",
+        "/lib",
+        "/lib64",
+        "/lib32",
+        "/bin",
+        "/etc/localtime",
+        "/dev/null",
+        "/dev/urandom",
+        "/dev/zero",
+        *base,
+    ]
     work = config["workdir"]
     steps = [
-        ("namespaces", lambda: enter_namespaces(
-            [os.path.realpath(p) for p in base] + [work], config.get("homes", []))),
+        (
+            "namespaces",
+            lambda: enter_namespaces(
+                [os.path.realpath(p) for p in base] + [work], config.get("homes", [])
+            ),
+        ),
         ("landlock", lambda: apply_landlock(system, [work, "/dev/null"])),
         ("seccomp", apply_seccomp),
         ("rlimits", lambda: apply_rlimits(config["limits"])),
@@ -202,7 +257,7 @@ def report_steps(config):
     return [s for s in steps if s[0] != "namespaces" or config.get("namespaces", True)]
 
 
-def main():
+def main() -> None:
     config = json.loads(sys.stdin.read())
     os.chdir(config["workdir"])
     report = lock_in(config) if sys.platform.startswith("linux") else {}
@@ -217,7 +272,7 @@ def main():
     run_code(config["code"])
 
 
-def run_code(source):
+def run_code(source: str) -> None:
     """Run the model's code; a traceback shows its lines, not this file's."""
     import linecache
     import traceback
@@ -228,7 +283,8 @@ def run_code(source):
     except SystemExit:
         raise
     except BaseException as error:
-        traceback.print_exception(type(error), error, error.__traceback__.tb_next)
+        frames = error.__traceback__.tb_next if error.__traceback__ else None
+        traceback.print_exception(type(error), error, frames)
         sys.exit(1)
 
 

@@ -111,8 +111,11 @@ CONVERSATIONS: dict[str, list[dict[str, Any]]] = {
     "as-chatdesk-sends-it": [
         SYSTEM,
         ASK,
-        {"role": "assistant", "content": "", "tool_calls": [
-            {**PARIS, "id": "a1B2c3D4e"}, {**TOKYO, "id": "f5G6h7I8j"}]},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{**PARIS, "id": "a1B2c3D4e"}, {**TOKYO, "id": "f5G6h7I8j"}],
+        },
         {**PARIS_OUT, "tool_call_id": "a1B2c3D4e"},
         {**TOKYO_OUT, "tool_call_id": "f5G6h7I8j"},
     ],
@@ -135,14 +138,21 @@ def outcome(reference: Any, template: str, messages: list[dict[str, Any]]) -> st
     """'identical', 'refused by both' or 'different: ...' for one template and conversation."""
     try:
         expected = reference.apply_chat_template(
-            messages, tools=TOOLS, chat_template=template, tokenize=False,
+            messages,
+            tools=TOOLS,
+            chat_template=template,
+            tokenize=False,
             add_generation_prompt=messages[-1]["role"] != "assistant",
         )
     except Exception:
         expected = None
     try:
         ours: str | None = render_chat(
-            template, messages, tools=TOOLS, bos_token=BOS, eos_token=EOS,
+            template,
+            messages,
+            tools=TOOLS,
+            bos_token=BOS,
+            eos_token=EOS,
             add_generation_prompt=messages[-1]["role"] != "assistant",
         )
     except TemplateError:
@@ -169,8 +179,10 @@ def test_tools_reach_the_template_and_calls_render() -> None:
     """Not vacuous: a tool-aware template shows the schema and the call's arguments."""
     template = next(p for p in TEMPLATES if "Qwen2.5" in p.stem or "Qwen3" in p.stem)
     text = render_chat(template.read_text(), CONVERSATIONS["parallel-calls"], tools=TOOLS)
-    assert '"name": "get_weather"' in text and "Zürich" in text
-    assert text.count("<tool_call>") >= 2 and '"city": "Tokyo"' in text
+    assert '"name": "get_weather"' in text
+    assert "Zürich" in text
+    assert text.count("<tool_call>") >= 2
+    assert '"city": "Tokyo"' in text
 
 
 def tally() -> Counter[str]:

@@ -56,8 +56,13 @@ def test_migration_keeps_messages_tree_leaf_and_search(tmp_path: Path) -> None:
 
 def test_tool_role_and_calls_round_trip(tmp_path: Path) -> None:
     database_before_tools(tmp_path / "chatdesk.db")
-    calls = [{"id": "call_1", "type": "function",
-              "function": {"name": "calculator", "arguments": {"expression": "2+2"}}}]  # fmt: skip
+    calls = [
+        {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "calculator", "arguments": {"expression": "2+2"}},
+        }
+    ]
     with Store(tmp_path / "chatdesk.db") as store:
         asked = store.append_message("c1", "assistant", "", tool_calls=calls)
         answer = store.append_message("c1", "tool", "4", tool_call_id="call_1")
@@ -90,12 +95,25 @@ def test_foreign_keys_and_triggers_still_act_after_the_rebuild(tmp_path: Path) -
 
 def test_audit_log_records_and_lists_newest_first(tmp_path: Path) -> None:
     with Store(tmp_path / "chatdesk.db") as store:
-        store.record_tool_call(tool="calculator", source="built-in", arguments={"e": "1+1"},
-                               approval="always allowed", result="2", duration_ms=1.5)  # fmt: skip
-        store.record_tool_call(tool="python", source="built-in", arguments={"code": "x"},
-                               approval="denied", error="denied by the user")  # fmt: skip
+        store.record_tool_call(
+            tool="calculator",
+            source="built-in",
+            arguments={"e": "1+1"},
+            approval="always allowed",
+            result="2",
+            duration_ms=1.5,
+        )
+        store.record_tool_call(
+            tool="python",
+            source="built-in",
+            arguments={"code": "x"},
+            approval="denied",
+            error="denied by the user",
+        )
         log = store.tool_audit()
         assert [(e.tool, e.approval) for e in log] == [
-            ("python", "denied"), ("calculator", "always allowed")
+            ("python", "denied"),
+            ("calculator", "always allowed"),
         ]
-        assert log[1].result == "2" and log[0].error == "denied by the user"
+        assert log[1].result == "2"
+        assert log[0].error == "denied by the user"

@@ -12,57 +12,148 @@ from typing import Any
 
 import pytest
 
-from chatdesk.tools.formats import detect_formats
+from chatdesk.tools.formats import deepseek_token, detect_formats
 from chatdesk.tools.streaming import ToolCallStream, parse_reply
 
 PARIS = {"city": "Paris"}
+CB, B, S = (
+    deepseek_token("tool_calls_begin"),
+    deepseek_token("tool_call_begin"),
+    deepseek_token("tool_sep"),
+)
+E, CE = deepseek_token("tool_call_end"), deepseek_token("tool_calls_end")
 # (id, model output, text the user sees, [(name, arguments)])
 RECORDED: list[tuple[str, str, str, list[tuple[str, dict[str, Any]]]]] = [
-    ("hermes-qwen", 'Let me check.\n<tool_call>\n{"name": "get_weather", "arguments": '
-     '{"city": "Paris"}}\n</tool_call>', "Let me check.", [("get_weather", PARIS)]),
-    ("hermes-parallel", '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n'
-     '</tool_call>\n<tool_call>\n{"name": "python", "arguments": {"code": "print(1)"}}\n'
-     "</tool_call>", "", [("get_weather", PARIS), ("python", {"code": "print(1)"})]),
-    ("qwen3-coder-xml", "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n"
-     "</parameter>\n<parameter=days>\n3\n</parameter>\n</function>\n</tool_call>", "",
-     [("get_weather", {"city": "Paris", "days": 3})]),
-    ("llama3-json", '{"name": "get_weather", "parameters": {"city": "Paris"}}', "",
-     [("get_weather", PARIS)]),
-    ("llama3-json-typed", '{"type": "function", "name": "get_weather", "parameters": '
-     '{"city": "Paris"}}', "", [("get_weather", PARIS)]),
-    ("llama3-python-tag-builtin", '<|python_tag|>brave_search.call(query="Paris weather")',
-     "", [("brave_search", {"query": "Paris weather"})]),
-    ("llama3-python-tag-json", '<|python_tag|>{"name": "get_weather", "parameters": '
-     '{"city": "Paris"}}<|eom_id|>', "", [("get_weather", PARIS)]),
-    ("llama3-python-tag-code", "<|python_tag|>print(2 ** 10)", "",
-     [("python", {"code": "print(2 ** 10)"})]),
-    ("mistral-nemo", '[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Paris"}, '
-     '"id": "a1B2c3D4e"}]', "", [("get_weather", PARIS)]),
-    ("mistral-magistral", '[TOOL_CALLS]get_weather[ARGS]{"city": "Paris"}', "",
-     [("get_weather", PARIS)]),
-    ("phi4-mini", '<|tool_call|>[{"name": "get_weather", "arguments": {"city": "Paris"}}]'
-     "<|/tool_call|>", "", [("get_weather", PARIS)]),
-    ("granite-3", '<|tool_call|>[{"name": "get_weather", "arguments": {"city": "Paris"}}]',
-     "", [("get_weather", PARIS)]),
-    ("gpt-oss", "<|channel|>commentary to=functions.get_weather <|constrain|>json"
-     '<|message|>{"city":"Paris"}<|call|>', "", [("get_weather", PARIS)]),
-    ("gpt-oss-after-analysis", "<|start|>assistant<|channel|>commentary "
-     'to=functions.get_weather <|constrain|>json<|message|>{"city":"Paris"}<|call|>', "",
-     [("get_weather", PARIS)]),
-    ("command-r7b", '<|START_ACTION|>[\n    {"tool_call_id": "0", "tool_name": "get_weather", '
-     '"parameters": {"city": "Paris"}}\n]<|END_ACTION|>', "", [("get_weather", PARIS)]),
-    ("command-r-plus", 'Action: ```json\n[\n    {\n        "tool_name": "get_weather",\n'
-     '        "parameters": {"city": "Paris"}\n    }\n]\n```', "", [("get_weather", PARIS)]),
-    ("deepseek-r1", "I need the weather.<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function"
-     '<｜tool▁sep｜>get_weather\n```json\n{"city": "Paris"}\n```<｜tool▁call▁end｜>'
-     "<｜tool▁calls▁end｜>", "I need the weather.", [("get_weather", PARIS)]),
-    ("deepseek-v3.1", "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>"
-     '{"city": "Paris"}<｜tool▁call▁end｜><｜tool▁calls▁end｜>', "", [("get_weather", PARIS)]),
-    ("generic-fenced-json", '```json\n{"name": "get_weather", "arguments": {"city": "Paris"}}'
-     "\n```", "", [("get_weather", PARIS)]),
-    ("generic-openai-shape", '{"function": {"name": "get_weather", "arguments": '
-     '"{\\"city\\": \\"Paris\\"}"}}', "", [("get_weather", PARIS)]),
-]  # fmt: skip
+    (
+        "hermes-qwen",
+        'Let me check.\n<tool_call>\n{"name": "get_weather", "arguments": '
+        '{"city": "Paris"}}\n</tool_call>',
+        "Let me check.",
+        [("get_weather", PARIS)],
+    ),
+    (
+        "hermes-parallel",
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n'
+        '</tool_call>\n<tool_call>\n{"name": "python", "arguments": {"code": "print(1)"}}\n'
+        "</tool_call>",
+        "",
+        [("get_weather", PARIS), ("python", {"code": "print(1)"})],
+    ),
+    (
+        "qwen3-coder-xml",
+        "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n"
+        "</parameter>\n<parameter=days>\n3\n</parameter>\n</function>\n</tool_call>",
+        "",
+        [("get_weather", {"city": "Paris", "days": 3})],
+    ),
+    (
+        "llama3-json",
+        '{"name": "get_weather", "parameters": {"city": "Paris"}}',
+        "",
+        [("get_weather", PARIS)],
+    ),
+    (
+        "llama3-json-typed",
+        '{"type": "function", "name": "get_weather", "parameters": {"city": "Paris"}}',
+        "",
+        [("get_weather", PARIS)],
+    ),
+    (
+        "llama3-python-tag-builtin",
+        '<|python_tag|>brave_search.call(query="Paris weather")',
+        "",
+        [("brave_search", {"query": "Paris weather"})],
+    ),
+    (
+        "llama3-python-tag-json",
+        '<|python_tag|>{"name": "get_weather", "parameters": {"city": "Paris"}}<|eom_id|>',
+        "",
+        [("get_weather", PARIS)],
+    ),
+    (
+        "llama3-python-tag-code",
+        "<|python_tag|>print(2 ** 10)",
+        "",
+        [("python", {"code": "print(2 ** 10)"})],
+    ),
+    (
+        "mistral-nemo",
+        '[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "a1B2c3D4e"}]',
+        "",
+        [("get_weather", PARIS)],
+    ),
+    (
+        "mistral-magistral",
+        '[TOOL_CALLS]get_weather[ARGS]{"city": "Paris"}',
+        "",
+        [("get_weather", PARIS)],
+    ),
+    (
+        "phi4-mini",
+        '<|tool_call|>[{"name": "get_weather", "arguments": {"city": "Paris"}}]<|/tool_call|>',
+        "",
+        [("get_weather", PARIS)],
+    ),
+    (
+        "granite-3",
+        '<|tool_call|>[{"name": "get_weather", "arguments": {"city": "Paris"}}]',
+        "",
+        [("get_weather", PARIS)],
+    ),
+    (
+        "gpt-oss",
+        "<|channel|>commentary to=functions.get_weather <|constrain|>json"
+        '<|message|>{"city":"Paris"}<|call|>',
+        "",
+        [("get_weather", PARIS)],
+    ),
+    (
+        "gpt-oss-after-analysis",
+        "<|start|>assistant<|channel|>commentary "
+        'to=functions.get_weather <|constrain|>json<|message|>{"city":"Paris"}<|call|>',
+        "",
+        [("get_weather", PARIS)],
+    ),
+    (
+        "command-r7b",
+        '<|START_ACTION|>[\n    {"tool_call_id": "0", "tool_name": "get_weather", '
+        '"parameters": {"city": "Paris"}}\n]<|END_ACTION|>',
+        "",
+        [("get_weather", PARIS)],
+    ),
+    (
+        "command-r-plus",
+        'Action: ```json\n[\n    {\n        "tool_name": "get_weather",\n'
+        '        "parameters": {"city": "Paris"}\n    }\n]\n```',
+        "",
+        [("get_weather", PARIS)],
+    ),
+    (
+        "deepseek-r1",
+        f"I need the weather.{CB}{B}function{S}get_weather\n```json\n"
+        f'{{"city": "Paris"}}\n```{E}{CE}',
+        "I need the weather.",
+        [("get_weather", PARIS)],
+    ),
+    (
+        "deepseek-v3.1",
+        f'{CB}{B}get_weather{S}{{"city": "Paris"}}{E}{CE}',
+        "",
+        [("get_weather", PARIS)],
+    ),
+    (
+        "generic-fenced-json",
+        '```json\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n```',
+        "",
+        [("get_weather", PARIS)],
+    ),
+    (
+        "generic-openai-shape",
+        '{"function": {"name": "get_weather", "arguments": "{\\"city\\": \\"Paris\\"}"}}',
+        "",
+        [("get_weather", PARIS)],
+    ),
+]
 
 
 def stream(text: str, formats: list[str] | None = None) -> tuple[str, Any]:
@@ -71,8 +162,9 @@ def stream(text: str, formats: list[str] | None = None) -> tuple[str, Any]:
     return shown, parser.finish()
 
 
-@pytest.mark.parametrize(("output", "text", "calls"), [r[1:] for r in RECORDED],
-                         ids=[r[0] for r in RECORDED])  # fmt: skip
+@pytest.mark.parametrize(
+    ("output", "text", "calls"), [r[1:] for r in RECORDED], ids=[r[0] for r in RECORDED]
+)
 def test_recorded_output_gives_its_calls(output: str, text: str, calls: list[Any]) -> None:
     shown, reply = stream(output)
     assert [(c.name, c.arguments) for c in reply.calls] == calls
@@ -112,7 +204,9 @@ def test_malformed_call_is_reported_not_shown() -> None:
     shown, reply = stream(output)
     assert shown == ""
     [call] = reply.calls
-    assert call.name == "get_weather" and call.error and "JSON" in call.error
+    assert call.name == "get_weather"
+    assert call.error
+    assert "JSON" in call.error
 
 
 def test_arguments_that_are_not_an_object_are_an_error() -> None:
@@ -127,5 +221,6 @@ def test_template_decides_the_first_format() -> None:
 
 
 def test_undecided_json_start_is_released_as_text() -> None:
-    shown, reply = stream("{" + " " * 500 + "}")
-    assert reply.calls == [] and reply.content == "{" + " " * 500 + "}"
+    _shown, reply = stream("{" + " " * 500 + "}")
+    assert reply.calls == []
+    assert reply.content == "{" + " " * 500 + "}"

@@ -56,15 +56,25 @@ def test_call_result_and_answer(service: ToolsService) -> None:
     result = ToolLoop(engine, service).run(
         ASK, approve=lambda r: asked.append(r) or Approval.ONCE, listener=seen
     )
-    assert result.ended_by == "answer" and result.steps == 2
+    assert result.ended_by == "answer"
+    assert result.steps == 2
     call, tool, answer = result.messages
-    assert call["content"] == "Let me compute." and call["tool_calls"][0]["function"] == {
-        "name": "calculator", "arguments": {"expression": "2**64"}}  # fmt: skip
-    assert tool == {"role": "tool", "tool_call_id": call["tool_calls"][0]["id"],
-                    "name": "calculator", "content": "18446744073709551616"}  # fmt: skip
+    assert call["content"] == "Let me compute."
+    assert call["tool_calls"][0]["function"] == {
+        "name": "calculator",
+        "arguments": {"expression": "2**64"},
+    }
+    assert tool == {
+        "role": "tool",
+        "tool_call_id": call["tool_calls"][0]["id"],
+        "name": "calculator",
+        "content": "18446744073709551616",
+    }
     assert answer == {"role": "assistant", "content": "2**64 is 18446744073709551616."}
-    assert "<tool_call>" not in "".join(seen.text) and seen.messages == result.messages
-    assert [a.tool for a in asked] == ["calculator"] and asked[0].source == "built-in"
+    assert "<tool_call>" not in "".join(seen.text)
+    assert seen.messages == result.messages
+    assert [a.tool for a in asked] == ["calculator"]
+    assert asked[0].source == "built-in"
     second = engine.requests[1]
     assert second["messages"] == [*ASK, call, tool]
     assert {t["function"]["name"] for t in second["tools"]} >= {"calculator", "python"}
@@ -98,17 +108,22 @@ def test_python_tool_runs_in_the_sandbox(service: ToolsService) -> None:
 def test_step_limit_ends_the_turn_and_keeps_everything(service: ToolsService) -> None:
     engine = engine_with(CALC, CALC, CALC, CALC)
     result = ToolLoop(engine, service, max_steps=3).run(ASK, approved_by="--yes")
-    assert result.ended_by == "step limit" and result.steps == 3
+    assert result.ended_by == "step limit"
+    assert result.steps == 3
     assert [m["role"] for m in result.messages] == ["assistant", "tool"] * 3
 
 
-def test_malformed_calls_get_an_error_and_a_bounded_number_of_retries(service: ToolsService) -> None:
+def test_malformed_calls_get_an_error_and_a_bounded_number_of_retries(
+    service: ToolsService,
+) -> None:
     bad = '<tool_call>{"name": "calculator", "arguments": {"expression": </tool_call>'
     engine = engine_with(bad, bad, bad, bad, "never reached")
     result = ToolLoop(engine, service, max_malformed=2).run(ASK, approved_by="--yes")
-    assert result.ended_by == "malformed calls" and result.steps == 3
+    assert result.ended_by == "malformed calls"
+    assert result.steps == 3
     errors = [m["content"] for m in result.messages if m["role"] == "tool"]
-    assert len(errors) == 3 and all("could not be read" in e for e in errors)
+    assert len(errors) == 3
+    assert all("could not be read" in e for e in errors)
 
 
 def test_unknown_tool_is_an_error_result(service: ToolsService) -> None:
@@ -123,15 +138,21 @@ def test_stop_while_streaming_ends_at_once_and_keeps_the_text(service: ToolsServ
     seen = Recorder()
     threading.Timer(0.2, loop.stop).start()
     result = loop.run(ASK, listener=seen)
-    assert result.stopped and result.ended_by == "stopped" and result.steps == 1
+    assert result.stopped
+    assert result.ended_by == "stopped"
+    assert result.steps == 1
     kept = result.messages[0]["content"]
-    assert kept.startswith("word") and len(kept) < len("word " * 400)
+    assert kept.startswith("word")
+    assert len(kept) < len("word " * 400)
 
 
 def test_stop_during_approval_runs_nothing_more(service: ToolsService) -> None:
-    engine = engine_with('Two calls.<tool_call>{"name": "calculator", "arguments": '
-                         '{"expression": "1+1"}}</tool_call><tool_call>{"name": "calculator",'
-                         ' "arguments": {"expression": "2+2"}}</tool_call>', "never")  # fmt: skip
+    engine = engine_with(
+        'Two calls.<tool_call>{"name": "calculator", "arguments": '
+        '{"expression": "1+1"}}</tool_call><tool_call>{"name": "calculator",'
+        ' "arguments": {"expression": "2+2"}}</tool_call>',
+        "never",
+    )
     loop = ToolLoop(engine, service)
 
     def approve(request: ApprovalRequest) -> Approval:
@@ -139,6 +160,7 @@ def test_stop_during_approval_runs_nothing_more(service: ToolsService) -> None:
         return Approval.DENY
 
     result = loop.run(ASK, approve=approve)
-    assert result.stopped and len(engine.requests) == 1
+    assert result.stopped
+    assert len(engine.requests) == 1
     assert [m["role"] for m in result.messages] == ["assistant", "tool", "tool"]
     assert result.messages[2]["content"] == "Error: stopped by the user before it ran"

@@ -11,7 +11,7 @@ if mode == "crash":
 if mode == "hang":
     time.sleep(3600)
 if mode == "garbage":
-    for line in sys.stdin:
+    for _line in sys.stdin:
         print("<html>this is not JSON-RPC</html>", flush=True)
 if mode == "crash-on-call":
     from mcp.server.mcpserver import MCPServer
