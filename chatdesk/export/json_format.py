@@ -19,8 +19,14 @@ VERSION = 1
 
 
 def message_record(message: Message) -> dict[str, Any]:
-    """One message as exported (its conversation is implied by where it is listed)."""
+    """One message as exported (its conversation is implied by where it is listed); the
+    tool keys appear only on messages that have them, so older exports stay identical."""
     m = message
+    tools: dict[str, Any] = {}
+    if m.tool_calls is not None:
+        tools["tool_calls"] = m.tool_calls
+    if m.tool_call_id is not None:
+        tools["tool_call_id"] = m.tool_call_id
     return {
         "id": m.id,
         "parent_id": m.parent_id,
@@ -35,6 +41,7 @@ def message_record(message: Message) -> dict[str, Any]:
         "time_to_first_token_ms": m.time_to_first_token_ms,
         "tokens_per_second": m.tokens_per_second,
         "finish_reason": m.finish_reason,
+        **tools,
     }
 
 

@@ -9,13 +9,19 @@ content render as the very same text and cannot break the document.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from typing import Any
 
 from chatdesk.store import Conversation, Message, Store
 
-ROLE_HEADINGS = {"system": "System", "user": "User", "assistant": "Assistant"}
+ROLE_HEADINGS = {
+    "system": "System",
+    "user": "User",
+    "assistant": "Assistant",
+    "tool": "Tool result",
+}
 INLINE_SPECIAL = re.compile(r"([\\`*_\[\]!|~#])")  # what can start markup inside a line
 HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}  # entities work in every renderer
 BACKTICK_RUN = re.compile(r"`+")
@@ -77,10 +83,27 @@ def message_details(message: Message) -> str:
 
 
 def render_message(message: Message) -> str:
-    """One message: role heading, details line for replies, content block."""
+    """One message: role heading, details line for replies, content block, then an
+    assistant's tool calls (name and arguments as JSON, each in its own block)."""
     heading = f"## {ROLE_HEADINGS.get(message.role, escape_inline(message.role))}\n\n"
     details = message_details(message) + "\n" if message.role == "assistant" else ""
-    return heading + details + fenced(message.content)
+    if message.tool_call_id:
+        details = f"_call {escape_inline(message.tool_call_id)}_\n\n"
+    body = fenced(message.content) if message.content or not message.tool_calls else ""
+    return heading + details + body + "".join(render_tool_call(c) for c in message.tool_calls or [])
+
+
+def render_tool_call(call: dict[str, Any]) -> str:
+    """``**Tool call** `name` (call id)`` and the arguments as indented JSON."""
+    function = call.get("function") or {}
+    arguments = function.get("arguments")
+    if isinstance(arguments, str):
+        with contextlib.suppress(ValueError):  # else shown as the text it is
+            arguments = json.loads(arguments)
+    text = json.dumps(arguments, ensure_ascii=False, indent=2)
+    name = escape_inline(str(function.get("name", "?")))
+    call_id = escape_inline(str(call.get("id", "")))
+    return f"\n**Tool call** {name} _(call {call_id})_\n\n" + fenced(text)
 
 
 def render_markdown(conversation: Conversation, messages: list[Message]) -> str:

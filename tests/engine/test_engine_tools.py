@@ -1,0 +1,47 @@
+"""Tools reach the model's chat template through the real engine host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chatdesk.engine.client import EngineClient
+from chatdesk.engine.types import ContextFitted, LoadOptions, SamplingSettings
+
+pytest.importorskip("llama_cpp")
+QWEN = Path(__file__).parent.parent / "data" / "templates" / "Qwen-Qwen2.5-7B-Instruct.jinja"
+TOOL = {
+    "type": "function",
+    "function": {
+        "name": "calculator",
+        "description": "Exact arithmetic on an expression, e.g. 2**64 / 3",
+        "parameters": {
+            "type": "object",
+            "properties": {"expression": {"type": "string"}},
+            "required": ["expression"],
+        },
+    },
+}
+HISTORY = [
+    {"role": "user", "content": "What is 2**64?"},
+    {"role": "assistant", "content": "", "tool_calls": [{"id": "a1B2c3D4e", "type": "function",
+     "function": {"name": "calculator", "arguments": {"expression": "2**64"}}}]},
+    {"role": "tool", "tool_call_id": "a1B2c3D4e", "content": "18446744073709551616"},
+]  # fmt: skip
+
+
+def prompt_tokens(client: EngineClient, tools: list[dict[str, object]] | None) -> int:
+    stream = client.generate(HISTORY, "", SamplingSettings(max_tokens=1, seed=1), tools=tools)
+    fitted = next(e for e in stream if isinstance(e, ContextFitted))
+    stream.wait(timeout=60)
+    return fitted.prompt_tokens
+
+
+def test_tools_and_tool_messages_are_in_the_prompt(
+    fresh_engine: EngineClient, tiny_model_path: Path
+) -> None:
+    options = LoadOptions(tiny_model_path, n_ctx=2048, chat_template=QWEN.read_text())
+    fresh_engine.load(options).result(timeout=60)
+    without, with_tools = prompt_tokens(fresh_engine, None), prompt_tokens(fresh_engine, [TOOL])
+    assert with_tools > without + 20  # the template lists the tool's schema
