@@ -61,3 +61,20 @@ def test_importing_back_end_layers_loads_neither_qt_nor_llama() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def chatdesk_imports(path: Path) -> set[str]:
+    """The chatdesk sub-packages a source file imports (``chatdesk.x.y`` -> ``x``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        found.update(n.split(".")[1] for n in names if n.startswith("chatdesk.") and "." in n)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "tools").glob("*.py")), ids=lambda p: p.name)
+def test_tools_package_sits_below_services_and_ui(path: Path) -> None:
+    assert not chatdesk_imports(path) & {"services", "ui", "cli", "engine"}
