@@ -24,12 +24,10 @@ from typing import Any, Protocol
 
 from chatdesk.engine.interface import Engine, ReplyHandle
 from chatdesk.engine.types import EngineError, ReplyEvent, SamplingSettings, TextDelta
-from chatdesk.services.tools import Approver, ToolRun, ToolsService
+from chatdesk.services.tools import MAX_STEPS_RANGE, Approver, ToolRun, ToolsService
 from chatdesk.tools.calls import ToolCall
 from chatdesk.tools.streaming import ParsedReply, ToolCallStream
 
-DEFAULT_MAX_STEPS = 8
-MAX_STEPS_LIMIT = 50
 DEFAULT_MAX_MALFORMED = 2
 ChatMessage = dict[str, Any]
 
@@ -110,11 +108,14 @@ class ToolLoop:
         engine: Engine,
         tools: ToolsService,
         *,
-        max_steps: int = DEFAULT_MAX_STEPS,
+        max_steps: int | None = None,
         max_malformed: int = DEFAULT_MAX_MALFORMED,
     ) -> None:
+        """``max_steps``: default the ``tools.max_steps`` setting."""
         self.engine, self.tools = engine, tools
-        self.max_steps = max(1, min(MAX_STEPS_LIMIT, max_steps))
+        low, high = MAX_STEPS_RANGE
+        steps = tools.max_steps() if max_steps is None else max_steps
+        self.max_steps = max(low, min(high, steps))
         self.max_malformed = max_malformed
         self._stop = threading.Event()
         self._handle: ReplyHandle | None = None

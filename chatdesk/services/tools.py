@@ -41,6 +41,9 @@ POLICIES = ("ask", "allow", "deny")
 DEFAULT_POLICY = "ask"
 POLICY_KEY = "tools.policy"
 DISABLED_KEY = "tools.disabled"
+MAX_STEPS_KEY = "tools.max_steps"
+DEFAULT_MAX_STEPS = 8
+MAX_STEPS_RANGE = (1, 50)
 MAX_RESULT_CHARS = 20_000
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -186,6 +189,18 @@ class ToolsService:
         policies = dict(self.store.get_setting(POLICY_KEY, {}) or {})
         policies[name] = policy
         self.store.set_setting(POLICY_KEY, policies)
+
+    def max_steps(self) -> int:
+        """How many model steps one reply may take with tools (the setting, bounded)."""
+        value = self.store.get_setting(MAX_STEPS_KEY, DEFAULT_MAX_STEPS)
+        low, high = MAX_STEPS_RANGE
+        return min(high, max(low, value)) if isinstance(value, int) else DEFAULT_MAX_STEPS
+
+    def set_max_steps(self, steps: int) -> None:
+        low, high = MAX_STEPS_RANGE
+        if isinstance(steps, bool) or not isinstance(steps, int) or not low <= steps <= high:
+            raise ToolsError(f"the step limit must be a whole number from {low} to {high}")
+        self.store.set_setting(MAX_STEPS_KEY, steps)
 
     def set_enabled(self, name: str, enabled: bool) -> None:
         """Switch a tool (by the name the model uses) on or off."""

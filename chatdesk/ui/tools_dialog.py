@@ -17,8 +17,10 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -26,7 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatdesk.services.tools import POLICIES, ServerStatus, ToolEntry, ToolsService
+from chatdesk.services.tools import (
+    MAX_STEPS_RANGE,
+    POLICIES,
+    ServerStatus,
+    ToolEntry,
+    ToolsService,
+)
 from chatdesk.store.tool_audit import ToolAuditEntry
 
 POLL_MS = 50
@@ -58,7 +66,18 @@ class ToolsDialog(QDialog):
         self.log_detail.setAccessibleName("Call details")
         self.log_detail.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.status = QLabel("Listing tools and MCP servers…", self)
-        self.tabs.addTab(self._page(self.status, self.tools_table), "Tools")
+        self.max_steps = QSpinBox(self)
+        self.max_steps.setRange(*MAX_STEPS_RANGE)
+        self.max_steps.setValue(service.max_steps())
+        self.max_steps.setAccessibleName("Most steps per reply")
+        self.max_steps.valueChanged.connect(service.set_max_steps)
+        steps = QWidget(self)
+        row = QHBoxLayout(steps)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Most tool steps per reply:", steps))
+        row.addWidget(self.max_steps)
+        row.addStretch(1)
+        self.tabs.addTab(self._page(self.status, steps, self.tools_table), "Tools")
         config = QLabel(f"Configured in {service.config_path} (mcpServers format).", self)
         config.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.tabs.addTab(self._page(config, self.servers_table), "MCP servers")
