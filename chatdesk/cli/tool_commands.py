@@ -16,6 +16,7 @@ from chatdesk.cli.conversations import opened_store, print_json, user_errors
 from chatdesk.cli.errors import CLIError
 from chatdesk.services.tools import POLICIES, ToolsError, ToolsService
 from chatdesk.tools.calls import ToolCall
+from chatdesk.tools.sandbox import SANDBOX_SUBCOMMAND
 
 CLI_APPROVAL = "command line"
 
@@ -38,6 +39,17 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
     log = sub.add_parser("log", help="the audit log of tool calls, newest first")
     log.add_argument("--limit", type=int, default=20)
     log.set_defaults(handler=log_command)
+    child = commands.add_parser(SANDBOX_SUBCOMMAND, add_help=False)  # hidden: frozen app only
+    child.set_defaults(handler=run_sandbox_child)
+
+
+def run_sandbox_child(args: Any) -> int:
+    """Hidden: be the python tool's sandboxed process (the frozen app starts itself so)."""
+    del args
+    from chatdesk.tools import sandbox_child
+
+    sandbox_child.main()
+    return 0
 
 
 @user_errors

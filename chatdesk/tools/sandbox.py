@@ -9,7 +9,8 @@ hold; the result names them, so a user on a system without one of them knows.
 Here, in the caller, the process gets a wall-clock limit (the whole process group is
 killed when it runs over), and its output is read with a size cap (killed when it prints
 more). A run that is stopped says why in one line: wall time, CPU time, memory, output,
-or the processes limit. Nothing the code does can raise into the caller.
+or the processes limit. Nothing the code does can raise into the caller. On Windows the
+tool refuses to run (no sandbox is written for it yet).
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ from pathlib import Path
 from typing import IO, Any
 
 CHILD = Path(__file__).with_name("sandbox_child.py")
+SANDBOX_SUBCOMMAND = "__python-sandbox"  # hidden command of the frozen ``chatdesk`` executable
+
+
+def child_command() -> list[str]:
+    """How to start the child: Python on ``sandbox_child.py``, or the frozen app itself."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, SANDBOX_SUBCOMMAND]
+    return [sys.executable, "-I", "-S", "-B", str(CHILD)]
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,8 @@ class _CappedReader(threading.Thread):
 
 def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
     """Run ``code``; never raises for anything the code does."""
+    if os.name != "posix":  # no sandbox written for Windows yet: refuse rather than run bare
+        return SandboxResult(None, "", "", "the python tool needs Linux or macOS")
     limits = limits or SandboxLimits()
     workdir = tempfile.mkdtemp(prefix="chatdesk-python-")
     try:
@@ -150,14 +161,14 @@ def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
 
 def _start(workdir: Path, report_fd: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-I", "-S", "-B", str(CHILD)],
+        child_command(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=workdir,
         env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(workdir)},
         pass_fds=(report_fd,),
-        start_new_session=True,
+        start_new_session=True,  # one process group, killed as a whole
     )
 
 
@@ -201,7 +212,7 @@ def _wait(process: subprocess.Popen[bytes], seconds: float, kill: Any) -> None:
 def _reap_group(pid: int) -> None:
     """Kill the process group (the code and anything it left running)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+        os.killpg(pid, signal.SIGKILL)  # POSIX only: the python tool needs os.pass_fds anyway
 
 
 def _reason(code: int | None, stopped: list[str], stderr: str, limits: SandboxLimits) -> str | None:
