@@ -70,16 +70,14 @@ def test_cannot_open_a_socket_to_localhost(listener: socket.socket, protections:
 
 
 @pytest.fixture
-def fake_ssh_key() -> Iterator[Path]:
-    folder = Path.home() / ".ssh"
-    created = not folder.exists()
-    folder.mkdir(exist_ok=True)
-    key = folder / "chatdesk_sandbox_test_key"
+def fake_ssh_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private key in ~/.ssh of a home folder made for the test (HOME points there)."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    key = home / ".ssh" / "id_ed25519"
     key.write_text("SECRET-KEY-MATERIAL")
-    yield key
-    key.unlink()
-    if created:
-        folder.rmdir()
+    monkeypatch.setenv("HOME", str(home))
+    return key
 
 
 def test_cannot_read_the_home_folder(fake_ssh_key: Path, protections: dict) -> None:
