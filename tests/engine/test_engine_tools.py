@@ -45,3 +45,22 @@ def test_tools_and_tool_messages_are_in_the_prompt(
     fresh_engine.load(options).result(timeout=60)
     without, with_tools = prompt_tokens(fresh_engine, None), prompt_tokens(fresh_engine, [TOOL])
     assert with_tools > without + 20  # the template lists the tool's schema
+
+
+def test_tool_loop_runs_against_the_real_engine_host(
+    fresh_engine: EngineClient, tiny_model_path: Path, tmp_path: Path
+) -> None:
+    """The tiny model writes no tool call: one step, its text kept, nothing run."""
+    from chatdesk.services.tool_loop import ToolLoop
+    from chatdesk.services.tools import ToolsService
+    from chatdesk.store import Store
+
+    options = LoadOptions(tiny_model_path, n_ctx=2048, chat_template=QWEN.read_text())
+    fresh_engine.load(options).result(timeout=60)
+    with Store(tmp_path / "chatdesk.db") as store:
+        loop = ToolLoop(fresh_engine, ToolsService(store, tmp_path / "mcp.json"))
+        sampling = SamplingSettings(max_tokens=12, seed=3, ignore_eos=True)
+        result = loop.run([HISTORY[0]], sampling=sampling, tool_names=["calculator"])
+        assert result.steps == 1
+        assert [m["role"] for m in result.messages] == ["assistant"]
+        assert store.tool_audit() == []
