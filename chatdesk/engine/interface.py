@@ -75,8 +75,13 @@ class Engine(Protocol):
         conversation_key: str | None = None,
         tools: list[dict[str, Any]] | None = None,
     ) -> ReplyHandle:
-        """Start a reply to ``messages`` (the last is the user's, or a tool result) and
-        stream it; ``tools`` (JSON-schema function specs) reach the chat template."""
+        """Start a reply to ``messages`` and stream it; ``tools`` (JSON-schema function
+        specs) reach the chat template.
+
+        The last message is normally the user's (or, in a tool loop, a tool result). When
+        it is the assistant's, the engine continues that unfinished reply: the events carry
+        only the new text.
+        """
 
     def close(self, timeout: float = 5.0) -> None:
         """Release everything; the engine cannot be used afterwards."""

@@ -15,7 +15,7 @@ from chatdesk.services.tool_loop import ToolLoop
 from chatdesk.services.tools import Approval, ApprovalRequest, ToolsService
 from chatdesk.store import Store
 from chatdesk.tools.calls import ToolCall
-from tests.ui.scripted_engine import ScriptedEngine
+from tests.support.scripted_engine import ScriptedEngine
 
 ASK = [{"role": "user", "content": "What is 2**64?"}]
 CALC = '<tool_call>\n{"name": "calculator", "arguments": {"expression": "2**64"}}\n</tool_call>'

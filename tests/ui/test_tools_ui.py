@@ -20,7 +20,7 @@ from chatdesk.store import Store
 from chatdesk.ui.tool_approval import GuiApprover, ToolApprovalDialog
 from chatdesk.ui.tool_message import ToolMessageWidget
 from chatdesk.ui.tools_dialog import ToolsDialog
-from tests.ui.scripted_engine import ScriptedEngine
+from tests.support.scripted_engine import ScriptedEngine
 
 REQUEST = ApprovalRequest("weather__get_weather", "weather", {"city": "Zürich", "days": 3})
 SERVERS = Path(__file__).parent.parent / "tools" / "servers"
