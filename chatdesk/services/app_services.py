@@ -20,8 +20,11 @@ from chatdesk.services.events import Dispatch
 from chatdesk.services.export import ExportService
 from chatdesk.services.model_identity import HashCache
 from chatdesk.services.settings import SettingsService
+from chatdesk.services.tool_turns import ToolTurns
+from chatdesk.services.tools import ToolsService
 from chatdesk.services.turns import TurnService
 from chatdesk.store import Store
+from chatdesk.tools.mcp_servers import CONFIG_NAME
 
 if TYPE_CHECKING:
     from chatdesk.services.models import ModelService
@@ -38,6 +41,8 @@ class AppServices:
     chat: ChatService
     conversations: ConversationsService
     export: ExportService
+    tools: ToolsService
+    tool_turns: ToolTurns
     _models: ModelService | None = field(default=None, repr=False)
 
     @classmethod
@@ -52,9 +57,10 @@ class AppServices:
         settings = SettingsService(store)
         engine = EngineSession(settings, client_factory, hashes=HashCache())
         turns = TurnService(store, engine, settings)
+        tools = ToolsService(store, store.path.parent / CONFIG_NAME)
         return cls(
             store, settings, engine, turns, ChatService(store, turns),
-            ConversationsService(store), ExportService(store),
+            ConversationsService(store), ExportService(store), tools, ToolTurns(turns, tools),
         )  # fmt: skip
 
     def set_dispatch(self, dispatch: Dispatch) -> None:

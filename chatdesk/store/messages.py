@@ -200,6 +200,14 @@ class MessagesMixin(StoreBase):
             raise NotFoundError(f"no message with id {mid!r}")
 
     @synchronized
+    def set_tool_calls(self, mid: str, calls: list[dict[str, Any]] | None) -> None:
+        """Record the tool calls an assistant message made (None: none)."""
+        if not self._write(
+            "UPDATE messages SET tool_calls = ? WHERE id = ?", [dump_tool_calls(calls), mid]
+        ):
+            raise NotFoundError(f"no message with id {mid!r}")
+
+    @synchronized
     def set_reply_metadata(
         self,
         mid: str,

@@ -47,20 +47,40 @@ def test_tools_and_tool_messages_are_in_the_prompt(
     assert with_tools > without + 20  # the template lists the tool's schema
 
 
-def test_tool_loop_runs_against_the_real_engine_host(
+class LoadedEngine:
+    """The turn service's view of an engine with a model loaded (the test's own client)."""
+
+    def __init__(self, client: EngineClient) -> None:
+        self.engine, self.ready, self.model_path = client, True, "tiny"
+
+    def identity(self) -> dict[str, object]:
+        return {}
+
+    def host_died(self, error: BaseException) -> None:
+        raise AssertionError(error)
+
+
+def test_a_turn_with_tools_runs_against_the_real_engine_host(
     fresh_engine: EngineClient, tiny_model_path: Path, tmp_path: Path
 ) -> None:
     """The tiny model writes no tool call: one step, its text kept, nothing run."""
-    from chatdesk.services.tool_loop import ToolLoop
+    from chatdesk.services.events import EventQueue
+    from chatdesk.services.settings import SettingsService
+    from chatdesk.services.tool_turns import ToolTurns
     from chatdesk.services.tools import ToolsService
+    from chatdesk.services.turns import TurnService
     from chatdesk.store import Store
 
     options = LoadOptions(tiny_model_path, n_ctx=2048, chat_template=QWEN.read_text())
     fresh_engine.load(options).result(timeout=60)
     with Store(tmp_path / "chatdesk.db") as store:
-        loop = ToolLoop(fresh_engine, ToolsService(store, tmp_path / "mcp.json"))
-        sampling = SamplingSettings(max_tokens=12, seed=3, ignore_eos=True)
-        result = loop.run([HISTORY[0]], sampling=sampling, tool_names=["calculator"])
-        assert result.steps == 1
-        assert [m["role"] for m in result.messages] == ["assistant"]
+        events = EventQueue()
+        turns = TurnService(store, LoadedEngine(fresh_engine), SettingsService(store), events)
+        ToolTurns(turns, ToolsService(store, tmp_path / "mcp.json"), approved_by="test")
+        cid = turns.new_conversation(settings={"max_tokens": 12, "seed": 3}).id
+        turn = turns.send(cid, "What is 2**64?", extras={"tools": ["calculator"]})
+        assert events.run_until(lambda: not turns.streaming, timeout=60)
+        assert turn.status == "complete"
+        assert turn.tools is not None
+        assert [m.role for m in store.active_path(cid)] == ["user", "assistant"]
         assert store.tool_audit() == []

@@ -14,13 +14,11 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from chatdesk.services.tool_loop import ToolLoop
 from chatdesk.services.tools import Approval, ApprovalRequest, ToolsService
 from chatdesk.store import Store
 from chatdesk.ui.tool_approval import GuiApprover, ToolApprovalDialog
 from chatdesk.ui.tool_message import ToolMessageWidget
 from chatdesk.ui.tools_dialog import ToolsDialog
-from tests.support.scripted_engine import ScriptedEngine
 
 REQUEST = ApprovalRequest("weather__get_weather", "weather", {"city": "Zürich", "days": 3})
 SERVERS = Path(__file__).parent.parent / "tools" / "servers"
@@ -64,27 +62,6 @@ def test_worker_thread_waits_for_the_users_answer(qtbot: QtBot) -> None:
     worker.start()
     qtbot.waitUntil(lambda: answers == [Approval.ONCE], timeout=5000)
     worker.join(1)
-
-
-def test_full_loop_with_the_dialog(qtbot: QtBot, service: ToolsService) -> None:
-    parent = QWidget()
-    qtbot.addWidget(parent)
-    engine = ScriptedEngine(rate=2000)
-    engine.replies = [
-        '<tool_call>{"name": "calculator", "arguments": {"expression": "6*7"}}</tool_call>',
-        "6*7 is 42.",
-    ]
-    results: list[object] = []
-    loop = ToolLoop(engine, service)
-    ask = [{"role": "user", "content": "6*7?"}]
-    approver = GuiApprover(parent)  # made on the GUI thread, called from the worker
-    worker = threading.Thread(target=lambda: results.append(loop.run(ask, approve=approver)))
-    answer_next_dialog(qtbot, Approval.ALWAYS)
-    worker.start()
-    qtbot.waitUntil(lambda: bool(results), timeout=10000)
-    messages = results[0].messages  # type: ignore[attr-defined]
-    assert [m["content"] for m in messages] == ["", "42", "6*7 is 42."]
-    assert service.policy("calculator") == "allow"
 
 
 def test_tool_message_is_collapsed_and_plain_text(qtbot: QtBot) -> None:

@@ -332,7 +332,9 @@ class Engine:
         cache, prompts = self._require_cache(), self._require_prompts()
         continuing = bool(fit.messages) and fit.messages[-1].get("role") == "assistant"
         try:
-            pieces = prompts.pieces(request.system_prompt, fit.messages, not continuing, tools=request.tools)
+            pieces = prompts.pieces(
+                request.system_prompt, fit.messages, not continuing, tools=request.tools
+            )
             if continuing:  # the last message is an unfinished reply: carry on writing it
                 pieces = cut_after_reply(pieces, str(fit.messages[-1].get("content", "")))
         except PromptError as error:
