@@ -23,6 +23,7 @@ already running finishes alone and is only in the audit log), and the turn is
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from chatdesk.services.turns import Turn, TurnRequest, TurnService, stats_to_dic
 from chatdesk.tools.calls import ToolCall
 from chatdesk.tools.streaming import ToolCallStream
 
+log = logging.getLogger(__name__)
 MAX_MALFORMED = 2
 STOPPED = "Error: stopped by the user before it ran"
 ALL_TOOLS = "all"
@@ -120,13 +122,21 @@ class ToolTurns:
 
     def _run(self, turn: Turn, state: ToolState) -> None:
         """Worker thread: run the calls in order (until Stop); then back to the owner."""
-        for call in state.calls:
-            if turn.cancel_requested:
-                break
-            run = self.tools.run(call, conversation_id=turn.conversation_id,
-                                 approve=self.approve, approved_by=self.approved_by)  # fmt: skip
-            state.runs.append(run)
-        self.turns.dispatch(lambda: self._after_tools(turn))
+        try:
+            for call in state.calls:
+                if turn.cancel_requested:
+                    break
+                state.runs.append(self._run_one(turn, call))
+        except Exception:  # the app is closing (store closed) or the approver failed
+            log.exception("tool calls ended early")
+        if not turn.cancel_requested:
+            self.turns.dispatch(lambda: self._after_tools(turn))
+
+    def _run_one(self, turn: Turn, call: ToolCall) -> ToolRun:
+        return self.tools.run(
+            call, conversation_id=turn.conversation_id, approve=self.approve,
+            approved_by=self.approved_by,
+        )  # fmt: skip
 
     def _after_tools(self, turn: Turn) -> None:
         state: ToolState = turn.tools
