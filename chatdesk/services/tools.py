@@ -42,6 +42,7 @@ DEFAULT_POLICY = "ask"
 POLICY_KEY = "tools.policy"
 DISABLED_KEY = "tools.disabled"
 MAX_STEPS_KEY = "tools.max_steps"
+IN_CHAT_KEY = "tools.in_chat"
 DEFAULT_MAX_STEPS = 8
 MAX_STEPS_RANGE = (1, 50)
 MAX_RESULT_CHARS = 20_000
@@ -189,6 +190,13 @@ class ToolsService:
         policies = dict(self.store.get_setting(POLICY_KEY, {}) or {})
         policies[name] = policy
         self.store.set_setting(POLICY_KEY, policies)
+
+    def offered_in_chat(self) -> bool:
+        """Whether the window offers the tools to the model in its chats (default off)."""
+        return self.store.get_setting(IN_CHAT_KEY, False) is True
+
+    def set_offered_in_chat(self, offered: bool) -> None:
+        self.store.set_setting(IN_CHAT_KEY, bool(offered))
 
     def max_steps(self) -> int:
         """How many model steps one reply may take with tools (the setting, bounded)."""

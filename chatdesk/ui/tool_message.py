@@ -18,9 +18,9 @@ SUMMARY_CHARS = 80
 
 
 def summary_line(name: str, output: str | None) -> str:
-    """The collapsed text: tool name and the start of its output (or that it is running)."""
+    """The collapsed text: tool name and the start of its output (or just the call)."""
     if output is None:
-        return f"Tool {name} · running…"
+        return f"Tool call {name}"
     first = next((line.strip() for line in output.splitlines() if line.strip()), "(no output)")
     if len(first) > SUMMARY_CHARS:
         first = first[: SUMMARY_CHARS - 1] + "…"
@@ -47,12 +47,13 @@ def _plain_box(text: str, name: str, parent: QWidget) -> QPlainTextEdit:
 
 
 class ToolMessageWidget(QWidget):
-    """One call (name, arguments) and, once known, its output; collapsed at first."""
+    """A call (name, arguments) and/or its output, collapsed at first. An assistant message
+    shows its calls (``output`` None: no output box); a tool message shows its result."""
 
     def __init__(self, call: dict[str, Any], output: str | None, parent: QWidget | None = None):
         super().__init__(parent)
         function = call.get("function") or {}
-        self.name = str(function.get("name", "?"))
+        self.name = str(function.get("name") or "?")
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         self.toggle = QToolButton(self)
@@ -61,14 +62,18 @@ class ToolMessageWidget(QWidget):
         self.toggle.setAccessibleName("Tool call")
         self.details = QWidget(self)
         inner = QVBoxLayout(self.details)
-        inner.addWidget(QLabel("Arguments", self.details))
         self.arguments = _plain_box(
             formatted_arguments(function.get("arguments")), "Tool arguments", self.details
         )
-        inner.addWidget(self.arguments)
-        inner.addWidget(QLabel("Output", self.details))
         self.output = _plain_box(output or "", "Tool output", self.details)
-        inner.addWidget(self.output)
+        if "arguments" in function:
+            inner.addWidget(QLabel("Arguments", self.details))
+            inner.addWidget(self.arguments)
+        if output is not None:
+            inner.addWidget(QLabel("Output", self.details))
+            inner.addWidget(self.output)
+        self.arguments.setVisible("arguments" in function)
+        self.output.setVisible(output is not None)
         self.details.setVisible(False)
         self.toggle.toggled.connect(self.details.setVisible)
         column.addWidget(self.toggle)
