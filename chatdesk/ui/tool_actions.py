@@ -29,6 +29,7 @@ class ToolActions:
         self.service = window.services.tools
         window.services.tool_turns.approve = GuiApprover(window)
         window.bridge.turn_started.connect(self.turn_started)
+        window.bridge.turn_finished.connect(self.turn_finished)
 
     def extras(self) -> dict[str, Any] | None:
         """What a turn asks for: every enabled tool when tools are offered in chats."""
@@ -40,6 +41,12 @@ class ToolActions:
         if turn.conversation_id == window.conversation_id:
             window.chat_view.sync(turn.path)
         window._sync_streaming_ui()
+
+    def turn_finished(self, turn: Turn) -> None:
+        """A turn with tools ended: show the rows stored after its reply (stopped results)."""
+        window = self.window
+        if turn.tools is not None and turn.conversation_id == window.conversation_id:
+            window.chat_view.sync(window.chat.messages(turn.conversation_id))
 
     def open_dialog(self) -> None:
         """Tools...: switches, policies, MCP servers, audit log."""

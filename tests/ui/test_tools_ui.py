@@ -8,9 +8,10 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -19,6 +20,8 @@ from chatdesk.store import Store
 from chatdesk.ui.tool_approval import GuiApprover, ToolApprovalDialog
 from chatdesk.ui.tool_message import ToolMessageWidget
 from chatdesk.ui.tools_dialog import ToolsDialog
+from tests.support.scripted_engine import ScriptedEngine
+from tests.ui.conftest import wait_for_model
 
 REQUEST = ApprovalRequest("weather__get_weather", "weather", {"city": "Zürich", "days": 3})
 SERVERS = Path(__file__).parent.parent / "tools" / "servers"
@@ -108,3 +111,61 @@ def test_tools_dialog_sets_policy_and_switches_and_shows_the_log(
     dialog.log_table.setCurrentCell(0, 0)
     assert '"expression": "1+1"' in dialog.log_detail.toPlainText()
     dialog.reject()
+
+
+# --- the full loop in the window --------------------------------------------------------
+CALC = '<tool_call>{"name": "calculator", "arguments": {"expression": "6*7"}}</tool_call>'
+
+
+def window_with_tools(qtbot: QtBot, make_window: Any, fake_gguf: Path, *replies: str) -> Any:
+    engine = ScriptedEngine(rate=2000)
+    engine.replies = list(replies)
+    window = make_window(lambda: engine)
+    window.load_model(str(fake_gguf))
+    wait_for_model(qtbot, window)
+    window.services.tools.set_offered_in_chat(True)
+    return window
+
+
+def send(qtbot: QtBot, window: Any, text: str) -> None:
+    window.composer.text.setPlainText(text)
+    qtbot.keyClick(window.composer.text, Qt.Key.Key_Return)
+
+
+def test_window_runs_a_tool_step_after_asking(
+    qtbot: QtBot, make_window: Any, fake_gguf: Path
+) -> None:
+    window = window_with_tools(qtbot, make_window, fake_gguf, "Let me see. " + CALC, "It is 42.")
+    answer_next_dialog(qtbot, Approval.ONCE)
+    send(qtbot, window, "What is 6*7?")
+    qtbot.waitUntil(lambda: not window.turns.streaming, timeout=15000)
+    widgets = window.chat_view.widgets
+    assert [w.message.role for w in widgets] == ["user", "assistant", "tool", "assistant"]
+    call_step, result, answer = widgets[1:]
+    assert "<tool_call>" not in call_step.body.toPlainText()
+    assert [t.toggle.text() for t in call_step.tool_widgets] == ["Tool call calculator"]
+    assert [t.toggle.text() for t in result.tool_widgets] == ["Tool result · 42"]
+    assert not result.body.isVisible()
+    assert not result.tool_widgets[0].details.isVisible()
+    assert "It is 42." in answer.body.toPlainText()
+    entry = window.services.store.tool_audit()[0]
+    assert (entry.tool, entry.approval) == ("calculator", "allowed once")
+
+
+def test_window_stop_while_a_tool_runs(qtbot: QtBot, make_window: Any, fake_gguf: Path) -> None:
+    code = '{"name": "python", "arguments": {"code": "import time; time.sleep(20)"}}'
+    window = window_with_tools(qtbot, make_window, fake_gguf, f"<tool_call>{code}</tool_call>")
+    window.services.tools.set_policy("python", "allow")
+    send(qtbot, window, "Sleep a while")
+
+    def tool_running() -> bool:
+        turn = window.turns.current
+        return bool(turn and turn.tools and turn.tools.running)
+
+    qtbot.waitUntil(tool_running, timeout=10000)
+    assert window.composer.stop_button.isVisible()
+    window.stop()
+    qtbot.waitUntil(lambda: not window.turns.streaming, timeout=2000)
+    qtbot.waitUntil(lambda: len(window.chat_view.widgets) == 3, timeout=2000)
+    result = window.chat_view.widgets[2]
+    assert "stopped by the user" in result.tool_widgets[0].output.toPlainText()
