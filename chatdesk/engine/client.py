@@ -518,13 +518,16 @@ class EngineClient:
         messages: list[dict[str, str]],
         system_prompt: str = "",
         add_generation_prompt: bool = True,
+        tools: list[dict[str, Any]] | None = None,
     ) -> Future[tuple[str, int]]:
         """The exact prompt text the model would see, and its token count."""
-        fields = {
+        fields: dict[str, Any] = {
             "messages": messages,
             "system_prompt": system_prompt,
             "add_generation_prompt": add_generation_prompt,
         }
+        if tools is not None:
+            fields["tools"] = tools
         return self._call("render", fields, lambda value: (str(value[0]), int(value[1])))
 
     def generate(

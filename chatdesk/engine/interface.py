@@ -64,6 +64,7 @@ class Engine(Protocol):
         messages: list[ChatMessage],
         system_prompt: str = "",
         add_generation_prompt: bool = True,
+        tools: list[dict[str, Any]] | None = None,
     ) -> Future[tuple[str, int]]:
         """The prompt the model would see, and its token count (remote: an estimate)."""
 

@@ -47,6 +47,19 @@ def test_tools_and_tool_messages_are_in_the_prompt(
     assert with_tools > without + 20  # the template lists the tool's schema
 
 
+def test_show_prompt_renders_the_tools_and_the_tool_turn(
+    fresh_engine: EngineClient, tiny_model_path: Path
+) -> None:
+    options = LoadOptions(tiny_model_path, n_ctx=2048, chat_template=QWEN.read_text())
+    fresh_engine.load(options).result(timeout=60)
+    text, tokens = fresh_engine.render_prompt(HISTORY, "", tools=[TOOL]).result(timeout=60)
+    assert '"name": "calculator"' in text
+    assert "<tools>" in text
+    assert '<tool_call>\n{"name": "calculator", "arguments": {"expression": "2**64"}}' in text
+    assert "<tool_response>\n18446744073709551616\n</tool_response>" in text
+    assert tokens > 50
+
+
 class LoadedEngine:
     """The turn service's view of an engine with a model loaded (the test's own client)."""
 

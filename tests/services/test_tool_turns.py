@@ -130,3 +130,14 @@ def test_a_plain_turn_with_tools_offered_is_unchanged(
         ("assistant", "Just text, no calls."),
     ]
     assert [t["function"]["name"] for t in scripted_engine.requests[0]["tools"]] == ["calculator"]
+
+
+def test_show_prompt_has_the_tools_when_they_are_offered_in_chats(
+    services: AppServices, events: EventQueue
+) -> None:
+    cid = services.turns.new_conversation().id
+    services.store.append_message(cid, "user", "hi")
+    assert "<tool>" not in services.chat.render_prompt(cid).result()[0]
+    services.tools.set_offered_in_chat(True)
+    text = services.chat.render_prompt(cid).result()[0]
+    assert "<tool>calculator</tool>" in text

@@ -187,10 +187,15 @@ class ScriptedEngine:
         return stream
 
     def render_prompt(
-        self, messages: list[dict[str, str]], system_prompt: str = ""
+        self,
+        messages: list[dict[str, str]],
+        system_prompt: str = "",
+        tools: list[dict[str, Any]] | None = None,
     ) -> Future[tuple[str, int]]:
-        """A ChatML rendering, as a template would give."""
-        parts = [f"<|im_start|>system\n{system_prompt}<|im_end|>\n"] if system_prompt else []
+        """A ChatML rendering, as a template would give (tools listed in the system part)."""
+        listed = "".join(f"\n<tool>{t['function']['name']}</tool>" for t in tools or [])
+        system = system_prompt + listed
+        parts = [f"<|im_start|>system\n{system}<|im_end|>\n"] if system else []
         parts += [f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages]
         text = "".join(parts) + "<|im_start|>assistant\n"
         future: Future[tuple[str, int]] = Future()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -22,6 +22,7 @@ from chatdesk.ui.tool_message import ToolMessageWidget
 from chatdesk.ui.tools_dialog import ToolsDialog
 from tests.support.scripted_engine import ScriptedEngine
 from tests.ui.conftest import wait_for_model
+from tests.ui.test_window import type_and_send
 
 REQUEST = ApprovalRequest("weather__get_weather", "weather", {"city": "Zürich", "days": 3})
 SERVERS = Path(__file__).parent.parent / "tools" / "servers"
@@ -127,17 +128,12 @@ def window_with_tools(qtbot: QtBot, make_window: Any, fake_gguf: Path, *replies:
     return window
 
 
-def send(qtbot: QtBot, window: Any, text: str) -> None:
-    window.composer.text.setPlainText(text)
-    qtbot.keyClick(window.composer.text, Qt.Key.Key_Return)
-
-
 def test_window_runs_a_tool_step_after_asking(
     qtbot: QtBot, make_window: Any, fake_gguf: Path
 ) -> None:
     window = window_with_tools(qtbot, make_window, fake_gguf, "Let me see. " + CALC, "It is 42.")
     answer_next_dialog(qtbot, Approval.ONCE)
-    send(qtbot, window, "What is 6*7?")
+    type_and_send(qtbot, window, "What is 6*7?")
     qtbot.waitUntil(lambda: not window.turns.streaming, timeout=15000)
     widgets = window.chat_view.widgets
     assert [w.message.role for w in widgets] == ["user", "assistant", "tool", "assistant"]
@@ -156,7 +152,7 @@ def test_window_stop_while_a_tool_runs(qtbot: QtBot, make_window: Any, fake_gguf
     code = '{"name": "python", "arguments": {"code": "import time; time.sleep(20)"}}'
     window = window_with_tools(qtbot, make_window, fake_gguf, f"<tool_call>{code}</tool_call>")
     window.services.tools.set_policy("python", "allow")
-    send(qtbot, window, "Sleep a while")
+    type_and_send(qtbot, window, "Sleep a while")
 
     def tool_running() -> bool:
         turn = window.turns.current

@@ -288,11 +288,12 @@ class Engine:
         messages: list[dict[str, str]],
         system_prompt: str,
         add_generation_prompt: bool = True,
+        tools: list[dict[str, Any]] | None = None,
     ) -> tuple[str, int]:
-        """The prompt text for ``messages`` and its token count."""
+        """The prompt text for ``messages`` (and ``tools``) and its token count."""
         prompts = self._require_prompts()
         try:
-            pieces = prompts.pieces(system_prompt, messages, add_generation_prompt)
+            pieces = prompts.pieces(system_prompt, messages, add_generation_prompt, tools=tools)
         except PromptError as error:
             raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
         return "".join(piece.text for piece in pieces), len(prompts.tokenize(pieces))

@@ -176,6 +176,7 @@ class HostServer:
                     list(message["messages"]),
                     str(message.get("system_prompt") or ""),
                     bool(message.get("add_generation_prompt", True)),
+                    tools=message.get("tools"),
                 )
             )
         raise ValueError(f"unknown op {op}")
