@@ -16,9 +16,10 @@ shown as text. When the reply ends with calls:
 The turn ends when a reply has no call, after ``ToolsService.max_steps`` steps, or when the
 model wrote unreadable calls ``MAX_MALFORMED + 1`` times in a row (each got an error result
 to correct itself). Stop while a reply streams works as for any reply; Stop while tools run
-ends the turn at once: the calls without a stored result get "stopped by the user" (a call
-already running finishes alone and is only in the audit log), and the turn is
-``interrupted``. Nothing is ever lost: every step is its own row of the tree.
+ends the turn at once: a python run in progress is killed, the calls without a stored
+result get "stopped by the user" (an MCP call in progress finishes alone, recorded only in
+the audit log), and the turn is ``interrupted``. Nothing is lost: every step is its own
+row of the tree.
 """
 
 from __future__ import annotations
@@ -197,5 +198,6 @@ class ToolTurns:
         """Stop pressed while tools run: results so far, "stopped" for the rest, end now."""
         turn.cancel_requested = True
         turn.tools.running = False
+        self.tools.stop_running()
         self._store_results(turn, list(turn.tools.runs))
         self._end(turn)

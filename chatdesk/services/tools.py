@@ -31,11 +31,12 @@ from typing import Any
 
 from chatdesk import paths
 from chatdesk.store import Store
+from chatdesk.store.tool_audit import ToolAuditEntry
 from chatdesk.tools.base import BUILT_IN, Tool, ToolOutcome, ToolSpec
 from chatdesk.tools.builtins import builtin_tools
 from chatdesk.tools.calls import ToolCall
 from chatdesk.tools.mcp_servers import CONFIG_NAME, McpError, McpServer, load_config, save_switches
-from chatdesk.tools.sandbox import SandboxLimits
+from chatdesk.tools.sandbox import SandboxLimits, stop_all
 
 POLICIES = ("ask", "allow", "deny")
 DEFAULT_POLICY = "ask"
@@ -321,6 +322,14 @@ class ToolsService:
             duration_ms=elapsed,
             conversation_id=conversation_id,
         )
+
+    def audit_log(self, limit: int = 100) -> list[ToolAuditEntry]:
+        """The newest recorded calls first."""
+        return self.store.tool_audit(limit)
+
+    def stop_running(self) -> None:
+        """Stop pressed: kill the python tool's runs in progress (their results say so)."""
+        stop_all()
 
     # --- lookups -----------------------------------------------------------------------
     def _tool(self, name: str) -> Tool:

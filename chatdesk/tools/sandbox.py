@@ -140,6 +140,24 @@ def _supervise(
 ) -> SandboxResult:
     stopped: list[str] = []
     kill = _killer(process, stopped)
+    with _running_lock:
+        _running[process.pid] = kill
+    try:
+        return _watch(process, config, report_read, limits=limits, stopped=stopped, kill=kill)
+    finally:
+        with _running_lock:
+            _running.pop(process.pid, None)
+
+
+def _watch(
+    process: subprocess.Popen[bytes],
+    config: bytes,
+    report_read: int,
+    *,
+    limits: SandboxLimits,
+    stopped: list[str],
+    kill: Any,
+) -> SandboxResult:
     out = _CappedReader(_pipe(process.stdout), limits.output_bytes, lambda: kill("output"))
     err = _CappedReader(_pipe(process.stderr), limits.output_bytes, lambda: kill("output"))
     out.start()
@@ -152,6 +170,19 @@ def _supervise(
     err.join()
     reason = _reason(process.returncode, stopped, err.text(), limits)
     return SandboxResult(process.returncode, out.text(), err.text(), reason, protections)
+
+
+_running: dict[int, Any] = {}  # pid -> its killer, for every run in progress
+_running_lock = threading.Lock()
+
+
+def stop_all() -> int:
+    """Kill every run in progress (the user pressed Stop); how many there were."""
+    with _running_lock:
+        killers = list(_running.values())
+    for kill in killers:
+        kill("user")
+    return len(killers)
 
 
 def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
@@ -216,6 +247,8 @@ def _reap_group(pid: int) -> None:
 
 
 def _reason(code: int | None, stopped: list[str], stderr: str, limits: SandboxLimits) -> str | None:
+    if stopped and stopped[0] == "user":
+        return "stopped by the user"
     if stopped and stopped[0] == "wall":
         return f"ran longer than {limits.wall_seconds:g} s (wall-time limit)"
     if stopped and stopped[0] == "output":

@@ -32,10 +32,10 @@ from chatdesk.services.tools import (
     MAX_STEPS_RANGE,
     POLICIES,
     ServerStatus,
+    ToolAuditEntry,
     ToolEntry,
     ToolsService,
 )
-from chatdesk.store.tool_audit import ToolAuditEntry
 
 POLL_MS = 50
 LOG_ROWS = 500
@@ -169,7 +169,7 @@ class ToolsDialog(QDialog):
             self.servers_table.setItem(row, 3, _item(state))
 
     def fill_log(self) -> None:
-        self._entries = self.service.store.tool_audit(LOG_ROWS)
+        self._entries = self.service.audit_log(LOG_ROWS)
         self.log_table.setRowCount(len(self._entries))
         for row, entry in enumerate(self._entries):
             took = "" if entry.duration_ms is None else f"{entry.duration_ms:.0f}"

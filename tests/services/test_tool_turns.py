@@ -8,6 +8,7 @@ import threading
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.events import EventQueue
 from chatdesk.services.tools import Approval, ApprovalRequest
+from chatdesk.tools import sandbox
 from tests.support.scripted_engine import ScriptedEngine
 
 CALC = '<tool_call>\n{"name": "calculator", "arguments": {"expression": "2**64"}}\n</tool_call>'
@@ -110,6 +111,7 @@ def test_stop_while_tools_run_ends_the_turn_at_once(
         )
 
     assert events.run_until(running, timeout=10)
+    assert events.run_until(lambda: bool(sandbox._running), timeout=10)  # the program started
     services.turns.stop()
     assert not services.turns.streaming
     path = services.store.active_path(cid)
@@ -117,6 +119,8 @@ def test_stop_while_tools_run_ends_the_turn_at_once(
     assert path[1].status == "interrupted"
     assert "stopped by the user" in path[2].content
     assert len(scripted_engine.requests) == 1
+    assert events.run_until(lambda: bool(services.store.tool_audit()), timeout=5)
+    assert services.store.tool_audit()[0].error == "[stopped: stopped by the user]"
 
 
 def test_a_plain_turn_with_tools_offered_is_unchanged(

@@ -151,3 +151,18 @@ def test_the_caller_keeps_working_after_every_attempt() -> None:
     assert run("print(sum(range(10)))").stdout == "45\n"
     assert sys.getrecursionlimit() > 0
     assert os.getpid() > 0
+
+
+def test_stop_all_kills_a_run_in_progress() -> None:
+    import threading
+
+    from chatdesk.tools.sandbox import stop_all
+
+    results: list[SandboxResult] = []
+    worker = threading.Thread(target=lambda: results.append(run("import time; time.sleep(60)")))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not stop_all() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker.join(10)
+    assert results[0].stopped == "stopped by the user"
