@@ -87,14 +87,14 @@ def test_importing_back_end_layers_loads_neither_qt_nor_llama() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def chatdesk_modules(path: Path) -> set[str]:
-    """The ``chatdesk.X`` packages a source file imports."""
+def chatdesk_imports(path: Path) -> set[str]:
+    """The chatdesk sub-packages a source file imports (``chatdesk.x.y`` -> ``x``)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     found: set[str] = set()
     for node in ast.walk(tree):
-        names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
         found.update(n.split(".")[1] for n in names if n.startswith("chatdesk.") and "." in n)
     return found
 
@@ -103,4 +103,9 @@ def chatdesk_modules(path: Path) -> set[str]:
     "path", sorted((PACKAGE / "probabilities").glob("*.py")), ids=lambda p: p.name
 )
 def test_probabilities_depend_only_on_engine_types(path: Path) -> None:
-    assert chatdesk_modules(path) <= {"engine", "probabilities"}
+    assert chatdesk_imports(path) <= {"engine", "probabilities"}
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "tools").glob("*.py")), ids=lambda p: p.name)
+def test_tools_package_sits_below_services_and_ui(path: Path) -> None:
+    assert not chatdesk_imports(path) & {"services", "ui", "cli", "engine"}

@@ -108,6 +108,12 @@ def add_chat_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, help="CPU threads")
     parser.add_argument("--conversation", help="continue this conversation (id or id prefix)")
     parser.add_argument("--stats", action="store_true", help="print reply figures on stderr")
+    parser.add_argument(
+        "--tools", help="let the model call these tools (comma-separated; 'all' for every one)"
+    )
+    parser.add_argument(
+        "--yes", action="store_true", help="run the model's tool calls without asking"
+    )
 
 
 def resolve_model(name: str) -> Path:

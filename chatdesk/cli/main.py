@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from chatdesk import __version__
-from chatdesk.cli import conversations, engine_commands, model_commands
+from chatdesk.cli import conversations, engine_commands, model_commands, tool_commands
 from chatdesk.cli.errors import CLIError
 
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     conversations.register(commands)
     engine_commands.register(commands)
     model_commands.register(commands)
+    tool_commands.register(commands)
     return parser
 
 

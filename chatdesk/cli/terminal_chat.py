@@ -19,11 +19,14 @@ from typing import Any, TextIO
 
 from chatdesk.cli.engine_commands import SAMPLING_FLAGS, resolve_model
 from chatdesk.cli.errors import CLIError
+from chatdesk.cli.tool_prompt import TerminalToolReport, terminal_approver
 from chatdesk.engine.client import one_line
 from chatdesk.engine.types import ContextFitted, EngineError, LoadOptions, ReplyEvent
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.engine_session import ModelState, load_options
 from chatdesk.services.events import EventQueue
+from chatdesk.services.tool_turns import ALL_TOOLS, tool_message
+from chatdesk.services.tools import ToolRun, ToolsError
 from chatdesk.services.turns import ChatError, Turn
 from chatdesk.store import Conversation, StoreError
 
@@ -45,6 +48,30 @@ class TerminalChat:
         services.set_dispatch(self.events)
         services.turns.add_listener(self)
         services.turns.add_event_hook(self._note_dropped)
+        self.last_finished: Turn | None = None
+        self.tools: list[str] | str | None = None
+
+    def _setup_tools(self, wanted: str | None, yes: bool) -> list[str] | str | None:
+        """``--tools a,b`` (or ``all``): checked names; approval by prompt, or ``--yes``."""
+        if not wanted:
+            return None
+        names: list[str] | str = ALL_TOOLS
+        if wanted.strip() != ALL_TOOLS:
+            names = [n.strip() for n in wanted.split(",") if n.strip()]
+        try:
+            self.services.tools.schemas(None if names == ALL_TOOLS else list(names))
+        except ToolsError as error:
+            raise CLIError(str(error)) from None
+        steps = self.services.tool_turns
+        steps.approved_by, steps.approve = ("--yes", None) if yes else (None, terminal_approver())
+        report = TerminalToolReport()
+
+        def show(_turn: Turn, run: ToolRun) -> None:
+            report.on_tool_started(run.call)
+            report.on_message(tool_message(run))
+
+        steps.on_run = show
+        return names
 
     @classmethod
     def open(cls, args: argparse.Namespace) -> TerminalChat:
@@ -55,6 +82,7 @@ class TerminalChat:
             raise CLIError(f"cannot open the conversation database: {error}") from None
         session = cls(args, services)
         try:
+            session.tools = session._setup_tools(args.tools, args.yes)
             if args.conversation:
                 session.conversation = session.find_conversation(args.conversation)
             session.load(session.model_path())
@@ -115,10 +143,14 @@ class TerminalChat:
 
     # -- one exchange ---------------------------------------------------------------------
     def exchange(self, prompt: str, extras: dict[str, Any] | None = None) -> Turn:
-        """Send ``prompt``, print the reply as it streams; raises on failure or Ctrl-C.
+        """Send ``prompt``, print the reply as it streams (with tools: every step until the
+        answer); raises on failure or Ctrl-C.
 
-        ``extras`` go to the turn's request (``{"logprobs": N}`` for token probabilities).
+        ``extras`` go to the turn's request (``{"logprobs": N}`` for token probabilities);
+        the chosen tools are added to them.
         """
+        if self.tools:
+            extras = {**(extras or {}), "tools": self.tools}
         return self._follow(self.services.turns.send(self.conversation_id(), prompt, extras))
 
     def continue_last(self) -> Turn:
@@ -134,13 +166,16 @@ class TerminalChat:
         return self._follow(turn)
 
     def _follow(self, turn: Turn) -> Turn:
-        """Print the turn's text as it streams until it ends; Ctrl-C stops it."""
+        """Print the turn's text as it streams until it ends (a turn with tools ends with its
+        last step); Ctrl-C stops it."""
+        turns = self.services.turns
+        self.last_finished = None
         try:
-            self.events.run_until(lambda: turn.finished)
+            self.events.run_until(lambda: not turns.streaming)
         except KeyboardInterrupt:
-            self.services.turns.stop()
-            self.events.run_until(lambda: turn.finished, timeout=STOP_WAIT_S)
-        return self._finish(turn)
+            turns.stop()
+            self.events.run_until(lambda: not turns.streaming, timeout=STOP_WAIT_S)
+        return self._finish(self.last_finished or turn)
 
     def turn_started(self, turn: Turn) -> None:
         """Nothing to show yet."""
@@ -157,7 +192,8 @@ class TerminalChat:
             self.services.turns.stop()
 
     def turn_finished(self, turn: Turn) -> None:
-        """Handled by ``exchange`` once the queue is drained."""
+        """Remembered (a turn with tools ends with its last step); handled by ``exchange``."""
+        self.last_finished = turn
 
     def _note_dropped(self, turn: Turn, event: ReplyEvent) -> None:
         if isinstance(event, ContextFitted) and event.dropped_count:
@@ -178,6 +214,8 @@ class TerminalChat:
             raise CLIError(one_line(failure) if isinstance(failure, EngineError) else str(failure))
         if self.args.stats:
             print(describe_stats(turn), file=sys.stderr)
+        if turn.error and turn.tools is not None:  # a tool turn cut short (step limit...)
+            print(f"[{turn.error}]", file=sys.stderr)
         if turn.status == "interrupted":
             if self.output_closed:
                 raise CLIError("the output was closed, so the reply was stopped (and saved)")

@@ -532,13 +532,16 @@ class EngineClient:
         messages: list[dict[str, str]],
         system_prompt: str = "",
         add_generation_prompt: bool = True,
+        tools: list[dict[str, Any]] | None = None,
     ) -> Future[tuple[str, int]]:
         """The exact prompt text the model would see, and its token count."""
-        fields = {
+        fields: dict[str, Any] = {
             "messages": messages,
             "system_prompt": system_prompt,
             "add_generation_prompt": add_generation_prompt,
         }
+        if tools is not None:
+            fields["tools"] = tools
         return self._call("render", fields, lambda value: (str(value[0]), int(value[1])))
 
     def generate(
@@ -547,6 +550,7 @@ class EngineClient:
         system_prompt: str = "",
         sampling: SamplingSettings | None = None,
         conversation_key: str | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> ReplyStream:
         """Start a reply to ``messages`` (oldest first, last is the user's); stream it."""
         stream = ReplyStream(next(self._ids), self._cancel)
@@ -556,6 +560,8 @@ class EngineClient:
             "sampling": (sampling or SamplingSettings()).to_dict(),
             "conversation_key": conversation_key,
         }
+        if tools is not None:
+            fields["tools"] = tools
         try:
             self._send(self._live_host(), "generate", fields, stream)
         except EngineError as error:

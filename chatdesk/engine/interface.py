@@ -64,6 +64,7 @@ class Engine(Protocol):
         messages: list[ChatMessage],
         system_prompt: str = "",
         add_generation_prompt: bool = True,
+        tools: list[dict[str, Any]] | None = None,
     ) -> Future[tuple[str, int]]:
         """The prompt the model would see, and its token count (remote: an estimate)."""
 
@@ -73,15 +74,17 @@ class Engine(Protocol):
         system_prompt: str = "",
         sampling: SamplingSettings | None = None,
         conversation_key: str | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> ReplyHandle:
-        """Start a reply to ``messages`` and stream it.
+        """Start a reply to ``messages`` and stream it; ``tools`` (JSON-schema function
+        specs) reach the chat template.
 
-        The last message is normally the user's. When it is the assistant's, the engine
-        continues that unfinished reply: the events carry only the new text. Leading
-        messages marked ``"example": True`` are few-shot examples: never dropped to fit
-        the context (a remote engine sends them as ordinary messages, without the mark).
-        ``sampling.logprobs`` > 0 asks for ``TokenProbabilities`` events (an engine that
-        cannot give them sends none).
+        The last message is normally the user's (or, in a tool loop, a tool result). When
+        it is the assistant's, the engine continues that unfinished reply: the events carry
+        only the new text. Leading messages marked ``"example": True`` are few-shot examples:
+        never dropped to fit the context (a remote engine sends them as ordinary messages,
+        without the mark). ``sampling.logprobs`` > 0 asks for ``TokenProbabilities`` events
+        (an engine that cannot give them sends none).
         """
 
     def close(self, timeout: float = 5.0) -> None:

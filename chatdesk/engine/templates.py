@@ -36,6 +36,7 @@ import jinja2.utils
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
 from chatdesk.engine.builtin_templates import BUILTIN_TEMPLATES, DEFAULT_TEMPLATE, guess_builtin
+from chatdesk.engine.chat_inputs import alias_reasoning, check_tools, normalize_messages
 from chatdesk.engine.template_limits import (
     GUARD_GLOBALS,
     TemplateError,
@@ -52,7 +53,6 @@ MAX_OUTPUT_CHARS = 16 * 1024 * 1024  # far above any prompt a context window hol
 MAX_RENDER_SECONDS = 5.0
 MODEL_TEMPLATE = "model"  # resolve_template's name for the model's own template
 CUSTOM_TEMPLATE = "custom"
-REASONING_FIELDS = ("reasoning_content", "thinking", "reasoning")
 __all__ = ["TemplateError", "TemplateStopped", "render_scope"]  # re-exported
 
 
@@ -235,16 +235,6 @@ def plain_data(value: Any) -> Any:
     return f"<{type(value).__name__}>"
 
 
-def _alias_reasoning(message: Any) -> Any:
-    """A message's reasoning under every name templates read (as transformers does)."""
-    if not isinstance(message, dict):
-        return message
-    reasoning = next((message[k] for k in REASONING_FIELDS if message.get(k) is not None), None)
-    if reasoning is None:
-        return message
-    return {"thinking": reasoning, **message, "reasoning_content": reasoning}
-
-
 def _render_guarded(template: jinja2.Template, variables: dict[str, Any]) -> str:
     pieces: list[str] = []
     size = 0
@@ -262,24 +252,31 @@ def render_chat(
     template: str,
     messages: list[dict[str, Any]],
     *,
+    tools: list[dict[str, Any]] | None = None,
     add_generation_prompt: bool = True,
     bos_token: str = "",
     eos_token: str = "",
     extra: Mapping[str, Any] | None = None,
 ) -> str:
-    """Render ``messages`` (dicts with "role" and "content") into the prompt text."""
-    for message in messages:
-        if not isinstance(message, Mapping):
-            raise TemplateError(f"chat messages must be dicts, got {type(message).__name__}")
+    """Render ``messages`` (dicts with "role" and "content", tool calls...) and ``tools``
+    (JSON-schema dicts) into the prompt text, as ``apply_chat_template`` does (see
+    ``chat_inputs`` for how messages and tools are prepared)."""
+    try:
+        prepared = normalize_messages(messages)
+        tool_list = check_tools(tools)
+    except TypeError as error:
+        raise TemplateError(str(error)) from None
     variables: dict[str, Any] = {
         "bos_token": bos_token,
         "eos_token": eos_token,
         "tools": None,
         "documents": None,
         **plain_data(dict(extra or {})),
-        "messages": [_alias_reasoning(m) for m in plain_data(list(messages))],
+        "messages": [alias_reasoning(m) for m in plain_data(prepared)],
         "add_generation_prompt": add_generation_prompt,
     }
+    if tool_list is not None:
+        variables["tools"] = plain_data(tool_list)
     compiled = compile_template(template)
     try:
         return _render_guarded(compiled, variables)
@@ -300,13 +297,14 @@ def render_prompt(
     bos_token: str = "",
     eos_token: str = "",
     extra: Mapping[str, Any] | None = None,
+    tools: list[dict[str, Any]] | None = None,
 ) -> str:
     """The full prompt: system prompt (when not empty) then ``messages``.
 
     Some templates refuse a system message (Gemma 2, early Mistral); for them the system
     prompt is put before the first user message instead, as other chat apps do.
     """
-    options = _options(add_generation_prompt, bos_token, eos_token, extra)
+    options = _options(add_generation_prompt, bos_token, eos_token, extra, tools)
     return _with_system(
         lambda chat: render_chat(template, chat, **options), system_prompt, messages
     )
@@ -322,10 +320,11 @@ def render_prompt_pieces(
     bos_token: str = "",
     eos_token: str = "",
     extra: Mapping[str, Any] | None = None,
+    tools: list[dict[str, Any]] | None = None,
 ) -> list[PromptPiece]:
     """``render_prompt`` split into pieces as ``render_chat_pieces`` does (what the engine
     tokenizes: literal pieces as plain text, the rest with special tokens parsed)."""
-    options = _options(add_generation_prompt, bos_token, eos_token, extra)
+    options = _options(add_generation_prompt, bos_token, eos_token, extra, tools)
     tokens = list(control_tokens)
     return _with_system(
         lambda chat: render_chat_pieces(template, chat, control_tokens=tokens, **options),
@@ -335,13 +334,18 @@ def render_prompt_pieces(
 
 
 def _options(
-    add_generation_prompt: bool, bos_token: str, eos_token: str, extra: Mapping[str, Any] | None
+    add_generation_prompt: bool,
+    bos_token: str,
+    eos_token: str,
+    extra: Mapping[str, Any] | None,
+    tools: list[dict[str, Any]] | None,
 ) -> dict[str, Any]:
     return {
         "add_generation_prompt": add_generation_prompt,
         "bos_token": bos_token,
         "eos_token": eos_token,
         "extra": extra,
+        "tools": tools,
     }
 
 
@@ -426,6 +430,7 @@ def render_chat_pieces(
     bos_token: str = "",
     eos_token: str = "",
     extra: Mapping[str, Any] | None = None,
+    tools: list[dict[str, Any]] | None = None,
 ) -> list[PromptPiece]:
     """``render_chat``, split so that control tokens spelled out in the messages (a user
     pasting "<|im_end|>") cannot act as control tokens: those spans come back as literal
@@ -434,9 +439,11 @@ def render_chat_pieces(
     pattern = re.compile("|".join(re.escape(t) for t in spellings)) if spellings else None
     messages = _mark_literals(plain_data(list(messages)), pattern)
     extra = _mark_literals(plain_data(dict(extra or {})), pattern)
+    marked_tools = None if tools is None else _mark_literals(plain_data(list(tools)), pattern)
     text = render_chat(
         template,
         messages,
+        tools=marked_tools,
         add_generation_prompt=add_generation_prompt,
         bos_token=bos_token,
         eos_token=eos_token,

@@ -276,8 +276,20 @@ def read_message(fields: Fields, cid: str, previous: str | None, seen: set[str])
         error=fields.optional_text("error"),
         extra=fields.settings("extra"),
         model_identity=fields.settings("model_identity"),
+        tool_calls=read_tool_calls(fields),
+        tool_call_id=fields.optional_text("tool_call_id"),
         **numbers,  # type: ignore[arg-type]
     )
+
+
+def read_tool_calls(fields: Fields) -> list[dict[str, Any]] | None:
+    """An assistant message's tool calls: a list of objects, each naming its function."""
+    calls: list[Any] | None = fields.get("tool_calls", (list, type(None)))
+    for n, call in enumerate(calls or []):
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise fields.fail(f"tool_calls[{n}]", "expected an object with function.name")
+    return calls
 
 
 def read_conversation(fields: Fields) -> ConversationPlan:

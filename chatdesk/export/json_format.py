@@ -27,8 +27,14 @@ def message_record(
     message: Message, probabilities: list[TokenChoice] | None = None
 ) -> dict[str, Any]:
     """One message as exported (its conversation is implied by where it is listed), with
-    its token probabilities when given (the export's optional extra)."""
+    its token probabilities when given (the export's optional extra); the tool keys appear
+    only on messages that have them, so older exports stay identical."""
     m = message
+    tools: dict[str, Any] = {}
+    if m.tool_calls is not None:
+        tools["tool_calls"] = m.tool_calls
+    if m.tool_call_id is not None:
+        tools["tool_call_id"] = m.tool_call_id
     record: dict[str, Any] = {
         "id": m.id,
         "parent_id": m.parent_id,
@@ -48,6 +54,7 @@ def message_record(
         "error": m.error,
         "extra": m.extra,
         "model_identity": m.model_identity,
+        **tools,
     }
     if probabilities is not None:
         record["token_probabilities"] = to_json(probabilities)

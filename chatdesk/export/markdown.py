@@ -20,6 +20,7 @@ into a shared file. The JSON export is the lossless format.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from typing import Any
@@ -28,13 +29,19 @@ from chatdesk.export.wording import shared_model_name
 from chatdesk.markdown_fences import FENCE, closes, fence_marker
 from chatdesk.store import Conversation, Message, Store
 
-ROLE_HEADINGS = {"system": "System", "user": "User", "assistant": "Assistant"}
+ROLE_HEADINGS = {
+    "system": "System",
+    "user": "User",
+    "assistant": "Assistant",
+    "tool": "Tool result",
+}
 INLINE_SPECIAL = re.compile(r"([\\`*_\[\]!|~#])")  # what can start markup inside a line
 HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}  # entities work in every renderer
 ATX_HEADING = re.compile(r"^( {0,3})(#{1,6})(?=[ \t]|$)")
 SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 HTML_TAG = re.compile(r"<(?=[A-Za-z/!?])")
 CODE_SPAN = re.compile(r"(`+).*?(?<!`)\1(?!`)")
+BACKTICK_RUN = re.compile(r"`+")
 HEADING_SHIFT = 2  # message headings start at ### under the ## role headings
 
 
@@ -96,6 +103,20 @@ def escape_inline(text: str) -> str:
     return "".join(HTML_SPECIAL.get(char, char) for char in escaped)
 
 
+def fence_for(content: str) -> str:
+    """A backtick fence longer than every backtick run in ``content`` (at least three)."""
+    longest = max((len(run) for run in BACKTICK_RUN.findall(content)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def fenced(content: str) -> str:
+    """``content`` as a fenced code block that shows exactly that text (tool output and
+    tool-call arguments: raw text, never Markdown)."""
+    fence = fence_for(content)
+    body = content if content.endswith("\n") or not content else content + "\n"
+    return f"{fence}\n{body}{fence}\n"
+
+
 def yaml_value(value: Any) -> str:
     """A front-matter value: JSON on one line (unicode kept)."""
     return json.dumps(value, ensure_ascii=False)
@@ -133,11 +154,31 @@ def message_details(message: Message) -> str:
 
 
 def render_message(message: Message) -> str:
-    """One message: role heading, details line for replies, its neutralised Markdown."""
+    """One message: role heading, details line for replies, its neutralised Markdown, then
+    an assistant's tool calls (name and arguments as JSON, each in its own block)."""
     heading = f"## {ROLE_HEADINGS.get(message.role, escape_inline(message.role))}\n\n"
     details = message_details(message) + "\n" if message.role == "assistant" else ""
-    body = neutralise(message.content).strip("\n")
-    return heading + details + (body + "\n" if body else "")
+    if message.tool_call_id:
+        details = f"_call {escape_inline(message.tool_call_id)}_\n\n"
+    if message.role == "tool":  # tool output is raw text, never Markdown
+        body = fenced(message.content).strip("\n") if message.content else ""
+    else:
+        body = neutralise(message.content).strip("\n")
+    calls = "".join(render_tool_call(c) for c in message.tool_calls or [])
+    return heading + details + (body + "\n" if body else "") + calls
+
+
+def render_tool_call(call: dict[str, Any]) -> str:
+    """``**Tool call** `name` (call id)`` and the arguments as indented JSON."""
+    function = call.get("function") or {}
+    arguments = function.get("arguments")
+    if isinstance(arguments, str):
+        with contextlib.suppress(ValueError):  # else shown as the text it is
+            arguments = json.loads(arguments)
+    text = json.dumps(arguments, ensure_ascii=False, indent=2)
+    name = escape_inline(str(function.get("name", "?")))
+    call_id = escape_inline(str(call.get("id", "")))
+    return f"\n**Tool call** {name} _(call {call_id})_\n\n" + fenced(text)
 
 
 def render_markdown(conversation: Conversation, messages: list[Message]) -> str:

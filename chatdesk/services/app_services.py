@@ -21,8 +21,11 @@ from chatdesk.services.export import ExportService
 from chatdesk.services.model_identity import HashCache
 from chatdesk.services.settings import SettingsService
 from chatdesk.services.token_probabilities import TokenProbabilityFeature
+from chatdesk.services.tool_turns import ToolTurns
+from chatdesk.services.tools import ToolsService
 from chatdesk.services.turns import TurnService
 from chatdesk.store import Store
+from chatdesk.tools.mcp_servers import CONFIG_NAME
 
 if TYPE_CHECKING:
     from chatdesk.services.models import ModelService
@@ -41,6 +44,8 @@ class AppServices:
     conversations: ConversationsService
     export: ExportService
     probabilities: TokenProbabilityFeature
+    tools: ToolsService
+    tool_turns: ToolTurns
     _models: ModelService | None = field(default=None, repr=False)
 
     @classmethod
@@ -56,9 +61,11 @@ class AppServices:
         turns = TurnService(store, engine, settings)
         probabilities = TokenProbabilityFeature(store)
         probabilities.install(turns)
+        tools = ToolsService(store, store.path.parent / CONFIG_NAME)
         return cls(
             store, settings, engine, turns, ChatService(store, turns),
             ConversationsService(store), ExportService(store), probabilities,
+            tools, ToolTurns(turns, tools),
         )  # fmt: skip
 
     def set_dispatch(self, dispatch: Dispatch) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from chatdesk.services.tool_turns import ALL_TOOLS
 from chatdesk.services.turns import TurnService
 from chatdesk.store import Message, Store
 
@@ -62,5 +63,11 @@ class ChatService:
     def render_prompt(self, conversation_id: str) -> Future[tuple[str, int]]:
         """The exact prompt for the conversation's active branch: Future of (text, tokens)."""
         request = self.turns.request_for(conversation_id, self.messages(conversation_id))
+        steps = self.turns.tool_steps
+        if steps is not None and steps.tools.offered_in_chat():  # as the next turn will be
+            request.extras["tools"] = ALL_TOOLS
+            steps.prepare(request)
+        schemas = request.extras.get("tool_schemas")
+        tools = {"tools": schemas} if schemas else {}
         engine = self.turns.engines.engine
-        return engine.render_prompt(request.messages, request.system_prompt)
+        return engine.render_prompt(request.messages, request.system_prompt, **tools)

@@ -59,6 +59,7 @@ from chatdesk.engine.types import (
 )
 from chatdesk.services.events import Dispatch, run_inline
 from chatdesk.services.settings import SettingsService
+from chatdesk.services.tool_history import chat_messages
 from chatdesk.store import Conversation, Message, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ class Turn:
     cancel_requested: bool = False
     last_persist: float = 0.0
     save_error: str | None = None  # the last save failed (disk full...): the text is kept here
+    tools: Any = None  # a turn with tools: its ``tool_turns.ToolState``
 
     @property
     def conversation_id(self) -> str:
@@ -175,6 +177,7 @@ class TurnService:
         self._listeners: list[TurnListener] = []
         self._request_hooks: list[RequestHook] = []
         self._event_hooks: list[EventHook] = []
+        self.tool_steps: Any = None  # ``tool_turns.ToolTurns`` once tools are set up
 
     # -- hooks --------------------------------------------------------------------
     def add_listener(self, listener: TurnListener) -> None:
@@ -255,6 +258,9 @@ class TurnService:
     def stop(self) -> None:
         """Stop the streaming reply; what arrived so far is kept (``interrupted``)."""
         turn = self.current
+        if turn is not None and turn.tools is not None and turn.tools.running:
+            self.tool_steps.stop(turn)  # tools are running: the turn ends now
+            return
         if turn is not None and not turn.finished and turn.handle is not None:
             turn.cancel_requested = True
             turn.handle.cancel()
@@ -299,6 +305,14 @@ class TurnService:
             self.store.update_conversation(conversation_id, model=model, model_identity=identity)
         return self._begin(Turn(request, placeholder.id, [*path, placeholder], model, identity))
 
+    def begin(self, turn: Turn) -> Turn:
+        """Make ``turn`` current, tell the listeners and ask the engine (tool steps use it)."""
+        return self._begin(turn)
+
+    def finish(self, turn: Turn) -> None:
+        """End ``turn`` without a further engine event (a tool step that ends the turn)."""
+        self._finish(turn, None, None)
+
     def _begin(self, turn: Turn) -> Turn:
         turn.last_persist = time.monotonic()
         self.current = turn
@@ -309,10 +323,16 @@ class TurnService:
 
     def _generate(self, turn: Turn) -> None:
         request = turn.request
+        if self.tool_steps is not None:  # extras["tools"] (given after the hooks) -> schemas
+            self.tool_steps.prepare(request)
+        schemas = request.extras.get("tool_schemas")
+        if schemas and turn.tools is None and self.tool_steps is not None:
+            turn.tools = self.tool_steps.state_for(turn)
+        tools = {"tools": schemas} if schemas else {}  # engines without tools never see it
         try:
             turn.handle = self.engines.engine.generate(
                 request.messages, request.system_prompt, to_sampling(request.sampling),
-                conversation_key=request.conversation_id,
+                conversation_key=request.conversation_id, **tools,
             )  # fmt: skip
             turn.handle.on_event(lambda event: self.dispatch(lambda: self._apply(turn, event)))
         except Exception as error:  # the engine refused at once: the turn fails the same way
@@ -326,9 +346,11 @@ class TurnService:
         for hook in self._event_hooks:
             hook(turn, event)
         if isinstance(event, TextDelta):
-            turn.text += event.text
-            for listener in list(self._listeners):
-                listener.turn_text(turn, event.text)
+            shown = event.text if turn.tools is None else turn.tools.parser.feed(event.text)
+            if shown:  # a tool call being written is never shown as text
+                turn.text += shown
+                for listener in list(self._listeners):
+                    listener.turn_text(turn, shown)
             self._persist_if_due(turn)
         elif isinstance(event, ContextFitted):
             turn.prompt_tokens, turn.n_ctx = event.prompt_tokens, event.n_ctx
@@ -339,7 +361,9 @@ class TurnService:
             self._finish(turn, event.stats, event.error)
 
     def _finish(self, turn: Turn, stats: ReplyStats | None, error: BaseException | None) -> None:
-        turn.stats = stats_to_dict(stats)
+        if turn.tools is not None and self.tool_steps.after_reply(turn, stats, error):
+            return  # the reply called tools: they run, then the next step starts
+        turn.stats = stats_to_dict(stats) or turn.stats
         if stats is not None and stats.n_ctx:
             turn.prompt_tokens = stats.prompt_tokens or turn.prompt_tokens
             turn.n_ctx, turn.dropped = stats.n_ctx, stats.dropped_messages
@@ -424,12 +448,9 @@ def title_for(text: str) -> str:
 
 
 def history_for(messages: list[Message]) -> list[ChatMessage]:
-    """The turns the model gets: user and assistant text (failed or empty replies left out)."""
-    return [
-        {"role": m.role, "content": m.content}
-        for m in messages
-        if m.role in ("user", "assistant") and m.status != "error" and m.content
-    ]
+    """The turns the model gets: user and assistant text (failed or empty replies left out),
+    and tool calls with their results (``tool_history.chat_messages``)."""
+    return chat_messages(messages)
 
 
 def describe_error(error: BaseException) -> str:

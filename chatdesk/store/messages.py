@@ -7,6 +7,7 @@ sibling (a message with the same parent) that becomes the conversation's active 
 from __future__ import annotations
 
 import enum
+import json
 import math
 import os
 from typing import Any
@@ -19,7 +20,7 @@ from chatdesk.store.processes import is_live_here, mark_live, process_alive
 MESSAGE_COLUMNS = (
     "id, conversation_id, parent_id, role, content, status, created_at, model, settings, "
     "prompt_tokens, completion_tokens, time_to_first_token_ms, tokens_per_second, finish_reason, "
-    "n_ctx, dropped_messages, error, extra, model_identity"
+    "n_ctx, dropped_messages, error, extra, model_identity, tool_calls, tool_call_id"
 )
 INTEGER_STATS = ("prompt_tokens", "completion_tokens")
 FLOAT_STATS = ("time_to_first_token_ms", "tokens_per_second")
@@ -39,7 +40,25 @@ def message_from_row(row: Row) -> Message:
     values = list(row)
     for index in (8, 17, 18):  # settings, extra, model_identity
         values[index] = load_json(values[index])
+    values[19] = load_tool_calls(values[19])
     return Message(*values)
+
+
+def load_tool_calls(text: str | None) -> list[dict[str, Any]] | None:
+    """Stored tool calls (a JSON list of objects) back to a list; None when there are none."""
+    if not text:
+        return None
+    value = json.loads(text)
+    return [c for c in value if isinstance(c, dict)] if isinstance(value, list) else None
+
+
+def dump_tool_calls(calls: list[dict[str, Any]] | None) -> str | None:
+    """Tool calls as stored JSON text (None stays NULL); each call must be an object."""
+    if calls is None:
+        return None
+    if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
+        raise InvalidValueError("tool_calls must be a list of objects")
+    return json.dumps(calls, ensure_ascii=False)
 
 
 def check_role(role: str) -> str:
@@ -107,6 +126,8 @@ class MessagesMixin(StoreBase):
         status: str = "complete",
         model: str | None = None,
         settings: dict[str, Any] | None = None,
+        tool_calls: list[dict[str, Any]] | None = None,
+        tool_call_id: str | None = None,
     ) -> Message:
         """Add a message under ``parent_id`` (default: the active leaf; None: a new root).
 
@@ -128,6 +149,8 @@ class MessagesMixin(StoreBase):
                 created_at=utc_now(),
                 model=model,
                 settings=dict(settings or {}),
+                tool_calls=tool_calls,
+                tool_call_id=tool_call_id,
             )
             self.insert_message(message)
             self._write(
@@ -143,12 +166,13 @@ class MessagesMixin(StoreBase):
         stats = check_stats({name: getattr(m, name) for name in STAT_FIELDS})
         streaming = check_status(m.status) == "streaming"
         self._write(
-            f"INSERT INTO messages ({MESSAGE_COLUMNS}, writer_pid) VALUES ({', '.join('?' * 20)})",
+            f"INSERT INTO messages ({MESSAGE_COLUMNS}, writer_pid) VALUES ({', '.join('?' * 22)})",
             [m.id, m.conversation_id, m.parent_id, check_role(m.role),
              check_content(m.content), m.status, m.created_at, m.model,
              dump_json(m.settings), *stats.values(), check_count(m.n_ctx),
              check_count(m.dropped_messages), m.error, dump_json(m.extra),
-             dump_json(m.model_identity), os.getpid() if streaming else None],
+             dump_json(m.model_identity), dump_tool_calls(m.tool_calls), m.tool_call_id,
+             os.getpid() if streaming else None],
         )  # fmt: skip
         mark_live(m.id, streaming, self)
 
@@ -182,6 +206,14 @@ class MessagesMixin(StoreBase):
             raise NotFoundError(f"no message with id {mid!r}")
         if status is not None:
             mark_live(mid, status == "streaming", self)
+
+    @synchronized
+    def set_tool_calls(self, mid: str, calls: list[dict[str, Any]] | None) -> None:
+        """Record the tool calls an assistant message made (None: none)."""
+        if not self._write(
+            "UPDATE messages SET tool_calls = ? WHERE id = ?", [dump_tool_calls(calls), mid]
+        ):
+            raise NotFoundError(f"no message with id {mid!r}")
 
     @synchronized
     def set_reply_metadata(

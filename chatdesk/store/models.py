@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-ROLES = ("system", "user", "assistant")
+ROLES = ("system", "user", "assistant", "tool")
 STATUSES = ("complete", "streaming", "interrupted", "error")
 STAT_FIELDS = (
     "prompt_tokens",
@@ -94,6 +94,8 @@ class Message:
     error: str | None = None  # why the reply failed, as the engine said
     extra: dict[str, Any] = field(default_factory=dict, hash=False)  # per-feature reply data
     model_identity: dict[str, Any] = field(default_factory=dict, hash=False)
+    tool_calls: list[dict[str, Any]] | None = field(default=None, hash=False)
+    tool_call_id: str | None = None
 
 
 @dataclass(frozen=True)

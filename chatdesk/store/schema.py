@@ -218,3 +218,77 @@ def add_token_probabilities_and_examples(db: Database) -> None:
 def known_migration_names(migrations: Migrations = MIGRATIONS) -> list[str]:
     """Names of every migration this ChatDesk knows, in order."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]
+
+
+OLD_ROLE_CHECK = "CHECK (role IN ('system', 'user', 'assistant'))"
+TOOL_ROLE_CHECK = "CHECK (role IN ('system', 'user', 'assistant', 'tool'))"
+TOOL_AUDIT = """CREATE TABLE IF NOT EXISTS tool_audit (
+    seq INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    conversation_id TEXT,
+    tool TEXT NOT NULL,
+    source TEXT NOT NULL,
+    arguments TEXT NOT NULL,
+    result TEXT,
+    error TEXT,
+    duration_ms REAL,
+    approval TEXT NOT NULL
+)"""
+
+
+@MIGRATIONS(name="0007_tools", transactional=False)
+def add_tools(db: Database) -> None:
+    """The ``tool`` role, an assistant message's ``tool_calls`` (JSON text) and a tool
+    message's ``tool_call_id``; the ``tool_audit`` log of every tool call.
+
+    A CHECK constraint only changes by rebuilding the table. Inside a transaction with
+    foreign keys on, dropping the old ``messages`` would run its foreign-key actions (every
+    conversation's ``active_leaf_id`` set to NULL, cascades into any table that references
+    messages), so this migration runs outside sqlite-utils' transaction and follows
+    SQLite's documented procedure: foreign keys off, one transaction that copies the rows
+    (same ``seq``, so the external-content FTS index stays valid) into a table made from
+    the current definition (whatever columns earlier migrations added) with the wider
+    CHECK, drops the old table, renames the new one, recreates the old table's indexes
+    and triggers from their stored SQL, and commits only if ``foreign_key_check`` is clean.
+    It is idempotent, since its record is written after that commit.
+    """
+    db.execute("PRAGMA foreign_keys = OFF")
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            _rebuild_messages_for_tools(db)
+            db.execute(TOOL_AUDIT)
+            db.execute("CREATE INDEX IF NOT EXISTS tool_audit_by_time ON tool_audit (started_at)")
+            if db.execute("PRAGMA foreign_key_check").fetchall():
+                raise RuntimeError("foreign keys do not hold after rebuilding messages")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    finally:
+        db.execute("PRAGMA foreign_keys = ON")
+
+
+def _rebuild_messages_for_tools(db: Database) -> None:
+    table_sql = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'messages'"
+    ).fetchone()[0]
+    if TOOL_ROLE_CHECK in table_sql:
+        return  # applied before its record could be written
+    if OLD_ROLE_CHECK not in table_sql:
+        raise RuntimeError("the messages table's role constraint is not the expected one")
+    columns = ", ".join(row[1] for row in db.execute("PRAGMA table_info(messages)").fetchall())
+    extras = db.execute(
+        "SELECT sql FROM sqlite_master WHERE tbl_name = 'messages' "
+        "AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type, name"
+    ).fetchall()
+    body = table_sql.replace(OLD_ROLE_CHECK, TOOL_ROLE_CHECK).rstrip().removesuffix(")")
+    new_sql = body.replace("CREATE TABLE messages", "CREATE TABLE messages_new", 1)
+    run_statements(
+        db,
+        new_sql.rstrip() + ",\n    tool_calls TEXT,\n    tool_call_id TEXT\n)",
+        f"INSERT INTO messages_new ({columns}) SELECT {columns} FROM messages",
+        "DROP TABLE messages",
+        "ALTER TABLE messages_new RENAME TO messages",
+        *(row[0] for row in extras),
+    )

@@ -21,9 +21,17 @@ from chatdesk.store.processes import forget_owner
 from chatdesk.store.schema import MIGRATIONS
 from chatdesk.store.search import SearchMixin
 from chatdesk.store.token_probabilities import TokenProbabilitiesMixin
+from chatdesk.store.tool_audit import ToolAuditMixin
 
 
-class Store(ConversationsMixin, MessagesMixin, SearchMixin, SettingsMixin, TokenProbabilitiesMixin):
+class Store(
+    ConversationsMixin,
+    MessagesMixin,
+    SearchMixin,
+    SettingsMixin,
+    TokenProbabilitiesMixin,
+    ToolAuditMixin,
+):
     """All conversations, messages and app settings of one ChatDesk data root.
 
     Safe to share between threads (calls are serialised by a lock). Opening creates the

@@ -55,6 +55,7 @@ from chatdesk.ui.settings_panel import SettingsPanel
 from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.theme import DEFAULT_FONT_SIZE, apply_theme
 from chatdesk.ui.token_actions import TokenActions
+from chatdesk.ui.tool_actions import ToolActions
 from chatdesk.ui.welcome import WelcomePage
 from chatdesk.ui.window_hooks import connect_new_user, first_line, model_feedback
 from chatdesk.ui.window_menus import build_menus
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.renderer = MarkdownRenderer(self._apply_appearance())
         self.files = FileActions(self)
+        self.tools = ToolActions(self)
         self._build()
         self.tokens = TokenActions(self)
         self.settings_panel.appearance.show_values(*self._appearance())
@@ -317,17 +319,17 @@ class MainWindow(QMainWindow):
         assert self.conversation_id is not None
         self.settings_panel.conversation.flush()
         cid = self.conversation_id
-        if self._run_turn(lambda: self.turns.send(cid, text)):
+        if self._run_turn(lambda: self.turns.send(cid, text, self.tools.extras())):
             self.composer.clear()
             self.composer.focus()
 
     def regenerate(self, message: Message) -> None:
         """Another reply to the same user message (a new sibling)."""
-        self._run_turn(lambda: self.turns.regenerate(message))
+        self._run_turn(lambda: self.turns.regenerate(message, self.tools.extras()))
 
     def edit_and_resend(self, message: Message, text: str) -> None:
         """A new branch from an edited user message."""
-        self._run_turn(lambda: self.turns.edit_and_resend(message, text))
+        self._run_turn(lambda: self.turns.edit_and_resend(message, text, self.tools.extras()))
 
     def switch_sibling(self, message: Message, step: int) -> None:
         """Show another version of a message (< 2/3 >)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import (
@@ -21,8 +23,9 @@ from chatdesk.services.types import Message
 from chatdesk.ui.composer import PromptEdit
 from chatdesk.ui.message_body import MessageBody
 from chatdesk.ui.rendering import MarkdownRenderer
+from chatdesk.ui.tool_message import ToolMessageWidget
 
-ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System"}
+ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 INTERRUPTIONS = {  # why an interrupted reply stopped, by its finish reason
     "cancelled": "stopped by you",
     "error": "interrupted: the engine stopped",
@@ -161,6 +164,9 @@ class MessageWidget(QFrame):
         self.body.copy_code.connect(self._copy)
         layout.addWidget(self.body)
         self.token_view: QWidget | None = None
+        self.tool_column = QVBoxLayout()  # collapsed tool calls / tool result
+        layout.addLayout(self.tool_column)
+        self.tool_widgets: list[ToolMessageWidget] = []
         self.editor: QWidget | None = None
         self.edit_text: PromptEdit | None = None
         self.error_label = QLabel(self)
@@ -255,13 +261,16 @@ class MessageWidget(QFrame):
         redone), so the end of a long reply costs no more than one frame.
         """
         self.message = message
+        self._show_tools(message)
         if message.role == "assistant" and streamed:
             self.body.show_streaming(message.content)
         elif message.role == "assistant":
             self.body.show_markdown(message.content)
         else:
             self.body.show_plain(message.content)
-        self.body.setVisible(bool(message.content) or message.status != "error")
+        self.body.setVisible(
+            message.role != "tool" and (bool(message.content) or message.status != "error")
+        )
         if message.role == "assistant":  # cut off by Stop, a crash or the token limit
             cut = message.status == "interrupted" or message.finish_reason == "length"
             self.continue_button.setVisible(cut and bool(message.content))
@@ -282,6 +291,21 @@ class MessageWidget(QFrame):
         if view is not None:
             layout.insertWidget(layout.indexOf(self.body) + 1, view)
         self.body.setVisible(view is None)
+
+    def _show_tools(self, message: Message) -> None:
+        """An assistant's calls, or a tool message's result, as collapsed plain text."""
+        for widget in self.tool_widgets:
+            widget.deleteLater()
+        calls: list[tuple[dict[str, Any], str | None]] = [
+            (c, None) for c in message.tool_calls or []
+        ]
+        if message.role == "tool":
+            calls = [
+                ({"id": message.tool_call_id, "function": {"name": "result"}}, message.content)
+            ]
+        self.tool_widgets = [ToolMessageWidget(call, output, self) for call, output in calls]
+        for widget in self.tool_widgets:
+            self.tool_column.addWidget(widget)
 
     def show_streaming(self, text: str) -> None:
         """Re-render the growing reply (called at most once per frame)."""

@@ -57,5 +57,6 @@ def build_menus(window: MainWindow) -> None:
     add_action(w, menu, "Smaller text", lambda: w.step_font(-1), QKeySequence.StandardKey.ZoomOut)
     menu = w.menuBar().addMenu("&Models")
     add_action(w, menu, "Models...", w.open_models_dialog, "Ctrl+M")
+    add_action(w, menu, "Tools...", w.tools.open_dialog, "Ctrl+Shift+T")
     add_action(w, menu, "Reload model", w.reload_model, "Ctrl+R")
     add_action(w, menu, "Unload model", w.unload_model)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from chatdesk.export import FORMAT, ImportFormatError, export_json, import_file, import_text
+from chatdesk.export.markdown import export_markdown
 from chatdesk.store import Conversation, Store
 from tests.export.conftest import NASTY_REPLY
 
@@ -133,7 +134,7 @@ BAD_INPUTS = [
     (document({"title": "t", "messages": [{"role": "user"}]}), "missing required key 'content'"),
     (
         document({"title": "t", "messages": [{"role": "bot", "content": "x"}]}),
-        r"messages\[0\].role: expected one of system, user, assistant, got 'bot'",
+        r"messages\[0\].role: expected one of system, user, assistant, tool, got 'bot'",
     ),
     (document({"title": "t", "messages": [{"role": "user", "content": 3}]}), "content: expected"),
     (
@@ -320,3 +321,27 @@ def test_reply_metadata_and_model_identity_round_trip(store: Store, fresh_store:
     assert copied.extra == {"tools": [1]}
     assert copied.model_identity == identity
     assert fresh_store.get_conversation(cid).model_identity == identity
+
+
+def test_tool_calls_and_results_survive_export_and_import(tmp_path: Path) -> None:
+    function = {"name": "calculator", "arguments": {"expression": "2**64"}}
+    calls = [{"id": "a1B2c3D4e", "type": "function", "function": function}]
+    with Store(tmp_path / "a.db") as store:
+        cid = store.create_conversation("Tools").id
+        store.append_message(cid, "user", "What is 2**64?")
+        store.append_message(cid, "assistant", "", tool_calls=calls)
+        store.append_message(cid, "tool", "18446744073709551616", tool_call_id="a1B2c3D4e")
+        store.append_message(cid, "assistant", "It is 18446744073709551616.")
+        exported = export_json(store, [cid])
+        markdown = export_markdown(store, cid)
+    with Store(tmp_path / "b.db") as other:
+        [new_cid] = import_text(other, exported).conversation_ids
+        path = other.active_path(new_cid)
+        assert [m.role for m in path] == ["user", "assistant", "tool", "assistant"]
+        assert path[1].tool_calls == calls
+        assert path[2].tool_call_id == "a1B2c3D4e"
+        assert export_json(other, [new_cid]) == exported
+    assert "## Tool result" in markdown
+    assert "**Tool call** calculator" in markdown
+    assert '"expression": "2\\*\\*64"' not in markdown
+    assert '"expression": "2**64"' in markdown

@@ -84,6 +84,16 @@ class ScriptedStream:
         """Stop after the current token."""
         self._cancel.set()
 
+    def wait(self, timeout: float | None = None) -> ReplyStats:
+        """Block until the reply ends (ReplyHandle.wait): its stats, or its error raised."""
+        if not self.done.wait(timeout):
+            raise TimeoutError("the scripted reply did not end in time")
+        last = self._events[-1]
+        if isinstance(last, ReplyFailed):
+            raise last.error
+        assert isinstance(last, ReplyDone)
+        return last.stats
+
     def kill_host(self) -> None:
         """Simulate the host process dying mid-reply."""
         self._die.set()
@@ -138,6 +148,7 @@ class ScriptedEngine:
         self.streams: list[ScriptedStream] = []
         self.requests: list[dict[str, Any]] = []
         self.closed = False
+        self.replies: list[str] = []  # whole replies for the next generate calls, in order
 
     def token_list(self) -> list[str]:
         """The reply split into ``tokens`` pieces (the text repeated as needed)."""
@@ -162,19 +173,29 @@ class ScriptedEngine:
         system_prompt: str = "",
         sampling: SamplingSettings | None = None,
         conversation_key: str | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> ScriptedStream:
-        """Start streaming the scripted reply."""
+        """Start streaming the next of ``replies`` (in 3-character pieces), else the text."""
         request = {"messages": messages, "system_prompt": system_prompt, "sampling": sampling}
-        self.requests.append({**request, "conversation_key": conversation_key})
-        stream = ScriptedStream(self.token_list(), self.rate, 2048, self.dropped, self.failure)
+        self.requests.append({**request, "conversation_key": conversation_key, "tools": tools})
+        tokens = self.token_list()
+        if self.replies:
+            reply = self.replies.pop(0)
+            tokens = [reply[i : i + 3] for i in range(0, len(reply), 3)]
+        stream = ScriptedStream(tokens, self.rate, 2048, self.dropped, self.failure)
         self.streams.append(stream)
         return stream
 
     def render_prompt(
-        self, messages: list[dict[str, str]], system_prompt: str = ""
+        self,
+        messages: list[dict[str, str]],
+        system_prompt: str = "",
+        tools: list[dict[str, Any]] | None = None,
     ) -> Future[tuple[str, int]]:
-        """A ChatML rendering, as a template would give."""
-        parts = [f"<|im_start|>system\n{system_prompt}<|im_end|>\n"] if system_prompt else []
+        """A ChatML rendering, as a template would give (tools listed in the system part)."""
+        listed = "".join(f"\n<tool>{t['function']['name']}</tool>" for t in tools or [])
+        system = system_prompt + listed
+        parts = [f"<|im_start|>system\n{system}<|im_end|>\n"] if system else []
         parts += [f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages]
         text = "".join(parts) + "<|im_start|>assistant\n"
         future: Future[tuple[str, int]] = Future()

@@ -10,6 +10,7 @@ user switched away and back, so a new turn only evaluates its new tokens.
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 import time
@@ -86,6 +87,7 @@ class ReplyRequest:
     system_prompt: str
     settings: SamplingSettings
     conversation_key: str | None = None
+    tools: list[dict[str, Any]] | None = None  # function specs for the chat template
 
 
 @dataclass(frozen=True)
@@ -313,11 +315,12 @@ class Engine:
         messages: list[dict[str, str]],
         system_prompt: str,
         add_generation_prompt: bool = True,
+        tools: list[dict[str, Any]] | None = None,
     ) -> tuple[str, int]:
-        """The prompt text for ``messages`` and its token count."""
+        """The prompt text for ``messages`` (and ``tools``) and its token count."""
         prompts = self._require_prompts()
         try:
-            pieces = prompts.pieces(system_prompt, messages, add_generation_prompt)
+            pieces = prompts.pieces(system_prompt, messages, add_generation_prompt, tools=tools)
         except PromptError as error:
             raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
         return "".join(piece.text for piece in pieces), len(prompts.tokenize(pieces))
@@ -327,11 +330,18 @@ class Engine:
         assert self.prompts is not None
         return self.prompts
 
-    def _fit(self, messages: list[dict[str, str]], system_prompt: str, budget: int) -> FitResult:
+    def _fit(
+        self,
+        messages: list[dict[str, str]],
+        system_prompt: str,
+        budget: int,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> FitResult:
         model, prompts = self._require_model(), self._require_prompts()
+        render = functools.partial(prompts.render, tools=tools)
         try:
             return fit_conversation(
-                system_prompt, messages, prompts.render, prompts.count, model.n_ctx, budget
+                system_prompt, messages, render, prompts.count, model.n_ctx, budget
             )
         except ContextOverflowError as error:
             raise EngineFailure(ErrorCode.MESSAGE_TOO_LONG, str(error)) from None
@@ -396,10 +406,12 @@ class Engine:
         model, prompts = self._require_model(), self._require_prompts()
         budget = reply_budget(request.settings.max_tokens, model.n_ctx)
         with render_scope(MAX_RENDER_SECONDS, cancel):
-            fit = self._fit(request.messages, request.system_prompt, budget)
+            fit = self._fit(request.messages, request.system_prompt, budget, request.tools)
             continuing = continues_reply(fit.messages)
             try:
-                pieces = prompts.pieces(request.system_prompt, fit.messages, not continuing)
+                pieces = prompts.pieces(
+                    request.system_prompt, fit.messages, not continuing, tools=request.tools
+                )
                 if continuing:  # the last message is an unfinished reply: carry on writing it
                     pieces = cut_after_reply(pieces, str(fit.messages[-1].get("content", "")))
             except PromptError as error:

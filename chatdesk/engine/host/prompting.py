@@ -11,6 +11,7 @@ and the template did not already write it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from chatdesk.engine.host.model import LoadedModel
 from chatdesk.engine.templates import (
@@ -59,9 +60,13 @@ class PromptBuilder:
     control_tokens: tuple[str, ...]
 
     def render(
-        self, system_prompt: str, messages: list[dict[str, str]], add_generation_prompt: bool = True
+        self,
+        system_prompt: str,
+        messages: list[dict[str, str]],
+        add_generation_prompt: bool = True,
+        tools: list[dict[str, Any]] | None = None,
     ) -> str:
-        """The prompt text."""
+        """The prompt text (``tools``: function specs the template shows the model)."""
         try:
             return render_prompt(
                 self.template,
@@ -70,12 +75,17 @@ class PromptBuilder:
                 add_generation_prompt=add_generation_prompt,
                 bos_token=self.bos_token,
                 eos_token=self.eos_token,
+                tools=tools,
             )
         except TemplateError as error:  # the template is untrusted input
             raise PromptError(f"{error} ({self.template_name})") from None
 
     def pieces(
-        self, system_prompt: str, messages: list[dict[str, str]], add_generation_prompt: bool = True
+        self,
+        system_prompt: str,
+        messages: list[dict[str, str]],
+        add_generation_prompt: bool = True,
+        tools: list[dict[str, Any]] | None = None,
     ) -> list[PromptPiece]:
         """The prompt text in pieces (user-written control-token spellings kept apart)."""
         try:
@@ -87,6 +97,7 @@ class PromptBuilder:
                 add_generation_prompt=add_generation_prompt,
                 bos_token=self.bos_token,
                 eos_token=self.eos_token,
+                tools=tools,
             )
         except TemplateError as error:
             raise PromptError(f"{error} ({self.template_name})") from None

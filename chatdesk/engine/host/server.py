@@ -191,6 +191,7 @@ class HostServer:
                     list(message["messages"]),
                     str(message.get("system_prompt") or ""),
                     bool(message.get("add_generation_prompt", True)),
+                    tools=message.get("tools"),
                 )
             )
         raise ValueError(f"unknown op {op}")
@@ -205,6 +206,7 @@ class HostServer:
                 system_prompt=str(message.get("system_prompt") or ""),
                 settings=SamplingSettings.from_dict(message.get("sampling") or {}),
                 conversation_key=message.get("conversation_key"),
+                tools=message.get("tools"),
             )
             job = ReplyJob(
                 cancel,

@@ -1,0 +1,254 @@
+"""MCP servers through the official ``mcp`` SDK (2.x), configured like other MCP clients.
+
+The configuration is a JSON file, ``mcp.json`` in the data root, in the common
+``mcpServers`` shape, so a user can paste an existing one::
+
+    {"mcpServers": {
+        "files": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "."]},
+        "web": {"url": "http://127.0.0.1:8000/mcp"},
+        "old": {"command": "old-server", "disabled": true, "disabledTools": ["delete"]}}}
+
+``command`` (with ``args``, ``env``, ``cwd``) starts a stdio server; ``url`` (``type``
+"http"/"streamable-http", optional ``headers``) connects to a streamable-HTTP server.
+``disabled`` and ``disabledTools`` switch a server or some of its tools off.
+
+Each operation (list the tools, call one) opens its own session in a worker thread with
+its own event loop, under a time limit, and closes it (a stdio server's process ends with
+it). A server that cannot start, crashes, hangs, or answers garbage therefore costs at most
+the time limit, and always comes back as ``McpError`` with one line saying what happened
+(for a stdio server, the last line it wrote to stderr): nothing an MCP server does can
+raise anything else into the caller or block it forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, TextIO, cast
+
+from chatdesk.tools.base import ToolOutcome, ToolSpec
+
+CONFIG_NAME = "mcp.json"
+LIST_TIMEOUT = 20.0
+CALL_TIMEOUT = 60.0
+MAX_STDERR_LINE = 300
+
+
+class McpError(Exception):
+    """A configuration or server problem, as one line for the user."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """One entry of ``mcpServers``."""
+
+    name: str
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    disabled: bool = False
+    disabled_tools: frozenset[str] = frozenset()
+
+    @property
+    def transport(self) -> str:
+        return "stdio" if self.command else "streamable-http"
+
+
+def _strings(value: Any, what: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise McpError(f"{what} must be an object of strings")
+    return {str(k): v for k, v in value.items()}
+
+
+def _server(name: str, entry: Any) -> ServerConfig:
+    if not isinstance(entry, dict):
+        raise McpError(f"MCP server {name!r}: its entry must be an object")
+    command, url = entry.get("command"), entry.get("url") or entry.get("serverUrl")
+    if not isinstance(command, str) and not isinstance(url, str):
+        raise McpError(f'MCP server {name!r}: needs a "command" (stdio) or a "url" (HTTP)')
+    if entry.get("type") == "sse" or (isinstance(url, str) and url.rstrip("/").endswith("/sse")):
+        raise McpError(f"MCP server {name!r}: SSE servers are not supported, use streamable HTTP")
+    args = entry.get("args") or []
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise McpError(f'MCP server {name!r}: "args" must be a list of strings')
+    return ServerConfig(
+        name=name,
+        command=command if isinstance(command, str) else None,
+        args=tuple(args),
+        env=_strings(entry.get("env"), f'MCP server {name!r}: "env"'),
+        cwd=entry.get("cwd") if isinstance(entry.get("cwd"), str) else None,
+        url=url if isinstance(url, str) and not isinstance(command, str) else None,
+        headers=_strings(entry.get("headers"), f'MCP server {name!r}: "headers"'),
+        disabled=bool(entry.get("disabled", False)),
+        disabled_tools=frozenset(t for t in entry.get("disabledTools") or [] if isinstance(t, str)),
+    )
+
+
+def parse_config(text: str) -> list[ServerConfig]:
+    """The servers of a configuration text; McpError names the first problem."""
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as error:
+        raise McpError(
+            f"{CONFIG_NAME} is not valid JSON: line {error.lineno}: {error.msg}"
+        ) from None
+    servers = data.get("mcpServers", {} if not data else None) if isinstance(data, dict) else None
+    if not isinstance(servers, dict):
+        raise McpError(f'{CONFIG_NAME} needs an object "mcpServers" naming the servers')
+    return [_server(str(name), entry) for name, entry in servers.items()]
+
+
+def load_config(path: Path) -> list[ServerConfig]:
+    """The servers configured in ``path`` (none when the file does not exist)."""
+    try:
+        return parse_config(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as error:
+        raise McpError(f"cannot read {path}: {error}") from None
+
+
+def save_switches(
+    path: Path, server: str, *, disabled: bool | None = None, disabled_tools: set[str] | None = None
+) -> None:
+    """Switch a server or its tools on/off in the file, keeping everything else in it."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    entry = data["mcpServers"][server]
+    if disabled is not None:
+        entry["disabled"] = disabled
+    if disabled_tools is not None:
+        entry["disabledTools"] = sorted(disabled_tools)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _run_bounded[T](operation: Callable[[], Awaitable[T]], seconds: float, what: str) -> T:
+    """Run ``operation`` on an event loop in a worker thread; McpError on any failure or
+    when it takes longer than ``seconds`` (the thread is then left to finish alone)."""
+    outcome: list[Any] = []
+
+    def work() -> None:
+        try:
+            outcome.append(("ok", asyncio.run(asyncio.wait_for(operation(), seconds))))
+        except BaseException as error:
+            outcome.append(("error", error))
+
+    worker = threading.Thread(target=work, name=f"mcp {what}", daemon=True)
+    worker.start()
+    worker.join(seconds + 5.0)
+    if not outcome:
+        raise McpError(f"{what}: no answer within {seconds:g} s")
+    kind, value = outcome[0]
+    if kind == "error":
+        raise McpError(f"{what}: {_describe(value, seconds)}")
+    return value
+
+
+def _describe(error: BaseException, seconds: float) -> str:
+    if isinstance(error, TimeoutError | asyncio.TimeoutError):
+        return f"no answer within {seconds:g} s"
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}"[:MAX_STDERR_LINE] if text else type(error).__name__
+
+
+class McpServer:
+    """One configured server: list its tools, call one (each in its own bounded session)."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        list_timeout: float = LIST_TIMEOUT,
+        call_timeout: float = CALL_TIMEOUT,
+    ) -> None:
+        self.config = config
+        self.list_timeout, self.call_timeout = list_timeout, call_timeout
+
+    def list_tools(self) -> list[ToolSpec]:
+        """Every tool the server offers (disabled ones included), as ToolSpecs."""
+        result = self._session(lambda client: client.list_tools(), self.list_timeout, "list")
+        specs = []
+        for tool in getattr(result, "tools", None) or []:
+            schema = tool.input_schema if isinstance(tool.input_schema, dict) else {}
+            specs.append(
+                ToolSpec(str(tool.name), str(tool.description or ""), schema, self.config.name)
+            )
+        return specs
+
+    def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolOutcome:
+        """Call ``name``; a tool error comes back as an error outcome, a server problem
+        as McpError."""
+        result = self._session(
+            lambda client: client.call_tool(name, arguments), self.call_timeout, f"call {name}"
+        )
+        text = "\n".join(_content_text(block) for block in result.content or [])
+        if not text and result.structured_content is not None:
+            text = json.dumps(result.structured_content, ensure_ascii=False)
+        return ToolOutcome(
+            text or "[no output]", bool(result.is_error), {"server": self.config.name}
+        )
+
+    def _session(self, use: Callable[[Any], Awaitable[Any]], seconds: float, what: str) -> Any:
+        with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errlog:
+
+            async def operation() -> Any:
+                from mcp import Client
+
+                async with Client(self._transport(errlog), read_timeout_seconds=seconds) as client:
+                    return await use(client)
+
+            try:
+                return _run_bounded(operation, seconds, f"MCP server {self.config.name!r} {what}")
+            except McpError as error:
+                raise McpError(str(error) + _last_line(errlog)) from None
+
+    def _transport(self, errlog: IO[str]) -> Any:
+        if self.config.command:
+            from mcp.client.stdio import StdioServerParameters, stdio_client
+
+            params = StdioServerParameters(
+                command=self.config.command,
+                args=list(self.config.args),
+                env=self.config.env or None,
+                cwd=self.config.cwd,
+                encoding_error_handler="replace",
+            )
+            return stdio_client(params, errlog=cast(TextIO, errlog))
+        return self._http_transport()
+
+    def _http_transport(self) -> Any:
+        from mcp.client.streamable_http import streamable_http_client
+
+        if not self.config.headers:
+            return streamable_http_client(str(self.config.url))
+        import httpx2
+
+        http = httpx2.AsyncClient(headers=self.config.headers, timeout=self.call_timeout)
+        return streamable_http_client(str(self.config.url), http_client=http)
+
+
+def _content_text(block: Any) -> str:
+    """A content block as text: text as it is, anything else (images...) named only."""
+    if getattr(block, "type", None) == "text":
+        return str(block.text)
+    return f"[{getattr(block, 'type', 'unknown')} content not shown]"
+
+
+def _last_line(errlog: IO[str]) -> str:
+    try:
+        errlog.seek(0)
+        lines = [line.strip() for line in errlog.read()[-20000:].splitlines() if line.strip()]
+    except (OSError, ValueError):
+        return ""
+    return f" (server said: {lines[-1][:MAX_STDERR_LINE]})" if lines else ""

@@ -1,0 +1,270 @@
+"""The ``python`` tool: model-written code in a separate, locked-in process.
+
+The code runs in a fresh ``python -I -S`` process (no site-packages, no environment, no
+user site) started on ``sandbox_child.py``, in a temporary folder of its own that is
+deleted afterwards. The child locks itself in before running the code (namespaces,
+Landlock, seccomp, resource limits; see ``sandbox_child``) and reports which of those took
+hold; the result names them, so a user on a system without one of them knows.
+
+Here, in the caller, the process gets a wall-clock limit (the whole process group is
+killed when it runs over), and its output is read with a size cap (killed when it prints
+more). A run that is stopped says why in one line: wall time, CPU time, memory, output,
+or the processes limit. Nothing the code does can raise into the caller. On Windows the
+tool refuses to run (no sandbox is written for it yet).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+CHILD = Path(__file__).with_name("sandbox_child.py")
+SANDBOX_SUBCOMMAND = "__python-sandbox"  # hidden command of the frozen ``chatdesk`` executable
+
+
+def child_command() -> list[str]:
+    """How to start the child: Python on ``sandbox_child.py``, or the frozen app itself."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, SANDBOX_SUBCOMMAND]
+    return [sys.executable, "-I", "-S", "-B", str(CHILD)]
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """What one run may use."""
+
+    wall_seconds: float = 10.0
+    cpu_seconds: int = 5
+    memory_bytes: int = 512 * 1024 * 1024
+    processes: int = 8
+    file_bytes: int = 16 * 1024 * 1024
+    open_files: int = 64
+    output_bytes: int = 64 * 1024
+
+
+@dataclass
+class SandboxResult:
+    """How a run ended; ``stopped`` is the one-line reason when a limit ended it."""
+
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    stopped: str | None = None
+    protections: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and self.stopped is None
+
+    def as_text(self) -> str:
+        """What the model reads: output, errors, and why it stopped."""
+        parts = [self.stdout.rstrip("\n")] if self.stdout.strip() else []
+        if self.stderr.strip():
+            parts.append("stderr:\n" + self.stderr.rstrip("\n"))
+        if self.stopped:
+            parts.append(f"[stopped: {self.stopped}]")
+        elif self.exit_code:
+            parts.append(f"[exit code {self.exit_code}]")
+        return "\n".join(parts) or "[no output]"
+
+
+class _CappedReader(threading.Thread):
+    """Reads a pipe to the end, keeping at most ``cap`` bytes; notes when it overflowed."""
+
+    def __init__(self, stream: IO[bytes], cap: int, on_overflow: Any) -> None:
+        super().__init__(daemon=True)
+        self.stream, self.cap, self.on_overflow = stream, cap, on_overflow
+        self.data = bytearray()
+        self.overflowed = False
+
+    def run(self) -> None:
+        while chunk := self.stream.read1(65536) if hasattr(self.stream, "read1") else b"":
+            room = self.cap - len(self.data)
+            self.data += chunk[: max(room, 0)]
+            if len(chunk) > room and not self.overflowed:
+                self.overflowed = True
+                self.on_overflow()
+
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="replace")
+
+
+def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
+    """Run ``code``; never raises for anything the code does."""
+    if os.name != "posix":  # no sandbox written for Windows yet: refuse rather than run bare
+        return SandboxResult(None, "", "", "the python tool needs Linux or macOS")
+    limits = limits or SandboxLimits()
+    workdir = tempfile.mkdtemp(prefix="chatdesk-python-")
+    try:
+        return _run_in(Path(workdir), code, limits)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _config(workdir: Path, code: str, limits: SandboxLimits, report_fd: int) -> bytes:
+    keys = ("cpu_seconds", "memory_bytes", "processes", "file_bytes", "open_files")
+    numbers = {key: getattr(limits, key) for key in keys}
+    config = {
+        "code": code,
+        "workdir": str(workdir),
+        "limits": numbers,
+        "report_fd": report_fd,
+        "homes": [str(Path.home().resolve())],
+    }
+    return json.dumps(config).encode()
+
+
+def _run_in(workdir: Path, code: str, limits: SandboxLimits) -> SandboxResult:
+    report_read, report_write = os.pipe()
+    try:
+        process = _start(workdir, report_write)
+    finally:
+        os.close(report_write)
+    config = _config(workdir, code, limits, report_write)
+    with process:  # closes the pipes at the end
+        return _supervise(process, config, report_read, limits)
+
+
+def _supervise(
+    process: subprocess.Popen[bytes], config: bytes, report_read: int, limits: SandboxLimits
+) -> SandboxResult:
+    stopped: list[str] = []
+    kill = _killer(process, stopped)
+    with _running_lock:
+        _running[process.pid] = kill
+    try:
+        return _watch(process, config, report_read, limits=limits, stopped=stopped, kill=kill)
+    finally:
+        with _running_lock:
+            _running.pop(process.pid, None)
+
+
+def _watch(
+    process: subprocess.Popen[bytes],
+    config: bytes,
+    report_read: int,
+    *,
+    limits: SandboxLimits,
+    stopped: list[str],
+    kill: Any,
+) -> SandboxResult:
+    out = _CappedReader(_pipe(process.stdout), limits.output_bytes, lambda: kill("output"))
+    err = _CappedReader(_pipe(process.stderr), limits.output_bytes, lambda: kill("output"))
+    out.start()
+    err.start()
+    _feed(process, config)
+    with os.fdopen(report_read, "rb") as channel:
+        protections = _read_report(channel)
+    _wait(process, limits.wall_seconds, kill)
+    out.join()
+    err.join()
+    reason = _reason(process.returncode, stopped, err.text(), limits)
+    return SandboxResult(process.returncode, out.text(), err.text(), reason, protections)
+
+
+_running: dict[int, Any] = {}  # pid -> its killer, for every run in progress
+_running_lock = threading.Lock()
+
+
+def stop_all() -> int:
+    """Kill every run in progress (the user pressed Stop); how many there were."""
+    with _running_lock:
+        killers = list(_running.values())
+    for kill in killers:
+        kill("user")
+    return len(killers)
+
+
+def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
+    assert stream is not None
+    return stream
+
+
+def _start(workdir: Path, report_fd: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        child_command(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=workdir,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(workdir)},
+        pass_fds=(report_fd,),
+        start_new_session=True,  # one process group, killed as a whole
+    )
+
+
+def _feed(process: subprocess.Popen[bytes], config: bytes) -> None:
+    stdin = process.stdin
+    assert stdin is not None
+    try:
+        stdin.write(config)
+        stdin.close()
+    except OSError:
+        pass  # the child died at once; its exit code tells
+
+
+def _read_report(channel: IO[bytes]) -> dict[str, Any]:
+    raw = channel.read(65536)
+    try:
+        report = json.loads(raw) if raw else {}
+    except ValueError:
+        report = {}
+    return report if isinstance(report, dict) else {}
+
+
+def _killer(process: subprocess.Popen[bytes], stopped: list[str]) -> Any:
+    def kill(reason: str) -> None:
+        if not stopped:
+            stopped.append(reason)
+        _reap_group(process.pid)
+
+    return kill
+
+
+def _wait(process: subprocess.Popen[bytes], seconds: float, kill: Any) -> None:
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        kill("wall")
+        process.wait()
+    _reap_group(process.pid)
+
+
+def _reap_group(pid: int) -> None:
+    """Kill the process group (the code and anything it left running)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)  # POSIX only: the python tool needs os.pass_fds anyway
+
+
+def _reason(code: int | None, stopped: list[str], stderr: str, limits: SandboxLimits) -> str | None:
+    if stopped and stopped[0] == "user":
+        return "stopped by the user"
+    if stopped and stopped[0] == "wall":
+        return f"ran longer than {limits.wall_seconds:g} s (wall-time limit)"
+    if stopped and stopped[0] == "output":
+        return f"printed more than {limits.output_bytes:,} bytes (output limit)"
+    if code == -signal.SIGXCPU or (code == -signal.SIGKILL and not stopped):
+        return f"used more than {limits.cpu_seconds} s of CPU time (CPU limit)"
+    if "MemoryError" in stderr:
+        return f"tried to use more than {limits.memory_bytes // 2**20} MiB (memory limit)"
+    if _started_a_process(stderr):
+        return "tried to start a new process (the python tool allows threads, not processes)"
+    if code == -signal.SIGXFSZ:
+        return f"wrote a file over {limits.file_bytes // 2**20} MiB (file-size limit)"
+    return None
+
+
+def _started_a_process(stderr: str) -> bool:
+    last = stderr.strip().splitlines()[-1:] or [""]
+    refused = last[0].startswith(("PermissionError", "BlockingIOError"))
+    return refused and any(word in stderr for word in ("fork", "spawn", "subprocess", "Popen"))

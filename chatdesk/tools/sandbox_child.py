@@ -1,0 +1,292 @@
+"""The first code the sandboxed ``python`` tool process runs (stdlib only, no chatdesk).
+
+``sandbox.run_python`` starts ``python -I -S`` on this file. It reads its settings as JSON
+from stdin, locks itself in, reports on an inherited pipe which limits took hold (a JSON
+object), closes that descriptor, and only then runs the model's code. Each step is tried
+and skipped when the system refuses it, so the report is the truth about this run:
+
+1. namespaces (Linux): a new user, network and mount namespace. The network namespace has
+   no interface up, so no socket reaches anything, 127.0.0.1 included. In the mount
+   namespace a tmpfs is mounted over the home folders (``/home``, ``/root``, ``$HOME``), so
+   ``~/.ssh`` and the like are not there; the Python installation is bound back read-only
+   when it lives under one of them.
+2. Landlock (Linux 5.13+): the process may read only the system and Python folders, write
+   only its own temporary folder, connect and bind no TCP port, and (ABI 6+) not signal or
+   reach abstract sockets outside itself.
+3. seccomp (Linux x86-64): new processes (fork, vfork, clone without CLONE_THREAD), socket()
+   for anything but AF_UNIX, ptrace, mount, unshare, setns, bpf, keyctl, io_uring and
+   kernel-module calls fail with EPERM (threads stay allowed). This is also the process
+   limit that holds for root, whom RLIMIT_NPROC does not bind.
+4. resource limits: CPU seconds, address space, processes, file size, open files, no core.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import struct
+import sys
+from collections.abc import Callable
+from typing import Any
+
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
+    1,
+    2,
+    4,
+    32,
+    4096,
+    16384,
+    1 << 18,
+)
+LIBC = ctypes.CDLL(None, use_errno=True)
+LIBC.syscall.restype = ctypes.c_long
+LIBC.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
+
+
+def _check(result: int, what: str) -> None:
+    if result < 0:
+        raise OSError(ctypes.get_errno(), f"{what}: {os.strerror(ctypes.get_errno())}")
+
+
+def _mount(
+    source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None
+) -> None:
+    enc = [None if v is None else v.encode() for v in (source, target, fstype, data)]
+    _check(LIBC.mount(enc[0], enc[1], enc[2], flags, enc[3]), f"mount {target}")
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def enter_namespaces(keep_paths: list[str], homes_extra: list[str]) -> dict[str, Any]:
+    uid, gid = os.getuid(), os.getgid()
+    os.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS)
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"{uid} {uid} 1")
+    _write("/proc/self/gid_map", f"{gid} {gid} 1")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    homes = sorted({"/home", "/root", *homes_extra} - {""})
+    hidden: list[str] = []
+    for home in homes:
+        if os.path.isdir(home) and not any(home.startswith(h + "/") for h in hidden):
+            _hide_folder(home, [p for p in keep_paths if p.startswith(home + "/")])
+            hidden.append(home)
+    return {"namespaces": "user, network (no interfaces), mount", "home_hidden": hidden}
+
+
+def _hide_folder(folder: str, keep: list[str]) -> None:
+    """A tmpfs over ``folder``; each ``keep`` path bound back read-only."""
+    handles = {path: os.open(path, os.O_PATH) for path in keep if os.path.exists(path)}
+    _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+    for path, handle in handles.items():
+        os.makedirs(path, exist_ok=True)
+        _mount(f"/proc/self/fd/{handle}", path, None, MS_BIND | MS_REC)
+        _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+        os.close(handle)
+
+
+# Landlock
+LL_READ = (1 << 0) | (1 << 2) | (1 << 3)  # execute, read file, read dir
+LL_FS_ALL = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 4: (1 << 15) - 1}
+LL_NET = 3  # bind and connect TCP
+
+
+def _landlock_fs(abi: int) -> int:
+    return LL_FS_ALL.get(abi, (1 << 16) - 1)  # ABI 5+: ioctl_dev too
+
+
+def apply_landlock(read_paths: list[str], write_paths: list[str]) -> dict[str, Any]:
+    abi = LIBC.syscall(444, None, 0, 1)
+    if abi < 1:
+        raise OSError(ctypes.get_errno(), "Landlock is not available")
+    fs_all = _landlock_fs(abi)
+    net = LL_NET if abi >= 4 else 0
+    scoped = 3 if abi >= 6 else 0
+    attr = struct.pack("QQQ", fs_all, net, scoped)
+    size = 8 if abi < 4 else 16 if abi < 6 else 24
+    ruleset = LIBC.syscall(444, ctypes.c_char_p(attr[:size]), size, 0)
+    _check(ruleset, "landlock_create_ruleset")
+    for path, access in [(p, LL_READ) for p in read_paths] + [(p, fs_all) for p in write_paths]:
+        _allow(ruleset, path, access)
+    _check(LIBC.prctl(38, 1, 0, 0, 0), "no_new_privs")
+    _check(LIBC.syscall(446, ruleset, 0), "landlock_restrict_self")
+    return {
+        "landlock": f"ABI {abi}: read system and Python folders, write own folder"
+        + (", no TCP" if net else "")
+        + (", scoped signals/sockets" if scoped else "")
+    }
+
+
+def _allow(ruleset: int, path: str, access: int) -> None:
+    if not os.path.exists(path):
+        return
+    handle = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    if not os.path.isdir(path):
+        access &= (1 << 0) | (1 << 1) | (1 << 2) | (1 << 14) | (1 << 15)  # file rights only
+    rule = struct.pack("=Qi", access, handle)
+    _check(LIBC.syscall(445, ruleset, 1, ctypes.c_char_p(rule), 0), f"landlock rule {path}")
+    os.close(handle)
+
+
+# seccomp (x86-64 only): deny dangerous calls with EPERM, socket() except AF_UNIX.
+X86_64 = 0xC000003E
+DENIED_X86_64 = (
+    101,
+    165,
+    166,
+    272,
+    308,
+    321,
+    250,
+    248,
+    249,
+    175,
+    176,
+    313,
+    155,
+    163,  # ptrace ... acct
+    298,
+    310,
+    311,
+    246,
+    320,
+    169,
+    167,
+    425,
+    426,
+    427,  # perf, process_vm, kexec, io_uring
+    57,
+    58,  # fork, vfork: the code may start threads, not processes
+)
+CLONE_X86_64, CLONE3_X86_64, CLONE_THREAD = 56, 435, 0x10000
+SOCKET_X86_64 = 41
+
+
+def _bpf(code: int, k: int = 0, jt: int = 0, jf: int = 0) -> bytes:
+    return struct.pack("HBBI", code, jt, jf, k)
+
+
+def apply_seccomp() -> dict[str, Any]:
+    import platform
+
+    if platform.machine() not in ("x86_64", "AMD64"):
+        raise OSError(0, "seccomp filter written for x86-64 only")
+    eperm, allow, kill = 0x00050000 | 1, 0x7FFF0000, 0x80000000
+    prog = [_bpf(0x20, 4), _bpf(0x15, X86_64, 1, 0), _bpf(0x06, kill), _bpf(0x20, 0)]
+    prog += [_bpf(0x35, 0x40000000, 0, 1), _bpf(0x06, eperm)]  # x32 calls
+    prog += [_bpf(0x15, CLONE3_X86_64, 0, 1), _bpf(0x06, 0x00050000 | 38)]  # ENOSYS: use clone
+    prog += [_bpf(0x15, CLONE_X86_64, 0, 4), _bpf(0x20, 16), _bpf(0x45, CLONE_THREAD, 0, 1)]
+    prog += [_bpf(0x06, allow), _bpf(0x06, eperm)]
+    for number in DENIED_X86_64:
+        prog += [_bpf(0x15, number, 0, 1), _bpf(0x06, eperm)]
+    prog += [_bpf(0x15, SOCKET_X86_64, 0, 3), _bpf(0x20, 16), _bpf(0x15, 1, 1, 0)]
+    prog += [_bpf(0x06, eperm), _bpf(0x06, allow)]
+    code = b"".join(prog)
+    buffer = ctypes.create_string_buffer(code)
+    fprog = struct.pack("HxxxxxxQ", len(prog), ctypes.addressof(buffer))
+    _check(LIBC.prctl(38, 1, 0, 0, 0), "no_new_privs")
+    _check(LIBC.prctl(22, 2, ctypes.c_char_p(fprog), 0, 0), "seccomp")
+    return {
+        "seccomp": "threads but no new processes; socket() only AF_UNIX; no ptrace, "
+        "mount, unshare, setns, bpf, keyctl, io_uring"
+    }
+
+
+def apply_rlimits(limits: dict[str, int]) -> dict[str, Any]:
+    applied: dict[str, int | str] = {}
+    table = {
+        "cpu_seconds": resource.RLIMIT_CPU,
+        "memory_bytes": resource.RLIMIT_AS,
+        "processes": resource.RLIMIT_NPROC,
+        "file_bytes": resource.RLIMIT_FSIZE,
+        "open_files": resource.RLIMIT_NOFILE,
+    }
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for key, which in table.items():
+        value = int(limits[key])
+        try:
+            resource.setrlimit(which, (value, value))
+            applied[key] = value
+        except (ValueError, OSError) as error:
+            applied[key] = f"not applied: {error}"
+    return {"rlimits": applied}
+
+
+def lock_in(config: dict[str, Any]) -> dict[str, Any]:
+    report: dict[str, Any] = {}
+    applied = report_steps(config)
+    for name, step in applied:
+        try:
+            report.update(step())
+        except Exception as error:  # each protection is optional; the report says so
+            report[name] = f"not available: {error}"
+    return report
+
+
+def report_steps(config: dict[str, Any]) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
+    base = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))]
+    system = [
+        "/usr",
+        "/lib",
+        "/lib64",
+        "/lib32",
+        "/bin",
+        "/etc/localtime",
+        "/dev/null",
+        "/dev/urandom",
+        "/dev/zero",
+        *base,
+    ]
+    work = config["workdir"]
+    steps = [
+        (
+            "namespaces",
+            lambda: enter_namespaces(
+                [os.path.realpath(p) for p in base] + [work], config.get("homes", [])
+            ),
+        ),
+        ("landlock", lambda: apply_landlock(system, [work, "/dev/null"])),
+        ("seccomp", apply_seccomp),
+        ("rlimits", lambda: apply_rlimits(config["limits"])),
+    ]
+    return [s for s in steps if s[0] != "namespaces" or config.get("namespaces", True)]
+
+
+def main() -> None:
+    config = json.loads(sys.stdin.read())
+    os.chdir(config["workdir"])
+    report = lock_in(config) if sys.platform.startswith("linux") else {}
+    if not sys.platform.startswith("linux"):
+        report = apply_rlimits(config["limits"]) if os.name == "posix" else {}
+    with os.fdopen(config["report_fd"], "w") as channel:
+        channel.write(json.dumps(report))
+    sys.stdin.close()
+    os.environ.clear()
+    os.environ.update({"HOME": config["workdir"], "TMPDIR": config["workdir"]})
+    sys.argv = ["<tool>"]
+    run_code(config["code"])
+
+
+def run_code(source: str) -> None:
+    """Run the model's code; a traceback shows its lines, not this file's."""
+    import linecache
+    import traceback
+
+    linecache.cache["<tool>"] = (len(source), None, source.splitlines(True), "<tool>")
+    try:
+        exec(compile(source, "<tool>", "exec"), {"__name__": "__main__"})
+    except SystemExit:
+        raise
+    except BaseException as error:
+        frames = error.__traceback__.tb_next if error.__traceback__ else None
+        traceback.print_exception(type(error), error, frames)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""The window's side of tools: what a turn offers, asking before a call, the Tools dialog,
+and showing each tool step as it starts.
+
+When "Offer tools to the model in chats" is on (Tools dialog), every send, regenerate and
+edit asks the turn service for a turn with all enabled tools. Calls are approved through
+``GuiApprover`` (the dialog appears over the window while the tool worker waits). Each
+tool step begins a new turn; the chat view is brought up to date with its branch (the
+assistant's calls and the tool results appear as collapsed rows).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from chatdesk.services.tool_turns import ALL_TOOLS
+from chatdesk.services.turns import Turn
+from chatdesk.ui.tool_approval import GuiApprover
+from chatdesk.ui.tools_dialog import ToolsDialog
+
+if TYPE_CHECKING:
+    from chatdesk.ui.main_window import MainWindow
+
+
+class ToolActions:
+    """Tools for one main window."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.service = window.services.tools
+        window.services.tool_turns.approve = GuiApprover(window)
+        window.bridge.turn_started.connect(self.turn_started)
+        window.bridge.turn_finished.connect(self.turn_finished)
+
+    def extras(self) -> dict[str, Any] | None:
+        """What a turn asks for: every enabled tool when tools are offered in chats."""
+        return {"tools": ALL_TOOLS} if self.service.offered_in_chat() else None
+
+    def turn_started(self, turn: Turn) -> None:
+        """A turn (or the next tool step of one) started: show its branch."""
+        window = self.window
+        if turn.conversation_id == window.conversation_id:
+            window.chat_view.sync(turn.path)
+        window._sync_streaming_ui()
+
+    def turn_finished(self, turn: Turn) -> None:
+        """A turn with tools ended: show the rows stored after its reply (stopped results)."""
+        window = self.window
+        if turn.tools is not None and turn.conversation_id == window.conversation_id:
+            window.chat_view.sync(window.chat.messages(turn.conversation_id))
+
+    def open_dialog(self) -> None:
+        """Tools...: switches, policies, MCP servers, audit log."""
+        dialog = ToolsDialog(self.service, self.window)
+        dialog.exec()
+        dialog.deleteLater()

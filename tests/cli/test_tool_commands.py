@@ -1,0 +1,113 @@
+"""``chatdesk tools ...`` run through the CLI's main, with a real MCP server configured."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from chatdesk.cli.main import main
+from chatdesk.store import Store
+
+SERVERS = Path(__file__).resolve().parents[1] / "tools" / "servers"
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    status = main(args)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture
+def weather(chatdesk_home: Path) -> Path:
+    config = {
+        "mcpServers": {
+            "weather": {"command": sys.executable, "args": [str(SERVERS / "weather_server.py")]}
+        }
+    }
+    path = chatdesk_home / "mcp.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_list_shows_builtin_and_mcp_tools(
+    weather: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = run(["tools", "list"], capsys)
+    assert status == 0
+    lines = {line.split()[2]: line.split() for line in out.splitlines()}
+    assert lines["calculator"][:2] == ["on", "ask"]
+    assert lines["weather__get_weather"][3] == "weather"
+
+
+def test_call_runs_one_tool_and_records_it(
+    chatdesk_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = run(["tools", "call", "calculator", '{"expression": "2**64 / 4"}'], capsys)
+    assert (status, out) == (0, "4611686018427387904\n")
+    with Store() as store:
+        [entry] = store.tool_audit()
+    assert (entry.tool, entry.approval, entry.result) == (
+        "calculator",
+        "command line",
+        "4611686018427387904",
+    )
+
+
+def test_call_an_mcp_tool(weather: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(["tools", "call", "weather__get_weather", '{"city": "Lima"}'], capsys)
+    assert (status, out) == (0, "Lima: 18 degrees celsius, clear sky\n")
+
+
+def test_python_details_name_the_sandbox_limits(
+    chatdesk_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(
+        ["tools", "call", "python", '{"code": "print(7*6)"}', "--details"], capsys
+    )
+    assert (status, out) == (0, "42\n")
+    assert "rlimits" in json.loads(err)["protections"]
+
+
+def test_denied_policy_is_respected(
+    chatdesk_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["tools", "policy", "python", "deny"], capsys)[0] == 0
+    status, out, _ = run(["tools", "call", "python", '{"code": "print(1)"}'], capsys)
+    assert status == 1
+    assert "denied" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["tools", "call", "calculator", "{oops"], "not valid JSON"),
+        (["tools", "call", "calculator", "[1]"], "must be a JSON object"),
+        (["tools", "policy", "python", "sometimes"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_clear_line(
+    chatdesk_home: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    try:
+        status, _, err = run(args, capsys)
+    except SystemExit as exit_:  # argparse's own refusal
+        status, err = int(exit_.code or 0), capsys.readouterr().err
+    assert status != 0
+    assert message in err
+
+
+def test_unknown_tool(chatdesk_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(["tools", "call", "nope", "{}"], capsys)
+    assert status == 1
+    assert "unknown tool 'nope'" in out
+
+
+def test_log_lists_calls(chatdesk_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(["tools", "call", "current_time", '{"timezone": "Europe/Paris"}'], capsys)
+    status, out, _ = run(["tools", "log"], capsys)
+    assert status == 0
+    assert "current_time  [command line]" in out
+    assert "Europe/Paris" in out

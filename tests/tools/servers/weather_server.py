@@ -1,0 +1,32 @@
+"""A real MCP server written with the official SDK (stdio, or streamable HTTP with --http PORT)."""
+
+import sys
+
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer("weather")
+
+
+@server.tool()
+def get_weather(city: str, units: str = "celsius") -> str:
+    """Current weather in a city."""
+    return f"{city}: 18 degrees {units}, clear sky"
+
+
+@server.tool()
+def fail_loudly(reason: str) -> str:
+    """Always fails with the given reason."""
+    raise ValueError(reason)
+
+
+@server.tool()
+def shout(text: str) -> str:
+    """The text in capitals, repeated a lot."""
+    return text.upper() * 100_000
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--http":
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run()
