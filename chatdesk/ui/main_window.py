@@ -56,13 +56,13 @@ from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.theme import DEFAULT_FONT_SIZE, apply_theme
 from chatdesk.ui.token_actions import TokenActions
 from chatdesk.ui.tool_actions import ToolActions
+from chatdesk.ui.unsaved_replies import UnsavedReplies
 from chatdesk.ui.welcome import WelcomePage
 from chatdesk.ui.window_hooks import connect_new_user, first_line, model_feedback
 from chatdesk.ui.window_menus import build_menus
 
 MIN_RENDER_INTERVAL_S = 1 / 30
 EXTERNAL_CHECK_MS = 1000
-SAVE_RETRY_MS = 2000
 APP_TITLE = "ChatDesk"  # Qt adds the application's display name to every window title
 
 
@@ -104,8 +104,7 @@ class MainWindow(QMainWindow):
         self._external = QTimer(self, interval=EXTERNAL_CHECK_MS)
         self._external.timeout.connect(self._check_external_changes)
         self._external.start()
-        self._save_retry = QTimer(self, interval=SAVE_RETRY_MS)  # replies a full disk refused
-        self._save_retry.timeout.connect(self._retry_saves)
+        self.unsaved = UnsavedReplies(self.turns, self.notice, self._redraw_saved)
         self._restore()
 
     # -- building -----------------------------------------------------------------
@@ -413,8 +412,8 @@ class MainWindow(QMainWindow):
         if turn is None:
             return
         started = time.perf_counter()
-        if turn.save_error and turn.save_error not in self.notice.label.text():
-            self._warn_unsaved(turn)
+        if turn.save_error:
+            self.unsaved.warn(turn)
         if turn.conversation_id == self.conversation_id:
             self.chat_view.update_streaming(turn.message_id, turn.text)
         self._last_render = time.perf_counter()
@@ -443,27 +442,11 @@ class MainWindow(QMainWindow):
         elif turn.error:
             self.notice.show_notice(f"The reply failed: {first_line(turn.error)}")
         if turn.save_error:
-            self._warn_unsaved(turn)
+            self.unsaved.warn(turn)
 
-    def _warn_unsaved(self, turn: Turn) -> None:
-        """A reply could not be written (disk full...): say so, and retry until it is."""
-        self.notice.show_notice(
-            f"{turn.save_error}. The reply is kept in memory and will be saved as soon as "
-            "there is room again.",
-            details=turn.save_error or "",
-        )
-        if turn.finished and not self._save_retry.isActive():
-            self._save_retry.start()
-
-    def _retry_saves(self) -> None:
-        pending = list(self.turns.unsaved.values())
-        if not self.turns.retry_unsaved():
-            return
-        self._save_retry.stop()
-        for turn in pending:
-            if turn.conversation_id == self.conversation_id:
-                self.chat_view.finish_message(self.chat.message(turn.message_id), turn.error)
-        self.notice.show_notice("The reply is saved now.")
+    def _redraw_saved(self, turn: Turn) -> None:
+        if turn.conversation_id == self.conversation_id:
+            self.chat_view.finish_message(self.chat.message(turn.message_id), turn.error)
 
     def _check_external_changes(self) -> None:
         """Another process (the command line) changed the database: show it."""

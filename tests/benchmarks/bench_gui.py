@@ -173,6 +173,15 @@ class Probe:
         self._last = now
 
 
+def idle_lateness(app: Any, seconds: float) -> tuple[list[float], Probe]:
+    """The probe's lateness over ``seconds`` of an idle window (the reference), and the probe."""
+    probe = Probe()
+    probe.start()
+    run_for(app, seconds)
+    probe.stop()
+    return list(probe.lateness), probe
+
+
 def p99(values: list[float]) -> float:
     """99th percentile."""
     return statistics.quantiles(values, n=100)[98] if len(values) > 1 else values[0]
@@ -256,11 +265,7 @@ def measure_streaming(
     """Event-loop lateness while 2000 tokens stream in, against the idle window."""
     window.open_conversation(conversation_id)
     run_for(app, 0.3)
-    probe = Probe()
-    probe.start()
-    run_for(app, 2.0)
-    probe.stop()
-    idle = list(probe.lateness)
+    idle, probe = idle_lateness(app, 2.0)
     probe.start()
     started = time.perf_counter()
     window.send("Explain how to read a JSON file, with code.")
@@ -348,11 +353,7 @@ def measure_pathological(app: Any, window: Any, store_factory: Any) -> dict[str,
             ids[name] = conversation.id
     window.new_chat()
     run_for(app, 0.3)
-    probe = Probe()
-    probe.start()
-    run_for(app, 1.0)
-    probe.stop()
-    idle = max(probe.lateness)
+    idle = max(idle_lateness(app, 1.0)[0])
     results: dict[str, float] = {"pathological_idle_max_ms": idle}
     worst = 0.0
     window.open_conversation(ids["normal reply (reference)"])  # warm up (first imports)

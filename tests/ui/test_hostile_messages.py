@@ -177,3 +177,35 @@ def test_damaged_database_dialog_names_the_file(
     )
     assert app_module.run_app(["chatdesk"]) == 1
     assert str(database_path()) in shown[0]
+
+
+def test_enter_while_another_process_holds_the_database_loses_nothing(
+    qtbot: QtBot,
+    make_window: Callable[..., MainWindow],
+    fake_gguf: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sqlite3
+
+    from PySide6.QtCore import Qt
+
+    from chatdesk.paths import database_path
+    from chatdesk.store import base, database
+    from tests.ui.conftest import wait_for_model, wait_for_reply
+
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(base, "BUSY_RETRY_S", 0.5)
+    window = make_window(ScriptedEngine)
+    window.load_model(str(fake_gguf))
+    wait_for_model(qtbot, window)
+    holder = sqlite3.connect(database_path(), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # a long import holds the write lock
+    window.composer.text.setPlainText("my important question")
+    qtbot.keyClick(window.composer.text, Qt.Key.Key_Return)
+    assert "locked by another ChatDesk process" in window.notice.label.text()
+    assert window.composer.text.toPlainText() == "my important question"
+    holder.rollback()
+    holder.close()
+    qtbot.keyClick(window.composer.text, Qt.Key.Key_Return)
+    wait_for_reply(qtbot, window)
+    assert window.chat_view.messages[0].content == "my important question"
