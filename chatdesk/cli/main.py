@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from chatdesk import __version__
-from chatdesk.cli import conversations, engine_commands, model_commands
+from chatdesk.cli import conversations, docs_commands, engine_commands, model_commands
 from chatdesk.cli.errors import CLIError
 
 
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     conversations.register(commands)
     engine_commands.register(commands)
     model_commands.register(commands)
+    docs_commands.register(commands)
     return parser
 
 

@@ -22,6 +22,7 @@ import traceback
 from typing import Any, BinaryIO
 
 from chatdesk.engine import protocol
+from chatdesk.engine.host.embedding import Embeddings
 from chatdesk.engine.host.engine import Engine, EngineFailure, ReplyJob, ReplyRequest
 from chatdesk.engine.types import (
     ContextFitted,
@@ -72,6 +73,7 @@ class HostServer:
         self._cancels: dict[int, threading.Event] = {}
         self._cancels_lock = threading.Lock()
         self._closing = threading.Event()
+        self.embeddings = Embeddings()  # the embedding model, opened by the first ``embed``
 
     # -- output ---------------------------------------------------------------------------
 
@@ -144,6 +146,7 @@ class HostServer:
             finally:
                 self.engine.busy = False
         self.engine.unload()
+        self.embeddings.close()
         return 0
 
     def _handle(self, message: dict[str, Any]) -> None:
@@ -178,6 +181,8 @@ class HostServer:
                     bool(message.get("add_generation_prompt", True)),
                 )
             )
+        if op == "embed":
+            return self.embeddings.embed(str(message["model"]), message["texts"])
         raise ValueError(f"unknown op {op}")
 
     def _generate(self, request_id: int, message: dict[str, Any]) -> None:

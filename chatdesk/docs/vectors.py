@@ -1,0 +1,64 @@
+"""Exact vector search over a collection's embeddings, held as one float32 matrix.
+
+SQLite extensions (sqlite-vec) cannot be loaded by every Python ChatDesk runs on (the
+development build lacks ``enable_load_extension``), so vectors live as blobs in the index
+and search is exact: the collection's vectors are read once into a contiguous, row-
+normalised float32 matrix and a query is one matrix-vector product (cosine similarity) and
+a partial sort. At 100,000 chunks of 384 dimensions that is 150 MB and a few milliseconds.
+The matrix is loaded lazily on the first query and reloaded only when the index's
+``vectors_version`` changes.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from chatdesk.docs.index import DocumentIndex
+from chatdesk.docs.records import Collection
+
+CANDIDATES = 50
+
+
+def normalise(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), as contiguous float32."""
+    rows = np.ascontiguousarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(rows, axis=-1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(rows / norms, dtype=np.float32)
+
+
+class VectorCache:
+    """Per collection: (chunk ids, normalised matrix), reloaded when the index changes."""
+
+    def __init__(self, index: DocumentIndex) -> None:
+        self.index = index
+        self._lock = threading.Lock()
+        self._version = -1
+        self._loaded: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def matrix(self, collection: Collection) -> tuple[np.ndarray, np.ndarray]:
+        """The collection's ids and matrix, loaded now if missing or stale."""
+        version = self.index.vectors_version()
+        with self._lock:
+            if version != self._version:
+                self._loaded.clear()
+                self._version = version
+            if collection.id not in self._loaded:
+                ids, matrix = self.index.load_vectors(collection)
+                self._loaded[collection.id] = (ids, normalise(matrix) if len(ids) else matrix)
+            return self._loaded[collection.id]
+
+    def search(
+        self, collection: Collection, query: np.ndarray, limit: int = CANDIDATES
+    ) -> list[tuple[int, float]]:
+        """(chunk id, cosine similarity) of the nearest chunks, best first."""
+        ids, matrix = self.matrix(collection)
+        if not len(ids) or matrix.shape[1] != query.shape[-1]:
+            return []
+        scores = matrix @ normalise(query.reshape(1, -1))[0]
+        count = min(limit, len(ids))
+        best = np.argpartition(-scores, count - 1)[:count]
+        best = best[np.argsort(-scores[best])]
+        return [(int(ids[i]), float(scores[i])) for i in best]
