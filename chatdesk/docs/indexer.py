@@ -42,7 +42,7 @@ from chatdesk.docs.progress import IndexProgress, ProgressCallback
 from chatdesk.docs.records import Collection, FileRecord
 
 BATCH = 32
-PROGRESS_INTERVAL = 0.1  # seconds between progress callbacks at most
+PROGRESS_INTERVAL = 0.1  # seconds between progress callbacks within a file
 
 
 class IndexCancelled(Exception):
@@ -85,9 +85,9 @@ class Indexer:
                 if self.cancel.is_set():
                     raise IndexCancelled
                 progress.current = str(path)
-                notify(progress)
                 self._one_file(collection, path, report, notify)
                 progress.files_done += 1
+                notify(progress, force=True)  # every finished file is reported
         except IndexCancelled:
             progress.cancelled = True
         progress.current, progress.finished = None, True
@@ -214,7 +214,8 @@ def batches(chunks: Iterator[Chunk], size: int = BATCH) -> Iterator[list[Chunk]]
 
 
 class Throttle:
-    """Calls the progress callback with a snapshot, at most every PROGRESS_INTERVAL s."""
+    """Calls the progress callback with a snapshot: within a file at most every
+    PROGRESS_INTERVAL seconds, and after each file (``force``)."""
 
     def __init__(self, callback: ProgressCallback | None) -> None:
         self.callback = callback
