@@ -37,13 +37,16 @@ def test_add_search_json_list_and_rm(library: Path, capsys: pytest.CaptureFixtur
     write_encrypted_pdf(library / "locked.pdf")
     assert main(["docs", "add", str(library), "--collection", "lib"]) == 0
     out, err = capsys.readouterr()
-    assert "6/6 files, 1 failed" in out and "locked.pdf: encrypted PDF" in out
+    assert "6/6 files, 1 failed" in out
+    assert "locked.pdf: encrypted PDF" in out
     assert "[########################]" in err  # the progress bar, finished
 
     assert main(["docs", "search", "Velta", "tunnel", "length", "-c", "lib", "--json"]) == 0
     hits = json.loads(capsys.readouterr().out)
-    assert hits[0]["file"] == str(library / "report.pdf") and hits[0]["page"] == 2
-    assert Path(hits[0]["file"]).is_absolute() and "14.2 kilometres" in hits[0]["text"]
+    assert hits[0]["file"] == str(library / "report.pdf")
+    assert hits[0]["page"] == 2
+    assert Path(hits[0]["file"]).is_absolute()
+    assert "14.2 kilometres" in hits[0]["text"]
     assert all({"file", "page", "score", "text"} <= set(hit) for hit in hits)
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
 
@@ -52,7 +55,8 @@ def test_add_search_json_list_and_rm(library: Path, capsys: pytest.CaptureFixtur
 
     assert main(["docs", "list"]) == 0
     listing = capsys.readouterr().out
-    assert "lib: 5/6 files indexed, 7 pages" in listing and "keywords only" in listing
+    assert "lib: 5/6 files indexed, 7 pages" in listing
+    assert "keywords only" in listing
     assert f"failed: {library / 'locked.pdf'}: encrypted PDF" in listing
 
     assert main(["docs", "rm", "lib"]) == 0
@@ -64,7 +68,8 @@ def test_add_search_json_list_and_rm(library: Path, capsys: pytest.CaptureFixtur
 def test_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["docs", "add", str(tmp_path / "missing"), "-c", "x"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("chatdesk: error: no such file or folder") and err.count("\n") == 1
+    assert err.startswith("chatdesk: error: no such file or folder")
+    assert err.count("\n") == 1
 
 
 def indexed_files(database: Path) -> int:
@@ -110,6 +115,7 @@ def test_a_killed_indexer_resumes(tmp_path: Path, chatdesk_home: Path) -> None:
             "SELECT count(*) FROM (SELECT file_id, ordinal FROM chunks "
             "GROUP BY file_id, ordinal HAVING count(*) > 1)"
         ).fetchone()[0]
-    assert per_file[0] == total and ordinals == 0  # every file once, no chunk twice
+    assert per_file[0] == total
+    assert ordinals == 0
     found = run_cli("docs", "search", f"marker{total - 1}", "-c", "big", "--json")
     assert Path(json.loads(found.stdout)[0]["file"]).name == f"doc{total - 1:03d}.txt"
