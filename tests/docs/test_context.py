@@ -1,0 +1,63 @@
+"""Retrieval to prompt: whole documents when they fit, numbered retrieved passages otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chatdesk.docs.context import INSTRUCTIONS, Passage, budget_chars
+from chatdesk.docs.retrieval import fuse
+from chatdesk.services.documents import DocumentService
+
+
+def test_small_documents_go_in_whole_with_page_citations(
+    service: DocumentService, library: Path
+) -> None:
+    service.add([library / "report.pdf", library / "notes"], "lib")
+    service.index_collection("lib")
+    context = service.context_for("How long is the Velta tunnel?", ["lib"], n_ctx=4096)
+    assert context.whole
+    labels = [p.label for p in context.passages]
+    assert labels == [
+        "garden.md, lines 1-7",
+        "report.pdf, page 1",
+        "report.pdf, page 2",
+        "report.pdf, page 3",
+    ]
+    assert [p.number for p in context.passages] == [1, 2, 3, 4]
+    prompt = context.prompt("How long is the Velta tunnel?")
+    assert prompt.startswith(INSTRUCTIONS)
+    assert "[3] report.pdf, page 2\nChapter two: the network." in prompt
+    assert prompt.endswith("Question: How long is the Velta tunnel?")
+
+
+def test_large_documents_are_retrieved_and_trimmed_to_the_budget(
+    service: DocumentService, tmp_path: Path
+) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    for n in range(40):
+        body = "\n".join(f"Filler line {k} of chapter {n}." for k in range(80))
+        (folder / f"ch{n:02d}.md").write_text(f"# Chapter {n}\n\n{body}\n")
+    (folder / "ch17.md").write_text("# Chapter 17\n\nThe lighthouse keeper was named Ottoline.\n")
+    service.add([folder], "big")
+    service.index_collection("big")
+    context = service.context_for("Who was the lighthouse keeper?", ["big"], n_ctx=2048)
+    assert not context.whole
+    assert Path(context.passages[0].file).name == "ch17.md"
+    assert sum(len(p.text) for p in context.passages) <= budget_chars(2048)
+    stored = [Passage.from_dict(p.to_dict()) for p in context.passages]
+    assert stored == list(context.passages)
+
+
+def test_no_collections_means_the_question_alone(service: DocumentService) -> None:
+    context = service.context_for("Hello?", [], n_ctx=2048)
+    assert context.passages == ()
+    assert context.prompt("Hello?") == "Hello?"
+
+
+def test_reciprocal_rank_fusion_prefers_agreement() -> None:
+    keywords = [(1, 9.0), (2, 8.0), (3, 7.0)]
+    vectors = [(3, 0.9), (4, 0.8), (1, 0.7)]
+    fused = fuse([keywords, vectors])
+    assert [ident for ident, _ in fused] == [1, 3, 2, 4]
+    assert fused[0][1] == 1 / 61 + 1 / 63
