@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ class ConversationPlan:
 
     conversation: Conversation
     messages: list[Message]
+    passages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by message id
 
 
 @dataclass(frozen=True)
@@ -183,16 +184,45 @@ def read_message(fields: Fields, cid: str, previous: str | None, seen: set[str])
     )
 
 
+def read_passages(fields: Fields) -> list[dict[str, Any]]:
+    """A reply's document passages (``passages``: optional list of numbered objects)."""
+    entries: list[Any] = fields.get("passages", (list,), [])
+    passages = []
+    for n, entry in enumerate(entries):
+        item = Fields(entry, f"{fields.where}.passages[{n}]")
+        numbers = {key: item.number(key, True) for key in ("number", "line_start", "line_end")}
+        if any(value is None for value in numbers.values()):
+            raise item.fail("number", "number, line_start and line_end are required integers")
+        page = item.number("page", True)
+        score = item.number("score", False)
+        passages.append(
+            {
+                **numbers,
+                "file": item.text("file", required=True),
+                "page": page,
+                "score": score or 0.0,
+                "text": item.text("text", required=True),
+            }
+        )
+    if len({p["number"] for p in passages}) != len(passages):
+        raise fields.fail("passages", "two passages with the same number")
+    return passages
+
+
 def read_conversation(fields: Fields) -> ConversationPlan:
     """One validated conversation with its messages."""
     title = fields.text("title", required=True)
     cid = fields.text("id", new_id()) or new_id()
     entries = fields.get("messages", (list,), required=True)
     messages: list[Message] = []
+    passages: dict[str, list[dict[str, Any]]] = {}
     seen: set[str] = set()
     for n, entry in enumerate(entries):
         previous = messages[-1].id if messages else None
-        message = read_message(Fields(entry, f"{fields.where}.messages[{n}]"), cid, previous, seen)
+        message_fields = Fields(entry, f"{fields.where}.messages[{n}]")
+        message = read_message(message_fields, cid, previous, seen)
+        if found := read_passages(message_fields):
+            passages[message.id] = found
         seen.add(message.id)
         messages.append(message)
     created = fields.timestamp(
@@ -216,7 +246,7 @@ def read_conversation(fields: Fields) -> ConversationPlan:
         pinned=fields.get("pinned", (bool,), False),
         active_leaf_id=leaf,
     )
-    return ConversationPlan(conversation, messages)
+    return ConversationPlan(conversation, messages, passages)
 
 
 def read_document(text: str) -> list[ConversationPlan]:
@@ -237,7 +267,8 @@ def with_fresh_ids(plan: ConversationPlan) -> ConversationPlan:
     ]
     leaf = plan.conversation.active_leaf_id
     conversation = replace(plan.conversation, id=cid, active_leaf_id=mapping.get(leaf or ""))
-    return ConversationPlan(conversation, messages)
+    passages = {mapping[mid]: found for mid, found in plan.passages.items()}
+    return ConversationPlan(conversation, messages, passages)
 
 
 def ids_taken(store: Store, plan: ConversationPlan, claimed: set[str]) -> bool:
@@ -252,6 +283,8 @@ def insert_plan(store: Store, plan: ConversationPlan) -> None:
     store.insert_conversation(replace(plan.conversation, active_leaf_id=None))
     for message in plan.messages:
         store.insert_message(message)
+    for message_id, passages in plan.passages.items():
+        store.save_passages(message_id, passages)
     if plan.conversation.active_leaf_id is not None:
         store.set_active_leaf(plan.conversation.id, plan.conversation.active_leaf_id)
 

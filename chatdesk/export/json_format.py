@@ -56,8 +56,18 @@ def parents_first(messages: list[Message]) -> list[Message]:
     return ordered
 
 
-def conversation_record(conversation: Conversation, messages: list[Message]) -> dict[str, Any]:
+def with_passages(record: dict[str, Any], passages: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """A message record with its document passages, when it has any (key left out if not)."""
+    return {**record, "passages": passages} if passages else record
+
+
+def conversation_record(
+    conversation: Conversation,
+    messages: list[Message],
+    passages: dict[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
     """One conversation with its whole message tree, in creation order."""
+    cited = passages or {}
     c = conversation
     return {
         "id": c.id,
@@ -69,7 +79,9 @@ def conversation_record(conversation: Conversation, messages: list[Message]) -> 
         "settings": c.settings,
         "pinned": c.pinned,
         "active_leaf_id": c.active_leaf_id,
-        "messages": [message_record(m) for m in parents_first(messages)],
+        "messages": [
+            with_passages(message_record(m), cited.get(m.id)) for m in parents_first(messages)
+        ],
     }
 
 
@@ -81,4 +93,9 @@ def document(records: Iterable[dict[str, Any]]) -> str:
 
 def export_json(store: Store, cids: Iterable[str]) -> str:
     """An export file with the given conversations, in that order."""
-    return document(conversation_record(store.get_conversation(c), store.messages(c)) for c in cids)
+    return document(
+        conversation_record(
+            store.get_conversation(c), store.messages(c), store.conversation_passages(c)
+        )
+        for c in cids
+    )

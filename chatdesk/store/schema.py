@@ -138,6 +138,28 @@ def rebuild_search_with_longer_prefixes(db: Database) -> None:
     )
 
 
+@MIGRATIONS(name="0009_documents")
+def create_message_passages(db: Database) -> None:
+    """The document passages a reply was given (numbered as cited), deleted with the reply.
+
+    The document index itself lives in ``documents.db``; only what a reply cited is kept
+    here, so the answer can be checked later even after the index or the files changed.
+    """
+    db.execute(
+        """CREATE TABLE message_passages (
+            message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            number INTEGER NOT NULL CHECK (number >= 1),
+            file TEXT NOT NULL,
+            page INTEGER,
+            line_start INTEGER NOT NULL,
+            line_end INTEGER NOT NULL,
+            score REAL NOT NULL DEFAULT 0,
+            text TEXT NOT NULL,
+            PRIMARY KEY (message_id, number)
+        ) WITHOUT ROWID"""
+    )
+
+
 def known_migration_names(migrations: Migrations = MIGRATIONS) -> list[str]:
     """Names of every migration this ChatDesk knows, in order."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]

@@ -13,11 +13,12 @@ from chatdesk.store.app_settings import SettingsMixin
 from chatdesk.store.conversations import ConversationsMixin
 from chatdesk.store.database import open_database
 from chatdesk.store.messages import MessagesMixin
+from chatdesk.store.passages import PassagesMixin
 from chatdesk.store.schema import MIGRATIONS
 from chatdesk.store.search import SearchMixin
 
 
-class Store(ConversationsMixin, MessagesMixin, SearchMixin, SettingsMixin):
+class Store(ConversationsMixin, MessagesMixin, SearchMixin, SettingsMixin, PassagesMixin):
     """All conversations, messages and app settings of one ChatDesk data root.
 
     Safe to share between threads (calls are serialised by a lock). Opening creates the
