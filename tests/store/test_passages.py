@@ -63,7 +63,8 @@ def test_migration_onto_a_database_with_rows(db_path: Path) -> None:
     db.close()
     conn = sqlite3.connect(db_path)
     conn.executescript(
-        "INSERT INTO conversations (id, title, created_at, updated_at) VALUES ('c1', 'Old', 'a', 'b');"
+        "INSERT INTO conversations (id, title, created_at, updated_at)"
+        " VALUES ('c1', 'Old', 'a', 'b');"
         "INSERT INTO messages (id, conversation_id, role, content, created_at)"
         " VALUES ('m1', 'c1', 'assistant', 'old reply', 'a');"
     )
@@ -81,7 +82,7 @@ def test_passages_export_to_json_and_markdown_and_import_back(
     db_path: Path, tmp_path: Path
 ) -> None:
     with Store(db_path) as store:
-        cid, reply = reply_with_passages(store)
+        cid, _reply = reply_with_passages(store)
         exported = export_json(store, [cid])
         markdown = export_markdown(store, cid)
     record = json.loads(exported)["conversations"][0]["messages"]
