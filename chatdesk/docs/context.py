@@ -100,6 +100,20 @@ class DocumentContext:
         )
 
 
+def with_documents(
+    history: Sequence[dict[str, str]], context: DocumentContext
+) -> list[dict[str, str]]:
+    """The history the model sees: the last user message carries the passages.
+
+    The stored conversation keeps the question as the user typed it; only the copy sent
+    to the engine is replaced.
+    """
+    messages = [dict(message) for message in history]
+    if context.passages and messages and messages[-1].get("role") == "user":
+        messages[-1]["content"] = context.prompt(messages[-1]["content"])
+    return messages
+
+
 def budget_chars(n_ctx: int, share: float = DOCUMENT_SHARE) -> int:
     """Characters of documents that fit in ``share`` of a context of ``n_ctx`` tokens."""
     return int(n_ctx * share * CHARS_PER_TOKEN)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chatdesk.docs.context import INSTRUCTIONS, Passage, budget_chars
+from chatdesk.docs.citations import cited, file_url, snippet
+from chatdesk.docs.context import (
+    INSTRUCTIONS,
+    DocumentContext,
+    Passage,
+    budget_chars,
+    with_documents,
+)
 from chatdesk.docs.retrieval import fuse
 from chatdesk.services.documents import DocumentService
 
@@ -61,3 +68,26 @@ def test_reciprocal_rank_fusion_prefers_agreement() -> None:
     fused = fuse([keywords, vectors])
     assert [ident for ident, _ in fused] == [1, 3, 2, 4]
     assert fused[0][1] == 1 / 61 + 1 / 63
+
+
+def test_citations_are_the_given_passages_in_order_of_first_use(tmp_path: Path) -> None:
+    pdf = tmp_path / "report.pdf"
+    passages = (
+        Passage(1, str(pdf), 2, 1, 3, "The Velta tunnel is 14.2 km long.", 0.1),
+        Passage(2, str(tmp_path / "notes.md"), None, 4, 9, "word " * 200, 0.05),
+    )
+    reply = "It is 14.2 km [1]. Roses [2][1] and an invented source [7]."
+    assert [p.number for p in cited(reply, passages)] == [1, 2]
+    assert file_url(passages[0]) == pdf.as_uri() + "#page=2"
+    assert "#" not in file_url(passages[1])
+    assert snippet(passages[1]).endswith("…")
+    assert len(snippet(passages[1])) <= 301
+
+
+def test_the_model_sees_the_passages_and_the_store_keeps_the_question() -> None:
+    context = DocumentContext((Passage(1, "/d/a.md", None, 1, 1, "Fact.", 0.0),), False)
+    history = [{"role": "user", "content": "Q?"}]
+    sent = with_documents(history, context)
+    assert sent[-1]["content"] == context.prompt("Q?")
+    assert "[1] a.md, line 1\nFact." in sent[-1]["content"]
+    assert history == [{"role": "user", "content": "Q?"}]
