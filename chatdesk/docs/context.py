@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from chatdesk.docs.index import DocumentIndex
 from chatdesk.docs.records import ChunkHit, Collection
@@ -67,17 +68,17 @@ class Passage:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> Passage:
+    def from_dict(cls, data: dict[str, Any]) -> Passage:
         """Read back a stored passage."""
         page = data.get("page")
         return cls(
-            int(str(data["number"])),
+            int(data["number"]),
             str(data["file"]),
-            None if page is None else int(str(page)),
-            int(str(data["line_start"])),
-            int(str(data["line_end"])),
+            None if page is None else int(page),
+            int(data["line_start"]),
+            int(data["line_end"]),
             str(data["text"]),
-            float(str(data["score"])),
+            float(data["score"]),
         )
 
 

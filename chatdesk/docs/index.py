@@ -12,6 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class DocumentIndex:
         """A write transaction (BEGIN IMMEDIATE) holding the index's lock."""
         return Transaction(self.conn, self.lock)
 
-    def _rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+    def _rows(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
         with self.lock:
             return list(self.conn.execute(sql, params).fetchall())
 
@@ -61,7 +62,7 @@ class DocumentIndex:
         if not rows:
             raise UnknownCollection(name)
         ident, found, model = rows[0]
-        return Collection(int(str(ident)), str(found), None if model is None else str(model))
+        return Collection(int(ident), str(found), None if model is None else str(model))
 
     def ensure_collection(self, name: str, embedding_model: str | None) -> Collection:
         """The collection, created if new; a new embedding model replaces the old vectors."""
@@ -107,7 +108,7 @@ class DocumentIndex:
             "JOIN files f ON f.id = c.file_id WHERE f.collection_id = ?",
             [collection.id],
         )[0][0]
-        files, indexed, failed, pages, chunks = (int(str(value)) for value in counts)
+        files, indexed, failed, pages, chunks = (int(value) for value in counts)
         return CollectionSummary(
             name,
             sources,
@@ -116,7 +117,7 @@ class DocumentIndex:
             failed,
             pages,
             chunks,
-            int(str(vectors)),
+            int(vectors),
             collection.embedding_model,
         )
 
@@ -230,7 +231,7 @@ class DocumentIndex:
             "ORDER BY c.ordinal",
             [file_id],
         )
-        return [(int(str(ident)), str(text)) for ident, text in rows]
+        return [(int(ident), str(text)) for ident, text in rows]
 
     # -- search ---------------------------------------------------------------------------
 
@@ -244,7 +245,7 @@ class DocumentIndex:
             f"ON f.id = c.file_id WHERE c.id IN ({marks})",
             [i for i, _ in scored],
         )
-        by_id = {int(str(row[0])): row for row in rows}
+        by_id = {int(row[0]): row for row in rows}
         return [chunk_hit(by_id[i], score) for i, score in scored if i in by_id]
 
     def document_chunks(self, collections: Sequence[Collection], limit: int) -> list[ChunkHit]:
@@ -265,11 +266,11 @@ class DocumentIndex:
             f"ON f.id = c.file_id WHERE f.collection_id IN ({marks})",
             [c.id for c in collections],
         )[0]
-        return int(str(row[0]))
+        return int(row[0])
 
     def vectors_version(self) -> int:
         """Changes whenever any vector is written or deleted."""
-        return int(str(self._rows("SELECT value FROM meta WHERE key = 'vectors_version'")[0][0]))
+        return int(self._rows("SELECT value FROM meta WHERE key = 'vectors_version'")[0][0])
 
     def load_vectors(self, collection: Collection) -> tuple[np.ndarray, np.ndarray]:
         """(chunk ids, float32 matrix) of the collection's vectors, rows L2-normalised."""
@@ -351,33 +352,33 @@ def insert_vectors(conn: sqlite3.Connection, ids: Sequence[int], matrix: np.ndar
     )
 
 
-def file_record(row: Sequence[object]) -> FileRecord:
+def file_record(row: Sequence[Any]) -> FileRecord:
     """A FileRecord from a row of FILE_COLUMNS."""
     ident, path, size, mtime, sha, state, error, pages, chunks = row
     return FileRecord(
-        int(str(ident)),
+        int(ident),
         str(path),
-        None if size is None else int(str(size)),
-        None if mtime is None else int(str(mtime)),
+        None if size is None else int(size),
+        None if mtime is None else int(mtime),
         None if sha is None else str(sha),
         str(state),
         None if error is None else str(error),
-        int(str(pages)),
-        int(str(chunks)),
+        int(pages),
+        int(chunks),
     )
 
 
-def chunk_hit(row: Sequence[object], score: float) -> ChunkHit:
+def chunk_hit(row: Sequence[Any], score: float) -> ChunkHit:
     """A ChunkHit from a row of CHUNK_COLUMNS."""
     ident, path, page, line_start, line_end, char_start, char_end, text = row
     return ChunkHit(
-        int(str(ident)),
+        int(ident),
         str(path),
-        None if page is None else int(str(page)),
-        int(str(line_start)),
-        int(str(line_end)),
-        int(str(char_start)),
-        int(str(char_end)),
+        None if page is None else int(page),
+        int(line_start),
+        int(line_end),
+        int(char_start),
+        int(char_end),
         str(text),
         score,
     )
