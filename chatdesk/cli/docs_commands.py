@@ -12,6 +12,8 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -60,12 +62,19 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
     search.set_defaults(handler=search_command)
 
 
-def open_service() -> DocumentService:
-    """The documents service of the data root, or a CLIError."""
+@contextmanager
+def documents() -> Iterator[DocumentService]:
+    """The documents service of the data root, closed after; its errors become CLIErrors."""
     try:
-        return DocumentService()
+        service = DocumentService()
     except DocumentsError as error:
         raise CLIError(str(error)) from None
+    try:
+        yield service
+    except DocumentsError as error:
+        raise CLIError(str(error)) from None
+    finally:
+        service.close()
 
 
 class ProgressBar:
@@ -100,8 +109,6 @@ def run_indexing(service: DocumentService, collection: str) -> IndexReport:
     cancel = threading.Event()
     try:
         report = service.index_collection(collection, ProgressBar(sys.stderr), cancel)
-    except DocumentsError as error:
-        raise CLIError(str(error)) from None
     except KeyboardInterrupt:
         raise CLIError("indexing interrupted; run `chatdesk docs update` to resume", 130) from None
     print_report(report)
@@ -121,38 +128,25 @@ def print_report(report: IndexReport) -> None:
 
 
 def add_command(args: argparse.Namespace) -> int:
-    service = open_service()
-    try:
+    with documents() as service:
         service.add(args.paths, args.collection, args.embedding_model)
         run_indexing(service, args.collection)
-    except DocumentsError as error:
-        raise CLIError(str(error)) from None
-    finally:
-        service.close()
     return 0
 
 
 def update_command(args: argparse.Namespace) -> int:
-    service = open_service()
-    try:
+    with documents() as service:
         names = [args.collection] if args.collection else [c.name for c in service.collections()]
         for name in names:
             service.collection(name)
             run_indexing(service, name)
-    except DocumentsError as error:
-        raise CLIError(str(error)) from None
-    finally:
-        service.close()
     return 0
 
 
 def list_command(args: argparse.Namespace) -> int:
-    service = open_service()
-    try:
+    with documents() as service:
         summaries = service.collections()
         failures = {s.name: service.failed_files(s.name) for s in summaries}
-    finally:
-        service.close()
     if args.json:
         rows = [
             {
@@ -180,13 +174,8 @@ def list_command(args: argparse.Namespace) -> int:
 
 
 def rm_command(args: argparse.Namespace) -> int:
-    service = open_service()
-    try:
+    with documents() as service:
         count = service.remove(args.collection, args.path)
-    except DocumentsError as error:
-        raise CLIError(str(error)) from None
-    finally:
-        service.close()
     what = args.path if args.path is not None else f"collection {args.collection}"
     print(f"removed {what} ({count} files forgotten; the files themselves are untouched)")
     return 0
@@ -195,13 +184,8 @@ def rm_command(args: argparse.Namespace) -> int:
 def search_command(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise CLIError("--limit must be at least 1")
-    service = open_service()
-    try:
+    with documents() as service:
         hits = service.search(" ".join(args.query), args.collection, args.limit)
-    except DocumentsError as error:
-        raise CLIError(str(error)) from None
-    finally:
-        service.close()
     if args.json:
         print(json.dumps([hit.to_dict() for hit in hits], indent=2, ensure_ascii=False))
         return 0

@@ -102,24 +102,11 @@ def embedding_texts(count: int) -> list[str]:
 
 
 def open_reference(model: Path) -> Any:
-    """llama-cpp-python's own ``Llama`` in embedding mode, with the host's settings."""
-    import llama_cpp
+    """llama-cpp-python's own ``Llama`` in embedding mode, opened with the host's settings
+    (context, batch, threads, pooling) in this process; its ``embed`` is the reference."""
+    from chatdesk.engine.host.embedding import load_embedding_model
 
-    from chatdesk.engine.host.embedding import EMBED_CONTEXT
-    from chatdesk.engine.host.engine import default_threads
-
-    threads, batch_threads = default_threads()
-    return llama_cpp.Llama(
-        model_path=str(model),
-        embedding=True,
-        pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
-        n_ctx=EMBED_CONTEXT,
-        n_batch=EMBED_CONTEXT,
-        n_ubatch=EMBED_CONTEXT,
-        n_threads=threads,
-        n_threads_batch=batch_threads,
-        verbose=False,
-    )
+    return load_embedding_model(model)
 
 
 def timed(embed: Any, texts: list[str], batch: int = 32) -> float:
