@@ -23,7 +23,10 @@ from chatdesk.engine.host.engine import EngineFailure, default_threads
 from chatdesk.engine.types import ErrorCode
 from chatdesk.gguf_metadata import GGUFError, validate_gguf
 
-EMBED_CONTEXT = 2048  # tokens per text at most (longer texts are cut), also the batch size
+# Tokens per text at most (longer texts are cut; a chunk is about 250), also the batch and
+# micro-batch: non-causal models (BERT: bge, nomic) need a whole text in one micro-batch,
+# and at 2048 the attention buffers alone took about 1 GB.
+EMBED_CONTEXT = 512
 MAX_TEXTS = 4096
 
 
