@@ -16,18 +16,32 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from chatdesk import paths
-from chatdesk.docs.context import DocumentContext, build_context
+from chatdesk.docs.citations import cited, file_url, snippet
+from chatdesk.docs.context import DocumentContext, Passage, build_context
 from chatdesk.docs.embedder import Embedder, EmbeddingFailed, EngineEmbedder
 from chatdesk.docs.index import DocumentIndex, UnknownCollection
 from chatdesk.docs.index_db import IndexDatabaseError, documents_db_path
 from chatdesk.docs.indexer import Indexer, IndexReport
-from chatdesk.docs.progress import ProgressCallback
+from chatdesk.docs.progress import IndexProgress, ProgressCallback, describe
 from chatdesk.docs.records import ChunkHit, Collection, CollectionSummary, FileRecord
 from chatdesk.docs.retrieval import Retriever
 from chatdesk.docs.watch import FolderPoller
 from chatdesk.engine.client import EngineClient
 
 ReportCallback = Callable[[IndexReport | None, str | None], None]
+
+__all__ = [  # what the window needs, so it imports services only
+    "DocumentService",
+    "DocumentsError",
+    "IndexJob",
+    "IndexProgress",
+    "IndexReport",
+    "Passage",
+    "cited",
+    "describe",
+    "file_url",
+    "snippet",
+]
 
 
 class DocumentsError(Exception):

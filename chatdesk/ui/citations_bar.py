@@ -15,8 +15,7 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QCursor, QDesktopServices
 from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
 
-from chatdesk.docs.citations import cited, file_url, snippet
-from chatdesk.docs.context import Passage
+from chatdesk.services.documents import Passage, cited, file_url, snippet
 
 Opener = Callable[[QUrl], bool]
 

@@ -26,9 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatdesk.docs.indexer import IndexReport
-from chatdesk.docs.progress import IndexProgress, describe
-from chatdesk.services.documents import DocumentsError, DocumentService, IndexJob
+from chatdesk.services.documents import (
+    DocumentsError,
+    DocumentService,
+    IndexJob,
+    IndexProgress,
+    IndexReport,
+    describe,
+)
 
 DROPPED = "Dropped files"
 
