@@ -163,7 +163,9 @@ def build_large_index(path: Path, chunks: int, dim: int) -> Collection:
             ]
             ids = insert_chunks(conn, file_id, 0, batch)
             insert_vectors(conn, ids, rng.standard_normal((per_file, dim), dtype=np.float32))
-            conn.execute("UPDATE files SET state = 'indexed' WHERE id = ?", [file_id])
+            conn.execute(
+                "UPDATE files SET state = 'indexed', chunks = ? WHERE id = ?", [per_file, file_id]
+            )
     index.close()
     return collection
 

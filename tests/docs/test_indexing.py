@@ -168,3 +168,24 @@ def test_adding_a_missing_path_is_refused(service: DocumentService, tmp_path: Pa
     with pytest.raises(DocumentsError, match="no such file or folder"):
         service.add([tmp_path / "nowhere"], "lib")
     assert service.collections() == []
+
+
+def test_search_stays_inside_the_asked_collection(service: DocumentService, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "safari.md").write_text(
+        "Notes from the trip: " + "we saw lions, giraffes and one zebra near the river. " * 3
+    )
+    crowd = "\n".join("zebra zebra zebra herd " * 40 for _ in range(600))  # 600 strong chunks
+    (tmp_path / "b" / "zebras.txt").write_text(crowd)
+    service.add([tmp_path / "a"], "A")
+    service.add([tmp_path / "b"], "B")
+    service.index_collection("A")
+    service.index_collection("B")
+    in_a = service.search("zebra", ["A"])
+    assert [Path(h.file).name for h in in_a] == ["safari.md"]
+    in_b = service.search("zebra", ["B"], limit=5)
+    assert {Path(h.file).name for h in in_b} == {"zebras.txt"}
+    both = service.search("zebra", ["A", "B"], limit=20)
+    assert len(both) == 20
+    assert {Path(h.file).name for h in both} <= {"safari.md", "zebras.txt"}
