@@ -18,6 +18,7 @@ hundred lines of text and one batch of chunks and vectors at a time.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -154,37 +155,34 @@ class Indexer:
         with self.index.transaction() as conn:
             file_id = upsert_file(conn, collection.id, path)
             delete_chunks(conn, file_id)
-            count, pages = 0, set[int | None]()
-            for batch in batches(chunk_sections(extract(path))):
-                if self.cancel.is_set():
-                    raise IndexCancelled
-                ids = insert_chunks(conn, file_id, count, batch)
-                if self.embedder is not None:
-                    insert_vectors(
-                        conn, ids, self.embedder.embed_documents([c.text for c in batch])
-                    )
-                new_pages = {c.page for c in batch} - pages
-                pages |= new_pages
-                count += len(batch)
-                progress.chunks += len(batch)
-                progress.pages += len(new_pages)
-                notify(progress)
-            conn.execute(
-                "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, state = 'indexed', "
-                "error = NULL, pages = ?, chunks = ?, indexed_at = ? WHERE id = ?",
-                [
-                    stat.size,
-                    stat.mtime_ns,
-                    digest,
-                    max(len(pages), 1),
-                    count,
-                    datetime.now(UTC).isoformat(),
-                    file_id,
-                ],
-            )
-            bump_vectors_version(conn)
+            count, pages = self._write_chunks(conn, file_id, path, notify, progress)
+            mark_indexed(conn, file_id, stat, digest, pages=max(pages, 1), chunks=count)
         if not pages:
             progress.pages += 1
+
+    def _write_chunks(
+        self,
+        conn: sqlite3.Connection,
+        file_id: int,
+        path: Path,
+        notify: Throttle,
+        progress: IndexProgress,
+    ) -> tuple[int, int]:
+        """Extract, chunk and embed the file batch by batch; (chunks, pages) written."""
+        count, pages = 0, set[int | None]()
+        for batch in batches(chunk_sections(extract(path))):
+            if self.cancel.is_set():
+                raise IndexCancelled
+            ids = insert_chunks(conn, file_id, count, batch)
+            if self.embedder is not None:
+                insert_vectors(conn, ids, self.embedder.embed_documents([c.text for c in batch]))
+            new_pages = {c.page for c in batch} - pages
+            pages |= new_pages
+            count += len(batch)
+            progress.chunks += len(batch)
+            progress.pages += len(new_pages)
+            notify(progress)
+        return count, len(pages)
 
     def _embed_missing(self, file_id: int) -> None:
         assert self.embedder is not None
@@ -197,6 +195,18 @@ class Indexer:
             with self.index.transaction() as conn:
                 insert_vectors(conn, [ident for ident, _ in part], vectors)
                 bump_vectors_version(conn)
+
+
+def mark_indexed(
+    conn: sqlite3.Connection, file_id: int, stat: FileStat, digest: str, *, pages: int, chunks: int
+) -> None:
+    """Record a file as indexed with what it was when read."""
+    conn.execute(
+        "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, state = 'indexed', error = NULL, "
+        "pages = ?, chunks = ?, indexed_at = ? WHERE id = ?",
+        [stat.size, stat.mtime_ns, digest, pages, chunks, datetime.now(UTC).isoformat(), file_id],
+    )
+    bump_vectors_version(conn)
 
 
 def safe_sha256(path: Path) -> str:
