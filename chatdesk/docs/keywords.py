@@ -1,9 +1,10 @@
 """Keyword retrieval: FTS5 over chunk text, bm25-ranked, no model needed.
 
 A question is turned into an OR of its words, each quoted as a phrase (so no user text is
-ever FTS5 syntax). English stop words and words found in more than ``COMMON_SHARE`` of all
-chunks are left out when other words remain: they add almost nothing to bm25 but cost a
-walk over most of the index, which is what keeps a query over 100,000 chunks fast. Word
+ever FTS5 syntax). English stop words are left out when other words remain, and in a large
+index (``LARGE_INDEX`` chunks or more) so are words found in more than ``COMMON_SHARE`` of
+all chunks: they add little to bm25 but cost a walk over a long list of matches, which is
+what keeps a query over 100,000 chunks fast. Word
 counts come from the ``fts5vocab`` table, one lookup per word, cached until the index
 changes.
 
@@ -23,7 +24,8 @@ from chatdesk.docs.records import Collection
 from chatdesk.store.search import fold
 
 WORD = re.compile(r"[^\W_]+")
-COMMON_SHARE = 0.2
+COMMON_SHARE = 0.05
+LARGE_INDEX = 10_000  # chunks; below this every word is searched (it is fast anyway)
 MAX_WORDS = 24
 CANDIDATES = 50
 COUNT_CACHE = 10_000
@@ -51,7 +53,9 @@ def informative_words(index: DocumentIndex, words: list[str]) -> list[str]:
         total = index.conn.execute("SELECT coalesce(sum(chunks), 0) FROM files").fetchone()[0]
     counts = {word: document_count(index, word) for word in words}
     present = [word for word in words if counts[word]]
-    rare = [word for word in present if counts[word] <= COMMON_SHARE * max(total, 1)]
+    if total < LARGE_INDEX:
+        return present
+    rare = [word for word in present if counts[word] <= COMMON_SHARE * total]
     return rare or present
 
 

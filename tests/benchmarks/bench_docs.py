@@ -219,6 +219,7 @@ def bench_query(folder: Path, chunks: int, dim: int = 384) -> dict[str, Any]:
         "p50_ms": statistics.median(times),
         "p95_ms": times[int(len(times) * 0.95) - 1],
         "max_ms": times[-1],
+        "min_ms": times[0],
     }
 
 
@@ -274,7 +275,7 @@ def main() -> int:
         figures["query"] = query = bench_query(folder, args.chunks)
         print(
             f"query at {query['chunks']} chunks: p50 {query['p50_ms']:.1f} ms, p95 "
-            f"{query['p95_ms']:.1f} ms, max {query['max_ms']:.1f} ms (cold "
+            f"{query['p95_ms']:.1f} ms, min {query['min_ms']:.1f} ms, max {query['max_ms']:.1f} ms (cold "
             f"{query['cold_first_query_ms']:.0f} ms)",
             flush=True,
         )
