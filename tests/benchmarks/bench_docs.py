@@ -275,7 +275,8 @@ def main() -> int:
         figures["query"] = query = bench_query(folder, args.chunks)
         print(
             f"query at {query['chunks']} chunks: p50 {query['p50_ms']:.1f} ms, p95 "
-            f"{query['p95_ms']:.1f} ms, min {query['min_ms']:.1f} ms, max {query['max_ms']:.1f} ms (cold "
+            f"{query['p95_ms']:.1f} ms, min {query['min_ms']:.1f} ms, "
+            f"max {query['max_ms']:.1f} ms (cold "
             f"{query['cold_first_query_ms']:.0f} ms)",
             flush=True,
         )
