@@ -7,8 +7,10 @@ import os
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from chatdesk.docs.index import bump_vectors_version, insert_vectors
 from chatdesk.docs.progress import IndexProgress
 from chatdesk.services.documents import DocumentsError, DocumentService
 from tests.support.pdf_factory import write_damaged_pdf, write_encrypted_pdf
@@ -189,3 +191,18 @@ def test_search_stays_inside_the_asked_collection(service: DocumentService, tmp_
     both = service.search("zebra", ["A", "B"], limit=20)
     assert len(both) == 20
     assert {Path(h.file).name for h in both} <= {"safari.md", "zebras.txt"}
+
+
+def test_warming_loads_the_vectors_before_the_first_query(
+    service: DocumentService, library: Path
+) -> None:
+    service.add([library], "lib")
+    service.index_collection("lib")
+    with service.index.transaction() as conn:  # vectors as an embedding model would store them
+        ids = [row[0] for row in conn.execute("SELECT id FROM chunks")]
+        insert_vectors(conn, ids, np.eye(len(ids), 8, dtype=np.float32))
+        bump_vectors_version(conn)
+    service.warm(["lib", "missing"]).join(timeout=30)
+    chunk_ids, matrix = service.retriever.vectors.matrix(service.collection("lib"))
+    assert sorted(chunk_ids.tolist()) == sorted(ids)
+    assert matrix.shape == (len(ids), 8)
