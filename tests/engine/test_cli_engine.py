@@ -78,6 +78,21 @@ def test_ask_with_conversation_continues_it(tiny_model_path: Path) -> None:
     assert path[2].content == "Second"
 
 
+def test_ask_with_conversation_alone_uses_the_conversations_model(tiny_model_path: Path) -> None:
+    first = chatdesk("ask", str(tiny_model_path), "First", "--max-tokens", "5")
+    assert first.returncode == 0, first.stderr
+    with Store() as store:
+        [conversation] = store.list_conversations()
+    assert conversation.model == str(tiny_model_path)
+    second = chatdesk("ask", "--conversation", conversation.id[:8], "Second", "--max-tokens", "5")
+    assert second.returncode == 0, second.stderr
+    with Store() as store:
+        path = store.active_path(conversation.id)
+    assert [m.content for m in path if m.role == "user"] == ["First", "Second"]
+    assert path[-1].model == str(tiny_model_path)
+    assert path[-1].model_identity["size"] == tiny_model_path.stat().st_size
+
+
 def test_chat_reads_prompts_until_exit(tiny_model_path: Path) -> None:
     result = chatdesk("chat", str(tiny_model_path), "--max-tokens", "5", stdin="hi\nmore\n/exit\n")
     assert result.returncode == 0, result.stderr

@@ -16,8 +16,8 @@ from chatdesk.services.settings import (
     validate_sampling,
 )
 from chatdesk.ui.main_window import MainWindow
+from tests.support.scripted_engine import ScriptedEngine
 from tests.ui.conftest import wait_for_model, wait_for_reply
-from tests.ui.scripted_engine import ScriptedEngine
 
 MakeWindow = Callable[..., MainWindow]
 

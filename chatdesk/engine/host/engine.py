@@ -36,7 +36,7 @@ from chatdesk.engine.host.model import (
     open_model,
 )
 from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
-from chatdesk.engine.host.prompting import PromptBuilder, PromptError
+from chatdesk.engine.host.prompting import PromptBuilder, PromptError, cut_after_reply
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
 from chatdesk.engine.host.state_cache import DiskStates
 from chatdesk.engine.templates import TemplateError, resolve_template
@@ -322,8 +322,11 @@ class Engine:
             request.messages, request.system_prompt, reply_budget(settings.max_tokens, model.n_ctx)
         )
         cache, prompts = self._require_cache(), self._require_prompts()
+        continuing = bool(fit.messages) and fit.messages[-1].get("role") == "assistant"
         try:
-            pieces = prompts.pieces(request.system_prompt, fit.messages)
+            pieces = prompts.pieces(request.system_prompt, fit.messages, not continuing)
+            if continuing:  # the last message is an unfinished reply: carry on writing it
+                pieces = cut_after_reply(pieces, str(fit.messages[-1].get("content", "")))
         except PromptError as error:
             raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
         canonical = prompts.tokenize(pieces)
