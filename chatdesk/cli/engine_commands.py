@@ -86,6 +86,12 @@ def add_chat_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, help="CPU threads")
     parser.add_argument("--conversation", help="continue this conversation (id or id prefix)")
     parser.add_argument("--stats", action="store_true", help="print reply figures on stderr")
+    parser.add_argument(
+        "--docs",
+        action="append",
+        metavar="NAME",
+        help="answer from this document collection, citing it (repeatable)",
+    )
 
 
 def resolve_model(name: str) -> Path:

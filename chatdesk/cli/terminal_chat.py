@@ -14,13 +14,14 @@ import contextlib
 import sys
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
+from typing import Any, TextIO
 
 from chatdesk.cli.engine_commands import SAMPLING_FLAGS, resolve_model
 from chatdesk.cli.errors import CLIError
 from chatdesk.engine.client import one_line
 from chatdesk.engine.types import ContextFitted, EngineError, LoadOptions, ReplyEvent
 from chatdesk.services.app_services import AppServices
+from chatdesk.services.documents import DocumentsError, Passage, cited
 from chatdesk.services.engine_session import ModelState, load_options
 from chatdesk.services.events import EventQueue
 from chatdesk.services.turns import Turn
@@ -113,7 +114,8 @@ class TerminalChat:
     # -- one exchange ---------------------------------------------------------------------
     def exchange(self, prompt: str) -> Turn:
         """Send ``prompt``, print the reply as it streams; raises on failure or Ctrl-C."""
-        turn = self.services.turns.send(self.conversation_id(), prompt)
+        extras = self._document_extras()
+        turn = self.services.turns.send(self.conversation_id(), prompt, extras)
         try:
             self.events.run_until(lambda: turn.finished)
         except KeyboardInterrupt:
@@ -155,11 +157,29 @@ class TerminalChat:
             raise CLIError(one_line(failure) if isinstance(failure, EngineError) else str(failure))
         if self.args.stats:
             print(describe_stats(turn), file=sys.stderr)
+        self._print_sources(turn)
         if turn.status == "interrupted":
             if self.output_closed:
                 raise CLIError("the output was closed, so the reply was stopped (and saved)")
             raise KeyboardInterrupt
         return turn
+
+    def _document_extras(self) -> dict[str, Any] | None:
+        """``--docs NAME``: the collections for the turn, checked before anything is saved."""
+        names: list[str] = getattr(self.args, "docs", None) or []
+        try:
+            for name in names:
+                self.services.documents.collection(name)
+        except DocumentsError as error:
+            raise CLIError(str(error)) from None
+        return {"documents": names} if names else None
+
+    def _print_sources(self, turn: Turn) -> None:
+        """On stderr after the reply: the passages it cites (all it was given if it cites
+        none), ``[1] report.pdf, page 2: /path``."""
+        given = [Passage.from_dict(p) for p in turn.request.extras.get("passages") or []]
+        for passage in cited(turn.text, given) or given:
+            print(f"[{passage.number}] {passage.label}: {passage.file}", file=sys.stderr)
 
     # -- interactive ----------------------------------------------------------------------
     def interactive(self) -> None:

@@ -54,11 +54,11 @@ class DocumentTurns:
 
     def __init__(
         self,
-        documents: DocumentService,
+        documents: Callable[[], DocumentService],
         store: Store,
         n_ctx: Callable[[], int | None] = lambda: None,
     ) -> None:
-        self.documents = documents
+        self.documents = documents  # opened on first need: most turns use no documents
         self.store = store
         self.n_ctx = n_ctx
 
@@ -82,7 +82,7 @@ class DocumentTurns:
         if not names or not request.messages or request.messages[-1].get("role") != "user":
             return
         question = str(request.messages[-1].get("content", ""))
-        context = self.documents.context_for(question, names, self.n_ctx() or DEFAULT_CONTEXT)
+        context = self.documents().context_for(question, names, self.n_ctx() or DEFAULT_CONTEXT)
         request.messages[:] = with_documents(request.messages, context)
         request.extras["passages"] = [p.to_dict() for p in context.passages]
 

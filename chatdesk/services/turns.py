@@ -240,8 +240,7 @@ class TurnService:
         if reply.role != "assistant" or not reply.content or reply.status == "error":
             raise ChatError("only a reply with some text can be continued")
         path = self.store.path_to(reply.id)
-        request = self.request_for(reply.conversation_id, path)
-        request.extras.update(extras or {})
+        request = self.request_for(reply.conversation_id, path, extras)
         self.store.update_message(reply.id, status="streaming")
         model, identity = self.engines.model_path, self.engines.identity()
         turn = Turn(request, reply.id, path, model, identity, text=reply.content)
@@ -254,14 +253,20 @@ class TurnService:
             turn.cancel_requested = True
             turn.handle.cancel()
 
-    def request_for(self, conversation_id: str, path: list[Message]) -> TurnRequest:
-        """The request for a reply after ``path`` (hooks applied): also what Show prompt shows."""
+    def request_for(
+        self, conversation_id: str, path: list[Message], extras: dict[str, Any] | None = None
+    ) -> TurnRequest:
+        """The request for a reply after ``path`` (hooks applied): also what Show prompt shows.
+
+        ``extras`` (the turn's own additions) are in the request before the hooks see it.
+        """
         conversation = self.store.get_conversation(conversation_id)
         request = TurnRequest(
             conversation_id,
             history_for(path),
             conversation.system_prompt,
             self.settings.effective_sampling(conversation.settings),
+            dict(extras or {}),
         )
         for hook in self._request_hooks:
             hook(request)
@@ -280,8 +285,7 @@ class TurnService:
 
     def _start(self, conversation_id: str, user: Message, extras: dict[str, Any] | None) -> Turn:
         path = self.store.path_to(user.id)
-        request = self.request_for(conversation_id, path)
-        request.extras.update(extras or {})
+        request = self.request_for(conversation_id, path, extras)
         model, identity = self.engines.model_path, self.engines.identity()
         placeholder = self.store.append_message(
             conversation_id, "assistant", "", parent_id=user.id, status="streaming",

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from chatdesk.cli.main import main
+from chatdesk.export.json_format import export_json
+from chatdesk.store import Store
 from tests.support.pdf_factory import write_encrypted_pdf
 
 REPO = Path(__file__).resolve().parents[2]
@@ -119,3 +121,41 @@ def test_a_killed_indexer_resumes(tmp_path: Path, chatdesk_home: Path) -> None:
     assert ordinals == 0
     found = run_cli("docs", "search", f"marker{total - 1}", "-c", "big", "--json")
     assert Path(json.loads(found.stdout)[0]["file"]).name == f"doc{total - 1:03d}.txt"
+
+
+@pytest.mark.slow
+def test_ask_with_docs_answers_from_the_collection_and_keeps_the_sources(
+    tmp_path: Path, chatdesk_home: Path, starter_model_path: Path
+) -> None:
+    pytest.importorskip("llama_cpp")
+    (tmp_path / "atlas.md").write_text("# Atlas\n\nThe capital of Freedonia is Zubrowka.\n")
+    assert run_cli("docs", "add", str(tmp_path), "-c", "atlas").returncode == 0
+    asked = run_cli(
+        "ask",
+        str(starter_model_path),
+        "What is the capital of Freedonia?",
+        "--docs",
+        "atlas",
+        "--temperature",
+        "0",
+        "--seed",
+        "1",
+        "--max-tokens",
+        "40",
+    )
+    assert asked.returncode == 0, asked.stderr
+    assert "Zubrowka" in asked.stdout
+    assert f"[1] atlas.md, lines 1-3: {tmp_path / 'atlas.md'}" in asked.stderr
+    store = Store(chatdesk_home / "chatdesk.db")
+    try:
+        cid = store.list_conversations()[0].id
+        user, reply = store.active_path(cid)
+        assert user.content == "What is the capital of Freedonia?"  # stored as typed
+        assert store.passages(reply.id)[0]["text"].endswith("Zubrowka.")
+        exported = json.loads(export_json(store, [cid]))["conversations"][0]["messages"]
+        assert exported[1]["passages"][0]["file"] == str(tmp_path / "atlas.md")
+    finally:
+        store.close()
+    missing = run_cli("ask", str(starter_model_path), "Hi", "--docs", "nope")
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == "chatdesk: error: no document collection named 'nope'"

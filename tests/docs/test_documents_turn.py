@@ -33,7 +33,7 @@ class Turn:
 
 def make_turns(service: DocumentService, chatdesk_home: Path) -> tuple[DocumentTurns, Store]:
     store = Store(chatdesk_home / "chatdesk.db")
-    return DocumentTurns(service, store, lambda: 2048), store
+    return DocumentTurns(lambda: service, store, lambda: 2048), store
 
 
 def test_attached_collections_feed_the_prompt_and_the_reply_keeps_its_passages(
