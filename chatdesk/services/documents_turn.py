@@ -6,7 +6,7 @@ caller that assembles a request itself:
 - ``on_request(request)``: when the turn names collections (``request.extras["documents"]``,
   from ``chatdesk ask --docs NAME``) or the conversation has collections attached, the
   last user message the engine sees is replaced by the numbered passages and the question
-  (``chatdesk.docs.context``); the passages go into ``request.extras["passages"]``. The
+  (``chatdesk.docs.context``); the passages go into ``request.extras[PASSAGES_KEY]``. The
   stored user message stays as typed.
 - ``on_event(turn, event)``: when the reply ends, its passages are saved with it
   (``Store.save_passages``, table ``message_passages``), so its ``[1]``, ``[2]`` can be
@@ -27,6 +27,8 @@ from chatdesk.services.documents import DocumentService
 from chatdesk.store import Store
 
 ATTACHED_KEY = "documents.attached"
+DOCUMENTS_KEY = "documents"  # request.extras: collection names given for this turn
+PASSAGES_KEY = "document_passages"  # request.extras: the numbered passages (dicts)
 DEFAULT_CONTEXT = 4096
 
 
@@ -78,16 +80,16 @@ class DocumentTurns:
 
     def on_request(self, request: RequestLike) -> None:
         """Put the passages for the question into the request (no-op without collections)."""
-        names = request.extras.get("documents") or self.attached(request.conversation_id)
+        names = request.extras.get(DOCUMENTS_KEY) or self.attached(request.conversation_id)
         if not names or not request.messages or request.messages[-1].get("role") != "user":
             return
         question = str(request.messages[-1].get("content", ""))
         context = self.documents().context_for(question, names, self.n_ctx() or DEFAULT_CONTEXT)
         request.messages[:] = with_documents(request.messages, context)
-        request.extras["passages"] = [p.to_dict() for p in context.passages]
+        request.extras[PASSAGES_KEY] = [p.to_dict() for p in context.passages]
 
     def on_event(self, turn: TurnLike, event: object) -> None:
         """Save the turn's passages with its reply when the reply ends."""
-        passages = turn.request.extras.get("passages")
-        if passages and isinstance(event, ReplyDone | ReplyFailed):
+        passages = turn.request.extras.get(PASSAGES_KEY)
+        if passages and isinstance(event, ReplyDone | ReplyFailed):  # the reply has ended
             self.store.save_passages(turn.message_id, passages)

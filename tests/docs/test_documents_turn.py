@@ -12,7 +12,7 @@ import pytest
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import LoadOptions, ReplyDone, ReplyStats, SamplingSettings
 from chatdesk.services.documents import DocumentService
-from chatdesk.services.documents_turn import DocumentTurns
+from chatdesk.services.documents_turn import PASSAGES_KEY, DocumentTurns
 from chatdesk.store import Store
 
 
@@ -50,7 +50,7 @@ def test_attached_collections_feed_the_prompt_and_the_reply_keeps_its_passages(
         turns.on_request(request)
         assert "How long is the Velta tunnel?" in request.messages[-1]["content"]
         assert "14.2 kilometres" in request.messages[-1]["content"]
-        passages = request.extras["passages"]
+        passages = request.extras[PASSAGES_KEY]
         assert passages[0]["number"] == 1
         reply = store.append_message(cid, "assistant", "14.2 km [1]", parent_id=question.id)
         turns.on_event(Turn(request, reply.id), ReplyDone(ReplyStats(finish_reason="stop")))
@@ -60,7 +60,7 @@ def test_attached_collections_feed_the_prompt_and_the_reply_keeps_its_passages(
         plain = Request(cid, [{"role": "user", "content": "Hi"}])
         turns.on_request(plain)
         assert plain.messages == [{"role": "user", "content": "Hi"}]
-        assert "passages" not in plain.extras
+        assert PASSAGES_KEY not in plain.extras
 
 
 @pytest.mark.slow
