@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from chatdesk.docs.context import Passage
+from chatdesk.docs.records import Passage
 
 CITATION = re.compile(r"\[(\d{1,3})\]")
 SNIPPET_CHARS = 300

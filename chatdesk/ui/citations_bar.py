@@ -15,7 +15,8 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QCursor, QDesktopServices
 from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
 
-from chatdesk.services.documents import Passage, cited, file_url, snippet
+from chatdesk.docs.citations import cited, file_url, snippet
+from chatdesk.docs.records import Passage
 
 Opener = Callable[[QUrl], bool]
 

@@ -16,8 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatdesk.services.chat import ContextNote
+from chatdesk.services.chat import ContextNote, Passage
 from chatdesk.services.types import Message
+from chatdesk.ui.citations_bar import CitationsBar
 from chatdesk.ui.message_body import MessageBody
 from chatdesk.ui.rendering import MarkdownRenderer
 
@@ -96,6 +97,8 @@ class MessageWidget(QFrame):
         self.context_label.setWordWrap(True)
         self.context_label.hide()
         layout.addWidget(self.context_label)
+        self.citations = CitationsBar(self)
+        layout.addWidget(self.citations)
         layout.addWidget(self._footer())
         self.show_message(message, note)
 
@@ -182,6 +185,10 @@ class MessageWidget(QFrame):
             cut = message.status == "interrupted" or message.finish_reason == "length"
             self.continue_button.setVisible(cut and bool(message.content))
         self.set_status(status_text(message, note), note)
+
+    def show_citations(self, passages: list[Passage]) -> None:
+        """The sources the reply cites, as links under it (hidden when there are none)."""
+        self.citations.show_citations(self.message.content, passages)
 
     def show_streaming(self, text: str) -> None:
         """Re-render the growing reply (called at most once per frame)."""

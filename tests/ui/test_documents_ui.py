@@ -3,20 +3,23 @@ under a reply (links, hover snippet, opening the file at its page), on real serv
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from pytestqt.qtbot import QtBot
 
 from chatdesk.docs.context import Passage
 from chatdesk.services.documents import DocumentService
 from chatdesk.ui.citations_bar import CitationsBar
 from chatdesk.ui.documents_panel import DROPPED, DocumentsPanel
+from chatdesk.ui.main_window import MainWindow
 from tests.docs.conftest import PDF_PAGES
 from tests.support.pdf_factory import write_encrypted_pdf, write_pdf
+from tests.support.scripted_engine import ScriptedEngine
+from tests.ui.conftest import wait_for_model, wait_for_reply
 
 
 @pytest.fixture
@@ -108,3 +111,59 @@ def test_sources_under_a_reply_link_hover_and_open(qtbot: QtBot, tmp_path: Path)
     assert [(url.toLocalFile(), url.fragment()) for url in opened] == [(str(pdf), "page=2")]
     bar.show_citations("No sources here.", passages)
     assert bar.isHidden()
+
+
+def test_a_document_dropped_on_the_chat_is_attached_and_its_passage_cited(
+    qtbot: QtBot,
+    make_window: Callable[..., MainWindow],
+    scripted_engine: ScriptedEngine,
+    fake_gguf: Path,
+    tmp_path: Path,
+) -> None:
+    scripted_engine.text = "The Velta tunnel is 14.2 km long [1]. "
+    scripted_engine.tokens = 9
+    window = make_window(lambda: scripted_engine)
+    window.load_model(str(fake_gguf))
+    wait_for_model(qtbot, window)
+    write_pdf(tmp_path / "report.pdf", PDF_PAGES)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "report.pdf"))])
+    point = QPointF(window.rect().center())
+    enter = QDragEnterEvent(
+        point,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    window.dropEvent(
+        QDropEvent(
+            point,
+            Qt.DropAction.CopyAction,
+            mime,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+    )
+    panel = window.documents_dock.panel
+    qtbot.waitUntil(lambda: panel.job is None and panel.names() == [DROPPED], timeout=30000)
+    assert window.documents_dock.isVisible()
+    assert panel.attached() == [DROPPED]
+    cid = window.conversation_id
+    assert cid is not None
+    assert window.services.document_turns.attached(cid) == [DROPPED]
+
+    window.send("How long is the Velta tunnel?")
+    wait_for_reply(qtbot, window)
+    sent = scripted_engine.requests[-1]["messages"][-1]["content"]
+    assert "[1] report.pdf, page" in sent
+    assert "14.2 kilometres" in sent
+    widget = window.chat_view.widgets[-1]
+    assert not widget.citations.isHidden()
+    assert "[1] report.pdf, page" in widget.citations.label.text()
+    window.open_conversation(cid)  # shown again from the store
+    assert "[1] report.pdf" in window.chat_view.widgets[-1].citations.label.text()
+    assert window.chat_view.widgets[0].message.content == "How long is the Velta tunnel?"
+    window.services.documents.close()
