@@ -83,6 +83,7 @@ class DocumentService:
         self._run_lock = threading.Lock()
         self.retriever = Retriever(self.index, self.embedder_for)
         self.watcher: FolderPoller | None = None
+        self._on_watch_done: ReportCallback | None = None
 
     # -- engine ---------------------------------------------------------------------------
 
@@ -185,9 +186,11 @@ class DocumentService:
             self.start_indexing(name, on_done=on_done) for name in self.index.collection_names()
         ]
 
-    def watch(self, interval: float = 5.0) -> FolderPoller:
-        """Start polling every collection's sources; a change re-indexes that collection."""
+    def watch(self, interval: float = 5.0, on_done: ReportCallback | None = None) -> FolderPoller:
+        """Start polling every collection's sources; a change re-indexes that collection
+        (``on_done`` is told when each such run ends)."""
         if self.watcher is None:
+            self._on_watch_done = on_done
             self.watcher = FolderPoller(self._all_sources, self._changed, interval)
             self.watcher.start()
         return self.watcher
@@ -199,7 +202,7 @@ class DocumentService:
         }
 
     def _changed(self, collection: str) -> None:
-        self.start_indexing(collection)
+        self.start_indexing(collection, on_done=self._on_watch_done)
 
     # -- retrieval ------------------------------------------------------------------------
 

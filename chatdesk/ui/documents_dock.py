@@ -3,7 +3,9 @@
 The checked collections are the ones attached to the open conversation (saved by
 ``AppServices.document_turns``; every turn in it then carries their passages). Opening a
 conversation shows its attachments; files dropped on the window that are not models are
-added to a collection, attached to the open chat and indexed in the background.
+added to a collection, attached to the open chat and indexed in the background. At start
+every collection is brought up to date (resuming a run a crash or quit stopped) and the
+collections' folders are polled for changes, which are re-indexed.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ class DocumentsDock(QDockWidget):
         self.panel = DocumentsPanel(services.documents, self)
         self.setWidget(self.panel)
         self.panel.attached_changed.connect(self._attach)
+        # carry on where a crash or quit stopped, then keep the folders watched
+        services.documents.resume_all(on_done=self.panel.indexing_finished.emit)
+        services.documents.watch(on_done=self.panel.indexing_finished.emit)
 
     def show_for(self, conversation_id: str | None) -> None:
         """Check the collections attached to this conversation."""

@@ -161,6 +161,10 @@ class DocumentsPanel(QWidget):
         self.status.setText(f"{progress.collection}: {describe(progress)}{current}")
 
     def _finished(self, report: IndexReport | None, error: str | None) -> None:
+        job = self.job
+        if job is not None and report is not None and report.progress.collection != job.collection:
+            self.refresh()  # a background run (resume, watcher) ended, not the one shown
+            return
         self.bar.hide()
         self.cancel_button.hide()
         self.job = None
