@@ -87,21 +87,9 @@ def test_importing_back_end_layers_loads_neither_qt_nor_llama() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def full_imports(path: Path) -> set[str]:
-    """Dotted names of every module a source file imports."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
-
-
 @pytest.mark.parametrize(
     "path", sorted((PACKAGE / "docs").rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
 )
 def test_documents_package_sits_below_services(path: Path) -> None:
     upward = ("chatdesk.ui", "chatdesk.services", "chatdesk.cli")
-    assert not [name for name in full_imports(path) if name.startswith(upward)]
+    assert not [name for name in imported_full_names(path) if name.startswith(upward)]
