@@ -83,8 +83,12 @@ class DocumentTurns:
         names = request.extras.get(DOCUMENTS_KEY) or self.attached(request.conversation_id)
         if not names or not request.messages or request.messages[-1].get("role") != "user":
             return
+        documents = self.documents()
+        names = [name for name in names if name in documents.index.collection_names()]
+        if not names:  # attached collections removed since: the turn goes on without them
+            return
         question = str(request.messages[-1].get("content", ""))
-        context = self.documents().context_for(question, names, self.n_ctx() or DEFAULT_CONTEXT)
+        context = documents.context_for(question, names, self.n_ctx() or DEFAULT_CONTEXT)
         request.messages[:] = with_documents(request.messages, context)
         request.extras[PASSAGES_KEY] = [p.to_dict() for p in context.passages]
 

@@ -56,6 +56,10 @@ def test_attached_collections_feed_the_prompt_and_the_reply_keeps_its_passages(
         turns.on_event(Turn(request, reply.id), ReplyDone(ReplyStats(finish_reason="stop")))
         assert store.passages(reply.id) == passages
         assert store.get_message(question.id).content == "How long is the Velta tunnel?"
+        service.remove("lib")  # removed while attached: the next turn goes on without it
+        gone = Request(cid, [{"role": "user", "content": "Hi"}])
+        turns.on_request(gone)
+        assert gone.messages == [{"role": "user", "content": "Hi"}]
         turns.attach(cid, [])
         plain = Request(cid, [{"role": "user", "content": "Hi"}])
         turns.on_request(plain)
