@@ -18,17 +18,21 @@ Attached collections are kept per conversation in the app settings
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from chatdesk.docs.context import with_documents
 from chatdesk.engine.types import ReplyDone, ReplyFailed
-from chatdesk.services.documents import DocumentService
+from chatdesk.services.documents import DocumentsError, DocumentService
 from chatdesk.store import Store
 
 ATTACHED_KEY = "documents.attached"
 DOCUMENTS_KEY = "documents"  # request.extras: collection names given for this turn
 PASSAGES_KEY = "document_passages"  # request.extras: the numbered passages (dicts)
+ERROR_KEY = "documents_error"  # request.extras: why the documents could not be used
+
+log = logging.getLogger("chatdesk.documents")
 DEFAULT_CONTEXT = 4096
 
 
@@ -88,7 +92,12 @@ class DocumentTurns:
         if not names:  # attached collections removed since: the turn goes on without them
             return
         question = str(request.messages[-1].get("content", ""))
-        context = documents.context_for(question, names, self.n_ctx() or DEFAULT_CONTEXT)
+        try:
+            context = documents.context_for(question, names, self.n_ctx() or DEFAULT_CONTEXT)
+        except DocumentsError as error:  # e.g. the embedding model is gone: answer without
+            log.warning("documents left out of the turn: %s", error)
+            request.extras[ERROR_KEY] = str(error)
+            return
         request.messages[:] = with_documents(request.messages, context)
         request.extras[PASSAGES_KEY] = [p.to_dict() for p in context.passages]
 
