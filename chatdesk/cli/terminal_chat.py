@@ -22,7 +22,7 @@ from chatdesk.engine.client import one_line
 from chatdesk.engine.types import ContextFitted, EngineError, LoadOptions, ReplyEvent
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.documents import DocumentsError, Passage, cited
-from chatdesk.services.documents_turn import DOCUMENTS_KEY, PASSAGES_KEY
+from chatdesk.services.documents_turn import DOCUMENTS_KEY, ERROR_KEY, PASSAGES_KEY
 from chatdesk.services.engine_session import ModelState, load_options
 from chatdesk.services.events import EventQueue
 from chatdesk.services.turns import Turn
@@ -178,6 +178,8 @@ class TerminalChat:
     def _print_sources(self, turn: Turn) -> None:
         """On stderr after the reply: the passages it cites (all it was given if it cites
         none), ``[1] report.pdf, page 2: /path``."""
+        if problem := turn.request.extras.get(ERROR_KEY):
+            print(f"chatdesk: documents were not used: {problem}", file=sys.stderr)
         given = [Passage.from_dict(p) for p in turn.request.extras.get(PASSAGES_KEY) or []]
         for passage in cited(turn.text, given) or given:
             print(f"[{passage.number}] {passage.label}: {passage.file}", file=sys.stderr)
