@@ -43,6 +43,12 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
         "(optional with --conversation: the conversation's model)",
     )
     ask.add_argument("prompt", nargs="?", help="the question")
+    ask.add_argument(
+        "--continue",
+        dest="continue_reply",
+        action="store_true",
+        help="with --conversation and no question: carry on writing its cut-off last reply",
+    )
     add_chat_options(ask)
     ask.set_defaults(handler=run_ask)
 
@@ -170,14 +176,20 @@ def run_ask(args: argparse.Namespace) -> int:
     """``chatdesk ask``: one exchange, streamed and saved."""
     from chatdesk.cli.terminal_chat import TerminalChat
 
-    if args.prompt is None:  # ``ask --conversation ID PROMPT``: the one positional is the prompt
+    if args.prompt is None and not args.continue_reply:  # ``ask --conversation ID PROMPT``
         args.model, args.prompt = None, args.model
-    if args.prompt is None:
+    if args.continue_reply:
+        if not args.conversation or args.prompt is not None:
+            raise CLIError("--continue takes --conversation ID and no question")
+    elif args.prompt is None:
         raise CLIError("give the question to ask")
     if args.model is None and not args.conversation:
         raise CLIError("name a model (or continue a conversation with --conversation)")
     with TerminalChat.open(args) as session:
-        session.exchange(args.prompt)
+        if args.continue_reply:
+            session.continue_last()
+        else:
+            session.exchange(str(args.prompt))
     return 0
 
 

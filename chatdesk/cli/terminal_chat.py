@@ -25,7 +25,7 @@ from chatdesk.services.documents import DocumentsError, Passage, cited
 from chatdesk.services.documents_turn import DOCUMENTS_KEY, ERROR_KEY, PASSAGES_KEY
 from chatdesk.services.engine_session import ModelState, load_options
 from chatdesk.services.events import EventQueue
-from chatdesk.services.turns import Turn
+from chatdesk.services.turns import ChatError, Turn
 from chatdesk.store import Conversation, StoreError
 
 STOP_WAIT_S = 30
@@ -116,7 +116,22 @@ class TerminalChat:
     def exchange(self, prompt: str) -> Turn:
         """Send ``prompt``, print the reply as it streams; raises on failure or Ctrl-C."""
         extras = self._document_extras()
-        turn = self.services.turns.send(self.conversation_id(), prompt, extras)
+        return self._follow(self.services.turns.send(self.conversation_id(), prompt, extras))
+
+    def continue_last(self) -> Turn:
+        """Carry on writing the conversation's last reply (stopped or out of tokens)."""
+        path = self.services.store.active_path(self.conversation_id())
+        if not path or path[-1].role != "assistant":
+            raise CLIError("the conversation does not end with a reply to continue")
+        try:
+            turn = self.services.turns.continue_reply(path[-1])
+        except ChatError as error:
+            raise CLIError(str(error)) from None
+        self.out.write(path[-1].content)
+        return self._follow(turn)
+
+    def _follow(self, turn: Turn) -> Turn:
+        """Print the turn's text as it streams until it ends; Ctrl-C stops it."""
         try:
             self.events.run_until(lambda: turn.finished)
         except KeyboardInterrupt:
@@ -191,7 +206,8 @@ class TerminalChat:
         assert info is not None
         print(
             f"{info.name} ({info.quantization}, {info.n_ctx}-token context, "
-            f"{info.backend}). Type /exit to leave; Ctrl-C stops a reply.",
+            f"{info.backend}). Type /exit to leave, /continue to carry on a cut-off reply; "
+            "Ctrl-C stops a reply.",
             file=sys.stderr,
         )
         while True:
@@ -202,12 +218,17 @@ class TerminalChat:
                 return
             if line.strip() in ("/exit", "/quit", "/bye"):
                 return
-            if line.strip():
+            if line.strip() == "/continue":
+                self._interactive_turn(None)
+            elif line.strip():
                 self._interactive_turn(line)
 
-    def _interactive_turn(self, line: str) -> None:
+    def _interactive_turn(self, line: str | None) -> None:
         try:
-            self.exchange(line)
+            if line is None:
+                self.continue_last()
+            else:
+                self.exchange(line)
         except KeyboardInterrupt:
             print("[stopped]", file=sys.stderr)
         except CLIError as error:

@@ -106,6 +106,18 @@ def test_model_settings_are_saved_per_model(
     assert info.n_ctx == 1024  # reloaded with the new context length
 
 
+def test_conversation_model_policy_is_chosen_in_the_model_tab(
+    qtbot: QtBot, make_window: MakeWindow, scripted_engine: ScriptedEngine, fake_gguf: Path
+) -> None:
+    window = make_window(lambda: scripted_engine)
+    window.load_model(str(fake_gguf))
+    wait_for_model(qtbot, window)
+    combo = window.settings_panel.model.policy
+    assert combo.currentData() == "ask"  # the default: offer to load the conversation's model
+    combo.setCurrentIndex(combo.findData("always"))
+    assert window.services.settings.conversation_model_policy() == "always"
+
+
 def test_font_size_and_theme_persist(qtbot: QtBot, make_window: MakeWindow) -> None:
     window = make_window(ScriptedEngine)
     appearance = window.settings_panel.appearance
