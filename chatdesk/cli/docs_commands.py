@@ -17,7 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from chatdesk.cli.engine_commands import resolve_model
 from chatdesk.cli.errors import CLIError
+from chatdesk.docs.embedding_catalogue import EmbeddingCatalogueError, embedding_models
 from chatdesk.docs.indexer import IndexReport
 from chatdesk.docs.progress import IndexProgress, describe
 from chatdesk.services.documents import DocumentsError, DocumentService
@@ -35,9 +37,8 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
     add.add_argument("--collection", "-c", required=True, metavar="NAME")
     add.add_argument(
         "--embedding-model",
-        type=Path,
         metavar="GGUF",
-        help="an embedding GGUF for search by meaning (default: keywords only)",
+        help="embedding GGUF (path, or file name under the models folder) for search by meaning",
     )
     add.set_defaults(handler=add_command)
 
@@ -60,6 +61,10 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
     search.add_argument("--limit", type=int, default=10)
     search.add_argument("--json", action="store_true", help="machine-readable output")
     search.set_defaults(handler=search_command)
+
+    models = group.add_parser("models", help="embedding models for search by meaning")
+    models.add_argument("--json", action="store_true", help="machine-readable output")
+    models.set_defaults(handler=models_command)
 
 
 @contextmanager
@@ -129,7 +134,8 @@ def print_report(report: IndexReport) -> None:
 
 def add_command(args: argparse.Namespace) -> int:
     with documents() as service:
-        service.add(args.paths, args.collection, args.embedding_model)
+        model = resolve_model(args.embedding_model) if args.embedding_model else None
+        service.add(args.paths, args.collection, model)
         run_indexing(service, args.collection)
     return 0
 
@@ -197,4 +203,23 @@ def search_command(args: argparse.Namespace) -> int:
         print(f"{rank}. {hit.file} ({where}, score {hit.score:.4f})\n   {snippet}")
     if not hits:
         print("no matches")
+    return 0
+
+
+def models_command(args: argparse.Namespace) -> int:
+    """The catalogue's embedding models, with the command that downloads each."""
+    try:
+        found = embedding_models()
+    except EmbeddingCatalogueError as error:
+        raise CLIError(str(error)) from None
+    if args.json:
+        print(json.dumps([vars(model) for model in found], indent=2, ensure_ascii=False))
+        return 0
+    for model in found:
+        print(
+            f"{model.name} ({model.dimensions} dimensions, {model.approx_size_bytes / 1e6:.0f} MB, "
+            f"{model.license}): {model.description}"
+        )
+        print(f"  chatdesk models download {model.repo_id} {model.filename}")
+    print("then: chatdesk docs add PATH --collection NAME --embedding-model FILE_NAME.gguf")
     return 0

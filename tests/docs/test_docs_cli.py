@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from chatdesk.cli.main import main
+from chatdesk.docs.embedding_catalogue import EmbeddingCatalogueError, embedding_models
 from chatdesk.export.json_format import export_json
 from chatdesk.store import Store
 from tests.support.pdf_factory import write_encrypted_pdf
@@ -159,3 +160,23 @@ def test_ask_with_docs_answers_from_the_collection_and_keeps_the_sources(
     missing = run_cli("ask", str(starter_model_path), "Hi", "--docs", "nope")
     assert missing.returncode == 1
     assert missing.stderr.strip() == "chatdesk: error: no document collection named 'nope'"
+
+
+def test_embedding_models_are_offered(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["docs", "models", "--json"]) == 0
+    offered = json.loads(capsys.readouterr().out)
+    assert {m["id"] for m in offered} == {"nomic-embed-text-v1.5", "bge-small-en-v1.5"}
+    assert all(m["filename"].endswith(".gguf") for m in offered)
+    assert main(["docs", "models"]) == 0
+    assert (
+        "chatdesk models download CompendiumLabs/bge-small-en-v1.5-gguf" in capsys.readouterr().out
+    )
+    assert main(["docs", "add", str(tmp_path), "-c", "x", "--embedding-model", "nope.gguf"]) == 1
+    assert "no model file nope.gguf" in capsys.readouterr().err
+
+
+def test_a_malformed_embedding_entry_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "catalogue.json"
+    bad.write_text(json.dumps({"models": [], "embedding_models": [{"id": "x", "kind": "chat"}]}))
+    with pytest.raises(EmbeddingCatalogueError, match="'x': kind must be 'embedding'"):
+        embedding_models(bad)
