@@ -268,6 +268,10 @@ class DocumentIndex:
         )[0]
         return int(row[0])
 
+    def index_id(self) -> str:
+        """A random id given to this index file when it was created."""
+        return str(self._rows("SELECT value FROM meta WHERE key = 'index_id'")[0][0])
+
     def vectors_version(self) -> int:
         """Changes whenever any vector is written or deleted."""
         return int(self._rows("SELECT value FROM meta WHERE key = 'vectors_version'")[0][0])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import uuid
 from pathlib import Path
 
 from chatdesk.store.schema import TOKENIZER
@@ -106,6 +107,7 @@ def open_index(path: Path) -> sqlite3.Connection:
         conn.executescript(SCHEMA)
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('vectors_version', '0')")
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('index_id', ?)", [uuid.uuid4().hex])
     except sqlite3.Error as error:
         raise IndexDatabaseError(f"cannot open the document index {path}: {error}") from error
     return conn

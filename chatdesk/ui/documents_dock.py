@@ -49,7 +49,10 @@ class DocumentsDock(QDockWidget):
     def show_for(self, conversation_id: str | None) -> None:
         """Check the collections attached to this conversation."""
         turns = self.services.document_turns
-        self.panel.refresh(turns.attached(conversation_id) if conversation_id else [])
+        attached = turns.attached(conversation_id) if conversation_id else []
+        self.panel.refresh(attached)
+        if attached:
+            self.services.documents.warm(attached)  # the first question is then quick
 
     def add_dropped(self, paths: list[Path]) -> None:
         """Files dropped on the chat: add them, attach them to the open chat, index them."""

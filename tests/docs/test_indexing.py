@@ -12,6 +12,7 @@ import pytest
 
 from chatdesk.docs.index import bump_vectors_version, insert_vectors
 from chatdesk.docs.progress import IndexProgress
+from chatdesk.docs.vectors import VectorCache
 from chatdesk.services.documents import DocumentsError, DocumentService
 from tests.support.pdf_factory import write_damaged_pdf, write_encrypted_pdf
 
@@ -206,3 +207,27 @@ def test_warming_loads_the_vectors_before_the_first_query(
     chunk_ids, matrix = service.retriever.vectors.matrix(service.collection("lib"))
     assert sorted(chunk_ids.tolist()) == sorted(ids)
     assert matrix.shape == (len(ids), 8)
+
+
+def test_the_vector_matrix_is_saved_for_the_next_start_until_the_index_changes(
+    service: DocumentService, library: Path, chatdesk_home: Path
+) -> None:
+    service.add([library], "lib")
+    service.index_collection("lib")
+    collection = service.collection("lib")
+    with service.index.transaction() as conn:
+        ids = [row[0] for row in conn.execute("SELECT id FROM chunks ORDER BY id")]
+        insert_vectors(conn, ids, np.arange(len(ids) * 4, dtype=np.float32).reshape(-1, 4) + 1)
+        bump_vectors_version(conn)
+    first = service.retriever.vectors.matrix(collection)
+    saved = sorted((chatdesk_home / "documents-vectors").glob("*.npz"))
+    assert len(saved) == 1
+    again = VectorCache(service.index).matrix(collection)  # a new process would do this
+    np.testing.assert_array_equal(again[0], first[0])
+    np.testing.assert_array_equal(again[1], first[1])
+    with service.index.transaction() as conn:
+        conn.execute("DELETE FROM vectors WHERE chunk_id = ?", [ids[0]])
+        bump_vectors_version(conn)
+    fresh = VectorCache(service.index).matrix(collection)
+    assert ids[0] not in fresh[0].tolist()
+    assert sorted((chatdesk_home / "documents-vectors").glob("*.npz")) != saved
