@@ -10,6 +10,7 @@ way round a query with no indexed word still finds chunks by meaning.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from chatdesk.docs.embedder import Embedder
 from chatdesk.docs.index import DocumentIndex
@@ -40,17 +41,32 @@ class Retriever:
         self.index = index
         self.vectors = VectorCache(index)
         self.embedder_for = embedder_for
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="docs-vectors")
 
     def rankings(self, collections: Sequence[Collection], query: str) -> list[Ranking]:
-        """The keyword ranking and one vector ranking per collection with an embedder."""
-        rankings = [keyword_search(self.index, collections, query, CANDIDATES)]
-        vectors: Ranking = []
+        """The keyword ranking and the vector ranking (collections with an embedder).
+
+        The vector side (embedding the query in the engine host, the matrix product) runs
+        in a worker thread while the keyword search runs here: SQLite and numpy both let
+        go of the GIL, so on two cores a query costs about the slower of the two.
+        """
+        version = self.index.vectors_version()  # read first: the keyword search holds the lock
+        vectors = self._worker.submit(self.vector_ranking, collections, query, version)
+        keywords = keyword_search(self.index, collections, query, CANDIDATES)
+        return [ranking for ranking in (keywords, vectors.result()) if ranking]
+
+    def vector_ranking(
+        self, collections: Sequence[Collection], query: str, version: int
+    ) -> Ranking:
+        """The nearest chunks by meaning over the collections that have an embedder."""
+        found: Ranking = []
         for collection in collections:
             embedder = self.embedder_for(collection)
             if embedder is not None:
-                vectors += self.vectors.search(collection, embedder.embed_query(query), CANDIDATES)
-        vectors.sort(key=lambda item: -item[1])
-        return [ranking for ranking in (*rankings, vectors[:CANDIDATES]) if ranking]
+                vector = embedder.embed_query(query)
+                found += self.vectors.search(collection, vector, CANDIDATES, version)
+        found.sort(key=lambda item: -item[1])
+        return found[:CANDIDATES]
 
     def search(
         self, collections: Sequence[Collection], query: str, limit: int = 8
@@ -58,3 +74,7 @@ class Retriever:
         """The best ``limit`` chunks, best first, with their fused score."""
         fused = fuse(self.rankings(collections, query))[:limit]
         return self.index.chunk_hits([(ident, round(score, 6)) for ident, score in fused])
+
+    def close(self) -> None:
+        """Stop the worker thread."""
+        self._worker.shutdown(wait=False)

@@ -42,9 +42,12 @@ class VectorCache:
         self._loaded: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.folder = index.path.parent / "documents-vectors"  # saved matrices, disposable
 
-    def matrix(self, collection: Collection) -> tuple[np.ndarray, np.ndarray]:
-        """The collection's ids and matrix, loaded now if missing or stale."""
-        version = self.index.vectors_version()
+    def matrix(
+        self, collection: Collection, version: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The collection's ids and matrix, loaded now if missing or stale (``version``: the
+        index's vectors version if the caller has just read it)."""
+        version = self.index.vectors_version() if version is None else version
         with self._lock:
             if version != self._version:
                 self._loaded.clear()
@@ -82,10 +85,14 @@ class VectorCache:
             pass  # only a cache: the next start reads the index again
 
     def search(
-        self, collection: Collection, query: np.ndarray, limit: int = CANDIDATES
+        self,
+        collection: Collection,
+        query: np.ndarray,
+        limit: int = CANDIDATES,
+        version: int | None = None,
     ) -> list[tuple[int, float]]:
         """(chunk id, cosine similarity) of the nearest chunks, best first."""
-        ids, matrix = self.matrix(collection)
+        ids, matrix = self.matrix(collection, version)
         if not len(ids) or matrix.shape[1] != query.shape[-1]:
             return []
         scores = matrix @ normalise(query.reshape(1, -1))[0]

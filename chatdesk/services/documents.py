@@ -241,4 +241,5 @@ class DocumentService:
             self.watcher.stop()
         if self._owns_engine and self._engine is not None:
             self._engine.close()
+        self.retriever.close()
         self.index.close()
