@@ -109,3 +109,11 @@ def test_probabilities_depend_only_on_engine_types(path: Path) -> None:
 @pytest.mark.parametrize("path", sorted((PACKAGE / "tools").glob("*.py")), ids=lambda p: p.name)
 def test_tools_package_sits_below_services_and_ui(path: Path) -> None:
     assert not chatdesk_imports(path) & {"services", "ui", "cli", "engine"}
+
+
+@pytest.mark.parametrize(
+    "path", sorted((PACKAGE / "docs").rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_documents_package_sits_below_services(path: Path) -> None:
+    upward = ("chatdesk.ui", "chatdesk.services", "chatdesk.cli")
+    assert not [name for name in imported_full_names(path) if name.startswith(upward)]

@@ -28,7 +28,7 @@ from chatdesk.export import (
     import_text,
     render,
 )
-from chatdesk.export.json_format import conversation_record, document
+from chatdesk.export.json_format import document, stored_record
 from chatdesk.store import Conversation, Message, Store, StoreError
 
 SHORT_ID = 12
@@ -227,8 +227,7 @@ def show_command(args: argparse.Namespace) -> int:
     with opened_store() as store:
         cid = resolve_id(store, args.id)
         if args.json:
-            record = conversation_record(store.get_conversation(cid), store.messages(cid))
-            sys.stdout.write(document([record]))
+            sys.stdout.write(document([stored_record(store, cid)]))
         else:
             print(transcript(store, cid))
     return 0

@@ -114,6 +114,12 @@ def add_chat_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--yes", action="store_true", help="run the model's tool calls without asking"
     )
+    parser.add_argument(
+        "--docs",
+        action="append",
+        metavar="NAME",
+        help="answer from this document collection, citing it (repeatable)",
+    )
 
 
 def resolve_model(name: str) -> Path:

@@ -9,7 +9,13 @@ import sys
 from collections.abc import Sequence
 
 from chatdesk import __version__
-from chatdesk.cli import conversations, engine_commands, model_commands, tool_commands
+from chatdesk.cli import (
+    conversations,
+    docs_commands,
+    engine_commands,
+    model_commands,
+    tool_commands,
+)
 from chatdesk.cli.errors import CLIError
 
 
@@ -22,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     engine_commands.register(commands)
     model_commands.register(commands)
     tool_commands.register(commands)
+    docs_commands.register(commands)
     return parser
 
 

@@ -23,6 +23,8 @@ from chatdesk.cli.tool_prompt import TerminalToolReport, terminal_approver
 from chatdesk.engine.client import one_line
 from chatdesk.engine.types import ContextFitted, EngineError, LoadOptions, ReplyEvent
 from chatdesk.services.app_services import AppServices
+from chatdesk.services.documents import DocumentsError, Passage, cited
+from chatdesk.services.documents_turn import DOCUMENTS_KEY, ERROR_KEY, PASSAGES_KEY
 from chatdesk.services.engine_session import ModelState, load_options
 from chatdesk.services.events import EventQueue
 from chatdesk.services.tool_turns import ALL_TOOLS, tool_message
@@ -147,11 +149,13 @@ class TerminalChat:
         answer); raises on failure or Ctrl-C.
 
         ``extras`` go to the turn's request (``{"logprobs": N}`` for token probabilities);
-        the chosen tools are added to them.
+        the chosen tools and document collections are added to them.
         """
+        extras = {**(extras or {}), **(self._document_extras() or {})}
         if self.tools:
-            extras = {**(extras or {}), "tools": self.tools}
-        return self._follow(self.services.turns.send(self.conversation_id(), prompt, extras))
+            extras["tools"] = self.tools
+        turn = self.services.turns.send(self.conversation_id(), prompt, extras or None)
+        return self._follow(turn)
 
     def continue_last(self) -> Turn:
         """Carry on writing the conversation's last reply (stopped or out of tokens)."""
@@ -216,6 +220,7 @@ class TerminalChat:
             print(describe_stats(turn), file=sys.stderr)
         if turn.error and turn.tools is not None:  # a tool turn cut short (step limit...)
             print(f"[{turn.error}]", file=sys.stderr)
+        self._print_sources(turn)
         if turn.status == "interrupted":
             if self.output_closed:
                 raise CLIError("the output was closed, so the reply was stopped (and saved)")
@@ -235,6 +240,25 @@ class TerminalChat:
                 raise CLIError(f"{turn.save_error} (the reply is printed above)")
             time.sleep(SAVE_RETRY_S)
         print("chatdesk: the reply is saved now", file=sys.stderr)
+
+    def _document_extras(self) -> dict[str, Any] | None:
+        """``--docs NAME``: the collections for the turn, checked before anything is saved."""
+        names: list[str] = getattr(self.args, "docs", None) or []
+        try:
+            for name in names:
+                self.services.documents.collection(name)
+        except DocumentsError as error:
+            raise CLIError(str(error)) from None
+        return {DOCUMENTS_KEY: names} if names else None
+
+    def _print_sources(self, turn: Turn) -> None:
+        """On stderr after the reply: the passages it cites (all it was given if it cites
+        none), ``[1] report.pdf, page 2: /path``."""
+        if problem := turn.request.extras.get(ERROR_KEY):
+            print(f"chatdesk: documents were not used: {problem}", file=sys.stderr)
+        given = [Passage.from_dict(p) for p in turn.request.extras.get(PASSAGES_KEY) or []]
+        for passage in cited(turn.text, given) or given:
+            print(f"[{passage.number}] {passage.label}: {passage.file}", file=sys.stderr)
 
     # -- interactive ----------------------------------------------------------------------
     def interactive(self) -> None:

@@ -11,6 +11,7 @@ host (reloading the last model that loaded fine, so a chat can simply continue).
 
 from __future__ import annotations
 
+import base64
 import collections
 import contextlib
 import itertools
@@ -25,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 from chatdesk.engine import protocol
 from chatdesk.engine.types import (
@@ -45,6 +46,9 @@ from chatdesk.engine.types import (
     TokenChoice,
     TokenProbabilities,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +215,15 @@ class ReplyStream:
             callback(event)
         except Exception:  # a broken callback must not kill the reader thread
             log.exception("reply event callback failed")
+
+
+def decode_vectors(value: Any) -> np.ndarray:
+    """The matrix of an ``embed`` answer (base64 float32 rows); numpy is imported late."""
+    import numpy as np
+
+    count, dim = int(value["count"]), int(value["dim"])
+    data = np.frombuffer(base64.b64decode(value["data"]), dtype=np.float32)
+    return data.reshape(count, dim)
 
 
 def event_from_message(message: dict[str, Any]) -> ReplyEvent | None:
@@ -567,6 +580,13 @@ class EngineClient:
         except EngineError as error:
             stream.deliver(ReplyFailed(error))
         return stream
+
+    def embed(self, model_path: str, texts: list[str]) -> Future[np.ndarray]:
+        """Embedding vectors of ``texts`` (one float32 row each) from an embedding GGUF.
+
+        The host opens that model on first use, beside the chat model, and keeps it open.
+        """
+        return self._call("embed", {"model": model_path, "texts": texts}, decode_vectors)
 
     def _cancel(self, target: int) -> None:
         host = self._host

@@ -9,7 +9,8 @@ Requests: ``{"id": N, "op": OP, ...}`` with OP one of ``OPS``. Answers carry the
 "message": M}``; a ``generate`` request instead streams ``fitted``, ``progress`` (long prompts:
 ``evaluated``, ``total``, ``seconds``), ``delta`` (and, when asked, ``probs``) events and ends
 with ``done`` (``stats``) or ``failed`` (``code``, ``message``, ``stats``). ``cancel`` carries
-the id of the request to cancel (``target``) and gets no answer.
+the id of the request to cancel (``target``) and gets no answer. ``embed`` (``model``: an
+embedding GGUF, ``texts``) answers ``{"count", "dim", "data"}``: base64 of float32 rows.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any, BinaryIO
 HEADER = struct.Struct(">I")
 MAX_FRAME_BYTES = 256 * 1024 * 1024  # a frame this large means the stream is corrupt
 
-OPS = ("load", "unload", "generate", "cancel", "render", "status", "shutdown")
+OPS = ("load", "unload", "generate", "cancel", "render", "status", "shutdown", "embed")
 STREAM_END_TYPES = ("done", "failed")
 
 

@@ -51,6 +51,7 @@ class ConversationPlan:
     conversation: Conversation
     messages: list[Message]
     probabilities: dict[str, list[TokenChoice]] = field(default_factory=dict)  # by message id
+    passages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by message id
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,31 @@ def read_tool_calls(fields: Fields) -> list[dict[str, Any]] | None:
     return calls
 
 
+def read_passages(fields: Fields) -> list[dict[str, Any]]:
+    """A reply's document passages (``passages``: optional list of numbered objects)."""
+    entries: list[Any] = fields.get("passages", (list,), [])
+    passages = []
+    for n, entry in enumerate(entries):
+        item = Fields(entry, f"{fields.where}.passages[{n}]")
+        numbers = {key: item.number(key, True) for key in ("number", "line_start", "line_end")}
+        if any(value is None for value in numbers.values()):
+            raise item.fail("number", "number, line_start and line_end are required integers")
+        page = item.number("page", True)
+        score = item.number("score", False)
+        passages.append(
+            {
+                **numbers,
+                "file": item.text("file", required=True),
+                "page": page,
+                "score": score or 0.0,
+                "text": item.text("text", required=True),
+            }
+        )
+    if len({p["number"] for p in passages}) != len(passages):
+        raise fields.fail("passages", "two passages with the same number")
+    return passages
+
+
 def read_conversation(fields: Fields) -> ConversationPlan:
     """One validated conversation with its messages."""
     title = fields.text("title", required=True)
@@ -299,11 +325,14 @@ def read_conversation(fields: Fields) -> ConversationPlan:
     entries = fields.get("messages", (list,), required=True)
     messages: list[Message] = []
     probabilities: dict[str, list[TokenChoice]] = {}
+    passages: dict[str, list[dict[str, Any]]] = {}
     seen: set[str] = set()
     for n, entry in enumerate(entries):
         previous = messages[-1].id if messages else None
         entry_fields = Fields(entry, f"{fields.where}.messages[{n}]")
         message = read_message(entry_fields, cid, previous, seen)
+        if found := read_passages(entry_fields):
+            passages[message.id] = found
         seen.add(message.id)
         messages.append(message)
         kept = entry_fields.probabilities()
@@ -333,7 +362,7 @@ def read_conversation(fields: Fields) -> ConversationPlan:
         examples=fields.examples(),
     )
     check_values(fields.data, fields.where)  # what the typed reads above did not look at
-    return ConversationPlan(conversation, messages, probabilities)
+    return ConversationPlan(conversation, messages, probabilities, passages)
 
 
 def read_document(text: str) -> list[ConversationPlan]:
@@ -355,7 +384,8 @@ def with_fresh_ids(plan: ConversationPlan) -> ConversationPlan:
     leaf = plan.conversation.active_leaf_id
     conversation = replace(plan.conversation, id=cid, active_leaf_id=mapping.get(leaf or ""))
     probabilities = {mapping[mid]: kept for mid, kept in plan.probabilities.items()}
-    return ConversationPlan(conversation, messages, probabilities)
+    passages = {mapping[mid]: found for mid, found in plan.passages.items()}
+    return ConversationPlan(conversation, messages, probabilities, passages)
 
 
 def ids_taken(store: Store, plan: ConversationPlan, claimed: set[str]) -> bool:
@@ -372,6 +402,8 @@ def insert_plan(store: Store, plan: ConversationPlan) -> None:
         store.insert_message(message)
     for mid, kept in plan.probabilities.items():
         store.save_token_probabilities(mid, kept)
+    for message_id, passages in plan.passages.items():
+        store.save_passages(message_id, passages)
     if plan.conversation.active_leaf_id is not None:
         store.set_active_leaf(plan.conversation.id, plan.conversation.active_leaf_id)
 

@@ -79,13 +79,21 @@ def parents_first(messages: list[Message]) -> list[Message]:
     return ordered
 
 
+def with_passages(record: dict[str, Any], passages: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """A message record with its document passages, when it has any (key left out if not)."""
+    return {**record, "passages": passages} if passages else record
+
+
 def conversation_record(
     conversation: Conversation,
     messages: list[Message],
     probabilities: dict[str, list[TokenChoice]] | None = None,
+    passages: dict[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """One conversation with its whole message tree, in creation order; its few-shot
-    ``examples`` when it has any, and the given replies' token probabilities."""
+    ``examples`` when it has any, the given replies' token probabilities and the document
+    passages replies were given."""
+    cited = passages or {}
     c = conversation
     kept = probabilities or {}
     record: dict[str, Any] = {
@@ -102,7 +110,10 @@ def conversation_record(
     }
     if c.examples:
         record["examples"] = c.examples
-    record["messages"] = [message_record(m, kept.get(m.id)) for m in parents_first(messages)]
+    record["messages"] = [
+        with_passages(message_record(m, kept.get(m.id)), cited.get(m.id))
+        for m in parents_first(messages)
+    ]
     return record
 
 
@@ -123,7 +134,8 @@ def stored_record(store: Store, cid: str, probabilities: bool = False) -> dict[s
     """One stored conversation's record (with token probabilities when asked)."""
     messages = store.messages(cid)
     kept = kept_probabilities(store, messages) if probabilities else None
-    return conversation_record(store.get_conversation(cid), messages, kept)
+    passages = store.conversation_passages(cid)
+    return conversation_record(store.get_conversation(cid), messages, kept, passages)
 
 
 def export_json(store: Store, cids: Iterable[str], probabilities: bool = False) -> str:

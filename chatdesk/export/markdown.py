@@ -153,9 +153,10 @@ def message_details(message: Message) -> str:
     return "_" + " · ".join(escape_inline(part) for part in parts) + "_\n"
 
 
-def render_message(message: Message) -> str:
+def render_message(message: Message, passages: list[dict[str, Any]] | None = None) -> str:
     """One message: role heading, details line for replies, its neutralised Markdown, then
-    an assistant's tool calls (name and arguments as JSON, each in its own block)."""
+    an assistant's tool calls (name and arguments as JSON, each in its own block) and the
+    document passages a reply was given."""
     heading = f"## {ROLE_HEADINGS.get(message.role, escape_inline(message.role))}\n\n"
     details = message_details(message) + "\n" if message.role == "assistant" else ""
     if message.tool_call_id:
@@ -165,7 +166,8 @@ def render_message(message: Message) -> str:
     else:
         body = neutralise(message.content).strip("\n")
     calls = "".join(render_tool_call(c) for c in message.tool_calls or [])
-    return heading + details + (body + "\n" if body else "") + calls
+    sources = render_sources(passages or [])
+    return heading + details + (body + "\n" if body else "") + calls + sources
 
 
 def render_tool_call(call: dict[str, Any]) -> str:
@@ -181,14 +183,43 @@ def render_tool_call(call: dict[str, Any]) -> str:
     return f"\n**Tool call** {name} _(call {call_id})_\n\n" + fenced(text)
 
 
-def render_markdown(conversation: Conversation, messages: list[Message]) -> str:
+def source_label(passage: dict[str, Any]) -> str:
+    """``report.pdf, page 2`` or ``notes.md, lines 4-9``."""
+    where = (
+        f"page {passage['page']}"
+        if passage["page"] is not None
+        else f"lines {passage['line_start']}-{passage['line_end']}"
+    )
+    path = str(passage["file"])
+    return f"{escape_inline(path.replace(chr(92), '/').rsplit('/', 1)[-1])}, {where}"
+
+
+def render_sources(passages: list[dict[str, Any]]) -> str:
+    """The numbered passages a reply was given: label, path and the quoted text."""
+    if not passages:
+        return ""
+    parts = ["\n### Sources\n"]
+    for passage in passages:
+        label, path = source_label(passage), escape_inline(str(passage["file"]))
+        parts.append(f"\n[{passage['number']}] {label} ({path})\n\n")
+        parts.append(fenced(str(passage["text"])))
+    return "".join(parts)
+
+
+def render_markdown(
+    conversation: Conversation,
+    messages: list[Message],
+    passages: dict[str, list[dict[str, Any]]] | None = None,
+) -> str:
     """The Markdown document for a conversation and the branch of messages to show."""
     title = escape_inline(conversation.title) or "Untitled"
+    cited = passages or {}
     parts = [front_matter(conversation), f"# {title}\n"]
-    parts += [render_message(message) for message in messages]
+    parts += [render_message(message, cited.get(message.id)) for message in messages]
     return "\n".join(parts)
 
 
 def export_markdown(store: Store, cid: str) -> str:
     """Markdown of the conversation's active branch (root to active leaf)."""
-    return render_markdown(store.get_conversation(cid), store.active_path(cid))
+    conversation, path = store.get_conversation(cid), store.active_path(cid)
+    return render_markdown(conversation, path, store.conversation_passages(cid))

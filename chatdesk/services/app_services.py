@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from chatdesk.engine.interface import Engine
 from chatdesk.services.chat import ChatService
 from chatdesk.services.conversations import ConversationsService
+from chatdesk.services.documents_turn import DocumentTurns
 from chatdesk.services.engine_session import EngineSession, local_engine
 from chatdesk.services.events import Dispatch
 from chatdesk.services.export import ExportService
@@ -28,6 +29,7 @@ from chatdesk.store import Store
 from chatdesk.tools.mcp_servers import CONFIG_NAME
 
 if TYPE_CHECKING:
+    from chatdesk.services.documents import DocumentService
     from chatdesk.services.models import ModelService
 
 
@@ -47,6 +49,14 @@ class AppServices:
     tools: ToolsService
     tool_turns: ToolTurns
     _models: ModelService | None = field(default=None, repr=False)
+    _documents: DocumentService | None = field(default=None, repr=False)
+    document_turns: DocumentTurns = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Documents join every turn through the turn service's hooks (see documents_turn)."""
+        self.document_turns = DocumentTurns(lambda: self.documents, self.store, self._n_ctx)
+        self.turns.add_request_hook(self.document_turns.on_request)
+        self.turns.add_event_hook(self.document_turns.on_event)
 
     @classmethod
     def create(
@@ -82,9 +92,28 @@ class AppServices:
             self._models = ModelService()
         return self._models
 
+    def _n_ctx(self) -> int | None:
+        info = self.engine.status.info
+        return info.n_ctx if info is not None else None
+
+    @property
+    def documents(self) -> DocumentService:
+        """Document collections (opened on first use); embeddings share the chat's engine host."""
+        if self._documents is None:
+            from chatdesk.engine.client import EngineClient
+            from chatdesk.services.documents import DocumentService
+
+            engine = self.engine.engine
+            self._documents = DocumentService(
+                engine=engine if isinstance(engine, EngineClient) else None
+            )
+        return self._documents
+
     def close(self) -> None:
-        """Stop downloads and the engine, and close the database."""
+        """Stop downloads, indexing and the engine, and close the databases."""
         if self._models is not None:
             self._models.close()
+        if self._documents is not None:
+            self._documents.close()
         self.engine.close()
         self.store.close()

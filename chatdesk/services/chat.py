@@ -11,6 +11,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from chatdesk.docs.records import Passage
 from chatdesk.services.tool_turns import ALL_TOOLS
 from chatdesk.services.turns import TurnService
 from chatdesk.store import Message, Store
@@ -59,6 +60,12 @@ class ChatService:
         if not message.n_ctx:
             return None
         return ContextNote(message.prompt_tokens, message.n_ctx, message.dropped_messages or 0)
+
+    def passages(self, message: Message) -> list[Passage]:
+        """The document passages a reply was given (empty for most replies)."""
+        if message.role != "assistant":
+            return []
+        return [Passage.from_dict(p) for p in self.store.passages(message.id)]
 
     def render_prompt(self, conversation_id: str) -> Future[tuple[str, int]]:
         """The exact prompt for the conversation's active branch: Future of (text, tokens)."""

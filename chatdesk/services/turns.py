@@ -268,8 +268,11 @@ class TurnService:
     def request_for(
         self, conversation_id: str, path: list[Message], extras: dict[str, Any] | None = None
     ) -> TurnRequest:
-        """The request for a reply after ``path`` (hooks applied, after the turn's ``extras``
-        so hooks can read them): also what Show prompt shows."""
+        """The request for a reply after ``path`` (hooks applied): also what Show prompt shows.
+
+        ``extras`` (the turn's own additions) are in the request before the hooks see it, so
+        hooks can read them.
+        """
         conversation = self.store.get_conversation(conversation_id)
         request = TurnRequest(
             conversation_id,

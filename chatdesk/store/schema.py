@@ -199,27 +199,6 @@ def add_writer_process(db: Database) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN writer_pid INTEGER")
 
 
-@MIGRATIONS(name="0008_token_probabilities_and_examples")
-def add_token_probabilities_and_examples(db: Database) -> None:
-    """Token probabilities per reply (one packed BLOB, see ``chatdesk.probabilities.codec``,
-    deleted with its message) and a conversation's few-shot examples (JSON list of
-    ``{"user": ..., "assistant": ...}`` pairs)."""
-    run_statements(
-        db,
-        """CREATE TABLE token_probabilities (
-            message_id TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
-            token_count INTEGER NOT NULL,
-            data BLOB NOT NULL
-        )""",
-        "ALTER TABLE conversations ADD COLUMN examples TEXT NOT NULL DEFAULT '[]'",
-    )
-
-
-def known_migration_names(migrations: Migrations = MIGRATIONS) -> list[str]:
-    """Names of every migration this ChatDesk knows, in order."""
-    return [migration.name for migration in migrations.pending(Database(memory=True))]
-
-
 OLD_ROLE_CHECK = "CHECK (role IN ('system', 'user', 'assistant'))"
 TOOL_ROLE_CHECK = "CHECK (role IN ('system', 'user', 'assistant', 'tool'))"
 TOOL_AUDIT = """CREATE TABLE IF NOT EXISTS tool_audit (
@@ -292,3 +271,46 @@ def _rebuild_messages_for_tools(db: Database) -> None:
         "ALTER TABLE messages_new RENAME TO messages",
         *(row[0] for row in extras),
     )
+
+
+@MIGRATIONS(name="0008_token_probabilities_and_examples")
+def add_token_probabilities_and_examples(db: Database) -> None:
+    """Token probabilities per reply (one packed BLOB, see ``chatdesk.probabilities.codec``,
+    deleted with its message) and a conversation's few-shot examples (JSON list of
+    ``{"user": ..., "assistant": ...}`` pairs)."""
+    run_statements(
+        db,
+        """CREATE TABLE token_probabilities (
+            message_id TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+            token_count INTEGER NOT NULL,
+            data BLOB NOT NULL
+        )""",
+        "ALTER TABLE conversations ADD COLUMN examples TEXT NOT NULL DEFAULT '[]'",
+    )
+
+
+@MIGRATIONS(name="0009_documents")
+def create_message_passages(db: Database) -> None:
+    """The document passages a reply was given (numbered as cited), deleted with the reply.
+
+    The document index itself lives in ``documents.db``; only what a reply cited is kept
+    here, so the answer can be checked later even after the index or the files changed.
+    """
+    db.execute(
+        """CREATE TABLE message_passages (
+            message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            number INTEGER NOT NULL CHECK (number >= 1),
+            file TEXT NOT NULL,
+            page INTEGER,
+            line_start INTEGER NOT NULL,
+            line_end INTEGER NOT NULL,
+            score REAL NOT NULL DEFAULT 0,
+            text TEXT NOT NULL,
+            PRIMARY KEY (message_id, number)
+        ) WITHOUT ROWID"""
+    )
+
+
+def known_migration_names(migrations: Migrations = MIGRATIONS) -> list[str]:
+    """Names of every migration this ChatDesk knows, in order."""
+    return [migration.name for migration in migrations.pending(Database(memory=True))]

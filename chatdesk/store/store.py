@@ -17,6 +17,7 @@ from chatdesk.store.conversations import ConversationsMixin
 from chatdesk.store.database import open_database, writable
 from chatdesk.store.errors import DatabaseFileError, StoreError
 from chatdesk.store.messages import MessagesMixin
+from chatdesk.store.passages import PassagesMixin
 from chatdesk.store.processes import forget_owner
 from chatdesk.store.schema import MIGRATIONS
 from chatdesk.store.search import SearchMixin
@@ -31,6 +32,7 @@ class Store(
     SettingsMixin,
     TokenProbabilitiesMixin,
     ToolAuditMixin,
+    PassagesMixin,
 ):
     """All conversations, messages and app settings of one ChatDesk data root.
 

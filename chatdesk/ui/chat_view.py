@@ -208,6 +208,7 @@ class ChatView(QScrollArea):
         widget.show_message(message, self._chat.context_note(message), streamed=streamed)
         widget.show_error(error.strip().split("\n", 1)[0] if error else None)
         widget.error_label.setToolTip(error or "")
+        widget.show_citations(self._chat.passages(message))
 
     def set_busy(self, busy: bool) -> None:
         """Disable regenerate/edit/branch buttons while a reply streams."""
@@ -238,6 +239,8 @@ class ChatView(QScrollArea):
         widget.switch_sibling.connect(self.switch_sibling)
         widget.copied.connect(self.copied)
         widget.tokens_toggled.connect(self.tokens_toggled)
+        if message.role == "assistant":
+            widget.show_citations(self._chat.passages(message))
         if message.role == "assistant" and message.status in ("error", "interrupted"):
             reason = message.error
             if reason or message.status == "error":

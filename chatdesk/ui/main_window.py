@@ -47,6 +47,7 @@ from chatdesk.ui.bridge import Background, EventBridge, TurnSignals
 from chatdesk.ui.chat_view import ChatView
 from chatdesk.ui.composer import Composer
 from chatdesk.ui.conversation_list import ConversationList
+from chatdesk.ui.documents_dock import document_drops, install_documents_dock
 from chatdesk.ui.file_actions import FileActions, gguf_from_urls
 from chatdesk.ui.model_picker import ModelPicker, describe_model
 from chatdesk.ui.notice_bar import NoticeBar
@@ -171,6 +172,7 @@ class MainWindow(QMainWindow):
         toggle.setText("Settings")
         toggle.setToolTip("Generation, model and appearance settings (Ctrl+,)")
         self.toolbar.addAction(toggle)
+        self.documents_dock = install_documents_dock(self, self, self.services, self.toolbar)
 
     def _connect(self) -> None:
         self.conversations = ConversationList(self)
@@ -249,6 +251,7 @@ class MainWindow(QMainWindow):
         self._external.stop()
         self._render_timer.stop()
         self.background.close()
+        self.documents_dock.panel.cancel()  # indexing stops; the next start resumes it
         self.turns.remove_listener(self._turn_signals)
         self.services.engine.close()
         super().closeEvent(event)
@@ -276,6 +279,7 @@ class MainWindow(QMainWindow):
         )
         self.tokens.show_conversation(cid)
         self.sidebar.select(cid)
+        self.documents_dock.show_for(cid)
         self.setWindowTitle(conversation.title)  # shown as "Title — ChatDesk"
         self._update_page()
         self._sync_streaming_ui()
@@ -616,13 +620,16 @@ class MainWindow(QMainWindow):
 
     # -- drag and drop ------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        """Accept a dragged .gguf file."""
-        if gguf_from_urls(event.mimeData().urls()):
+        """Accept a dragged .gguf file, or documents for the chat."""
+        urls = event.mimeData().urls()
+        if gguf_from_urls(urls) or document_drops(urls):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        """Load a dropped .gguf file."""
+        """Load a dropped .gguf file; other files are attached to the chat as documents."""
         path = gguf_from_urls(event.mimeData().urls())
+        event.acceptProposedAction()
         if path:
-            event.acceptProposedAction()
             self.load_model(path)
+        elif files := document_drops(event.mimeData().urls()):
+            self.documents_dock.add_dropped(files)

@@ -18,8 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatdesk.services.chat import ContextNote
+from chatdesk.services.chat import ContextNote, Passage
 from chatdesk.services.types import Message
+from chatdesk.ui.citations_bar import CitationsBar
 from chatdesk.ui.composer import PromptEdit
 from chatdesk.ui.message_body import MessageBody
 from chatdesk.ui.rendering import MarkdownRenderer
@@ -180,6 +181,8 @@ class MessageWidget(QFrame):
         self.context_label.setWordWrap(True)
         self.context_label.hide()
         layout.addWidget(self.context_label)
+        self.citations = CitationsBar(self)
+        layout.addWidget(self.citations)
         self.footer = self._footer()
         layout.addWidget(self.footer)
         self.show_message(message, note)
@@ -306,6 +309,10 @@ class MessageWidget(QFrame):
         self.tool_widgets = [ToolMessageWidget(call, output, self) for call, output in calls]
         for widget in self.tool_widgets:
             self.tool_column.addWidget(widget)
+
+    def show_citations(self, passages: list[Passage]) -> None:
+        """The sources the reply cites, as links under it (hidden when there are none)."""
+        self.citations.show_citations(self.message.content, passages)
 
     def show_streaming(self, text: str) -> None:
         """Re-render the growing reply (called at most once per frame)."""

@@ -24,6 +24,7 @@ import traceback
 from typing import Any, BinaryIO
 
 from chatdesk.engine import protocol
+from chatdesk.engine.host.embedding import Embeddings
 from chatdesk.engine.host.engine import Engine, EngineFailure, ReplyJob, ReplyRequest
 from chatdesk.engine.types import (
     ContextFitted,
@@ -87,6 +88,7 @@ class HostServer:
         self._cancels: dict[int, threading.Event] = {}
         self._cancels_lock = threading.Lock()
         self._closing = threading.Event()
+        self.embeddings = Embeddings()  # the embedding model, opened by the first ``embed``
 
     # -- output ---------------------------------------------------------------------------
 
@@ -159,6 +161,7 @@ class HostServer:
             finally:
                 self.engine.busy = False
         self.engine.unload()
+        self.embeddings.close()
         return 0
 
     def _handle(self, message: dict[str, Any]) -> None:
@@ -194,6 +197,8 @@ class HostServer:
                     tools=message.get("tools"),
                 )
             )
+        if op == "embed":
+            return self.embeddings.embed(str(message["model"]), message["texts"])
         raise ValueError(f"unknown op {op}")
 
     def _generate(self, request_id: int, message: dict[str, Any]) -> None:

@@ -1,0 +1,108 @@
+"""Documents in a chat turn: the retrieval-to-prompt step and the passages kept with the reply.
+
+Built for the turn service's hooks (``add_request_hook`` / ``add_event_hook``) and for any
+caller that assembles a request itself:
+
+- ``on_request(request)``: when the turn names collections (``request.extras["documents"]``,
+  from ``chatdesk ask --docs NAME``) or the conversation has collections attached, the
+  last user message the engine sees is replaced by the numbered passages and the question
+  (``chatdesk.docs.context``); the passages go into ``request.extras[PASSAGES_KEY]``. The
+  stored user message stays as typed.
+- ``on_event(turn, event)``: when the reply ends, its passages are saved with it
+  (``Store.save_passages``, table ``message_passages``), so its ``[1]``, ``[2]`` can be
+  shown, checked and exported later.
+
+Attached collections are kept per conversation in the app settings
+(``documents.attached``: conversation id -> names).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from chatdesk.docs.context import with_documents
+from chatdesk.engine.types import ReplyDone, ReplyFailed
+from chatdesk.services.documents import DocumentsError, DocumentService
+from chatdesk.store import Store
+
+ATTACHED_KEY = "documents.attached"
+DOCUMENTS_KEY = "documents"  # request.extras: collection names given for this turn
+PASSAGES_KEY = "document_passages"  # request.extras: the numbered passages (dicts)
+ERROR_KEY = "documents_error"  # request.extras: why the documents could not be used
+
+log = logging.getLogger("chatdesk.documents")
+DEFAULT_CONTEXT = 4096
+
+
+class RequestLike(Protocol):
+    """What the hook needs of a turn request."""
+
+    conversation_id: str
+    messages: list[dict[str, Any]]
+    extras: dict[str, Any]
+
+
+class TurnLike(Protocol):
+    """What the hook needs of a turn."""
+
+    message_id: str
+
+    @property
+    def request(self) -> RequestLike:
+        """The request the reply was generated for."""
+        ...
+
+
+class DocumentTurns:
+    """Adds document passages to turns and stores them with the replies."""
+
+    def __init__(
+        self,
+        documents: Callable[[], DocumentService],
+        store: Store,
+        n_ctx: Callable[[], int | None] = lambda: None,
+    ) -> None:
+        self.documents = documents  # opened on first need: most turns use no documents
+        self.store = store
+        self.n_ctx = n_ctx
+
+    def attached(self, conversation_id: str) -> list[str]:
+        """The collections attached to a conversation."""
+        table: dict[str, list[str]] = self.store.get_setting(ATTACHED_KEY, {}) or {}
+        return list(table.get(conversation_id, []))
+
+    def attach(self, conversation_id: str, names: list[str]) -> None:
+        """Attach exactly these collections to a conversation (empty: none)."""
+        table: dict[str, list[str]] = dict(self.store.get_setting(ATTACHED_KEY, {}) or {})
+        if names:
+            table[conversation_id] = list(names)
+        else:
+            table.pop(conversation_id, None)
+        self.store.set_setting(ATTACHED_KEY, table)
+
+    def on_request(self, request: RequestLike) -> None:
+        """Put the passages for the question into the request (no-op without collections)."""
+        names = request.extras.get(DOCUMENTS_KEY) or self.attached(request.conversation_id)
+        if not names or not request.messages or request.messages[-1].get("role") != "user":
+            return
+        documents = self.documents()
+        names = [name for name in names if name in documents.index.collection_names()]
+        if not names:  # attached collections removed since: the turn goes on without them
+            return
+        question = str(request.messages[-1].get("content", ""))
+        try:
+            context = documents.context_for(question, names, self.n_ctx() or DEFAULT_CONTEXT)
+        except DocumentsError as error:  # e.g. the embedding model is gone: answer without
+            log.warning("documents left out of the turn: %s", error)
+            request.extras[ERROR_KEY] = str(error)
+            return
+        request.messages[:] = with_documents(request.messages, context)
+        request.extras[PASSAGES_KEY] = [p.to_dict() for p in context.passages]
+
+    def on_event(self, turn: TurnLike, event: object) -> None:
+        """Save the turn's passages with its reply when the reply ends."""
+        passages = turn.request.extras.get(PASSAGES_KEY)
+        if passages and isinstance(event, ReplyDone | ReplyFailed):  # the reply has ended
+            self.store.save_passages(turn.message_id, passages)

@@ -1,0 +1,73 @@
+"""The sources under a reply: its ``[1]``, ``[2]`` as links with file name and page.
+
+Hovering a link shows the passage's label and a snippet; clicking opens the file with the
+system's viewer (``file://...#page=N`` for a PDF page, which viewers that understand it
+open at that page). Only passages that were given to the model and that the reply cites
+are shown (``chatdesk.docs.citations``); file names are escaped, never rendered as HTML.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QCursor, QDesktopServices
+from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
+
+from chatdesk.docs.citations import cited, file_url, snippet
+from chatdesk.docs.records import Passage
+
+Opener = Callable[[QUrl], bool]
+
+
+class CitationsBar(QWidget):
+    """``Sources: [1] report.pdf, page 2 · [2] notes.md, lines 4-9`` under a reply."""
+
+    def __init__(self, parent: QWidget | None = None, opener: Opener | None = None) -> None:
+        super().__init__(parent)
+        self.opener: Opener = opener or QDesktopServices.openUrl
+        self.passages: list[Passage] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 2, 0, 2)
+        self.label = QLabel(self)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setWordWrap(True)
+        self.label.setAccessibleName("Sources")
+        self.label.setOpenExternalLinks(False)
+        self.label.linkActivated.connect(self._open)
+        self.label.linkHovered.connect(self._hover)
+        layout.addWidget(self.label)
+        self.hide()
+
+    def show_citations(self, reply: str, passages: Sequence[Passage]) -> None:
+        """Show the passages the reply cites (hidden when it cites none)."""
+        self.passages = cited(reply, passages)
+        links = [
+            f'<a href="cite:{p.number}">[{p.number}] {html.escape(p.label)}</a>'
+            for p in self.passages
+        ]
+        self.label.setText("Sources: " + " · ".join(links) if links else "")
+        self.setVisible(bool(links))
+
+    def passage(self, link: str) -> Passage | None:
+        """The passage a ``cite:N`` link stands for."""
+        number = link.removeprefix("cite:")
+        return next((p for p in self.passages if str(p.number) == number), None)
+
+    def tooltip_for(self, link: str) -> str:
+        """What hovering a link shows: label, then the snippet."""
+        found = self.passage(link)
+        return "" if found is None else f"{found.label}\n\n{snippet(found)}"
+
+    def _hover(self, link: str) -> None:
+        text = self.tooltip_for(link)
+        if text:
+            QToolTip.showText(QCursor.pos(), text, self.label)
+        else:
+            QToolTip.hideText()
+
+    def _open(self, link: str) -> None:
+        found = self.passage(link)
+        if found is not None:
+            self.opener(QUrl(file_url(found)))

@@ -1,0 +1,93 @@
+"""Retrieval to prompt: whole documents when they fit, numbered retrieved passages otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chatdesk.docs.citations import cited, file_url, snippet
+from chatdesk.docs.context import (
+    INSTRUCTIONS,
+    DocumentContext,
+    Passage,
+    budget_chars,
+    with_documents,
+)
+from chatdesk.docs.retrieval import fuse
+from chatdesk.services.documents import DocumentService
+
+
+def test_small_documents_go_in_whole_with_page_citations(
+    service: DocumentService, library: Path
+) -> None:
+    service.add([library / "report.pdf", library / "notes"], "lib")
+    service.index_collection("lib")
+    context = service.context_for("How long is the Velta tunnel?", ["lib"], n_ctx=4096)
+    assert context.whole
+    labels = [p.label for p in context.passages]
+    assert labels == [
+        "garden.md, lines 1-7",
+        "report.pdf, page 1",
+        "report.pdf, page 2",
+        "report.pdf, page 3",
+    ]
+    assert [p.number for p in context.passages] == [1, 2, 3, 4]
+    prompt = context.prompt("How long is the Velta tunnel?")
+    assert prompt.startswith(INSTRUCTIONS)
+    assert "[3] report.pdf, page 2\nChapter two: the network." in prompt
+    assert prompt.endswith("Question: How long is the Velta tunnel?")
+
+
+def test_large_documents_are_retrieved_and_trimmed_to_the_budget(
+    service: DocumentService, tmp_path: Path
+) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    for n in range(40):
+        body = "\n".join(f"Filler line {k} of chapter {n}." for k in range(80))
+        (folder / f"ch{n:02d}.md").write_text(f"# Chapter {n}\n\n{body}\n")
+    (folder / "ch17.md").write_text("# Chapter 17\n\nThe lighthouse keeper was named Ottoline.\n")
+    service.add([folder], "big")
+    service.index_collection("big")
+    context = service.context_for("Who was the lighthouse keeper?", ["big"], n_ctx=2048)
+    assert not context.whole
+    assert Path(context.passages[0].file).name == "ch17.md"
+    assert sum(len(p.text) for p in context.passages) <= budget_chars(2048)
+    stored = [Passage.from_dict(p.to_dict()) for p in context.passages]
+    assert stored == list(context.passages)
+
+
+def test_no_collections_means_the_question_alone(service: DocumentService) -> None:
+    context = service.context_for("Hello?", [], n_ctx=2048)
+    assert context.passages == ()
+    assert context.prompt("Hello?") == "Hello?"
+
+
+def test_reciprocal_rank_fusion_prefers_agreement() -> None:
+    keywords = [(1, 9.0), (2, 8.0), (3, 7.0)]
+    vectors = [(3, 0.9), (4, 0.8), (1, 0.7)]
+    fused = fuse([keywords, vectors])
+    assert [ident for ident, _ in fused] == [1, 3, 2, 4]
+    assert fused[0][1] == 1 / 61 + 1 / 63
+
+
+def test_citations_are_the_given_passages_in_order_of_first_use(tmp_path: Path) -> None:
+    pdf = tmp_path / "report.pdf"
+    passages = (
+        Passage(1, str(pdf), 2, 1, 3, "The Velta tunnel is 14.2 km long.", 0.1),
+        Passage(2, str(tmp_path / "notes.md"), None, 4, 9, "word " * 200, 0.05),
+    )
+    reply = "It is 14.2 km [1]. Roses [2][1] and an invented source [7]."
+    assert [p.number for p in cited(reply, passages)] == [1, 2]
+    assert file_url(passages[0]) == pdf.as_uri() + "#page=2"
+    assert "#" not in file_url(passages[1])
+    assert snippet(passages[1]).endswith("…")
+    assert len(snippet(passages[1])) <= 301
+
+
+def test_the_model_sees_the_passages_and_the_store_keeps_the_question() -> None:
+    context = DocumentContext((Passage(1, "/d/a.md", None, 1, 1, "Fact.", 0.0),), False)
+    history = [{"role": "user", "content": "Q?"}]
+    sent = with_documents(history, context)
+    assert sent[-1]["content"] == context.prompt("Q?")
+    assert "[1] a.md, line 1\nFact." in sent[-1]["content"]
+    assert history == [{"role": "user", "content": "Q?"}]
