@@ -7,7 +7,13 @@ import sys
 from collections.abc import Sequence
 
 from chatdesk import __version__
-from chatdesk.cli import conversations, engine_commands, model_commands
+from chatdesk.cli import (
+    conversations,
+    engine_commands,
+    model_commands,
+    remote_commands,
+    serve_command,
+)
 from chatdesk.cli.errors import CLIError
 
 
@@ -19,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     conversations.register(commands)
     engine_commands.register(commands)
     model_commands.register(commands)
+    remote_commands.register(commands)
+    serve_command.register(commands)
     return parser
 
 

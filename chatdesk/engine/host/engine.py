@@ -22,7 +22,12 @@ from typing import Any
 import llama_cpp
 
 from chatdesk import paths
-from chatdesk.engine.context_fit import ContextOverflowError, FitResult, fit_conversation
+from chatdesk.engine.context_fit import (
+    ContextOverflowError,
+    FitResult,
+    fit_conversation,
+    reply_budget,
+)
 from chatdesk.engine.host import memory
 from chatdesk.engine.host.detokenize import StreamingText
 from chatdesk.engine.host.generation import DecodeOutcome, decode_reply
@@ -411,12 +416,6 @@ class Engine:
             "rss_bytes": memory.resident_memory(),
             "last_load_error": self.last_load_error,
         }
-
-
-def reply_budget(max_tokens: int | None, n_ctx: int) -> int:
-    """Tokens kept free for the reply: ``max_tokens``, at most half the context."""
-    wanted = max_tokens if max_tokens and max_tokens > 0 else n_ctx // 4
-    return max(1, min(wanted, n_ctx // 2))
 
 
 def stop_strings(settings: SamplingSettings, model: LoadedModel) -> list[str]:
