@@ -1,9 +1,10 @@
 """One engine, many callers: replies run one at a time, fairly, the window first.
 
 The engine holds one model and generates one reply at a time, so concurrent API requests
-must queue. ``FairScheduler`` keeps one queue per client (the API key, else the remote
-address) and starts the next reply round-robin over clients, so a client that sends fifty
-requests cannot make another wait behind all fifty. A priority lane (used by the window)
+must queue. ``FairScheduler`` keeps one queue per client (the request's ``user``, else the
+remote address) and starts the next reply round-robin over clients (the one served least
+recently goes first), so a client that sends fifty requests cannot make another wait
+behind all fifty. A priority lane (used by the window)
 is always served first: with the API server on, a reply typed in the window waits at most
 for the one API reply already running.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -78,7 +79,9 @@ class FairScheduler:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._priority: deque[Ticket] = deque()
-        self._clients: OrderedDict[str, deque[Ticket]] = OrderedDict()
+        self._clients: dict[str, deque[Ticket]] = {}
+        self._served: dict[str, int] = {}  # client -> turn it was last served
+        self._turns = itertools.count()
         self._running: Ticket | None = None
         self.completed = 0
 
@@ -135,18 +138,18 @@ class FairScheduler:
         ]
 
     def _pop(self) -> Ticket | None:
+        """The priority lane first; then the client served least recently (lock held)."""
         if self._priority:
             return self._priority.popleft()
-        while self._clients:
-            client, waiting = next(iter(self._clients.items()))
-            self._clients.move_to_end(client)  # next time, the next client goes first
-            if waiting:
-                ticket = waiting.popleft()
-                if not waiting:
-                    del self._clients[client]
-                return ticket
+        if not self._clients:
+            return None
+        client = min(self._clients, key=lambda c: (self._served.get(c, -1), self._clients[c][0].id))
+        waiting = self._clients[client]
+        ticket = waiting.popleft()
+        if not waiting:
             del self._clients[client]
-        return None
+        self._served[client] = next(self._turns)
+        return ticket
 
     def _start_next(self) -> None:
         with self._lock:

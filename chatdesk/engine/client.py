@@ -532,15 +532,27 @@ class EngineClient:
         conversation_key: str | None = None,
     ) -> ReplyStream:
         """Start a reply to ``messages`` (oldest first, last is the user's); stream it."""
-        stream = ReplyStream(next(self._ids), self._cancel)
         fields = {
             "messages": messages,
             "system_prompt": system_prompt,
             "sampling": (sampling or SamplingSettings()).to_dict(),
             "conversation_key": conversation_key,
         }
+        return self._stream("generate", fields)
+
+    def complete(self, prompt: str, sampling: SamplingSettings | None = None) -> ReplyStream:
+        """Continue ``prompt`` as plain text (no chat template): a text completion."""
+        fields = {
+            "messages": [],
+            "raw_prompt": prompt,
+            "sampling": (sampling or SamplingSettings()).to_dict(),
+        }
+        return self._stream("generate", fields)
+
+    def _stream(self, op: str, fields: dict[str, Any]) -> ReplyStream:
+        stream = ReplyStream(next(self._ids), self._cancel)
         try:
-            self._send(self._live_host(), "generate", fields, stream)
+            self._send(self._live_host(), op, fields, stream)
         except EngineError as error:
             stream.deliver(ReplyFailed(error))
         return stream

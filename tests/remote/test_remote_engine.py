@@ -23,7 +23,6 @@ from chatdesk.remote.engine import RemoteEngine, RemoteReplyStream
 from tests.support.openai_servers import (
     MODEL_ID,
     FaultProxy,
-    FaultProxy as Proxy,
     LlamaCppServer,
     free_port,
     make_certificate,
@@ -68,15 +67,19 @@ def failure(reply: ReplyHandle) -> EngineError:
 def test_remote_engine_is_an_engine_and_answers_paris(engine: RemoteEngine) -> None:
     assert isinstance(engine, Engine)
     info = loaded(engine).model_info
-    assert info is not None and info.name == MODEL_ID and info.backend == "remote (test)"
+    assert info is not None
+    assert info.name == MODEL_ID
+    assert info.backend == "remote (test)"
     reply = engine.generate(QUESTION, "Answer in one word.", GREEDY)
     assert isinstance(reply, ReplyHandle)
     stats = reply.wait(timeout=120)
     assert "Paris" in reply.text
     assert stats.finish_reason in ("stop", "length")
-    assert stats.generated_tokens > 0 and stats.time_to_first_token is not None
+    assert stats.generated_tokens > 0
+    assert stats.time_to_first_token is not None
     assert stats.time_to_first_token > 0
-    assert reply.fitted is not None and reply.fitted.prompt_tokens > 5
+    assert reply.fitted is not None
+    assert reply.fitted.prompt_tokens > 5
     assert reply.fitted.n_ctx == 0  # llama-cpp-python reports no context length: sent whole
 
 
@@ -94,7 +97,8 @@ def test_sampling_report_says_what_was_sent(engine: RemoteEngine) -> None:
     assert isinstance(reply, RemoteReplyStream)
     report = reply.report
     assert report.dialect == "llama-cpp-python"
-    assert report.sent["temperature"] == 0 and report.sent["top_k"] == 1
+    assert report.sent["temperature"] == 0
+    assert report.sent["top_k"] == 1
     assert report.not_sent == ()
     assert "top_k=1" in report.describe()
 
@@ -103,7 +107,8 @@ def test_render_prompt_says_the_server_applies_its_template(engine: RemoteEngine
     text, tokens = loaded(engine).render_prompt(QUESTION, "Be brief.").result(timeout=30)
     assert "server applies its own chat template" in text
     assert "server's tokenizer" in text  # llama-cpp-python has /extras/tokenize/count
-    assert "capital of France" in text and tokens > 5
+    assert "capital of France" in text
+    assert tokens > 5
 
 
 def test_stop_closes_the_stream_and_keeps_the_text(engine: RemoteEngine) -> None:
@@ -148,7 +153,7 @@ def test_dns_failure() -> None:
 
 def test_tls_failure_and_a_custom_ca_bundle(llama_server: LlamaCppServer, tmp_path: Path) -> None:
     cert, key = make_certificate(tmp_path)
-    tls = Proxy(llama_server.url, ssl_certfile=str(cert), ssl_keyfile=str(key))
+    tls = FaultProxy(llama_server.url, ssl_certfile=str(cert), ssl_keyfile=str(key))
     try:
         for engine in open_engine(tls.url):
             with pytest.raises(EngineError, match="TLS failure") as caught:
@@ -176,14 +181,16 @@ def test_http_errors_are_clear(
     proxy.set(kind="status", status=status)
     error = failure(proxied.generate(QUESTION, "", GREEDY))
     assert error.code == code
-    assert words in error.message and "injected failure" in error.message
+    assert words in error.message
+    assert "injected failure" in error.message
 
 
 def test_404_model_gone(proxied: RemoteEngine, proxy: FaultProxy) -> None:
     loaded(proxied)
     proxy.set(kind="status", status=404, body='{"error": {"message": "model starter not found"}}')
     error = failure(proxied.generate(QUESTION, "", GREEDY))
-    assert error.code == "model_not_found" and "'starter'" in error.message
+    assert error.code == "model_not_found"
+    assert "'starter'" in error.message
 
 
 def test_429_honours_retry_after_then_succeeds(proxied: RemoteEngine, proxy: FaultProxy) -> None:
@@ -201,7 +208,8 @@ def test_429_retry_is_bounded(proxied: RemoteEngine, proxy: FaultProxy) -> None:
     loaded(proxied)
     fault = proxy.set(kind="status", status=429, retry_after="0")
     error = failure(proxied.generate(QUESTION, "", GREEDY))
-    assert error.code == "rate_limited" and "gave up after 4 attempts" in error.message
+    assert error.code == "rate_limited"
+    assert "gave up after 4 attempts" in error.message
     assert fault.seen.count("/v1/chat/completions") == 4
 
 
@@ -225,7 +233,7 @@ def test_stream_dropped_mid_reply_keeps_the_partial_text(
     error = failure(reply)
     assert error.code == "stream_cut"
     assert reply.text  # the text before the drop is kept
-    assert isinstance(reply.stats, object) and reply.done
+    assert reply.done
 
 
 def test_malformed_event_keeps_the_partial_text(proxied: RemoteEngine, proxy: FaultProxy) -> None:
@@ -233,7 +241,8 @@ def test_malformed_event_keeps_the_partial_text(proxied: RemoteEngine, proxy: Fa
     proxy.set(kind="malformed", after_events=3)
     reply = proxied.generate(LONG, "", SamplingSettings(max_tokens=60, seed=3))
     error = failure(reply)
-    assert error.code == "malformed_event" and "{not json" in error.message
+    assert error.code == "malformed_event"
+    assert "{not json" in error.message
     assert reply.text
 
 
@@ -242,7 +251,8 @@ def test_server_that_never_answers_times_out(proxied: RemoteEngine, proxy: Fault
     proxy.set(kind="stall")
     started = time.monotonic()
     error = failure(proxied.generate(QUESTION, "", GREEDY))
-    assert error.code == "timeout" and "stopped answering" in error.message
+    assert error.code == "timeout"
+    assert "stopped answering" in error.message
     assert time.monotonic() - started < 30
 
 
@@ -261,4 +271,5 @@ def test_failed_reply_stats_are_delivered(proxied: RemoteEngine, proxy: FaultPro
     events = list(proxied.generate(LONG, "", SamplingSettings(max_tokens=60, seed=3)))
     last = events[-1]
     assert isinstance(last, ReplyFailed)
-    assert last.stats is not None and last.stats.finish_reason == "error"
+    assert last.stats is not None
+    assert last.stats.finish_reason == "error"

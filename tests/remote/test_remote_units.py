@@ -39,7 +39,7 @@ def test_neutral_values_are_not_reported_as_dropped() -> None:
 
 
 def test_sse_payloads_join_multi_line_data_and_skip_comments() -> None:
-    lines = [": ping", "data: {\"a\":", "data: 1}", "", "event: x", "data: [DONE]", ""]
+    lines = [": ping", 'data: {"a":', "data: 1}", "", "event: x", "data: [DONE]", ""]
     assert list(sse_payloads(lines)) == ['{"a":\n1}', "[DONE]"]
 
 

@@ -44,7 +44,7 @@ from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
 from chatdesk.engine.host.prompting import PromptBuilder, PromptError
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
 from chatdesk.engine.host.state_cache import DiskStates
-from chatdesk.engine.templates import TemplateError, resolve_template
+from chatdesk.engine.templates import PromptPiece, TemplateError, resolve_template
 from chatdesk.engine.types import (
     ContextFitted,
     ErrorCode,
@@ -77,6 +77,7 @@ class ReplyRequest:
     system_prompt: str
     settings: SamplingSettings
     conversation_key: str | None = None
+    raw_prompt: str | None = None  # a text completion: this text as is, no chat template
 
 
 @dataclass(frozen=True)
@@ -323,18 +324,12 @@ class Engine:
         started = time.perf_counter()
         model = self._require_model()
         settings = request.settings
-        fit = self._fit(
-            request.messages, request.system_prompt, reply_budget(settings.max_tokens, model.n_ctx)
-        )
         cache, prompts = self._require_cache(), self._require_prompts()
-        try:
-            pieces = prompts.pieces(request.system_prompt, fit.messages)
-        except PromptError as error:
-            raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
+        pieces, kept, dropped = self._prompt_pieces(request, model.n_ctx)
         canonical = prompts.tokenize(pieces)
-        job.on_fitted(
-            ContextFitted(len(fit.messages), fit.dropped_count, len(canonical), model.n_ctx)
-        )
+        if request.raw_prompt is not None:
+            self._check_raw_fits(len(canonical), reply_budget(settings.max_tokens, model.n_ctx))
+        job.on_fitted(ContextFitted(kept, dropped, len(canonical), model.n_ctx))
         text = "".join(piece.text for piece in pieces)
         plan = cache.prepare(
             request.conversation_key, text, canonical, lambda skip: prompts.tokenize(pieces, skip)
@@ -342,7 +337,7 @@ class Engine:
         seed = resolve_seed(settings)
         base: dict[str, Any] = {
             "prompt_tokens": len(plan.tokens),
-            "dropped_messages": fit.dropped_count,
+            "dropped_messages": dropped,
             "kv_source": plan.source,
             "seed": seed,
             "n_ctx": model.n_ctx,
@@ -357,6 +352,29 @@ class Engine:
         if outcome.error:
             raise EngineFailure(ErrorCode.INTERNAL, outcome.error, stats)
         return stats
+
+    def _prompt_pieces(
+        self, request: ReplyRequest, n_ctx: int
+    ) -> tuple[list[PromptPiece], int, int]:
+        """The prompt in pieces, messages kept and dropped (a raw prompt: as given)."""
+        if request.raw_prompt is not None:
+            return [PromptPiece(request.raw_prompt)], 0, 0
+        budget = reply_budget(request.settings.max_tokens, n_ctx)
+        fit = self._fit(request.messages, request.system_prompt, budget)
+        try:
+            pieces = self._require_prompts().pieces(request.system_prompt, fit.messages)
+        except PromptError as error:
+            raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
+        return pieces, len(fit.messages), fit.dropped_count
+
+    def _check_raw_fits(self, tokens: int, budget: int) -> None:
+        n_ctx = self._require_model().n_ctx
+        if tokens + budget > n_ctx:
+            raise EngineFailure(
+                ErrorCode.MESSAGE_TOO_LONG,
+                f"The prompt needs {tokens:,} tokens, but only {n_ctx - budget:,} fit "
+                f"(context {n_ctx:,} minus {budget:,} reserved for the reply).",
+            )
 
     def _evaluate_prompt(self, plan: PreparedPrompt, cancel: threading.Event) -> int:
         model, cache = self._require_model(), self._require_cache()

@@ -190,6 +190,7 @@ class HostServer:
                 system_prompt=str(message.get("system_prompt") or ""),
                 settings=SamplingSettings.from_dict(message.get("sampling") or {}),
                 conversation_key=message.get("conversation_key"),
+                raw_prompt=message.get("raw_prompt"),
             )
             job = ReplyJob(cancel, lambda fitted: self._send_fitted(request_id, fitted), deltas)
             stats = self.engine.generate(request, job)
