@@ -61,3 +61,32 @@ def test_importing_back_end_layers_loads_neither_qt_nor_llama() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def chatdesk_imports(path: Path) -> set[str]:
+    """The ``chatdesk.X`` sub-packages a source file imports."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        found.update(n.split(".")[1] for n in names if n.startswith("chatdesk.") and "." in n)
+    return found
+
+
+# New capability packages sit beside the services: they may use the engine interface and
+# each other's lower layers, never the window, the command line or the services.
+FORBIDDEN = {
+    "remote": {"ui", "cli", "services", "api", "store"},
+    "api": {"ui", "cli"},
+}
+
+
+@pytest.mark.parametrize(
+    ("package", "path"),
+    [(pkg, path) for pkg in FORBIDDEN for path in sorted((PACKAGE / pkg).rglob("*.py"))],
+    ids=lambda value: value if isinstance(value, str) else value.name,
+)
+def test_new_packages_point_one_way(package: str, path: Path) -> None:
+    assert not chatdesk_imports(path) & FORBIDDEN[package]

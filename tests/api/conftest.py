@@ -13,7 +13,7 @@ from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.server import ApiServer
 from chatdesk.engine.client import EngineClient, ReplyStream
 from chatdesk.engine.types import LoadOptions, SamplingSettings
-from tests.support.openai_servers import free_port
+from tests.support.openai_servers import free_port, require
 
 MODEL_ID = "smollm2"
 
@@ -41,7 +41,7 @@ class RecordingEngine(EngineClient):
 
 @pytest.fixture(scope="session")
 def api_engine(starter_model_path: Path) -> Iterator[RecordingEngine]:
-    pytest.importorskip("llama_cpp")
+    require("llama_cpp")
     engine = RecordingEngine()
     engine.load(LoadOptions(starter_model_path, n_ctx=2048, n_threads=1)).result(timeout=120)
     yield engine

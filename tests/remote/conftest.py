@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.openai_servers import FaultProxy, LlamaCppServer
+from tests.support.openai_servers import FaultProxy, LlamaCppServer, require
 
 
 @pytest.fixture(scope="session")
 def llama_server(starter_model_path: Path) -> Iterator[LlamaCppServer]:
     """``python -m llama_cpp.server`` serving the starter model as ``starter``."""
-    pytest.importorskip("llama_cpp.server.app")
+    require("llama_cpp", "sse_starlette", "pydantic_settings")  # the [server] extra
     server = LlamaCppServer(starter_model_path, threads=1)
     yield server
     server.close()

@@ -31,6 +31,18 @@ MODEL_ID = "starter"
 START_TIMEOUT = 90.0
 
 
+def require(*modules: str) -> None:
+    """Skip the test unless these top-level modules are installed (without importing them:
+    importing llama_cpp in the test process leaves files open at exit)."""
+    import importlib.util
+
+    import pytest
+
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}")
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket() as sock:
