@@ -17,7 +17,8 @@ Uses the real starter model (SmolLM2-135M-Instruct Q4_1), one CPU thread.
    directly, same request. Target: >= 0.95x.
 
 Rates are (tokens - 1) / (time of the last text - time of the first text), measured the
-same way on both sides. Repeats are interleaved; medians are reported. The last line
+same way on both sides. Repeats are interleaved; the ratio of the medians and the ratio of
+the best runs (the least disturbed by other work on a shared machine) are reported. The last line
 printed is one JSON object with all figures.
 """
 
@@ -55,6 +56,17 @@ def rate(tokens: int, first: float | None, last: float | None) -> float:
     if first is None or last is None or last <= first or tokens < 2:
         return 0.0
     return (tokens - 1) / (last - first)
+
+
+def compare(
+    name: str, measured: list[float], ref_name: str, reference: list[float]
+) -> dict[str, Any]:
+    """Medians and bests of both sides and their ratios (bests: the least-disturbed runs)."""
+    result = {name: statistics.median(measured), ref_name: statistics.median(reference)}
+    result["ratio"] = result[name] / result[ref_name]
+    result["best_ratio"] = max(measured) / max(reference)
+    result["runs"] = {name: measured, ref_name: reference}
+    return result
 
 
 def engine_stream(engine: EngineClient, tokens: int) -> float:
@@ -120,14 +132,11 @@ def bench_api_stream(
     for _ in range(args.repeats):
         host.append(engine_stream(engine, args.tokens))
         received.append(openai_stream(api, API_ID, args.tokens, {"ignore_eos": True})["rate"])
-    result = {
-        "engine_host_tok_s": statistics.median(host),
-        "api_openai_client_tok_s": statistics.median(received),
-    }
-    result["ratio"] = result["api_openai_client_tok_s"] / result["engine_host_tok_s"]
+    result = compare("api_openai_client_tok_s", received, "engine_host_tok_s", host)
     print(
         f"1. API stream {result['api_openai_client_tok_s']:.1f} tok/s vs engine host "
-        f"{result['engine_host_tok_s']:.1f} tok/s: {result['ratio']:.2f}x (target >= 0.95)"
+        f"{result['engine_host_tok_s']:.1f} tok/s: {result['ratio']:.2f}x (medians; best of "
+        f"each: {result['best_ratio']:.2f}x) (target >= 0.95)"
     )
     return result
 
@@ -192,7 +201,8 @@ def bench_remote(args: argparse.Namespace, model: Path) -> dict[str, Any]:
     result["ratio"] = result["chatdesk_tok_s"] / result["openai_direct_tok_s"]
     print(
         f"3. remote engine {result['chatdesk_tok_s']:.1f} tok/s vs openai client direct "
-        f"{result['openai_direct_tok_s']:.1f} tok/s: {result['ratio']:.2f}x (target >= 0.95)"
+        f"{result['openai_direct_tok_s']:.1f} tok/s: {result['ratio']:.2f}x (medians; best of "
+        f"each: {result['best_ratio']:.2f}x) (target >= 0.95)"
     )
     return result
 
@@ -226,7 +236,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=300)
     parser.add_argument("--concurrent-tokens", type=int, default=48)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
