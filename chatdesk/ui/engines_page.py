@@ -28,6 +28,7 @@ from chatdesk.remote.server_info import RemoteModel
 from chatdesk.services.remote_engines import RegistryError, RemoteEngineService
 
 POLL_MS = 100
+NAME_ROLE = 256  # Qt.ItemDataRole.UserRole
 
 
 class EngineDialog(QDialog):
@@ -97,16 +98,19 @@ class EnginesPage(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        """Reload the list from the service."""
+        """Reload the list from the service (the selection kept)."""
+        keep = self.selected()
         self.list.clear()
         for config in self.service.engines():
             self.list.addItem(f"{config.name} — {config.base_url} (API key: {config.key_source})")
-            self.list.item(self.list.count() - 1).setData(256, config.name)
+            self.list.item(self.list.count() - 1).setData(NAME_ROLE, config.name)
+            if config.name == keep:
+                self.list.setCurrentRow(self.list.count() - 1)
 
     def selected(self) -> str | None:
         """The selected engine's name."""
         item = self.list.currentItem()
-        return str(item.data(256)) if item else None
+        return str(item.data(NAME_ROLE)) if item else None
 
     def _run(self, action: str, call: Callable[[], str | None]) -> None:
         try:
