@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import httpx
 import openai
 
-from chatdesk.engine.client import EngineClient
+from chatdesk.engine.client import EngineClient, ReplyStream
 from chatdesk.engine.types import LoadOptions, SamplingSettings, TextDelta
 from chatdesk.remote.connection import ServerAddress
 from chatdesk.remote.engine import RemoteEngine
@@ -69,16 +69,20 @@ def compare(
     return result
 
 
-def engine_stream(engine: EngineClient, tokens: int) -> float:
-    """The engine host's own stream, as its client receives it."""
-    sampling = SamplingSettings(temperature=0, max_tokens=tokens, ignore_eos=True, seed=1)
+def received_rate(reply: ReplyStream) -> float:
+    """Tokens/s of a reply as its handle's caller receives the text."""
     first = last = None
-    reply = engine.generate(STORY, "", sampling)
     for event in reply:
         if isinstance(event, TextDelta):
             last = time.perf_counter()
             first = first or last
     return rate(reply.wait().generated_tokens, first, last)
+
+
+def engine_stream(engine: EngineClient, tokens: int) -> float:
+    """The engine host's own stream, as its client receives it."""
+    sampling = SamplingSettings(temperature=0, max_tokens=tokens, ignore_eos=True, seed=1)
+    return received_rate(engine.generate(STORY, "", sampling))
 
 
 def openai_stream(
@@ -116,13 +120,9 @@ def openai_stream(
 
 def remote_stream(engine: RemoteEngine, tokens: int) -> float:
     """ChatDesk's RemoteEngine reading the same server."""
-    first = last = None
-    reply = engine.generate(STORY, "", SamplingSettings(temperature=0, max_tokens=tokens))
-    for event in reply:
-        if isinstance(event, TextDelta):
-            last = time.perf_counter()
-            first = first or last
-    return rate(reply.wait().generated_tokens, first, last)
+    return received_rate(
+        engine.generate(STORY, "", SamplingSettings(temperature=0, max_tokens=tokens))
+    )
 
 
 def bench_api_stream(
