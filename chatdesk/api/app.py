@@ -23,7 +23,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -62,7 +62,6 @@ class ApiConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY
     max_tokens_limit: int = DEFAULT_MAX_TOKENS_LIMIT
     model_id: str | None = None  # the id clients use; default: the loaded model's name
-    on_request: Callable[[str, str], None] | None = field(default=None, compare=False)
 
 
 class BodyLimit:
@@ -310,11 +309,6 @@ class Api:
         text, stats = await collected(events, first)
         return JSONResponse(shape.whole(text, finish_reason(stats), stats))
 
-    def note(self, client: str, what: str) -> None:
-        """Tell the owner (the window) about a request."""
-        if self.config.on_request is not None:
-            self.config.on_request(client, what)
-
 
 def system_and_messages(body: ChatCompletionRequest) -> tuple[str, list[dict[str, str]]]:
     """Leading system (or developer) messages as the system prompt; the rest as messages."""
@@ -390,7 +384,6 @@ def add_routes(app: FastAPI, api: Api, authorize: Callable[[Request], Awaitable[
         served, sampling = api.check(body)
         system, messages = system_and_messages(body)
         client = client_key(request, body)
-        api.note(client, "chat")
         handle = api.scheduler.generate(client, messages, system, sampling, label="chat")
         return await api.answer(request, body, Shape(True, served), handle)
 
@@ -404,7 +397,6 @@ def add_routes(app: FastAPI, api: Api, authorize: Callable[[Request], Awaitable[
                 400, "this engine does not do raw text completions; use /v1/chat/completions"
             )
         client = client_key(request, body)
-        api.note(client, "completion")
         prompt = body.prompt_text()
         handle = api.scheduler.submit(
             client, lambda: complete(prompt, sampling), label="completion"

@@ -194,10 +194,16 @@ class FairScheduler:
 
     def _find_queued(self, ticket_id: int) -> Ticket | None:
         """Remove and return a queued ticket (lock held)."""
-        for waiting in [self._priority, *self._clients.values()]:
+        for ticket in self._priority:
+            if ticket.id == ticket_id:
+                self._priority.remove(ticket)
+                return ticket
+        for client, waiting in list(self._clients.items()):
             for ticket in waiting:
                 if ticket.id == ticket_id:
                     waiting.remove(ticket)
+                    if not waiting:
+                        del self._clients[client]
                     return ticket
         return None
 

@@ -217,3 +217,33 @@ def test_cors_only_for_listed_origins(api_server: ApiServer, scheduler: FairSche
         assert "access-control-allow-origin" not in other.headers
     finally:
         server.stop()
+
+
+def test_text_completion_too_long_for_the_context_is_400(api_server: ApiServer) -> None:
+    with pytest.raises(openai.BadRequestError, match=r"only .* fit"):
+        client(api_server).completions.create(model=MODEL_ID, prompt="word " * 3000, max_tokens=10)
+
+
+def test_more_than_one_choice_is_refused(api_server: ApiServer) -> None:
+    with pytest.raises(openai.BadRequestError, match="n"):
+        client(api_server).chat.completions.create(model=MODEL_ID, messages=QUESTION, n=2)
+
+
+def test_a_client_leaving_while_queued_never_reaches_the_engine(
+    api_server: ApiServer, api_engine: RecordingEngine
+) -> None:
+    api = client(api_server)
+    busy = api.chat.completions.create(
+        model=MODEL_ID, messages=STORY, max_tokens=300, stream=True, user="busy",
+        extra_body={"ignore_eos": True},
+    )  # fmt: skip
+    next(iter(busy))  # the engine is now generating this one
+    started = len(api_engine.replies)
+    with pytest.raises(openai.APITimeoutError):
+        openai.OpenAI(
+            base_url=api_server.url, api_key="x", max_retries=0, timeout=0.5
+        ).chat.completions.create(model=MODEL_ID, messages=QUESTION, user="impatient")
+    for _chunk in busy:  # let the running reply finish
+        pass
+    time.sleep(0.5)
+    assert len(api_engine.replies) == started  # the queued request was dropped, not run
