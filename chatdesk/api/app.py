@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -41,6 +42,7 @@ from chatdesk.api.schemas import ChatCompletionRequest, CompletionRequest, Sampl
 from chatdesk.engine.interface import ReplyHandle
 from chatdesk.engine.types import (
     ContextFitted,
+    ModelInfo,
     ReplyDone,
     ReplyEvent,
     ReplyFailed,
@@ -267,7 +269,7 @@ class Api:
         info = self.scheduler.engine.model_info
         if info is None:
             return None
-        return self.config.model_id or info.name
+        return self.config.model_id or default_model_id(info)
 
     def check(self, body: SamplingFields) -> tuple[str, SamplingSettings]:
         """The model id (404 if it is not ours) and the engine settings (400 on limits)."""
@@ -308,6 +310,12 @@ class Api:
             )
         text, stats = await collected(events, first)
         return JSONResponse(shape.whole(text, finish_reason(stats), stats))
+
+
+def default_model_id(info: ModelInfo) -> str:
+    """The id clients use by default: a GGUF file's name without ``.gguf``, else the id."""
+    name = Path(info.path).name
+    return name.removesuffix(".gguf") if name.endswith(".gguf") else info.path
 
 
 def system_and_messages(body: ChatCompletionRequest) -> tuple[str, list[dict[str, str]]]:

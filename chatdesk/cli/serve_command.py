@@ -27,7 +27,9 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
     )
     serve.add_argument("--model", help="a .gguf file (default: the model used last)")
-    serve.add_argument("--model-id", help="the model id clients use (default: the model's name)")
+    serve.add_argument(
+        "--model-id", help="the model id clients use (default: the file name without .gguf)"
+    )
     serve.add_argument("--api-key-env", metavar="VAR", help="require the API key in $VAR")
     serve.add_argument(
         "--cors-origin",
@@ -77,7 +79,7 @@ def api_key(args: argparse.Namespace) -> str | None:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Load the model, then serve until interrupted."""
-    from chatdesk.api.app import ApiConfig, create_app
+    from chatdesk.api.app import ApiConfig, create_app, default_model_id
     from chatdesk.api.scheduler import FairScheduler
     from chatdesk.api.server import ApiServer, BindError, check_bind
     from chatdesk.cli.chat_session import wait_for
@@ -103,7 +105,7 @@ def run_serve(args: argparse.Namespace) -> int:
             model_id=args.model_id,
         )
         server = ApiServer(create_app(FairScheduler(engine), config), args.host, args.port)
-        model_id = args.model_id or info.name
+        model_id = args.model_id or default_model_id(info)
         print(
             f"serving {model_id} at http://{args.host}:{args.port}/v1 ({access}); Ctrl-C stops",
             file=sys.stderr,
