@@ -194,11 +194,7 @@ def bench_remote(args: argparse.Namespace, model: Path) -> dict[str, Any]:
     finally:
         engine.close()
         server.close()
-    result = {
-        "chatdesk_tok_s": statistics.median(chatdesk),
-        "openai_direct_tok_s": statistics.median(direct),
-    }
-    result["ratio"] = result["chatdesk_tok_s"] / result["openai_direct_tok_s"]
+    result = compare("chatdesk_tok_s", chatdesk, "openai_direct_tok_s", direct)
     print(
         f"3. remote engine {result['chatdesk_tok_s']:.1f} tok/s vs openai client direct "
         f"{result['openai_direct_tok_s']:.1f} tok/s: {result['ratio']:.2f}x (medians; best of "
@@ -239,11 +235,22 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--skip-api", action="store_true", help="only the remote-engine part")
     args = parser.parse_args()
     model, why = starter_model()
     if model is None:
         print(f"skipped: {why}")
         return 1
+    figures: dict[str, Any] = {}
+    if not args.skip_api:
+        figures.update(bench_api_parts(args, model))
+    figures["remote_stream"] = bench_remote(args, model)
+    print(json.dumps(figures))
+    return 0
+
+
+def bench_api_parts(args: argparse.Namespace, model: Path) -> dict[str, Any]:
+    """Parts 1 and 2, against ``chatdesk serve`` in its own process."""
     figures: dict[str, Any] = {}
     server = ServeProcess(model, args.threads)
     try:
@@ -254,9 +261,7 @@ def main() -> int:
         figures["concurrency"] = bench_concurrency(args, server.url)
     finally:
         server.close()
-    figures["remote_stream"] = bench_remote(args, model)
-    print(json.dumps(figures))
-    return 0
+    return figures
 
 
 if __name__ == "__main__":
