@@ -7,7 +7,8 @@ Uses the real starter model (SmolLM2-135M-Instruct Q4_1), one CPU thread.
 1. API streaming: tokens/s received by the official ``openai`` client (in this process)
    from ``chatdesk serve`` (its own process, as users run it) against the engine host's own
    stream (an ``EngineClient`` in this process), same prompt, greedy, end-of-generation
-   suppressed. Target: >= 0.95x.
+   suppressed. Target: >= 0.95x. Also the CPU time per token the API path costs (the
+   serve process, from /proc, and the client), the cost a busy machine feels.
 2. Concurrency: ``--clients`` openai clients stream at once (each its own ``user``); every
    one must complete; p50/p99 time to first token against one client alone. One model
    generates one reply at a time, so client k waits for k-1 replies: the fair bound for the
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -126,17 +128,28 @@ def remote_stream(engine: RemoteEngine, tokens: int) -> float:
 
 
 def bench_api_stream(
-    args: argparse.Namespace, engine: EngineClient, api: openai.OpenAI
+    args: argparse.Namespace, engine: EngineClient, api: openai.OpenAI, server: ServeProcess
 ) -> dict[str, Any]:
     host, received = [], []
+    server_cpu = client_cpu = 0.0
     for _ in range(args.repeats):
         host.append(engine_stream(engine, args.tokens))
+        before_server, before_client = server.cpu_seconds(), time.process_time()
         received.append(openai_stream(api, API_ID, args.tokens, {"ignore_eos": True})["rate"])
+        server_cpu += server.cpu_seconds() - before_server
+        client_cpu += time.process_time() - before_client
     result = compare("api_openai_client_tok_s", received, "engine_host_tok_s", host)
+    tokens = args.tokens * args.repeats
+    result["server_cpu_ms_per_token"] = 1000 * server_cpu / tokens
+    result["client_cpu_ms_per_token"] = 1000 * client_cpu / tokens
+    result["token_ms_at_host_rate"] = 1000 / result["engine_host_tok_s"]
     print(
         f"1. API stream {result['api_openai_client_tok_s']:.1f} tok/s vs engine host "
         f"{result['engine_host_tok_s']:.1f} tok/s: {result['ratio']:.2f}x (medians; best of "
-        f"each: {result['best_ratio']:.2f}x) (target >= 0.95)"
+        f"each: {result['best_ratio']:.2f}x) (target >= 0.95); CPU per token: API server "
+        f"{result['server_cpu_ms_per_token']:.2f} ms, openai client "
+        f"{result['client_cpu_ms_per_token']:.2f} ms, against "
+        f"{result['token_ms_at_host_rate']:.1f} ms per generated token"
     )
     return result
 
@@ -223,6 +236,11 @@ class ServeProcess:
                 time.sleep(0.2)
         raise RuntimeError("chatdesk serve did not start")
 
+    def cpu_seconds(self) -> float:
+        """CPU time the serve process itself has used (not its engine host child)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def close(self) -> None:
         self.process.terminate()
         self.process.wait(30)
@@ -257,7 +275,7 @@ def bench_api_parts(args: argparse.Namespace, model: Path) -> dict[str, Any]:
         api = openai.OpenAI(base_url=server.url, api_key="x", max_retries=0, timeout=600)
         with EngineClient(auto_reload=False) as engine:
             engine.load(LoadOptions(model, n_ctx=2048, n_threads=args.threads)).result()
-            figures["api_stream"] = bench_api_stream(args, engine, api)
+            figures["api_stream"] = bench_api_stream(args, engine, api, server)
         figures["concurrency"] = bench_concurrency(args, server.url)
     finally:
         server.close()
