@@ -23,7 +23,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,37 @@ class ApiConfig:
     cors_origins: tuple[str, ...] = ()  # no CORS headers at all unless origins are listed
     max_body_bytes: int = DEFAULT_MAX_BODY
     max_tokens_limit: int = DEFAULT_MAX_TOKENS_LIMIT
-    model_id: str | None = None  # the id clients use; default: the loaded model's name
+    model_id: str | None = None  # the id clients use; default: the GGUF file's name
+    on_exchange: ExchangeHook | None = field(default=None, compare=False)  # e.g. save it
+
+
+@dataclass(frozen=True)
+class ApiExchange:
+    """One finished chat request, for whoever keeps them (off unless ``on_exchange`` is set)."""
+
+    client: str
+    model_id: str
+    system_prompt: str
+    messages: list[dict[str, str]]
+    reply: str
+    stats: ReplyStats
+    sampling: SamplingSettings
+
+
+ExchangeHook = Callable[[ApiExchange], None]
+
+
+def report_exchange(handle: ReplyHandle, hook: ExchangeHook, partial: ApiExchange) -> None:
+    """Call ``hook`` with the whole exchange once ``handle`` ends with a reply (any thread)."""
+    parts: list[str] = []
+
+    def collect(event: ReplyEvent) -> None:
+        if isinstance(event, TextDelta):
+            parts.append(event.text)
+        elif isinstance(event, ReplyDone) and parts:
+            hook(replace(partial, reply="".join(parts), stats=event.stats))
+
+    handle.on_event(collect)
 
 
 class BodyLimit:
@@ -393,6 +423,10 @@ def add_routes(app: FastAPI, api: Api, authorize: Callable[[Request], Awaitable[
         system, messages = system_and_messages(body)
         client = client_key(request, body)
         handle = api.scheduler.generate(client, messages, system, sampling, label="chat")
+        if api.config.on_exchange is not None:
+            empty = ReplyStats(finish_reason="stop")
+            exchange = ApiExchange(client, served, system, messages, "", empty, sampling)
+            report_exchange(handle, api.config.on_exchange, exchange)
         return await api.answer(request, body, Shape(True, served), handle)
 
     @app.post("/v1/completions", dependencies=guarded)

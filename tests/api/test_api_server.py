@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from chatdesk.api.app import ApiConfig
+from chatdesk.api.app import ApiConfig, ApiExchange
 from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.server import ApiServer
 from tests.api.conftest import MODEL_ID, RecordingEngine, start_api
@@ -247,3 +247,29 @@ def test_a_client_leaving_while_queued_never_reaches_the_engine(
         pass
     time.sleep(0.5)
     assert len(api_engine.replies) == started  # the queued request was dropped, not run
+
+
+def test_finished_exchanges_reach_the_hook_only_when_set(
+    api_server: ApiServer, scheduler: FairScheduler
+) -> None:
+    kept: list[ApiExchange] = []
+    server = start_api(scheduler, ApiConfig(model_id=MODEL_ID, on_exchange=kept.append))
+    try:
+        answer = client(server).chat.completions.create(
+            model=MODEL_ID,
+            messages=[{"role": "system", "content": "Be brief."}, *QUESTION],
+            user="ann",
+            **GREEDY,
+        )  # type: ignore[call-overload]
+        deadline = time.monotonic() + 5
+        while not kept and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(kept) == 1
+        exchange = kept[0]
+        assert exchange.reply == answer.choices[0].message.content
+        assert exchange.system_prompt == "Be brief."
+        assert exchange.messages == QUESTION
+        assert exchange.client == "user:ann"
+        assert exchange.stats.generated_tokens == answer.usage.completion_tokens  # type: ignore[union-attr]
+    finally:
+        server.stop()
