@@ -118,7 +118,7 @@ def shoot_chat(app: Any, window: Any, model: Path, out: Path) -> str:
     window.settings_panel.conversation.boxes["seed"].setValue(SEED)  # the same picture each run
     window.composer.text.setPlainText("Thanks! Can you also show how to write it back?")
     window.composer.send_button.click()
-    wait_until(app, lambda: not window.chat.streaming and window._watched_reply is None)
+    wait_until(app, lambda: not window.turns.streaming)
     save(app, window, out, "03-chat-code-block.png")
     return cid
 
@@ -132,7 +132,10 @@ def shoot_panels(app: Any, window: Any, cid: str, out: Path) -> None:
     window.settings_panel.setCurrentWidget(window.settings_panel.model)
     save(app, window, out, "05-model-settings.png")
     window.toggle_settings()
-    viewer = PromptViewer(window.chat.render_prompt(cid), window)
+    viewer = PromptViewer(window)
+    window.background.when_done(
+        window.chat.render_prompt(cid), viewer.show_prompt, viewer.show_error
+    )
     viewer.show()
     wait_until(app, lambda: "tokens" in viewer.summary.text())
     save(app, viewer, out, "07-show-prompt.png")

@@ -1,10 +1,13 @@
-"""Shared fixtures: every test gets its own empty ChatDesk data root; tiny GGUF test models."""
+"""Shared fixtures: every test gets its own empty ChatDesk data root; a scripted engine; tiny
+GGUF test models."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+from tests.support.scripted_engine import ScriptedEngine
 
 
 @pytest.fixture(autouse=True)
@@ -16,6 +19,20 @@ def chatdesk_home(
     monkeypatch.setenv("CHATDESK_HOME", str(home))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return home
+
+
+@pytest.fixture
+def scripted_engine() -> ScriptedEngine:
+    """A scripted engine (for GUI behaviour that must not depend on a model's output)."""
+    return ScriptedEngine()
+
+
+@pytest.fixture
+def fake_gguf(tmp_path: Path) -> Path:
+    """A file the scripted engine accepts as a model."""
+    path = tmp_path / "scripted-model.gguf"
+    path.write_bytes(b"GGUF" + bytes(60))
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Architecture rules: only chatdesk.ui imports Qt, and only the engine host imports llama_cpp."""
+"""Architecture rules: only chatdesk.ui imports Qt, only the engine host imports llama_cpp,
+and the UI reaches the store and the hub only through the services."""
 
 from __future__ import annotations
 
@@ -25,6 +26,19 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
+def imported_full_names(path: Path) -> set[str]:
+    """Full dotted names of every module a source file imports, at any depth."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
 def source_files(excluded: tuple[str, ...]) -> list[Path]:
     """Every module of the package outside the named sub-package paths."""
     return [
@@ -44,6 +58,16 @@ def test_non_ui_modules_never_import_qt(path: Path) -> None:
 )
 def test_llama_cpp_only_inside_engine(path: Path) -> None:
     assert "llama_cpp" not in imported_modules(path)
+
+
+UI_FILES = sorted((PACKAGE / "ui").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_ui_talks_to_services_not_store_or_hub(path: Path) -> None:
+    forbidden = ("chatdesk.store", "chatdesk.hub", "chatdesk.engine.client")
+    bad = {n for n in imported_full_names(path) if n.startswith(forbidden)}
+    assert not bad, f"{path.name} imports {sorted(bad)}; go through chatdesk.services"
 
 
 def test_importing_back_end_layers_loads_neither_qt_nor_llama() -> None:

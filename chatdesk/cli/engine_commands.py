@@ -17,7 +17,6 @@ from typing import Any
 
 from chatdesk import paths
 from chatdesk.cli.errors import CLIError
-from chatdesk.engine.types import SamplingSettings
 
 SAMPLING_FLAGS = {
     "temperature": ("--temperature", float, "sampling temperature (0 = greedy)"),
@@ -37,13 +36,26 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
     from chatdesk.cli import bench
 
     ask = commands.add_parser("ask", help="ask a model one question (saved as a conversation)")
-    ask.add_argument("model", help="path to a .gguf file (or its name under the models folder)")
-    ask.add_argument("prompt", help="the question")
+    ask.add_argument(
+        "model",
+        nargs="?",
+        help="path to a .gguf file or its name under the models folder "
+        "(optional with --conversation: the conversation's model)",
+    )
+    ask.add_argument("prompt", nargs="?", help="the question")
+    ask.add_argument(
+        "--continue",
+        dest="continue_reply",
+        action="store_true",
+        help="with --conversation and no question: carry on writing its cut-off last reply",
+    )
     add_chat_options(ask)
     ask.set_defaults(handler=run_ask)
 
     chat = commands.add_parser("chat", help="chat with a model in the terminal")
-    chat.add_argument("model", help="path to a .gguf file (or its name under the models folder)")
+    chat.add_argument(
+        "model", nargs="?", help="path to a .gguf file (optional with --conversation)"
+    )
     add_chat_options(chat)
     chat.set_defaults(handler=run_chat)
 
@@ -70,7 +82,9 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
 
 def add_chat_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``ask`` and ``chat``."""
-    parser.add_argument("--system", help="system prompt (default: the conversation's)")
+    parser.add_argument(
+        "--system", help="system prompt (saved on the conversation; default: the conversation's)"
+    )
     for dest, (flag, kind, text) in SAMPLING_FLAGS.items():
         parser.add_argument(flag, dest=dest, type=kind, help=text)
     parser.add_argument("--ctx", type=int, help="context length in tokens")
@@ -94,16 +108,6 @@ def resolve_model(name: str) -> Path:
         if found:
             return found[0]
     raise CLIError(f"no model file {name} (give a path to a .gguf file)")
-
-
-def sampling_from_args(args: argparse.Namespace, saved: dict[str, Any]) -> SamplingSettings:
-    """Sampling settings: defaults, then the conversation's saved ones, then the flags."""
-    values = SamplingSettings.from_dict(saved).to_dict()
-    for dest in SAMPLING_FLAGS:
-        given = getattr(args, dest, None)
-        if given is not None:
-            values[dest] = given
-    return SamplingSettings.from_dict(values)
 
 
 def read_messages_file(path: Path) -> tuple[list[dict[str, str]], str | None]:
@@ -164,18 +168,32 @@ def run_prompt(args: argparse.Namespace) -> int:
 
 def run_ask(args: argparse.Namespace) -> int:
     """``chatdesk ask``: one exchange, streamed and saved."""
-    from chatdesk.cli.chat_session import ChatSession
+    from chatdesk.cli.terminal_chat import TerminalChat
 
-    with ChatSession.open(args) as session:
-        session.exchange(args.prompt)
+    if args.prompt is None and not args.continue_reply:  # ``ask --conversation ID PROMPT``
+        args.model, args.prompt = None, args.model
+    if args.continue_reply:
+        if not args.conversation or args.prompt is not None:
+            raise CLIError("--continue takes --conversation ID and no question")
+    elif args.prompt is None:
+        raise CLIError("give the question to ask")
+    if args.model is None and not args.conversation:
+        raise CLIError("name a model (or continue a conversation with --conversation)")
+    with TerminalChat.open(args) as session:
+        if args.continue_reply:
+            session.continue_last()
+        else:
+            session.exchange(str(args.prompt))
     return 0
 
 
 def run_chat(args: argparse.Namespace) -> int:
     """``chatdesk chat``: an interactive conversation until /exit or end of input."""
-    from chatdesk.cli.chat_session import ChatSession
+    from chatdesk.cli.terminal_chat import TerminalChat
 
-    with ChatSession.open(args) as session:
+    if args.model is None and not args.conversation:
+        raise CLIError("name a model (or continue a conversation with --conversation)")
+    with TerminalChat.open(args) as session:
         session.interactive()
     return 0
 

@@ -44,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return open_window()
     parser = build_parser()
     args = parser.parse_args(args_list)
+    if not args.command.startswith("__"):  # the engine host's own stderr is its log
+        from chatdesk.logs import setup_logging
+
+        setup_logging()
     if args.command is None:
         parser.print_help()
         return 2

@@ -82,10 +82,9 @@ def run_serve(args: argparse.Namespace) -> int:
     from chatdesk.api.app import ApiConfig, create_app, default_model_id
     from chatdesk.api.scheduler import FairScheduler
     from chatdesk.api.server import ApiServer, BindError, check_bind
-    from chatdesk.cli.chat_session import wait_for
     from chatdesk.cli.engine_commands import resolve_model
-    from chatdesk.engine.client import EngineClient
-    from chatdesk.engine.types import LoadOptions
+    from chatdesk.engine.client import EngineClient, one_line
+    from chatdesk.engine.types import EngineError, LoadOptions
 
     key = api_key(args)
     try:
@@ -97,7 +96,10 @@ def run_serve(args: argparse.Namespace) -> int:
         options = LoadOptions(
             path, n_ctx=args.ctx, n_gpu_layers=args.gpu_layers, n_threads=args.threads
         )
-        info = wait_for(engine.load(options))
+        try:
+            info = engine.load(options).result()
+        except EngineError as error:
+            raise CLIError(one_line(error)) from None
         config = ApiConfig(
             key,
             tuple(args.cors_origin),

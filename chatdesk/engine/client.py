@@ -349,6 +349,7 @@ class HostProcess:
 
     def _on_exit(self, problem: str) -> None:
         if not self.closing:
+            log.error("engine host %s died: %s", self.pid, problem or "exited")
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -454,8 +455,10 @@ class EngineClient:
                 return self._host
             try:
                 self._host = HostProcess(self._command, host_environment())
+                log.info("engine host started (pid %s)", self._host.pid)
             except OSError as error:
                 message = f"could not start the engine host ({self._command[0]}): {error}"
+                log.error("%s", message)
                 raise EngineError(message, ErrorCode.HOST_DIED) from None
             host = self._host
         if reload_model and self._auto_reload and self._loaded is not None:

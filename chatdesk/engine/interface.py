@@ -74,7 +74,11 @@ class Engine(Protocol):
         sampling: SamplingSettings | None = None,
         conversation_key: str | None = None,
     ) -> ReplyHandle:
-        """Start a reply to ``messages`` (the last is the user's) and stream it."""
+        """Start a reply to ``messages`` and stream it.
+
+        The last message is normally the user's. When it is the assistant's, the engine
+        continues that unfinished reply: the events carry only the new text.
+        """
 
     def close(self, timeout: float = 5.0) -> None:
         """Release everything; the engine cannot be used afterwards."""

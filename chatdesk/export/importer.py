@@ -96,8 +96,8 @@ class Fields:
         except ValueError:
             raise self.fail(key, f"not an ISO-8601 date and time: {value!r}") from None
 
-    def settings(self) -> dict[str, Any]:
-        value: dict[str, Any] = self.get("settings", (dict,), {})
+    def settings(self, key: str = "settings") -> dict[str, Any]:
+        value: dict[str, Any] = self.get(key, (dict,), {})
         return value
 
     def number(self, key: str, integer: bool) -> int | float | None:
@@ -179,6 +179,11 @@ def read_message(fields: Fields, cid: str, previous: str | None, seen: set[str])
         model=fields.optional_text("model"),
         settings=fields.settings(),
         finish_reason=fields.optional_text("finish_reason"),
+        n_ctx=fields.number("n_ctx", integer=True),  # type: ignore[arg-type]
+        dropped_messages=fields.number("dropped_messages", integer=True),  # type: ignore[arg-type]
+        error=fields.optional_text("error"),
+        extra=fields.settings("extra"),
+        model_identity=fields.settings("model_identity"),
         **numbers,  # type: ignore[arg-type]
     )
 
@@ -215,6 +220,7 @@ def read_conversation(fields: Fields) -> ConversationPlan:
         settings=fields.settings(),
         pinned=fields.get("pinned", (bool,), False),
         active_leaf_id=leaf,
+        model_identity=fields.settings("model_identity"),
     )
     return ConversationPlan(conversation, messages)
 

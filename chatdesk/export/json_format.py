@@ -35,6 +35,11 @@ def message_record(message: Message) -> dict[str, Any]:
         "time_to_first_token_ms": m.time_to_first_token_ms,
         "tokens_per_second": m.tokens_per_second,
         "finish_reason": m.finish_reason,
+        "n_ctx": m.n_ctx,
+        "dropped_messages": m.dropped_messages,
+        "error": m.error,
+        "extra": m.extra,
+        "model_identity": m.model_identity,
     }
 
 
@@ -69,6 +74,7 @@ def conversation_record(conversation: Conversation, messages: list[Message]) -> 
         "settings": c.settings,
         "pinned": c.pinned,
         "active_leaf_id": c.active_leaf_id,
+        "model_identity": c.model_identity,
         "messages": [message_record(m) for m in parents_first(messages)],
     }
 

@@ -190,10 +190,12 @@ class DownloadQueue:
         except DownloadCancelled as error:
             return {"state": JobState.CANCELLED, "error": str(error)}
         except HubError as error:
+            log.warning("download %s/%s failed: %s", job.repo_id, job.filename, error)
             return {"state": JobState.FAILED, "error": str(error)}
         except Exception as error:  # a bug must not kill the worker thread
             log.exception("download %s/%s crashed", job.repo_id, job.filename)
             return {"state": JobState.FAILED, "error": f"unexpected error: {error}"}
+        log.info("downloaded %s/%s to %s", job.repo_id, job.filename, path)
         return {"state": JobState.DONE, "path": path, "downloaded": remote.size, "eta_seconds": 0}
 
     def _progress_for(self, job_id: int) -> Callable[[DownloadProgress], None]:

@@ -1,29 +1,56 @@
 """The window's API-server switch: ChatDesk's OpenAI-compatible API over the window's engine.
 
 ``ApiServerService`` owns a ``FairScheduler`` over the engine the window uses, so the API
-and the window share one model in memory. The window sends its own replies through
-``window_engine()`` (the scheduler's priority lane): with the server on, a reply typed in
-the window waits at most for the API reply already running; with it off, the lane is
-empty and replies start at once. ``requests()`` lists what is queued and running.
+and the window share one model in memory. ``for_session`` builds it over the window's
+``EngineSession`` (whatever model is loaded, local or remote) and, while the server runs,
+sets the session's ``lane`` to the scheduler's priority lane: a reply typed in the window
+then waits at most for the API reply already running. ``requests()`` lists what is queued
+and running.
 """
 
 from __future__ import annotations
+
+from typing import Any, cast
 
 from chatdesk.api.app import ApiConfig, create_app
 from chatdesk.api.scheduler import FairScheduler, RequestInfo, ScheduledEngine
 from chatdesk.api.server import ApiServer, BindError, check_bind
 from chatdesk.engine.interface import Engine
+from chatdesk.engine.types import ModelInfo
+from chatdesk.services.engine_session import EngineSession
 
 __all__ = ["ApiServerService", "BindError", "RequestInfo"]
+
+
+class SessionEngine:
+    """The session's loaded engine as an ``Engine`` (follows model switches)."""
+
+    def __init__(self, session: EngineSession) -> None:
+        self.session = session
+
+    @property
+    def model_info(self) -> ModelInfo | None:
+        """The loaded model, once ready."""
+        status = self.session.status
+        return status.info if self.session.ready else None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session.raw_engine, name)
 
 
 class ApiServerService:
     """Starts and stops the API server; reports its URL and running requests."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, session: EngineSession | None = None) -> None:
         self.scheduler = FairScheduler(engine)
+        self.session = session
         self._server: ApiServer | None = None
         self.access = ""
+
+    @classmethod
+    def for_session(cls, session: EngineSession) -> ApiServerService:
+        """A server over the window's loaded model; the window's replies get priority."""
+        return cls(SessionEngine(session), session)  # type: ignore[arg-type]
 
     @property
     def running(self) -> bool:
@@ -43,11 +70,15 @@ class ApiServerService:
         server = ApiServer(create_app(self.scheduler, ApiConfig(api_key=api_key)), host, port)
         server.start()
         self._server = server
+        if self.session is not None:
+            self.session.lane = self.window_engine()
         return self.access
 
     def stop(self) -> None:
         """Stop serving (running API replies end)."""
         server, self._server = self._server, None
+        if self.session is not None:
+            self.session.lane = None
         if server is not None:
             server.stop()
 
@@ -55,6 +86,6 @@ class ApiServerService:
         """Queued and running requests (the window's own included)."""
         return self.scheduler.requests()
 
-    def window_engine(self) -> ScheduledEngine:
+    def window_engine(self) -> Engine:
         """The engine the window should reply through: the scheduler's priority lane."""
-        return ScheduledEngine(self.scheduler)
+        return cast(Engine, ScheduledEngine(self.scheduler))  # model_info is read-only there

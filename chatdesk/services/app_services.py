@@ -1,47 +1,97 @@
-"""All the services the window uses, built once over one store and one engine client."""
+"""All the services a front end uses, built once over one store and one engine session.
+
+``AppServices`` owns every service (no module-level registries): the window and the command
+line build one and close it at the end. ``set_dispatch`` chooses the thread that engine
+events are delivered on (the window passes its Qt bridge; see ``chatdesk.services.events``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from chatdesk.engine.client import EngineClient
+from chatdesk.engine.interface import Engine
 from chatdesk.services.chat import ChatService
-from chatdesk.services.engine_session import EngineSession
+from chatdesk.services.conversations import ConversationsService
+from chatdesk.services.engine_session import EngineSession, local_engine
+from chatdesk.services.events import Dispatch
 from chatdesk.services.export import ExportService
+from chatdesk.services.model_identity import HashCache
+from chatdesk.services.remote_engines import RemoteEngineService
 from chatdesk.services.settings import SettingsService
+from chatdesk.services.turns import TurnService
 from chatdesk.store import Store
+
+if TYPE_CHECKING:
+    from chatdesk.services.api_server import ApiServerService
+    from chatdesk.services.models import ModelService
 
 
 @dataclass
 class AppServices:
-    """Store, settings, engine session, chat and export, wired together."""
+    """Store, settings, engine session, turns, chat, conversations, export and models."""
 
     store: Store
     settings: SettingsService
     engine: EngineSession
+    turns: TurnService
     chat: ChatService
+    conversations: ConversationsService
     export: ExportService
+    remote_engines: RemoteEngineService
+    _models: ModelService | None = field(default=None, repr=False)
+    _api_server: ApiServerService | None = field(default=None, repr=False)
 
     @classmethod
     def create(
         cls,
         database: Path | None = None,
-        client_factory: Callable[[], EngineClient] = EngineClient,
+        client_factory: Callable[[], Engine] = local_engine,
     ) -> AppServices:
         """Open the store (migrating it if needed) and prepare a lazily started engine."""
         store = Store(database)
         store.recover_interrupted()  # replies cut off by a crash: shown as interrupted
         settings = SettingsService(store)
-        engine = EngineSession(settings, client_factory)
-        return cls(
-            store, settings, engine, ChatService(store, engine, settings), ExportService(store)
+        remote = RemoteEngineService(store)
+        engine = EngineSession(
+            settings, client_factory, hashes=HashCache(), remote_engines=remote.open_engine
         )
+        turns = TurnService(store, engine, settings)
+        return cls(
+            store, settings, engine, turns, ChatService(store, turns),
+            ConversationsService(store), ExportService(store), remote,
+        )  # fmt: skip
+
+    def set_dispatch(self, dispatch: Dispatch) -> None:
+        """Deliver engine events and load results through ``dispatch`` from now on."""
+        self.engine.dispatch = dispatch
+        self.turns.dispatch = dispatch
+
+    @property
+    def models(self) -> ModelService:
+        """Catalogue, downloads and library (created on first use: the hub is slow to import)."""
+        if self._models is None:
+            from chatdesk.services.models import ModelService
+
+            self._models = ModelService()
+        return self._models
+
+    @property
+    def api_server(self) -> ApiServerService:
+        """ChatDesk's own API server over the loaded model (created on first use)."""
+        if self._api_server is None:
+            from chatdesk.services.api_server import ApiServerService
+
+            self._api_server = ApiServerService.for_session(self.engine)
+        return self._api_server
 
     def close(self) -> None:
-        """Stop the engine host and close the database."""
+        """Stop the API server, downloads and the engine, and close the database."""
+        if self._api_server is not None:
+            self._api_server.stop()
+        if self._models is not None:
+            self._models.close()
         self.engine.close()
-        close = getattr(self.store, "close", None)
-        if callable(close):
-            close()
+        self.store.close()

@@ -1,23 +1,37 @@
-"""The loaded model as the window sees it: one engine client, its state and its errors.
+"""The loaded model as the app sees it: one engine, its state, its identity and its errors.
 
-Loading runs in the engine host; ``poll()`` (called by the window's frame timer on the GUI
-thread) notices when the load future has finished. Nothing here blocks or imports Qt.
+The session programs against ``chatdesk.engine.interface.Engine``: the local engine host for
+model files, and a remote engine for a remote model key (``remote:ENGINE/MODEL_ID``, see
+``chatdesk.services.remote_engines``), opened through ``remote_engines`` and kept until
+closed, so switching back and forth reuses each engine. While ChatDesk's API server runs,
+``lane`` is the scheduler's priority lane and replies go through it (``engine``);
+``raw_engine`` is always the loaded model's own engine. Loading runs in the engine; when the load
+future finishes, the outcome is handed to the owner's thread through the session's
+``Dispatch`` and every listener is told (``model_changed(status)``). Nothing here blocks or
+imports Qt; ``wait_loaded`` is for the command line, which has nothing else to do.
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
+import logging
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chatdesk.engine.client import EngineClient
-from chatdesk.engine.types import EngineHostDied, LoadOptions, ModelInfo
+from chatdesk.engine.interface import Engine
+from chatdesk.engine.types import EngineError, EngineHostDied, LoadOptions, ModelInfo
+from chatdesk.services.events import Dispatch, run_inline
 from chatdesk.services.model_choices import remember_used_async
+from chatdesk.services.model_identity import HashCache, identity_for
+from chatdesk.services.remote_engines import parse_remote_model_key
 from chatdesk.services.settings import SettingsService
+from chatdesk.services.turns import describe_error
+
+log = logging.getLogger("chatdesk.engine")
 
 
 class ModelState(enum.Enum):
@@ -32,12 +46,13 @@ class ModelState(enum.Enum):
 
 @dataclass
 class ModelStatus:
-    """A snapshot for the window: state, which file, its info or the reason it failed."""
+    """A snapshot for the front ends: state, which file, its info or the reason it failed."""
 
     state: ModelState
     path: str | None = None
     info: ModelInfo | None = None
     error: str | None = None
+    identity: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -56,90 +71,158 @@ def load_options(path: str, settings: dict[str, Any]) -> LoadOptions:
     )
 
 
+def local_engine() -> Engine:
+    """The default engine: a llama.cpp engine host process (imported only when needed)."""
+    from chatdesk.engine.client import EngineClient
+
+    return EngineClient()
+
+
+ModelListener = Callable[[ModelStatus], None]
+
+
 class EngineSession:
-    """Owns the engine client and the state of the one loaded model."""
+    """Owns the engine and the state of the one loaded model."""
 
     def __init__(
         self,
         settings: SettingsService,
-        client_factory: Callable[[], EngineClient] = EngineClient,
+        engine_factory: Callable[[], Engine] = local_engine,
+        dispatch: Dispatch = run_inline,
+        hashes: HashCache | None = None,
+        kind: str = "local",
+        *,
+        remote_engines: Callable[[str], Engine] | None = None,
     ) -> None:
         self._settings = settings
-        self._client_factory = client_factory
-        self._client: EngineClient | None = None
-        self._future: Future[ModelInfo] | None = None
+        self._factory = engine_factory
+        self._remote_opener = remote_engines
+        self._engines: dict[str, Engine] = {}  # "local" or "remote:NAME" -> engine
+        self._active = "local"
+        self.lane: Engine | None = None
+        self.dispatch = dispatch
+        self.hashes = hashes
+        self.kind = kind
         self.status = ModelStatus(ModelState.NONE)
+        self._listeners: list[ModelListener] = []
+        self._load_serial = 0
+
+    def add_listener(self, listener: ModelListener) -> None:
+        """Call ``listener(status)`` on the owner's thread whenever the state changes."""
+        self._listeners.append(listener)
 
     @property
-    def client(self) -> EngineClient:
-        """The engine client, started on first use."""
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+    def engine(self) -> Engine:
+        """The engine replies go through: the API scheduler's lane while it runs, else raw."""
+        return self.lane or self.raw_engine
 
-    def warm_up(self) -> None:
-        """Start the engine host now, so it imports llama.cpp while the user picks a model.
+    @property
+    def raw_engine(self) -> Engine:
+        """The loaded model's engine (the local one created on first use)."""
+        if self._active not in self._engines:
+            self._engines[self._active] = self._open(self._active)
+        return self._engines[self._active]
 
-        Only spawns the process; a failure here is reported by the first real request.
-        """
-        try:
-            self.client.start()
-        except Exception:  # the next load() reports why the host cannot start
-            return
+    def _open(self, key: str) -> Engine:
+        if key == "local":
+            return self._factory()
+        if self._remote_opener is None:
+            raise EngineError("remote engines are not available here", "no_remote")
+        return self._remote_opener(key.removeprefix("remote:"))
+
+    @property
+    def model_path(self) -> str | None:
+        """The loaded (or loading) model as replies record it."""
+        return self.status.path
 
     @property
     def ready(self) -> bool:
         """True when a model is loaded and can generate."""
         return self.status.state is ModelState.READY
 
-    def load(self, path: str) -> None:
-        """Start loading a model in the engine host; ``poll()`` reports the outcome."""
-        options = load_options(path, self._settings.model_settings(path))
-        self.status = ModelStatus(ModelState.LOADING, path)
+    def warm_up(self) -> None:
+        """Start the engine now, so it imports llama.cpp while the user picks a model."""
         try:
-            self._future = self.client.load(options)
+            self.raw_engine.start()
+        except Exception as error:  # the next load() reports why the host cannot start
+            log.warning("engine warm-up failed: %s", error)
+
+    def load(self, path: str, options: LoadOptions | None = None) -> Future[ModelInfo] | None:
+        """Start loading a model (a file, or a remote model key); listeners hear the outcome."""
+        remote = parse_remote_model_key(path)
+        if remote is not None:
+            self._active, self.kind, options = (
+                f"remote:{remote[0]}",
+                "remote",
+                LoadOptions(remote[1]),
+            )
+        else:
+            self._active, self.kind = "local", "local"
+        options = options or load_options(path, self._settings.model_settings(path))
+        self._load_serial += 1
+        serial = self._load_serial
+        self._set(ModelStatus(ModelState.LOADING, path))
+        log.info("loading model %s", path)
+        try:
+            future = self.raw_engine.load(options)
         except Exception as error:  # the host may fail to start at all
             self._fail(error)
+            return None
+        future.add_done_callback(lambda done: self.dispatch(lambda: self._loaded(serial, done)))
+        return future
 
-    def poll(self) -> bool:
-        """Check a pending load; True when the state changed."""
-        future = self._future
-        if future is None or not future.done():
-            return False
-        self._future = None
+    def _loaded(self, serial: int, future: Future[ModelInfo]) -> None:
+        if serial != self._load_serial:
+            return  # a newer load replaced this one
         error = future.exception()
         if error is not None:
             self._fail(error)
-        else:
-            self.status = ModelStatus(ModelState.READY, self.status.path, future.result())
-            if self.status.path:
-                self._settings.remember_model(self.status.path)
-                remember_used_async(self.status.path)
-        return True
+            return
+        path = self.status.path or ""
+        info = future.result()
+        identity = identity_for(path, info.name, self.kind, self.hashes)
+        log.info("model loaded: %s (%s)", path, info.backend)
+        self._settings.remember_model(path)
+        if self.kind == "local":
+            remember_used_async(path)
+        self._set(ModelStatus(ModelState.READY, path, info, identity=identity))
+
+    def identity(self) -> dict[str, Any]:
+        """The loaded model's identity, refreshed (its digest may have been computed since)."""
+        status = self.status
+        if not status.path:
+            return {}
+        name = status.info.name if status.info else None
+        return identity_for(status.path, name, self.kind, self.hashes)
 
     def host_died(self, error: BaseException) -> None:
         """The host went away (mid-reply or otherwise): the model must be reloaded."""
-        self.status = ModelStatus(ModelState.DIED, self.status.path, None, describe_error(error))
+        log.error("engine host died: %s", describe_error(error))
+        self._set(ModelStatus(ModelState.DIED, self.status.path, None, describe_error(error)))
 
     def unload(self) -> None:
-        """Forget the model and free the host's memory."""
-        if self._client is not None and self.ready:
+        """Forget the model and free the engine's memory."""
+        engine = self._engines.get(self._active)
+        if engine is not None and self.ready:
             with contextlib.suppress(Exception):  # a dead host has nothing left to free
-                self._client.unload()
-        self.status = ModelStatus(ModelState.NONE)
+                engine.unload()
+            log.info("model unloaded: %s", self.status.path)
+        self._set(ModelStatus(ModelState.NONE))
 
     def close(self) -> None:
-        """Stop the engine host (at window close)."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        """Stop the engine (at window close or command end)."""
+        engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            engine.close()
+        if engines:
+            log.info("engine stopped")
 
     def _fail(self, error: BaseException) -> None:
         state = ModelState.DIED if isinstance(error, EngineHostDied) else ModelState.FAILED
-        self.status = ModelStatus(state, self.status.path, None, describe_error(error))
+        log.error("model load failed (%s): %s", self.status.path, describe_error(error))
+        self._set(ModelStatus(state, self.status.path, None, describe_error(error)))
 
-
-def describe_error(error: BaseException) -> str:
-    """The engine's reason in one readable string."""
-    text = str(error).strip()
-    return text or type(error).__name__
+    def _set(self, status: ModelStatus) -> None:
+        self.status = status
+        for listener in list(self._listeners):
+            listener(status)

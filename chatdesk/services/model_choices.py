@@ -1,15 +1,14 @@
 """The models the picker offers: the models this window used (most recent first) plus the
 local library (downloads, imports, the Hugging Face cache, models once loaded by path).
 
-Scanning the library imports the hub layer and walks folders, so it runs on a worker thread
-(``scan_library_async``); the picker shows the recent models until the scan is done.
+Scanning the library imports the hub layer and walks folders, so the window runs
+``scan_library`` off its GUI thread; the picker shows the recent models until the scan is done.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,21 +45,6 @@ def scan_library(root: Path | None = None) -> dict[str, str]:
         for model in open_library(root).list_models(with_metadata=False)
         if model.problem is None
     }
-
-
-def scan_library_async() -> Future[dict[str, str]]:
-    """``scan_library`` on a daemon thread (never delays the window or its closing)."""
-    future: Future[dict[str, str]] = Future()
-    root = paths.data_root()
-
-    def run() -> None:
-        try:
-            future.set_result(scan_library(root))
-        except Exception as error:  # a broken library folder must not break the picker
-            future.set_exception(error)
-
-    threading.Thread(target=run, name="chatdesk-library-scan", daemon=True).start()
-    return future
 
 
 def model_choices(settings: SettingsService, library: dict[str, str]) -> list[ModelChoice]:

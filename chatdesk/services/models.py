@@ -25,8 +25,9 @@ from chatdesk.hub.download import (
     library_path,
     pending_downloads,
 )
+from chatdesk.hub.errors import HubError
 from chatdesk.hub.library import ImportMode, Library, LocalModel
-from chatdesk.hub.queue import DownloadJob, DownloadQueue, JobListener
+from chatdesk.hub.queue import DownloadJob, DownloadQueue, JobListener, JobState
 from chatdesk.hub.remote import (
     RemoteModel,
     RemoteRepo,
@@ -190,3 +191,9 @@ class ModelService:
 
 
 ModelsService = ModelService  # the name the main window's launcher imports
+
+
+__all__ = [  # the hub's types, re-exported for the UI (which never imports chatdesk.hub)
+    "CatalogueChoice", "CatalogueModel", "DownloadJob", "Fit", "HubError", "JobState",
+    "LocalModel", "ModelService", "RemoteModel", "RemoteRepo", "RepoListing", "SearchSort",
+]  # fmt: skip

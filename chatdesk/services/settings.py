@@ -40,6 +40,8 @@ PRESETS_KEY = "presets"
 RECENT_MODELS_KEY = "models.recent"
 LAST_MODEL_KEY = "models.last"
 MAX_RECENT_MODELS = 20
+CONVERSATION_MODEL_KEY = "models.open_conversation_model"
+CONVERSATION_MODEL_POLICIES = ("always", "ask", "never")
 
 
 class SettingsError(ValueError):
@@ -223,6 +225,17 @@ class SettingsService:
         return value if isinstance(value, str) else None
 
     # -- window and appearance ----------------------------------------------------
+    def conversation_model_policy(self) -> str:
+        """Opening a conversation written with another model: "always", "ask" or "never"."""
+        value = self._store.get_setting(CONVERSATION_MODEL_KEY, "ask")
+        return value if value in CONVERSATION_MODEL_POLICIES else "ask"
+
+    def set_conversation_model_policy(self, policy: str) -> None:
+        """Choose what opening such a conversation does."""
+        if policy not in CONVERSATION_MODEL_POLICIES:
+            raise SettingsError(f"must be one of {', '.join(CONVERSATION_MODEL_POLICIES)}")
+        self._store.set_setting(CONVERSATION_MODEL_KEY, policy)
+
     def ui_value(self, key: str, default: Any = None) -> Any:
         """A window/appearance setting (geometry, theme, font size, last conversation)."""
         return self._store.get_setting(f"ui.{key}", default)

@@ -10,7 +10,8 @@ from chatdesk.store.errors import InvalidValueError, NotFoundError
 from chatdesk.store.models import Conversation, new_id, utc_now
 
 CONVERSATION_COLUMNS = (
-    "id, title, created_at, updated_at, model, system_prompt, settings, pinned, active_leaf_id"
+    "id, title, created_at, updated_at, model, system_prompt, settings, pinned, active_leaf_id, "
+    "model_identity"
 )
 
 
@@ -25,7 +26,7 @@ UNCHANGED = Unchanged.UNCHANGED
 
 def conversation_from_row(row: Row) -> Conversation:
     """A Conversation from a row selected with CONVERSATION_COLUMNS."""
-    cid, title, created, updated, model, prompt, settings, pinned, leaf = row
+    cid, title, created, updated, model, prompt, settings, pinned, leaf, identity = row
     return Conversation(
         id=cid,
         title=title,
@@ -36,6 +37,7 @@ def conversation_from_row(row: Row) -> Conversation:
         settings=load_json(settings),
         pinned=bool(pinned),
         active_leaf_id=leaf,
+        model_identity=load_json(identity),
     )
 
 
@@ -56,6 +58,7 @@ class ConversationsMixin(StoreBase):
         model: str | None = None,
         system_prompt: str = "",
         settings: dict[str, Any] | None = None,
+        model_identity: dict[str, Any] | None = None,
     ) -> Conversation:
         """Start a new, empty conversation."""
         now = utc_now()
@@ -67,6 +70,7 @@ class ConversationsMixin(StoreBase):
             model=model,
             system_prompt=system_prompt,
             settings=dict(settings or {}),
+            model_identity=dict(model_identity or {}),
         )
         self.insert_conversation(conversation)
         return conversation
@@ -79,9 +83,10 @@ class ConversationsMixin(StoreBase):
         """
         c = conversation
         self._write(
-            f"INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES ({', '.join('?' * 9)})",
+            f"INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES ({', '.join('?' * 10)})",
             [c.id, c.title, c.created_at, c.updated_at, c.model, c.system_prompt,
-             dump_json(c.settings), int(c.pinned), c.active_leaf_id],
+             dump_json(c.settings), int(c.pinned), c.active_leaf_id,
+             dump_json(c.model_identity)],
         )  # fmt: skip
 
     @synchronized
@@ -151,9 +156,12 @@ class ConversationsMixin(StoreBase):
         model: str | Unchanged | None = UNCHANGED,
         system_prompt: str | Unchanged = UNCHANGED,
         settings: dict[str, Any] | Unchanged = UNCHANGED,
+        model_identity: dict[str, Any] | Unchanged = UNCHANGED,
     ) -> Conversation:
         """Change only the given fields; returns the updated conversation."""
         values: dict[str, Any] = {}
+        if model_identity is not UNCHANGED:
+            values["model_identity"] = dump_json(model_identity)
         if model is not UNCHANGED:
             values["model"] = model
         if system_prompt is not UNCHANGED:

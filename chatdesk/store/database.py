@@ -12,6 +12,7 @@ and a ``chatdesk`` command share the database.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from chatdesk.store.errors import DatabaseFileError, MigrationError, SchemaTooNe
 from chatdesk.store.schema import MIGRATIONS, known_migration_names
 
 BUSY_TIMEOUT_MS = 5000
+log = logging.getLogger("chatdesk.store")
 
 
 def connect(path: Path) -> Database:
@@ -83,10 +85,14 @@ def back_up(db: Database, path: Path, applied: int) -> Path:
 
 def apply_migrations(db: Database, migrations: Migrations) -> None:
     """Apply pending migrations; a failure rolls back that migration and raises MigrationError."""
+    pending = [migration.name for migration in migrations.pending(db)]
+    if pending:
+        log.info("applying migrations: %s", ", ".join(pending))
     try:
         migrations.apply(db)
     except Exception as error:
         if db.conn.in_transaction or migrations.pending(db):
+            log.exception("migration failed and was rolled back")
             raise MigrationError(
                 f"database migration failed and was rolled back: {error}"
             ) from error
@@ -108,6 +114,7 @@ def prepare(db: Database, path: Path, migrations: Migrations) -> Path | None:
     backup = None
     if migrations.pending(db) and has_tables(db):
         backup = back_up(db, path, len(applied_migration_names(db, migrations)))
+        log.info("database copied aside to %s before migrating", backup)
     db.enable_wal()
     db.execute("PRAGMA synchronous = NORMAL")
     apply_migrations(db, migrations)

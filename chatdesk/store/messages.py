@@ -16,7 +16,8 @@ from chatdesk.store.models import ROLES, STAT_FIELDS, STATUSES, Message, new_id,
 
 MESSAGE_COLUMNS = (
     "id, conversation_id, parent_id, role, content, status, created_at, model, settings, "
-    "prompt_tokens, completion_tokens, time_to_first_token_ms, tokens_per_second, finish_reason"
+    "prompt_tokens, completion_tokens, time_to_first_token_ms, tokens_per_second, finish_reason, "
+    "n_ctx, dropped_messages, error, extra, model_identity"
 )
 INTEGER_STATS = ("prompt_tokens", "completion_tokens")
 FLOAT_STATS = ("time_to_first_token_ms", "tokens_per_second")
@@ -34,7 +35,8 @@ ACTIVE_LEAF = ParentDefault.ACTIVE_LEAF
 def message_from_row(row: Row) -> Message:
     """A Message from a row selected with MESSAGE_COLUMNS."""
     values = list(row)
-    values[8] = load_json(values[8])
+    for index in (8, 17, 18):  # settings, extra, model_identity
+        values[index] = load_json(values[index])
     return Message(*values)
 
 
@@ -72,6 +74,13 @@ def check_stat(name: str, value: Any) -> Any:
     elif name == "finish_reason" and isinstance(value, str):
         return value
     raise InvalidValueError(f"invalid value for {name}: {value!r}")
+
+
+def check_count(value: Any) -> int | None:
+    """A token or message count: None or a non-negative int."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    raise InvalidValueError(f"invalid count: {value!r}")
 
 
 def check_stats(stats: dict[str, Any]) -> dict[str, Any]:
@@ -131,10 +140,12 @@ class MessagesMixin(StoreBase):
         m = message
         stats = check_stats({name: getattr(m, name) for name in STAT_FIELDS})
         self._write(
-            f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+            f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 19)})",
             [m.id, m.conversation_id, m.parent_id, check_role(m.role),
              check_content(m.content), check_status(m.status), m.created_at, m.model,
-             dump_json(m.settings), *stats.values()],
+             dump_json(m.settings), *stats.values(), check_count(m.n_ctx),
+             check_count(m.dropped_messages), m.error, dump_json(m.extra),
+             dump_json(m.model_identity)],
         )  # fmt: skip
 
     @synchronized
@@ -163,6 +174,26 @@ class MessagesMixin(StoreBase):
         assignments = ", ".join(f"{column} = ?" for column in values)
         sql = f"UPDATE messages SET {assignments} WHERE id = ?"
         if not self._write(sql, [*values.values(), mid]):
+            raise NotFoundError(f"no message with id {mid!r}")
+
+    @synchronized
+    def set_reply_metadata(
+        self,
+        mid: str,
+        *,
+        n_ctx: int | None = None,
+        dropped_messages: int | None = None,
+        error: str | None = None,
+        extra: dict[str, Any] | None = None,
+        model_identity: dict[str, Any] | None = None,
+    ) -> None:
+        """Record how a reply's prompt fitted, why it failed, feature data and its model."""
+        values = [check_count(n_ctx), check_count(dropped_messages), error, dump_json(extra)]
+        sql = "UPDATE messages SET n_ctx = ?, dropped_messages = ?, error = ?, extra = ?"
+        if model_identity is not None:
+            sql += ", model_identity = ?"
+            values.append(dump_json(model_identity))
+        if not self._write(f"{sql} WHERE id = ?", [*values, mid]):
             raise NotFoundError(f"no message with id {mid!r}")
 
     @synchronized

@@ -59,6 +59,7 @@ class Conversation:
     settings: dict[str, Any] = field(default_factory=dict, hash=False)
     pinned: bool = False
     active_leaf_id: str | None = None
+    model_identity: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,11 @@ class Message:
     time_to_first_token_ms: float | None = None
     tokens_per_second: float | None = None
     finish_reason: str | None = None
+    n_ctx: int | None = None  # the context the prompt had to fit (0005)
+    dropped_messages: int | None = None  # oldest messages left out to fit it
+    error: str | None = None  # why the reply failed, as the engine said
+    extra: dict[str, Any] = field(default_factory=dict, hash=False)  # per-feature reply data
+    model_identity: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,9 @@ small updates of a reply being generated never touch the full-text index.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -136,6 +139,57 @@ def rebuild_search_with_longer_prefixes(db: Database) -> None:
         """INSERT INTO messages_fts (rowid, content)
             SELECT seq, content FROM messages WHERE status != 'streaming'""",
     )
+
+
+@MIGRATIONS(name="0005_reply_metadata_and_model_identity")
+def add_reply_metadata_and_model_identity(db: Database) -> None:
+    """Reply metadata columns and model identity; the old app_settings blobs moved into them.
+
+    ``n_ctx``, ``dropped_messages`` and ``error`` describe how a reply's prompt fitted and why
+    it failed (formerly the ``chat.context_notes`` / ``chat.reply_errors`` settings); ``extra``
+    holds per-reply data added by features (JSON); ``model_identity`` (JSON: kind, path or id,
+    name, size, sha256) says which model wrote a reply or a conversation.
+    """
+    run_statements(
+        db,
+        "ALTER TABLE messages ADD COLUMN n_ctx INTEGER",
+        "ALTER TABLE messages ADD COLUMN dropped_messages INTEGER",
+        "ALTER TABLE messages ADD COLUMN error TEXT",
+        "ALTER TABLE messages ADD COLUMN extra TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE messages ADD COLUMN model_identity TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE conversations ADD COLUMN model_identity TEXT NOT NULL DEFAULT '{}'",
+    )
+    move_blob_settings(db)
+
+
+def move_blob_settings(db: Database) -> None:
+    """Copy chat.context_notes and chat.reply_errors into the message rows, then drop them."""
+    notes = read_setting(db, "chat.context_notes")
+    for mid, values in notes.items():
+        if (
+            isinstance(values, list)
+            and len(values) == 3
+            and all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in values)
+        ):
+            db.execute(
+                "UPDATE messages SET prompt_tokens = coalesce(prompt_tokens, ?), n_ctx = ?, "
+                "dropped_messages = ? WHERE id = ?",
+                [values[0], values[1], values[2], mid],
+            )
+    for mid, text in read_setting(db, "chat.reply_errors").items():
+        if isinstance(text, str):
+            db.execute("UPDATE messages SET error = ? WHERE id = ?", [text, mid])
+    db.execute("DELETE FROM app_settings WHERE key IN ('chat.context_notes', 'chat.reply_errors')")
+
+
+def read_setting(db: Database, key: str) -> dict[str, Any]:
+    """A JSON object app setting as it was stored (an empty dict when absent or not a dict)."""
+    row = db.execute("SELECT value FROM app_settings WHERE key = ?", [key]).fetchone()
+    try:
+        value = json.loads(row[0]) if row else {}
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def known_migration_names(migrations: Migrations = MIGRATIONS) -> list[str]:

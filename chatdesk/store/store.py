@@ -10,6 +10,7 @@ from sqlite_utils.migrations import Migrations
 
 from chatdesk import paths
 from chatdesk.store.app_settings import SettingsMixin
+from chatdesk.store.base import synchronized
 from chatdesk.store.conversations import ConversationsMixin
 from chatdesk.store.database import open_database
 from chatdesk.store.messages import MessagesMixin
@@ -29,6 +30,12 @@ class Store(ConversationsMixin, MessagesMixin, SearchMixin, SettingsMixin):
         self.path = Path(path) if path is not None else paths.database_path()
         self._lock = threading.RLock()
         self._db, self.backup_path = open_database(self.path, migrations)
+
+    @synchronized
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version``: changes when another connection commits."""
+        row = self._row("PRAGMA data_version")
+        return int(row[0]) if row else 0
 
     def close(self) -> None:
         """Close the database (checkpointing the write-ahead log)."""

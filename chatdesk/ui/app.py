@@ -11,7 +11,9 @@ from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from chatdesk import __version__
+from chatdesk.logs import setup_logging
 from chatdesk.services.app_services import AppServices
+from chatdesk.ui.crash import CrashHook
 from chatdesk.ui.main_window import MainWindow
 
 # resources/ sits beside the chatdesk package, in a checkout and in the PyInstaller bundle alike.
@@ -52,6 +54,7 @@ def create_window(app: QApplication, services: AppServices) -> MainWindow:
 def run_app(argv: list[str]) -> int:
     """Open the main window and run the event loop; returns the exit status."""
     app = create_application(argv)
+    setup_logging()
     try:
         services = AppServices.create()
     except Exception as error:  # a database we must not touch, an unreadable data root
@@ -59,10 +62,13 @@ def run_app(argv: list[str]) -> int:
         print(f"chatdesk: error: {error}", file=sys.stderr)
         return 1
     window = create_window(app, services)
+    hook = CrashHook(window, services)
+    hook.install()
     window.show()
     window.composer.focus()
     services.engine.warm_up()
     try:
         return app.exec()
     finally:
+        hook.uninstall()
         services.close()

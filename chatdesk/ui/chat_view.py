@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from chatdesk.services.chat import ChatService
-from chatdesk.store import Message
+from chatdesk.services.types import Message
 from chatdesk.ui.message_widget import MessageWidget
 from chatdesk.ui.rendering import MarkdownRenderer
 
@@ -23,6 +23,7 @@ class ChatView(QScrollArea):
     """Messages of one conversation, newest at the bottom."""
 
     regenerate = Signal(object)
+    continue_reply = Signal(object)
     resend = Signal(object, str)
     switch_sibling = Signal(object, int)
     copied = Signal(str)
@@ -139,7 +140,7 @@ class ChatView(QScrollArea):
         # Keep the streamed rendering (no second full render at the end of a reply) unless
         # a long code block was drawn in pieces: then redraw it as one block, once.
         streamed = not widget.body.pieced
-        widget.show_message(message, self._chat.context_note(message.id), streamed=streamed)
+        widget.show_message(message, self._chat.context_note(message), streamed=streamed)
         widget.show_error(error.strip().split("\n", 1)[0] if error else None)
         widget.error_label.setToolTip(error or "")
 
@@ -175,15 +176,16 @@ class ChatView(QScrollArea):
             message,
             self.renderer,
             self._chat.sibling_position(message),
-            self._chat.context_note(message.id),
+            self._chat.context_note(message),
             self.widget(),
         )
         widget.regenerate.connect(self.regenerate)
+        widget.continue_reply.connect(self.continue_reply)
         widget.resend.connect(self.resend)
         widget.switch_sibling.connect(self.switch_sibling)
         widget.copied.connect(self.copied)
         if message.role == "assistant" and message.status in ("error", "interrupted"):
-            reason = self._chat.reply_error(message.id)
+            reason = message.error
             if reason or message.status == "error":
                 reason = reason or "The reply failed before any text arrived."
                 widget.show_error(reason.split("\n", 1)[0])

@@ -6,12 +6,10 @@ offer expires (or the window closes); until then Undo brings it back untouched.
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 
-from chatdesk.store import NotFoundError
 from chatdesk.ui.sidebar import PAGE
 
 if TYPE_CHECKING:
@@ -23,12 +21,12 @@ SEARCH_LIMIT = 50
 
 
 class ConversationList:
-    """The sidebar's behaviour on top of the store."""
+    """The sidebar's behaviour on top of the conversations service."""
 
     def __init__(self, window: MainWindow) -> None:
         self.window = window
         self.sidebar = window.sidebar
-        self.store = window.services.store
+        self.conversations = window.services.conversations
         self.pending_delete: tuple[str, str] | None = None
         self.limit = PAGE
         self.undo_timer = QTimer(window, singleShot=True, interval=UNDO_DELETE_MS)
@@ -51,7 +49,7 @@ class ConversationList:
         if self.sidebar.search.text().strip():
             self.run_search()
             return
-        page = self.store.list_conversations(limit=self.limit + 1, offset=0)
+        page = self.conversations.page(self.limit + 1)
         shown = [c for c in page[: self.limit] if c.id != self._hidden()]
         self.sidebar.show_conversations(shown, self.window.conversation_id, len(page) > self.limit)
 
@@ -62,22 +60,26 @@ class ConversationList:
 
     def rename(self, cid: str, title: str) -> None:
         """A title edited in place."""
-        self.store.rename_conversation(cid, title)
+        self.conversations.rename(cid, title)
         self.window.conversation_renamed(cid, title)
         QTimer.singleShot(0, self.refresh)
 
     def pin(self, cid: str, pinned: bool) -> None:
         """Keep a conversation at the top (or not)."""
-        self.store.set_pinned(cid, pinned)
+        self.conversations.pin(cid, pinned)
         self.refresh()
 
     def delete(self, cid: str) -> None:
         """Hide a conversation now; delete it for good unless undone within seconds."""
-        chat = self.window.chat
-        if chat.streaming and chat.reply and chat.reply.conversation_id == cid:
-            chat.cancel()
+        turns = self.window.turns
+        if turns.current is not None and turns.current.conversation_id == cid:
+            turns.stop()
         self.commit_delete()
-        title = self.store.get_conversation(cid).title
+        conversation = self.conversations.get(cid)
+        if conversation is None:
+            self.refresh()
+            return
+        title = conversation.title
         self.pending_delete = (cid, title)
         self.undo_timer.start()
         self.sidebar.show_undo(title)
@@ -108,8 +110,7 @@ class ConversationList:
         cid = self.take_pending_delete()
         if cid is None:
             return
-        with contextlib.suppress(NotFoundError):
-            self.store.delete_conversation(cid)
+        self.conversations.delete(cid)
 
     def focus_search(self) -> None:
         """Ctrl+F: jump to the search box."""
@@ -122,5 +123,5 @@ class ConversationList:
         if not text:
             self.refresh()
             return
-        hits = self.store.search(text, limit=SEARCH_LIMIT, highlight=("", ""))
+        hits = self.conversations.search(text, SEARCH_LIMIT)
         self.sidebar.show_hits([h for h in hits if h.conversation_id != self._hidden()])

@@ -55,7 +55,8 @@ class FileActions:
         window = self.window
         if window.conversation_id is None:
             return
-        title = window.services.store.get_conversation(window.conversation_id).title
+        conversation = window.services.conversations.get(window.conversation_id)
+        title = conversation.title if conversation else "chat"
         suggestion = str(Path.home() / f"{window.services.export.safe_name(title)}{suffix}")
         path, _f = QFileDialog.getSaveFileName(
             window, "Export conversation", suggestion, file_filter

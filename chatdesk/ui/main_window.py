@@ -1,16 +1,19 @@
 """The main window: sidebar, chat view, composer, model picker, settings dock, menus.
 
-One frame timer (``FrameTicker``) drives every update that comes from the engine: it polls a
-pending model load and pumps the streaming reply, re-rendering the growing message at most
-once per frame. It only runs while something is pending.
+Nothing polls the engine. The services report through callbacks that the window's
+``EventBridge`` (``chatdesk.ui.bridge``) delivers on the GUI thread as Qt signals: a reply
+started, grew, finished; the model's state changed. The growing reply is re-rendered behind
+one throttle (``_render_due``: at most 30 times a second, and never more than half the time
+spent rendering). Blocking work (library scan, prompt rendering) goes through
+``Background``. A one-second check of the database's ``data_version`` refreshes the sidebar
+when another process (the command line) changed the conversations.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import (
@@ -33,11 +36,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from chatdesk.paths import data_root
 from chatdesk.services.app_services import AppServices
-from chatdesk.services.chat import ChatError, StreamingReply
 from chatdesk.services.engine_session import ModelState
-from chatdesk.services.model_choices import initial_model, model_choices, scan_library_async
-from chatdesk.store import Message, NotFoundError
+from chatdesk.services.model_choices import initial_model, model_choices, scan_library
+from chatdesk.services.turns import ChatError, Turn
+from chatdesk.services.types import Conversation, Message
+from chatdesk.ui.bridge import Background, EventBridge, TurnSignals
 from chatdesk.ui.chat_view import ChatView
 from chatdesk.ui.composer import Composer
 from chatdesk.ui.conversation_list import ConversationList
@@ -51,8 +56,8 @@ from chatdesk.ui.theme import DEFAULT_FONT_SIZE, apply_theme
 from chatdesk.ui.welcome import WelcomePage
 from chatdesk.ui.window_menus import build_menus
 
-FRAME_MS = 16
 MIN_RENDER_INTERVAL_S = 1 / 30
+EXTERNAL_CHECK_MS = 1000
 APP_TITLE = "ChatDesk"
 
 
@@ -64,14 +69,19 @@ class MainWindow(QMainWindow):
         self.services = services
         self.app = app
         self.chat = services.chat
+        self.turns = services.turns
         self.conversation_id: str | None = None
         self._last_render = 0.0
         self._render_cost_s = 0.0
-        self._render_pending = False
-        self._watched_reply: StreamingReply | None = None
         self.stop_action: QAction | None = None
         self._library: dict[str, str] = {}
-        self._library_scan: Future[dict[str, str]] | None = None
+        self._model_offered: set[str] = set()
+        self.bridge = EventBridge(self)
+        self.background = Background(self.bridge)
+        self._turn_signals = TurnSignals(self.bridge)
+        services.set_dispatch(self.bridge.dispatch)
+        services.turns.add_listener(self._turn_signals)
+        services.engine.add_listener(self.bridge.model_status)
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
@@ -80,9 +90,12 @@ class MainWindow(QMainWindow):
         self._build()
         self.settings_panel.appearance.show_values(*self._appearance())
         build_menus(self)
-        self._frame = QTimer(self, interval=FRAME_MS)
-        self._frame.setTimerType(Qt.TimerType.PreciseTimer)
-        self._frame.timeout.connect(self._on_frame)
+        self._render_timer = QTimer(self, singleShot=True)
+        self._render_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._render_timer.timeout.connect(self._render_now)
+        self._external = QTimer(self, interval=EXTERNAL_CHECK_MS)
+        self._external.timeout.connect(self._check_external_changes)
+        self._external.start()
         self._restore()
 
     # -- building -----------------------------------------------------------------
@@ -158,9 +171,13 @@ class MainWindow(QMainWindow):
         self.composer.stop.connect(self.stop)
         v = self.chat_view
         v.regenerate.connect(self.regenerate)
+        v.continue_reply.connect(lambda m: self._run_turn(lambda: self.turns.continue_reply(m)))
         v.resend.connect(self.edit_and_resend)
         v.switch_sibling.connect(self.switch_sibling)
         v.copied.connect(lambda _t: self.statusBar().showMessage("Copied", 2000))
+        self.bridge.turn_text.connect(self._on_turn_text)
+        self.bridge.turn_finished.connect(self._finish_reply)
+        self.bridge.model_changed.connect(lambda _status: self._update_model_ui())
         self.picker.model_chosen.connect(self.load_model)
         self.picker.open_file.connect(self.files.open_gguf_file)
         self.welcome.open_file.connect(self.files.open_gguf_file)
@@ -186,7 +203,7 @@ class MainWindow(QMainWindow):
         self.refresh_sidebar()
         last = settings.ui_value("last_conversation")
         if not self._open_existing(last):
-            conversations = self.services.store.list_conversations(limit=1, offset=0)
+            conversations = self.services.conversations.page(1)
             if conversations:
                 self.open_conversation(conversations[0].id)
             else:
@@ -195,11 +212,7 @@ class MainWindow(QMainWindow):
         self.rescan_library()
 
     def _open_existing(self, cid: object) -> bool:
-        if not isinstance(cid, str):
-            return False
-        try:
-            self.services.store.get_conversation(cid)
-        except NotFoundError:
+        if not isinstance(cid, str) or self.services.conversations.get(cid) is None:
             return False
         self.open_conversation(cid)
         return True
@@ -207,11 +220,11 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save the window state, finish pending work and stop the engine host."""
         self.settings_panel.conversation.flush()
-        if self.chat.streaming:
-            self.chat.cancel()
+        if self.turns.streaming:
+            self.turns.stop()
             deadline = time.monotonic() + 2
-            while self.chat.streaming and time.monotonic() < deadline:
-                self.chat.pump()
+            while self.turns.streaming and time.monotonic() < deadline:
+                self.app.processEvents()  # the bridge delivers the reply's last events
                 time.sleep(0.01)
         self.conversations.commit_delete()
         settings = self.services.settings
@@ -221,10 +234,11 @@ class MainWindow(QMainWindow):
         )
         settings.set_ui_value("settings_visible", self.dock.isVisible())
         settings.set_ui_value("last_conversation", self.conversation_id)
-        self._frame.stop()
+        self._external.stop()
+        self._render_timer.stop()
+        self.background.close()
+        self.turns.remove_listener(self._turn_signals)
         self.services.engine.close()
-        if "chatdesk.ui.models_launcher" in sys.modules:
-            sys.modules["chatdesk.ui.models_launcher"].close_models_service(self)
         super().closeEvent(event)
 
     # -- conversations ------------------------------------------------------------
@@ -235,11 +249,12 @@ class MainWindow(QMainWindow):
     def open_conversation(self, cid: str, message_id: str | None = None) -> None:
         """Show a conversation (and, from a search hit, the message that matched)."""
         self.settings_panel.conversation.flush()
-        store = self.services.store
-        conversation = store.get_conversation(cid)
+        conversation = self.services.conversations.get(cid)
+        if conversation is None:
+            return
         self.conversation_id = cid
         if message_id is not None and all(m.id != message_id for m in self.chat.messages(cid)):
-            store.set_active_leaf(cid, message_id)
+            self.services.conversations.set_active_leaf(cid, message_id)
         self.chat_view.show_messages(self.chat.messages(cid))
         if message_id is not None:
             self.chat_view.reveal(message_id)
@@ -250,6 +265,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{APP_TITLE} — {conversation.title}")
         self._update_page()
         self._sync_streaming_ui()
+        self._offer_conversation_model(conversation)
         self.composer.focus()
 
     def new_chat(self) -> None:
@@ -257,7 +273,7 @@ class MainWindow(QMainWindow):
         if self.conversation_id is not None and not self.chat_view.messages:
             self.composer.focus()
             return
-        conversation = self.chat.new_conversation()
+        conversation = self.turns.new_conversation()
         self.refresh_sidebar()
         self.open_conversation(conversation.id)
 
@@ -269,7 +285,7 @@ class MainWindow(QMainWindow):
     def conversation_gone(self, cid: str) -> None:
         """The open conversation was deleted: show the newest other one (or a new chat)."""
         self.conversation_id = None
-        others = [c for c in self.services.store.list_conversations(limit=2) if c.id != cid]
+        others = [c for c in self.services.conversations.page(2) if c.id != cid]
         if others:
             self.open_conversation(others[0].id)
         else:
@@ -286,26 +302,18 @@ class MainWindow(QMainWindow):
             self.new_chat()
         assert self.conversation_id is not None
         self.settings_panel.conversation.flush()
-        if not self._can_generate():
-            return
-        try:
-            self.chat.send(self.conversation_id, text)
-        except ChatError as error:
-            self.notice.show_notice(str(error))
-            return
-        self.composer.clear()
-        self._after_start()
-        self.composer.focus()
+        cid = self.conversation_id
+        if self._run_turn(lambda: self.turns.send(cid, text)):
+            self.composer.clear()
+            self.composer.focus()
 
     def regenerate(self, message: Message) -> None:
         """Another reply to the same user message (a new sibling)."""
-        if self._can_generate():
-            self._run_chat_action(lambda: self.chat.regenerate(message))
+        self._run_turn(lambda: self.turns.regenerate(message))
 
     def edit_and_resend(self, message: Message, text: str) -> None:
         """A new branch from an edited user message."""
-        if self._can_generate():
-            self._run_chat_action(lambda: self.chat.edit_and_resend(message, text))
+        self._run_turn(lambda: self.turns.edit_and_resend(message, text))
 
     def switch_sibling(self, message: Message, step: int) -> None:
         """Show another version of a message (< 2/3 >)."""
@@ -314,20 +322,16 @@ class MainWindow(QMainWindow):
 
     def stop(self) -> None:
         """Stop the reply being written (Stop button, Esc)."""
-        self.chat.cancel()
+        self.turns.stop()
 
     def copy_last_reply(self) -> None:
         """Ctrl+Shift+C: the newest reply to the clipboard."""
         reply = self.chat_view.last_reply()
         if reply is not None:
-            streaming = self.chat.reply if self._is_streaming(reply.id) else None
-            text = streaming.text if streaming is not None else reply.content
-            QGuiApplication.clipboard().setText(text)
+            turn = self.turns.current
+            streaming = turn is not None and turn.message_id == reply.id
+            QGuiApplication.clipboard().setText(turn.text if streaming and turn else reply.content)
             self.statusBar().showMessage("Last reply copied", 2000)
-
-    def _is_streaming(self, message_id: str) -> bool:
-        reply = self.chat.reply
-        return reply is not None and reply.message_id == message_id and not reply.finished
 
     def _can_generate(self) -> bool:
         state = self.services.engine.status.state
@@ -349,92 +353,75 @@ class MainWindow(QMainWindow):
             )
         return False
 
-    def _run_chat_action(self, action: Callable[[], object]) -> None:
+    def _run_turn(self, action: Callable[[], Turn]) -> bool:
+        """Start a turn (the window's checks first); False when it did not start."""
+        if not self._can_generate():
+            return False
         try:
-            action()
+            turn = action()
         except ChatError as error:
             self.notice.show_notice(str(error))
-            return
-        self._after_start()
-
-    def _after_start(self) -> None:
-        assert self.conversation_id is not None
+            return False
         self.notice.hide()
         self._update_page()
-        self.chat_view.sync(self.chat.reply_path)
-        self._watched_reply = self.chat.reply
+        self.chat_view.sync(turn.path)
         self._sync_streaming_ui()
-        self._frame.start()
         QTimer.singleShot(0, self.refresh_sidebar)  # its own turn of the event loop
+        return True
 
     def _sync_streaming_ui(self) -> None:
-        streaming = self.chat.streaming
-        here = (
-            streaming
-            and self.chat.reply is not None
-            and (self.chat.reply.conversation_id == self.conversation_id)
-        )
+        turn = self.turns.current
+        streaming = self.turns.streaming
+        here = streaming and turn is not None and turn.conversation_id == self.conversation_id
         self.composer.set_streaming(here)
         if self.stop_action is not None:
             self.stop_action.setEnabled(streaming)
         self.chat_view.set_busy(streaming)
 
-    # -- the frame timer ----------------------------------------------------------
-    def _on_frame(self) -> None:
-        if self.services.engine.poll():
-            self._update_model_ui()
-        if self._library_scan is not None and self._library_scan.done():
-            self._library_scanned()
-        reply = self._watched_reply
-        if reply is not None:
-            result = self.chat.pump()
-            self._render_pending |= result.text_changed
-            if result.finished:
-                self._finish_reply(reply)
-            elif self._render_pending and self._render_due():
-                self._render(reply)
-        if self._idle():
-            self._frame.stop()
-
-    def _idle(self) -> bool:
-        """Nothing for the frame timer to watch: no reply, no load, no library scan."""
-        return (
-            self._watched_reply is None
-            and self._library_scan is None
-            and self.services.engine.status.state is not ModelState.LOADING
-        )
-
-    def _render_due(self) -> bool:
+    # -- the reply, as the bridge reports it --------------------------------------
+    def _on_turn_text(self, _turn: Turn, _delta: str) -> None:
+        if self._render_timer.isActive():
+            return
         wait = max(MIN_RENDER_INTERVAL_S, 2 * self._render_cost_s)
-        return time.perf_counter() - self._last_render >= wait
+        left = wait - (time.perf_counter() - self._last_render)
+        if left <= 0:
+            self._render_now()
+        else:
+            self._render_timer.start(max(1, int(left * 1000)))
 
-    def _render(self, reply: StreamingReply) -> None:
+    def _render_now(self) -> None:
+        turn = self.turns.current
+        if turn is None:
+            return
         started = time.perf_counter()
-        self._render_pending = False
-        if reply.conversation_id == self.conversation_id:
-            self.chat_view.update_streaming(reply.message_id, reply.text)
+        if turn.conversation_id == self.conversation_id:
+            self.chat_view.update_streaming(turn.message_id, turn.text)
         self._last_render = time.perf_counter()
         self._render_cost_s = self._last_render - started
 
-    def _finish_reply(self, reply: StreamingReply) -> None:
-        self._watched_reply = None
-        self._render_pending = False
-        message = self.services.store.get_message(reply.message_id)
-        if reply.conversation_id == self.conversation_id:
-            self.chat_view.finish_message(message, reply.error if not reply.host_died else None)
+    def _finish_reply(self, turn: Turn) -> None:
+        self._render_timer.stop()
+        message = self.chat.message(turn.message_id)
+        if turn.conversation_id == self.conversation_id:
+            self.chat_view.finish_message(message, turn.error if not turn.host_died else None)
         self._sync_streaming_ui()
         self.refresh_sidebar()
-        if reply.host_died:
+        if turn.host_died:
             self._update_model_ui()
             self.notice.show_notice(
-                f"The engine stopped while writing the reply ({first_line(reply.error)}). "
-                "The text so far is kept and marked interrupted.",
+                f"The engine stopped while writing the reply ({first_line(turn.error)}). "
+                "The text so far is kept.",
                 "Reload model",
                 self.reload_model,
-                details=reply.error or "",
+                details=turn.error or "",
             )
-        elif reply.error:
-            self.notice.show_notice(f"The reply failed: {first_line(reply.error)}")
+        elif turn.error:
+            self.notice.show_notice(f"The reply failed: {first_line(turn.error)}")
+
+    def _check_external_changes(self) -> None:
+        """Another process (the command line) changed the database: show it."""
+        if self.services.conversations.changed_elsewhere():
+            self.refresh_sidebar()
 
     # -- models -------------------------------------------------------------------
     def refresh_models(self, select_initial: bool = False) -> None:
@@ -450,34 +437,47 @@ class MainWindow(QMainWindow):
             self._update_model_ui()
 
     def rescan_library(self) -> None:
-        """Look for local models again, off the GUI thread (the frame timer picks it up)."""
-        self._library_scan = scan_library_async()
-        self._frame.start()
+        """Look for local models again, off the GUI thread."""
+        root = data_root()  # now: a test may point CHATDESK_HOME elsewhere before it runs
+        self.background.run(lambda: scan_library(root), self._library_scanned)
 
-    def _library_scanned(self) -> None:
-        scan, self._library_scan = self._library_scan, None
-        if scan is None or scan.exception() is not None:
-            return
-        self._library = scan.result()
+    def _library_scanned(self, library: dict[str, str]) -> None:
+        self._library = library
         untouched = self.services.engine.status.state is ModelState.NONE
         self.refresh_models(select_initial=untouched)
 
     def load_model(self, path: str) -> None:
         """Load a model file in the engine host (the window stays responsive)."""
-        if self.chat.streaming:
+        if self.turns.streaming:
             self.notice.show_notice("Stop the reply before switching models.")
             self.refresh_models()
             return
         self.services.engine.load(path)
         self.settings_panel.model.show_model(path)
-        self._update_model_ui()
-        self._frame.start()
 
     def reload_model(self) -> None:
         """Load the current model again (after a crash or new load settings)."""
         path = self.services.engine.status.path or self.picker.selected_path()
         if path:
             self.load_model(path)
+
+    def _offer_conversation_model(self, conversation: Conversation) -> None:
+        """The conversation was written with another model that is on disk: load or offer it."""
+        path, engine = conversation.model, self.services.engine
+        if not path or path == engine.status.path or not Path(path).is_file():
+            return
+        if engine.status.state is ModelState.LOADING or self.turns.streaming:
+            return
+        policy = self.services.settings.conversation_model_policy()
+        if policy == "always":
+            self.load_model(path)
+        elif policy == "ask" and path not in self._model_offered:
+            self._model_offered.add(path)
+            self.notice.show_notice(
+                f"This conversation was written with {Path(path).stem}.",
+                "Load it",
+                lambda: self.load_model(path),
+            )
 
     def unload_model(self) -> None:
         """Free the model's memory."""
@@ -486,9 +486,11 @@ class MainWindow(QMainWindow):
 
     def open_models_dialog(self) -> None:
         """The model manager (browse, download, manage local models)."""
-        from chatdesk.ui.models_launcher import open_models_dialog
+        from chatdesk.ui.models_dialog import ModelsDialog
 
-        open_models_dialog(self, self.load_model)
+        dialog = ModelsDialog(self.services.models, self)
+        dialog.model_chosen.connect(self.load_model)
+        dialog.exec()
         self.rescan_library()  # downloads, imports and deletions change the list
 
     def show_prompt(self) -> None:
@@ -499,8 +501,11 @@ class MainWindow(QMainWindow):
         from chatdesk.ui.prompt_viewer import PromptViewer
 
         self.settings_panel.conversation.flush()
-        future = self.chat.render_prompt(self.conversation_id)
-        PromptViewer(future, self).exec()
+        viewer = PromptViewer(self)
+        self.background.when_done(
+            self.chat.render_prompt(self.conversation_id), viewer.show_prompt, viewer.show_error
+        )
+        viewer.exec()
 
     def _update_model_ui(self) -> None:
         status = self.services.engine.status
@@ -542,9 +547,7 @@ class MainWindow(QMainWindow):
 
     def _save_conversation_settings(self, system_prompt: str, settings: dict) -> None:
         if self.conversation_id is not None:
-            self.services.store.update_conversation(
-                self.conversation_id, system_prompt=system_prompt, settings=settings
-            )
+            self.services.conversations.save_settings(self.conversation_id, system_prompt, settings)
 
     def _appearance(self) -> tuple[str, int]:
         settings = self.services.settings

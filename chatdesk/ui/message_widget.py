@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.services.chat import ContextNote
-from chatdesk.store import Message
+from chatdesk.services.types import Message
 from chatdesk.ui.message_body import MessageBody
 from chatdesk.ui.rendering import MarkdownRenderer
 
@@ -59,6 +59,7 @@ class MessageWidget(QFrame):
     """A message with copy / regenerate / edit buttons and sibling navigation."""
 
     regenerate = Signal(object)
+    continue_reply = Signal(object)
     resend = Signal(object, str)
     switch_sibling = Signal(object, int)
     copied = Signal(str)
@@ -129,6 +130,10 @@ class MessageWidget(QFrame):
                 "Regenerate", "Regenerate reply", lambda: self.regenerate.emit(self.message)
             )
             row.addWidget(self.regenerate_button)
+            self.continue_button = self._tool(
+                "Continue", "Continue the reply", lambda: self.continue_reply.emit(self.message)
+            )
+            row.addWidget(self.continue_button)
         elif self.message.role == "user":
             self.edit_button = self._tool("Edit", "Edit and resend", self.start_edit)
             row.addWidget(self.edit_button)
@@ -173,6 +178,9 @@ class MessageWidget(QFrame):
         else:
             self.body.show_plain(message.content)
         self.body.setVisible(bool(message.content) or message.status != "error")
+        if message.role == "assistant":  # cut off by Stop, a crash or the token limit
+            cut = message.status == "interrupted" or message.finish_reason == "length"
+            self.continue_button.setVisible(cut and bool(message.content))
         self.set_status(status_text(message, note), note)
 
     def show_streaming(self, text: str) -> None:
@@ -211,7 +219,8 @@ class MessageWidget(QFrame):
 
     def set_busy(self, busy: bool) -> None:
         """While any reply streams, actions that would start another are disabled."""
-        for name in ("regenerate_button", "edit_button", "previous_button", "next_button"):
+        names = ("regenerate_button", "continue_button", "edit_button")
+        for name in (*names, "previous_button", "next_button"):
             button = getattr(self, name, None)
             if button is not None:
                 button.setDisabled(busy)

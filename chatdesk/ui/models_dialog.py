@@ -9,13 +9,11 @@ Choosing Load emits ``model_chosen(path)``. Downloads keep running after the dia
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, cast
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -30,12 +28,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatdesk.hub.catalogue import CatalogueModel
-from chatdesk.hub.errors import HubError
-from chatdesk.hub.library import LocalModel
-from chatdesk.hub.queue import DownloadJob, JobState
-from chatdesk.hub.remote import RemoteModel, RepoListing, SearchSort
-from chatdesk.services.models import ModelService
+from chatdesk.services.models import (
+    CatalogueModel,
+    DownloadJob,
+    HubError,
+    JobState,
+    LocalModel,
+    ModelService,
+    RemoteModel,
+    RepoListing,
+    SearchSort,
+)
+from chatdesk.ui.bridge import Background, EventBridge
 from chatdesk.ui.models_tabs import (
     CatalogueTab,
     FilesTab,
@@ -48,14 +52,6 @@ from chatdesk.ui.models_tabs import (
 )
 
 REDRAW_INTERVAL_MS = 150
-
-
-class _Bridge(QObject):
-    """Carries results from worker threads to the GUI thread."""
-
-    task_done = Signal(int, object)
-    task_failed = Signal(int, str)
-    job_changed = Signal(object)
 
 
 class DownloadsTab(QWidget):
@@ -206,10 +202,8 @@ class ModelsDialog(QDialog):
         self.setWindowTitle("Models")
         self.resize(900, 560)
         self.service = service
-        self._bridge = _Bridge(self)
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chatdesk-models")
-        self._tasks: dict[int, Callable[[Any], None]] = {}
-        self._next_task = 0
+        self._bridge = EventBridge(self)
+        self._background = Background(self._bridge)
         self._dirty_jobs: dict[int, DownloadJob] = {}
         self._redraw = QTimer(self)
         self._redraw.setSingleShot(True)
@@ -244,9 +238,6 @@ class ModelsDialog(QDialog):
         layout.addWidget(self.status)
 
     def _connect(self) -> None:
-        self._bridge.task_done.connect(self._task_done)
-        self._bridge.task_failed.connect(self._task_failed)
-        self._bridge.job_changed.connect(self._job_changed)
         self._redraw.timeout.connect(self._flush_jobs)
         self.catalogue.download_requested.connect(self._download_catalogue)
         self.catalogue.show_files.connect(self._show_files)
@@ -264,32 +255,11 @@ class ModelsDialog(QDialog):
     # background work
 
     def _run(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        """Run ``work`` on the pool; ``done(result)`` runs on the GUI thread afterwards."""
-        self._next_task += 1
-        task = self._next_task
-        self._tasks[task] = done
-        future = self._pool.submit(work)
-        future.add_done_callback(lambda f: self._report(task, f))
+        """Run ``work`` off the GUI thread; ``done(result)`` runs on the GUI thread afterwards."""
+        self._background.run(work, done, self._task_failed)
 
-    def _report(self, task: int, future: Future[Any]) -> None:
-        """(pool thread) Hand a task's outcome to the GUI thread."""
-        error = future.exception()
-        with contextlib.suppress(RuntimeError):  # the dialog is gone: nobody to tell
-            if error is None:
-                self._bridge.task_done.emit(task, future.result())
-            else:
-                message = (
-                    str(error) if isinstance(error, HubError) else f"unexpected error: {error}"
-                )
-                self._bridge.task_failed.emit(task, message)
-
-    def _task_done(self, task: int, result: object) -> None:
-        done = self._tasks.pop(task, None)
-        if done is not None:
-            done(result)
-
-    def _task_failed(self, task: int, message: str) -> None:
-        self._tasks.pop(task, None)
+    def _task_failed(self, error: BaseException) -> None:
+        message = str(error) if isinstance(error, HubError) else f"unexpected error: {error}"
         self.search.set_busy(False)
         self.show_status(message, error=True)
 
@@ -362,8 +332,7 @@ class ModelsDialog(QDialog):
 
     def _on_job_thread(self, job: DownloadJob) -> None:
         """(download thread) Pass a job snapshot to the GUI thread."""
-        with contextlib.suppress(RuntimeError):
-            self._bridge.job_changed.emit(job)
+        self._bridge.dispatch(lambda: self._job_changed(job))
 
     def _job_changed(self, job: DownloadJob) -> None:
         self._dirty_jobs[job.id] = job
@@ -431,6 +400,5 @@ class ModelsDialog(QDialog):
         """Stop listening to downloads (they go on) and drop pending results."""
         self.service.unsubscribe(self._on_job_thread)
         self._redraw.stop()
-        self._tasks.clear()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._background.close()
         super().done(result)

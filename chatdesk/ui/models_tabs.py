@@ -22,10 +22,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatdesk.hub.catalogue import CatalogueModel
-from chatdesk.hub.remote import RemoteModel, RemoteRepo, RepoListing, SearchSort
-from chatdesk.hub.system import Fit
-from chatdesk.services.models import CatalogueChoice
+from chatdesk.services.models import (
+    CatalogueChoice,
+    CatalogueModel,
+    Fit,
+    RemoteModel,
+    RemoteRepo,
+    RepoListing,
+    SearchSort,
+)
 
 FIT_TEXT = {Fit.FITS: "Fits", Fit.TIGHT: "Tight", Fit.WONT_FIT: "Won't fit"}
 SORT_CHOICES: list[tuple[str, SearchSort]] = [

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Future
-from typing import Any
-
-from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
@@ -16,13 +12,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-POLL_MS = 30
-
 
 class PromptViewer(QDialog):
-    """A read-only view of a rendered prompt, filled in when the engine answers."""
+    """A read-only view of a rendered prompt, filled in when the engine answers.
 
-    def __init__(self, future: Future[Any], parent: QWidget | None = None) -> None:
+    The window renders the prompt through ``Background.when_done``, which calls
+    ``show_prompt`` or ``show_error`` on the GUI thread.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Prompt sent to the model")
         self.resize(760, 560)
@@ -38,20 +36,13 @@ class PromptViewer(QDialog):
         column.addWidget(self.summary)
         column.addWidget(self.text, 1)
         column.addWidget(buttons)
-        self._future = future
-        self._timer = QTimer(self, interval=POLL_MS)
-        self._timer.timeout.connect(self._poll)
-        self._timer.start()
-        self._poll()
 
-    def _poll(self) -> None:
-        if not self._future.done():
-            return
-        self._timer.stop()
-        error = self._future.exception()
-        if error is not None:
-            self.summary.setText(f"Could not render the prompt: {error}")
-            return
-        text, n_tokens = self._future.result()
+    def show_prompt(self, result: tuple[str, int]) -> None:
+        """The rendered prompt and its token count."""
+        text, n_tokens = result
         self.text.setPlainText(text)
         self.summary.setText(f"{n_tokens} tokens · {len(text)} characters")
+
+    def show_error(self, error: BaseException) -> None:
+        """Why the prompt could not be rendered."""
+        self.summary.setText(f"Could not render the prompt: {error}")

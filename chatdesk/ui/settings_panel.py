@@ -197,6 +197,13 @@ class ConversationSettings(QWidget):
             self._save()
 
 
+POLICY_LABELS = {
+    "ask": "Offer to load its model",
+    "always": "Load its model",
+    "never": "Keep the loaded model",
+}
+
+
 class ModelSettings(QWidget):
     """Context length, GPU layers, threads and chat template override of one model."""
 
@@ -228,11 +235,28 @@ class ModelSettings(QWidget):
         self.template = QPlainTextEdit(self)
         self.template.setAccessibleName("Chat template override")
         column.addWidget(self.template, 1)
+        column.addLayout(self._policy_row())
         self.apply_button = QPushButton("Save and reload model", self)
         self.apply_button.setAccessibleName("Save model settings and reload")
         self.apply_button.clicked.connect(self.save_and_reload)
         column.addWidget(self.apply_button)
         self.setEnabled(False)
+
+    def _policy_row(self) -> QFormLayout:
+        """What opening a conversation written with another model does (app-wide)."""
+        row = QFormLayout()
+        self.policy = QComboBox(self)
+        for policy, text in POLICY_LABELS.items():
+            self.policy.addItem(text, policy)
+        self.policy.setCurrentIndex(
+            self.policy.findData(self._settings.conversation_model_policy())
+        )
+        self.policy.setAccessibleName("Conversation written with another model")
+        self.policy.currentIndexChanged.connect(
+            lambda _index: self._settings.set_conversation_model_policy(self.policy.currentData())
+        )
+        row.addRow("Conversation with another model", self.policy)
+        return row
 
     def show_model(self, path: str | None) -> None:
         """Show the saved load settings of a model file."""

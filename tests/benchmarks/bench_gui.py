@@ -188,7 +188,7 @@ def measure_streaming(
     probe.start()
     started = time.perf_counter()
     window.send("Explain how to read a JSON file, with code.")
-    while window.chat.streaming or window._watched_reply is not None:
+    while window.turns.streaming:
         app.processEvents()
         time.sleep(0.0005)
     elapsed = time.perf_counter() - started
@@ -221,7 +221,7 @@ def measure_real_engine(app: Any, services_factory: Any, home: str) -> dict[str,
     import dataclasses
 
     from chatdesk.engine.client import EngineClient
-    from chatdesk.services import chat as chat_module
+    from chatdesk.services import turns as chat_module
     from chatdesk.ui.app import create_window
     from tests.support.gguf_factory import ModelSpec, write_model
 
@@ -236,7 +236,7 @@ def measure_real_engine(app: Any, services_factory: Any, home: str) -> dict[str,
     window.load_model(str(model))
     while window.services.engine.status.state.value == "loading":
         run_for(app, 0.05)
-    conversation = window.chat.new_conversation()
+    conversation = window.turns.new_conversation()
     window.services.store.update_conversation(
         conversation.id, settings={**conversation.settings, "max_tokens": STREAM_TOKENS}
     )
@@ -255,7 +255,7 @@ def main() -> int:
     from chatdesk.services.app_services import AppServices
     from chatdesk.store import Store
     from chatdesk.ui.app import create_application, create_window
-    from tests.ui.scripted_engine import ScriptedEngine
+    from tests.support.scripted_engine import ScriptedEngine
 
     launch_s, bare_s, bare_rss = measure_launch(home)
     results = {"launch_s": launch_s, "launch_bare_s": bare_s, "bare_rss_mb": bare_rss}

@@ -78,6 +78,49 @@ def test_ask_with_conversation_continues_it(tiny_model_path: Path) -> None:
     assert path[2].content == "Second"
 
 
+def test_ask_with_conversation_alone_uses_the_conversations_model(tiny_model_path: Path) -> None:
+    first = chatdesk("ask", str(tiny_model_path), "First", "--max-tokens", "5")
+    assert first.returncode == 0, first.stderr
+    with Store() as store:
+        [conversation] = store.list_conversations()
+    assert conversation.model == str(tiny_model_path)
+    second = chatdesk("ask", "--conversation", conversation.id[:8], "Second", "--max-tokens", "5")
+    assert second.returncode == 0, second.stderr
+    with Store() as store:
+        path = store.active_path(conversation.id)
+    assert [m.content for m in path if m.role == "user"] == ["First", "Second"]
+    assert path[-1].model == str(tiny_model_path)
+    assert path[-1].model_identity["size"] == tiny_model_path.stat().st_size
+
+
+def test_ask_continue_carries_on_the_cut_off_reply_in_place(starter_model_path: Path) -> None:
+    first = chatdesk(
+        "ask", str(starter_model_path), "Name three European capitals.",
+        "--temperature", "0", "--max-tokens", "4",
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    with Store() as store:
+        [conversation] = store.list_conversations()
+        [_, cut] = store.active_path(conversation.id)
+    assert cut.finish_reason == "length"
+    more = chatdesk(
+        "ask", "--conversation", conversation.id[:8], "--continue", "--max-tokens", "30",
+        "--temperature", "0",
+    )  # fmt: skip
+    assert more.returncode == 0, more.stderr
+    with Store() as store:
+        [_, reply] = store.active_path(conversation.id)
+    assert reply.id == cut.id
+    assert reply.content.startswith(cut.content)
+    assert len(reply.content) > len(cut.content)
+    assert more.stdout == reply.content + "\n"
+
+
+def test_ask_continue_needs_a_conversation(tiny_model_path: Path) -> None:
+    result = chatdesk("ask", str(tiny_model_path), "--continue")
+    assert_one_line_error(result, "--continue")
+
+
 def test_chat_reads_prompts_until_exit(tiny_model_path: Path) -> None:
     result = chatdesk("chat", str(tiny_model_path), "--max-tokens", "5", stdin="hi\nmore\n/exit\n")
     assert result.returncode == 0, result.stderr

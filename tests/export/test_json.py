@@ -45,7 +45,7 @@ def test_export_document_shape(store: Store, nasty: Conversation) -> None:
     record = data["conversations"][0]
     assert list(record) == [
         "id", "title", "created_at", "updated_at", "model", "system_prompt", "settings",
-        "pinned", "active_leaf_id", "messages",
+        "pinned", "active_leaf_id", "model_identity", "messages",
     ]  # fmt: skip
     assert [m["id"] for m in record["messages"]] == ["m1", "m2", "m3", "m4", "m5"]
     assert record["messages"][3]["parent_id"] == "m2"
@@ -303,3 +303,20 @@ def test_null_active_leaf_shows_the_last_message(store: Store) -> None:
     )
     (cid,) = import_text(store, data).conversation_ids
     assert len(store.active_path(cid)) == 2
+
+
+def test_reply_metadata_and_model_identity_round_trip(store: Store, fresh_store: Store) -> None:
+    identity = {"kind": "local", "path": "/m/a.gguf", "name": "a", "size": 7, "sha256": "ab"}
+    cid = store.create_conversation("Meta", model="/m/a.gguf", model_identity=identity).id
+    store.append_message(cid, "user", "q")
+    reply = store.append_message(cid, "assistant", "", status="error", model="/m/a.gguf")
+    store.set_reply_metadata(
+        reply.id, n_ctx=2048, dropped_messages=2, error="too long", extra={"tools": [1]},
+        model_identity=identity,
+    )  # fmt: skip
+    import_text(fresh_store, export_json(store, [cid]))
+    copied = fresh_store.get_message(reply.id)
+    assert (copied.n_ctx, copied.dropped_messages, copied.error) == (2048, 2, "too long")
+    assert copied.extra == {"tools": [1]}
+    assert copied.model_identity == identity
+    assert fresh_store.get_conversation(cid).model_identity == identity

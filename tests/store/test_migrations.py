@@ -257,3 +257,36 @@ def test_upgrade_rebuilds_search_with_longer_prefixes(db_path: Path) -> None:
         assert "prefix='2 3 4 5'" in schema
         store.update_message("m2", status="complete")
         assert {h.message_id for h in store.search("perplexity")} == {"m1", "m2"}
+
+
+def test_upgrade_moves_reply_notes_and_errors_into_the_rows(db_path: Path) -> None:
+    old_database(db_path, 4)
+    conn = sqlite3.connect(db_path)
+    conn.executescript(
+        "INSERT INTO conversations (id, title, created_at, updated_at, model)"
+        " VALUES ('c1', 'Old chat', 'a', 'b', '/models/old.gguf');"
+        "INSERT INTO messages (id, conversation_id, role, content, created_at, status,"
+        " prompt_tokens) VALUES ('m1', 'c1', 'user', 'hi', 'a', 'complete', NULL),"
+        " ('m2', 'c1', 'assistant', 'hello', 'a', 'complete', NULL),"
+        " ('m3', 'c1', 'assistant', '', 'a', 'error', NULL);"
+        """INSERT INTO app_settings (key, value) VALUES
+           ('chat.context_notes', '{"m2": [812, 2048, 3], "gone": [1, 2, 3], "m1": "junk"}'),
+           ('chat.reply_errors', '{"m3": "the prompt does not fit", "gone": "x"}'),
+           ('theme', '"dark"');"""
+    )
+    conn.close()
+    with Store(db_path) as store:
+        assert store.backup_path is not None
+        reply = store.get_message("m2")
+        assert (reply.prompt_tokens, reply.n_ctx, reply.dropped_messages) == (812, 2048, 3)
+        assert reply.error is None
+        failed = store.get_message("m3")
+        assert failed.error == "the prompt does not fit"
+        assert failed.n_ctx is None
+        assert store.get_message("m1").n_ctx is None
+        assert store.get_message("m1").extra == {}
+        assert store.get_conversation("c1").model_identity == {}
+        assert store.get_setting("chat.context_notes") is None
+        assert store.get_setting("chat.reply_errors") is None
+        assert store.get_setting("theme") == "dark"
+    assert applied_names(db_path) == known_migration_names()

@@ -11,7 +11,6 @@ from pytestqt.qtbot import QtBot
 from chatdesk.services.app_services import AppServices
 from chatdesk.ui.app import create_window
 from chatdesk.ui.main_window import MainWindow
-from tests.ui.scripted_engine import ScriptedEngine
 
 pytest.importorskip("PySide6")
 
@@ -25,20 +24,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
-
-
-@pytest.fixture
-def scripted_engine() -> ScriptedEngine:
-    """A scripted engine (for GUI behaviour that must not depend on a model's output)."""
-    return ScriptedEngine()
-
-
-@pytest.fixture
-def fake_gguf(tmp_path: Path) -> Path:
-    """A file the scripted engine accepts as a model."""
-    path = tmp_path / "scripted-model.gguf"
-    path.write_bytes(b"GGUF" + bytes(60))
-    return path
 
 
 @pytest.fixture
@@ -68,9 +53,7 @@ def make_window(qtbot: QtBot) -> Iterator[Callable[..., MainWindow]]:
 
 def wait_for_reply(qtbot: QtBot, window: MainWindow, timeout: int = 20000) -> None:
     """Until the streaming reply has finished and been shown."""
-    qtbot.waitUntil(
-        lambda: not window.chat.streaming and window._watched_reply is None, timeout=timeout
-    )
+    qtbot.waitUntil(lambda: not window.turns.streaming, timeout=timeout)
 
 
 def wait_for_model(qtbot: QtBot, window: MainWindow, timeout: int = 30000) -> None:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from chatdesk.ui.main_window import MainWindow
-from tests.ui.scripted_engine import ScriptedEngine
+from tests.support.scripted_engine import ScriptedEngine
 
 MakeWindow = Callable[..., MainWindow]
 

@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import SamplingSettings
-from chatdesk.services import chat as chat_module
+from chatdesk.services import turns as chat_module
 from chatdesk.services.engine_session import ModelState
 from chatdesk.ui.main_window import MainWindow
 from chatdesk.ui.prompt_viewer import PromptViewer
@@ -87,8 +87,10 @@ def test_show_prompt_is_the_chat_template_output(qtbot: QtBot, real_window: Main
     window.settings_panel.conversation.boxes["max_tokens"].setValue(4)
     send(qtbot, window, "What is 2+2?")
     wait_for_reply(qtbot, window)
-    viewer = PromptViewer(window.chat.render_prompt(window.conversation_id), window)
+    viewer = PromptViewer(window)
     qtbot.addWidget(viewer)
+    future = window.chat.render_prompt(window.conversation_id)
+    window.background.when_done(future, viewer.show_prompt, viewer.show_error)
     qtbot.waitUntil(lambda: "tokens" in viewer.summary.text(), timeout=20000)
     text = viewer.text.toPlainText()
     assert text.startswith("<|im_start|>system\nBe brief.<|im_end|>")
@@ -101,7 +103,7 @@ def test_escape_cancels_a_real_reply(qtbot: QtBot, real_window: MainWindow) -> N
     window = real_window
     window.settings_panel.conversation.boxes["max_tokens"].setValue(32768)
     send(qtbot, window, "Tell me a long story")
-    qtbot.waitUntil(lambda: window.chat.reply is not None and len(window.chat.reply.text) > 5)
+    qtbot.waitUntil(lambda: window.turns.current is not None and len(window.turns.current.text) > 5)
     qtbot.keyClick(window.composer.text, Qt.Key.Key_Escape)
     wait_for_reply(qtbot, window)
     reply = window.chat.messages(window.conversation_id)[-1]
@@ -160,8 +162,10 @@ def test_killed_engine_host_keeps_partial_reply_and_reloads(
     window = real_window
     window.settings_panel.conversation.boxes["max_tokens"].setValue(32768)
     send(qtbot, window, "Keep talking")
-    qtbot.waitUntil(lambda: window.chat.reply is not None and len(window.chat.reply.text) > 5)
-    pid = window.services.engine.client.host_pid
+    qtbot.waitUntil(lambda: window.turns.current is not None and len(window.turns.current.text) > 5)
+    client = window.services.engine.engine
+    assert isinstance(client, EngineClient)
+    pid = client.host_pid
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     wait_for_reply(qtbot, window)

@@ -16,8 +16,8 @@ from chatdesk.services.settings import (
     validate_sampling,
 )
 from chatdesk.ui.main_window import MainWindow
+from tests.support.scripted_engine import ScriptedEngine
 from tests.ui.conftest import wait_for_model, wait_for_reply
-from tests.ui.scripted_engine import ScriptedEngine
 
 MakeWindow = Callable[..., MainWindow]
 
@@ -104,6 +104,18 @@ def test_model_settings_are_saved_per_model(
     info = window.services.engine.status.info
     assert info is not None
     assert info.n_ctx == 1024  # reloaded with the new context length
+
+
+def test_conversation_model_policy_is_chosen_in_the_model_tab(
+    qtbot: QtBot, make_window: MakeWindow, scripted_engine: ScriptedEngine, fake_gguf: Path
+) -> None:
+    window = make_window(lambda: scripted_engine)
+    window.load_model(str(fake_gguf))
+    wait_for_model(qtbot, window)
+    combo = window.settings_panel.model.policy
+    assert combo.currentData() == "ask"  # the default: offer to load the conversation's model
+    combo.setCurrentIndex(combo.findData("always"))
+    assert window.services.settings.conversation_model_policy() == "always"
 
 
 def test_font_size_and_theme_persist(qtbot: QtBot, make_window: MakeWindow) -> None:

@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 from chatdesk.store import NotFoundError
 from chatdesk.ui.main_window import MainWindow
 from chatdesk.ui.sidebar import ID_ROLE, MESSAGE_ROLE, day_group
-from tests.ui.scripted_engine import ScriptedEngine
+from tests.support.scripted_engine import ScriptedEngine
 
 MakeWindow = Callable[..., MainWindow]
 

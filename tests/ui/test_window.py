@@ -16,8 +16,8 @@ from chatdesk import paths
 from chatdesk.services.engine_session import ModelState
 from chatdesk.ui.chat_view import BATCH
 from chatdesk.ui.main_window import MainWindow
+from tests.support.scripted_engine import ScriptedEngine
 from tests.ui.conftest import wait_for_model, wait_for_reply
-from tests.ui.scripted_engine import ScriptedEngine
 
 MakeWindow = Callable[..., MainWindow]
 
@@ -105,7 +105,7 @@ def test_escape_stops_the_reply_and_keeps_the_text(
     window = ready_window
     type_and_send(qtbot, window, "write a lot")
     assert window.composer.stop_button.isVisible()
-    qtbot.waitUntil(lambda: len(window.chat.reply.text if window.chat.reply else "") > 20)
+    qtbot.waitUntil(lambda: len(window.turns.current.text if window.turns.current else "") > 20)
     qtbot.keyClick(window.composer.text, Qt.Key.Key_Escape)
     wait_for_reply(qtbot, window)
     reply = window.chat.messages(window.conversation_id)[-1]
@@ -124,7 +124,7 @@ def test_partial_reply_is_saved_while_streaming(
     scripted_engine.tokens, scripted_engine.rate = 5000, 200.0
     window = ready_window
     type_and_send(qtbot, window, "write a lot")
-    reply_id = window.chat.reply.message_id if window.chat.reply else ""
+    reply_id = window.turns.current.message_id if window.turns.current else ""
     qtbot.waitUntil(lambda: len(window.services.store.get_message(reply_id).content) > 30)
     assert window.services.store.get_message(reply_id).status == "streaming"
     window.stop()
@@ -137,7 +137,7 @@ def test_host_death_keeps_partial_reply_and_offers_reload(
     scripted_engine.tokens, scripted_engine.rate = 5000, 200.0
     window = ready_window
     type_and_send(qtbot, window, "write a lot")
-    qtbot.waitUntil(lambda: len(window.chat.reply.text if window.chat.reply else "") > 20)
+    qtbot.waitUntil(lambda: len(window.turns.current.text if window.turns.current else "") > 20)
     scripted_engine.streams[-1].kill_host()
     wait_for_reply(qtbot, window)
     reply = window.chat.messages(window.conversation_id)[-1]

@@ -41,7 +41,7 @@ from chatdesk.engine.host.model import (
     open_model,
 )
 from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
-from chatdesk.engine.host.prompting import PromptBuilder, PromptError
+from chatdesk.engine.host.prompting import PromptBuilder, PromptError, cut_after_reply
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
 from chatdesk.engine.host.state_cache import DiskStates
 from chatdesk.engine.templates import PromptPiece, TemplateError, resolve_template
@@ -361,8 +361,12 @@ class Engine:
             return [PromptPiece(request.raw_prompt)], 0, 0
         budget = reply_budget(request.settings.max_tokens, n_ctx)
         fit = self._fit(request.messages, request.system_prompt, budget)
+        prompts = self._require_prompts()
+        continuing = bool(fit.messages) and fit.messages[-1].get("role") == "assistant"
         try:
-            pieces = self._require_prompts().pieces(request.system_prompt, fit.messages)
+            pieces = prompts.pieces(request.system_prompt, fit.messages, not continuing)
+            if continuing:  # the last message is an unfinished reply: carry on writing it
+                pieces = cut_after_reply(pieces, str(fit.messages[-1].get("content", "")))
         except PromptError as error:
             raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
         return pieces, len(fit.messages), fit.dropped_count

@@ -25,6 +25,28 @@ class PromptError(Exception):
     """The chat template failed on these messages."""
 
 
+def cut_after_reply(pieces: list[PromptPiece], reply: str) -> list[PromptPiece]:
+    """The prompt up to the end of the unfinished reply it ends with (to continue that reply).
+
+    The template closes the last assistant message (end-of-turn token, newline); everything
+    after the last occurrence of the reply's text is cut. Raises PromptError when the
+    template does not repeat the reply verbatim.
+    """
+    text = "".join(piece.text for piece in pieces)
+    wanted = reply.rstrip()
+    end = text.rfind(wanted) + len(wanted) if wanted else -1
+    if not wanted or end < len(wanted):
+        raise PromptError("the chat template does not repeat the reply to continue")
+    kept: list[PromptPiece] = []
+    position = 0
+    for piece in pieces:
+        if position >= end:
+            break
+        kept.append(PromptPiece(piece.text[: end - position], piece.literal))
+        position += len(piece.text)
+    return kept
+
+
 @dataclass(frozen=True)
 class PromptBuilder:
     """Renders and tokenizes prompts for one loaded model."""

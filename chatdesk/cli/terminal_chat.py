@@ -1,0 +1,239 @@
+"""``ask`` and ``chat`` in a terminal: the app's services, with stdout as the screen.
+
+The turn itself (rows, title, settings, status, stats) is ``chatdesk.services.turns``, the
+same code the window runs. This module only picks the conversation and the model, waits for
+engine events on the main thread (an ``EventQueue`` is the services' dispatch), prints the
+reply as it grows and turns Ctrl-C into Stop (the text so far is kept as ``interrupted``).
+The model is the one named on the command line, else the conversation's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import TextIO
+
+from chatdesk.cli.engine_commands import SAMPLING_FLAGS, resolve_model
+from chatdesk.cli.errors import CLIError
+from chatdesk.engine.client import one_line
+from chatdesk.engine.types import ContextFitted, EngineError, LoadOptions, ReplyEvent
+from chatdesk.services.app_services import AppServices
+from chatdesk.services.engine_session import ModelState, load_options
+from chatdesk.services.events import EventQueue
+from chatdesk.services.turns import ChatError, Turn
+from chatdesk.store import Conversation, StoreError
+
+STOP_WAIT_S = 30
+
+
+class TerminalChat:
+    """One conversation and one loaded model, driven from a terminal."""
+
+    def __init__(self, args: argparse.Namespace, services: AppServices) -> None:
+        self.args = args
+        self.services = services
+        self.events = EventQueue()
+        self.out: TextIO = sys.stdout
+        self.output_closed = False
+        self.conversation: Conversation | None = None
+        services.set_dispatch(self.events)
+        services.turns.add_listener(self)
+        services.turns.add_event_hook(self._note_dropped)
+
+    @classmethod
+    def open(cls, args: argparse.Namespace) -> TerminalChat:
+        """Open the database, find the conversation, start the engine and load the model."""
+        try:
+            services = AppServices.create()
+        except StoreError as error:
+            raise CLIError(f"cannot open the conversation database: {error}") from None
+        session = cls(args, services)
+        try:
+            if args.conversation:
+                session.conversation = session.find_conversation(args.conversation)
+            session.load(session.model_path())
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+    def find_conversation(self, wanted: str) -> Conversation:
+        """The one conversation whose id starts with ``wanted``."""
+        store = self.services.store
+        ids = store.find_conversation_ids(wanted, limit=2)
+        if len(ids) != 1:
+            problem = "no conversation" if not ids else "more than one conversation"
+            raise CLIError(f"{problem} matches {wanted!r}")
+        return store.get_conversation(ids[0])
+
+    def model_path(self) -> Path:
+        """The model named on the command line, else the conversation's."""
+        if self.args.model:
+            return resolve_model(self.args.model)
+        saved = self.conversation.model if self.conversation else None
+        if not saved:
+            raise CLIError("name a model (this conversation does not record one)")
+        if not Path(saved).is_file():
+            raise CLIError(f"the conversation's model {saved} is not on disk; name a model")
+        return Path(saved)
+
+    def load(self, path: Path) -> None:
+        """Load the model with its saved load settings, overridden by --ctx/--gpu-layers/..."""
+        saved = load_options(str(path), self.services.settings.model_settings(str(path)))
+        flags = {"n_ctx": self.args.ctx, "n_gpu_layers": self.args.gpu_layers}
+        flags["n_threads"] = self.args.threads
+        options = LoadOptions(**{**saved.to_dict(), **{k: v for k, v in flags.items() if v}})
+        future = self.services.engine.load(str(path), options)
+        self.events.run_until(lambda: self.services.engine.status.state is not ModelState.LOADING)
+        error = future.exception() if future is not None else None
+        if error is not None or not self.services.engine.ready:
+            detail = one_line(error) if isinstance(error, EngineError) else str(error or "")
+            raise CLIError(detail or self.services.engine.status.error or "cannot load")
+
+    def conversation_id(self) -> str:
+        """The conversation to talk in (created on the first prompt), flags saved on it."""
+        given = {k: getattr(self.args, k, None) for k in SAMPLING_FLAGS}
+        settings = {k: v for k, v in given.items() if v is not None}
+        turns, store = self.services.turns, self.services.store
+        if self.conversation is None:
+            self.conversation = turns.new_conversation(self.args.system or "", settings)
+        elif settings or self.args.system is not None:
+            merged = {**self.conversation.settings, **settings}
+            system = self.conversation.system_prompt
+            self.conversation = store.update_conversation(
+                self.conversation.id,
+                system_prompt=system if self.args.system is None else self.args.system,
+                settings=merged,
+            )
+        return self.conversation.id
+
+    # -- one exchange ---------------------------------------------------------------------
+    def exchange(self, prompt: str) -> Turn:
+        """Send ``prompt``, print the reply as it streams; raises on failure or Ctrl-C."""
+        return self._follow(self.services.turns.send(self.conversation_id(), prompt))
+
+    def continue_last(self) -> Turn:
+        """Carry on writing the conversation's last reply (stopped or out of tokens)."""
+        path = self.services.store.active_path(self.conversation_id())
+        if not path or path[-1].role != "assistant":
+            raise CLIError("the conversation does not end with a reply to continue")
+        try:
+            turn = self.services.turns.continue_reply(path[-1])
+        except ChatError as error:
+            raise CLIError(str(error)) from None
+        self.out.write(path[-1].content)
+        return self._follow(turn)
+
+    def _follow(self, turn: Turn) -> Turn:
+        """Print the turn's text as it streams until it ends; Ctrl-C stops it."""
+        try:
+            self.events.run_until(lambda: turn.finished)
+        except KeyboardInterrupt:
+            self.services.turns.stop()
+            self.events.run_until(lambda: turn.finished, timeout=STOP_WAIT_S)
+        return self._finish(turn)
+
+    def turn_started(self, turn: Turn) -> None:
+        """Nothing to show yet."""
+
+    def turn_text(self, turn: Turn, delta: str) -> None:
+        """Print the new text (a closed pipe stops the reply)."""
+        if self.output_closed:
+            return
+        try:
+            self.out.write(delta)
+            self.out.flush()
+        except BrokenPipeError:
+            self.output_closed = True
+            self.services.turns.stop()
+
+    def turn_finished(self, turn: Turn) -> None:
+        """Handled by ``exchange`` once the queue is drained."""
+
+    def _note_dropped(self, turn: Turn, event: ReplyEvent) -> None:
+        if isinstance(event, ContextFitted) and event.dropped_count:
+            print(
+                f"[{event.dropped_count} oldest message(s) left out to fit the "
+                f"{event.n_ctx}-token context]",
+                file=sys.stderr,
+            )
+
+    def _finish(self, turn: Turn) -> Turn:
+        with contextlib.suppress(BrokenPipeError):
+            self.out.write("\n")
+            self.out.flush()
+        if turn.failure is not None:
+            failure = turn.failure
+            raise CLIError(one_line(failure) if isinstance(failure, EngineError) else str(failure))
+        if self.args.stats:
+            print(describe_stats(turn), file=sys.stderr)
+        if turn.status == "interrupted":
+            if self.output_closed:
+                raise CLIError("the output was closed, so the reply was stopped (and saved)")
+            raise KeyboardInterrupt
+        return turn
+
+    # -- interactive ----------------------------------------------------------------------
+    def interactive(self) -> None:
+        """Read prompts until /exit or end of input; Ctrl-C stops a reply, not the chat."""
+        info = self.services.engine.status.info
+        assert info is not None
+        print(
+            f"{info.name} ({info.quantization}, {info.n_ctx}-token context, "
+            f"{info.backend}). Type /exit to leave, /continue to carry on a cut-off reply; "
+            "Ctrl-C stops a reply.",
+            file=sys.stderr,
+        )
+        while True:
+            try:
+                line = input(">>> ")
+            except (EOFError, KeyboardInterrupt):
+                print(file=sys.stderr)
+                return
+            if line.strip() in ("/exit", "/quit", "/bye"):
+                return
+            if line.strip() == "/continue":
+                self._interactive_turn(None)
+            elif line.strip():
+                self._interactive_turn(line)
+
+    def _interactive_turn(self, line: str | None) -> None:
+        try:
+            if line is None:
+                self.continue_last()
+            else:
+                self.exchange(line)
+        except KeyboardInterrupt:
+            print("[stopped]", file=sys.stderr)
+        except CLIError as error:
+            print(f"chatdesk: error: {error}", file=sys.stderr)
+
+    def close(self) -> None:
+        """Stop the engine host and close the database."""
+        self.services.close()
+
+    def __enter__(self) -> TerminalChat:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def describe_stats(turn: Turn) -> str:
+    """One line of reply figures (from the stored stats)."""
+    s = turn.stats
+    ttft = s.get("time_to_first_token_ms")
+    first = f"{ttft:.0f} ms" if ttft else "-"
+    return (
+        f"[{s.get('completion_tokens')} tokens, {s.get('tokens_per_second') or 0:.1f} tok/s, "
+        f"first token {first}, prompt {s.get('prompt_tokens')} tokens, "
+        f"finish: {s.get('finish_reason')}]"
+    )

@@ -1,0 +1,63 @@
+"""The conversation list: pages, search, rename, pin, delete, and changes made elsewhere.
+
+The sidebar calls this service, never the store. ``changed_elsewhere()`` is the live-sidebar
+check: SQLite's ``data_version`` moves only when another connection (a ``chatdesk ask`` in a
+terminal, say) commits, so the window can ask it once a second for almost nothing and
+refresh the list only when something really changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from chatdesk.store import Conversation, NotFoundError, SearchHit, Store
+
+
+class ConversationsService:
+    """Listing and managing conversations."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._seen_version = store.data_version()
+
+    def page(self, limit: int) -> list[Conversation]:
+        """The newest ``limit`` conversations (pinned first)."""
+        return self.store.list_conversations(limit=limit, offset=0)
+
+    def get(self, cid: str) -> Conversation | None:
+        """The conversation, or None when it no longer exists."""
+        try:
+            return self.store.get_conversation(cid)
+        except NotFoundError:
+            return None
+
+    def search(self, text: str, limit: int) -> list[SearchHit]:
+        """Full-text search over titles and messages, best first (no highlight markers)."""
+        return self.store.search(text, limit=limit, highlight=("", ""))
+
+    def rename(self, cid: str, title: str) -> None:
+        """Give a conversation a new title."""
+        self.store.rename_conversation(cid, title)
+
+    def pin(self, cid: str, pinned: bool) -> None:
+        """Keep a conversation at the top of the list (or not)."""
+        self.store.set_pinned(cid, pinned)
+
+    def delete(self, cid: str) -> None:
+        """Delete a conversation and its messages (already gone: nothing to do)."""
+        with contextlib.suppress(NotFoundError):
+            self.store.delete_conversation(cid)
+
+    def set_active_leaf(self, cid: str, message_id: str) -> None:
+        """Show the branch that ends at (or passes through) ``message_id``."""
+        self.store.set_active_leaf(cid, message_id)
+
+    def save_settings(self, cid: str, system_prompt: str, settings: dict[str, object]) -> None:
+        """Store a conversation's system prompt and sampling settings."""
+        self.store.update_conversation(cid, system_prompt=system_prompt, settings=settings)
+
+    def changed_elsewhere(self) -> bool:
+        """True once after another process committed to the database."""
+        version = self.store.data_version()
+        changed, self._seen_version = version != self._seen_version, version
+        return changed

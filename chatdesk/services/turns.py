@@ -1,0 +1,433 @@
+"""The one chat turn: send, regenerate, edit and resend, continue, stop. For window and CLI.
+
+A turn is a user message (new, edited, or the one a reply answers again) and the assistant
+reply streamed for it; continuing a cut-off reply streams more text into the same row (the
+engine gets the history ending with that reply, see ``Engine.generate``). ``TurnService``
+owns every rule a turn follows, so the window and ``chatdesk ask`` / ``chatdesk chat`` write
+the same rows:
+
+- settings: ``SettingsService.effective_sampling`` over the conversation's saved settings
+  (the CLI saves its flags on the conversation first);
+- title: ``title_for`` (first message, whitespace collapsed, at most 60 characters with "…");
+- status: ``complete`` when the engine finished; ``interrupted`` after Stop; when the engine
+  failed or its host died, ``interrupted`` if some text arrived and ``error`` if none did
+  (the text that arrived is always kept);
+- stats: ``stats_to_dict`` (milliseconds to 0.1, tokens per second to 0.01).
+
+Threads. The service programs against ``chatdesk.engine.interface.Engine``; a reply handle
+calls back on the engine's thread, and the service only forwards each event through its
+``Dispatch`` (``chatdesk.services.events``) to the owner's thread, where the store is written
+and listeners are told. The window's dispatch is the Qt bridge; the CLI drains an
+``EventQueue``.
+
+Hooks, for features built on top (tools, documents, token probabilities, remote engines):
+
+- ``TurnRequest`` is what goes to the engine: messages, system prompt, sampling, and
+  ``extras`` (a dict for per-turn additions: tool definitions, retrieved passages, few-shot
+  examples, logprobs on/off). ``add_request_hook(fn)`` registers ``fn(request)``, called
+  before every generate, which may edit the request in place;
+- ``add_event_hook(fn)`` registers ``fn(turn, event)``, called for every engine event on the
+  owner's thread; it may put JSON-ready values in ``turn.data`` (extra per-reply data,
+  stored with the reply);
+- ``persist_reply(turn, final)`` is the one method that writes a reply row (streaming saves
+  and the final one); disk-full handling belongs there;
+- ``add_listener(TurnListener)`` is how a front end hears about a turn (started, text grew,
+  finished), on the owner's thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from chatdesk.engine.interface import ChatMessage, Engine, ReplyHandle
+from chatdesk.engine.types import (
+    ContextFitted,
+    EngineError,
+    EngineHostDied,
+    ReplyDone,
+    ReplyEvent,
+    ReplyFailed,
+    ReplyStats,
+    SamplingSettings,
+    TextDelta,
+)
+from chatdesk.services.events import Dispatch, run_inline
+from chatdesk.services.settings import SettingsService
+from chatdesk.store import Conversation, Message, Store
+
+PERSIST_INTERVAL_S = 0.25
+DEFAULT_TITLE = "New chat"
+TITLE_LENGTH = 60
+
+
+class ChatError(RuntimeError):
+    """A turn that cannot start right now (no model, a reply already streaming...)."""
+
+
+class EngineSource(Protocol):
+    """Where the turn service gets its engine: the loaded model's session."""
+
+    @property
+    def ready(self) -> bool:
+        """True when a model is loaded and can generate."""
+
+    @property
+    def engine(self) -> Engine:
+        """The engine that generates replies."""
+
+    @property
+    def model_path(self) -> str | None:
+        """The loaded model (a file path, or a remote id) as stored on replies."""
+
+    def identity(self) -> dict[str, Any]:
+        """The loaded model's identity (kind, path or id, name, size, sha256)."""
+
+    def host_died(self, error: BaseException) -> None:
+        """The engine went away mid-reply."""
+
+
+@dataclass
+class TurnRequest:
+    """Everything the engine gets for one reply; request hooks may change it."""
+
+    conversation_id: str
+    messages: list[ChatMessage]
+    system_prompt: str
+    sampling: dict[str, float | int]
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Turn:
+    """One reply being generated (and, once finished, how it ended)."""
+
+    request: TurnRequest
+    message_id: str
+    path: list[Message]
+    model: str | None = None
+    identity: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+    status: str = "streaming"
+    error: str | None = None
+    failure: BaseException | None = None
+    host_died: bool = False
+    stats: dict[str, Any] = field(default_factory=dict)
+    prompt_tokens: int | None = None
+    n_ctx: int | None = None
+    dropped: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+    handle: ReplyHandle | None = None
+    cancel_requested: bool = False
+    last_persist: float = 0.0
+
+    @property
+    def conversation_id(self) -> str:
+        """The conversation the reply belongs to."""
+        return self.request.conversation_id
+
+    @property
+    def finished(self) -> bool:
+        """True once the reply ended (complete, interrupted or error)."""
+        return self.status != "streaming"
+
+
+class TurnListener(Protocol):
+    """What a front end hears about turns (always on the service's owner thread)."""
+
+    def turn_started(self, turn: Turn) -> None:
+        """A reply row exists and the engine was asked."""
+
+    def turn_text(self, turn: Turn, delta: str) -> None:
+        """``delta`` was appended to ``turn.text``."""
+
+    def turn_finished(self, turn: Turn) -> None:
+        """The reply ended and its final row is stored."""
+
+
+RequestHook = Callable[[TurnRequest], None]
+EventHook = Callable[[Turn, ReplyEvent], None]
+
+
+class TurnService:
+    """Starts, streams, stops and stores chat turns; one reply streams at a time."""
+
+    def __init__(
+        self,
+        store: Store,
+        engines: EngineSource,
+        settings: SettingsService,
+        dispatch: Dispatch = run_inline,
+    ) -> None:
+        self.store = store
+        self.engines = engines
+        self.settings = settings
+        self.dispatch = dispatch
+        self.current: Turn | None = None
+        self._listeners: list[TurnListener] = []
+        self._request_hooks: list[RequestHook] = []
+        self._event_hooks: list[EventHook] = []
+
+    # -- hooks --------------------------------------------------------------------
+    def add_listener(self, listener: TurnListener) -> None:
+        """Tell ``listener`` about every turn from now on."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: TurnListener) -> None:
+        """Stop telling ``listener``."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def add_request_hook(self, hook: RequestHook) -> None:
+        """Call ``hook(request)`` before each generate (it may edit the request)."""
+        self._request_hooks.append(hook)
+
+    def add_event_hook(self, hook: EventHook) -> None:
+        """Call ``hook(turn, event)`` for every engine event (it may fill ``turn.data``)."""
+        self._event_hooks.append(hook)
+
+    # -- conversations ------------------------------------------------------------
+    def new_conversation(
+        self, system_prompt: str = "", settings: dict[str, Any] | None = None
+    ) -> Conversation:
+        """A fresh conversation with the default settings (overlaid by ``settings``)."""
+        return self.store.create_conversation(
+            title=DEFAULT_TITLE,
+            model=self.engines.model_path,
+            model_identity=self.engines.identity(),
+            system_prompt=system_prompt,
+            settings={**self.settings.default_sampling(), **(settings or {})},
+        )
+
+    # -- turns --------------------------------------------------------------------
+    @property
+    def streaming(self) -> bool:
+        """True while a reply is being generated."""
+        return self.current is not None and not self.current.finished
+
+    def send(self, conversation_id: str, text: str, extras: dict[str, Any] | None = None) -> Turn:
+        """Add a user message and start the reply to it."""
+        self._check_can_generate()
+        user = self.store.append_message(conversation_id, "user", text)
+        self._maybe_title(conversation_id, text)
+        return self._start(conversation_id, user, extras)
+
+    def regenerate(self, reply: Message, extras: dict[str, Any] | None = None) -> Turn:
+        """A new sibling of an assistant reply, answering the same user message."""
+        self._check_can_generate()
+        if reply.role != "assistant" or reply.parent_id is None:
+            raise ChatError("only an assistant reply can be regenerated")
+        user = self.store.get_message(reply.parent_id)
+        return self._start(reply.conversation_id, user, extras)
+
+    def edit_and_resend(
+        self, message: Message, text: str, extras: dict[str, Any] | None = None
+    ) -> Turn:
+        """A new sibling of a user message with new text, then a reply to it."""
+        self._check_can_generate()
+        if message.role != "user":
+            raise ChatError("only your own messages can be edited")
+        user = self.store.append_message(
+            message.conversation_id, "user", text, parent_id=message.parent_id
+        )
+        return self._start(message.conversation_id, user, extras)
+
+    def continue_reply(self, reply: Message, extras: dict[str, Any] | None = None) -> Turn:
+        """Carry on writing a cut-off reply (stopped, interrupted or out of tokens), in place."""
+        self._check_can_generate()
+        if reply.role != "assistant" or not reply.content or reply.status == "error":
+            raise ChatError("only a reply with some text can be continued")
+        path = self.store.path_to(reply.id)
+        request = self.request_for(reply.conversation_id, path)
+        request.extras.update(extras or {})
+        self.store.update_message(reply.id, status="streaming")
+        model, identity = self.engines.model_path, self.engines.identity()
+        turn = Turn(request, reply.id, path, model, identity, text=reply.content)
+        return self._begin(turn)
+
+    def stop(self) -> None:
+        """Stop the streaming reply; what arrived so far is kept (``interrupted``)."""
+        turn = self.current
+        if turn is not None and not turn.finished and turn.handle is not None:
+            turn.cancel_requested = True
+            turn.handle.cancel()
+
+    def request_for(self, conversation_id: str, path: list[Message]) -> TurnRequest:
+        """The request for a reply after ``path`` (hooks applied): also what Show prompt shows."""
+        conversation = self.store.get_conversation(conversation_id)
+        request = TurnRequest(
+            conversation_id,
+            history_for(path),
+            conversation.system_prompt,
+            self.settings.effective_sampling(conversation.settings),
+        )
+        for hook in self._request_hooks:
+            hook(request)
+        return request
+
+    # -- internals ----------------------------------------------------------------
+    def _check_can_generate(self) -> None:
+        if self.streaming:
+            raise ChatError("a reply is still being written; stop it first")
+        if not self.engines.ready:
+            raise ChatError("no model is loaded")
+
+    def _maybe_title(self, conversation_id: str, text: str) -> None:
+        if self.store.get_conversation(conversation_id).title == DEFAULT_TITLE:
+            self.store.rename_conversation(conversation_id, title_for(text))
+
+    def _start(self, conversation_id: str, user: Message, extras: dict[str, Any] | None) -> Turn:
+        path = self.store.path_to(user.id)
+        request = self.request_for(conversation_id, path)
+        request.extras.update(extras or {})
+        model, identity = self.engines.model_path, self.engines.identity()
+        placeholder = self.store.append_message(
+            conversation_id, "assistant", "", parent_id=user.id, status="streaming",
+            model=model, settings=request.sampling,
+        )  # fmt: skip
+        if model and self.store.get_conversation(conversation_id).model_identity != identity:
+            self.store.update_conversation(conversation_id, model=model, model_identity=identity)
+        return self._begin(Turn(request, placeholder.id, [*path, placeholder], model, identity))
+
+    def _begin(self, turn: Turn) -> Turn:
+        turn.last_persist = time.monotonic()
+        self.current = turn
+        for listener in list(self._listeners):
+            listener.turn_started(turn)
+        self._generate(turn)
+        return turn
+
+    def _generate(self, turn: Turn) -> None:
+        request = turn.request
+        try:
+            turn.handle = self.engines.engine.generate(
+                request.messages, request.system_prompt, to_sampling(request.sampling),
+                conversation_key=request.conversation_id,
+            )  # fmt: skip
+            turn.handle.on_event(lambda event: self.dispatch(lambda: self._apply(turn, event)))
+        except Exception as error:  # the engine refused at once: the turn fails the same way
+            failure = ReplyFailed(error=as_engine_error(error))
+            self.dispatch(lambda: self._apply(turn, failure))
+
+    def _apply(self, turn: Turn, event: ReplyEvent) -> None:
+        """One engine event, on the owner's thread."""
+        if turn.finished:
+            return
+        for hook in self._event_hooks:
+            hook(turn, event)
+        if isinstance(event, TextDelta):
+            turn.text += event.text
+            for listener in list(self._listeners):
+                listener.turn_text(turn, event.text)
+            self._persist_if_due(turn)
+        elif isinstance(event, ContextFitted):
+            turn.prompt_tokens, turn.n_ctx = event.prompt_tokens, event.n_ctx
+            turn.dropped = event.dropped_count
+        elif isinstance(event, ReplyDone):
+            self._finish(turn, event.stats, None)
+        elif isinstance(event, ReplyFailed):
+            self._finish(turn, event.stats, event.error)
+
+    def _finish(self, turn: Turn, stats: ReplyStats | None, error: BaseException | None) -> None:
+        turn.stats = stats_to_dict(stats)
+        if stats is not None and stats.n_ctx:
+            turn.prompt_tokens = stats.prompt_tokens or turn.prompt_tokens
+            turn.n_ctx, turn.dropped = stats.n_ctx, stats.dropped_messages
+        turn.status = final_status(turn.text, error, turn.cancel_requested, turn.stats)
+        if error is not None:
+            turn.host_died = isinstance(error, EngineHostDied)
+            turn.error, turn.failure = describe_error(error), error
+            turn.stats.setdefault("finish_reason", "error")
+            if turn.host_died:
+                self.engines.host_died(error)
+        self.persist_reply(turn, final=True)
+        if self.current is turn:
+            self.current = None
+        for listener in list(self._listeners):
+            listener.turn_finished(turn)
+
+    def _persist_if_due(self, turn: Turn) -> None:
+        now = time.monotonic()
+        if now - turn.last_persist >= PERSIST_INTERVAL_S:
+            turn.last_persist = now
+            self.persist_reply(turn, final=False)
+
+    def persist_reply(self, turn: Turn, final: bool) -> None:
+        """Write the reply row: the text so far while streaming, everything when ``final``."""
+        if not final:
+            self.store.update_message(turn.message_id, content=turn.text)
+            return
+        self.store.update_message(
+            turn.message_id, content=turn.text, status=turn.status, stats=turn.stats
+        )
+        self.store.set_reply_metadata(
+            turn.message_id,
+            n_ctx=turn.n_ctx,
+            dropped_messages=turn.dropped if turn.n_ctx else None,
+            error=turn.error,
+            extra=turn.data or None,
+            model_identity=turn.identity,
+        )
+
+
+def final_status(
+    text: str, error: BaseException | None, cancelled: bool, stats: dict[str, Any]
+) -> str:
+    """The one status rule (see the module docstring)."""
+    if error is not None:
+        return "interrupted" if text else "error"
+    if cancelled or stats.get("finish_reason") == "cancelled":
+        return "interrupted"
+    return "complete"
+
+
+def title_for(text: str) -> str:
+    """A conversation title from its first message."""
+    line = " ".join(text.split())
+    if not line:
+        return DEFAULT_TITLE
+    return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
+
+
+def history_for(messages: list[Message]) -> list[ChatMessage]:
+    """The turns the model gets: user and assistant text (failed or empty replies left out)."""
+    return [
+        {"role": m.role, "content": m.content}
+        for m in messages
+        if m.role in ("user", "assistant") and m.status != "error" and m.content
+    ]
+
+
+def describe_error(error: BaseException) -> str:
+    """The engine's reason in one readable string."""
+    text = str(error).strip()
+    return text or type(error).__name__
+
+
+def as_engine_error(error: BaseException) -> EngineError:
+    """Any failure as the engine's error type (what ReplyFailed carries)."""
+    return error if isinstance(error, EngineError) else EngineError(describe_error(error))
+
+
+def stats_to_dict(stats: ReplyStats | None) -> dict[str, Any]:
+    """The reply figures the store keeps (the one stats format)."""
+    if stats is None:
+        return {}
+    ttft = stats.time_to_first_token
+    return {
+        "prompt_tokens": stats.prompt_tokens,
+        "completion_tokens": stats.generated_tokens,
+        "time_to_first_token_ms": None if ttft is None else round(ttft * 1000, 1),
+        "tokens_per_second": round(stats.decode_tokens_per_second, 2),
+        "finish_reason": stats.finish_reason,
+    }
+
+
+def to_sampling(settings: dict[str, float | int]) -> SamplingSettings:
+    """The engine's sampling settings from stored ones (seed -1: random)."""
+    known: dict[str, Any] = dict(settings)
+    if known.get("seed", -1) == -1:
+        known["seed"] = None
+    return SamplingSettings.from_dict(known)

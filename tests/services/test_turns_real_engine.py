@@ -1,0 +1,44 @@
+"""The turn service over the real engine host: continuing a reply cut off at max tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chatdesk.engine.client import EngineClient
+from chatdesk.services.app_services import AppServices
+from chatdesk.services.events import EventQueue
+
+pytest.importorskip("llama_cpp")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def real_services(starter_model_path: Path) -> Iterator[tuple[AppServices, EventQueue]]:
+    app = AppServices.create(client_factory=EngineClient)
+    events = EventQueue()
+    app.set_dispatch(events)
+    app.engine.load(str(starter_model_path))
+    assert events.run_until(lambda: app.engine.ready, timeout=120), app.engine.status.error
+    yield app, events
+    app.close()
+
+
+def test_a_reply_cut_at_max_tokens_is_continued_in_place(
+    real_services: tuple[AppServices, EventQueue],
+) -> None:
+    app, events = real_services
+    conversation = app.turns.new_conversation(settings={"temperature": 0.0, "max_tokens": 3})
+    turn = app.turns.send(conversation.id, "Count from one to twenty in words, commas between.")
+    assert events.run_until(lambda: turn.finished, timeout=120)
+    cut = app.chat.message(turn.message_id)
+    assert cut.finish_reason == "length"
+    more = app.turns.continue_reply(cut)
+    assert events.run_until(lambda: more.finished, timeout=120)
+    reply = app.chat.message(cut.id)
+    assert reply.status == "complete", reply.error
+    assert reply.content.startswith(cut.content)
+    assert len(reply.content) > len(cut.content)
+    assert len(app.chat.messages(conversation.id)) == 2
