@@ -19,7 +19,7 @@ from chatdesk.services.engine_session import EngineSession, local_engine
 from chatdesk.services.events import Dispatch
 from chatdesk.services.export import ExportService
 from chatdesk.services.model_identity import HashCache
-from chatdesk.services.remote_engines import RemoteEngineService
+from chatdesk.services.remote_engines import RemoteEngineService, record_sampling_report
 from chatdesk.services.settings import SettingsService
 from chatdesk.services.turns import TurnService
 from chatdesk.store import Store
@@ -59,6 +59,7 @@ class AppServices:
             settings, client_factory, hashes=HashCache(), remote_engines=remote.open_engine
         )
         turns = TurnService(store, engine, settings)
+        turns.add_event_hook(record_sampling_report)
         return cls(
             store, settings, engine, turns, ChatService(store, turns),
             ConversationsService(store), ExportService(store), remote,

@@ -11,7 +11,7 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
-from chatdesk.engine.types import EngineError
+from chatdesk.engine.types import ContextFitted, EngineError, ReplyEvent
 from chatdesk.remote.engine import RemoteEngine
 from chatdesk.remote.registry import (
     KEEP,
@@ -20,9 +20,16 @@ from chatdesk.remote.registry import (
     RemoteEngineRegistry,
     SettingStore,
 )
+from chatdesk.remote.sampling import SamplingReport
 from chatdesk.remote.server_info import RemoteModel
 
-__all__ = ["KEEP", "RegistryError", "RemoteEngineService", "remote_model_key"]
+__all__ = [
+    "KEEP",
+    "RegistryError",
+    "RemoteEngineService",
+    "record_sampling_report",
+    "remote_model_key",
+]
 REMOTE_PREFIX = "remote:"  # model keys of remote models: "remote:ENGINE/MODEL_ID"
 
 
@@ -37,6 +44,19 @@ def parse_remote_model_key(key: str) -> tuple[str, str] | None:
         return None
     engine, _, model_id = key[len(REMOTE_PREFIX) :].partition("/")
     return (engine, model_id) if engine and model_id else None
+
+
+def record_sampling_report(turn: Any, event: ReplyEvent) -> None:
+    """Turn event hook: keep which settings a remote server got and which it does not take.
+
+    Stored with the reply (``turn.data``: ``sampling_sent``, ``sampling_not_sent``) so the
+    window and the CLI can show them; local replies carry no report and get nothing.
+    """
+    report = getattr(turn.handle, "report", None)
+    if isinstance(event, ContextFitted) and isinstance(report, SamplingReport):
+        turn.data["sampling_sent"] = dict(report.sent)
+        turn.data["sampling_not_sent"] = list(report.not_sent)
+        turn.data["sampling_report"] = report.describe()
 
 
 class RemoteEngineService:
