@@ -76,10 +76,11 @@ class TerminalChat:
     def model_path(self) -> str:
         """The model named on the command line (a file, or a remote engine's model id as a
         remote model key), else the conversation's."""
-        if self.args.engine:
+        engine = getattr(self.args, "engine", None)
+        if engine:
             if not self.args.model:
                 raise CLIError("--engine NAME needs a model id (chatdesk engines models NAME)")
-            return remote_model_key(self.args.engine, self.args.model)
+            return remote_model_key(engine, self.args.model)
         if self.args.model:
             return str(resolve_model(self.args.model))
         saved = self.conversation.model if self.conversation else None

@@ -87,6 +87,22 @@ class RemoteEngineService:
         """A ``RemoteEngine`` for ``name`` (RegistryError if unknown or its key is missing)."""
         return self.registry.open(name)
 
+    def all_models(self, timeout: float = 5.0) -> dict[str, list[str]]:
+        """Every engine's model ids (blocking; an engine that does not answer lists none)."""
+        found: dict[str, list[str]] = {}
+        futures = {c.name: self.models_async(c.name) for c in self.engines()}
+        for name, future in futures.items():
+            try:
+                found[name] = [m.id for m in future.result(timeout=timeout)]
+            except Exception:  # unreachable, key missing...: shown as an empty group
+                found[name] = []
+        return found
+
+    def is_available(self, key: str) -> bool:
+        """True for a remote model key whose engine is registered."""
+        parsed = parse_remote_model_key(key)
+        return parsed is not None and any(c.name == parsed[0] for c in self.engines())
+
     def models_async(self, name: str) -> Future[list[RemoteModel]]:
         """The models ``name`` serves, fetched on a daemon thread."""
         future: Future[list[RemoteModel]] = Future()

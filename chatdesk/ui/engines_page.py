@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -67,6 +67,8 @@ class EngineDialog(QDialog):
 class EnginesPage(QWidget):
     """The list of remote engines with Add, Edit, Remove and Models."""
 
+    changed = Signal()  # an engine was added, changed or removed
+
     def __init__(self, service: RemoteEngineService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.service = service
@@ -120,6 +122,7 @@ class EnginesPage(QWidget):
             return
         self.status.setText(f"API key {note}" if note else f"Done: {action}.")
         self.refresh()
+        self.changed.emit()
 
     def add(self) -> None:
         """Ask for a new engine and add it."""

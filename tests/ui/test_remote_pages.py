@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import openai
@@ -16,8 +16,10 @@ from chatdesk.services.remote_engines import RemoteEngineService
 from chatdesk.store import Store
 from chatdesk.ui.api_server_panel import ApiServerPanel
 from chatdesk.ui.engines_page import EngineDialog, EnginesPage
+from chatdesk.ui.main_window import MainWindow
 from tests.support.openai_servers import free_port
-from tests.ui.scripted_engine import ScriptedEngine
+from tests.support.scripted_engine import ScriptedEngine
+from tests.ui.conftest import wait_for_model, wait_for_reply
 
 
 @pytest.fixture
@@ -128,3 +130,32 @@ def test_api_switch_refuses_a_network_address_without_a_key(
     assert "API key" in panel.state.text()
     assert not panel.switch.isChecked()
     assert not serving.running
+
+
+def test_window_picks_a_remote_model_and_the_conversation_records_it(
+    qtbot: QtBot, make_window: Callable[..., MainWindow], serving: ApiServerService
+) -> None:
+    serving.start("127.0.0.1", free_port())
+    assert serving.url is not None
+    with Store() as store:
+        RemoteEngineService(store).add("mine", serving.url)
+    window = make_window(ScriptedEngine)
+    picker = window.picker
+    qtbot.waitUntil(lambda: picker.findData("remote:mine/scripted-model") >= 0, timeout=10000)
+    index = picker.findData("remote:mine/scripted-model")
+    assert picker.itemText(index - 1) == "Remote: mine"  # the engine's group header
+    picker.setCurrentIndex(index)
+    picker.activated.emit(index)
+    wait_for_model(qtbot, window)
+    assert window.services.engine.ready
+    assert window.services.engine.status.info.backend == "remote (mine)"  # type: ignore[union-attr]
+    window.composer.text.setPlainText("Hello there")
+    window.composer.send_button.click()
+    wait_for_reply(qtbot, window)
+    conversation = window.services.store.get_conversation(window.conversation_id)  # type: ignore[arg-type]
+    assert conversation.model == "remote:mine/scripted-model"
+    reply = window.services.store.active_path(conversation.id)[-1]
+    assert reply.content.startswith("Here is a small example.")
+    assert reply.model_identity["engine"] == "mine"
+    tabs = [window.settings_panel.tabText(i) for i in range(window.settings_panel.count())]
+    assert tabs[-2:] == ["Engines", "API server"]
