@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-from typing import Any
+import threading
+import time
+from typing import TYPE_CHECKING, Any
 
 from chatdesk.api.defaults import DEFAULT_HOST, DEFAULT_MAX_TOKENS_LIMIT, DEFAULT_PORT
+from chatdesk.cli.engine_commands import resolve_model
 from chatdesk.cli.errors import CLIError
+from chatdesk.engine.client import one_line
+from chatdesk.engine.types import EngineError
+
+if TYPE_CHECKING:
+    from chatdesk.services.api_server import ApiServerService
+    from chatdesk.services.app_services import AppServices
 
 
 def register(commands: Any) -> None:  # argparse's subparsers action has a private type
@@ -47,6 +57,11 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
     serve.add_argument("--ctx", type=int, help="context length in tokens")
     serve.add_argument("--threads", type=int, help="CPU threads")
     serve.add_argument("--gpu-layers", type=int, help="layers to offload to the GPU (-1 = all)")
+    serve.add_argument(
+        "--save-conversations",
+        action="store_true",
+        help="keep every chat request and its reply as a conversation (default: off)",
+    )
     serve.set_defaults(handler=run_serve)
 
 
@@ -78,40 +93,59 @@ def api_key(args: argparse.Namespace) -> str | None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Load the model, then serve until interrupted."""
-    from chatdesk.api.app import ApiConfig, create_app, default_model_id
-    from chatdesk.api.scheduler import FairScheduler
-    from chatdesk.api.server import ApiServer, BindError, check_bind
-    from chatdesk.cli.engine_commands import resolve_model
-    from chatdesk.engine.client import EngineClient, one_line
-    from chatdesk.engine.types import EngineError, LoadOptions
+    """Load the model, then serve until interrupted (the same services as the window)."""
+    from chatdesk.api.server import BindError, check_bind
+    from chatdesk.services.app_services import AppServices
 
     key = api_key(args)
     try:
-        access = check_bind(args.host, key)
+        check_bind(args.host, key)
     except BindError as error:
         raise CLIError(str(error)) from None
-    path = resolve_model(model_argument(args))
-    with EngineClient() as engine:
-        options = LoadOptions(
-            path, n_ctx=args.ctx, n_gpu_layers=args.gpu_layers, n_threads=args.threads
-        )
-        try:
-            info = engine.load(options).result()
-        except EngineError as error:
-            raise CLIError(one_line(error)) from None
-        config = ApiConfig(
-            key,
-            tuple(args.cors_origin),
-            max_tokens_limit=args.max_tokens_limit,
+    path = str(resolve_model(model_argument(args)))
+    services = AppServices.create()
+    try:
+        load(services, path, args)
+        server = services.api_server
+        access = server.start(
+            args.host, args.port, key, args.save_conversations,
+            cors_origins=tuple(args.cors_origin), max_tokens_limit=args.max_tokens_limit,
             model_id=args.model_id,
-        )
-        server = ApiServer(create_app(FairScheduler(engine), config), args.host, args.port)
-        model_id = args.model_id or default_model_id(info)
-        print(
-            f"serving {model_id} at http://{args.host}:{args.port}/v1 ({access}); Ctrl-C stops",
-            file=sys.stderr,
-            flush=True,
-        )
-        server.run()
+        )  # fmt: skip
+        model_id = served_id(server, args)
+        print(f"serving {model_id} at {server.url} ({access}); Ctrl-C stops", file=sys.stderr)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly when terminated
+        threading.Event().wait()
+    except OSError as error:
+        raise CLIError(f"cannot serve on {args.host}:{args.port}: {error}") from None
+    finally:
+        services.close()
     return 0
+
+
+def load(services: AppServices, path: str, args: argparse.Namespace) -> None:
+    """Load the model with its saved settings, overridden by --ctx/--threads/--gpu-layers."""
+    from chatdesk.engine.types import LoadOptions
+    from chatdesk.services.engine_session import ModelState, load_options
+
+    saved = load_options(path, services.settings.model_settings(path)).to_dict()
+    flags = {"n_ctx": args.ctx, "n_threads": args.threads, "n_gpu_layers": args.gpu_layers}
+    options = LoadOptions(**{**saved, **{k: v for k, v in flags.items() if v is not None}})
+    future = services.engine.load(path, options)
+    try:
+        if future is not None:
+            future.result()
+    except EngineError as error:
+        raise CLIError(one_line(error)) from None
+    while services.engine.status.state is ModelState.LOADING:  # its listeners run just after
+        time.sleep(0.01)
+    if not services.engine.ready:
+        raise CLIError(services.engine.status.error or f"cannot load {path}")
+
+
+def served_id(server: ApiServerService, args: argparse.Namespace) -> str:
+    """The model id clients use."""
+    from chatdesk.api.app import default_model_id
+
+    info = server.scheduler.engine.model_info
+    return args.model_id or (default_model_id(info) if info else "")

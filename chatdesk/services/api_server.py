@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from chatdesk.api.app import ApiConfig, create_app
+from chatdesk.api.app import ApiConfig, ApiExchange, create_app
 from chatdesk.api.scheduler import FairScheduler, RequestInfo, ScheduledEngine
 from chatdesk.api.server import ApiServer, BindError, check_bind
 from chatdesk.engine.interface import Engine
 from chatdesk.engine.types import ModelInfo
 from chatdesk.services.engine_session import EngineSession
+from chatdesk.services.settings import SAMPLING_LIMITS
+from chatdesk.services.turns import TurnService
 
 __all__ = ["ApiServerService", "BindError", "RequestInfo"]
+SAVED = frozenset(SAMPLING_LIMITS)  # the settings a conversation row keeps
 
 
 class SessionEngine:
@@ -41,16 +44,39 @@ class SessionEngine:
 class ApiServerService:
     """Starts and stops the API server; reports its URL and running requests."""
 
-    def __init__(self, engine: Engine, session: EngineSession | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        session: EngineSession | None = None,
+        turns: TurnService | None = None,
+    ) -> None:
         self.scheduler = FairScheduler(engine)
         self.session = session
+        self.turns = turns
         self._server: ApiServer | None = None
         self.access = ""
+        self.saved = 0  # API exchanges saved as conversations
 
     @classmethod
-    def for_session(cls, session: EngineSession) -> ApiServerService:
+    def for_session(cls, session: EngineSession, turns: TurnService) -> ApiServerService:
         """A server over the window's loaded model; the window's replies get priority."""
-        return cls(SessionEngine(session), session)  # type: ignore[arg-type]
+        return cls(SessionEngine(session), session, turns)  # type: ignore[arg-type]
+
+    def _save(self, exchange: ApiExchange) -> None:
+        """Keep a finished API exchange as a conversation (on the turn service's thread)."""
+        turns = self.turns
+        if turns is None:
+            return
+
+        def save() -> None:
+            values = exchange.sampling.to_dict().items()
+            settings = {k: v for k, v in values if k in SAVED and v is not None}
+            turns.record_exchange(
+                exchange.system_prompt, exchange.messages, exchange.reply, exchange.stats, settings
+            )
+            self.saved += 1
+
+        turns.dispatch(save)
 
     @property
     def running(self) -> bool:
@@ -62,12 +88,22 @@ class ApiServerService:
         """The base URL clients use, while running."""
         return self._server.url if self._server else None
 
-    def start(self, host: str, port: int, api_key: str | None = None) -> str:
-        """Serve on ``host:port``; what access it gives (BindError, OSError on failure)."""
+    def start(
+        self,
+        host: str,
+        port: int,
+        api_key: str | None = None,
+        save: bool = False,
+        **options: Any,
+    ) -> str:
+        """Serve on ``host:port`` (``save``: keep each exchange as a conversation; ``options``:
+        more ``ApiConfig`` fields); what access it gives (BindError, OSError on failure)."""
         if self._server is not None:
             return self.access
         self.access = check_bind(host, api_key)
-        server = ApiServer(create_app(self.scheduler, ApiConfig(api_key=api_key)), host, port)
+        hook = self._save if save else None
+        config = ApiConfig(api_key=api_key, on_exchange=hook, **options)
+        server = ApiServer(create_app(self.scheduler, config), host, port)
         server.start()
         self._server = server
         if self.session is not None:

@@ -85,7 +85,7 @@ class AppServices:
         if self._api_server is None:
             from chatdesk.services.api_server import ApiServerService
 
-            self._api_server = ApiServerService.for_session(self.engine)
+            self._api_server = ApiServerService.for_session(self.engine, self.turns)
         return self._api_server
 
     def close(self) -> None:
