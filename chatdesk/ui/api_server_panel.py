@@ -39,6 +39,7 @@ class ApiServerPanel(QWidget):
         self.port = QSpinBox(minimum=0, maximum=65535, value=DEFAULT_PORT)
         self.key = QLineEdit(placeholderText="required unless the address is 127.0.0.1")
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.save = QCheckBox("Keep each API request as a conversation")
         self.state = QLabel("Off", wordWrap=True)
         self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.table = QTableWidget(0, len(COLUMNS))
@@ -48,6 +49,7 @@ class ApiServerPanel(QWidget):
         form.addRow("Address", self.host)
         form.addRow("Port", self.port)
         form.addRow("API key", self.key)
+        form.addRow(self.save)
         layout = QVBoxLayout(self)
         layout.addWidget(self.switch)
         layout.addLayout(form)
@@ -65,13 +67,16 @@ class ApiServerPanel(QWidget):
             self._timer.stop()
             self.state.setText("Off")
             self.table.setRowCount(0)
-        for field in (self.host, self.port, self.key):
+        for field in (self.host, self.port, self.key, self.save):
             field.setEnabled(not self.service.running)
 
     def _start(self) -> None:
         try:
             access = self.service.start(
-                self.host.text().strip(), self.port.value(), self.key.text() or None
+                self.host.text().strip(),
+                self.port.value(),
+                self.key.text() or None,
+                self.save.isChecked(),
             )
         except (BindError, OSError) as error:
             self.state.setText(f"Not started: {error}")
