@@ -65,7 +65,13 @@ UI_FILES = sorted((PACKAGE / "ui").rglob("*.py"))
 
 @pytest.mark.parametrize("path", UI_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_ui_talks_to_services_not_store_or_hub(path: Path) -> None:
-    forbidden = ("chatdesk.store", "chatdesk.hub", "chatdesk.engine.client")
+    forbidden = (
+        "chatdesk.store",
+        "chatdesk.hub",
+        "chatdesk.engine.client",
+        "chatdesk.remote",
+        "chatdesk.api",
+    )
     bad = {n for n in imported_full_names(path) if n.startswith(forbidden)}
     assert not bad, f"{path.name} imports {sorted(bad)}; go through chatdesk.services"
 

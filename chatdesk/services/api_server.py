@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from chatdesk.api.app import ApiConfig, ApiExchange, create_app
+from chatdesk.api.defaults import DEFAULT_HOST, DEFAULT_PORT
 from chatdesk.api.scheduler import FairScheduler, RequestInfo, ScheduledEngine
 from chatdesk.api.server import ApiServer, BindError, check_bind
 from chatdesk.engine.interface import Engine
@@ -21,7 +22,7 @@ from chatdesk.services.engine_session import EngineSession
 from chatdesk.services.settings import SAMPLING_LIMITS
 from chatdesk.services.turns import TurnService
 
-__all__ = ["ApiServerService", "BindError", "RequestInfo"]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "ApiServerService", "BindError", "RequestInfo"]
 SAVED = frozenset(SAMPLING_LIMITS)  # the settings a conversation row keeps
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "KEEP",
     "RegistryError",
     "RemoteEngineService",
+    "RemoteModel",
     "record_sampling_report",
     "remote_model_key",
 ]

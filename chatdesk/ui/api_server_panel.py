@@ -20,8 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatdesk.api.defaults import DEFAULT_HOST, DEFAULT_PORT
-from chatdesk.services.api_server import ApiServerService, BindError
+from chatdesk.services.api_server import DEFAULT_HOST, DEFAULT_PORT, ApiServerService, BindError
 
 REFRESH_MS = 500
 COLUMNS = ("Request", "Client", "State", "Waited", "Pieces")

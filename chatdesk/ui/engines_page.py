@@ -24,8 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatdesk.remote.server_info import RemoteModel
-from chatdesk.services.remote_engines import RegistryError, RemoteEngineService
+from chatdesk.services.remote_engines import RegistryError, RemoteEngineService, RemoteModel
 
 POLL_MS = 100
 NAME_ROLE = 256  # Qt.ItemDataRole.UserRole
