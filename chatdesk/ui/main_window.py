@@ -420,6 +420,12 @@ class MainWindow(QMainWindow):
             )
         elif turn.error:
             self.notice.show_notice(f"The reply failed: {first_line(turn.error)}")
+        elif turn.data.get("sampling_not_sent"):  # a remote server that ignores some settings
+            skipped = ", ".join(turn.data["sampling_not_sent"])
+            self.notice.show_notice(
+                f"This server does not take {skipped}; those settings were not sent.",
+                details=str(turn.data.get("sampling_report", "")),
+            )
 
     def _check_external_changes(self) -> None:
         """Another process (the command line) changed the database: show it."""

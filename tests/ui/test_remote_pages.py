@@ -157,5 +157,8 @@ def test_window_picks_a_remote_model_and_the_conversation_records_it(
     reply = window.services.store.active_path(conversation.id)[-1]
     assert reply.content.startswith("Here is a small example.")
     assert reply.model_identity["engine"] == "mine"
+    # ChatDesk's own API is a plain OpenAI-compatible server: top-k and friends are not sent
+    assert reply.extra["sampling_not_sent"] == ["top_k", "min_p", "repeat_penalty"]
+    assert "does not take top_k, min_p, repeat_penalty" in window.notice.label.text()
     tabs = [window.settings_panel.tabText(i) for i in range(window.settings_panel.count())]
     assert tabs[-2:] == ["Engines", "API server"]
