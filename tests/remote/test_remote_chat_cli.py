@@ -51,3 +51,21 @@ def test_unknown_engine_and_unreachable_server_are_one_line(
     capsys.readouterr()
     assert main(["ask", "--engine", "down", "m", "hi"]) == 1
     assert "connection refused" in capsys.readouterr().err
+
+
+def test_chat_through_a_remote_engine(
+    capsys: pytest.CaptureFixture[str],
+    llama_server: LlamaCppServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    main(["engines", "add", "local", llama_server.url])
+    monkeypatch.setattr("sys.stdin", io.StringIO("What is the capital of France?\n/exit\n"))
+    assert main(["chat", "--engine", "local", "starter", *ASK]) == 0
+    out, err = capsys.readouterr()
+    assert "Paris" in out
+    assert "Type /exit to leave" in err
+    with Store() as store:
+        (conversation,) = store.list_conversations()
+    assert conversation.model == "remote:local/starter"
