@@ -23,6 +23,15 @@ RenderFn = Callable[[str, list[Message]], str]  # (system prompt, messages) -> p
 CountFn = Callable[[str], int]  # prompt text -> tokens
 
 
+REPLY_SHARE = 2  # a reply may use at most 1/REPLY_SHARE of the context: the rest is the chat
+
+
+def max_reply_tokens(n_ctx: int) -> int:
+    """The longest reply a context of ``n_ctx`` tokens allows (half of it): max tokens set
+    higher would leave no room for the conversation itself."""
+    return max(1, n_ctx // REPLY_SHARE)
+
+
 class ContextOverflowError(Exception):
     """Even the system prompt and the newest turn do not fit in the context window."""
 
@@ -91,7 +100,7 @@ def _overflow(measure: _Measure, last_start: int, budget: int, n_ctx: int, reply
 def reply_budget(max_tokens: int | None, n_ctx: int) -> int:
     """Tokens kept free for the reply: ``max_tokens``, at most half the context."""
     wanted = max_tokens if max_tokens and max_tokens > 0 else n_ctx // 4
-    return max(1, min(wanted, n_ctx // 2))
+    return max(1, min(wanted, max_reply_tokens(n_ctx)))
 
 
 def fit_conversation(  # noqa: PLR0917 - the engine passes all six positionally
