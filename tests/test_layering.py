@@ -65,7 +65,13 @@ UI_FILES = sorted((PACKAGE / "ui").rglob("*.py"))
 
 @pytest.mark.parametrize("path", UI_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_ui_talks_to_services_not_store_or_hub(path: Path) -> None:
-    forbidden = ("chatdesk.store", "chatdesk.hub", "chatdesk.engine.client")
+    forbidden = (
+        "chatdesk.store",
+        "chatdesk.hub",
+        "chatdesk.engine.client",
+        "chatdesk.remote",
+        "chatdesk.api",
+    )
     bad = {n for n in imported_full_names(path) if n.startswith(forbidden)}
     assert not bad, f"{path.name} imports {sorted(bad)}; go through chatdesk.services"
 
@@ -117,3 +123,20 @@ def test_tools_package_sits_below_services_and_ui(path: Path) -> None:
 def test_documents_package_sits_below_services(path: Path) -> None:
     upward = ("chatdesk.ui", "chatdesk.services", "chatdesk.cli")
     assert not [name for name in imported_full_names(path) if name.startswith(upward)]
+
+
+# New capability packages sit beside the services: they may use the engine interface and
+# each other's lower layers, never the window, the command line or the services.
+FORBIDDEN = {
+    "remote": {"ui", "cli", "services", "api", "store"},
+    "api": {"ui", "cli"},
+}
+
+
+@pytest.mark.parametrize(
+    ("package", "path"),
+    [(pkg, path) for pkg in FORBIDDEN for path in sorted((PACKAGE / pkg).rglob("*.py"))],
+    ids=lambda value: value if isinstance(value, str) else value.name,
+)
+def test_new_packages_point_one_way(package: str, path: Path) -> None:
+    assert not chatdesk_imports(path) & FORBIDDEN[package]

@@ -107,6 +107,11 @@ def add_chat_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gpu-layers", type=int, help="layers to offload to the GPU (-1 = all)")
     parser.add_argument("--threads", type=int, help="CPU threads")
     parser.add_argument("--conversation", help="continue this conversation (id or id prefix)")
+    parser.add_argument(
+        "--engine",
+        metavar="NAME",
+        help="a remote engine (chatdesk engines add): MODEL is then one of its model ids",
+    )
     parser.add_argument("--stats", action="store_true", help="print reply figures on stderr")
     parser.add_argument(
         "--tools", help="let the model call these tools (comma-separated; 'all' for every one)"

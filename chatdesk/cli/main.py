@@ -14,6 +14,8 @@ from chatdesk.cli import (
     docs_commands,
     engine_commands,
     model_commands,
+    remote_commands,
+    serve_command,
     tool_commands,
 )
 from chatdesk.cli.errors import CLIError
@@ -29,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     model_commands.register(commands)
     tool_commands.register(commands)
     docs_commands.register(commands)
+    remote_commands.register(commands)
+    serve_command.register(commands)
     return parser
 
 

@@ -27,6 +27,10 @@ from chatdesk.services.documents import DocumentsError, Passage, cited
 from chatdesk.services.documents_turn import DOCUMENTS_KEY, ERROR_KEY, PASSAGES_KEY
 from chatdesk.services.engine_session import ModelState, load_options
 from chatdesk.services.events import EventQueue
+from chatdesk.services.remote_engines import (
+    parse_remote_model_key,
+    remote_model_key,
+)
 from chatdesk.services.tool_turns import ALL_TOOLS, tool_message
 from chatdesk.services.tools import ToolRun, ToolsError
 from chatdesk.services.turns import ChatError, Turn
@@ -102,24 +106,31 @@ class TerminalChat:
             raise CLIError(f"{problem} matches {wanted!r}")
         return store.get_conversation(ids[0])
 
-    def model_path(self) -> Path:
-        """The model named on the command line, else the conversation's."""
+    def model_path(self) -> str:
+        """The model named on the command line (a file, or a remote engine's model id as a
+        remote model key), else the conversation's."""
+        engine = getattr(self.args, "engine", None)
+        if engine:
+            if not self.args.model:
+                raise CLIError("--engine NAME needs a model id (chatdesk engines models NAME)")
+            return remote_model_key(engine, self.args.model)
         if self.args.model:
-            return resolve_model(self.args.model)
+            return str(resolve_model(self.args.model))
         saved = self.conversation.model if self.conversation else None
         if not saved:
             raise CLIError("name a model (this conversation does not record one)")
-        if not Path(saved).is_file():
+        if parse_remote_model_key(saved) is None and not Path(saved).is_file():
             raise CLIError(f"the conversation's model {saved} is not on disk; name a model")
-        return Path(saved)
+        return saved
 
-    def load(self, path: Path) -> None:
-        """Load the model with its saved load settings, overridden by --ctx/--gpu-layers/..."""
-        saved = load_options(str(path), self.services.settings.model_settings(str(path)))
+    def load(self, path: str) -> None:
+        """Load the model with its saved load settings, overridden by --ctx/--gpu-layers/...
+        (a remote model: its engine is opened and the server asked for that id)."""
+        saved = load_options(path, self.services.settings.model_settings(path))
         flags = {"n_ctx": self.args.ctx, "n_gpu_layers": self.args.gpu_layers}
         flags["n_threads"] = self.args.threads
         options = LoadOptions(**{**saved.to_dict(), **{k: v for k, v in flags.items() if v}})
-        future = self.services.engine.load(str(path), options)
+        future = self.services.engine.load(path, options)
         self.events.run_until(lambda: self.services.engine.status.state is not ModelState.LOADING)
         error = future.exception() if future is not None else None
         if error is not None or not self.services.engine.ready:
@@ -216,6 +227,9 @@ class TerminalChat:
         if turn.failure is not None:
             failure = turn.failure
             raise CLIError(one_line(failure) if isinstance(failure, EngineError) else str(failure))
+        report = turn.data.get("sampling_report")
+        if report and (self.args.stats or turn.data.get("sampling_not_sent")):
+            print(f"[{report}]", file=sys.stderr)  # a remote server: what it got, what not
         if self.args.stats:
             print(describe_stats(turn), file=sys.stderr)
         if turn.error and turn.tools is not None:  # a tool turn cut short (step limit...)

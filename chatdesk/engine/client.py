@@ -566,7 +566,6 @@ class EngineClient:
         tools: list[dict[str, Any]] | None = None,
     ) -> ReplyStream:
         """Start a reply to ``messages`` (oldest first, last is the user's); stream it."""
-        stream = ReplyStream(next(self._ids), self._cancel)
         fields = {
             "messages": messages,
             "system_prompt": system_prompt,
@@ -575,8 +574,21 @@ class EngineClient:
         }
         if tools is not None:
             fields["tools"] = tools
+        return self._stream("generate", fields)
+
+    def complete(self, prompt: str, sampling: SamplingSettings | None = None) -> ReplyStream:
+        """Continue ``prompt`` as plain text (no chat template): a text completion."""
+        fields = {
+            "messages": [],
+            "raw_prompt": prompt,
+            "sampling": (sampling or SamplingSettings()).to_dict(),
+        }
+        return self._stream("generate", fields)
+
+    def _stream(self, op: str, fields: dict[str, Any]) -> ReplyStream:
+        stream = ReplyStream(next(self._ids), self._cancel)
         try:
-            self._send(self._live_host(), "generate", fields, stream)
+            self._send(self._live_host(), op, fields, stream)
         except EngineError as error:
             stream.deliver(ReplyFailed(error))
         return stream

@@ -128,6 +128,12 @@ def _overflow(measure: _Measure, last_start: int, budget: int, n_ctx: int, reply
     )
 
 
+def reply_budget(max_tokens: int | None, n_ctx: int) -> int:
+    """Tokens kept free for the reply: ``max_tokens``, at most half the context."""
+    wanted = max_tokens if max_tokens and max_tokens > 0 else n_ctx // 4
+    return max(1, min(wanted, max_reply_tokens(n_ctx)))
+
+
 def fit_conversation(  # noqa: PLR0917 - the engine passes all six positionally
     system_prompt: str,
     messages: list[Message],

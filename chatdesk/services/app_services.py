@@ -20,6 +20,7 @@ from chatdesk.services.engine_session import EngineSession, local_engine
 from chatdesk.services.events import Dispatch
 from chatdesk.services.export import ExportService
 from chatdesk.services.model_identity import HashCache
+from chatdesk.services.remote_engines import RemoteEngineService, record_sampling_report
 from chatdesk.services.settings import SettingsService
 from chatdesk.services.token_probabilities import TokenProbabilityFeature
 from chatdesk.services.tool_turns import ToolTurns
@@ -29,6 +30,7 @@ from chatdesk.store import Store
 from chatdesk.tools.mcp_servers import CONFIG_NAME
 
 if TYPE_CHECKING:
+    from chatdesk.services.api_server import ApiServerService
     from chatdesk.services.documents import DocumentService
     from chatdesk.services.models import ModelService
 
@@ -48,7 +50,9 @@ class AppServices:
     probabilities: TokenProbabilityFeature
     tools: ToolsService
     tool_turns: ToolTurns
+    remote_engines: RemoteEngineService
     _models: ModelService | None = field(default=None, repr=False)
+    _api_server: ApiServerService | None = field(default=None, repr=False)
     _documents: DocumentService | None = field(default=None, repr=False)
     document_turns: DocumentTurns = field(init=False, repr=False)
 
@@ -67,15 +71,19 @@ class AppServices:
         """Open the store (migrating it if needed) and prepare a lazily started engine."""
         store = Store(database)  # marks replies cut off by a crash as interrupted
         settings = SettingsService(store)
-        engine = EngineSession(settings, client_factory, hashes=HashCache())
+        remote = RemoteEngineService(store)
+        engine = EngineSession(
+            settings, client_factory, hashes=HashCache(), remote_engines=remote.open_engine
+        )
         turns = TurnService(store, engine, settings)
         probabilities = TokenProbabilityFeature(store)
         probabilities.install(turns)
         tools = ToolsService(store, store.path.parent / CONFIG_NAME)
+        turns.add_event_hook(record_sampling_report)
         return cls(
             store, settings, engine, turns, ChatService(store, turns),
             ConversationsService(store), ExportService(store), probabilities,
-            tools, ToolTurns(turns, tools),
+            tools, ToolTurns(turns, tools), remote,
         )  # fmt: skip
 
     def set_dispatch(self, dispatch: Dispatch) -> None:
@@ -109,8 +117,19 @@ class AppServices:
             )
         return self._documents
 
+    @property
+    def api_server(self) -> ApiServerService:
+        """ChatDesk's own API server over the loaded model (created on first use)."""
+        if self._api_server is None:
+            from chatdesk.services.api_server import ApiServerService
+
+            self._api_server = ApiServerService.for_session(self.engine, self.turns)
+        return self._api_server
+
     def close(self) -> None:
-        """Stop downloads, indexing and the engine, and close the databases."""
+        """Stop the API server, downloads, indexing and the engine, and close the databases."""
+        if self._api_server is not None:
+            self._api_server.stop()
         if self._models is not None:
             self._models.close()
         if self._documents is not None:

@@ -6,8 +6,12 @@ goes back to it, READY, carrying ``load_error`` (what failed and why) for the fr
 show. Any other failure (llama.cpp could not load a valid-looking file, after the engine had
 freed the old model) loads the previous model again, and it too reports the ``load_error``.
 
-The session programs against ``chatdesk.engine.interface.Engine`` (the local engine host by
-default; a remote engine is another factory). Loading runs in the engine; when the load
+The session programs against ``chatdesk.engine.interface.Engine``: the local engine host for
+model files, and a remote engine for a remote model key (``remote:ENGINE/MODEL_ID``, see
+``chatdesk.services.remote_engines``), opened through ``remote_engines`` and kept until
+closed, so switching back and forth reuses each engine. While ChatDesk's API server runs,
+``lane`` is the scheduler's priority lane and replies go through it (``engine``);
+``raw_engine`` is always the loaded model's own engine. Loading runs in the engine; when the load
 future finishes, the outcome is handed to the owner's thread through the session's
 ``Dispatch`` and every listener is told (``model_changed(status)``). Nothing here blocks or
 imports Qt; ``wait_loaded`` is for the command line, which has nothing else to do.
@@ -26,10 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from chatdesk.engine.interface import Engine
-from chatdesk.engine.types import EngineHostDied, ErrorCode, LoadOptions, ModelInfo
+from chatdesk.engine.types import EngineError, EngineHostDied, ErrorCode, LoadOptions, ModelInfo
 from chatdesk.services.events import Dispatch, run_inline
 from chatdesk.services.model_choices import remember_used_async
 from chatdesk.services.model_identity import HashCache, identity_for
+from chatdesk.services.remote_engines import parse_remote_model_key
 from chatdesk.services.settings import SettingsService
 from chatdesk.services.turns import describe_error
 
@@ -94,10 +99,15 @@ class EngineSession:
         dispatch: Dispatch = run_inline,
         hashes: HashCache | None = None,
         kind: str = "local",
+        *,
+        remote_engines: Callable[[str], Engine] | None = None,
     ) -> None:
         self._settings = settings
         self._factory = engine_factory
-        self._engine: Engine | None = None
+        self._remote_opener = remote_engines
+        self._engines: dict[str, Engine] = {}  # "local" or "remote:NAME" -> engine
+        self._active = "local"
+        self.lane: Engine | None = None
         self.dispatch = dispatch
         self.hashes = hashes
         self.kind = kind
@@ -113,10 +123,22 @@ class EngineSession:
 
     @property
     def engine(self) -> Engine:
-        """The engine, created on first use."""
-        if self._engine is None:
-            self._engine = self._factory()
-        return self._engine
+        """The engine replies go through: the API scheduler's lane while it runs, else raw."""
+        return self.lane or self.raw_engine
+
+    @property
+    def raw_engine(self) -> Engine:
+        """The loaded model's engine (the local one created on first use)."""
+        if self._active not in self._engines:
+            self._engines[self._active] = self._open(self._active)
+        return self._engines[self._active]
+
+    def _open(self, key: str) -> Engine:
+        if key == "local":
+            return self._factory()
+        if self._remote_opener is None:
+            raise EngineError("remote engines are not available here", "no_remote")
+        return self._remote_opener(key.removeprefix("remote:"))
 
     @property
     def model_path(self) -> str | None:
@@ -131,12 +153,21 @@ class EngineSession:
     def warm_up(self) -> None:
         """Start the engine now, so it imports llama.cpp while the user picks a model."""
         try:
-            self.engine.start()
+            self.raw_engine.start()
         except Exception as error:  # the next load() reports why the host cannot start
             log.warning("engine warm-up failed: %s", error)
 
     def load(self, path: str, options: LoadOptions | None = None) -> Future[ModelInfo] | None:
-        """Start loading a model; listeners hear the outcome. The future, if it started."""
+        """Start loading a model (a file, or a remote model key); listeners hear the outcome."""
+        remote = parse_remote_model_key(path)
+        if remote is not None:
+            self._active, self.kind, options = (
+                f"remote:{remote[0]}",
+                "remote",
+                LoadOptions(remote[1]),
+            )
+        else:
+            self._active, self.kind = "local", "local"
         options = options or load_options(path, self._settings.model_settings(path))
         self._load_serial += 1
         serial = self._load_serial
@@ -145,7 +176,7 @@ class EngineSession:
         self._set(ModelStatus(ModelState.LOADING, path))
         log.info("loading model %s", path)
         try:
-            future = self.engine.load(options)
+            future = self.raw_engine.load(options)
         except Exception as error:  # the host may fail to start at all
             self._fail(error)
             return None
@@ -184,17 +215,19 @@ class EngineSession:
 
     def unload(self) -> None:
         """Forget the model and free the engine's memory."""
-        if self._engine is not None and self.ready:
+        engine = self._engines.get(self._active)
+        if engine is not None and self.ready:
             with contextlib.suppress(Exception):  # a dead host has nothing left to free
-                self._engine.unload()
+                engine.unload()
             log.info("model unloaded: %s", self.status.path)
         self._set(ModelStatus(ModelState.NONE))
 
     def close(self) -> None:
         """Stop the engine (at window close or command end)."""
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
+        engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            engine.close()
+        if engines:
             log.info("engine stopped")
 
     def _fail(self, error: BaseException) -> None:

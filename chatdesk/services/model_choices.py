@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatdesk import paths
+from chatdesk.services.remote_engines import parse_remote_model_key, remote_model_key
 from chatdesk.services.settings import SettingsService
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ class ModelChoice:
     path: str
     label: str
     exists: bool
+    group: str = ""  # "": local models; "Remote: NAME" for a remote engine's models
 
 
 def open_library(root: Path | None = None) -> Library:
@@ -47,16 +49,38 @@ def scan_library(root: Path | None = None) -> dict[str, str]:
     }
 
 
-def model_choices(settings: SettingsService, library: dict[str, str]) -> list[ModelChoice]:
-    """Recently used models first, then the rest of the library in its own order."""
+def model_choices(
+    settings: SettingsService,
+    library: dict[str, str],
+    remote: dict[str, list[str]] | None = None,
+) -> list[ModelChoice]:
+    """Local models (recently used first, then the library), then each remote engine's
+    models as a group (``remote``: engine name -> model ids, as fetched)."""
     choices: list[ModelChoice] = []
     seen: set[str] = set()
-    for path in [*settings.recent_models(), *library]:
-        if path in seen:
+    recent = settings.recent_models()
+    for path in [*recent, *library]:
+        if path in seen or parse_remote_model_key(path) is not None:
             continue
         seen.add(path)
         file = Path(path)
         choices.append(ModelChoice(path, library.get(path, file.name), file.is_file()))
+    return choices + remote_choices(recent, remote or {})
+
+
+def remote_choices(recent: list[str], remote: dict[str, list[str]]) -> list[ModelChoice]:
+    """Remote models grouped by engine; recently used ones first within their engine."""
+    keyed: dict[str, list[str]] = {name: [] for name in sorted(remote)}
+    for key in recent:
+        parsed = parse_remote_model_key(key)
+        if parsed is not None and parsed[0] in keyed:
+            keyed[parsed[0]].append(parsed[1])
+    choices = []
+    for name, used in keyed.items():
+        for model_id in dict.fromkeys([*used, *remote[name]]):
+            choices.append(
+                ModelChoice(remote_model_key(name, model_id), model_id, True, f"Remote: {name}")
+            )
     return choices
 
 

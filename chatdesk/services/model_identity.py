@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from chatdesk import paths
+from chatdesk.services.remote_engines import parse_remote_model_key
 
 log = logging.getLogger("chatdesk.models")
 CHUNK = 4 * 1024 * 1024
@@ -92,6 +93,9 @@ def identity_for(
     """The identity stored on replies and conversations (never blocks on hashing)."""
     identity: dict[str, Any] = {"kind": kind, "path": path, "name": name or Path(path).stem}
     if kind != "local":
+        remote = parse_remote_model_key(path)
+        if remote is not None:  # which server and which of its models
+            identity.update(engine=remote[0], model_id=remote[1], name=name or remote[1])
         return identity
     file = Path(path)
     try:

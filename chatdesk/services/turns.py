@@ -210,6 +210,33 @@ class TurnService:
             settings={**self.settings.default_sampling(), **(settings or {})},
         )
 
+    def record_exchange(
+        self,
+        system_prompt: str,
+        messages: list[ChatMessage],
+        reply: str,
+        stats: ReplyStats,
+        settings: dict[str, Any] | None = None,
+    ) -> Conversation:
+        """Save an exchange generated elsewhere (an API request) as a new conversation, with
+        the same title, status and stats rules as a turn run here."""
+        conversation = self.new_conversation(system_prompt, settings)
+        cid = conversation.id
+        first = next((str(m.get("content", "")) for m in messages if m.get("role") == "user"), "")
+        self.store.rename_conversation(cid, title_for(first or reply))
+        for message in messages:
+            self.store.append_message(cid, str(message["role"]), str(message.get("content", "")))
+        row = self.store.append_message(
+            cid, "assistant", reply, model=self.engines.model_path, settings=settings
+        )
+        figures = stats_to_dict(stats)
+        status = final_status(reply, None, False, figures)
+        self.store.update_message(row.id, status=status, stats=figures)
+        self.store.set_reply_metadata(
+            row.id, n_ctx=stats.n_ctx or None, model_identity=self.engines.identity()
+        )
+        return conversation
+
     # -- turns --------------------------------------------------------------------
     @property
     def streaming(self) -> bool:

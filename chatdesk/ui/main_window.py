@@ -51,6 +51,7 @@ from chatdesk.ui.documents_dock import document_drops, install_documents_dock
 from chatdesk.ui.file_actions import FileActions, gguf_from_urls
 from chatdesk.ui.model_picker import ModelPicker, describe_model
 from chatdesk.ui.notice_bar import NoticeBar
+from chatdesk.ui.remote_tabs import add_remote_tabs, model_label
 from chatdesk.ui.rendering import MarkdownRenderer, Palette
 from chatdesk.ui.settings_panel import SettingsPanel
 from chatdesk.ui.sidebar import Sidebar
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self._render_cost_s = 0.0
         self.stop_action: QAction | None = None
         self._library: dict[str, str] = {}
+        self._remote: dict[str, list[str]] = {}  # remote engine -> its model ids
         self._model_offered: set[str] = set()
         self._load_from_welcome = False
         self.bridge = EventBridge(self)
@@ -163,6 +165,7 @@ class MainWindow(QMainWindow):
 
     def _build_dock(self) -> None:
         self.settings_panel = SettingsPanel(self.services.settings, self)
+        add_remote_tabs(self.settings_panel, self.services, self.rescan_remote)
         self.dock = QDockWidget("Settings", self)
         self.dock.setObjectName("settingsDock")
         self.dock.setWidget(self.settings_panel)
@@ -445,6 +448,12 @@ class MainWindow(QMainWindow):
             )
         elif turn.error:
             self.notice.show_notice(f"The reply failed: {first_line(turn.error)}")
+        elif turn.data.get("sampling_not_sent"):  # a remote server that ignores some settings
+            skipped = ", ".join(turn.data["sampling_not_sent"])
+            self.notice.show_notice(
+                f"This server does not take {skipped}; those settings were not sent.",
+                details=str(turn.data.get("sampling_report", "")),
+            )
         if turn.save_error:
             self.unsaved.warn(turn)
 
@@ -461,7 +470,7 @@ class MainWindow(QMainWindow):
     def refresh_models(self, select_initial: bool = False) -> None:
         """Fill the model picker; at start, load the last used model (or the only one)."""
         settings = self.services.settings
-        choices = model_choices(settings, self._library)
+        choices = model_choices(settings, self._library, self._remote)
         current = self.services.engine.status.path
         selected = initial_model(settings, choices) if select_initial else current
         self.picker.set_choices(choices, selected)
@@ -474,6 +483,18 @@ class MainWindow(QMainWindow):
         """Look for local models again, off the GUI thread."""
         root = data_root()  # now: a test may point CHATDESK_HOME elsewhere before it runs
         self.background.run(lambda: scan_library(root), self._library_scanned)
+        self.rescan_remote()
+
+    def rescan_remote(self) -> None:
+        """Ask every remote engine for its models, off the GUI thread."""
+        if self.services.remote_engines.engines():
+            self.background.run(self.services.remote_engines.all_models, self._remote_scanned)
+        elif self._remote:
+            self._remote_scanned({})
+
+    def _remote_scanned(self, remote: dict[str, list[str]]) -> None:
+        self._remote = remote
+        self.refresh_models()
 
     def _library_scanned(self, library: dict[str, str]) -> None:
         self._library = library
@@ -499,7 +520,8 @@ class MainWindow(QMainWindow):
     def _offer_conversation_model(self, conversation: Conversation) -> None:
         """The conversation was written with another model that is on disk: load or offer it."""
         path, engine = conversation.model, self.services.engine
-        if not path or path == engine.status.path or not Path(path).is_file():
+        remote = self.services.remote_engines.is_available(path or "")
+        if not path or path == engine.status.path or not (remote or Path(path).is_file()):
             return
         if engine.status.state is ModelState.LOADING or self.turns.streaming:
             return
@@ -509,7 +531,7 @@ class MainWindow(QMainWindow):
         elif policy == "ask" and path not in self._model_offered:
             self._model_offered.add(path)
             self.notice.show_notice(
-                f"This conversation was written with {Path(path).stem}.",
+                f"This conversation was written with {model_label(path)}.",
                 "Load it",
                 lambda: self.load_model(path),
             )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from chatdesk.engine.types import ModelInfo
@@ -34,7 +37,11 @@ class ModelPicker(QComboBox):
         self.clear()
         if selected is None or all(c.path != selected for c in choices):
             self.addItem("Choose a model...", PLACEHOLDER)
+        group = ""
         for choice in choices:
+            if choice.group != group:
+                group = choice.group
+                self.add_header(group)
             label = choice.label if choice.exists else f"{choice.label} (missing)"
             self.addItem(label, choice.path)
             self.setItemData(self.count() - 1, choice.path, role=3)  # tool tip: the full path
@@ -43,6 +50,13 @@ class ModelPicker(QComboBox):
         index = self.findData(selected) if selected else 0
         self.setCurrentIndex(max(index, 0))
         self._updating = False
+
+    def add_header(self, title: str) -> None:
+        """A group title (a remote engine's name) that cannot be chosen."""
+        self.insertSeparator(self.count())
+        self.addItem(title, PLACEHOLDER)
+        item = cast(QStandardItemModel, self.model()).item(self.count() - 1)
+        item.setEnabled(False)
 
     def selected_path(self) -> str | None:
         """The model file shown, if any."""

@@ -149,6 +149,7 @@ class ScriptedEngine:
         self.requests: list[dict[str, Any]] = []
         self.closed = False
         self.replies: list[str] = []  # whole replies for the next generate calls, in order
+        self.model_info: ModelInfo | None = None
 
     def token_list(self) -> list[str]:
         """The reply split into ``tokens`` pieces (the text repeated as needed)."""
@@ -164,7 +165,8 @@ class ScriptedEngine:
         elif path.read_bytes()[:4] != b"GGUF":
             future.set_exception(EngineError(f"{path.name} is not a GGUF file", "invalid_model"))
         else:
-            future.set_result(model_info(str(path), options.n_ctx or 2048))
+            self.model_info = model_info(str(path), options.n_ctx or 2048)
+            future.set_result(self.model_info)
         return future
 
     def generate(

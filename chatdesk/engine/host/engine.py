@@ -26,7 +26,7 @@ from chatdesk.engine.context_fit import (
     ContextOverflowError,
     FitResult,
     fit_conversation,
-    max_reply_tokens,
+    reply_budget,
 )
 from chatdesk.engine.host import memory
 from chatdesk.engine.host.detokenize import StreamingText
@@ -88,6 +88,7 @@ class ReplyRequest:
     settings: SamplingSettings
     conversation_key: str | None = None
     tools: list[dict[str, Any]] | None = None  # function specs for the chat template
+    raw_prompt: str | None = None  # a text completion: this text as is, no chat template
 
 
 @dataclass(frozen=True)
@@ -370,6 +371,12 @@ class Engine:
                 "the chat template rendered an empty prompt for this conversation "
                 f"({prompts.template_name}); nothing was sent to the model",
             )
+        if request.raw_prompt is not None and len(canonical) > fit.token_budget:
+            raise EngineFailure(
+                ErrorCode.MESSAGE_TOO_LONG,
+                f"The prompt needs {len(canonical):,} tokens, but only {fit.token_budget:,} fit "
+                f"(context {model.n_ctx:,} minus the reply's share).",
+            )
         job.on_fitted(
             ContextFitted(
                 len(fit.messages) - fit.pinned, fit.dropped_count, len(canonical), model.n_ctx
@@ -405,6 +412,9 @@ class Engine:
         Stop (``cancel``) ends at once."""
         model, prompts = self._require_model(), self._require_prompts()
         budget = reply_budget(request.settings.max_tokens, model.n_ctx)
+        if request.raw_prompt is not None:  # a text completion: no template, nothing dropped
+            raw = request.raw_prompt
+            return FitResult([], 0, 0, raw, model.n_ctx - budget), [PromptPiece(raw)]
         with render_scope(MAX_RENDER_SECONDS, cancel):
             fit = self._fit(request.messages, request.system_prompt, budget, request.tools)
             continuing = continues_reply(fit.messages)
@@ -502,12 +512,6 @@ def prompt_progress(
     started = time.perf_counter()
     report(PromptProgress(0, total, 0.0))
     return lambda done: report(PromptProgress(done, total, time.perf_counter() - started))
-
-
-def reply_budget(max_tokens: int | None, n_ctx: int) -> int:
-    """Tokens kept free for the reply: ``max_tokens``, at most half the context."""
-    wanted = max_tokens if max_tokens and max_tokens > 0 else n_ctx // 4
-    return max(1, min(wanted, max_reply_tokens(n_ctx)))
 
 
 def stop_strings(settings: SamplingSettings, model: LoadedModel) -> list[str]:

@@ -212,6 +212,7 @@ class HostServer:
                 settings=SamplingSettings.from_dict(message.get("sampling") or {}),
                 conversation_key=message.get("conversation_key"),
                 tools=message.get("tools"),
+                raw_prompt=message.get("raw_prompt"),
             )
             job = ReplyJob(
                 cancel,

@@ -1,0 +1,448 @@
+"""The OpenAI-compatible API as a FastAPI app over a ``FairScheduler``.
+
+FastAPI (on Starlette, served by uvicorn) because it is the well-kept ASGI stack the
+OpenAI-compatible servers people already run are built on (vLLM, llama-cpp-python's own
+server): pydantic validation of request bodies, streaming responses, CORS middleware and
+per-route dependencies come with it, and uvicorn handles HTTP/1.1 keep-alive, chunked
+bodies and client disconnects correctly, which a hand-written server would not.
+
+Routes: ``GET /v1/models``, ``POST /v1/chat/completions`` and ``POST /v1/completions``,
+streaming (server-sent events ending in ``data: [DONE]``) or not. A request waits in the
+scheduler's queue for its turn; while it waits and while it streams, a watcher reads the
+connection, and a client that goes away has its reply cancelled at once, so the engine
+stops within a token. Errors before the first byte are HTTP errors with OpenAI-style
+bodies (``chatdesk.api.errors``); a failure mid-stream is an ``{"error": ...}`` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chatdesk.api import errors
+from chatdesk.api.defaults import DEFAULT_MAX_BODY, DEFAULT_MAX_TOKENS_LIMIT
+from chatdesk.api.errors import ApiError
+from chatdesk.api.scheduler import FairScheduler
+from chatdesk.api.schemas import ChatCompletionRequest, CompletionRequest, SamplingFields
+from chatdesk.engine.interface import ReplyHandle
+from chatdesk.engine.types import (
+    ContextFitted,
+    ModelInfo,
+    ReplyDone,
+    ReplyEvent,
+    ReplyFailed,
+    ReplyStats,
+    SamplingSettings,
+    TextDelta,
+)
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+FINISH = {"stop": "stop", "length": "length", "cancelled": "stop"}
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """How the API behaves (limits, key, CORS)."""
+
+    api_key: str | None = None  # required as "Authorization: Bearer KEY" when set
+    cors_origins: tuple[str, ...] = ()  # no CORS headers at all unless origins are listed
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    max_tokens_limit: int = DEFAULT_MAX_TOKENS_LIMIT
+    model_id: str | None = None  # the id clients use; default: the GGUF file's name
+    on_exchange: ExchangeHook | None = field(default=None, compare=False)  # e.g. save it
+
+
+@dataclass(frozen=True)
+class ApiExchange:
+    """One finished chat request, for whoever keeps them (off unless ``on_exchange`` is set)."""
+
+    client: str
+    model_id: str
+    system_prompt: str
+    messages: list[dict[str, str]]
+    reply: str
+    stats: ReplyStats
+    sampling: SamplingSettings
+
+
+ExchangeHook = Callable[[ApiExchange], None]
+
+
+def report_exchange(handle: ReplyHandle, hook: ExchangeHook, partial: ApiExchange) -> None:
+    """Call ``hook`` with the whole exchange once ``handle`` ends with a reply (any thread)."""
+    parts: list[str] = []
+
+    def collect(event: ReplyEvent) -> None:
+        if isinstance(event, TextDelta):
+            parts.append(event.text)
+        elif isinstance(event, ReplyDone) and parts:
+            hook(replace(partial, reply="".join(parts), stats=event.stats))
+
+    handle.on_event(collect)
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for a request body over the limit (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, f"request body over {self.limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = errors.error_response(413, f"request body over {self.limit} bytes")
+        await response(scope, receive, send)
+
+
+def client_key(request: Request, body: SamplingFields) -> str:
+    """Who a request is from, for fair queueing: ``user``, else the remote address."""
+    if body.user:
+        return f"user:{body.user}"
+    return f"host:{request.client.host if request.client else 'unknown'}"
+
+
+async def watch_disconnect(request: Request, handle: ReplyHandle) -> None:
+    """Cancel ``handle`` as soon as the client goes away."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            handle.cancel()
+            return
+
+
+async def relay(request: Request, handle: ReplyHandle) -> AsyncGenerator[ReplyEvent]:
+    """The reply's events on the event loop; the reply is cancelled if iteration stops early."""
+    loop = asyncio.get_running_loop()
+    events: asyncio.Queue[ReplyEvent] = asyncio.Queue()
+
+    def forward(event: ReplyEvent) -> None:
+        loop.call_soon_threadsafe(events.put_nowait, event)
+
+    handle.on_event(forward)
+    watcher = asyncio.create_task(watch_disconnect(request, handle))
+    try:
+        while True:
+            event = await events.get()
+            yield event
+            if isinstance(event, ReplyDone | ReplyFailed):
+                return
+    finally:
+        watcher.cancel()
+        if not handle.done:
+            handle.cancel()
+
+
+def sse(data: dict[str, Any]) -> bytes:
+    """One server-sent event."""
+    return (
+        b"data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+    )
+
+
+def usage(stats: ReplyStats | None) -> dict[str, int]:
+    """OpenAI ``usage`` from reply stats."""
+    prompt = stats.prompt_tokens if stats else 0
+    completion = stats.generated_tokens if stats else 0
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+class Shape:
+    """How one kind of completion looks on the wire (chat or text)."""
+
+    def __init__(self, chat: bool, model: str) -> None:
+        self.chat = chat
+        self.model = model
+        self.id = ("chatcmpl-" if chat else "cmpl-") + uuid.uuid4().hex[:24]
+        self.created = int(time.time())
+
+    def _envelope(self, choices: list[dict[str, Any]], chunk: bool) -> dict[str, Any]:
+        kind = "chat.completion" if self.chat else "text_completion"
+        obj = kind + ".chunk" if chunk and self.chat else kind
+        return {
+            "id": self.id,
+            "object": obj,
+            "created": self.created,
+            "model": self.model,
+            "choices": choices,
+        }
+
+    def piece(
+        self, text: str | None, finish: str | None = None, first: bool = False
+    ) -> dict[str, Any]:
+        """A streamed chunk with ``text`` (None: none) and maybe the finish reason."""
+        if self.chat:
+            delta: dict[str, Any] = {"role": "assistant"} if first else {}
+            if text is not None:
+                delta["content"] = text
+            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        else:
+            choice = {"index": 0, "text": text or "", "logprobs": None, "finish_reason": finish}
+        return self._envelope([choice], chunk=True)
+
+    def usage_chunk(self, stats: ReplyStats | None) -> dict[str, Any]:
+        """The last chunk when ``include_usage`` was asked for."""
+        return {**self._envelope([], chunk=True), "usage": usage(stats)}
+
+    def whole(self, text: str, finish: str, stats: ReplyStats | None) -> dict[str, Any]:
+        """A non-streamed answer."""
+        if self.chat:
+            choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": text}}
+        else:
+            choice = {"index": 0, "text": text}
+        choice.update(logprobs=None, finish_reason=finish)
+        return {**self._envelope([choice], chunk=False), "usage": usage(stats)}
+
+
+def finish_reason(stats: ReplyStats | None) -> str:
+    """OpenAI's finish reason for an engine's."""
+    return FINISH.get(stats.finish_reason if stats else "stop", "stop")
+
+
+async def first_event(events: AsyncGenerator[ReplyEvent]) -> ReplyEvent:
+    """The first event (ContextFitted, text, or the failure that ends the reply early)."""
+    return await events.__anext__()
+
+
+async def streamed(
+    shape: Shape, events: AsyncGenerator[ReplyEvent], first: ReplyEvent, include_usage: bool
+) -> AsyncIterator[bytes]:
+    """The server-sent events of a streamed answer."""
+    yield sse(shape.piece("" if shape.chat else None, first=True))
+    pending: list[ReplyEvent] = [first]
+    async with contextlib.aclosing(events):
+        while True:
+            event = pending.pop() if pending else await anext(events, None)
+            if event is None:
+                return
+            if isinstance(event, TextDelta):
+                yield sse(shape.piece(event.text))
+            elif isinstance(event, ReplyDone):
+                yield sse(shape.piece(None, finish_reason(event.stats)))
+                if include_usage:
+                    yield sse(shape.usage_chunk(event.stats))
+                yield b"data: [DONE]\n\n"
+                return
+            elif isinstance(event, ReplyFailed):
+                yield sse(
+                    errors.error_body(
+                        500, event.error.message.splitlines()[0], code=event.error.code
+                    )
+                )
+                return
+
+
+async def collected(
+    events: AsyncGenerator[ReplyEvent], first: ReplyEvent
+) -> tuple[str, ReplyStats | None]:
+    """The whole reply text and its stats (a failure raised as an API error)."""
+    parts: list[str] = []
+    event: ReplyEvent | None = first
+    async with contextlib.aclosing(events):
+        while event is not None:
+            if isinstance(event, TextDelta):
+                parts.append(event.text)
+            elif isinstance(event, ReplyDone):
+                return "".join(parts), event.stats
+            elif isinstance(event, ReplyFailed):
+                raise errors.engine_api_error(event.error)
+            event = await anext(events, None)
+    return "".join(parts), None
+
+
+class Api:
+    """The routes' shared state: scheduler, configuration, the model's id."""
+
+    def __init__(self, scheduler: FairScheduler, config: ApiConfig) -> None:
+        self.scheduler = scheduler
+        self.config = config
+
+    def model_id(self) -> str | None:
+        """The id clients must name (None: no model loaded)."""
+        info = self.scheduler.engine.model_info
+        if info is None:
+            return None
+        return self.config.model_id or default_model_id(info)
+
+    def check(self, body: SamplingFields) -> tuple[str, SamplingSettings]:
+        """The model id (404 if it is not ours) and the engine settings (400 on limits)."""
+        served = self.model_id()
+        if served is None:
+            raise ApiError(503, "no model is loaded", code="no_model")
+        if body.model != served:
+            raise ApiError(
+                404,
+                f"model {body.model!r} does not exist (this server has {served!r})",
+                "model",
+                "model_not_found",
+            )
+        wanted = body.wanted_max_tokens()
+        limit = self.config.max_tokens_limit
+        if wanted is not None and wanted > limit:
+            raise ApiError(
+                400, f"max_tokens: at most {limit} on this server, not {wanted}", "max_tokens"
+            )
+        return served, body.sampling(wanted or limit)
+
+    async def answer(
+        self, request: Request, body: SamplingFields, shape: Shape, handle: ReplyHandle
+    ) -> Any:
+        """Stream or collect ``handle`` into the response."""
+        events = relay(request, handle)
+        first = await first_event(events)
+        while isinstance(first, ContextFitted):
+            first = await first_event(events)
+        if isinstance(first, ReplyFailed):
+            await events.aclose()
+            raise errors.engine_api_error(first.error)
+        if body.stream:
+            return StreamingResponse(
+                streamed(shape, events, first, body.include_usage()),
+                media_type="text/event-stream",
+                headers=SSE_HEADERS,
+            )
+        text, stats = await collected(events, first)
+        return JSONResponse(shape.whole(text, finish_reason(stats), stats))
+
+
+def default_model_id(info: ModelInfo) -> str:
+    """The id clients use by default: a GGUF file's name without ``.gguf``, else the id."""
+    name = Path(info.path).name
+    return name.removesuffix(".gguf") if name.endswith(".gguf") else info.path
+
+
+def system_and_messages(body: ChatCompletionRequest) -> tuple[str, list[dict[str, str]]]:
+    """Leading system (or developer) messages as the system prompt; the rest as messages."""
+    system: list[str] = []
+    messages: list[dict[str, str]] = []
+    for message in body.messages:
+        role = "system" if message.role == "developer" else message.role
+        if role == "system" and not messages:
+            system.append(message.text())
+        else:
+            messages.append({"role": role, "content": message.text()})
+    if not messages:
+        raise ApiError(400, "messages: at least one user message is needed", "messages")
+    return "\n\n".join(system), messages
+
+
+def create_app(scheduler: FairScheduler, config: ApiConfig | None = None) -> FastAPI:
+    """The ASGI app serving ``scheduler``'s engine."""
+    config = config or ApiConfig()
+    api = Api(scheduler, config)
+    app = FastAPI(title="ChatDesk API", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_exception_handler(RequestValidationError, errors.validation_handler)
+    app.add_exception_handler(StarletteHTTPException, errors.http_error_handler)
+    app.add_exception_handler(ApiError, errors.api_error_handler)
+    if config.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(BodyLimit, limit=config.max_body_bytes)
+    add_routes(app, api, authorizer(config.api_key))
+    return app
+
+
+def authorizer(api_key: str | None) -> Callable[[Request], Awaitable[None]]:
+    """A dependency that checks ``Authorization: Bearer KEY`` when a key is set."""
+
+    async def authorize(request: Request) -> None:
+        if api_key is None:
+            return
+        given = request.headers.get("authorization", "")
+        scheme, _, token = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), api_key.encode()
+        ):
+            raise ApiError(
+                401,
+                "missing or wrong API key (send Authorization: Bearer KEY)",
+                code="invalid_api_key",
+            )
+
+    return authorize
+
+
+def add_routes(app: FastAPI, api: Api, authorize: Callable[[Request], Awaitable[None]]) -> None:
+    """The three OpenAI routes."""
+    guarded = [Depends(authorize)]
+
+    @app.get("/v1/models", dependencies=guarded)
+    async def models() -> dict[str, Any]:
+        served = api.model_id()
+        data = (
+            [{"id": served, "object": "model", "created": 0, "owned_by": "chatdesk"}]
+            if served
+            else []
+        )
+        return {"object": "list", "data": data}
+
+    @app.post("/v1/chat/completions", dependencies=guarded)
+    async def chat_completions(request: Request, body: ChatCompletionRequest) -> Any:
+        served, sampling = api.check(body)
+        system, messages = system_and_messages(body)
+        client = client_key(request, body)
+        handle = api.scheduler.generate(client, messages, system, sampling, label="chat")
+        if api.config.on_exchange is not None:
+            empty = ReplyStats(finish_reason="stop")
+            exchange = ApiExchange(client, served, system, messages, "", empty, sampling)
+            report_exchange(handle, api.config.on_exchange, exchange)
+        return await api.answer(request, body, Shape(True, served), handle)
+
+    @app.post("/v1/completions", dependencies=guarded)
+    async def completions(request: Request, body: CompletionRequest) -> Any:
+        served, sampling = api.check(body)
+        engine = api.scheduler.engine
+        complete = getattr(engine, "complete", None)
+        if complete is None:
+            raise ApiError(
+                400, "this engine does not do raw text completions; use /v1/chat/completions"
+            )
+        client = client_key(request, body)
+        prompt = body.prompt_text()
+        handle = api.scheduler.submit(
+            client, lambda: complete(prompt, sampling), label="completion"
+        )
+        return await api.answer(request, body, Shape(False, served), handle)
+
+    del models, chat_completions, completions  # registered on the app

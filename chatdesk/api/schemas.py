@@ -1,0 +1,115 @@
+"""Request bodies of the API, validated by pydantic (FastAPI turns failures into 400s).
+
+Field names and meanings follow OpenAI's API; ``top_k``, ``min_p``, ``repeat_penalty`` and
+``ignore_eos`` are the llama.cpp extensions llama-server also takes. Unknown fields are
+ignored, as OpenAI-compatible servers do. Values are range-checked here; the limit on
+``max_tokens`` is the server's (``ApiConfig.max_tokens_limit``) and is checked by the app.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chatdesk.engine.types import SamplingSettings
+
+MAX_STOP_STRINGS = 16
+SAMPLING_NAMES = (
+    "temperature",
+    "top_p",
+    "top_k",
+    "min_p",
+    "repeat_penalty",
+    "presence_penalty",
+    "frequency_penalty",
+    "seed",
+)
+
+
+class TextPart(BaseModel):
+    """One part of a multi-part message: only text is taken."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["text"]
+    text: str
+
+
+class ChatMessageIn(BaseModel):
+    """One chat message."""
+
+    model_config = ConfigDict(extra="ignore")
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[TextPart] | None = None
+
+    def text(self) -> str:
+        """The message text (parts joined)."""
+        if isinstance(self.content, list):
+            return "".join(part.text for part in self.content)
+        return self.content or ""
+
+
+class StreamOptions(BaseModel):
+    """``stream_options``."""
+
+    model_config = ConfigDict(extra="ignore")
+    include_usage: bool = False
+
+
+class SamplingFields(BaseModel):
+    """Fields shared by chat and text completions."""
+
+    model_config = ConfigDict(extra="ignore")
+    model: str
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    top_p: Annotated[float, Field(ge=0, le=1)] | None = None
+    top_k: Annotated[int, Field(ge=0, le=1000)] | None = None
+    min_p: Annotated[float, Field(ge=0, le=1)] | None = None
+    repeat_penalty: Annotated[float, Field(ge=0.5, le=2)] | None = None
+    presence_penalty: Annotated[float, Field(ge=-2, le=2)] | None = None
+    frequency_penalty: Annotated[float, Field(ge=-2, le=2)] | None = None
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
+    max_tokens: Annotated[int, Field(ge=1)] | None = None
+    max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
+    stop: str | Annotated[list[str], Field(max_length=MAX_STOP_STRINGS)] | None = None
+    n: Annotated[int, Field(ge=1, le=1)] = 1
+    ignore_eos: bool = False
+    user: str | None = None
+
+    def wanted_max_tokens(self) -> int | None:
+        """``max_completion_tokens`` (newer name) or ``max_tokens``."""
+        return self.max_completion_tokens or self.max_tokens
+
+    def sampling(self, max_tokens: int) -> SamplingSettings:
+        """Engine settings: given values over the engine's defaults."""
+        values = SamplingSettings().to_dict()
+        for name in SAMPLING_NAMES:
+            if getattr(self, name) is not None:
+                values[name] = getattr(self, name)
+        stop = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
+        values.update(
+            max_tokens=max_tokens, stop=tuple(s for s in stop if s), ignore_eos=self.ignore_eos
+        )
+        return SamplingSettings.from_dict(values)
+
+    def include_usage(self) -> bool:
+        """Whether a streamed answer ends with a usage chunk."""
+        return bool(self.stream_options and self.stream_options.include_usage)
+
+
+class ChatCompletionRequest(SamplingFields):
+    """``POST /v1/chat/completions``."""
+
+    messages: Annotated[list[ChatMessageIn], Field(min_length=1)]
+
+
+class CompletionRequest(SamplingFields):
+    """``POST /v1/completions`` (one prompt)."""
+
+    prompt: str | Annotated[list[str], Field(min_length=1, max_length=1)]
+
+    def prompt_text(self) -> str:
+        """The one prompt."""
+        return self.prompt if isinstance(self.prompt, str) else self.prompt[0]

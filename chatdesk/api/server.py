@@ -1,0 +1,102 @@
+"""Running the API app with uvicorn: bind-address rules, a background thread, the URL.
+
+Loopback (127.0.0.1, ::1, localhost) is the default and needs no key. Any other address
+makes the model reachable from the network, so it is refused unless an API key is set;
+with one, every request must send ``Authorization: Bearer KEY`` and the start message
+says so. ``ApiServer`` runs uvicorn on a thread (the window's switch, tests) or in the
+foreground (``chatdesk serve``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+
+import uvicorn
+from fastapi import FastAPI
+
+from chatdesk.api.defaults import DEFAULT_HOST, DEFAULT_PORT
+
+START_TIMEOUT = 15.0
+
+
+class BindError(ValueError):
+    """A bind address that is not allowed as given (one-line reason)."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, api_key: str | None) -> str:
+    """What the server tells the user about access; BindError when no key guards the network."""
+    if is_loopback(host):
+        return "only this computer can connect (loopback)" + (
+            "; API key required" if api_key else ""
+        )
+    if not api_key:
+        raise BindError(
+            f"binding to {host} lets other machines use the model: set an API key "
+            "(--api-key-env VAR) or bind to 127.0.0.1"
+        )
+    return (
+        f"listening on {host}, reachable from the network: "
+        "clients must send Authorization: Bearer <key>"
+    )
+
+
+class ApiServer:
+    """uvicorn serving ``app`` on ``host:port`` (port 0: a free one)."""
+
+    def __init__(self, app: FastAPI, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.host = host
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The port actually bound."""
+        servers = getattr(self.server, "servers", [])
+        for server in servers:
+            for sock in server.sockets:
+                return int(sock.getsockname()[1])
+        return int(self.server.config.port)
+
+    @property
+    def url(self) -> str:
+        """The base URL clients use (``.../v1``)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/v1"
+
+    def run(self) -> None:
+        """Serve in the foreground until interrupted."""
+        self.server.run()
+
+    def start(self) -> None:
+        """Serve on a background thread; returns once it accepts connections."""
+        self._thread = threading.Thread(target=self.server.run, name="api-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise OSError(
+                    f"the API server could not start on {self.host}:{self.server.config.port}"
+                )
+            time.sleep(0.02)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving (running streams are closed) and wait for the thread."""
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                self.server.force_exit = True
+                self._thread.join(timeout)

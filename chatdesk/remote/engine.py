@@ -1,0 +1,547 @@
+"""``RemoteEngine``: the ``Engine`` protocol over an OpenAI-compatible HTTP server.
+
+"Loading" a model checks that the server lists that id (``GET /v1/models``) and learns
+what it can about it (context length, tokenizer endpoint, dialect; see ``server_info``).
+Each reply runs on its own thread: the conversation is fitted into the server's context
+(when the server reports one; otherwise it is sent whole and the server decides, which
+``ContextFitted.n_ctx == 0`` says), then ``POST /v1/chat/completions`` with
+``stream: true`` and, where the server takes it, ``stream_options.include_usage``. Each
+server-sent event becomes a ``TextDelta``; time to first token and tokens per second are
+measured here, on the client, and token counts come from the server's ``usage`` when it
+sends one (else one token per content event, which is what llama.cpp and vLLM send).
+
+Stop closes the stream: ``cancel`` ends the reply at once (``finish_reason='cancelled'``,
+the text so far kept) and the reply thread closes the HTTP response on the next event,
+which is how OpenAI-compatible servers learn to stop generating. Every failure ends the
+reply with ``ReplyFailed`` carrying a clear message (``chatdesk.remote.errors``); the text
+streamed before it stays in the handle, so callers keep it as an interrupted reply.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatdesk.engine.client import ReplyStream
+from chatdesk.engine.context_fit import ContextOverflowError, fit_conversation, reply_budget
+from chatdesk.engine.types import (
+    ContextFitted,
+    EngineError,
+    ErrorCode,
+    FinishReason,
+    LoadOptions,
+    ModelInfo,
+    ReplyDone,
+    ReplyFailed,
+    ReplyStats,
+    SamplingSettings,
+    TextDelta,
+)
+from chatdesk.remote import server_info
+from chatdesk.remote.connection import Connection, ServerAddress
+from chatdesk.remote.errors import RemoteErrorCode
+from chatdesk.remote.sampling import SamplingReport, map_sampling
+from chatdesk.remote.server_info import RemoteModel, ServerFacts
+
+Message = dict[str, Any]
+TEMPLATE_NOTE = (
+    "The server applies its own chat template: ChatDesk sends the system prompt and the "
+    "messages below as chat messages (JSON), not this text."
+)
+
+
+def chat_messages(system_prompt: str, messages: list[Message]) -> list[Message]:
+    """The request's ``messages``: the system prompt first, when there is one; an
+    assistant's tool calls and a tool result's call id as the OpenAI API spells them."""
+    head = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    return head + [api_message(m) for m in messages]
+
+
+def api_message(message: Message) -> Message:
+    """One chat message for the server (tool-call arguments as a JSON string)."""
+    out: Message = {"role": message["role"], "content": message.get("content") or ""}
+    if message.get("tool_calls"):
+        out["tool_calls"] = [api_tool_call(call) for call in message["tool_calls"]]
+    if message.get("tool_call_id"):
+        out["tool_call_id"] = message["tool_call_id"]
+    return out
+
+
+def api_tool_call(call: dict[str, Any]) -> dict[str, Any]:
+    """A stored tool call as the API's ``{"id", "type", "function": {name, arguments}}``."""
+    function = call.get("function") or {}
+    arguments = function.get("arguments", {})
+    if not isinstance(arguments, str):
+        arguments = json.dumps(arguments, ensure_ascii=False)
+    name = function.get("name", "")
+    return {"id": call.get("id", ""), "type": "function",
+            "function": {"name": name, "arguments": arguments}}  # fmt: skip
+
+
+def api_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tool schemas as the API's ``{"type": "function", "function": {...}}`` entries."""
+    return [
+        t if t.get("type") == "function" else {"type": "function", "function": t} for t in tools
+    ]
+
+
+def in_band_calls(calls: dict[int, dict[str, str]]) -> str:
+    """Streamed structured tool calls as ``<tool_call>`` text, the form ChatDesk's tool loop
+    reads from every engine (one parser for local and remote replies)."""
+    parts = []
+    for index in sorted(calls):
+        call = calls[index]
+        try:
+            arguments: Any = json.loads(call.get("arguments") or "{}")
+        except ValueError:
+            arguments = call.get("arguments", "")
+        payload = {"name": call.get("name", ""), "arguments": arguments}
+        parts.append(f"<tool_call>{json.dumps(payload, ensure_ascii=False)}</tool_call>")
+    return "".join(parts)
+
+
+def estimate_text(system_prompt: str, messages: list[Message]) -> str:
+    """Text whose token count stands for the request's (ChatML-style markers per message)."""
+    return "".join(
+        f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n"
+        for m in chat_messages(system_prompt, messages)
+    )
+
+
+def sse_payloads(lines: Iterable[str]) -> Iterator[str]:
+    """The ``data`` of each server-sent event (multi-line data joined; comments skipped)."""
+    data: list[str] = []
+    for line in lines:
+        if not line:
+            if data:
+                yield "\n".join(data)
+                data = []
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+    if data:
+        yield "\n".join(data)
+
+
+def parse_chunk(payload: str) -> dict[str, Any]:
+    """One streamed chunk, checked; a malformed one is an error that quotes it."""
+    try:
+        chunk = json.loads(payload)
+    except ValueError:
+        chunk = None
+    if not isinstance(chunk, dict) or not isinstance(chunk.get("choices", []), list):
+        raise EngineError(
+            f"the server sent a malformed event: {payload[:120]!r}", RemoteErrorCode.MALFORMED
+        )
+    if "error" in chunk:
+        said = server_info_message(chunk["error"])
+        raise EngineError(f"the server failed mid-reply: {said}", RemoteErrorCode.SERVER_ERROR)
+    return chunk
+
+
+def server_info_message(error: Any) -> str:
+    """The message of an in-stream error object."""
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return str(error["message"])
+    return str(error)
+
+
+@dataclass
+class _Progress:
+    """What a reply has received so far (guarded by the reply's lock)."""
+
+    started: float
+    fitted: ContextFitted | None = None
+    first_at: float | None = None
+    last_at: float | None = None
+    events: int = 0
+    usage: dict[str, Any] = field(default_factory=dict)
+    finish: str | None = None
+    done_marker: bool = False
+
+    def stats(self, reason: FinishReason, seed: int | None) -> ReplyStats:
+        """ReplyStats from the server's usage where given, else from what was counted."""
+        prompt = _usage_int(
+            self.usage, "prompt_tokens", self.fitted.prompt_tokens if self.fitted else 0
+        )
+        generated = _usage_int(self.usage, "completion_tokens", self.events)
+        ttft = self.first_at - self.started if self.first_at is not None else None
+        decode = (self.last_at or 0.0) - (self.first_at or 0.0)
+        return ReplyStats(
+            finish_reason=reason,
+            prompt_tokens=prompt,
+            evaluated_prompt_tokens=prompt,
+            generated_tokens=generated,
+            time_to_first_token=ttft,
+            prompt_seconds=ttft or 0.0,
+            decode_seconds=decode,
+            decode_tokens_per_second=(generated - 1) / decode
+            if decode > 0 and generated > 1
+            else 0.0,
+            prompt_tokens_per_second=prompt / ttft if ttft else 0.0,
+            dropped_messages=self.fitted.dropped_count if self.fitted else 0,
+            kv_source="remote",
+            seed=seed,
+            n_ctx=self.fitted.n_ctx if self.fitted else 0,
+        )
+
+
+def _usage_int(usage: dict[str, Any], key: str, fallback: int) -> int:
+    value = usage.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else fallback
+
+
+FINISH_REASONS: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
+
+
+class RemoteReplyStream(ReplyStream):
+    """A ``ReplyStream`` that also says which sampling settings were sent (``report``)."""
+
+    def __init__(self, request_id: int, reply: RemoteReply) -> None:
+        super().__init__(request_id, lambda _id: reply.cancel())
+        self.report = reply.report
+
+
+class RemoteReply:
+    """One reply streaming from the server, on its own thread (see the module docstring)."""
+
+    def __init__(
+        self,
+        engine: RemoteEngine,
+        messages: list[Message],
+        system_prompt: str,
+        sampling: SamplingSettings,
+        report: SamplingReport,
+        *,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.tools = tools
+        self.calls: dict[int, dict[str, str]] = {}  # structured tool calls being streamed
+        self.messages = messages
+        self.system_prompt = system_prompt
+        self.sampling = sampling
+        self.report = report
+        self.stream = RemoteReplyStream(next(engine.reply_ids), self)
+        self.cancelled = threading.Event()
+        self.progress = _Progress(time.perf_counter())
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Run the reply on a daemon thread."""
+        threading.Thread(target=self.run, name="remote-reply", daemon=True).start()
+
+    def cancel(self) -> None:
+        """End the reply now (text kept); the thread closes the stream at its next event."""
+        self.cancelled.set()
+        with self._lock:
+            stats = self.progress.stats("cancelled", self.sampling.seed)
+        self.stream.deliver(ReplyDone(stats))
+
+    def run(self) -> None:
+        """Fit, request, stream; every outcome ends in ReplyDone or ReplyFailed."""
+        try:
+            kept = self._fit()
+            self._stream(self._body(kept))
+        except EngineError as error:
+            self._fail(error)
+        except Exception as error:  # a bug must still end the reply, never hang it
+            self._fail(EngineError(f"unexpected failure: {error!r}", ErrorCode.INTERNAL))
+
+    def _fail(self, error: EngineError) -> None:
+        if self.cancelled.is_set():
+            return
+        with self._lock:
+            stats = self.progress.stats("error", self.sampling.seed)
+        self.stream.deliver(ReplyFailed(error, stats))
+
+    def _fit(self) -> list[Message]:
+        kept, fitted = self.engine.fit(self.messages, self.system_prompt, self.sampling.max_tokens)
+        self.progress.fitted = fitted
+        self.stream.deliver(fitted)
+        return kept
+
+    def _body(self, messages: list[Message]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.engine.model_id,
+            "messages": chat_messages(self.system_prompt, messages),
+            "stream": True,
+            **self.report.sent,
+        }
+        if self.engine.facts.usage_in_stream:
+            body["stream_options"] = {"include_usage": True}
+        if self.tools:
+            body["tools"] = api_tools(self.tools)
+        return body
+
+    def _stream(self, body: dict[str, Any]) -> None:
+        connection = self.engine.connection
+        url = connection.url("/chat/completions")
+        try:
+            with connection.request("POST", url, body, body["model"], self.cancelled) as response:
+                self._read_events(response.iter_lines())
+        except EngineError as error:
+            if not self._retry_without_usage(error, body):
+                raise
+            return
+        self._finish()
+
+    def _retry_without_usage(self, error: EngineError, body: dict[str, Any]) -> bool:
+        """A server that refuses ``stream_options`` is asked again without it (remembered)."""
+        if "stream_options" not in body or "stream_options" not in error.message:
+            return False
+        self.engine.facts.usage_in_stream = False
+        del body["stream_options"]
+        self._stream(body)
+        return True
+
+    def _read_events(self, lines: Iterable[str]) -> None:
+        for payload in sse_payloads(lines):
+            if self.cancelled.is_set():
+                return
+            if payload.strip() == "[DONE]":
+                self.progress.done_marker = True
+                return
+            self._on_chunk(parse_chunk(payload))
+
+    def _on_chunk(self, chunk: dict[str, Any]) -> None:
+        usage = chunk.get("usage")
+        with self._lock:
+            if isinstance(usage, dict):
+                self.progress.usage = usage
+            choices = chunk.get("choices") or []
+            choice = choices[0] if choices and isinstance(choices[0], dict) else {}
+            delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+            text = delta.get("content") if isinstance(delta, dict) else None
+            self._collect_calls(delta.get("tool_calls") if isinstance(delta, dict) else None)
+            if isinstance(choice.get("finish_reason"), str):
+                self.progress.finish = choice["finish_reason"]
+            if isinstance(text, str) and text:
+                now = time.perf_counter()
+                self.progress.first_at = self.progress.first_at or now
+                self.progress.last_at = now
+                self.progress.events += 1
+        if isinstance(text, str) and text:
+            self.stream.deliver(TextDelta(text))
+
+    def _collect_calls(self, deltas: Any) -> None:
+        """Accumulate streamed ``tool_calls`` fragments (name and argument pieces by index)."""
+        for fragment in deltas if isinstance(deltas, list) else []:
+            if not isinstance(fragment, dict) or not isinstance(fragment.get("index", 0), int):
+                continue
+            call = self.calls.setdefault(fragment.get("index", 0), {})
+            function = fragment.get("function")
+            if isinstance(function, dict):
+                if isinstance(function.get("name"), str):
+                    call["name"] = call.get("name", "") + function["name"]
+                if isinstance(function.get("arguments"), str):
+                    call["arguments"] = call.get("arguments", "") + function["arguments"]
+
+    def _finish(self) -> None:
+        if self.cancelled.is_set():
+            return
+        if self.calls:
+            self.stream.deliver(TextDelta(in_band_calls(self.calls)))
+        progress = self.progress
+        if not progress.done_marker and progress.finish is None:
+            raise EngineError(
+                "the stream stopped mid-reply (no end-of-reply marker); the text so far is kept",
+                RemoteErrorCode.STREAM_CUT,
+            )
+        reason = FINISH_REASONS.get(progress.finish or "stop", "stop")
+        with self._lock:
+            stats = progress.stats(reason, self.sampling.seed)
+        self.stream.deliver(ReplyDone(stats))
+
+
+class RemoteEngine:
+    """An OpenAI-compatible server as an ``Engine`` (one model id at a time)."""
+
+    def __init__(self, address: ServerAddress, name: str = "remote") -> None:
+        self.name = name
+        self.connection = Connection(address)
+        self.facts = ServerFacts()
+        self.model_id: str | None = None
+        self.model_info: ModelInfo | None = None
+        self.reply_ids = itertools.count(1)
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="remote-engine")
+
+    # -- Engine protocol --------------------------------------------------------------
+
+    def start(self) -> None:
+        """Nothing to start: connections open on first use."""
+
+    def models(self) -> Future[list[RemoteModel]]:
+        """The server's models (``GET /v1/models``)."""
+        return self._pool.submit(self._list_models)
+
+    def load(self, options: LoadOptions) -> Future[ModelInfo]:
+        """Use model id ``options.path`` once the server lists it (other options ignored)."""
+        return self._pool.submit(self._load, str(options.path))
+
+    def unload(self) -> Future[None]:
+        """Forget the model (nothing is held on the server)."""
+        self.model_id, self.model_info = None, None
+        done: Future[None] = Future()
+        done.set_result(None)
+        return done
+
+    def status(self) -> Future[dict[str, Any]]:
+        """The server, the model and what is known about it."""
+        done: Future[dict[str, Any]] = Future()
+        done.set_result(
+            {
+                "remote": True,
+                "engine": self.name,
+                "base_url": self.connection.base_url,
+                "model": self.model_id,
+                "dialect": self.facts.dialect,
+                "n_ctx": self.model_info.n_ctx if self.model_info else 0,
+                "tokenizer": "server" if self.facts.tokenize_path else "estimate",
+            }
+        )
+        return done
+
+    def render_prompt(
+        self,
+        messages: list[Message],
+        system_prompt: str = "",
+        add_generation_prompt: bool = True,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> Future[tuple[str, int]]:
+        """What is sent (the server applies its own template) and its token count."""
+        del add_generation_prompt  # the server adds its own generation prompt
+        return self._pool.submit(self._render, messages, system_prompt, tools)
+
+    def generate(
+        self,
+        messages: list[Message],
+        system_prompt: str = "",
+        sampling: SamplingSettings | None = None,
+        conversation_key: str | None = None,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> RemoteReplyStream:
+        """Start streaming a reply (``conversation_key`` is unused: the server caches);
+        ``tools`` go to the server as the API's function tools, and the calls it streams
+        back come out as ``<tool_call>`` text for the tool loop."""
+        del conversation_key
+        settings = sampling or SamplingSettings()
+        report = self.sampling_report(settings)
+        reply = RemoteReply(self, messages, system_prompt, settings, report, tools=tools)
+        if self.model_id is None:
+            error = EngineError("no remote model chosen", ErrorCode.NO_MODEL)
+            reply.stream.deliver(ReplyFailed(error))
+        else:
+            reply.start()
+        return reply.stream
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Close the connection pool."""
+        del timeout
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.connection.close()
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def sampling_report(self, sampling: SamplingSettings) -> SamplingReport:
+        """Which settings a reply would send to this server and which it cannot."""
+        return map_sampling(sampling, self.facts.dialect)
+
+    def count_tokens(self, text: str) -> tuple[int, bool]:
+        """Tokens in ``text`` and whether the server counted them (False: an estimate)."""
+        counted = None
+        if self.model_id is not None:
+            counted = server_info.server_token_count(
+                self.connection, self.facts, self.model_id, text
+            )
+        if counted is None:
+            return server_info.estimate_tokens(text), False
+        return counted, True
+
+    def fit(
+        self, messages: list[Message], system_prompt: str, max_tokens: int | None
+    ) -> tuple[list[Message], ContextFitted]:
+        """The newest messages that fit the server's context (all, if it reports none)."""
+        n_ctx = self.model_info.n_ctx if self.model_info else 0
+        if not n_ctx:
+            tokens, _exact = self.count_tokens(estimate_text(system_prompt, messages))
+            return messages, ContextFitted(len(messages), 0, tokens, 0)
+        try:
+            fit = fit_conversation(
+                system_prompt,
+                messages,
+                estimate_text,
+                lambda text: self.count_tokens(text)[0],
+                n_ctx,
+                reply_budget(max_tokens, n_ctx),
+            )
+        except ContextOverflowError as error:
+            raise EngineError(str(error), ErrorCode.MESSAGE_TOO_LONG) from None
+        return fit.messages, ContextFitted(
+            len(fit.messages), fit.dropped_count, fit.prompt_tokens, n_ctx
+        )
+
+    def _list_models(self) -> list[RemoteModel]:
+        models = server_info.list_models(self.connection)
+        self.facts.models = models
+        self.facts.dialect = server_info.dialect_of(models)
+        return models
+
+    def _load(self, model_id: str) -> ModelInfo:
+        started = time.perf_counter()
+        models = {m.id: m for m in self._list_models()}
+        if model_id not in models:
+            listed = ", ".join(sorted(models)) or "none"
+            raise EngineError(
+                f"the server does not serve model {model_id!r} (it serves: {listed})",
+                RemoteErrorCode.MODEL_NOT_FOUND,
+            )
+        n_ctx = models[model_id].context_length
+        if n_ctx is None and self.facts.dialect in ("llama-server", "openai-compatible"):
+            n_ctx = server_info.props_context_length(self.connection)
+        self.model_id = model_id
+        self.model_info = remote_model_info(self.name, model_id, n_ctx or 0, started)
+        return self.model_info
+
+    def _render(
+        self, messages: list[Message], system_prompt: str, tools: list[dict[str, Any]] | None
+    ) -> tuple[str, int]:
+        tokens, exact = self.count_tokens(estimate_text(system_prompt, messages))
+        how = (
+            "Token count by the server's tokenizer (with ChatML-style markers per message)."
+            if exact
+            else "Token count estimated: 4 characters a token (no tokenizer endpoint found)."
+        )
+        request: Any = chat_messages(system_prompt, messages)
+        if tools:
+            request = {"messages": request, "tools": api_tools(tools)}
+        body = json.dumps(request, ensure_ascii=False, indent=2)
+        return f"{TEMPLATE_NOTE}\n{how}\n\n{body}\n", tokens
+
+
+def remote_model_info(engine: str, model_id: str, n_ctx: int, started: float) -> ModelInfo:
+    """``ModelInfo`` for a remote model: what is known, zeros for what is not."""
+    return ModelInfo(
+        path=model_id,
+        name=model_id,
+        architecture="remote",
+        parameter_count=0,
+        quantization="",
+        file_size=0,
+        trained_context=n_ctx,
+        n_ctx=n_ctx,
+        n_layers=0,
+        chat_template_present=True,
+        template_name="server",
+        backend=f"remote ({engine})",
+        gpu_layers_offloaded=0,
+        n_threads=0,
+        n_batch=0,
+        flash_attn=False,
+        load_seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,128 @@
+"""The window's API-server switch: ChatDesk's OpenAI-compatible API over the window's engine.
+
+``ApiServerService`` owns a ``FairScheduler`` over the engine the window uses, so the API
+and the window share one model in memory. ``for_session`` builds it over the window's
+``EngineSession`` (whatever model is loaded, local or remote) and, while the server runs,
+sets the session's ``lane`` to the scheduler's priority lane: a reply typed in the window
+then waits at most for the API reply already running. ``requests()`` lists what is queued
+and running.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from chatdesk.api.app import ApiConfig, ApiExchange, create_app
+from chatdesk.api.defaults import DEFAULT_HOST, DEFAULT_PORT
+from chatdesk.api.scheduler import FairScheduler, RequestInfo, ScheduledEngine
+from chatdesk.api.server import ApiServer, BindError, check_bind
+from chatdesk.engine.interface import Engine
+from chatdesk.engine.types import ModelInfo
+from chatdesk.services.engine_session import EngineSession
+from chatdesk.services.settings import SAMPLING_LIMITS
+from chatdesk.services.turns import TurnService
+
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "ApiServerService", "BindError", "RequestInfo"]
+SAVED = frozenset(SAMPLING_LIMITS)  # the settings a conversation row keeps
+
+
+class SessionEngine:
+    """The session's loaded engine as an ``Engine`` (follows model switches)."""
+
+    def __init__(self, session: EngineSession) -> None:
+        self.session = session
+
+    @property
+    def model_info(self) -> ModelInfo | None:
+        """The loaded model, once ready."""
+        status = self.session.status
+        return status.info if self.session.ready else None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session.raw_engine, name)
+
+
+class ApiServerService:
+    """Starts and stops the API server; reports its URL and running requests."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        session: EngineSession | None = None,
+        turns: TurnService | None = None,
+    ) -> None:
+        self.scheduler = FairScheduler(engine)
+        self.session = session
+        self.turns = turns
+        self._server: ApiServer | None = None
+        self.access = ""
+        self.saved = 0  # API exchanges saved as conversations
+
+    @classmethod
+    def for_session(cls, session: EngineSession, turns: TurnService) -> ApiServerService:
+        """A server over the window's loaded model; the window's replies get priority."""
+        return cls(SessionEngine(session), session, turns)  # type: ignore[arg-type]
+
+    def _save(self, exchange: ApiExchange) -> None:
+        """Keep a finished API exchange as a conversation (on the turn service's thread)."""
+        turns = self.turns
+        if turns is None:
+            return
+
+        def save() -> None:
+            values = exchange.sampling.to_dict().items()
+            settings = {k: v for k, v in values if k in SAVED and v is not None}
+            turns.record_exchange(
+                exchange.system_prompt, exchange.messages, exchange.reply, exchange.stats, settings
+            )
+            self.saved += 1
+
+        turns.dispatch(save)
+
+    @property
+    def running(self) -> bool:
+        """True while the server accepts requests."""
+        return self._server is not None
+
+    @property
+    def url(self) -> str | None:
+        """The base URL clients use, while running."""
+        return self._server.url if self._server else None
+
+    def start(
+        self,
+        host: str,
+        port: int,
+        api_key: str | None = None,
+        save: bool = False,
+        **options: Any,
+    ) -> str:
+        """Serve on ``host:port`` (``save``: keep each exchange as a conversation; ``options``:
+        more ``ApiConfig`` fields); what access it gives (BindError, OSError on failure)."""
+        if self._server is not None:
+            return self.access
+        self.access = check_bind(host, api_key)
+        hook = self._save if save else None
+        config = ApiConfig(api_key=api_key, on_exchange=hook, **options)
+        server = ApiServer(create_app(self.scheduler, config), host, port)
+        server.start()
+        self._server = server
+        if self.session is not None:
+            self.session.lane = self.window_engine()
+        return self.access
+
+    def stop(self) -> None:
+        """Stop serving (running API replies end)."""
+        server, self._server = self._server, None
+        if self.session is not None:
+            self.session.lane = None
+        if server is not None:
+            server.stop()
+
+    def requests(self) -> list[RequestInfo]:
+        """Queued and running requests (the window's own included)."""
+        return self.scheduler.requests()
+
+    def window_engine(self) -> Engine:
+        """The engine the window should reply through: the scheduler's priority lane."""
+        return cast(Engine, ScheduledEngine(self.scheduler))  # model_info is read-only there

@@ -1,0 +1,77 @@
+"""Fair queueing on the real engine host, and the bind-address rules of ``chatdesk serve``."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatdesk.api.scheduler import FairScheduler, ScheduledEngine
+from chatdesk.api.server import BindError, check_bind, is_loopback
+from chatdesk.cli.main import main
+from chatdesk.engine.client import ReplyStream
+from chatdesk.engine.interface import Engine
+from chatdesk.engine.types import ReplyDone, SamplingSettings
+from tests.api.conftest import RecordingEngine
+
+SHORT = SamplingSettings(temperature=0, max_tokens=3)
+HI = [{"role": "user", "content": "Hi"}]
+
+
+@pytest.mark.slow
+def test_round_robin_between_clients_and_the_window_first(api_engine: RecordingEngine) -> None:
+    scheduler = FairScheduler(api_engine)
+    order: list[str] = []
+
+    def track(name: str, client: str, priority: bool = False) -> ReplyStream:
+        stream = scheduler.generate(client, HI, "", SHORT, priority=priority, label=name)
+        stream.on_event(lambda e: order.append(name) if isinstance(e, ReplyDone) else None)
+        return stream
+
+    streams = [track(name, "A") for name in ("a1", "a2", "a3")]
+    streams += [track(name, "B") for name in ("b1", "b2")]
+    streams.append(track("window", "window", priority=True))
+    queued = [r.label for r in scheduler.requests()]
+    assert queued[0] == "a1"  # running
+    assert queued[1] == "window"  # next, ahead of every API request
+    for stream in streams:
+        stream.wait(timeout=300)
+    assert order == ["a1", "window", "b1", "a2", "b2", "a3"]
+
+
+@pytest.mark.slow
+def test_cancelling_a_queued_request_removes_it(api_engine: RecordingEngine) -> None:
+    scheduler = FairScheduler(api_engine)
+    first = scheduler.generate("A", HI, "", SamplingSettings(max_tokens=30))
+    queued = scheduler.generate("B", HI, "", SHORT)
+    queued.cancel()
+    assert queued.wait(timeout=5).finish_reason == "cancelled"
+    assert [r.client for r in scheduler.requests()] in (["A"], [])
+    first.wait(timeout=300)
+
+
+def test_scheduled_engine_is_an_engine(api_engine: RecordingEngine) -> None:
+    assert isinstance(ScheduledEngine(FairScheduler(api_engine)), Engine)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "127.0.0.2"])
+def test_loopback_needs_no_key(host: str) -> None:
+    assert is_loopback(host)
+    assert "loopback" in check_bind(host, None)
+
+
+def test_other_addresses_need_an_api_key() -> None:
+    with pytest.raises(BindError, match="set an API key"):
+        check_bind("0.0.0.0", None)
+    assert "Authorization: Bearer" in check_bind("0.0.0.0", "k")
+
+
+def test_serve_refuses_a_public_bind_without_a_key(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--host", "0.0.0.0", "--model", "nothing.gguf"]) == 1
+    assert "set an API key" in capsys.readouterr().err
+
+
+def test_serve_refuses_an_empty_key_variable(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CHATDESK_TEST_KEY", raising=False)
+    assert main(["serve", "--api-key-env", "CHATDESK_TEST_KEY", "--model", "x.gguf"]) == 1
+    assert "CHATDESK_TEST_KEY" in capsys.readouterr().err

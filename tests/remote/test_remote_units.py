@@ -1,0 +1,102 @@
+"""Remote-engine pieces that need no server: sampling map, SSE parsing, URLs, estimates."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatdesk.engine.types import EngineError, SamplingSettings
+from chatdesk.remote.connection import AddressError, normalize_base_url, root_url
+from chatdesk.remote.engine import parse_chunk, sse_payloads
+from chatdesk.remote.errors import server_message, status_error
+from chatdesk.remote.sampling import map_sampling
+from chatdesk.remote.server_info import context_length_of, estimate_tokens, parse_models
+
+
+def test_a_plain_openai_server_gets_only_standard_fields_and_the_rest_is_reported() -> None:
+    report = map_sampling(SamplingSettings(temperature=0.3, top_k=40, seed=7), "openai-compatible")
+    assert report.sent == {
+        "temperature": 0.3,
+        "top_p": 0.95,
+        "presence_penalty": 0.0,
+        "frequency_penalty": 0.0,
+        "seed": 7,
+        "max_tokens": 1024,
+    }
+    assert report.not_sent == ("top_k", "min_p", "repeat_penalty")
+    assert "not sent: top_k, min_p, repeat_penalty" in report.describe()
+
+
+def test_vllm_gets_its_own_name_for_the_repeat_penalty() -> None:
+    report = map_sampling(SamplingSettings(repeat_penalty=1.2, stop=("END",)), "vllm")
+    assert report.sent["repetition_penalty"] == 1.2
+    assert report.sent["stop"] == ["END"]
+    assert report.not_sent == ()
+
+
+def test_neutral_values_are_not_reported_as_dropped() -> None:
+    neutral = SamplingSettings(top_k=0, min_p=0.0, repeat_penalty=1.0)
+    assert map_sampling(neutral, "openai-compatible").not_sent == ()
+
+
+def test_sse_payloads_join_multi_line_data_and_skip_comments() -> None:
+    lines = [": ping", 'data: {"a":', "data: 1}", "", "event: x", "data: [DONE]", ""]
+    assert list(sse_payloads(lines)) == ['{"a":\n1}', "[DONE]"]
+
+
+@pytest.mark.parametrize("payload", ["{not json", "[1, 2]", '{"choices": 5}'])
+def test_malformed_chunks_are_errors_quoting_them(payload: str) -> None:
+    with pytest.raises(EngineError, match="malformed event"):
+        parse_chunk(payload)
+
+
+def test_an_error_event_is_a_server_error() -> None:
+    with pytest.raises(EngineError, match="mid-reply: out of memory"):
+        parse_chunk('{"error": {"message": "out of memory"}}')
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("http://gpu:8000", "http://gpu:8000/v1"),
+        ("http://gpu:8000/v1/", "http://gpu:8000/v1"),
+        ("https://api.example.com/openai/v1", "https://api.example.com/openai/v1"),
+    ],
+)
+def test_base_urls_are_normalized(given: str, expected: str) -> None:
+    assert normalize_base_url(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["gpu:8000", "ftp://x/v1", "http://", "http://h/v1?x=1"])
+def test_bad_base_urls_are_refused(bad: str) -> None:
+    with pytest.raises(AddressError):
+        normalize_base_url(bad)
+
+
+def test_root_url_drops_v1() -> None:
+    assert root_url("http://h:1/v1") == "http://h:1"
+
+
+def test_context_length_from_each_server_family() -> None:
+    assert context_length_of({"max_model_len": 32768}) == 32768  # vLLM
+    assert context_length_of({"meta": {"n_ctx_train": 8192}}) == 8192  # llama-server
+    assert context_length_of({"max_context_length": 4096}) == 4096  # LM Studio
+    assert context_length_of({"id": "x"}) is None
+
+
+def test_model_list_must_be_openai_shaped() -> None:
+    assert [m.id for m in parse_models({"data": [{"id": "a"}, {"id": 3}, "x"]})] == ["a"]
+    with pytest.raises(EngineError, match="model list"):
+        parse_models({"models": []})
+
+
+def test_estimate_is_four_characters_a_token() -> None:
+    assert estimate_tokens("x" * 400) == 100
+    assert estimate_tokens("") == 1
+
+
+def test_server_messages_are_quoted_from_openai_and_fastapi_bodies() -> None:
+    assert server_message(b'{"error": {"message": "bad key"}}') == "bad key"
+    assert server_message(b'{"detail": "Not Found"}') == "Not Found"
+    assert server_message(b"plain words") == "plain words"
+    error = status_error(429, b"", "http://h/v1", None)
+    assert error.code == "rate_limited"
