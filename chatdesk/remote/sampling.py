@@ -24,6 +24,7 @@ NEUTRAL: dict[str, Any] = {
     "presence_penalty": 0.0,
     "frequency_penalty": 0.0,
     "ignore_eos": False,
+    "logprobs": 0,  # token probabilities off
 }
 
 

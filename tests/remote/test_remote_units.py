@@ -6,10 +6,17 @@ import pytest
 
 from chatdesk.engine.types import EngineError, SamplingSettings
 from chatdesk.remote.connection import AddressError, normalize_base_url, root_url
-from chatdesk.remote.engine import parse_chunk, sse_payloads
+from chatdesk.remote.engine import (
+    api_tools,
+    chat_messages,
+    in_band_calls,
+    parse_chunk,
+    sse_payloads,
+)
 from chatdesk.remote.errors import server_message, status_error
 from chatdesk.remote.sampling import map_sampling
 from chatdesk.remote.server_info import context_length_of, estimate_tokens, parse_models
+from chatdesk.tools.streaming import parse_reply
 
 
 def test_a_plain_openai_server_gets_only_standard_fields_and_the_rest_is_reported() -> None:
@@ -100,3 +107,40 @@ def test_server_messages_are_quoted_from_openai_and_fastapi_bodies() -> None:
     assert server_message(b"plain words") == "plain words"
     error = status_error(429, b"", "http://h/v1", None)
     assert error.code == "rate_limited"
+
+
+def test_tool_history_is_sent_as_the_api_spells_it() -> None:
+    history = [
+        {"role": "user", "content": "2+2?"},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "c1", "type": "function",
+             "function": {"name": "calculator", "arguments": {"expression": "2+2"}}}]},
+        {"role": "tool", "content": "4", "tool_call_id": "c1", "name": "calculator"},
+    ]  # fmt: skip
+    sent = chat_messages("Be brief.", history)
+    assert sent[0] == {"role": "system", "content": "Be brief."}
+    call = sent[2]["tool_calls"][0]
+    arguments = '{"expression": "2+2"}'
+    assert call == {"id": "c1", "type": "function",
+                    "function": {"name": "calculator", "arguments": arguments}}  # fmt: skip
+    assert sent[3] == {"role": "tool", "content": "4", "tool_call_id": "c1"}
+
+
+def test_streamed_structured_calls_reach_the_tool_loop_as_calls() -> None:
+    fragments: dict[int, dict[str, str]] = {
+        0: {"name": "calculator", "arguments": '{"expression": '},
+        1: {"name": "current_time", "arguments": "{}"},
+    }
+    fragments[0]["arguments"] += '"6*7"}'
+    parsed = parse_reply(in_band_calls(fragments))
+    assert parsed.content == ""
+    assert [(c.name, c.arguments) for c in parsed.calls] == [
+        ("calculator", {"expression": "6*7"}),
+        ("current_time", {}),
+    ]
+
+
+def test_tool_schemas_become_api_function_tools() -> None:
+    schema = {"name": "calculator", "parameters": {"type": "object"}}
+    wrapped = {"type": "function", "function": schema}
+    assert api_tools([schema, wrapped]) == [wrapped, wrapped]
