@@ -197,6 +197,13 @@ def known_migration_names(migrations: Migrations = MIGRATIONS) -> list[str]:
     return [migration.name for migration in migrations.pending(Database(memory=True))]
 
 
+@MIGRATIONS(name="0006_writer_process")
+def add_writer_process(db: Database) -> None:
+    """The process id of whoever is writing a ``streaming`` reply (NULL for other rows), so
+    that a start recovers only replies whose writer is gone (issue 10)."""
+    db.execute("ALTER TABLE messages ADD COLUMN writer_pid INTEGER")
+
+
 OLD_ROLE_CHECK = "CHECK (role IN ('system', 'user', 'assistant'))"
 TOOL_ROLE_CHECK = "CHECK (role IN ('system', 'user', 'assistant', 'tool'))"
 TOOL_AUDIT = """CREATE TABLE IF NOT EXISTS tool_audit (
