@@ -171,7 +171,7 @@ def render_message(message: Message, passages: list[dict[str, Any]] | None = Non
 
 
 def render_tool_call(call: dict[str, Any]) -> str:
-    """``**Tool call** `name` (call id)`` and the arguments as indented JSON."""
+    """``**Tool call** name (call id)`` and the arguments as indented JSON, fenced."""
     function = call.get("function") or {}
     arguments = function.get("arguments")
     if isinstance(arguments, str):
