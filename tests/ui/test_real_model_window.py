@@ -9,23 +9,17 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from chatdesk.engine.client import EngineClient
-from chatdesk.services.engine_session import ModelState
 from chatdesk.ui.main_window import MainWindow
-from tests.ui.conftest import wait_for_model, wait_for_reply
+from tests.ui.conftest import wait_for_reply
 
 pytestmark = pytest.mark.slow
 MakeWindow = Callable[..., MainWindow]
 
 
 def test_the_real_model_answers_in_the_window_and_the_export_reads_like_the_chat(
-    qtbot: QtBot, make_window: MakeWindow, starter_model_path: Path, tmp_path: Path
+    qtbot: QtBot, starter_window: MainWindow, starter_model_path: Path, tmp_path: Path
 ) -> None:
-    pytest.importorskip("llama_cpp")
-    window = make_window(EngineClient)
-    window.load_model(str(starter_model_path))
-    wait_for_model(qtbot, window, timeout=120_000)
-    assert window.services.engine.status.state is ModelState.READY, window.notice.label.text()
+    window = starter_window
     panel = window.settings_panel.conversation
     panel.boxes["temperature"].setValue(0.0)
     panel.boxes["max_tokens"].setValue(32)
@@ -45,12 +39,9 @@ def test_the_real_model_answers_in_the_window_and_the_export_reads_like_the_chat
 
 
 def test_a_long_prompt_shows_its_progress_in_the_waiting_reply(
-    qtbot: QtBot, make_window: MakeWindow, starter_model_path: Path
+    qtbot: QtBot, starter_window: MainWindow
 ) -> None:
-    pytest.importorskip("llama_cpp")
-    window = make_window(EngineClient)
-    window.load_model(str(starter_model_path))
-    wait_for_model(qtbot, window, timeout=120_000)
+    window = starter_window
     window.settings_panel.conversation.boxes["max_tokens"].setValue(4)
     view = window.chat_view
     shown: list[str] = []
