@@ -1,4 +1,4 @@
-"""Conversation commands: list, search, show, export and import.
+"""Conversation commands: list, search, show, export, import and rm.
 
 Every command opens the store at ``chatdesk.paths.database_path()`` (``CHATDESK_HOME``
 moves it). Failures become ``CLIError``: one line on stderr and a non-zero exit status.
@@ -42,6 +42,7 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
     add_show(commands)
     add_export(commands)
     add_import(commands)
+    add_rm(commands)
 
 
 def add_list(commands: Any) -> None:
@@ -81,6 +82,13 @@ def add_import(commands: Any) -> None:
     parser = commands.add_parser("import", help="import conversations from a JSON file")
     parser.add_argument("file", help="JSON file ('-' for standard input)")
     parser.set_defaults(handler=import_command)
+
+
+def add_rm(commands: Any) -> None:
+    parser = commands.add_parser("rm", help="delete a conversation (asks first)")
+    parser.add_argument("id", help="conversation id, or a unique start of it")
+    parser.add_argument("-y", "--yes", action="store_true", help="delete without asking")
+    parser.set_defaults(handler=rm_command)
 
 
 def user_errors(handler: Handler) -> Handler:
@@ -258,3 +266,25 @@ def import_command(args: argparse.Namespace) -> int:
     if result.renumbered:
         print(f"{result.renumbered} were already here and were imported as copies with new ids")
     return 0
+
+
+@user_errors
+def rm_command(args: argparse.Namespace) -> int:
+    """chatdesk rm ID [--yes]"""
+    with opened_store() as store:
+        cid = resolve_id(store, args.id)
+        conversation = store.get_conversation(cid)
+        count = store.count_messages(cid)
+        what = f"{conversation.title!r} ({count} messages, id {cid[:SHORT_ID]})"
+        if not args.yes and not confirmed(f"Delete {what}? [y/N] "):
+            raise CLIError("nothing was deleted")
+        store.delete_conversation(cid)
+    print(f"deleted {what}", file=sys.stderr)
+    return 0
+
+
+def confirmed(question: str) -> bool:
+    """Ask on stderr, read the answer from stdin (end of input: no)."""
+    print(question, end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")

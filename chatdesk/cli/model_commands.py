@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from chatdesk import paths
 from chatdesk.cli.errors import CLIError
 from chatdesk.hub.catalogue import CatalogueModel, load_catalogue, recommended_model
-from chatdesk.hub.download import Downloader, DownloadProgress
+from chatdesk.hub.download import UNVERIFIED, Downloader, DownloadProgress
 from chatdesk.hub.errors import DownloadCancelled, HubError, InvalidNameError
 from chatdesk.hub.library import ImportMode, Library, LocalModel
 from chatdesk.hub.names import check_gguf_filename
@@ -267,6 +267,8 @@ def download_command(args: argparse.Namespace) -> int:
                 paths.append(downloader.download(part, printer, threading.Event()))
             finally:
                 printer.finish()
+            if not downloader.verified(paths[-1]):
+                print(f"chatdesk: warning: {part.filename}: {UNVERIFIED}", file=sys.stderr)
     except KeyboardInterrupt:
         raise CLIError("download interrupted; run the same command again to resume", 130) from None
     except (HubError, DownloadCancelled) as error:

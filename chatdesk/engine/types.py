@@ -41,7 +41,7 @@ class LoadOptions(_JSONData):
     path: str | Path
     n_ctx: int | None = None  # default: trained length capped at 8192 and by free memory
     n_gpu_layers: int | None = None  # default: all layers with a GPU backend, else 0; -1 = all
-    n_threads: int | None = None  # default: half the logical CPUs (about the physical cores)
+    n_threads: int | None = None  # default: one per physical core (engine/threads.py)
     n_batch: int | None = None  # prompt-processing batch size, default 512
     flash_attn: bool | None = None  # default: llama.cpp decides (on where supported)
     chat_template: str | None = None  # override: a built-in template name or Jinja text

@@ -11,6 +11,7 @@ when another process (the command line) changed the conversations.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,7 +42,7 @@ from chatdesk.services.app_services import AppServices
 from chatdesk.services.engine_session import ModelState
 from chatdesk.services.model_choices import initial_model, model_choices, scan_library
 from chatdesk.services.turns import ChatError, Turn
-from chatdesk.services.types import Conversation, Message
+from chatdesk.services.types import Conversation, Message, StoreError
 from chatdesk.ui.bridge import Background, EventBridge, TurnSignals
 from chatdesk.ui.chat_view import ChatView
 from chatdesk.ui.composer import Composer
@@ -59,6 +60,7 @@ from chatdesk.ui.window_menus import build_menus
 
 MIN_RENDER_INTERVAL_S = 1 / 30
 EXTERNAL_CHECK_MS = 1000
+SAVE_RETRY_MS = 2000
 APP_TITLE = "ChatDesk"  # Qt adds the application's display name to every window title
 
 
@@ -98,6 +100,8 @@ class MainWindow(QMainWindow):
         self._external = QTimer(self, interval=EXTERNAL_CHECK_MS)
         self._external.timeout.connect(self._check_external_changes)
         self._external.start()
+        self._save_retry = QTimer(self, interval=SAVE_RETRY_MS)  # replies a full disk refused
+        self._save_retry.timeout.connect(self._retry_saves)
         self._restore()
 
     # -- building -----------------------------------------------------------------
@@ -369,6 +373,9 @@ class MainWindow(QMainWindow):
         except ChatError as error:
             self.notice.show_notice(str(error))
             return False
+        except StoreError as error:  # locked by an import, disk full...: the text stays typed
+            self.notice.show_notice(f"Not sent, nothing was lost: {error}", details=str(error))
+            return False
         self.notice.hide()
         self._update_page()
         self.chat_view.sync(turn.path)
@@ -401,6 +408,8 @@ class MainWindow(QMainWindow):
         if turn is None:
             return
         started = time.perf_counter()
+        if turn.save_error and turn.save_error not in self.notice.label.text():
+            self._warn_unsaved(turn)
         if turn.conversation_id == self.conversation_id:
             self.chat_view.update_streaming(turn.message_id, turn.text)
         self._last_render = time.perf_counter()
@@ -409,8 +418,12 @@ class MainWindow(QMainWindow):
     def _finish_reply(self, turn: Turn) -> None:
         self._render_timer.stop()
         message = self.chat.message(turn.message_id)
+        error = turn.error if not turn.host_died else None
+        if turn.save_error:  # shown from memory, marked as not saved (never as complete)
+            message = dataclasses.replace(message, content=turn.text, status=turn.status)
+            error = turn.save_error
         if turn.conversation_id == self.conversation_id:
-            self.chat_view.finish_message(message, turn.error if not turn.host_died else None)
+            self.chat_view.finish_message(message, error)
         self._sync_streaming_ui()
         self.refresh_sidebar()
         if turn.host_died:
@@ -424,6 +437,28 @@ class MainWindow(QMainWindow):
             )
         elif turn.error:
             self.notice.show_notice(f"The reply failed: {first_line(turn.error)}")
+        if turn.save_error:
+            self._warn_unsaved(turn)
+
+    def _warn_unsaved(self, turn: Turn) -> None:
+        """A reply could not be written (disk full...): say so, and retry until it is."""
+        self.notice.show_notice(
+            f"{turn.save_error}. The reply is kept in memory and will be saved as soon as "
+            "there is room again.",
+            details=turn.save_error or "",
+        )
+        if turn.finished and not self._save_retry.isActive():
+            self._save_retry.start()
+
+    def _retry_saves(self) -> None:
+        pending = list(self.turns.unsaved.values())
+        if not self.turns.retry_unsaved():
+            return
+        self._save_retry.stop()
+        for turn in pending:
+            if turn.conversation_id == self.conversation_id:
+                self.chat_view.finish_message(self.chat.message(turn.message_id), turn.error)
+        self.notice.show_notice("The reply is saved now.")
 
     def _check_external_changes(self) -> None:
         """Another process (the command line) changed the database: show it."""

@@ -10,7 +10,6 @@ user switched away and back, so a new turn only evaluates its new tokens.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -44,7 +43,14 @@ from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
 from chatdesk.engine.host.prompting import PromptBuilder, PromptError, cut_after_reply
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
 from chatdesk.engine.host.state_cache import DiskStates
-from chatdesk.engine.templates import TemplateError, resolve_template
+from chatdesk.engine.templates import (
+    MAX_RENDER_SECONDS,
+    PromptPiece,
+    TemplateError,
+    render_scope,
+    resolve_template,
+)
+from chatdesk.engine.threads import default_threads
 from chatdesk.engine.types import (
     ContextFitted,
     ErrorCode,
@@ -106,12 +112,6 @@ def gpu_backend_name() -> str | None:
         return None
     info = llama_cpp.llama_print_system_info().decode("utf-8", errors="replace")
     return next((name for name in GPU_BACKENDS if name in info), "GPU")
-
-
-def default_threads() -> tuple[int, int]:
-    """Threads for generation (about the physical cores) and for prompt processing."""
-    physical = max(1, (os.cpu_count() or 2) // 2)
-    return physical, physical  # more threads than cores makes llama.cpp's barriers crawl
 
 
 class Engine:
@@ -229,6 +229,7 @@ class Engine:
             n_threads=options.n_threads or threads,
             n_threads_batch=options.n_threads or batch_threads,
             flash_attn=options.flash_attn if options.flash_attn is not None or gpu else False,
+            adaptive_threads=options.n_threads is None and not gpu,
         )
         try:
             return LoadedModel(raw_model, params)
@@ -337,22 +338,24 @@ class Engine:
         started = time.perf_counter()
         model = self._require_model()
         settings = request.settings
-        fit = self._fit(
-            request.messages, request.system_prompt, reply_budget(settings.max_tokens, model.n_ctx)
-        )
-        cache, prompts = self._require_cache(), self._require_prompts()
-        continuing = bool(fit.messages) and fit.messages[-1].get("role") == "assistant"
         try:
-            pieces = prompts.pieces(request.system_prompt, fit.messages, not continuing)
-            if continuing:  # the last message is an unfinished reply: carry on writing it
-                pieces = cut_after_reply(pieces, str(fit.messages[-1].get("content", "")))
-        except PromptError as error:
-            raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
+            fit, pieces = self._prompt_for(request, job.cancel)
+        except EngineFailure:
+            if job.cancel.is_set():  # Stop while the template rendered: a cancelled reply
+                return ReplyStats(finish_reason="cancelled")
+            raise
+        cache, prompts = self._require_cache(), self._require_prompts()
         canonical = prompts.tokenize(pieces)
+        text = "".join(piece.text for piece in pieces)
+        if not text or not canonical:  # llama.cpp aborts on an empty batch
+            raise EngineFailure(
+                ErrorCode.TEMPLATE,
+                "the chat template rendered an empty prompt for this conversation "
+                f"({prompts.template_name}); nothing was sent to the model",
+            )
         job.on_fitted(
             ContextFitted(len(fit.messages), fit.dropped_count, len(canonical), model.n_ctx)
         )
-        text = "".join(piece.text for piece in pieces)
         plan = cache.prepare(
             request.conversation_key, text, canonical, lambda skip: prompts.tokenize(pieces, skip)
         )
@@ -374,6 +377,24 @@ class Engine:
         if outcome.error:
             raise EngineFailure(ErrorCode.INTERNAL, outcome.error, stats)
         return stats
+
+    def _prompt_for(
+        self, request: ReplyRequest, cancel: threading.Event
+    ) -> tuple[FitResult, list[PromptPiece]]:
+        """Fit the conversation and render its prompt: one template budget for both, which
+        Stop (``cancel``) ends at once."""
+        model, prompts = self._require_model(), self._require_prompts()
+        budget = reply_budget(request.settings.max_tokens, model.n_ctx)
+        with render_scope(MAX_RENDER_SECONDS, cancel):
+            fit = self._fit(request.messages, request.system_prompt, budget)
+            continuing = bool(fit.messages) and fit.messages[-1].get("role") == "assistant"
+            try:
+                pieces = prompts.pieces(request.system_prompt, fit.messages, not continuing)
+                if continuing:  # the last message is an unfinished reply: carry on writing it
+                    pieces = cut_after_reply(pieces, str(fit.messages[-1].get("content", "")))
+            except PromptError as error:
+                raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
+            return fit, pieces
 
     def _evaluate_prompt(
         self,
@@ -437,6 +458,7 @@ class Engine:
             "saved_states": len(cache.states) if cache else 0,
             "saved_state_bytes": cache.states.total_bytes if cache else 0,
             "rss_bytes": memory.resident_memory(),
+            "threads": self.model.threads if self.model else None,  # the governor's latest
             "last_load_error": self.last_load_error,
         }
 
