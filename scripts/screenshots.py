@@ -153,12 +153,21 @@ def shoot_panels(app: Any, window: Any, cid: str, out: Path) -> None:
 
 def shoot_starter_offer(app: Any, window: Any, out: Path) -> None:
     """The first run on a machine without models: the welcome page offers the starter."""
-    from chatdesk.services.models import ModelService
-
     window.resize(1180, 760)
-    window.welcome.attach_models(ModelService())
     wait_until(app, window.welcome.starter_button.isVisible)
+    print_x_title(window)
     save(app, window, out, "11-first-run-starter-offer.png")
+
+
+def print_x_title(window: Any) -> None:
+    """The title the X server has for the window (what a window manager shows)."""
+    import subprocess
+
+    done = subprocess.run(
+        ["xdotool", "getwindowname", str(int(window.winId()))],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    print(f"X window title: {done.stdout.strip() or done.stderr.strip()}")
 
 
 def long_chat(store: Any, count: int = 500) -> tuple[str, str]:

@@ -118,8 +118,6 @@ class ChatView(QScrollArea):
         else:
             self.show_messages(self.messages, focus=message_id)
 
-    reveal = show_message  # the name the main window calls
-
     def sync(self, messages: list[Message]) -> None:
         """Bring the view up to date, rebuilding only what changed at the end."""
         common = 0

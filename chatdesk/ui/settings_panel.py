@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSize, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -62,6 +62,13 @@ PREFERRED_WIDTH = 340  # the three tab titles fit
 WINDOW_SHARE = 0.3
 
 
+def narrow_form() -> QFormLayout:
+    """A form whose labels go above their fields when the panel is narrow."""
+    form = QFormLayout()
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    return form
+
+
 def number_box(limits: tuple[float, float], integer: bool) -> QAbstractSpinBox:
     """A spin box that cannot leave the setting's limits."""
     if integer:
@@ -94,7 +101,7 @@ class ConversationSettings(QWidget):
         self.system_prompt.setAccessibleName("System prompt")
         self.system_prompt.setMaximumHeight(120)
         column.addWidget(self.system_prompt)
-        form = QFormLayout()
+        form = narrow_form()
         self.boxes: dict[str, QSpinBox | QDoubleSpinBox] = {}
         for key, (label, tip) in LABELS.items():
             box = number_box(SAMPLING_LIMITS[key], key in INTEGER_SETTINGS)
@@ -139,6 +146,7 @@ class ConversationSettings(QWidget):
             self.save_preset_button,
             self.delete_preset_button,
         ):
+            widget.setMinimumWidth(widget.fontMetrics().horizontalAdvance(widget.text()) + 16)
             buttons.addWidget(widget)
         buttons.addStretch(1)
         rows.addLayout(row)
@@ -267,7 +275,7 @@ class ModelSettings(QWidget):
         self.model_label.setWordWrap(True)
         self.model_label.setMinimumWidth(1)  # a long path must not widen the panel
         column.addWidget(self.model_label)
-        form = QFormLayout()
+        form = narrow_form()
         self.boxes: dict[str, QSpinBox] = {}
         for key, (label, tip) in MODEL_LABELS.items():
             box = number_box(MODEL_LIMITS[key], integer=True)
@@ -281,7 +289,9 @@ class ModelSettings(QWidget):
         self.boxes["n_ctx"].setSpecialValueText("model default")
         self.boxes["n_threads"].setSpecialValueText("automatic")
         column.addLayout(form)
-        column.addWidget(QLabel("Chat template override (Jinja; empty: the model's own)", self))
+        template_label = QLabel("Chat template override (Jinja; empty: the model's own)", self)
+        template_label.setWordWrap(True)
+        column.addWidget(template_label)
         self.template = QPlainTextEdit(self)
         self.template.setAccessibleName("Chat template override")
         column.addWidget(self.template, 1)
@@ -294,8 +304,12 @@ class ModelSettings(QWidget):
 
     def _policy_row(self) -> QFormLayout:
         """What opening a conversation written with another model does (app-wide)."""
-        row = QFormLayout()
+        row = narrow_form()
         self.policy = QComboBox(self)
+        self.policy.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.policy.setMinimumContentsLength(12)
         for policy, text in POLICY_LABELS.items():
             self.policy.addItem(text, policy)
         self.policy.setCurrentIndex(
@@ -384,6 +398,8 @@ class SettingsPanel(QTabWidget):
         self.addTab(scrolling(self.model), "Model")
         self.addTab(scrolling(self.appearance), "Appearance")
         self.setMinimumWidth(MIN_WIDTH)
+        self.tabBar().setUsesScrollButtons(False)  # narrow: shortened titles, no arrows
+        self.tabBar().setElideMode(Qt.TextElideMode.ElideRight)
         self._watching = False
 
     def sizeHint(self) -> QSize:

@@ -63,3 +63,19 @@ def wait_for_model(qtbot: QtBot, window: MainWindow, timeout: int = 30000) -> No
     qtbot.waitUntil(
         lambda: window.services.engine.status.state is not ModelState.LOADING, timeout=timeout
     )
+
+
+@pytest.fixture
+def starter_window(
+    qtbot: QtBot, make_window: Callable[..., MainWindow], starter_model_path: Path
+) -> MainWindow:
+    """A window whose engine host has loaded the real starter model."""
+    pytest.importorskip("llama_cpp")
+    from chatdesk.engine.client import EngineClient
+    from chatdesk.services.engine_session import ModelState
+
+    window = make_window(EngineClient)
+    window.load_model(str(starter_model_path))
+    wait_for_model(qtbot, window, timeout=120_000)
+    assert window.services.engine.status.state is ModelState.READY, window.notice.label.text()
+    return window

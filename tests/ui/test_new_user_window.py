@@ -10,7 +10,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from chatdesk.engine.client import EngineClient
 from chatdesk.services.engine_session import ModelState
 from chatdesk.ui.main_window import MainWindow
 from chatdesk.ui.search_hits import HTML_ROLE, MATCH_START
@@ -31,12 +30,9 @@ def ready(qtbot: QtBot, make_window: MakeWindow, model: Path, engine: object) ->
 
 @pytest.mark.slow
 def test_a_failed_load_keeps_the_loaded_model_and_the_chat(
-    qtbot: QtBot, make_window: MakeWindow, starter_model_path: Path, tmp_path: Path
+    qtbot: QtBot, starter_window: MainWindow, starter_model_path: Path, tmp_path: Path
 ) -> None:
-    pytest.importorskip("llama_cpp")
-    window = make_window(EngineClient)
-    window.load_model(str(starter_model_path))
-    wait_for_model(qtbot, window, timeout=120_000)
+    window = starter_window
     store = window.services.store
     chat = store.create_conversation(title="Keep me open")
     store.append_message(chat.id, "user", "Hello")

@@ -9,23 +9,17 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from chatdesk.engine.client import EngineClient
-from chatdesk.services.engine_session import ModelState
 from chatdesk.ui.main_window import MainWindow
-from tests.ui.conftest import wait_for_model, wait_for_reply
+from tests.ui.conftest import wait_for_reply
 
 pytestmark = pytest.mark.slow
 MakeWindow = Callable[..., MainWindow]
 
 
 def test_the_real_model_answers_in_the_window_and_the_export_reads_like_the_chat(
-    qtbot: QtBot, make_window: MakeWindow, starter_model_path: Path, tmp_path: Path
+    qtbot: QtBot, starter_window: MainWindow, starter_model_path: Path, tmp_path: Path
 ) -> None:
-    pytest.importorskip("llama_cpp")
-    window = make_window(EngineClient)
-    window.load_model(str(starter_model_path))
-    wait_for_model(qtbot, window, timeout=120_000)
-    assert window.services.engine.status.state is ModelState.READY, window.notice.label.text()
+    window = starter_window
     panel = window.settings_panel.conversation
     panel.boxes["temperature"].setValue(0.0)
     panel.boxes["max_tokens"].setValue(32)
@@ -42,3 +36,28 @@ def test_the_real_model_answers_in_the_window_and_the_export_reads_like_the_chat
     assert "```" not in text  # the reply reads as Markdown, not as a code block
     assert str(starter_model_path.parent) not in text  # no local folders in a shared file
     assert "SmolLM2-135M-Instruct.Q4_1.gguf" in text
+
+
+def test_a_long_prompt_shows_its_progress_in_the_waiting_reply(
+    qtbot: QtBot, starter_window: MainWindow
+) -> None:
+    window = starter_window
+    window.settings_panel.conversation.boxes["max_tokens"].setValue(4)
+    view = window.chat_view
+    shown: list[str] = []
+    original = view.show_prompt_progress
+
+    def spy(message_id: str, evaluated: int, total: int, seconds_left: float | None) -> None:
+        original(message_id, evaluated, total, seconds_left)
+        widget = view.widget_for(message_id)
+        assert widget is not None
+        shown.append(widget.status_label.text())
+
+    view.show_prompt_progress = spy  # type: ignore[method-assign]
+    notes = " ".join(f"Note {n}: the meeting moved to room {n % 7}." for n in range(120))
+    window.composer.text.setPlainText(notes + "\nWhich room is note 3 in?")
+    qtbot.keyClick(window.composer.text, Qt.Key.Key_Return)
+    wait_for_reply(qtbot, window, timeout=120_000)
+    assert shown
+    assert shown[0].startswith("Reading the conversation: 0 of ")
+    assert shown[-1].endswith(" s left")
