@@ -195,14 +195,15 @@ def source_label(passage: dict[str, Any]) -> str:
 
 
 def render_sources(passages: list[dict[str, Any]]) -> str:
-    """The numbered passages a reply was given: label, path and the quoted text."""
+    """The numbered passages a reply was given: label, path and the text as a quote."""
     if not passages:
         return ""
     parts = ["\n### Sources\n"]
     for passage in passages:
         label, path = source_label(passage), escape_inline(str(passage["file"]))
         parts.append(f"\n[{passage['number']}] {label} ({path})\n\n")
-        parts.append(fenced(str(passage["text"])))
+        quoted = neutralise(str(passage["text"])).strip("\n").split("\n")
+        parts.append("".join(f"> {line}\n" if line else ">\n" for line in quoted))
     return "".join(parts)
 
 

@@ -91,7 +91,7 @@ def test_passages_export_to_json_and_markdown_and_import_back(
     assert "### Sources" in markdown
     assert "[1] report.pdf, page 2 (/docs/report.pdf)" in markdown
     assert "[2] notes.md, lines 4-9" in markdown
-    assert "````\nRoses are pruned in ```late``` February.\n````" in markdown
+    assert "\n> Roses are pruned in ```late``` February.\n" in markdown  # quoted, as text
     with Store(tmp_path / "other.db") as other:
         result = import_text(other, exported)
         assert export_json(other, result.conversation_ids) == exported

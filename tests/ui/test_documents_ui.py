@@ -38,11 +38,11 @@ def test_adding_a_folder_indexes_it_with_progress_and_attaches_it(
     qtbot.addWidget(panel)
     progress: list[object] = []
     panel.progress_changed.connect(progress.append)
-    with qtbot.waitSignal(panel.attached_changed) as attached:
-        panel.add_paths([tmp_path], "Reports")
-    assert attached.args == [["Reports"]]
+    attached: list[list[str]] = []
+    panel.attached_changed.connect(attached.append)
     with qtbot.waitSignal(panel.indexing_finished, timeout=30000):
-        pass
+        panel.add_paths([tmp_path], "Reports")
+    assert attached == [["Reports"]]
     assert progress
     assert panel.names() == ["Reports"]
     assert panel.attached() == ["Reports"]
