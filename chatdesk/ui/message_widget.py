@@ -22,6 +22,7 @@ from chatdesk.services.chat import ContextNote, Passage
 from chatdesk.services.types import Message
 from chatdesk.ui.citations_bar import CitationsBar
 from chatdesk.ui.composer import PromptEdit
+from chatdesk.ui.flow_layout import FlowLayout
 from chatdesk.ui.message_body import MessageBody
 from chatdesk.ui.rendering import MarkdownRenderer
 from chatdesk.ui.tool_message import ToolMessageWidget
@@ -210,8 +211,7 @@ class MessageWidget(QFrame):
 
     def _footer(self) -> QWidget:
         footer = QWidget(self)
-        row = QHBoxLayout(footer)
-        row.setContentsMargins(0, 0, 0, 0)
+        row = FlowLayout(footer)  # wraps when narrow: never widens the chat
         self.copy_button = self._tool("Copy", "Copy message", self._copy_message)
         row.addWidget(self.copy_button)
         if self.message.role == "assistant":
@@ -234,7 +234,7 @@ class MessageWidget(QFrame):
         self.status_label = ElidedLabel("", self, Qt.TextElideMode.ElideRight)
         self.status_label.setObjectName("statusLine")
         self.status_label.setAccessibleName("Reply status")
-        row.addWidget(self.status_label, 1)  # shortened, never widening the chat
+        row.addWidget(self.status_label)  # shortened when a line is too narrow for it
         self.context_meter = ContextMeter(self)
         self.context_meter.setObjectName("contextMeter")
         self.context_meter.setAccessibleName("Context used")
