@@ -49,7 +49,7 @@ class FlowLayout(QLayout):
 
     def sizeHint(self) -> QSize:
         """Everything on one line."""
-        shown = [item.sizeHint() for item in self._items if not item.isEmpty()]
+        shown = [preferred(item) for item in self._items if not item.isEmpty()]
         width = sum(s.width() for s in shown) + self.spacing() * max(len(shown) - 1, 0)
         return QSize(width, max((s.height() for s in shown), default=0))
 
@@ -66,7 +66,7 @@ class FlowLayout(QLayout):
         for item in self._items:
             if item.isEmpty():
                 continue
-            hint = item.sizeHint()
+            hint = preferred(item)
             width = min(hint.width(), rect.width())
             if x > rect.x() and x + width > rect.right() + 1:
                 x, y, line = rect.x(), y + line + self.spacing(), 0
@@ -75,3 +75,11 @@ class FlowLayout(QLayout):
             x += width + self.spacing()
             line = max(line, hint.height())
         return y + line - rect.y()
+
+
+def preferred(item: QLayoutItem) -> QSize:
+    """An item's preferred size: its widget's own hint, even where the size policy tells other
+    layouts to ignore it (an eliding label), within its minimum and maximum."""
+    widget = item.widget()
+    hint = widget.sizeHint() if widget is not None else item.sizeHint()
+    return hint.expandedTo(item.minimumSize()).boundedTo(item.maximumSize())

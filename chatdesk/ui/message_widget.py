@@ -96,6 +96,7 @@ class ElidedLabel(QLabel):
         self.full_text = text
         self.setToolTip(text)
         self._elide()
+        self.updateGeometry()  # the size hint follows the full text, even when the shown one stays
 
     def text(self) -> str:
         """The full text (not the shortened one on screen)."""
