@@ -1,12 +1,20 @@
-"""``chatdesk bench``: ChatDesk's engine host against a plain llama-cpp-python loop.
+"""``chatdesk bench``: ChatDesk's engine host against a plain llama-cpp-python loop and llama.cpp.
 
-Both runs use the same model file, prompt, threads and sampling, in the same invocation.
-The host side is measured from the client: start of the host process + model load, the
-host's prompt evaluation rate, and the decode rate of the text as the client receives it
-(end-of-generation suppressed so exactly ``--tokens`` tokens are produced). The plain side
-runs ``chatdesk.engine.host.reference`` (``Llama()`` + ``Llama.generate()``) in a
-subprocess, so this command itself never imports llama_cpp. ``ratio`` is host decode
-tokens/s over plain tokens/s.
+Every side uses the same model file, prompt, threads, context and sampling, in the same
+invocation, and the sides take turns (host, plain, llama-bench, host, plain, ...) for
+``--repeats`` rounds, so a noisy machine slows them alike. Each figure is the median of the
+rounds, with its spread (lowest and highest); ratios are ours over the reference's medians.
+
+- ``ratio``: host decode tokens/s (text as the client receives it) over the plain loop's;
+- ``load_ratio``: host process start + model load over a plain in-process ``Llama()`` load;
+- ``cold_load_ratio``: the same over a fresh plain process's start + import + ``Llama()``;
+- ``prompt_ratio``: host prompt evaluation tokens/s over the plain loop's;
+- ``first_token_ratio``: launch to first token of the first message (host start, load,
+  prompt, first token) over the plain load + its time to first token;
+- ``llama_bench``: ``decode_ratio`` and ``prompt_ratio`` against llama.cpp's own
+  ``llama-bench`` of the same llama.cpp (see chatdesk/cli/llama_bench.py), when it is built.
+
+See bench_runs.py for how each side is measured.
 """
 
 from __future__ import annotations
@@ -14,184 +22,223 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
+import statistics
 import sys
-import tempfile
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from chatdesk.cli.errors import CLIError
-from chatdesk.engine.client import EngineClient, one_line, reference_command
-from chatdesk.engine.types import (
-    EngineError,
-    LoadOptions,
-    ReplyDone,
-    ReplyFailed,
-    SamplingSettings,
-    TextDelta,
+from chatdesk.cli.bench_runs import (
+    BenchPlan,
+    check_context,
+    measure_host,
+    measure_reference,
 )
+from chatdesk.cli.errors import CLIError
+from chatdesk.cli.llama_bench import (
+    LlamaBenchError,
+    LlamaBenchFigures,
+    find_llama_bench,
+    run_llama_bench,
+)
+from chatdesk.engine.threads import threads_now
 
-FILLER = "The quick brown fox jumps over the lazy dog while the assistant answers a question. "
-BENCH_SEED = 1234
-
-
-@dataclass(frozen=True)
-class Figures:
-    """One side's measurements."""
-
-    load_seconds: float
-    prompt_tokens: int
-    prompt_tokens_per_second: float
-    generated_tokens: int
-    decode_tokens_per_second: float
+Runs = dict[str, list[Any]]
 
 
 def register(commands: Any) -> None:  # argparse's subparsers action has a private type
     """Add ``bench`` to the chatdesk parser."""
     bench = commands.add_parser(
-        "bench", help="measure load time and tokens/s: engine host vs plain llama-cpp-python"
+        "bench", help="measure load and tokens/s: engine host vs plain llama-cpp-python, llama.cpp"
     )
     bench.add_argument("model", help="path to a .gguf file")
     bench.add_argument("--tokens", type=int, default=256, help="tokens to generate")
-    bench.add_argument("--prompt-tokens", type=int, default=256, help="approximate prompt size")
-    bench.add_argument("--threads", type=int, help="CPU threads for both runs")
+    bench.add_argument("--prompt-tokens", type=int, default=256, help="prompt size in tokens")
+    bench.add_argument(
+        "--threads", type=int, help="CPU threads for every side (default: what the host picks now)"
+    )
+    bench.add_argument("--repeats", type=int, default=3, help="interleaved rounds (median)")
     bench.add_argument(
         "--gpu-layers", type=int, help="layers to offload (-1 = all; default: all on a GPU build)"
+    )
+    bench.add_argument(
+        "--no-llama-bench", action="store_true", help="skip llama.cpp's llama-bench even if built"
     )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.set_defaults(handler=run_bench)
 
 
-def bench_sampling(tokens: int) -> SamplingSettings:
-    """The sampling both sides use (the reference hard-codes the same values)."""
-    return SamplingSettings(
-        temperature=0.8,
-        top_k=40,
-        top_p=0.95,
-        min_p=0.05,
-        repeat_penalty=1.0,
-        seed=BENCH_SEED,
-        max_tokens=tokens,
-        ignore_eos=True,
-    )
-
-
-def context_for(prompt_tokens: int, tokens: int) -> int:
-    """A context that holds the prompt and the whole reply."""
-    needed = prompt_tokens + tokens + 64
-    return (needed + 255) // 256 * 256
-
-
-def measure_host(args: argparse.Namespace, threads: int) -> tuple[Figures, str]:
-    """Start a host, load, generate; the figures and the exact prompt text used."""
-    model = str(Path(args.model).expanduser())
-    n_ctx = context_for(args.prompt_tokens * 2, args.tokens)
-    started = time.perf_counter()
-    client = EngineClient(auto_reload=False)
-    try:
-        options = LoadOptions(model, n_ctx=n_ctx, n_threads=threads, n_gpu_layers=args.gpu_layers)
-        client.load(options).result()
-        load_seconds = time.perf_counter() - started
-        messages = [{"role": "user", "content": FILLER * max(1, args.prompt_tokens // 18)}]
-        prompt_text, _count = client.render_prompt(messages, "").result()
-        figures = stream_reply(client, messages, args.tokens, load_seconds)
-    finally:
-        client.close()
-    return figures, prompt_text
-
-
-def stream_reply(
-    client: EngineClient, messages: list[dict[str, str]], tokens: int, load_seconds: float
-) -> Figures:
-    """Generate and time the text as the client receives it."""
-    stream = client.generate(messages, "", bench_sampling(tokens))
-    first: float | None = None
-    for event in stream:
-        if isinstance(event, TextDelta) and first is None:
-            first = time.perf_counter()
-        elif isinstance(event, ReplyFailed):
-            raise event.error
-        elif isinstance(event, ReplyDone):
-            end = time.perf_counter()
-            stats = event.stats
-            elapsed = end - first if first is not None else 0.0
-            return Figures(
-                load_seconds=load_seconds,
-                prompt_tokens=stats.prompt_tokens,
-                prompt_tokens_per_second=stats.prompt_tokens_per_second,
-                generated_tokens=stats.generated_tokens,
-                decode_tokens_per_second=(stats.generated_tokens - 1) / elapsed
-                if elapsed > 0
-                else 0.0,
-            )
-    raise EngineError("the reply ended without a result")
-
-
-def measure_reference(args: argparse.Namespace, threads: int, prompt_text: str) -> Figures:
-    """Run the plain loop in its own process; its figures."""
-    with tempfile.TemporaryDirectory(prefix="chatdesk-bench-") as folder:
-        prompt_file = Path(folder) / "prompt.txt"
-        prompt_file.write_text(prompt_text, encoding="utf-8")
-        command = [
-            *reference_command(),
-            str(Path(args.model).expanduser()),
-            f"--prompt-file={prompt_file}",
-            f"--tokens={args.tokens}",
-            f"--ctx={context_for(args.prompt_tokens * 2, args.tokens)}",
-            f"--threads={threads}",
-            f"--gpu-layers={'auto' if args.gpu_layers is None else args.gpu_layers}",
-            f"--seed={BENCH_SEED}",
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        lines = (done.stderr or "").strip().splitlines() or [f"status {done.returncode}"]
-        raise CLIError(f"the plain llama-cpp-python run failed: {lines[-1]}")
-    try:
-        return Figures(**json.loads(done.stdout.strip().splitlines()[-1]))
-    except (ValueError, TypeError, IndexError) as error:
-        raise CLIError(f"the plain llama-cpp-python run printed no figures ({error})") from None
-
-
-def run_bench(args: argparse.Namespace) -> int:
-    """``chatdesk bench``: both measurements, then a table or one JSON object."""
-    if not Path(args.model).expanduser().is_file():
+def plan_from(args: argparse.Namespace) -> BenchPlan:
+    """The checked request."""
+    model = Path(args.model).expanduser()
+    if not model.is_file():
         raise CLIError(f"no model file {args.model}")
     if args.tokens < 2:
         raise CLIError("--tokens must be at least 2")
-    threads = args.threads or max(1, (os.cpu_count() or 2) // 2)
+    if args.prompt_tokens < 1 or args.repeats < 1:
+        raise CLIError("--prompt-tokens and --repeats must be at least 1")
+    threads = args.threads or threads_now()  # what the host would choose right now
+    plan = BenchPlan(str(model), args.prompt_tokens, args.tokens, threads, args.gpu_layers)
+    check_context(plan)
+    return plan
+
+
+def run_rounds(plan: BenchPlan, repeats: int, llama_bench: Path | None, quiet: bool) -> Runs:
+    """Interleaved rounds of every side; each side's figures per round."""
+    runs: Runs = {"host": [], "plain": [], "llama_bench": []}
+    for round_number in range(repeats):
+        runs["host"].append(measure_host(plan))
+        runs["plain"].append(measure_reference(plan))
+        if llama_bench is not None:
+            runs["llama_bench"].append(llama_bench_round(plan, llama_bench))
+        if not quiet:
+            print_round(round_number, runs)
+    return runs
+
+
+def llama_bench_round(plan: BenchPlan, binary: Path) -> LlamaBenchFigures:
+    """llama-bench on the host's prompt size, tokens and threads."""
     try:
-        host, prompt_text = measure_host(args, threads)
-    except EngineError as error:
-        raise CLIError(one_line(error)) from None
-    plain = measure_reference(args, threads, prompt_text)
-    ratio = host.decode_tokens_per_second / plain.decode_tokens_per_second
-    result = {
-        "model": str(args.model),
-        "tokens": args.tokens,
-        "threads": threads,
-        "host": asdict(host),
-        "plain": asdict(plain),
-        "ratio": ratio,
-        "load_ratio": host.load_seconds / plain.load_seconds if plain.load_seconds else None,
+        return run_llama_bench(
+            binary,
+            plan.model,
+            prompt_tokens=plan.actual_prompt_tokens,
+            tokens=plan.tokens,
+            threads=plan.threads,
+            gpu_layers=plan.gpu_layers or 0,
+        )
+    except LlamaBenchError as error:
+        raise CLIError(str(error)) from None
+
+
+def median_of(items: list[Any], name: str) -> float:
+    """The median of one field over the rounds."""
+    return float(statistics.median(getattr(item, name) for item in items))
+
+
+def spread_of(items: list[Any], name: str) -> list[float]:
+    """[lowest, highest] of one field over the rounds."""
+    values = [float(getattr(item, name)) for item in items]
+    return [min(values), max(values)]
+
+
+def summary(items: list[Any]) -> dict[str, Any]:
+    """Medians of every field, and the spread of each."""
+    names = [f.name for f in fields(items[0])]
+    medians: dict[str, Any] = {name: median_of(items, name) for name in names}
+    medians["spread"] = {name: spread_of(items, name) for name in names}
+    return medians
+
+
+def ratio(ours: list[Any], theirs: list[Any], name: str, other: str | None = None) -> float | None:
+    """Median of ours over median of theirs (None if theirs is 0)."""
+    reference = median_of(theirs, other or name)
+    return median_of(ours, name) / reference if reference else None
+
+
+def result_of(plan: BenchPlan, runs: Runs) -> dict[str, Any]:
+    """The JSON object ``--json`` prints."""
+    host, plain, cpp = runs["host"], runs["plain"], runs["llama_bench"]
+    result: dict[str, Any] = {
+        "model": plan.model,
+        "model_bytes": Path(plan.model).stat().st_size,
+        "tokens": plan.tokens,
+        "prompt_tokens": plan.actual_prompt_tokens,
+        "threads": plan.threads,
+        "n_ctx": plan.n_ctx,
+        "repeats": len(host),
+        "loadavg": load_average(),
+        "host": summary(host),
+        "plain": summary(plain),
+        "ratio": ratio(host, plain, "decode_tokens_per_second"),
+        "load_ratio": ratio(host, plain, "load_seconds"),
+        "cold_load_ratio": ratio(host, plain, "cold_load_seconds"),
+        "prompt_ratio": ratio(host, plain, "prompt_tokens_per_second"),
+        "first_token_ratio": ratio(host, plain, "first_token_seconds"),
+        "runs": {side: [asdict(item) for item in items] for side, items in runs.items()},
     }
+    if cpp:
+        result["llama_bench"] = {
+            **summary(cpp),
+            "decode_ratio": ratio(host, cpp, "decode_tokens_per_second"),
+            "prompt_ratio": ratio(host, cpp, "prompt_tokens_per_second"),
+        }
+    return result
+
+
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (None where unknown)."""
+    try:
+        return [round(value, 2) for value in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """``chatdesk bench``: interleaved rounds, then a table or one JSON object."""
+    plan = plan_from(args)
+    binary = None if args.no_llama_bench else find_llama_bench()
+    if binary is None and not args.json and not args.no_llama_bench:
+        print("llama-bench not built (python scripts/build_llama_bench.py): skipping it")
+    runs = run_rounds(plan, args.repeats, binary, quiet=args.json)
+    result = result_of(plan, runs)
     if args.json:
         print(json.dumps(result))
     else:
-        print_table(host, plain, ratio)
+        print_table(result)
     return 0
 
 
-def print_table(host: Figures, plain: Figures, ratio: float) -> None:
-    """The figures for people."""
-    rows = [
-        ("load (s)", host.load_seconds, plain.load_seconds, "host: process start + load"),
-        ("prompt tok/s", host.prompt_tokens_per_second, plain.prompt_tokens_per_second, ""),
-        ("decode tok/s", host.decode_tokens_per_second, plain.decode_tokens_per_second, ""),
-    ]
-    print(f"{'':14}{'engine host':>14}{'plain loop':>14}")
-    for name, ours, theirs, note in rows:
-        print(f"{name:14}{ours:14.3f}{theirs:14.3f}  {note}".rstrip())
-    print(f"ratio (host decode / plain decode): {ratio:.3f}")
+def print_round(number: int, runs: Runs) -> None:
+    """One line per round while the benchmark runs."""
+    host, plain = runs["host"][-1], runs["plain"][-1]
+    line = (
+        f"round {number + 1}: decode tok/s host {host.decode_tokens_per_second:.1f}, "
+        f"plain {plain.decode_tokens_per_second:.1f}"
+    )
+    if runs["llama_bench"]:
+        line += f", llama-bench {runs['llama_bench'][-1].decode_tokens_per_second:.1f}"
+    print(line, flush=True)
+
+
+TABLE_ROWS = (
+    ("load (s)", "load_seconds", "host: process start + load; plain: Llama()"),
+    ("cold load (s)", "cold_load_seconds", "process start + imports + load"),
+    ("first token (s)", "first_token_seconds", "host: from process start; plain: from Llama()"),
+    ("prompt tok/s", "prompt_tokens_per_second", ""),
+    ("decode tok/s", "decode_tokens_per_second", "host: text as the client receives it"),
+)
+
+
+def print_table(result: dict[str, Any]) -> None:
+    """The figures for people: medians, spread, ratios."""
+    cpp = result.get("llama_bench")
+    print(
+        f"{result['repeats']} rounds, {result['threads']} threads, prompt "
+        f"{result['prompt_tokens']} tokens, {result['tokens']} generated, context "
+        f"{result['n_ctx']}, load average {result['loadavg']}"
+    )
+    print(f"{'':16}{'engine host':>24}{'plain loop':>24}{'llama-bench':>24}")
+    for label, name, note in TABLE_ROWS:
+        cells = [cell(result["host"], name), cell(result["plain"], name), cell(cpp, name)]
+        print(f"{label:16}{''.join(cells)}  {note}".rstrip())
+    print(f"ratio (host decode / plain decode): {result['ratio']:.3f}")
+    print(
+        f"load ratio: {result['load_ratio']:.2f} (cold: {result['cold_load_ratio']:.2f})   "
+        f"first token ratio: {result['first_token_ratio']:.2f}   "
+        f"prompt ratio: {result['prompt_ratio']:.3f}"
+    )
+    if cpp:
+        print(
+            f"against llama-bench: decode {cpp['decode_ratio']:.3f}, "
+            f"prompt {cpp['prompt_ratio']:.3f}"
+        )
     sys.stdout.flush()
+
+
+def cell(side: dict[str, Any] | None, name: str) -> str:
+    """'median (low-high)' right-aligned, or blank."""
+    if side is None or name not in side:
+        return " " * 24
+    low, high = side["spread"][name]
+    return f" {side[name]:.4g} ({low:.3g}-{high:.3g})".rjust(24)

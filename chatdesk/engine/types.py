@@ -42,7 +42,7 @@ class LoadOptions(_JSONData):
     path: str | Path
     n_ctx: int | None = None  # default: trained length capped at 8192 and by free memory
     n_gpu_layers: int | None = None  # default: all layers with a GPU backend, else 0; -1 = all
-    n_threads: int | None = None  # default: half the logical CPUs (about the physical cores)
+    n_threads: int | None = None  # default: one per physical core (engine/threads.py)
     n_batch: int | None = None  # prompt-processing batch size, default 512
     flash_attn: bool | None = None  # default: llama.cpp decides (on where supported)
     chat_template: str | None = None  # override: a built-in template name or Jinja text
@@ -171,6 +171,29 @@ class ContextFitted:
 
 
 @dataclass(frozen=True)
+class PromptProgress:
+    """Prompt evaluation is under way: ``evaluated`` of ``total`` new prompt tokens are done,
+    ``seconds`` after it started. Sent before the first chunk and after each one, only for
+    prompts long enough to take a while (several batches); none for a short prompt."""
+
+    evaluated: int
+    total: int
+    seconds: float
+
+    @property
+    def fraction(self) -> float:
+        """Share done, 0.0 to 1.0."""
+        return min(1.0, self.evaluated / self.total) if self.total else 1.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Estimated seconds until the prompt is evaluated (None before the first chunk)."""
+        if self.evaluated <= 0 or self.seconds <= 0:
+            return None
+        return self.seconds / self.evaluated * max(0, self.total - self.evaluated)
+
+
+@dataclass(frozen=True)
 class TextDelta:
     """More reply text (always whole characters)."""
 
@@ -251,4 +274,6 @@ class TokenProbabilities:
     tokens: tuple[TokenChoice, ...]
 
 
-ReplyEvent = ContextFitted | TextDelta | TokenProbabilities | ReplyDone | ReplyFailed
+ReplyEvent = (
+    ContextFitted | PromptProgress | TextDelta | TokenProbabilities | ReplyDone | ReplyFailed
+)

@@ -1,15 +1,29 @@
 """GUI benchmark: event-loop stalls while a reply streams, opening a long chat, start-up, memory.
 
-Run: ``QT_QPA_PLATFORM=offscreen PYTHONPATH=. python tests/benchmarks/bench_gui.py``.
+Run: ``QT_QPA_PLATFORM=offscreen PYTHONPATH=. python tests/benchmarks/bench_gui.py``
+(``--pathological``: only the pathological-message measure).
 Every figure is printed next to a reference measured in the same run:
 
 - streaming: 2000 tokens at 250 tok/s into a conversation of 500 messages; a 5 ms probe
   timer measures how late the event loop serves it (max and p99 lateness), against the same
   probe with the window open and idle. Targets: max <= 50 ms, p99 <= 20 ms.
 - opening a 2,000-message conversation until painted, against a 10-message one (<= 300 ms).
+- a search hit on message 1,000 of that conversation until painted there, against opening it
+  at its newest message (<= 300 ms).
 - window shown after launch (a fresh process), against a bare QApplication + QWidget (<= 1.5 s).
 - resident memory with the 2,000-message conversation open, against the bare process (<= 300 MB).
 - the streaming measure again with the real engine host on a generated tiny model.
+- pathological messages (issue 10: a 1 MB one-line reply, ``"[" * 8000 + "a" + "](" * 8000``,
+  100 KB of ``*``, ``"- " * 1000 + "x"``, 10,000 nested list markers): the longest event-loop
+  block while a conversation holding one opens and its pieces are drawn (also after "Render
+  as Markdown" on the 1 MB one), against the idle window (target <= 50 ms); and the render
+  time of each at half and full size (linear: ratio about 2).
+- first message after launch with the real starter model chosen (a fresh app process that
+  loads the last used model at start; the message is sent as soon as the model is ready):
+  launch to first token, against a fresh plain llama-cpp-python process's start + import +
+  load + time to first token of the same prompt, and against the plain load + time to first
+  token alone (target <= 1.5x); resident memory of the app and of its engine host with the
+  model loaded, against the plain in-process load, and the model file size.
 """
 
 from __future__ import annotations
@@ -67,6 +81,42 @@ def done():
     print(time.time(), 'llama_cpp' in sys.modules, flush=True)
     window.close(); app.quit()
 QTimer.singleShot(0, done)
+app.exec()
+"""
+
+
+FIRST_TOKEN_CHILD = """
+import json, sys, time
+from PySide6.QtCore import QTimer
+from chatdesk.ui.app import create_application, create_window
+from chatdesk.services.app_services import AppServices
+from chatdesk.engine.host.memory import resident_memory
+QUESTION = 'What is the capital of France?'
+app = create_application(sys.argv)
+services = AppServices.create()
+window = create_window(app, services)
+window.show()
+marks = {}
+def tick():
+    now = time.time()
+    marks.setdefault('shown', now)
+    reply = window.turns.current
+    if 'sent' not in marks:
+        if services.engine.ready:
+            marks['ready'] = now
+            window.send(QUESTION)
+            marks['sent'] = time.time()
+    elif reply is None or reply.text or reply.finished:
+        marks['first_token'] = now
+        client = services.engine.engine
+        status = client.status().result()
+        prompt = client.render_prompt([{'role': 'user', 'content': QUESTION}]).result()[0]
+        marks.update(app_rss=resident_memory(), host_rss=status['rss_bytes'], prompt=prompt,
+                     n_ctx=status['model']['n_ctx'], threads=status['threads'])
+        print(json.dumps(marks), flush=True)
+        window.close(); app.quit(); return
+    QTimer.singleShot(1, tick)
+QTimer.singleShot(0, tick)
 app.exec()
 """
 
@@ -174,6 +224,32 @@ def measure_open(app: Any, window: Any, ids: dict[str, str], bare_rss: float) ->
     return {"open_long_ms": long_ms, "open_short_ms": short_ms, "rss_mb": memory}
 
 
+def measure_search_hit(app: Any, window: Any, ids: dict[str, str]) -> dict[str, float]:
+    """Open the 2,000-message conversation at its middle message (a search hit)."""
+    from chatdesk.store import Store
+
+    with Store() as store:
+        middle = store.active_path(ids["long"])[1000].id
+
+    def open_ms(message_id: str | None) -> float:
+        window.open_conversation(ids["short"])
+        run_for(app, 0.2)
+        started = time.perf_counter()
+        window.open_conversation(ids["long"], message_id)
+        app.processEvents()
+        window.grab()
+        assert message_id is None or window.chat_view.widget_for(message_id) is not None
+        return (time.perf_counter() - started) * 1000
+
+    newest_ms = min(open_ms(None) for _ in range(3))
+    hit_ms = min(open_ms(middle) for _ in range(3))
+    print(
+        f"search hit on message 1,000 of 2,000 until painted: {hit_ms:.0f} ms (opening at the "
+        f"newest message {newest_ms:.0f} ms, ratio {hit_ms / newest_ms:.2f}; target <= 300 ms)"
+    )
+    return {"search_hit_ms": hit_ms, "open_newest_ms": newest_ms}
+
+
 def measure_streaming(
     app: Any, window: Any, conversation_id: str, into: str = "500 messages"
 ) -> dict[str, float]:
@@ -212,6 +288,103 @@ def measure_streaming(
     }
 
 
+PATHOLOGICAL = {
+    "normal reply (reference)": lambda n: REPLY_TEXT,
+    "1 MB one-line reply": lambda n: "word " * (n // 5),
+    "[ * n + a + ]( * n": lambda n: "[" * (n // 3) + "a" + "](" * (n // 3),
+    "100 KB of *": lambda n: "*" * n,
+    "- * 1000 + x": lambda n: "- " * (n // 2) + "x",
+    "10,000 nested list markers": lambda n: "- " * (n // 2) + "x",
+}
+PATHOLOGICAL_SIZES = {
+    "normal reply (reference)": len(REPLY_TEXT),
+    "1 MB one-line reply": 1_000_000,
+    "[ * n + a + ]( * n": 24_000,
+    "100 KB of *": 100_000,
+    "- * 1000 + x": 2_000,
+    "10,000 nested list markers": 20_000,
+}
+
+
+def drawn(window: Any) -> bool:
+    """True when every message body of the open conversation has drawn all its pieces."""
+    return not any(widget.body.rendering for widget in window.chat_view.widgets)
+
+
+def block_while(app: Any, action: Any, until: Any) -> float:
+    """Longest event-loop block (ms) from ``action()`` until ``until()`` holds."""
+    probe = Probe()
+    probe.start()
+    app.processEvents()
+    action()
+    while not until():
+        app.processEvents()
+        time.sleep(0.0005)
+    run_for(app, 0.05)
+    probe.stop()
+    return max(probe.lateness)
+
+
+def render_seconds(text: str) -> float:
+    """Time to render a text to HTML, all its pieces, outside any widget."""
+    from chatdesk.ui.rendering import MarkdownRenderer
+    from chatdesk.ui.streaming_split import pieces
+
+    renderer = MarkdownRenderer()
+    started = time.perf_counter()
+    for piece, continues in pieces(text):
+        renderer.render(piece, 0, continues)
+    return time.perf_counter() - started
+
+
+def measure_pathological(app: Any, window: Any, store_factory: Any) -> dict[str, float]:
+    """Longest UI block while each pathological message opens and renders; linearity."""
+    ids: dict[str, str] = {}
+    with store_factory() as store:
+        for name, make in PATHOLOGICAL.items():
+            conversation = store.create_conversation(title=name)
+            store.append_message(conversation.id, "user", "hostile")
+            store.append_message(conversation.id, "assistant", make(PATHOLOGICAL_SIZES[name]))
+            ids[name] = conversation.id
+    window.new_chat()
+    run_for(app, 0.3)
+    probe = Probe()
+    probe.start()
+    run_for(app, 1.0)
+    probe.stop()
+    idle = max(probe.lateness)
+    results: dict[str, float] = {"pathological_idle_max_ms": idle}
+    worst = 0.0
+    window.open_conversation(ids["normal reply (reference)"])  # warm up (first imports)
+    run_for(app, 0.3)
+    for name, cid in ids.items():
+        block = block_while(app, lambda c=cid: window.open_conversation(c), lambda: drawn(window))
+        size = PATHOLOGICAL_SIZES[name]
+        half, full = (
+            render_seconds(PATHOLOGICAL[name](size // 2)),
+            render_seconds(PATHOLOGICAL[name](size)),
+        )
+        print(
+            f"pathological {name} ({size:,} chars): longest UI block {block:.1f} ms (idle "
+            f"window {idle:.1f} ms; target 50 ms); render {full * 1000:.0f} ms, half size "
+            f"{half * 1000:.0f} ms (ratio {full / max(half, 1e-6):.2f}; linear: about 2)"
+        )
+        results[f"block_ms {name}"] = block
+        worst = max(worst, block) if "reference" not in name else worst
+    window.open_conversation(ids["1 MB one-line reply"])
+    run_for(app, 0.2)
+    body = window.chat_view.widgets[-1].body
+    from PySide6.QtCore import QUrl
+
+    block = block_while(
+        app, lambda: body.anchorClicked.emit(QUrl("render-markdown:")), lambda: drawn(window)
+    )
+    print(f"1 MB reply, Render as Markdown clicked: longest UI block {block:.1f} ms")
+    results["block_ms render as markdown"] = block
+    results["pathological_worst_block_ms"] = max(worst, block)
+    return results
+
+
 def measure_real_engine(app: Any, services_factory: Any, home: str) -> dict[str, float]:
     """The same stall measure with the real engine host streaming a generated tiny model.
 
@@ -247,7 +420,111 @@ def measure_real_engine(app: Any, services_factory: Any, home: str) -> dict[str,
     return {f"real_{key}": value for key, value in figures.items()}
 
 
+def pathological_only(
+    create_application: Any, create_window: Any, app_services: Any, store: Any
+) -> int:
+    """``bench_gui.py --pathological``: the pathological-message measure alone."""
+    from tests.support.scripted_engine import ScriptedEngine
+
+    app = create_application([])
+    services = app_services.create(client_factory=ScriptedEngine)
+    window = create_window(app, services)
+    window.resize(1200, 800)
+    window.show()
+    run_for(app, 0.5)
+    results = measure_pathological(app, window, store)
+    window.close()
+    services.close()
+    print(json.dumps({k: round(v, 2) for k, v in results.items()}))
+    return 0
+
+
+def measure_first_message(repeats: int = 3) -> dict[str, float]:
+    """Launch to first token with the starter model chosen, against plain llama-cpp-python."""
+    from chatdesk.cli.bench_runs import BenchPlan, measure_reference
+    from tests.support.real_model import starter_model
+
+    model, why_not = starter_model()
+    if model is None:
+        print(f"first message after launch: skipped ({why_not})")
+        return {}
+    app_runs: list[dict[str, Any]] = []
+    plain_runs: list[Any] = []
+    for _ in range(repeats):  # interleaved: app, plain, app, plain, ...
+        app_runs.append(launch_with_model(model))
+        marks = app_runs[-1]
+        plan = BenchPlan(str(model), 32, 2, int(marks["threads"]), 0, prompt_text=marks["prompt"])
+        plan.context = int(marks["n_ctx"])  # the same context (and KV cache) as the app's
+        plain_runs.append(measure_reference(plan))
+    return first_message_summary(model, app_runs, plain_runs)
+
+
+def launch_with_model(model: Path) -> dict[str, Any]:
+    """One fresh app process on a fresh data root whose last used model is ``model``."""
+    home = tempfile.mkdtemp(prefix="chatdesk-bench-first-")
+    os.environ["CHATDESK_HOME"] = home
+    from chatdesk.services.settings import SettingsService
+    from chatdesk.store import Store
+
+    with Store() as store:
+        SettingsService(store).remember_model(str(model))
+    started = time.time()
+    env = {**os.environ, "CHATDESK_HOME": home, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_TOKEN_CHILD], env=env, capture_output=True, text=True,
+        check=True, timeout=600,
+    )  # fmt: skip
+    marks = json.loads(done.stdout.strip().splitlines()[-1])
+    marks["started"] = started
+    return marks
+
+
+def first_message_summary(
+    model: Path, app_runs: list[dict[str, Any]], plain_runs: list[Any]
+) -> dict[str, float]:
+    """Medians and ratios of the first-message measure, printed."""
+
+    def med(values: list[float]) -> float:
+        return statistics.median(values)
+
+    launch_to_token = med([m["first_token"] - m["started"] for m in app_runs])
+    sent_to_token = med([m["first_token"] - m["sent"] for m in app_runs])
+    shown = med([m["shown"] - m["started"] for m in app_runs])
+    ready = med([m["ready"] - m["started"] for m in app_runs])
+    plain_cold = med(
+        [p.cold_load_seconds + p.first_token_seconds - p.load_seconds for p in plain_runs]
+    )
+    plain_warm = med([p.first_token_seconds for p in plain_runs])
+    figures = {
+        "first_launch_to_token_s": launch_to_token, "first_sent_to_token_s": sent_to_token,
+        "first_window_shown_s": shown, "first_model_ready_s": ready,
+        "plain_process_to_token_s": plain_cold, "plain_load_and_token_s": plain_warm,
+        "app_rss_mb": med([m["app_rss"] for m in app_runs]) / 2**20,
+        "host_rss_mb": med([m["host_rss"] for m in app_runs]) / 2**20,
+        "plain_rss_mb": med([p.rss_bytes for p in plain_runs]) / 2**20,
+        "model_mb": model.stat().st_size / 2**20,
+    }  # fmt: skip
+    print(
+        f"first message after launch, starter model chosen (medians of {len(app_runs)}): window "
+        f"shown {shown:.2f} s, model ready {ready:.2f} s, first token {launch_to_token:.2f} s "
+        f"after launch ({sent_to_token:.3f} s after sending); fresh plain process start + "
+        f"import + load + first token {plain_cold:.2f} s "
+        f"(ratio {launch_to_token / plain_cold:.2f}); "
+        f"plain load + first token {plain_warm:.3f} s (ratio of sent-to-token "
+        f"{sent_to_token / plain_warm:.2f}; target 1.5)"
+    )
+    print(
+        f"memory with the model loaded: app {figures['app_rss_mb']:.0f} MB + engine host "
+        f"{figures['host_rss_mb']:.0f} MB; plain in-process load {figures['plain_rss_mb']:.0f} MB; "
+        f"model file {figures['model_mb']:.0f} MB"
+    )
+    return figures
+
+
 def main() -> int:
+    if "--first-message-only" in sys.argv:
+        print(json.dumps({k: round(v, 3) for k, v in measure_first_message().items()}))
+        return 0
     home = tempfile.mkdtemp(prefix="chatdesk-bench-")
     os.environ["CHATDESK_HOME"] = home
     from PySide6.QtWidgets import QApplication
@@ -257,6 +534,8 @@ def main() -> int:
     from chatdesk.ui.app import create_application, create_window
     from tests.support.scripted_engine import ScriptedEngine
 
+    if "--pathological" in sys.argv:  # only the issue-10 measure
+        return pathological_only(create_application, create_window, AppServices, Store)
     launch_s, bare_s, bare_rss = measure_launch(home)
     results = {"launch_s": launch_s, "launch_bare_s": bare_s, "bare_rss_mb": bare_rss}
     store = Store()
@@ -277,13 +556,16 @@ def main() -> int:
     window.show()
     run_for(app, 0.5)
     results.update(measure_open(app, window, ids, bare_rss))
+    results.update(measure_search_hit(app, window, ids))
     window.load_model(str(model))
     run_for(app, 0.3)
     results.update(measure_streaming(app, window, ids["stream"]))
+    results.update(measure_pathological(app, window, Store))
     window.close()
     services.close()
     print("same, through the real engine host with a generated tiny model:")
     results.update(measure_real_engine(app, lambda f: AppServices.create(client_factory=f), home))
+    results.update(measure_first_message())
     print(json.dumps({k: round(v, 2) for k, v in results.items()}))
     return 0
 

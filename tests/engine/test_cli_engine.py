@@ -160,8 +160,9 @@ def test_prompt_prints_exactly_the_rendered_prompt(tiny_model_path: Path, tmp_pa
 
 def test_bench_json_compares_with_the_plain_loop(tiny_model_path: Path) -> None:
     result = chatdesk(
-        "bench", str(tiny_model_path), "--tokens", "64", "--prompt-tokens", "32", "--json"
-    )
+        "bench", str(tiny_model_path), "--tokens", "64", "--prompt-tokens", "32", "--json",
+        "--repeats", "1", "--no-llama-bench",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert isinstance(figures["ratio"], float)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import llama_cpp
 
 from chatdesk.engine.host.sampling import SamplerChain
+from chatdesk.engine.threads import ThreadGovernor
 
 SEQ = 0  # the one sequence we use
 PIECE_BUFFER = 256
@@ -47,6 +48,7 @@ class ContextParams:
     n_threads: int
     n_threads_batch: int
     flash_attn: bool | None
+    adaptive_threads: bool = False  # re-choose threads from others' CPU use (engine/threads.py)
 
 
 def cpu_has_amx() -> bool:
@@ -113,9 +115,12 @@ class LoadedModel:
         self._pieces: dict[int, bytes] = {}
         self._special_pieces: dict[int, bytes] = {}
         self._eog: dict[int, bool] = {}
+        self._eog_list: list[int] | None = None
         self._piece_buffer = ctypes.create_string_buffer(PIECE_BUFFER)
         self._cancel: threading.Event | None = None
         self._abort_callback = llama_cpp.ggml_abort_callback(self._should_abort)
+        self._governor = ThreadGovernor(params.n_threads) if params.adaptive_threads else None
+        self.threads = params.n_threads
         self._closed = False
 
     # -- facts ----------------------------------------------------------------------------
@@ -137,12 +142,16 @@ class LoadedModel:
         return raw.decode("utf-8", errors="replace") if raw else ""
 
     def eog_tokens(self) -> list[int]:
-        """End-of-generation tokens (EOS, EOT and any the vocabulary marks as such)."""
-        found = []
-        for token in range(self.n_vocab):
-            if self.is_eog(token):
-                found.append(token)
-        return found
+        """End-of-generation tokens (EOS, EOT and any the vocabulary marks as such).
+
+        Found once per model: asking llama.cpp about every token of a 49k vocabulary costs
+        about 65 ms, which every reply with end-of-generation suppressed used to pay before
+        its first token.
+        """
+        if self._eog_list is None:
+            is_eog, vocab = llama_cpp.llama_vocab_is_eog, self.vocab
+            self._eog_list = [t for t in range(self.n_vocab) if is_eog(vocab, t)]
+        return list(self._eog_list)
 
     def is_eog(self, token: int) -> bool:
         """True for end-of-generation tokens."""
@@ -226,16 +235,19 @@ class LoadedModel:
         start: int,
         cancel: threading.Event | None = None,
         chunk: int | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> int:
         """Evaluate ``tokens`` at positions ``start``...; logits for the last one only.
 
         Processes chunks of ``chunk`` (default ``n_batch``) tokens; between chunks and,
         on CPU, inside a chunk (llama.cpp's abort callback) a set ``cancel`` stops it with
-        ``DecodeCancelled``; the positions of the unfinished chunk are dropped. Returns the
-        number of tokens now evaluated (``start + len(tokens)``).
+        ``DecodeCancelled``; the positions of the unfinished chunk are dropped. After each
+        chunk ``progress(tokens done so far)`` is called. Returns the number of tokens now
+        evaluated (``start + len(tokens)``).
         """
         step = min(chunk or self.n_batch, self.n_batch)
         position = start
+        self._retune()
         if cancel is not None:
             self._cancel = cancel
             llama_cpp.llama_set_abort_callback(self.ctx, self._abort_callback, None)
@@ -246,6 +258,8 @@ class LoadedModel:
                 part = tokens[offset : offset + step]
                 self._decode_chunk(part, position, last=offset + step >= len(tokens))
                 position += len(part)
+                if progress is not None:
+                    progress(position - start)
         finally:
             if cancel is not None:
                 llama_cpp.llama_set_abort_callback(self.ctx, llama_cpp.ggml_abort_callback(), None)
@@ -266,10 +280,22 @@ class LoadedModel:
 
     def evaluate_one(self, token: int, position: int) -> None:
         """Evaluate one sampled token (the fast path of the decode loop)."""
+        if self._governor is not None and self._governor.due():
+            self._retune()
         one = self._one
         one.token[0] = token
         one.pos[0] = position
         self._check(llama_cpp.llama_decode(self.ctx, one), position)
+
+    def _retune(self) -> None:
+        """Follow the governor's thread count (about once a second, when adaptive)."""
+        governor = self._governor
+        if governor is None or not governor.due():
+            return
+        threads = governor.choose()
+        if threads != self.threads:
+            self.threads = threads
+            llama_cpp.llama_set_n_threads(self.ctx, threads, threads)
 
     def _check(self, status: int, start: int) -> None:
         if status == 0:

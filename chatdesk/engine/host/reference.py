@@ -5,7 +5,9 @@ tokens, detokenising each token, with no engine host, no pipe and no streaming m
 End-of-generation is ignored the way a bare ``generate()`` loop does (it never stops by
 itself), so it produces exactly ``--tokens`` tokens. Prints one JSON object:
 ``load_seconds``, ``prompt_tokens``, ``prompt_tokens_per_second``, ``generated_tokens``,
-``decode_tokens_per_second``.
+``decode_tokens_per_second``, ``first_token_seconds`` (load + time to the first token),
+``rss_bytes`` (resident memory with the model loaded) and ``loaded_at_unix`` (wall clock
+when the load was done, so the caller can time process start + import + load).
 
 Run as ``python -m chatdesk.engine.host.reference MODEL --prompt-file F --tokens N`` (or
 ``chatdesk __engine-reference ...`` in the frozen app).
@@ -44,6 +46,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from llama_cpp import Llama
     from llama_cpp import llama as llama_module
 
+    from chatdesk.engine.host.memory import resident_memory
     from chatdesk.engine.host.model import model_params
 
     # Load with the same model parameters as the engine host (see model_params).
@@ -67,6 +70,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         verbose=False,
     )
     load_seconds = time.perf_counter() - started
+    loaded_at_unix = time.time()
+    rss_bytes = resident_memory()
     text = args.prompt_file.read_text(encoding="utf-8")
     tokens = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
     pieces: list[bytes] = []
@@ -87,6 +92,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "prompt_tokens_per_second": len(tokens) / (first - begin) if first > begin else 0.0,
         "generated_tokens": len(pieces),
         "decode_tokens_per_second": (len(pieces) - 1) / (end - first) if end > first else 0.0,
+        "first_token_seconds": load_seconds + (first - begin),
+        "rss_bytes": rss_bytes,
+        "loaded_at_unix": loaded_at_unix,
     }
 
 
