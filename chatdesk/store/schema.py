@@ -192,6 +192,18 @@ def read_setting(db: Database, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def known_migration_names(migrations: Migrations = MIGRATIONS) -> list[str]:
+    """Names of every migration this ChatDesk knows, in order."""
+    return [migration.name for migration in migrations.pending(Database(memory=True))]
+
+
+@MIGRATIONS(name="0006_writer_process")
+def add_writer_process(db: Database) -> None:
+    """The process id of whoever is writing a ``streaming`` reply (NULL for other rows), so
+    that a start recovers only replies whose writer is gone (issue 10)."""
+    db.execute("ALTER TABLE messages ADD COLUMN writer_pid INTEGER")
+
+
 @MIGRATIONS(name="0008_token_probabilities_and_examples")
 def add_token_probabilities_and_examples(db: Database) -> None:
     """Token probabilities per reply (one packed BLOB, see ``chatdesk.probabilities.codec``,
@@ -206,15 +218,3 @@ def add_token_probabilities_and_examples(db: Database) -> None:
         )""",
         "ALTER TABLE conversations ADD COLUMN examples TEXT NOT NULL DEFAULT '[]'",
     )
-
-
-def known_migration_names(migrations: Migrations = MIGRATIONS) -> list[str]:
-    """Names of every migration this ChatDesk knows, in order."""
-    return [migration.name for migration in migrations.pending(Database(memory=True))]
-
-
-@MIGRATIONS(name="0006_writer_process")
-def add_writer_process(db: Database) -> None:
-    """The process id of whoever is writing a ``streaming`` reply (NULL for other rows), so
-    that a start recovers only replies whose writer is gone (issue 10)."""
-    db.execute("ALTER TABLE messages ADD COLUMN writer_pid INTEGER")
