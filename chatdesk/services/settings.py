@@ -35,6 +35,7 @@ __all__ = [
     "SettingStore",
     "SettingsError",
     "SettingsService",
+    "checked_examples",
     "fit_to_context",
     "max_reply_tokens",
     "validate_model_settings",

@@ -278,6 +278,7 @@ class MessageWidget(QFrame):
         if message.role == "assistant":  # cut off by Stop, a crash or the token limit
             cut = message.status == "interrupted" or message.finish_reason == "length"
             self.continue_button.setVisible(cut and bool(message.content))
+            self.tokens_button.setVisible(bool(message.settings.get("logprobs")))  # kept with it
         self.set_status(status_text(message, note), note)
 
     def _toggle_tokens(self) -> None:

@@ -88,6 +88,7 @@ class ConversationSettings(QWidget):
 
     changed = Signal(str, dict)  # system prompt, sampling settings
     preset_saved = Signal(str)  # its name (features add what they keep with presets)
+    preset_applied = Signal(str)  # its name, once applied (not when the user cancelled)
 
     def __init__(self, settings: SettingsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -201,6 +202,7 @@ class ConversationSettings(QWidget):
             plan.preset.system_prompt if choice == "replace" else prompt, plan.settings
         )
         self._save()
+        self.preset_applied.emit(plan.preset.name)
 
     def _ask_about_prompt(self, plan: PresetPlan) -> str:
         """Ask whether the preset may replace the user's own system prompt."""

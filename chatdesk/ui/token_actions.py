@@ -105,7 +105,7 @@ class TokenActions(QObject):
         assert isinstance(column, QVBoxLayout)
         column.insertWidget(column.indexOf(conversation.system_prompt) + 1, self.examples)
         self.examples.examples_changed.connect(self.save_examples)
-        conversation.apply_preset_button.clicked.connect(self.apply_preset_examples)
+        conversation.preset_applied.connect(self.apply_preset_examples)
         conversation.preset_saved.connect(self.save_preset_examples)
 
     def add_menu_entries(self, menu: QMenu) -> None:
@@ -163,11 +163,10 @@ class TokenActions(QObject):
         preset = settings.preset(name)
         settings.save_preset(name, preset.settings, preset.system_prompt, self.examples.examples())
 
-    def apply_preset_examples(self) -> None:
+    def apply_preset_examples(self, name: str) -> None:
         """After a preset was applied: its examples replace the conversation's."""
-        panel = self.window.settings_panel.conversation
         try:
-            preset = self.window.services.settings.preset(panel.presets.currentText())
+            preset = self.window.services.settings.preset(name)
         except KeyError:
             return
         pairs = [dict(pair) for pair in preset.examples]

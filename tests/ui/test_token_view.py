@@ -111,3 +111,22 @@ def test_the_explorer_reshapes_live_as_sliders_move(qtbot: QtBot) -> None:
     assert "Exact" in explorer.note.text()
     assert explorer.values["top_k"].text() == "1"
     assert explorer.model_chart.row_texts() == ["The 18.0%", "La 17.0%"]
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support")  # the offscreen tooltip window
+def test_hovering_a_token_lists_its_alternatives(qtbot: QtBot, view: TokenView) -> None:
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    viewport = view.text.viewport()
+    point = point_of(view, 3)
+    event = QHelpEvent(QEvent.Type.ToolTip, point, viewport.mapToGlobal(point))
+    QApplication.sendEvent(viewport, event)
+    qtbot.waitUntil(QToolTip.isVisible)
+    assert QToolTip.text().splitlines() == [
+        "␣Paris: 94.0%",
+        "  ␣Paris  94.0%",
+        "  ␣L  2.0%",
+        "  ␣C  0.4%",
+    ]
