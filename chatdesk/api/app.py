@@ -49,7 +49,10 @@ from chatdesk.engine.types import (
     ReplyStats,
     SamplingSettings,
     TextDelta,
+    TokenChoice,
+    TokenProbabilities,
 )
+from chatdesk.probabilities.formats import openai_logprobs
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 FINISH = {"stop": "stop", "length": "length", "cancelled": "stop"}
@@ -205,14 +208,19 @@ class Shape:
         }
 
     def piece(
-        self, text: str | None, finish: str | None = None, first: bool = False
+        self,
+        text: str | None,
+        finish: str | None = None,
+        first: bool = False,
+        logprobs: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """A streamed chunk with ``text`` (None: none) and maybe the finish reason."""
+        """A streamed chunk with ``text`` (None: none) and maybe the finish reason or the
+        probabilities of the tokens generated since the last such chunk."""
         if self.chat:
             delta: dict[str, Any] = {"role": "assistant"} if first else {}
             if text is not None:
                 delta["content"] = text
-            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+            choice = {"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
         else:
             choice = {"index": 0, "text": text or "", "logprobs": None, "finish_reason": finish}
         return self._envelope([choice], chunk=True)
@@ -221,13 +229,19 @@ class Shape:
         """The last chunk when ``include_usage`` was asked for."""
         return {**self._envelope([], chunk=True), "usage": usage(stats)}
 
-    def whole(self, text: str, finish: str, stats: ReplyStats | None) -> dict[str, Any]:
+    def whole(
+        self,
+        text: str,
+        finish: str,
+        stats: ReplyStats | None,
+        logprobs: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """A non-streamed answer."""
         if self.chat:
             choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": text}}
         else:
             choice = {"index": 0, "text": text}
-        choice.update(logprobs=None, finish_reason=finish)
+        choice.update(logprobs=logprobs, finish_reason=finish)
         return {**self._envelope([choice], chunk=False), "usage": usage(stats)}
 
 
@@ -242,7 +256,11 @@ async def first_event(events: AsyncGenerator[ReplyEvent]) -> ReplyEvent:
 
 
 async def streamed(
-    shape: Shape, events: AsyncGenerator[ReplyEvent], first: ReplyEvent, include_usage: bool
+    shape: Shape,
+    events: AsyncGenerator[ReplyEvent],
+    first: ReplyEvent,
+    include_usage: bool,
+    top_logprobs: int = 0,
 ) -> AsyncIterator[bytes]:
     """The server-sent events of a streamed answer."""
     yield sse(shape.piece("" if shape.chat else None, first=True))
@@ -254,6 +272,9 @@ async def streamed(
                 return
             if isinstance(event, TextDelta):
                 yield sse(shape.piece(event.text))
+            elif isinstance(event, TokenProbabilities) and shape.chat:
+                logprobs = openai_logprobs(event.tokens, top_logprobs)
+                yield sse(shape.piece(None, logprobs=logprobs))
             elif isinstance(event, ReplyDone):
                 yield sse(shape.piece(None, finish_reason(event.stats)))
                 if include_usage:
@@ -269,22 +290,34 @@ async def streamed(
                 return
 
 
-async def collected(
-    events: AsyncGenerator[ReplyEvent], first: ReplyEvent
-) -> tuple[str, ReplyStats | None]:
-    """The whole reply text and its stats (a failure raised as an API error)."""
+@dataclass
+class Collected:
+    """A whole reply: its text, stats and token probabilities (when asked for)."""
+
+    text: str = ""
+    stats: ReplyStats | None = None
+    tokens: list[TokenChoice] = field(default_factory=list)
+
+
+async def collected(events: AsyncGenerator[ReplyEvent], first: ReplyEvent) -> Collected:
+    """The whole reply (a failure raised as an API error)."""
     parts: list[str] = []
+    reply = Collected()
     event: ReplyEvent | None = first
     async with contextlib.aclosing(events):
         while event is not None:
             if isinstance(event, TextDelta):
                 parts.append(event.text)
+            elif isinstance(event, TokenProbabilities):
+                reply.tokens.extend(event.tokens)
             elif isinstance(event, ReplyDone):
-                return "".join(parts), event.stats
+                reply.stats = event.stats
+                break
             elif isinstance(event, ReplyFailed):
                 raise errors.engine_api_error(event.error)
             event = await anext(events, None)
-    return "".join(parts), None
+    reply.text = "".join(parts)
+    return reply
 
 
 class Api:
@@ -332,14 +365,18 @@ class Api:
         if isinstance(first, ReplyFailed):
             await events.aclose()
             raise errors.engine_api_error(first.error)
+        top = body.top_logprobs or 0
         if body.stream:
             return StreamingResponse(
-                streamed(shape, events, first, body.include_usage()),
+                streamed(shape, events, first, body.include_usage(), top),
                 media_type="text/event-stream",
                 headers=SSE_HEADERS,
             )
-        text, stats = await collected(events, first)
-        return JSONResponse(shape.whole(text, finish_reason(stats), stats))
+        reply = await collected(events, first)
+        logprobs = openai_logprobs(reply.tokens, top) if body.logprobs and shape.chat else None
+        return JSONResponse(
+            shape.whole(reply.text, finish_reason(reply.stats), reply.stats, logprobs)
+        )
 
 
 def default_model_id(info: ModelInfo) -> str:

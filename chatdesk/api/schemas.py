@@ -1,9 +1,11 @@
 """Request bodies of the API, validated by pydantic (FastAPI turns failures into 400s).
 
 Field names and meanings follow OpenAI's API; ``top_k``, ``min_p``, ``repeat_penalty`` and
-``ignore_eos`` are the llama.cpp extensions llama-server also takes. Unknown fields are
-ignored, as OpenAI-compatible servers do. Values are range-checked here; the limit on
-``max_tokens`` is the server's (``ApiConfig.max_tokens_limit``) and is checked by the app.
+``ignore_eos`` are the llama.cpp extensions llama-server also takes; ``logprobs`` /
+``top_logprobs`` ask a chat completion for token probabilities (OpenAI's ``logprobs``
+object). Unknown fields are ignored, as OpenAI-compatible servers do. Values are
+range-checked here; the limit on ``max_tokens`` is the server's
+(``ApiConfig.max_tokens_limit``) and is checked by the app.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatdesk.engine.types import SamplingSettings
+from chatdesk.probabilities.formats import MAX_LOGPROBS, requested_alternatives
 
 MAX_STOP_STRINGS = 16
 SAMPLING_NAMES = (
@@ -77,6 +80,8 @@ class SamplingFields(BaseModel):
     n: Annotated[int, Field(ge=1, le=1)] = 1
     ignore_eos: bool = False
     user: str | None = None
+    logprobs: bool | None = None  # chat completions: token probabilities in the answer
+    top_logprobs: Annotated[int, Field(ge=0, le=MAX_LOGPROBS)] | None = None
 
     def wanted_max_tokens(self) -> int | None:
         """``max_completion_tokens`` (newer name) or ``max_tokens``."""
@@ -92,6 +97,7 @@ class SamplingFields(BaseModel):
         values.update(
             max_tokens=max_tokens, stop=tuple(s for s in stop if s), ignore_eos=self.ignore_eos
         )
+        values["logprobs"] = requested_alternatives(self.logprobs, self.top_logprobs)
         return SamplingSettings.from_dict(values)
 
     def include_usage(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -273,3 +274,40 @@ def test_finished_exchanges_reach_the_hook_only_when_set(
         assert exchange.stats.generated_tokens == answer.usage.completion_tokens  # type: ignore[union-attr]
     finally:
         server.stop()
+
+
+def test_chat_completion_returns_openai_logprobs(api_server: ApiServer) -> None:
+    api = client(api_server)
+    plain = {"extra_body": {"repeat_penalty": 1.0}}  # greedy on the model's own distribution
+    answer = api.chat.completions.create(
+        model=MODEL_ID, messages=QUESTION, logprobs=True, top_logprobs=3, **GREEDY, **plain
+    )  # type: ignore[call-overload]
+    logprobs = answer.choices[0].logprobs
+    assert logprobs is not None
+    assert logprobs.content
+    assert answer.usage is not None
+    assert len(logprobs.content) == answer.usage.completion_tokens
+    assert "".join(t.token for t in logprobs.content) == answer.choices[0].message.content
+    for token in logprobs.content:
+        top = token.top_logprobs
+        assert len(top) == 3
+        assert top[0].token == token.token  # temperature 0: the chosen token is the likeliest
+        assert [t.logprob for t in top] == sorted((t.logprob for t in top), reverse=True)
+        assert sum(math.exp(t.logprob) for t in top) <= 1 + 1e-6
+    streamed = api.chat.completions.create(
+        model=MODEL_ID,
+        messages=QUESTION,
+        logprobs=True,
+        top_logprobs=3,
+        stream=True,
+        **GREEDY,
+        **plain,
+    )  # type: ignore[call-overload]
+    tokens = [t for c in streamed if c.choices and c.choices[0].logprobs
+              for t in c.choices[0].logprobs.content or []]  # fmt: skip
+    assert [t.token for t in tokens] == [t.token for t in logprobs.content]
+
+
+def test_no_logprobs_unless_asked(api_server: ApiServer) -> None:
+    answer = client(api_server).chat.completions.create(model=MODEL_ID, messages=QUESTION, **GREEDY)  # type: ignore[call-overload]
+    assert answer.choices[0].logprobs is None
