@@ -44,6 +44,8 @@ __all__ = [  # what the window needs, so it imports services only
     "snippet",
 ]
 
+WARM_JOIN_S = 30  # reading 100,000 vectors from SQLite takes about 3 s
+
 
 class DocumentsError(Exception):
     """A user-facing failure: one line saying what went wrong (nothing was lost)."""
@@ -83,6 +85,7 @@ class DocumentService:
         self._run_lock = threading.Lock()
         self.retriever = Retriever(self.index, self.embedder_for)
         self.watcher: FolderPoller | None = None
+        self._warming: list[threading.Thread] = []
         self._on_watch_done: ReportCallback | None = None
 
     # -- engine ---------------------------------------------------------------------------
@@ -224,6 +227,7 @@ class DocumentService:
                     self.retriever.vectors.matrix(self.collection(name))
 
         thread = threading.Thread(target=load, name="docs-warm", daemon=True)
+        self._warming.append(thread)
         thread.start()
         return thread
 
@@ -239,6 +243,8 @@ class DocumentService:
         """Stop watching, close the engine client if this service started it, close the index."""
         if self.watcher is not None:
             self.watcher.stop()
+        for thread in self._warming:  # they read the index: let them finish before it closes
+            thread.join(WARM_JOIN_S)
         if self._owns_engine and self._engine is not None:
             self._engine.close()
         self.retriever.close()
