@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -42,13 +43,17 @@ from chatdesk.engine.types import (
     ReplyStats,
     SamplingSettings,
     TextDelta,
+    TokenChoice,
+    TokenProbabilities,
 )
+from chatdesk.probabilities.formats import ProbabilityFormatError, choices_from_openai
 from chatdesk.remote import server_info
 from chatdesk.remote.connection import Connection, ServerAddress
 from chatdesk.remote.errors import RemoteErrorCode
 from chatdesk.remote.sampling import SamplingReport, map_sampling
 from chatdesk.remote.server_info import RemoteModel, ServerFacts
 
+log = logging.getLogger(__name__)
 Message = dict[str, Any]
 TEMPLATE_NOTE = (
     "The server applies its own chat template: ChatDesk sends the system prompt and the "
@@ -223,6 +228,7 @@ class RemoteReply:
         self.engine = engine
         self.tools = tools
         self.calls: dict[int, dict[str, str]] = {}  # structured tool calls being streamed
+        self.token_ids: dict[str, int] = {}  # numbers for token texts (the API gives none)
         self.messages = messages
         self.system_prompt = system_prompt
         self.sampling = sampling
@@ -319,6 +325,7 @@ class RemoteReply:
             delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
             text = delta.get("content") if isinstance(delta, dict) else None
             self._collect_calls(delta.get("tool_calls") if isinstance(delta, dict) else None)
+            probabilities = self._probabilities(choice.get("logprobs"))
             if isinstance(choice.get("finish_reason"), str):
                 self.progress.finish = choice["finish_reason"]
             if isinstance(text, str) and text:
@@ -328,6 +335,19 @@ class RemoteReply:
                 self.progress.events += 1
         if isinstance(text, str) and text:
             self.stream.deliver(TextDelta(text))
+        if probabilities:
+            self.stream.deliver(TokenProbabilities(tuple(probabilities)))
+
+    def _probabilities(self, data: Any) -> list[TokenChoice]:
+        """The chunk's token probabilities, when asked for and readable (a server's answer
+        is untrusted: an unreadable ``logprobs`` object is logged and left out)."""
+        if not self.sampling.logprobs or not isinstance(data, dict):
+            return []
+        try:
+            return choices_from_openai(data, self.token_ids)
+        except ProbabilityFormatError as error:
+            log.warning("remote logprobs left out: %s", error)
+            return []
 
     def _collect_calls(self, deltas: Any) -> None:
         """Accumulate streamed ``tool_calls`` fragments (name and argument pieces by index)."""

@@ -24,7 +24,6 @@ NEUTRAL: dict[str, Any] = {
     "presence_penalty": 0.0,
     "frequency_penalty": 0.0,
     "ignore_eos": False,
-    "logprobs": 0,  # token probabilities off
 }
 
 
@@ -52,6 +51,9 @@ def map_sampling(sampling: SamplingSettings, dialect: str) -> SamplingReport:
     not_sent: list[str] = []
     for setting, value in sampling.to_dict().items():
         if value is None or (setting == "stop" and not value):
+            continue
+        if setting == "logprobs":  # OpenAI's chat API: a switch and a count
+            sent.update({"logprobs": True, "top_logprobs": value} if value else {})
             continue
         name = STANDARD_PARAMETERS.get(setting) or extra.get(setting)
         if name is not None:

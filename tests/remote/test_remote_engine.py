@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from chatdesk.engine.types import (
     ReplyFailed,
     SamplingSettings,
     TextDelta,
+    TokenProbabilities,
 )
 from chatdesk.remote.connection import ServerAddress
 from chatdesk.remote.engine import RemoteEngine, RemoteReplyStream
@@ -281,3 +283,18 @@ def test_failed_reply_stats_are_delivered(proxied: RemoteEngine, proxy: FaultPro
     assert isinstance(last, ReplyFailed)
     assert last.stats is not None
     assert last.stats.finish_reason == "error"
+
+
+def test_token_probabilities_come_through_from_the_server(engine: RemoteEngine) -> None:
+    asked = dataclasses.replace(GREEDY, logprobs=3)
+    reply = loaded(engine).generate(QUESTION, "Answer in one word.", asked)
+    events = list(reply)
+    assert reply.report.sent["top_logprobs"] == 3
+    tokens = [t for e in events if isinstance(e, TokenProbabilities) for t in e.tokens]
+    assert tokens, "the server was asked for logprobs and sent some"
+    assert "".join(t.text for t in tokens) == reply.text
+    for token in tokens:
+        assert 0 < token.probability <= 1
+        assert 1 <= len(token.top) <= 3
+        assert token.top[0].text == token.text  # greedy: the chosen token is the likeliest
+        assert sum(a.probability for a in token.top) <= 1 + 1e-6
