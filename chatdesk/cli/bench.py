@@ -12,7 +12,8 @@ rounds, with its spread (lowest and highest); ratios are ours over the reference
 - ``first_token_ratio``: launch to first token of the first message (host start, load,
   prompt, first token) over the plain load + its time to first token;
 - ``llama_bench``: ``decode_ratio`` and ``prompt_ratio`` against llama.cpp's own
-  ``llama-bench`` of the same llama.cpp (see chatdesk/cli/llama_bench.py), when it is built.
+  ``llama-bench`` of the same llama.cpp (see chatdesk/cli/llama_bench.py), when it is built:
+  preferably linked against the installed wheel's own libraries.
 
 See bench_runs.py for how each side is measured.
 """
@@ -136,7 +137,7 @@ def ratio(ours: list[Any], theirs: list[Any], name: str, other: str | None = Non
     return median_of(ours, name) / reference if reference else None
 
 
-def result_of(plan: BenchPlan, runs: Runs) -> dict[str, Any]:
+def result_of(plan: BenchPlan, runs: Runs, binary: Path | None = None) -> dict[str, Any]:
     """The JSON object ``--json`` prints."""
     host, plain, cpp = runs["host"], runs["plain"], runs["llama_bench"]
     result: dict[str, Any] = {
@@ -159,6 +160,7 @@ def result_of(plan: BenchPlan, runs: Runs) -> dict[str, Any]:
     }
     if cpp:
         result["llama_bench"] = {
+            "binary": str(binary) if binary else None,
             **summary(cpp),
             "decode_ratio": ratio(host, cpp, "decode_tokens_per_second"),
             "prompt_ratio": ratio(host, cpp, "prompt_tokens_per_second"),
@@ -181,7 +183,7 @@ def run_bench(args: argparse.Namespace) -> int:
     if binary is None and not args.json and not args.no_llama_bench:
         print("llama-bench not built (python scripts/build_llama_bench.py): skipping it")
     runs = run_rounds(plan, args.repeats, binary, quiet=args.json)
-    result = result_of(plan, runs)
+    result = result_of(plan, runs, binary)
     if args.json:
         print(json.dumps(result))
     else:
