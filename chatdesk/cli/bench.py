@@ -1,9 +1,11 @@
 """``chatdesk bench``: ChatDesk's engine host against a plain llama-cpp-python loop and llama.cpp.
 
 Every side uses the same model file, prompt, threads, context and sampling, in the same
-invocation, and the sides take turns (host, plain, llama-bench, host, plain, ...) for
-``--repeats`` rounds, so a noisy machine slows them alike. Each figure is the median of the
-rounds, with its spread (lowest and highest); ratios are ours over the reference's medians.
+invocation, and the sides take turns for ``--repeats`` rounds (host, plain, llama-bench,
+then llama-bench, plain, host, ...: the order reversed each round, so a load that rises or
+falls during the run favours no side), so a noisy machine slows them alike. Each figure is
+the median of the rounds, with its spread (lowest and highest); ratios are ours over the
+reference's medians.
 
 - ``ratio``: host decode tokens/s (text as the client receives it) over the plain loop's;
 - ``load_ratio``: host process start + model load over a plain in-process ``Llama()`` load;
@@ -25,6 +27,7 @@ import json
 import os
 import statistics
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -86,12 +89,16 @@ def plan_from(args: argparse.Namespace) -> BenchPlan:
 
 def run_rounds(plan: BenchPlan, repeats: int, llama_bench: Path | None, quiet: bool) -> Runs:
     """Interleaved rounds of every side; each side's figures per round."""
+    sides: dict[str, Callable[[], Any]] = {
+        "host": lambda: measure_host(plan),  # first of all: it fixes the prompt for the others
+        "plain": lambda: measure_reference(plan),
+    }
+    if llama_bench is not None:
+        sides["llama_bench"] = lambda: llama_bench_round(plan, llama_bench)
     runs: Runs = {"host": [], "plain": [], "llama_bench": []}
     for round_number in range(repeats):
-        runs["host"].append(measure_host(plan))
-        runs["plain"].append(measure_reference(plan))
-        if llama_bench is not None:
-            runs["llama_bench"].append(llama_bench_round(plan, llama_bench))
+        for side in list(sides) if round_number % 2 == 0 else reversed(list(sides)):
+            runs[side].append(sides[side]())
         if not quiet:
             print_round(round_number, runs)
     return runs
