@@ -39,3 +39,15 @@ def models_dir() -> Path:
 def cache_dir() -> Path:
     """Disposable data such as saved KV states and partial downloads."""
     return data_root() / "cache"
+
+
+# Names Windows reserves for devices, whatever the extension ("CON.gguf", "aux.tar.gz").
+WINDOWS_RESERVED_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$"}
+    | {f"{port}{n}" for port in ("COM", "LPT") for n in [*"123456789", "¹", "²", "³"]}
+)
+
+
+def windows_reserved(name: str) -> bool:
+    """Whether a file or folder name is a device name on Windows (so unusable there)."""
+    return name.split(".", maxsplit=1)[0].strip().upper() in WINDOWS_RESERVED_NAMES

@@ -184,7 +184,7 @@ def hidden_imports() -> list[str]:
     modules += ["llama_cpp", "PySide6.QtWidgets", "PySide6.QtSvg"]  # imported lazily
     for package in ("pygments.lexers", "pygments.styles", "pygments.formatters"):
         modules += collect_submodules(package)  # looked up by name (language, style)
-    modules += collect_submodules("markdown.extensions")  # enabled by name ("fenced_code")
+    modules += collect_submodules("markdown_it")  # the chat view's parser loads its rules
     return modules
 
 

@@ -9,6 +9,11 @@ then drives it and saves PNGs: the welcome page, a model that fails to load, a c
 code block (an earlier exchange seeded into the store, then one live reply streamed from a
 generated test model or from ``--model PATH``), the settings panel, the chat in the dark
 theme and the prompt viewer.
+
+``--set new-user`` takes the new user's pictures instead (issue 11): the first run with the
+starter-model offer, a search hit inside a 500-message chat, and the Settings panel open at
+1180x760 and at 800x600 beside a reply that shows ``< 2/2 >`` (with ``--model``, a real model
+answers; the test suite's cached starter model is a good one).
 """
 
 from __future__ import annotations
@@ -146,10 +151,103 @@ def shoot_panels(app: Any, window: Any, cid: str, out: Path) -> None:
     theme.setCurrentIndex(0)
 
 
+def shoot_starter_offer(app: Any, window: Any, out: Path) -> None:
+    """The first run on a machine without models: the welcome page offers the starter."""
+    from chatdesk.services.models import ModelService
+
+    window.resize(1180, 760)
+    window.welcome.attach_models(ModelService())
+    wait_until(app, window.welcome.starter_button.isVisible)
+    save(app, window, out, "11-first-run-starter-offer.png")
+
+
+def long_chat(store: Any, count: int = 500) -> tuple[str, str]:
+    """An imported-looking 500-message chat; (its id, the id of the one message with the word
+    "zanzibar", about the middle)."""
+    chat = store.create_conversation(title="Trip planning (500 messages)")
+    target = ""
+    for index in range(count):
+        role = "user" if index % 2 == 0 else "assistant"
+        text = f"Message {index}: " + "notes about trains, hotels and museums. " * (1 + index % 4)
+        if index == 250:
+            text = "Message 250: the ferry to **Zanzibar** leaves at 07:30 from pier 3."
+        message = store.append_message(chat.id, role, text)
+        target = message.id if index == 250 else target
+    return str(chat.id), target
+
+
+def shoot_search_hit(app: Any, window: Any, out: Path) -> None:
+    """Ctrl+F a word found once in message 250 of 500, click the hit."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    _chat, target = long_chat(window.services.store)
+    other = window.services.store.create_conversation(title="Another chat")
+    window.services.store.append_message(other.id, "user", "Something else entirely.")
+    window.refresh_sidebar()
+    window.open_conversation(other.id)
+    window.sidebar.search.setText("zanzibar")
+    hits = window.sidebar.list
+    wait_until(app, lambda: any(hits.item(r).data(Qt.ItemDataRole.UserRole + 1) == target
+                                for r in range(hits.count())))  # fmt: skip
+    item = next(hits.item(r) for r in range(hits.count())
+                if hits.item(r).data(Qt.ItemDataRole.UserRole + 1) == target)  # fmt: skip
+    started = time.perf_counter()
+    QTest.mouseClick(
+        hits.viewport(), Qt.MouseButton.LeftButton, pos=hits.visualItemRect(item).center()
+    )
+    wait_until(app, lambda: window.chat_view.widget_for(target) is not None)
+    print(f"search hit opened in {1000 * (time.perf_counter() - started):.0f} ms")
+    save(app, window, out, "12-search-hit-500-messages.png")
+    window.sidebar.search.clear()
+
+
+def two_versions(app: Any, window: Any, model: Path) -> None:
+    """Ask a question, regenerate: the reply shows < 2/2 > and its context meter."""
+    from chatdesk.services.engine_session import ModelState
+
+    window.load_model(str(model))
+    wait_until(app, lambda: window.services.engine.status.state is not ModelState.LOADING)
+    window.new_chat()
+    boxes = window.settings_panel.conversation.boxes
+    boxes["temperature"].setValue(0.7)
+    boxes["max_tokens"].setValue(120)
+    boxes["seed"].setValue(SEED)
+    window.composer.text.setPlainText("What is the capital of France? Answer with a short table.")
+    window.composer.send_button.click()
+    wait_until(app, lambda: not window.turns.streaming)
+    reply = window.chat_view.last_reply()
+    window.chat_view.widget_for(reply.id).regenerate_button.click()
+    wait_until(app, lambda: not window.turns.streaming)
+
+
+def shoot_settings_sizes(app: Any, window: Any, model: Path, out: Path) -> None:
+    """The Settings panel open at the default size and at 800x600."""
+    two_versions(app, window, model)
+    if not window.dock.isVisible():
+        window.toggle_settings()
+    for (width, height), name in (
+        ((1180, 760), "13-settings-open-1180x760.png"),
+        ((800, 600), "14-settings-open-800x600.png"),
+    ):
+        window.resize(width, height)
+        settle(app, 0.6)
+        window.chat_view.scroll_to_bottom()
+        save(app, window, out, name)
+
+
+def new_user(app: Any, window: Any, home: Path, model: Path | None, out: Path) -> None:
+    """The pictures of issue 11 (see the module docstring)."""
+    shoot_starter_offer(app, window, out)
+    shoot_search_hit(app, window, out)
+    shoot_settings_sizes(app, window, model or test_model(home), out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("out", type=Path, help="folder for the PNG files")
     parser.add_argument("--model", type=Path, help="a real .gguf model (default: a test model)")
+    parser.add_argument("--set", choices=("all", "new-user"), default="all", help="which pictures")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="chatdesk-shots-"))
@@ -165,9 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     window.composer.focus()
     try:
-        shoot_failures(app, window, home, args.out)
-        cid = shoot_chat(app, window, args.model or test_model(home), args.out)
-        shoot_panels(app, window, cid, args.out)
+        if args.set == "new-user":
+            new_user(app, window, home, args.model, args.out)
+        else:
+            shoot_failures(app, window, home, args.out)
+            cid = shoot_chat(app, window, args.model or test_model(home), args.out)
+            shoot_panels(app, window, cid, args.out)
     finally:
         window.close()
         services.close()

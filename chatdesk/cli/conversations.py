@@ -1,4 +1,4 @@
-"""Conversation commands: list, search, show, export and import.
+"""Conversation commands: list, search, show, export, import and rm.
 
 Every command opens the store at ``chatdesk.paths.database_path()`` (``CHATDESK_HOME``
 moves it). Failures become ``CLIError``: one line on stderr and a non-zero exit status.
@@ -21,6 +21,7 @@ from chatdesk.cli.errors import CLIError
 from chatdesk.export import (
     FORMATS,
     ExportError,
+    counted,
     export_all,
     export_conversation,
     import_file,
@@ -41,6 +42,7 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
     add_show(commands)
     add_export(commands)
     add_import(commands)
+    add_rm(commands)
 
 
 def add_list(commands: Any) -> None:
@@ -82,6 +84,13 @@ def add_import(commands: Any) -> None:
     parser.set_defaults(handler=import_command)
 
 
+def add_rm(commands: Any) -> None:
+    parser = commands.add_parser("rm", help="delete a conversation (asks first)")
+    parser.add_argument("id", help="conversation id, or a unique start of it")
+    parser.add_argument("-y", "--yes", action="store_true", help="delete without asking")
+    parser.set_defaults(handler=rm_command)
+
+
 def user_errors(handler: Handler) -> Handler:
     """Turn store, export, file and database errors into CLIError (one line, exit status 1)."""
 
@@ -93,6 +102,8 @@ def user_errors(handler: Handler) -> Handler:
             raise CLIError(str(error)) from error
         except sqlite3.Error as error:
             raise CLIError(f"database error: {error}") from error
+        except BrokenPipeError:
+            raise  # the reader closed the pipe (`| head`): main() ends quietly
         except OSError as error:
             where = f" {error.filename}" if error.filename else ""
             raise CLIError(f"cannot access{where}: {error.strerror or error}") from error
@@ -228,7 +239,10 @@ def export_command(args: argparse.Namespace) -> int:
             if args.output is None:
                 raise CLIError("--all needs -o FOLDER")
             written = export_all(store, args.format, args.output)
-            print(f"exported {len(written)} conversations to {args.output}", file=sys.stderr)
+            print(
+                f"exported {counted(len(written), 'conversation')} to {args.output}",
+                file=sys.stderr,
+            )
             return 0
         cid = resolve_id(store, args.id)
         if args.output is None or str(args.output) == "-":
@@ -247,8 +261,30 @@ def import_command(args: argparse.Namespace) -> int:
             result = import_text(store, sys.stdin.read())
         else:
             result = import_file(store, Path(args.file))
-    count = len(result.conversation_ids)
-    print(f"imported {count} conversations ({result.message_count} messages)")
+    conversations = counted(len(result.conversation_ids), "conversation")
+    print(f"imported {conversations} ({counted(result.message_count, 'message')})")
     if result.renumbered:
         print(f"{result.renumbered} were already here and were imported as copies with new ids")
     return 0
+
+
+@user_errors
+def rm_command(args: argparse.Namespace) -> int:
+    """chatdesk rm ID [--yes]"""
+    with opened_store() as store:
+        cid = resolve_id(store, args.id)
+        conversation = store.get_conversation(cid)
+        count = store.count_messages(cid)
+        what = f"{conversation.title!r} ({count} messages, id {cid[:SHORT_ID]})"
+        if not args.yes and not confirmed(f"Delete {what}? [y/N] "):
+            raise CLIError("nothing was deleted")
+        store.delete_conversation(cid)
+    print(f"deleted {what}", file=sys.stderr)
+    return 0
+
+
+def confirmed(question: str) -> bool:
+    """Ask on stderr, read the answer from stdin (end of input: no)."""
+    print(question, end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")

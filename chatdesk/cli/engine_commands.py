@@ -138,7 +138,7 @@ def _is_message(item: object) -> bool:
 def run_prompt(args: argparse.Namespace) -> int:
     """``chatdesk prompt``: print the rendered prompt, byte for byte."""
     from chatdesk.engine.templates import TemplateError, render_prompt, resolve_template
-    from chatdesk.gguf_metadata import GGUFError, read_gguf_metadata
+    from chatdesk.gguf_metadata import GGUFError, control_token_texts, read_gguf_metadata
 
     messages, system = read_messages_file(args.messages)
     system = args.system if args.system is not None else system
@@ -150,7 +150,9 @@ def run_prompt(args: argparse.Namespace) -> int:
     if override and Path(override).is_file():
         override = Path(override).read_text(encoding="utf-8")
     try:
-        _name, template = resolve_template(metadata.chat_template, override)
+        _name, template = resolve_template(
+            metadata.chat_template, override, control_tokens=control_token_texts(metadata)
+        )
         text = render_prompt(
             template,
             system or "",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -51,4 +53,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("chatdesk: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return closed_pipe()
+    except Exception as error:  # every failure is one line, whatever raised it
+        print(f"chatdesk: error: {unexpected(error)}", file=sys.stderr)
+        return 1
     return status
+
+
+def closed_pipe() -> int:
+    """The reader of stdout went away (``chatdesk show ID | head -2``): a normal end.
+
+    Standard output is pointed at the null device so that Python's final flush at exit
+    cannot fail again and print a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
+
+
+def unexpected(error: Exception) -> str:
+    """One line for an error no command turned into a CLIError (a damaged database ...)."""
+    if isinstance(error, sqlite3.DatabaseError):
+        return f"database error: {error}"
+    if isinstance(error, OSError):
+        where = f" {error.filename}" if error.filename else ""
+        return f"cannot access{where}: {error.strerror or error}"
+    text = " ".join(str(error).split()) or "no details"
+    return f"{type(error).__name__}: {text}"

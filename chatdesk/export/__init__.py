@@ -6,6 +6,7 @@ from chatdesk.export.files import FORMATS, export_all, export_conversation, rend
 from chatdesk.export.importer import ImportResult, import_file, import_text
 from chatdesk.export.json_format import FORMAT, VERSION, export_json
 from chatdesk.export.markdown import export_markdown, render_markdown
+from chatdesk.export.wording import counted
 
 __all__ = [
     "FORMAT",
@@ -14,6 +15,7 @@ __all__ = [
     "ExportError",
     "ImportFormatError",
     "ImportResult",
+    "counted",
     "export_all",
     "export_conversation",
     "export_json",

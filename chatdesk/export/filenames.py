@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import unicodedata
 
+from chatdesk.paths import windows_reserved
+
 FORBIDDEN = set('<>:"/\\|?*')
 KEPT_FORMAT_CHARACTERS = {"\u200d"}  # zero-width joiner: keeps emoji sequences whole
-RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$"}
-RESERVED |= {f"{port}{n}" for port in ("COM", "LPT") for n in [*"123456789", "¹", "²", "³"]}
 MAX_NAME_BYTES = 120  # whole name with suffix and extension; file systems allow 255
 FALLBACK = "Untitled"
 
@@ -42,7 +42,7 @@ def safe_stem(title: str, limit: int) -> str:
     """A file name (without extension) made from ``title``, at most ``limit`` bytes."""
     text = "".join(clean_character(char) for char in unicodedata.normalize("NFC", title))
     text = " ".join(text.split()).strip(" .")
-    if text.split(".")[0].strip().upper() in RESERVED:
+    if windows_reserved(text):
         text = "_" + text
     text = truncate_utf8(text, limit).rstrip(" .")
     return text or FALLBACK

@@ -25,6 +25,20 @@ from chatdesk.store.models import new_id, normalize_timestamp, utc_now
 
 INTEGER_STATS = ("prompt_tokens", "completion_tokens")
 FLOAT_STATS = ("time_to_first_token_ms", "tokens_per_second")
+MAX_INTEGER = 2**63 - 1  # what SQLite and every JSON reader keep exactly
+# Generation settings the engine reads, with the range each must be in (None: may be null).
+SETTING_RANGES: dict[str, tuple[type, float, float, bool]] = {
+    "temperature": (float, 0.0, 100.0, False),
+    "top_p": (float, 0.0, 1.0, False),
+    "min_p": (float, 0.0, 1.0, False),
+    "repeat_penalty": (float, 0.0, 100.0, False),
+    "presence_penalty": (float, -100.0, 100.0, False),
+    "frequency_penalty": (float, -100.0, 100.0, False),
+    "top_k": (int, 0, 1_000_000, False),
+    "repeat_last_n": (int, -1, 1_000_000, False),
+    "max_tokens": (int, 1, 10_000_000, True),
+    "seed": (int, -1, 2**32 - 1, True),
+}
 
 
 @dataclass(frozen=True)
@@ -90,7 +104,9 @@ class Fields:
         return value
 
     def timestamp(self, key: str, default: str) -> str:
-        value = self.text(key, default)
+        if key not in self.data:
+            return default  # already a store timestamp; never blame a key the file lacks
+        value = self.text(key)
         try:
             return normalize_timestamp(value)
         except ValueError:
@@ -98,7 +114,20 @@ class Fields:
 
     def settings(self, key: str = "settings") -> dict[str, Any]:
         value: dict[str, Any] = self.get(key, (dict,), {})
+        if key == "settings":
+            self.check_sampling(value)
         return value
+
+    def check_sampling(self, value: dict[str, Any]) -> None:
+        """Generation settings the engine reads: the right types, within their ranges."""
+        for key, (kind, low, high, nullable) in SETTING_RANGES.items():
+            if key in value and not (nullable and value[key] is None):
+                check_setting(value[key], kind, low, high, f"{self.where}.settings.{key}")
+        stop = value.get("stop", [])
+        if not isinstance(stop, list) or not all(isinstance(item, str) for item in stop):
+            raise self.fail("settings.stop", "expected a list of strings")
+        if not isinstance(value.get("ignore_eos", False), bool):
+            raise self.fail("settings.ignore_eos", "expected true/false")
 
     def number(self, key: str, integer: bool) -> int | float | None:
         kinds: tuple[type, ...] = (int, type(None)) if integer else (int, float, type(None))
@@ -110,6 +139,47 @@ class Fields:
         if not math.isfinite(value) or value < 0:
             raise self.fail(key, f"expected a non-negative number, got {value!r}")
         return value if integer else float(value)
+
+
+def check_setting(value: Any, kind: type, low: float, high: float, where: str) -> None:
+    """One generation setting: a number of the right kind within its range."""
+    integer = kind is int
+    if isinstance(value, bool) or not isinstance(value, int if integer else int | float):
+        expected = "an integer" if integer else "a number"
+        raise ImportFormatError(f"{where}: expected {expected}, got {json_type(value)}")
+    if not low <= value <= high:
+        raise ImportFormatError(
+            f"{where}: expected a value from {low:g} to {high:g}, got {value:g}"
+        )
+
+
+def check_values(value: Any, where: str) -> None:
+    """Every string valid unicode, every number finite and within 64 bits, at any depth."""
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        item, place = stack.pop()
+        if isinstance(item, str):
+            check_unicode(item, place)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ImportFormatError(f"{place}: expected a finite number, got {item}")
+        elif isinstance(item, int) and not -MAX_INTEGER <= item <= MAX_INTEGER:
+            raise ImportFormatError(f"{place}: number too large (more than 64 bits)")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                check_unicode(key, f"{place} (a key)")
+                stack.append((child, f"{place}.{key}"))
+        elif isinstance(item, list):
+            stack.extend((child, f"{place}[{n}]") for n, child in enumerate(item))
+
+
+def check_unicode(text: str, where: str) -> None:
+    """Refuse text SQLite and UTF-8 files cannot hold (a lone surrogate from a \\ud800)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ImportFormatError(
+            f"{where}: text with invalid unicode (a lone surrogate at character {error.start})"
+        ) from None
 
 
 def json_type(value: Any) -> str:
@@ -142,6 +212,10 @@ def parse_json(text: str) -> Any:
         ) from None
     except RecursionError:
         raise ImportFormatError("not valid JSON: nested too deeply") from None
+    except ImportFormatError:
+        raise
+    except ValueError as error:  # an integer of more than 4,300 digits
+        raise ImportFormatError(f"not valid JSON: {error}") from None
 
 
 def check_header(top: Fields) -> list[Any]:
@@ -222,6 +296,7 @@ def read_conversation(fields: Fields) -> ConversationPlan:
         active_leaf_id=leaf,
         model_identity=fields.settings("model_identity"),
     )
+    check_values(fields.data, fields.where)  # what the typed reads above did not look at
     return ConversationPlan(conversation, messages)
 
 

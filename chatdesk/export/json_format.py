@@ -2,7 +2,9 @@
 
 The README's "JSON export format" section documents it. Output is deterministic (fixed
 key order, two-space indent, UTF-8 kept, newline at the end), so export -> import ->
-export gives the same bytes.
+export gives the same bytes. Lossless for the conversation itself; a local model's full
+path is the one thing left out (its file name is kept): a shared file must not carry the
+user's folders.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from chatdesk.export.wording import shared_model_name
 from chatdesk.store import Conversation, Message, Store
 
 FORMAT = "chatdesk-conversations"
@@ -28,7 +31,7 @@ def message_record(message: Message) -> dict[str, Any]:
         "content": m.content,
         "status": m.status,
         "created_at": m.created_at,
-        "model": m.model,
+        "model": shared_model_name(m.model),
         "settings": m.settings,
         "prompt_tokens": m.prompt_tokens,
         "completion_tokens": m.completion_tokens,
@@ -69,7 +72,7 @@ def conversation_record(conversation: Conversation, messages: list[Message]) -> 
         "title": c.title,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
-        "model": c.model,
+        "model": shared_model_name(c.model),
         "system_prompt": c.system_prompt,
         "settings": c.settings,
         "pinned": c.pinned,

@@ -1,10 +1,21 @@
-"""Markdown export of a conversation's active branch.
+"""Markdown export of a conversation's active branch, reading like the chat.
 
 Layout: a front-matter block (``---`` lines around ``key: value`` lines whose values are
 JSON, which is also valid YAML), a ``#`` title, then each message under a ``##`` role
-heading. Message content goes into a fenced code block whose backtick fence is longer
-than any backtick run inside, so code fences, HTML, ``---`` lines and headings in the
-content render as the very same text and cannot break the document.
+heading. A message's own Markdown stays Markdown (tables, lists, code, emphasis render as
+in the chat); only what would break the document around it is neutralised, line by line
+outside code fences (see ``neutralise``):
+
+- a code fence left open is closed, so the next heading is not swallowed as code;
+- headings move two levels down (``#`` becomes ``###``), so they never collide with the
+  title or the role headings;
+- a ``---`` or ``===`` line right under text gets a blank line first: it stays a rule (or
+  text) instead of turning the line above into a heading (front-matter-like blocks too);
+- raw HTML tags are escaped (they show as text, never run), outside inline code;
+- single line breaks become hard breaks, as the chat shows them.
+
+Model names are file names only: a local model's full path (user name, folders) never goes
+into a shared file. The JSON export is the lossless format.
 """
 
 from __future__ import annotations
@@ -13,31 +24,76 @@ import json
 import re
 from typing import Any
 
+from chatdesk.export.wording import shared_model_name
+from chatdesk.markdown_fences import FENCE, closes, fence_marker
 from chatdesk.store import Conversation, Message, Store
 
 ROLE_HEADINGS = {"system": "System", "user": "User", "assistant": "Assistant"}
 INLINE_SPECIAL = re.compile(r"([\\`*_\[\]!|~#])")  # what can start markup inside a line
 HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}  # entities work in every renderer
-BACKTICK_RUN = re.compile(r"`+")
+ATX_HEADING = re.compile(r"^( {0,3})(#{1,6})(?=[ \t]|$)")
+SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+HTML_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+CODE_SPAN = re.compile(r"(`+).*?(?<!`)\1(?!`)")
+HEADING_SHIFT = 2  # message headings start at ### under the ## role headings
+
+
+def neutralise(content: str) -> str:
+    """A message's Markdown with only what would break the document made safe."""
+    lines: list[tuple[str, bool]] = []  # (text, inside a code fence)
+    opener: str | None = None
+    for line in content.rstrip("\n").split("\n"):
+        match = FENCE.match(line)
+        if opener is not None or match:
+            closing = opener is not None and match is not None and closes(opener, match[1], line)
+            opener = None if closing else (opener or line.strip())
+            lines.append((line, True))
+        else:
+            previous = lines[-1][0] if lines and not lines[-1][1] else ""
+            lines.extend((text, False) for text in safe_line(line, previous))
+    if opener is not None:
+        lines.append((fence_marker(opener), True))  # an unclosed fence is closed
+    return "\n".join(with_breaks(lines))
+
+
+def safe_line(line: str, previous: str) -> list[str]:
+    """One line outside code: demoted heading, detached underline, escaped tags."""
+    if SETEXT_UNDERLINE.match(line) and previous.strip() and not FENCE.match(previous):
+        return ["", line]
+    heading = ATX_HEADING.match(line)
+    if heading:
+        level = min(6, len(heading[2]) + HEADING_SHIFT)
+        line = heading[1] + "#" * level + line[heading.end() :]
+    return [escape_tags(line)]
+
+
+def escape_tags(line: str) -> str:
+    """``<tag`` becomes ``&lt;tag`` outside inline code spans."""
+    parts, start = [], 0
+    for span in CODE_SPAN.finditer(line):
+        parts += [HTML_TAG.sub("&lt;", line[start : span.start()]), span[0]]
+        start = span.end()
+    return "".join([*parts, HTML_TAG.sub("&lt;", line[start:])])
+
+
+def with_breaks(lines: list[tuple[str, bool]]) -> list[str]:
+    """End each text line that another text line follows with two spaces: a line break,
+    as the chat shows it (code, blank lines and indented code are left alone)."""
+    out = []
+    for (text, code), (following, following_code) in zip(
+        lines, [*lines[1:], ("", True)], strict=True
+    ):
+        prose = not code and text.strip() and not text.startswith(("    ", "\t"))
+        prose = prose and not SETEXT_UNDERLINE.match(text) and not ATX_HEADING.match(text)
+        broken = prose and not following_code and following.strip()
+        out.append(text.rstrip() + "  " if broken else text)
+    return out
 
 
 def escape_inline(text: str) -> str:
     """Text that renders literally inside a Markdown paragraph or heading (one line)."""
     escaped = INLINE_SPECIAL.sub(r"\\\1", " ".join(text.split()))
     return "".join(HTML_SPECIAL.get(char, char) for char in escaped)
-
-
-def fence_for(content: str) -> str:
-    """A backtick fence longer than every backtick run in ``content`` (at least three)."""
-    longest = max((len(run) for run in BACKTICK_RUN.findall(content)), default=0)
-    return "`" * max(3, longest + 1)
-
-
-def fenced(content: str) -> str:
-    """``content`` as a fenced code block that shows exactly that text."""
-    fence = fence_for(content)
-    body = content if content.endswith("\n") or not content else content + "\n"
-    return f"{fence}\n{body}{fence}\n"
 
 
 def yaml_value(value: Any) -> str:
@@ -49,7 +105,7 @@ def front_matter(conversation: Conversation) -> str:
     """The ``---`` block describing the conversation."""
     fields = {
         "title": conversation.title,
-        "model": conversation.model,
+        "model": shared_model_name(conversation.model),
         "system_prompt": conversation.system_prompt,
         "settings": conversation.settings,
         "created": conversation.created_at,
@@ -67,7 +123,7 @@ def readable_time(timestamp: str) -> str:
 
 def message_details(message: Message) -> str:
     """The small italic line under a reply's heading: model, time, speed, status."""
-    parts = [message.model] if message.model else []
+    parts = [shared_model_name(message.model)] if message.model else []
     parts.append(readable_time(message.created_at))
     if message.tokens_per_second is not None:
         parts.append(f"{message.tokens_per_second:.1f} tokens/s")
@@ -77,10 +133,11 @@ def message_details(message: Message) -> str:
 
 
 def render_message(message: Message) -> str:
-    """One message: role heading, details line for replies, content block."""
+    """One message: role heading, details line for replies, its neutralised Markdown."""
     heading = f"## {ROLE_HEADINGS.get(message.role, escape_inline(message.role))}\n\n"
     details = message_details(message) + "\n" if message.role == "assistant" else ""
-    return heading + details + fenced(message.content)
+    body = neutralise(message.content).strip("\n")
+    return heading + details + (body + "\n" if body else "")
 
 
 def render_markdown(conversation: Conversation, messages: list[Message]) -> str:

@@ -1,7 +1,11 @@
 """The curated catalogue of recommended models (``models/catalogue.json``), checked on load.
 
 Also picks the model recommended for this machine: the largest catalogue model whose
-default quantisation comfortably fits the machine's memory.
+default quantisation comfortably fits the machine's memory and, when the machine's memory
+bandwidth is known, still writes comfortably fast (see chatdesk.hub.speed): an 8B model that
+fits in RAM but decodes at 2 tokens/s on a small laptop is not recommended there.
+
+Each entry may say how its repository and file names were checked (``verified``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 
 from chatdesk.hub.errors import CatalogueError, HubError
 from chatdesk.hub.names import check_gguf_filename, check_repo_id, parse_quantization
+from chatdesk.hub.speed import COMFORTABLE_TOKENS_PER_SECOND, expected_tokens_per_second
 from chatdesk.hub.system import Fit, MachineMemory, estimate_fit
 
 CATALOGUE_PATH = Path(__file__).resolve().parents[2] / "models" / "catalogue.json"
@@ -40,6 +45,7 @@ class CatalogueModel:
     description: str
     default_quantization: str
     files: tuple[CatalogueFile, ...]
+    verified: str = ""  # how the repository and file names were checked, if they were
 
     @property
     def default_file(self) -> CatalogueFile:
@@ -104,10 +110,19 @@ def _parse_model(entry: Any, index: int) -> CatalogueModel:
         description=_require(entry, "description", str, where),
         default_quantization=_require(entry, "default_quantization", str, where),
         files=files,
+        verified=_optional_text(entry, "verified", where),
     )
     if model.file_for(model.default_quantization) is None:
         raise CatalogueError(f"catalogue {where}: no file for the default quantisation")
     return model
+
+
+def _optional_text(entry: dict[str, Any], key: str, where: str) -> str:
+    """``entry[key]`` if it is a string, "" if absent; anything else is an error."""
+    value = entry.get(key, "")
+    if not isinstance(value, str):
+        raise CatalogueError(f"catalogue {where}: '{key}' must be a str")
+    return value
 
 
 def _parse_file(item: Any, where: str) -> CatalogueFile:
@@ -121,15 +136,29 @@ def _parse_file(item: Any, where: str) -> CatalogueFile:
     return CatalogueFile(quantization, filename, _require(item, "approx_size_bytes", int, where))
 
 
-def recommended_model(models: list[CatalogueModel], memory: MachineMemory) -> CatalogueModel | None:
-    """The largest model whose default file fits comfortably; the smallest one if only a
-    tight fit exists; None if nothing fits at all. Ties keep catalogue order."""
+def recommended_model(
+    models: list[CatalogueModel], memory: MachineMemory, bandwidth: float | None = None
+) -> CatalogueModel | None:
+    """The largest model whose default file fits comfortably (and, with ``bandwidth`` in
+    bytes/s, writes at least COMFORTABLE_TOKENS_PER_SECOND; the fastest fitting one if none
+    does); the smallest one if only a tight fit exists; None if nothing fits at all.
+    Ties keep catalogue order."""
     fitting = [
         m for m in models if estimate_fit(m.default_file.approx_size_bytes, memory) == Fit.FITS
     ]
+    if fitting and bandwidth is not None:
+        fast = [m for m in fitting if speed(m, memory, bandwidth) >= COMFORTABLE_TOKENS_PER_SECOND]
+        if not fast:
+            return max(fitting, key=lambda m: speed(m, memory, bandwidth))
+        fitting = fast
     if fitting:
         return max(fitting, key=lambda m: m.parameters)
     tight = [
         m for m in models if estimate_fit(m.default_file.approx_size_bytes, memory) == Fit.TIGHT
     ]
     return min(tight, key=lambda m: m.default_file.approx_size_bytes) if tight else None
+
+
+def speed(model: CatalogueModel, memory: MachineMemory, bandwidth: float) -> float:
+    """Expected tokens per second of a model's default file here."""
+    return expected_tokens_per_second(model.default_file.approx_size_bytes, bandwidth, memory)

@@ -15,6 +15,7 @@ import contextlib
 import errno
 import hashlib
 import json
+import logging
 import os
 import shutil
 import threading
@@ -44,6 +45,9 @@ from chatdesk.hub.remote import RemoteFile, ensure_online, hub_endpoint, hub_err
 PARTIAL_DIR = ".downloads"
 DISK_MARGIN_BYTES = 64 * 1024**2  # keep this much free beyond the file itself
 
+log = logging.getLogger(__name__)
+UNVERIFIED = "not verified: the hub gave no checksum for this file, only its size was checked"
+
 
 @dataclass(frozen=True)
 class DownloadProgress:
@@ -68,6 +72,11 @@ ProgressCallback = Callable[[DownloadProgress], None]
 def library_path(models_root: Path, repo_id: str, filename: str) -> Path:
     """Where a verified file of ``repo_id`` lives: ``<root>/<owner>/<repo>/<filename>``."""
     return models_root.joinpath(*check_repo_id(repo_id).split("/"), check_gguf_filename(filename))
+
+
+def lock_path(partial: Path) -> str:
+    """The lock file that stops two processes downloading the same file."""
+    return f"{partial}.lock"
 
 
 def partial_path(models_root: Path, repo_id: str, filename: str) -> Path:
@@ -123,6 +132,7 @@ class Downloader:
         self.stall_timeout = stall_timeout
         self.max_retries = max_retries
         self.retry_delay = retry_delay
+        self.unverified: set[Path] = set()  # library paths checked by size only
 
     def download(
         self,
@@ -138,10 +148,16 @@ class Downloader:
         partial = partial_path(self.models_root, remote.repo_id, remote.filename)
         partial.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with FileLock(f"{partial}.lock", timeout=0):
-                return self._download_locked(remote, partial, target, on_progress, cancel)
+            with FileLock(lock_path(partial), timeout=0):
+                path = self._download_locked(remote, partial, target, on_progress, cancel)
         except Timeout:
             raise HubError(f"{remote.filename} is already being downloaded") from None
+        Path(lock_path(partial)).unlink(missing_ok=True)  # done: no lock file left behind
+        return path
+
+    def verified(self, path: Path) -> bool:
+        """False for a file this downloader fetched without any checksum from the hub."""
+        return path not in self.unverified
 
     def _download_locked(
         self,
@@ -160,7 +176,9 @@ class Downloader:
         except ChecksumError:
             discard_partial(state.path)
             raise
-        _verify(state)
+        if not _verify(state):
+            self.unverified.add(target)
+            log.warning("%s: the hub gave no checksum; only its size was checked", target)
         return _promote(state.path, target)
 
     def _transfer(
@@ -201,6 +219,7 @@ class Downloader:
         try:
             with get_session().stream("GET", url, headers=headers, timeout=timeout) as response:
                 _raise_for_status(response, remote)
+                state.learn_checksum(response)
                 if state.size and response.status_code != 206:
                     state.reset()  # the server ignored the range: start over
                 _check_content_range(response, state.size, remote)
@@ -241,16 +260,23 @@ class _PartialFile:
         self.path = path
         self.remote = remote
         self.sidecar = path.with_suffix(".json")
-        self.digest = self._new_digest()
+        self.linked_sha256: str | None = None  # from the hub's X-Linked-Etag header
+        self.digest, self.blob_digest = self._new_digests()
         self.size = self._open()
 
-    def _new_digest(self) -> hashlib._Hash:
-        """SHA-256 for LFS files; a git blob SHA-1 for small files stored in git."""
-        if self.remote.sha256:
-            return hashlib.sha256()
-        digest = hashlib.sha1(usedforsecurity=False)
-        digest.update(f"blob {self.remote.size}\0".encode())
-        return digest
+    def _new_digests(self) -> tuple[hashlib._Hash, hashlib._Hash]:
+        """SHA-256 (LFS files) and a git blob SHA-1 (small files stored in git): which one
+        the hub vouches for may only be known from the download's headers."""
+        blob = hashlib.sha1(usedforsecurity=False)
+        blob.update(f"blob {self.remote.size}\0".encode())
+        return hashlib.sha256(), blob
+
+    def learn_checksum(self, response: httpx2.Response) -> None:
+        """The SHA-256 the hub gives in ``X-Linked-Etag`` (an LFS file's), when present."""
+        for answer in (*response.history, response):
+            tag = answer.headers.get("x-linked-etag", "").removeprefix("W/").strip('"').lower()
+            if len(tag) == 64 and all(c in "0123456789abcdef" for c in tag):
+                self.linked_sha256 = tag
 
     def _open(self) -> int:
         """Reuse a partial for the same commit and bytes; otherwise start an empty one."""
@@ -269,20 +295,22 @@ class _PartialFile:
         return size
 
     def rehash(self) -> None:
-        """Feed the bytes already on disk into the hash (after an earlier run)."""
+        """Feed the bytes already on disk into the hashes (after an earlier run)."""
         with self.path.open("rb") as handle:
             while block := handle.read(4 * 1024 * 1024):
                 self.digest.update(block)
+                self.blob_digest.update(block)
 
     def reset(self) -> None:
         """Throw away the bytes so far."""
         self.path.write_bytes(b"")
-        self.digest = self._new_digest()
+        self.digest, self.blob_digest = self._new_digests()
         self.size = 0
 
     def append(self, chunk: bytes) -> None:
         """Account for a chunk just written."""
         self.digest.update(chunk)
+        self.blob_digest.update(chunk)
         self.size += len(chunk)
 
 
@@ -368,13 +396,19 @@ def _check_disk_space(partial: Path, remaining: int) -> None:
         )
 
 
-def _verify(state: _PartialFile) -> None:
-    """Check size and checksum; a mismatch deletes the partial and raises ChecksumError."""
+def _verify(state: _PartialFile) -> bool:
+    """Check size and checksum: the listing's SHA-256, else the one in the download's
+    headers, else the git blob id. A mismatch deletes the partial and raises ChecksumError;
+    False: the hub gave no checksum at all, so only the size could be checked."""
     remote = state.remote
-    expected = remote.sha256 or remote.blob_id
+    sha256 = remote.sha256 or state.linked_sha256
+    if sha256:
+        expected, actual = sha256.lower(), state.digest.hexdigest()
+    else:
+        expected, actual = (remote.blob_id or "").lower(), state.blob_digest.hexdigest()
     size = state.path.stat().st_size
-    if size == remote.size and (expected is None or state.digest.hexdigest() == expected.lower()):
-        return
+    if size == remote.size and (not expected or actual == expected):
+        return bool(expected)
     discard_partial(state.path)
     raise ChecksumError(
         f"{remote.filename} failed verification (checksum or size differs from the hub); "

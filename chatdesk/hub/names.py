@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from chatdesk.hub.errors import InvalidNameError
+from chatdesk.paths import windows_reserved
 
 _REPO_PART = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,95})$")
 _FILE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+ ()\[\]-]{0,199}$")
@@ -29,13 +30,16 @@ def check_repo_id(repo_id: str) -> str:
         raise InvalidNameError(f"not a valid repository id: {repo_id!r} (expected owner/name)")
     if any(".." in part or part.endswith(".") for part in parts):
         raise InvalidNameError(f"not a valid repository id: {repo_id!r}")
+    if any(windows_reserved(part) for part in parts):
+        raise InvalidNameError(f"{repo_id!r} uses a name Windows reserves for devices")
     return repo_id
 
 
 def check_gguf_filename(filename: str) -> str:
     """Return ``filename`` (a path inside a repo) if it is a safe relative .gguf path.
 
-    Rejects absolute paths, ``..`` or empty components, backslashes, control characters and
+    Rejects absolute paths, ``..`` or empty components, backslashes, control characters,
+    names Windows reserves (``CON.gguf``, ``con/aux.gguf``, ``NUL``, ``COM1`` ...) and
     anything that does not end in ``.gguf``.
     """
     if not filename.lower().endswith(".gguf"):
@@ -45,8 +49,10 @@ def check_gguf_filename(filename: str) -> str:
     parts = filename.split("/")
     if not all(_FILE_PART.match(part) and part not in (".", "..") for part in parts):
         raise InvalidNameError(f"unsafe file name: {filename!r}")
-    if any(part.startswith(".") for part in parts):
+    if any(part.startswith(".") or part.endswith((".", " ")) for part in parts):
         raise InvalidNameError(f"unsafe file name: {filename!r}")
+    if any(windows_reserved(part) for part in parts):
+        raise InvalidNameError(f"{filename!r} uses a name Windows reserves for devices")
     return filename
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from chatdesk.hub.download import Downloader, DownloadProgress
+from chatdesk.hub.download import UNVERIFIED, Downloader, DownloadProgress
 from chatdesk.hub.errors import DownloadCancelled, HubError
 from chatdesk.hub.names import check_gguf_filename, check_repo_id
 from chatdesk.hub.remote import RemoteFile, list_repo_models
@@ -48,6 +48,7 @@ class DownloadJob:
     eta_seconds: float | None = None
     error: str | None = None
     path: Path | None = None
+    warning: str | None = None  # e.g. the file could not be verified (no checksum from the hub)
 
     @property
     def finished(self) -> bool:
@@ -196,7 +197,10 @@ class DownloadQueue:
             log.exception("download %s/%s crashed", job.repo_id, job.filename)
             return {"state": JobState.FAILED, "error": f"unexpected error: {error}"}
         log.info("downloaded %s/%s to %s", job.repo_id, job.filename, path)
-        return {"state": JobState.DONE, "path": path, "downloaded": remote.size, "eta_seconds": 0}
+        done: dict[str, object] = {"state": JobState.DONE, "path": path, "eta_seconds": 0}
+        if not self._downloader.verified(path):
+            done["warning"] = UNVERIFIED
+        return {**done, "downloaded": remote.size}
 
     def _progress_for(self, job_id: int) -> Callable[[DownloadProgress], None]:
         """A progress callback that updates and announces job ``job_id``."""

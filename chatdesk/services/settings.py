@@ -2,12 +2,40 @@
 
 Per-conversation settings live on the conversation row (``settings`` and ``system_prompt``);
 everything else is a JSON app setting (``Store.get_setting`` / ``Store.set_setting``).
+Defaults live here only (``DEFAULT_SAMPLING``, ``effective_sampling``).
+
+Applying a preset never silently replaces a system prompt the user wrote (``preset_plan``
+says whether it would, so the window can ask), and max tokens never fills the whole context
+(``fit_to_context``: at most half of it, as the engine keeps it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from chatdesk.engine.context_fit import max_reply_tokens
+
+__all__ = [
+    "BUILTIN_PRESETS",
+    "DEFAULT_SAMPLING",
+    "INTEGER_SETTINGS",
+    "LAST_MODEL_KEY",
+    "MAX_RECENT_MODELS",
+    "MODEL_LIMITS",
+    "PRESETS_KEY",
+    "RECENT_MODELS_KEY",
+    "SAMPLING_LIMITS",
+    "Preset",
+    "PresetPlan",
+    "SettingStore",
+    "SettingsError",
+    "SettingsService",
+    "fit_to_context",
+    "max_reply_tokens",
+    "validate_model_settings",
+    "validate_sampling",
+]
 
 SAMPLING_LIMITS: dict[str, tuple[float, float]] = {
     "temperature": (0.0, 2.0),
@@ -82,6 +110,15 @@ BUILTIN_PRESETS: tuple[Preset, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class PresetPlan:
+    """What applying a preset would do to the open conversation."""
+
+    preset: Preset
+    settings: dict[str, float | int]  # the preset's sampling, fitted to the context
+    replaces_custom_prompt: bool  # the current system prompt is the user's own text
+
+
 class SettingStore(Protocol):
     """The part of ``chatdesk.store.Store`` this service needs."""
 
@@ -111,6 +148,14 @@ def validate_model_settings(settings: dict[str, Any]) -> dict[str, Any]:
                 raise SettingsError("chat template override must be text")
             clean[key] = value
     return clean
+
+
+def fit_to_context(settings: dict[str, float | int], n_ctx: int | None) -> dict[str, float | int]:
+    """``settings`` with max tokens lowered to what the context allows (unchanged when the
+    context length is not known)."""
+    if not n_ctx or "max_tokens" not in settings:
+        return dict(settings)
+    return {**settings, "max_tokens": min(int(settings["max_tokens"]), max_reply_tokens(n_ctx))}
 
 
 def _checked(key: str, value: Any, limits: tuple[float, float], integer: bool) -> float | int:
@@ -169,6 +214,18 @@ class SettingsService:
             if preset.name == name:
                 return preset
         raise KeyError(name)
+
+    def preset_plan(self, name: str, current_prompt: str, n_ctx: int | None = None) -> PresetPlan:
+        """What applying preset ``name`` means here; KeyError when there is none.
+
+        The current system prompt counts as custom when it is not empty and is not the
+        prompt of any preset (a prompt a preset put there may be replaced silently)."""
+        preset = self.preset(name)
+        known = {p.system_prompt.strip() for p in self.presets()}
+        custom = bool(current_prompt.strip()) and current_prompt.strip() not in known
+        replaces = custom and current_prompt.strip() != preset.system_prompt.strip()
+        settings = fit_to_context({**DEFAULT_SAMPLING, **preset.settings}, n_ctx)
+        return PresetPlan(preset, settings, replaces)
 
     def save_preset(self, name: str, settings: dict[str, Any], system_prompt: str) -> Preset:
         """Save (or overwrite) a user preset; built-in names are reserved."""

@@ -30,13 +30,16 @@ Hooks, for features built on top (tools, documents, token probabilities, remote 
   owner's thread; it may put JSON-ready values in ``turn.data`` (extra per-reply data,
   stored with the reply);
 - ``persist_reply(turn, final)`` is the one method that writes a reply row (streaming saves
-  and the final one); disk-full handling belongs there;
+  and the final one); a failed save (disk full ...) keeps the text, sets
+  ``turn.save_error`` and is retried (``retry_unsaved``);
 - ``add_listener(TurnListener)`` is how a front end hears about a turn (started, text grew,
   finished), on the owner's thread.
 """
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,8 +59,9 @@ from chatdesk.engine.types import (
 )
 from chatdesk.services.events import Dispatch, run_inline
 from chatdesk.services.settings import SettingsService
-from chatdesk.store import Conversation, Message, Store
+from chatdesk.store import Conversation, Message, Store, StoreError
 
+log = logging.getLogger(__name__)
 PERSIST_INTERVAL_S = 0.25
 DEFAULT_TITLE = "New chat"
 TITLE_LENGTH = 60
@@ -122,6 +126,7 @@ class Turn:
     handle: ReplyHandle | None = None
     cancel_requested: bool = False
     last_persist: float = 0.0
+    save_error: str | None = None  # the last save failed (disk full...): the text is kept here
 
     @property
     def conversation_id(self) -> str:
@@ -166,6 +171,7 @@ class TurnService:
         self.settings = settings
         self.dispatch = dispatch
         self.current: Turn | None = None
+        self.unsaved: dict[str, Turn] = {}  # replies whose final save failed, by message id
         self._listeners: list[TurnListener] = []
         self._request_hooks: list[RequestHook] = []
         self._event_hooks: list[EventHook] = []
@@ -355,7 +361,31 @@ class TurnService:
             self.persist_reply(turn, final=False)
 
     def persist_reply(self, turn: Turn, final: bool) -> None:
-        """Write the reply row: the text so far while streaming, everything when ``final``."""
+        """Write the reply row: the text so far while streaming, everything when ``final``.
+
+        A failed write (a full disk, a database locked or made read-only) never loses the
+        reply: it stays in ``turn.text``, ``turn.save_error`` says why in words, the next
+        streaming save tries again, and a failed final save leaves the turn in ``unsaved``
+        until ``retry_unsaved`` succeeds (the window retries on a timer, the CLI waits).
+        """
+        try:
+            self._write_reply(turn, final)
+        except (StoreError, sqlite3.Error) as error:
+            turn.save_error = f"the reply is not saved: {error}"
+            log.warning("%s", turn.save_error)
+            if final:
+                self.unsaved[turn.message_id] = turn
+            return
+        turn.save_error = None
+        self.unsaved.pop(turn.message_id, None)
+
+    def retry_unsaved(self) -> bool:
+        """Try again to save replies whose final save failed; True once all are saved."""
+        for turn in list(self.unsaved.values()):
+            self.persist_reply(turn, final=True)
+        return not self.unsaved
+
+    def _write_reply(self, turn: Turn, final: bool) -> None:
         if not final:
             self.store.update_message(turn.message_id, content=turn.text)
             return

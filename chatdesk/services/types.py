@@ -1,5 +1,5 @@
-"""The stored values front ends handle, re-exported so that the UI never imports the store."""
+"""Stored values (and the store's error) for front ends, so that the UI never imports the store."""
 
-from chatdesk.store import Conversation, Message, SearchHit
+from chatdesk.store import Conversation, Message, SearchHit, StoreError
 
-__all__ = ["Conversation", "Message", "SearchHit"]
+__all__ = ["Conversation", "Message", "SearchHit", "StoreError"]

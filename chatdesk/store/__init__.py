@@ -6,10 +6,13 @@
 from chatdesk.store.conversations import UNCHANGED
 from chatdesk.store.errors import (
     DatabaseFileError,
+    DiskFullError,
     InvalidValueError,
     MigrationError,
     NotFoundError,
+    ReadOnlyError,
     SchemaTooNewError,
+    StoreBusyError,
     StoreError,
 )
 from chatdesk.store.messages import ACTIVE_LEAF
@@ -24,12 +27,15 @@ __all__ = [
     "UNCHANGED",
     "Conversation",
     "DatabaseFileError",
+    "DiskFullError",
     "InvalidValueError",
     "Message",
     "MigrationError",
     "NotFoundError",
+    "ReadOnlyError",
     "SchemaTooNewError",
     "SearchHit",
     "Store",
+    "StoreBusyError",
     "StoreError",
 ]

@@ -13,6 +13,7 @@ and a ``chatdesk`` command share the database.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,12 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from chatdesk.store.errors import DatabaseFileError, MigrationError, SchemaTooNewError
+from chatdesk.store.errors import (
+    DatabaseFileError,
+    MigrationError,
+    ReadOnlyError,
+    SchemaTooNewError,
+)
 from chatdesk.store.schema import MIGRATIONS, known_migration_names
 
 BUSY_TIMEOUT_MS = 5000
@@ -121,8 +127,41 @@ def prepare(db: Database, path: Path, migrations: Migrations) -> Path | None:
     return backup
 
 
+def writable(path: Path) -> bool:
+    """Whether ChatDesk may write the database file and its folder (WAL needs both)."""
+    folder = path.parent if path.parent.exists() else path.parent.parent
+    return (not path.exists() or os.access(path, os.W_OK)) and os.access(folder, os.W_OK)
+
+
+def open_read_only(path: Path, migrations: Migrations) -> Database:
+    """A database in a read-only place, for reading: nothing is migrated or written."""
+    uri = path.resolve().as_uri()
+    try:
+        try:
+            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:  # a WAL database without its -shm file
+            conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
+        conn.isolation_level = None
+        db = Database(conn, execute_plugins=False)
+        check_not_too_new(db, path, migrations)
+        pending = [m.name for m in migrations.pending(db)]
+    except sqlite3.DatabaseError as error:
+        raise DatabaseFileError(f"cannot use database {path} (read-only): {error}") from error
+    if pending:
+        db.close()
+        raise ReadOnlyError(
+            f"{path} is read-only and this version of ChatDesk must upgrade it first; "
+            "make the file and its folder writable once"
+        )
+    return db
+
+
 def open_database(path: Path, migrations: Migrations = MIGRATIONS) -> tuple[Database, Path | None]:
-    """Open (creating if needed) and migrate the database at ``path``."""
+    """Open (creating if needed) and migrate the database at ``path``; a database in a
+    read-only place opens read-only (reading works, writing raises ReadOnlyError)."""
+    if path.exists() and not writable(path):
+        return open_read_only(path, migrations), None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = connect(path)

@@ -25,3 +25,15 @@ class MigrationError(StoreError):
 
 class DatabaseFileError(StoreError):
     """The database file cannot be opened: not SQLite, corrupt, or not readable."""
+
+
+class ReadOnlyError(StoreError):
+    """A write to a database (or data folder) that is read-only."""
+
+
+class StoreBusyError(StoreError):
+    """Another process held the database's write lock for longer than the store waits."""
+
+
+class DiskFullError(StoreError):
+    """The disk holding the database is full: nothing more can be written for now."""

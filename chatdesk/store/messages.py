@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import enum
 import math
+import os
 from typing import Any
 
 from chatdesk.store.base import Row, StoreBase, dump_json, load_json, synchronized
 from chatdesk.store.errors import InvalidValueError, NotFoundError
 from chatdesk.store.models import ROLES, STAT_FIELDS, STATUSES, Message, new_id, utc_now
+from chatdesk.store.processes import is_live_here, mark_live, process_alive
 
 MESSAGE_COLUMNS = (
     "id, conversation_id, parent_id, role, content, status, created_at, model, settings, "
@@ -139,14 +141,16 @@ class MessagesMixin(StoreBase):
         """Store a Message exactly as given (id, parent, dates, stats); used by import."""
         m = message
         stats = check_stats({name: getattr(m, name) for name in STAT_FIELDS})
+        streaming = check_status(m.status) == "streaming"
         self._write(
-            f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 19)})",
+            f"INSERT INTO messages ({MESSAGE_COLUMNS}, writer_pid) VALUES ({', '.join('?' * 20)})",
             [m.id, m.conversation_id, m.parent_id, check_role(m.role),
-             check_content(m.content), check_status(m.status), m.created_at, m.model,
+             check_content(m.content), m.status, m.created_at, m.model,
              dump_json(m.settings), *stats.values(), check_count(m.n_ctx),
              check_count(m.dropped_messages), m.error, dump_json(m.extra),
-             dump_json(m.model_identity)],
+             dump_json(m.model_identity), os.getpid() if streaming else None],
         )  # fmt: skip
+        mark_live(m.id, streaming, self)
 
     @synchronized
     def update_message(
@@ -167,6 +171,7 @@ class MessagesMixin(StoreBase):
             values["content"] = check_content(content)
         if status is not None:
             values["status"] = check_status(status)
+            values["writer_pid"] = os.getpid() if status == "streaming" else None
         values.update(check_stats(stats or {}))
         if not values:
             self.get_message(mid)
@@ -175,6 +180,8 @@ class MessagesMixin(StoreBase):
         sql = f"UPDATE messages SET {assignments} WHERE id = ?"
         if not self._write(sql, [*values.values(), mid]):
             raise NotFoundError(f"no message with id {mid!r}")
+        if status is not None:
+            mark_live(mid, status == "streaming", self)
 
     @synchronized
     def set_reply_metadata(
@@ -304,11 +311,18 @@ class MessagesMixin(StoreBase):
 
     @synchronized
     def recover_interrupted(self) -> int:
-        """Mark replies left ``streaming`` by a crash as ``interrupted``; returns how many.
-
-        Call it once at app start, while no reply is being generated.
-        """
-        return self._write("UPDATE messages SET status = 'interrupted' WHERE status = 'streaming'")
+        """Mark replies left ``streaming`` by a process that is gone as ``interrupted``;
+        returns how many. Every Store does this when it opens (window and commands alike);
+        a reply another running process is still writing is left alone."""
+        rows = self._rows("SELECT id, writer_pid FROM messages WHERE status = 'streaming'")
+        gone = [mid for mid, pid in rows if not writer_alive(mid, pid)]
+        for mid in gone:
+            self._write(
+                "UPDATE messages SET status = 'interrupted', writer_pid = NULL "
+                "WHERE id = ? AND status = 'streaming'",
+                [mid],
+            )
+        return len(gone)
 
     def _activate_fallback(self, cid: str, parent_id: str | None) -> None:
         """After a delete, show the parent's newest branch, else the newest root's."""
@@ -336,6 +350,16 @@ class MessagesMixin(StoreBase):
             raise NotFoundError(f"no message with id {mid!r}")
         if row[0] != cid:
             raise InvalidValueError(f"message {mid!r} belongs to another conversation")
+
+
+def writer_alive(mid: str, pid: int | None) -> bool:
+    """Whether the process that writes a streaming reply still runs (NULL: written before
+    ChatDesk recorded writers, so long gone)."""
+    if pid is None:
+        return False
+    if pid == os.getpid():
+        return is_live_here(mid)
+    return process_alive(pid)
 
 
 def prefixed(prefix: str, columns: str) -> str:

@@ -38,12 +38,20 @@ def format_timestamp(moment: datetime) -> str:
     """A datetime as a store timestamp; naive datetimes are taken to be UTC."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+    m = moment.astimezone(UTC)  # strftime("%Y") writes year 999 as "999": pad it by hand
+    return (
+        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
+        f".{m.microsecond:06d}Z"
+    )
 
 
 def normalize_timestamp(text: str) -> str:
-    """Any ISO-8601 date or time string as a store timestamp; ``ValueError`` if unparsable."""
-    return format_timestamp(datetime.fromisoformat(text))
+    """Any ISO-8601 date or time string as a store timestamp; ``ValueError`` if unparsable
+    (or outside years 1 to 9999 once in UTC)."""
+    try:
+        return format_timestamp(datetime.fromisoformat(text))
+    except OverflowError:
+        raise ValueError(f"{text!r} is outside the years 1 to 9999") from None
 
 
 @dataclass(frozen=True)

@@ -195,3 +195,10 @@ def read_setting(db: Database, key: str) -> dict[str, Any]:
 def known_migration_names(migrations: Migrations = MIGRATIONS) -> list[str]:
     """Names of every migration this ChatDesk knows, in order."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]
+
+
+@MIGRATIONS(name="0006_writer_process")
+def add_writer_process(db: Database) -> None:
+    """The process id of whoever is writing a ``streaming`` reply (NULL for other rows), so
+    that a start recovers only replies whose writer is gone (issue 10)."""
+    db.execute("ALTER TABLE messages ADD COLUMN writer_pid INTEGER")

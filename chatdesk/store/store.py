@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -12,8 +14,10 @@ from chatdesk import paths
 from chatdesk.store.app_settings import SettingsMixin
 from chatdesk.store.base import synchronized
 from chatdesk.store.conversations import ConversationsMixin
-from chatdesk.store.database import open_database
+from chatdesk.store.database import open_database, writable
+from chatdesk.store.errors import DatabaseFileError, StoreError
 from chatdesk.store.messages import MessagesMixin
+from chatdesk.store.processes import forget_owner
 from chatdesk.store.schema import MIGRATIONS
 from chatdesk.store.search import SearchMixin
 
@@ -23,13 +27,27 @@ class Store(ConversationsMixin, MessagesMixin, SearchMixin, SettingsMixin):
 
     Safe to share between threads (calls are serialised by a lock). Opening creates the
     folder and database if needed and applies pending migrations, after copying an
-    existing database aside (``backup_path`` says where).
+    existing database aside (``backup_path`` says where), then marks replies left
+    ``streaming`` by a process that is gone as ``interrupted``. A database in a read-only
+    place opens read-only (``read_only``): reading works, writes raise ReadOnlyError.
     """
 
     def __init__(self, path: Path | str | None = None, *, migrations: Migrations = MIGRATIONS):
         self.path = Path(path) if path is not None else paths.database_path()
         self._lock = threading.RLock()
         self._db, self.backup_path = open_database(self.path, migrations)
+        self.read_only = not writable(self.path)
+        if not self.read_only:
+            self._recover_at_open()
+
+    def _recover_at_open(self) -> None:
+        """Replies whose writer crashed become interrupted; a damaged file says which."""
+        try:
+            with contextlib.suppress(StoreError):  # busy: the next start recovers them
+                self.recover_interrupted()
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            raise DatabaseFileError(f"the database {self.path} is damaged: {error}") from error
 
     @synchronized
     def data_version(self) -> int:
@@ -40,6 +58,7 @@ class Store(ConversationsMixin, MessagesMixin, SearchMixin, SettingsMixin):
     def close(self) -> None:
         """Close the database (checkpointing the write-ahead log)."""
         with self._lock:
+            forget_owner(self)
             self._db.close()
 
     def __enter__(self) -> Store:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from chatdesk import __version__
 from chatdesk.logs import setup_logging
+from chatdesk.paths import database_path
 from chatdesk.services.app_services import AppServices
 from chatdesk.ui.crash import CrashHook
 from chatdesk.ui.main_window import MainWindow
@@ -58,7 +59,9 @@ def run_app(argv: list[str]) -> int:
     try:
         services = AppServices.create()
     except Exception as error:  # a database we must not touch, an unreadable data root
-        QMessageBox.critical(None, "ChatDesk", f"ChatDesk cannot open its data:\n\n{error}")
+        where = database_path()
+        text = f"ChatDesk cannot open its data ({where}):\n\n{error}"
+        QMessageBox.critical(None, "ChatDesk", text)
         print(f"chatdesk: error: {error}", file=sys.stderr)
         return 1
     window = create_window(app, services)

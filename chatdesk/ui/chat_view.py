@@ -1,13 +1,23 @@
 """The conversation's active branch as a scrolling column of message widgets.
 
-Only the newest messages get widgets when a conversation opens (a 2,000-message chat paints as
-fast as a short one); older ones are created in batches when the user scrolls to the top.
-While a reply streams only its own widget is re-rendered.
+Only a window of messages gets widgets (a 2,000-message chat paints as fast as a short one):
+the newest batch when a conversation opens, or the batch around one message when a search
+hit opens it (``show_message``: that message is scrolled into view and highlighted). More
+batches are created as the user scrolls near the top (earlier) or the bottom (later).
+
+The reading position never jumps: the view keeps a scroll anchor, the first message visible
+at the top and its distance from the top edge. Whenever the layout moves that message
+(earlier messages inserted above it, bodies growing as they lay out), the scroll position is
+corrected so it stays where the reader saw it. At the bottom of the chat the view sticks to
+the bottom instead (a streaming reply stays in sight). While a reply streams only its own
+widget is re-rendered.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from chatdesk.services.chat import ChatService
@@ -17,6 +27,9 @@ from chatdesk.ui.rendering import MarkdownRenderer
 
 BATCH = 20
 STICK_MARGIN = 48
+LOAD_MARGIN = 240  # px from either end of the scroll range where the next batch loads
+FOCUS_OFFSET = 40  # px between the top edge and a message opened by show_message
+HIGHLIGHT = "#{name} {{ border: 2px solid palette(highlight); }}"
 
 
 class ChatView(QScrollArea):
@@ -37,7 +50,13 @@ class ChatView(QScrollArea):
         self.messages: list[Message] = []
         self.widgets: list[MessageWidget] = []
         self._first_shown = 0
+        self._last_shown = 0  # exclusive: widgets show messages[_first_shown:_last_shown]
         self._stick_bottom = True
+        self._anchor: MessageWidget | None = None
+        self._anchor_offset = 0
+        self._restoring = False
+        self._loading = False
+        self.highlighted: MessageWidget | None = None
         self.setObjectName("chatView")
         self.setAccessibleName("Conversation")
         self.setWidgetResizable(True)
@@ -55,6 +74,10 @@ class ChatView(QScrollArea):
         self._empty.setObjectName("emptyHint")
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._column.addWidget(self._empty)
+        self._later = QPushButton("Show later messages", container)
+        self._later.setAccessibleName("Show later messages")
+        self._later.clicked.connect(self.load_later)
+        self._column.addWidget(self._later)
         self._column.addStretch(1)
         self.setWidget(container)
         bar = self.verticalScrollBar()
@@ -62,16 +85,39 @@ class ChatView(QScrollArea):
         bar.rangeChanged.connect(self._on_range_changed)
 
     # -- whole conversation -------------------------------------------------------
-    def show_messages(self, messages: list[Message]) -> None:
-        """Replace the view with a conversation's active branch (newest batch only)."""
+    def show_messages(self, messages: list[Message], focus: str | None = None) -> None:
+        """Replace the view with a conversation's active branch: the newest batch, or with
+        ``focus`` (a message id) the batch around that message, scrolled to and highlighted."""
         self._clear()
         self.messages = list(messages)
-        self._first_shown = max(0, len(self.messages) - BATCH)
-        for message in self.messages[self._first_shown :]:
+        index = self._index_of(focus)
+        if index is None:
+            self._first_shown = max(0, len(self.messages) - BATCH)
+            self._last_shown = len(self.messages)
+        else:
+            self._first_shown = max(0, index - BATCH // 2)
+            self._last_shown = min(len(self.messages), self._first_shown + BATCH + 1)
+        for message in self.messages[self._first_shown : self._last_shown]:
             self._append_widget(message)
         self._update_extras()
-        self._stick_bottom = True
-        self.scroll_to_bottom()
+        if index is None:
+            self._stick_bottom = True
+            self.scroll_to_bottom()
+        else:
+            self._focus(self.widgets[index - self._first_shown])
+
+    def show_message(self, message_id: str) -> None:
+        """Scroll to a message of the shown branch and highlight it (a search hit), creating
+        only the widgets around it; nothing happens for an id not in the branch."""
+        index = self._index_of(message_id)
+        if index is None:
+            return
+        if self._first_shown <= index < self._last_shown:
+            self._focus(self.widgets[index - self._first_shown])
+        else:
+            self.show_messages(self.messages, focus=message_id)
+
+    reveal = show_message  # the name the main window calls
 
     def sync(self, messages: list[Message]) -> None:
         """Bring the view up to date, rebuilding only what changed at the end."""
@@ -80,13 +126,14 @@ class ChatView(QScrollArea):
             if old.id != new.id:
                 break
             common += 1
-        if common < self._first_shown or not self.messages:
-            self.show_messages(messages)
+        if common < self._first_shown or not self.messages or self._last_shown < len(self.messages):
+            self.show_messages(messages)  # changed above the window, or a window mid-chat
             return
         for widget in self.widgets[common - self._first_shown :]:
             self._drop(widget)
         del self.widgets[common - self._first_shown :]
         self.messages = list(messages)
+        self._last_shown = len(messages)
         for message in messages[common:]:
             self._append_widget(message)
         self._refresh_positions(messages[max(common - 1, self._first_shown) : common])
@@ -95,23 +142,32 @@ class ChatView(QScrollArea):
         self.scroll_to_bottom()
 
     def load_earlier(self) -> None:
-        """Create widgets for the previous batch, keeping the visible messages in place."""
+        """Create widgets for the previous batch; the anchor keeps the visible messages in
+        place while they are laid out."""
         if self._first_shown == 0:
             return
+        if self._anchor is None:
+            self._set_anchor(self.verticalScrollBar().value())
         start = max(0, self._first_shown - BATCH)
-        bar = self.verticalScrollBar()
-        old_max, old_value = bar.maximum(), bar.value()
         batch = [self._make_widget(m) for m in self.messages[start : self._first_shown]]
         for offset, widget in enumerate(batch):
             self._column.insertWidget(1 + offset, widget)
+            widget.show()  # now, not on Qt's queued show: the layout below must count it
         self.widgets[0:0] = batch
         self._first_shown = start
         self._update_extras()
+        self._settle()
 
-        def keep_place() -> None:
-            bar.setValue(old_value + bar.maximum() - old_max)
-
-        QTimer.singleShot(0, keep_place)
+    def load_later(self) -> None:
+        """Create widgets for the next batch below (after a jump into the middle)."""
+        if self._last_shown >= len(self.messages):
+            return
+        end = min(len(self.messages), self._last_shown + BATCH)
+        for message in self.messages[self._last_shown : end]:
+            self._append_widget(message)
+        self._last_shown = end
+        self._update_extras()
+        self._settle()
 
     # -- streaming ----------------------------------------------------------------
     def widget_for(self, message_id: str) -> MessageWidget | None:
@@ -128,6 +184,14 @@ class ChatView(QScrollArea):
             return 0.0
         widget.show_streaming(text)
         return widget.body.last_render_ms
+
+    def show_prompt_progress(
+        self, message_id: str, evaluated: int, total: int, seconds_left: float | None
+    ) -> None:
+        """The reply waiting for a long prompt shows how much of it the engine has read."""
+        widget = self.widget_for(message_id)
+        if widget is not None:
+            widget.show_prompt_progress(evaluated, total, seconds_left)
 
     def finish_message(self, message: Message, error: str | None = None) -> None:
         """Show a reply's final text, status line and error, if any."""
@@ -152,18 +216,6 @@ class ChatView(QScrollArea):
     def last_reply(self) -> Message | None:
         """The newest assistant message of the branch."""
         return next((m for m in reversed(self.messages) if m.role == "assistant"), None)
-
-    def reveal(self, message_id: str) -> None:
-        """Make sure a message has a widget (loading earlier batches) and scroll to it."""
-        index = next((i for i, m in enumerate(self.messages) if m.id == message_id), None)
-        if index is None:
-            return
-        while index < self._first_shown:
-            self.load_earlier()
-        widget = self.widget_for(message_id)
-        if widget is not None:
-            self._stick_bottom = False
-            QTimer.singleShot(0, lambda: self.ensureWidgetVisible(widget, 0, 40))
 
     def scroll_to_bottom(self) -> None:
         """Jump to the newest message."""
@@ -194,7 +246,8 @@ class ChatView(QScrollArea):
 
     def _append_widget(self, message: Message) -> None:
         widget = self._make_widget(message)
-        self._column.insertWidget(self._column.count() - 1, widget)
+        self._column.insertWidget(self._column.count() - 2, widget)  # above "later", stretch
+        widget.show()
         self.widgets.append(widget)
 
     def _refresh_positions(self, messages: list[Message]) -> None:
@@ -204,13 +257,32 @@ class ChatView(QScrollArea):
                 widget.set_position(self._chat.sibling_position(message))
 
     def _clear(self) -> None:
+        self._set_anchor_widget(None, 0)
+        self.highlighted = None
         for widget in self.widgets:
             self._drop(widget)
         self.widgets = []
         self.messages = []
-        self._first_shown = 0
+        self._first_shown = self._last_shown = 0
+
+    def _index_of(self, message_id: str | None) -> int | None:
+        if message_id is None:
+            return None
+        return next((i for i, m in enumerate(self.messages) if m.id == message_id), None)
+
+    def _focus(self, widget: MessageWidget) -> None:
+        """Anchor ``widget`` a little below the top edge and highlight it."""
+        if self.highlighted is not None and self.highlighted is not widget:
+            self.highlighted.setStyleSheet("")
+        widget.setStyleSheet(HIGHLIGHT.format(name=widget.objectName()))
+        self.highlighted = widget
+        self._stick_bottom = False
+        self._set_anchor_widget(widget, FOCUS_OFFSET)
+        self._settle()
 
     def _drop(self, widget: MessageWidget) -> None:
+        if widget is self._anchor:
+            self._set_anchor_widget(None, 0)
         self._column.removeWidget(widget)
         widget.hide()
         widget.deleteLater()
@@ -218,14 +290,78 @@ class ChatView(QScrollArea):
     def _update_extras(self) -> None:
         self._earlier.setVisible(self._first_shown > 0)
         self._earlier.setText(f"Show earlier messages ({self._first_shown} more)")
+        later = len(self.messages) - self._last_shown
+        self._later.setVisible(later > 0)
+        self._later.setText(f"Show later messages ({later} more)")
         self._empty.setVisible(not self.messages)
 
+    # -- scroll anchoring -----------------------------------------------------------
+    def _set_anchor(self, value: int) -> None:
+        """Anchor the first message whose bottom is below the top edge at scroll ``value``."""
+        widget = next(
+            (w for w in self.widgets if w.isVisible() and w.y() + w.height() > value), None
+        )
+        self._set_anchor_widget(widget, widget.y() - value if widget is not None else 0)
+
+    def _set_anchor_widget(self, widget: MessageWidget | None, offset: int) -> None:
+        if widget is not self._anchor:
+            if self._anchor is not None:
+                self._anchor.removeEventFilter(self)
+            if widget is not None:
+                widget.installEventFilter(self)
+        self._anchor, self._anchor_offset = widget, offset
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """The anchor moved or resized (the layout changed around it): keep it in place."""
+        if watched is self._anchor and event.type() in (QEvent.Type.Move, QEvent.Type.Resize):
+            self._restore_anchor()
+        return super().eventFilter(watched, event)
+
+    def _restore_anchor(self) -> None:
+        if self._stick_bottom or self._anchor is None:
+            return
+        self._restoring = True
+        try:
+            self.verticalScrollBar().setValue(self._anchor.y() - self._anchor_offset)
+        finally:
+            self._restoring = False
+
+    def _settle(self) -> None:
+        """Lay out now and put the anchor (or the bottom) where it belongs; again once the
+        event loop has run, as message bodies finish their own layout."""
+        self._column.activate()
+        self._restore_anchor()
+        QTimer.singleShot(0, self._restore_anchor)
+
     def _on_scrolled(self, value: int) -> None:
+        if self._restoring:
+            return
         bar = self.verticalScrollBar()
-        self._stick_bottom = value >= bar.maximum() - STICK_MARGIN
-        if value == bar.minimum() and self._first_shown > 0 and bar.maximum() > 0:
-            QTimer.singleShot(0, self.load_earlier)
+        self._stick_bottom = value >= bar.maximum() - STICK_MARGIN and (
+            self._last_shown >= len(self.messages)
+        )
+        self._set_anchor(value)
+        if bar.maximum() <= 0 or self._loading:
+            return
+        if value <= bar.minimum() + LOAD_MARGIN and self._first_shown > 0:
+            self._load_soon(self.load_earlier)
+        elif value >= bar.maximum() - LOAD_MARGIN and self._last_shown < len(self.messages):
+            self._load_soon(self.load_later)
+
+    def _load_soon(self, load: Callable[[], None]) -> None:
+        """Run one batch load after this scroll event (never two at once)."""
+        self._loading = True
+
+        def run() -> None:
+            try:
+                load()
+            finally:
+                self._loading = False
+
+        QTimer.singleShot(0, run)
 
     def _on_range_changed(self, _minimum: int, maximum: int) -> None:
         if self._stick_bottom:
             self.verticalScrollBar().setValue(maximum)
+        else:
+            self._restore_anchor()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from chatdesk.export.wording import counted
 from chatdesk.services.export import ExportError
 
 if TYPE_CHECKING:
@@ -83,7 +84,9 @@ class FileActions:
         except (ExportError, OSError) as error:
             QMessageBox.warning(window, "Export", str(error))
             return
-        window.statusBar().showMessage(f"Exported {count} conversations to {folder}", STATUS_MS)
+        window.statusBar().showMessage(
+            f"Exported {counted(count, 'conversation')} to {folder}", STATUS_MS
+        )
 
     def import_json(self) -> None:
         """Conversations from a JSON file (ChatDesk's own or a minimal role/content list)."""
@@ -101,4 +104,4 @@ class FileActions:
         window.refresh_sidebar()
         if ids:
             window.open_conversation(ids[0])
-        window.statusBar().showMessage(f"Imported {len(ids)} conversations", STATUS_MS)
+        window.statusBar().showMessage(f"Imported {counted(len(ids), 'conversation')}", STATUS_MS)

@@ -11,6 +11,7 @@ when another process (the command line) changed the conversations.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,7 +42,7 @@ from chatdesk.services.app_services import AppServices
 from chatdesk.services.engine_session import ModelState
 from chatdesk.services.model_choices import initial_model, model_choices, scan_library
 from chatdesk.services.turns import ChatError, Turn
-from chatdesk.services.types import Conversation, Message
+from chatdesk.services.types import Conversation, Message, StoreError
 from chatdesk.ui.bridge import Background, EventBridge, TurnSignals
 from chatdesk.ui.chat_view import ChatView
 from chatdesk.ui.composer import Composer
@@ -54,11 +55,13 @@ from chatdesk.ui.settings_panel import SettingsPanel
 from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.theme import DEFAULT_FONT_SIZE, apply_theme
 from chatdesk.ui.welcome import WelcomePage
+from chatdesk.ui.window_hooks import connect_new_user, first_line, model_feedback
 from chatdesk.ui.window_menus import build_menus
 
 MIN_RENDER_INTERVAL_S = 1 / 30
 EXTERNAL_CHECK_MS = 1000
-APP_TITLE = "ChatDesk"
+SAVE_RETRY_MS = 2000
+APP_TITLE = "ChatDesk"  # Qt adds the application's display name to every window title
 
 
 class MainWindow(QMainWindow):
@@ -76,6 +79,7 @@ class MainWindow(QMainWindow):
         self.stop_action: QAction | None = None
         self._library: dict[str, str] = {}
         self._model_offered: set[str] = set()
+        self._load_from_welcome = False
         self.bridge = EventBridge(self)
         self.background = Background(self.bridge)
         self._turn_signals = TurnSignals(self.bridge)
@@ -83,7 +87,7 @@ class MainWindow(QMainWindow):
         services.turns.add_listener(self._turn_signals)
         services.engine.add_listener(self.bridge.model_status)
         self.setObjectName("mainWindow")
-        self.setWindowTitle(APP_TITLE)
+        self.setWindowTitle("")
         self.setAcceptDrops(True)
         self.renderer = MarkdownRenderer(self._apply_appearance())
         self.files = FileActions(self)
@@ -96,6 +100,8 @@ class MainWindow(QMainWindow):
         self._external = QTimer(self, interval=EXTERNAL_CHECK_MS)
         self._external.timeout.connect(self._check_external_changes)
         self._external.start()
+        self._save_retry = QTimer(self, interval=SAVE_RETRY_MS)  # replies a full disk refused
+        self._save_retry.timeout.connect(self._retry_saves)
         self._restore()
 
     # -- building -----------------------------------------------------------------
@@ -165,7 +171,9 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.conversations = ConversationList(self)
-        self.sidebar.open_conversation.connect(self.open_conversation)
+        self.sidebar.open_conversation.connect(  # the list keeps the focus (Delete works)
+            lambda cid, mid: self.open_conversation(cid, mid, focus_composer=False)
+        )
         self.sidebar.new_chat.connect(self.new_chat)
         self.composer.send.connect(self.send)
         self.composer.stop.connect(self.stop)
@@ -182,6 +190,7 @@ class MainWindow(QMainWindow):
         self.picker.open_file.connect(self.files.open_gguf_file)
         self.welcome.open_file.connect(self.files.open_gguf_file)
         self.welcome.open_models.connect(self.open_models_dialog)
+        connect_new_user(self)
         panel = self.settings_panel
         panel.conversation.changed.connect(self._save_conversation_settings)
         panel.model.reload_requested.connect(self.reload_model)
@@ -246,7 +255,9 @@ class MainWindow(QMainWindow):
         """Reload the conversation list (or the search results)."""
         self.conversations.refresh()
 
-    def open_conversation(self, cid: str, message_id: str | None = None) -> None:
+    def open_conversation(
+        self, cid: str, message_id: str | None = None, focus_composer: bool = True
+    ) -> None:
         """Show a conversation (and, from a search hit, the message that matched)."""
         self.settings_panel.conversation.flush()
         conversation = self.services.conversations.get(cid)
@@ -255,18 +266,18 @@ class MainWindow(QMainWindow):
         self.conversation_id = cid
         if message_id is not None and all(m.id != message_id for m in self.chat.messages(cid)):
             self.services.conversations.set_active_leaf(cid, message_id)
-        self.chat_view.show_messages(self.chat.messages(cid))
-        if message_id is not None:
-            self.chat_view.reveal(message_id)
+        self.chat_view.show_messages(self.chat.messages(cid), focus=message_id)
+        self.services.settings.set_ui_value("last_conversation", cid)  # restored after a crash
         self.settings_panel.conversation.show_settings(
             conversation.system_prompt, conversation.settings
         )
         self.sidebar.select(cid)
-        self.setWindowTitle(f"{APP_TITLE} — {conversation.title}")
+        self.setWindowTitle(conversation.title)  # shown as "Title — ChatDesk"
         self._update_page()
         self._sync_streaming_ui()
         self._offer_conversation_model(conversation)
-        self.composer.focus()
+        if focus_composer:
+            self.composer.focus()
 
     def new_chat(self) -> None:
         """Start a new conversation (reusing the open one if it is still empty)."""
@@ -280,7 +291,7 @@ class MainWindow(QMainWindow):
     def conversation_renamed(self, cid: str, title: str) -> None:
         """Keep the window title in step with an inline rename."""
         if cid == self.conversation_id:
-            self.setWindowTitle(f"{APP_TITLE} — {title}")
+            self.setWindowTitle(title)
 
     def conversation_gone(self, cid: str) -> None:
         """The open conversation was deleted: show the newest other one (or a new chat)."""
@@ -362,6 +373,9 @@ class MainWindow(QMainWindow):
         except ChatError as error:
             self.notice.show_notice(str(error))
             return False
+        except StoreError as error:  # locked by an import, disk full...: the text stays typed
+            self.notice.show_notice(f"Not sent, nothing was lost: {error}", details=str(error))
+            return False
         self.notice.hide()
         self._update_page()
         self.chat_view.sync(turn.path)
@@ -394,6 +408,8 @@ class MainWindow(QMainWindow):
         if turn is None:
             return
         started = time.perf_counter()
+        if turn.save_error and turn.save_error not in self.notice.label.text():
+            self._warn_unsaved(turn)
         if turn.conversation_id == self.conversation_id:
             self.chat_view.update_streaming(turn.message_id, turn.text)
         self._last_render = time.perf_counter()
@@ -402,8 +418,12 @@ class MainWindow(QMainWindow):
     def _finish_reply(self, turn: Turn) -> None:
         self._render_timer.stop()
         message = self.chat.message(turn.message_id)
+        error = turn.error if not turn.host_died else None
+        if turn.save_error:  # shown from memory, marked as not saved (never as complete)
+            message = dataclasses.replace(message, content=turn.text, status=turn.status)
+            error = turn.save_error
         if turn.conversation_id == self.conversation_id:
-            self.chat_view.finish_message(message, turn.error if not turn.host_died else None)
+            self.chat_view.finish_message(message, error)
         self._sync_streaming_ui()
         self.refresh_sidebar()
         if turn.host_died:
@@ -417,6 +437,28 @@ class MainWindow(QMainWindow):
             )
         elif turn.error:
             self.notice.show_notice(f"The reply failed: {first_line(turn.error)}")
+        if turn.save_error:
+            self._warn_unsaved(turn)
+
+    def _warn_unsaved(self, turn: Turn) -> None:
+        """A reply could not be written (disk full...): say so, and retry until it is."""
+        self.notice.show_notice(
+            f"{turn.save_error}. The reply is kept in memory and will be saved as soon as "
+            "there is room again.",
+            details=turn.save_error or "",
+        )
+        if turn.finished and not self._save_retry.isActive():
+            self._save_retry.start()
+
+    def _retry_saves(self) -> None:
+        pending = list(self.turns.unsaved.values())
+        if not self.turns.retry_unsaved():
+            return
+        self._save_retry.stop()
+        for turn in pending:
+            if turn.conversation_id == self.conversation_id:
+                self.chat_view.finish_message(self.chat.message(turn.message_id), turn.error)
+        self.notice.show_notice("The reply is saved now.")
 
     def _check_external_changes(self) -> None:
         """Another process (the command line) changed the database: show it."""
@@ -452,6 +494,7 @@ class MainWindow(QMainWindow):
             self.notice.show_notice("Stop the reply before switching models.")
             self.refresh_models()
             return
+        self._load_from_welcome = self.pages.currentWidget() is self.welcome
         self.services.engine.load(path)
         self.settings_panel.model.show_model(path)
 
@@ -509,6 +552,7 @@ class MainWindow(QMainWindow):
 
     def _update_model_ui(self) -> None:
         status = self.services.engine.status
+        model_feedback(self, status, self._load_from_welcome)
         loading = status.state is ModelState.LOADING
         self._busy_action.setVisible(loading)
         self.picker.setEnabled(not loading)
@@ -594,8 +638,3 @@ class MainWindow(QMainWindow):
         if path:
             event.acceptProposedAction()
             self.load_model(path)
-
-
-def first_line(text: str | None) -> str:
-    """The headline of an engine error (the host's log lines stay in the notice's tool tip)."""
-    return (text or "").strip().split("\n", 1)[0].removesuffix(" Last log lines:")

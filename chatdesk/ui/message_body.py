@@ -3,20 +3,80 @@
 Model output is untrusted: ``loadResource`` returns nothing for every URL (no images, no file:
 or http: fetches), links are not followed inside the widget and open in the system browser
 only when clicked, and "copy-code:N" links copy a code block.
+
+No content may block or crash the window. A text is inserted in pieces (streaming_split): the
+first SYNC_WEIGHT at once, the rest by one shared RenderQueue that spends at most TICK_S per
+event-loop turn, so a huge message never stalls the loop. A message over PLAIN_ABOVE
+characters is shown as plain text with a "Render as Markdown" link; a piece that fails to
+render (any exception, RecursionError included) turns the message into plain text with a
+note saying why.
 """
 
 from __future__ import annotations
 
+import html
 import time
+from collections import deque
+from collections.abc import Callable
+from functools import partial
 
-from PySide6.QtCore import QSize, QSizeF, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QResizeEvent, QTextCursor
+import shiboken6
+from PySide6.QtCore import QObject, QSize, QSizeF, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QDesktopServices,
+    QResizeEvent,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
-from chatdesk.ui.rendering import COPY_CODE_SCHEME, MarkdownRenderer, Rendered, open_fence
-from chatdesk.ui.streaming_split import split_stable
+from chatdesk.ui.rendering import COPY_CODE_SCHEME, MarkdownRenderer
+from chatdesk.ui.streaming_split import PIECE_WEIGHT, Cut, next_cuts, next_piece, weight
 
 EXTERNAL_SCHEMES = frozenset({"http", "https", "mailto"})
+RENDER_MARKDOWN_SCHEME = "render-markdown"
+SYNC_WEIGHT = 2 * PIECE_WEIGHT  # drawn before show_* returns; the rest through the queue
+PLAIN_ABOVE = 100_000  # longer messages are plain text until the user asks for Markdown
+PIECE_CHARS = 4_000  # plain text is inserted in chunks of this size
+TICK_S = 0.012  # queue work per event-loop turn, all messages together
+
+
+class RenderQueue(QObject):
+    """Renders the remaining pieces of every message, a time slice per event-loop turn."""
+
+    _instance: RenderQueue | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._bodies: list[MessageBody] = []
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._tick)
+
+    @classmethod
+    def shared(cls) -> RenderQueue:
+        """The one queue of the application."""
+        if cls._instance is None or not shiboken6.isValid(cls._instance):
+            cls._instance = cls()
+        return cls._instance
+
+    def add(self, body: MessageBody) -> None:
+        """Render ``body``'s pending pieces in later turns of the event loop."""
+        if all(queued is not body for queued in self._bodies):
+            self._bodies.append(body)
+        self._timer.start()
+
+    def _tick(self) -> None:
+        deadline = time.perf_counter() + TICK_S
+        for body in list(self._bodies):
+            if not shiboken6.isValid(body) or body.render_pending(deadline):
+                self._bodies = [queued for queued in self._bodies if queued is not body]
+            if time.perf_counter() >= deadline:
+                break
+        if self._bodies:
+            self._timer.start()
 
 
 class MessageBody(QTextBrowser):
@@ -28,9 +88,14 @@ class MessageBody(QTextBrowser):
         super().__init__(parent)
         self._renderer = renderer
         self._code_blocks: tuple[str, ...] = ()
+        self._source = ""
+        self._pending: deque[Callable[[], int]] = deque()  # steps; each returns its weight
         self._stable_text = ""
         self._stable_end = 0
+        self._cut = Cut()
         self._stream_blocks: list[str] = []
+        self._plain_stream = False  # streaming after a render failure: text is appended
+        self.note = ""  # why the message is shown as plain text, if it is
         self.last_render_ms = 0.0
         self.pieced = False  # a long code block was streamed in pieces (redraw it whole)
         self.setObjectName("messageBody")
@@ -49,34 +114,142 @@ class MessageBody(QTextBrowser):
         self.anchorClicked.connect(self._on_anchor)
 
     # -- content ------------------------------------------------------------------
-    def show_markdown(self, text: str) -> None:
-        """Render a whole message at once (finished replies)."""
-        self._apply(self._renderer.render(text))
+    def show_markdown(self, text: str, force: bool = False) -> None:
+        """Render a whole message (finished replies); a huge one is plain unless ``force``."""
+        started = time.perf_counter()
+        self._reset(text)
+        if len(text) > PLAIN_ABOVE and not force:
+            link = f'<a href="{RENDER_MARKDOWN_SCHEME}:">Render as Markdown</a>'
+            self._queue_plain(
+                text, f"This message is {size_text(len(text))}: shown as plain text. {link}"
+            )
+        else:
+            self._queue_markdown(text)
+        self._run_sync(started)
 
     def show_plain(self, text: str) -> None:
         """Show a user's message as typed."""
-        self._apply(self._renderer.render_plain(text))
+        started = time.perf_counter()
+        self._reset(text)
+        self._queue_plain(text, "")
+        self._run_sync(started)
 
     def show_streaming(self, text: str) -> None:
-        """Render a growing reply: finished blocks are inserted once, only the tail is redone."""
+        """Render a growing reply: finished pieces are inserted once, only the tail is redone."""
         started = time.perf_counter()
-        stable, tail = split_stable(text)
-        if not stable.startswith(self._stable_text) or (not self._stable_text and self._stable_end):
-            self._reset_stream()
+        if self._plain_stream:
+            self._append_plain(text)
+        elif not text.startswith(self._stable_text) or self._pending or self.note:
+            self._reset(text)
+        if not self._plain_stream:
+            self._guard(lambda: self._stream(text))
+        self.last_render_ms = (time.perf_counter() - started) * 1000
+
+    @property
+    def rendering(self) -> bool:
+        """True while pieces of the message are still waiting to be drawn."""
+        return bool(self._pending)
+
+    @property
+    def code_blocks(self) -> tuple[str, ...]:
+        """Raw text of each code block, in order."""
+        return self._code_blocks
+
+    # -- pieces -------------------------------------------------------------------
+    def _queue_markdown(self, text: str) -> None:
+        self._pending.append(partial(self._add_piece, text, Cut()))
+
+    def _add_piece(self, text: str, after: Cut) -> int:
+        """Draw the next piece of a whole message; queue the one after it."""
+        piece, end = next_piece(text, after)
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        self._insert(cursor, piece, keep=True, continues=after.opener)
+        if end.position < len(text):
+            self._pending.appendleft(partial(self._add_piece, text, end))
+        return weight(piece, 0, len(piece))
+
+    def _queue_plain(self, text: str, note: str) -> None:
+        self._pending.clear()
+        if note:
+            self._pending.append(partial(self._insert_note, note))
+        for chunk in plain_chunks(text):
+            self._pending.append(partial(self._insert_text, chunk))
+
+    def _insert_note(self, note: str) -> int:
+        self.note = note
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertHtml(f"<p><i>{note}</i></p>")
+        return len(note)
+
+    def _insert_text(self, text: str) -> int:
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        if cursor.block().text():  # after the note, or a chunk that ended inside a line
+            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+        cursor.insertText(text, QTextCharFormat())
+        return len(text)
+
+    def _append_plain(self, text: str) -> None:
+        shown = len(self._source)
+        self._source = text
+        if len(text) > shown:
+            added = text[shown:]
+            self._pending.append(partial(self._insert_text, added))
+            RenderQueue.shared().add(self)
+
+    def _run_sync(self, started: float) -> None:
+        """Draw the first SYNC_WEIGHT now; the rest goes to the shared queue."""
+        drawn = 0
+        while self._pending and drawn < SYNC_WEIGHT:
+            drawn += self._guard(self._pending.popleft())
+        if self._pending:
+            RenderQueue.shared().add(self)
+        self.last_render_ms = (time.perf_counter() - started) * 1000
+
+    def render_pending(self, deadline: float) -> bool:
+        """Draw queued pieces until ``deadline`` (at least one); True when none are left."""
+        while self._pending:
+            self._guard(self._pending.popleft())
+            if time.perf_counter() >= deadline:
+                break
+        return not self._pending
+
+    def _guard(self, action: Callable[[], object]) -> int:
+        """Run one rendering step (its weight); a failure shows the message as plain text."""
+        try:
+            done = action()
+            return done if isinstance(done, int) else 0
+        except Exception as error:  # any content must still be shown
+            reason = html.escape(f"{type(error).__name__}: {error}"[:200])
+            self._reset(self._source)
+            self._plain_stream = True
+            self._queue_plain(
+                self._source,
+                f"This message could not be shown as Markdown ({reason}); shown as plain text.",
+            )
+            RenderQueue.shared().add(self)
+            return PIECE_WEIGHT
+
+    # -- streaming ----------------------------------------------------------------
+    def _stream(self, text: str) -> None:
+        self._source = text
         cursor = QTextCursor(self.document())
         cursor.setPosition(self._stable_end)
         cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
-        if len(stable) > len(self._stable_text):
-            added = stable[len(self._stable_text) :]
-            self._insert(cursor, added, keep=True, continues=open_fence(self._stable_text))
-            self._stable_text = stable
-            self._stable_end = cursor.position()
+        for cut in next_cuts(text, self._cut):
+            piece = text[self._cut.position : cut.position]
+            self._insert(cursor, piece, keep=True, continues=self._cut.opener)
+            self._cut = cut
+        self._stable_text = text[: self._cut.position]
+        self._stable_end = cursor.position()
+        tail = text[self._cut.position :]
         if tail.strip():
-            self._insert(cursor, tail, keep=False, continues=open_fence(stable))
+            self._insert(cursor, tail, keep=False, continues=self._cut.opener)
         else:
             self._code_blocks = tuple(self._stream_blocks)
-        self.last_render_ms = (time.perf_counter() - started) * 1000
 
     def _insert(self, cursor: QTextCursor, text: str, keep: bool, continues: str | None) -> None:
         """Render one piece at the cursor; a piece that continues a code block extends it."""
@@ -94,24 +267,18 @@ class MessageBody(QTextBrowser):
             self._stream_blocks = blocks + new
         self._code_blocks = tuple(blocks + new)
 
-    def _reset_stream(self) -> None:
+    def _reset(self, text: str) -> None:
         self.document().clear()
+        self._source = text
+        self._pending.clear()
         self._stable_text = ""
         self._stable_end = 0
+        self._cut = Cut()
         self._stream_blocks = []
+        self._code_blocks = ()
+        self._plain_stream = False
+        self.note = ""
         self.pieced = False
-
-    def _apply(self, rendered: Rendered) -> None:
-        started = time.perf_counter()
-        self._reset_stream()
-        self._code_blocks = rendered.code_blocks
-        self.setHtml(rendered.html)
-        self.last_render_ms = (time.perf_counter() - started) * 1000
-
-    @property
-    def code_blocks(self) -> tuple[str, ...]:
-        """Raw text of each code block, in order."""
-        return self._code_blocks
 
     # -- safety -------------------------------------------------------------------
     def loadResource(self, type: int, name: QUrl | str) -> object:
@@ -124,6 +291,8 @@ class MessageBody(QTextBrowser):
             index = int(url.path()) if url.path().isdigit() else -1
             if 0 <= index < len(self._code_blocks):
                 self.copy_code.emit(self._code_blocks[index])
+        elif url.scheme() == RENDER_MARKDOWN_SCHEME:
+            self.show_markdown(self._source, force=True)
         elif url.scheme() in EXTERNAL_SCHEMES:
             QDesktopServices.openUrl(url)
 
@@ -143,3 +312,21 @@ class MessageBody(QTextBrowser):
     def sizeHint(self) -> QSize:
         """Whatever width the layout gives, as tall as the text."""
         return QSize(super().sizeHint().width(), self.height())
+
+
+def plain_chunks(text: str) -> list[str]:
+    """A text in chunks of at most PIECE_CHARS, cut after a line end where there is one."""
+    chunks: list[str] = []
+    start = 0
+    while start < len(text):
+        end = start + PIECE_CHARS
+        newline = text.rfind("\n", start, end)
+        end = newline + 1 if newline > start and end < len(text) else end
+        chunks.append(text[start:end])
+        start = end
+    return chunks
+
+
+def size_text(chars: int) -> str:
+    """A message size for people: "120 KB", "1.0 MB" (characters, about bytes)."""
+    return f"{chars / 1_000_000:.1f} MB" if chars >= 1_000_000 else f"{chars // 1000} KB"

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -18,10 +18,16 @@ from PySide6.QtWidgets import (
 
 from chatdesk.services.chat import ContextNote
 from chatdesk.services.types import Message
+from chatdesk.ui.composer import PromptEdit
 from chatdesk.ui.message_body import MessageBody
 from chatdesk.ui.rendering import MarkdownRenderer
 
 ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System"}
+INTERRUPTIONS = {  # why an interrupted reply stopped, by its finish reason
+    "cancelled": "stopped by you",
+    "error": "interrupted: the engine stopped",
+    None: "interrupted: ChatDesk closed before the reply finished",  # left streaming by a crash
+}
 
 
 def status_text(message: Message, note: ContextNote | None) -> str:
@@ -36,11 +42,18 @@ def status_text(message: Message, note: ContextNote | None) -> str:
     if message.finish_reason == "length":
         parts.append("stopped at the max tokens limit")
     if message.status == "interrupted":
-        stopped = message.finish_reason == "cancelled"
-        parts.append("stopped by you" if stopped else "interrupted: the engine stopped")
+        parts.append(INTERRUPTIONS.get(message.finish_reason, INTERRUPTIONS[None]))
     elif message.status == "error":
         parts.append("failed")
     return " · ".join(parts)
+
+
+def prompt_progress_text(evaluated: int, total: int, seconds_left: float | None) -> str:
+    """What a reply shows while the model reads a long prompt, before its first token."""
+    text = f"Reading the conversation: {evaluated:,} of {total:,} tokens"
+    if seconds_left is not None:
+        text += f", about {max(1, round(seconds_left)):,} s left"
+    return text
 
 
 def context_text(note: ContextNote | None) -> str:
@@ -53,6 +66,68 @@ def context_text(note: ContextNote | None) -> str:
         f"{note.dropped} older {turns} left out to fit the context{size}; "
         "the model did not see them when writing this reply."
     )
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shortens its text with "..." instead of widening its row (a long
+    model file name or status line must not push a message wider than the chat); the full
+    text is its tooltip and what ``text()`` returns."""
+
+    def __init__(
+        self,
+        text: str = "",
+        parent: QWidget | None = None,
+        mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle,
+    ) -> None:
+        super().__init__(parent)
+        self.full_text = ""
+        self.mode = mode
+        self.setMinimumWidth(24)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        """Show ``text``, shortened to the width the layout gives."""
+        self.full_text = text
+        self.setToolTip(text)
+        self._elide()
+
+    def text(self) -> str:
+        """The full text (not the shortened one on screen)."""
+        return self.full_text
+
+    def sizeHint(self) -> QSize:
+        """Wide enough for the full text, if the row has room."""
+        hint = super().sizeHint()
+        return QSize(self.fontMetrics().horizontalAdvance(self.full_text) + 4, hint.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Shorten the text to the new width."""
+        self._elide()
+        super().resizeEvent(event)
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self.full_text, self.mode, max(0, self.width()))
+        super().setText(shown)
+
+
+class ContextMeter(QProgressBar):
+    """Tokens used of the context: "81 / 8192", or "1%" when the bar is too narrow for that."""
+
+    def setFormat(self, text: str) -> None:
+        """Remember the full format; show it when it fits."""
+        self.full_format = text
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Switch between the full format and the percentage."""
+        self._fit()
+        super().resizeEvent(event)
+
+    def _fit(self) -> None:
+        text = getattr(self, "full_format", "%p%")
+        fits = self.fontMetrics().horizontalAdvance(text) + 8 <= self.width()
+        super().setFormat(text if fits else "%p%")
 
 
 class MessageWidget(QFrame):
@@ -85,6 +160,7 @@ class MessageWidget(QFrame):
         self.body.copy_code.connect(self._copy)
         layout.addWidget(self.body)
         self.editor: QWidget | None = None
+        self.edit_text: PromptEdit | None = None
         self.error_label = QLabel(self)
         self.error_label.setObjectName("errorText")
         self.error_label.setWordWrap(True)
@@ -96,7 +172,8 @@ class MessageWidget(QFrame):
         self.context_label.setWordWrap(True)
         self.context_label.hide()
         layout.addWidget(self.context_label)
-        layout.addWidget(self._footer())
+        self.footer = self._footer()
+        layout.addWidget(self.footer)
         self.show_message(message, note)
 
     # -- building -----------------------------------------------------------------
@@ -106,10 +183,11 @@ class MessageWidget(QFrame):
         role.setObjectName("roleLabel")
         row.addWidget(role)
         if self.message.role == "assistant" and self.message.model:
-            model = QLabel(self.message.model.rsplit("/", 1)[-1], self)
+            model = ElidedLabel(self.message.model.rsplit("/", 1)[-1], self)
             model.setObjectName("modelLabel")
-            row.addWidget(model)
-        row.addStretch(1)
+            row.addWidget(model, 1)  # takes the free room, shortened only when there is none
+        else:
+            row.addStretch(1)
         self.previous_button = self._tool("<", "Previous version", lambda: self._step(-1))
         self.position_label = QLabel(self)
         self.position_label.setAccessibleName("Version")
@@ -137,12 +215,11 @@ class MessageWidget(QFrame):
         elif self.message.role == "user":
             self.edit_button = self._tool("Edit", "Edit and resend", self.start_edit)
             row.addWidget(self.edit_button)
-        self.status_label = QLabel(self)
+        self.status_label = ElidedLabel("", self, Qt.TextElideMode.ElideRight)
         self.status_label.setObjectName("statusLine")
         self.status_label.setAccessibleName("Reply status")
-        self.status_label.setWordWrap(True)  # never forces the chat wider than the window
-        row.addWidget(self.status_label, 1)
-        self.context_meter = QProgressBar(self)
+        row.addWidget(self.status_label, 1)  # shortened, never widening the chat
+        self.context_meter = ContextMeter(self)
         self.context_meter.setObjectName("contextMeter")
         self.context_meter.setAccessibleName("Context used")
         self.context_meter.setMinimumWidth(60)
@@ -217,6 +294,15 @@ class MessageWidget(QFrame):
         self.previous_button.setEnabled(index > 1)
         self.next_button.setEnabled(index < count)
 
+    def show_prompt_progress(self, evaluated: int, total: int, seconds_left: float | None) -> None:
+        """Progress of the prompt evaluation, in the status line and the meter."""
+        self.status_label.setText(prompt_progress_text(evaluated, total, seconds_left))
+        self.context_meter.setRange(0, max(1, total))
+        self.context_meter.setValue(min(evaluated, total))
+        self.context_meter.setFormat(f"{evaluated} / {total}")
+        self.context_meter.setToolTip("Prompt tokens evaluated")
+        self.context_meter.show()
+
     def set_busy(self, busy: bool) -> None:
         """While any reply streams, actions that would start another are disabled."""
         names = ("regenerate_button", "continue_button", "edit_button")
@@ -245,9 +331,15 @@ class MessageWidget(QFrame):
         self.editor = QWidget(self)
         column = QVBoxLayout(self.editor)
         column.setContentsMargins(0, 0, 0, 0)
-        text = QPlainTextEdit(self.message.content, self.editor)
+        text = PromptEdit(self.editor)  # the composer's keys: Enter sends, Shift+Enter, Esc
+        text.setObjectName("editText")
         text.setAccessibleName("Edit message")
-        text.setMinimumHeight(80)
+        text.setPlaceholderText("Enter sends, Shift+Enter for a new line, Esc cancels")
+        text.setPlainText(self.message.content)
+        text.moveCursor(QTextCursor.MoveOperation.End)
+        text.submit.connect(lambda: self._finish_edit(text.toPlainText()))
+        text.escape.connect(lambda: self._finish_edit(None))
+        self.edit_text = text
         buttons = QHBoxLayout()
         send = QPushButton("Send", self.editor)
         cancel = QPushButton("Cancel", self.editor)
@@ -262,12 +354,15 @@ class MessageWidget(QFrame):
         assert isinstance(layout, QVBoxLayout)
         layout.insertWidget(2, self.editor)
         self.body.hide()
+        self.footer.hide()  # Copy / Edit make no sense on a message being rewritten
         text.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _finish_edit(self, text: str | None) -> None:
         if self.editor is not None:
             self.editor.deleteLater()
             self.editor = None
+            self.edit_text = None
         self.body.show()
+        self.footer.show()
         if text is not None and text.strip():
             self.resend.emit(self.message, text)

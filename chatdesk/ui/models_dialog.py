@@ -111,6 +111,8 @@ class DownloadsTab(QWidget):
         speed = f"{human_size(int(job.speed))}/s" if running and job.speed else ""
         eta = _duration(job.eta_seconds) if running and job.eta_seconds is not None else ""
         state = f"failed: {job.error}" if job.state == JobState.FAILED else str(job.state)
+        if job.warning:
+            state = f"{state} ({job.warning})"
         for column, text in ((2, speed), (3, eta), (4, state)):
             set_cell(self.table, row, column, text)
 
@@ -348,8 +350,12 @@ class ModelsDialog(QDialog):
         if any(job.state == JobState.DONE for job in jobs.values()):
             self.refresh()
         failed = [job for job in jobs.values() if job.state == JobState.FAILED]
+        unverified = [job for job in jobs.values() if job.state == JobState.DONE and job.warning]
         if failed:
             self.show_status(f"Download failed: {failed[-1].error}", error=True)
+        elif unverified:
+            job = unverified[-1]
+            self.show_status(f"Downloaded {job.filename}, {job.warning}", error=True)
 
     # library
 

@@ -30,6 +30,7 @@ from chatdesk.services.models import (
     RemoteRepo,
     RepoListing,
     SearchSort,
+    speed_text,
 )
 
 FIT_TEXT = {Fit.FITS: "Fits", Fit.TIGHT: "Tight", Fit.WONT_FIT: "Won't fit"}
@@ -97,7 +98,9 @@ class CatalogueTab(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.choices: list[CatalogueChoice] = []
-        self.table = make_table(["Model", "Parameters", "Size", "Fit", "License", "Context", ""])
+        self.table = make_table(
+            ["Model", "Parameters", "Size", "Fit", "Speed here", "License", "Context", ""]
+        )
         self.table.setObjectName("catalogueTable")
         self.summary = QLabel()
         self.summary.setObjectName("recommendation")
@@ -141,14 +144,16 @@ class CatalogueTab(QWidget):
                 f"{model.parameters / 1e9:.1f}B",
                 human_size(model.default_file.approx_size_bytes),
                 FIT_TEXT[choice.fit],
+                speed_text(choice.tokens_per_second),
                 model.license,
                 f"{model.context_length:,}",
                 status,
             ]
             fill_row(self.table, row, cells, bold=choice.recommended)
         best = next((c.model for c in self.choices if c.recommended), None)
+        speed = next((c.tokens_per_second for c in self.choices if c.recommended), 0.0)
         self.summary.setText(
-            f"Recommended for this machine: <b>{best.name}</b>"
+            f"Recommended for this machine: <b>{best.name}</b> ({speed_text(speed)} here)"
             if best
             else "No catalogue model fits this machine comfortably."
         )

@@ -1,29 +1,32 @@
 """Model output (untrusted Markdown) to the HTML subset QTextDocument shows.
 
-Raw HTML in the text is escaped, images become plain text, fenced code is highlighted with
-Pygments (inline styles: QTextDocument has no style sheets for classes) and each code block
-gets a "Copy code" link (``copy-code:N``). No Qt here, so it is cheap to test.
+The parser is markdown-it-py (CommonMark, linear time in the text, nesting capped at
+MAX_NESTING) with tables and strikethrough. Raw HTML in the text is escaped (``html`` off),
+images become their source text, links keep only safe schemes (markdown-it's check), fenced and
+indented code is highlighted with Pygments (inline styles: QTextDocument has no style sheets
+for classes) and each code block gets a "Copy code" link (``copy-code:N``). No Qt here, so it
+is cheap to test. Long texts are rendered piece by piece by the caller (see streaming_split).
 """
 
 from __future__ import annotations
 
 import html
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import markdown
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
-UNSAFE_PATTERNS = ("html", "image_link", "image_reference", "short_image_ref")
-CODE_BLOCK = re.compile(
-    r'<pre><code(?: class="language-(?P<lang>[^"]*)")?>(?P<code>.*?)</code></pre>', re.DOTALL
-)
-FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+from chatdesk.markdown_fences import open_fence
+
 COPY_CODE_SCHEME = "copy-code"
+MAX_NESTING = 20  # a piece nesting lists or quotes deeper is shown as text (Qt recursion)
 
 
 @dataclass(frozen=True)
@@ -48,34 +51,15 @@ class Rendered:
     code_blocks: tuple[str, ...]
 
 
-def open_fence(text: str) -> str | None:
-    """The opening line of a code fence still open at the end of ``text``, if any."""
-    opener: str | None = None
-    for line in text.splitlines():
-        match = FENCE.match(line)
-        if not match:
-            continue
-        marker = match.group(1)
-        if opener is None:
-            opener = line.strip()
-        elif closes(opener, marker, line):
-            opener = None
-    return opener
+@dataclass
+class _Piece:
+    """What the code-block rule needs to know about the text being rendered."""
 
-
-def closes(opener: str, marker: str, line: str) -> bool:
-    """True when a fence line closes the block opened by ``opener``."""
-    opening = opener[: len(opener) - len(opener.lstrip(opener[0]))]
-    return marker[0] == opening[0] and len(marker) >= len(opening) and not line.strip(marker[0])
-
-
-def close_open_fence(text: str) -> str:
-    """Close a code fence left open (a reply still streaming) so it renders as code."""
-    opener = open_fence(text)
-    if opener is None:
-        return text
-    marker = opener[: len(opener) - len(opener.lstrip(opener[0]))]
-    return f"{text}{marker}" if text.endswith("\n") else f"{text}\n{marker}"
+    first_index: int
+    continues: bool
+    still_open: bool
+    count: int
+    blocks: list[str]
 
 
 class MarkdownRenderer:
@@ -83,11 +67,13 @@ class MarkdownRenderer:
 
     def __init__(self, palette: Palette = LIGHT) -> None:
         self.palette = palette
-        self._md = markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists", "nl2br"])
-        self._md.preprocessors.deregister("html_block")
-        for name in UNSAFE_PATTERNS:
-            if name in self._md.inlinePatterns:
-                self._md.inlinePatterns.deregister(name)
+        options = {"html": False, "breaks": True, "maxNesting": MAX_NESTING}
+        self._md = MarkdownIt("commonmark", options).enable(["table", "strikethrough"])
+        # markdown-it binds each rule to its renderer: plain functions that call back here.
+        self._md.add_render_rule("fence", lambda _r, *args: self._code_rule(*args))
+        self._md.add_render_rule("code_block", lambda _r, *args: self._code_rule(*args))
+        self._md.add_render_rule("image", lambda _r, *args: _image_as_text(*args))
+        self._md.add_render_rule("table_open", lambda _r, *args: self._table_open())
         self._formatter = HtmlFormatter(nowrap=True, noclasses=True, style=palette.pygments_style)
 
     def render(
@@ -95,34 +81,34 @@ class MarkdownRenderer:
     ) -> Rendered:
         """Safe HTML for a message's Markdown (code links numbered from first_code_index).
 
-        While a reply streams, a long code block is rendered in pieces: ``continues`` is the
-        opening fence line of the block this text carries on (its first piece drawn without
-        a header), and a block still open at the end is drawn without its bottom margin.
+        A long text is rendered in pieces: ``continues`` is the opening fence line of the
+        code block this piece carries on (its first piece drawn without a header), and a
+        block still open at the end is drawn without its bottom margin.
         """
         source = text if continues is None else f"{continues}\n{text}"
-        still_open = open_fence(source) is not None
-        self._md.reset()
-        body = self._md.convert(close_open_fence(source))
-        count = len(CODE_BLOCK.findall(body))
-        blocks: list[str] = []
+        tokens = self._md.parse(source)
+        if any(token.level >= MAX_NESTING - 1 for token in tokens):
+            return Rendered(plain_html(text), ())  # markdown-it drops what is nested deeper
+        piece = _Piece(
+            first_code_index,
+            continues is not None,
+            open_fence(source) is not None,
+            sum(1 for token in tokens if token.type in ("fence", "code_block")),
+            [],
+        )
+        body = self._md.renderer.render(tokens, self._md.options, {"piece": piece})
+        return Rendered(body, tuple(piece.blocks))
 
-        def replace(match: re.Match[str]) -> str:
-            code = html.unescape(match.group("code"))
-            blocks.append(code)
-            position = len(blocks) - 1
-            header = not (position == 0 and continues is not None)
-            ending = not (position == count - 1 and still_open)
-            index = first_code_index + position - (0 if header else 1)
-            return self._code_block(code, match.group("lang") or "", index, header, ending)
-
-        body = CODE_BLOCK.sub(replace, body)
-        body = body.replace("<table>", self._table_open())
-        return Rendered(body, tuple(blocks))
-
-    def render_plain(self, text: str) -> Rendered:
-        """A user's message: shown as typed (escaped, line breaks kept)."""
-        escaped = html.escape(text).replace("\n", "<br/>")
-        return Rendered(f'<p style="white-space: pre-wrap">{escaped}</p>', ())
+    def _code_rule(self, tokens: Sequence[Token], idx: int, _options: Any, env: Any) -> str:
+        token = tokens[idx]
+        piece: _Piece = env["piece"]
+        piece.blocks.append(token.content)
+        position = len(piece.blocks) - 1
+        header = not (position == 0 and piece.continues)
+        ending = not (position == piece.count - 1 and piece.still_open)
+        index = piece.first_index + position - (0 if header else 1)
+        language = token.info.strip().split(" ", 1)[0] if token.info else ""
+        return self._code_block(token.content, language, index, header, ending)
 
     def _code_block(
         self, code: str, language: str, index: int, header: bool = True, ending: bool = True
@@ -147,6 +133,18 @@ class MarkdownRenderer:
             '<table border="1" cellspacing="0" cellpadding="4" '
             f'style="border-color: {self.palette.table_border}; border-style: solid">'
         )
+
+
+def plain_html(text: str) -> str:
+    """Text shown exactly as written (escaped, line breaks kept)."""
+    escaped = html.escape(text).replace("\n", "<br/>")
+    return f'<p style="white-space: pre-wrap">{escaped}</p>'
+
+
+def _image_as_text(tokens: Sequence[Token], idx: int, _options: Any, _env: Any) -> str:
+    """Images are never embedded: their Markdown source is shown as text."""
+    token = tokens[idx]
+    return html.escape(f"![{token.content}]({token.attrGet('src') or ''})")
 
 
 def lexer_for(language: str) -> Lexer:

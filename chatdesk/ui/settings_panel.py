@@ -5,20 +5,24 @@ from the service's limits) and every change is saved right away.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QInputDialog,
     QLabel,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -26,12 +30,13 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.services.settings import (
-    DEFAULT_SAMPLING,
     INTEGER_SETTINGS,
     MODEL_LIMITS,
     SAMPLING_LIMITS,
+    PresetPlan,
     SettingsError,
     SettingsService,
+    max_reply_tokens,
 )
 
 LABELS = {
@@ -52,6 +57,9 @@ MODEL_LABELS = {
     "n_threads": ("Threads", "CPU threads (0: automatic)"),
 }
 SAVE_DELAY_MS = 300
+MIN_WIDTH = 200  # the panel shrinks to this before the chat or the sidebar does
+PREFERRED_WIDTH = 340  # the three tab titles fit
+WINDOW_SHARE = 0.3
 
 
 def number_box(limits: tuple[float, float], integer: bool) -> QAbstractSpinBox:
@@ -77,6 +85,7 @@ class ConversationSettings(QWidget):
         super().__init__(parent)
         self._settings = settings
         self._loading = False
+        self._n_ctx: int | None = None
         column = QVBoxLayout(self)
         column.addLayout(self._preset_row())
         column.addWidget(QLabel("System prompt", self))
@@ -96,7 +105,8 @@ class ConversationSettings(QWidget):
             form.addRow(label, box)
             self.boxes[key] = box
         column.addLayout(form)
-        defaults = QPushButton("Use these settings for new chats", self)
+        defaults = QPushButton("Use for new chats", self)
+        defaults.setToolTip("Use these settings for new chats")
         defaults.clicked.connect(lambda: settings.set_default_sampling(self.values()))
         column.addWidget(defaults)
         column.addStretch(1)
@@ -105,8 +115,11 @@ class ConversationSettings(QWidget):
         self.system_prompt.textChanged.connect(self._schedule_save)
         self.setEnabled(False)
 
-    def _preset_row(self) -> QHBoxLayout:
+    def _preset_row(self) -> QVBoxLayout:
+        """The preset list on one line, its buttons on the next (the panel stays narrow)."""
+        rows = QVBoxLayout()
         row = QHBoxLayout()
+        buttons = QHBoxLayout()
         self.presets = QComboBox(self)
         self.presets.setAccessibleName("Preset")
         self.apply_preset_button = QPushButton("Apply", self)
@@ -119,15 +132,18 @@ class ConversationSettings(QWidget):
         self.delete_preset_button.setAccessibleName("Delete preset")
         self.delete_preset_button.clicked.connect(self._delete_preset)
         row.addWidget(QLabel("Preset", self))
+        row.addWidget(self.presets, 1)
         for widget in (
-            self.presets,
             self.apply_preset_button,
             self.save_preset_button,
             self.delete_preset_button,
         ):
-            row.addWidget(widget)
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        rows.addLayout(row)
+        rows.addLayout(buttons)
         self.refresh_presets()
-        return row
+        return rows
 
     def refresh_presets(self, current: str | None = None) -> None:
         """Fill the preset list (built-in ones first)."""
@@ -153,14 +169,45 @@ class ConversationSettings(QWidget):
             for key, box in self.boxes.items()
         }
 
+    def set_context_length(self, n_ctx: int | None) -> None:
+        """The loaded model's context: max tokens can go up to half of it (None: no model)."""
+        self._n_ctx = n_ctx
+        limit = max_reply_tokens(n_ctx) if n_ctx else int(SAMPLING_LIMITS["max_tokens"][1])
+        box = self.boxes["max_tokens"]
+        box.setMaximum(limit)  # a larger value is lowered (and saved) at once
+        box.setToolTip(f"{LABELS['max_tokens'][1]} (at most {limit:,} here: half the context)")
+
     def apply_preset(self) -> None:
-        """Put the selected preset's settings and system prompt in place (and save)."""
+        """Put the selected preset's settings in place, and its system prompt unless the
+        user would rather keep their own (asked first); then save."""
+        prompt = self.system_prompt.toPlainText()
         try:
-            preset = self._settings.preset(self.presets.currentText())
+            plan = self._settings.preset_plan(self.presets.currentText(), prompt, self._n_ctx)
         except KeyError:
             return
-        self.show_settings(preset.system_prompt, {**DEFAULT_SAMPLING, **preset.settings})
+        choice = self._ask_about_prompt(plan) if plan.replaces_custom_prompt else "replace"
+        if choice == "cancel":
+            return
+        self.show_settings(
+            plan.preset.system_prompt if choice == "replace" else prompt, plan.settings
+        )
         self._save()
+
+    def _ask_about_prompt(self, plan: PresetPlan) -> str:
+        """Ask whether the preset may replace the user's own system prompt."""
+        box = QMessageBox(self)
+        box.setObjectName("presetPromptQuestion")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Apply preset")
+        box.setText(f'Replace your system prompt with the one of "{plan.preset.name}"?')
+        box.setInformativeText("Your prompt is not saved anywhere else.")
+        replace = box.addButton("Replace it", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep my prompt", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(keep)
+        box.exec()
+        clicked = box.clickedButton()
+        return "replace" if clicked is replace else "keep" if clicked is keep else "cancel"
 
     def save_preset(self, name: str) -> None:
         """Save the shown settings as a named preset."""
@@ -216,6 +263,7 @@ class ModelSettings(QWidget):
         column = QVBoxLayout(self)
         self.model_label = QLabel("No model selected", self)
         self.model_label.setWordWrap(True)
+        self.model_label.setMinimumWidth(1)  # a long path must not widen the panel
         column.addWidget(self.model_label)
         form = QFormLayout()
         self.boxes: dict[str, QSpinBox] = {}
@@ -262,7 +310,8 @@ class ModelSettings(QWidget):
         """Show the saved load settings of a model file."""
         self._path = path
         self.setEnabled(path is not None)
-        self.model_label.setText(path or "No model selected")
+        self.model_label.setText(Path(path).name if path else "No model selected")
+        self.model_label.setToolTip(path or "")
         saved = self._settings.model_settings(path) if path else {}
         self.boxes["n_ctx"].setValue(saved.get("n_ctx", 0))
         self.boxes["n_gpu_layers"].setValue(saved.get("n_gpu_layers", -1))
@@ -329,6 +378,43 @@ class SettingsPanel(QTabWidget):
         self.conversation = ConversationSettings(settings, self)
         self.model = ModelSettings(settings, self)
         self.appearance = AppearanceSettings(self)
-        self.addTab(self.conversation, "Conversation")
-        self.addTab(self.model, "Model")
-        self.addTab(self.appearance, "Appearance")
+        self.addTab(scrolling(self.conversation), "Conversation")
+        self.addTab(scrolling(self.model), "Model")
+        self.addTab(scrolling(self.appearance), "Appearance")
+        self.setMinimumWidth(MIN_WIDTH)
+        self._watching = False
+
+    def sizeHint(self) -> QSize:
+        """Narrow by default: the chat, not the panel, gets the room."""
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), PREFERRED_WIDTH), hint.height())
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Follow the window's width from now on (see ``give_way``)."""
+        window = self.window()
+        if window is not self and not self._watching:
+            window.installEventFilter(self)
+            self._watching = True
+        self.give_way(window.width())
+        super().showEvent(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """The window was resized: let the panel give way in a narrow one."""
+        if event.type() == QEvent.Type.Resize and watched is self.window():
+            self.give_way(self.window().width())
+        return super().eventFilter(watched, event)
+
+    def give_way(self, window_width: int) -> None:
+        """At most WINDOW_SHARE of the window (never under MIN_WIDTH): in a small window the
+        panel narrows (its pages scroll) rather than squeezing the chat and the sidebar."""
+        self.setMaximumWidth(max(MIN_WIDTH, int(window_width * WINDOW_SHARE)))
+
+
+def scrolling(page: QWidget) -> QScrollArea:
+    """``page`` in a scroll area, so the panel can be narrower (or shorter) than its content:
+    in a small window the panel gives way instead of squeezing the chat and the sidebar."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(page)
+    return area

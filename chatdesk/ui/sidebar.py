@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.services.types import Conversation, SearchHit
+from chatdesk.ui.search_hits import HTML_ROLE, hit_html, plain_text
+from chatdesk.ui.search_hits import install as install_hit_delegate
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 MESSAGE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -91,6 +93,7 @@ class Sidebar(QWidget):
         self.list = QListWidget(self)
         self.list.setAccessibleName("Conversations")
         self.list.setWordWrap(True)
+        install_hit_delegate(self.list)  # search hits: the matched words highlighted
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.itemActivated.connect(self._activated)
@@ -134,8 +137,10 @@ class Sidebar(QWidget):
         self.list.clear()
         self._add_heading(f"{len(hits)} result{'s' if len(hits) != 1 else ''}")
         for hit in hits:
-            snippet = " ".join(strip_marks(hit.snippet).split())
-            self._add_item(f"{hit.title}\n{snippet}", hit.conversation_id, hit.message_id)
+            item = self._add_item(
+                f"{hit.title}\n{plain_text(hit.snippet)}", hit.conversation_id, hit.message_id
+            )
+            item.setData(HTML_ROLE, hit_html(hit.title, hit.snippet))  # matched words marked
         self._filling = False
 
     def select(self, conversation_id: str | None) -> None:
@@ -195,7 +200,9 @@ class Sidebar(QWidget):
         item.setFont(font)
         self.list.addItem(item)
 
-    def _add_item(self, text: str, cid: str, mid: str | None, editable: bool = False) -> None:
+    def _add_item(
+        self, text: str, cid: str, mid: str | None, editable: bool = False
+    ) -> QListWidgetItem:
         item = QListWidgetItem(text)
         item.setData(ID_ROLE, cid)
         item.setData(MESSAGE_ROLE, mid)
@@ -207,6 +214,7 @@ class Sidebar(QWidget):
         self.list.addItem(item)
         if cid == self._current and mid is None:
             self.list.setCurrentItem(item)
+        return item
 
     def _item_for(self, conversation_id: str) -> QListWidgetItem | None:
         for row in range(self.list.count()):
@@ -255,8 +263,3 @@ class Sidebar(QWidget):
             if candidate.data(ID_ROLE) is None:
                 return candidate.text() == "Pinned"
         return False
-
-
-def strip_marks(snippet: str) -> str:
-    """A search snippet on one line (asked for without highlight markers)."""
-    return " ".join(snippet.split())

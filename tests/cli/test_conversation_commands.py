@@ -109,7 +109,7 @@ def test_export_and_import_round_trip(
     with Store() as store:
         store.delete_conversation(chats["trip"])
     status, out, _ = run(["import", str(target)], capsys)
-    assert (status, out) == (0, "imported 1 conversations (3 messages)\n")
+    assert (status, out) == (0, "imported 1 conversation (3 messages)\n")
     status, out, _ = run(["show", chats["trip"], "--json"], capsys)
     assert out == exported
 
@@ -120,7 +120,7 @@ def test_export_markdown_to_stdout(
     status, out, _ = run(["export", chats["pasta"]], capsys)
     assert status == 0
     assert out.startswith('---\ntitle: "Pasta"\n')
-    assert "```\ngarlic and oil\n```\n" in out
+    assert "## User\n\ngarlic and oil\n" in out  # reads like the chat: no code fence
 
 
 def test_export_all(
@@ -216,3 +216,41 @@ def test_as_a_process(chats: dict[str, str], chatdesk_home: Path) -> None:
         capture_output=True, text=True, env=env, check=True, timeout=60,
     )  # fmt: skip
     assert "Kyoto trip" in done.stdout
+
+
+def long_chat(lines: int) -> str:
+    """A conversation whose `show` output is far longer than a pipe's buffer."""
+    with Store() as store:
+        chat = store.create_conversation("Long")
+        for index in range(lines):
+            store.append_message(chat.id, "user", f"line {index} " + "x" * 200)
+    return chat.id
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["show", "{id}"],
+        ["show", "{id}", "--json"],
+        ["export", "{id}"],
+        ["list"],
+        ["search", "line"],
+    ],
+)
+def test_a_closed_pipe_is_a_normal_end(chatdesk_home: Path, args: list[str]) -> None:
+    """`chatdesk show ID | head -2`: no error line, exit status 0."""
+    cid = long_chat(600)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CHATDESK_HOME": str(chatdesk_home)}
+    command = [sys.executable, "-m", "chatdesk", *(a.format(id=cid) for a in args)]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        first = process.stdout.readline()
+        process.stdout.close()  # what `head -1` does after its line
+        status = process.wait(timeout=60)
+        errors = process.stderr.read().decode()
+    assert first
+    assert errors == ""
+    assert status == 0

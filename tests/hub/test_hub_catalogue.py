@@ -10,6 +10,12 @@ import pytest
 from chatdesk.hub.catalogue import load_catalogue, recommended_model
 from chatdesk.hub.errors import CatalogueError
 from chatdesk.hub.names import check_repo_id
+from chatdesk.hub.speed import (
+    COMFORTABLE_TOKENS_PER_SECOND,
+    expected_tokens_per_second,
+    machine_bandwidth,
+    speed_text,
+)
 from chatdesk.hub.system import GIB, Fit, MachineMemory, _linux_ram, estimate_fit
 
 
@@ -29,7 +35,7 @@ def test_shipped_catalogue_is_valid_and_covers_laptop_sizes() -> None:
 
 @pytest.mark.parametrize(
     ("ram_gib", "largest_billions"),
-    [(4, 3.0), (8, 4.0), (16, 8.5), (64, 8.5)],
+    [(4, 3.0), (8, 4.1), (16, 8.5), (64, 8.5)],
 )
 def test_recommendation_grows_with_memory(ram_gib: int, largest_billions: float) -> None:
     memory = MachineMemory(total_ram=ram_gib * GIB, available_ram=ram_gib * GIB * 3 // 4)
@@ -39,6 +45,52 @@ def test_recommendation_grows_with_memory(ram_gib: int, largest_billions: float)
     assert model is not None
     assert model.parameters <= largest_billions * 1e9
     assert estimate_fit(model.default_file.approx_size_bytes, memory) == Fit.FITS
+
+
+def test_a_slow_laptop_is_not_recommended_an_8b_model_it_would_run_at_2_tokens_per_second() -> None:
+    laptop = MachineMemory(total_ram=16 * GIB, available_ram=12 * GIB)
+    models = load_catalogue()
+    slow_ram = 6e9  # bytes/s: a 2-core laptop with one memory channel
+    model = recommended_model(models, laptop, slow_ram)
+    assert model is not None
+    size = model.default_file.approx_size_bytes
+    assert expected_tokens_per_second(size, slow_ram) >= COMFORTABLE_TOKENS_PER_SECOND
+    assert model.parameters < 4e9
+    assert recommended_model(models, laptop) is not None  # memory alone picks an 8B model
+    assert recommended_model(models, laptop).parameters > 7e9  # type: ignore[union-attr]
+    fast = recommended_model(models, laptop, 60e9)  # a desktop with fast memory
+    assert fast is not None
+    assert fast.parameters > 7e9
+
+
+def test_when_nothing_is_comfortably_fast_the_fastest_fitting_model_is_recommended() -> None:
+    laptop = MachineMemory(total_ram=16 * GIB, available_ram=12 * GIB)
+    models = load_catalogue()
+    model = recommended_model(models, laptop, 1e9)
+    smallest = min(models, key=lambda m: m.default_file.approx_size_bytes)
+    assert model is smallest
+
+
+def test_speed_estimate_is_bandwidth_over_size_and_reads_naturally() -> None:
+    assert expected_tokens_per_second(1_000_000_000, 20e9) == pytest.approx(14.0)
+    assert speed_text(14.0) == "about 14 tokens/s"
+    assert speed_text(1.44) == "about 1.4 tokens/s"
+    assert speed_text(231.0) == "about 230 tokens/s"
+    gpu = MachineMemory(total_ram=16 * GIB, available_ram=12 * GIB, vram=8 * GIB)
+    assert expected_tokens_per_second(4 * GIB, 10e9, gpu) > expected_tokens_per_second(
+        4 * GIB, 10e9
+    )
+
+
+def test_bandwidth_is_measured_once_and_cached(tmp_path: Path) -> None:
+    first = machine_bandwidth(tmp_path)
+    assert 1e8 <= first.bytes_per_second <= 1e13
+    assert json.loads((tmp_path / "machine-speed.json").read_text())["bytes_per_second"] == (
+        first.bytes_per_second
+    )
+    assert machine_bandwidth(tmp_path) == first  # read back, not measured again
+    (tmp_path / "machine-speed.json").write_text('{"bytes_per_second": "fast"}')
+    assert machine_bandwidth(tmp_path).bytes_per_second >= 1e8  # a bad cache is measured anew
 
 
 def test_recommendation_on_a_tiny_machine_is_none() -> None:

@@ -29,7 +29,9 @@ def column_texts(table, column: int) -> list[str]:  # type: ignore[no-untyped-de
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[ModelService]:
     service = ModelService(
-        hf_cache_dir=tmp_path / "no-hf-cache", memory=MachineMemory(8 * GIB, 6 * GIB)
+        hf_cache_dir=tmp_path / "no-hf-cache",
+        memory=MachineMemory(8 * GIB, 6 * GIB),
+        bandwidth=20e9,
     )
     yield service
     service.close()
@@ -46,10 +48,14 @@ def dialog(qtbot: QtBot, service: ModelService) -> ModelsDialog:
 def test_catalogue_puts_the_recommendation_first(dialog: ModelsDialog) -> None:
     table = dialog.catalogue.table
     assert table.rowCount() >= 10
-    assert cell(table, 0, 6) == "Recommended"
+    assert cell(table, 0, 7) == "Recommended"
     assert table.item(0, 0).font().bold()
     assert "Recommended for this machine" in dialog.catalogue.summary.text()
-    assert column_texts(table, 6).count("Recommended") == 1
+    assert "tokens/s here" in dialog.catalogue.summary.text()
+    assert column_texts(table, 7).count("Recommended") == 1
+    assert table.horizontalHeaderItem(4).text() == "Speed here"
+    speeds = column_texts(table, 4)
+    assert all(text.startswith("about ") and text.endswith(" tokens/s") for text in speeds)
     assert (
         dialog.catalogue.quant.currentData()
         == dialog.catalogue.selected_model().default_quantization

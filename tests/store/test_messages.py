@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from chatdesk.store import Conversation, InvalidValueError, NotFoundError, Store
@@ -132,14 +137,70 @@ def test_streaming_updates_in_place_then_completes(store: Store, chat: Conversat
     assert final.tokens_per_second == 41.5
 
 
-def test_streamed_text_survives_a_crash(db_path, chat: Conversation, store: Store) -> None:
+WRITER = """
+import os, signal, sys, time
+from chatdesk.store import Store
+store = Store(sys.argv[1])
+reply = store.append_message(sys.argv[2], "assistant", "", status="streaming")
+store.update_message(reply.id, content="partial answer")
+print(reply.id, flush=True)
+if sys.argv[3] == "crash":
+    os.kill(os.getpid(), signal.SIGKILL)
+time.sleep(60)
+"""
+
+
+def start_writer(db_path: Path, cid: str, how: str) -> tuple[subprocess.Popen[str], str]:
+    """Another process streaming a reply into the database; returns it and the reply id."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    process = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db_path), cid, how],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    return process, process.stdout.readline().strip()
+
+
+def stop_writer(process: subprocess.Popen[str]) -> None:
+    """Kill the writer (if it still runs) and release its pipe."""
+    process.kill()
+    process.wait(timeout=30)
+    assert process.stdout is not None
+    process.stdout.close()
+
+
+def test_streamed_text_survives_a_crash(db_path: Path, chat: Conversation, store: Store) -> None:
+    process, reply_id = start_writer(db_path, chat.id, "crash")
+    stop_writer(process)
+    with Store(db_path) as other:  # any start recovers it: window or command
+        assert other.get_message(reply_id).content == "partial answer"
+        assert other.get_message(reply_id).status == "interrupted"
+
+
+def test_a_reply_whose_writer_still_runs_is_left_streaming(
+    db_path: Path, chat: Conversation, store: Store
+) -> None:
+    process, reply_id = start_writer(db_path, chat.id, "stay")
+    try:
+        with Store(db_path) as other:  # the window starting while `chatdesk ask` streams
+            assert other.get_message(reply_id).status == "streaming"
+            assert other.recover_interrupted() == 0
+    finally:
+        stop_writer(process)
+    with Store(db_path) as later:
+        assert later.get_message(reply_id).status == "interrupted"
+
+
+def test_own_streaming_reply_is_not_recovered_by_a_second_store(
+    db_path: Path, chat: Conversation, store: Store
+) -> None:
     reply = store.append_message(chat.id, "assistant", "", status="streaming")
-    store.update_message(reply.id, content="partial answer")
-    # a second connection sees the committed text without the writer closing (crash-safe)
     with Store(db_path) as other:
-        assert other.get_message(reply.id).content == "partial answer"
-        assert other.recover_interrupted() == 1
-        assert other.get_message(reply.id).status == "interrupted"
+        assert other.get_message(reply.id).status == "streaming"
+    store.update_message(reply.id, status="complete")
+    assert store.get_message(reply.id).status == "complete"
 
 
 def test_update_unknown_message(store: Store) -> None:

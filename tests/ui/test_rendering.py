@@ -7,7 +7,7 @@ from PySide6.QtGui import QTextDocument
 from pytestqt.qtbot import QtBot
 
 from chatdesk.ui.message_body import MessageBody
-from chatdesk.ui.rendering import MarkdownRenderer, close_open_fence
+from chatdesk.ui.rendering import MarkdownRenderer
 from chatdesk.ui.streaming_split import split_stable
 
 HOSTILE = """Hello <script>alert(1)</script> <img src="file:///etc/passwd"> <b>bold?</b>
@@ -78,9 +78,10 @@ def test_streaming_render_matches_text_and_numbers_code_blocks(qtbot: QtBot) -> 
     assert copied.args == ["y = 2\n"]
 
 
-def test_open_fence_is_closed_while_streaming() -> None:
-    assert close_open_fence("a\n```py\nx = 1") == "a\n```py\nx = 1\n```"
-    assert close_open_fence("a\n```\nx\n```\n") == "a\n```\nx\n```\n"
+def test_open_fence_renders_as_code_while_streaming() -> None:
+    rendered = MarkdownRenderer().render("a\n```py\nx = 1")
+    assert rendered.code_blocks == ("x = 1",)
+    assert "Copy code" in rendered.html
 
 
 def test_split_stable_never_cuts_inside_code() -> None:

@@ -6,12 +6,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from chatdesk.services.settings import (
     BUILTIN_PRESETS,
     SettingsError,
     SettingsService,
+    fit_to_context,
     validate_model_settings,
     validate_sampling,
 )
@@ -84,6 +87,63 @@ def test_presets_apply_save_and_delete(qtbot: QtBot, make_window: MakeWindow) ->
         window.services.settings.preset("My poet")
     with pytest.raises(SettingsError):
         window.services.settings.delete_preset("Balanced")
+
+
+def answer_preset_question(qtbot: QtBot, button_text: str, asked: list[str]) -> None:
+    """Click a button of the "replace your system prompt?" question once it shows."""
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        asked.append(box.text())
+        button = next(b for b in box.buttons() if b.text() == button_text)
+        button.click()
+
+    QTimer.singleShot(0, click)
+
+
+def test_a_preset_asks_before_replacing_a_custom_system_prompt(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    window = make_window(ScriptedEngine)
+    panel = window.settings_panel.conversation
+    panel.system_prompt.setPlainText("You are Ada, my patient maths tutor.")
+    panel.presets.setCurrentText("Precise")
+    asked: list[str] = []
+    answer_preset_question(qtbot, "Keep my prompt", asked)
+    panel.apply_preset_button.click()
+    assert asked == ['Replace your system prompt with the one of "Precise"?']
+    stored = window.services.store.get_conversation(window.conversation_id)
+    assert stored.system_prompt == "You are Ada, my patient maths tutor."
+    assert stored.settings["temperature"] == pytest.approx(0.2)  # the sampling was applied
+    answer_preset_question(qtbot, "Cancel", asked)
+    panel.presets.setCurrentText("Creative")
+    panel.apply_preset_button.click()
+    assert panel.boxes["temperature"].value() == pytest.approx(0.2)  # nothing changed
+    answer_preset_question(qtbot, "Replace it", asked)
+    panel.apply_preset_button.click()
+    assert "creative" in panel.system_prompt.toPlainText().lower()
+    asked.clear()
+    panel.presets.setCurrentText("Balanced")
+    panel.apply_preset_button.click()  # a preset's own prompt is replaced without asking
+    assert asked == []
+    assert panel.system_prompt.toPlainText() == "You are a helpful assistant."
+
+
+def test_max_tokens_never_fills_the_whole_context(qtbot: QtBot, make_window: MakeWindow) -> None:
+    window = make_window(ScriptedEngine)
+    panel = window.settings_panel.conversation
+    panel.set_context_length(2048)
+    panel.presets.setCurrentText("Step by step")  # its max tokens is 2048
+    panel.apply_preset_button.click()
+    assert panel.boxes["max_tokens"].value() == 1024
+    panel.boxes["max_tokens"].setValue(4000)
+    assert panel.boxes["max_tokens"].value() == 1024
+    assert fit_to_context({"max_tokens": 2048}, 2048) == {"max_tokens": 1024}
+    assert fit_to_context({"max_tokens": 2048}, None) == {"max_tokens": 2048}
+    panel.set_context_length(None)
+    panel.boxes["max_tokens"].setValue(4000)
+    assert panel.boxes["max_tokens"].value() == 4000
 
 
 def test_model_settings_are_saved_per_model(

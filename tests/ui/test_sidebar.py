@@ -90,7 +90,7 @@ def test_inline_rename(qtbot: QtBot, make_window: MakeWindow) -> None:
     assert item.flags() & Qt.ItemFlag.ItemIsEditable
     item.setText("Trip planning")  # what the inline editor does on Enter
     assert window.services.store.get_conversation(cid).title == "Trip planning"
-    assert window.windowTitle() == "ChatDesk — Trip planning"
+    assert window.windowTitle() == "Trip planning"  # shown as "Trip planning — ChatDesk"
 
 
 def test_delete_can_be_undone_then_becomes_final(qtbot: QtBot, make_window: MakeWindow) -> None:

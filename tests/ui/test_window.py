@@ -44,7 +44,7 @@ def test_window_title_focus_and_welcome_page_without_model(
     qtbot: QtBot, make_window: MakeWindow, scripted_engine: ScriptedEngine
 ) -> None:
     window = make_window(lambda: scripted_engine)
-    assert window.windowTitle().startswith("ChatDesk")
+    assert window.windowTitle() == "New chat"  # Qt adds " — ChatDesk" (the display name)
     window.activateWindow()
     qtbot.waitUntil(window.composer.text.hasFocus)
     assert window.pages.currentWidget() is window.welcome

@@ -21,7 +21,12 @@ from typing import Any
 import llama_cpp
 
 from chatdesk import paths
-from chatdesk.engine.context_fit import ContextOverflowError, FitResult, fit_conversation
+from chatdesk.engine.context_fit import (
+    ContextOverflowError,
+    FitResult,
+    fit_conversation,
+    max_reply_tokens,
+)
 from chatdesk.engine.host import memory
 from chatdesk.engine.host.detokenize import StreamingText
 from chatdesk.engine.host.generation import DecodeOutcome, decode_reply
@@ -38,19 +43,27 @@ from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
 from chatdesk.engine.host.prompting import PromptBuilder, PromptError, cut_after_reply
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
 from chatdesk.engine.host.state_cache import DiskStates
-from chatdesk.engine.templates import TemplateError, resolve_template
+from chatdesk.engine.templates import (
+    MAX_RENDER_SECONDS,
+    PromptPiece,
+    TemplateError,
+    render_scope,
+    resolve_template,
+)
 from chatdesk.engine.threads import default_threads
 from chatdesk.engine.types import (
     ContextFitted,
     ErrorCode,
     LoadOptions,
     ModelInfo,
+    PromptProgress,
     ReplyStats,
     SamplingSettings,
 )
 from chatdesk.gguf_metadata import GGUFError, GGUFMetadata, control_token_texts, validate_gguf
 
 DEFAULT_BATCH = 512
+PROGRESS_MIN_TOKENS = 64  # shorter prompts are evaluated too fast to need progress
 GPU_PROMPT_CHUNK = 128  # no abort callback on GPU backends: small chunks keep cancel quick
 DEFAULT_STATE_CACHE_MB = 1024
 DISK_STATE_BYTES = 4 * 1024**3  # conversation KV states kept under the cache folder
@@ -81,6 +94,7 @@ class ReplyJob:
     cancel: threading.Event
     on_fitted: Callable[[ContextFitted], None]
     on_text: Callable[[str], None]
+    on_progress: Callable[[PromptProgress], None] | None = None  # long prompts only
 
 
 class EngineFailure(Exception):
@@ -118,20 +132,27 @@ class Engine:
     # -- load / unload --------------------------------------------------------------------
 
     def load(self, options: LoadOptions) -> ModelInfo:
-        """Validate, then load ``options.path``; replaces (and first frees) any loaded model."""
+        """Validate, then load ``options.path``; replaces (and first frees) any loaded model.
+
+        A file that fails validation (not GGUF, truncated, unsupported) is refused before
+        anything is freed: the loaded model stays loaded (error code ``invalid_model``)."""
+        started = time.perf_counter()
+        try:
+            metadata = self._validate(Path(options.path))
+        except EngineFailure as failure:
+            self.last_load_error = str(failure)
+            raise
         self.unload()
         try:
-            info = self._load(options)
+            info = self._load(options, metadata, started)
         except EngineFailure as failure:
             self.last_load_error = str(failure)
             raise
         self.last_load_error = None
         return info
 
-    def _load(self, options: LoadOptions) -> ModelInfo:
-        started = time.perf_counter()
+    def _load(self, options: LoadOptions, metadata: GGUFMetadata, started: float) -> ModelInfo:
         path = Path(options.path)
-        metadata = self._validate(path)
         gpu = gpu_backend_name()
         n_gpu_layers = options.n_gpu_layers
         if n_gpu_layers is None:
@@ -143,7 +164,11 @@ class Engine:
         except LoadFailed as error:
             raise EngineFailure(ErrorCode.LOAD_FAILED, self._llama_reason(error, path)) from None
         try:
-            template = resolve_template(metadata.chat_template, options.chat_template)
+            template = resolve_template(
+                metadata.chat_template,
+                options.chat_template,
+                control_tokens=control_token_texts(metadata),  # no template: guess by tokens
+            )
         except TemplateError as error:
             llama_cpp.llama_model_free(raw_model)
             raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
@@ -313,22 +338,24 @@ class Engine:
         started = time.perf_counter()
         model = self._require_model()
         settings = request.settings
-        fit = self._fit(
-            request.messages, request.system_prompt, reply_budget(settings.max_tokens, model.n_ctx)
-        )
-        cache, prompts = self._require_cache(), self._require_prompts()
-        continuing = bool(fit.messages) and fit.messages[-1].get("role") == "assistant"
         try:
-            pieces = prompts.pieces(request.system_prompt, fit.messages, not continuing)
-            if continuing:  # the last message is an unfinished reply: carry on writing it
-                pieces = cut_after_reply(pieces, str(fit.messages[-1].get("content", "")))
-        except PromptError as error:
-            raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
+            fit, pieces = self._prompt_for(request, job.cancel)
+        except EngineFailure:
+            if job.cancel.is_set():  # Stop while the template rendered: a cancelled reply
+                return ReplyStats(finish_reason="cancelled")
+            raise
+        cache, prompts = self._require_cache(), self._require_prompts()
         canonical = prompts.tokenize(pieces)
+        text = "".join(piece.text for piece in pieces)
+        if not text or not canonical:  # llama.cpp aborts on an empty batch
+            raise EngineFailure(
+                ErrorCode.TEMPLATE,
+                "the chat template rendered an empty prompt for this conversation "
+                f"({prompts.template_name}); nothing was sent to the model",
+            )
         job.on_fitted(
             ContextFitted(len(fit.messages), fit.dropped_count, len(canonical), model.n_ctx)
         )
-        text = "".join(piece.text for piece in pieces)
         plan = cache.prepare(
             request.conversation_key, text, canonical, lambda skip: prompts.tokenize(pieces, skip)
         )
@@ -341,7 +368,7 @@ class Engine:
             "n_ctx": model.n_ctx,
         }
         try:
-            position = self._evaluate_prompt(plan, job.cancel)
+            position = self._evaluate_prompt(plan, job.cancel, job.on_progress)
         except DecodeCancelled:
             return ReplyStats(finish_reason="cancelled", **base)
         prompt_done = time.perf_counter()
@@ -351,12 +378,36 @@ class Engine:
             raise EngineFailure(ErrorCode.INTERNAL, outcome.error, stats)
         return stats
 
-    def _evaluate_prompt(self, plan: PreparedPrompt, cancel: threading.Event) -> int:
+    def _prompt_for(
+        self, request: ReplyRequest, cancel: threading.Event
+    ) -> tuple[FitResult, list[PromptPiece]]:
+        """Fit the conversation and render its prompt: one template budget for both, which
+        Stop (``cancel``) ends at once."""
+        model, prompts = self._require_model(), self._require_prompts()
+        budget = reply_budget(request.settings.max_tokens, model.n_ctx)
+        with render_scope(MAX_RENDER_SECONDS, cancel):
+            fit = self._fit(request.messages, request.system_prompt, budget)
+            continuing = bool(fit.messages) and fit.messages[-1].get("role") == "assistant"
+            try:
+                pieces = prompts.pieces(request.system_prompt, fit.messages, not continuing)
+                if continuing:  # the last message is an unfinished reply: carry on writing it
+                    pieces = cut_after_reply(pieces, str(fit.messages[-1].get("content", "")))
+            except PromptError as error:
+                raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
+            return fit, pieces
+
+    def _evaluate_prompt(
+        self,
+        plan: PreparedPrompt,
+        cancel: threading.Event,
+        on_progress: Callable[[PromptProgress], None] | None = None,
+    ) -> int:
         model, cache = self._require_model(), self._require_cache()
         chunk = GPU_PROMPT_CHUNK if self.info and self.info.gpu_layers_offloaded else None
         new_tokens = plan.tokens[plan.keep :]
+        progress = prompt_progress(len(new_tokens), on_progress)
         try:
-            position = model.evaluate(new_tokens, plan.keep, cancel, chunk)
+            position = model.evaluate(new_tokens, plan.keep, cancel, chunk, progress)
         except DecodeCancelled:
             cache.forget_after(plan.keep)
             raise
@@ -412,10 +463,22 @@ class Engine:
         }
 
 
+def prompt_progress(
+    total: int, report: Callable[[PromptProgress], None] | None
+) -> Callable[[int], None] | None:
+    """A per-chunk callback sending PromptProgress for a prompt of ``total`` new tokens, or
+    None when nobody listens or the prompt is too short to need it. Reports 0 at once."""
+    if report is None or total < PROGRESS_MIN_TOKENS:
+        return None
+    started = time.perf_counter()
+    report(PromptProgress(0, total, 0.0))
+    return lambda done: report(PromptProgress(done, total, time.perf_counter() - started))
+
+
 def reply_budget(max_tokens: int | None, n_ctx: int) -> int:
     """Tokens kept free for the reply: ``max_tokens``, at most half the context."""
     wanted = max_tokens if max_tokens and max_tokens > 0 else n_ctx // 4
-    return max(1, min(wanted, n_ctx // 2))
+    return max(1, min(wanted, max_reply_tokens(n_ctx)))
 
 
 def stop_strings(settings: SamplingSettings, model: LoadedModel) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import llama_cpp
@@ -235,13 +235,15 @@ class LoadedModel:
         start: int,
         cancel: threading.Event | None = None,
         chunk: int | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> int:
         """Evaluate ``tokens`` at positions ``start``...; logits for the last one only.
 
         Processes chunks of ``chunk`` (default ``n_batch``) tokens; between chunks and,
         on CPU, inside a chunk (llama.cpp's abort callback) a set ``cancel`` stops it with
-        ``DecodeCancelled``; the positions of the unfinished chunk are dropped. Returns the
-        number of tokens now evaluated (``start + len(tokens)``).
+        ``DecodeCancelled``; the positions of the unfinished chunk are dropped. After each
+        chunk ``progress(tokens done so far)`` is called. Returns the number of tokens now
+        evaluated (``start + len(tokens)``).
         """
         step = min(chunk or self.n_batch, self.n_batch)
         position = start
@@ -256,6 +258,8 @@ class LoadedModel:
                 part = tokens[offset : offset + step]
                 self._decode_chunk(part, position, last=offset + step >= len(tokens))
                 position += len(part)
+                if progress is not None:
+                    progress(position - start)
         finally:
             if cancel is not None:
                 llama_cpp.llama_set_abort_callback(self.ctx, llama_cpp.ggml_abort_callback(), None)

@@ -27,6 +27,7 @@ from chatdesk.engine.types import (
     ContextFitted,
     ErrorCode,
     LoadOptions,
+    PromptProgress,
     ReplyStats,
     SamplingSettings,
 )
@@ -194,7 +195,12 @@ class HostServer:
                 settings=SamplingSettings.from_dict(message.get("sampling") or {}),
                 conversation_key=message.get("conversation_key"),
             )
-            job = ReplyJob(cancel, lambda fitted: self._send_fitted(request_id, fitted), deltas)
+            job = ReplyJob(
+                cancel,
+                lambda fitted: self._send_fitted(request_id, fitted),
+                deltas,
+                lambda progress: self._send_progress(request_id, progress),
+            )
             stats = self.engine.generate(request, job)
         except EngineFailure as failure:
             deltas.flush()
@@ -219,6 +225,17 @@ class HostServer:
                 "dropped_count": fitted.dropped_count,
                 "prompt_tokens": fitted.prompt_tokens,
                 "n_ctx": fitted.n_ctx,
+            }
+        )
+
+    def _send_progress(self, request_id: int, progress: PromptProgress) -> None:
+        self.send(
+            {
+                "id": request_id,
+                "type": "progress",
+                "evaluated": progress.evaluated,
+                "total": progress.total,
+                "seconds": progress.seconds,
             }
         )
 

@@ -1,0 +1,94 @@
+"""The engine host with the real starter model (SmolLM2-135M-Instruct): answers, progress.
+
+The generated tiny models stay for hostile and edge cases; what a user would check about a
+real reply is checked here, with a real chat model and its own template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chatdesk.engine.client import EngineClient
+from chatdesk.engine.types import (
+    ContextFitted,
+    LoadOptions,
+    PromptProgress,
+    ReplyDone,
+    ReplyEvent,
+    SamplingSettings,
+    TextDelta,
+)
+
+pytestmark = pytest.mark.slow
+GREEDY = SamplingSettings(temperature=0.0, seed=1, max_tokens=24)
+CAPITAL = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+@pytest.fixture(scope="module")
+def real_engine(starter_model_path: Path) -> Iterator[EngineClient]:
+    """An engine host with the real starter model loaded."""
+    pytest.importorskip("llama_cpp")
+    client = EngineClient()
+    client.load(LoadOptions(starter_model_path, n_ctx=2048, n_batch=128)).result(timeout=120)
+    yield client
+    client.close()
+
+
+def test_the_real_model_knows_the_capital_of_france(real_engine: EngineClient) -> None:
+    stream = real_engine.generate(CAPITAL, "", GREEDY)
+    stats = stream.wait(timeout=120)
+    assert "Paris" in stream.text
+    assert stats.finish_reason in ("stop", "length")
+    assert real_engine.model_info is not None
+    assert real_engine.model_info.architecture == "llama"
+    assert real_engine.model_info.template_name  # its own chat template was found
+
+
+def test_a_long_prompt_reports_its_evaluation_progress(real_engine: EngineClient) -> None:
+    notes = " ".join(f"Note {n}: the meeting moved to room {n % 7}." for n in range(50))
+    messages = [{"role": "user", "content": notes + "\nWhich room is note 3 in?"}]
+    events: list[ReplyEvent] = list(
+        real_engine.generate(messages, "", SamplingSettings(temperature=0.0, max_tokens=4))
+    )
+    fitted = next(e for e in events if isinstance(e, ContextFitted))
+    progress = [e for e in events if isinstance(e, PromptProgress)]
+    first_text = next(i for i, e in enumerate(events) if isinstance(e, TextDelta))
+    assert len(progress) >= 4  # 0 of N, then one per 128-token batch
+    assert progress[0].evaluated == 0
+    assert progress[0].seconds_left is None
+    assert progress[-1].evaluated == progress[-1].total
+    assert fitted.prompt_tokens / 2 < progress[-1].total <= fitted.prompt_tokens
+    done = [p.evaluated for p in progress]
+    assert done == sorted(done)
+    assert all(p.seconds_left is not None for p in progress[1:])
+    assert all(events.index(p) < first_text for p in progress)  # before any reply text
+    assert isinstance(events[-1], ReplyDone)
+
+
+def test_a_short_prompt_sends_no_progress(real_engine: EngineClient) -> None:
+    events = list(real_engine.generate(CAPITAL, "", GREEDY))
+    assert not [e for e in events if isinstance(e, PromptProgress)]
+
+
+def test_a_second_real_model_of_another_template_family(gemma_model_path: Path) -> None:
+    """Gemma 3 270M (a base model whose GGUF has no chat template): the host recognises its
+    turn tokens and uses the Gemma template, not ChatML; generation works end to end."""
+    pytest.importorskip("llama_cpp")
+    client = EngineClient()
+    try:
+        info = client.load(LoadOptions(gemma_model_path, n_ctx=1024)).result(timeout=120)
+        assert info.architecture == "gemma3"
+        assert not info.chat_template_present
+        assert info.template_name == "gemma"
+        prompt, _tokens = client.render_prompt(CAPITAL, "Answer briefly.").result(timeout=60)
+        assert "<start_of_turn>user" in prompt
+        assert "Answer briefly." in prompt  # the system prompt is folded into the user turn
+        stream = client.generate(CAPITAL, "", GREEDY)
+        stats = stream.wait(timeout=120)
+        assert stats.finish_reason in ("stop", "length")
+        assert stats.generated_tokens > 0
+    finally:
+        client.close()
