@@ -13,6 +13,9 @@ Steps (each skipped when its result is already in the cache, see chatdesk/cli/ll
    and whatever ``$CMAKE_ARGS`` says (as for ``pip install llama-cpp-python``); tests,
    examples, server and curl off; static libraries, so the binary stands alone.
 4. Build only the ``llama-bench`` target.
+5. Link llama-bench's objects once more against the installed wheel's own shared libraries
+   (``llama-bench-wheel``): the same machine code ChatDesk runs. Skipped, with a note, if
+   this llama.cpp lays its objects out differently.
 
 A lock file makes a second build wait for the first. Prints the binary's path at the end.
 Takes some minutes on 2 cores: start it in the background (``... &``).
@@ -131,6 +134,41 @@ def configure_and_build(llama: Path, root: Path, jobs: int) -> Path:
     return binary_in(root)
 
 
+def wheel_lib_dir() -> Path | None:
+    """The installed llama_cpp package's folder of shared libraries."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llama_cpp")
+    folder = Path(spec.origin).resolve().parent / "lib" if spec and spec.origin else None
+    return folder if folder and folder.is_dir() else None
+
+
+def link_against_wheel(root: Path) -> Path | None:
+    """llama-bench's objects linked to the wheel's libllama/libggml; None if not possible."""
+    build, lib = root / "build", wheel_lib_dir()
+    parts = [build / name for name in (
+        "tools/llama-bench/CMakeFiles/llama-bench.dir/main.cpp.o",
+        "tools/llama-bench/libllama-bench-impl.a", "common/libllama-common.a",
+        "common/libllama-common-base.a", "vendor/cpp-httplib/libcpp-httplib.a")]  # fmt: skip
+    compiler = re.search(r"CMAKE_CXX_COMPILER:\w+=(.+)", (build / "CMakeCache.txt").read_text())
+    if lib is None or compiler is None or not all(part.exists() for part in parts[:4]):
+        print("note: cannot link llama-bench against the wheel's libraries here", flush=True)
+        return None
+    libraries = [f"-l:lib{name}.so.0" for name in ("llama", "ggml", "ggml-base", "ggml-cpu")]
+    libraries += [
+        f"-l:{p.name}" for p in lib.glob("libggml-*.so.0") if f"-l:{p.name}" not in libraries
+    ]
+    out = binary_in(root, linked_to_wheel=True)
+    command = [compiler.group(1).strip(), "-o", str(out), *(str(p) for p in parts if p.exists()),
+               f"-L{lib}", *libraries, "-fopenmp", "-lpthread", f"-Wl,-rpath,{lib}"]  # fmt: skip
+    print("+", shlex.join(command), flush=True)
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"note: linking against the wheel failed: {done.stderr.strip()[-300:]}")
+        return None
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
@@ -141,15 +179,16 @@ def main() -> int:
     root.mkdir(parents=True, exist_ok=True)
     with (root / "build.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second build waits for the first
-        binary = binary_in(root)
         if args.force:
             shutil.rmtree(root / "build", ignore_errors=True)
-        elif binary.is_file():
-            print(binary)
-            return 0
-        llama = fetch_source(root, version)
-        binary = configure_and_build(llama, root, args.jobs)
+        binary = binary_in(root)
+        if not binary.is_file():
+            binary = configure_and_build(fetch_source(root, version), root, args.jobs)
+        linked = binary_in(root, linked_to_wheel=True)
+        if not linked.is_file():
+            linked = link_against_wheel(root) or binary
     print(binary)
+    print(linked)
     return 0
 
 

@@ -1,9 +1,11 @@
 """``chatdesk bench``: ChatDesk's engine host against a plain llama-cpp-python loop and llama.cpp.
 
 Every side uses the same model file, prompt, threads, context and sampling, in the same
-invocation, and the sides take turns (host, plain, llama-bench, host, plain, ...) for
-``--repeats`` rounds, so a noisy machine slows them alike. Each figure is the median of the
-rounds, with its spread (lowest and highest); ratios are ours over the reference's medians.
+invocation, and the sides take turns for ``--repeats`` rounds (host, plain, llama-bench,
+then llama-bench, plain, host, ...: the order reversed each round, so a load that rises or
+falls during the run favours no side), so a noisy machine slows them alike. Each figure is
+the median of the rounds, with its spread (lowest and highest); ratios are ours over the
+reference's medians.
 
 - ``ratio``: host decode tokens/s (text as the client receives it) over the plain loop's;
 - ``load_ratio``: host process start + model load over a plain in-process ``Llama()`` load;
@@ -12,7 +14,8 @@ rounds, with its spread (lowest and highest); ratios are ours over the reference
 - ``first_token_ratio``: launch to first token of the first message (host start, load,
   prompt, first token) over the plain load + its time to first token;
 - ``llama_bench``: ``decode_ratio`` and ``prompt_ratio`` against llama.cpp's own
-  ``llama-bench`` of the same llama.cpp (see chatdesk/cli/llama_bench.py), when it is built.
+  ``llama-bench`` of the same llama.cpp (see chatdesk/cli/llama_bench.py), when it is built:
+  preferably linked against the installed wheel's own libraries.
 
 See bench_runs.py for how each side is measured.
 """
@@ -24,6 +27,7 @@ import json
 import os
 import statistics
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -85,12 +89,16 @@ def plan_from(args: argparse.Namespace) -> BenchPlan:
 
 def run_rounds(plan: BenchPlan, repeats: int, llama_bench: Path | None, quiet: bool) -> Runs:
     """Interleaved rounds of every side; each side's figures per round."""
+    sides: dict[str, Callable[[], Any]] = {
+        "host": lambda: measure_host(plan),  # first of all: it fixes the prompt for the others
+        "plain": lambda: measure_reference(plan),
+    }
+    if llama_bench is not None:
+        sides["llama_bench"] = lambda: llama_bench_round(plan, llama_bench)
     runs: Runs = {"host": [], "plain": [], "llama_bench": []}
     for round_number in range(repeats):
-        runs["host"].append(measure_host(plan))
-        runs["plain"].append(measure_reference(plan))
-        if llama_bench is not None:
-            runs["llama_bench"].append(llama_bench_round(plan, llama_bench))
+        for side in list(sides) if round_number % 2 == 0 else reversed(list(sides)):
+            runs[side].append(sides[side]())
         if not quiet:
             print_round(round_number, runs)
     return runs
@@ -136,7 +144,7 @@ def ratio(ours: list[Any], theirs: list[Any], name: str, other: str | None = Non
     return median_of(ours, name) / reference if reference else None
 
 
-def result_of(plan: BenchPlan, runs: Runs) -> dict[str, Any]:
+def result_of(plan: BenchPlan, runs: Runs, binary: Path | None = None) -> dict[str, Any]:
     """The JSON object ``--json`` prints."""
     host, plain, cpp = runs["host"], runs["plain"], runs["llama_bench"]
     result: dict[str, Any] = {
@@ -159,6 +167,7 @@ def result_of(plan: BenchPlan, runs: Runs) -> dict[str, Any]:
     }
     if cpp:
         result["llama_bench"] = {
+            "binary": str(binary) if binary else None,
             **summary(cpp),
             "decode_ratio": ratio(host, cpp, "decode_tokens_per_second"),
             "prompt_ratio": ratio(host, cpp, "prompt_tokens_per_second"),
@@ -181,7 +190,7 @@ def run_bench(args: argparse.Namespace) -> int:
     if binary is None and not args.json and not args.no_llama_bench:
         print("llama-bench not built (python scripts/build_llama_bench.py): skipping it")
     runs = run_rounds(plan, args.repeats, binary, quiet=args.json)
-    result = result_of(plan, runs)
+    result = result_of(plan, runs, binary)
     if args.json:
         print(json.dumps(result))
     else:

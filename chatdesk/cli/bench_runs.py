@@ -161,8 +161,12 @@ def stream_reply(client: EngineClient, messages: list[dict[str, str]], tokens: i
         elif isinstance(event, ReplyFailed):
             raise event.error
         elif isinstance(event, ReplyDone):
-            elapsed = time.perf_counter() - first if first is not None else 0.0
             stats = event.stats
+            # Text cannot arrive faster than the host made it: when frames queue up in the
+            # pipe (a busy machine, a reply shorter than one frame interval), the host's own
+            # decode time is the honest one.
+            received = time.perf_counter() - first if first is not None else 0.0
+            elapsed = max(received, stats.decode_seconds)
             return Figures(
                 load_seconds=0.0,
                 prompt_tokens=stats.prompt_tokens,

@@ -90,7 +90,8 @@ def median_spread(values: list[float]) -> str:
 def speed(path: Path, tokens: int, repeats: int, threads: int) -> dict[str, Any]:
     """``chatdesk bench``'s interleaved rounds on one model; its JSON result."""
     plan = BenchPlan(str(path), PROMPT_TOKENS, tokens, threads, 0)
-    result = result_of(plan, run_rounds(plan, repeats, find_llama_bench(), quiet=False))
+    binary = find_llama_bench()
+    result = result_of(plan, run_rounds(plan, repeats, binary, quiet=False), binary)
     host, plain = result["host"], result["plain"]
     print(f"  decode host/plain {result['ratio']:.3f} (target >= 0.97)")
     print(f"  prompt host/plain {result['prompt_ratio']:.3f}")

@@ -135,9 +135,10 @@ def test_others_cpu_use_counts_theirs_and_not_ours() -> None:
         children_before.ru_utime + children_before.ru_stime
     )
     theirs = others_busy_cores(before, after) * (after.at - before.at)
-    assert after.own - before.own >= 0.39
+    ours = after.own - before.own
+    assert ours >= 0.35  # clock ticks of 10 ms
     assert theirs >= child_cpu - 0.05  # the other process's work is seen
-    assert theirs <= after.machine_busy - before.machine_busy - 0.38  # ours is not
+    assert theirs <= after.machine_busy - before.machine_busy - ours + 0.03  # ours is not
 
 
 def test_the_first_thread_choice_is_due_right_after_the_load() -> None:
