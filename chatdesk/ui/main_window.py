@@ -52,14 +52,14 @@ from chatdesk.ui.file_actions import FileActions, gguf_from_urls
 from chatdesk.ui.model_picker import ModelPicker, describe_model
 from chatdesk.ui.notice_bar import NoticeBar
 from chatdesk.ui.remote_tabs import add_remote_tabs, model_label
-from chatdesk.ui.rendering import MarkdownRenderer, Palette
+from chatdesk.ui.rendering import MarkdownRenderer
 from chatdesk.ui.settings_panel import SettingsPanel
 from chatdesk.ui.sidebar import Sidebar
-from chatdesk.ui.theme import DEFAULT_FONT_SIZE, apply_theme
 from chatdesk.ui.token_actions import TokenActions
 from chatdesk.ui.tool_actions import ToolActions
 from chatdesk.ui.unsaved_replies import UnsavedReplies
 from chatdesk.ui.welcome import WelcomePage
+from chatdesk.ui.window_appearance import AppearanceMixin
 from chatdesk.ui.window_hooks import connect_new_user, first_line, model_feedback
 from chatdesk.ui.window_menus import build_menus
 
@@ -68,7 +68,7 @@ EXTERNAL_CHECK_MS = 1000
 APP_TITLE = "ChatDesk"  # Qt adds the application's display name to every window title
 
 
-class MainWindow(QMainWindow):
+class MainWindow(AppearanceMixin, QMainWindow):
     """Everything a user sees, wired to the services."""
 
     def __init__(self, services: AppServices, app: QApplication) -> None:
@@ -606,39 +606,6 @@ class MainWindow(QMainWindow):
     def _save_conversation_settings(self, system_prompt: str, settings: dict) -> None:
         if self.conversation_id is not None:
             self.services.conversations.save_settings(self.conversation_id, system_prompt, settings)
-
-    def _appearance(self) -> tuple[str, int]:
-        settings = self.services.settings
-        return (
-            str(settings.ui_value("theme", "system")),
-            int(settings.ui_value("font_size", DEFAULT_FONT_SIZE)),
-        )
-
-    def _apply_appearance(self) -> Palette:
-        return apply_theme(self.app, *self._appearance())
-
-    def system_scheme_changed(self) -> None:
-        """The desktop switched light/dark: follow it unless a theme was chosen."""
-        if self.services.settings.ui_value("theme", "system") == "system":
-            self._restyle()
-
-    def _set_theme(self, theme: str) -> None:
-        self.services.settings.set_ui_value("theme", theme)
-        self._restyle()
-
-    def _set_font_size(self, size: int) -> None:
-        self.services.settings.set_ui_value("font_size", size)
-        self._restyle()
-
-    def step_font(self, step: int) -> None:
-        size = int(self.services.settings.ui_value("font_size", DEFAULT_FONT_SIZE)) + step
-        self._set_font_size(max(8, min(28, size)))
-
-    def _restyle(self) -> None:
-        self.renderer = MarkdownRenderer(self._apply_appearance())
-        self.chat_view.renderer = self.renderer
-        if self.conversation_id is not None:
-            self.chat_view.show_messages(self.chat.messages(self.conversation_id))
 
     # -- drag and drop ------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
