@@ -31,7 +31,7 @@ from chatdesk.services.remote_engines import (
     parse_remote_model_key,
     remote_model_key,
 )
-from chatdesk.services.tool_turns import ALL_TOOLS, tool_message
+from chatdesk.services.tool_turns import ALL_TOOLS, tool_message, tool_state
 from chatdesk.services.tools import ToolRun, ToolsError
 from chatdesk.services.turns import ChatError, Turn
 from chatdesk.store import Conversation, StoreError
@@ -232,7 +232,7 @@ class TerminalChat:
             print(f"[{report}]", file=sys.stderr)  # a remote server: what it got, what not
         if self.args.stats:
             print(describe_stats(turn), file=sys.stderr)
-        if turn.error and turn.tools is not None:  # a tool turn cut short (step limit...)
+        if turn.error and tool_state(turn) is not None:  # a tool turn cut short (step limit...)
             print(f"[{turn.error}]", file=sys.stderr)
         self._print_sources(turn)
         if turn.status == "interrupted":

@@ -79,11 +79,13 @@ class AppServices:
         probabilities = TokenProbabilityFeature(store)
         probabilities.install(turns)
         tools = ToolsService(store, store.path.parent / CONFIG_NAME)
+        tool_turns = ToolTurns(turns, tools)
+        tool_turns.install()
         turns.add_event_hook(record_sampling_report)
         return cls(
             store, settings, engine, turns, ChatService(store, turns),
             ConversationsService(store), ExportService(store), probabilities,
-            tools, ToolTurns(turns, tools), remote,
+            tools, tool_turns, remote,
         )  # fmt: skip
 
     def set_dispatch(self, dispatch: Dispatch) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 from chatdesk.docs.records import Passage
-from chatdesk.services.tool_turns import ALL_TOOLS
 from chatdesk.services.turns import TurnService
 from chatdesk.store import Message, Store
 
@@ -67,13 +67,14 @@ class ChatService:
             return []
         return [Passage.from_dict(p) for p in self.store.passages(message.id)]
 
-    def render_prompt(self, conversation_id: str) -> Future[tuple[str, int]]:
-        """The exact prompt for the conversation's active branch: Future of (text, tokens)."""
-        request = self.turns.request_for(conversation_id, self.messages(conversation_id))
-        steps = self.turns.tool_steps
-        if steps is not None and steps.tools.offered_in_chat():  # as the next turn will be
-            request.extras["tools"] = ALL_TOOLS
-            steps.prepare(request)
+    def render_prompt(
+        self, conversation_id: str, extras: dict[str, Any] | None = None
+    ) -> Future[tuple[str, int]]:
+        """The exact prompt for the conversation's active branch: Future of (text, tokens).
+
+        ``extras`` are the turn options the front end sends its turns with (tools...)."""
+        path = self.messages(conversation_id)
+        request = self.turns.request_for(conversation_id, path, extras)
         schemas = request.extras.get("tool_schemas")
         tools = {"tools": schemas} if schemas else {}
         engine = self.turns.engines.engine

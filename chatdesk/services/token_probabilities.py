@@ -167,9 +167,9 @@ class TokenProbabilityFeature:
         if turns.streaming:
             raise ChatError("a reply is still being written; stop it first")
         start = branch_from(choices, index, alternative)
-        sibling = self.store.append_message(
-            reply.conversation_id, "assistant", start.prefix, parent_id=reply.parent_id,
-            status="interrupted", model=reply.model, settings=reply.settings,
+        sibling = turns.replies.open(
+            reply.conversation_id, reply.parent_id, model=reply.model, settings=reply.settings,
+            text=start.prefix, status="interrupted",
         )  # fmt: skip
         self.store.save_token_probabilities(sibling.id, start.choices)
         return turns.continue_reply(sibling)

@@ -20,7 +20,8 @@ calls back on the engine's thread, and the service only forwards each event thro
 and listeners are told. The window's dispatch is the Qt bridge; the CLI drains an
 ``EventQueue``.
 
-Hooks, for features built on top (tools, documents, token probabilities, remote engines):
+Hooks, for features built on top (tools, documents, token probabilities, remote engines);
+every feature plugs in through them and nothing else (``install(turns)``):
 
 - ``TurnRequest`` is what goes to the engine: messages, system prompt, sampling, and
   ``extras`` (a dict for per-turn additions: tool definitions, retrieved passages, few-shot
@@ -29,9 +30,17 @@ Hooks, for features built on top (tools, documents, token probabilities, remote 
 - ``add_event_hook(fn)`` registers ``fn(turn, event)``, called for every engine event on the
   owner's thread; it may put JSON-ready values in ``turn.data`` (extra per-reply data,
   stored with the reply);
-- ``persist_reply(turn, final)`` is the one method that writes a reply row (streaming saves
-  and the final one); a failed save (disk full ...) keeps the text, sets
-  ``turn.save_error`` and is retried (``retry_unsaved``);
+- ``add_text_hook(fn)``: ``fn(turn, delta) -> str`` filters the streamed text before it is
+  kept and shown (tools hide a call being written);
+- ``add_end_hook(fn)``: ``fn(turn, stats, error) -> bool`` when a reply ends; True means the
+  hook carries the turn on (a tool loop runs the calls, then ``begin``s the next step or
+  ``finish``es the turn);
+- ``add_stop_hook(fn)``: ``fn(turn) -> bool`` on Stop; True means the hook stopped the turn
+  (tools running);
+- ``turn.state`` holds each feature's per-turn bookkeeping (never stored);
+- ``persist_reply(turn, final)`` saves the reply row through the one writer of assistant
+  rows (``chatdesk.services.replies.ReplyWriter``); a failed save (disk full ...) keeps the
+  text, sets ``turn.save_error`` and is retried (``retry_unsaved``);
 - ``add_listener(TurnListener)`` is how a front end hears about a turn (started, text grew,
   finished), on the owner's thread.
 """
@@ -58,6 +67,7 @@ from chatdesk.engine.types import (
     TextDelta,
 )
 from chatdesk.services.events import Dispatch, run_inline
+from chatdesk.services.replies import ReplyOutcome, ReplyWriter, final_status, stats_to_dict
 from chatdesk.services.settings import SettingsService
 from chatdesk.services.tool_history import chat_messages
 from chatdesk.store import Conversation, Message, Store, StoreError
@@ -128,7 +138,8 @@ class Turn:
     cancel_requested: bool = False
     last_persist: float = 0.0
     save_error: str | None = None  # the last save failed (disk full...): the text is kept here
-    tools: Any = None  # a turn with tools: its ``tool_turns.ToolState``
+    tool_calls: list[dict[str, Any]] | None = None  # the calls the reply made (a tool step)
+    state: dict[str, object] = field(default_factory=dict)  # features' bookkeeping, by feature
 
     @property
     def conversation_id(self) -> str:
@@ -139,6 +150,13 @@ class Turn:
     def finished(self) -> bool:
         """True once the reply ended (complete, interrupted or error)."""
         return self.status != "streaming"
+
+    def outcome(self) -> ReplyOutcome:
+        """What the reply's final row keeps."""
+        return ReplyOutcome(
+            self.text, self.status, self.stats, self.n_ctx, self.dropped, self.error,
+            self.data or None, self.identity, self.tool_calls,
+        )  # fmt: skip
 
 
 class TurnListener(Protocol):
@@ -156,6 +174,9 @@ class TurnListener(Protocol):
 
 RequestHook = Callable[[TurnRequest], None]
 EventHook = Callable[[Turn, ReplyEvent], None]
+TextHook = Callable[[Turn, str], str]
+EndHook = Callable[[Turn, ReplyStats | None, BaseException | None], bool]
+StopHook = Callable[[Turn], bool]
 
 
 class TurnService:
@@ -169,6 +190,7 @@ class TurnService:
         dispatch: Dispatch = run_inline,
     ) -> None:
         self.store = store
+        self.replies = ReplyWriter(store)
         self.engines = engines
         self.settings = settings
         self.dispatch = dispatch
@@ -177,7 +199,9 @@ class TurnService:
         self._listeners: list[TurnListener] = []
         self._request_hooks: list[RequestHook] = []
         self._event_hooks: list[EventHook] = []
-        self.tool_steps: Any = None  # ``tool_turns.ToolTurns`` once tools are set up
+        self._text_hooks: list[TextHook] = []
+        self._end_hooks: list[EndHook] = []
+        self._stop_hooks: list[StopHook] = []
 
     # -- hooks --------------------------------------------------------------------
     def add_listener(self, listener: TurnListener) -> None:
@@ -196,6 +220,18 @@ class TurnService:
     def add_event_hook(self, hook: EventHook) -> None:
         """Call ``hook(turn, event)`` for every engine event (it may fill ``turn.data``)."""
         self._event_hooks.append(hook)
+
+    def add_text_hook(self, hook: TextHook) -> None:
+        """Pass streamed text through ``hook(turn, delta)``; what it returns is kept."""
+        self._text_hooks.append(hook)
+
+    def add_end_hook(self, hook: EndHook) -> None:
+        """Call ``hook(turn, stats, error)`` when a reply ends; True: it carries the turn on."""
+        self._end_hooks.append(hook)
+
+    def add_stop_hook(self, hook: StopHook) -> None:
+        """Call ``hook(turn)`` on Stop; True: the hook stopped the turn itself."""
+        self._stop_hooks.append(hook)
 
     # -- conversations ------------------------------------------------------------
     def new_conversation(
@@ -224,17 +260,16 @@ class TurnService:
         cid = conversation.id
         first = next((str(m.get("content", "")) for m in messages if m.get("role") == "user"), "")
         self.store.rename_conversation(cid, title_for(first or reply))
+        parent = None
         for message in messages:
-            self.store.append_message(cid, str(message["role"]), str(message.get("content", "")))
-        row = self.store.append_message(
-            cid, "assistant", reply, model=self.engines.model_path, settings=settings
-        )
+            role, text = str(message["role"]), str(message.get("content", ""))
+            parent = self.store.append_message(cid, role, text).id
+        row = self.replies.open(cid, parent, model=self.engines.model_path, settings=settings)
         figures = stats_to_dict(stats)
         status = final_status(reply, None, False, figures)
-        self.store.update_message(row.id, status=status, stats=figures)
-        self.store.set_reply_metadata(
-            row.id, n_ctx=stats.n_ctx or None, model_identity=self.engines.identity()
-        )
+        outcome = ReplyOutcome(reply, status, figures, stats.n_ctx or None, stats.dropped_messages)
+        outcome.identity = self.engines.identity()
+        self.replies.close(row.id, outcome)
         return conversation
 
     # -- turns --------------------------------------------------------------------
@@ -277,7 +312,7 @@ class TurnService:
             raise ChatError("only a reply with some text can be continued")
         path = self.store.path_to(reply.id)
         request = self.request_for(reply.conversation_id, path, extras)
-        self.store.update_message(reply.id, status="streaming")
+        self.replies.reopen(reply.id)
         model, identity = self.engines.model_path, self.engines.identity()
         turn = Turn(request, reply.id, path, model, identity, text=reply.content)
         return self._begin(turn)
@@ -285,9 +320,8 @@ class TurnService:
     def stop(self) -> None:
         """Stop the streaming reply; what arrived so far is kept (``interrupted``)."""
         turn = self.current
-        if turn is not None and turn.tools is not None and turn.tools.running:
-            self.tool_steps.stop(turn)  # tools are running: the turn ends now
-            return
+        if turn is not None and any(hook(turn) for hook in self._stop_hooks):
+            return  # a feature stopped it (tools were running: the turn ended now)
         if turn is not None and not turn.finished and turn.handle is not None:
             turn.cancel_requested = True
             turn.handle.cancel()
@@ -327,10 +361,9 @@ class TurnService:
         path = self.store.path_to(user.id)
         request = self.request_for(conversation_id, path, extras)
         model, identity = self.engines.model_path, self.engines.identity()
-        placeholder = self.store.append_message(
-            conversation_id, "assistant", "", parent_id=user.id, status="streaming",
-            model=model, settings=request.sampling,
-        )  # fmt: skip
+        placeholder = self.replies.open(
+            conversation_id, user.id, model=model, settings=request.sampling
+        )
         if model and self.store.get_conversation(conversation_id).model_identity != identity:
             self.store.update_conversation(conversation_id, model=model, model_identity=identity)
         return self._begin(Turn(request, placeholder.id, [*path, placeholder], model, identity))
@@ -353,11 +386,7 @@ class TurnService:
 
     def _generate(self, turn: Turn) -> None:
         request = turn.request
-        if self.tool_steps is not None:  # extras["tools"] (given after the hooks) -> schemas
-            self.tool_steps.prepare(request)
         schemas = request.extras.get("tool_schemas")
-        if schemas and turn.tools is None and self.tool_steps is not None:
-            turn.tools = self.tool_steps.state_for(turn)
         tools = {"tools": schemas} if schemas else {}  # engines without tools never see it
         try:
             turn.handle = self.engines.engine.generate(
@@ -376,7 +405,9 @@ class TurnService:
         for hook in self._event_hooks:
             hook(turn, event)
         if isinstance(event, TextDelta):
-            shown = event.text if turn.tools is None else turn.tools.parser.feed(event.text)
+            shown = event.text
+            for text_hook in self._text_hooks:
+                shown = text_hook(turn, shown)
             if shown:  # a tool call being written is never shown as text
                 turn.text += shown
                 for listener in list(self._listeners):
@@ -391,12 +422,12 @@ class TurnService:
             self._finish(turn, event.stats, event.error)
 
     def _finish(self, turn: Turn, stats: ReplyStats | None, error: BaseException | None) -> None:
-        if turn.tools is not None and self.tool_steps.after_reply(turn, stats, error):
-            return  # the reply called tools: they run, then the next step starts
         turn.stats = stats_to_dict(stats) or turn.stats
         if stats is not None and stats.n_ctx:
             turn.prompt_tokens = stats.prompt_tokens or turn.prompt_tokens
             turn.n_ctx, turn.dropped = stats.n_ctx, stats.dropped_messages
+        if any(hook(turn, stats, error) for hook in self._end_hooks):
+            return  # a feature carries the turn on (the reply called tools: they run)
         turn.status = final_status(turn.text, error, turn.cancel_requested, turn.stats)
         if error is not None:
             turn.host_died = isinstance(error, EngineHostDied)
@@ -442,31 +473,10 @@ class TurnService:
         return not self.unsaved
 
     def _write_reply(self, turn: Turn, final: bool) -> None:
-        if not final:
-            self.store.update_message(turn.message_id, content=turn.text)
-            return
-        self.store.update_message(
-            turn.message_id, content=turn.text, status=turn.status, stats=turn.stats
-        )
-        self.store.set_reply_metadata(
-            turn.message_id,
-            n_ctx=turn.n_ctx,
-            dropped_messages=turn.dropped if turn.n_ctx else None,
-            error=turn.error,
-            extra=turn.data or None,
-            model_identity=turn.identity,
-        )
-
-
-def final_status(
-    text: str, error: BaseException | None, cancelled: bool, stats: dict[str, Any]
-) -> str:
-    """The one status rule (see the module docstring)."""
-    if error is not None:
-        return "interrupted" if text else "error"
-    if cancelled or stats.get("finish_reason") == "cancelled":
-        return "interrupted"
-    return "complete"
+        if final:
+            self.replies.close(turn.message_id, turn.outcome())
+        else:
+            self.replies.stream(turn.message_id, turn.text)
 
 
 def title_for(text: str) -> str:
@@ -492,20 +502,6 @@ def describe_error(error: BaseException) -> str:
 def as_engine_error(error: BaseException) -> EngineError:
     """Any failure as the engine's error type (what ReplyFailed carries)."""
     return error if isinstance(error, EngineError) else EngineError(describe_error(error))
-
-
-def stats_to_dict(stats: ReplyStats | None) -> dict[str, Any]:
-    """The reply figures the store keeps (the one stats format)."""
-    if stats is None:
-        return {}
-    ttft = stats.time_to_first_token
-    return {
-        "prompt_tokens": stats.prompt_tokens,
-        "completion_tokens": stats.generated_tokens,
-        "time_to_first_token_ms": None if ttft is None else round(ttft * 1000, 1),
-        "tokens_per_second": round(stats.decode_tokens_per_second, 2),
-        "finish_reason": stats.finish_reason,
-    }
 
 
 def to_sampling(settings: dict[str, float | int]) -> SamplingSettings:

@@ -560,7 +560,9 @@ class MainWindow(AppearanceMixin, QMainWindow):
         self.settings_panel.conversation.flush()
         viewer = PromptViewer(self)
         self.background.when_done(
-            self.chat.render_prompt(self.conversation_id), viewer.show_prompt, viewer.show_error
+            self.chat.render_prompt(self.conversation_id, self.tools.extras()),
+            viewer.show_prompt,
+            viewer.show_error,
         )
         viewer.exec()
 

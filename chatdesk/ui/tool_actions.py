@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chatdesk.services.tool_turns import ALL_TOOLS
+from chatdesk.services.tool_turns import ALL_TOOLS, tool_state
 from chatdesk.services.turns import Turn
 from chatdesk.ui.tool_approval import GuiApprover
 from chatdesk.ui.tools_dialog import ToolsDialog
@@ -45,7 +45,7 @@ class ToolActions:
     def turn_finished(self, turn: Turn) -> None:
         """A turn with tools ended: show the rows stored after its reply (stopped results)."""
         window = self.window
-        if turn.tools is not None and turn.conversation_id == window.conversation_id:
+        if tool_state(turn) is not None and turn.conversation_id == window.conversation_id:
             window.chat_view.sync(window.chat.messages(turn.conversation_id))
 
     def open_dialog(self) -> None:

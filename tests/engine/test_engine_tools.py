@@ -79,7 +79,7 @@ def test_a_turn_with_tools_runs_against_the_real_engine_host(
     """The tiny model writes no tool call: one step, its text kept, nothing run."""
     from chatdesk.services.events import EventQueue
     from chatdesk.services.settings import SettingsService
-    from chatdesk.services.tool_turns import ToolTurns
+    from chatdesk.services.tool_turns import ToolTurns, tool_state
     from chatdesk.services.tools import ToolsService
     from chatdesk.services.turns import TurnService
     from chatdesk.store import Store
@@ -89,11 +89,11 @@ def test_a_turn_with_tools_runs_against_the_real_engine_host(
     with Store(tmp_path / "chatdesk.db") as store:
         events = EventQueue()
         turns = TurnService(store, LoadedEngine(fresh_engine), SettingsService(store), events)
-        ToolTurns(turns, ToolsService(store, tmp_path / "mcp.json"), approved_by="test")
+        ToolTurns(turns, ToolsService(store, tmp_path / "mcp.json"), approved_by="test").install()
         cid = turns.new_conversation(settings={"max_tokens": 12, "seed": 3}).id
         turn = turns.send(cid, "What is 2**64?", extras={"tools": ["calculator"]})
         assert events.run_until(lambda: not turns.streaming, timeout=60)
         assert turn.status == "complete"
-        assert turn.tools is not None
+        assert tool_state(turn) is not None
         assert [m.role for m in store.active_path(cid)] == ["user", "assistant"]
         assert store.tool_audit() == []
