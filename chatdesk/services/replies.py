@@ -7,8 +7,9 @@ Every assistant reply the app keeps goes through ``ReplyWriter``, whoever made i
   ``ReplyOutcome`` when the engine is done;
 - each step of a tool loop (``chatdesk.services.tool_turns``): the same three calls, the
   outcome carrying the step's ``tool_calls``;
-- an exchange the API server answered (``TurnService.record_exchange``): ``open`` and
-  ``close`` at once, with the figures the server measured;
+- an exchange the API server answered (``TurnService.record_exchange``): ``history`` (the
+  request's messages, its earlier assistant turns included), then ``open`` and ``close``
+  at once, with the figures the server measured;
 - a branch from another token (``chatdesk.services.token_probabilities``): ``open`` with
   the new prefix as an ``interrupted`` reply, which the turn service then continues.
 
@@ -65,6 +66,20 @@ class ReplyWriter:
             conversation_id, "assistant", text, parent_id=parent_id, status=status,
             model=model, settings=settings,
         )  # fmt: skip
+
+    def history(self, conversation_id: str, messages: list[dict[str, Any]]) -> str | None:
+        """The messages an exchange answered (an API request's), in order, each under the
+        one before; the id of the last (None for none)."""
+        parent = None
+        for message in messages:
+            role, text = str(message["role"]), str(message.get("content") or "")
+            if role == "assistant":
+                row = self.open(conversation_id, parent, model=None, settings=None, text=text,
+                                status="complete")  # fmt: skip
+            else:
+                row = self.store.append_message(conversation_id, role, text, parent_id=parent)
+            parent = row.id
+        return parent
 
     def stream(self, message_id: str, text: str) -> None:
         """The text so far (cheap: called while the reply streams)."""

@@ -260,10 +260,7 @@ class TurnService:
         cid = conversation.id
         first = next((str(m.get("content", "")) for m in messages if m.get("role") == "user"), "")
         self.store.rename_conversation(cid, title_for(first or reply))
-        parent = None
-        for message in messages:
-            role, text = str(message["role"]), str(message.get("content", ""))
-            parent = self.store.append_message(cid, role, text).id
+        parent = self.replies.history(cid, messages)
         row = self.replies.open(cid, parent, model=self.engines.model_path, settings=settings)
         figures = stats_to_dict(stats)
         status = final_status(reply, None, False, figures)
