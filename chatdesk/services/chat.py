@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatdesk.docs.records import Passage
-from chatdesk.services.turns import TurnService
+from chatdesk.engine.request import RenderedPrompt
+from chatdesk.engine.types import EngineError
+from chatdesk.services.turns import TurnService, engine_request
 from chatdesk.store import Message, Store
 
 
@@ -75,7 +77,23 @@ class ChatService:
         ``extras`` are the turn options the front end sends its turns with (tools...)."""
         path = self.messages(conversation_id)
         request = self.turns.request_for(conversation_id, path, extras)
-        schemas = request.extras.get("tool_schemas")
-        tools = {"tools": schemas} if schemas else {}
-        engine = self.turns.engines.engine
-        return engine.render_prompt(request.messages, request.system_prompt, **tools)
+        try:
+            rendering = self.turns.engines.engine.render(
+                engine_request(request, request.extras.get("tool_schemas"))
+            )
+        except EngineError as error:
+            rendering = Future[RenderedPrompt]()
+            rendering.set_exception(error)
+        answer: Future[tuple[str, int]] = Future()
+        rendering.add_done_callback(lambda done: _as_text_and_tokens(done, answer))
+        return answer
+
+
+def _as_text_and_tokens(done: Future[RenderedPrompt], answer: Future[tuple[str, int]]) -> None:
+    """Complete ``answer`` with the rendered prompt's text and token count (or its error)."""
+    error = done.exception()
+    if error is not None:
+        answer.set_exception(error)
+    else:
+        rendered = done.result()
+        answer.set_result((rendered.text, rendered.tokens))

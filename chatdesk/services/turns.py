@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chatdesk.engine.interface import ChatMessage, Engine, ReplyHandle
+from chatdesk.engine.request import ChatRequest, ToolSpec
 from chatdesk.engine.types import (
     ContextFitted,
     EngineError,
@@ -384,12 +385,8 @@ class TurnService:
     def _generate(self, turn: Turn) -> None:
         request = turn.request
         schemas = request.extras.get("tool_schemas")
-        tools = {"tools": schemas} if schemas else {}  # engines without tools never see it
         try:
-            turn.handle = self.engines.engine.generate(
-                request.messages, request.system_prompt, to_sampling(request.sampling),
-                conversation_key=request.conversation_id, **tools,
-            )  # fmt: skip
+            turn.handle = self.engines.engine.generate(engine_request(request, schemas))
             turn.handle.on_event(lambda event: self.dispatch(lambda: self._apply(turn, event)))
         except Exception as error:  # the engine refused at once: the turn fails the same way
             failure = ReplyFailed(error=as_engine_error(error))
@@ -499,6 +496,17 @@ def describe_error(error: BaseException) -> str:
 def as_engine_error(error: BaseException) -> EngineError:
     """Any failure as the engine's error type (what ReplyFailed carries)."""
     return error if isinstance(error, EngineError) else EngineError(describe_error(error))
+
+
+def engine_request(request: TurnRequest, tools: list[dict[str, Any]] | None) -> ChatRequest:
+    """The engine's request for a turn (``tools``: OpenAI-style function schemas)."""
+    return ChatRequest.of(
+        request.messages,
+        system_prompt=request.system_prompt,
+        sampling=to_sampling(request.sampling),
+        tools=tuple(ToolSpec.from_openai(tool) for tool in tools or ()),
+        conversation_key=request.conversation_id,
+    )
 
 
 def to_sampling(settings: dict[str, float | int]) -> SamplingSettings:
