@@ -17,7 +17,7 @@ from chatdesk.services.chat import ChatService
 from chatdesk.services.conversations import ConversationsService
 from chatdesk.services.documents_turn import DocumentTurns
 from chatdesk.services.engine_session import EngineSession, local_engine
-from chatdesk.services.events import Dispatch
+from chatdesk.services.events import Dispatch, Offload, run_inline
 from chatdesk.services.export import ExportService
 from chatdesk.services.model_identity import HashCache
 from chatdesk.services.remote_engines import RemoteEngineService, record_sampling_report
@@ -59,7 +59,7 @@ class AppServices:
     def __post_init__(self) -> None:
         """Documents join every turn through the turn service's hooks (see documents_turn)."""
         self.document_turns = DocumentTurns(lambda: self.documents, self.store, self._n_ctx)
-        self.turns.add_request_hook(self.document_turns.on_request)
+        self.turns.add_request_hook(self.document_turns.on_request, blocking=True)
         self.turns.add_event_hook(self.document_turns.on_event)
 
     @classmethod
@@ -88,10 +88,12 @@ class AppServices:
             tools, tool_turns, remote,
         )  # fmt: skip
 
-    def set_dispatch(self, dispatch: Dispatch) -> None:
-        """Deliver engine events and load results through ``dispatch`` from now on."""
+    def set_dispatch(self, dispatch: Dispatch, offload: Offload = run_inline) -> None:
+        """Deliver engine events and load results through ``dispatch`` from now on, and run
+        work that may block (document retrieval before a reply) through ``offload``."""
         self.engine.dispatch = dispatch
         self.turns.dispatch = dispatch
+        self.turns.offload = offload
 
     @property
     def models(self) -> ModelService:

@@ -12,8 +12,9 @@ caller that assembles a request itself:
   (``Store.save_passages``, table ``message_passages``), so its ``[1]``, ``[2]`` can be
   shown, checked and exported later.
 
-Attached collections are kept per conversation in the app settings
-(``documents.attached``: conversation id -> names).
+Attached collections are rows of the store (``attached_collections``, deleted with their
+conversation; migration ``0010_issue19_attached_collections`` moved the old app-settings
+blob there).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from chatdesk.engine.types import ReplyDone, ReplyFailed
 from chatdesk.services.documents import DocumentsError, DocumentService
 from chatdesk.store import Store
 
-ATTACHED_KEY = "documents.attached"
 DOCUMENTS_KEY = "documents"  # request.extras: collection names given for this turn
 PASSAGES_KEY = "document_passages"  # request.extras: the numbered passages (dicts)
 ERROR_KEY = "documents_error"  # request.extras: why the documents could not be used
@@ -70,17 +70,11 @@ class DocumentTurns:
 
     def attached(self, conversation_id: str) -> list[str]:
         """The collections attached to a conversation."""
-        table: dict[str, list[str]] = self.store.get_setting(ATTACHED_KEY, {}) or {}
-        return list(table.get(conversation_id, []))
+        return self.store.attached_collections(conversation_id)
 
     def attach(self, conversation_id: str, names: list[str]) -> None:
         """Attach exactly these collections to a conversation (empty: none)."""
-        table: dict[str, list[str]] = dict(self.store.get_setting(ATTACHED_KEY, {}) or {})
-        if names:
-            table[conversation_id] = list(names)
-        else:
-            table.pop(conversation_id, None)
-        self.store.set_setting(ATTACHED_KEY, table)
+        self.store.set_attached_collections(conversation_id, names)
 
     def on_request(self, request: RequestLike) -> None:
         """Put the passages for the question into the request (no-op without collections)."""

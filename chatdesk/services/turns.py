@@ -26,7 +26,10 @@ every feature plugs in through them and nothing else (``install(turns)``):
 - ``TurnRequest`` is what goes to the engine: messages, system prompt, sampling, and
   ``extras`` (a dict for per-turn additions: tool definitions, retrieved passages, few-shot
   examples, logprobs on/off). ``add_request_hook(fn)`` registers ``fn(request)``, called
-  before every generate, which may edit the request in place;
+  before every generate, which may edit the request in place; a hook registered with
+  ``blocking=True`` (document retrieval: it embeds the question) may take long, so a turn
+  runs it through ``offload`` (the window: a worker thread, see ``events.in_thread``) after
+  the reply row exists, and asks the engine back on the owner's thread once it is done;
 - ``add_event_hook(fn)`` registers ``fn(turn, event)``, called for every engine event on the
   owner's thread; it may put JSON-ready values in ``turn.data`` (extra per-reply data,
   stored with the reply);
@@ -67,7 +70,7 @@ from chatdesk.engine.types import (
     SamplingSettings,
     TextDelta,
 )
-from chatdesk.services.events import Dispatch, run_inline
+from chatdesk.services.events import Dispatch, Offload, run_inline
 from chatdesk.services.replies import ReplyOutcome, ReplyWriter, final_status, stats_to_dict
 from chatdesk.services.settings import SettingsService
 from chatdesk.services.tool_history import chat_messages
@@ -199,6 +202,8 @@ class TurnService:
         self.unsaved: dict[str, Turn] = {}  # replies whose final save failed, by message id
         self._listeners: list[TurnListener] = []
         self._request_hooks: list[RequestHook] = []
+        self._blocking_hooks: list[RequestHook] = []
+        self.offload: Offload = run_inline  # where blocking request hooks run
         self._event_hooks: list[EventHook] = []
         self._text_hooks: list[TextHook] = []
         self._end_hooks: list[EndHook] = []
@@ -214,9 +219,10 @@ class TurnService:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
-    def add_request_hook(self, hook: RequestHook) -> None:
-        """Call ``hook(request)`` before each generate (it may edit the request)."""
-        self._request_hooks.append(hook)
+    def add_request_hook(self, hook: RequestHook, blocking: bool = False) -> None:
+        """Call ``hook(request)`` before each generate (it may edit the request); a
+        ``blocking`` one runs through ``offload``, never on the owner's thread of a GUI."""
+        (self._blocking_hooks if blocking else self._request_hooks).append(hook)
 
     def add_event_hook(self, hook: EventHook) -> None:
         """Call ``hook(turn, event)`` for every engine event (it may fill ``turn.data``)."""
@@ -309,28 +315,34 @@ class TurnService:
         if reply.role != "assistant" or not reply.content or reply.status == "error":
             raise ChatError("only a reply with some text can be continued")
         path = self.store.path_to(reply.id)
-        request = self.request_for(reply.conversation_id, path, extras)
+        request = self.request_for(reply.conversation_id, path, extras, blocking=False)
         self.replies.reopen(reply.id)
         model, identity = self.engines.model_path, self.engines.identity()
         turn = Turn(request, reply.id, path, model, identity, text=reply.content)
-        return self._begin(turn)
+        return self._begin(turn, prepare=True)
 
     def stop(self) -> None:
         """Stop the streaming reply; what arrived so far is kept (``interrupted``)."""
         turn = self.current
         if turn is not None and any(hook(turn) for hook in self._stop_hooks):
             return  # a feature stopped it (tools were running: the turn ended now)
-        if turn is not None and not turn.finished and turn.handle is not None:
-            turn.cancel_requested = True
-            turn.handle.cancel()
+        if turn is not None and not turn.finished:
+            turn.cancel_requested = True  # still preparing: the engine is never asked
+            if turn.handle is not None:
+                turn.handle.cancel()
 
     def request_for(
-        self, conversation_id: str, path: list[Message], extras: dict[str, Any] | None = None
+        self,
+        conversation_id: str,
+        path: list[Message],
+        extras: dict[str, Any] | None = None,
+        blocking: bool = True,
     ) -> TurnRequest:
         """The request for a reply after ``path`` (hooks applied): also what Show prompt shows.
 
         ``extras`` (the turn's own additions) are in the request before the hooks see it, so
-        hooks can read them.
+        hooks can read them. ``blocking=False`` leaves out the blocking hooks (a turn runs
+        them itself, off the owner's thread).
         """
         conversation = self.store.get_conversation(conversation_id)
         request = TurnRequest(
@@ -340,7 +352,7 @@ class TurnService:
             self.settings.effective_sampling(conversation.settings),
             dict(extras or {}),
         )
-        for hook in self._request_hooks:
+        for hook in self._request_hooks + (self._blocking_hooks if blocking else []):
             hook(request)
         return request
 
@@ -357,14 +369,15 @@ class TurnService:
 
     def _start(self, conversation_id: str, user: Message, extras: dict[str, Any] | None) -> Turn:
         path = self.store.path_to(user.id)
-        request = self.request_for(conversation_id, path, extras)
+        request = self.request_for(conversation_id, path, extras, blocking=False)
         model, identity = self.engines.model_path, self.engines.identity()
         placeholder = self.replies.open(
             conversation_id, user.id, model=model, settings=request.sampling
         )
         if model and self.store.get_conversation(conversation_id).model_identity != identity:
             self.store.update_conversation(conversation_id, model=model, model_identity=identity)
-        return self._begin(Turn(request, placeholder.id, [*path, placeholder], model, identity))
+        turn = Turn(request, placeholder.id, [*path, placeholder], model, identity)
+        return self._begin(turn, prepare=True)
 
     def begin(self, turn: Turn) -> Turn:
         """Make ``turn`` current, tell the listeners and ask the engine (tool steps use it)."""
@@ -374,13 +387,36 @@ class TurnService:
         """End ``turn`` without a further engine event (a tool step that ends the turn)."""
         self._finish(turn, None, None)
 
-    def _begin(self, turn: Turn) -> Turn:
+    def _begin(self, turn: Turn, prepare: bool = False) -> Turn:
         turn.last_persist = time.monotonic()
         self.current = turn
         for listener in list(self._listeners):
             listener.turn_started(turn)
-        self._generate(turn)
+        if prepare and self._blocking_hooks:
+            self.offload(lambda: self._prepare(turn))
+        else:
+            self._generate(turn)
         return turn
+
+    def _prepare(self, turn: Turn) -> None:
+        """The blocking request hooks (on the offload thread), then generate on the owner's."""
+        try:
+            for hook in self._blocking_hooks:
+                hook(turn.request)
+        except Exception as error:  # a hook that fails fails the turn, in words
+            log.exception("preparing the request of %s failed", turn.conversation_id)
+            failure = ReplyFailed(error=as_engine_error(error))
+            self.dispatch(lambda: self._apply(turn, failure))
+            return
+        self.dispatch(lambda: self._generate_prepared(turn))
+
+    def _generate_prepared(self, turn: Turn) -> None:
+        if turn.finished:
+            return
+        if turn.cancel_requested:  # Stop pressed while the request was being prepared
+            self._finish(turn, None, None)
+        else:
+            self._generate(turn)
 
     def _generate(self, turn: Turn) -> None:
         request = turn.request

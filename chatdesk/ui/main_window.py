@@ -39,7 +39,9 @@ from PySide6.QtWidgets import (
 
 from chatdesk.paths import data_root
 from chatdesk.services.app_services import AppServices
+from chatdesk.services.documents_turn import ERROR_KEY
 from chatdesk.services.engine_session import ModelState
+from chatdesk.services.events import in_thread
 from chatdesk.services.model_choices import initial_model, model_choices, scan_library
 from chatdesk.services.turns import ChatError, Turn
 from chatdesk.services.types import Conversation, Message, StoreError
@@ -88,7 +90,7 @@ class MainWindow(AppearanceMixin, QMainWindow):
         self.bridge = EventBridge(self)
         self.background = Background(self.bridge)
         self._turn_signals = TurnSignals(self.bridge)
-        services.set_dispatch(self.bridge.dispatch)
+        services.set_dispatch(self.bridge.dispatch, offload=in_thread)
         services.turns.add_listener(self._turn_signals)
         services.engine.add_listener(self.bridge.model_status)
         self.setObjectName("mainWindow")
@@ -448,6 +450,11 @@ class MainWindow(AppearanceMixin, QMainWindow):
             )
         elif turn.error:
             self.notice.show_notice(f"The reply failed: {first_line(turn.error)}")
+        elif problem := turn.request.extras.get(ERROR_KEY):  # answered without the documents
+            self.notice.show_notice(
+                f"Documents were left out of this reply: {first_line(str(problem))}",
+                details=str(problem),
+            )
         elif turn.data.get("sampling_not_sent"):  # a remote server that ignores some settings
             skipped = ", ".join(turn.data["sampling_not_sent"])
             self.notice.show_notice(

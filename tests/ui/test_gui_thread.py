@@ -1,0 +1,141 @@
+"""Nothing that can block runs on the GUI thread: a send with documents attached whose
+embedding model is slow keeps the window's event loop turning, and a retrieval failure is
+shown in the window (the reply is still written, without the documents)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from pytestqt.qtbot import QtBot
+
+from chatdesk.ui.main_window import MainWindow
+from tests.support.scripted_engine import ScriptedEngine
+from tests.support.slow_embedder import SlowEmbedder, slow_collection
+from tests.ui.conftest import wait_for_model, wait_for_reply
+
+EMBED_S = 2.0
+HEARTBEAT_MS = 20
+
+
+class Heartbeat:
+    """A QTimer that records the longest gap between its ticks (the GUI thread's longest block)."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._last = time.perf_counter()
+        self.timer = QTimer(interval=HEARTBEAT_MS)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.longest = max(self.longest, now - self._last)
+        self._last = now
+
+
+def window_with_documents(
+    qtbot: QtBot,
+    make_window: Callable[..., MainWindow],
+    *,
+    engine: ScriptedEngine,
+    model: Path,
+    folder: Path,
+    embedder: SlowEmbedder,
+) -> MainWindow:
+    """A window with a model loaded and a new chat that has the slow collection attached."""
+    engine.tokens = 6
+    window = make_window(lambda: engine)
+    window.load_model(str(model))
+    wait_for_model(qtbot, window)
+    slow_collection(window.services.documents, folder, "rail", embedder)
+    window.new_chat()
+    cid = window.conversation_id
+    assert cid is not None
+    window.services.document_turns.attach(cid, ["rail"])
+    return window
+
+
+def test_sending_with_a_slow_embedding_model_keeps_the_window_responsive(
+    qtbot: QtBot,
+    make_window: Callable[..., MainWindow],
+    scripted_engine: ScriptedEngine,
+    fake_gguf: Path,
+    tmp_path: Path,
+) -> None:
+    window = window_with_documents(
+        qtbot,
+        make_window,
+        engine=scripted_engine,
+        model=fake_gguf,
+        folder=tmp_path,
+        embedder=SlowEmbedder(EMBED_S),
+    )
+    heartbeat = Heartbeat()
+    qtbot.wait(100)
+    heartbeat.longest = 0.0
+    started = time.perf_counter()
+    window.send("How long is the Velta tunnel?")
+    assert time.perf_counter() - started < 0.5  # send returned before the question was embedded
+    assert window.turns.streaming  # the reply shows as being written at once
+    wait_for_reply(qtbot, window, timeout=30000)
+    heartbeat.timer.stop()
+    assert time.perf_counter() - started >= EMBED_S  # the embedding really took its time
+    assert heartbeat.longest < 0.5, f"the GUI thread blocked {heartbeat.longest:.2f} s"
+    sent = scripted_engine.requests[-1]["messages"][-1]["content"]
+    assert "14.2 km" in sent  # the passages reached the engine
+    assert window.chat_view.widgets[-1].message.status == "complete"
+    window.services.documents.close()
+
+
+def test_a_retrieval_failure_is_shown_and_the_reply_written_without_documents(
+    qtbot: QtBot,
+    make_window: Callable[..., MainWindow],
+    scripted_engine: ScriptedEngine,
+    fake_gguf: Path,
+    tmp_path: Path,
+) -> None:
+    window = window_with_documents(
+        qtbot,
+        make_window,
+        engine=scripted_engine,
+        model=fake_gguf,
+        folder=tmp_path,
+        embedder=SlowEmbedder(0.1, broken=True),
+    )
+    window.send("How long is the Velta tunnel?")
+    wait_for_reply(qtbot, window)
+    assert scripted_engine.requests[-1]["messages"][-1]["content"] == (
+        "How long is the Velta tunnel?"
+    )
+    assert window.chat_view.widgets[-1].message.status == "complete"
+    assert not window.notice.isHidden()
+    assert "Documents were left out of this reply" in window.notice.label.text()
+    assert "slow-embedder.gguf" in window.notice.label.text()
+    window.services.documents.close()
+
+
+def test_stop_while_the_question_is_embedded_ends_the_reply_without_asking_the_engine(
+    qtbot: QtBot,
+    make_window: Callable[..., MainWindow],
+    scripted_engine: ScriptedEngine,
+    fake_gguf: Path,
+    tmp_path: Path,
+) -> None:
+    window = window_with_documents(
+        qtbot,
+        make_window,
+        engine=scripted_engine,
+        model=fake_gguf,
+        folder=tmp_path,
+        embedder=SlowEmbedder(1.0),
+    )
+    asked = len(scripted_engine.requests)
+    window.send("How long is the Velta tunnel?")
+    window.stop()
+    wait_for_reply(qtbot, window, timeout=10000)
+    assert len(scripted_engine.requests) == asked
+    assert window.chat_view.widgets[-1].message.status == "interrupted"
+    window.services.documents.close()
