@@ -14,8 +14,8 @@ from typing import Any
 
 from chatdesk.docs.records import Passage
 from chatdesk.engine.request import RenderedPrompt
-from chatdesk.engine.types import EngineError
-from chatdesk.services.turns import TurnService, engine_request
+from chatdesk.services.reply_summary import reply_summary
+from chatdesk.services.turns import Turn, TurnService
 from chatdesk.store import Message, Store
 
 
@@ -69,23 +69,31 @@ class ChatService:
             return []
         return [Passage.from_dict(p) for p in self.store.passages(message.id)]
 
+    def summary(self, turn: Turn) -> dict[str, Any]:
+        """Everything a finished turn's reply has, JSON-ready (``reply_summary``)."""
+        return reply_summary(self.store, turn)
+
     def render_prompt(
         self, conversation_id: str, extras: dict[str, Any] | None = None
     ) -> Future[tuple[str, int]]:
-        """The exact prompt for the conversation's active branch: Future of (text, tokens).
+        """Show prompt: the engine's rendering of ``TurnService.prompt_request`` for the
+        active branch (the very request the last reply was sent), Future of (text, tokens).
 
-        ``extras`` are the turn options the front end sends its turns with (tools...)."""
-        path = self.messages(conversation_id)
-        request = self.turns.request_for(conversation_id, path, extras)
-        try:
-            rendering = self.turns.engines.engine.render(
-                engine_request(request, request.extras.get("tool_schemas"))
-            )
-        except EngineError as error:
-            rendering = Future[RenderedPrompt]()
-            rendering.set_exception(error)
+        ``extras`` are the options the front end sends its turns with (tools...). The request
+        is built through the turn service's ``offload`` (document retrieval may block)."""
         answer: Future[tuple[str, int]] = Future()
-        rendering.add_done_callback(lambda done: _as_text_and_tokens(done, answer))
+
+        def build() -> None:
+            try:
+                path = self.messages(conversation_id)
+                request = self.turns.prompt_request(conversation_id, path, extras)
+                rendering = self.turns.engines.engine.render(request)
+            except Exception as error:  # said in the viewer, like an engine's refusal
+                answer.set_exception(error)
+                return
+            rendering.add_done_callback(lambda done: _as_text_and_tokens(done, answer))
+
+        self.turns.offload(build)
         return answer
 
 

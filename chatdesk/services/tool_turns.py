@@ -2,11 +2,12 @@
 
 ``ToolTurns`` plugs into the ``TurnService`` through its hooks, as documents and token
 probabilities do (``install``): a request hook, a text hook, an end hook and a stop hook.
-A turn whose request carries ``extras["tools"]`` (tool names, or "all") gets the schemas of
-those tools (``extras["tool_schemas"]``, sent to the model's chat template; the request
-hook) and a ``ToolState`` in ``turn.state`` (``tool_state(turn)``): its reply streams
-through a ``ToolCallStream``, so a call is recognised as it starts and never shown as text
-(the text hook). When the reply ends with calls (the end hook takes the turn over):
+A turn whose request carries ``extras["tools"]`` (tool names, or "all") gets those tools'
+``ToolSpec``s in its engine request (``request.chat.tools``, which the engine gives the
+model's chat template; the request hook) and a ``ToolState`` in ``turn.state``
+(``tool_state(turn)``): its reply streams through a ``ToolCallStream``, so a call is
+recognised as it starts and never shown as text (the text hook). When the reply ends with
+calls (the end hook takes the turn over):
 
 1. the assistant row is stored complete, with its ``tool_calls`` (the turn service's one
    reply writer);
@@ -33,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chatdesk.engine.request import ToolSpec
 from chatdesk.engine.types import ReplyStats
 from chatdesk.services.tool_history import store_tool_result
 from chatdesk.services.tools import Approver, ToolRun, ToolsService
@@ -105,11 +107,12 @@ class ToolTurns:
 
     # --- hooks -------------------------------------------------------------------------
     def on_request(self, request: TurnRequest) -> None:
-        """Tool names (or "all") in ``extras["tools"]`` -> their schemas, once per request."""
+        """Tool names (or "all") in ``extras["tools"]`` -> their ``ToolSpec``s in the request."""
         wanted = request.extras.get("tools")
-        if wanted and "tool_schemas" not in request.extras:
+        if wanted and not request.chat.tools:
             names = None if wanted == ALL_TOOLS else list(wanted)
-            request.extras["tool_schemas"] = self.tools.schemas(names)
+            specs = tuple(ToolSpec.from_openai(s) for s in self.tools.schemas(names))
+            request.chat = request.chat.replace(tools=specs)
 
     def on_text(self, turn: Turn, delta: str) -> str:
         """The text to show: a call being written is held back."""
@@ -127,7 +130,7 @@ class ToolTurns:
     def _state(self, turn: Turn) -> ToolState | None:
         """The turn's state, made on its first event when its request offers tools."""
         state = tool_state(turn)
-        if state is None and turn.request.extras.get("tool_schemas"):
+        if state is None and turn.request.chat.tools:
             state = ToolState(ToolCallStream())
             turn.state[STATE_KEY] = state
         return state
@@ -212,7 +215,7 @@ class ToolTurns:
         path = self.turns.store.path_to(after)
         request = self.turns.request_for(turn.conversation_id, path, turn.request.extras)
         placeholder = self.turns.replies.open(
-            turn.conversation_id, after, model=turn.model, settings=request.sampling
+            turn.conversation_id, after, model=turn.model, settings=request.settings
         )
         step = Turn(request, placeholder.id, [*path, placeholder], turn.model, turn.identity)
         done = tool_state(turn) or ToolState(ToolCallStream())

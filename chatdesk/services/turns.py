@@ -23,10 +23,14 @@ and listeners are told. The window's dispatch is the Qt bridge; the CLI drains a
 Hooks, for features built on top (tools, documents, token probabilities, remote engines);
 every feature plugs in through them and nothing else (``install(turns)``):
 
-- ``TurnRequest`` is what goes to the engine: messages, system prompt, sampling, and
-  ``extras`` (a dict for per-turn additions: tool definitions, retrieved passages, few-shot
-  examples, logprobs on/off). ``add_request_hook(fn)`` registers ``fn(request)``, called
-  before every generate, which may edit the request in place; a hook registered with
+- ``TurnRequest`` carries the engine's request: ``chat``, one immutable
+  ``chatdesk.engine.request.ChatRequest`` (history, system prompt, sampling, conversation
+  key), and ``extras`` (what the turn asked for: tool names, collections, logprobs; and what
+  hooks found: passages...). ``add_request_hook(fn)`` registers ``fn(request)``, called
+  before every generate; it transforms the value (``request.chat = request.chat.replace(
+  ...)``: documents put passages in, tools their ``ToolSpec``s, token probabilities the
+  few-shot examples and ``logprobs``). The value left is exactly what the engine gets, and
+  Show prompt renders that same value (``TurnService.prompt_request``); a hook registered with
   ``blocking=True`` (document retrieval: it embeds the question) may take long, so a turn
   runs it through ``offload`` (the window: a worker thread, see ``events.in_thread``) after
   the reply row exists, and asks the engine back on the owner's thread once it is done;
@@ -58,7 +62,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chatdesk.engine.interface import ChatMessage, Engine, ReplyHandle
-from chatdesk.engine.request import ChatRequest, ToolSpec
+from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.types import (
     ContextFitted,
     EngineError,
@@ -78,6 +82,7 @@ from chatdesk.store import Conversation, Message, Store, StoreError
 
 log = logging.getLogger(__name__)
 PERSIST_INTERVAL_S = 0.25
+SENT_KEPT = 64  # replies whose exact request Show prompt can still show
 DEFAULT_TITLE = "New chat"
 TITLE_LENGTH = 60
 
@@ -110,12 +115,13 @@ class EngineSource(Protocol):
 
 @dataclass
 class TurnRequest:
-    """Everything the engine gets for one reply; request hooks may change it."""
+    """One reply's request while hooks prepare it: ``chat`` is what the engine gets (hooks
+    replace it, it never changes in place), ``settings`` the sampling settings stored with
+    the reply, ``extras`` the turn's options and what hooks found."""
 
     conversation_id: str
-    messages: list[ChatMessage]
-    system_prompt: str
-    sampling: dict[str, float | int]
+    chat: ChatRequest
+    settings: dict[str, float | int]
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -208,6 +214,7 @@ class TurnService:
         self._text_hooks: list[TextHook] = []
         self._end_hooks: list[EndHook] = []
         self._stop_hooks: list[StopHook] = []
+        self._sent: dict[str, ChatRequest] = {}  # reply id -> the request it was sent
 
     # -- hooks --------------------------------------------------------------------
     def add_listener(self, listener: TurnListener) -> None:
@@ -345,16 +352,31 @@ class TurnService:
         them itself, off the owner's thread).
         """
         conversation = self.store.get_conversation(conversation_id)
-        request = TurnRequest(
-            conversation_id,
-            history_for(path),
-            conversation.system_prompt,
-            self.settings.effective_sampling(conversation.settings),
-            dict(extras or {}),
-        )
+        settings = self.settings.effective_sampling(conversation.settings)
+        try:
+            chat = ChatRequest.of(
+                history_for(path), system_prompt=conversation.system_prompt,
+                sampling=to_sampling(settings), conversation_key=conversation_id,
+            )  # fmt: skip
+        except EngineError as error:  # a stored message the engine could not take
+            raise ChatError(describe_error(error)) from None
+        request = TurnRequest(conversation_id, chat, settings, dict(extras or {}))
         for hook in self._request_hooks + (self._blocking_hooks if blocking else []):
             hook(request)
         return request
+
+    def prompt_request(
+        self, conversation_id: str, path: list[Message], extras: dict[str, Any] | None = None
+    ) -> ChatRequest:
+        """What Show prompt renders for a branch. Ending with a reply: the request that reply
+        was generated from (the very value sent, while this session remembers it; else
+        built again the same way). Otherwise: the request for the next reply."""
+        if path and path[-1].role == "assistant":
+            sent = self._sent.get(path[-1].id)
+            if sent is not None:
+                return sent
+            path = path[:-1]
+        return self.request_for(conversation_id, path, extras).chat
 
     # -- internals ----------------------------------------------------------------
     def _check_can_generate(self) -> None:
@@ -372,7 +394,7 @@ class TurnService:
         request = self.request_for(conversation_id, path, extras, blocking=False)
         model, identity = self.engines.model_path, self.engines.identity()
         placeholder = self.replies.open(
-            conversation_id, user.id, model=model, settings=request.sampling
+            conversation_id, user.id, model=model, settings=request.settings
         )
         if model and self.store.get_conversation(conversation_id).model_identity != identity:
             self.store.update_conversation(conversation_id, model=model, model_identity=identity)
@@ -419,10 +441,11 @@ class TurnService:
             self._generate(turn)
 
     def _generate(self, turn: Turn) -> None:
-        request = turn.request
-        schemas = request.extras.get("tool_schemas")
+        self._sent[turn.message_id] = turn.request.chat  # what Show prompt shows for it
+        while len(self._sent) > SENT_KEPT:
+            del self._sent[next(iter(self._sent))]
         try:
-            turn.handle = self.engines.engine.generate(engine_request(request, schemas))
+            turn.handle = self.engines.engine.generate(turn.request.chat)
             turn.handle.on_event(lambda event: self.dispatch(lambda: self._apply(turn, event)))
         except Exception as error:  # the engine refused at once: the turn fails the same way
             failure = ReplyFailed(error=as_engine_error(error))
@@ -532,17 +555,6 @@ def describe_error(error: BaseException) -> str:
 def as_engine_error(error: BaseException) -> EngineError:
     """Any failure as the engine's error type (what ReplyFailed carries)."""
     return error if isinstance(error, EngineError) else EngineError(describe_error(error))
-
-
-def engine_request(request: TurnRequest, tools: list[dict[str, Any]] | None) -> ChatRequest:
-    """The engine's request for a turn (``tools``: OpenAI-style function schemas)."""
-    return ChatRequest.of(
-        request.messages,
-        system_prompt=request.system_prompt,
-        sampling=to_sampling(request.sampling),
-        tools=tuple(ToolSpec.from_openai(tool) for tool in tools or ()),
-        conversation_key=request.conversation_id,
-    )
 
 
 def to_sampling(settings: dict[str, float | int]) -> SamplingSettings:
