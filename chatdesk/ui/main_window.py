@@ -87,6 +87,7 @@ class MainWindow(AppearanceMixin, QMainWindow):
         self._remote: dict[str, list[str]] = {}  # remote engine -> its model ids
         self._model_offered: set[str] = set()
         self._load_from_welcome = False
+        self._picker_filled_for: str | None = None  # the loaded model the picker was filled for
         self.bridge = EventBridge(self)
         self.background = Background(self.bridge)
         self._turn_signals = TurnSignals(self.bridge)
@@ -481,6 +482,7 @@ class MainWindow(AppearanceMixin, QMainWindow):
         current = self.services.engine.status.path
         selected = initial_model(settings, choices) if select_initial else current
         self.picker.set_choices(choices, selected)
+        self._picker_filled_for = current
         if select_initial and selected:
             self.load_model(selected)
         else:
@@ -584,8 +586,8 @@ class MainWindow(AppearanceMixin, QMainWindow):
             self.notice.hide()
         elif status.state is ModelState.READY:
             self.model_status.setText(describe_model(status.info))
-            if self.picker.selected_path() != status.path:
-                self.refresh_models()
+            if self.picker.selected_path() != status.path != self._picker_filled_for:
+                self.refresh_models()  # once per model: one the list lacks must not loop
         elif status.state is ModelState.FAILED:
             self.model_status.setText("Load failed")
             self.notice.show_notice(
