@@ -10,8 +10,8 @@ from chatdesk.cli.main import main
 from chatdesk.engine.client import ReplyStream
 from chatdesk.engine.interface import Engine
 from chatdesk.engine.types import ReplyDone, SamplingSettings
-from tests.support.chat_requests import chat
 from tests.api.conftest import RecordingEngine
+from tests.support.chat_requests import chat
 
 SHORT = SamplingSettings(temperature=0, max_tokens=3)
 HI = [{"role": "user", "content": "Hi"}]
