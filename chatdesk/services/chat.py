@@ -14,6 +14,7 @@ from typing import Any
 
 from chatdesk.docs.records import Passage
 from chatdesk.engine.request import RenderedPrompt
+from chatdesk.services.documents_turn import PASSAGES_KEY
 from chatdesk.services.reply_summary import reply_summary
 from chatdesk.services.turns import Turn, TurnService
 from chatdesk.store import Message, Store
@@ -69,6 +70,12 @@ class ChatService:
             return []
         return [Passage.from_dict(p) for p in self.store.passages(message.id)]
 
+    def turn_options(self, path: list[Message], extras: dict[str, Any] | None) -> dict[str, Any]:
+        """The turn options of the branch's last reply: ``extras``, and the passages that
+        reply was given (so a tool step's prompt shows them as the step got them)."""
+        given = self.store.passages(path[-1].id) if path and path[-1].role == "assistant" else []
+        return {**(extras or {}), PASSAGES_KEY: given} if given else dict(extras or {})
+
     def summary(self, turn: Turn) -> dict[str, Any]:
         """Everything a finished turn's reply has, JSON-ready (``reply_summary``)."""
         return reply_summary(self.store, turn)
@@ -77,7 +84,7 @@ class ChatService:
         self, conversation_id: str, extras: dict[str, Any] | None = None
     ) -> Future[tuple[str, int]]:
         """Show prompt: the engine's rendering of ``TurnService.prompt_request`` for the
-        active branch (the very request the last reply was sent), Future of (text, tokens).
+        active branch (the request its last reply is sent), Future of (text, tokens).
 
         ``extras`` are the options the front end sends its turns with (tools...). The request
         is built through the turn service's ``offload`` (document retrieval may block)."""
@@ -86,7 +93,9 @@ class ChatService:
         def build() -> None:
             try:
                 path = self.messages(conversation_id)
-                request = self.turns.prompt_request(conversation_id, path, extras)
+                request = self.turns.prompt_request(
+                    conversation_id, path, self.turn_options(path, extras)
+                )
                 rendering = self.turns.engines.engine.render(request)
             except Exception as error:  # said in the viewer, like an engine's refusal
                 answer.set_exception(error)

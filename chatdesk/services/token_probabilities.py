@@ -141,6 +141,7 @@ class TokenProbabilityFeature:
         count = alternatives_count(request.extras.get("logprobs", self.alternatives()))
         if count:
             chat = chat.replace(logprobs=count, sampling=replace(chat.sampling, logprobs=count))
+            request.settings["logprobs"] = count  # kept with the reply: it has probabilities
         request.chat = chat
 
     def on_event(self, turn: Turn, event: ReplyEvent) -> None:

@@ -30,7 +30,8 @@ every feature plugs in through them and nothing else (``install(turns)``):
   before every generate; it transforms the value (``request.chat = request.chat.replace(
   ...)``: documents put passages in, tools their ``ToolSpec``s, token probabilities the
   few-shot examples and ``logprobs``). The value left is exactly what the engine gets, and
-  Show prompt renders that same value (``TurnService.prompt_request``); a hook registered with
+  Show prompt renders a value built by the same code (``TurnService.prompt_request``); a
+  hook registered with
   ``blocking=True`` (document retrieval: it embeds the question) may take long, so a turn
   runs it through ``offload`` (the window: a worker thread, see ``events.in_thread``) after
   the reply row exists, and asks the engine back on the owner's thread once it is done;
@@ -82,7 +83,6 @@ from chatdesk.store import Conversation, Message, Store, StoreError
 
 log = logging.getLogger(__name__)
 PERSIST_INTERVAL_S = 0.25
-SENT_KEPT = 64  # replies whose exact request Show prompt can still show
 DEFAULT_TITLE = "New chat"
 TITLE_LENGTH = 60
 
@@ -214,7 +214,6 @@ class TurnService:
         self._text_hooks: list[TextHook] = []
         self._end_hooks: list[EndHook] = []
         self._stop_hooks: list[StopHook] = []
-        self._sent: dict[str, ChatRequest] = {}  # reply id -> the request it was sent
 
     # -- hooks --------------------------------------------------------------------
     def add_listener(self, listener: TurnListener) -> None:
@@ -368,13 +367,11 @@ class TurnService:
     def prompt_request(
         self, conversation_id: str, path: list[Message], extras: dict[str, Any] | None = None
     ) -> ChatRequest:
-        """What Show prompt renders for a branch. Ending with a reply: the request that reply
-        was generated from (the very value sent, while this session remembers it; else
-        built again the same way). Otherwise: the request for the next reply."""
+        """What Show prompt renders for a branch: the request a turn sends for its last reply
+        (the branch before that reply; ``extras`` as the turn had them), built now by the
+        same code and hooks as a turn; for a branch that ends with no reply, the request for
+        the next one. Nothing changed since the reply: exactly the value it was sent."""
         if path and path[-1].role == "assistant":
-            sent = self._sent.get(path[-1].id)
-            if sent is not None:
-                return sent
             path = path[:-1]
         return self.request_for(conversation_id, path, extras).chat
 
@@ -441,9 +438,6 @@ class TurnService:
             self._generate(turn)
 
     def _generate(self, turn: Turn) -> None:
-        self._sent[turn.message_id] = turn.request.chat  # what Show prompt shows for it
-        while len(self._sent) > SENT_KEPT:
-            del self._sent[next(iter(self._sent))]
         try:
             turn.handle = self.engines.engine.generate(turn.request.chat)
             turn.handle.on_event(lambda event: self.dispatch(lambda: self._apply(turn, event)))
