@@ -30,11 +30,11 @@ every feature plugs in through them and nothing else (``install(turns)``):
   before every generate; it transforms the value (``request.chat = request.chat.replace(
   ...)``: documents put passages in, tools their ``ToolSpec``s, token probabilities the
   few-shot examples and ``logprobs``). The value left is exactly what the engine gets, and
-  Show prompt renders a value built by the same code (``TurnService.prompt_request``); a
-  hook registered with
-  ``blocking=True`` (document retrieval: it embeds the question) may take long, so a turn
-  runs it through ``offload`` (the window: a worker thread, see ``events.in_thread``) after
-  the reply row exists, and asks the engine back on the owner's thread once it is done;
+  Show prompt renders a value built by the same code (``TurnService.prompt_request``). A
+  hook registered with ``blocking=True`` (document retrieval: it embeds the question) may
+  take long, so a turn runs it through ``offload`` (the window: a worker thread, see
+  ``events.in_thread``) after the reply row exists, and asks the engine back on the owner's
+  thread once it is done;
 - ``add_event_hook(fn)`` registers ``fn(turn, event)``, called for every engine event on the
   owner's thread; it may put JSON-ready values in ``turn.data`` (extra per-reply data,
   stored with the reply);

@@ -183,7 +183,7 @@ def test_every_combination_replies_and_shows_the_prompt_sent(  # noqa: PLR0917 (
     use_engine(qtbot, window, proxy, str(starter_model_path))
     switch_features(window, api_panel, cell)
     reply = send_question(qtbot, window, cell)
-    outcome.result = reply_result(reply)
+    outcome.result = reply_result(reply) + features_missing(window, cell, reply)
     shown_text, shown_tokens = show_prompt(window)
     outcome.prompt = compare_prompt(cell, reply, shown_text, shown_tokens, proxy)
     if cell.api:
@@ -250,6 +250,18 @@ def reply_result(reply: Any) -> str:
     if reply.status == "error" and reason and "\n" not in reason and "Traceback" not in reason:
         return f"refused: {reason[:120]}"
     return f"{reply.status}: {reason[:200] or 'no reason given'}"
+
+
+def features_missing(window: MainWindow, cell: Cell, reply: Any) -> str:
+    """What a complete reply lacks of the features switched on ("" when nothing)."""
+    if reply.status != "complete":
+        return ""
+    missing = []
+    if cell.probs and not window.services.probabilities.choices(reply.id):
+        missing.append("token probabilities")
+    if cell.docs and not window.chat.passages(reply):
+        missing.append("passages")
+    return f" without {' and '.join(missing)}" if missing else ""
 
 
 def show_prompt(window: MainWindow) -> tuple[str, int | None]:
