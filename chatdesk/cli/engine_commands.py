@@ -21,8 +21,8 @@ from chatdesk.cli.errors import CLIError
 from chatdesk.engine.types import MAX_LOGPROBS
 
 if TYPE_CHECKING:
+    from chatdesk.services.token_probabilities import TokenProbabilityFeature
     from chatdesk.services.turns import Turn
-    from chatdesk.store import Store
 
 SAMPLING_FLAGS = {
     "temperature": ("--temperature", float, "sampling temperature (0 = greedy)"),
@@ -224,16 +224,18 @@ def run_ask(args: argparse.Namespace) -> int:
             turn = session.continue_last()
         else:
             turn = session.exchange(str(args.prompt), extras)
-        print_ask_result(args, session.services.store, turn)
+        print_ask_result(args, session.services.probabilities, turn)
     return 0
 
 
-def print_ask_result(args: argparse.Namespace, store: Store, turn: Turn) -> None:
+def print_ask_result(
+    args: argparse.Namespace, probabilities: TokenProbabilityFeature, turn: Turn
+) -> None:
     """After ``ask``: the JSON object (``--json``), or the ``--logprobs`` table."""
     from chatdesk.probabilities.codec import to_json
     from chatdesk.probabilities.formats import table
 
-    choices = (store.token_probabilities(turn.message_id) or []) if args.logprobs else []
+    choices = (probabilities.choices(turn.message_id) or []) if args.logprobs else []
     if args.json:
         result: dict[str, Any] = {
             "conversation_id": turn.conversation_id,

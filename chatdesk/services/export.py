@@ -1,21 +1,27 @@
-"""Export and import for the window: one conversation to Markdown or JSON, all to a folder,
-conversations from a JSON file. Errors come back as ``ExportError`` with a readable reason."""
+"""Export and import for the window and the command line: one conversation to Markdown or
+JSON (a file, or text for stdout), all to a folder, conversations from a JSON file or text.
+Errors come back as ``ExportError`` with a readable reason."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from chatdesk.export import (
+    FORMATS,
     ExportError,
     ImportFormatError,
+    ImportResult,
     export_all,
     export_conversation,
     import_file,
+    import_text,
+    render,
 )
 from chatdesk.export.filenames import safe_stem
+from chatdesk.export.json_format import document, stored_record
 from chatdesk.store import Store
 
-__all__ = ["ExportError", "ExportService", "ImportFormatError"]
+__all__ = ["FORMATS", "ExportError", "ExportService", "ImportFormatError", "ImportResult"]
 
 SUGGESTED_NAME_BYTES = 120
 
@@ -42,6 +48,28 @@ class ExportService:
     def import_file(self, path: Path) -> list[str]:
         """Conversations from a JSON file; their ids. Nothing is written when it fails."""
         return import_file(self._store, path).conversation_ids
+
+    def to_file(self, conversation_id: str, fmt: str, path: Path, probabilities: bool) -> Path:
+        """One conversation in ``fmt`` (``FORMATS``) written to ``path``."""
+        return export_conversation(self._store, conversation_id, fmt, path, probabilities)
+
+    def to_text(self, conversation_id: str, fmt: str, probabilities: bool) -> str:
+        """One conversation in ``fmt`` as text (for stdout)."""
+        return render(self._store, conversation_id, fmt, probabilities)
+
+    def all_to(self, folder: Path, fmt: str, probabilities: bool) -> list[Path]:
+        """Every conversation into ``folder``; the files written."""
+        return export_all(self._store, fmt, folder, probabilities)
+
+    def record_text(self, conversation_id: str) -> str:
+        """The whole conversation as a JSON export document (``chatdesk show --json``)."""
+        return document([stored_record(self._store, conversation_id)])
+
+    def import_from(self, path: Path | None, text: str = "") -> ImportResult:
+        """Conversations from a JSON file (or, without a path, from ``text``)."""
+        if path is None:
+            return import_text(self._store, text)
+        return import_file(self._store, path)
 
     @staticmethod
     def safe_name(title: str) -> str:
