@@ -13,9 +13,11 @@ that starts exactly one id; otherwise ``ConversationIdError`` says why in words.
 from __future__ import annotations
 
 import contextlib
+import logging
 
 from chatdesk.store import Conversation, Message, NotFoundError, SearchHit, Store
 
+log = logging.getLogger("chatdesk.conversations")
 SEARCH_MARKS = ("\ue000", "\ue001")  # around matched words in search snippets
 
 
@@ -92,6 +94,7 @@ class ConversationsService:
         """Delete a conversation and its messages (already gone: nothing to do)."""
         with contextlib.suppress(NotFoundError):
             self.store.delete_conversation(cid)
+            log.info("deleted conversation %s", cid)
 
     def set_active_leaf(self, cid: str, message_id: str) -> None:
         """Show the branch that ends at (or passes through) ``message_id``."""

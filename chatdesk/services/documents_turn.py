@@ -20,6 +20,7 @@ blob there).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -86,14 +87,24 @@ class DocumentTurns:
         if not names:  # attached collections removed since: the turn goes on without them
             return
         question = str(request.messages[-1].get("content", ""))
+        started = time.monotonic()
         try:
             context = documents.context_for(question, names, self.n_ctx() or DEFAULT_CONTEXT)
         except DocumentsError as error:  # e.g. the embedding model is gone: answer without
-            log.warning("documents left out of the turn: %s", error)
+            log.warning(
+                "documents left out: conversation %s, collections %s: %s",
+                request.conversation_id, ", ".join(names), error,
+            )  # fmt: skip
             request.extras[ERROR_KEY] = str(error)
             return
         request.messages[:] = with_documents(request.messages, context)
         request.extras[PASSAGES_KEY] = [p.to_dict() for p in context.passages]
+        took_ms = 1000 * (time.monotonic() - started)
+        log.info(
+            "documents: conversation %s, collections %s, %d passages (%s), %.0f ms",
+            request.conversation_id, ", ".join(names), len(context.passages),
+            "whole documents" if context.whole else "retrieved", took_ms,
+        )  # fmt: skip
 
     def on_event(self, turn: TurnLike, event: object) -> None:
         """Save the turn's passages with its reply when the reply ends."""

@@ -7,6 +7,7 @@ import argparse
 import io
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,50 @@ def test_an_uncaught_error_is_logged_shown_and_loses_nothing(
     for handler in logging.getLogger("chatdesk").handlers:
         handler.flush()
     assert "a bug in a slot" in log_path().read_text(encoding="utf-8")
+    hook.dialog.close()
+    window.stop()
+    qtbot.waitUntil(lambda: not window.turns.streaming)
+
+
+def test_a_worker_thread_crash_is_logged_and_shown_through_the_bridge(
+    qtbot: QtBot,
+    make_window: MakeWindow,
+    scripted_engine: ScriptedEngine,
+    fake_gguf: Path,
+) -> None:
+    scripted_engine.tokens, scripted_engine.rate = 5000, 200.0
+    window = ready(qtbot, make_window, scripted_engine, fake_gguf)
+    assert setup_logging() == log_path()
+    hook = CrashHook(window, window.services)
+    hook.install()
+    window.send("write a lot")
+    turn = window.turns.current
+    assert turn is not None
+    qtbot.waitUntil(lambda: len(turn.text) > 20)
+    shown_on: list[bool] = []
+
+    def work() -> None:
+        raise KeyError("a bug in a worker")
+
+    try:
+        worker = threading.Thread(target=work, name="chatdesk-background")
+        worker.start()
+        worker.join()
+        qtbot.waitUntil(lambda: hook.dialog is not None and hook.dialog.isVisible())
+        shown_on.append(threading.current_thread() is threading.main_thread())
+    finally:
+        hook.uninstall()
+    assert hook.dialog is not None
+    assert "KeyError" in hook.dialog.text()
+    assert "chatdesk-background" in hook.dialog.text()
+    assert str(log_path()) in hook.dialog.text()
+    assert shown_on == [True]
+    assert window.services.chat.message(turn.message_id).content.startswith(turn.text[:20])
+    for handler in logging.getLogger("chatdesk").handlers:
+        handler.flush()
+    logged = log_path().read_text(encoding="utf-8")
+    assert "uncaught exception in thread chatdesk-background" in logged
+    assert "a bug in a worker" in logged
     hook.dialog.close()
     window.stop()
     qtbot.waitUntil(lambda: not window.turns.streaming)
