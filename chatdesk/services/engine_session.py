@@ -121,6 +121,11 @@ class EngineSession:
         """Call ``listener(status)`` on the owner's thread whenever the state changes."""
         self._listeners.append(listener)
 
+    def remove_listener(self, listener: ModelListener) -> None:
+        """Stop calling ``listener`` (a window that closes)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     @property
     def engine(self) -> Engine:
         """The engine replies go through: the API scheduler's lane while it runs, else raw."""

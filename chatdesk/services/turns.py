@@ -203,6 +203,11 @@ class TurnService:
         """Call ``hook(turn, event)`` for every engine event (it may fill ``turn.data``)."""
         self._event_hooks.append(hook)
 
+    def remove_event_hook(self, hook: EventHook) -> None:
+        """Stop calling ``hook`` (a window that closes)."""
+        if hook in self._event_hooks:
+            self._event_hooks.remove(hook)
+
     # -- conversations ------------------------------------------------------------
     def new_conversation(
         self, system_prompt: str = "", settings: dict[str, Any] | None = None

@@ -1,16 +1,23 @@
-"""Nothing that can block runs on the GUI thread: a send with documents attached whose
-embedding model is slow keeps the window's event loop turning, and a retrieval failure is
-shown in the window (the reply is still written, without the documents)."""
+"""One way into the GUI thread, and nothing that can block on it: a send with documents
+attached whose embedding model is slow keeps the window's event loop turning, a retrieval
+failure is shown in the window (the reply is still written, without the documents),
+indexing reports arrive on the GUI thread, the one Throttle, and a closed window is
+disconnected from the services."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
+from chatdesk.services.documents import DocumentService
+from chatdesk.ui.bridge import Throttle
+from chatdesk.ui.documents_panel import DocumentsPanel
 from chatdesk.ui.main_window import MainWindow
 from tests.support.scripted_engine import ScriptedEngine
 from tests.support.slow_embedder import SlowEmbedder, slow_collection
@@ -139,3 +146,56 @@ def test_stop_while_the_question_is_embedded_ends_the_reply_without_asking_the_e
     assert len(scripted_engine.requests) == asked
     assert window.chat_view.widgets[-1].message.status == "interrupted"
     window.services.documents.close()
+
+
+def test_the_throttle_calls_at_once_then_once_per_interval_with_the_latest(
+    qtbot: QtBot,
+) -> None:
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    calls: list[tuple[float, int]] = []
+    started = time.monotonic()
+    throttle = Throttle(lambda n: calls.append((time.monotonic() - started, n)), 200, parent)
+    for n in range(5):
+        throttle(n)
+    assert [n for _, n in calls] == [0]  # the first call runs at once
+    assert throttle.pending
+    qtbot.waitUntil(lambda: len(calls) == 2, timeout=2000)
+    assert calls[1][1] == 4  # the calls in between collapsed into the latest
+    assert calls[1][0] >= 0.19
+    throttle(5)
+    throttle.cancel()
+    qtbot.wait(300)
+    assert [n for _, n in calls] == [0, 4]
+    throttle(6)
+    throttle.flush()
+    assert [n for _, n in calls] == [0, 4, 6]
+
+
+def test_indexing_reports_reach_the_panel_on_the_gui_thread(
+    qtbot: QtBot, chatdesk_home: Path, tmp_path: Path
+) -> None:
+    service = DocumentService(chatdesk_home)
+    panel = DocumentsPanel(service)
+    qtbot.addWidget(panel)
+    threads: list[str] = []
+    panel.progress_changed.connect(lambda _p: threads.append(threading.current_thread().name))
+    panel.indexing_finished.connect(lambda *_: threads.append(threading.current_thread().name))
+    (tmp_path / "notes.md").write_text("# Notes\n\nThe Velta tunnel is 14.2 km long.\n")
+    with qtbot.waitSignal(panel.indexing_finished, timeout=30000):
+        panel.add_paths([tmp_path / "notes.md"], "Notes")
+    assert threads
+    assert set(threads) == {threading.main_thread().name}
+    service.close()
+
+
+def test_a_closed_window_is_disconnected_from_the_services(
+    qtbot: QtBot, make_window: Callable[..., MainWindow], scripted_engine: ScriptedEngine
+) -> None:
+    window = make_window(lambda: scripted_engine)
+    turns, engine = window.services.turns, window.services.engine
+    assert window._turn_signals.turn_event in turns._event_hooks
+    window.close()
+    assert window._turn_signals.turn_event not in turns._event_hooks
+    assert window._turn_signals not in turns._listeners
+    assert window.bridge.model_status not in engine._listeners
