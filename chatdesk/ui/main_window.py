@@ -559,9 +559,13 @@ class MainWindow(AppearanceMixin, QMainWindow):
         from chatdesk.ui.prompt_viewer import PromptViewer
 
         self.settings_panel.conversation.flush()
-        viewer = PromptViewer(self)
-        self.background.when_done(
-            self.chat.render_prompt(self.conversation_id), viewer.show_prompt, viewer.show_error
+        viewer, cid, background = PromptViewer(self), self.conversation_id, self.background
+        # the request's hooks may retrieve documents (an embedding): off the GUI thread; the
+        # engine then renders the prompt and answers through its future
+        background.run(
+            lambda: self.chat.render_prompt(cid),
+            lambda future: background.when_done(future, viewer.show_prompt, viewer.show_error),
+            viewer.show_error,
         )
         viewer.exec()
 

@@ -19,6 +19,7 @@ from chatdesk.services.documents import DocumentService
 from chatdesk.ui.bridge import Throttle
 from chatdesk.ui.documents_panel import DocumentsPanel
 from chatdesk.ui.main_window import MainWindow
+from chatdesk.ui.prompt_viewer import PromptViewer
 from tests.support.scripted_engine import ScriptedEngine
 from tests.support.slow_embedder import SlowEmbedder, slow_collection
 from tests.ui.conftest import wait_for_model, wait_for_reply
@@ -145,6 +146,46 @@ def test_stop_while_the_question_is_embedded_ends_the_reply_without_asking_the_e
     wait_for_reply(qtbot, window, timeout=10000)
     assert len(scripted_engine.requests) == asked
     assert window.chat_view.widgets[-1].message.status == "interrupted"
+    window.services.documents.close()
+
+
+def test_show_prompt_with_a_slow_embedding_model_keeps_the_window_responsive(
+    qtbot: QtBot,
+    make_window: Callable[..., MainWindow],
+    scripted_engine: ScriptedEngine,
+    fake_gguf: Path,
+    tmp_path: Path,
+) -> None:
+    window = window_with_documents(
+        qtbot,
+        make_window,
+        engine=scripted_engine,
+        model=fake_gguf,
+        folder=tmp_path,
+        embedder=SlowEmbedder(1.0),
+    )
+    cid = window.conversation_id
+    assert cid is not None
+    window.services.store.append_message(cid, "user", "How long is the Velta tunnel?")
+    shown: list[str] = []
+
+    def close_when_shown() -> None:
+        viewers = window.findChildren(PromptViewer)
+        if viewers and "tokens" in viewers[-1].summary.text():
+            shown.append(viewers[-1].text.toPlainText())
+            viewers[-1].accept()
+        else:
+            QTimer.singleShot(20, close_when_shown)
+
+    heartbeat = Heartbeat()
+    qtbot.wait(100)
+    heartbeat.longest = 0.0
+    QTimer.singleShot(20, close_when_shown)
+    window.show_prompt()  # returns when the viewer is closed
+    heartbeat.timer.stop()
+    assert shown
+    assert "14.2 km" in shown[0]  # the retrieved passages are in the prompt shown
+    assert heartbeat.longest < 0.5, f"the GUI thread blocked {heartbeat.longest:.2f} s"
     window.services.documents.close()
 
 
