@@ -23,6 +23,7 @@ import contextlib
 import dataclasses
 import enum
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -114,6 +115,7 @@ class EngineSession:
         self.status = ModelStatus(ModelState.NONE)
         self._listeners: list[ModelListener] = []
         self._load_serial = 0
+        self._load_started = 0.0  # when the current load began (monotonic), for the log
         self._previous: ModelStatus | None = None  # the model a running load replaces
         self._restoring: str | None = None  # the failure to report once it is back
 
@@ -175,6 +177,7 @@ class EngineSession:
             self._active, self.kind = "local", "local"
         options = options or load_options(path, self._settings.model_settings(path))
         self._load_serial += 1
+        self._load_started = time.monotonic()
         serial = self._load_serial
         if self.status.state is ModelState.READY:
             self._previous = self.status
@@ -198,7 +201,10 @@ class EngineSession:
         path = self.status.path or ""
         info = future.result()
         identity = identity_for(path, info.name, self.kind, self.hashes)
-        log.info("model loaded: %s (%s)", path, info.backend)
+        log.info(
+            "model loaded: %s (%s, engine %s, context %s) in %.1f s",
+            path, info.backend, self.kind, info.n_ctx, time.monotonic() - self._load_started,
+        )  # fmt: skip
         self._settings.remember_model(path)
         if self.kind == "local":
             remember_used_async(path)
