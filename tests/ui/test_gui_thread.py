@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
@@ -44,43 +45,43 @@ class Heartbeat:
         self._last = now
 
 
-def window_with_documents(
-    qtbot: QtBot,
-    make_window: Callable[..., MainWindow],
-    *,
-    engine: ScriptedEngine,
-    model: Path,
-    folder: Path,
-    embedder: SlowEmbedder,
-) -> MainWindow:
-    """A window with a model loaded and a new chat that has the slow collection attached."""
-    engine.tokens = 6
-    window = make_window(lambda: engine)
-    window.load_model(str(model))
-    wait_for_model(qtbot, window)
-    slow_collection(window.services.documents, folder, "rail", embedder)
-    window.new_chat()
-    cid = window.conversation_id
-    assert cid is not None
-    window.services.document_turns.attach(cid, ["rail"])
-    return window
+WithDocuments = Callable[[SlowEmbedder], MainWindow]
 
 
-def test_sending_with_a_slow_embedding_model_keeps_the_window_responsive(
+@pytest.fixture
+def with_documents(
     qtbot: QtBot,
     make_window: Callable[..., MainWindow],
     scripted_engine: ScriptedEngine,
     fake_gguf: Path,
     tmp_path: Path,
+) -> Iterator[WithDocuments]:
+    """Opens a window with a model loaded and a new chat that has a collection attached
+    whose embedding model is the given one; closes the documents service after."""
+    opened: list[MainWindow] = []
+
+    def open_window(embedder: SlowEmbedder) -> MainWindow:
+        scripted_engine.tokens = 6
+        window = make_window(lambda: scripted_engine)
+        window.load_model(str(fake_gguf))
+        wait_for_model(qtbot, window)
+        slow_collection(window.services.documents, tmp_path, "rail", embedder)
+        window.new_chat()
+        cid = window.conversation_id
+        assert cid is not None
+        window.services.document_turns.attach(cid, ["rail"])
+        opened.append(window)
+        return window
+
+    yield open_window
+    for window in opened:
+        window.services.documents.close()
+
+
+def test_sending_with_a_slow_embedding_model_keeps_the_window_responsive(
+    qtbot: QtBot, with_documents: WithDocuments, scripted_engine: ScriptedEngine
 ) -> None:
-    window = window_with_documents(
-        qtbot,
-        make_window,
-        engine=scripted_engine,
-        model=fake_gguf,
-        folder=tmp_path,
-        embedder=SlowEmbedder(EMBED_S),
-    )
+    window = with_documents(SlowEmbedder(EMBED_S))
     heartbeat = Heartbeat()
     qtbot.wait(100)
     heartbeat.longest = 0.0
@@ -95,24 +96,12 @@ def test_sending_with_a_slow_embedding_model_keeps_the_window_responsive(
     sent = scripted_engine.requests[-1]["messages"][-1]["content"]
     assert "14.2 km" in sent  # the passages reached the engine
     assert window.chat_view.widgets[-1].message.status == "complete"
-    window.services.documents.close()
 
 
 def test_a_retrieval_failure_is_shown_and_the_reply_written_without_documents(
-    qtbot: QtBot,
-    make_window: Callable[..., MainWindow],
-    scripted_engine: ScriptedEngine,
-    fake_gguf: Path,
-    tmp_path: Path,
+    qtbot: QtBot, with_documents: WithDocuments, scripted_engine: ScriptedEngine
 ) -> None:
-    window = window_with_documents(
-        qtbot,
-        make_window,
-        engine=scripted_engine,
-        model=fake_gguf,
-        folder=tmp_path,
-        embedder=SlowEmbedder(0.1, broken=True),
-    )
+    window = with_documents(SlowEmbedder(0.1, broken=True))
     window.send("How long is the Velta tunnel?")
     wait_for_reply(qtbot, window)
     assert scripted_engine.requests[-1]["messages"][-1]["content"] == (
@@ -122,48 +111,24 @@ def test_a_retrieval_failure_is_shown_and_the_reply_written_without_documents(
     assert not window.notice.isHidden()
     assert "Documents were left out of this reply" in window.notice.label.text()
     assert "slow-embedder.gguf" in window.notice.label.text()
-    window.services.documents.close()
 
 
 def test_stop_while_the_question_is_embedded_ends_the_reply_without_asking_the_engine(
-    qtbot: QtBot,
-    make_window: Callable[..., MainWindow],
-    scripted_engine: ScriptedEngine,
-    fake_gguf: Path,
-    tmp_path: Path,
+    qtbot: QtBot, with_documents: WithDocuments, scripted_engine: ScriptedEngine
 ) -> None:
-    window = window_with_documents(
-        qtbot,
-        make_window,
-        engine=scripted_engine,
-        model=fake_gguf,
-        folder=tmp_path,
-        embedder=SlowEmbedder(1.0),
-    )
+    window = with_documents(SlowEmbedder(1.0))
     asked = len(scripted_engine.requests)
     window.send("How long is the Velta tunnel?")
     window.stop()
     wait_for_reply(qtbot, window, timeout=10000)
     assert len(scripted_engine.requests) == asked
     assert window.chat_view.widgets[-1].message.status == "interrupted"
-    window.services.documents.close()
 
 
 def test_show_prompt_with_a_slow_embedding_model_keeps_the_window_responsive(
-    qtbot: QtBot,
-    make_window: Callable[..., MainWindow],
-    scripted_engine: ScriptedEngine,
-    fake_gguf: Path,
-    tmp_path: Path,
+    qtbot: QtBot, with_documents: WithDocuments, scripted_engine: ScriptedEngine
 ) -> None:
-    window = window_with_documents(
-        qtbot,
-        make_window,
-        engine=scripted_engine,
-        model=fake_gguf,
-        folder=tmp_path,
-        embedder=SlowEmbedder(1.0),
-    )
+    window = with_documents(SlowEmbedder(1.0))
     cid = window.conversation_id
     assert cid is not None
     window.services.store.append_message(cid, "user", "How long is the Velta tunnel?")
@@ -186,7 +151,6 @@ def test_show_prompt_with_a_slow_embedding_model_keeps_the_window_responsive(
     assert shown
     assert "14.2 km" in shown[0]  # the retrieved passages are in the prompt shown
     assert heartbeat.longest < 0.5, f"the GUI thread blocked {heartbeat.longest:.2f} s"
-    window.services.documents.close()
 
 
 def test_the_throttle_calls_at_once_then_once_per_interval_with_the_latest(
