@@ -10,6 +10,7 @@ and running.
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import Future
 from typing import Any
 
@@ -23,6 +24,8 @@ from chatdesk.engine.types import EngineError, ErrorCode, LoadOptions, ModelInfo
 from chatdesk.services.engine_session import EngineSession
 from chatdesk.services.settings import SAMPLING_LIMITS
 from chatdesk.services.turns import TurnService
+
+log = logging.getLogger("chatdesk.api")
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "ApiServerService", "BindError", "RequestInfo"]
 SAVED = frozenset(SAMPLING_LIMITS)  # the settings a conversation row keeps
@@ -149,6 +152,7 @@ class ApiServerService:
         config = ApiConfig(api_key=api_key, on_exchange=hook, **options)
         server = ApiServer(create_app(self.scheduler, config), host, port)
         server.start()
+        log.info("API server started: %s (%s, saving exchanges: %s)", server.url, self.access, save)
         self._server = server
         if self.session is not None:
             self.session.lane = self.window_engine()
@@ -161,6 +165,7 @@ class ApiServerService:
             self.session.lane = None
         if server is not None:
             server.stop()
+            log.info("API server stopped: %s", server.url)
 
     def requests(self) -> list[RequestInfo]:
         """Queued and running requests (the window's own included)."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatdesk.engine.interface import Engine
+from chatdesk.services.activity_log import TurnLog
 from chatdesk.services.chat import ChatService
 from chatdesk.services.conversations import ConversationsService
 from chatdesk.services.documents_turn import DocumentTurns
@@ -61,6 +62,7 @@ class AppServices:
         self.document_turns = DocumentTurns(lambda: self.documents, self.store, self._n_ctx)
         self.turns.add_request_hook(self.document_turns.on_request, blocking=True)
         self.turns.add_event_hook(self.document_turns.on_event)
+        self.turns.add_listener(TurnLog())  # each reply's start and end in the log
 
     @classmethod
     def create(

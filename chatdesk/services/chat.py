@@ -86,23 +86,19 @@ class ChatService:
         """Show prompt: the engine's rendering of ``TurnService.prompt_request`` for the
         active branch (the request its last reply is sent), Future of (text, tokens).
 
-        ``extras`` are the options the front end sends its turns with (tools...). The request
-        is built through the turn service's ``offload`` (document retrieval may block)."""
+        ``extras`` are the options the front end sends its turns with (tools...). Building
+        the request may retrieve documents (an embedding): a GUI calls this off its thread."""
         answer: Future[tuple[str, int]] = Future()
-
-        def build() -> None:
-            try:
-                path = self.messages(conversation_id)
-                request = self.turns.prompt_request(
-                    conversation_id, path, self.turn_options(path, extras)
-                )
-                rendering = self.turns.engines.engine.render(request)
-            except Exception as error:  # said in the viewer, like an engine's refusal
-                answer.set_exception(error)
-                return
-            rendering.add_done_callback(lambda done: _as_text_and_tokens(done, answer))
-
-        self.turns.offload(build)
+        try:
+            path = self.messages(conversation_id)
+            options = self.turn_options(path, extras)
+            rendering = self.turns.engines.engine.render(
+                self.turns.prompt_request(conversation_id, path, options)
+            )
+        except Exception as error:  # said in the viewer, like an engine's refusal
+            answer.set_exception(error)
+            return answer
+        rendering.add_done_callback(lambda done: _as_text_and_tokens(done, answer))
         return answer
 
 

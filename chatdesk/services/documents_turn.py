@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -120,12 +121,22 @@ class DocumentTurns:
         names = [name for name in names if name in documents.index.collection_names()]
         if not names:  # attached collections removed since: the turn goes on without them
             return None
+        started = time.monotonic()
         try:
             context = documents.context_for(question, names, self.n_ctx() or DEFAULT_CONTEXT)
         except DocumentsError as error:  # e.g. the embedding model is gone: answer without
-            log.warning("documents left out of the turn: %s", error)
+            log.warning(
+                "documents left out: conversation %s, collections %s: %s",
+                request.conversation_id, ", ".join(names), error,
+            )  # fmt: skip
             request.extras[ERROR_KEY] = str(error)
             return None
+        took_ms = 1000 * (time.monotonic() - started)
+        log.info(
+            "documents: conversation %s, collections %s, %d passages (%s), %.0f ms",
+            request.conversation_id, ", ".join(names), len(context.passages),
+            "whole documents" if context.whole else "retrieved", took_ms,
+        )  # fmt: skip
         return context if context.passages else None
 
     def on_event(self, turn: TurnLike, event: object) -> None:

@@ -23,6 +23,7 @@ import contextlib
 import dataclasses
 import enum
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -117,12 +118,18 @@ class EngineSession:
         self.status = ModelStatus(ModelState.NONE)
         self._listeners: list[ModelListener] = []
         self._load_serial = 0
+        self._load_started = 0.0  # when the current load began (monotonic), for the log
         self._previous: ModelStatus | None = None  # the model a running load replaces
         self._restoring: str | None = None  # the failure to report once it is back
 
     def add_listener(self, listener: ModelListener) -> None:
         """Call ``listener(status)`` on the owner's thread whenever the state changes."""
         self._listeners.append(listener)
+
+    def remove_listener(self, listener: ModelListener) -> None:
+        """Stop calling ``listener`` (a window that closes)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     @property
     def engine(self) -> Engine:
@@ -185,6 +192,7 @@ class EngineSession:
             self._active, self.kind = "local", "local"
         options = options or load_options(path, self._settings.model_settings(path))
         self._load_serial += 1
+        self._load_started = time.monotonic()
         serial = self._load_serial
         if self.status.state is ModelState.READY:
             self._previous = self.status
@@ -208,7 +216,10 @@ class EngineSession:
         path = self.status.path or ""
         info = future.result()
         identity = identity_for(path, info.name, self.kind, self.hashes)
-        log.info("model loaded: %s (%s)", path, info.backend)
+        log.info(
+            "model loaded: %s (%s, engine %s, context %s) in %.1f s",
+            path, info.backend, self.kind, info.n_ctx, time.monotonic() - self._load_started,
+        )  # fmt: skip
         self._settings.remember_model(path)
         if self.kind == "local":
             remember_used_async(path)

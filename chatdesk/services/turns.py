@@ -246,6 +246,11 @@ class TurnService:
         """Call ``hook(turn)`` on Stop; True: the hook stopped the turn itself."""
         self._stop_hooks.append(hook)
 
+    def remove_event_hook(self, hook: EventHook) -> None:
+        """Stop calling ``hook`` (a window that closes)."""
+        if hook in self._event_hooks:
+            self._event_hooks.remove(hook)
+
     # -- conversations ------------------------------------------------------------
     def new_conversation(
         self, system_prompt: str = "", settings: dict[str, Any] | None = None

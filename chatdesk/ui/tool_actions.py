@@ -27,7 +27,7 @@ class ToolActions:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
         self.service = window.services.tools
-        window.services.tool_turns.approve = GuiApprover(window)
+        window.services.tool_turns.approve = GuiApprover(window, window.bridge)
         window.bridge.turn_started.connect(self.turn_started)
         window.bridge.turn_finished.connect(self.turn_finished)
 
@@ -50,6 +50,6 @@ class ToolActions:
 
     def open_dialog(self) -> None:
         """Tools...: switches, policies, MCP servers, audit log."""
-        dialog = ToolsDialog(self.service, self.window)
+        dialog = ToolsDialog(self.service, self.window, self.window.background)
         dialog.exec()
         dialog.deleteLater()
