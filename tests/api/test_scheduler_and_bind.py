@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chatdesk.api.scheduler import FairScheduler, ScheduledEngine
+from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.server import BindError, check_bind, is_loopback
 from chatdesk.cli.main import main
 from chatdesk.engine.client import ReplyStream
-from chatdesk.engine.interface import Engine
 from chatdesk.engine.types import ReplyDone, SamplingSettings
 from tests.api.conftest import RecordingEngine
 from tests.support.chat_requests import chat
@@ -47,10 +46,6 @@ def test_cancelling_a_queued_request_removes_it(api_engine: RecordingEngine) -> 
     assert queued.wait(timeout=5).finish_reason == "cancelled"
     assert [r.client for r in scheduler.requests()] in (["A"], [])
     first.wait(timeout=300)
-
-
-def test_scheduled_engine_is_an_engine(api_engine: RecordingEngine) -> None:
-    assert isinstance(ScheduledEngine(FairScheduler(api_engine)), Engine)
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "127.0.0.2"])

@@ -10,6 +10,7 @@ user switched away and back, so a new turn only evaluates its new tokens.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 import threading
@@ -322,15 +323,13 @@ class Engine:
     # -- prompts --------------------------------------------------------------------------
 
     def render(self, request: ChatRequest) -> tuple[str, int]:
-        """The prompt text for ``request`` (as ``generate`` would send it) and its token
-        count; a request the engine cannot honour is refused as ``generate`` refuses it."""
-        prompts = self._require_prompts()
+        """The prompt text ``generate`` would send for ``request`` (fitted into the context
+        the same way) and its token count; refused as ``generate`` refuses it."""
+        model, prompts = self._require_model(), self._require_prompts()
         self._refuse_unsupported(request)
+        budget = reply_budget(request.sampling.max_tokens, model.n_ctx)
         inputs = prompt_inputs(request, self.capabilities.tools == "native")
-        try:
-            pieces = self._pieces(inputs, continuing=request.continues)
-        except PromptError as error:
-            raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
+        _fit, pieces = self._prompt_for(inputs, budget, request.continues, threading.Event())
         return "".join(piece.text for piece in pieces), len(prompts.tokenize(pieces))
 
     def _refuse_unsupported(self, request: ChatRequest) -> None:
@@ -371,12 +370,14 @@ class Engine:
     def generate(self, request: ChatRequest, job: ReplyJob) -> ReplyStats:
         """Fit, evaluate the new part of the prompt, stream the reply; its stats. A request
         asking for what this engine cannot honour is refused before anything runs."""
-        self._require_model()
+        model = self._require_model()
         self._refuse_unsupported(request)
-        budget = reply_budget(request.sampling.max_tokens, self._require_model().n_ctx)
+        budget = reply_budget(request.sampling.max_tokens, model.n_ctx)
         inputs = prompt_inputs(request, self.capabilities.tools == "native")
         prepare = functools.partial(self._prompt_for, inputs, budget, request.continues)
-        return self._reply(prepare, request.sampling, request.conversation_key, job)
+        return self._reply(
+            prepare, request.sampling, request.conversation_key, job, continuing=request.continues
+        )
 
     def complete(self, prompt: str, settings: SamplingSettings, job: ReplyJob) -> ReplyStats:
         """Continue ``prompt`` as plain text (no chat template, nothing dropped)."""
@@ -394,8 +395,12 @@ class Engine:
         settings: SamplingSettings,
         conversation_key: str | None,
         job: ReplyJob,
+        *,
+        continuing: bool = False,
         raw: bool = False,
     ) -> ReplyStats:
+        """Prepare the prompt (``prepare``), evaluate its new part, stream the reply.
+        ``continuing``: carry on an unfinished reply; ``raw``: a text completion."""
         started = time.perf_counter()
         model = self._require_model()
         try:
@@ -440,7 +445,6 @@ class Engine:
         except DecodeCancelled:
             return ReplyStats(finish_reason="cancelled", **base)
         prompt_done = time.perf_counter()
-        continuing = bool(fit.messages) and fit.messages[-1].get("role") == "assistant"
         outcome = self._decode(settings, seed, plan.tokens, position, job, continuing=continuing)
         stats = reply_stats(outcome, base, len(plan.tokens) - plan.keep, started, prompt_done)
         if outcome.error:
@@ -454,11 +458,10 @@ class Engine:
         Stop (``cancel``) ends at once."""
         with render_scope(MAX_RENDER_SECONDS, cancel):
             fit = self._fit(inputs, budget)
-            fitted = PromptInputs(
-                fit.messages, inputs.system_prompt, inputs.tools, inputs.add_generation_prompt
-            )
             try:
-                return fit, self._pieces(fitted, continuing)
+                return fit, self._pieces(
+                    dataclasses.replace(inputs, messages=fit.messages), continuing
+                )
             except PromptError as error:
                 raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
 
