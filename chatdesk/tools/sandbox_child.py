@@ -1,6 +1,8 @@
 """The first code the sandboxed ``python`` tool process runs (stdlib only, no chatdesk).
 
-``sandbox.run_python`` starts ``python -I -S`` on this file. It reads its settings as JSON
+``sandbox.run_python`` starts ``python -I -S`` on this file (the frozen app starts itself
+with ``__python-sandbox``, which its launcher sends here before importing anything else: no
+thread may exist before ``unshare``). It reads its settings as JSON
 from stdin, locks itself in, reports on an inherited pipe which limits took hold (a JSON
 object), closes that descriptor, and only then runs the model's code. Each step is tried
 and skipped when the system refuses it, so the report is the truth about this run:
@@ -18,6 +20,11 @@ and skipped when the system refuses it, so the report is the truth about this ru
    kernel-module calls fail with EPERM (threads stay allowed). This is also the process
    limit that holds for root, whom RLIMIT_NPROC does not bind.
 4. resource limits: CPU seconds, address space, processes, file size, open files, no core.
+
+Last, only the standard library stays importable (``standard_library_only``): from source
+``-I -S`` does that; in the frozen app every package sits in one archive, which is cut down to
+the standard library, and Landlock lets the child read only the bundle's standard-library
+files, so the third-party extension modules cannot be loaded either.
 """
 
 from __future__ import annotations
@@ -228,8 +235,25 @@ def lock_in(config: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
+def python_paths() -> tuple[list[str], list[str]]:
+    """(what the child may read of Python, folders to keep visible under a hidden home).
+
+    From source: the interpreter's folders. Frozen: only the standard library's parts of the
+    bundle (the executable, which holds the archive of pure-Python modules, the base library,
+    ``lib-dynload`` and the libraries next to them), not the third-party packages' folders."""
+    app = os.path.dirname(os.path.realpath(sys.executable))
+    meipass = getattr(sys, "_MEIPASS", None)
+    if meipass is None:
+        base = [sys.base_prefix, sys.prefix, app]
+        return base, [os.path.realpath(p) for p in base]
+    top = [os.path.join(meipass, n) for n in os.listdir(meipass)]
+    stdlib = [p for p in sys.path if p != meipass and p.startswith(meipass)]
+    read = [os.path.realpath(sys.executable), *stdlib, *[p for p in top if os.path.isfile(p)]]
+    return read, [app, os.path.realpath(meipass)]
+
+
 def report_steps(config: dict[str, Any]) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
-    base = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))]
+    python, keep = python_paths()
     system = [
         "/usr",
         "/lib",
@@ -240,21 +264,37 @@ def report_steps(config: dict[str, Any]) -> list[tuple[str, Callable[[], dict[st
         "/dev/null",
         "/dev/urandom",
         "/dev/zero",
-        *base,
+        *python,
     ]
     work = config["workdir"]
     steps = [
-        (
-            "namespaces",
-            lambda: enter_namespaces(
-                [os.path.realpath(p) for p in base] + [work], config.get("homes", [])
-            ),
-        ),
+        ("namespaces", lambda: enter_namespaces([*keep, work], config.get("homes", []))),
         ("landlock", lambda: apply_landlock(system, [work, "/dev/null"])),
         ("seccomp", apply_seccomp),
         ("rlimits", lambda: apply_rlimits(config["limits"])),
     ]
     return [s for s in steps if s[0] != "namespaces" or config.get("namespaces", True)]
+
+
+def standard_library_only() -> None:
+    """Make only the standard library importable by the model's code.
+
+    Run from source, ``-I -S`` already leaves site-packages out; this also drops this file's
+    folder from ``sys.path``. Frozen, every bundled package sits in the same archive: the
+    archive's table of contents is cut down to the standard library, the bundle's own folder
+    leaves ``sys.path`` (and Landlock keeps its third-party folders unreadable)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    meipass = getattr(sys, "_MEIPASS", None)
+    sys.path[:] = [p for p in sys.path if p not in (here, meipass, "")]
+    for finder in list(sys.path_importer_cache.values()):
+        archive = getattr(finder, "_pyz_archive", None)
+        toc = getattr(archive, "toc", None)
+        if isinstance(toc, dict):
+            for name in [n for n in toc if n.partition(".")[0] not in sys.stdlib_module_names]:
+                del toc[name]
+    sys.path_importer_cache.clear()
+    for name in [n for n in sys.modules if n.partition(".")[0] == "chatdesk"]:
+        del sys.modules[name]
 
 
 def main() -> None:
@@ -269,6 +309,7 @@ def main() -> None:
     os.environ.clear()
     os.environ.update({"HOME": config["workdir"], "TMPDIR": config["workdir"]})
     sys.argv = ["<tool>"]
+    standard_library_only()
     run_code(config["code"])
 
 
