@@ -15,6 +15,8 @@ fetched here, the same way in a source checkout and in the bundle (one code path
 Everything from the network is untrusted: the JSON is checked field by field, the download
 may not grow past the size the index declared, and every failure is one ``HubError`` line.
 ``CHATDESK_PACKAGE_INDEX`` points at another index (a mirror); the default is PyPI.
+Certificates are checked against the system's store (where a company's proxy CA lives;
+``SSL_CERT_FILE`` is honoured) and certifi's, so the frozen app verifies PyPI on any OS.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import hashlib
 import ipaddress
 import os
 import re
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +79,18 @@ def check_url(url: str) -> str:
     if parts.scheme == "http" and is_loopback(parts.hostname or ""):
         return url
     raise HubError(f"the package index gave an address that is not HTTPS: {url[:200]}")
+
+
+def tls_context() -> ssl.SSLContext:
+    """Verify servers against the system's CA store and certifi's bundle."""
+    context = ssl.create_default_context()  # the system store (and SSL_CERT_FILE / _DIR)
+    try:
+        import certifi
+
+        context.load_verify_locations(certifi.where())
+    except (ImportError, OSError):  # certifi missing or unreadable: the system store alone
+        pass
+    return context
 
 
 def check_request(request: httpx.Request) -> None:
@@ -155,7 +170,9 @@ def fetch_wheel(
 
     ``index`` defaults to ``index_url()``."""
     hooks = {"request": [check_request]}  # also every redirect
-    with httpx.Client(timeout=TIMEOUT, follow_redirects=True, event_hooks=hooks) as client:
+    with httpx.Client(
+        timeout=TIMEOUT, follow_redirects=True, event_hooks=hooks, verify=tls_context()
+    ) as client:
         found = find_wheel(client, index or index_url(), package, version)
         if pinned_sha256 and found.sha256 != pinned_sha256:
             raise HubError(
