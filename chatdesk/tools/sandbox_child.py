@@ -30,13 +30,15 @@ files, so the third-party extension modules cannot be loaded either.
 from __future__ import annotations
 
 import ctypes
+import importlib
 import json
 import os
-import resource
 import struct
 import sys
 from collections.abc import Callable
 from typing import Any
+
+REPORT_PREFIX = "\x00chatdesk-sandbox-report "  # Windows: the report is stderr's first line
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
@@ -48,9 +50,12 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
     16384,
     1 << 18,
 )
-LIBC = ctypes.CDLL(None, use_errno=True)
-LIBC.syscall.restype = ctypes.c_long
-LIBC.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
+if os.name == "posix":
+    import resource
+
+    LIBC = ctypes.CDLL(None, use_errno=True)
+    LIBC.syscall.restype = ctypes.c_long
+    LIBC.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
 
 
 def _check(result: int, what: str) -> None:
@@ -297,17 +302,59 @@ def standard_library_only() -> None:
         del sys.modules[name]
 
 
+def platform_module(name: str) -> Any:
+    """A sibling module: ``chatdesk.tools.<name>`` when imported (frozen app), else ``<name>``
+    (started as a file from source, its folder is ``sys.path[0]``)."""
+    return importlib.import_module(f"{__package__}.{name}" if __package__ else name)
+
+
+def lock_in_here(config: dict[str, Any]) -> dict[str, Any]:
+    """Every protection this OS has; each one that fails is reported, not fatal."""
+    if sys.platform.startswith("linux"):
+        return lock_in(config)
+    report: dict[str, Any] = {}
+    if sys.platform == "darwin":
+        steps = [("seatbelt", lambda: macos_seatbelt(config))]
+        steps.append(("rlimits", lambda: apply_rlimits(config["limits"])))
+    elif os.name == "nt":
+        windows = platform_module("sandbox_windows")
+        steps = [("job_object", lambda: windows.apply_job_object(config["limits"]))]
+    else:
+        steps = [("rlimits", lambda: apply_rlimits(config["limits"]))]
+    for name, step in steps:
+        try:
+            report.update(step())
+        except Exception as error:
+            report[name] = f"not available: {error}"
+    return report
+
+
+def macos_seatbelt(config: dict[str, Any]) -> dict[str, Any]:
+    python, keep = python_paths()
+    homes = sorted({"/Users", "/var/root", *config.get("homes", [])} - {""})
+    macos = platform_module("sandbox_macos")
+    result: dict[str, Any] = macos.apply_seatbelt(config["workdir"], homes, [*python, *keep])
+    return result
+
+
+def send_report(config: dict[str, Any], report: dict[str, Any]) -> None:
+    """To the inherited pipe (POSIX), or as stderr's first line (Windows)."""
+    if config.get("report_fd", -1) < 0:
+        sys.stderr.write(REPORT_PREFIX + json.dumps(report) + "\n")
+        sys.stderr.flush()
+        return
+    with os.fdopen(config["report_fd"], "w") as channel:
+        channel.write(json.dumps(report))
+
+
 def main() -> None:
     config = json.loads(sys.stdin.read())
     os.chdir(config["workdir"])
-    report = lock_in(config) if sys.platform.startswith("linux") else {}
-    if not sys.platform.startswith("linux"):
-        report = apply_rlimits(config["limits"]) if os.name == "posix" else {}
-    with os.fdopen(config["report_fd"], "w") as channel:
-        channel.write(json.dumps(report))
+    send_report(config, lock_in_here(config))
     sys.stdin.close()
     os.environ.clear()
-    os.environ.update({"HOME": config["workdir"], "TMPDIR": config["workdir"]})
+    work = config["workdir"]
+    os.environ.update({"HOME": work, "TMPDIR": work, "TEMP": work, "TMP": work})
     sys.argv = ["<tool>"]
     standard_library_only()
     run_code(config["code"])
