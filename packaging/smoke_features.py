@@ -27,6 +27,22 @@ POWER = str(2**100)
 STARTER_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+WINDOWS = os.name == "nt"
+WINDOWS_ENV_MARK = "\x00env:"  # Windows has no env(1): the environment travels this way
+LAYERS = {  # the sandbox layers the python tool must report active, per OS
+    "linux": ("namespaces", "landlock", "seccomp"),
+    "darwin": ("seatbelt",),
+    "win32": ("job_object",),
+}
+
+
+def popen_args(command: list[str]) -> tuple[list[str], dict[str, str] | None]:
+    """(command, environment) for subprocess: ``env -i`` as it is, or Windows' stand-in."""
+    if command and command[0].startswith(WINDOWS_ENV_MARK):
+        return command[1:], json.loads(command[0].removeprefix(WINDOWS_ENV_MARK))
+    return command, None
+
+
 class SmokeFailure(Exception):
     """A step of the smoke test failed; the message says which and why."""
 
@@ -48,27 +64,30 @@ class Run:
     model: Path | None = None  # the starter model once installed
 
     def env(self, **extra: str) -> list[str]:
-        """``env -i`` and the variables a desktop session would give the app."""
+        """``env -i`` and the variables a desktop session would give the app (Windows: the
+        few a process there cannot do without)."""
         user_home = self.scratch / "user-home"
         user_home.mkdir(exist_ok=True)
-        variables = {
-            "HOME": str(user_home),
-            "PATH": "/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "CHATDESK_HOME": str(self.home),
-            **extra,
-        }
+        variables = {"CHATDESK_HOME": str(self.home), **extra}
+        if WINDOWS:
+            keep = ("SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC", "PATHEXT", "TEMP", "TMP")
+            variables |= {k: os.environ[k] for k in keep if k in os.environ}
+            variables |= {"USERPROFILE": str(user_home), "PATH": os.environ.get("SYSTEMROOT", "")}
+            variables |= {"APPDATA": str(user_home), "LOCALAPPDATA": str(user_home)}
+            return [f"{WINDOWS_ENV_MARK}{json.dumps(variables)}"]
+        variables |= {"HOME": str(user_home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
         return ["env", "-i", *(f"{k}={v}" for k, v in variables.items())]
 
     def chatdesk(
         self, *args: str, timeout: float = 120, stdin: str | None = None, **extra: str
     ) -> subprocess.CompletedProcess[str]:
         """Run the frozen ``chatdesk`` with ``args``; a timeout is a failure."""
-        command = [*self.env(**extra), str(self.app), *args]
+        command, env = popen_args([*self.env(**extra), str(self.app), *args])
         try:
             return subprocess.run(
-                command, capture_output=True, text=True, timeout=timeout, input=stdin, check=False
-            )
+                command, capture_output=True, text=True, timeout=timeout, input=stdin,
+                check=False, env=env,
+            )  # fmt: skip
         except subprocess.TimeoutExpired as error:
             raise SmokeFailure(f"chatdesk {' '.join(args)} ran past {timeout:.0f} s") from error
 
@@ -234,9 +253,10 @@ def python_tool(run: Run) -> str:
     output = result.stdout + result.stderr  # the details (JSON) go to stderr
     if result.returncode != 0 or POWER not in result.stdout:
         raise SmokeFailure(f"2**100 not printed: {output.strip()[:200]!r}")
+    layers = LAYERS.get(sys.platform if sys.platform != "linux2" else "linux", ())
     missing = [
         layer
-        for layer in ("namespaces", "landlock", "seccomp")
+        for layer in layers
         if f'"{layer}": "not available' in output or f'"{layer}"' not in output
     ]
     if missing:
@@ -245,7 +265,7 @@ def python_tool(run: Run) -> str:
     refused = run.chatdesk("tools", "call", "python", leak, timeout=120)
     if "No module named 'numpy'" not in refused.stdout + refused.stderr:
         raise SmokeFailure("the python tool could import numpy from the bundle")
-    return "2**100 printed; namespaces, Landlock, seccomp active; numpy not importable"
+    return f"2**100 printed; {', '.join(layers)} active; numpy not importable"
 
 
 def keyring_absent(run: Run) -> str:
@@ -254,6 +274,8 @@ def keyring_absent(run: Run) -> str:
         "engines", "add", "gpu", "http://127.0.0.1:9/v1", "--api-key-stdin", stdin="sk-test\n"
     )
     text = result.stdout + result.stderr
+    if result.returncode == 0 and sys.platform != "linux" and "saved in the system keyring" in text:
+        return "this OS has a keyring (Keychain / Credential Locker): the key was saved there"
     if result.returncode != 0 or "no system keyring is available" not in text:
         raise SmokeFailure(f"engines add without a keyring: {text.strip()[-200:]!r}")
     return "engines add: 'no system keyring is available', key kept for the session only"

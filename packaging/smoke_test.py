@@ -64,6 +64,11 @@ import smoke_features as features  # noqa: E402
 import xsession  # noqa: E402
 from smoke_features import Run, SmokeFailure, SmokeWarning  # noqa: E402
 
+
+class SmokeSkip(Exception):
+    """A step that does not apply on this OS."""
+
+
 MESSAGE = "hello there"
 QT_XCB_PLUGIN = "_internal/PySide6/Qt/plugins/platforms/libqxcb.so"
 
@@ -285,8 +290,26 @@ def loaded_variant(run: Run) -> str:
 Step = tuple[str, Callable[[], str]]
 
 
+def linux_only(reason: str) -> Callable[[], str]:
+    def skipped() -> str:
+        raise SmokeSkip(reason)
+
+    return skipped
+
+
 def steps(run: Run, app_dir: Path, args: argparse.Namespace, cached: Path | None) -> list[Step]:
-    """Every feature, in the order a user would meet them."""
+    """Every feature, in the order a user would meet them (some are Linux-only)."""
+    named = all_steps(run, app_dir, args, cached)
+    if sys.platform == "linux":
+        return named
+    why = "Linux-only check (ELF, Xvfb, /proc)"
+    return [(n, linux_only(why) if n in LINUX_ONLY else step) for n, step in named]
+
+
+LINUX_ONLY = ("glibc baseline", "window (Xvfb)", "CPU variant loaded", "CPU baseline")
+
+
+def all_steps(run: Run, app_dir: Path, args: argparse.Namespace, cached: Path | None) -> list[Step]:
     return [
         ("version", lambda: features.version(run)),
         ("glibc baseline", lambda: glibc(run, app_dir)),
@@ -311,6 +334,8 @@ def run_steps(named: list[Step]) -> list[tuple[str, str, str]]:
             rows.append((name, "PASS", step()))
         except SmokeWarning as warning:
             rows.append((name, "WARN", str(warning)))
+        except SmokeSkip as skip:
+            rows.append((name, "SKIP", str(skip)))
         except SmokeFailure as failure:
             rows.append((name, "FAIL", str(failure)))
         except Exception as error:  # a broken step is a failure of that feature, not a crash
@@ -330,7 +355,10 @@ def table(rows: list[tuple[str, str, str]]) -> str:
 
 def cached_starter() -> Path | None:
     """The test suite's cached starter model (a fallback when PyPI cannot be reached)."""
-    from tests.support.real_model import STARTER, cache_root, starter_target
+    try:
+        from tests.support.real_model import STARTER, cache_root, starter_target
+    except ImportError:  # fcntl: POSIX only
+        return None
 
     path = starter_target(cache_root() / "models", STARTER)
     return path if path.is_file() else None
@@ -339,25 +367,22 @@ def cached_starter() -> Path | None:
 def main(argv: list[str] | None = None) -> int:
     """Run every step; print the table, save the report; exit 1 when a feature failed."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--no-build", action="store_true", help="use the newest tarball in dist/")
+    parser.add_argument("--no-build", action="store_true", help="use what is in dist/")
     parser.add_argument("--release", action="store_true", help="release limits: fail, not warn")
     parser.add_argument("--display", type=int, default=91, help="Xvfb display number")
     parser.add_argument("--out", type=Path, default=REPO / "build" / "smoke")
     args = parser.parse_args(argv)
-    if missing := xsession.missing_tools() + (
-        [] if shutil.which("objdump") else ["objdump (apt-get install binutils)"]
-    ):
+    if missing := missing_tools():
         print("smoke_test: missing: " + "; ".join(missing), file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    report: dict[str, object] = {"python": features.environment_note()}
-    try:
-        tarball = newest_tarball() if args.no_build else build(report, args.release)
-    except SmokeFailure as failure:
-        print(f"smoke_test: {failure}", file=sys.stderr)
-        return 1
+    report: dict[str, object] = {"python": features.environment_note(), "os": sys.platform}
     with tempfile.TemporaryDirectory(prefix="chatdesk-smoke-") as temp:
-        rows = run_all(tarball, Path(temp), args, report)
+        try:
+            rows = run_all(Path(temp), args, report)
+        except SmokeFailure as failure:  # no bundle to test
+            print(f"smoke_test: {failure}", file=sys.stderr)
+            return 1
     report["table"] = [{"feature": n, "result": r, "detail": d} for n, r, d in rows]
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print(table(rows))
@@ -366,12 +391,42 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if any(status == "FAIL" for _, status, _ in rows) else 0
 
 
+def missing_tools() -> list[str]:
+    """System tools the Linux checks need (none elsewhere)."""
+    if sys.platform != "linux":
+        return []
+    objdump = [] if shutil.which("objdump") else ["objdump (apt-get install binutils)"]
+    return xsession.missing_tools() + objdump
+
+
+def frozen_app(temp: Path, args: argparse.Namespace, report: dict[str, object]) -> Path:
+    """The bundle folder: the unpacked tarball on Linux; on macOS and Windows what
+    build.sh / build.ps1 left in dist/ (build it first)."""
+    if sys.platform == "darwin":
+        app_dir = REPO / "dist" / "ChatDesk.app"
+    elif os.name == "nt":
+        app_dir = REPO / "dist" / "chatdesk"
+    else:
+        tarball = newest_tarball() if args.no_build else build(report, args.release)
+        return unpack(tarball, temp / "unpacked", report)
+    if not app_dir.is_dir():
+        raise SmokeFailure(f"no {app_dir}: build it first")
+    report["bundle_mb"] = round(folder_size(app_dir) / 2**20, 1)
+    return app_dir
+
+
+def executable(app_dir: Path) -> Path:
+    if sys.platform == "darwin":
+        return app_dir / "Contents" / "MacOS" / "chatdesk"
+    return app_dir / ("chatdesk.exe" if os.name == "nt" else "chatdesk")
+
+
 def run_all(
-    tarball: Path, temp: Path, args: argparse.Namespace, report: dict[str, object]
+    temp: Path, args: argparse.Namespace, report: dict[str, object]
 ) -> list[tuple[str, str, str]]:
-    """Unpack, then every step against the unpacked bundle."""
-    app_dir = unpack(tarball, temp / "unpacked", report)
-    if missing := missing_qt_libraries(app_dir):
+    """Find (or build and unpack) the bundle, then every step against it."""
+    app_dir = frozen_app(temp, args, report)
+    if sys.platform == "linux" and (missing := missing_qt_libraries(app_dir)):
         return [
             (
                 "system libraries",
@@ -384,7 +439,7 @@ def run_all(
         ]
     home = temp / "home"
     home.mkdir()
-    run = Run(app_dir / "chatdesk", home, temp, args.out, args.release, report)
+    run = Run(executable(app_dir), home, temp, args.out, args.release, report)
     return run_steps(steps(run, app_dir, args, cached_starter()))
 
 
