@@ -196,6 +196,12 @@ class VirtualDisplay:
             self._press("space" if char == " " else char)
         self._press("Return")
 
+    def press_return(self, window: Window) -> None:
+        """Focus the window and press Return (send again what the input box holds)."""
+        self.x11.XSetInputFocus(self.display, window.id, REVERT_TO_PARENT, CURRENT_TIME)
+        self.x11.XSync(self.display, 0)
+        self._press("Return")
+
     def _press(self, key_name: str) -> None:
         """One key press and release through XTEST."""
         keysym = self.x11.XStringToKeysym(key_name.encode())
