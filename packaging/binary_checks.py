@@ -80,16 +80,14 @@ def glibc_baseline(root: Path) -> GlibcReport:
 
 def avx512_instructions(library: Path) -> int:
     """How many instructions of ``library`` use AVX-512 registers (objdump -d)."""
-    process = subprocess.Popen(
+    with subprocess.Popen(
         ["objdump", "-d", "--no-show-raw-insn", str(library)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-    )
-    assert process.stdout is not None
-    count = sum(1 for line in process.stdout if AVX512.search(line))
-    process.wait()
-    return count
+    ) as process:
+        assert process.stdout is not None
+        return sum(1 for line in process.stdout if AVX512.search(line))
 
 
 def cpu_libraries(root: Path) -> dict[str, Path]:
