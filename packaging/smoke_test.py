@@ -289,11 +289,14 @@ def send_when_loaded(
     it was taken (time.monotonic())."""
     before = user_messages(database)
     deadline = time.monotonic() + timeout
+    polls = 0
     while time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.1)
         if user_messages(database) > before:
             return time.monotonic()
-        display.press_return(window)
+        polls += 1
+        if polls % 5 == 0:
+            display.press_return(window)
     raise SmokeFailure(f"the window did not take the message within {timeout:.0f} s")
 
 
