@@ -51,6 +51,10 @@ def open_docx(path: Path) -> Any:
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
         raise ExtractionError(f"damaged or not a DOCX file: {error}") from None
     except SyntaxError as error:  # lxml's XMLSyntaxError: e.g. nested over 256 levels deep
+        if "unknown error" in str(error) or "memory" in str(error).lower():  # malloc failed
+            raise ExtractionError(
+                "too large to parse within the reader's memory limit (refused)"
+            ) from None
         raise ExtractionError(f"damaged DOCX (its XML cannot be read: {error})") from None
 
 

@@ -8,7 +8,9 @@ file's sections back as JSON lines. Here the sections come out of ``sections()``
 from any extractor, with a bounded queue between (the worker waits while the indexer
 embeds). A worker that goes quiet for ``STALL_SECONDS`` or runs past ``FILE_SECONDS`` on one
 file is killed; one that dies (out of memory, a crash in pdfium) is reported as the
-file's reason and a fresh one starts for the next file. Every failure is an
+file's reason and a fresh one starts for the next file. A file the worker refuses with a
+reason of its own (a zip bomb by its declared sizes, XML it cannot parse) leaves it
+running for the next file. Every failure is an
 ``ExtractionError`` with a one-line reason, so the indexer lists the file and goes on.
 
 The frozen app starts itself with the hidden ``__docs-extract`` sub-command instead of
@@ -64,6 +66,7 @@ class ExtractWorker:
         self.memory_bytes, self.stall = memory_bytes, stall
         self._process: subprocess.Popen[bytes] | None = None
         self._lines: queue.Queue[Any] = queue.Queue(QUEUE_LINES)
+        self._idle = True
 
     def __enter__(self) -> ExtractWorker:
         return self
@@ -81,12 +84,11 @@ class ExtractWorker:
             stdin.flush()
         except OSError:
             raise self._death() from None
-        finished = False
+        self._idle = False
         try:
             yield from self._answers(time.monotonic() + FILE_SECONDS)
-            finished = True
         finally:
-            if not finished:  # refused, stopped early or killed: never reuse a busy worker
+            if not self._idle:  # stopped early, stalled or dead: never reuse a busy worker
                 self._kill()
 
     def _answers(self, deadline: float) -> Iterator[Section]:
@@ -100,6 +102,8 @@ class ExtractWorker:
             if line is _END:
                 raise self._death()
             answer = json.loads(line)
+            if "error" in answer or answer.get("end"):
+                self._idle = True  # the worker is done with this file and waits for the next
             if "error" in answer:
                 raise ExtractionError(str(answer["error"]))
             if answer.get("end"):
