@@ -28,7 +28,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -162,7 +161,6 @@ def document_memory(folder: Path) -> None:
 
 
 def api_latency(rounds: int) -> None:
-    import httpx
     import openai
 
     from chatdesk.api.app import ApiConfig, create_app
@@ -174,6 +172,7 @@ def api_latency(rounds: int) -> None:
     from tests.support.real_model import starter_model
 
     print("3. API latency: a short chat completion and GET /v1/models, alone vs under attack")
+    print("   (4 clients in another process sending lone-surrogate requests, two rates)")
     model, why = starter_model()
     if model is None:
         print(f"  skipped: {why}")
@@ -185,7 +184,6 @@ def api_latency(rounds: int) -> None:
     )
     server.start()
     api = openai.OpenAI(base_url=server.url, api_key="x", max_retries=0, timeout=120)
-    body = b'{"model": "m", "messages": [{"role": "user", "content": "\\ud800"}]}'
 
     def normal() -> tuple[float, float]:
         started = time.perf_counter()
@@ -202,36 +200,46 @@ def api_latency(rounds: int) -> None:
     try:
         normal()  # warm
         alone = [normal() for _ in range(rounds)]
-        stop = threading.Event()
-        sent: list[int] = []
-
-        def attack() -> None:
-            with httpx.Client() as client:
-                while not stop.wait(0.02):
-                    answer = client.post(
-                        server.url + "/chat/completions",
-                        content=body,
-                        headers={"content-type": "application/json"},
-                    )
-                    sent.append(answer.status_code)
-
-        attackers = [threading.Thread(target=attack) for _ in range(4)]
-        for thread in attackers:
-            thread.start()
-        attacked = [normal() for _ in range(rounds)]
-        stop.set()
-        for thread in attackers:
-            thread.join()
+        attacked = {}
+        for interval in (0.25, 0.05):
+            attackers = subprocess.Popen(
+                [sys.executable, "-c", ATTACKERS, server.url + "/chat/completions", str(interval)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            time.sleep(1.0)
+            attacked[interval] = [normal() for _ in range(rounds)]
+            attackers.terminate()
+            sent = [int(code) for code in attackers.communicate()[0].split()]
+            print(f"  {4 / interval:.0f} hostile requests/s: {len(sent)} sent, {sorted(set(sent))}")
     finally:
         server.stop()
         engine.close()
     for index, what in enumerate(("GET /v1/models", "chat, 8 tokens")):
-        a, b = median([x[index] for x in alone]), median([x[index] for x in attacked])
-        print(
-            f"  {what:16} alone {a * 1000:7.1f} ms  under attack {b * 1000:7.1f} ms  ({b / a:.2f}x)"
-        )
-    statuses = sorted(set(sent))
-    print(f"  hostile requests answered: {len(sent)}, statuses {statuses}")
+        a = median([x[index] for x in alone])
+        print(f"  {what:16} alone {a * 1000:7.1f} ms", end="")
+        for interval, runs in attacked.items():
+            b = median([x[index] for x in runs])
+            print(f"  | {4 / interval:.0f}/s: {b * 1000:7.1f} ms ({b / a:.2f}x)", end="")
+        print()
+
+
+ATTACKERS = """
+import signal, sys, threading, httpx
+body = b'{"model": "m", "messages": [{"role": "user", "content": "\\\\ud800"}]}'
+codes, stop = [], threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stop.set())
+def attack():
+    with httpx.Client() as client:
+        while not stop.wait(float(sys.argv[2])):
+            answer = client.post(sys.argv[1], content=body,
+                                 headers={"content-type": "application/json"})
+            codes.append(answer.status_code)
+threads = [threading.Thread(target=attack) for _ in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(" ".join(map(str, codes)))
+"""
 
 
 # -- 4. indexing throughput --------------------------------------------------------------
