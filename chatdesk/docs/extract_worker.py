@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from chatdesk.docs.extract_types import ExtractionError, Section
+from chatdesk.engine.client import host_environment
 
 WORKER_SUBCOMMAND = "__docs-extract"
 MEMORY_BYTES = 512 * 1024 * 1024
@@ -48,15 +49,6 @@ def worker_command() -> list[str]:
     if getattr(sys, "frozen", False):
         return [sys.executable, WORKER_SUBCOMMAND]
     return [sys.executable, "-m", "chatdesk.docs.extract_worker"]
-
-
-def worker_environment() -> dict[str, str]:
-    """Our environment, with this copy of chatdesk importable."""
-    env = dict(os.environ)
-    parent = str(Path(__file__).resolve().parents[2])
-    paths = [parent, *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    return env
 
 
 class ExtractWorker:
@@ -119,7 +111,7 @@ class ExtractWorker:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                env=worker_environment(),
+                env=host_environment(),  # this copy of chatdesk importable
             )
             reader = threading.Thread(target=self._read, args=(self._process,), daemon=True)
             reader.start()

@@ -8,6 +8,7 @@ D-Bus session bus; a test is skipped, with the reason, only where the program is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -88,12 +89,11 @@ def x_server() -> Iterator[Path]:
         server.wait()
 
 
-@pytest.fixture(scope="module")
-def ssh_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    agent = need("ssh-agent")
-    socket_path = Path(f"/tmp/chatdesk-i21-ssh-{os.getpid()}/agent.sock")
+@contextlib.contextmanager
+def serving(command: list[str], socket_path: Path) -> Iterator[Path]:
+    """``command`` running until its socket appears; killed and its folder removed after."""
     socket_path.parent.mkdir(mode=0o700, exist_ok=True)
-    process = subprocess.Popen([agent, "-D", "-a", str(socket_path)], stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(socket_path)
         yield socket_path
@@ -104,20 +104,18 @@ def ssh_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
+def ssh_agent() -> Iterator[Path]:
+    socket_path = Path(f"/tmp/chatdesk-i21-ssh-{os.getpid()}/agent.sock")
+    with serving([need("ssh-agent"), "-D", "-a", str(socket_path)], socket_path) as path:
+        yield path
+
+
+@pytest.fixture(scope="module")
 def dbus_session() -> Iterator[Path]:
-    daemon = need("dbus-daemon")
-    folder = Path(f"/tmp/chatdesk-i21-dbus-{os.getpid()}")
-    folder.mkdir(exist_ok=True)
-    socket_path = folder / "bus"
-    command = [daemon, "--session", "--nofork", f"--address=unix:path={socket_path}"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(socket_path)
-        yield socket_path
-    finally:
-        process.kill()
-        process.wait()
-        shutil.rmtree(folder, ignore_errors=True)
+    socket_path = Path(f"/tmp/chatdesk-i21-dbus-{os.getpid()}/bus")
+    command = [need("dbus-daemon"), "--session", "--nofork", f"--address=unix:path={socket_path}"]
+    with serving(command, socket_path) as path:
+        yield path
 
 
 def test_x11_display_socket_is_out_of_reach(x_server: Path) -> None:
