@@ -59,7 +59,9 @@ def test_logging_on_a_full_disk_is_quiet_and_resumes(
         for number in range(300):
             log.warning("record %d while full: %s", number, "x" * 200)
         handler = next(
-            h for h in logging.getLogger("chatdesk").handlers if isinstance(h, QuietFileHandler)
+            h
+            for h in logging.getLogger("chatdesk").handlers
+            if isinstance(h, QuietFileHandler) and Path(h.baseFilename) == path
         )
         assert handler.dropped > 0
         assert capfd.readouterr().err == ""  # was: a "--- Logging error ---" traceback each
