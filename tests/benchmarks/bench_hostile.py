@@ -212,12 +212,14 @@ def api_latency(rounds: int) -> None:
             attackers.terminate()
             sent = [int(code) for code in attackers.communicate()[0].split()]
             print(f"  {4 / interval:.0f} hostile requests/s: {len(sent)} sent, {sorted(set(sent))}")
+        again = [normal() for _ in range(rounds)]  # alone again: the run's own noise
     finally:
         server.stop()
         engine.close()
     for index, what in enumerate(("GET /v1/models", "chat, 8 tokens")):
         a = median([x[index] for x in alone])
-        print(f"  {what:16} alone {a * 1000:7.1f} ms", end="")
+        noise = median([x[index] for x in again]) / a
+        print(f"  {what:16} alone {a * 1000:7.1f} ms (again: {noise:.2f}x)", end="")
         for interval, runs in attacked.items():
             b = median([x[index] for x in runs])
             print(f"  | {4 / interval:.0f}/s: {b * 1000:7.1f} ms ({b / a:.2f}x)", end="")
