@@ -459,7 +459,9 @@ def add_routes(app: FastAPI, api: Api, authorize: Callable[[Request], Awaitable[
         served, sampling = api.check(body)
         system, messages = system_and_messages(body)
         client = client_key(request, body)
-        handle = api.scheduler.generate(client, messages, system, sampling, label="chat")
+        handle = await asyncio.to_thread(  # starting a reply may block: never on the loop
+            api.scheduler.generate, client, messages, system, sampling, label="chat"
+        )
         if api.config.on_exchange is not None:
             empty = ReplyStats(finish_reason="stop")
             exchange = ApiExchange(client, served, system, messages, "", empty, sampling)
@@ -477,8 +479,8 @@ def add_routes(app: FastAPI, api: Api, authorize: Callable[[Request], Awaitable[
             )
         client = client_key(request, body)
         prompt = body.prompt_text()
-        handle = api.scheduler.submit(
-            client, lambda: complete(prompt, sampling), label="completion"
+        handle = await asyncio.to_thread(
+            api.scheduler.submit, client, lambda: complete(prompt, sampling), label="completion"
         )
         return await api.answer(request, body, Shape(False, served), handle)
 

@@ -164,7 +164,8 @@ class FairScheduler:
             inner = ticket.start()
         except Exception as error:  # an engine that raises instead of failing the reply
             inner = ReplyStream(0, lambda _id: None)
-            inner.deliver(ReplyFailed(EngineError(str(error))))
+            failure = error if isinstance(error, EngineError) else EngineError(str(error))
+            inner.deliver(ReplyFailed(failure))
         ticket.inner = inner
         inner.on_event(lambda event: self._forward(ticket, event))
         if ticket.cancelled:

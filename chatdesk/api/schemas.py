@@ -4,15 +4,17 @@ Field names and meanings follow OpenAI's API; ``top_k``, ``min_p``, ``repeat_pen
 ``ignore_eos`` are the llama.cpp extensions llama-server also takes; ``logprobs`` /
 ``top_logprobs`` ask a chat completion for token probabilities (OpenAI's ``logprobs``
 object). Unknown fields are ignored, as OpenAI-compatible servers do. Values are
-range-checked here; the limit on ``max_tokens`` is the server's
-(``ApiConfig.max_tokens_limit``) and is checked by the app.
+range-checked here, and text must be valid Unicode (JSON's ``\ud800`` escapes can carry a
+lone surrogate, which no model can read: 400, before anything reaches the engine); the
+limit on ``max_tokens`` is the server's (``ApiConfig.max_tokens_limit``) and is checked by
+the app.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from chatdesk.engine.types import SamplingSettings
 from chatdesk.probabilities.formats import MAX_LOGPROBS, requested_alternatives
@@ -30,12 +32,28 @@ SAMPLING_NAMES = (
 )
 
 
+def valid_unicode(text: str) -> str:
+    """``text`` unchanged, or ValueError when it holds a lone surrogate."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        bad = ord(text[error.start])
+        raise ValueError(
+            f"text holds a lone surrogate (\\u{bad:04x} at character {error.start}), "
+            "which is not valid Unicode"
+        ) from None
+    return text
+
+
+Text = Annotated[str, AfterValidator(valid_unicode)]
+
+
 class TextPart(BaseModel):
     """One part of a multi-part message: only text is taken."""
 
     model_config = ConfigDict(extra="ignore")
     type: Literal["text"]
-    text: str
+    text: Text
 
 
 class ChatMessageIn(BaseModel):
@@ -43,7 +61,7 @@ class ChatMessageIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[TextPart] | None = None
+    content: Text | list[TextPart] | None = None
 
     def text(self) -> str:
         """The message text (parts joined)."""
@@ -63,7 +81,7 @@ class SamplingFields(BaseModel):
     """Fields shared by chat and text completions."""
 
     model_config = ConfigDict(extra="ignore")
-    model: str
+    model: Text
     stream: bool = False
     stream_options: StreamOptions | None = None
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
@@ -76,10 +94,10 @@ class SamplingFields(BaseModel):
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     max_tokens: Annotated[int, Field(ge=1)] | None = None
     max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
-    stop: str | Annotated[list[str], Field(max_length=MAX_STOP_STRINGS)] | None = None
+    stop: Text | Annotated[list[Text], Field(max_length=MAX_STOP_STRINGS)] | None = None
     n: Annotated[int, Field(ge=1, le=1)] = 1
     ignore_eos: bool = False
-    user: str | None = None
+    user: Text | None = None
     logprobs: bool | None = None  # chat completions: token probabilities in the answer
     top_logprobs: Annotated[int, Field(ge=0, le=MAX_LOGPROBS)] | None = None
 
@@ -114,7 +132,7 @@ class ChatCompletionRequest(SamplingFields):
 class CompletionRequest(SamplingFields):
     """``POST /v1/completions`` (one prompt)."""
 
-    prompt: str | Annotated[list[str], Field(min_length=1, max_length=1)]
+    prompt: Text | Annotated[list[Text], Field(min_length=1, max_length=1)]
 
     def prompt_text(self) -> str:
         """The one prompt."""
