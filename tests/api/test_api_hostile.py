@@ -20,6 +20,7 @@ from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.server import ApiServer, BindError, host_names, host_of
 from chatdesk.engine.types import ErrorCode, ReplyFailed, SamplingSettings
 from tests.api.conftest import MODEL_ID, RecordingEngine
+from tests.support.chat_requests import chat
 from tests.support.openai_servers import free_port
 
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
@@ -142,14 +143,14 @@ def test_hostile_requests_do_not_stall_the_others(api_server: ApiServer) -> None
 
 def test_the_engine_client_refuses_invalid_text_at_once(api_engine: RecordingEngine) -> None:
     started = time.monotonic()
-    reply = api_engine.generate([{"role": "user", "content": "a\udc80b"}])
+    reply = api_engine.generate(chat([{"role": "user", "content": "a\udc80b"}]))
     events = list(reply)
     assert time.monotonic() - started < 5
     failed = [e for e in events if isinstance(e, ReplyFailed)]
     assert failed
     assert failed[0].error.code == ErrorCode.BAD_REQUEST
     assert "not valid Unicode" in failed[0].error.message
-    again = api_engine.generate(QUESTION, sampling=SamplingSettings(max_tokens=4))
+    again = api_engine.generate(chat(QUESTION, sampling=SamplingSettings(max_tokens=4)))
     assert again.wait(timeout=120).generated_tokens > 0  # the host is alive and answers
 
 

@@ -23,6 +23,7 @@ from chatdesk.api.server import ApiServer
 from chatdesk.engine.types import EngineError, LoadOptions, ReplyDone, TextDelta
 from chatdesk.remote.connection import ServerAddress
 from chatdesk.remote.engine import RemoteEngine
+from tests.support.chat_requests import chat as chat_request
 from tests.support.openai_servers import serve_in_thread
 
 QUESTION = [{"role": "user", "content": "Capital of France?"}]
@@ -91,7 +92,7 @@ def test_an_html_page_is_not_an_openai_server(server: ApiServer) -> None:
     engine = engine_for(server)
     try:
         with pytest.raises(EngineError, match="is not an OpenAI-compatible server"):
-            engine.generate(QUESTION).wait(timeout=30)
+            engine.generate(chat_request(QUESTION)).wait(timeout=30)
     finally:
         engine.close()
 
@@ -100,7 +101,7 @@ def test_a_whole_json_answer_to_a_streamed_request_is_kept(server: ApiServer) ->
     Hostile.mode = "json"
     engine = engine_for(server)
     try:
-        events = list(engine.generate(QUESTION))
+        events = list(engine.generate(chat_request(QUESTION)))
     finally:
         engine.close()
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Paris."
@@ -115,7 +116,7 @@ def test_keep_alive_comments_do_not_keep_a_stalled_stream_open(server: ApiServer
     engine = engine_for(server, read_timeout=3.0)
     started = time.monotonic()
     try:
-        reply = engine.generate(QUESTION)
+        reply = engine.generate(chat_request(QUESTION))
         with pytest.raises(EngineError, match="stalled: no new text for 3 s") as caught:
             reply.wait(timeout=60)
     finally:
