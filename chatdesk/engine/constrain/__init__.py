@@ -34,6 +34,7 @@ __all__ = [
     "check_reply",
     "compile_json_object",
     "compile_schema",
+    "validate_value",
 ]
 
 ConstraintKind = Literal["json_object", "json_schema", "call_or_reply"]
