@@ -62,8 +62,11 @@ PERSON = {
         ({"oneOf": [{"type": "string"}, {"type": "string", "maxLength": 2}]}, "oneOf", "/oneOf"),
         ({"$ref": "https://example.com/s.json"}, "$ref", "/$ref"),
         ({"$ref": "#/$defs/missing"}, "$ref", "/$ref"),
-        ({"type": "object", "properties": {}, "required": ["x"], "additionalProperties": False},
-         "required", "/required"),  # fmt: skip
+        (
+            {"type": "object", "properties": {}, "required": ["x"], "additionalProperties": False},
+            "required",
+            "/required",
+        ),  # fmt: skip
         ({"type": "integer", "minimum": 5, "maximum": 4}, "minimum", "/"),
         ({"enum": [1, 2], "type": "string"}, "enum", "/enum"),
         ({"type": "strnig"}, "type", "/type"),
