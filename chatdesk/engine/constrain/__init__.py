@@ -89,8 +89,8 @@ def compile_json_object() -> Constraint:
 def compile_schema(schema: Any, name: str | None = None) -> Constraint:
     """Check ``schema`` and compile it; ``SchemaRefused`` names what cannot be enforced."""
     started = time.perf_counter()
-    if not isinstance(schema, dict):
-        raise SchemaRefused("(schema)", "/", "the schema must be a JSON object")
+    if not isinstance(schema, dict | bool):
+        raise SchemaRefused("(schema)", "/", "the schema must be a JSON object or a boolean")
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as error:
@@ -99,7 +99,8 @@ def compile_schema(schema: Any, name: str | None = None) -> Constraint:
         keyword = str(parts[-1]) if parts and isinstance(parts[-1], str) else "(schema)"
         raise SchemaRefused(keyword, path, f"not a valid schema: {error.message}") from None
     grammar = GrammarCompiler(schema).grammar()
-    return Constraint("json_schema", grammar, schema, name, time.perf_counter() - started)
+    document = schema if isinstance(schema, dict) else {}  # true: any JSON (false: refused)
+    return Constraint("json_schema", grammar, document, name, time.perf_counter() - started)
 
 
 def constraint_for(request: ChatRequest) -> Constraint | None:

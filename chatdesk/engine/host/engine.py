@@ -33,6 +33,7 @@ from chatdesk.engine.context_fit import (
 from chatdesk.engine.host import memory
 from chatdesk.engine.host.detokenize import StreamingText
 from chatdesk.engine.host.generation import DecodeOutcome, decode_reply
+from chatdesk.engine.host.grammar import GrammarSampler
 from chatdesk.engine.host.llama_log import LlamaLog
 from chatdesk.engine.host.model import (
     ContextParams,
@@ -508,19 +509,23 @@ class Engine:
         model = self._require_model()
         suppressed = model.eog_tokens() if settings.ignore_eos else []
         history = prompt[-settings.repeat_last_n :] if settings.repeat_last_n > 0 else []
+        probing = settings.logprobs > 0 and job.on_choice is not None
+        in_chain = grammar if probing else None  # probabilities shown are the constrained ones
+        checker: GrammarSampler | None = None
         try:
             chain = SamplerChain(
                 settings,
                 seed,
                 model.n_vocab,
                 suppressed,
-                grammar=(model.vocab, grammar) if grammar else None,
+                grammar=(model.vocab, in_chain) if in_chain else None,
                 history=history,
             )
+            checker = GrammarSampler(model, chain, grammar) if grammar and not probing else None
         except GrammarError as error:
             raise EngineFailure(ErrorCode.BAD_REQUEST, str(error)) from None
         probe = None
-        if settings.logprobs > 0 and job.on_choice is not None:
+        if probing and job.on_choice is not None:
             greedy = settings.temperature <= 0
             probe = ProbabilityProbe(model, chain, settings.logprobs, greedy, job.on_choice)
         try:
@@ -534,8 +539,11 @@ class Engine:
                 on_text=job.on_text,
                 stop_at_eog=not settings.ignore_eos,
                 probe=probe,
+                draw=checker.sample if checker else None,
             )
         finally:
+            if checker is not None:
+                checker.close()
             chain.close()
         self._require_cache().record_reply(outcome.evaluated)
         return outcome
