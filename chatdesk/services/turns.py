@@ -60,6 +60,7 @@ from chatdesk.engine.types import (
 )
 from chatdesk.services.events import Dispatch, run_inline
 from chatdesk.services.settings import SettingsService
+from chatdesk.services.structured import response_format_of
 from chatdesk.services.tool_history import chat_messages
 from chatdesk.store import Conversation, Message, Store, StoreError
 
@@ -513,6 +514,7 @@ def engine_request(request: TurnRequest, tools: list[dict[str, Any]] | None) -> 
         sampling=to_sampling(request.sampling),
         tools=tuple(ToolSpec.from_openai(tool) for tool in tools or ()),
         conversation_key=request.conversation_id,
+        response_format=response_format_of(request.extras),
     )
 
 

@@ -70,7 +70,9 @@ class Vocab:
     def tokens(self, text: str) -> list[int]:
         data = text.encode()
         buffer = (llama_cpp.llama_token * (len(data) + 8))()
-        count = llama_cpp.llama_tokenize(self.vocab, data, len(data), buffer, len(buffer), False, False)  # noqa: E501
+        count = llama_cpp.llama_tokenize(
+            self.vocab, data, len(data), buffer, len(buffer), False, False
+        )  # noqa: E501
         return list(buffer[:count])
 
 
@@ -117,12 +119,17 @@ def llguidance_figures(vocab: Vocab, cases: list[tuple[dict[str, Any], Any]]) ->
             assert mask[token // 32] >> (token % 32) & 1, matcher.get_error()
             matcher.consume_token(token)
         per_token.append((time.perf_counter() - started) / len(tokens))
-    return {"per_token_ms": [t * 1000 for t in per_token], "compile_ms": [c * 1000 for c in compile_s]}
+    return {
+        "per_token_ms": [t * 1000 for t in per_token],
+        "compile_ms": [c * 1000 for c in compile_s],
+    }
 
 
 def decode_per_token(path: Path, count: int = 32) -> float:
     """The model's own decode time per token (one-token batches), for reference."""
-    model = llama_cpp.llama_model_load_from_file(str(path).encode(), llama_cpp.llama_model_default_params())
+    model = llama_cpp.llama_model_load_from_file(
+        str(path).encode(), llama_cpp.llama_model_default_params()
+    )
     params = llama_cpp.llama_context_default_params()
     params.n_ctx, params.n_threads, params.n_threads_batch = 512, 2, 2
     ctx = llama_cpp.llama_init_from_model(model, params)
