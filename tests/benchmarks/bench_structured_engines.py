@@ -72,7 +72,7 @@ class Vocab:
         buffer = (llama_cpp.llama_token * (len(data) + 8))()
         count = llama_cpp.llama_tokenize(
             self.vocab, data, len(data), buffer, len(buffer), False, False
-        )  # noqa: E501
+        )
         return list(buffer[:count])
 
 

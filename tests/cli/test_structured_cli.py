@@ -75,7 +75,7 @@ def test_format_json_gives_an_object_or_says_it_was_cut_off(
     else:
         assert asked.returncode == 3
         assert "incomplete JSON: the reply was cut off by the token limit" in asked.stderr
-        with pytest.raises(ValueError):
+        with pytest.raises(json.JSONDecodeError):
             json.loads(asked.stdout)
 
 
