@@ -184,10 +184,11 @@ def refuse_or_enforce(client: EngineClient, per_schema: int) -> dict[str, Any]:
                          "path": refused.path})  # fmt: skip
             continue
         statuses = []
+        schema = entry["schema"] if entry["schema"] is not True else {}  # the same schema
         for seed in range(per_schema):
             settings = SamplingSettings(temperature=1.0, seed=seed, max_tokens=300)
             text, stats, _ = reply(client, "Answer in JSON.", ResponseFormat(
-                "json_schema", entry["schema"]), settings)  # fmt: skip
+                "json_schema", schema), settings)  # fmt: skip
             statuses.append(check_reply(text, constraint, stats.finish_reason).status)
         outcome = "enforced" if all(s == "valid" for s in statuses) else "FAILED"
         rows.append({**entry, "outcome": outcome, "statuses": statuses})
