@@ -31,7 +31,7 @@ from chatdesk.services.structured import FormatError, parse_format, verdict_of
 
 if TYPE_CHECKING:
     from chatdesk.services.turns import Turn, TurnRequest
-    from chatdesk.store import Message
+    from chatdesk.services.types import Message
     from chatdesk.ui.main_window import MainWindow
 
 KINDS = (("Text", "text"), ("JSON", "json_object"), ("JSON schema", "json_schema"))
