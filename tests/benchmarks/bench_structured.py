@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -35,6 +34,7 @@ from chatdesk.engine.client import EngineClient
 from chatdesk.engine.constrain import SchemaRefused, check_reply, compile_schema
 from chatdesk.engine.request import ChatRequest, ResponseFormat
 from chatdesk.engine.types import LoadOptions, SamplingSettings
+from tests.benchmarks.bench_token_probabilities import cpu_seconds
 from tests.support.real_model import starter_model
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,15 +89,6 @@ OURS_REFUSED = [
     {"allOf": [{"type": "string"}, {"maxLength": 3}]},
     {"type": "array", "items": {"type": "integer"}, "uniqueItems": True},
 ]
-
-
-def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU time of a process (0 where /proc is missing)."""
-    stat = Path(f"/proc/{pid}/stat")
-    if pid is None or not stat.exists():
-        return 0.0
-    fields = stat.read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def reply(
