@@ -140,13 +140,13 @@ def compile_time(model_path: Path) -> dict[str, Any]:
     }
 
 
-def validity(client: EngineClient, replies: int) -> dict[str, Any]:
+def validity(client: EngineClient, replies: int, first_seed: int = 0) -> dict[str, Any]:
     counts = {"valid": 0, "invalid": 0, "incomplete": 0}
     failures = []
     for index in range(replies):
         what, schema = TEN[index % len(TEN)]
         constraint = compile_schema(schema)
-        settings = SamplingSettings(temperature=1.0, seed=index, max_tokens=300)
+        settings = SamplingSettings(temperature=1.0, seed=first_seed + index, max_tokens=300)
         text, stats, _ = reply(client, f"Answer with {what}, as JSON.", ResponseFormat(
             "json_schema", schema), settings)  # fmt: skip
         verdict = check_reply(text, constraint, stats.finish_reason)
@@ -197,6 +197,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--replies", type=int, default=200)
     parser.add_argument("--corpus-replies", type=int, default=2)
+    parser.add_argument("--first-seed", type=int, default=0, help="validity replies' first seed")
     parser.add_argument("--threads", type=int, default=1)
     for part in ("speed", "validity", "corpus"):
         parser.add_argument(f"--skip-{part}", action="store_true")
@@ -212,7 +213,7 @@ def main() -> None:
         if not args.skip_speed:
             figures["speed"] = speed(client, args.repeats)
         if not args.skip_validity:
-            figures["validity"] = validity(client, args.replies)
+            figures["validity"] = validity(client, args.replies, args.first_seed)
         if not args.skip_corpus:
             figures["corpus"] = refuse_or_enforce(client, args.corpus_replies)
     finally:
