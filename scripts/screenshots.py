@@ -10,6 +10,9 @@ code block (an earlier exchange seeded into the store, then one live reply strea
 generated test model or from ``--model PATH``), the settings panel, the chat in the dark
 theme and the prompt viewer.
 
+``--set docs --model STARTER.gguf docs/images`` takes the user guide's pictures (see
+``scripts/doc_screenshots.py``) with the real starter model.
+
 ``--set new-user`` takes the new user's pictures instead (issue 11): the first run with the
 starter-model offer, a search hit inside a 500-message chat, and the Settings panel open at
 1180x760 and at 800x600 beside a reply that shows ``< 2/2 >`` (with ``--model``, a real model
@@ -256,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("out", type=Path, help="folder for the PNG files")
     parser.add_argument("--model", type=Path, help="a real .gguf model (default: a test model)")
-    parser.add_argument("--set", choices=("all", "new-user"), default="all", help="which pictures")
+    sets = ("all", "new-user", "docs")
+    parser.add_argument("--set", choices=sets, default="all", help="which pictures")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="chatdesk-shots-"))
@@ -272,7 +276,13 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     window.composer.focus()
     try:
-        if args.set == "new-user":
+        if args.set == "docs":
+            from doc_screenshots import DocShooter
+
+            if args.model is None:
+                parser.error("--set docs needs --model (the real starter model)")
+            DocShooter(sys.modules[__name__], app, window, home, args.model, args.out).run()
+        elif args.set == "new-user":
             new_user(app, window, home, args.model, args.out)
         else:
             shoot_failures(app, window, home, args.out)

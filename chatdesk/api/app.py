@@ -470,7 +470,9 @@ def add_routes(app: FastAPI, api: Api, authorize: Callable[[Request], Awaitable[
         served, sampling = api.check(body)
         chat = api.chat_request(body, sampling)
         client = client_key(request, body)
-        handle = api.scheduler.generate(client, chat, label="chat")
+        handle = await asyncio.to_thread(  # starting a reply may block: never on the loop
+            api.scheduler.generate, client, chat, label="chat"
+        )
         if api.config.on_exchange is not None:
             empty = ReplyStats(finish_reason="stop")
             messages = [{"role": m.role, "content": m.text} for m in chat.messages]
@@ -491,8 +493,8 @@ def add_routes(app: FastAPI, api: Api, authorize: Callable[[Request], Awaitable[
             )
         client = client_key(request, body)
         prompt = body.prompt_text()
-        handle = api.scheduler.submit(
-            client, lambda: complete(prompt, sampling), label="completion"
+        handle = await asyncio.to_thread(
+            api.scheduler.submit, client, lambda: complete(prompt, sampling), label="completion"
         )
         return await api.answer(request, body, Shape(False, served), handle)
 

@@ -7,15 +7,17 @@ object); ``response_format`` asks for JSON (the engine enforces it or refuses it
 A chat body becomes one ``ChatRequest`` (``ChatCompletionRequest.chat_request``), the value
 every engine takes. A field this server does not take (``tools``, ``logit_bias``, ...) is
 refused with a 400 naming it (``unsupported_fields``), never ignored; fields sent as null
-are taken as absent. Values are range-checked here; the limit on ``max_tokens`` is the
-server's (``ApiConfig.max_tokens_limit``) and is checked by the app.
+are taken as absent. Values are range-checked here, and text must be valid Unicode (JSON's
+``\ud800`` escapes can carry a lone surrogate, which no model can read: 400, before
+anything reaches the engine); the limit on ``max_tokens`` is the server's
+(``ApiConfig.max_tokens_limit``) and is checked by the app.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from chatdesk.engine.request import ChatRequest, Message, ResponseFormat, Role
 from chatdesk.engine.types import SamplingSettings
@@ -48,19 +50,35 @@ class Strict(BaseModel):
         return [f"{where}{name}" for name, value in extra.items() if value is not None]
 
 
+def valid_unicode(text: str) -> str:
+    """``text`` unchanged, or ValueError when it holds a lone surrogate."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        bad = ord(text[error.start])
+        raise ValueError(
+            f"text holds a lone surrogate (\\u{bad:04x} at character {error.start}), "
+            "which is not valid Unicode"
+        ) from None
+    return text
+
+
+Text = Annotated[str, AfterValidator(valid_unicode)]
+
+
 class TextPart(BaseModel):
     """One part of a multi-part message: only text is taken."""
 
     model_config = ConfigDict(extra="ignore")
     type: Literal["text"]
-    text: str
+    text: Text
 
 
 class ChatMessageIn(Strict):
     """One chat message."""
 
     role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[TextPart] | None = None
+    content: Text | list[TextPart] | None = None
     name: str | None = None
 
     def text(self) -> str:
@@ -107,7 +125,7 @@ class ResponseFormatIn(BaseModel):
 class SamplingFields(Strict):
     """Fields shared by chat and text completions."""
 
-    model: str
+    model: Text
     stream: bool = False
     stream_options: StreamOptions | None = None
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
@@ -120,10 +138,10 @@ class SamplingFields(Strict):
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     max_tokens: Annotated[int, Field(ge=1)] | None = None
     max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
-    stop: str | Annotated[list[str], Field(max_length=MAX_STOP_STRINGS)] | None = None
+    stop: Text | Annotated[list[Text], Field(max_length=MAX_STOP_STRINGS)] | None = None
     n: Annotated[int, Field(ge=1, le=1)] = 1
     ignore_eos: bool = False
-    user: str | None = None
+    user: Text | None = None
     logprobs: bool | None = None  # chat completions: token probabilities in the answer
     top_logprobs: Annotated[int, Field(ge=0, le=MAX_LOGPROBS)] | None = None
 
@@ -182,7 +200,7 @@ class ChatCompletionRequest(SamplingFields):
 class CompletionRequest(SamplingFields):
     """``POST /v1/completions`` (one prompt)."""
 
-    prompt: str | Annotated[list[str], Field(min_length=1, max_length=1)]
+    prompt: Text | Annotated[list[Text], Field(min_length=1, max_length=1)]
 
     def prompt_text(self) -> str:
         """The one prompt."""

@@ -3,7 +3,13 @@
 Loopback (127.0.0.1, ::1, localhost) is the default and needs no key. Any other address
 makes the model reachable from the network, so it is refused unless an API key is set;
 with one, every request must send ``Authorization: Bearer KEY`` and the start message
-says so. ``ApiServer`` runs uvicorn on a thread (the window's switch, tests) or in the
+says so.
+
+Every request's ``Host`` header must name the server as bound (``localhost``,
+``127.0.0.1``, ``[::1]`` or the configured address, any port): a web page that rebinds its
+own DNS name to 127.0.0.1 (DNS rebinding) sends its own name and gets 421. ``allowed_hosts``
+adds names (``*``: any); a server bound to every address (``0.0.0.0``, ``::``) needs a key
+and takes any name. ``ApiServer`` runs uvicorn on a thread (the window's switch, tests) or in the
 foreground (``chatdesk serve``).
 """
 
@@ -12,10 +18,13 @@ from __future__ import annotations
 import ipaddress
 import threading
 import time
+from collections.abc import Iterable
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from chatdesk.api import errors
 from chatdesk.api.defaults import DEFAULT_HOST, DEFAULT_PORT
 
 START_TIMEOUT = 15.0
@@ -52,11 +61,65 @@ def check_bind(host: str, api_key: str | None) -> str:
     )
 
 
+def check_port(port: int) -> None:
+    """BindError (one line) for a port no socket can have."""
+    if not 0 <= port <= 65535:
+        raise BindError(f"port {port} does not exist: ports go from 1 to 65535 (0: any free one)")
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+ANY_ADDRESS = ("0.0.0.0", "::", "")
+
+
+def host_names(bound: str, extra: Iterable[str] = ()) -> frozenset[str] | None:
+    """The Host names a server bound to ``bound`` answers to (None: any)."""
+    names = {name.strip().strip("[]").lower() for name in extra}
+    if "*" in names or bound.strip("[]") in ANY_ADDRESS:
+        return None
+    return frozenset({*LOOPBACK_NAMES, bound.strip("[]").lower(), *names})
+
+
+def host_of(header: str) -> str:
+    """``example.com:8080`` -> ``example.com``; ``[::1]:80`` -> ``::1``."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class HostCheck:
+    """ASGI middleware: 421 for a request whose Host is not one of ``names``."""
+
+    def __init__(self, app: ASGIApp, names: frozenset[str]) -> None:
+        self.app, self.names = app, names
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers", [])) if scope["type"] == "http" else {}
+        given = headers.get(b"host", b"").decode("latin-1")
+        if scope["type"] != "http" or host_of(given) in self.names:
+            await self.app(scope, receive, send)
+            return
+        message = (
+            f"Host {given[:100]!r} is not a name of this server (DNS rebinding protection); "
+            "allow it with --allow-host"
+        )
+        await errors.error_response(421, message, code="misdirected_request")(scope, receive, send)
+
+
 class ApiServer:
     """uvicorn serving ``app`` on ``host:port`` (port 0: a free one)."""
 
-    def __init__(self, app: FastAPI, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    def __init__(
+        self,
+        app: FastAPI,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        allowed_hosts: Iterable[str] = (),
+    ) -> None:
+        check_port(port)
+        names = host_names(host, allowed_hosts)
+        served: ASGIApp = app if names is None else HostCheck(app, names)
+        config = uvicorn.Config(served, host=host, port=port, log_level="warning", lifespan="off")
         self.server = uvicorn.Server(config)
         self.host = host
         self._thread: threading.Thread | None = None

@@ -19,7 +19,9 @@ from typing import Any, TextIO
 
 from chatdesk.cli.engine_commands import resolve_model
 from chatdesk.cli.errors import CLIError
+from chatdesk.cli.terminal_text import safe_for_terminal
 from chatdesk.docs.embedding_catalogue import EmbeddingCatalogueError, embedding_models
+from chatdesk.docs.extract_worker import WORKER_SUBCOMMAND
 from chatdesk.docs.indexer import IndexReport
 from chatdesk.docs.progress import IndexProgress, describe
 from chatdesk.services.documents import DocumentsError, DocumentService
@@ -65,6 +67,18 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
     models = group.add_parser("models", help="embedding models for search by meaning")
     models.add_argument("--json", action="store_true", help="machine-readable output")
     models.set_defaults(handler=models_command)
+
+    worker = commands.add_parser(WORKER_SUBCOMMAND, add_help=False)  # hidden: frozen app only
+    worker.add_argument("memory", nargs="?")
+    worker.set_defaults(handler=run_extract_worker)
+
+
+def run_extract_worker(args: argparse.Namespace) -> int:
+    """Hidden: be the PDF/DOCX reading worker (the frozen app starts itself so)."""
+    from chatdesk.docs import extract_worker
+
+    extract_worker.main([args.memory] if args.memory else [])
+    return 0
 
 
 @contextmanager
@@ -129,7 +143,7 @@ def print_report(report: IndexReport) -> None:
         + (" (cancelled)" if progress.cancelled else "")
     )
     for path, reason in report.failures:
-        print(f"  failed: {path}: {reason}")
+        print(f"  failed: {safe_for_terminal(path)}: {safe_for_terminal(reason)}")
 
 
 def add_command(args: argparse.Namespace) -> int:

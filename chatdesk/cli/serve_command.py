@@ -49,6 +49,14 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
         help="allow browser pages from ORIGIN (repeatable; default: none)",
     )
     serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host is NAME (repeatable; '*': any; default: "
+        "only localhost, 127.0.0.1, [::1] and --host, against DNS rebinding)",
+    )
+    serve.add_argument(
         "--max-tokens-limit",
         type=int,
         default=DEFAULT_MAX_TOKENS_LIMIT,
@@ -94,11 +102,12 @@ def api_key(args: argparse.Namespace) -> str | None:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Load the model, then serve until interrupted (the same services as the window)."""
-    from chatdesk.api.server import BindError, check_bind
+    from chatdesk.api.server import BindError, check_bind, check_port
     from chatdesk.services.app_services import AppServices
 
     key = api_key(args)
     try:
+        check_port(args.port)
         check_bind(args.host, key)
     except BindError as error:
         raise CLIError(str(error)) from None
@@ -110,6 +119,7 @@ def run_serve(args: argparse.Namespace) -> int:
         access = server.start(
             args.host, args.port, key, args.save_conversations,
             cors_origins=tuple(args.cors_origin), max_tokens_limit=args.max_tokens_limit,
+            allowed_hosts=tuple(args.allow_host),
             model_id=args.model_id,
         )  # fmt: skip
         model_id = served_id(server, args)

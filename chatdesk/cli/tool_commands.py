@@ -2,7 +2,8 @@
 
 ``chatdesk tools call NAME JSON`` runs one tool with the given arguments, as a check of a
 sandbox or an MCP server. The user typing the command is the approval (recorded as
-"command line"), unless the tool's policy is "deny". The output is printed as plain text;
+"command line"), unless the tool's policy is "deny". The output is printed as plain text
+with its control characters made visible (no terminal escapes reach the terminal);
 ``--details`` adds what the tool reported (for ``python``: which sandbox limits applied).
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from chatdesk.cli.conversations import opened_store, print_json, user_errors
 from chatdesk.cli.errors import CLIError
+from chatdesk.cli.terminal_text import safe_for_terminal
 from chatdesk.services.tools import POLICIES, ToolsError, ToolsService
 from chatdesk.tools.calls import ToolCall
 from chatdesk.tools.sandbox import SANDBOX_SUBCOMMAND
@@ -100,9 +102,10 @@ def call_command(args: Any) -> int:
     arguments = parse_arguments(args.arguments)
     with opened_store() as store:
         run = ToolsService(store).run(ToolCall(args.name, arguments), approved_by=CLI_APPROVAL)
-    print(run.outcome.text)
+    print(safe_for_terminal(run.outcome.text))
     if args.details and run.outcome.details:
-        print(json.dumps(run.outcome.details, indent=2, ensure_ascii=False), file=sys.stderr)
+        details = json.dumps(run.outcome.details, indent=2, ensure_ascii=False)
+        print(safe_for_terminal(details), file=sys.stderr)
     return 1 if run.outcome.is_error else 0
 
 
@@ -123,6 +126,6 @@ def log_command(args: Any) -> int:
             outcome = entry.error or entry.result or ""
             took = f"{entry.duration_ms:.0f} ms" if entry.duration_ms is not None else "-"
             print(f"{entry.started_at}  {entry.tool}  [{entry.approval}]  {took}")
-            print(f"    arguments: {entry.arguments[:200]}")
+            print(f"    arguments: {safe_for_terminal(entry.arguments[:200])}")
             print(f"    {'error' if entry.error else 'result'}: {outcome[:200]!r}")
     return 0

@@ -1,9 +1,13 @@
 """Which files a collection's sources stand for, and what they look like on disk now.
 
-A source is a file or a folder. Folders are walked recursively in name order; hidden
-entries (names starting with a dot) and symbolic links to folders are skipped (no loops),
-and only supported formats are taken. A file named explicitly is always taken, so an
-unsupported one is reported rather than silently ignored.
+A source is a file or a folder. Folders are walked in name order, depth first, with a
+stack of their own rather than recursion (a folder 1,500 levels deep is walked like any
+other); hidden entries (names starting with a dot) and symbolic links to folders are
+not followed (no loops), and only supported formats are taken; a link to a file that
+cannot be reached (broken, a loop) is taken so that it is listed with its reason. A file
+named explicitly is always taken, so an unsupported one, a link loop, a FIFO or a device
+is reported with its reason rather than silently ignored (``extract.check_size`` refuses
+what is not a regular file). ``display`` gives a path for the screen, whatever bytes its name holds.
 """
 
 from __future__ import annotations
@@ -38,18 +42,32 @@ def stat_of(path: Path) -> FileStat | None:
 
 def walk_folder(folder: Path) -> Iterator[Path]:
     """Supported files under ``folder``, in name order, hidden entries skipped."""
-    try:
-        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
-    except OSError:
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
+    stack: list[Iterator[os.DirEntry[str]]] = [_listing(folder)]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+        elif entry.name.startswith("."):
             continue
-        path = Path(entry.path)
-        if entry.is_dir(follow_symlinks=False):
-            yield from walk_folder(path)
-        elif entry.is_file() and is_supported(path):
-            yield path
+        elif entry.is_dir(follow_symlinks=False):
+            stack.append(_listing(Path(entry.path)))
+        elif (_is_file(entry) or entry.is_symlink()) and is_supported(Path(entry.path)):
+            yield Path(entry.path)  # a broken link or a link loop: listed with its reason
+
+
+def _listing(folder: Path) -> Iterator[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as listing:
+            return iter(sorted(listing, key=lambda entry: entry.name))
+    except OSError:
+        return iter(())
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def discover(sources: Iterable[Path]) -> list[Path]:
@@ -58,9 +76,23 @@ def discover(sources: Iterable[Path]) -> list[Path]:
     for source in sources:
         if source.is_dir():
             found.update(dict.fromkeys(walk_folder(source)))
-        elif source.exists() or source.is_symlink():
+        elif os.path.lexists(source):
             found[source] = None
     return list(found)
+
+
+def display(path: Path | str) -> str:
+    """The path as text that can be printed and stored: undecodable bytes as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+
+
+def storable(path: Path) -> bool:
+    """Whether the path's name is valid text (UTF-8), as a database row needs."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def snapshot(sources: Iterable[Path]) -> dict[Path, FileStat | None]:

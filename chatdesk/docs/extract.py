@@ -12,19 +12,29 @@ real-world PDFs (columns, ligatures, CID fonts), and is Apache-2.0/BSD licensed 
 BSD too; PyMuPDF, the other fast one, is AGPL and so not an option for a shipped app).
 
 A file that cannot be read (encrypted or corrupt PDF, a binary file named ``.txt``, a file
-over the size cap) raises ``ExtractionError`` with a one-line reason; the indexer lists it
-and goes on with the next file. Document content is untrusted: nothing here executes or
+over the size cap, anything but a regular file: a FIFO or a link to ``/dev/zero`` would
+block or never end) raises ``ExtractionError`` with a one-line reason; the indexer lists it
+and goes on with the next file. PDF and DOCX, the formats that unpack (decompression
+bombs, parser crashes), are read in a worker process with memory and time limits when the
+caller passes one (``extract_worker``); text formats are read here, in time linear in
+their size (a one-line file of 120 MB included), and any error a reader raises becomes
+the file's reason. Document content is untrusted: nothing here executes or
 fetches anything (HTML scripts and styles are dropped, links are not followed).
 """
 
 from __future__ import annotations
 
 import codecs
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatdesk.docs.extract_types import ExtractionError, Section
 from chatdesk.docs.html_text import html_sections
+
+if TYPE_CHECKING:
+    from chatdesk.docs.extract_worker import ExtractWorker
 
 MAX_FILE_BYTES = 512 * 1024 * 1024  # larger files are listed as "too large", not read
 LINES_PER_SECTION = 200  # text files are read and chunked this many lines at a time
@@ -46,40 +56,74 @@ def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
+KINDS = (
+    *((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")),
+    *((stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")),
+)
+
+
 def check_size(path: Path, limit: int = MAX_FILE_BYTES) -> int:
-    """The file's size, or ExtractionError when it is over the cap or unreadable."""
+    """The file's size, or ExtractionError when it is over the cap, unreadable or not a
+    regular file (only regular files are read: a FIFO or a device never ends)."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except OSError as error:
         raise ExtractionError(f"cannot read: {error.strerror or error}") from error
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in KINDS if test(info.st_mode)), "a special file")
+        raise ExtractionError(f"not a regular file ({kind}): only regular files are read")
+    size = info.st_size
     if size > limit:
         raise ExtractionError(f"too large: {size / 1e9:.1f} GB (the limit is {limit / 1e6:.0f} MB)")
     return size
 
 
-def extract(path: Path, limit: int = MAX_FILE_BYTES) -> Iterator[Section]:
-    """The sections of one file, in order; raises ExtractionError with the reason."""
-    check_size(path, limit)
-    suffix = path.suffix.lower()
-    reader: Callable[[Path], Iterator[Section]]
-    if suffix == ".pdf":
+Reader = Callable[[Path], Iterator[Section]]
+ISOLATED_SUFFIXES = frozenset({".pdf", ".docx"})
+
+
+def isolated_reader(path: Path) -> Reader:
+    """The in-process reader of a PDF or DOCX (what the worker process runs)."""
+    if path.suffix.lower() == ".pdf":
         from chatdesk.docs.pdf import pdf_sections
 
-        reader = pdf_sections
-    elif suffix == ".docx":
-        from chatdesk.docs.docx_text import docx_sections
+        return pdf_sections
+    from chatdesk.docs.docx_text import docx_sections
 
-        reader = docx_sections
-    elif suffix in HTML_SUFFIXES:
-        reader = html_file_sections
-    elif suffix in TEXT_SUFFIXES:
-        reader = text_sections
-    else:
-        raise ExtractionError(f"unsupported file type {suffix or '(no extension)'}")
+    return docx_sections
+
+
+def reader_for(path: Path, worker: ExtractWorker | None) -> Reader:
+    """The reader of the file's format (PDF and DOCX through ``worker`` when given)."""
+    suffix = path.suffix.lower()
+    if suffix in ISOLATED_SUFFIXES:
+        return worker.sections if worker is not None else isolated_reader(path)
+    if suffix in HTML_SUFFIXES:
+        return html_file_sections
+    if suffix in TEXT_SUFFIXES:
+        return text_sections
+    raise ExtractionError(f"unsupported file type {suffix or '(no extension)'}")
+
+
+def extract(
+    path: Path, limit: int = MAX_FILE_BYTES, worker: ExtractWorker | None = None
+) -> Iterator[Section]:
+    """The sections of one file, in order; raises ExtractionError with the reason."""
+    check_size(path, limit)
+    reader = reader_for(path, worker)
     try:
         yield from reader(path)
+    except ExtractionError:
+        raise
     except OSError as error:
         raise ExtractionError(f"cannot read: {error.strerror or error}") from error
+    except RecursionError:
+        raise ExtractionError("nested too deeply to read (refused)") from None
+    except MemoryError:
+        raise ExtractionError("too large to read in memory (refused)") from None
+    except Exception as error:  # a damaged file can raise anything inside a parser
+        words = " ".join(str(error).split())[:200]
+        raise ExtractionError(f"damaged or unreadable: {type(error).__name__}: {words}") from None
 
 
 def check_text(sample: bytes) -> None:
@@ -94,18 +138,30 @@ def text_lines(path: Path) -> Iterator[str]:
         check_text(handle.read(SNIFF_BYTES))
         handle.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
-        pending = ""
+        pending: list[str] = []  # pieces of a line not yet ended: joined once, when it ends
         try:
             for raw in iter(lambda: handle.read(1 << 16), b""):
                 check_text(raw)
-                pending += decoder.decode(raw)
-                *lines, pending = pending.split("\n")
-                yield from lines
-            pending += decoder.decode(b"", final=True)
+                yield from _split_lines(decoder.decode(raw), pending)
+            yield from _split_lines(decoder.decode(b"", final=True), pending)
         except UnicodeDecodeError as error:
             raise ExtractionError(f"not UTF-8 text (byte {error.start} of a block)") from None
-        if pending:
-            yield pending
+        if tail := "".join(pending):
+            yield tail
+
+
+def _split_lines(text: str, pending: list[str]) -> Iterator[str]:
+    """The lines ``text`` ends (the first one joined to ``pending``); keeps the rest pending.
+
+    Linear in the text: a line spread over many blocks is joined once, not re-copied with
+    each block (that made a one-line 120 MB file take 41 s)."""
+    *lines, rest = text.split("\n")
+    if lines:
+        yield "".join([*pending, lines[0]])
+        yield from lines[1:]
+        pending.clear()
+    if rest:
+        pending.append(rest)
 
 
 def text_sections(path: Path) -> Iterator[Section]:

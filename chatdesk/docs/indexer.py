@@ -11,9 +11,13 @@ For each file of the collection's sources (see ``discovery``):
 Because each file is committed whole, a crash, a kill or a quit loses at most the file
 being indexed: the next run skips every file already done and carries on (resumable).
 Cancelling stops between batches and rolls back the current file. A file that cannot be
-read is recorded with its reason and the run goes on; a failing embedding model stops the
-run (every later file would fail the same way). Memory stays bounded: one page or a few
-hundred lines of text and one batch of chunks and vectors at a time.
+read is recorded with its reason and the run goes on, whatever the reason (a link loop, a
+FIFO, a decompression bomb, a parser crash): every file is its own unit. A file whose name
+is not valid UTF-8 cannot be a database row; it is listed with that reason, not recorded.
+PDF and DOCX are read by an ``ExtractWorker`` process with memory and time limits, one per
+run. A failing embedding model stops the run (every later file would fail the same way).
+Memory stays bounded: one page or a few hundred lines of text and one batch of chunks and
+vectors at a time.
 """
 
 from __future__ import annotations
@@ -27,10 +31,11 @@ from itertools import islice
 from pathlib import Path
 
 from chatdesk.docs.chunking import Chunk, chunk_sections
-from chatdesk.docs.discovery import FileStat, discover, file_sha256, stat_of
+from chatdesk.docs.discovery import FileStat, discover, display, file_sha256, stat_of, storable
 from chatdesk.docs.embedder import Embedder
 from chatdesk.docs.extract import check_size, extract
 from chatdesk.docs.extract_types import ExtractionError
+from chatdesk.docs.extract_worker import ExtractWorker
 from chatdesk.docs.index import (
     DocumentIndex,
     bump_vectors_version,
@@ -70,6 +75,7 @@ class Indexer:
         self.index = index
         self.embedder = embedder
         self.cancel = cancel or threading.Event()
+        self.worker: ExtractWorker | None = None
 
     def run(
         self, collection: Collection, on_progress: ProgressCallback | None = None
@@ -82,21 +88,32 @@ class Indexer:
         report = IndexReport(progress)
         notify = Throttle(on_progress)
         try:
-            for path in files:
-                if self.cancel.is_set():
-                    raise IndexCancelled
-                progress.current = str(path)
-                self._one_file(collection, path, report, notify)
-                progress.files_done += 1
-                notify(progress, force=True)  # every finished file is reported
+            with ExtractWorker() as self.worker:
+                self._all_files(collection, files, report, notify)
         except IndexCancelled:
             progress.cancelled = True
         progress.current, progress.finished = None, True
         notify(progress, force=True)
         return report
 
+    def _all_files(
+        self, collection: Collection, files: list[Path], report: IndexReport, notify: Throttle
+    ) -> None:
+        progress = report.progress
+        for path in files:
+            if self.cancel.is_set():
+                raise IndexCancelled
+            progress.current = display(path)
+            if storable(path):
+                self._one_file(collection, path, report, notify)
+            else:
+                progress.files_failed += 1
+                report.failures.append((display(path), "the file name is not valid UTF-8"))
+            progress.files_done += 1
+            notify(progress, force=True)  # every finished file is reported
+
     def _forget_missing(self, collection: Collection, files: list[Path]) -> None:
-        present = {str(path) for path in files}
+        present = {str(path) for path in files if storable(path)}
         gone = [r.path for r in self.index.files(collection) if r.path not in present]
         if gone:
             self.index.forget_files(collection, gone)
@@ -109,6 +126,7 @@ class Indexer:
         record = self.index.file_record(collection, path)
         try:
             if stat is None:
+                check_size(path)  # raises with the reason (a link loop, no permission...)
                 raise ExtractionError("cannot read the file")
             check_size(path)
             if not self._changed(record, stat, path):
@@ -170,7 +188,7 @@ class Indexer:
     ) -> tuple[int, int]:
         """Extract, chunk and embed the file batch by batch; (chunks, pages) written."""
         count, pages = 0, set[int | None]()
-        for batch in batches(chunk_sections(extract(path))):
+        for batch in batches(chunk_sections(extract(path, worker=self.worker))):
             if self.cancel.is_set():
                 raise IndexCancelled
             ids = insert_chunks(conn, file_id, count, batch)

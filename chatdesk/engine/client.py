@@ -283,6 +283,17 @@ class _FutureCall:
 Pending = _FutureCall | ReplyStream
 
 
+def encoded(message: dict[str, Any]) -> bytes:
+    """The frame of ``message``; EngineError (bad request) for text that is not Unicode."""
+    try:
+        return protocol.encode_frame(message)
+    except UnicodeEncodeError as error:
+        raise EngineError(
+            f"the request holds text that is not valid Unicode ({error.reason})",
+            ErrorCode.BAD_REQUEST,
+        ) from None
+
+
 class HostProcess:
     """One running engine host: the process, its pipes, and the requests waiting on it."""
 
@@ -319,6 +330,7 @@ class HostProcess:
     def send(self, message: dict[str, Any], pending: Pending | None) -> None:
         """Register ``pending`` under the message id, then write the frame."""
         request_id = int(message["id"])
+        frame = encoded(message)  # bad text is the caller's error, not the host's death
         with self._lock:
             if not self.alive:
                 raise self.death_error()
@@ -327,7 +339,7 @@ class HostProcess:
         try:
             with self._send_lock:
                 stdin = cast(IO[bytes], self.process.stdin)
-                stdin.write(protocol.encode_frame(message))
+                stdin.write(frame)
                 stdin.flush()
         except (BrokenPipeError, OSError, ValueError):
             self._wait_for_reader()

@@ -9,7 +9,10 @@ memory passes a check before it allocates:
   render too) checked on every call, attribute and item access, operator, output and, through
   the ``_chatdesk_loop`` wrapper the rewritten template puts around every ``for`` iterable, on
   every loop iteration;
-- size: operators (``*``, ``**``, ``+``, ``%``, ``~``), string methods (ljust, center, join,
+- size: lists joined with ``+`` are bounded by their item count first (MAX_LIST_ITEMS: a
+  list doubled in a loop is refused in microseconds rather than measured item by item),
+  and ``deep_size`` itself checks the deadline as it goes; operators (``*``, ``**``,
+  ``+``, ``%``, ``~``), string methods (ljust, center, join,
   replace, format, expandtabs, translate ...) and filters (center, indent, wordwrap, format,
   join, replace, tojson ...) refuse results estimated above MAX_VALUE_CHARS before making
   them; every filter that turns its input into text first measures the input (``deep_size``
@@ -40,6 +43,8 @@ MAX_VALUE_CHARS = 16 * 1024 * 1024  # any one value a template builds, as text
 MAX_REPEAT_CHARS = 1024 * 1024  # "x" * n and [..] * n inside a template
 MAX_PRODUCED_CHARS = 64 * 1024 * 1024  # all text produced by one render, kept or not
 MAX_INT_BITS = 1 << 16
+MAX_LIST_ITEMS = 1 << 16  # items of a list a template concatenates (counted before measuring)
+MEASURE_TICK = 4096  # items ``deep_size`` measures between two deadline checks
 MAX_FORMAT_WIDTH = 100_000
 MAX_INDENT = 64
 TICK_EVERY = 32  # checks between two clock reads
@@ -120,10 +125,11 @@ def render_scope(seconds: float, cancel: threading.Event | None = None) -> Itera
         budget.deadline, budget.seconds, budget.cancel, budget.produced = saved
 
 
-def check_deadline() -> None:
-    """Raise when the render has run out of time or was stopped (clock read every few)."""
+def check_deadline(every: int = TICK_EVERY) -> None:
+    """Raise when the render has run out of time or was stopped (clock read every few;
+    ``every=1``: now)."""
     budget.ticks += 1
-    if budget.deadline is None or budget.ticks % TICK_EVERY:
+    if budget.deadline is None or budget.ticks % every:
         return
     if budget.cancel is not None and budget.cancel.is_set():
         raise TemplateStopped("stopped while the chat template was rendering")
@@ -133,10 +139,13 @@ def check_deadline() -> None:
 
 def deep_size(value: Any, limit: int = MAX_VALUE_CHARS) -> int:
     """About how many characters ``value`` makes as text; stops counting past ``limit``."""
-    total = 0
+    total = seen = 0
     stack = [value]
     while stack and total <= limit:
         item = stack.pop()
+        seen += 1
+        if seen % MEASURE_TICK == 0:
+            check_deadline(every=1)  # measuring a huge nested value must not outlast the budget
         if isinstance(item, str | bytes):
             total += len(item) + 2
         elif isinstance(item, Mapping):
@@ -176,6 +185,8 @@ def check_binop(operator: str, left: Any, right: Any) -> None:
     elif operator == "**" and _is_int(left) and _is_int(right):
         require(right < 0 or abs(left) < 2 or left.bit_length() * right <= MAX_INT_BITS, "power")
     elif operator == "+" and isinstance(left, str | list | tuple):
+        if isinstance(left, list | tuple) and isinstance(right, list | tuple):
+            require(len(left) + len(right) <= MAX_LIST_ITEMS, "list")  # cheap, before measuring
         check_sizes(left, right)
     elif operator == "%" and isinstance(left, str):
         require(not _PERCENT_WIDTH.search(left), "format")

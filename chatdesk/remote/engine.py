@@ -29,6 +29,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from chatdesk.engine.capabilities import EngineCapabilities, RenderedPrompt, refuse_unsupported
 from chatdesk.engine.client import ReplyStream
 from chatdesk.engine.context_fit import ContextOverflowError, fit_conversation, reply_budget
@@ -49,7 +51,7 @@ from chatdesk.engine.types import (
     TokenProbabilities,
 )
 from chatdesk.probabilities.formats import ProbabilityFormatError, choices_from_openai
-from chatdesk.remote import server_info
+from chatdesk.remote import answers, server_info
 from chatdesk.remote.connection import Connection, ServerAddress
 from chatdesk.remote.errors import RemoteErrorCode
 from chatdesk.remote.sampling import SamplingReport, map_sampling
@@ -323,7 +325,7 @@ class RemoteReply:
         url = connection.url("/chat/completions")
         try:
             with connection.request("POST", url, body, body["model"], self.cancelled) as response:
-                self._read_events(response.iter_lines())
+                self._read_answer(response)
         except EngineError as error:
             if not self._retry_without_usage(error, body):
                 raise
@@ -338,6 +340,17 @@ class RemoteReply:
         del body["stream_options"]
         self._stream(body)
         return True
+
+    def _read_answer(self, response: httpx.Response) -> None:
+        """Events; or a whole JSON answer read as one chunk; an HTML page refused."""
+        connection = self.engine.connection
+        if answers.is_whole_json(response):
+            self._on_chunk(answers.whole_answer_chunk(response))
+            self.progress.done_marker = True
+            return
+        answers.refuse_non_openai(response, connection.base_url)
+        stall = connection.address.read_timeout
+        self._read_events(answers.until_stalled(response.iter_lines(), stall))
 
     def _read_events(self, lines: Iterable[str]) -> None:
         for payload in sse_payloads(lines):

@@ -138,16 +138,18 @@ class ApiServerService:
         port: int,
         api_key: str | None = None,
         save: bool = False,
+        allowed_hosts: tuple[str, ...] = (),
         **options: Any,
     ) -> str:
         """Serve on ``host:port`` (``save``: keep each exchange as a conversation; ``options``:
-        more ``ApiConfig`` fields); what access it gives (BindError, OSError on failure)."""
+        more ``ApiConfig`` fields; ``allowed_hosts``: more Host names than the bound one); what
+        access it gives (BindError, OSError on failure)."""
         if self._server is not None:
             return self.access
         self.access = check_bind(host, api_key)
         hook = self._save if save else None
         config = ApiConfig(api_key=api_key, on_exchange=hook, **options)
-        server = ApiServer(create_app(self.scheduler, config), host, port)
+        server = ApiServer(create_app(self.scheduler, config), host, port, allowed_hosts)
         server.start()
         self._server = server
         if self.session is not None:

@@ -12,6 +12,8 @@ searched by keywords only.
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,6 +21,7 @@ from pathlib import Path
 from chatdesk import paths
 from chatdesk.docs.citations import cited, file_url, snippet
 from chatdesk.docs.context import DocumentContext, Passage, build_context
+from chatdesk.docs.discovery import display, storable
 from chatdesk.docs.embedder import Embedder, EmbeddingFailed, EngineEmbedder
 from chatdesk.docs.index import DocumentIndex, UnknownCollection
 from chatdesk.docs.index_db import IndexDatabaseError, documents_db_path
@@ -30,6 +33,17 @@ from chatdesk.docs.watch import FolderPoller
 from chatdesk.engine.client import EngineClient
 
 ReportCallback = Callable[[IndexReport | None, str | None], None]
+
+log = logging.getLogger(__name__)
+
+
+def absolute(path: Path) -> Path:
+    """The path resolved, or only made absolute when it cannot be (a symbolic link loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
 
 __all__ = [  # what the window needs, so it imports services only
     "DocumentService",
@@ -117,15 +131,18 @@ class DocumentService:
         """Add files and folders to a collection (created if new); index with ``index``."""
         if not collection.strip():
             raise DocumentsError("a collection needs a name")
-        missing = [str(path) for path in sources if not path.exists()]
+        missing = [display(path) for path in sources if not os.path.lexists(path)]
         if missing:
             raise DocumentsError(f"no such file or folder: {missing[0]}")
+        unnamed = [display(path) for path in sources if not storable(path)]
+        if unnamed:
+            raise DocumentsError(f"the file name is not valid UTF-8: {unnamed[0]}")
         if embedding_model is not None and not embedding_model.is_file():
             raise DocumentsError(f"no embedding model file at {embedding_model}")
         model = str(embedding_model.resolve()) if embedding_model else None
         found = self.index.ensure_collection(collection.strip(), model)
         for source in sources:
-            self.index.add_source(found, source.resolve())
+            self.index.add_source(found, absolute(source))
         return found
 
     def collections(self) -> list[CollectionSummary]:
@@ -176,6 +193,9 @@ class DocumentService:
                 job.report = self.index_collection(collection, on_progress, job.cancel_event)
             except DocumentsError as error:
                 job.error = str(error)
+            except Exception as error:  # a bug must reach the window and the log, not stderr
+                log.exception("indexing %s failed", collection)
+                job.error = f"indexing {collection} failed: {type(error).__name__}: {error}"[:300]
             if on_done is not None:
                 on_done(job.report, job.error)
 

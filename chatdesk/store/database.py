@@ -23,6 +23,7 @@ from sqlite_utils.migrations import Migrations
 
 from chatdesk.store.errors import (
     DatabaseFileError,
+    DiskFullError,
     MigrationError,
     ReadOnlyError,
     SchemaTooNewError,
@@ -127,6 +128,15 @@ def prepare(db: Database, path: Path, migrations: Migrations) -> Path | None:
     return backup
 
 
+def no_space_left(folder: Path) -> bool:
+    """Whether the file system holding ``folder`` has (almost) no free space left."""
+    try:
+        info = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+    return info.f_bavail * info.f_frsize < 64 * 1024
+
+
 def writable(path: Path) -> bool:
     """Whether ChatDesk may write the database file and its folder (WAL needs both)."""
     folder = path.parent if path.parent.exists() else path.parent.parent
@@ -171,6 +181,10 @@ def open_database(path: Path, migrations: Migrations = MIGRATIONS) -> tuple[Data
         backup = prepare(db, path, migrations)
     except sqlite3.DatabaseError as error:
         db.close()
+        if no_space_left(path.parent):  # SQLite says "disk I/O error" when WAL files cannot grow
+            raise DiskFullError(
+                f"the disk is full: cannot open {path} (free some space on it)"
+            ) from error
         raise DatabaseFileError(f"cannot use database {path}: {error}") from error
     except BaseException:
         db.close()

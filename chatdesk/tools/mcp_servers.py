@@ -18,13 +18,23 @@ it). A server that cannot start, crashes, hangs, or answers garbage therefore co
 the time limit, and always comes back as ``McpError`` with one line saying what happened
 (for a stdio server, the last line it wrote to stderr): nothing an MCP server does can
 raise anything else into the caller or block it forever.
+
+A stdio server's stderr goes into a pipe read by a thread that keeps only its last
+``STDERR_KEEP`` characters (a server flooding stderr costs no disk and no memory beyond
+that). A server whose stdout carries lines that are not JSON-RPC gets ``GARBAGE_GRACE``
+seconds to answer properly all the same, then the operation ends with "answered garbage"
+and the first such line; the SDK's own log records lose their tracebacks and reach no
+terminal (a ``NullHandler`` stands in for Python's last-resort printing to stderr).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import json
-import tempfile
+import logging
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -37,6 +47,8 @@ CONFIG_NAME = "mcp.json"
 LIST_TIMEOUT = 20.0
 CALL_TIMEOUT = 60.0
 MAX_STDERR_LINE = 300
+STDERR_KEEP = 20_000
+GARBAGE_GRACE = 1.0
 
 
 class McpError(Exception):
@@ -135,16 +147,25 @@ def _run_bounded[T](operation: Callable[[], Awaitable[T]], seconds: float, what:
     """Run ``operation`` on an event loop in a worker thread; McpError on any failure or
     when it takes longer than ``seconds`` (the thread is then left to finish alone)."""
     outcome: list[Any] = []
+    ready = threading.Event()
+
+    async def body() -> None:
+        try:
+            outcome.append(("ok", await asyncio.wait_for(operation(), seconds)))
+        except BaseException as error:
+            outcome.append(("error", error))
+        ready.set()  # the answer is known: the session's teardown goes on alone
 
     def work() -> None:
         try:
-            outcome.append(("ok", asyncio.run(asyncio.wait_for(operation(), seconds))))
+            asyncio.run(body())
         except BaseException as error:
             outcome.append(("error", error))
+        ready.set()
 
     worker = threading.Thread(target=work, name=f"mcp {what}", daemon=True)
     worker.start()
-    worker.join(seconds + 5.0)
+    ready.wait(seconds + 5.0)
     if not outcome:
         raise McpError(f"{what}: no answer within {seconds:g} s")
     kind, value = outcome[0]
@@ -153,9 +174,59 @@ def _run_bounded[T](operation: Callable[[], Awaitable[T]], seconds: float, what:
     return value
 
 
+class AnsweredGarbage(Exception):
+    """The server wrote lines that are not JSON-RPC and gave no proper answer."""
+
+
+class StderrTail:
+    """A pipe for a server's stderr; a thread keeps the last ``keep`` characters of it."""
+
+    def __init__(self, keep: int = STDERR_KEEP) -> None:
+        read_end, write_end = os.pipe()
+        self.file = open(write_end, "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+        self._chunks: collections.deque[str] = collections.deque(maxlen=max(keep // 4096, 1))
+        reader = threading.Thread(target=self._read, args=(read_end,), daemon=True)
+        reader.start()
+        self._reader = reader
+
+    def _read(self, handle: int) -> None:
+        with open(handle, "rb", buffering=0) as pipe:
+            while block := pipe.read(4096):
+                self._chunks.append(block.decode("utf-8", errors="replace"))
+
+    def last_line(self) -> str:
+        """The last non-empty line the server wrote (after it closed its stderr, or now)."""
+        with contextlib.suppress(OSError):
+            self.file.close()
+        self._reader.join(0.5)
+        lines = [line.strip() for line in "".join(self._chunks).splitlines() if line.strip()]
+        return f" (server said: {lines[-1][:MAX_STDERR_LINE]})" if lines else ""
+
+
+class _Tracebackless(logging.Filter):
+    """The SDK's records as one line each: no traceback, no stack."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg = f"{record.getMessage()}: {_describe(record.exc_info[1], 0)}"
+            record.args = None
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
+def quiet_sdk_logging() -> None:
+    """Keep the mcp SDK's log records off the terminal and free of tracebacks."""
+    logger = logging.getLogger("mcp")
+    if not any(isinstance(f, _Tracebackless) for f in logger.filters):
+        logger.addFilter(_Tracebackless())
+        logger.addHandler(logging.NullHandler())
+
+
 def _describe(error: BaseException, seconds: float) -> str:
     if isinstance(error, TimeoutError | asyncio.TimeoutError):
         return f"no answer within {seconds:g} s"
+    if isinstance(error, AnsweredGarbage):
+        return f"answered garbage, not JSON-RPC: {str(error)[:100]!r}"
     while isinstance(error, BaseExceptionGroup) and error.exceptions:
         error = error.exceptions[0]
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
@@ -200,18 +271,28 @@ class McpServer:
         )
 
     def _session(self, use: Callable[[Any], Awaitable[Any]], seconds: float, what: str) -> Any:
-        with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errlog:
+        quiet_sdk_logging()
+        errlog = StderrTail()
 
-            async def operation() -> Any:
-                from mcp import Client
+        async def operation() -> Any:
+            return await _guarded(lambda handler: self._use(use, errlog, seconds, handler))
 
-                async with Client(self._transport(errlog), read_timeout_seconds=seconds) as client:
-                    return await use(client)
+        try:
+            return _run_bounded(operation, seconds, f"MCP server {self.config.name!r} {what}")
+        except McpError as error:
+            raise McpError(str(error) + errlog.last_line()) from None
+        finally:
+            errlog.last_line()  # closes our end of the pipe
 
-            try:
-                return _run_bounded(operation, seconds, f"MCP server {self.config.name!r} {what}")
-            except McpError as error:
-                raise McpError(str(error) + _last_line(errlog)) from None
+    async def _use(
+        self, use: Callable[[Any], Awaitable[Any]], errlog: StderrTail, seconds: float, handler: Any
+    ) -> Any:
+        from mcp import Client
+
+        transport = self._transport(errlog.file)
+        options = {"read_timeout_seconds": seconds, "message_handler": handler}
+        async with Client(transport, **options) as client:
+            return await use(client)
 
     def _transport(self, errlog: IO[str]) -> Any:
         if self.config.command:
@@ -245,10 +326,32 @@ def _content_text(block: Any) -> str:
     return f"[{getattr(block, 'type', 'unknown')} content not shown]"
 
 
-def _last_line(errlog: IO[str]) -> str:
-    try:
-        errlog.seek(0)
-        lines = [line.strip() for line in errlog.read()[-20000:].splitlines() if line.strip()]
-    except (OSError, ValueError):
-        return ""
-    return f" (server said: {lines[-1][:MAX_STDERR_LINE]})" if lines else ""
+async def _guarded[T](session: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``session(handler)``; when the handler sees a line that is not JSON-RPC and no
+    proper answer follows within ``GARBAGE_GRACE`` seconds, AnsweredGarbage."""
+    garbage: list[str] = []
+    seen = asyncio.Event()
+
+    async def handler(message: Any) -> None:
+        if isinstance(message, Exception):
+            garbage.append(_garbage_text(message))
+            seen.set()
+
+    main = asyncio.ensure_future(session(handler))
+    watch = asyncio.ensure_future(seen.wait())
+    await asyncio.wait({main, watch}, return_when=asyncio.FIRST_COMPLETED)
+    if not main.done():
+        await asyncio.wait({main}, timeout=GARBAGE_GRACE)
+    watch.cancel()
+    if main.done():
+        return main.result()
+    main.cancel()  # asyncio.run's teardown waits for it, after the caller has its answer
+    raise AnsweredGarbage(garbage[0])
+
+
+def _garbage_text(error: Exception) -> str:
+    """The offending line, where the parse error quotes it."""
+    text = str(error)
+    marker = "input_value="
+    line = text.split(marker, 1)[1].split(", input_type", 1)[0] if marker in text else text
+    return line.strip("'\"")

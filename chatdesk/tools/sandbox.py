@@ -8,7 +8,12 @@ hold; the result names them, so a user on a system without one of them knows.
 
 Here, in the caller, the process gets a wall-clock limit (the whole process group is
 killed when it runs over), and its output is read with a size cap (killed when it prints
-more). A run that is stopped says why in one line: wall time, CPU time, memory, output,
+more). A disk quota bounds what the run may write in all: inside the namespaces its folder
+is a tmpfs of that size; where namespaces are missing, a watcher here sums the folder and
+kills the run when it goes over. The folders of the desktop's sockets named in the
+caller's environment (ssh-agent, D-Bus, X11, Wayland, ``$XDG_RUNTIME_DIR``) are passed to
+the child to be hidden, and the child's environment holds none of those variables.
+A run that is stopped says why in one line: wall time, CPU time, memory, output, disk,
 or the processes limit. Nothing the code does can raise into the caller.
 
 macOS locks the child in with Seatbelt (``sandbox_macos``), Windows with a Job Object
@@ -29,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -59,6 +65,8 @@ class SandboxLimits:
     file_bytes: int = 16 * 1024 * 1024
     open_files: int = 64
     output_bytes: int = 64 * 1024
+    disk_bytes: int = 64 * 1024 * 1024  # everything the run writes, all files together
+    disk_files: int = 4096
 
 
 @dataclass
@@ -119,7 +127,8 @@ def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
 
 
 def _config(workdir: Path, code: str, limits: SandboxLimits, report_fd: int) -> bytes:
-    keys = ("cpu_seconds", "memory_bytes", "processes", "file_bytes", "open_files")
+    keys = ["cpu_seconds", "memory_bytes", "processes", "file_bytes", "open_files"]
+    keys += ["disk_bytes", "disk_files"]
     numbers = {key: getattr(limits, key) for key in keys}
     config = {
         "code": code,
@@ -127,8 +136,26 @@ def _config(workdir: Path, code: str, limits: SandboxLimits, report_fd: int) -> 
         "limits": numbers,
         "report_fd": report_fd,
         "homes": [str(Path.home().resolve())],
+        "socket_folders": socket_folders(os.environ),
     }
     return json.dumps(config).encode()
+
+
+SOCKET_VARIABLES = (
+    *("SSH_AUTH_SOCK", "GPG_AGENT_INFO", "XDG_RUNTIME_DIR", "WAYLAND_DISPLAY"),
+    *("DBUS_SESSION_BUS_ADDRESS", "DBUS_SYSTEM_BUS_ADDRESS", "PULSE_SERVER"),
+)
+
+
+def socket_folders(environ: Any) -> list[str]:
+    """Folders holding the sockets the caller's environment names (to hide from the child)."""
+    folders = set()
+    for name in SOCKET_VARIABLES:
+        for part in str(environ.get(name, "")).replace(";", ",").split(","):
+            path = part.split("path=", 1)[-1].split(":", 1)[0] if "path=" in part else part
+            if path.startswith("/"):
+                folders.add(path if name == "XDG_RUNTIME_DIR" else os.path.dirname(path))
+    return sorted(folders - {"/", ""})
 
 
 def _run_in(workdir: Path, code: str, limits: SandboxLimits) -> SandboxResult:
@@ -173,6 +200,8 @@ def _watch(
     err = _CappedReader(_pipe(process.stderr), limits.output_bytes, lambda: kill("output"))
     out.start()
     err.start()
+    watch = _DiskWatch(Path(json.loads(config)["workdir"]), limits, lambda: kill("disk"))
+    watch.start()
     _feed(process, config)
     protections: dict[str, Any] = {}
     if report_read is not None:
@@ -181,6 +210,7 @@ def _watch(
     _wait(process, limits.wall_seconds, kill)
     out.join()
     err.join()
+    watch.stop()
     stderr = err.text()
     if report_read is None:
         protections, stderr = _report_line(stderr)
@@ -194,6 +224,47 @@ def _report_line(stderr: str) -> tuple[dict[str, Any], str]:
         return {}, stderr
     line, _, rest = stderr.partition("\n")
     return _read_report(io.BytesIO(line.removeprefix(REPORT_PREFIX).encode())), rest
+
+
+class _DiskWatch(threading.Thread):
+    """Where the child has no tmpfs quota: sums its folder and kills the run over the quota."""
+
+    def __init__(self, folder: Path, limits: SandboxLimits, on_over: Callable[[], None]) -> None:
+        super().__init__(daemon=True)
+        self.folder, self.limits, self.on_over = folder, limits, on_over
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.05):
+            size, count = _usage(self.folder, self.limits.disk_files + 1)
+            if size > self.limits.disk_bytes or count > self.limits.disk_files:
+                self.on_over()
+                return
+
+    def stop(self) -> None:
+        self.done.set()
+
+
+def _usage(folder: Path, most: int) -> tuple[int, int]:
+    """Bytes and entries under ``folder`` (stops counting after ``most`` entries)."""
+    size = count = 0
+    for entry in _entries(folder):
+        count += 1
+        with contextlib.suppress(OSError):
+            size += entry.stat(follow_symlinks=False).st_blocks * 512
+        if count >= most:
+            break
+    return size, count
+
+
+def _entries(folder: Path) -> Iterator[os.DirEntry[str]]:
+    stack = [folder]
+    while stack:
+        with contextlib.suppress(OSError), os.scandir(stack.pop()) as listing:
+            for entry in listing:
+                yield entry
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
 
 
 _running: dict[int, Any] = {}  # pid -> its killer, for every run in progress
@@ -291,6 +362,8 @@ def _reason(code: int | None, stopped: list[str], stderr: str, limits: SandboxLi
         return f"ran longer than {limits.wall_seconds:g} s (wall-time limit)"
     if stopped and stopped[0] == "output":
         return f"printed more than {limits.output_bytes:,} bytes (output limit)"
+    if (stopped and stopped[0] == "disk") or "No space left on device" in stderr:
+        return f"wrote more than {limits.disk_bytes // 2**20} MiB in all (disk quota)"
     if _cpu_limit_hit(code, stopped):
         return f"used more than {limits.cpu_seconds} s of CPU time (CPU limit)"
     if "MemoryError" in stderr:

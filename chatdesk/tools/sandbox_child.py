@@ -11,14 +11,21 @@ and skipped when the system refuses it, so the report is the truth about this ru
    no interface up, so no socket reaches anything, 127.0.0.1 included. In the mount
    namespace a tmpfs is mounted over the home folders (``/home``, ``/root``, ``$HOME``), so
    ``~/.ssh`` and the like are not there; the Python installation is bound back read-only
-   when it lives under one of them.
+   when it lives under one of them. The folders where desktop sockets live are hidden the
+   same way (``/tmp`` with ``/tmp/.X11-unix`` and ssh-agent folders, ``/var/tmp``, ``/run``
+   with ``$XDG_RUNTIME_DIR`` and the D-Bus sockets, ``/dev/shm``, and the folder of any socket
+   the caller's environment names). The run's own folder is then a fresh tmpfs of the disk
+   quota's size (``disk_bytes``, ``disk_files`` inodes): writing more fails with ENOSPC.
 2. Landlock (Linux 5.13+): the process may read only the system and Python folders, write
    only its own temporary folder, connect and bind no TCP port, and (ABI 6+) not signal or
    reach abstract sockets outside itself.
 3. seccomp (Linux x86-64): new processes (fork, vfork, clone without CLONE_THREAD), socket()
-   for anything but AF_UNIX, ptrace, mount, unshare, setns, bpf, keyctl, io_uring and
-   kernel-module calls fail with EPERM (threads stay allowed). This is also the process
-   limit that holds for root, whom RLIMIT_NPROC does not bind.
+   of every family and connect(), so no socket outside the process can be reached, UNIX
+   path sockets included (Landlock cannot scope those on kernels up to ABI 7; a
+   socketpair() of stream sockets stays allowed for asyncio's wake-up pipe), ptrace, mount,
+   unshare, setns, bpf, keyctl, io_uring and kernel-module calls fail with EPERM (threads
+   stay allowed). This is also the process limit that holds for root, whom RLIMIT_NPROC
+   does not bind.
 4. resource limits: CPU seconds, address space, processes, file size, open files, no core.
 
 Last, only the standard library stays importable (``standard_library_only``): from source
@@ -75,20 +82,32 @@ def _write(path: str, text: str) -> None:
         handle.write(text)
 
 
-def enter_namespaces(keep_paths: list[str], homes_extra: list[str]) -> dict[str, Any]:
+SOCKET_FOLDERS = ("/tmp", "/var/tmp", "/run", "/var/run", "/dev/shm")
+
+
+def enter_namespaces(keep_paths: list[str], config: dict[str, Any]) -> dict[str, Any]:
     uid, gid = os.getuid(), os.getgid()
     os.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS)
     _write("/proc/self/setgroups", "deny")
     _write("/proc/self/uid_map", f"{uid} {uid} 1")
     _write("/proc/self/gid_map", f"{gid} {gid} 1")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    homes = sorted({"/home", "/root", *homes_extra} - {""})
+    extra = [*config.get("homes", []), *config.get("socket_folders", [])]
+    wanted = {"/home", "/root", *SOCKET_FOLDERS, *extra} - {"", "/"}
     hidden: list[str] = []
-    for home in homes:
-        if os.path.isdir(home) and not any(home.startswith(h + "/") for h in hidden):
-            _hide_folder(home, [p for p in keep_paths if p.startswith(home + "/")])
-            hidden.append(home)
-    return {"namespaces": "user, network (no interfaces), mount", "home_hidden": hidden}
+    for folder in sorted(os.path.realpath(f) for f in wanted):
+        if _hideable(folder, hidden, keep_paths):
+            _hide_folder(folder, [p for p in keep_paths if p.startswith(folder + "/")])
+            hidden.append(folder)
+    quota = _own_folder_quota(config)
+    return {"namespaces": "user, network (no interfaces), mount", "hidden": hidden, **quota}
+
+
+def _hideable(folder: str, hidden: list[str], keep: list[str]) -> bool:
+    """A folder not yet under a hidden one that holds none of the system (kept) paths whole."""
+    if not os.path.isdir(folder) or any(folder.startswith(h + "/") for h in [*hidden, "/proc"]):
+        return False
+    return folder not in hidden and not any(k == folder or folder.startswith(k + "/") for k in keep)
 
 
 def _hide_folder(folder: str, keep: list[str]) -> None:
@@ -100,6 +119,17 @@ def _hide_folder(folder: str, keep: list[str]) -> None:
         _mount(f"/proc/self/fd/{handle}", path, None, MS_BIND | MS_REC)
         _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
         os.close(handle)
+
+
+def _own_folder_quota(config: dict[str, Any]) -> dict[str, Any]:
+    """The run's folder becomes a tmpfs of the quota's size: the total disk quota."""
+    work, limits = config["workdir"], config["limits"]
+    size, files = int(limits.get("disk_bytes", 64 << 20)), int(limits.get("disk_files", 4096))
+    os.makedirs(work, exist_ok=True)
+    data = f"size={size},nr_inodes={files},mode=700"
+    _mount("tmpfs", work, "tmpfs", MS_NOSUID | MS_NODEV, data)
+    os.chdir(work)
+    return {"disk_quota": f"{size // 2**20} MiB, {files} files (tmpfs)"}
 
 
 # Landlock
@@ -145,7 +175,7 @@ def _allow(ruleset: int, path: str, access: int) -> None:
     os.close(handle)
 
 
-# seccomp (x86-64 only): deny dangerous calls with EPERM, socket() except AF_UNIX.
+# seccomp (x86-64 only): deny dangerous calls with EPERM, every socket() and connect().
 X86_64 = 0xC000003E
 DENIED_X86_64 = (
     101,
@@ -174,9 +204,11 @@ DENIED_X86_64 = (
     427,  # perf, process_vm, kexec, io_uring
     57,
     58,  # fork, vfork: the code may start threads, not processes
+    41,
+    42,  # socket, connect: nothing outside the process, UNIX path sockets included
 )
 CLONE_X86_64, CLONE3_X86_64, CLONE_THREAD = 56, 435, 0x10000
-SOCKET_X86_64 = 41
+SOCKETPAIR_X86_64, SOCK_STREAM = 53, 1
 
 
 def _bpf(code: int, k: int = 0, jt: int = 0, jf: int = 0) -> bytes:
@@ -196,16 +228,17 @@ def apply_seccomp() -> dict[str, Any]:
     prog += [_bpf(0x06, allow), _bpf(0x06, eperm)]
     for number in DENIED_X86_64:
         prog += [_bpf(0x15, number, 0, 1), _bpf(0x06, eperm)]
-    prog += [_bpf(0x15, SOCKET_X86_64, 0, 3), _bpf(0x20, 16), _bpf(0x15, 1, 1, 0)]
-    prog += [_bpf(0x06, eperm), _bpf(0x06, allow)]
+    # socketpair(): stream sockets only (a datagram one could sendto() a path socket)
+    prog += [_bpf(0x15, SOCKETPAIR_X86_64, 0, 4), _bpf(0x20, 24), _bpf(0x54, 0xF)]
+    prog += [_bpf(0x15, SOCK_STREAM, 1, 0), _bpf(0x06, eperm), _bpf(0x06, allow)]
     code = b"".join(prog)
     buffer = ctypes.create_string_buffer(code)
     fprog = struct.pack("HxxxxxxQ", len(prog), ctypes.addressof(buffer))
     _check(LIBC.prctl(38, 1, 0, 0, 0), "no_new_privs")
     _check(LIBC.prctl(22, 2, ctypes.c_char_p(fprog), 0, 0), "seccomp")
     return {
-        "seccomp": "threads but no new processes; socket() only AF_UNIX; no ptrace, "
-        "mount, unshare, setns, bpf, keyctl, io_uring"
+        "seccomp": "threads but no new processes; no socket() or connect() (UNIX sockets "
+        "included); no ptrace, mount, unshare, setns, bpf, keyctl, io_uring"
     }
 
 
@@ -273,7 +306,7 @@ def report_steps(config: dict[str, Any]) -> list[tuple[str, Callable[[], dict[st
     ]
     work = config["workdir"]
     steps = [
-        ("namespaces", lambda: enter_namespaces([*keep, work], config.get("homes", []))),
+        ("namespaces", lambda: enter_namespaces(keep, config)),
         ("landlock", lambda: apply_landlock(system, [work, "/dev/null"])),
         ("seccomp", apply_seccomp),
         ("rlimits", lambda: apply_rlimits(config["limits"])),

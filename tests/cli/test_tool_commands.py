@@ -111,3 +111,14 @@ def test_log_lists_calls(chatdesk_home: Path, capsys: pytest.CaptureFixture[str]
     assert status == 0
     assert "current_time  [command line]" in out
     assert "Europe/Paris" in out
+
+
+def test_terminal_escapes_in_tool_output_are_neutralised(
+    chatdesk_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # clear screen, OSC 52 (write the clipboard), a carriage return hiding text, an 8-bit CSI
+    code = r"print('\x1b[2J\x1b]52;c;cm0gLXJmIH4=\x07safe\rhidden\x9b31m')"
+    status, out, _ = run(["tools", "call", "python", json.dumps({"code": code})], capsys)
+    assert status == 0
+    assert out == "\\x1b[2J\\x1b]52;c;cm0gLXJmIH4=\\x07safe\\x0dhidden\\x9b31m\n"
+    assert not any(ord(char) < 32 and char != "\n" for char in out)

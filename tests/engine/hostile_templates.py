@@ -54,5 +54,11 @@ HOSTILE_TEMPLATES: dict[str, str] = {
     "recursive macro": "{% macro m(n) %}{{ m(n) }}{% endmacro %}{{ m(1) }}",
     "silent range loops": "{% for i in range(100000) %}{% for j in range(100000) %}"
     "{% endfor %}{% endfor %}",
+    "grow_list_doubling": "{% set ns = namespace(l=[0]) %}{% for i in range(64) %}"
+    "{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l|length }}",
+    "grow_string_list_doubling": "{% set ns = namespace(l=['xxxxxxxxxx']) %}"
+    "{% for i in range(64) %}{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l|length }}",
+    "grow_nested_doubling": "{% set ns = namespace(l=[[0, 1, 2, 3]]) %}{% for i in range(64) %}"
+    "{% set ns.l = ns.l + [ns.l] %}{% endfor %}{{ ns.l|tojson|length }}",
     "guard name": "{% set _chatdesk_loop = 1 %}{% for i in range(3) %}{% endfor %}",
 }

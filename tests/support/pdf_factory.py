@@ -46,6 +46,11 @@ def build_pdf(
         )
         objects.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
     objects.extend(extra_objects)
+    return assemble(objects, trailer_extra)
+
+
+def assemble(objects: Sequence[bytes], trailer_extra: str = "") -> bytes:
+    """A PDF file of numbered ``objects`` (1 is the catalog), with its xref table."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):

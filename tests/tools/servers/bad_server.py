@@ -1,5 +1,7 @@
 """MCP servers that misbehave: ``crash`` (exits at once), ``hang`` (never answers),
-``garbage`` (answers every line with noise), ``crash-on-call`` (lists, then dies)."""
+``garbage`` (answers every line with noise), ``crash-on-call`` (lists, then dies),
+``flood`` (a working SDK server that floods stderr all the while), ``flood-hang`` (floods
+stderr and never answers)."""
 
 import sys
 import time
@@ -13,6 +15,27 @@ if mode == "hang":
 if mode == "garbage":
     for _line in sys.stdin:
         print("<html>this is not JSON-RPC</html>", flush=True)
+if mode.startswith("flood"):
+    import threading
+
+    def flood() -> None:
+        line = ("x" * 1023 + "\n") * 64
+        while True:
+            sys.stderr.write(line)
+
+    threading.Thread(target=flood, daemon=True).start()
+    if mode == "flood-hang":
+        time.sleep(3600)
+    from mcp.server.mcpserver import MCPServer
+
+    server = MCPServer("noisy")
+
+    @server.tool()
+    def ping() -> str:
+        """Answers pong."""
+        return "pong"
+
+    server.run()
 if mode == "crash-on-call":
     from mcp.server.mcpserver import MCPServer
 
