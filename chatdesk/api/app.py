@@ -39,6 +39,7 @@ from chatdesk.api.defaults import DEFAULT_MAX_BODY, DEFAULT_MAX_TOKENS_LIMIT
 from chatdesk.api.errors import ApiError
 from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.schemas import ChatCompletionRequest, CompletionRequest, SamplingFields
+from chatdesk.engine.constrain import SchemaRefused, format_constraint
 from chatdesk.engine.interface import ReplyHandle
 from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.types import (
@@ -339,11 +340,16 @@ class Api:
     def chat_request(self, body: ChatCompletionRequest, sampling: SamplingSettings) -> ChatRequest:
         """The body as the engine's request (400 for a body it cannot be)."""
         try:
-            return body.chat_request(sampling)
+            chat = body.chat_request(sampling)
         except EngineError as error:
             raise errors.engine_api_error(error) from None
         except ValueError as error:
             raise ApiError(400, str(error), "messages") from None
+        try:  # a schema that cannot be enforced exactly: refused before the queue
+            format_constraint(chat.response_format)
+        except SchemaRefused as refused:
+            raise ApiError(400, str(refused), "response_format", "invalid_json_schema") from None
+        return chat
 
     def check(self, body: SamplingFields) -> tuple[str, SamplingSettings]:
         """The model id (404 if it is not ours), no field this server does not take (400),

@@ -84,7 +84,7 @@ def local_capabilities(takes_tools: bool) -> EngineCapabilities:
     return EngineCapabilities(
         tools="native" if takes_tools else "generic",
         tool_choice=("auto", "none"),
-        response_format="none",
+        response_format="enforced",  # grammar-constrained sampling (chatdesk.engine.constrain)
         logprobs=True,
         continuation=True,
         render="exact",

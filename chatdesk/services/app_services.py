@@ -23,6 +23,7 @@ from chatdesk.services.export import ExportService
 from chatdesk.services.model_identity import HashCache
 from chatdesk.services.remote_engines import RemoteEngineService, record_sampling_report
 from chatdesk.services.settings import SettingsService
+from chatdesk.services.structured import StructuredOutput
 from chatdesk.services.token_probabilities import TokenProbabilityFeature
 from chatdesk.services.tool_turns import ToolTurns
 from chatdesk.services.tools import ToolsService
@@ -52,6 +53,7 @@ class AppServices:
     tools: ToolsService
     tool_turns: ToolTurns
     remote_engines: RemoteEngineService
+    structured: StructuredOutput
     _models: ModelService | None = field(default=None, repr=False)
     _api_server: ApiServerService | None = field(default=None, repr=False)
     _documents: DocumentService | None = field(default=None, repr=False)
@@ -80,6 +82,8 @@ class AppServices:
         turns = TurnService(store, engine, settings)
         probabilities = TokenProbabilityFeature(store)
         probabilities.install(turns)
+        structured = StructuredOutput(store)
+        structured.install(turns)
         tools = ToolsService(store, store.path.parent / CONFIG_NAME)
         tool_turns = ToolTurns(turns, tools)
         tool_turns.install()
@@ -87,7 +91,7 @@ class AppServices:
         return cls(
             store, settings, engine, turns, ChatService(store, turns),
             ConversationsService(store), ExportService(store), probabilities,
-            tools, tool_turns, remote,
+            tools, tool_turns, remote, structured,
         )  # fmt: skip
 
     def set_dispatch(self, dispatch: Dispatch, offload: Offload = run_inline) -> None:

@@ -66,6 +66,7 @@ def reply_summary(store: Store, turn: Turn) -> dict[str, Any]:
         "tools_offered": [tool.name for tool in chat.tools],
         "tokens": to_json(choices) if choices else None,
         "response_format": format_json(chat.response_format),
+        "structured": turn.data.get("structured"),  # the reply checked against that format
     }
 
 

@@ -28,7 +28,9 @@ def test_a_field_the_server_does_not_take_is_refused_by_name(api_server: ApiServ
 
 
 def test_a_schema_the_engine_cannot_enforce_is_refused(api_server: ApiServer) -> None:
-    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
+    """The local engine enforces JSON schemas (issue 23); one with a keyword it cannot
+    enforce exactly is refused by name before anything is generated."""
+    schema = {"type": "object", "properties": {"city": {"type": "string", "format": "uri"}}}
     with pytest.raises(openai.BadRequestError) as refused:
         client(api_server).chat.completions.create(
             model=MODEL_ID,
@@ -36,8 +38,8 @@ def test_a_schema_the_engine_cannot_enforce_is_refused(api_server: ApiServer) ->
             max_tokens=4,
             response_format={"type": "json_schema", "json_schema": {"name": "c", "schema": schema}},
         )  # type: ignore[call-overload]
-    assert "response_format 'json_schema'" in refused.value.message
-    assert refused.value.code == "unsupported"
+    assert "cannot enforce 'format' at /properties/city/format" in refused.value.message
+    assert refused.value.code == "invalid_json_schema"
 
 
 def test_null_fields_and_a_text_format_are_taken(api_server: ApiServer) -> None:

@@ -12,7 +12,7 @@ from tests.docs.test_docs_cli import run_cli
 KEYS = {
     "conversation_id", "message_id", "text", "reasoning", "finish_reason", "status", "error",
     "model", "stats", "sources", "documents_error", "tool_calls", "tools_offered", "tokens",
-    "response_format",
+    "response_format", "structured",
 }  # fmt: skip
 
 

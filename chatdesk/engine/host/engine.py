@@ -24,6 +24,7 @@ import llama_cpp
 
 from chatdesk import paths
 from chatdesk.engine.capabilities import local_capabilities, refuse_unsupported
+from chatdesk.engine.constrain import SchemaRefused, constraint_for
 from chatdesk.engine.context_fit import (
     ContextOverflowError,
     FitResult,
@@ -33,6 +34,7 @@ from chatdesk.engine.context_fit import (
 from chatdesk.engine.host import memory
 from chatdesk.engine.host.detokenize import StreamingText
 from chatdesk.engine.host.generation import DecodeOutcome, decode_reply
+from chatdesk.engine.host.grammar import GrammarSampler
 from chatdesk.engine.host.llama_log import LlamaLog
 from chatdesk.engine.host.model import (
     ContextParams,
@@ -45,7 +47,7 @@ from chatdesk.engine.host.model import (
 from chatdesk.engine.host.probabilities import ProbabilityProbe, WireChoice
 from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
 from chatdesk.engine.host.prompting import PromptBuilder, PromptError, cut_after_reply
-from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
+from chatdesk.engine.host.sampling import GrammarError, SamplerChain, resolve_seed
 from chatdesk.engine.host.state_cache import DiskStates
 from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.templates import (
@@ -373,10 +375,19 @@ class Engine:
         model = self._require_model()
         self._refuse_unsupported(request)
         budget = reply_budget(request.sampling.max_tokens, model.n_ctx)
+        try:  # a schema that cannot be enforced exactly is refused here, before any token
+            constraint = constraint_for(request)
+        except SchemaRefused as refused:
+            raise EngineFailure(ErrorCode.BAD_REQUEST, str(refused)) from None
         inputs = prompt_inputs(request, self.capabilities.tools == "native")
         prepare = functools.partial(self._prompt_for, inputs, budget, request.continues)
         return self._reply(
-            prepare, request.sampling, request.conversation_key, job, continuing=request.continues
+            prepare,
+            request.sampling,
+            request.conversation_key,
+            job,
+            continuing=request.continues,
+            grammar=constraint.grammar if constraint else None,
         )
 
     def complete(self, prompt: str, settings: SamplingSettings, job: ReplyJob) -> ReplyStats:
@@ -398,6 +409,7 @@ class Engine:
         *,
         continuing: bool = False,
         raw: bool = False,
+        grammar: str | None = None,
     ) -> ReplyStats:
         """Prepare the prompt (``prepare``), evaluate its new part, stream the reply.
         ``continuing``: carry on an unfinished reply; ``raw``: a text completion."""
@@ -445,7 +457,9 @@ class Engine:
         except DecodeCancelled:
             return ReplyStats(finish_reason="cancelled", **base)
         prompt_done = time.perf_counter()
-        outcome = self._decode(settings, seed, plan.tokens, position, job, continuing=continuing)
+        outcome = self._decode(
+            settings, seed, plan.tokens, position, job, continuing=continuing, grammar=grammar
+        )
         stats = reply_stats(outcome, base, len(plan.tokens) - plan.keep, started, prompt_done)
         if outcome.error:
             raise EngineFailure(ErrorCode.INTERNAL, outcome.error, stats)
@@ -495,16 +509,31 @@ class Engine:
         job: ReplyJob,
         *,
         continuing: bool = False,
+        grammar: str | None = None,
     ) -> DecodeOutcome:
         model = self._require_model()
         suppressed = model.eog_tokens() if settings.ignore_eos else []
-        chain = SamplerChain(settings, seed, model.n_vocab, suppressed)
+        history = prompt[-settings.repeat_last_n :] if settings.repeat_last_n > 0 else []
+        probing = settings.logprobs > 0 and job.on_choice is not None
+        in_chain = grammar if probing else None  # probabilities shown are the constrained ones
+        checker: GrammarSampler | None = None
+        try:
+            chain = SamplerChain(
+                settings,
+                seed,
+                model.n_vocab,
+                suppressed,
+                grammar=(model.vocab, in_chain) if in_chain else None,
+                history=history,
+            )
+            checker = GrammarSampler(model, chain, grammar) if grammar and not probing else None
+        except GrammarError as error:
+            raise EngineFailure(ErrorCode.BAD_REQUEST, str(error)) from None
         probe = None
-        if settings.logprobs > 0 and job.on_choice is not None:
+        if probing and job.on_choice is not None:
             greedy = settings.temperature <= 0
             probe = ProbabilityProbe(model, chain, settings.logprobs, greedy, job.on_choice)
         try:
-            chain.accept(prompt[-settings.repeat_last_n :] if settings.repeat_last_n > 0 else [])
             outcome = decode_reply(
                 model,
                 chain,
@@ -515,8 +544,11 @@ class Engine:
                 on_text=job.on_text,
                 stop_at_eog=not settings.ignore_eos,
                 probe=probe,
+                draw=checker.sample if checker else None,
             )
         finally:
+            if checker is not None:
+                checker.close()
             chain.close()
         self._require_cache().record_reply(outcome.evaluated)
         return outcome
