@@ -1,0 +1,298 @@
+"""``ChatRequest`` <-> one JSON object, checked field by field on the way in.
+
+The engine host receives requests from the app over a pipe, the API server from the
+network: both are untrusted input. ``request_from_wire`` accepts exactly what
+``request_to_wire`` writes: every key known, every value of the right type; anything else
+is an ``EngineError`` (``bad_request``) that names the offending field, so a peer that
+sends a field this side does not know learns it at once instead of having it dropped.
+
+``message_from_chat`` and ``tool_from_openai`` read the looser shapes callers already hold
+(the store's chat dicts, the OpenAI API's messages and tools).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from chatdesk.engine.request import (
+    ChatRequest,
+    Message,
+    ResponseFormat,
+    ResponseType,
+    Role,
+    TextPart,
+    ToolCall,
+    ToolChoice,
+    ToolChoiceMode,
+    ToolSpec,
+    bad_request,
+)
+from chatdesk.engine.types import EngineError, SamplingSettings
+
+T = TypeVar("T")
+L = TypeVar("L", bound=str)
+ROLES: dict[str, Role] = {"system": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
+MODES: dict[str, ToolChoiceMode] = {"auto": "auto", "none": "none", "required": "required", "named": "named"}
+FORMATS: dict[str, ResponseType] = {"text": "text", "json_object": "json_object", "json_schema": "json_schema"}
+_SAMPLING = {f.name: f for f in dataclasses.fields(SamplingSettings)}
+
+
+# -- out ------------------------------------------------------------------------------
+
+
+def message_to_wire(message: Message) -> dict[str, Any]:
+    """One message as JSON (defaults left out)."""
+    out: dict[str, Any] = {
+        "role": message.role,
+        "content": [{"type": "text", "text": part.text} for part in message.content],
+    }
+    if message.tool_calls:
+        out["tool_calls"] = [dataclasses.asdict(call) for call in message.tool_calls]
+    for key in ("tool_call_id", "name"):
+        if getattr(message, key) is not None:
+            out[key] = getattr(message, key)
+    if message.example:
+        out["example"] = True
+    if message.reasoning:
+        out["reasoning"] = message.reasoning
+    return out
+
+
+def request_to_wire(request: ChatRequest) -> dict[str, Any]:
+    """The whole request as one JSON-ready object."""
+    response = request.response_format
+    return {
+        "messages": [message_to_wire(m) for m in request.messages],
+        "system_prompt": request.system_prompt,
+        "sampling": request.sampling.to_dict(),
+        "tools": [
+            {"name": t.name, "description": t.description, "parameters": t.schema}
+            for t in request.tools
+        ],
+        "tool_choice": dataclasses.asdict(request.tool_choice),
+        "parallel_tool_calls": request.parallel_tool_calls,
+        "response_format": None
+        if response is None
+        else {**dataclasses.asdict(response), "schema": response.schema_dict},
+        "logprobs": request.logprobs,
+        "conversation_key": request.conversation_key,
+        "add_generation_prompt": request.add_generation_prompt,
+    }
+
+
+# -- in -------------------------------------------------------------------------------
+
+
+def _object(data: Any, what: str, allowed: set[str], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise bad_request(f"{what} must be a JSON object, not {type(data).__name__}")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise bad_request(f"{what} has unknown field(s): {', '.join(map(str, unknown))}")
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise bad_request(f"{what} lacks {', '.join(missing)}")
+    return dict(data)
+
+
+def _typed(data: dict[str, Any], key: str, kind: type[T], what: str, default: T) -> T:
+    value = data.get(key, default)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise bad_request(f"{what}.{key} must be {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _optional(data: dict[str, Any], key: str, kind: type[T], what: str) -> T | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, kind):
+        raise bad_request(f"{what}.{key} must be {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _choice(value: str, allowed: Mapping[str, L], what: str) -> L:
+    """``value`` as one of the Literal values in ``allowed`` (a clear error otherwise)."""
+    if value not in allowed:
+        raise bad_request(f"{what} must be one of {', '.join(allowed)}, not {value!r}")
+    return allowed[value]
+
+
+def _list(data: dict[str, Any], key: str, what: str, read: Callable[[Any, str], T]) -> tuple[T, ...]:
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise bad_request(f"{what}.{key} must be a list")
+    return tuple(read(item, f"{what}.{key}[{i}]") for i, item in enumerate(value))
+
+
+def _part(data: Any, what: str) -> TextPart:
+    part = _object(data, what, {"type", "text"}, ("type",))
+    if part["type"] != "text":
+        raise bad_request(f"{what}: content parts of type {part['type']!r} are not supported")
+    return TextPart(_typed(part, "text", str, what, ""))
+
+
+def _call(data: Any, what: str) -> ToolCall:
+    call = _object(data, what, {"id", "name", "arguments"}, ("name",))
+    return ToolCall(
+        _typed(call, "id", str, what, ""),
+        _typed(call, "name", str, what, ""),
+        _typed(call, "arguments", str, what, "{}"),
+    )
+
+
+MESSAGE_KEYS = {"role", "content", "tool_calls", "tool_call_id", "name", "example", "reasoning"}
+
+
+def message_from_wire(data: Any, what: str = "message") -> Message:
+    """One message from ``message_to_wire`` output, checked."""
+    message = _object(data, what, MESSAGE_KEYS, ("role",))
+    return Message(
+        _choice(_typed(message, "role", str, what, "user"), ROLES, f"{what}.role"),
+        _list(message, "content", what, _part),
+        _list(message, "tool_calls", what, _call),
+        _optional(message, "tool_call_id", str, what),
+        _optional(message, "name", str, what),
+        _typed(message, "example", bool, what, False),
+        _typed(message, "reasoning", str, what, ""),
+    )
+
+
+def _tool(data: Any, what: str) -> ToolSpec:
+    tool = _object(data, what, {"name", "description", "parameters"}, ("name",))
+    return ToolSpec(
+        _typed(tool, "name", str, what, ""),
+        _typed(tool, "description", str, what, ""),
+        _typed(tool, "parameters", dict, what, {}),
+    )
+
+
+def sampling_from_wire(data: Any, what: str = "sampling") -> SamplingSettings:
+    """Sampling settings, every field checked against its declared type."""
+    sampling = _object(data if data is not None else {}, what, set(_SAMPLING))
+    checked: dict[str, Any] = {}
+    for key, value in sampling.items():
+        default = _SAMPLING[key].default
+        if key == "stop":
+            if not isinstance(value, list | tuple) or not all(isinstance(s, str) for s in value):
+                raise bad_request(f"{what}.stop must be a list of strings")
+            checked[key] = tuple(value)
+        elif value is None and key in ("seed", "max_tokens"):
+            checked[key] = None
+        else:
+            kind = type(default) if default is not None else int
+            checked[key] = _typed(sampling, key, kind, what, default)
+    return SamplingSettings(**checked)
+
+
+REQUEST_KEYS = {f.name for f in dataclasses.fields(ChatRequest)}
+
+
+def request_from_wire(data: Any) -> ChatRequest:
+    """A request from ``request_to_wire`` output; BAD_REQUEST for anything malformed."""
+    what = "request"
+    request = _object(data, what, REQUEST_KEYS, ("messages",))
+    choice = _object(request.get("tool_choice") or {}, "tool_choice", {"mode", "name"})
+    return ChatRequest(
+        messages=_list(request, "messages", what, message_from_wire),
+        system_prompt=_typed(request, "system_prompt", str, what, ""),
+        sampling=sampling_from_wire(request.get("sampling")),
+        tools=_list(request, "tools", what, _tool),
+        tool_choice=ToolChoice(
+            _choice(_typed(choice, "mode", str, "tool_choice", "auto"), MODES, "tool_choice"),
+            _optional(choice, "name", str, "tool_choice"),
+        ),
+        parallel_tool_calls=_typed(request, "parallel_tool_calls", bool, what, True),
+        response_format=_response_format(request.get("response_format")),
+        logprobs=_typed(request, "logprobs", int, what, 0),
+        conversation_key=_optional(request, "conversation_key", str, what),
+        add_generation_prompt=_typed(request, "add_generation_prompt", bool, what, True),
+    )
+
+
+def _response_format(data: Any) -> ResponseFormat | None:
+    if data is None:
+        return None
+    what = "response_format"
+    response = _object(data, what, {"type", "schema", "name", "strict"}, ("type",))
+    return ResponseFormat(
+        _choice(_typed(response, "type", str, what, "text"), FORMATS, what),
+        _optional(response, "schema", dict, what),
+        _typed(response, "name", str, what, ""),
+        _typed(response, "strict", bool, what, True),
+    )
+
+
+# -- the shapes callers hold ----------------------------------------------------------
+
+
+def _chat_content(content: Any, what: str) -> tuple[TextPart, ...]:
+    if content is None or content == "":
+        return ()
+    if isinstance(content, str):
+        return (TextPart(content),)
+    if isinstance(content, list):
+        return tuple(_part(item, f"{what}.content[{i}]") for i, item in enumerate(content))
+    raise bad_request(f"{what}.content must be text or a list of parts")
+
+
+def _chat_call(data: Any, what: str) -> ToolCall:
+    if not isinstance(data, Mapping):
+        raise bad_request(f"{what} must be an object")
+    function = data.get("function") if isinstance(data.get("function"), Mapping) else data
+    arguments = function.get("arguments", "{}")
+    if not isinstance(arguments, str):
+        arguments = json.dumps(arguments, ensure_ascii=False)
+    name = function.get("name")
+    if not isinstance(name, str):
+        raise bad_request(f"{what} has no function name")
+    return ToolCall(str(data.get("id") or ""), name, arguments)
+
+
+def message_from_chat(data: Mapping[str, Any]) -> Message:
+    """A message from a chat dict (see ``Message.from_chat``)."""
+    what = f"{data.get('role', '?')} message" if isinstance(data, Mapping) else "message"
+    if not isinstance(data, Mapping) or not isinstance(data.get("role"), str):
+        raise bad_request("a chat message must be an object with a role")
+    calls = data.get("tool_calls") or []
+    if not isinstance(calls, list):
+        raise bad_request(f"{what}.tool_calls must be a list")
+    reasoning = next(
+        (data[k] for k in ("reasoning_content", "reasoning", "thinking") if data.get(k)), ""
+    )
+    try:
+        return Message(
+            _choice(data["role"], ROLES, f"{what}.role"),
+            _chat_content(data.get("content"), what),
+            tuple(_chat_call(c, f"{what}.tool_calls[{i}]") for i, c in enumerate(calls)),
+            _str_or_none(data.get("tool_call_id")),
+            _str_or_none(data.get("name")),
+            data.get("example") is True,
+            str(reasoning),
+        )
+    except EngineError:
+        raise
+    except (TypeError, ValueError) as error:
+        raise bad_request(f"{what}: {error}") from None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def tool_from_openai(data: Mapping[str, Any]) -> ToolSpec:
+    """A tool from the OpenAI shape or a bare function dict."""
+    if not isinstance(data, Mapping):
+        raise bad_request("a tool must be an object")
+    if data.get("type", "function") != "function":
+        raise bad_request(f"tools of type {data.get('type')!r} are not supported")
+    function = data.get("function") if isinstance(data.get("function"), Mapping) else data
+    name, description = function.get("name"), function.get("description") or ""
+    if not isinstance(name, str) or not isinstance(description, str):
+        raise bad_request("a tool needs a name (and a text description)")
+    return ToolSpec(name, description, function.get("parameters") or {})
