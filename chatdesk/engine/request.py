@@ -273,7 +273,9 @@ class ChatRequest:
             raise bad_request(f"logprobs must be 0 to {MAX_LOGPROBS}, not {wanted!r}")
         object.__setattr__(self, "logprobs", wanted)
         if sampled != wanted:
-            object.__setattr__(self, "sampling", dataclasses.replace(self.sampling, logprobs=wanted))
+            object.__setattr__(
+                self, "sampling", dataclasses.replace(self.sampling, logprobs=wanted)
+            )
 
     def _check_tools(self) -> None:
         names = [tool.name for tool in self.tools]

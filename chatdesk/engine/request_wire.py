@@ -34,9 +34,23 @@ from chatdesk.engine.types import EngineError, SamplingSettings
 
 T = TypeVar("T")
 L = TypeVar("L", bound=str)
-ROLES: dict[str, Role] = {"system": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
-MODES: dict[str, ToolChoiceMode] = {"auto": "auto", "none": "none", "required": "required", "named": "named"}
-FORMATS: dict[str, ResponseType] = {"text": "text", "json_object": "json_object", "json_schema": "json_schema"}
+ROLES: dict[str, Role] = {
+    "system": "system",
+    "user": "user",
+    "assistant": "assistant",
+    "tool": "tool",
+}
+MODES: dict[str, ToolChoiceMode] = {
+    "auto": "auto",
+    "none": "none",
+    "required": "required",
+    "named": "named",
+}
+FORMATS: dict[str, ResponseType] = {
+    "text": "text",
+    "json_object": "json_object",
+    "json_schema": "json_schema",
+}
 _SAMPLING = {f.name: f for f in dataclasses.fields(SamplingSettings)}
 
 
@@ -86,7 +100,9 @@ def request_to_wire(request: ChatRequest) -> dict[str, Any]:
 # -- in -------------------------------------------------------------------------------
 
 
-def _object(data: Any, what: str, allowed: set[str], required: tuple[str, ...] = ()) -> dict[str, Any]:
+def _object(
+    data: Any, what: str, allowed: set[str], required: tuple[str, ...] = ()
+) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         raise bad_request(f"{what} must be a JSON object, not {type(data).__name__}")
     unknown = sorted(set(data) - allowed)
@@ -123,7 +139,9 @@ def _choice(value: str, allowed: Mapping[str, L], what: str) -> L:
     return allowed[value]
 
 
-def _list(data: dict[str, Any], key: str, what: str, read: Callable[[Any, str], T]) -> tuple[T, ...]:
+def _list(
+    data: dict[str, Any], key: str, what: str, read: Callable[[Any, str], T]
+) -> tuple[T, ...]:
     value = data.get(key) or []
     if not isinstance(value, list):
         raise bad_request(f"{what}.{key} must be a list")

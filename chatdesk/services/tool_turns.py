@@ -35,6 +35,7 @@ from chatdesk.services.tool_history import store_loop_message
 from chatdesk.services.tools import Approver, ToolRun, ToolsService
 from chatdesk.services.turns import Turn, TurnRequest, TurnService, stats_to_dict
 from chatdesk.tools.calls import ToolCall
+from chatdesk.tools.formats import format_for, reasoning_only
 from chatdesk.tools.streaming import ToolCallStream
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,25 @@ class ToolTurns:
             request.extras["tool_schemas"] = self.tools.schemas(names)
 
     def state_for(self, turn: Turn) -> ToolState:
-        """The state of a turn's first step."""
-        return ToolState(ToolCallStream())
+        """The state of a turn's first step. A reply continued from a chosen token (a
+        branch) is read from its start: a call begun before the branch point runs too."""
+        parser = self.parser(turn)
+        parser.feed(turn.text)  # already on screen
+        return ToolState(parser)
+
+    def parser(self, turn: Turn) -> ToolCallStream:
+        """The reply reader for the loaded model: its template's call format (all formats
+        for an unknown one), reasoning opened by the template, and the offered tool names.
+        A turn offered no tools reads only reasoning (no text is taken as a call)."""
+        info = getattr(self.turns.engines.engine, "model_info", None)
+        offered = turn.request.extras.get("tool_schemas") or []
+        names = [s.get("function", {}).get("name", "") for s in offered]
+        fmt = format_for(info.tool_format if info else None)
+        return ToolCallStream(
+            fmt if offered else reasoning_only(fmt),
+            thinking_open=bool(info and info.thinking_open),
+            tool_names=names,
+        )
 
     # --- after a reply -----------------------------------------------------------------
     def after_reply(
@@ -109,6 +127,8 @@ class ToolTurns:
             return False
         parsed = state.parser.finish()
         turn.text = parsed.content
+        if parsed.reasoning:  # kept with the reply (its extra), never sent back
+            turn.data["reasoning"] = parsed.reasoning
         if error is not None or turn.cancel_requested or not parsed.calls:
             state.done = True
             return False
@@ -184,7 +204,7 @@ class ToolTurns:
             model=turn.model, settings=request.sampling,
         )  # fmt: skip
         step = Turn(request, placeholder.id, [*path, placeholder], turn.model, turn.identity)
-        step.tools = ToolState(ToolCallStream(), turn.tools.step + 1, turn.tools.malformed)
+        step.tools = ToolState(self.parser(step), turn.tools.step + 1, turn.tools.malformed)
         self._end(turn)
         self.turns.begin(step)
 

@@ -25,7 +25,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -238,12 +238,13 @@ class ToolsService:
         approve: Approver | None = None,
         approved_by: str | None = None,
     ) -> ToolRun:
-        """Ask (per policy), run and record one call; never raises."""
-        started = time.monotonic()
+        """Ask (per policy), run and record one call; never raises. The run time recorded
+        starts after the approval (time spent in the dialog is not the tool's)."""
         try:
             tool = self._tool(call.name)
         except ToolsError as error:
             return self._refuse(call, str(error), "not run", conversation_id)
+        call = replace(call, name=self._find(call.name).name)  # as the model meant it
         if call.error:
             return self._refuse(
                 call,
@@ -259,6 +260,7 @@ class ToolsService:
             return self._refuse(
                 call, "the user denied this tool call", "denied", conversation_id, tool.spec.source
             )
+        started = time.monotonic()
         outcome = _run_guarded(tool, call.arguments)
         outcome = ToolOutcome(cap_text(outcome.text), outcome.is_error, outcome.details)
         elapsed = (time.monotonic() - started) * 1000
@@ -341,10 +343,15 @@ class ToolsService:
         return _McpTool(McpServer(self._server_config(entry.spec.source)), entry.spec)
 
     def _find(self, name: str) -> ToolEntry:
-        for entry in self.tools():
-            if entry.name == name:
-                return entry
-        raise ToolsError(f"unknown tool {name!r} (see `chatdesk tools list`)")
+        """The tool the model meant: its exact name, else the one name that differs only in
+        case (``Python`` -> ``python``). The error lists the real names, for the model."""
+        entries = self.tools()
+        exact = [e for e in entries if e.name == name]
+        folded = [e for e in entries if e.name.casefold() == name.casefold()]
+        if exact or len(folded) == 1:
+            return (exact or folded)[0]
+        names = ", ".join(e.name for e in entries if e.enabled) or "none"
+        raise ToolsError(f"unknown tool {name!r} (the tools are: {names})")
 
     def _entry(self, spec: ToolSpec, enabled: bool) -> ToolEntry:
         name = exposed_name(spec)

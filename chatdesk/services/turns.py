@@ -356,7 +356,7 @@ class TurnService:
         if self.tool_steps is not None:  # extras["tools"] (given after the hooks) -> schemas
             self.tool_steps.prepare(request)
         schemas = request.extras.get("tool_schemas")
-        if schemas and turn.tools is None and self.tool_steps is not None:
+        if turn.tools is None and self.tool_steps is not None:  # calls and reasoning read
             turn.tools = self.tool_steps.state_for(turn)
         tools = {"tools": schemas} if schemas else {}  # engines without tools never see it
         try:

@@ -182,16 +182,33 @@ def all_formats() -> Format:
     return Format("all", tuple(rules.values()), json_watch=True, label="any format (watching all)")
 
 
+def reasoning_only(fmt: Format) -> Format:
+    """``fmt`` without its call rules: for a reply offered no tools (reasoning still apart)."""
+    kept = tuple(r for r in fmt.rules if r.kind != "call")
+    return Format(fmt.name, kept, json_watch=False, label=fmt.label)
+
+
+def thinking_opened_by(template: str | None) -> bool:
+    """True when the template's generation prompt opens a thinking block itself (QwQ,
+    DeepSeek R1 write ``<think>`` there): the reply then starts inside it."""
+    text = template or ""
+    at = text.rfind("add_generation_prompt")
+    literals = re.findall(r"'([^']*)'|\"([^\"]*)\"", text[at : at + 400]) if at >= 0 else []
+    return any("<think>" in a + b and "</think>" not in a + b for a, b in literals)
+
+
 # Template text that tells which family a model's own chat template belongs to (first wins).
 _TEMPLATE_SIGNS = (
     ("<|channel|>", "gpt-oss"),
     (DS_CALLS_BEGIN, "deepseek"),
     ("<|START_ACTION|>", "command-r"),
     ("directly_answer", "command-r"),
+    ("Action:\\n```json", "command-r"),
     ("[TOOL_CALLS]", "mistral"),
     ("functools", "phi4"),
     ("<|tool_call|>", "granite"),
     ("<|python_tag|>", "llama3"),
+    ('"parameters": dictionary of argument', "llama3"),
     ("<tool_call>", "hermes"),
 )
 
@@ -205,6 +222,28 @@ def detect_format(template: str | None) -> str | None:
 def template_uses_tools(template: str | None) -> bool:
     """True when the template renders the ``tools`` it is given (else generic mode is needed)."""
     return bool(template) and re.search(r"\btools\b", template or "") is not None
+
+
+GENERIC, ANY = "generic", "any"
+
+
+def tool_format_for(template: str | None) -> str:
+    """How a model with this chat template writes tool calls: its family's name; ``generic``
+    when the template ignores tools (ChatDesk then describes them in the system message and
+    asks for JSON); ``any`` when it renders tools in a shape no family rule knows (every
+    format is then watched)."""
+    if not template_uses_tools(template):
+        return GENERIC
+    return detect_format(template) or ANY
+
+
+def describe_tool_format(name: str) -> str:
+    """One line for the model's details: which way the model uses tools."""
+    if name == GENERIC:
+        return "tools described in the system prompt (generic JSON; the template has no tools)"
+    if name in FORMATS:
+        return f"native tool calls: {FORMATS[name].label}"
+    return "native tool calls in an unrecognised format (all formats watched)" if name else ""
 
 
 def format_for(name: str | None) -> Format:

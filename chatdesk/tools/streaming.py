@@ -320,6 +320,7 @@ class ToolCallStream:
         self.format = _resolve(formats)
         self._scanner = Scanner(self.format, tool_names)
         self._buf = "<think>" if thinking_open else ""
+        self._opened = thinking_open  # a model that did not think after all: its text is the reply
         self._shown: list[str] = []
         self._reasoning: list[str] = []
         self.calls: list[ToolCall] = []
@@ -345,7 +346,11 @@ class ToolCallStream:
     def finish(self) -> ParsedReply:
         """The reply ended: the text to show (all of it), the calls and the reasoning."""
         tail = self._apply(self._scanner.scan(self._buf, final=True))
-        content = "".join(self._shown).strip()
+        if self._opened and "</think>" not in self._buf and not self.calls:
+            tail, self._shown, self._reasoning = self.reasoning, [self.reasoning], []
+        content = "".join(self._shown)
+        if content != self._buf:  # calls, reasoning or markup were taken out: trim the joints
+            content = content.strip()
         return ParsedReply(content, list(self.calls), self.reasoning, tail)
 
     def _apply(self, events: list[Event]) -> str:

@@ -63,6 +63,7 @@ from chatdesk.engine.types import (
     SamplingSettings,
 )
 from chatdesk.gguf_metadata import GGUFError, GGUFMetadata, control_token_texts, validate_gguf
+from chatdesk.tools.formats import thinking_opened_by, tool_format_for
 
 DEFAULT_BATCH = 512
 PROGRESS_MIN_TOKENS = 64  # shorter prompts are evaluated too fast to need progress
@@ -281,6 +282,8 @@ class Engine:
             n_batch=model.n_batch,
             flash_attn=flash,
             load_seconds=seconds,
+            tool_format=tool_format_for(self.template[1]),
+            thinking_open=thinking_opened_by(self.template[1]),
         )
 
     def unload(self) -> None:
