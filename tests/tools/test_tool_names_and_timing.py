@@ -44,5 +44,6 @@ def test_approval_time_is_not_run_time(service: ToolsService) -> None:
 
     run = service.run(ToolCall("calculator", {"expression": "1+1"}), approve=slow_user)
     assert not run.outcome.is_error
-    assert run.duration_ms is not None and run.duration_ms < 400
+    assert run.duration_ms is not None
+    assert run.duration_ms < 400
     assert service.audit_log()[0].duration_ms == pytest.approx(run.duration_ms)
