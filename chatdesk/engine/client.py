@@ -50,6 +50,8 @@ from chatdesk.engine.types import (
 if TYPE_CHECKING:
     import numpy as np
 
+    from chatdesk.engine.constrain import Constraint
+
 log = logging.getLogger(__name__)
 
 HOST_SUBCOMMAND = "__engine-host"  # hidden command of the frozen ``chatdesk`` executable
@@ -564,8 +566,13 @@ class EngineClient:
         sampling: SamplingSettings | None = None,
         conversation_key: str | None = None,
         tools: list[dict[str, Any]] | None = None,
+        *,
+        constraint: Constraint | None = None,
     ) -> ReplyStream:
-        """Start a reply to ``messages`` (oldest first, last is the user's); stream it."""
+        """Start a reply to ``messages`` (oldest first, last is the user's); stream it.
+
+        With a ``constraint`` (``chatdesk.engine.constrain``) the host's grammar sampler
+        keeps every token inside it."""
         fields = {
             "messages": messages,
             "system_prompt": system_prompt,
@@ -574,15 +581,25 @@ class EngineClient:
         }
         if tools is not None:
             fields["tools"] = tools
+        if constraint is not None:
+            fields["constraint"] = constraint.to_wire()
         return self._stream("generate", fields)
 
-    def complete(self, prompt: str, sampling: SamplingSettings | None = None) -> ReplyStream:
+    def complete(
+        self,
+        prompt: str,
+        sampling: SamplingSettings | None = None,
+        *,
+        constraint: Constraint | None = None,
+    ) -> ReplyStream:
         """Continue ``prompt`` as plain text (no chat template): a text completion."""
-        fields = {
+        fields: dict[str, Any] = {
             "messages": [],
             "raw_prompt": prompt,
             "sampling": (sampling or SamplingSettings()).to_dict(),
         }
+        if constraint is not None:
+            fields["constraint"] = constraint.to_wire()
         return self._stream("generate", fields)
 
     def _stream(self, op: str, fields: dict[str, Any]) -> ReplyStream:

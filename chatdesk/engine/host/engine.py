@@ -43,7 +43,7 @@ from chatdesk.engine.host.model import (
 from chatdesk.engine.host.probabilities import ProbabilityProbe, WireChoice
 from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
 from chatdesk.engine.host.prompting import PromptBuilder, PromptError, cut_after_reply
-from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
+from chatdesk.engine.host.sampling import GrammarError, SamplerChain, resolve_seed
 from chatdesk.engine.host.state_cache import DiskStates
 from chatdesk.engine.templates import (
     MAX_RENDER_SECONDS,
@@ -90,6 +90,7 @@ class ReplyRequest:
     conversation_key: str | None = None
     tools: list[dict[str, Any]] | None = None  # function specs for the chat template
     raw_prompt: str | None = None  # a text completion: this text as is, no chat template
+    grammar: str | None = None  # GBNF of a constrained reply (chatdesk.engine.constrain)
 
 
 @dataclass(frozen=True)
@@ -402,7 +403,15 @@ class Engine:
             return ReplyStats(finish_reason="cancelled", **base)
         prompt_done = time.perf_counter()
         continuing = continues_reply(fit.messages)
-        outcome = self._decode(settings, seed, plan.tokens, position, job, continuing=continuing)
+        outcome = self._decode(
+            settings,
+            seed,
+            plan.tokens,
+            position,
+            job,
+            continuing=continuing,
+            constraint=request.grammar,
+        )
         stats = reply_stats(outcome, base, len(plan.tokens) - plan.keep, started, prompt_done)
         if outcome.error:
             raise EngineFailure(ErrorCode.INTERNAL, outcome.error, stats)
@@ -461,16 +470,23 @@ class Engine:
         job: ReplyJob,
         *,
         continuing: bool = False,
+        constraint: str | None = None,
     ) -> DecodeOutcome:
         model = self._require_model()
         suppressed = model.eog_tokens() if settings.ignore_eos else []
-        chain = SamplerChain(settings, seed, model.n_vocab, suppressed)
+        history = prompt[-settings.repeat_last_n :] if settings.repeat_last_n > 0 else []
+        grammar = (model.vocab, constraint) if constraint else None
+        try:
+            chain = SamplerChain(
+                settings, seed, model.n_vocab, suppressed, grammar=grammar, history=history
+            )
+        except GrammarError as error:
+            raise EngineFailure(ErrorCode.BAD_REQUEST, str(error)) from None
         probe = None
         if settings.logprobs > 0 and job.on_choice is not None:
             greedy = settings.temperature <= 0
             probe = ProbabilityProbe(model, chain, settings.logprobs, greedy, job.on_choice)
         try:
-            chain.accept(prompt[-settings.repeat_last_n :] if settings.repeat_last_n > 0 else [])
             outcome = decode_reply(
                 model,
                 chain,

@@ -1,16 +1,19 @@
 """A llama.cpp sampler chain built from ``SamplingSettings``.
 
 Order as in llama.cpp's own tools: logit bias, penalties (repeat / presence / frequency
-over the last ``repeat_last_n`` tokens), then top-k, top-p, min-p, temperature and the
-seeded draw. Temperature <= 0 means greedy. The same seed, settings and prompt give the
-same reply.
+over the last ``repeat_last_n`` tokens), the grammar of a constrained reply (JSON schema,
+tool call: compiled by ``chatdesk.engine.constrain``), then top-k, top-p, min-p, temperature
+and the seeded draw. The grammar comes before everything that picks among candidates, so
+every sampler after it (and the token probabilities read from the chain) sees the
+constrained distribution; the chain's accept step advances the grammar. Temperature <= 0
+means greedy. The same seed, settings and prompt give the same reply.
 """
 
 from __future__ import annotations
 
 import ctypes
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import llama_cpp
 
@@ -26,6 +29,10 @@ def resolve_seed(settings: SamplingSettings) -> int:
     return random.SystemRandom().randrange(0, 2**31)
 
 
+class GrammarError(ValueError):
+    """llama.cpp could not parse a grammar."""
+
+
 class SamplerChain:
     """Owns one ``llama_sampler`` chain; ``close`` frees it."""
 
@@ -35,22 +42,30 @@ class SamplerChain:
         seed: int,
         n_vocab: int,
         suppressed: Sequence[int] = (),
+        *,
+        grammar: tuple[object, str] | None = None,
+        history: Sequence[int] = (),
     ) -> None:
+        """``grammar``: (llama vocab, GBNF text) of a constrained reply; ``history``: the
+        prompt's tail, recorded by the repetition penalties only (never by the grammar)."""
         params = llama_cpp.llama_sampler_chain_default_params()
         params.no_perf = True
         self.pointer = llama_cpp.llama_sampler_chain_init(params)
         if suppressed:
             self._add(self._logit_bias(n_vocab, suppressed))
         if _penalties_active(settings):
-            self._add(
-                llama_cpp.llama_sampler_init_penalties(
-                    n_vocab,
-                    settings.repeat_last_n,
-                    settings.repeat_penalty,
-                    settings.frequency_penalty,
-                    settings.presence_penalty,
-                )
+            penalties = llama_cpp.llama_sampler_init_penalties(
+                n_vocab,
+                settings.repeat_last_n,
+                settings.repeat_penalty,
+                settings.frequency_penalty,
+                settings.presence_penalty,
             )
+            for token in history:
+                llama_cpp.llama_sampler_accept(penalties, token)
+            self._add(penalties)
+        if grammar is not None:
+            self._add(self._grammar(*grammar))
         if settings.temperature <= 0:
             self._add(llama_cpp.llama_sampler_init_greedy())
             return
@@ -74,10 +89,12 @@ class SamplerChain:
             biases[index].bias = SUPPRESS
         return llama_cpp.llama_sampler_init_logit_bias(n_vocab, len(tokens), biases)
 
-    def accept(self, tokens: Iterable[int]) -> None:
-        """Record tokens as history (the prompt's tail, for the repetition penalties)."""
-        for token in tokens:
-            llama_cpp.llama_sampler_accept(self.pointer, token)
+    def _grammar(self, vocab: object, text: str) -> ctypes.c_void_p:
+        sampler = llama_cpp.llama_sampler_init_grammar(vocab, text.encode("utf-8"), b"root")
+        if not sampler:
+            self.close()
+            raise GrammarError("llama.cpp could not parse the reply's grammar")
+        return sampler
 
     def close(self) -> None:
         """Free the chain and its samplers."""

@@ -213,6 +213,7 @@ class HostServer:
                 conversation_key=message.get("conversation_key"),
                 tools=message.get("tools"),
                 raw_prompt=message.get("raw_prompt"),
+                grammar=wire_grammar(message.get("constraint")),
             )
             job = ReplyJob(
                 cancel,
@@ -271,3 +272,13 @@ def claim_stdout() -> int:
     out_fd = os.dup(1)
     os.dup2(2, 1)
     return out_fd
+
+
+def wire_grammar(constraint: object) -> str | None:
+    """The GBNF text of a request's ``constraint`` (``Constraint.to_wire``), if any."""
+    if constraint is None:
+        return None
+    grammar = constraint.get("grammar") if isinstance(constraint, dict) else None
+    if not isinstance(grammar, str) or not grammar.strip():
+        raise EngineFailure(ErrorCode.BAD_REQUEST, "a constraint needs its grammar text")
+    return grammar

@@ -1,0 +1,141 @@
+"""Constrained replies: a JSON schema (or "any JSON object") as a grammar, and the check
+of every reply against it. One module for structured output and for tool calls.
+
+Qt-free and llama-free: it turns a request's format into a ``Constraint`` (a GBNF grammar
+plus what to validate against), which travels to the engine host; the host builds
+llama.cpp's grammar sampler from it (``engine/host/grammar.py``). Refusal comes first:
+``compile_schema`` raises ``SchemaRefused`` naming the keyword and its JSON pointer for
+anything the grammar cannot enforce exactly, before any token is generated. After the
+reply, ``check_reply`` parses and validates it with ``jsonschema``; a reply cut off by the
+token limit is "incomplete", never valid.
+
+For tool calls, ``call_or_reply`` builds one grammar that accepts either a call (a fixed
+prefix, a JSON document that follows the call schema, a fixed suffix) or a plain reply that
+does not start like a call.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jsonschema
+
+from chatdesk.engine.constrain.compiler import GrammarCompiler, SchemaRefused
+from chatdesk.engine.constrain.patterns import exact
+
+__all__ = [
+    "Constraint",
+    "ReplyCheck",
+    "SchemaRefused",
+    "call_or_reply",
+    "check_reply",
+    "compile_json_object",
+    "compile_schema",
+    "validate_value",
+]
+
+ConstraintKind = Literal["json_object", "json_schema", "call_or_reply"]
+CheckStatus = Literal["valid", "invalid", "incomplete"]
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """What the engine host enforces (``grammar``) and what a reply is checked against."""
+
+    kind: ConstraintKind
+    grammar: str
+    schema: dict[str, Any] | None = None  # json_schema / call_or_reply: the (call) schema
+    name: str | None = None
+    compile_seconds: float = 0.0
+    call_prefix: str = ""  # call_or_reply: text before the call's JSON
+    call_suffix: str = ""
+
+    def to_wire(self) -> dict[str, Any]:
+        """A JSON-ready dict for the engine-host protocol."""
+        return {"kind": self.kind, "grammar": self.grammar}
+
+
+@dataclass(frozen=True)
+class ReplyCheck:
+    """The verdict on one reply."""
+
+    status: CheckStatus
+    value: Any = None  # the parsed JSON when it parsed
+    error: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        """True only for a complete reply that parses and follows the schema."""
+        return self.status == "valid"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Status and error, JSON-ready (stored with the reply)."""
+        return {"status": self.status, "error": self.error}
+
+
+def compile_json_object() -> Constraint:
+    """Any JSON object (OpenAI's ``json_object`` mode)."""
+    return Constraint("json_object", GrammarCompiler({}).grammar("object"))
+
+
+def compile_schema(schema: Any, name: str | None = None) -> Constraint:
+    """Check ``schema`` and compile it; ``SchemaRefused`` names what cannot be enforced."""
+    started = time.perf_counter()
+    if not isinstance(schema, dict):
+        raise SchemaRefused("(schema)", "/", "the schema must be a JSON object")
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as error:
+        parts = list(error.absolute_path)
+        path = "/" + "/".join(str(p) for p in parts)
+        keyword = str(parts[-1]) if parts and isinstance(parts[-1], str) else "(schema)"
+        raise SchemaRefused(keyword, path, f"not a valid schema: {error.message}") from None
+    grammar = GrammarCompiler(schema).grammar()
+    return Constraint("json_schema", grammar, schema, name, time.perf_counter() - started)
+
+
+def call_or_reply(call_schema: dict[str, Any], prefix: str = "", suffix: str = "") -> Constraint:
+    """A tool call (``prefix`` + JSON following ``call_schema`` + ``suffix``) or plain text
+    whose first character differs from the call's first character."""
+    started = time.perf_counter()
+    compiler = GrammarCompiler(call_schema)
+    body = compiler.schema(call_schema, "")
+    opening = prefix[:1] or "{"
+    call = " ".join(part for part in (exact(prefix) if prefix else "", body,
+                                      exact(suffix) if suffix else "") if part)  # fmt: skip
+    reply = f"[^{_class_char(opening)}\\x00] [^\\x00]*"
+    grammar = compiler.grammar(f"({call}) | {reply}")
+    return Constraint("call_or_reply", grammar, call_schema, None,
+                      time.perf_counter() - started, prefix, suffix)  # fmt: skip
+
+
+def _class_char(char: str) -> str:
+    return f"\\x{ord(char):02X}" if ord(char) < 0x100 else f"\\U{ord(char):08X}"
+
+
+def check_reply(text: str, constraint: Constraint, finish_reason: str = "stop") -> ReplyCheck:
+    """Parse and validate a whole reply; cut off by the token limit means incomplete."""
+    if finish_reason in ("length", "cancelled"):
+        why = "the token limit" if finish_reason == "length" else "Stop"
+        return ReplyCheck("incomplete", None, f"incomplete JSON: the reply was cut off by {why}")
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        return ReplyCheck("invalid", None, f"not JSON: {error}")
+    if constraint.kind == "json_object":
+        ok = isinstance(value, dict)
+        return ReplyCheck("valid" if ok else "invalid", value, None if ok else "not an object")
+    return validate_value(value, constraint.schema or {})
+
+
+def validate_value(value: Any, schema: dict[str, Any]) -> ReplyCheck:
+    """Validate a parsed value against ``schema`` with ``jsonschema`` (draft 2020-12)."""
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    if error is None:
+        return ReplyCheck("valid", value)
+    where = "/" + "/".join(str(part) for part in error.absolute_path)
+    return ReplyCheck("invalid", value, f"{error.message} (at {where})")
