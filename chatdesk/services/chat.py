@@ -73,8 +73,10 @@ class ChatService:
         steps = self.turns.tool_steps
         if steps is not None and steps.tools.offered_in_chat():  # as the next turn will be
             request.extras["tools"] = ALL_TOOLS
+        messages, system, options = request.messages, request.system_prompt, {}
+        if steps is not None:  # the tools as the model gets them (template or system prompt)
             steps.prepare(request)
-        schemas = request.extras.get("tool_schemas")
-        tools = {"tools": schemas} if schemas else {}
+            messages, system, options = steps.engine_call(request)
+        options.pop("constraint", None)  # a grammar shapes the reply, not the prompt
         engine = self.turns.engines.engine
-        return engine.render_prompt(request.messages, request.system_prompt, **tools)
+        return engine.render_prompt(messages, system, **options)

@@ -355,14 +355,14 @@ class TurnService:
         request = turn.request
         if self.tool_steps is not None:  # extras["tools"] (given after the hooks) -> schemas
             self.tool_steps.prepare(request)
-        schemas = request.extras.get("tool_schemas")
-        if turn.tools is None and self.tool_steps is not None:  # calls and reasoning read
-            turn.tools = self.tool_steps.state_for(turn)
-        tools = {"tools": schemas} if schemas else {}  # engines without tools never see it
+        messages, system, options = request.messages, request.system_prompt, {}
+        if self.tool_steps is not None:  # calls and reasoning read; tools native or generic
+            turn.tools = turn.tools or self.tool_steps.state_for(turn)
+            messages, system, options = self.tool_steps.engine_call(request)
         try:
             turn.handle = self.engines.engine.generate(
-                request.messages, request.system_prompt, to_sampling(request.sampling),
-                conversation_key=request.conversation_id, **tools,
+                messages, system, to_sampling(request.sampling),
+                conversation_key=request.conversation_id, **options,
             )  # fmt: skip
             turn.handle.on_event(lambda event: self.dispatch(lambda: self._apply(turn, event)))
         except Exception as error:  # the engine refused at once: the turn fails the same way
