@@ -39,6 +39,14 @@ from chatdesk.api.defaults import DEFAULT_MAX_BODY, DEFAULT_MAX_TOKENS_LIMIT
 from chatdesk.api.errors import ApiError
 from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.schemas import ChatCompletionRequest, CompletionRequest, SamplingFields
+from chatdesk.api.tool_calls import (
+    chat_message,
+    openai_call,
+    reply_reader,
+    request_plan,
+    valid_calls,
+    whole_message,
+)
 from chatdesk.engine.interface import ReplyHandle
 from chatdesk.engine.types import (
     ContextFitted,
@@ -53,6 +61,7 @@ from chatdesk.engine.types import (
     TokenProbabilities,
 )
 from chatdesk.probabilities.formats import openai_logprobs
+from chatdesk.tools.streaming import ToolCallStream
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 FINISH = {"stop": "stop", "length": "length", "cancelled": "stop"}
@@ -261,9 +270,13 @@ async def streamed(
     first: ReplyEvent,
     include_usage: bool,
     top_logprobs: int = 0,
+    *,
+    reader: ToolCallStream | None = None,
 ) -> AsyncIterator[bytes]:
-    """The server-sent events of a streamed answer."""
+    """The server-sent events of a streamed answer (with ``reader``: text outside calls as
+    content deltas, each call as a ``tool_calls`` delta once it is complete)."""
     yield sse(shape.piece("" if shape.chat else None, first=True))
+    tools = ToolDeltas(shape, reader) if reader is not None else None
     pending: list[ReplyEvent] = [first]
     async with contextlib.aclosing(events):
         while True:
@@ -271,12 +284,16 @@ async def streamed(
             if event is None:
                 return
             if isinstance(event, TextDelta):
-                yield sse(shape.piece(event.text))
+                for chunk in tools.text(event.text) if tools else [sse(shape.piece(event.text))]:
+                    yield chunk
             elif isinstance(event, TokenProbabilities) and shape.chat:
                 logprobs = openai_logprobs(event.tokens, top_logprobs)
                 yield sse(shape.piece(None, logprobs=logprobs))
             elif isinstance(event, ReplyDone):
-                yield sse(shape.piece(None, finish_reason(event.stats)))
+                finish = finish_reason(event.stats)
+                for chunk in tools.end() if tools else []:
+                    yield chunk
+                yield sse(shape.piece(None, "tool_calls" if tools and tools.index else finish))
                 if include_usage:
                     yield sse(shape.usage_chunk(event.stats))
                 yield b"data: [DONE]\n\n"
@@ -288,6 +305,35 @@ async def streamed(
                     )
                 )
                 return
+
+
+class ToolDeltas:
+    """A streamed reply read for tool calls: its content and ``tool_calls`` chunks."""
+
+    def __init__(self, shape: Shape, reader: ToolCallStream) -> None:
+        self.shape, self.reader = shape, reader
+        self.seen = 0  # calls of the reader already looked at
+        self.index = 0  # calls sent (the next one's index)
+
+    def text(self, text: str) -> list[bytes]:
+        """Chunks for a piece of the reply."""
+        shown = self.reader.feed(text)
+        return ([sse(self.shape.piece(shown))] if shown else []) + self._calls()
+
+    def end(self) -> list[bytes]:
+        """Chunks for what the reply's end settles (held text, the last calls)."""
+        tail = self.reader.finish().tail
+        return ([sse(self.shape.piece(tail))] if tail else []) + self._calls()
+
+    def _calls(self) -> list[bytes]:
+        chunks = []
+        for call in valid_calls(self.reader.calls[self.seen :]):
+            chunk = self.shape.piece(None)
+            chunk["choices"][0]["delta"] = {"tool_calls": [openai_call(call, self.index)]}
+            chunks.append(sse(chunk))
+            self.index += 1
+        self.seen = len(self.reader.calls)
+        return chunks
 
 
 @dataclass
@@ -355,9 +401,15 @@ class Api:
         return served, body.sampling(wanted or limit)
 
     async def answer(
-        self, request: Request, body: SamplingFields, shape: Shape, handle: ReplyHandle
+        self,
+        request: Request,
+        body: SamplingFields,
+        shape: Shape,
+        handle: ReplyHandle,
+        reader: ToolCallStream | None = None,
     ) -> Any:
-        """Stream or collect ``handle`` into the response."""
+        """Stream or collect ``handle`` into the response (``reader``: tools were offered,
+        the reply's calls become ``tool_calls``)."""
         events = relay(request, handle)
         first = await first_event(events)
         while isinstance(first, ContextFitted):
@@ -368,15 +420,21 @@ class Api:
         top = body.top_logprobs or 0
         if body.stream:
             return StreamingResponse(
-                streamed(shape, events, first, body.include_usage(), top),
+                streamed(shape, events, first, body.include_usage(), top, reader=reader),
                 media_type="text/event-stream",
                 headers=SSE_HEADERS,
             )
         reply = await collected(events, first)
         logprobs = openai_logprobs(reply.tokens, top) if body.logprobs and shape.chat else None
-        return JSONResponse(
-            shape.whole(reply.text, finish_reason(reply.stats), reply.stats, logprobs)
-        )
+        answer = shape.whole(reply.text, finish_reason(reply.stats), reply.stats, logprobs)
+        if reader is not None:
+            reader.feed(reply.text)
+            message = whole_message(reader.finish())
+            choice = answer["choices"][0]
+            choice["message"] = message
+            if "tool_calls" in message:
+                choice["finish_reason"] = "tool_calls"
+        return JSONResponse(answer)
 
 
 def default_model_id(info: ModelInfo) -> str:
@@ -385,16 +443,16 @@ def default_model_id(info: ModelInfo) -> str:
     return name.removesuffix(".gguf") if name.endswith(".gguf") else info.path
 
 
-def system_and_messages(body: ChatCompletionRequest) -> tuple[str, list[dict[str, str]]]:
+def system_and_messages(body: ChatCompletionRequest) -> tuple[str, list[dict[str, Any]]]:
     """Leading system (or developer) messages as the system prompt; the rest as messages."""
     system: list[str] = []
-    messages: list[dict[str, str]] = []
+    messages: list[dict[str, Any]] = []
     for message in body.messages:
         role = "system" if message.role == "developer" else message.role
         if role == "system" and not messages:
             system.append(message.text())
         else:
-            messages.append({"role": role, "content": message.text()})
+            messages.append(chat_message(message, role))
     if not messages:
         raise ApiError(400, "messages: at least one user message is needed", "messages")
     return "\n\n".join(system), messages
@@ -458,13 +516,19 @@ def add_routes(app: FastAPI, api: Api, authorize: Callable[[Request], Awaitable[
     async def chat_completions(request: Request, body: ChatCompletionRequest) -> Any:
         served, sampling = api.check(body)
         system, messages = system_and_messages(body)
+        info = api.scheduler.engine.model_info
+        plan = request_plan(body, info)
+        system, messages = plan.system_prompt(system), plan.messages(messages)
         client = client_key(request, body)
-        handle = api.scheduler.generate(client, messages, system, sampling, label="chat")
+        handle = api.scheduler.generate(
+            client, messages, system, sampling, label="chat", **plan.engine_options()
+        )
         if api.config.on_exchange is not None:
             empty = ReplyStats(finish_reason="stop")
             exchange = ApiExchange(client, served, system, messages, "", empty, sampling)
             report_exchange(handle, api.config.on_exchange, exchange)
-        return await api.answer(request, body, Shape(True, served), handle)
+        reader = reply_reader(plan, info) if plan.mode != "none" else None
+        return await api.answer(request, body, Shape(True, served), handle, reader)
 
     @app.post("/v1/completions", dependencies=guarded)
     async def completions(request: Request, body: CompletionRequest) -> Any:

@@ -95,12 +95,14 @@ class FairScheduler:
         *,
         priority: bool = False,
         label: str = "",
+        **options: Any,
     ) -> ReplyStream:
-        """Queue a reply; its handle comes back at once and streams when its turn comes."""
+        """Queue a reply; its handle comes back at once and streams when its turn comes.
+        ``options`` (tools, a grammar constraint) go to the engine as they are."""
         engine = self.engine
         return self.submit(
             client,
-            lambda: engine.generate(messages, system_prompt, sampling, conversation_key),
+            lambda: engine.generate(messages, system_prompt, sampling, conversation_key, **options),
             priority=priority,
             label=label,
         )
@@ -248,9 +250,12 @@ class ScheduledEngine:
         messages: list[ChatMessage],
         system_prompt: str = "",
         add_generation_prompt: bool = True,
+        **options: Any,
     ) -> Future[tuple[str, int]]:
-        """The underlying engine's rendering."""
-        return self.scheduler.engine.render_prompt(messages, system_prompt, add_generation_prompt)
+        """The underlying engine's rendering (with the tools, when given)."""
+        return self.scheduler.engine.render_prompt(
+            messages, system_prompt, add_generation_prompt, **options
+        )
 
     def generate(
         self,
@@ -258,8 +263,9 @@ class ScheduledEngine:
         system_prompt: str = "",
         sampling: SamplingSettings | None = None,
         conversation_key: str | None = None,
+        **options: Any,
     ) -> ReplyStream:
-        """A reply through the scheduler's lane."""
+        """A reply through the scheduler's lane (tools and constraint passed on)."""
         return self.scheduler.generate(
             self.client,
             messages,
@@ -268,6 +274,7 @@ class ScheduledEngine:
             conversation_key,
             priority=self.priority,
             label="window",
+            **options,
         )
 
     def close(self, timeout: float = 5.0) -> None:

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatdesk.engine.constrain import Constraint, SchemaRefused, call_or_reply, compile_schema
-from chatdesk.tools.formats import GENERIC
+from chatdesk.tools.formats import GENERIC, describe_tool_format
 from chatdesk.tools.generic import call_schema, generic_system_text, loose_call_schema
 
 CHOICES = ("auto", "none", "required", "named")
+__all__ = ["CHOICES", "ToolPlan", "describe_tool_format", "plan_tools"]
 
 
 @dataclass(frozen=True)

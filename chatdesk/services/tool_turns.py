@@ -125,7 +125,9 @@ class ToolTurns:
         for an unknown one), reasoning opened by the template, and the offered tool names.
         A turn offered no tools reads only reasoning (no text is taken as a call)."""
         info = getattr(self.turns.engines.engine, "model_info", None)
-        plan: ToolPlan = turn.request.extras.get("tool_plan") or plan_tools(None, self.tool_format())
+        plan: ToolPlan = turn.request.extras.get("tool_plan") or plan_tools(
+            None, self.tool_format()
+        )
         fmt = format_for(plan.parser_format)
         return ToolCallStream(
             fmt if plan.mode != "none" else reasoning_only(fmt),

@@ -238,12 +238,12 @@ def tool_format_for(template: str | None) -> str:
 
 
 def describe_tool_format(name: str) -> str:
-    """One line for the model's details: which way the model uses tools."""
+    """A few words for the model's details: which way the model uses tools."""
     if name == GENERIC:
-        return "tools described in the system prompt (generic JSON; the template has no tools)"
+        return "tools in the system prompt (generic JSON)"
     if name in FORMATS:
-        return f"native tool calls: {FORMATS[name].label}"
-    return "native tool calls in an unrecognised format (all formats watched)" if name else ""
+        return f"native tools ({FORMATS[name].label})"
+    return "native tools (format not recognised: all watched)" if name else ""
 
 
 def format_for(name: str | None) -> Format:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,8 +33,12 @@ class RecordingEngine(EngineClient):
         system_prompt: str = "",
         sampling: SamplingSettings | None = None,
         conversation_key: str | None = None,
+        tools: list[dict[str, Any]] | None = None,
+        **options: Any,
     ) -> ReplyStream:
-        reply = super().generate(messages, system_prompt, sampling, conversation_key)
+        reply = super().generate(
+            messages, system_prompt, sampling, conversation_key, tools, **options
+        )
         self.replies.append(reply)
         self.started.set()
         return reply

@@ -1,0 +1,95 @@
+"""Tools with the starter model (SmolLM2-135M), whose chat template has no tools: the
+generic format. The host detects it at load (``ModelInfo.tool_format``); the tools are
+described in the system message and the reply is held by a grammar.
+
+With tool choice ``required`` every reply must be a well-formed call of an offered tool
+with arguments that follow its schema: measured over ``RUNS`` sampled replies (temperature
+0.8, a different seed each), all must pass. A named tool is always that tool; ``auto`` gives
+a call or a plain reply, both read correctly; ``none`` offers nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+
+from chatdesk.engine.client import EngineClient
+from chatdesk.engine.types import ReplyDone, SamplingSettings, TextDelta
+from chatdesk.services.tool_plan import ToolPlan, plan_tools
+from chatdesk.tools.formats import format_for
+from chatdesk.tools.streaming import ParsedReply, ToolCallStream
+
+pytestmark = pytest.mark.slow
+RUNS = 12
+TOOLS: list[dict[str, Any]] = [
+    {"type": "function", "function": {
+        "name": "get_weather", "description": "Current weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                       "required": ["city"], "additionalProperties": False}}},
+    {"type": "function", "function": {
+        "name": "calculator", "description": "Exact arithmetic on an expression",
+        "parameters": {"type": "object", "properties": {"expression": {"type": "string"}},
+                       "required": ["expression"], "additionalProperties": False}}},
+]  # fmt: skip
+SCHEMAS = {t["function"]["name"]: t["function"]["parameters"] for t in TOOLS}
+ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+
+def reply(engine: EngineClient, plan: ToolPlan, seed: int, max_tokens: int = 96) -> ParsedReply:
+    sampling = SamplingSettings(temperature=0.8, seed=seed, max_tokens=max_tokens)
+    stream = engine.generate(
+        plan.messages(ASK), plan.system_prompt(""), sampling, **plan.engine_options()
+    )
+    parser = ToolCallStream(format_for(plan.parser_format), tool_names=plan.names)
+    for event in stream:
+        if isinstance(event, TextDelta):
+            parser.feed(event.text)
+        elif isinstance(event, ReplyDone):
+            break
+    return parser.finish()
+
+
+def well_formed(parsed: ParsedReply, only: str | None = None) -> bool:
+    if not parsed.calls or parsed.content:
+        return False
+    for call in parsed.calls:
+        if call.error or call.name not in SCHEMAS or (only and call.name != only):
+            return False
+        jsonschema.validate(call.arguments, SCHEMAS[call.name])
+    return True
+
+
+def test_the_starter_model_is_detected_as_generic(starter_engine: EngineClient) -> None:
+    assert starter_engine.model_info is not None
+    assert starter_engine.model_info.tool_format == "generic"
+
+
+def test_required_calls_are_always_well_formed(starter_engine: EngineClient) -> None:
+    plan = plan_tools(TOOLS, "generic", "required")
+    results = [well_formed(reply(starter_engine, plan, seed)) for seed in range(RUNS)]
+    assert results == [True] * RUNS
+
+
+def test_a_named_tool_is_the_one_called(starter_engine: EngineClient) -> None:
+    plan = plan_tools(TOOLS, "generic", "named", "calculator", parallel=False)
+    for seed in range(4):
+        parsed = reply(starter_engine, plan, seed)
+        assert well_formed(parsed, only="calculator")
+        assert len(parsed.calls) == 1
+
+
+def test_auto_gives_a_call_or_a_plain_reply(starter_engine: EngineClient) -> None:
+    plan = plan_tools(TOOLS, "generic", "auto")
+    for seed in range(4):
+        parsed = reply(starter_engine, plan, seed, max_tokens=48)
+        assert well_formed(parsed) or (parsed.content and not parsed.calls)
+        assert "tool_calls" not in parsed.content
+
+
+def test_none_offers_nothing(starter_engine: EngineClient) -> None:
+    plan = plan_tools(TOOLS, "generic", "none")
+    assert plan.mode == "none"
+    assert plan.engine_options() == {}
+    assert plan.system_prompt("Be brief.") == "Be brief."
