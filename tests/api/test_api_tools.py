@@ -34,7 +34,7 @@ TIME: dict[str, Any] = {
         "type": "object", "properties": {}, "additionalProperties": False}},
 }  # fmt: skip
 ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
-SETTINGS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 64, "seed": 1}
+SETTINGS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 128, "seed": 1}
 
 
 def client(server: ApiServer) -> openai.OpenAI:
@@ -43,8 +43,9 @@ def client(server: ApiServer) -> openai.OpenAI:
 
 def test_a_required_call_comes_back_as_tool_calls(api_server: ApiServer) -> None:
     answer = client(api_server).chat.completions.create(
-        model=MODEL_ID, messages=ASK, tools=[WEATHER, TIME], tool_choice="required", **SETTINGS
-    )  # type: ignore[call-overload]
+        model=MODEL_ID, messages=ASK, tools=[WEATHER, TIME], tool_choice="required",
+        parallel_tool_calls=False, **SETTINGS,
+    )  # type: ignore[call-overload]  # fmt: skip
     choice = answer.choices[0]
     assert choice.finish_reason == "tool_calls"
     assert choice.message.tool_calls
@@ -57,7 +58,10 @@ def test_a_required_call_comes_back_as_tool_calls(api_server: ApiServer) -> None
 
 def test_streamed_tool_call_deltas_join_to_the_same_calls(api_server: ApiServer) -> None:
     api = client(api_server)
-    options = dict(model=MODEL_ID, messages=ASK, tools=[WEATHER], tool_choice="required")
+    options = dict(
+        model=MODEL_ID, messages=ASK, tools=[WEATHER], tool_choice="required",
+        parallel_tool_calls=False,
+    )  # fmt: skip
     whole = api.chat.completions.create(**options, **SETTINGS)  # type: ignore[call-overload]
     stream = api.chat.completions.create(**options, **SETTINGS, stream=True)  # type: ignore[call-overload]
     calls: dict[int, dict[str, str]] = {}
