@@ -4,8 +4,8 @@ described in the system message and the reply is held by a grammar.
 
 With tool choice ``required`` every reply must be a well-formed call of an offered tool
 with arguments that follow its schema: measured over ``RUNS`` sampled replies (temperature
-0.8, a different seed each, one call per reply), all must pass. A named tool is always that tool; ``auto`` gives
-a call or a plain reply, both read correctly; ``none`` offers nothing.
+0.8, a different seed each, one call per reply), all must pass. A named tool is always that
+tool; ``auto`` gives a call or a plain reply, both read correctly; ``none`` offers nothing.
 """
 
 from __future__ import annotations
