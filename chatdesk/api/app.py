@@ -39,17 +39,13 @@ from chatdesk.api.defaults import DEFAULT_MAX_BODY, DEFAULT_MAX_TOKENS_LIMIT
 from chatdesk.api.errors import ApiError
 from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.schemas import ChatCompletionRequest, CompletionRequest, SamplingFields
-from chatdesk.api.tool_calls import (
-    chat_message,
-    openai_call,
-    reply_reader,
-    request_plan,
-    valid_calls,
-    whole_message,
-)
+from chatdesk.api.tool_calls import ReplyReader, openai_call, reply_reader, whole_message
+from chatdesk.engine.constrain import SchemaRefused, format_constraint
 from chatdesk.engine.interface import ReplyHandle
+from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.types import (
     ContextFitted,
+    EngineError,
     ModelInfo,
     ReplyDone,
     ReplyEvent,
@@ -61,7 +57,6 @@ from chatdesk.engine.types import (
     TokenProbabilities,
 )
 from chatdesk.probabilities.formats import openai_logprobs
-from chatdesk.tools.streaming import ToolCallStream
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 FINISH = {"stop": "stop", "length": "length", "cancelled": "stop"}
@@ -271,7 +266,7 @@ async def streamed(
     include_usage: bool,
     top_logprobs: int = 0,
     *,
-    reader: ToolCallStream | None = None,
+    reader: ReplyReader | None = None,
 ) -> AsyncIterator[bytes]:
     """The server-sent events of a streamed answer (with ``reader``: text outside calls as
     content deltas, each call as a ``tool_calls`` delta once it is complete)."""
@@ -310,29 +305,28 @@ async def streamed(
 class ToolDeltas:
     """A streamed reply read for tool calls: its content and ``tool_calls`` chunks."""
 
-    def __init__(self, shape: Shape, reader: ToolCallStream) -> None:
+    def __init__(self, shape: Shape, reader: ReplyReader) -> None:
         self.shape, self.reader = shape, reader
         self.seen = 0  # calls of the reader already looked at
         self.index = 0  # calls sent (the next one's index)
 
     def text(self, text: str) -> list[bytes]:
         """Chunks for a piece of the reply."""
-        shown = self.reader.feed(text)
+        shown = self.reader.stream.feed(text)
         return ([sse(self.shape.piece(shown))] if shown else []) + self._calls()
 
     def end(self) -> list[bytes]:
         """Chunks for what the reply's end settles (held text, the last calls)."""
-        tail = self.reader.finish().tail
+        tail = self.reader.stream.finish().tail
         return ([sse(self.shape.piece(tail))] if tail else []) + self._calls()
 
     def _calls(self) -> list[bytes]:
         chunks = []
-        for call in valid_calls(self.reader.calls[self.seen :]):
+        for call in self.reader.sendable()[self.index :]:
             chunk = self.shape.piece(None)
             chunk["choices"][0]["delta"] = {"tool_calls": [openai_call(call, self.index)]}
             chunks.append(sse(chunk))
             self.index += 1
-        self.seen = len(self.reader.calls)
         return chunks
 
 
@@ -380,8 +374,31 @@ class Api:
             return None
         return self.config.model_id or default_model_id(info)
 
+    def chat_request(self, body: ChatCompletionRequest, sampling: SamplingSettings) -> ChatRequest:
+        """The body as the engine's request (400 for a body it cannot be)."""
+        try:
+            chat = body.chat_request(sampling)
+        except EngineError as error:
+            raise errors.engine_api_error(error) from None
+        except ValueError as error:
+            raise ApiError(400, str(error), "messages") from None
+        try:  # a schema that cannot be enforced exactly: refused before the queue
+            format_constraint(chat.response_format)
+        except SchemaRefused as refused:
+            raise ApiError(400, str(refused), "response_format", "invalid_json_schema") from None
+        return chat
+
     def check(self, body: SamplingFields) -> tuple[str, SamplingSettings]:
-        """The model id (404 if it is not ours) and the engine settings (400 on limits)."""
+        """The model id (404 if it is not ours), no field this server does not take (400),
+        and the engine settings (400 on limits)."""
+        refused = body.unsupported_fields()
+        if refused:
+            raise ApiError(
+                400,
+                f"not supported by this server: {', '.join(refused)}",
+                refused[0],
+                "unsupported_parameter",
+            )
         served = self.model_id()
         if served is None:
             raise ApiError(503, "no model is loaded", code="no_model")
@@ -406,7 +423,7 @@ class Api:
         body: SamplingFields,
         shape: Shape,
         handle: ReplyHandle,
-        reader: ToolCallStream | None = None,
+        reader: ReplyReader | None = None,
     ) -> Any:
         """Stream or collect ``handle`` into the response (``reader``: tools were offered,
         the reply's calls become ``tool_calls``)."""
@@ -428,12 +445,10 @@ class Api:
         logprobs = openai_logprobs(reply.tokens, top) if body.logprobs and shape.chat else None
         answer = shape.whole(reply.text, finish_reason(reply.stats), reply.stats, logprobs)
         if reader is not None:
-            reader.feed(reply.text)
-            message = whole_message(reader.finish())
-            choice = answer["choices"][0]
-            choice["message"] = message
+            message = whole_message(reader, reply.text)
+            answer["choices"][0]["message"] = message
             if "tool_calls" in message:
-                choice["finish_reason"] = "tool_calls"
+                answer["choices"][0]["finish_reason"] = "tool_calls"
         return JSONResponse(answer)
 
 
@@ -441,21 +456,6 @@ def default_model_id(info: ModelInfo) -> str:
     """The id clients use by default: a GGUF file's name without ``.gguf``, else the id."""
     name = Path(info.path).name
     return name.removesuffix(".gguf") if name.endswith(".gguf") else info.path
-
-
-def system_and_messages(body: ChatCompletionRequest) -> tuple[str, list[dict[str, Any]]]:
-    """Leading system (or developer) messages as the system prompt; the rest as messages."""
-    system: list[str] = []
-    messages: list[dict[str, Any]] = []
-    for message in body.messages:
-        role = "system" if message.role == "developer" else message.role
-        if role == "system" and not messages:
-            system.append(message.text())
-        else:
-            messages.append(chat_message(message, role))
-    if not messages:
-        raise ApiError(400, "messages: at least one user message is needed", "messages")
-    return "\n\n".join(system), messages
 
 
 def create_app(scheduler: FairScheduler, config: ApiConfig | None = None) -> FastAPI:
@@ -515,19 +515,17 @@ def add_routes(app: FastAPI, api: Api, authorize: Callable[[Request], Awaitable[
     @app.post("/v1/chat/completions", dependencies=guarded)
     async def chat_completions(request: Request, body: ChatCompletionRequest) -> Any:
         served, sampling = api.check(body)
-        system, messages = system_and_messages(body)
-        info = api.scheduler.engine.model_info
-        plan = request_plan(body, info)
-        system, messages = plan.system_prompt(system), plan.messages(messages)
+        chat = api.chat_request(body, sampling)
         client = client_key(request, body)
-        handle = api.scheduler.generate(
-            client, messages, system, sampling, label="chat", **plan.engine_options()
-        )
+        handle = api.scheduler.generate(client, chat, label="chat")
         if api.config.on_exchange is not None:
             empty = ReplyStats(finish_reason="stop")
-            exchange = ApiExchange(client, served, system, messages, "", empty, sampling)
+            messages = [{"role": m.role, "content": m.text} for m in chat.messages]
+            exchange = ApiExchange(
+                client, served, chat.system_prompt, messages, "", empty, chat.sampling
+            )
             report_exchange(handle, api.config.on_exchange, exchange)
-        reader = reply_reader(plan, info) if plan.mode != "none" else None
+        reader = reply_reader(chat, api.scheduler.engine.model_info)
         return await api.answer(request, body, Shape(True, served), handle, reader)
 
     @app.post("/v1/completions", dependencies=guarded)

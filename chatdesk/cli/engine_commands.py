@@ -66,6 +66,18 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
     ask.add_argument(
         "--json", action="store_true", help="print one JSON object instead of streaming text"
     )
+    ask.add_argument(
+        "--json-schema",
+        type=Path,
+        metavar="FILE",
+        help="the reply must be JSON following this JSON schema (printed as JSON; exit "
+        "status 3 when it does not validate)",
+    )
+    ask.add_argument(
+        "--format",
+        choices=("text", "json"),
+        help="json: the reply must be a JSON object (printed as JSON)",
+    )
     ask.set_defaults(handler=run_ask)
 
     chat = commands.add_parser("chat", help="chat with a model in the terminal")
@@ -216,16 +228,54 @@ def run_ask(args: argparse.Namespace) -> int:
         raise CLIError("name a model (or continue a conversation with --conversation)")
     if args.logprobs is not None and not 1 <= args.logprobs <= MAX_LOGPROBS:
         raise CLIError(f"--logprobs takes a number from 1 to {MAX_LOGPROBS}")
+    wanted = reply_format_option(args)
     with TerminalChat.open(args) as session:
-        if args.json:
+        if args.json or wanted:
             session.out = io.StringIO()  # the JSON object is the whole output
-        extras = {"logprobs": args.logprobs} if args.logprobs else None
+        extras: dict[str, Any] = {"logprobs": args.logprobs} if args.logprobs else {}
+        if wanted:
+            extras["response_format"] = wanted
         if args.continue_reply:
             turn = session.continue_last()
         else:
-            turn = session.exchange(str(args.prompt), extras)
+            turn = session.exchange(str(args.prompt), extras or None)
         print_ask_result(args, session.services.store, turn)
-    return 0
+    return structured_exit(turn) if wanted else 0
+
+
+def reply_format_option(args: argparse.Namespace) -> dict[str, Any] | None:
+    """``--json-schema FILE`` / ``--format json`` as a reply format, checked before the
+    model is loaded (a schema that cannot be enforced is refused, keyword and path named)."""
+    from chatdesk.services.structured import FormatError, parse_format
+
+    if args.json_schema is not None and args.format == "text":
+        raise CLIError("--json-schema asks for JSON; leave out --format text")
+    if args.json_schema is not None:
+        try:
+            schema = json.loads(args.json_schema.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise CLIError(f"cannot read the schema {args.json_schema}: {error}") from None
+        wanted: dict[str, Any] = {"type": "json_schema", "schema": schema,
+                                  "name": args.json_schema.stem}  # fmt: skip
+    elif args.format == "json":
+        wanted = {"type": "json_object"}
+    else:
+        return None
+    try:
+        parse_format(wanted)
+    except FormatError as error:
+        raise CLIError(f"the schema cannot be used: {error}") from None
+    return wanted
+
+
+def structured_exit(turn: Turn) -> int:
+    """Exit status of a structured reply: 0 valid, 3 invalid or incomplete (said on stderr)."""
+    verdict = turn.data.get("structured") or {}
+    if verdict.get("status") == "valid":
+        return 0
+    problem = verdict.get("error") or turn.error or "the reply was not checked"
+    print(f"chatdesk: the reply does not follow the format: {problem}", file=sys.stderr)
+    return 3
 
 
 def print_ask_result(args: argparse.Namespace, store: Store, turn: Turn) -> None:
@@ -234,6 +284,10 @@ def print_ask_result(args: argparse.Namespace, store: Store, turn: Turn) -> None
     from chatdesk.probabilities.formats import table
 
     choices = (store.token_probabilities(turn.message_id) or []) if args.logprobs else []
+    verdict = turn.data.get("structured")
+    if verdict is not None and not args.json:
+        print(structured_text(turn.text, verdict))
+        return
     if args.json:
         result: dict[str, Any] = {
             "conversation_id": turn.conversation_id,
@@ -241,12 +295,24 @@ def print_ask_result(args: argparse.Namespace, store: Store, turn: Turn) -> None
             "text": turn.text,
             "finish_reason": turn.stats.get("finish_reason"),
         }
+        if verdict is not None:
+            result["structured"] = verdict
         if args.logprobs:
             result["tokens"] = to_json(choices)
         print(json.dumps(result, ensure_ascii=False, indent=2))
     elif args.logprobs:
         print()
         print(table(choices, args.logprobs))
+
+
+def structured_text(text: str, verdict: dict[str, Any]) -> str:
+    """A structured reply for stdout: pretty JSON when it parses, else as written."""
+    if verdict.get("status") in ("valid", "invalid"):
+        try:
+            return json.dumps(json.loads(text), ensure_ascii=False, indent=2)
+        except ValueError:
+            pass
+    return text
 
 
 def run_chat(args: argparse.Namespace) -> int:

@@ -78,6 +78,21 @@ class EngineCapabilities(_JSONData):
 _FIELDS = frozenset(EngineCapabilities.__dataclass_fields__)
 
 
+def local_capabilities(takes_tools: bool) -> EngineCapabilities:
+    """What the llama.cpp engine host honours, with a chat template that does (or does
+    not: tools go into the system prompt) take tools."""
+    return EngineCapabilities(
+        tools="native" if takes_tools else "generic",
+        tool_choice=("auto", "none", "required", "named"),  # held by a grammar
+        single_tool_call=True,  # parallel_tool_calls false: the grammar allows one call
+        response_format="enforced",  # grammar-constrained sampling (chatdesk.engine.constrain)
+        logprobs=True,
+        continuation=True,
+        render="exact",
+        example_pinning=True,
+    )
+
+
 def unsupported(request: ChatRequest, capabilities: EngineCapabilities) -> list[str]:
     """The fields of ``request`` that an engine with ``capabilities`` cannot honour, each
     as a short phrase naming the field (empty: it can honour everything)."""

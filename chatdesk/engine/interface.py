@@ -49,7 +49,9 @@ class ReplyHandle(Protocol):
 class Engine(Protocol):
     """A source of replies: a local model in the engine host, or a remote server."""
 
-    model_info: ModelInfo | None
+    @property
+    def model_info(self) -> ModelInfo | None:
+        """The loaded model (None before a load)."""
 
     def start(self) -> None:
         """Get ready early (start a process, open a connection); optional to call."""

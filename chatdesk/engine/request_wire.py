@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from chatdesk.engine.request import (
     ChatRequest,
@@ -32,8 +32,6 @@ from chatdesk.engine.request import (
 )
 from chatdesk.engine.types import EngineError, SamplingSettings
 
-T = TypeVar("T")
-L = TypeVar("L", bound=str)
 ROLES: dict[str, Role] = {
     "system": "system",
     "user": "user",
@@ -114,7 +112,7 @@ def _object(
     return dict(data)
 
 
-def _typed(data: dict[str, Any], key: str, kind: type[T], what: str, default: T) -> T:
+def _typed[T](data: dict[str, Any], key: str, kind: type[T], what: str, default: T) -> T:
     value = data.get(key, default)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
@@ -123,7 +121,7 @@ def _typed(data: dict[str, Any], key: str, kind: type[T], what: str, default: T)
     return value
 
 
-def _optional(data: dict[str, Any], key: str, kind: type[T], what: str) -> T | None:
+def _optional[T](data: dict[str, Any], key: str, kind: type[T], what: str) -> T | None:
     value = data.get(key)
     if value is None:
         return None
@@ -132,14 +130,14 @@ def _optional(data: dict[str, Any], key: str, kind: type[T], what: str) -> T | N
     return value
 
 
-def _choice(value: str, allowed: Mapping[str, L], what: str) -> L:
+def _choice[L: str](value: str, allowed: Mapping[str, L], what: str) -> L:
     """``value`` as one of the Literal values in ``allowed`` (a clear error otherwise)."""
     if value not in allowed:
         raise bad_request(f"{what} must be one of {', '.join(allowed)}, not {value!r}")
     return allowed[value]
 
 
-def _list(
+def _list[T](
     data: dict[str, Any], key: str, what: str, read: Callable[[Any, str], T]
 ) -> tuple[T, ...]:
     value = data.get(key) or []
@@ -262,7 +260,7 @@ def _chat_content(content: Any, what: str) -> tuple[TextPart, ...]:
 def _chat_call(data: Any, what: str) -> ToolCall:
     if not isinstance(data, Mapping):
         raise bad_request(f"{what} must be an object")
-    function = data.get("function") if isinstance(data.get("function"), Mapping) else data
+    function = _function_of(data)
     arguments = function.get("arguments", "{}")
     if not isinstance(arguments, str):
         arguments = json.dumps(arguments, ensure_ascii=False)
@@ -270,6 +268,12 @@ def _chat_call(data: Any, what: str) -> ToolCall:
     if not isinstance(name, str):
         raise bad_request(f"{what} has no function name")
     return ToolCall(str(data.get("id") or ""), name, arguments)
+
+
+def _function_of(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The ``function`` object of an OpenAI tool or call, or the bare dict itself."""
+    function = data.get("function")
+    return function if isinstance(function, Mapping) else data
 
 
 def message_from_chat(data: Mapping[str, Any]) -> Message:
@@ -309,7 +313,7 @@ def tool_from_openai(data: Mapping[str, Any]) -> ToolSpec:
         raise bad_request("a tool must be an object")
     if data.get("type", "function") != "function":
         raise bad_request(f"tools of type {data.get('type')!r} are not supported")
-    function = data.get("function") if isinstance(data.get("function"), Mapping) else data
+    function = _function_of(data)
     name, description = function.get("name"), function.get("description") or ""
     if not isinstance(name, str) or not isinstance(description, str):
         raise bad_request("a tool needs a name (and a text description)")

@@ -22,6 +22,7 @@ from chatdesk.services.export import ExportService
 from chatdesk.services.model_identity import HashCache
 from chatdesk.services.remote_engines import RemoteEngineService, record_sampling_report
 from chatdesk.services.settings import SettingsService
+from chatdesk.services.structured import StructuredOutput
 from chatdesk.services.token_probabilities import TokenProbabilityFeature
 from chatdesk.services.tool_turns import ToolTurns
 from chatdesk.services.tools import ToolsService
@@ -51,6 +52,7 @@ class AppServices:
     tools: ToolsService
     tool_turns: ToolTurns
     remote_engines: RemoteEngineService
+    structured: StructuredOutput
     _models: ModelService | None = field(default=None, repr=False)
     _api_server: ApiServerService | None = field(default=None, repr=False)
     _documents: DocumentService | None = field(default=None, repr=False)
@@ -78,12 +80,14 @@ class AppServices:
         turns = TurnService(store, engine, settings)
         probabilities = TokenProbabilityFeature(store)
         probabilities.install(turns)
+        structured = StructuredOutput(store)
+        structured.install(turns)
         tools = ToolsService(store, store.path.parent / CONFIG_NAME)
         turns.add_event_hook(record_sampling_report)
         return cls(
             store, settings, engine, turns, ChatService(store, turns),
             ConversationsService(store), ExportService(store), probabilities,
-            tools, ToolTurns(turns, tools), remote,
+            tools, ToolTurns(turns, tools), remote, structured,
         )  # fmt: skip
 
     def set_dispatch(self, dispatch: Dispatch) -> None:
@@ -108,13 +112,9 @@ class AppServices:
     def documents(self) -> DocumentService:
         """Document collections (opened on first use); embeddings share the chat's engine host."""
         if self._documents is None:
-            from chatdesk.engine.client import EngineClient
             from chatdesk.services.documents import DocumentService
 
-            engine = self.engine.engine
-            self._documents = DocumentService(
-                engine=engine if isinstance(engine, EngineClient) else None
-            )
+            self._documents = DocumentService(engine=self.engine.local_client())
         return self._documents
 
     @property

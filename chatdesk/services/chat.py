@@ -12,8 +12,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from chatdesk.docs.records import Passage
+from chatdesk.engine.request import RenderedPrompt
+from chatdesk.engine.types import EngineError
 from chatdesk.services.tool_turns import ALL_TOOLS
-from chatdesk.services.turns import TurnService
+from chatdesk.services.turns import TurnService, engine_request
 from chatdesk.store import Message, Store
 
 
@@ -73,10 +75,24 @@ class ChatService:
         steps = self.turns.tool_steps
         if steps is not None and steps.tools.offered_in_chat():  # as the next turn will be
             request.extras["tools"] = ALL_TOOLS
-        messages, system, options = request.messages, request.system_prompt, {}
-        if steps is not None:  # the tools as the model gets them (template or system prompt)
             steps.prepare(request)
-            messages, system, options = steps.engine_call(request)
-        options.pop("constraint", None)  # a grammar shapes the reply, not the prompt
-        engine = self.turns.engines.engine
-        return engine.render_prompt(messages, system, **options)
+        try:
+            rendering = self.turns.engines.engine.render(
+                engine_request(request, request.extras.get("tool_schemas"))
+            )
+        except EngineError as error:
+            rendering = Future[RenderedPrompt]()
+            rendering.set_exception(error)
+        answer: Future[tuple[str, int]] = Future()
+        rendering.add_done_callback(lambda done: _as_text_and_tokens(done, answer))
+        return answer
+
+
+def _as_text_and_tokens(done: Future[RenderedPrompt], answer: Future[tuple[str, int]]) -> None:
+    """Complete ``answer`` with the rendered prompt's text and token count (or its error)."""
+    error = done.exception()
+    if error is not None:
+        answer.set_exception(error)
+    else:
+        rendered = done.result()
+        answer.set_result((rendered.text, rendered.tokens))

@@ -32,11 +32,10 @@ from typing import Any
 
 from chatdesk.engine.types import ReplyStats
 from chatdesk.services.tool_history import store_loop_message
-from chatdesk.services.tool_plan import ToolPlan, plan_tools
 from chatdesk.services.tools import Approver, ToolRun, ToolsService
 from chatdesk.services.turns import Turn, TurnRequest, TurnService, stats_to_dict
 from chatdesk.tools.calls import ToolCall
-from chatdesk.tools.formats import format_for, reasoning_only
+from chatdesk.tools.formats import reasoning_only, reply_format
 from chatdesk.tools.streaming import ToolCallStream
 
 log = logging.getLogger(__name__)
@@ -90,28 +89,11 @@ class ToolTurns:
         turns.tool_steps = self
 
     def prepare(self, request: TurnRequest) -> None:
-        """Tool names (or "all") in ``extras["tools"]`` -> their schemas, once per request,
-        and the plan for offering them to the loaded model (natively or generic)."""
+        """Tool names (or "all") in ``extras["tools"]`` -> their schemas, once per request."""
         wanted = request.extras.get("tools")
         if wanted and "tool_schemas" not in request.extras:
             names = None if wanted == ALL_TOOLS else list(wanted)
             request.extras["tool_schemas"] = self.tools.schemas(names)
-        schemas = request.extras.get("tool_schemas")
-        if schemas and "tool_plan" not in request.extras:
-            request.extras["tool_plan"] = plan_tools(schemas, self.tool_format())
-
-    def tool_format(self) -> str:
-        """The loaded model's tool-call format ("" when unknown: every format is read)."""
-        info = getattr(self.turns.engines.engine, "model_info", None)
-        return str(getattr(info, "tool_format", "") or "")
-
-    def engine_call(self, request: TurnRequest) -> tuple[list[Any], str, dict[str, Any]]:
-        """The messages, system prompt and engine keyword arguments for ``request``'s tools."""
-        plan: ToolPlan | None = request.extras.get("tool_plan")
-        if plan is None:
-            return request.messages, request.system_prompt, {}
-        messages = plan.messages(request.messages)
-        return messages, plan.system_prompt(request.system_prompt), plan.engine_options()
 
     def state_for(self, turn: Turn) -> ToolState:
         """The state of a turn's first step. A reply continued from a chosen token (a
@@ -125,14 +107,13 @@ class ToolTurns:
         for an unknown one), reasoning opened by the template, and the offered tool names.
         A turn offered no tools reads only reasoning (no text is taken as a call)."""
         info = getattr(self.turns.engines.engine, "model_info", None)
-        plan: ToolPlan = turn.request.extras.get("tool_plan") or plan_tools(
-            None, self.tool_format()
-        )
-        fmt = format_for(plan.parser_format)
+        offered = turn.request.extras.get("tool_schemas") or []
+        names = [s.get("function", {}).get("name", "") for s in offered]
+        fmt = reply_format(str(getattr(info, "tool_format", "") or ""))
         return ToolCallStream(
-            fmt if plan.mode != "none" else reasoning_only(fmt),
+            fmt if offered else reasoning_only(fmt),
             thinking_open=bool(getattr(info, "thinking_open", False)),
-            tool_names=plan.names,
+            tool_names=names,
         )
 
     # --- after a reply -----------------------------------------------------------------

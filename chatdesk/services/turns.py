@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chatdesk.engine.interface import ChatMessage, Engine, ReplyHandle
+from chatdesk.engine.request import ChatRequest, ToolSpec
 from chatdesk.engine.types import (
     ContextFitted,
     EngineError,
@@ -59,6 +60,7 @@ from chatdesk.engine.types import (
 )
 from chatdesk.services.events import Dispatch, run_inline
 from chatdesk.services.settings import SettingsService
+from chatdesk.services.structured import response_format_of
 from chatdesk.services.tool_history import chat_messages
 from chatdesk.store import Conversation, Message, Store, StoreError
 
@@ -355,15 +357,11 @@ class TurnService:
         request = turn.request
         if self.tool_steps is not None:  # extras["tools"] (given after the hooks) -> schemas
             self.tool_steps.prepare(request)
-        messages, system, options = request.messages, request.system_prompt, {}
-        if self.tool_steps is not None:  # calls and reasoning read; tools native or generic
-            turn.tools = turn.tools or self.tool_steps.state_for(turn)
-            messages, system, options = self.tool_steps.engine_call(request)
+        schemas = request.extras.get("tool_schemas")
+        if turn.tools is None and self.tool_steps is not None:  # calls and reasoning read
+            turn.tools = self.tool_steps.state_for(turn)
         try:
-            turn.handle = self.engines.engine.generate(
-                messages, system, to_sampling(request.sampling),
-                conversation_key=request.conversation_id, **options,
-            )  # fmt: skip
+            turn.handle = self.engines.engine.generate(engine_request(request, schemas))
             turn.handle.on_event(lambda event: self.dispatch(lambda: self._apply(turn, event)))
         except Exception as error:  # the engine refused at once: the turn fails the same way
             failure = ReplyFailed(error=as_engine_error(error))
@@ -506,6 +504,18 @@ def stats_to_dict(stats: ReplyStats | None) -> dict[str, Any]:
         "tokens_per_second": round(stats.decode_tokens_per_second, 2),
         "finish_reason": stats.finish_reason,
     }
+
+
+def engine_request(request: TurnRequest, tools: list[dict[str, Any]] | None) -> ChatRequest:
+    """The engine's request for a turn (``tools``: OpenAI-style function schemas)."""
+    return ChatRequest.of(
+        request.messages,
+        system_prompt=request.system_prompt,
+        sampling=to_sampling(request.sampling),
+        tools=tuple(ToolSpec.from_openai(tool) for tool in tools or ()),
+        conversation_key=request.conversation_id,
+        response_format=response_format_of(request.extras),
+    )
 
 
 def to_sampling(settings: dict[str, float | int]) -> SamplingSettings:

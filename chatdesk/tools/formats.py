@@ -219,22 +219,26 @@ def detect_format(template: str | None) -> str | None:
     return next((name for sign, name in _TEMPLATE_SIGNS if sign in text), None)
 
 
-def template_uses_tools(template: str | None) -> bool:
-    """True when the template renders the ``tools`` it is given (else generic mode is needed)."""
-    return bool(template) and re.search(r"\btools\b", template or "") is not None
-
-
 GENERIC, ANY = "generic", "any"
 
 
-def tool_format_for(template: str | None) -> str:
+def tool_format_for(template: str | None, takes_tools: bool) -> str:
     """How a model with this chat template writes tool calls: its family's name; ``generic``
-    when the template ignores tools (ChatDesk then describes them in the system message and
-    asks for JSON); ``any`` when it renders tools in a shape no family rule knows (every
-    format is then watched)."""
-    if not template_uses_tools(template):
+    when the template does not take tools (the engine then writes them into the system
+    prompt in the Hermes form, ``chatdesk.engine.tool_prompt``); ``any`` when it takes tools
+    in a shape no family rule knows (every format is then watched)."""
+    if not takes_tools:
         return GENERIC
     return detect_format(template) or ANY
+
+
+def reply_format(tool_format: str, choice: str = "auto") -> Format:
+    """The rules a reply is read with: the model's family's; the Hermes rules (with bare
+    JSON) for the generic prompt and for a reply held to a call by a grammar (``required``,
+    a named tool: the call is bare JSON); every format when the family is not known."""
+    if tool_format == GENERIC or choice in ("required", "named"):
+        return FORMATS["hermes"]
+    return format_for(tool_format or None)
 
 
 def describe_tool_format(name: str) -> str:

@@ -62,8 +62,11 @@ PERSON = {
         ({"oneOf": [{"type": "string"}, {"type": "string", "maxLength": 2}]}, "oneOf", "/oneOf"),
         ({"$ref": "https://example.com/s.json"}, "$ref", "/$ref"),
         ({"$ref": "#/$defs/missing"}, "$ref", "/$ref"),
-        ({"type": "object", "properties": {}, "required": ["x"], "additionalProperties": False},
-         "required", "/required"),  # fmt: skip
+        (
+            {"type": "object", "properties": {}, "required": ["x"], "additionalProperties": False},
+            "required",
+            "/required",
+        ),
         ({"type": "integer", "minimum": 5, "maximum": 4}, "minimum", "/"),
         ({"enum": [1, 2], "type": "string"}, "enum", "/enum"),
         ({"type": "strnig"}, "type", "/type"),
@@ -83,7 +86,8 @@ def test_a_schema_that_cannot_be_enforced_is_refused_naming_keyword_and_path(
 def test_a_person_schema_accepts_valid_documents_and_nothing_else(checker: Any) -> None:
     grammar = compile_schema(PERSON).grammar
     good = ['{"name":"Ann","age":30}', '{"name": "Bo", "age": 0, "tags": ["a","b"]}',
-            '{"name":"Cy","age":120,"tags":["b"],"nick":null}', '{"name":"Dee","age":7,"nick":"d"}']  # fmt: skip
+            '{"name":"Cy","age":120,"tags":["b"],"nick":null}',
+            '{"name":"Dee","age":7,"nick":"d"}']  # fmt: skip
     bad = ['{"name":"","age":3}', '{"name":"Ann"}', '{"name":"Toolong","age":3}',
            '{"name":"A","age":121}', '{"name":"A","age":-1}', '{"name":"A","age":3,"x":1}',
            '{"name":"A","age":3,"tags":[]}', '{"name":"A","age":3,"tags":["c"]}',

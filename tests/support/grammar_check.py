@@ -28,7 +28,9 @@ class GrammarChecker:
     def tokens(self, text: str) -> list[int]:
         data = text.encode("utf-8")
         buffer = (llama_cpp.llama_token * (len(data) + 8))()
-        count = llama_cpp.llama_tokenize(self.vocab, data, len(data), buffer, len(buffer), False, False)
+        count = llama_cpp.llama_tokenize(
+            self.vocab, data, len(data), buffer, len(buffer), False, False
+        )
         assert count >= 0
         return list(buffer[:count])
 

@@ -19,12 +19,15 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jsonschema
 
 from chatdesk.engine.constrain.compiler import GrammarCompiler, SchemaRefused
 from chatdesk.engine.constrain.patterns import exact
+
+if TYPE_CHECKING:
+    from chatdesk.engine.request import ChatRequest, ResponseFormat
 
 __all__ = [
     "Constraint",
@@ -34,6 +37,8 @@ __all__ = [
     "check_reply",
     "compile_json_object",
     "compile_schema",
+    "constraint_for",
+    "format_constraint",
     "validate_value",
 ]
 
@@ -84,8 +89,8 @@ def compile_json_object() -> Constraint:
 def compile_schema(schema: Any, name: str | None = None) -> Constraint:
     """Check ``schema`` and compile it; ``SchemaRefused`` names what cannot be enforced."""
     started = time.perf_counter()
-    if not isinstance(schema, dict):
-        raise SchemaRefused("(schema)", "/", "the schema must be a JSON object")
+    if not isinstance(schema, dict | bool):
+        raise SchemaRefused("(schema)", "/", "the schema must be a JSON object or a boolean")
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as error:
@@ -94,7 +99,22 @@ def compile_schema(schema: Any, name: str | None = None) -> Constraint:
         keyword = str(parts[-1]) if parts and isinstance(parts[-1], str) else "(schema)"
         raise SchemaRefused(keyword, path, f"not a valid schema: {error.message}") from None
     grammar = GrammarCompiler(schema).grammar()
-    return Constraint("json_schema", grammar, schema, name, time.perf_counter() - started)
+    document = schema if isinstance(schema, dict) else {}  # true: any JSON (false: refused)
+    return Constraint("json_schema", grammar, document, name, time.perf_counter() - started)
+
+
+def constraint_for(request: ChatRequest) -> Constraint | None:
+    """What the engine must enforce for ``request`` (None: free text)."""
+    return format_constraint(request.response_format)
+
+
+def format_constraint(wanted: ResponseFormat | None) -> Constraint | None:
+    """The constraint of a response format; ``SchemaRefused`` when it cannot be enforced."""
+    if wanted is None or wanted.type == "text":
+        return None
+    if wanted.type == "json_object":
+        return compile_json_object()
+    return compile_schema(wanted.schema_dict, wanted.name or None)
 
 
 def call_or_reply(call_schema: dict[str, Any], prefix: str = "", suffix: str = "") -> Constraint:

@@ -274,7 +274,9 @@ class GrammarCompiler:
             if whole_low is not None and whole_high is not None and whole_low > whole_high:
                 raise SchemaRefused("minimum", path, "no integer between the bounds")
             return self.rule(whole_range(whole_low, whole_high), pointer(path, "int"))
-        for value, word in ((low, "minimum"), (high, "maximum")):
+        lower = "exclusiveMinimum" if low_open else "minimum"
+        upper = "exclusiveMaximum" if high_open else "maximum"
+        for value, word in ((low, lower), (high, upper)):
             if value is not None and value != int(value):
                 raise SchemaRefused(word, pointer(path, word), "a non-integer bound on a number")
         expression = decimal_range(

@@ -44,10 +44,12 @@ def decode_reply(
     on_text: Callable[[str], None],
     stop_at_eog: bool = True,
     probe: ProbabilityProbe | None = None,
+    draw: Callable[[], int] | None = None,
 ) -> DecodeOutcome:
     """Generate from the current logits; ``position`` is the next free KV position.
 
-    With a ``probe`` (token probabilities asked for) it samples and reports each token.
+    With a ``probe`` (token probabilities asked for) it samples and reports each token; a
+    ``draw`` (a constrained reply's ``GrammarSampler``) samples instead of the chain alone.
     """
     outcome = DecodeOutcome()
     limit = max_tokens if max_tokens is not None and max_tokens > 0 else None
@@ -56,7 +58,10 @@ def decode_reply(
         if cancel.is_set():
             outcome.finish_reason = "cancelled"
             break
-        token = model.sample(chain) if probe is None else probe.sample()
+        if probe is not None:
+            token = probe.sample()
+        else:
+            token = draw() if draw is not None else model.sample(chain)
         if outcome.first_token_at is None:
             outcome.first_token_at = time.perf_counter()
         if stop_at_eog and model.is_eog(token):
