@@ -45,9 +45,12 @@ class ReplyHandle(Protocol):
         """True once the last event (done or failed) arrived."""
 
 
-@runtime_checkable
 class Engine(Protocol):
-    """A source of replies: a local model in the engine host, or a remote server."""
+    """A source of replies: a local model in the engine host, or a remote server.
+
+    Not runtime-checkable on purpose: an ``isinstance`` test only sees method names. mypy
+    checks every implementation and wrapper structurally (signatures included), and the
+    conformance suite (tests/engine_conformance) checks what each one does."""
 
     @property
     def model_info(self) -> ModelInfo | None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from chatdesk.engine.request import (
     ChatRequest,
@@ -73,26 +74,32 @@ def message_to_wire(message: Message) -> dict[str, Any]:
     return out
 
 
+def _tools_out(tools: tuple[ToolSpec, ...]) -> list[dict[str, Any]]:
+    return [{"name": t.name, "description": t.description, "parameters": t.schema} for t in tools]
+
+
+def _format_out(wanted: ResponseFormat | None) -> dict[str, Any] | None:
+    return None if wanted is None else {**dataclasses.asdict(wanted), "schema": wanted.schema_dict}
+
+
+# The fields that are not plain JSON values; every other field travels as it is.
+ENCODERS: dict[str, Callable[[Any], Any]] = {
+    "messages": lambda messages: [message_to_wire(m) for m in messages],
+    "sampling": lambda sampling: sampling.to_dict(),
+    "tools": _tools_out,
+    "tool_choice": dataclasses.asdict,
+    "response_format": _format_out,
+}
+
+
 def request_to_wire(request: ChatRequest) -> dict[str, Any]:
-    """The whole request as one JSON-ready object."""
-    response = request.response_format
-    return {
-        "messages": [message_to_wire(m) for m in request.messages],
-        "system_prompt": request.system_prompt,
-        "sampling": request.sampling.to_dict(),
-        "tools": [
-            {"name": t.name, "description": t.description, "parameters": t.schema}
-            for t in request.tools
-        ],
-        "tool_choice": dataclasses.asdict(request.tool_choice),
-        "parallel_tool_calls": request.parallel_tool_calls,
-        "response_format": None
-        if response is None
-        else {**dataclasses.asdict(response), "schema": response.schema_dict},
-        "logprobs": request.logprobs,
-        "conversation_key": request.conversation_key,
-        "add_generation_prompt": request.add_generation_prompt,
-    }
+    """The whole request as one JSON-ready object (every field, by its name)."""
+    out: dict[str, Any] = {}
+    for item in dataclasses.fields(request):
+        value = getattr(request, item.name)
+        encode = ENCODERS.get(item.name)
+        out[item.name] = encode(value) if encode else value
+    return out
 
 
 # -- in -------------------------------------------------------------------------------
@@ -137,13 +144,12 @@ def _choice[L: str](value: str, allowed: Mapping[str, L], what: str) -> L:
     return allowed[value]
 
 
-def _list[T](
-    data: dict[str, Any], key: str, what: str, read: Callable[[Any, str], T]
-) -> tuple[T, ...]:
-    value = data.get(key) or []
+def _items[T](value: Any, what: str, read: Callable[[Any, str], T]) -> tuple[T, ...]:
+    """A JSON list (absent: empty), each item read by ``read``."""
+    value = [] if value is None else value
     if not isinstance(value, list):
-        raise bad_request(f"{what}.{key} must be a list")
-    return tuple(read(item, f"{what}.{key}[{i}]") for i, item in enumerate(value))
+        raise bad_request(f"{what} must be a list")
+    return tuple(read(item, f"{what}[{i}]") for i, item in enumerate(value))
 
 
 def _part(data: Any, what: str) -> TextPart:
@@ -170,8 +176,8 @@ def message_from_wire(data: Any, what: str = "message") -> Message:
     message = _object(data, what, MESSAGE_KEYS, ("role",))
     return Message(
         _choice(_typed(message, "role", str, what, "user"), ROLES, f"{what}.role"),
-        _list(message, "content", what, _part),
-        _list(message, "tool_calls", what, _call),
+        _items(message.get("content"), f"{what}.content", _part),
+        _items(message.get("tool_calls"), f"{what}.tool_calls", _call),
         _optional(message, "tool_call_id", str, what),
         _optional(message, "name", str, what),
         _typed(message, "example", bool, what, False),
@@ -206,29 +212,54 @@ def sampling_from_wire(data: Any, what: str = "sampling") -> SamplingSettings:
     return SamplingSettings(**checked)
 
 
-REQUEST_KEYS = {f.name for f in dataclasses.fields(ChatRequest)}
+def _tool_choice(data: Any, what: str) -> ToolChoice:
+    choice = _object(data or {}, what, {"mode", "name"})
+    return ToolChoice(
+        _choice(_typed(choice, "mode", str, what, "auto"), MODES, what),
+        _optional(choice, "name", str, what),
+    )
+
+
+# The fields that are not plain JSON values: how each is read back (and checked).
+DECODERS: dict[str, Callable[[Any, str], Any]] = {
+    "messages": lambda data, what: _items(data, what, message_from_wire),
+    "sampling": sampling_from_wire,
+    "tools": lambda data, what: _items(data, what, _tool),
+    "tool_choice": _tool_choice,
+    "response_format": lambda data, _what: _response_format(data),
+}
+
+
+def _scalar(value: Any, hint: Any, what: str) -> Any:
+    """``value`` checked against a plain field's type (str, int, float, bool, a Literal,
+    or a union of those with None)."""
+    options = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
+    for option in options:
+        if get_origin(option) is Literal:
+            if value in get_args(option):
+                return value
+        elif option is type(None):
+            if value is None:
+                return None
+        elif isinstance(value, bool) != (option is bool):
+            continue
+        elif isinstance(value, option):
+            return value
+        elif option is float and isinstance(value, int):
+            return float(value)
+    raise bad_request(f"{what} must be {hint}, not {value!r}")
 
 
 def request_from_wire(data: Any) -> ChatRequest:
     """A request from ``request_to_wire`` output; BAD_REQUEST for anything malformed."""
-    what = "request"
-    request = _object(data, what, REQUEST_KEYS, ("messages",))
-    choice = _object(request.get("tool_choice") or {}, "tool_choice", {"mode", "name"})
-    return ChatRequest(
-        messages=_list(request, "messages", what, message_from_wire),
-        system_prompt=_typed(request, "system_prompt", str, what, ""),
-        sampling=sampling_from_wire(request.get("sampling")),
-        tools=_list(request, "tools", what, _tool),
-        tool_choice=ToolChoice(
-            _choice(_typed(choice, "mode", str, "tool_choice", "auto"), MODES, "tool_choice"),
-            _optional(choice, "name", str, "tool_choice"),
-        ),
-        parallel_tool_calls=_typed(request, "parallel_tool_calls", bool, what, True),
-        response_format=_response_format(request.get("response_format")),
-        logprobs=_typed(request, "logprobs", int, what, 0),
-        conversation_key=_optional(request, "conversation_key", str, what),
-        add_generation_prompt=_typed(request, "add_generation_prompt", bool, what, True),
-    )
+    hints = get_type_hints(ChatRequest)
+    request = _object(data, "request", set(hints), ("messages",))
+    fields: dict[str, Any] = {}
+    for name, value in request.items():
+        decode = DECODERS.get(name)
+        what = f"request.{name}"
+        fields[name] = decode(value, what) if decode else _scalar(value, hints[name], what)
+    return ChatRequest(**fields)
 
 
 def _response_format(data: Any) -> ResponseFormat | None:

@@ -156,6 +156,14 @@ def estimate_text(system_prompt: str, messages: Sequence[dict[str, Any]]) -> str
     )
 
 
+def counted_system(request: ChatRequest) -> str:
+    """The system part whose tokens a request's count includes: the system prompt and the
+    tool definitions (the server's template writes them there too)."""
+    tools = request.openai_tools() if request.tool_choice.mode != "none" else None
+    listed = json.dumps(tools, ensure_ascii=False) if tools else ""
+    return "\n".join(part for part in (request.system_prompt, listed) if part)
+
+
 def sse_payloads(lines: Iterable[str]) -> Iterator[str]:
     """The ``data`` of each server-sent event (multi-line data joined; comments skipped)."""
     data: list[str] = []
@@ -505,7 +513,7 @@ class RemoteEngine:
         """The examples and the newest messages that fit the server's context (all, if it
         reports none)."""
         n_ctx = self.model_info.n_ctx if self.model_info else 0
-        system, messages = request.system_prompt, request.template_messages()
+        system, messages = counted_system(request), request.template_messages()
         if not n_ctx:
             tokens, _exact = self.count_tokens(estimate_text(system, messages))
             shown = len(messages) - len(request.examples)
@@ -549,15 +557,15 @@ class RemoteEngine:
 
     def _render(self, request: ChatRequest) -> RenderedPrompt:
         refuse_unsupported(request, self.capabilities, f"The remote engine {self.name!r}")
-        system = request.system_prompt
-        tokens, exact = self.count_tokens(estimate_text(system, request.template_messages()))
+        counted = estimate_text(counted_system(request), request.template_messages())
+        tokens, exact = self.count_tokens(counted)
         how = (
             "Token count by the server's tokenizer (with ChatML-style markers per message)."
             if exact
             else "Token count estimated: 4 characters a token (no tokenizer endpoint found)."
         )
         body = {
-            "messages": chat_messages(system, request.messages),
+            "messages": chat_messages(request.system_prompt, request.messages),
             **request_fields(request, self.facts.dialect),
         }
         text = json.dumps(body, ensure_ascii=False, indent=2)

@@ -10,6 +10,7 @@ user switched away and back, so a new turn only evaluates its new tokens.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 import threading
@@ -377,9 +378,9 @@ class Engine:
     def generate(self, request: ChatRequest, job: ReplyJob) -> ReplyStats:
         """Fit, evaluate the new part of the prompt, stream the reply; its stats. A request
         asking for what this engine cannot honour is refused before anything runs."""
-        self._require_model()
+        model = self._require_model()
         self._refuse_unsupported(request)
-        budget = reply_budget(request.sampling.max_tokens, self._require_model().n_ctx)
+        budget = reply_budget(request.sampling.max_tokens, model.n_ctx)
         try:  # a schema that cannot be enforced exactly is refused here, before any token
             native = self.capabilities.tools == "native"
             constraint = constraint_for(request) or tool_constraint(request, native)
@@ -389,7 +390,9 @@ class Engine:
         prepare = functools.partial(self._prompt_for, inputs, budget, request.continues)
         grammar = constraint.grammar if constraint else None
         key = request.conversation_key
-        return self._reply(prepare, request.sampling, key, job, grammar=grammar)
+        return self._reply(
+            prepare, request.sampling, key, job, continuing=request.continues, grammar=grammar
+        )
 
     def complete(self, prompt: str, settings: SamplingSettings, job: ReplyJob) -> ReplyStats:
         """Continue ``prompt`` as plain text (no chat template, nothing dropped)."""
@@ -408,9 +411,12 @@ class Engine:
         conversation_key: str | None,
         job: ReplyJob,
         *,
+        continuing: bool = False,
         raw: bool = False,
         grammar: str | None = None,
     ) -> ReplyStats:
+        """Prepare the prompt (``prepare``), evaluate its new part, stream the reply.
+        ``continuing``: carry on an unfinished reply; ``raw``: a text completion."""
         started = time.perf_counter()
         model = self._require_model()
         try:
@@ -455,7 +461,6 @@ class Engine:
         except DecodeCancelled:
             return ReplyStats(finish_reason="cancelled", **base)
         prompt_done = time.perf_counter()
-        continuing = bool(fit.messages) and fit.messages[-1].get("role") == "assistant"
         outcome = self._decode(
             settings, seed, plan.tokens, position, job, continuing=continuing, grammar=grammar
         )
@@ -471,11 +476,10 @@ class Engine:
         Stop (``cancel``) ends at once."""
         with render_scope(MAX_RENDER_SECONDS, cancel):
             fit = self._fit(inputs, budget)
-            fitted = PromptInputs(
-                fit.messages, inputs.system_prompt, inputs.tools, inputs.add_generation_prompt
-            )
             try:
-                return fit, self._pieces(fitted, continuing)
+                return fit, self._pieces(
+                    dataclasses.replace(inputs, messages=fit.messages), continuing
+                )
             except PromptError as error:
                 raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
 
