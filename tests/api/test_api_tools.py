@@ -110,7 +110,7 @@ def test_tool_results_are_taken_on_the_next_request(api_server: ApiServer) -> No
 
 
 def test_a_named_tool_that_is_not_offered_is_a_clear_400(api_server: ApiServer) -> None:
-    with pytest.raises(openai.BadRequestError, match="not in tools"):
+    with pytest.raises(openai.BadRequestError, match="not among the tools"):
         client(api_server).chat.completions.create(
             model=MODEL_ID, messages=ASK, tools=[WEATHER],
             tool_choice={"type": "function", "function": {"name": "nope"}},

@@ -1,7 +1,7 @@
 """Tool-call parsing and function calling: the corpus pass table, the parser's cost per
 streamed token against the model's decode time, and the API round trip against in-process.
 
-    python tests/benchmarks/bench_tool_parsers.py [--tokens 200] [--repeats 3] [--api-runs 3]
+    python tests/benchmarks/bench_tool_parsers.py [--tokens 200] [--repeats 7] [--api-runs 3]
 
 1. Corpus (tests/data/tool_calls): per family, cases passed read whole and streamed (one
    character at a time and three random chunkings), with the family's own format and with
@@ -37,9 +37,9 @@ from chatdesk.api.app import ApiConfig, create_app
 from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.server import ApiServer
 from chatdesk.engine.client import EngineClient
+from chatdesk.engine.request import ChatRequest, ToolChoice, ToolSpec
 from chatdesk.engine.types import LoadOptions, ReplyDone, SamplingSettings, TextDelta
-from chatdesk.services.tool_plan import plan_tools
-from chatdesk.tools.formats import all_formats, format_for
+from chatdesk.tools.formats import all_formats, reply_format
 from chatdesk.tools.streaming import ToolCallStream
 from tests.support.openai_servers import free_port
 from tests.support.real_model import starter_model
@@ -106,16 +106,15 @@ def worst_case_pieces() -> list[str]:
 
 
 def in_process_call(engine: EngineClient, seed: int) -> float:
-    plan = plan_tools(
-        [TOOL], engine.model_info.tool_format if engine.model_info else "", "required"
-    )
-    sampling = SamplingSettings(temperature=0.0, max_tokens=48, seed=seed)
+    """The same call without HTTP: the request, the engine, the reply reader."""
+    sampling = SamplingSettings(temperature=0.0, max_tokens=64, seed=seed)
+    request = ChatRequest.of(
+        ASK, sampling=sampling, tools=(ToolSpec.from_openai(TOOL),),
+        tool_choice=ToolChoice("required"), parallel_tool_calls=False,
+    )  # fmt: skip
     started = time.perf_counter()
-    stream = engine.generate(
-        plan.messages(ASK), plan.system_prompt(""), sampling, **plan.engine_options()
-    )
-    reader = ToolCallStream(format_for(plan.parser_format), tool_names=plan.names)
-    for event in stream:
+    reader = ToolCallStream(reply_format("generic", "required"))
+    for event in engine.generate(request):
         if isinstance(event, TextDelta):
             reader.feed(event.text)
         elif isinstance(event, ReplyDone):
@@ -128,7 +127,7 @@ def api_call(client: openai.OpenAI, seed: int) -> float:
     started = time.perf_counter()
     answer = client.chat.completions.create(
         model="smollm2", messages=ASK, tools=[TOOL], tool_choice="required",  # type: ignore[list-item,arg-type]
-        temperature=0.0, max_tokens=48, seed=seed,
+        temperature=0.0, max_tokens=64, seed=seed, parallel_tool_calls=False,
     )  # fmt: skip
     assert answer.choices[0].message.tool_calls
     return time.perf_counter() - started
@@ -137,7 +136,7 @@ def api_call(client: openai.OpenAI, seed: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=200)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--api-runs", type=int, default=3)
     args = parser.parse_args()
     figures: dict[str, Any] = {"corpus": corpus_table()}

@@ -16,9 +16,9 @@ import jsonschema
 import pytest
 
 from chatdesk.engine.client import EngineClient
+from chatdesk.engine.request import ChatRequest, ToolChoice, ToolSpec
 from chatdesk.engine.types import ReplyDone, SamplingSettings, TextDelta
-from chatdesk.services.tool_plan import ToolPlan, plan_tools
-from chatdesk.tools.formats import format_for
+from chatdesk.tools.formats import reply_format
 from chatdesk.tools.streaming import ParsedReply, ToolCallStream
 
 pytestmark = pytest.mark.slow
@@ -34,16 +34,23 @@ TOOLS: list[dict[str, Any]] = [
                        "required": ["expression"], "additionalProperties": False}}},
 ]  # fmt: skip
 SCHEMAS = {t["function"]["name"]: t["function"]["parameters"] for t in TOOLS}
-ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
+SPECS = tuple(ToolSpec.from_openai(t) for t in TOOLS)
 
 
-def reply(engine: EngineClient, plan: ToolPlan, seed: int, max_tokens: int = 128) -> ParsedReply:
-    sampling = SamplingSettings(temperature=0.8, seed=seed, max_tokens=max_tokens)
-    stream = engine.generate(
-        plan.messages(ASK), plan.system_prompt(""), sampling, **plan.engine_options()
-    )
-    parser = ToolCallStream(format_for(plan.parser_format), tool_names=plan.names)
-    for event in stream:
+def ask(
+    choice: ToolChoice, parallel: bool = False, seed: int = 0, tokens: int = 128
+) -> ChatRequest:
+    sampling = SamplingSettings(temperature=0.8, seed=seed, max_tokens=tokens)
+    return ChatRequest.of(
+        [{"role": "user", "content": "What is the weather in Paris?"}], sampling=sampling,
+        tools=SPECS, tool_choice=choice, parallel_tool_calls=parallel,
+    )  # fmt: skip
+
+
+def reply(engine: EngineClient, request: ChatRequest) -> ParsedReply:
+    """The reply read as the window and the API read it (the generic prompt: Hermes rules)."""
+    parser = ToolCallStream(reply_format("generic", request.tool_choice.mode))
+    for event in engine.generate(request):
         if isinstance(event, TextDelta):
             parser.feed(event.text)
         elif isinstance(event, ReplyDone):
@@ -67,29 +74,29 @@ def test_the_starter_model_is_detected_as_generic(starter_engine: EngineClient) 
 
 
 def test_required_calls_are_always_well_formed(starter_engine: EngineClient) -> None:
-    plan = plan_tools(TOOLS, "generic", "required", parallel=False)
-    results = [well_formed(reply(starter_engine, plan, seed)) for seed in range(RUNS)]
+    results = [
+        well_formed(reply(starter_engine, ask(ToolChoice("required"), seed=seed)))
+        for seed in range(RUNS)
+    ]
     assert results == [True] * RUNS
 
 
 def test_a_named_tool_is_the_one_called(starter_engine: EngineClient) -> None:
-    plan = plan_tools(TOOLS, "generic", "named", "calculator", parallel=False)
     for seed in range(2):
-        parsed = reply(starter_engine, plan, seed)
+        parsed = reply(starter_engine, ask(ToolChoice("named", "calculator"), seed=seed))
         assert well_formed(parsed, only="calculator")
         assert len(parsed.calls) == 1
 
 
 def test_auto_gives_a_call_or_a_plain_reply(starter_engine: EngineClient) -> None:
-    plan = plan_tools(TOOLS, "generic", "auto", parallel=False)
     for seed in range(2):
-        parsed = reply(starter_engine, plan, seed, max_tokens=48)
+        parsed = reply(starter_engine, ask(ToolChoice("auto"), seed=seed, tokens=64))
         assert well_formed(parsed) or (parsed.content and not parsed.calls)
-        assert "tool_calls" not in parsed.content
+        assert "<tool_call>" not in parsed.content
 
 
-def test_none_offers_nothing(starter_engine: EngineClient) -> None:
-    plan = plan_tools(TOOLS, "generic", "none")
-    assert plan.mode == "none"
-    assert plan.engine_options() == {}
-    assert plan.system_prompt("Be brief.") == "Be brief."
+def test_the_prompt_describes_the_tools(starter_engine: EngineClient) -> None:
+    rendered = starter_engine.render(ask(ToolChoice("auto"))).result(timeout=60)
+    assert "get_weather" in rendered.text
+    assert "<tool_call>" in rendered.text
+    assert "get_weather" not in starter_engine.render(ask(ToolChoice("none"))).result(60).text
