@@ -17,8 +17,8 @@ The turn ends when a reply has no call, after ``ToolsService.max_steps`` steps, 
 model wrote unreadable calls ``MAX_MALFORMED + 1`` times in a row (each got an error result
 to correct itself). Stop while a reply streams works as for any reply; Stop while tools run
 ends the turn at once: a python run in progress is killed, the calls without a stored
-result get "stopped by the user" (an MCP call in progress finishes alone, recorded only in
-the audit log), and the turn is ``interrupted``. Nothing is lost: every step is its own
+result get "stopped by the user" (an MCP call in progress is cancelled, its session
+closed), and the turn is ``interrupted``. Nothing is lost: every step is its own
 row of the tree.
 """
 

@@ -35,7 +35,14 @@ from chatdesk.store.tool_audit import ToolAuditEntry
 from chatdesk.tools.base import BUILT_IN, Tool, ToolOutcome, ToolSpec
 from chatdesk.tools.builtins import builtin_tools
 from chatdesk.tools.calls import ToolCall
-from chatdesk.tools.mcp_servers import CONFIG_NAME, McpError, McpServer, load_config, save_switches
+from chatdesk.tools.mcp_servers import (
+    CONFIG_NAME,
+    McpError,
+    McpServer,
+    load_config,
+    save_switches,
+    stop_calls,
+)
 from chatdesk.tools.sandbox import SandboxLimits, stop_all
 
 POLICIES = ("ask", "allow", "deny")
@@ -330,8 +337,10 @@ class ToolsService:
         return self.store.tool_audit(limit)
 
     def stop_running(self) -> None:
-        """Stop pressed: kill the python tool's runs in progress (their results say so)."""
+        """Stop pressed: kill the python tool's runs in progress and cancel the MCP calls
+        in flight (their results say so)."""
         stop_all()
+        stop_calls()
 
     # --- lookups -----------------------------------------------------------------------
     def _tool(self, name: str) -> Tool:
