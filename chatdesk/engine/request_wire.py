@@ -13,6 +13,7 @@ sends a field this side does not know learns it at once instead of having it dro
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Callable, Mapping
 from types import UnionType
@@ -250,9 +251,15 @@ def _scalar(value: Any, hint: Any, what: str) -> Any:
     raise bad_request(f"{what} must be {hint}, not {value!r}")
 
 
+@functools.cache
+def _request_hints() -> dict[str, Any]:
+    """ChatRequest's field types (evaluated once)."""
+    return get_type_hints(ChatRequest)
+
+
 def request_from_wire(data: Any) -> ChatRequest:
     """A request from ``request_to_wire`` output; BAD_REQUEST for anything malformed."""
-    hints = get_type_hints(ChatRequest)
+    hints = _request_hints()
     request = _object(data, "request", set(hints), ("messages",))
     fields: dict[str, Any] = {}
     for name, value in request.items():
