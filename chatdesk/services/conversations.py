@@ -13,6 +13,7 @@ import contextlib
 from chatdesk.store import Conversation, NotFoundError, SearchHit, Store
 
 SEARCH_MARKS = ("\ue000", "\ue001")  # around matched words in search snippets
+KEPT_SETTINGS = ("reply_format",)  # settings kept by features, not by the settings panel
 
 
 class ConversationsService:
@@ -56,8 +57,13 @@ class ConversationsService:
         self.store.set_active_leaf(cid, message_id)
 
     def save_settings(self, cid: str, system_prompt: str, settings: dict[str, object]) -> None:
-        """Store a conversation's system prompt and sampling settings."""
-        self.store.update_conversation(cid, system_prompt=system_prompt, settings=settings)
+        """Store a conversation's system prompt and sampling settings (its reply format,
+        kept in the same settings by ``services/structured.py``, stays as it is)."""
+        stored = self.store.get_conversation(cid).settings or {}
+        kept = {k: stored[k] for k in KEPT_SETTINGS if k in stored and k not in settings}
+        self.store.update_conversation(
+            cid, system_prompt=system_prompt, settings={**settings, **kept}
+        )
 
     def changed_elsewhere(self) -> bool:
         """True once after another process committed to the database."""

@@ -91,6 +91,7 @@ class Preset:
     system_prompt: str
     builtin: bool = False
     examples: tuple[dict[str, str], ...] = ()
+    reply_format: dict[str, Any] | None = None  # structured output (services/structured.py)
 
 
 TRANSLATION_EXAMPLES = (
@@ -103,6 +104,30 @@ MATHS_EXAMPLE = {
     "Step 2: The new price is 20 - 3 = 17 euros.\n"
     "Answer: 17 euros",
 }
+
+
+CONTACT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": ["string", "null"], "maxLength": 80},
+        "email": {"type": ["string", "null"], "maxLength": 80},
+        "phone": {"type": ["string", "null"], "maxLength": 40},
+        "company": {"type": ["string", "null"], "maxLength": 80},
+    },
+    "required": ["name", "email", "phone", "company"],
+    "additionalProperties": False,
+}
+EXTRACT_EXAMPLES = (
+    {
+        "user": "Hi, I'm Maria Lopez from Acme Corp. Reach me at maria@acme.com.",
+        "assistant": '{"name": "Maria Lopez", "email": "maria@acme.com", "phone": null, '
+        '"company": "Acme Corp"}',
+    },
+    {
+        "user": "Call Tom on +44 20 7946 0958 about the invoice.",
+        "assistant": '{"name": "Tom", "email": null, "phone": "+44 20 7946 0958", "company": null}',
+    },
+)
 
 
 BUILTIN_PRESETS: tuple[Preset, ...] = (
@@ -140,6 +165,15 @@ BUILTIN_PRESETS: tuple[Preset, ...] = (
         "then give the answer on a line starting with 'Answer:'.",
         builtin=True,
         examples=(MATHS_EXAMPLE,),
+    ),
+    Preset(
+        "Extract fields as JSON",
+        {**DEFAULT_SAMPLING, "temperature": 0.2, "max_tokens": 256},
+        "Extract the contact details from the user's text. Reply with JSON only; use null "
+        "for anything the text does not say.",
+        builtin=True,
+        examples=EXTRACT_EXAMPLES,
+        reply_format={"type": "json_schema", "name": "contact", "schema": CONTACT_SCHEMA},
     ),
 )
 
@@ -255,6 +289,9 @@ class SettingsService:
                 self.effective_sampling(p.get("settings")),
                 str(p.get("system_prompt", "")),
                 examples=_stored_examples(p.get("examples")),
+                reply_format=p.get("reply_format")
+                if isinstance(p.get("reply_format"), dict)
+                else None,
             )
             for name, p in sorted(saved.items())
             if isinstance(p, dict)
@@ -286,6 +323,7 @@ class SettingsService:
         settings: dict[str, Any],
         system_prompt: str,
         examples: tuple[dict[str, str], ...] | list[dict[str, str]] = (),
+        reply_format: dict[str, Any] | None = None,
     ) -> Preset:
         """Save (or overwrite) a user preset; built-in names are reserved."""
         name = name.strip()
@@ -299,8 +337,11 @@ class SettingsService:
         saved[name] = {"settings": clean, "system_prompt": system_prompt}
         if pairs:
             saved[name]["examples"] = list(pairs)
+        if reply_format:
+            saved[name]["reply_format"] = reply_format
         self._store.set_setting(PRESETS_KEY, saved)
-        return Preset(name, self.effective_sampling(clean), system_prompt, examples=pairs)
+        return Preset(name, self.effective_sampling(clean), system_prompt, examples=pairs,
+                      reply_format=reply_format or None)  # fmt: skip
 
     def delete_preset(self, name: str) -> None:
         """Forget a user preset (built-in ones cannot be deleted)."""

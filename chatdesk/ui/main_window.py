@@ -53,6 +53,7 @@ from chatdesk.ui.model_picker import ModelPicker, describe_model
 from chatdesk.ui.notice_bar import NoticeBar
 from chatdesk.ui.remote_tabs import add_remote_tabs, model_label
 from chatdesk.ui.rendering import MarkdownRenderer
+from chatdesk.ui.reply_format import ReplyFormatActions
 from chatdesk.ui.settings_panel import SettingsPanel
 from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.token_actions import TokenActions
@@ -99,6 +100,7 @@ class MainWindow(AppearanceMixin, QMainWindow):
         self.tools = ToolActions(self)
         self._build()
         self.tokens = TokenActions(self)
+        self.reply_format = ReplyFormatActions(self)
         self.settings_panel.appearance.show_values(*self._appearance())
         build_menus(self)
         self._render_timer = QTimer(self, singleShot=True)
@@ -283,6 +285,7 @@ class MainWindow(AppearanceMixin, QMainWindow):
             conversation.system_prompt, conversation.settings
         )
         self.tokens.show_conversation(cid)
+        self.reply_format.show_conversation(cid)
         self.sidebar.select(cid)
         self.documents_dock.show_for(cid)
         self.setWindowTitle(conversation.title)  # shown as "Title — ChatDesk"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from chatdesk.engine.constrain.numbers import decimal_range, whole_range
@@ -257,7 +258,12 @@ class GrammarCompiler:
         if not isinstance(pattern, str):
             raise SchemaRefused("pattern", path, "must be a string")
         try:
+            re.compile(pattern)  # what the validation after generation will use
             body = pattern_grammar(pattern)
+        except re.error as error:
+            raise SchemaRefused(
+                "pattern", path, f"not a valid regular expression: {error}"
+            ) from None
         except PatternRefused as error:
             raise SchemaRefused("pattern", path, f"{error} in {pattern!r}") from None
         return self.rule(f'"\\"" {body} "\\""', "pattern")

@@ -386,10 +386,13 @@ class Engine:
             raise EngineFailure(ErrorCode.BAD_REQUEST, str(refused)) from None
         inputs = prompt_inputs(request, self.capabilities.tools == "native")
         prepare = functools.partial(self._prompt_for, inputs, budget, request.continues)
-        grammar = constraint.grammar if constraint else None
-        key = request.conversation_key
         return self._reply(
-            prepare, request.sampling, key, job, continuing=request.continues, grammar=grammar
+            prepare,
+            request.sampling,
+            request.conversation_key,
+            job,
+            continuing=request.continues,
+            grammar=constraint.grammar if constraint else None,
         )
 
     def complete(self, prompt: str, settings: SamplingSettings, job: ReplyJob) -> ReplyStats:

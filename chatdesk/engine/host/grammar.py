@@ -21,7 +21,7 @@ import llama_cpp
 import numpy as np
 
 from chatdesk.engine.host.model import DecodeFailed, LoadedModel
-from chatdesk.engine.host.probabilities import TOKEN_DATA
+from chatdesk.engine.host.probabilities import candidate_array
 from chatdesk.engine.host.sampling import GrammarError, SamplerChain
 
 SHORTLIST = 256  # candidates tried with the grammar before the whole vocabulary
@@ -38,15 +38,7 @@ class GrammarSampler:
         )
         if not self.grammar:
             raise GrammarError("llama.cpp could not parse the reply's grammar")
-        n_vocab = model.n_vocab
-        self._ids = np.arange(n_vocab, dtype=np.int32)
-        self._data = np.zeros(n_vocab, dtype=TOKEN_DATA)
-        self._array = llama_cpp.llama_token_data_array(
-            data=self._data.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_token_data)),
-            size=n_vocab,
-            selected=-1,
-            sorted=False,
-        )
+        self._ids, self._data, self._array = candidate_array(model.n_vocab)
         self.rejections = 0  # draws the grammar turned down (for the benchmark)
 
     def sample(self) -> int:

@@ -56,6 +56,20 @@ def top_indexes(
     return part[order]
 
 
+def candidate_array(n_vocab: int) -> tuple[npt.NDArray[np.int32], np.ndarray, Any]:
+    """Token ids, a ``llama_token_data`` buffer as numpy, and the ``llama_token_data_array``
+    over it: room for every token of the vocabulary, filled per token by the caller."""
+    ids = np.arange(n_vocab, dtype=np.int32)
+    data = np.zeros(n_vocab, dtype=TOKEN_DATA)
+    array = llama_cpp.llama_token_data_array(
+        data=data.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_token_data)),
+        size=n_vocab,
+        selected=-1,
+        sorted=False,
+    )
+    return ids, data, array
+
+
 class ProbabilityProbe:
     """Samples one token at a time and reports each token's probabilities."""
 
@@ -73,14 +87,7 @@ class ProbabilityProbe:
         self.greedy = greedy
         self.on_choice = on_choice
         n_vocab = model.n_vocab
-        self._ids = np.arange(n_vocab, dtype=np.int32)
-        self._data = np.zeros(n_vocab, dtype=TOKEN_DATA)
-        self._array = llama_cpp.llama_token_data_array(
-            data=self._data.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_token_data)),
-            size=n_vocab,
-            selected=-1,
-            sorted=False,
-        )
+        self._ids, self._data, self._array = candidate_array(n_vocab)
         self._logits: FloatArray = np.empty(0, dtype=np.float32)
         self._texts: dict[int, str] = {}
         self._scratch: FloatArray = np.empty(n_vocab, dtype=np.float32)
