@@ -72,9 +72,10 @@ def recorded_reply(engine: EngineClient, tokens: int) -> tuple[list[str], float]
     sampling = SamplingSettings(temperature=0.0, max_tokens=tokens, ignore_eos=True, seed=1)
     pieces: list[str] = []
     stats = None
-    for event in engine.generate(
-        [{"role": "user", "content": "Tell me about Paris."}], "", sampling
-    ):
+    request = ChatRequest.of(
+        [{"role": "user", "content": "Tell me about Paris."}], sampling=sampling
+    )
+    for event in engine.generate(request):
         if isinstance(event, TextDelta):
             pieces.append(event.text)
         elif isinstance(event, ReplyDone):
@@ -126,9 +127,9 @@ def in_process_call(engine: EngineClient, seed: int) -> float:
 def api_call(client: openai.OpenAI, seed: int) -> float:
     started = time.perf_counter()
     answer = client.chat.completions.create(
-        model="smollm2", messages=ASK, tools=[TOOL], tool_choice="required",  # type: ignore[list-item,arg-type]
+        model="smollm2", messages=ASK, tools=[TOOL], tool_choice="required",
         temperature=0.0, max_tokens=64, seed=seed, parallel_tool_calls=False,
-    )  # fmt: skip
+    )  # type: ignore[call-overload]  # fmt: skip
     assert answer.choices[0].message.tool_calls
     return time.perf_counter() - started
 
