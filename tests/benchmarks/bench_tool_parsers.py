@@ -188,7 +188,8 @@ def main() -> None:
         figures["api_round_trip"] = {"openai_s": remote, "in_process_s": local, "ratio": ratio}
         print(
             f"API tool call: openai client {statistics.median(remote):.2f} s, in-process"
-            f" {statistics.median(local):.2f} s (medians of {args.api_runs}, after a warm-up) = {ratio:.2f}x"
+            f" {statistics.median(local):.2f} s (medians of {args.api_runs}, after a warm-up)"
+            f" = {ratio:.2f}x"
         )
     finally:
         engine.close()
