@@ -244,7 +244,7 @@ def reply_format(tool_format: str, choice: str = "auto") -> Format:
 def describe_tool_format(name: str) -> str:
     """A few words for the model's details: which way the model uses tools."""
     if name == GENERIC:
-        return "tools in the system prompt (generic JSON)"
+        return "tools in the system prompt (generic: <tool_call>, held by a grammar)"
     if name in FORMATS:
         return f"native tools ({FORMATS[name].label})"
     return "native tools (format not recognised: all watched)" if name else ""
