@@ -71,3 +71,15 @@ def test_a_call_written_across_a_branch_point_runs(scripted) -> None:  # type: i
     assert rows[1].tool_calls[0]["function"]["name"] == "Calculator"
     assert rows[2].content.strip() == "5"
     assert rows[3].content == "The sum is 5."
+
+
+def test_reasoning_is_in_the_markdown_export_fenced(scripted, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    app, engine, events = scripted
+    engine.replies = ["<think>Check *this* <b>first</b>.</think>Done."]
+    conversation = app.turns.new_conversation()
+    turn = app.turns.send(conversation.id, "Go")
+    assert events.run_until(lambda: turn.finished, timeout=10)
+    markdown = app.export.markdown(conversation.id, tmp_path / "chat.md").read_text()
+    assert "**Reasoning**" in markdown
+    assert "```\nCheck *this* <b>first</b>.\n```" in markdown
+    assert markdown.index("**Reasoning**") < markdown.index("Done.")
