@@ -45,7 +45,7 @@ SUPPORTED = GENERAL | set().union(*TYPE_KEYWORDS.values())
 TYPES = ("null", "boolean", "object", "array", "string", "number", "integer")
 
 BASE_RULES = {
-    "ws": '| " " | "\\n" [ \\t]{0,16}',
+    "ws": '| " " | "\\n" " "{0,16}',  # bounded: a model cannot run away in whitespace
     "char": '[^"\\\\\\x00-\\x1F] | "\\\\" ["\\\\/bfnrt]',
     "string": '"\\"" char* "\\""',
     "number": '"-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,15})?',
