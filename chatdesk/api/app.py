@@ -39,6 +39,7 @@ from chatdesk.api.defaults import DEFAULT_MAX_BODY, DEFAULT_MAX_TOKENS_LIMIT
 from chatdesk.api.errors import ApiError
 from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.schemas import ChatCompletionRequest, CompletionRequest, SamplingFields
+from chatdesk.api.tool_calls import ReplyReader, openai_call, reply_reader, whole_message
 from chatdesk.engine.constrain import SchemaRefused, format_constraint
 from chatdesk.engine.interface import ReplyHandle
 from chatdesk.engine.request import ChatRequest
@@ -264,9 +265,13 @@ async def streamed(
     first: ReplyEvent,
     include_usage: bool,
     top_logprobs: int = 0,
+    *,
+    reader: ReplyReader | None = None,
 ) -> AsyncIterator[bytes]:
-    """The server-sent events of a streamed answer."""
+    """The server-sent events of a streamed answer (with ``reader``: text outside calls as
+    content deltas, each call as a ``tool_calls`` delta once it is complete)."""
     yield sse(shape.piece("" if shape.chat else None, first=True))
+    tools = ToolDeltas(shape, reader) if reader is not None else None
     pending: list[ReplyEvent] = [first]
     async with contextlib.aclosing(events):
         while True:
@@ -274,12 +279,16 @@ async def streamed(
             if event is None:
                 return
             if isinstance(event, TextDelta):
-                yield sse(shape.piece(event.text))
+                for chunk in tools.text(event.text) if tools else [sse(shape.piece(event.text))]:
+                    yield chunk
             elif isinstance(event, TokenProbabilities) and shape.chat:
                 logprobs = openai_logprobs(event.tokens, top_logprobs)
                 yield sse(shape.piece(None, logprobs=logprobs))
             elif isinstance(event, ReplyDone):
-                yield sse(shape.piece(None, finish_reason(event.stats)))
+                finish = finish_reason(event.stats)
+                for chunk in tools.end() if tools else []:
+                    yield chunk
+                yield sse(shape.piece(None, "tool_calls" if tools and tools.index else finish))
                 if include_usage:
                     yield sse(shape.usage_chunk(event.stats))
                 yield b"data: [DONE]\n\n"
@@ -291,6 +300,34 @@ async def streamed(
                     )
                 )
                 return
+
+
+class ToolDeltas:
+    """A streamed reply read for tool calls: its content and ``tool_calls`` chunks."""
+
+    def __init__(self, shape: Shape, reader: ReplyReader) -> None:
+        self.shape, self.reader = shape, reader
+        self.seen = 0  # calls of the reader already looked at
+        self.index = 0  # calls sent (the next one's index)
+
+    def text(self, text: str) -> list[bytes]:
+        """Chunks for a piece of the reply."""
+        shown = self.reader.stream.feed(text)
+        return ([sse(self.shape.piece(shown))] if shown else []) + self._calls()
+
+    def end(self) -> list[bytes]:
+        """Chunks for what the reply's end settles (held text, the last calls)."""
+        tail = self.reader.stream.finish().tail
+        return ([sse(self.shape.piece(tail))] if tail else []) + self._calls()
+
+    def _calls(self) -> list[bytes]:
+        chunks = []
+        for call in self.reader.sendable()[self.index :]:
+            chunk = self.shape.piece(None)
+            chunk["choices"][0]["delta"] = {"tool_calls": [openai_call(call, self.index)]}
+            chunks.append(sse(chunk))
+            self.index += 1
+        return chunks
 
 
 @dataclass
@@ -381,9 +418,15 @@ class Api:
         return served, body.sampling(wanted or limit)
 
     async def answer(
-        self, request: Request, body: SamplingFields, shape: Shape, handle: ReplyHandle
+        self,
+        request: Request,
+        body: SamplingFields,
+        shape: Shape,
+        handle: ReplyHandle,
+        reader: ReplyReader | None = None,
     ) -> Any:
-        """Stream or collect ``handle`` into the response."""
+        """Stream or collect ``handle`` into the response (``reader``: tools were offered,
+        the reply's calls become ``tool_calls``)."""
         events = relay(request, handle)
         first = await first_event(events)
         while isinstance(first, ContextFitted):
@@ -394,15 +437,19 @@ class Api:
         top = body.top_logprobs or 0
         if body.stream:
             return StreamingResponse(
-                streamed(shape, events, first, body.include_usage(), top),
+                streamed(shape, events, first, body.include_usage(), top, reader=reader),
                 media_type="text/event-stream",
                 headers=SSE_HEADERS,
             )
         reply = await collected(events, first)
         logprobs = openai_logprobs(reply.tokens, top) if body.logprobs and shape.chat else None
-        return JSONResponse(
-            shape.whole(reply.text, finish_reason(reply.stats), reply.stats, logprobs)
-        )
+        answer = shape.whole(reply.text, finish_reason(reply.stats), reply.stats, logprobs)
+        if reader is not None:
+            message = whole_message(reader, reply.text)
+            answer["choices"][0]["message"] = message
+            if "tool_calls" in message:
+                answer["choices"][0]["finish_reason"] = "tool_calls"
+        return JSONResponse(answer)
 
 
 def default_model_id(info: ModelInfo) -> str:
@@ -480,7 +527,8 @@ def add_routes(app: FastAPI, api: Api, authorize: Callable[[Request], Awaitable[
                 client, served, chat.system_prompt, messages, "", empty, chat.sampling
             )
             report_exchange(handle, api.config.on_exchange, exchange)
-        return await api.answer(request, body, Shape(True, served), handle)
+        reader = reply_reader(chat, api.scheduler.engine.model_info)
+        return await api.answer(request, body, Shape(True, served), handle, reader)
 
     @app.post("/v1/completions", dependencies=guarded)
     async def completions(request: Request, body: CompletionRequest) -> Any:

@@ -5,27 +5,36 @@ Field names and meanings follow OpenAI's API; ``top_k``, ``min_p``, ``repeat_pen
 ``top_logprobs`` ask a chat completion for token probabilities (OpenAI's ``logprobs``
 object); ``response_format`` asks for JSON (the engine enforces it or refuses it).
 A chat body becomes one ``ChatRequest`` (``ChatCompletionRequest.chat_request``), the value
-every engine takes. A field this server does not take (``tools``, ``logit_bias``, ...) is
-refused with a 400 naming it (``unsupported_fields``), never ignored; fields sent as null
-are taken as absent. Values are range-checked here, and text must be valid Unicode
-(JSON's ``\ud800`` escapes can carry a lone surrogate, which no model can read: 400,
-before anything reaches the engine); the limit on ``max_tokens`` is the server's
-(``ApiConfig.max_tokens_limit``) and is checked by the app.
+every engine takes. ``tools`` / ``tool_choice`` / ``parallel_tool_calls`` are OpenAI
+function calling (``chatdesk.api.tool_calls``). A field this server does not take
+(``logit_bias``, ...) is refused with a 400 naming it (``unsupported_fields``), never
+ignored; fields sent as null are taken as absent. Values are range-checked here, and text
+must be valid Unicode (JSON's ``\ud800`` escapes can carry a lone surrogate, which no model
+can read: 400, before anything reaches the engine); the limit on ``max_tokens`` is the
+server's (``ApiConfig.max_tokens_limit``), checked by the app.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from chatdesk.engine.request import ChatRequest, Message, ResponseFormat, Role
+from chatdesk.engine.request import (
+    ChatRequest,
+    Message,
+    ResponseFormat,
+    Role,
+    ToolChoice,
+    ToolSpec,
+)
 from chatdesk.engine.types import SamplingSettings
 from chatdesk.probabilities.formats import MAX_LOGPROBS, requested_alternatives
 
 MAX_STOP_STRINGS = 16
 ROLES_IN: dict[str, Role] = {
-    "system": "system", "developer": "system", "user": "user", "assistant": "assistant"
+    "system": "system", "developer": "system", "user": "user", "assistant": "assistant",
+    "tool": "tool",
 }  # fmt: skip
 SAMPLING_NAMES = (
     "temperature",
@@ -74,12 +83,69 @@ class TextPart(BaseModel):
     text: Text
 
 
-class ChatMessageIn(Strict):
-    """One chat message."""
+class FunctionCallIn(BaseModel):
+    """The ``function`` of a call an earlier assistant message made."""
 
-    role: Literal["system", "developer", "user", "assistant"]
+    model_config = ConfigDict(extra="ignore")
+    name: str
+    arguments: str | dict[str, Any] = "{}"
+
+
+class ToolCallIn(BaseModel):
+    """One entry of an assistant message's ``tool_calls``."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: str = ""
+    type: Literal["function"] = "function"
+    function: FunctionCallIn
+
+
+class FunctionDef(BaseModel):
+    """A function the model may call: name, description, JSON schema of its parameters."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
+    strict: bool | None = None
+
+
+class ToolDef(BaseModel):
+    """One entry of ``tools``."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["function"]
+    function: FunctionDef
+
+
+class NamedFunction(BaseModel):
+    """``{"name": ...}`` of a named tool choice."""
+
+    name: str
+
+
+class NamedToolChoice(BaseModel):
+    """``tool_choice: {"type": "function", "function": {"name": ...}}``."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["function"]
+    function: NamedFunction
+
+
+class ChatMessageIn(Strict):
+    """One chat message (``tool`` messages carry a call's result)."""
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
     content: Text | list[TextPart] | None = None
     name: str | None = None
+    tool_calls: list[ToolCallIn] | None = None
+    tool_call_id: str | None = None
+
+    @model_validator(mode="after")
+    def _answers_a_call(self) -> ChatMessageIn:
+        if self.role == "tool" and not self.tool_call_id:
+            raise ValueError("a message of role 'tool' needs the tool_call_id it answers")
+        return self
 
     def text(self) -> str:
         """The message text (parts joined)."""
@@ -172,6 +238,9 @@ class ChatCompletionRequest(SamplingFields):
 
     messages: Annotated[list[ChatMessageIn], Field(min_length=1)]
     response_format: ResponseFormatIn | None = None
+    tools: Annotated[list[ToolDef], Field(max_length=128)] | None = None
+    tool_choice: Literal["auto", "none", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool = True
 
     def unsupported_fields(self, where: str = "") -> list[str]:
         """Unknown fields of the body and of each message."""
@@ -190,11 +259,24 @@ class ChatCompletionRequest(SamplingFields):
             if role == "system" and not messages:
                 system.append(message.text())
             else:
-                messages.append(Message.of(role, message.text(), name=message.name))
+                chat = message.model_dump(exclude_none=True, exclude={"content"})
+                messages.append(
+                    Message.from_chat({**chat, "role": role, "content": message.text()})
+                )
         if not messages:
             raise ValueError("messages: at least one user message is needed")
         wanted = self.response_format.value() if self.response_format else None
-        return ChatRequest(tuple(messages), "\n\n".join(system), sampling, response_format=wanted)
+        return ChatRequest(
+            tuple(messages), "\n\n".join(system), sampling, response_format=wanted,
+            tools=tuple(ToolSpec.from_openai(t.model_dump()) for t in self.tools or ()),
+            tool_choice=self.choice(), parallel_tool_calls=self.parallel_tool_calls,
+        )  # fmt: skip
+
+    def choice(self) -> ToolChoice:
+        """``tool_choice`` as the engine takes it (``auto`` when not given)."""
+        if isinstance(self.tool_choice, NamedToolChoice):
+            return ToolChoice("named", self.tool_choice.function.name)
+        return ToolChoice(self.tool_choice or "auto")
 
 
 class CompletionRequest(SamplingFields):

@@ -83,7 +83,8 @@ def local_capabilities(takes_tools: bool) -> EngineCapabilities:
     not: tools go into the system prompt) take tools."""
     return EngineCapabilities(
         tools="native" if takes_tools else "generic",
-        tool_choice=("auto", "none"),
+        tool_choice=("auto", "none", "required", "named"),  # held by a grammar
+        single_tool_call=True,  # parallel_tool_calls false: the grammar allows one call
         response_format="enforced",  # grammar-constrained sampling (chatdesk.engine.constrain)
         logprobs=True,
         continuation=True,

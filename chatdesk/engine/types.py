@@ -76,6 +76,8 @@ class ModelInfo(_JSONData):
     n_batch: int
     flash_attn: bool
     load_seconds: float
+    tool_format: str = ""  # how the model writes tool calls (tools.formats.tool_format_for)
+    thinking_open: bool = False  # the template's generation prompt opens <think>
 
 
 @dataclass(frozen=True)

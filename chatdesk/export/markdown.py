@@ -154,9 +154,9 @@ def message_details(message: Message) -> str:
 
 
 def render_message(message: Message, passages: list[dict[str, Any]] | None = None) -> str:
-    """One message: role heading, details line for replies, its neutralised Markdown, then
-    an assistant's tool calls (name and arguments as JSON, each in its own block) and the
-    document passages a reply was given."""
+    """One message: role heading, details line for replies, a reply's reasoning (fenced), its
+    neutralised Markdown, then an assistant's tool calls (name and arguments as JSON, each in
+    its own block) and the document passages a reply was given."""
     heading = f"## {ROLE_HEADINGS.get(message.role, escape_inline(message.role))}\n\n"
     details = message_details(message) + "\n" if message.role == "assistant" else ""
     if message.tool_call_id:
@@ -167,7 +167,14 @@ def render_message(message: Message, passages: list[dict[str, Any]] | None = Non
         body = neutralise(message.content).strip("\n")
     calls = "".join(render_tool_call(c) for c in message.tool_calls or [])
     sources = render_sources(passages or [])
-    return heading + details + (body + "\n" if body else "") + calls + sources
+    thinking = render_reasoning(str((message.extra or {}).get("reasoning") or ""))
+    return heading + details + thinking + (body + "\n" if body else "") + calls + sources
+
+
+def render_reasoning(reasoning: str) -> str:
+    """A reply's reasoning (parsed out of it, kept in its extra) before the answer, as the
+    raw text it is, fenced (never read as Markdown)."""
+    return f"**Reasoning**\n\n{fenced(reasoning)}\n" if reasoning.strip() else ""
 
 
 def render_tool_call(call: dict[str, Any]) -> str:

@@ -23,7 +23,6 @@ has to guess which features ran.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from chatdesk.docs.citations import cited
@@ -34,26 +33,16 @@ from chatdesk.services.documents_turn import ERROR_KEY
 from chatdesk.services.turns import Turn
 from chatdesk.store import Message, Store
 
-THINK = re.compile(r"\A\s*<think>(.*?)</think>\s*", re.DOTALL)
-
-
-def split_reasoning(text: str) -> tuple[str, str]:
-    """(reasoning, answer): a leading ``<think>...</think>`` block apart from the answer."""
-    match = THINK.match(text)
-    if match is None:
-        return "", text
-    return match.group(1).strip(), text[match.end() :]
-
 
 def reply_summary(store: Store, turn: Turn) -> dict[str, Any]:
     """The whole reply of a finished turn (see the module docstring)."""
-    reasoning, answer = split_reasoning(turn.text)
+    reasoning = str(turn.data.get("reasoning") or "")  # read apart from the text (tool_turns)
     choices = store.token_probabilities(turn.message_id)
     chat = turn.request.chat
     return {
         "conversation_id": turn.conversation_id,
         "message_id": turn.message_id,
-        "text": answer,
+        "text": turn.text,
         "reasoning": reasoning,
         "finish_reason": turn.stats.get("finish_reason"),
         "status": turn.status,

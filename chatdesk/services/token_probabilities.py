@@ -161,10 +161,16 @@ class TokenProbabilityFeature:
 
     # -- branching ------------------------------------------------------------------------
     def branch(
-        self, turns: TurnService, reply: Message, index: int, alternative: Alternative
+        self,
+        turns: TurnService,
+        reply: Message,
+        index: int,
+        alternative: Alternative,
+        extras: dict[str, Any] | None = None,
     ) -> Turn:
         """A new sibling of ``reply`` that takes ``alternative`` at token ``index`` and
-        goes on from there (the engine continues the new reply's prefix)."""
+        goes on from there (the engine continues the new reply's prefix). ``extras`` as for
+        any turn: with tools offered, a call the branch writes runs like any other."""
         choices = self.store.token_probabilities(reply.id)
         if reply.role != "assistant" or reply.parent_id is None or not choices:
             raise ChatError("this reply has no token probabilities to branch from")
@@ -176,4 +182,4 @@ class TokenProbabilityFeature:
             text=start.prefix, status="interrupted",
         )  # fmt: skip
         self.store.save_token_probabilities(sibling.id, start.choices)
-        return turns.continue_reply(sibling)
+        return turns.continue_reply(sibling, extras)

@@ -21,8 +21,8 @@ The turn ends when a reply has no call, after ``ToolsService.max_steps`` steps, 
 model wrote unreadable calls ``MAX_MALFORMED + 1`` times in a row (each got an error result
 to correct itself). Stop while a reply streams works as for any reply; Stop while tools run
 ends the turn at once: a python run in progress is killed, the calls without a stored
-result get "stopped by the user" (an MCP call in progress finishes alone, recorded only in
-the audit log), and the turn is ``interrupted``. Nothing is lost: every step is its own
+result get "stopped by the user" (an MCP call in progress is cancelled, its session
+closed), and the turn is ``interrupted``. Nothing is lost: every step is its own
 row of the tree.
 """
 
@@ -40,6 +40,7 @@ from chatdesk.services.tool_history import store_tool_result
 from chatdesk.services.tools import Approver, ToolRun, ToolsService
 from chatdesk.services.turns import Turn, TurnRequest, TurnService
 from chatdesk.tools.calls import ToolCall
+from chatdesk.tools.formats import reasoning_only, reply_format
 from chatdesk.tools.streaming import ToolCallStream
 
 log = logging.getLogger(__name__)
@@ -116,8 +117,7 @@ class ToolTurns:
 
     def on_text(self, turn: Turn, delta: str) -> str:
         """The text to show: a call being written is held back."""
-        state = self._state(turn)
-        return delta if state is None else state.parser.feed(delta)
+        return self._state(turn).parser.feed(delta)
 
     def on_stop(self, turn: Turn) -> bool:
         """Stop while tools run ends the turn here (True); otherwise the reply is stopped."""
@@ -127,13 +127,34 @@ class ToolTurns:
         self.stop(turn)
         return True
 
-    def _state(self, turn: Turn) -> ToolState | None:
-        """The turn's state, made on its first event when its request offers tools."""
+    def _state(self, turn: Turn) -> ToolState:
+        """The turn's state, made on its first event: every reply is read, for calls when
+        its request offers tools and for reasoning in any case."""
         state = tool_state(turn)
-        if state is None and turn.request.chat.tools:
-            state = ToolState(ToolCallStream())
+        if state is None:
+            state = self.state_for(turn)
             turn.state[STATE_KEY] = state
         return state
+
+    def state_for(self, turn: Turn) -> ToolState:
+        """The state of a turn's first step. A reply continued from a chosen token (a
+        branch) is read from its start: a call begun before the branch point runs too."""
+        parser = self.parser(turn)
+        parser.feed(turn.text)  # already on screen
+        return ToolState(parser)
+
+    def parser(self, turn: Turn) -> ToolCallStream:
+        """The reply reader for the loaded model: its template's call format (all formats
+        for an unknown one), reasoning opened by the template, and the offered tool names.
+        A turn offered no tools reads only reasoning (no text is taken as a call)."""
+        info = getattr(self.turns.engines.engine, "model_info", None)
+        names = [tool.name for tool in turn.request.chat.tools]
+        fmt = reply_format(str(getattr(info, "tool_format", "") or ""))
+        return ToolCallStream(
+            fmt if names else reasoning_only(fmt),
+            thinking_open=bool(getattr(info, "thinking_open", False)),
+            tool_names=names,
+        )
 
     # --- after a reply -----------------------------------------------------------------
     def after_reply(
@@ -146,6 +167,8 @@ class ToolTurns:
             return False
         parsed = state.parser.finish()
         turn.text = parsed.content
+        if parsed.reasoning:  # kept with the reply (its extra), never sent back
+            turn.data["reasoning"] = parsed.reasoning
         if error is not None or turn.cancel_requested or not parsed.calls:
             state.done = True
             return False
@@ -219,7 +242,7 @@ class ToolTurns:
         )
         step = Turn(request, placeholder.id, [*path, placeholder], turn.model, turn.identity)
         done = tool_state(turn) or ToolState(ToolCallStream())
-        step.state[STATE_KEY] = ToolState(ToolCallStream(), done.step + 1, done.malformed)
+        step.state[STATE_KEY] = ToolState(self.parser(step), done.step + 1, done.malformed)
         self._end(turn)
         self.turns.begin(step)
 

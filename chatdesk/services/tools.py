@@ -26,7 +26,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,14 @@ from chatdesk.store.tool_audit import ToolAuditEntry
 from chatdesk.tools.base import BUILT_IN, Tool, ToolOutcome, ToolSpec
 from chatdesk.tools.builtins import builtin_tools
 from chatdesk.tools.calls import ToolCall
-from chatdesk.tools.mcp_servers import CONFIG_NAME, McpError, McpServer, load_config, save_switches
+from chatdesk.tools.mcp_servers import (
+    CONFIG_NAME,
+    McpError,
+    McpServer,
+    load_config,
+    save_switches,
+    stop_calls,
+)
 from chatdesk.tools.sandbox import SandboxLimits, stop_all
 
 POLICIES = ("ask", "allow", "deny")
@@ -241,12 +248,13 @@ class ToolsService:
         approve: Approver | None = None,
         approved_by: str | None = None,
     ) -> ToolRun:
-        """Ask (per policy), run and record one call; never raises."""
-        started = time.monotonic()
+        """Ask (per policy), run and record one call; never raises. The run time recorded
+        starts after the approval (time spent in the dialog is not the tool's)."""
         try:
             tool = self._tool(call.name)
         except ToolsError as error:
             return self._refuse(call, str(error), "not run", conversation_id)
+        call = replace(call, name=self._find(call.name).name)  # as the model meant it
         if call.error:
             return self._refuse(
                 call,
@@ -262,6 +270,7 @@ class ToolsService:
             return self._refuse(
                 call, "the user denied this tool call", "denied", conversation_id, tool.spec.source
             )
+        started = time.monotonic()
         outcome = _run_guarded(tool, call.arguments)
         outcome = ToolOutcome(cap_text(outcome.text), outcome.is_error, outcome.details)
         elapsed = (time.monotonic() - started) * 1000
@@ -337,8 +346,10 @@ class ToolsService:
         return self.store.tool_audit(limit)
 
     def stop_running(self) -> None:
-        """Stop pressed: kill the python tool's runs in progress (their results say so)."""
+        """Stop pressed: kill the python tool's runs in progress and cancel the MCP calls
+        in flight (their results say so)."""
         stop_all()
+        stop_calls()
 
     # --- lookups -----------------------------------------------------------------------
     def _tool(self, name: str) -> Tool:
@@ -350,10 +361,15 @@ class ToolsService:
         return _McpTool(McpServer(self._server_config(entry.spec.source)), entry.spec)
 
     def _find(self, name: str) -> ToolEntry:
-        for entry in self.tools():
-            if entry.name == name:
-                return entry
-        raise ToolsError(f"unknown tool {name!r} (see `chatdesk tools list`)")
+        """The tool the model meant: its exact name, else the one name that differs only in
+        case (``Python`` -> ``python``). The error lists the real names, for the model."""
+        entries = self.tools()
+        exact = [e for e in entries if e.name == name]
+        folded = [e for e in entries if e.name.casefold() == name.casefold()]
+        if exact or len(folded) == 1:
+            return (exact or folded)[0]
+        names = ", ".join(e.name for e in entries if e.enabled) or "none"
+        raise ToolsError(f"unknown tool {name!r} (the tools are: {names})")
 
     def _entry(self, spec: ToolSpec, enabled: bool) -> ToolEntry:
         name = exposed_name(spec)

@@ -118,12 +118,62 @@ def json_values(text: str) -> tuple[list[Any], str]:
         values.append(value)
 
 
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|"')
+
+
+def json_extent(text: str, start: int) -> int | None:
+    """Where the JSON object or array that opens at ``text[start]`` ends (brackets balanced,
+    strings skipped); None while it is unfinished. Says nothing of whether it is valid."""
+    depth = 0
+    for token in _JSON_TOKENS.finditer(text, start):
+        kind = token[0]
+        if kind == '"':
+            return None  # a string still open
+        if kind in "[{":
+            depth += 1
+        elif kind in "]}":
+            depth -= 1
+            if depth == 0:
+                return token.end()
+    return None
+
+
+def _call_shaped(item: Any, names: frozenset[str]) -> bool:
+    """A bare JSON object that is a call: a name and arguments (or the name of a real tool)."""
+    if not isinstance(item, dict):
+        return False
+    if isinstance(item.get("function"), dict):
+        return "name" in item["function"]
+    name = next((item[k] for k in NAME_KEYS if isinstance(item.get(k), str)), None)
+    return bool(name) and (any(k in item for k in ARGUMENT_KEYS) or name in names)
+
+
+def calls_in_value(value: Any, names: frozenset[str] = frozenset()) -> list[ToolCall] | None:
+    """The calls a bare JSON value written in a reply makes: a call, a list of calls, or the
+    generic wrappers ``{"tool_calls": [...]}`` / ``{"tool_call": {...}}``; None when the
+    value is not one (it is then text the model wrote)."""
+    if isinstance(value, dict) and isinstance(value.get("tool_calls"), list):
+        items = value["tool_calls"]
+        return [
+            call_from_json(i) or malformed("a tool call needs a name", text=str(i)) for i in items
+        ]
+    if isinstance(value, dict) and isinstance(value.get("tool_call"), dict):
+        value = value["tool_call"]
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(_call_shaped(item, names) for item in items):
+        return None
+    return [call for item in items if (call := call_from_json(item)) is not None]
+
+
 def calls_from_json_text(text: str) -> tuple[list[ToolCall], str]:
     """Calls written as JSON objects or arrays of objects; the unread rest of ``text``.
     Text that starts like JSON but does not parse gives one malformed call."""
     values, rest = json_values(text)
     calls: list[ToolCall] = []
     for value in values:
+        if isinstance(value, dict) and ("tool_calls" in value or "tool_call" in value):
+            calls.extend(calls_in_value(value) or [malformed("the tool_calls list is empty")])
+            continue
         for item in value if isinstance(value, list) else [value]:
             call = call_from_json(item)
             calls.append(call or malformed("a tool call needs a name and arguments"))

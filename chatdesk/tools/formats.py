@@ -1,241 +1,261 @@
-"""How each model family writes tool calls, learnt from llama.cpp's chat parsers.
+"""Each model family's tool-call format, as rules the reply scanner (``streaming``) applies.
 
-A format is the markers that open a tool-call section, and a function that reads every call
-in that section (from the opening marker to the end of the output). The formats:
+A format is a list of ``Rule``s, each starting at a literal opening marker:
 
-- ``hermes`` (Hermes 2/3, Qwen 2.5/3, Granite 4, many fine-tunes):
-  ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``, several in a row; Qwen3-Coder
-  writes ``<tool_call><function=NAME><parameter=P>value</parameter></function></tool_call>``.
-- ``llama3`` (Llama 3.1-3.3): a bare JSON object ``{"name": ..., "parameters": {...}}`` as
-  the whole reply (the generic JSON reader), or ``<|python_tag|>`` followed by JSON, a
-  built-in call ``brave_search.call(query="...")``, or plain code (a ``python`` call).
-- ``mistral``: ``[TOOL_CALLS][{"name": ..., "arguments": {...}, "id": ...}]`` (Nemo, Small
-  3) or ``[TOOL_CALLS]NAME[ARGS]{...}`` (Magistral, Devstral, Ministral 2).
-- ``phi4`` and ``granite`` (3.x): ``<|tool_call|>[{"name": ..., "arguments": ...}]``, closed
-  by ``<|/tool_call|>`` in Phi-4-mini.
-- ``gpt-oss`` (harmony): ``<|start|>assistant<|channel|>commentary to=functions.NAME
-  <|constrain|>json<|message|>{...}<|call|>``.
-- ``command-r``: R7B ``<|START_ACTION|>[{"tool_call_id": ..., "tool_name": ...,
-  "parameters": {...}}]<|END_ACTION|>``; R+ ``Action: ```json [...] ``` ``.
-- ``deepseek``: ``<|tool_calls_begin|><|tool_call_begin|>function<|tool_sep|>NAME
-  ```json {...} ```<|tool_call_end|>...`` (R1, V3) or ``<|tool_call_begin|>NAME<|tool_sep|>
-  {...}`` (V3.1); DeepSeek spells these bars as U+FF5C and the underscores as U+2581.
+- ``call``: a call block. Its body ends at one of ``closers``; or, when the body starts with
+  JSON (``json_body``), where that JSON ends (and a closer right after it, when one follows);
+  or at the end of the reply. ``read`` turns the body into calls. A ``head`` pattern (Mistral's
+  ``NAME[ARGS]``) may come before the JSON.
+- ``reasoning``: thinking text up to a closer (``<think>...</think>``); never shown as the
+  reply and never searched for calls.
+- ``markup``: a format token that is dropped (``<|START_RESPONSE|>``, ``<|end|>``).
+- ``harmony``: a gpt-oss message header (``<|start|>assistant<|channel|>... to=functions.X
+  <|constrain|>json<|message|>``): a call when it names a recipient, reasoning on the
+  analysis channel, else just dropped (the final answer then reads as text).
+
+``json_watch`` adds bare JSON calls anywhere in the reply (Llama 3.x, Hermes and the generic
+format). ``detect_format`` reads the family from the chat template's own markers, as
+llama.cpp's chat module does; a template with none gets ``ALL`` (every rule, with JSON).
 """
 
 from __future__ import annotations
 
-import ast
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chatdesk.tools.calls import (
-    ToolCall,
-    call_from_json,
-    call_with_arguments,
-    calls_from_json_text,
-    malformed,
+from chatdesk.tools.calls import ToolCall
+from chatdesk.tools.readers import (
+    DS_CALL_BEGIN,
+    DS_CALL_END,
+    DS_CALLS,
+    DS_CALLS_BEGIN,
+    DS_CALLS_END,
+    DS_END_OF_SENTENCE,
+    MISTRAL_HEAD,
+    read_deepseek,
+    read_function_tag,
+    read_hermes,
+    read_json_calls,
+    read_mistral,
+    read_python_tag,
 )
 
-Reader = Callable[[str], tuple[list[ToolCall], str]]  # section -> calls, leftover text
+Reader = Callable[[str], list[ToolCall]]
 
 
 @dataclass(frozen=True)
-class CallFormat:
-    """A family's call markers and the reader of a section that starts with one of them."""
+class Rule:
+    """One opening marker and what follows it (see the module docstring)."""
+
+    opener: str
+    kind: str  # "call" | "reasoning" | "markup" | "harmony"
+    closers: tuple[str, ...] = ()
+    read: Reader | None = None
+    json_body: bool = False
+    head: re.Pattern[str] | None = None
+    must_start: str = ""  # the body must start with one of these, else the opener is text
+    literal: bool = False  # the opener is an ordinary word ("functools"): kept when no call
+
+
+@dataclass(frozen=True)
+class Format:
+    """A family's rules, and whether bare JSON calls are read too."""
 
     name: str
-    markers: tuple[str, ...]
-    read: Reader
+    rules: tuple[Rule, ...]
+    json_watch: bool = False
+    label: str = ""
 
 
-def _strip_marker(section: str, markers: tuple[str, ...]) -> str:
-    for marker in markers:
-        if section.startswith(marker):
-            return section[len(marker) :]
-    return section
+def _call(opener: str, closers: tuple[str, ...], read: Reader, **options: object) -> Rule:
+    return Rule(opener, "call", closers, read, **options)  # type: ignore[arg-type]
 
 
-_HERMES_BLOCK = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.S)
-_QWEN_FUNCTION = re.compile(r"<function=([^>\s]+)>(.*?)(?:</function>|$)", re.S)
-_QWEN_PARAMETER = re.compile(r"<parameter=([^>\s]+)>\n?(.*?)\n?(?:</parameter>|$)", re.S)
-
-
-def _parameter_value(text: str) -> object:
-    """Qwen3-Coder writes parameter values raw: JSON when they parse as JSON, else text."""
-    try:
-        return json.loads(text.strip())
-    except ValueError:
-        return text
-
-
-def _read_hermes(section: str) -> tuple[list[ToolCall], str]:
-    calls: list[ToolCall] = []
-    leftover = _HERMES_BLOCK.sub("", section)
-    for body in _HERMES_BLOCK.findall(section):
-        function = _QWEN_FUNCTION.search(body)
-        if function:
-            params = {k: _parameter_value(v) for k, v in _QWEN_PARAMETER.findall(function[2])}
-            calls.append(ToolCall(function[1], params))
-            continue
-        found, _rest = calls_from_json_text(body.strip())
-        calls.extend(found or [malformed("the <tool_call> block is empty")])
-    return calls, leftover
-
-
-_BUILTIN_CALL = re.compile(r"^\s*([A-Za-z_]\w*)\.call\((.*)\)\s*$", re.S)
-
-
-def _read_python_tag(section: str) -> tuple[list[ToolCall], str]:
-    body = _strip_marker(section, ("<|python_tag|>",)).replace("<|eom_id|>", "")
-    if body.lstrip().startswith("{"):
-        return calls_from_json_text(body.strip())
-    builtin = _BUILTIN_CALL.match(body)
-    if builtin:
-        return [_builtin_call(builtin[1], builtin[2])], ""
-    return [ToolCall("python", {"code": body.strip()})], ""
-
-
-def _builtin_call(name: str, arguments: str) -> ToolCall:
-    """``brave_search.call(query="...")``: keyword arguments with literal values only."""
-    try:
-        node = ast.parse(f"f({arguments})", mode="eval").body
-        assert isinstance(node, ast.Call)
-        assert not node.args
-        values = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
-    except (SyntaxError, ValueError, AssertionError):
-        return malformed(f"could not read the arguments of {name}.call(...)", name)
-    return ToolCall(name, values)
-
-
-_MISTRAL_NAMED = re.compile(r"\s*([\w.-]+)(?:\[CALL_ID\]([\w-]+))?\[ARGS\]")
-
-
-def _read_mistral(section: str) -> tuple[list[ToolCall], str]:
-    calls: list[ToolCall] = []
-    pieces = [p for p in section.split("[TOOL_CALLS]") if p.strip()]
-    for piece in pieces or [""]:
-        named = _MISTRAL_NAMED.match(piece)
-        if named:
-            calls.append(call_with_arguments(named[1], piece[named.end() :], named[2]))
-            continue
-        found, _rest = calls_from_json_text(piece.strip())
-        calls.extend(found or [malformed("the [TOOL_CALLS] section holds no call")])
-    return calls, ""
-
-
-def _read_tool_call_token(section: str) -> tuple[list[ToolCall], str]:
-    calls: list[ToolCall] = []
-    for piece in section.split("<|tool_call|>"):
-        body = piece.split("<|/tool_call|>")[0].strip()
-        if body:
-            found, _rest = calls_from_json_text(body)
-            calls.extend(found)
-    return calls or [malformed("the <|tool_call|> section holds no call")], ""
-
-
-_HARMONY_CALL = re.compile(
-    r"to=functions\.([\w.-]+)[^<]*(?:<\|constrain\|>\s*\w*\s*)?<\|message\|>(.*?)(?:<\|call\|>|$)",
-    re.S,
-)
-
-
-def _read_harmony(section: str) -> tuple[list[ToolCall], str]:
-    calls = []
-    for name, body in _HARMONY_CALL.findall(section):
-        calls.append(call_with_arguments(name, body))
-    return calls or [malformed("could not read the harmony tool call")], ""
-
-
-def _read_command_r(section: str) -> tuple[list[ToolCall], str]:
-    body = _strip_marker(section, COMMAND_R_MARKERS).split("<|END_ACTION|>")[0]
-    body = body.strip().removeprefix("```json").removesuffix("```").strip("` \n")
-    calls, _rest = calls_from_json_text(body)
-    return calls or [malformed("the action holds no call")], ""
-
-
-def deepseek_token(name: str) -> str:
-    """DeepSeek's spelling of ``<|name|>``: fullwidth bars, U+2581 for underscores."""
-    return "<\uff5c" + name.replace("_", "\u2581") + "\uff5c>"
-
-
-DS_CALLS_BEGIN, DS_CALL_BEGIN = (
-    deepseek_token("tool_calls_begin"),
-    deepseek_token("tool_call_begin"),
-)
-DS_SEP, DS_CALL_END = deepseek_token("tool_sep"), deepseek_token("tool_call_end")
-_DEEPSEEK_CALL = re.compile(
-    f"{re.escape(DS_CALL_BEGIN)}(.*?){re.escape(DS_SEP)}(.*?)(?:{re.escape(DS_CALL_END)}|$)", re.S
-)
-_FENCED_JSON = re.compile(r"```(?:json)?\s*(.*?)\s*(?:```|$)", re.S)
-
-
-def _read_deepseek(section: str) -> tuple[list[ToolCall], str]:
-    calls = []
-    for kind, body in _DEEPSEEK_CALL.findall(section):
-        name, arguments = kind, body
-        if kind.strip() == "function":  # R1 / V3: NAME on the first line, then fenced JSON
-            name, _newline, rest = body.partition("\n")
-            fenced = _FENCED_JSON.search(rest)
-            arguments = fenced[1] if fenced else rest
-        calls.append(call_with_arguments(name.strip(), arguments))
-    return calls or [malformed("could not read the DeepSeek tool call")], ""
-
-
-def read_json_section(section: str) -> tuple[list[ToolCall], str]:
-    """The generic reader: JSON objects/arrays, optionally in a ```json fence."""
-    body = section.strip()
-    fenced = body.startswith("```")
-    if fenced:
-        body = _FENCED_JSON.sub(lambda m: m[1], body, count=1)
-    return calls_from_json_text(body)
-
-
-COMMAND_R_MARKERS = ("<|START_ACTION|>", "Action: ```json", "Action:\n```json")
-FORMATS: dict[str, CallFormat] = {
+THINK = Rule("<think>", "reasoning", ("</think>",))
+HERMES_CALL = _call("<tool_call>", ("</tool_call>",), read_hermes, json_body=True)
+TOOL_CALL_TOKEN = _call("<|tool_call|>", ("<|/tool_call|>",), read_json_calls, json_body=True)
+FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
-        CallFormat("hermes", ("<tool_call>",), _read_hermes),
-        CallFormat("llama3", ("<|python_tag|>",), _read_python_tag),
-        CallFormat("mistral", ("[TOOL_CALLS]",), _read_mistral),
-        CallFormat("phi4", ("<|tool_call|>",), _read_tool_call_token),
-        CallFormat("granite", ("<|tool_call|>",), _read_tool_call_token),
-        CallFormat(
+        Format(
+            "hermes",
+            (
+                THINK,
+                HERMES_CALL,
+                _call("<function=", ("</function>",), read_function_tag),
+                _call('<function name="', ("</function>",), read_function_tag),
+            ),
+            json_watch=True,
+            label="Hermes / Qwen <tool_call>",
+        ),
+        Format(
+            "llama3",
+            (
+                _call(
+                    "<|python_tag|>", ("<|eom_id|>", "<|eot_id|>"), read_python_tag, json_body=True
+                ),
+                Rule("<|eom_id|>", "markup"),
+                Rule("<|eot_id|>", "markup"),
+            ),
+            json_watch=True,
+            label="Llama 3.x JSON / <|python_tag|>",
+        ),
+        Format(
+            "mistral",
+            (
+                _call("[TOOL_CALLS]", (), read_mistral, json_body=True, head=MISTRAL_HEAD),
+                Rule("[THINK]", "reasoning", ("[/THINK]",)),
+            ),
+            label="Mistral [TOOL_CALLS]",
+        ),
+        Format(
+            "phi4",
+            (
+                THINK,
+                TOOL_CALL_TOKEN,
+                _call(
+                    "functools", (), read_json_calls, json_body=True, must_start="[", literal=True
+                ),
+            ),
+            label="Phi-4 mini functools[...]",
+        ),
+        Format(
+            "granite",
+            (
+                THINK,
+                TOOL_CALL_TOKEN,
+                HERMES_CALL,
+                Rule("<response>", "markup"),
+                Rule("</response>", "markup"),
+            ),
+            label="Granite <|tool_call|>",
+        ),
+        Format(
             "gpt-oss",
             (
-                "<|start|>assistant<|channel|>commentary to=",
-                "<|channel|>commentary to=",
-                " to=functions.",
+                Rule("<|start|>", "harmony"),
+                Rule("<|channel|>", "harmony"),
+                Rule("to=functions.", "harmony"),
+                Rule("<|end|>", "markup"),
+                Rule("<|return|>", "markup"),
+                Rule("<|call|>", "markup"),
             ),
-            _read_harmony,
+            label="gpt-oss harmony channels",
         ),
-        CallFormat("command-r", COMMAND_R_MARKERS, _read_command_r),
-        CallFormat("deepseek", (DS_CALLS_BEGIN, DS_CALL_BEGIN), _read_deepseek),
+        Format(
+            "command-r",
+            (
+                Rule("<|START_THINKING|>", "reasoning", ("<|END_THINKING|>",)),
+                Rule("<|START_RESPONSE|>", "markup"),
+                Rule("<|END_RESPONSE|>", "markup"),
+                _call("<|START_ACTION|>", ("<|END_ACTION|>",), read_json_calls, json_body=True),
+                _call("Action: ```json", ("```",), read_json_calls, json_body=True, literal=True),
+            ),
+            label="Command R actions",
+        ),
+        Format(
+            "deepseek",
+            (
+                THINK,
+                _call(DS_CALLS_BEGIN, (DS_CALLS_END,), read_deepseek),
+                _call(DS_CALLS, (DS_CALLS_END,), read_deepseek),
+                _call(DS_CALL_BEGIN, (DS_CALL_END,), read_deepseek),
+                Rule(DS_END_OF_SENTENCE, "markup"),
+            ),
+            label="DeepSeek tool-call tokens",
+        ),
+        Format("generic", (THINK,), json_watch=True, label="generic JSON"),
     )
 }
-# Template text that tells which family a model's own chat template belongs to.
+# Rules that would eat ordinary text when a model does not use that family.
+_FAMILY_ONLY = {"<response>", "</response>"}
+
+
+def all_formats() -> Format:
+    """Every family's rules at once: for a template that names no family."""
+    rules: dict[str, Rule] = {}
+    for fmt in FORMATS.values():
+        for rule in fmt.rules:
+            if rule.opener not in _FAMILY_ONLY:
+                rules.setdefault(rule.opener, rule)
+    return Format("all", tuple(rules.values()), json_watch=True, label="any format (watching all)")
+
+
+def reasoning_only(fmt: Format) -> Format:
+    """``fmt`` without its call rules: for a reply offered no tools (reasoning still apart)."""
+    kept = tuple(r for r in fmt.rules if r.kind != "call")
+    return Format(fmt.name, kept, json_watch=False, label=fmt.label)
+
+
+def thinking_opened_by(template: str | None) -> bool:
+    """True when the template's generation prompt opens a thinking block itself (QwQ,
+    DeepSeek R1 write ``<think>`` there): the reply then starts inside it."""
+    text = template or ""
+    at = text.rfind("add_generation_prompt")
+    literals = re.findall(r"'([^']*)'|\"([^\"]*)\"", text[at : at + 400]) if at >= 0 else []
+    return any("<think>" in a + b and "</think>" not in a + b for a, b in literals)
+
+
+# Template text that tells which family a model's own chat template belongs to (first wins).
 _TEMPLATE_SIGNS = (
     ("<|channel|>", "gpt-oss"),
     (DS_CALLS_BEGIN, "deepseek"),
     ("<|START_ACTION|>", "command-r"),
     ("directly_answer", "command-r"),
+    ("Action:\\n```json", "command-r"),
     ("[TOOL_CALLS]", "mistral"),
+    ("functools", "phi4"),
+    ("<|tool_call|>", "granite"),
     ("<|python_tag|>", "llama3"),
-    ("<|tool_call|>", "phi4"),
+    ('"parameters": dictionary of argument', "llama3"),
     ("<tool_call>", "hermes"),
 )
 
 
-def detect_formats(template: str | None) -> list[str]:
-    """The formats to listen for with this chat template: its family's first when the
-    template names one, then every other (models do not always follow their template)."""
+def detect_format(template: str | None) -> str | None:
+    """The family whose markers the chat template writes; None when it names none."""
     text = template or ""
-    first = [name for sign, name in _TEMPLATE_SIGNS if sign in text][:1]
-    return first + [name for name in FORMATS if name not in first]
+    return next((name for sign, name in _TEMPLATE_SIGNS if sign in text), None)
 
 
-def call_from_parts(name: str, arguments: object) -> ToolCall:
-    """A call from a name and arguments (dict or JSON string), as the OpenAI API sends them."""
-    call = call_from_json({"name": name, "arguments": arguments})
-    return call or malformed("a tool call needs a name", name)
+GENERIC, ANY = "generic", "any"
+
+
+def tool_format_for(template: str | None, takes_tools: bool) -> str:
+    """How a model with this chat template writes tool calls: its family's name; ``generic``
+    when the template does not take tools (the engine then writes them into the system
+    prompt in the Hermes form, ``chatdesk.engine.tool_prompt``); ``any`` when it takes tools
+    in a shape no family rule knows (every format is then watched)."""
+    if not takes_tools:
+        return GENERIC
+    return detect_format(template) or ANY
+
+
+def reply_format(tool_format: str, choice: str = "auto") -> Format:
+    """The rules a reply is read with: the model's family's; the Hermes rules (with bare
+    JSON) for the generic prompt and for a reply held to a call by a grammar (``required``,
+    a named tool: the call is bare JSON); every format when the family is not known."""
+    if tool_format == GENERIC or choice in ("required", "named"):
+        return FORMATS["hermes"]
+    return format_for(tool_format or None)
+
+
+def describe_tool_format(name: str) -> str:
+    """A few words for the model's details: which way the model uses tools."""
+    if name == GENERIC:
+        return "tools in the system prompt (generic: <tool_call>, held by a grammar)"
+    if name in FORMATS:
+        return f"native tools ({FORMATS[name].label})"
+    return "native tools (format not recognised: all watched)" if name else ""
+
+
+def format_for(name: str | None) -> Format:
+    """The rules for a family name (from ``detect_format``); all of them for None/unknown."""
+    return FORMATS[name] if name in FORMATS else all_formats()
+
+
+def detect_formats(template: str | None) -> list[str]:
+    """The detected family first, then every other (kept for callers that list them)."""
+    first = detect_format(template)
+    return ([first] if first else []) + [n for n in FORMATS if n != first]

@@ -14,8 +14,9 @@ The configuration is a JSON file, ``mcp.json`` in the data root, in the common
 
 Each operation (list the tools, call one) opens its own session in a worker thread with
 its own event loop, under a time limit, and closes it (a stdio server's process ends with
-it). A server that cannot start, crashes, hangs, or answers garbage therefore costs at most
-the time limit, and always comes back as ``McpError`` with one line saying what happened
+it). Stop (``stop_calls``) cancels the operations in flight at once. A server that cannot
+start, crashes, hangs, or answers garbage therefore costs at most the time limit, and
+always comes back as ``McpError`` with one line saying what happened
 (for a stdio server, the last line it wrote to stderr): nothing an MCP server does can
 raise anything else into the caller or block it forever.
 
@@ -36,6 +37,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,13 +145,29 @@ def save_switches(
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+_IN_FLIGHT: set[threading.Event] = set()  # the stop signals of operations running now
+_IN_FLIGHT_LOCK = threading.Lock()
+STOPPED = "stopped by the user"
+
+
+def stop_calls() -> None:
+    """Stop pressed: every MCP operation in flight ends now (its task is cancelled, which
+    closes its session; a stdio server's process ends with it)."""
+    with _IN_FLIGHT_LOCK:
+        for stop in _IN_FLIGHT:
+            stop.set()
+
+
 def _run_bounded[T](operation: Callable[[], Awaitable[T]], seconds: float, what: str) -> T:
-    """Run ``operation`` on an event loop in a worker thread; McpError on any failure or
-    when it takes longer than ``seconds`` (the thread is then left to finish alone)."""
+    """Run ``operation`` on an event loop in a worker thread; McpError on any failure, when
+    it takes longer than ``seconds``, or when Stop is pressed (``stop_calls``)."""
     outcome: list[Any] = []
     ready = threading.Event()
+    stop = threading.Event()
+    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]]] = []
 
     async def body() -> None:
+        running.append((asyncio.get_running_loop(), asyncio.current_task()))  # type: ignore[arg-type]
         try:
             outcome.append(("ok", await asyncio.wait_for(operation(), seconds)))
         except BaseException as error:
@@ -164,8 +182,16 @@ def _run_bounded[T](operation: Callable[[], Awaitable[T]], seconds: float, what:
         ready.set()
 
     worker = threading.Thread(target=work, name=f"mcp {what}", daemon=True)
-    worker.start()
-    ready.wait(seconds + 5.0)
+    with _IN_FLIGHT_LOCK:
+        _IN_FLIGHT.add(stop)
+    try:
+        worker.start()
+        _wait(ready, stop, seconds + 5.0, running)
+    finally:
+        with _IN_FLIGHT_LOCK:
+            _IN_FLIGHT.discard(stop)
+    if stop.is_set():
+        raise McpError(f"{what}: {STOPPED}")
     if not outcome:
         raise McpError(f"{what}: no answer within {seconds:g} s")
     kind, value = outcome[0]
@@ -220,6 +246,20 @@ def quiet_sdk_logging() -> None:
     if not any(isinstance(f, _Tracebackless) for f in logger.filters):
         logger.addFilter(_Tracebackless())
         logger.addHandler(logging.NullHandler())
+
+
+def _wait(
+    ready: threading.Event, stop: threading.Event, seconds: float, running: list[Any]
+) -> None:
+    """Until the answer is known, the time is up, or Stop (then its task is cancelled)."""
+    deadline = time.monotonic() + seconds
+    while not ready.is_set() and time.monotonic() < deadline:
+        if stop.wait(0.05):
+            for loop, task in running:
+                loop.call_soon_threadsafe(task.cancel)
+            ready.wait(2.0)
+            return
+        ready.wait(0.0)
 
 
 def _describe(error: BaseException, seconds: float) -> str:

@@ -191,7 +191,9 @@ class MainWindow(AppearanceMixin, QMainWindow):
         self.composer.stop.connect(self.stop)
         v = self.chat_view
         v.regenerate.connect(self.regenerate)
-        v.continue_reply.connect(lambda m: self._run_turn(lambda: self.turns.continue_reply(m)))
+        v.continue_reply.connect(
+            lambda m: self._run_turn(lambda: self.turns.continue_reply(m, self.tools.extras()))
+        )
         v.resend.connect(self.edit_and_resend)
         v.switch_sibling.connect(self.switch_sibling)
         v.copied.connect(lambda _t: self.statusBar().showMessage("Copied", 2000))

@@ -24,6 +24,7 @@ from chatdesk.ui.citations_bar import CitationsBar
 from chatdesk.ui.composer import PromptEdit
 from chatdesk.ui.flow_layout import FlowLayout
 from chatdesk.ui.message_body import MessageBody
+from chatdesk.ui.reasoning_view import ReasoningView
 from chatdesk.ui.rendering import MarkdownRenderer
 from chatdesk.ui.tool_message import ToolMessageWidget
 
@@ -162,6 +163,8 @@ class MessageWidget(QFrame):
         layout.setContentsMargins(12, 8, 12, 8)
         layout.setSpacing(4)
         layout.addLayout(self._header(position))
+        self.reasoning = ReasoningView(self)  # the reply's thinking, collapsed
+        layout.addWidget(self.reasoning)
         self.body = MessageBody(renderer, self)
         self.body.setAccessibleName(f"{ROLE_NAMES.get(message.role, message.role)} message")
         self.body.copy_code.connect(self._copy)
@@ -266,6 +269,7 @@ class MessageWidget(QFrame):
         """
         self.message = message
         self._show_tools(message)
+        self.reasoning.show_reasoning(str((message.extra or {}).get("reasoning") or ""))
         if message.role == "assistant" and streamed:
             self.body.show_streaming(message.content)
         elif message.role == "assistant":

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QWidget
 
 from chatdesk.engine.types import ModelInfo
 from chatdesk.services.model_choices import ModelChoice
+from chatdesk.services.tool_plan import describe_tool_format
 
 OPEN_FILE = "__open_file__"
 PLACEHOLDER = "__none__"
@@ -81,4 +82,5 @@ def describe_model(info: ModelInfo | None) -> str:
     if info.gpu_layers_offloaded:
         parts.append(f"{info.gpu_layers_offloaded} layers on the GPU")
     parts.append(f"loaded in {info.load_seconds:.1f} s")
+    parts.append(describe_tool_format(info.tool_format))  # which way it uses tools
     return " · ".join(p for p in parts if p)

@@ -139,7 +139,10 @@ class TokenActions(QObject):
     def branch(self, reply: Message, index: int, alternative: Alternative) -> None:
         """Start a new branch of ``reply`` that continues from ``alternative``."""
         window = self.window
-        window._run_turn(lambda: self.feature.branch(window.turns, reply, index, alternative))
+        extras = window.tools.extras()  # offered tools: a call in the branch runs (approved)
+        window._run_turn(
+            lambda: self.feature.branch(window.turns, reply, index, alternative, extras)
+        )
 
     # -- examples ---------------------------------------------------------------------------
     def show_conversation(self, conversation_id: str | None) -> None:

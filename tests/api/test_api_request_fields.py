@@ -18,12 +18,12 @@ def client(server: ApiServer) -> openai.OpenAI:
 
 
 def test_a_field_the_server_does_not_take_is_refused_by_name(api_server: ApiServer) -> None:
-    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    """Function calling is taken now (issue 22); a field still not taken is refused."""
     with pytest.raises(openai.BadRequestError) as refused:
         client(api_server).chat.completions.create(
-            model=MODEL_ID, messages=QUESTION, tools=[tool], max_tokens=4
+            model=MODEL_ID, messages=QUESTION, logit_bias={"42": 5}, max_tokens=4
         )  # type: ignore[call-overload]
-    assert "not supported by this server: tools" in refused.value.message
+    assert "not supported by this server: logit_bias" in refused.value.message
     assert refused.value.code == "unsupported_parameter"
 
 

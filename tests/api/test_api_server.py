@@ -144,7 +144,8 @@ def test_concurrent_clients_all_complete(api_server: ApiServer) -> None:
          b'"temperature": "hot"}', 400, "temperature"),
         (b'{"model": "smollm2"}', 400, "messages"),
         (b'{"model": "smollm2", "messages": []}', 400, "messages"),
-        (b'{"model": "smollm2", "messages": [{"role": "tool", "content": "x"}]}', 400, "role"),
+        (b'{"model": "smollm2", "messages": [{"role": "tool", "content": "x"}]}', 400,
+         "tool_call_id"),  # a tool result must say which call it answers
         (b'{"model": "smollm2", "messages": [{"role": "user", "content": "x"}], '
          b'"max_tokens": 100000}', 400, "at most 4096"),
         (b'{"model": "gpt-9", "messages": [{"role": "user", "content": "x"}]}', 404, "gpt-9"),

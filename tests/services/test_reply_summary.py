@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.events import EventQueue
-from chatdesk.services.reply_summary import split_reasoning
 from chatdesk.services.turns import Turn
 from tests.cli.test_ask_json import KEYS
 from tests.support.scripted_engine import ScriptedEngine
@@ -42,9 +41,3 @@ def test_the_summary_has_every_tool_call_with_its_result_and_the_reasoning_apart
         "calculator", {"expression": "6*7"}, "42")  # fmt: skip
     assert summary["tools_offered"] == ["calculator"]
     assert (summary["sources"], summary["tokens"], summary["response_format"]) == ([], None, None)
-
-
-def test_reasoning_is_only_a_leading_think_block() -> None:
-    assert split_reasoning("<think> a </think>\n\nB") == ("a", "B")
-    assert split_reasoning("B <think>a</think>") == ("", "B <think>a</think>")
-    assert split_reasoning("<think>never closed") == ("", "<think>never closed")

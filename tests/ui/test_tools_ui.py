@@ -167,3 +167,34 @@ def test_window_stop_while_a_tool_runs(qtbot: QtBot, make_window: Any, fake_gguf
     qtbot.waitUntil(lambda: len(window.chat_view.widgets) == 3, timeout=2000)
     result = window.chat_view.widgets[2]
     assert "stopped by the user" in result.tool_widgets[0].output.toPlainText()
+
+
+def test_reasoning_is_shown_collapsed_above_the_answer(
+    qtbot: QtBot, make_window: Any, fake_gguf: Path
+) -> None:
+    thought = "<think>Six times seven is forty-two.</think>It is 42."
+    window = window_with_tools(qtbot, make_window, fake_gguf, thought)
+    type_and_send(qtbot, window, "What is 6*7?")
+    qtbot.waitUntil(lambda: not window.turns.streaming, timeout=15000)
+    answer = window.chat_view.widgets[-1]
+    assert answer.body.toPlainText().strip() == "It is 42."
+    assert "think" not in answer.body.toPlainText()
+    assert answer.reasoning.isVisible()
+    assert answer.reasoning.toggle.text() == "Reasoning (5 words)"
+    assert not answer.reasoning.text.isVisible()  # collapsed until opened
+    answer.reasoning.toggle.click()
+    assert answer.reasoning.text.toPlainText() == "Six times seven is forty-two."
+
+
+def test_the_model_line_says_which_way_the_model_uses_tools(
+    qtbot: QtBot, make_window: Any, fake_gguf: Path
+) -> None:
+    from dataclasses import replace
+
+    from chatdesk.ui.model_picker import describe_model
+
+    window = window_with_tools(qtbot, make_window, fake_gguf, "Hi.")
+    info = window.services.engine.engine.model_info
+    assert "native tools (format not recognised" in describe_model(replace(info, tool_format="any"))
+    assert "tools in the system prompt" in describe_model(replace(info, tool_format="generic"))
+    assert "Hermes / Qwen" in describe_model(replace(info, tool_format="hermes"))

@@ -58,6 +58,7 @@ from chatdesk.engine.templates import (
     resolve_template,
 )
 from chatdesk.engine.threads import default_threads
+from chatdesk.engine.tool_constraint import tool_constraint
 from chatdesk.engine.tool_prompt import generic_tool_prompt, template_takes_tools
 from chatdesk.engine.types import (
     ContextFitted,
@@ -70,6 +71,7 @@ from chatdesk.engine.types import (
     SamplingSettings,
 )
 from chatdesk.gguf_metadata import GGUFError, GGUFMetadata, control_token_texts, validate_gguf
+from chatdesk.tools.formats import thinking_opened_by, tool_format_for
 
 DEFAULT_BATCH = 512
 PROGRESS_MIN_TOKENS = 64  # shorter prompts are evaluated too fast to need progress
@@ -294,6 +296,8 @@ class Engine:
             n_batch=model.n_batch,
             flash_attn=flash,
             load_seconds=seconds,
+            tool_format=tool_format_for(self.template[1], template_takes_tools(self.template[1])),
+            thinking_open=thinking_opened_by(self.template[1]),
         )
 
     def unload(self) -> None:
@@ -376,7 +380,8 @@ class Engine:
         self._refuse_unsupported(request)
         budget = reply_budget(request.sampling.max_tokens, model.n_ctx)
         try:  # a schema that cannot be enforced exactly is refused here, before any token
-            constraint = constraint_for(request)
+            native = self.capabilities.tools == "native"
+            constraint = constraint_for(request) or tool_constraint(request, native)
         except SchemaRefused as refused:
             raise EngineFailure(ErrorCode.BAD_REQUEST, str(refused)) from None
         inputs = prompt_inputs(request, self.capabilities.tools == "native")

@@ -1,6 +1,7 @@
 """A real MCP server written with the official SDK (stdio, or streamable HTTP with --http PORT)."""
 
 import sys
+import time
 
 from mcp.server.mcpserver import MCPServer
 
@@ -23,6 +24,13 @@ def fail_loudly(reason: str) -> str:
 def shout(text: str) -> str:
     """The text in capitals, repeated a lot."""
     return text.upper() * 100_000
+
+
+@server.tool()
+def wait(seconds: float) -> str:
+    """Waits, then says so (a slow tool)."""
+    time.sleep(seconds)
+    return f"waited {seconds} s"
 
 
 if __name__ == "__main__":

@@ -1,0 +1,39 @@
+"""A reply's reasoning (its ``<think>`` / analysis text), shown collapsed above the answer.
+
+The reasoning is parsed out of the reply while it streams (``chatdesk.tools.streaming``)
+and stored with it (the message's ``extra["reasoning"]``); it is never part of the answer
+and never sent back to the model. Here it is one "Reasoning" toggle, closed at first.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QPlainTextEdit, QToolButton, QVBoxLayout, QWidget
+
+
+class ReasoningView(QWidget):
+    """A collapsed toggle with the reasoning text beneath it (hidden when there is none)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        self.toggle = QToolButton(self)
+        self.toggle.setCheckable(True)
+        self.toggle.setAutoRaise(True)
+        self.toggle.setAccessibleName("Reasoning")
+        self.text = QPlainTextEdit(self)
+        self.text.setReadOnly(True)
+        self.text.setAccessibleName("Reasoning text")
+        self.text.setMaximumHeight(240)
+        self.text.setVisible(False)
+        self.toggle.toggled.connect(self.text.setVisible)
+        column.addWidget(self.toggle)
+        column.addWidget(self.text)
+        self.show_reasoning("")
+
+    def show_reasoning(self, reasoning: str) -> None:
+        """Show ``reasoning`` (collapsed), or hide the whole view when it is empty."""
+        self.text.setPlainText(reasoning)
+        words = len(reasoning.split())
+        self.toggle.setText(f"Reasoning ({words} words)")
+        self.setVisible(bool(reasoning.strip()))

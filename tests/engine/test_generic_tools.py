@@ -1,0 +1,102 @@
+"""Tools with the starter model (SmolLM2-135M), whose chat template has no tools: the
+generic format. The host detects it at load (``ModelInfo.tool_format``); the tools are
+described in the system message and the reply is held by a grammar.
+
+With tool choice ``required`` every reply must be a well-formed call of an offered tool
+with arguments that follow its schema: measured over ``RUNS`` sampled replies (temperature
+0.8, a different seed each, one call per reply), all must pass. A named tool is always that
+tool; ``auto`` gives a call or a plain reply, both read correctly; ``none`` offers nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+
+from chatdesk.engine.client import EngineClient
+from chatdesk.engine.request import ChatRequest, ToolChoice, ToolSpec
+from chatdesk.engine.types import ReplyDone, SamplingSettings, TextDelta
+from chatdesk.tools.formats import reply_format
+from chatdesk.tools.streaming import ParsedReply, ToolCallStream
+
+pytestmark = pytest.mark.slow
+RUNS = 6  # each reply costs seconds on a shared CPU; the benchmark measures more
+TOOLS: list[dict[str, Any]] = [
+    {"type": "function", "function": {
+        "name": "get_weather", "description": "Current weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                       "required": ["city"], "additionalProperties": False}}},
+    {"type": "function", "function": {
+        "name": "calculator", "description": "Exact arithmetic on an expression",
+        "parameters": {"type": "object", "properties": {"expression": {"type": "string"}},
+                       "required": ["expression"], "additionalProperties": False}}},
+]  # fmt: skip
+SCHEMAS = {t["function"]["name"]: t["function"]["parameters"] for t in TOOLS}
+SPECS = tuple(ToolSpec.from_openai(t) for t in TOOLS)
+
+
+def ask(
+    choice: ToolChoice, parallel: bool = False, seed: int = 0, tokens: int = 128
+) -> ChatRequest:
+    sampling = SamplingSettings(temperature=0.8, seed=seed, max_tokens=tokens)
+    return ChatRequest.of(
+        [{"role": "user", "content": "What is the weather in Paris?"}], sampling=sampling,
+        tools=SPECS, tool_choice=choice, parallel_tool_calls=parallel,
+    )  # fmt: skip
+
+
+def reply(engine: EngineClient, request: ChatRequest) -> ParsedReply:
+    """The reply read as the window and the API read it (the generic prompt: Hermes rules)."""
+    parser = ToolCallStream(reply_format("generic", request.tool_choice.mode))
+    for event in engine.generate(request):
+        if isinstance(event, TextDelta):
+            parser.feed(event.text)
+        elif isinstance(event, ReplyDone):
+            break
+    return parser.finish()
+
+
+def well_formed(parsed: ParsedReply, only: str | None = None) -> bool:
+    if not parsed.calls or parsed.content:
+        return False
+    for call in parsed.calls:
+        if call.error or call.name not in SCHEMAS or (only and call.name != only):
+            return False
+        jsonschema.validate(call.arguments, SCHEMAS[call.name])
+    return True
+
+
+def test_the_starter_model_is_detected_as_generic(starter_engine: EngineClient) -> None:
+    assert starter_engine.model_info is not None
+    assert starter_engine.model_info.tool_format == "generic"
+
+
+def test_required_calls_are_always_well_formed(starter_engine: EngineClient) -> None:
+    results = [
+        well_formed(reply(starter_engine, ask(ToolChoice("required"), seed=seed)))
+        for seed in range(RUNS)
+    ]
+    assert results == [True] * RUNS
+
+
+def test_a_named_tool_is_the_one_called(starter_engine: EngineClient) -> None:
+    for seed in range(2):
+        parsed = reply(starter_engine, ask(ToolChoice("named", "calculator"), seed=seed))
+        assert well_formed(parsed, only="calculator")
+        assert len(parsed.calls) == 1
+
+
+def test_auto_gives_a_call_or_a_plain_reply(starter_engine: EngineClient) -> None:
+    for seed in range(2):
+        parsed = reply(starter_engine, ask(ToolChoice("auto"), seed=seed, tokens=64))
+        assert well_formed(parsed) or (parsed.content and not parsed.calls)
+        assert "<tool_call>" not in parsed.content
+
+
+def test_the_prompt_describes_the_tools(starter_engine: EngineClient) -> None:
+    rendered = starter_engine.render(ask(ToolChoice("auto"))).result(timeout=60)
+    assert "get_weather" in rendered.text
+    assert "<tool_call>" in rendered.text
+    assert "get_weather" not in starter_engine.render(ask(ToolChoice("none"))).result(60).text
