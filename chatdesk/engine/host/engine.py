@@ -44,6 +44,7 @@ from chatdesk.engine.host.probabilities import ProbabilityProbe, WireChoice
 from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
 from chatdesk.engine.host.prompting import PromptBuilder, PromptError, cut_after_reply
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
+from chatdesk.engine.host.speculative import Speculator
 from chatdesk.engine.host.state_cache import DiskStates
 from chatdesk.engine.templates import (
     MAX_RENDER_SECONDS,
@@ -238,7 +239,7 @@ class Engine:
             n_batch=min(options.n_batch or DEFAULT_BATCH, n_ctx),
             n_threads=options.n_threads or threads,
             n_threads_batch=options.n_threads or batch_threads,
-            flash_attn=options.flash_attn if options.flash_attn is not None or gpu else False,
+            flash_attn=cpu_flash_attn(options.flash_attn, gpu),
             adaptive_threads=options.n_threads is None and not gpu,
         )
         try:
@@ -478,11 +479,19 @@ class Engine:
                 on_text=job.on_text,
                 stop_at_eog=not settings.ignore_eos,
                 probe=probe,
+                speculator=Speculator(prompt) if self._speculates(settings) else None,
             )
         finally:
             chain.close()
         self._require_cache().record_reply(outcome.evaluated)
         return outcome
+
+    def _speculates(self, settings: SamplingSettings) -> bool:
+        """Speculative decoding only where verifying in a batch is exact: on CPU with flash
+        attention (see ``cpu_flash_attn``); not on a GPU, where nobody measured it yet."""
+        model = self._require_model()
+        offloaded = bool(self.info and self.info.gpu_layers_offloaded)
+        return settings.speculative and model.params.flash_attn is True and not offloaded
 
     # -- status ---------------------------------------------------------------------------
 
@@ -500,6 +509,20 @@ class Engine:
             "threads": self.model.threads if self.model else None,  # the governor's latest
             "last_load_error": self.last_load_error,
         }
+
+
+def cpu_flash_attn(asked: bool | None, gpu: bool) -> bool | None:
+    """Flash attention: as asked; by default llama.cpp's choice on GPU, on for CPU.
+
+    On CPU, llama.cpp's attention without flash attention computes a token's keys and
+    values (and so its logits) slightly differently in a batch than alone; with it, a batch
+    gives exactly the logits one token at a time gives (measured: bit for bit), which is
+    what lets speculative decoding verify drafts in one batch without changing the reply.
+    Decode speed measured the same either way on this machine (docs/architecture).
+    """
+    if asked is not None or gpu:
+        return asked
+    return True
 
 
 def prompt_progress(
@@ -545,5 +568,7 @@ def reply_stats(
         decode_seconds=decode_seconds,
         decode_tokens_per_second=after_first / decode_seconds if decode_seconds > 0 else 0.0,
         prompt_tokens_per_second=evaluated / prompt_seconds if prompt_seconds > 0 else 0.0,
+        drafted_tokens=outcome.drafted,
+        accepted_tokens=outcome.accepted,
         **base,
     )

@@ -278,6 +278,21 @@ class LoadedModel:
         batch.logits[len(tokens) - 1] = 1 if last else 0
         self._check(llama_cpp.llama_decode(self.ctx, batch), start)
 
+    def evaluate_all(self, tokens: Sequence[int], start: int) -> None:
+        """Evaluate a few tokens (at most ``n_batch``) in one batch with logits for every
+        one of them (speculative decoding verifies drafts this way)."""
+        if self._governor is not None and self._governor.due():
+            self._retune()
+        batch = self._batch
+        batch.n_tokens = len(tokens)
+        for index, token in enumerate(tokens):
+            batch.token[index] = token
+            batch.pos[index] = start + index
+            batch.n_seq_id[index] = 1
+            batch.seq_id[index][0] = SEQ
+            batch.logits[index] = 1
+        self._check(llama_cpp.llama_decode(self.ctx, batch), start)
+
     def evaluate_one(self, token: int, position: int) -> None:
         """Evaluate one sampled token (the fast path of the decode loop)."""
         if self._governor is not None and self._governor.due():
@@ -307,9 +322,10 @@ class LoadedModel:
             raise DecodeFailed("the context is full", context_full=True)
         raise DecodeFailed(f"llama_decode failed with status {status}")
 
-    def sample(self, chain: SamplerChain) -> int:
-        """Sample the next token from the last logits (the chain records it)."""
-        return int(llama_cpp.llama_sampler_sample(chain.pointer, self.ctx, -1))
+    def sample(self, chain: SamplerChain, index: int = -1) -> int:
+        """Sample the next token from the logits of batch entry ``index`` (default: the
+        last one); the chain records it."""
+        return int(llama_cpp.llama_sampler_sample(chain.pointer, self.ctx, index))
 
     # -- lifetime -------------------------------------------------------------------------
 
