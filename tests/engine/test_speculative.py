@@ -9,6 +9,7 @@ probabilities, and the reply's figures say how many tokens were drafted and kept
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,7 @@ from chatdesk.engine.host.speculative import (
     NgramDrafter,
     Speculator,
 )
-from chatdesk.engine.types import SamplingSettings
+from chatdesk.engine.types import LoadOptions, SamplingSettings
 
 PASSAGE = (
     "The library opens at nine in the morning and closes at six in the evening. "
@@ -164,3 +165,18 @@ def test_the_next_turn_reuses_the_cache_after_a_speculative_reply(
     stream = starter_engine.generate(follow, "", SamplingSettings(temperature=0.0, max_tokens=4))
     stats = stream.wait(timeout=120)
     assert stats.evaluated_prompt_tokens < 20  # only the new turn: rejected drafts left no trace
+
+
+@pytest.mark.slow
+def test_a_model_whose_batches_differ_is_decoded_plainly(gemma_model_path: Path) -> None:
+    """Gemma 3 270M's K-quant batch kernels give other logits than single tokens: no
+    drafting there (it would change the reply); the reply is the plain one."""
+    pytest.importorskip("llama_cpp")
+    client = EngineClient()
+    try:
+        client.load(LoadOptions(gemma_model_path, n_ctx=1024, n_threads=1)).result(timeout=300)
+        plain, fast = both_ways(client, SamplingSettings(temperature=0.0, max_tokens=24))
+        assert fast.text == plain.text
+        assert fast.wait().drafted_tokens == 0
+    finally:
+        client.close()

@@ -68,6 +68,7 @@ from chatdesk.gguf_metadata import GGUFError, GGUFMetadata, control_token_texts,
 DEFAULT_BATCH = 512
 PROGRESS_MIN_TOKENS = 64  # shorter prompts are evaluated too fast to need progress
 GPU_PROMPT_CHUNK = 128  # no abort callback on GPU backends: small chunks keep cancel quick
+EXACT_CHECK_TOKENS = 5  # a batch of 5: llama.cpp's 4-row batch kernels plus a single row
 DEFAULT_STATE_CACHE_MB = 1024
 DISK_STATE_BYTES = 4 * 1024**3  # conversation KV states kept under the cache folder
 
@@ -137,6 +138,7 @@ class Engine:
         self.cache: PromptCache | None = None
         self.prompts: PromptBuilder | None = None
         self.last_load_error: str | None = None
+        self.exact_batches: bool | None = None  # checked at the first speculative reply
         self.busy = False
         llama_cpp.llama_backend_init()
 
@@ -185,6 +187,7 @@ class Engine:
             raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
         model = self._create_context(raw_model, options, metadata, gpu is not None)
         self.model, self.metadata, self.template = model, metadata, template
+        self.exact_batches = None
         self.prompts = PromptBuilder(
             model,
             template[0],
@@ -394,6 +397,8 @@ class Engine:
             "seed": seed,
             "n_ctx": model.n_ctx,
         }
+        if settings.speculative and self.exact_batches is None:
+            self.exact_batches = self._check_batches(plan)
         try:
             position = self._evaluate_prompt(plan, job.cancel, job.on_progress)
         except DecodeCancelled:
@@ -487,11 +492,22 @@ class Engine:
         return outcome
 
     def _speculates(self, settings: SamplingSettings) -> bool:
-        """Speculative decoding only where verifying in a batch is exact: on CPU with flash
-        attention (see ``cpu_flash_attn``); not on a GPU, where nobody measured it yet."""
-        model = self._require_model()
-        offloaded = bool(self.info and self.info.gpu_layers_offloaded)
-        return settings.speculative and model.params.flash_attn is True and not offloaded
+        """Speculative decoding only where verifying drafts in a batch gives exactly the
+        logits plain decoding gives (checked once per loaded model: ``_check_batches``)."""
+        return settings.speculative and self.exact_batches is True
+
+    def _check_batches(self, plan: PreparedPrompt) -> bool | None:
+        """Once per model, before the first speculative reply's prompt: do a batch and
+        single tokens give the same logits here? (None: no room to check this time.)"""
+        model, cache = self._require_model(), self._require_cache()
+        probe = plan.tokens[:EXACT_CHECK_TOKENS]
+        if len(probe) < EXACT_CHECK_TOKENS or plan.keep + len(probe) >= model.n_ctx:
+            return None
+        try:
+            return model.batch_is_exact(probe, plan.keep)
+        except (DecodeFailed, DecodeCancelled):
+            cache.forget_after(plan.keep)
+            return False
 
     # -- status ---------------------------------------------------------------------------
 

@@ -293,6 +293,25 @@ class LoadedModel:
             batch.logits[index] = 1
         self._check(llama_cpp.llama_decode(self.ctx, batch), start)
 
+    def batch_is_exact(self, tokens: Sequence[int], start: int) -> bool:
+        """Whether evaluating ``tokens`` in one batch gives bit for bit the logits that
+        evaluating them one at a time gives (at positions ``start``...; the cache is left
+        as it was). Not so everywhere: llama.cpp picks other kernels for a batch (e.g. the
+        repacked K-quant matrix kernels, or attention without flash attention on CPU)."""
+        singles = []
+        for offset, token in enumerate(tokens):
+            self.evaluate_one(token, start + offset)
+            singles.append(self._logits_bytes(-1))
+        self.truncate(start)
+        self.evaluate_all(tokens, start)
+        batch = [self._logits_bytes(index) for index in range(len(tokens))]
+        self.truncate(start)
+        return singles == batch
+
+    def _logits_bytes(self, index: int) -> bytes:
+        pointer = llama_cpp.llama_get_logits_ith(self.ctx, index)
+        return ctypes.string_at(pointer, self.n_vocab * ctypes.sizeof(ctypes.c_float))
+
     def evaluate_one(self, token: int, position: int) -> None:
         """Evaluate one sampled token (the fast path of the decode loop)."""
         if self._governor is not None and self._governor.due():

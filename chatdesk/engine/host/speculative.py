@@ -19,6 +19,14 @@ deterministic draft. Token probabilities are reported from the logits of each po
 they work unchanged; so would a grammar sampler in the chain, since every kept token passes
 through it.
 
+That holds only where llama.cpp computes a token's logits in a batch exactly as it computes
+them alone, which is not everywhere: on CPU attention without flash attention differs
+(so the host now turns flash attention on by default on CPU), and the repacked K-quant
+kernels that a model like Gemma 3 270M (Q4_K_M) uses differ too. So the engine checks once
+per loaded model, before the first speculative reply, that a batch of five gives bit for bit
+the logits of five single evaluations, and drafts only where it does; elsewhere replies are
+decoded plainly (``drafted_tokens`` stays 0).
+
 ``DraftPolicy`` decides per step whether drafting pays, and how many tokens to draft: it
 keeps the measured acceptance rate per match length (a draft continues a match of 2-4
 tokens; longer matches are right more often) and the measured cost of evaluating a batch of
