@@ -14,6 +14,7 @@ import statistics
 from typing import Any
 
 from chatdesk.engine.client import EngineClient
+from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.types import ReplyStats, SamplingSettings
 
 SENTENCE = "In conversation {name} we talked about item {n}, which is stored on shelf {s}. "
@@ -24,7 +25,7 @@ SAMPLING = SamplingSettings(temperature=0.0, max_tokens=4, ignore_eos=True)
 def turn(client: EngineClient, history: list[dict[str, str]], text: str, key: str) -> ReplyStats:
     """One turn of conversation ``key``: add ``text``, get a short reply, keep it."""
     history.append({"role": "user", "content": text})
-    stream = client.generate(history, "", SAMPLING, key)
+    stream = client.generate(ChatRequest.of(history, sampling=SAMPLING, conversation_key=key))
     stats = stream.wait(timeout=900)
     history.append({"role": "assistant", "content": stream.text})
     return stats

@@ -23,6 +23,7 @@ from typing import Any
 
 from chatdesk.cli.errors import CLIError
 from chatdesk.engine.client import EngineClient
+from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.types import EngineError, ReplyStats, SamplingSettings
 
 TASKS = ("rewrite", "code-edit", "rag", "chat")
@@ -100,7 +101,8 @@ def task(name: str, tokens: int) -> Task:
 def one_reply(client: EngineClient, job: Task, speculative: bool) -> tuple[ReplyStats, str]:
     """Send the task once; its figures and text."""
     sampling = replace(job.sampling, speculative=speculative)
-    stream = client.generate(job.messages, job.system_prompt, sampling)
+    request = ChatRequest.of(job.messages, system_prompt=job.system_prompt, sampling=sampling)
+    stream = client.generate(request)
     try:
         stats = stream.wait(timeout=600)
     except EngineError as error:

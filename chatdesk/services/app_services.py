@@ -108,13 +108,9 @@ class AppServices:
     def documents(self) -> DocumentService:
         """Document collections (opened on first use); embeddings share the chat's engine host."""
         if self._documents is None:
-            from chatdesk.engine.client import EngineClient
             from chatdesk.services.documents import DocumentService
 
-            engine = self.engine.engine
-            self._documents = DocumentService(
-                engine=engine if isinstance(engine, EngineClient) else None
-            )
+            self._documents = DocumentService(engine=self.engine.local_client())
         return self._documents
 
     @property

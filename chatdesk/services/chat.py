@@ -12,8 +12,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from chatdesk.docs.records import Passage
+from chatdesk.engine.request import RenderedPrompt
+from chatdesk.engine.types import EngineError
 from chatdesk.services.tool_turns import ALL_TOOLS
-from chatdesk.services.turns import TurnService
+from chatdesk.services.turns import TurnService, engine_request
 from chatdesk.store import Message, Store
 
 
@@ -74,7 +76,23 @@ class ChatService:
         if steps is not None and steps.tools.offered_in_chat():  # as the next turn will be
             request.extras["tools"] = ALL_TOOLS
             steps.prepare(request)
-        schemas = request.extras.get("tool_schemas")
-        tools = {"tools": schemas} if schemas else {}
-        engine = self.turns.engines.engine
-        return engine.render_prompt(request.messages, request.system_prompt, **tools)
+        try:
+            rendering = self.turns.engines.engine.render(
+                engine_request(request, request.extras.get("tool_schemas"))
+            )
+        except EngineError as error:
+            rendering = Future[RenderedPrompt]()
+            rendering.set_exception(error)
+        answer: Future[tuple[str, int]] = Future()
+        rendering.add_done_callback(lambda done: _as_text_and_tokens(done, answer))
+        return answer
+
+
+def _as_text_and_tokens(done: Future[RenderedPrompt], answer: Future[tuple[str, int]]) -> None:
+    """Complete ``answer`` with the rendered prompt's text and token count (or its error)."""
+    error = done.exception()
+    if error is not None:
+        answer.set_exception(error)
+    else:
+        rendered = done.result()
+        answer.set_result((rendered.text, rendered.tokens))

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatdesk.engine.interface import Engine
 from chatdesk.engine.types import EngineError, EngineHostDied, ErrorCode, LoadOptions, ModelInfo
@@ -37,6 +37,9 @@ from chatdesk.services.model_identity import HashCache, identity_for
 from chatdesk.services.remote_engines import parse_remote_model_key
 from chatdesk.services.settings import SettingsService
 from chatdesk.services.turns import describe_error
+
+if TYPE_CHECKING:
+    from chatdesk.engine.client import EngineClient
 
 log = logging.getLogger("chatdesk.engine")
 
@@ -125,6 +128,18 @@ class EngineSession:
     def engine(self) -> Engine:
         """The engine replies go through: the API scheduler's lane while it runs, else raw."""
         return self.lane or self.raw_engine
+
+    def local_client(self) -> EngineClient | None:
+        """The llama.cpp engine host client of this session's local models (created on
+        first use), whatever engine replies go through now (the API server's lane, a
+        remote engine): documents embed through it, so no second engine host starts.
+        None when the local engine is not an engine host (a test's stand-in)."""
+        from chatdesk.engine.client import EngineClient
+
+        if "local" not in self._engines:
+            self._engines["local"] = self._open("local")
+        local = self._engines["local"]
+        return local if isinstance(local, EngineClient) else None
 
     @property
     def raw_engine(self) -> Engine:

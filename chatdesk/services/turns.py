@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chatdesk.engine.interface import ChatMessage, Engine, ReplyHandle
+from chatdesk.engine.request import ChatRequest, ToolSpec
 from chatdesk.engine.types import (
     ContextFitted,
     EngineError,
@@ -358,12 +359,8 @@ class TurnService:
         schemas = request.extras.get("tool_schemas")
         if schemas and turn.tools is None and self.tool_steps is not None:
             turn.tools = self.tool_steps.state_for(turn)
-        tools = {"tools": schemas} if schemas else {}  # engines without tools never see it
         try:
-            turn.handle = self.engines.engine.generate(
-                request.messages, request.system_prompt, to_sampling(request.sampling),
-                conversation_key=request.conversation_id, **tools,
-            )  # fmt: skip
+            turn.handle = self.engines.engine.generate(engine_request(request, schemas))
             turn.handle.on_event(lambda event: self.dispatch(lambda: self._apply(turn, event)))
         except Exception as error:  # the engine refused at once: the turn fails the same way
             failure = ReplyFailed(error=as_engine_error(error))
@@ -506,6 +503,17 @@ def stats_to_dict(stats: ReplyStats | None) -> dict[str, Any]:
         "tokens_per_second": round(stats.decode_tokens_per_second, 2),
         "finish_reason": stats.finish_reason,
     }
+
+
+def engine_request(request: TurnRequest, tools: list[dict[str, Any]] | None) -> ChatRequest:
+    """The engine's request for a turn (``tools``: OpenAI-style function schemas)."""
+    return ChatRequest.of(
+        request.messages,
+        system_prompt=request.system_prompt,
+        sampling=to_sampling(request.sampling),
+        tools=tuple(ToolSpec.from_openai(tool) for tool in tools or ()),
+        conversation_key=request.conversation_id,
+    )
 
 
 def to_sampling(settings: dict[str, float | int]) -> SamplingSettings:

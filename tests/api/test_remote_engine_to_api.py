@@ -10,6 +10,7 @@ from chatdesk.engine.types import EngineError, LoadOptions, SamplingSettings
 from chatdesk.remote.registry import RemoteEngineRegistry
 from chatdesk.store import Store
 from tests.api.conftest import MODEL_ID, start_api
+from tests.support.chat_requests import chat
 
 pytestmark = pytest.mark.slow
 
@@ -32,9 +33,11 @@ def test_key_from_the_environment_reaches_the_server(
         try:
             engine.load(LoadOptions(MODEL_ID)).result(timeout=30)
             reply = engine.generate(
-                [{"role": "user", "content": "What is the capital of France?"}],
-                "",
-                SamplingSettings(temperature=0, max_tokens=12),
+                chat(
+                    [{"role": "user", "content": "What is the capital of France?"}],
+                    system_prompt="",
+                    sampling=SamplingSettings(temperature=0, max_tokens=12),
+                )
             )
             reply.wait(timeout=120)
             assert "Paris" in reply.text

@@ -91,6 +91,7 @@ from PySide6.QtCore import QTimer
 from chatdesk.ui.app import create_application, create_window
 from chatdesk.services.app_services import AppServices
 from chatdesk.engine.host.memory import resident_memory
+from chatdesk.engine.request import ChatRequest, Message
 QUESTION = 'What is the capital of France?'
 app = create_application(sys.argv)
 services = AppServices.create()
@@ -110,7 +111,8 @@ def tick():
         marks['first_token'] = now
         client = services.engine.engine
         status = client.status().result()
-        prompt = client.render_prompt([{'role': 'user', 'content': QUESTION}]).result()[0]
+        question = ChatRequest((Message.of('user', QUESTION),))
+        prompt = client.render(question).result().text
         marks.update(app_rss=resident_memory(), host_rss=status['rss_bytes'], prompt=prompt,
                      n_ctx=status['model']['n_ctx'], threads=status['threads'])
         print(json.dumps(marks), flush=True)

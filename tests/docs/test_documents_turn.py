@@ -14,6 +14,7 @@ from chatdesk.engine.types import LoadOptions, ReplyDone, ReplyStats, SamplingSe
 from chatdesk.services.documents import DocumentService
 from chatdesk.services.documents_turn import PASSAGES_KEY, DocumentTurns
 from chatdesk.store import Store
+from tests.support.chat_requests import chat
 
 
 @dataclass
@@ -86,7 +87,11 @@ def test_the_real_model_answers_from_a_passage(
     with EngineClient() as client:
         client.load(LoadOptions(starter_model_path, n_ctx=2048, n_threads=1)).result(timeout=120)
         reply = client.generate(
-            request.messages, "", SamplingSettings(temperature=0, seed=1, max_tokens=40)
+            chat(
+                request.messages,
+                system_prompt="",
+                sampling=SamplingSettings(temperature=0, seed=1, max_tokens=40),
+            )
         )
         reply.wait(timeout=120)
     assert "Zubrowka" in reply.text

@@ -8,6 +8,7 @@ import pytest
 
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import ContextFitted, LoadOptions, SamplingSettings
+from tests.support.chat_requests import chat
 
 pytest.importorskip("llama_cpp")
 QWEN = Path(__file__).parent.parent / "data" / "templates" / "Qwen-Qwen2.5-7B-Instruct.jinja"
@@ -32,7 +33,11 @@ HISTORY = [
 
 
 def prompt_tokens(client: EngineClient, tools: list[dict[str, object]] | None) -> int:
-    stream = client.generate(HISTORY, "", SamplingSettings(max_tokens=1, seed=1), tools=tools)
+    stream = client.generate(
+        chat(
+            HISTORY, system_prompt="", sampling=SamplingSettings(max_tokens=1, seed=1), tools=tools
+        )
+    )
     fitted = next(e for e in stream if isinstance(e, ContextFitted))
     stream.wait(timeout=60)
     return fitted.prompt_tokens
@@ -52,7 +57,8 @@ def test_show_prompt_renders_the_tools_and_the_tool_turn(
 ) -> None:
     options = LoadOptions(tiny_model_path, n_ctx=2048, chat_template=QWEN.read_text())
     fresh_engine.load(options).result(timeout=60)
-    text, tokens = fresh_engine.render_prompt(HISTORY, "", tools=[TOOL]).result(timeout=60)
+    rendered = fresh_engine.render(chat(HISTORY, system_prompt="", tools=[TOOL])).result(timeout=60)
+    text, tokens = rendered.text, rendered.tokens
     assert '"name": "calculator"' in text
     assert "<tools>" in text
     assert '<tool_call>\n{"name": "calculator", "arguments": {"expression": "2**64"}}' in text

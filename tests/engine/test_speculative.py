@@ -22,6 +22,7 @@ from chatdesk.engine.host.speculative import (
     Speculator,
 )
 from chatdesk.engine.types import LoadOptions, SamplingSettings
+from tests.support.chat_requests import chat
 
 PASSAGE = (
     "The library opens at nine in the morning and closes at six in the evening. "
@@ -93,7 +94,7 @@ def test_the_speculator_indexes_the_reply_as_it_grows() -> None:
 
 
 def generate(engine: EngineClient, settings: SamplingSettings) -> ReplyStream:
-    stream = engine.generate(REWRITE, "", settings)
+    stream = engine.generate(chat(REWRITE, sampling=settings))
     stream.wait(timeout=300)
     return stream
 
@@ -162,7 +163,9 @@ def test_the_next_turn_reuses_the_cache_after_a_speculative_reply(
     first = generate(starter_engine, SamplingSettings(temperature=0.0, max_tokens=64))
     follow = [*REWRITE, {"role": "assistant", "content": first.text}]
     follow.append({"role": "user", "content": "Thanks."})
-    stream = starter_engine.generate(follow, "", SamplingSettings(temperature=0.0, max_tokens=4))
+    stream = starter_engine.generate(
+        chat(follow, sampling=SamplingSettings(temperature=0.0, max_tokens=4))
+    )
     stats = stream.wait(timeout=120)
     assert stats.evaluated_prompt_tokens < 20  # only the new turn: rejected drafts left no trace
 
