@@ -30,6 +30,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="starter,gemma")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--sizes", default="1000,1750,2500,3250,4000", help="history tokens")
     args = parser.parse_args()
     result: dict[str, object] = {"loadavg_before": os.getloadavg()}
     for name in args.models.split(","):
@@ -40,7 +41,8 @@ def main() -> None:
         client = EngineClient(auto_reload=False)
         try:
             client.load(LoadOptions(path, n_ctx=8192, n_threads=args.threads)).result(timeout=300)
-            figures = measure_switch_back(client)
+            sizes = tuple(int(size) for size in args.sizes.split(","))
+            figures = measure_switch_back(client, sizes)
             status = client.status().result()
             figures["saved_state_bytes"] = status.get("saved_state_bytes")
         finally:

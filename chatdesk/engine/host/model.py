@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import llama_cpp
 
@@ -212,11 +213,16 @@ class LoadedModel:
         del view
         return data[:written] if written != size else data
 
-    def restore_sequence(self, data: bytearray) -> bool:
-        """Replace the KV cache with ``save_sequence`` output; False if llama.cpp refused."""
+    def restore_sequence(self, data: bytes | bytearray) -> bool:
+        """Replace the KV cache with ``save_sequence`` output; False if llama.cpp refused.
+
+        Reads ``data`` in place (no copy: a long conversation's state is ~100 MB)."""
         self.clear()
         size = len(data)
-        view = (ctypes.c_uint8 * size).from_buffer(data)
+        if isinstance(data, bytearray):
+            view: Any = (ctypes.c_uint8 * size).from_buffer(data)
+        else:
+            view = ctypes.cast(ctypes.c_char_p(data), ctypes.POINTER(ctypes.c_uint8))
         read = int(llama_cpp.llama_state_seq_set_data(self.ctx, view, size, SEQ))
         del view
         if read == 0:
