@@ -50,9 +50,11 @@ def main() -> None:
         result[name] = figures
         back = ", ".join(f"{t * 1000:.0f}" for t in figures["ttft_back"])
         new = ", ".join(f"{t * 1000:.0f}" for t in figures["ttft_new"])
+        stay = ", ".join(f"{t * 1000:.0f}" for t in figures["ttft_stay"])
         print(
-            f"{name}: switch back ratio {figures['switch_back_ratio']:.2f}; TTFT ms back "
-            f"[{back}] new [{new}]; evaluated back {figures['evaluated_back']}; "
+            f"{name}: switch back ratio {figures['switch_back_ratio']:.2f} (back / new), "
+            f"{figures['back_over_stay_ratio']:.2f} (back / staying); TTFT ms back "
+            f"[{back}] new [{new}] staying [{stay}]; evaluated back {figures['evaluated_back']}; "
             f"history {figures['history_tokens']}; saved states "
             f"{(figures['saved_state_bytes'] or 0) / 2**20:.0f} MiB",
             flush=True,
