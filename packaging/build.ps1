@@ -1,19 +1,25 @@
 # Build the ChatDesk app for Windows into dist\.
 #
-#   powershell -ExecutionPolicy Bypass -File packaging\build.ps1 [-BundleOnly]
+#   powershell -ExecutionPolicy Bypass -File packaging\build.ps1 [-Release] [-BundleOnly]
 #
 # Always: dist\chatdesk\ (one-folder bundle): chatdesk.exe takes the same command line as
 # `chatdesk` (console), chatdeskw.exe opens the window without a console (Start menu).
 # Then, unless -BundleOnly: dist\ChatDesk-<version>-windows-x64-setup.exe with Inno Setup 6
 # (iscc.exe on PATH or in its default folder).
-# Environment: PYTHON (default: python) must have ChatDesk's dependencies and PyInstaller
-# (pip install -e .[packaging]); CHATDESK_RELEASE=1 refuses a llama.cpp built with native
-# CPU flags; CHATDESK_SIGN_* signs the executables and the installer (see windows\sign.ps1).
-param([switch]$BundleOnly)
+# Python: $env:PYTHON when set, else the checkout's own .venv (python -m venv .venv, then
+# .venv\Scripts\pip install -e .[dev,packaging]), never whatever python is on PATH.
+# -Release (or CHATDESK_RELEASE=1) refuses a llama.cpp built with native CPU flags (an error;
+# otherwise a warning); CHATDESK_SIGN_* signs the executables and the installer (windows\sign.ps1).
+param([switch]$Release, [switch]$BundleOnly)
 $ErrorActionPreference = "Stop"
 
 Set-Location (Split-Path -Parent $PSScriptRoot)
-$python = if ($env:PYTHON) { $env:PYTHON } else { "python" }
+$venvPython = Join-Path (Get-Location).Path ".venv\Scripts\python.exe"
+$python = if ($env:PYTHON) { $env:PYTHON } elseif (Test-Path $venvPython) { $venvPython } else {
+    throw "build.ps1: no .venv here: python -m venv .venv; .venv\Scripts\pip install -e .[dev,packaging]"
+}
+if ($env:CHATDESK_RELEASE -eq "1") { $Release = $true }
+Write-Host "== Python: $python"
 $env:PYTHONPATH = (Get-Location).Path
 
 function Invoke-Checked([string]$what) {
@@ -28,7 +34,7 @@ Write-Host "== ChatDesk $version for Windows"
 Write-Host "== llama.cpp portability"
 & $python packaging\check_llama.py
 if ($LASTEXITCODE -ne 0) {
-    if ($env:CHATDESK_RELEASE -eq "1") { throw "build.ps1: refusing a release build with this llama.cpp" }
+    if ($Release) { throw "build.ps1: error: refusing a release build with a native-only llama.cpp (packaging/build_llama.sh cpu)" }
     Write-Warning "this bundle runs only on CPUs like the build machine's"
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the ChatDesk app for this OS (Linux or macOS) into dist/.
 #
-#   packaging/build.sh [--bundle-only]
+#   packaging/build.sh [--release] [--bundle-only]
 #
 # Always: dist/chatdesk/ (one-folder bundle; dist/chatdesk/chatdesk takes the same command
 # line as `chatdesk`). Then, unless --bundle-only:
@@ -9,15 +9,31 @@
 #          when appimagetool is on PATH;
 #   macOS: dist/ChatDesk.app (signed when CHATDESK_CODESIGN_IDENTITY is set) and
 #          dist/ChatDesk-<version>-macos-<arch>.dmg.
-# Environment: PYTHON (default: python3) must have ChatDesk's dependencies and PyInstaller
-# (pip install -e '.[packaging]'). CHATDESK_RELEASE=1 refuses a llama.cpp built with native
-# CPU flags (see packaging/build_llama.sh); otherwise that is only a warning.
+# Python: $PYTHON when set, else the checkout's own .venv (the one ./run and ./test make;
+# scripts/bootstrap.sh makes it when it is missing), never whatever python3 is on PATH.
+# --release (or CHATDESK_RELEASE=1) refuses a llama.cpp built with native CPU flags (see
+# packaging/build_llama.sh) with an error; a development build only warns.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
 bundle_only=0
-[[ "${1:-}" == "--bundle-only" ]] && bundle_only=1
+release=${CHATDESK_RELEASE:-0}
+for arg in "$@"; do
+    case "$arg" in
+        --bundle-only) bundle_only=1 ;;
+        --release) release=1 ;;
+        *) echo "build.sh: unknown option $arg (--release, --bundle-only)" >&2; exit 2 ;;
+    esac
+done
+if [[ -z "${PYTHON:-}" ]]; then
+    if [[ -x .venv/bin/python ]]; then
+        PYTHON=$PWD/.venv/bin/python
+    else
+        source scripts/bootstrap.sh  # makes .venv (Python >= 3.12) with ChatDesk and PyInstaller
+        PYTHON=$VENV/bin/python
+    fi
+fi
+echo "== Python: $PYTHON"
 
 missing=()
 "$PYTHON" -c "import PyInstaller" 2>/dev/null || missing+=("PyInstaller (pip install -e '.[packaging]')")
@@ -35,8 +51,9 @@ echo "== ChatDesk $version for $(uname -s) $arch"
 
 echo "== llama.cpp portability"
 if ! "$PYTHON" packaging/check_llama.py; then
-    if [[ "${CHATDESK_RELEASE:-0}" == 1 ]]; then
-        echo "build.sh: refusing a release build with this llama.cpp" >&2
+    if [[ "$release" == 1 ]]; then
+        echo "build.sh: error: refusing a release build with a native-only llama.cpp" \
+            "(build a portable one: packaging/build_llama.sh cpu --install)" >&2
         exit 1
     fi
     echo "build.sh: WARNING: this bundle runs only on CPUs like the build machine's" >&2

@@ -62,9 +62,11 @@ echo "== building $source for $target"
 echo "CMAKE_ARGS=\"$cmake_args\""
 rm -rf build/llama-wheel
 start=$(date +%s)
-# Keep the CMake build folder (absolute: relative paths resolve inside pip's temporary copy).
+# Keep the CMake build folder (absolute: relative paths resolve inside pip's temporary copy;
+# on Windows' Git Bash as D:/..., which the Windows Python understands).
+here=$(pwd -W 2>/dev/null || pwd)
 CMAKE_ARGS="$cmake_args" "$PYTHON" -m pip wheel --no-deps --no-cache-dir \
-    --no-binary llama-cpp-python --config-settings=build-dir="$PWD/build/llama-cmake/$target" \
+    --no-binary llama-cpp-python --config-settings=build-dir="$here/build/llama-cmake/$target" \
     -w build/llama-wheel "$source"
 echo "built in $(($(date +%s) - start)) s"
 wheel=$(ls build/llama-wheel/llama_cpp_python-*.whl)

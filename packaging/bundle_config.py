@@ -94,10 +94,7 @@ EXCLUDED_PACKAGES = (
     "safetensors",
     "sentencepiece",
     "torch",
-    # huggingface_hub imports pydantic only for webhooks and version reports.
-    "pydantic",
-    "pydantic_core",
-)
+)  # pydantic stays: the API server (FastAPI) and the MCP SDK are built on it
 
 
 @dataclass(frozen=True)

@@ -81,11 +81,14 @@ def missing_tools() -> list[str]:
 class VirtualDisplay:
     """An Xvfb server on a free display number, with just enough Xlib to drive one app."""
 
-    def __init__(self, width: int = 1280, height: int = 800) -> None:
+    def __init__(self, width: int = 1280, height: int = 800, number: int | None = None) -> None:
+        """``number``: this display number (e.g. 91, away from those others use); default:
+        the first free one, as Xvfb picks it."""
         read_end, write_end = os.pipe()
         self.process = subprocess.Popen(
             [
                 "Xvfb",
+                *([f":{number}"] if number is not None else []),
                 "-displayfd",
                 str(write_end),
                 "-screen",
@@ -191,6 +194,12 @@ class VirtualDisplay:
         time.sleep(0.3)
         for char in text:
             self._press("space" if char == " " else char)
+        self._press("Return")
+
+    def press_return(self, window: Window) -> None:
+        """Focus the window and press Return (send again what the input box holds)."""
+        self.x11.XSetInputFocus(self.display, window.id, REVERT_TO_PARENT, CURRENT_TIME)
+        self.x11.XSync(self.display, 0)
         self._press("Return")
 
     def _press(self, key_name: str) -> None:

@@ -3,11 +3,13 @@ GGUF test models."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.scripted_engine import ScriptedEngine
+from tests.support.wheels import FakeIndex
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +21,25 @@ def chatdesk_home(
     monkeypatch.setenv("CHATDESK_HOME", str(home))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return home
+
+
+@pytest.fixture
+def package_index(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], FakeIndex]]:
+    """``serve(folder)``: a local PEP 691 index of ``folder``'s wheels (127.0.0.1) that
+    ChatDesk's package-index client uses for the rest of the test."""
+    from chatdesk.hub.package_index import INDEX_VARIABLE
+
+    servers: list[FakeIndex] = []
+
+    def serve(folder: Path) -> FakeIndex:
+        folder.mkdir(parents=True, exist_ok=True)
+        servers.append(FakeIndex(folder))
+        monkeypatch.setenv(INDEX_VARIABLE, servers[-1].url)
+        return servers[-1]
+
+    yield serve
+    for server in servers:
+        server.close()
 
 
 @pytest.fixture

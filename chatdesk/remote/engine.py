@@ -557,7 +557,8 @@ class RemoteEngine:
 
     def _render(self, request: ChatRequest) -> RenderedPrompt:
         refuse_unsupported(request, self.capabilities, f"The remote engine {self.name!r}")
-        counted = estimate_text(counted_system(request), request.template_messages())
+        kept, _fitted = self.fit(request)  # what generate would send
+        counted = estimate_text(counted_system(request), [m.to_template() for m in kept])
         tokens, exact = self.count_tokens(counted)
         how = (
             "Token count by the server's tokenizer (with ChatML-style markers per message)."
@@ -565,7 +566,7 @@ class RemoteEngine:
             else "Token count estimated: 4 characters a token (no tokenizer endpoint found)."
         )
         body = {
-            "messages": chat_messages(request.system_prompt, request.messages),
+            "messages": chat_messages(request.system_prompt, kept),
             **request_fields(request, self.facts.dialect),
         }
         text = json.dumps(body, ensure_ascii=False, indent=2)

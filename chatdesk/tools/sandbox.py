@@ -9,13 +9,18 @@ hold; the result names them, so a user on a system without one of them knows.
 Here, in the caller, the process gets a wall-clock limit (the whole process group is
 killed when it runs over), and its output is read with a size cap (killed when it prints
 more). A run that is stopped says why in one line: wall time, CPU time, memory, output,
-or the processes limit. Nothing the code does can raise into the caller. On Windows the
-tool refuses to run (no sandbox is written for it yet).
+or the processes limit. Nothing the code does can raise into the caller.
+
+macOS locks the child in with Seatbelt (``sandbox_macos``), Windows with a Job Object
+(``sandbox_windows``: no file or network isolation there yet, and the report says so). On
+Windows the report comes as the first line of the child's stderr (no descriptor passing),
+written before the model's code runs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -28,8 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from chatdesk.tools.sandbox_child import REPORT_PREFIX
+
 CHILD = Path(__file__).with_name("sandbox_child.py")
 SANDBOX_SUBCOMMAND = "__python-sandbox"  # hidden command of the frozen ``chatdesk`` executable
+WINDOWS = os.name == "nt"
+QUOTA_EXCEEDED = 1816  # Windows: ERROR_NOT_ENOUGH_QUOTA, the Job Object's CPU-time kill
 
 
 def child_command() -> list[str]:
@@ -101,8 +110,6 @@ class _CappedReader(threading.Thread):
 
 def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
     """Run ``code``; never raises for anything the code does."""
-    if os.name != "posix":  # no sandbox written for Windows yet: refuse rather than run bare
-        return SandboxResult(None, "", "", "the python tool needs Linux or macOS")
     limits = limits or SandboxLimits()
     workdir = tempfile.mkdtemp(prefix="chatdesk-python-")
     try:
@@ -125,6 +132,10 @@ def _config(workdir: Path, code: str, limits: SandboxLimits, report_fd: int) -> 
 
 
 def _run_in(workdir: Path, code: str, limits: SandboxLimits) -> SandboxResult:
+    if WINDOWS:
+        process = _start(workdir, None)
+        with process:
+            return _supervise(process, _config(workdir, code, limits, -1), None, limits)
     report_read, report_write = os.pipe()
     try:
         process = _start(workdir, report_write)
@@ -136,7 +147,7 @@ def _run_in(workdir: Path, code: str, limits: SandboxLimits) -> SandboxResult:
 
 
 def _supervise(
-    process: subprocess.Popen[bytes], config: bytes, report_read: int, limits: SandboxLimits
+    process: subprocess.Popen[bytes], config: bytes, report_read: int | None, limits: SandboxLimits
 ) -> SandboxResult:
     stopped: list[str] = []
     kill = _killer(process, stopped)
@@ -152,7 +163,7 @@ def _supervise(
 def _watch(
     process: subprocess.Popen[bytes],
     config: bytes,
-    report_read: int,
+    report_read: int | None,
     *,
     limits: SandboxLimits,
     stopped: list[str],
@@ -163,13 +174,26 @@ def _watch(
     out.start()
     err.start()
     _feed(process, config)
-    with os.fdopen(report_read, "rb") as channel:
-        protections = _read_report(channel)
+    protections: dict[str, Any] = {}
+    if report_read is not None:
+        with os.fdopen(report_read, "rb") as channel:
+            protections = _read_report(channel)
     _wait(process, limits.wall_seconds, kill)
     out.join()
     err.join()
-    reason = _reason(process.returncode, stopped, err.text(), limits)
-    return SandboxResult(process.returncode, out.text(), err.text(), reason, protections)
+    stderr = err.text()
+    if report_read is None:
+        protections, stderr = _report_line(stderr)
+    reason = _reason(process.returncode, stopped, stderr, limits)
+    return SandboxResult(process.returncode, out.text(), stderr, reason, protections)
+
+
+def _report_line(stderr: str) -> tuple[dict[str, Any], str]:
+    """(the report, the rest of stderr) when stderr starts with the child's report line."""
+    if not stderr.startswith(REPORT_PREFIX):
+        return {}, stderr
+    line, _, rest = stderr.partition("\n")
+    return _read_report(io.BytesIO(line.removeprefix(REPORT_PREFIX).encode())), rest
 
 
 _running: dict[int, Any] = {}  # pid -> its killer, for every run in progress
@@ -190,16 +214,25 @@ def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
     return stream
 
 
-def _start(workdir: Path, report_fd: int) -> subprocess.Popen[bytes]:
+def _start(workdir: Path, report_fd: int | None) -> subprocess.Popen[bytes]:
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    if WINDOWS:  # SYSTEMROOT: Windows Python cannot start without it
+        env = {"SYSTEMROOT": os.environ.get("SYSTEMROOT", r"C:\Windows"), "TEMP": str(workdir)}
+        flags = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW  # type: ignore[attr-defined]
+        return subprocess.Popen(
+            child_command(),
+            cwd=workdir,
+            env=env,
+            creationflags=flags,
+            **pipes,  # type: ignore[call-overload]
+        )
     return subprocess.Popen(
         child_command(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
         cwd=workdir,
         env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(workdir)},
-        pass_fds=(report_fd,),
+        pass_fds=(report_fd,) if report_fd is not None else (),
         start_new_session=True,  # one process group, killed as a whole
+        **pipes,  # type: ignore[call-overload]
     )
 
 
@@ -226,7 +259,7 @@ def _killer(process: subprocess.Popen[bytes], stopped: list[str]) -> Any:
     def kill(reason: str) -> None:
         if not stopped:
             stopped.append(reason)
-        _reap_group(process.pid)
+        _reap_group(process)
 
     return kill
 
@@ -237,13 +270,18 @@ def _wait(process: subprocess.Popen[bytes], seconds: float, kill: Any) -> None:
     except subprocess.TimeoutExpired:
         kill("wall")
         process.wait()
-    _reap_group(process.pid)
+    _reap_group(process)
 
 
-def _reap_group(pid: int) -> None:
-    """Kill the process group (the code and anything it left running)."""
+def _reap_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill the process group (the code and anything it left running); on Windows the
+    process (its Job Object allows no other, and dies with it)."""
+    if WINDOWS:
+        with contextlib.suppress(OSError):
+            process.kill()
+        return
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)  # POSIX only: the python tool needs os.pass_fds anyway
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def _reason(code: int | None, stopped: list[str], stderr: str, limits: SandboxLimits) -> str | None:
@@ -253,18 +291,24 @@ def _reason(code: int | None, stopped: list[str], stderr: str, limits: SandboxLi
         return f"ran longer than {limits.wall_seconds:g} s (wall-time limit)"
     if stopped and stopped[0] == "output":
         return f"printed more than {limits.output_bytes:,} bytes (output limit)"
-    if code == -signal.SIGXCPU or (code == -signal.SIGKILL and not stopped):
+    if _cpu_limit_hit(code, stopped):
         return f"used more than {limits.cpu_seconds} s of CPU time (CPU limit)"
     if "MemoryError" in stderr:
         return f"tried to use more than {limits.memory_bytes // 2**20} MiB (memory limit)"
     if _started_a_process(stderr):
         return "tried to start a new process (the python tool allows threads, not processes)"
-    if code == -signal.SIGXFSZ:
+    if code == -getattr(signal, "SIGXFSZ", 0) and code:
         return f"wrote a file over {limits.file_bytes // 2**20} MiB (file-size limit)"
     return None
 
 
+def _cpu_limit_hit(code: int | None, stopped: list[str]) -> bool:
+    if WINDOWS:
+        return code == QUOTA_EXCEEDED
+    return code == -signal.SIGXCPU or (code == -signal.SIGKILL and not stopped)
+
+
 def _started_a_process(stderr: str) -> bool:
     last = stderr.strip().splitlines()[-1:] or [""]
-    refused = last[0].startswith(("PermissionError", "BlockingIOError"))
+    refused = last[0].startswith(("PermissionError", "BlockingIOError", "OSError: [WinError 1816]"))
     return refused and any(word in stderr for word in ("fork", "spawn", "subprocess", "Popen"))

@@ -1,6 +1,8 @@
 """The first code the sandboxed ``python`` tool process runs (stdlib only, no chatdesk).
 
-``sandbox.run_python`` starts ``python -I -S`` on this file. It reads its settings as JSON
+``sandbox.run_python`` starts ``python -I -S`` on this file (the frozen app starts itself
+with ``__python-sandbox``, which its launcher sends here before importing anything else: no
+thread may exist before ``unshare``). It reads its settings as JSON
 from stdin, locks itself in, reports on an inherited pipe which limits took hold (a JSON
 object), closes that descriptor, and only then runs the model's code. Each step is tried
 and skipped when the system refuses it, so the report is the truth about this run:
@@ -18,18 +20,25 @@ and skipped when the system refuses it, so the report is the truth about this ru
    kernel-module calls fail with EPERM (threads stay allowed). This is also the process
    limit that holds for root, whom RLIMIT_NPROC does not bind.
 4. resource limits: CPU seconds, address space, processes, file size, open files, no core.
+
+Last, only the standard library stays importable (``standard_library_only``): from source
+``-I -S`` does that; in the frozen app every package sits in one archive, which is cut down to
+the standard library, and Landlock lets the child read only the bundle's standard-library
+files, so the third-party extension modules cannot be loaded either.
 """
 
 from __future__ import annotations
 
 import ctypes
+import importlib
 import json
 import os
-import resource
 import struct
 import sys
 from collections.abc import Callable
 from typing import Any
+
+REPORT_PREFIX = "\x00chatdesk-sandbox-report "  # Windows: the report is stderr's first line
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
@@ -41,9 +50,12 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
     16384,
     1 << 18,
 )
-LIBC = ctypes.CDLL(None, use_errno=True)
-LIBC.syscall.restype = ctypes.c_long
-LIBC.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
+if os.name == "posix":
+    import resource
+
+    LIBC = ctypes.CDLL(None, use_errno=True)
+    LIBC.syscall.restype = ctypes.c_long
+    LIBC.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
 
 
 def _check(result: int, what: str) -> None:
@@ -228,8 +240,25 @@ def lock_in(config: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
+def python_paths() -> tuple[list[str], list[str]]:
+    """(what the child may read of Python, folders to keep visible under a hidden home).
+
+    From source: the interpreter's folders. Frozen: only the standard library's parts of the
+    bundle (the executable, which holds the archive of pure-Python modules, the base library,
+    ``lib-dynload`` and the libraries next to them), not the third-party packages' folders."""
+    app = os.path.dirname(os.path.realpath(sys.executable))
+    meipass = getattr(sys, "_MEIPASS", None)
+    if meipass is None:
+        base = [sys.base_prefix, sys.prefix, app]
+        return base, [os.path.realpath(p) for p in base]
+    top = [os.path.join(meipass, n) for n in os.listdir(meipass)]
+    stdlib = [p for p in sys.path if p != meipass and p.startswith(meipass)]
+    read = [os.path.realpath(sys.executable), *stdlib, *[p for p in top if os.path.isfile(p)]]
+    return read, [app, os.path.realpath(meipass)]
+
+
 def report_steps(config: dict[str, Any]) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
-    base = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))]
+    python, keep = python_paths()
     system = [
         "/usr",
         "/lib",
@@ -240,16 +269,11 @@ def report_steps(config: dict[str, Any]) -> list[tuple[str, Callable[[], dict[st
         "/dev/null",
         "/dev/urandom",
         "/dev/zero",
-        *base,
+        *python,
     ]
     work = config["workdir"]
     steps = [
-        (
-            "namespaces",
-            lambda: enter_namespaces(
-                [os.path.realpath(p) for p in base] + [work], config.get("homes", [])
-            ),
-        ),
+        ("namespaces", lambda: enter_namespaces([*keep, work], config.get("homes", []))),
         ("landlock", lambda: apply_landlock(system, [work, "/dev/null"])),
         ("seccomp", apply_seccomp),
         ("rlimits", lambda: apply_rlimits(config["limits"])),
@@ -257,18 +281,82 @@ def report_steps(config: dict[str, Any]) -> list[tuple[str, Callable[[], dict[st
     return [s for s in steps if s[0] != "namespaces" or config.get("namespaces", True)]
 
 
+def standard_library_only() -> None:
+    """Make only the standard library importable by the model's code.
+
+    Run from source, ``-I -S`` already leaves site-packages out; this also drops this file's
+    folder from ``sys.path``. Frozen, every bundled package sits in the same archive: the
+    archive's table of contents is cut down to the standard library, the bundle's own folder
+    leaves ``sys.path`` (and Landlock keeps its third-party folders unreadable)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    meipass = getattr(sys, "_MEIPASS", None)
+    sys.path[:] = [p for p in sys.path if p not in (here, meipass, "")]
+    for finder in list(sys.path_importer_cache.values()):
+        archive = getattr(finder, "_pyz_archive", None)
+        toc = getattr(archive, "toc", None)
+        if isinstance(toc, dict):
+            for name in [n for n in toc if n.partition(".")[0] not in sys.stdlib_module_names]:
+                del toc[name]
+    sys.path_importer_cache.clear()
+    for name in [n for n in sys.modules if n.partition(".")[0] == "chatdesk"]:
+        del sys.modules[name]
+
+
+def platform_module(name: str) -> Any:
+    """A sibling module: ``chatdesk.tools.<name>`` when imported (frozen app), else ``<name>``
+    (started as a file from source, its folder is ``sys.path[0]``)."""
+    return importlib.import_module(f"{__package__}.{name}" if __package__ else name)
+
+
+def lock_in_here(config: dict[str, Any]) -> dict[str, Any]:
+    """Every protection this OS has; each one that fails is reported, not fatal."""
+    if sys.platform.startswith("linux"):
+        return lock_in(config)
+    report: dict[str, Any] = {}
+    if sys.platform == "darwin":
+        steps = [("seatbelt", lambda: macos_seatbelt(config))]
+        steps.append(("rlimits", lambda: apply_rlimits(config["limits"])))
+    elif os.name == "nt":
+        windows = platform_module("sandbox_windows")
+        steps = [("job_object", lambda: windows.apply_job_object(config["limits"]))]
+    else:
+        steps = [("rlimits", lambda: apply_rlimits(config["limits"]))]
+    for name, step in steps:
+        try:
+            report.update(step())
+        except Exception as error:
+            report[name] = f"not available: {error}"
+    return report
+
+
+def macos_seatbelt(config: dict[str, Any]) -> dict[str, Any]:
+    python, keep = python_paths()
+    homes = sorted({"/Users", "/var/root", *config.get("homes", [])} - {""})
+    macos = platform_module("sandbox_macos")
+    result: dict[str, Any] = macos.apply_seatbelt(config["workdir"], homes, [*python, *keep])
+    return result
+
+
+def send_report(config: dict[str, Any], report: dict[str, Any]) -> None:
+    """To the inherited pipe (POSIX), or as stderr's first line (Windows)."""
+    if config.get("report_fd", -1) < 0:
+        sys.stderr.write(REPORT_PREFIX + json.dumps(report) + "\n")
+        sys.stderr.flush()
+        return
+    with os.fdopen(config["report_fd"], "w") as channel:
+        channel.write(json.dumps(report))
+
+
 def main() -> None:
     config = json.loads(sys.stdin.read())
     os.chdir(config["workdir"])
-    report = lock_in(config) if sys.platform.startswith("linux") else {}
-    if not sys.platform.startswith("linux"):
-        report = apply_rlimits(config["limits"]) if os.name == "posix" else {}
-    with os.fdopen(config["report_fd"], "w") as channel:
-        channel.write(json.dumps(report))
+    send_report(config, lock_in_here(config))
     sys.stdin.close()
     os.environ.clear()
-    os.environ.update({"HOME": config["workdir"], "TMPDIR": config["workdir"]})
+    work = config["workdir"]
+    os.environ.update({"HOME": work, "TMPDIR": work, "TEMP": work, "TMP": work})
     sys.argv = ["<tool>"]
+    standard_library_only()
     run_code(config["code"])
 
 

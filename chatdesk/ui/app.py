@@ -14,6 +14,7 @@ from chatdesk import __version__
 from chatdesk.logs import setup_logging
 from chatdesk.paths import database_path
 from chatdesk.services.app_services import AppServices
+from chatdesk.ui import system_libraries
 from chatdesk.ui.crash import CrashHook
 from chatdesk.ui.main_window import MainWindow
 
@@ -54,6 +55,9 @@ def create_window(app: QApplication, services: AppServices) -> MainWindow:
 
 def run_app(argv: list[str]) -> int:
     """Open the main window and run the event loop; returns the exit status."""
+    if system_libraries.uses_xcb() and (missing := system_libraries.missing_libraries()):
+        print(f"chatdesk: error: {system_libraries.advice(missing)}", file=sys.stderr)
+        return 1
     app = create_application(argv)
     setup_logging()
     try:

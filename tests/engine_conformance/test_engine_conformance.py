@@ -245,3 +245,36 @@ def test_render_shows_what_the_model_receives(
         assert isinstance(fitted, ContextFitted)
         assert fitted.prompt_tokens == prompt.tokens
     record(implementation(request), "render", f"pass ({engine.capabilities.render})")
+
+
+def test_render_shows_the_fitted_conversation(
+    engine: Engine, request: pytest.FixtureRequest
+) -> None:
+    filler = "a long remark about the weather and the sea, " * 6
+    history = [
+        Message.of("user" if i % 2 == 0 else "assistant", f"turn {i}: {filler}") for i in range(60)
+    ]
+    wanted = ask(messages=(*history, QUESTION))
+    prompt = engine.render(wanted).result(timeout=TIMEOUT)
+    assert "capital of France" in prompt.text
+    events = events_of(engine.generate(wanted))
+    info = engine.model_info
+    if info is None or not info.n_ctx:  # the server reports no context: it gets everything
+        assert "turn 0:" in prompt.text
+        if isinstance(events[-1], ReplyFailed):
+            record(implementation(request), "long chat", "known gap (xfail)")
+            pytest.xfail(
+                "the server reports no context size, so nothing is fitted, and it fails the "
+                f"over-long request with: {events[-1].error.message}"
+            )
+        record(implementation(request), "long chat", "pass (server fits)")
+        return
+    completed(events)
+    fitted = events[0]
+    assert isinstance(fitted, ContextFitted)
+    assert fitted.dropped_count > 0
+    assert "turn 0:" not in prompt.text  # dropped to fit, and Show prompt says so
+    assert f"turn {len(history) + 1 - fitted.kept}:" in prompt.text  # the oldest kept
+    if prompt.exact:
+        assert prompt.tokens == fitted.prompt_tokens
+    record(implementation(request), "long chat", "pass")

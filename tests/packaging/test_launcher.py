@@ -55,3 +55,15 @@ def test_other_arguments_go_to_the_chatdesk_command_line(
         launcher.main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"chatdesk {__version__}"
+
+
+def test_the_sandbox_child_is_recognised_before_anything_is_imported(
+    launcher: ModuleType,
+) -> None:
+    """The launcher's own copy of the hidden command's name is the sandbox's."""
+    from chatdesk.tools.sandbox import SANDBOX_SUBCOMMAND
+
+    assert launcher.SANDBOX_SUBCOMMAND == SANDBOX_SUBCOMMAND
+    source = (REPO / "packaging" / "launcher.py").read_text()
+    assert source.index("SANDBOX_SUBCOMMAND]") < source.index("import multiprocessing")
+    assert source.index("SANDBOX_SUBCOMMAND]") < source.index("from chatdesk.cli")

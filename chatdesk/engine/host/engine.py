@@ -327,15 +327,13 @@ class Engine:
     # -- prompts --------------------------------------------------------------------------
 
     def render(self, request: ChatRequest) -> tuple[str, int]:
-        """The prompt text for ``request`` (as ``generate`` would send it) and its token
-        count; a request the engine cannot honour is refused as ``generate`` refuses it."""
-        prompts = self._require_prompts()
+        """The prompt text ``generate`` would send for ``request`` (fitted into the context
+        the same way) and its token count; refused as ``generate`` refuses it."""
+        model, prompts = self._require_model(), self._require_prompts()
         self._refuse_unsupported(request)
+        budget = reply_budget(request.sampling.max_tokens, model.n_ctx)
         inputs = prompt_inputs(request, self.capabilities.tools == "native")
-        try:
-            pieces = self._pieces(inputs, continuing=request.continues)
-        except PromptError as error:
-            raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
+        _fit, pieces = self._prompt_for(inputs, budget, request.continues, threading.Event())
         return "".join(piece.text for piece in pieces), len(prompts.tokenize(pieces))
 
     def _refuse_unsupported(self, request: ChatRequest) -> None:
