@@ -197,7 +197,7 @@ class Engine:
             raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
         model = self._create_context(raw_model, options, metadata, gpu is not None)
         self.model, self.metadata, self.template = model, metadata, template
-        self.exact_batches = None
+        self.exact_batches = False if uses_repacked_weights(self.log) else None
         self.prompts = PromptBuilder(
             model,
             template[0],
@@ -562,6 +562,19 @@ class Engine:
             "threads": self.model.threads if self.model else None,  # the governor's latest
             "last_load_error": self.last_load_error,
         }
+
+
+def uses_repacked_weights(log: LlamaLog) -> bool:
+    """Whether llama.cpp repacked weights for its CPU kernels (K-quants, Q4_0, ...).
+
+    Those kernels compute a batch in 4-row blocks and a single token another way, so the
+    logits differ; the once-per-model check (``Engine._check_batches``) caught that for
+    Gemma 3 270M at one thread but passed it at two, and a benchmark then saw a changed
+    greedy reply: so no speculative decoding at all for such models.
+    """
+    return any(
+        "CPU_REPACK model buffer" in line or "repack tensor" in line for _level, line in log.lines
+    )
 
 
 def cpu_flash_attn(asked: bool | None, gpu: bool) -> bool | None:

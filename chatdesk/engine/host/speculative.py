@@ -24,7 +24,9 @@ them alone, which is not everywhere: on CPU attention without flash attention di
 (so the host now turns flash attention on by default on CPU), and the repacked K-quant
 kernels that a model like Gemma 3 270M (Q4_K_M) uses differ too. So the engine checks once
 per loaded model, before the first speculative reply, that a batch of five gives bit for bit
-the logits of five single evaluations, and drafts only where it does; elsewhere replies are
+the logits of five single evaluations, and drafts only where it does (and never where llama.cpp
+repacked the weights for its CPU kernels: that check passed for Gemma at two threads yet a
+greedy reply changed); elsewhere replies are
 decoded plainly (``drafted_tokens`` stays 0).
 
 ``DraftPolicy`` decides per step whether drafting pays, and how many tokens to draft: it
