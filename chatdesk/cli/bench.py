@@ -17,7 +17,8 @@ reference's medians.
   ``llama-bench`` of the same llama.cpp (see chatdesk/cli/llama_bench.py), when it is built:
   preferably linked against the installed wheel's own libraries.
 
-See bench_runs.py for how each side is measured.
+See bench_runs.py for how each side is measured; ``--task`` adds speculative decoding on one
+task, with against without (bench_tasks.py).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import os
 import statistics
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ from chatdesk.cli.bench_runs import (
     measure_host,
     measure_reference,
 )
+from chatdesk.cli.bench_switch import measure_switch_back
+from chatdesk.cli.bench_tasks import TASKS, print_speculative, speculative_result, task, task_rounds
 from chatdesk.cli.errors import CLIError
 from chatdesk.cli.llama_bench import (
     LlamaBenchError,
@@ -45,9 +48,12 @@ from chatdesk.cli.llama_bench import (
     find_llama_bench,
     run_llama_bench,
 )
+from chatdesk.engine.client import EngineClient
 from chatdesk.engine.threads import threads_now
+from chatdesk.engine.types import EngineError, LoadOptions
 
 Runs = dict[str, list[Any]]
+TASK_CONTEXT = 8192  # the task prompts and the 4k-token switch-back histories fit
 
 
 def register(commands: Any) -> None:  # argparse's subparsers action has a private type
@@ -67,6 +73,16 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
     )
     bench.add_argument(
         "--no-llama-bench", action="store_true", help="skip llama.cpp's llama-bench even if built"
+    )
+    bench.add_argument(
+        "--task",
+        choices=TASKS,
+        help="also measure speculative decoding on this task, with against without",
+    )
+    bench.add_argument(
+        "--switch-back",
+        action="store_true",
+        help="also time returning to 5 conversations against a new one (switch_back_ratio)",
     )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.set_defaults(handler=run_bench)
@@ -191,11 +207,40 @@ def run_bench(args: argparse.Namespace) -> int:
         print("llama-bench not built (python scripts/build_llama_bench.py): skipping it")
     runs = run_rounds(plan, args.repeats, binary, quiet=args.json)
     result = result_of(plan, runs, binary)
+    if args.task:
+        result["speculative"] = measure_task(plan, args.task, args.repeats)
+    if args.switch_back:
+        result.update(with_host(plan, measure_switch_back))
     if args.json:
         print(json.dumps(result))
     else:
         print_table(result)
+        if args.task:
+            print_speculative(result["speculative"])
+        if args.switch_back:
+            print(f"switch back ratio: {result['switch_back_ratio']:.2f} (returning / new)")
     return 0
+
+
+def measure_task(plan: BenchPlan, name: str, repeats: int) -> dict[str, Any]:
+    """Speculative decoding on task ``name``: one host, interleaved rounds off and on."""
+    job = task(name, plan.tokens)
+    return with_host(
+        plan, lambda client: speculative_result(name, task_rounds(client, job, repeats))
+    )
+
+
+def with_host(plan: BenchPlan, measure: Callable[[EngineClient], dict[str, Any]]) -> dict[str, Any]:
+    """``measure`` run against a fresh host with the plan's model loaded."""
+    client = EngineClient(auto_reload=False)
+    try:
+        options = LoadOptions(plan.model, n_ctx=TASK_CONTEXT, n_threads=plan.threads)
+        client.load(replace(options, n_gpu_layers=plan.gpu_layers)).result()
+        return measure(client)
+    except EngineError as error:
+        raise CLIError(f"the engine host run failed: {error.message}") from None
+    finally:
+        client.close()
 
 
 def print_round(number: int, runs: Runs) -> None:

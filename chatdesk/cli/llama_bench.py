@@ -11,7 +11,8 @@ static build decoded 5-12% faster here, so it is the fairer reference and is pre
 
 ``run_llama_bench`` runs one measurement (one repetition, no warm-up beyond llama-bench's
 own) with the options ChatDesk's engine host uses on the CPU: the same threads, batch and
-micro-batch (512), flash attention off, and the decode test at the depth of the prompt, so
+micro-batch (512), flash attention on (the host's default since speculative decoding, see
+``cpu_flash_attn``), and the decode test at the depth of the prompt, so
 both sides decode into a context that already holds the prompt.
 """
 
@@ -85,7 +86,7 @@ def llama_bench_command(
     return [
         str(binary),
         *("-m", model, "-t", str(threads), "-ngl", str(gpu_layers)),
-        *("-b", str(HOST_BATCH), "-ub", str(HOST_BATCH), "-fa", "0" if gpu_layers == 0 else "1"),
+        *("-b", str(HOST_BATCH), "-ub", str(HOST_BATCH), "-fa", "1"),
         *("-r", "1", "-o", "json", *test),
     ]
 

@@ -97,6 +97,7 @@ class SamplingSettings(_JSONData):
     stop: tuple[str, ...] = ()
     ignore_eos: bool = False  # suppress end-of-generation tokens (benchmarks)
     logprobs: int = 0  # 0: off; 1..MAX_LOGPROBS: report probabilities with that many alternatives
+    speculative: bool = True  # draft tokens from the prompt and reply where that pays (same output)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SamplingSettings:
@@ -124,6 +125,8 @@ class ReplyStats(_JSONData):
     kv_source: str = "none"  # where the reused prefix came from: "context", "saved", "none"
     seed: int | None = None
     n_ctx: int = 0
+    drafted_tokens: int = 0  # speculative decoding: tokens drafted from the prompt and reply
+    accepted_tokens: int = 0  # of those, how many the model confirmed (kept in the reply)
 
 
 class EngineError(Exception):

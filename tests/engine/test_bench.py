@@ -63,6 +63,25 @@ def test_bench_on_the_real_model_reports_medians_spread_and_ratios(
 
 
 @needs_llama
+@pytest.mark.slow
+def test_bench_task_reports_speculative_decoding_with_against_without(
+    starter_model_path: Path,
+) -> None:
+    result = chatdesk(
+        "bench", str(starter_model_path), "--tokens", "64", "--prompt-tokens", "40",
+        "--repeats", "1", "--threads", "1", "--json", "--no-llama-bench", "--task", "code-edit",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    speculative = figures["speculative"]
+    assert speculative["task"] == "code-edit"
+    assert speculative["ratio"] > 0
+    assert speculative["drafted"] >= speculative["accepted"] > 10  # the code is copied back
+    assert speculative["accepted"] < speculative["generated"] <= 64
+    assert figures["ratio"] > 0  # the usual figures are there too
+
+
+@needs_llama
 def test_bench_refuses_more_tokens_than_the_trained_context(tmp_path: Path) -> None:
     model = write_model(tmp_path / "short.gguf", ModelSpec(context_length=512))
     result = chatdesk("bench", str(model), "--tokens", "1000", "--prompt-tokens", "100")

@@ -91,8 +91,13 @@ def test_probabilities_match_llama_cpp_python(
     rendered = starter_engine.render(chat(QUESTION, system_prompt=SYSTEM)).result(timeout=30)
     prompt, _count = rendered.text, rendered.tokens
     ours = reply(starter_engine, QUESTION, temperature=0.0, logprobs=5, max_tokens=8)
-    llm = llama_cpp.Llama(
-        str(starter_model_path), n_ctx=2048, n_threads=2, logits_all=True, verbose=False
+    llm = llama_cpp.Llama(  # the host's settings: flash attention is on for CPU (issue 25)
+        str(starter_model_path),
+        n_ctx=2048,
+        n_threads=2,
+        logits_all=True,
+        verbose=False,
+        flash_attn=True,
     )
     try:
         out = llm.create_completion(

@@ -48,6 +48,7 @@ from chatdesk.engine.host.probabilities import ProbabilityProbe, WireChoice
 from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
 from chatdesk.engine.host.prompting import PromptBuilder, PromptError, cut_after_reply
 from chatdesk.engine.host.sampling import GrammarError, SamplerChain, resolve_seed
+from chatdesk.engine.host.speculative import Speculator
 from chatdesk.engine.host.state_cache import DiskStates
 from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.templates import (
@@ -76,6 +77,7 @@ from chatdesk.tools.formats import thinking_opened_by, tool_format_for
 DEFAULT_BATCH = 512
 PROGRESS_MIN_TOKENS = 64  # shorter prompts are evaluated too fast to need progress
 GPU_PROMPT_CHUNK = 128  # no abort callback on GPU backends: small chunks keep cancel quick
+EXACT_CHECK_TOKENS = 5  # a batch of 5: llama.cpp's 4-row batch kernels plus a single row
 DEFAULT_STATE_CACHE_MB = 1024
 DISK_STATE_BYTES = 4 * 1024**3  # conversation KV states kept under the cache folder
 
@@ -149,6 +151,7 @@ class Engine:
         self.cache: PromptCache | None = None
         self.prompts: PromptBuilder | None = None
         self.last_load_error: str | None = None
+        self.exact_batches: bool | None = None  # checked at the first speculative reply
         self.capabilities = local_capabilities(takes_tools=True)  # before a load: at best
         self.busy = False
         llama_cpp.llama_backend_init()
@@ -198,6 +201,7 @@ class Engine:
             raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
         model = self._create_context(raw_model, options, metadata, gpu is not None)
         self.model, self.metadata, self.template = model, metadata, template
+        self.exact_batches = False if uses_repacked_weights(self.log) else None
         self.prompts = PromptBuilder(
             model,
             template[0],
@@ -253,7 +257,7 @@ class Engine:
             n_batch=min(options.n_batch or DEFAULT_BATCH, n_ctx),
             n_threads=options.n_threads or threads,
             n_threads_batch=options.n_threads or batch_threads,
-            flash_attn=options.flash_attn if options.flash_attn is not None or gpu else False,
+            flash_attn=cpu_flash_attn(options.flash_attn, gpu),
             adaptive_threads=options.n_threads is None and not gpu,
         )
         try:
@@ -457,6 +461,8 @@ class Engine:
             "seed": seed,
             "n_ctx": model.n_ctx,
         }
+        if settings.speculative and self.exact_batches is None:
+            self.exact_batches = self._check_batches(plan)
         try:
             position = self._evaluate_prompt(plan, job.cancel, job.on_progress)
         except DecodeCancelled:
@@ -550,6 +556,7 @@ class Engine:
                 stop_at_eog=not settings.ignore_eos,
                 probe=probe,
                 draw=checker.sample if checker else None,
+                speculator=Speculator(prompt) if self._speculates(settings) else None,
             )
         finally:
             if checker is not None:
@@ -557,6 +564,24 @@ class Engine:
             chain.close()
         self._require_cache().record_reply(outcome.evaluated)
         return outcome
+
+    def _speculates(self, settings: SamplingSettings) -> bool:
+        """Speculative decoding only where verifying drafts in a batch gives exactly the
+        logits plain decoding gives (checked once per loaded model: ``_check_batches``)."""
+        return settings.speculative and self.exact_batches is True
+
+    def _check_batches(self, plan: PreparedPrompt) -> bool | None:
+        """Once per model, before the first speculative reply's prompt: do a batch and
+        single tokens give the same logits here? (None: no room to check this time.)"""
+        model, cache = self._require_model(), self._require_cache()
+        probe = plan.tokens[:EXACT_CHECK_TOKENS]
+        if len(probe) < EXACT_CHECK_TOKENS or plan.keep + len(probe) >= model.n_ctx:
+            return None
+        try:
+            return model.batch_is_exact(probe, plan.keep)
+        except (DecodeFailed, DecodeCancelled):
+            cache.forget_after(plan.keep)
+            return False
 
     # -- status ---------------------------------------------------------------------------
 
@@ -574,6 +599,33 @@ class Engine:
             "threads": self.model.threads if self.model else None,  # the governor's latest
             "last_load_error": self.last_load_error,
         }
+
+
+def uses_repacked_weights(log: LlamaLog) -> bool:
+    """Whether llama.cpp repacked weights for its CPU kernels (K-quants, Q4_0, ...).
+
+    Those kernels compute a batch in 4-row blocks and a single token another way, so the
+    logits differ; the once-per-model check (``Engine._check_batches``) caught that for
+    Gemma 3 270M at one thread but passed it at two, and a benchmark then saw a changed
+    greedy reply: so no speculative decoding at all for such models.
+    """
+    return any(
+        "CPU_REPACK model buffer" in line or "repack tensor" in line for _level, line in log.lines
+    )
+
+
+def cpu_flash_attn(asked: bool | None, gpu: bool) -> bool | None:
+    """Flash attention: as asked; by default llama.cpp's choice on GPU, on for CPU.
+
+    On CPU, llama.cpp's attention without flash attention computes a token's keys and
+    values (and so its logits) slightly differently in a batch than alone; with it, a batch
+    gives exactly the logits one token at a time gives (measured: bit for bit), which is
+    what lets speculative decoding verify drafts in one batch without changing the reply.
+    Decode speed measured the same either way on this machine (docs/architecture).
+    """
+    if asked is not None or gpu:
+        return asked
+    return True
 
 
 def prompt_progress(
@@ -619,5 +671,7 @@ def reply_stats(
         decode_seconds=decode_seconds,
         decode_tokens_per_second=after_first / decode_seconds if decode_seconds > 0 else 0.0,
         prompt_tokens_per_second=evaluated / prompt_seconds if prompt_seconds > 0 else 0.0,
+        drafted_tokens=outcome.drafted,
+        accepted_tokens=outcome.accepted,
         **base,
     )

@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import llama_cpp
 
@@ -200,8 +201,9 @@ class LoadedModel:
         return bool(llama_cpp.llama_memory_seq_rm(self._memory, SEQ, n_keep, -1))
 
     def clear(self) -> None:
-        """Empty the KV cache."""
-        llama_cpp.llama_memory_clear(self._memory, True)
+        """Empty the KV cache (its cells, not its buffers: zeroing them would write the whole
+        context's memory, ~190 MB for the starter model at 8k, before every restore)."""
+        llama_cpp.llama_memory_clear(self._memory, False)
 
     def save_sequence(self) -> bytearray:
         """The KV cache contents of our sequence (only the cells in use)."""
@@ -212,11 +214,16 @@ class LoadedModel:
         del view
         return data[:written] if written != size else data
 
-    def restore_sequence(self, data: bytearray) -> bool:
-        """Replace the KV cache with ``save_sequence`` output; False if llama.cpp refused."""
+    def restore_sequence(self, data: bytes | bytearray) -> bool:
+        """Replace the KV cache with ``save_sequence`` output; False if llama.cpp refused.
+
+        Reads ``data`` in place (no copy: a long conversation's state is ~100 MB)."""
         self.clear()
         size = len(data)
-        view = (ctypes.c_uint8 * size).from_buffer(data)
+        if isinstance(data, bytearray):
+            view: Any = (ctypes.c_uint8 * size).from_buffer(data)
+        else:
+            view = ctypes.cast(ctypes.c_char_p(data), ctypes.POINTER(ctypes.c_uint8))
         read = int(llama_cpp.llama_state_seq_set_data(self.ctx, view, size, SEQ))
         del view
         if read == 0:
@@ -278,6 +285,40 @@ class LoadedModel:
         batch.logits[len(tokens) - 1] = 1 if last else 0
         self._check(llama_cpp.llama_decode(self.ctx, batch), start)
 
+    def evaluate_all(self, tokens: Sequence[int], start: int) -> None:
+        """Evaluate a few tokens (at most ``n_batch``) in one batch with logits for every
+        one of them (speculative decoding verifies drafts this way)."""
+        if self._governor is not None and self._governor.due():
+            self._retune()
+        batch = self._batch
+        batch.n_tokens = len(tokens)
+        for index, token in enumerate(tokens):
+            batch.token[index] = token
+            batch.pos[index] = start + index
+            batch.n_seq_id[index] = 1
+            batch.seq_id[index][0] = SEQ
+            batch.logits[index] = 1
+        self._check(llama_cpp.llama_decode(self.ctx, batch), start)
+
+    def batch_is_exact(self, tokens: Sequence[int], start: int) -> bool:
+        """Whether evaluating ``tokens`` in one batch gives bit for bit the logits that
+        evaluating them one at a time gives (at positions ``start``...; the cache is left
+        as it was). Not so everywhere: llama.cpp picks other kernels for a batch (e.g. the
+        repacked K-quant matrix kernels, or attention without flash attention on CPU)."""
+        singles = []
+        for offset, token in enumerate(tokens):
+            self.evaluate_one(token, start + offset)
+            singles.append(self._logits_bytes(-1))
+        self.truncate(start)
+        self.evaluate_all(tokens, start)
+        batch = [self._logits_bytes(index) for index in range(len(tokens))]
+        self.truncate(start)
+        return singles == batch
+
+    def _logits_bytes(self, index: int) -> bytes:
+        pointer = llama_cpp.llama_get_logits_ith(self.ctx, index)
+        return ctypes.string_at(pointer, self.n_vocab * ctypes.sizeof(ctypes.c_float))
+
     def evaluate_one(self, token: int, position: int) -> None:
         """Evaluate one sampled token (the fast path of the decode loop)."""
         if self._governor is not None and self._governor.due():
@@ -307,9 +348,10 @@ class LoadedModel:
             raise DecodeFailed("the context is full", context_full=True)
         raise DecodeFailed(f"llama_decode failed with status {status}")
 
-    def sample(self, chain: SamplerChain) -> int:
-        """Sample the next token from the last logits (the chain records it)."""
-        return int(llama_cpp.llama_sampler_sample(chain.pointer, self.ctx, -1))
+    def sample(self, chain: SamplerChain, index: int = -1) -> int:
+        """Sample the next token from the logits of batch entry ``index`` (default: the
+        last one); the chain records it."""
+        return int(llama_cpp.llama_sampler_sample(chain.pointer, self.ctx, index))
 
     # -- lifetime -------------------------------------------------------------------------
 

@@ -93,9 +93,10 @@ class ProbabilityProbe:
         self._scratch: FloatArray = np.empty(n_vocab, dtype=np.float32)
         self._shifted: FloatArray = np.empty(n_vocab, dtype=np.float32)
 
-    def sample(self) -> int:
-        """Sample the next token exactly as ``llama_sampler_sample`` would."""
-        pointer = llama_cpp.llama_get_logits_ith(self.model.ctx, -1)
+    def sample(self, index: int = -1) -> int:
+        """Sample the next token exactly as ``llama_sampler_sample`` would, from the logits
+        of batch entry ``index`` (default: the last one)."""
+        pointer = llama_cpp.llama_get_logits_ith(self.model.ctx, index)
         self._logits = np.ctypeslib.as_array(pointer, shape=(self.model.n_vocab,))
         data, array = self._data, self._array
         data["id"] = self._ids

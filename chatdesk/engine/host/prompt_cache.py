@@ -76,7 +76,7 @@ class PromptCache:
             self.kv, prompt, canonical
         ):
             return "context"
-        if self.model.restore_sequence(bytearray(saved.data)):
+        if self.model.restore_sequence(saved.data):
             self.kv = candidate
             return "saved"
         self.kv.clear()
@@ -86,7 +86,7 @@ class PromptCache:
         """Keep the current conversation's state in RAM and (in the background) on disk."""
         if self.key is None or not len(self.kv):
             return
-        data = bytes(self.model.save_sequence())
+        data = self.model.save_sequence()  # kept as it is: no second copy of ~100 MB
         state = SavedState(tuple(self.kv.tokens), data, tuple(self.kv.pieces))
         self.states.put(self.key, state)
         if self.disk is not None:

@@ -22,7 +22,7 @@ class SavedState:
     """A conversation's KV cache contents and the tokens they correspond to."""
 
     tokens: tuple[int, ...]
-    data: bytes
+    data: bytes | bytearray  # llama.cpp's sequence state (never changed once saved)
     pieces: tuple[bytes, ...] = ()  # each token's text, as in ``KVContext``
 
     @property
