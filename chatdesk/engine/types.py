@@ -76,6 +76,8 @@ class ModelInfo(_JSONData):
     n_batch: int
     flash_attn: bool
     load_seconds: float
+    # the authors' recommended sampling from the GGUF header (general.sampling.*), if any
+    recommended_sampling: dict[str, float | int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class SamplingSettings(_JSONData):
     top_p: float = 0.95
     top_k: int = 40
     min_p: float = 0.05
-    repeat_penalty: float = 1.1
+    repeat_penalty: float = 1.0  # llama.cpp's default: no penalty (1.1 bent short answers)
     repeat_last_n: int = 64
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chatdesk.engine.context_fit import max_reply_tokens
+from chatdesk.engine.types import SamplingSettings
 from chatdesk.store.errors import InvalidValueError
 from chatdesk.store.token_probabilities import check_examples
 
@@ -53,15 +54,21 @@ SAMPLING_LIMITS: dict[str, tuple[float, float]] = {
 }
 INTEGER_SETTINGS = frozenset({"top_k", "max_tokens", "seed"})
 
+_ENGINE_DEFAULTS = SamplingSettings()
+# the one source of sampling defaults is the engine's SamplingSettings (llama.cpp's defaults);
+# the settings the window and the CLI show are these, with -1 meaning "a random seed"
 DEFAULT_SAMPLING: dict[str, float | int] = {
-    "temperature": 0.7,
-    "top_p": 0.9,
-    "top_k": 40,
-    "min_p": 0.05,
-    "repeat_penalty": 1.1,
-    "max_tokens": 1024,
+    "temperature": _ENGINE_DEFAULTS.temperature,
+    "top_p": _ENGINE_DEFAULTS.top_p,
+    "top_k": _ENGINE_DEFAULTS.top_k,
+    "min_p": _ENGINE_DEFAULTS.min_p,
+    "repeat_penalty": _ENGINE_DEFAULTS.repeat_penalty,
+    "max_tokens": _ENGINE_DEFAULTS.max_tokens or 1024,
     "seed": -1,
 }
+
+# what makes settings "a preset's": its sampling, not max tokens or the seed
+PRESET_IDENTITY = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty")
 
 MODEL_LIMITS: dict[str, tuple[int, int]] = {
     "n_ctx": (0, 131072),  # 0: the engine's default (trained length, capped)
@@ -200,6 +207,17 @@ def validate_model_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def valid_entries(settings: dict[str, Any]) -> dict[str, float | int]:
+    """The entries of ``settings`` that are known sampling settings within their limits."""
+    valid: dict[str, float | int] = {}
+    for key, value in settings.items():
+        try:
+            valid.update(validate_sampling({key: value}))
+        except SettingsError:
+            continue
+    return valid
+
+
 def fit_to_context(settings: dict[str, float | int], n_ctx: int | None) -> dict[str, float | int]:
     """``settings`` with max tokens lowered to what the context allows (unchanged when the
     context length is not known)."""
@@ -227,19 +245,48 @@ class SettingsService:
         self._store = store
 
     # -- sampling -----------------------------------------------------------------
-    def effective_sampling(self, stored: dict[str, Any] | None) -> dict[str, float | int]:
-        """Defaults overlaid with a conversation's stored (valid) settings."""
+    def effective_sampling(
+        self, stored: dict[str, Any] | None, recommended: dict[str, Any] | None = None
+    ) -> dict[str, float | int]:
+        """llama.cpp's defaults, overlaid by the model's recommended sampling (its GGUF
+        header's, when it has one), then by the user's saved defaults, then by a
+        conversation's stored settings. Values outside the limits are left out at each
+        layer (a hostile header or a damaged row falls back to the layer below)."""
         merged = dict(DEFAULT_SAMPLING)
-        for key, value in (stored or {}).items():
-            try:
-                merged.update(validate_sampling({key: value}))
-            except SettingsError:
-                continue  # a bad stored value falls back to the default
+        saved = self._store.get_setting("sampling.defaults", {}) or {}
+        for layer in (recommended or {}, saved, stored or {}):
+            merged.update(valid_entries(layer))
         return merged
 
     def default_sampling(self) -> dict[str, float | int]:
-        """Settings a new conversation starts with (the user's saved defaults)."""
-        return self.effective_sampling(self._store.get_setting("sampling.defaults", {}))
+        """Settings a new conversation starts with: only what the user chose (their saved
+        defaults); everything else follows the model that answers."""
+        return valid_entries(self._store.get_setting("sampling.defaults", {}) or {})
+
+    def overrides(
+        self, shown: dict[str, Any], recommended: dict[str, Any] | None
+    ) -> dict[str, float | int]:
+        """What a conversation has to store for ``shown``: only the values that differ from
+        what it would get anyway, so the rest keeps following the model that answers."""
+        base = self.effective_sampling({}, recommended)
+        return {k: v for k, v in valid_entries(shown).items() if base.get(k) != v}
+
+    def sampling_sources(
+        self, stored: dict[str, Any] | None, recommended: dict[str, Any] | None
+    ) -> dict[str, str]:
+        """Where each effective value comes from: "conversation", "your defaults", "model"
+        (the model's recommendation) or "llama.cpp" (the engine's default)."""
+        saved = self._store.get_setting("sampling.defaults", {}) or {}
+        layers = (
+            ("conversation", stored),
+            ("your defaults", saved),
+            ("model", recommended),
+        )
+        return {
+            key: next((name for name, layer in layers if key in valid_entries(layer or {})),
+                      "llama.cpp")
+            for key in DEFAULT_SAMPLING
+        }  # fmt: skip
 
     def set_default_sampling(self, settings: dict[str, Any]) -> None:
         """Remember settings for new conversations."""
@@ -267,6 +314,15 @@ class SettingsService:
             if preset.name == name:
                 return preset
         raise KeyError(name)
+
+    def matching_preset(self, system_prompt: str, shown: dict[str, Any]) -> str | None:
+        """The preset whose system prompt and sampling these are (max tokens and seed
+        aside: they follow the context and the run), or None: custom settings."""
+        for preset in self.presets():
+            same = all(preset.settings.get(k) == shown.get(k) for k in PRESET_IDENTITY)
+            if same and preset.system_prompt.strip() == system_prompt.strip():
+                return preset.name
+        return None
 
     def preset_plan(self, name: str, current_prompt: str, n_ctx: int | None = None) -> PresetPlan:
         """What applying preset ``name`` means here; KeyError when there is none.

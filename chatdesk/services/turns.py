@@ -93,6 +93,9 @@ class EngineSource(Protocol):
     def host_died(self, error: BaseException) -> None:
         """The engine went away mid-reply."""
 
+    def recommended_sampling(self) -> dict[str, float | int]:
+        """The loaded model's own recommended sampling (empty when it has none)."""
+
 
 @dataclass
 class TurnRequest:
@@ -305,7 +308,9 @@ class TurnService:
             conversation_id,
             history_for(path),
             conversation.system_prompt,
-            self.settings.effective_sampling(conversation.settings),
+            self.settings.effective_sampling(
+                conversation.settings, self.engines.recommended_sampling()
+            ),
             dict(extras or {}),
         )
         for hook in self._request_hooks:

@@ -575,6 +575,8 @@ class MainWindow(AppearanceMixin, QMainWindow):
             self.notice.hide()
         elif status.state is ModelState.READY:
             self.model_status.setText(describe_model(status.info))
+            recommended = self.services.engine.recommended_sampling()
+            self.settings_panel.conversation.set_recommended(recommended)
             if self.picker.selected_path() != status.path:
                 self.refresh_models()
         elif status.state is ModelState.FAILED:

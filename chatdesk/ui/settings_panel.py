@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.services.settings import (
+    DEFAULT_SAMPLING,
     INTEGER_SETTINGS,
     MODEL_LIMITS,
     SAMPLING_LIMITS,
@@ -57,6 +58,7 @@ MODEL_LABELS = {
     "n_threads": ("Threads", "CPU threads (0: automatic)"),
 }
 SAVE_DELAY_MS = 300
+CUSTOM_PRESET = "Custom"  # shown in the preset list when the settings match no preset
 MIN_WIDTH = 200  # the panel shrinks to this before the chat or the sidebar does
 PREFERRED_WIDTH = 340  # the three tab titles fit
 WINDOW_SHARE = 0.3
@@ -95,6 +97,8 @@ class ConversationSettings(QWidget):
         self._settings = settings
         self._loading = False
         self._n_ctx: int | None = None
+        self._recommended: dict[str, float | int] = {}
+        self._stored: dict[str, Any] | None = None
         column = QVBoxLayout(self)
         column.addLayout(self._preset_row())
         column.addWidget(QLabel("System prompt", self))
@@ -114,6 +118,17 @@ class ConversationSettings(QWidget):
             form.addRow(label, box)
             self.boxes[key] = box
         column.addLayout(form)
+        self.source_note = QLabel(self)
+        self.source_note.setObjectName("samplingSource")
+        self.source_note.setWordWrap(True)
+        self.source_note.setMinimumWidth(1)
+        column.addWidget(self.source_note)
+        self.engine_defaults_button = QPushButton("Use llama.cpp defaults instead", self)
+        self.engine_defaults_button.setToolTip(
+            "Override the model's recommended sampling with llama.cpp's defaults in this chat"
+        )
+        self.engine_defaults_button.clicked.connect(self.use_engine_defaults)
+        column.addWidget(self.engine_defaults_button)
         defaults = QPushButton("Use for new chats", self)
         defaults.setToolTip("Use these settings for new chats")
         defaults.clicked.connect(lambda: settings.set_default_sampling(self.values()))
@@ -166,11 +181,57 @@ class ConversationSettings(QWidget):
     def show_settings(self, system_prompt: str, stored: dict[str, Any] | None) -> None:
         """Show a conversation's settings (without saving them back)."""
         self._loading = True
+        self._stored = stored
         self.system_prompt.setPlainText(system_prompt)
-        for key, value in self._settings.effective_sampling(stored).items():
+        shown = self._settings.effective_sampling(stored, self._recommended)
+        for key, value in shown.items():
             self.boxes[key].setValue(value)  # type: ignore[arg-type]
         self._loading = False
         self.setEnabled(True)
+        self._show_sources()
+        self._show_matching_preset(system_prompt, shown)
+
+    def set_recommended(self, recommended: dict[str, float | int]) -> None:
+        """The loaded model's own recommended sampling (shown as such where it applies)."""
+        if recommended != self._recommended:
+            self._recommended = dict(recommended)
+            if self.isEnabled():
+                self.show_settings(self.system_prompt.toPlainText(), self._stored)
+
+    def _show_sources(self) -> None:
+        """Say which values follow the model's recommendation, with their numbers."""
+        sources = self._settings.sampling_sources(self._stored, self._recommended)
+        from_model = [key for key, source in sources.items() if source == "model"]
+        names = ", ".join(f"{LABELS[k][0].lower()} {self.values()[k]:g}" for k in from_model)
+        self.source_note.setText(
+            f"The model's recommended sampling is in use: {names}." if from_model
+            else "Sampling: llama.cpp's defaults, with your changes."
+        )  # fmt: skip
+        self.engine_defaults_button.setVisible(bool(from_model))
+        for key, box in self.boxes.items():
+            note = " (the model's recommendation)" if key in from_model else ""
+            box.setToolTip(LABELS[key][1] + note)
+
+    def use_engine_defaults(self) -> None:
+        """One click: llama.cpp's defaults in place of the model's recommendation, saved."""
+        sources = self._settings.sampling_sources(self._stored, self._recommended)
+        for key, source in sources.items():
+            if source == "model":
+                self.boxes[key].setValue(DEFAULT_SAMPLING[key])  # type: ignore[arg-type]
+        self._save()
+
+    def _show_matching_preset(self, system_prompt: str, shown: dict[str, float | int]) -> None:
+        """The preset list names the preset these settings are, or says they are custom."""
+        match = self._settings.matching_preset(system_prompt, shown)
+        custom = self.presets.findText(CUSTOM_PRESET)
+        if match is not None:
+            if custom >= 0:
+                self.presets.removeItem(custom)
+            self.presets.setCurrentText(match)
+            return
+        if custom < 0:
+            self.presets.insertItem(0, CUSTOM_PRESET)
+        self.presets.setCurrentIndex(self.presets.findText(CUSTOM_PRESET))
 
     def values(self) -> dict[str, float | int]:
         """The sampling settings as shown."""
@@ -248,7 +309,11 @@ class ConversationSettings(QWidget):
 
     def _save(self) -> None:
         self._timer.stop()
-        self.changed.emit(self.system_prompt.toPlainText(), self.values())
+        overrides = self._settings.overrides(self.values(), self._recommended)
+        self._stored = overrides
+        self.changed.emit(self.system_prompt.toPlainText(), overrides)
+        self._show_sources()
+        self._show_matching_preset(self.system_prompt.toPlainText(), self.values())
 
     def flush(self) -> None:
         """Save a pending change now (before sending or switching conversations)."""

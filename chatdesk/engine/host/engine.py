@@ -62,7 +62,13 @@ from chatdesk.engine.types import (
     ReplyStats,
     SamplingSettings,
 )
-from chatdesk.gguf_metadata import GGUFError, GGUFMetadata, control_token_texts, validate_gguf
+from chatdesk.gguf_metadata import (
+    GGUFError,
+    GGUFMetadata,
+    control_token_texts,
+    recommended_sampling,
+    validate_gguf,
+)
 
 DEFAULT_BATCH = 512
 PROGRESS_MIN_TOKENS = 64  # shorter prompts are evaluated too fast to need progress
@@ -281,6 +287,7 @@ class Engine:
             n_batch=model.n_batch,
             flash_attn=flash,
             load_seconds=seconds,
+            recommended_sampling=recommended_sampling(metadata),
         )
 
     def unload(self) -> None:
