@@ -27,6 +27,7 @@ from chatdesk.services.documents import DocumentsError, Passage, cited
 from chatdesk.services.documents_turn import DOCUMENTS_KEY, ERROR_KEY, PASSAGES_KEY
 from chatdesk.services.engine_session import ModelState, load_options
 from chatdesk.services.events import EventQueue
+from chatdesk.services.model_choices import display_name
 from chatdesk.services.remote_engines import (
     parse_remote_model_key,
     remote_model_key,
@@ -118,10 +119,19 @@ class TerminalChat:
             return str(resolve_model(self.args.model))
         saved = self.conversation.model if self.conversation else None
         if not saved:
-            raise CLIError("name a model (this conversation does not record one)")
+            return str(self._default_model())
         if parse_remote_model_key(saved) is None and not Path(saved).is_file():
             raise CLIError(f"the conversation's model {saved} is not on disk; name a model")
         return saved
+
+    def _default_model(self) -> Path:
+        """No model named and no conversation's: the last one used, or the only one."""
+        from chatdesk.services.model_choices import ModelNameError, default_model
+
+        try:
+            return default_model(self.services.settings)
+        except ModelNameError as error:
+            raise CLIError(str(error)) from None
 
     def load(self, path: str) -> None:
         """Load the model with its saved load settings, overridden by --ctx/--gpu-layers/...
@@ -280,7 +290,7 @@ class TerminalChat:
         info = self.services.engine.status.info
         assert info is not None
         print(
-            f"{info.name} ({info.quantization}, {info.n_ctx}-token context, "
+            f"{display_name(info.path)} ({info.quantization}, {info.n_ctx}-token context, "
             f"{info.backend}). Type /exit to leave, /continue to carry on a cut-off reply; "
             "Ctrl-C stops a reply.",
             file=sys.stderr,

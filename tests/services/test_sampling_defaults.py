@@ -81,14 +81,41 @@ def test_layers_model_then_user_defaults_then_conversation(settings: SettingsSer
     assert settings.overrides({**effective, "top_k": 30}, recommended) == {"temperature": 0.2}
 
 
-def test_the_starter_model_answers_paris_at_temperature_zero(
-    starter_model_path: Path, chatdesk_home: Path
-) -> None:
-    """What the new user asked: plain llama-cpp-python says Paris, so must ChatDesk."""
+QUESTIONS = (
+    "What is the capital of France? Answer in one word.",
+    "What is the capital of France?",
+)
+
+
+def plain_llama_cpp_answers(model: Path) -> list[str]:
+    """What llama-cpp-python itself answers with its own defaults at temperature 0."""
+    code = (
+        "import json, sys\n"
+        "from llama_cpp import Llama\n"
+        "llm = Llama(sys.argv[1], n_ctx=2048, n_threads=1, verbose=False)\n"
+        "print(json.dumps([llm.create_chat_completion([{'role': 'user', 'content': q}],"
+        " temperature=0, max_tokens=24)['choices'][0]['message']['content']"
+        " for q in json.loads(sys.argv[2])]))"
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "chatdesk", "ask", str(starter_model_path),
-         "What is the capital of France? Answer in one word.",
-         "--temperature", "0", "--max-tokens", "16", "--json"],
+        [sys.executable, "-c", code, str(model), json.dumps(QUESTIONS)],
         capture_output=True, text=True, check=True, timeout=240,
     )  # fmt: skip
-    assert "Paris" in json.loads(done.stdout)["text"]
+    return [str(answer) for answer in json.loads(done.stdout)]
+
+
+def test_the_starter_model_answers_as_llama_cpp_does_at_temperature_zero(
+    starter_model_path: Path, chatdesk_home: Path
+) -> None:
+    """What the new user asked: plain llama-cpp-python says Paris, so must ChatDesk, word
+    for word, with ChatDesk's defaults (the old repeat penalty changed the answer)."""
+    pytest.importorskip("llama_cpp")
+    expected = plain_llama_cpp_answers(starter_model_path)
+    assert "Paris" in expected[0]
+    for question, answer in zip(QUESTIONS, expected, strict=True):
+        done = subprocess.run(
+            [sys.executable, "-m", "chatdesk", "ask", str(starter_model_path), question,
+             "--temperature", "0", "--max-tokens", "24", "--json"],
+            capture_output=True, text=True, check=True, timeout=240,
+        )  # fmt: skip
+        assert json.loads(done.stdout)["text"].strip() == answer.strip()
