@@ -390,9 +390,18 @@ class MainWindow(AppearanceMixin, QMainWindow):
         self.notice.hide()
         self._update_page()
         self.chat_view.sync(turn.path)
+        self.chat_view.start_reply(turn.message_id)
         self._sync_streaming_ui()
+        self._show_title()  # the first message names the conversation
         QTimer.singleShot(0, self.refresh_sidebar)  # its own turn of the event loop
         return True
+
+    def _show_title(self) -> None:
+        """The window title follows the open conversation's title ("Title — ChatDesk")."""
+        if self.conversation_id is not None:
+            conversation = self.services.conversations.get(self.conversation_id)
+            if conversation is not None:
+                self.setWindowTitle(conversation.title)
 
     def _sync_streaming_ui(self) -> None:
         turn = self.turns.current
@@ -462,9 +471,17 @@ class MainWindow(AppearanceMixin, QMainWindow):
             self.chat_view.finish_message(self.chat.message(turn.message_id), turn.error)
 
     def _check_external_changes(self) -> None:
-        """Another process (the command line) changed the database: show it."""
-        if self.services.conversations.changed_elsewhere():
-            self.refresh_sidebar()
+        """Another process (the command line) changed the database: show it, in the
+        sidebar and in the open chat (unless a reply is streaming into it here)."""
+        if not self.services.conversations.changed_elsewhere():
+            return
+        self.refresh_sidebar()
+        cid = self.conversation_id
+        turn = self.turns.current
+        if cid is None or (self.turns.streaming and turn and turn.conversation_id == cid):
+            return
+        self.chat_view.sync(self.chat.messages(cid))
+        self._show_title()
 
     # -- models -------------------------------------------------------------------
     def refresh_models(self, select_initial: bool = False) -> None:
