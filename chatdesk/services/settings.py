@@ -79,6 +79,7 @@ MODEL_LIMITS: dict[str, tuple[int, int]] = {
 PRESETS_KEY = "presets"
 RECENT_MODELS_KEY = "models.recent"
 LAST_MODEL_KEY = "models.last"
+API_SERVER_KEY = "api_server"
 MAX_RECENT_MODELS = 20
 CONVERSATION_MODEL_KEY = "models.open_conversation_model"
 CONVERSATION_MODEL_POLICIES = ("always", "ask", "never")
@@ -393,6 +394,23 @@ class SettingsService:
     def forget_model(self, path: str) -> None:
         """Drop a model from the recent list (for example after its file vanished)."""
         self._store.set_setting(RECENT_MODELS_KEY, [p for p in self.recent_models() if p != path])
+
+    def api_server_config(self) -> dict[str, Any]:
+        """The window's API server switch as last left: on/off, address, port, and whether
+        requests are kept as conversations (the API key is never stored here)."""
+        saved = self._store.get_setting(API_SERVER_KEY, {}) or {}
+        port = saved.get("port")
+        return {
+            "enabled": saved.get("enabled") is True,
+            "host": saved["host"] if isinstance(saved.get("host"), str) else None,
+            "port": port if isinstance(port, int) and 0 <= port <= 65535 else None,
+            "save": saved.get("save") is True,
+        }
+
+    def set_api_server_config(self, enabled: bool, host: str, port: int, save: bool) -> None:
+        """Remember the API server switch and its address for the next start."""
+        config = {"enabled": bool(enabled), "host": host, "port": int(port), "save": bool(save)}
+        self._store.set_setting(API_SERVER_KEY, config)
 
     def last_model(self) -> str | None:
         """The model used most recently, if any."""
