@@ -32,6 +32,7 @@ from chatdesk.services.remote_engines import (
     parse_remote_model_key,
     remote_model_key,
 )
+from chatdesk.services.settings import context_cost
 from chatdesk.services.tool_turns import ALL_TOOLS, tool_message
 from chatdesk.services.tools import ToolRun, ToolsError
 from chatdesk.services.turns import ChatError, Turn
@@ -146,6 +147,10 @@ class TerminalChat:
         if error is not None or not self.services.engine.ready:
             detail = one_line(error) if isinstance(error, EngineError) else str(error or "")
             raise CLIError(detail or self.services.engine.status.error or "cannot load")
+        info = self.services.engine.status.info
+        if info is not None and info.trained_context and info.n_ctx > info.trained_context:
+            cost = context_cost(info.n_ctx, info.trained_context, info.kv_bytes_per_token)
+            print(f"chatdesk: warning: {cost}", file=sys.stderr)
 
     def conversation_id(self) -> str:
         """The conversation to talk in (created on the first prompt), flags saved on it."""

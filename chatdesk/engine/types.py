@@ -78,6 +78,7 @@ class ModelInfo(_JSONData):
     load_seconds: float
     # the authors' recommended sampling from the GGUF header (general.sampling.*), if any
     recommended_sampling: dict[str, float | int] = field(default_factory=dict)
+    kv_bytes_per_token: int = 0  # KV-cache memory per token of context (0: unknown)
 
 
 @dataclass(frozen=True)

@@ -208,6 +208,25 @@ def validate_model_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def context_cost(n_ctx: int, trained: int, kv_bytes_per_token: int) -> str:
+    """What a context length means for a model, said before it is loaded: its KV-cache
+    memory, and a warning when it is longer than the model was trained for."""
+    if n_ctx <= 0:
+        return ""
+    cost = f"the KV cache takes about {_size(n_ctx * kv_bytes_per_token)}"
+    if trained and n_ctx > trained:
+        at_trained = _size(trained * kv_bytes_per_token)
+        return (
+            f"Longer than the {trained:,} tokens this model was trained on: replies past that "
+            f"point may lose coherence, and {cost} (about {at_trained} at {trained:,})."
+        )
+    return f"At {n_ctx:,} tokens {cost}." if kv_bytes_per_token else ""
+
+
+def _size(size: int) -> str:
+    return f"{size / 2**30:.1f} GB" if size >= 2**30 else f"{size / 2**20:.0f} MB"
+
+
 def valid_entries(settings: dict[str, Any]) -> dict[str, float | int]:
     """The entries of ``settings`` that are known sampling settings within their limits."""
     valid: dict[str, float | int] = {}

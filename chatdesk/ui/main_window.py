@@ -594,6 +594,7 @@ class MainWindow(AppearanceMixin, QMainWindow):
             self.model_status.setText(describe_model(status.info))
             recommended = self.services.engine.recommended_sampling()
             self.settings_panel.conversation.set_recommended(recommended)
+            self.settings_panel.model.set_model_info(status.info)
             if self.picker.selected_path() != status.path:
                 self.refresh_models()
         elif status.state is ModelState.FAILED:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QShowEvent, QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from chatdesk.engine.types import ModelInfo
 from chatdesk.services.settings import (
     DEFAULT_SAMPLING,
     INTEGER_SETTINGS,
@@ -37,6 +38,7 @@ from chatdesk.services.settings import (
     PresetPlan,
     SettingsError,
     SettingsService,
+    context_cost,
     max_reply_tokens,
 )
 
@@ -71,10 +73,27 @@ def narrow_form() -> QFormLayout:
     return form
 
 
+class ClampingSpinBox(QSpinBox):
+    """A spin box where a typed number above the maximum becomes the maximum (Qt's own
+    refuses the digit that crosses it, so typing 99999 left 999 without a word)."""
+
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
+        digits = text.strip().removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
+        if digits.lstrip("-").isdigit() and int(digits) > self.maximum():
+            return QValidator.State.Intermediate, text, pos
+        return super().validate(text, pos)
+
+    def fixup(self, text: str) -> str:
+        digits = text.strip()
+        if digits.lstrip("-").isdigit() and int(digits) > self.maximum():
+            return self.textFromValue(self.maximum())
+        return str(super().fixup(text))
+
+
 def number_box(limits: tuple[float, float], integer: bool) -> QAbstractSpinBox:
     """A spin box that cannot leave the setting's limits."""
     if integer:
-        box: QSpinBox | QDoubleSpinBox = QSpinBox()
+        box: QSpinBox | QDoubleSpinBox = ClampingSpinBox()
         box.setRange(int(limits[0]), int(limits[1]))
     else:
         box = QDoubleSpinBox()
@@ -356,6 +375,13 @@ class ModelSettings(QWidget):
         self.boxes["n_ctx"].setSpecialValueText("model default")
         self.boxes["n_threads"].setSpecialValueText("automatic")
         column.addLayout(form)
+        self._trained, self._kv_bytes = 0, 0
+        self.context_note = QLabel(self)
+        self.context_note.setObjectName("contextCost")
+        self.context_note.setWordWrap(True)
+        self.context_note.setMinimumWidth(1)
+        column.addWidget(self.context_note)
+        self.boxes["n_ctx"].valueChanged.connect(self._show_context_cost)
         template_label = QLabel("Chat template override (Jinja; empty: the model's own)", self)
         template_label.setWordWrap(True)
         column.addWidget(template_label)
@@ -400,6 +426,19 @@ class ModelSettings(QWidget):
         self.boxes["n_gpu_layers"].setValue(saved.get("n_gpu_layers", -1))
         self.boxes["n_threads"].setValue(saved.get("n_threads", 0))
         self.template.setPlainText(saved.get("chat_template", ""))
+
+    def set_model_info(self, info: ModelInfo | None) -> None:
+        """The loaded model's trained context and KV-cache cost, for the context note."""
+        self._trained = info.trained_context if info else 0
+        self._kv_bytes = info.kv_bytes_per_token if info else 0
+        self._show_context_cost(self.boxes["n_ctx"].value())
+
+    def _show_context_cost(self, n_ctx: int) -> None:
+        """Before anything loads: what this context length costs, and whether it is longer
+        than the model was trained for."""
+        text = context_cost(n_ctx, self._trained, self._kv_bytes)
+        self.context_note.setText(text)
+        self.context_note.setVisible(bool(text))
 
     def values(self) -> dict[str, Any]:
         """The load settings as shown."""

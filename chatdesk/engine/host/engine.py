@@ -223,12 +223,7 @@ class Engine:
     def _create_context(
         self, raw_model: Any, options: LoadOptions, metadata: GGUFMetadata, gpu: bool
     ) -> LoadedModel:
-        shape = memory.KVShape(
-            n_layer=int(llama_cpp.llama_model_n_layer(raw_model)),
-            n_embd=int(llama_cpp.llama_model_n_embd(raw_model)),
-            n_head=int(llama_cpp.llama_model_n_head(raw_model)),
-            n_head_kv=int(llama_cpp.llama_model_n_head_kv(raw_model)),
-        )
+        shape = kv_shape(raw_model)
         trained = metadata.context_length or int(llama_cpp.llama_model_n_ctx_train(raw_model))
         try:
             n_ctx = memory.choose_context(options.n_ctx, trained, shape, memory.available_memory())
@@ -288,6 +283,7 @@ class Engine:
             flash_attn=flash,
             load_seconds=seconds,
             recommended_sampling=recommended_sampling(metadata),
+            kv_bytes_per_token=kv_shape(model.model).bytes_per_token,
         )
 
     def unload(self) -> None:
@@ -553,4 +549,14 @@ def reply_stats(
         decode_tokens_per_second=after_first / decode_seconds if decode_seconds > 0 else 0.0,
         prompt_tokens_per_second=evaluated / prompt_seconds if prompt_seconds > 0 else 0.0,
         **base,
+    )
+
+
+def kv_shape(raw_model: Any) -> memory.KVShape:
+    """What sizes a loaded model's KV cache per token."""
+    return memory.KVShape(
+        n_layer=int(llama_cpp.llama_model_n_layer(raw_model)),
+        n_embd=int(llama_cpp.llama_model_n_embd(raw_model)),
+        n_head=int(llama_cpp.llama_model_n_head(raw_model)),
+        n_head_kv=int(llama_cpp.llama_model_n_head_kv(raw_model)),
     )
