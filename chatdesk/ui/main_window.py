@@ -62,6 +62,7 @@ from chatdesk.ui.welcome import WelcomePage
 from chatdesk.ui.window_appearance import AppearanceMixin
 from chatdesk.ui.window_hooks import connect_new_user, first_line, model_feedback
 from chatdesk.ui.window_menus import build_menus
+from chatdesk.ui.window_navigation import ConversationNavigation
 
 MIN_RENDER_INTERVAL_S = 1 / 30
 EXTERNAL_CHECK_MS = 1000
@@ -99,6 +100,7 @@ class MainWindow(AppearanceMixin, QMainWindow):
         self.tools = ToolActions(self)
         self._build()
         self.tokens = TokenActions(self)
+        self.navigation = ConversationNavigation(self)
         self.settings_panel.appearance.show_values(*self._appearance())
         build_menus(self)
         self._render_timer = QTimer(self, singleShot=True)
@@ -251,6 +253,7 @@ class MainWindow(AppearanceMixin, QMainWindow):
         )
         settings.set_ui_value("settings_visible", self.dock.isVisible())
         settings.set_ui_value("last_conversation", self.conversation_id)
+        self.navigation.save()
         self._external.stop()
         self._render_timer.stop()
         self.background.close()
@@ -272,6 +275,8 @@ class MainWindow(AppearanceMixin, QMainWindow):
         conversation = self.services.conversations.get(cid)
         if conversation is None:
             return
+        self.navigation.leave(self.conversation_id)
+        self.navigation.enter(cid)
         self.conversation_id = cid
         if message_id is not None and all(m.id != message_id for m in self.chat.messages(cid)):
             self.services.conversations.set_active_leaf(cid, message_id)
@@ -295,7 +300,8 @@ class MainWindow(AppearanceMixin, QMainWindow):
         if self.conversation_id is not None and not self.chat_view.messages:
             self.composer.focus()
             return
-        conversation = self.turns.new_conversation()
+        conversation = self.services.conversations.empty_conversation()
+        conversation = conversation or self.turns.new_conversation()
         self.refresh_sidebar()
         self.open_conversation(conversation.id)
 
