@@ -99,6 +99,7 @@ class MainWindow(AppearanceMixin, QMainWindow):
         self.files = FileActions(self)
         self.tools = ToolActions(self)
         self._build()
+        self.tools.connect_toggle()
         self.tokens = TokenActions(self)
         self.navigation = ConversationNavigation(self)
         self.settings_panel.appearance.show_values(*self._appearance())
@@ -373,6 +374,12 @@ class MainWindow(AppearanceMixin, QMainWindow):
                 "Reload model",
                 self.reload_model,
             )
+        elif own := self._conversation_model():
+            self.notice.show_notice(
+                f"No model is loaded. This conversation was written with {Path(own).name}.",
+                "Load it",
+                lambda: self.load_model(own),
+            )
         else:
             self.notice.show_notice(
                 "Choose a model first (model picker above, Open GGUF file..., or drop a .gguf).",
@@ -380,6 +387,13 @@ class MainWindow(AppearanceMixin, QMainWindow):
                 self.files.open_gguf_file,
             )
         return False
+
+    def _conversation_model(self) -> str | None:
+        """The open conversation's own model file, when it is still on disk."""
+        cid = self.conversation_id
+        conversation = self.services.conversations.get(cid) if cid else None
+        model = conversation.model if conversation else None
+        return model if model and Path(model).is_file() else None
 
     def _run_turn(self, action: Callable[[], Turn]) -> bool:
         """Start a turn (the window's checks first); False when it did not start."""

@@ -79,3 +79,28 @@ def test_sidebar_titles_take_one_line(qtbot: QtBot, make_window: MakeWindow) -> 
     window = make_window(ScriptedEngine)
     assert not window.sidebar.list.wordWrap()
     assert window.sidebar.list.textElideMode() == Qt.TextElideMode.ElideRight
+
+
+def test_tools_switch_sits_by_the_composer(qtbot: QtBot, make_window: MakeWindow) -> None:
+    """Issue 24, item 15: tools were only under Models > Tools..., with no indicator."""
+    window = make_window(ScriptedEngine)
+    toggle = window.composer.tools_button
+    assert toggle.isVisibleTo(window)
+    assert not toggle.isChecked()
+    toggle.click()
+    assert window.services.tools.offered_in_chat()
+    assert toggle.text() == "Tools on"
+    assert window.tools.extras() is not None  # the next turn offers the tools
+
+
+def test_without_a_model_the_conversations_own_model_is_offered(
+    qtbot: QtBot, make_window: MakeWindow, fake_gguf: Path
+) -> None:
+    with Store() as store:
+        chat = store.create_conversation(title="Old chat", model=str(fake_gguf))
+        store.append_message(chat.id, "user", "Hello")
+    window = make_window(ScriptedEngine)
+    window.open_conversation(chat.id)
+    window.send("Hello again")
+    assert "written with scripted-model.gguf" in window.notice.label.text()
+    assert window.notice.action_button.text() == "Load it"
