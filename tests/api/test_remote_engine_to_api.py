@@ -32,7 +32,7 @@ def test_key_from_the_environment_reaches_the_server(
         try:
             engine.load(LoadOptions(MODEL_ID)).result(timeout=30)
             reply = engine.generate(
-                [{"role": "user", "content": "What is the capital of France?"}],
+                [{"role": "user", "content": "What is the capital of France? Answer in one word."}],
                 "",
                 SamplingSettings(temperature=0, max_tokens=12),
             )
