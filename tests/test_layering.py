@@ -1,5 +1,5 @@
 """Architecture rules: only chatdesk.ui imports Qt, only the engine host imports llama_cpp,
-and the UI reaches the store and the hub only through the services."""
+and the UI and the command line reach the store and the hub only through the services."""
 
 from __future__ import annotations
 
@@ -74,6 +74,58 @@ def test_ui_talks_to_services_not_store_or_hub(path: Path) -> None:
     )
     bad = {n for n in imported_full_names(path) if n.startswith(forbidden)}
     assert not bad, f"{path.name} imports {sorted(bad)}; go through chatdesk.services"
+
+
+CLI_FILES = sorted((PACKAGE / "cli").rglob("*.py"))
+OPENED_BY_SERVICES = {"Store", "Downloader", "Library"}  # the CLI never makes these itself
+
+
+def called_names(path: Path) -> set[str]:
+    """Names of everything a source file calls directly (``Store()``, ``x.Store()``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            names.add(node.func.id)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            names.add(node.func.attr)
+    return names
+
+
+@pytest.mark.parametrize("path", CLI_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_cli_talks_to_services_not_store_or_hub(path: Path) -> None:
+    bad = {n for n in imported_full_names(path) if n.startswith(("chatdesk.store", "chatdesk.hub"))}
+    assert not bad, f"{path.name} imports {sorted(bad)}; go through chatdesk.services"
+    opened = called_names(path) & OPENED_BY_SERVICES
+    assert not opened, f"{path.name} opens {sorted(opened)} itself; a service owns it"
+
+
+# One way into the GUI thread: the bridge. A window module that starts threads, polls
+# futures or waits on queues has built its own channel; these may touch threading, and why.
+THREADS_ALLOWED = {
+    "bridge.py": "the bridge and Background: the one way from threads into the GUI",
+    "crash.py": "installs threading.excepthook (its reports travel through the bridge)",
+    "tool_approval.py": "the tool's worker waits on an Event for the user's answer",
+}
+THREAD_MODULES = {"threading", "concurrent", "queue", "_thread", "multiprocessing"}
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_threads_reach_the_window_only_through_the_bridge(path: Path) -> None:
+    if path.name in THREADS_ALLOWED:
+        return
+    used = imported_modules(path) & THREAD_MODULES
+    assert not used, f"{path.name} imports {sorted(used)}: use chatdesk.ui.bridge instead"
+    qt_threads = {n for n in imported_full_names(path) if n.endswith(("QThread", "QThreadPool"))}
+    assert not qt_threads, f"{path.name} uses {sorted(qt_threads)}: use the bridge's Background"
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_timer_polls_a_future(path: Path) -> None:
+    calls = called_names(path)
+    assert not ({"QTimer"} & calls and {"done", "result"} & calls and path.name != "bridge.py"), (
+        f"{path.name} polls with a QTimer: let Background.when_done call back instead"
+    )
 
 
 def test_importing_back_end_layers_loads_neither_qt_nor_llama() -> None:

@@ -40,8 +40,10 @@ from chatdesk.api.errors import ApiError
 from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.schemas import ChatCompletionRequest, CompletionRequest, SamplingFields
 from chatdesk.engine.interface import ReplyHandle
+from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.types import (
     ContextFitted,
+    EngineError,
     ModelInfo,
     ReplyDone,
     ReplyEvent,
@@ -334,8 +336,26 @@ class Api:
             return None
         return self.config.model_id or default_model_id(info)
 
+    def chat_request(self, body: ChatCompletionRequest, sampling: SamplingSettings) -> ChatRequest:
+        """The body as the engine's request (400 for a body it cannot be)."""
+        try:
+            return body.chat_request(sampling)
+        except EngineError as error:
+            raise errors.engine_api_error(error) from None
+        except ValueError as error:
+            raise ApiError(400, str(error), "messages") from None
+
     def check(self, body: SamplingFields) -> tuple[str, SamplingSettings]:
-        """The model id (404 if it is not ours) and the engine settings (400 on limits)."""
+        """The model id (404 if it is not ours), no field this server does not take (400),
+        and the engine settings (400 on limits)."""
+        refused = body.unsupported_fields()
+        if refused:
+            raise ApiError(
+                400,
+                f"not supported by this server: {', '.join(refused)}",
+                refused[0],
+                "unsupported_parameter",
+            )
         served = self.model_id()
         if served is None:
             raise ApiError(503, "no model is loaded", code="no_model")
@@ -383,21 +403,6 @@ def default_model_id(info: ModelInfo) -> str:
     """The id clients use by default: a GGUF file's name without ``.gguf``, else the id."""
     name = Path(info.path).name
     return name.removesuffix(".gguf") if name.endswith(".gguf") else info.path
-
-
-def system_and_messages(body: ChatCompletionRequest) -> tuple[str, list[dict[str, str]]]:
-    """Leading system (or developer) messages as the system prompt; the rest as messages."""
-    system: list[str] = []
-    messages: list[dict[str, str]] = []
-    for message in body.messages:
-        role = "system" if message.role == "developer" else message.role
-        if role == "system" and not messages:
-            system.append(message.text())
-        else:
-            messages.append({"role": role, "content": message.text()})
-    if not messages:
-        raise ApiError(400, "messages: at least one user message is needed", "messages")
-    return "\n\n".join(system), messages
 
 
 def create_app(scheduler: FairScheduler, config: ApiConfig | None = None) -> FastAPI:
@@ -457,12 +462,15 @@ def add_routes(app: FastAPI, api: Api, authorize: Callable[[Request], Awaitable[
     @app.post("/v1/chat/completions", dependencies=guarded)
     async def chat_completions(request: Request, body: ChatCompletionRequest) -> Any:
         served, sampling = api.check(body)
-        system, messages = system_and_messages(body)
+        chat = api.chat_request(body, sampling)
         client = client_key(request, body)
-        handle = api.scheduler.generate(client, messages, system, sampling, label="chat")
+        handle = api.scheduler.generate(client, chat, label="chat")
         if api.config.on_exchange is not None:
             empty = ReplyStats(finish_reason="stop")
-            exchange = ApiExchange(client, served, system, messages, "", empty, sampling)
+            messages = [{"role": m.role, "content": m.text} for m in chat.messages]
+            exchange = ApiExchange(
+                client, served, chat.system_prompt, messages, "", empty, chat.sampling
+            )
             report_exchange(handle, api.config.on_exchange, exchange)
         return await api.answer(request, body, Shape(True, served), handle)
 

@@ -31,6 +31,7 @@ ENGINE_STATUS = {
     ErrorCode.MESSAGE_TOO_LONG: 400,
     ErrorCode.TEMPLATE: 400,
     ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.UNSUPPORTED: 400,
 }
 
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatdesk.engine.client import ReplyStream
-from chatdesk.engine.interface import ChatMessage, Engine, ReplyHandle
+from chatdesk.engine.interface import Engine, ReplyHandle
+from chatdesk.engine.request import ChatRequest, EngineCapabilities, RenderedPrompt
 from chatdesk.engine.types import (
     EngineError,
     LoadOptions,
@@ -35,7 +36,6 @@ from chatdesk.engine.types import (
     ReplyEvent,
     ReplyFailed,
     ReplyStats,
-    SamplingSettings,
     TextDelta,
 )
 
@@ -86,24 +86,12 @@ class FairScheduler:
         self.completed = 0
 
     def generate(
-        self,
-        client: str,
-        messages: list[ChatMessage],
-        system_prompt: str = "",
-        sampling: SamplingSettings | None = None,
-        conversation_key: str | None = None,
-        *,
-        priority: bool = False,
-        label: str = "",
+        self, client: str, request: ChatRequest, *, priority: bool = False, label: str = ""
     ) -> ReplyStream:
-        """Queue a reply; its handle comes back at once and streams when its turn comes."""
+        """Queue a reply; its handle comes back at once and streams when its turn comes.
+        ``request`` reaches the engine unchanged."""
         engine = self.engine
-        return self.submit(
-            client,
-            lambda: engine.generate(messages, system_prompt, sampling, conversation_key),
-            priority=priority,
-            label=label,
-        )
+        return self.submit(client, lambda: engine.generate(request), priority=priority, label=label)
 
     def submit(
         self, client: str, start: Starter, *, priority: bool = False, label: str = ""
@@ -164,7 +152,8 @@ class FairScheduler:
             inner = ticket.start()
         except Exception as error:  # an engine that raises instead of failing the reply
             inner = ReplyStream(0, lambda _id: None)
-            inner.deliver(ReplyFailed(EngineError(str(error))))
+            failure = error if isinstance(error, EngineError) else EngineError(str(error))
+            inner.deliver(ReplyFailed(failure))
         ticket.inner = inner
         inner.on_event(lambda event: self._forward(ticket, event))
         if ticket.cancelled:
@@ -243,32 +232,24 @@ class ScheduledEngine:
         """The underlying engine's status."""
         return self.scheduler.engine.status()
 
-    def render_prompt(
-        self,
-        messages: list[ChatMessage],
-        system_prompt: str = "",
-        add_generation_prompt: bool = True,
-    ) -> Future[tuple[str, int]]:
-        """The underlying engine's rendering."""
-        return self.scheduler.engine.render_prompt(messages, system_prompt, add_generation_prompt)
+    @property
+    def capabilities(self) -> EngineCapabilities:
+        """The underlying engine's (the lane adds and removes nothing)."""
+        return self.scheduler.engine.capabilities
 
-    def generate(
-        self,
-        messages: list[ChatMessage],
-        system_prompt: str = "",
-        sampling: SamplingSettings | None = None,
-        conversation_key: str | None = None,
-    ) -> ReplyStream:
-        """A reply through the scheduler's lane."""
+    def render(self, request: ChatRequest) -> Future[RenderedPrompt]:
+        """The underlying engine's rendering."""
+        return self.scheduler.engine.render(request)
+
+    def generate(self, request: ChatRequest) -> ReplyStream:
+        """A reply through the scheduler's lane (``request`` passed on unchanged)."""
         return self.scheduler.generate(
-            self.client,
-            messages,
-            system_prompt,
-            sampling,
-            conversation_key,
-            priority=self.priority,
-            label="window",
+            self.client, request, priority=self.priority, label=self.client
         )
+
+    def embedder(self) -> Engine:
+        """The engine behind the lane (which may also embed documents)."""
+        return self.scheduler.engine
 
     def close(self, timeout: float = 5.0) -> None:
         """Nothing of its own to close (the underlying engine belongs to its owner)."""

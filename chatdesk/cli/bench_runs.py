@@ -24,6 +24,7 @@ from pathlib import Path
 
 from chatdesk.cli.errors import CLIError
 from chatdesk.engine.client import EngineClient, reference_command
+from chatdesk.engine.request import ChatRequest, Message
 from chatdesk.engine.types import (
     EngineError,
     LoadOptions,
@@ -123,7 +124,7 @@ def measure_host(plan: BenchPlan) -> Figures:
         load_seconds = time.perf_counter() - started
         if not plan.message:
             fit_prompt(client, plan)
-        figures = stream_reply(client, [{"role": "user", "content": plan.message}], plan.tokens)
+        figures = stream_reply(client, plan.message, plan.tokens)
         rss = int(client.status().result().get("rss_bytes") or 0)
     except EngineError as error:
         raise CLIError(f"the engine host run failed: {error.message}") from None
@@ -140,20 +141,24 @@ def measure_host(plan: BenchPlan) -> Figures:
 
 def fit_prompt(client: EngineClient, plan: BenchPlan) -> None:
     """Choose the user message so the rendered prompt has about ``plan.prompt_tokens`` tokens."""
-    one = client.render_prompt([{"role": "user", "content": FILLER}]).result()[1]
-    two = client.render_prompt([{"role": "user", "content": FILLER * 2}]).result()[1]
+    one = client.render(user_request(FILLER)).result().tokens
+    two = client.render(user_request(FILLER * 2)).result().tokens
     per_filler = max(two - one, 1)
     repeats = max(1, 1 + (plan.prompt_tokens - one) // per_filler)
     plan.message = FILLER * repeats
-    plan.prompt_text, plan.actual_prompt_tokens = client.render_prompt(
-        [{"role": "user", "content": plan.message}]
-    ).result()
+    rendered = client.render(user_request(plan.message)).result()
+    plan.prompt_text, plan.actual_prompt_tokens = rendered.text, rendered.tokens
 
 
-def stream_reply(client: EngineClient, messages: list[dict[str, str]], tokens: int) -> Figures:
+def user_request(text: str, sampling: SamplingSettings | None = None) -> ChatRequest:
+    """A request of one user message (no system prompt)."""
+    return ChatRequest((Message.of("user", text),), sampling=sampling or SamplingSettings())
+
+
+def stream_reply(client: EngineClient, message: str, tokens: int) -> Figures:
     """Generate and time the text as the client receives it (load figures left at 0)."""
     sent = time.perf_counter()
-    stream = client.generate(messages, "", bench_sampling(tokens))
+    stream = client.generate(user_request(message, bench_sampling(tokens)))
     first: float | None = None
     for event in stream:
         if isinstance(event, TextDelta) and first is None:

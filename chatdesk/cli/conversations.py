@@ -1,37 +1,30 @@
 """Conversation commands: list, search, show, export, import and rm.
 
-Every command opens the store at ``chatdesk.paths.database_path()`` (``CHATDESK_HOME``
-moves it). Failures become ``CLIError``: one line on stderr and a non-zero exit status.
+Every command opens the services over the store at ``chatdesk.paths.database_path()``
+(``CHATDESK_HOME`` moves it; ``CommandServices``), never the store itself. Failures become
+``CLIError``: one line on stderr and a non-zero exit status.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import functools
 import json
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from chatdesk.cli.errors import CLIError
 from chatdesk.cli.terminal_text import safe_for_terminal
-from chatdesk.export import (
-    FORMATS,
-    ExportError,
-    counted,
-    export_all,
-    export_conversation,
-    import_file,
-    import_text,
-    render,
-)
-from chatdesk.export.json_format import document, stored_record
+from chatdesk.export import FORMATS, ExportError, counted
 from chatdesk.export.markdown import tool_call_parts
-from chatdesk.store import Conversation, Message, Store, StoreError
+from chatdesk.services.command_services import CommandServices
+from chatdesk.services.conversations import ConversationIdError
+from chatdesk.services.types import Conversation, Message, StoreError
 
 SHORT_ID = 12
 Handler = Callable[[argparse.Namespace], int]
@@ -105,7 +98,7 @@ def user_errors(handler: Handler) -> Handler:
     def wrapper(args: argparse.Namespace) -> int:
         try:
             return handler(args)
-        except (StoreError, ExportError) as error:
+        except (StoreError, ExportError, ConversationIdError) as error:
             raise CLIError(str(error)) from error
         except sqlite3.Error as error:
             raise CLIError(f"database error: {error}") from error
@@ -118,28 +111,9 @@ def user_errors(handler: Handler) -> Handler:
     return wrapper
 
 
-@contextmanager
-def opened_store() -> Iterator[Store]:
-    """The user's store, closed afterwards."""
-    store = Store()
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def resolve_id(store: Store, given: str) -> str:
-    """A full conversation id from a full id or a unique prefix of one."""
-    if not given:
-        raise CLIError("empty conversation id")
-    matches = store.find_conversation_ids(given, limit=3)
-    if given in matches:
-        return given
-    if not matches:
-        raise CLIError(f"no conversation with id {given!r} (see 'chatdesk list')")
-    if len(matches) > 1:
-        raise CLIError(f"id {given!r} is ambiguous: it starts {', '.join(matches[:2])}, ...")
-    return matches[0]
+def opened_services() -> contextlib.AbstractContextManager[CommandServices]:
+    """The services over the user's database, closed afterwards."""
+    return CommandServices.opened()
 
 
 def print_json(value: Any) -> None:
@@ -164,8 +138,8 @@ def conversation_line(conversation: Conversation) -> str:
 @user_errors
 def list_command(args: argparse.Namespace) -> int:
     """chatdesk list [--json] [--limit N]"""
-    with opened_store() as store:
-        conversations = store.list_conversations(limit=args.limit)
+    with opened_services() as services:
+        conversations = services.conversations.page(args.limit)
     if args.json:
         print_json([dataclasses.asdict(c) for c in conversations])
         return 0
@@ -179,8 +153,8 @@ def list_command(args: argparse.Namespace) -> int:
 @user_errors
 def search_command(args: argparse.Namespace) -> int:
     """chatdesk search TEXT [--json] [--limit N]"""
-    with opened_store() as store:
-        hits = store.search(" ".join(args.text), limit=args.limit)
+    with opened_services() as services:
+        hits = services.conversations.search(" ".join(args.text), args.limit, marked=False)
     if args.json:
         print_json([dataclasses.asdict(hit) for hit in hits])
         return 0
@@ -193,23 +167,23 @@ def search_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def message_heading(store: Store, message: Message) -> str:
+def message_heading(services: CommandServices, message: Message) -> str:
     """``── assistant · model · 2 of 3 ──``: role, model and which branch this is."""
     parts = [message.role]
     if message.model:
         parts.append(message.model)
     if message.status != "complete":
         parts.append(message.status)
-    siblings = store.siblings(message.id)
+    siblings = services.conversations.siblings(message.id)
     if len(siblings) > 1:
         index = [s.id for s in siblings].index(message.id) + 1
         parts.append(f"branch {index} of {len(siblings)}")
     return f"── {' · '.join(parts)} ──"
 
 
-def transcript(store: Store, cid: str) -> str:
+def transcript(services: CommandServices, cid: str) -> str:
     """The active branch as plain text for a terminal."""
-    conversation = store.get_conversation(cid)
+    conversation = services.conversations.conversation(cid)
     lines = [conversation.title, f"id: {conversation.id}"]
     lines.append(
         f"created: {when(conversation.created_at)}  updated: {when(conversation.updated_at)}"
@@ -218,8 +192,8 @@ def transcript(store: Store, cid: str) -> str:
         lines.append(f"model: {conversation.model}")
     if conversation.system_prompt:
         lines.append(f"system prompt: {conversation.system_prompt}")
-    for message in store.active_path(cid):
-        lines += ["", message_heading(store, message), *terminal_body(message)]
+    for message in services.conversations.active_path(cid):
+        lines += ["", message_heading(services, message), *terminal_body(message)]
     return "\n".join(lines)
 
 
@@ -240,12 +214,12 @@ def terminal_body(message: Message) -> list[str]:
 @user_errors
 def show_command(args: argparse.Namespace) -> int:
     """chatdesk show ID [--json]"""
-    with opened_store() as store:
-        cid = resolve_id(store, args.id)
+    with opened_services() as services:
+        cid = services.conversations.resolve_id(args.id)
         if args.json:
-            sys.stdout.write(document([stored_record(store, cid)]))
+            sys.stdout.write(services.export.record_text(cid))
         else:
-            print(transcript(store, cid))
+            print(transcript(services, cid))
     return 0
 
 
@@ -254,21 +228,22 @@ def export_command(args: argparse.Namespace) -> int:
     """chatdesk export (ID | --all) --format md|json [-o PATH]"""
     if args.all == (args.id is not None):
         raise CLIError("give either a conversation ID or --all")
-    with opened_store() as store:
+    with opened_services() as services:
+        export = services.export
         if args.all:
             if args.output is None:
                 raise CLIError("--all needs -o FOLDER")
-            written = export_all(store, args.format, args.output, args.token_probabilities)
+            written = export.all_to(args.output, args.format, args.token_probabilities)
             print(
                 f"exported {counted(len(written), 'conversation')} to {args.output}",
                 file=sys.stderr,
             )
             return 0
-        cid = resolve_id(store, args.id)
+        cid = services.conversations.resolve_id(args.id)
         if args.output is None or str(args.output) == "-":
-            sys.stdout.write(render(store, cid, args.format, args.token_probabilities))
+            sys.stdout.write(export.to_text(cid, args.format, args.token_probabilities))
         else:
-            export_conversation(store, cid, args.format, args.output, args.token_probabilities)
+            export.to_file(cid, args.format, args.output, args.token_probabilities)
             print(f"exported to {args.output}", file=sys.stderr)
     return 0
 
@@ -276,11 +251,11 @@ def export_command(args: argparse.Namespace) -> int:
 @user_errors
 def import_command(args: argparse.Namespace) -> int:
     """chatdesk import FILE"""
-    with opened_store() as store:
+    with opened_services() as services:
         if args.file == "-":
-            result = import_text(store, sys.stdin.read())
+            result = services.export.import_from(None, sys.stdin.read())
         else:
-            result = import_file(store, Path(args.file))
+            result = services.export.import_from(Path(args.file))
     conversations = counted(len(result.conversation_ids), "conversation")
     print(f"imported {conversations} ({counted(result.message_count, 'message')})")
     if result.renumbered:
@@ -291,14 +266,15 @@ def import_command(args: argparse.Namespace) -> int:
 @user_errors
 def rm_command(args: argparse.Namespace) -> int:
     """chatdesk rm ID [--yes]"""
-    with opened_store() as store:
-        cid = resolve_id(store, args.id)
-        conversation = store.get_conversation(cid)
-        count = store.count_messages(cid)
+    with opened_services() as services:
+        conversations = services.conversations
+        cid = conversations.resolve_id(args.id)
+        conversation = conversations.conversation(cid)
+        count = conversations.count_messages(cid)
         what = f"{conversation.title!r} ({count} messages, id {cid[:SHORT_ID]})"
         if not args.yes and not confirmed(f"Delete {what}? [y/N] "):
             raise CLIError("nothing was deleted")
-        store.delete_conversation(cid)
+        conversations.delete(cid)
     print(f"deleted {what}", file=sys.stderr)
     return 0
 

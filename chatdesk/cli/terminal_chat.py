@@ -23,6 +23,7 @@ from chatdesk.cli.tool_prompt import TerminalToolReport, terminal_approver
 from chatdesk.engine.client import one_line
 from chatdesk.engine.types import ContextFitted, EngineError, LoadOptions, ReplyEvent
 from chatdesk.services.app_services import AppServices
+from chatdesk.services.conversations import ConversationIdError
 from chatdesk.services.documents import DocumentsError, Passage, cited
 from chatdesk.services.documents_turn import DOCUMENTS_KEY, ERROR_KEY, PASSAGES_KEY
 from chatdesk.services.engine_session import ModelState, load_options
@@ -33,10 +34,10 @@ from chatdesk.services.remote_engines import (
     remote_model_key,
 )
 from chatdesk.services.settings import context_cost
-from chatdesk.services.tool_turns import ALL_TOOLS, tool_message
+from chatdesk.services.tool_turns import ALL_TOOLS, tool_message, tool_state
 from chatdesk.services.tools import ToolRun, ToolsError
 from chatdesk.services.turns import ChatError, Turn
-from chatdesk.store import Conversation, StoreError
+from chatdesk.services.types import Conversation, StoreError
 
 STOP_WAIT_S = 30
 SAVE_WAIT_S = 60  # how long a reply the disk refused is retried before giving up
@@ -100,13 +101,12 @@ class TerminalChat:
         return session
 
     def find_conversation(self, wanted: str) -> Conversation:
-        """The one conversation whose id starts with ``wanted``."""
-        store = self.services.store
-        ids = store.find_conversation_ids(wanted, limit=2)
-        if len(ids) != 1:
-            problem = "no conversation" if not ids else "more than one conversation"
-            raise CLIError(f"{problem} matches {wanted!r}")
-        return store.get_conversation(ids[0])
+        """The conversation ``wanted`` names (the one id rule: ``ConversationsService``)."""
+        conversations = self.services.conversations
+        try:
+            return conversations.conversation(conversations.resolve_id(wanted))
+        except ConversationIdError as error:
+            raise CLIError(str(error)) from None
 
     def model_path(self) -> str:
         """The model named on the command line (a file, or a remote engine's model id as a
@@ -156,17 +156,18 @@ class TerminalChat:
         """The conversation to talk in (created on the first prompt), flags saved on it."""
         given = {k: getattr(self.args, k, None) for k in SAMPLING_FLAGS}
         settings = {k: v for k, v in given.items() if v is not None}
-        turns, store = self.services.turns, self.services.store
+        turns, conversations = self.services.turns, self.services.conversations
         if self.conversation is None:
             self.conversation = turns.new_conversation(self.args.system or "", settings)
         elif settings or self.args.system is not None:
             merged = {**self.conversation.settings, **settings}
             system = self.conversation.system_prompt
-            self.conversation = store.update_conversation(
+            conversations.save_settings(
                 self.conversation.id,
-                system_prompt=system if self.args.system is None else self.args.system,
-                settings=merged,
+                system if self.args.system is None else self.args.system,
+                merged,
             )
+            self.conversation = conversations.conversation(self.conversation.id)
         return self.conversation.id
 
     # -- one exchange ---------------------------------------------------------------------
@@ -185,7 +186,7 @@ class TerminalChat:
 
     def continue_last(self) -> Turn:
         """Carry on writing the conversation's last reply (stopped or out of tokens)."""
-        path = self.services.store.active_path(self.conversation_id())
+        path = self.services.conversations.active_path(self.conversation_id())
         if not path or path[-1].role != "assistant":
             raise CLIError("the conversation does not end with a reply to continue")
         try:
@@ -247,7 +248,7 @@ class TerminalChat:
             print(f"[{report}]", file=sys.stderr)  # a remote server: what it got, what not
         if self.args.stats:
             print(describe_stats(turn), file=sys.stderr)
-        if turn.error and turn.tools is not None:  # a tool turn cut short (step limit...)
+        if turn.error and tool_state(turn) is not None:  # a tool turn cut short (step limit...)
             print(f"[{turn.error}]", file=sys.stderr)
         self._print_sources(turn)
         if turn.status == "interrupted":

@@ -12,9 +12,9 @@ import json
 import sys
 from typing import Any
 
-from chatdesk.cli.conversations import opened_store, print_json, user_errors
+from chatdesk.cli.conversations import opened_services, print_json, user_errors
 from chatdesk.cli.errors import CLIError
-from chatdesk.services.tools import POLICIES, ToolsError, ToolsService
+from chatdesk.services.tools import POLICIES, ToolsError
 from chatdesk.tools.calls import ToolCall
 from chatdesk.tools.sandbox import SANDBOX_SUBCOMMAND
 
@@ -54,8 +54,8 @@ def run_sandbox_child(args: Any) -> int:
 
 @user_errors
 def list_command(args: Any) -> int:
-    with opened_store() as store:
-        service = ToolsService(store)
+    with opened_services() as services:
+        service = services.tools
         entries, servers = service.tools(), service.servers()
         if args.json:
             print_json(
@@ -98,8 +98,8 @@ def parse_arguments(text: str) -> dict[str, Any]:
 @user_errors
 def call_command(args: Any) -> int:
     arguments = parse_arguments(args.arguments)
-    with opened_store() as store:
-        run = ToolsService(store).run(ToolCall(args.name, arguments), approved_by=CLI_APPROVAL)
+    with opened_services() as services:
+        run = services.tools.run(ToolCall(args.name, arguments), approved_by=CLI_APPROVAL)
     print(run.outcome.text)
     if args.details and run.outcome.details:
         print(json.dumps(run.outcome.details, indent=2, ensure_ascii=False), file=sys.stderr)
@@ -108,9 +108,9 @@ def call_command(args: Any) -> int:
 
 @user_errors
 def policy_command(args: Any) -> int:
-    with opened_store() as store:
+    with opened_services() as services:
         try:
-            ToolsService(store).set_policy(args.name, args.policy)
+            services.tools.set_policy(args.name, args.policy)
         except ToolsError as error:
             raise CLIError(str(error)) from None
     return 0
@@ -118,8 +118,8 @@ def policy_command(args: Any) -> int:
 
 @user_errors
 def log_command(args: Any) -> int:
-    with opened_store() as store:
-        for entry in store.tool_audit(args.limit):
+    with opened_services() as services:
+        for entry in services.tools.audit_log(args.limit):
             outcome = entry.error or entry.result or ""
             took = f"{entry.duration_ms:.0f} ms" if entry.duration_ms is not None else "-"
             print(f"{entry.started_at}  {entry.tool}  [{entry.approval}]  {took}")

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 from chatdesk.engine import protocol
+from chatdesk.engine.capabilities import EngineCapabilities, RenderedPrompt, local_capabilities
+from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.types import (
     ContextFitted,
     EngineError,
@@ -452,6 +454,7 @@ class EngineClient:
         self._ids = itertools.count(1)
         self._loaded: LoadOptions | None = None
         self.model_info: ModelInfo | None = None
+        self._capabilities = local_capabilities(takes_tools=True)  # at best
         self._closed = False
 
     # -- host lifecycle -------------------------------------------------------------------
@@ -518,6 +521,7 @@ class EngineClient:
         def remember(value: Any) -> ModelInfo:
             info = ModelInfo.from_dict(value)
             self._loaded, self.model_info = options, info
+            self._capabilities = EngineCapabilities.from_dict(value.get("capabilities") or {})
             return info
 
         return self._call("load", {"options": options.to_dict()}, remember)
@@ -540,50 +544,27 @@ class EngineClient:
             return idle
         return self._call("status", {}, lambda value: {"host_running": True, **dict(value)})
 
-    def render_prompt(
-        self,
-        messages: list[dict[str, str]],
-        system_prompt: str = "",
-        add_generation_prompt: bool = True,
-        tools: list[dict[str, Any]] | None = None,
-    ) -> Future[tuple[str, int]]:
-        """The exact prompt text the model would see, and its token count."""
-        fields: dict[str, Any] = {
-            "messages": messages,
-            "system_prompt": system_prompt,
-            "add_generation_prompt": add_generation_prompt,
-        }
-        if tools is not None:
-            fields["tools"] = tools
-        return self._call("render", fields, lambda value: (str(value[0]), int(value[1])))
+    @property
+    def capabilities(self) -> EngineCapabilities:
+        """What the engine host honours for the loaded model (before a load: at best)."""
+        return self._capabilities
 
-    def generate(
-        self,
-        messages: list[dict[str, str]],
-        system_prompt: str = "",
-        sampling: SamplingSettings | None = None,
-        conversation_key: str | None = None,
-        tools: list[dict[str, Any]] | None = None,
-    ) -> ReplyStream:
-        """Start a reply to ``messages`` (oldest first, last is the user's); stream it."""
-        fields = {
-            "messages": messages,
-            "system_prompt": system_prompt,
-            "sampling": (sampling or SamplingSettings()).to_dict(),
-            "conversation_key": conversation_key,
-        }
-        if tools is not None:
-            fields["tools"] = tools
-        return self._stream("generate", fields)
+    def render(self, request: ChatRequest) -> Future[RenderedPrompt]:
+        """The exact prompt text the model would see for ``request``, and its token count."""
+        return self._call(
+            "render",
+            {"request": request.to_wire()},
+            lambda value: RenderedPrompt(str(value[0]), int(value[1]), exact=True),
+        )
+
+    def generate(self, request: ChatRequest) -> ReplyStream:
+        """Start a reply to ``request`` and stream it."""
+        return self._stream("generate", {"request": request.to_wire()})
 
     def complete(self, prompt: str, sampling: SamplingSettings | None = None) -> ReplyStream:
         """Continue ``prompt`` as plain text (no chat template): a text completion."""
-        fields = {
-            "messages": [],
-            "raw_prompt": prompt,
-            "sampling": (sampling or SamplingSettings()).to_dict(),
-        }
-        return self._stream("generate", fields)
+        fields = {"prompt": prompt, "sampling": (sampling or SamplingSettings()).to_dict()}
+        return self._stream("complete", fields)
 
     def _stream(self, op: str, fields: dict[str, Any]) -> ReplyStream:
         stream = ReplyStream(next(self._ids), self._cancel)

@@ -1,7 +1,10 @@
 """The engine interface: what the window, the command line and the API server program against.
 
-An engine turns a conversation (plain chat messages, oldest first) into a stream of reply
-events. Two kinds implement it: the local llama.cpp engine host (``EngineClient``) and remote
+An engine turns a ``ChatRequest`` (chatdesk.engine.request: the conversation, the system
+prompt, sampling, tools, response format, token probabilities...) into a stream of reply
+events, or renders it into the prompt the model would see. It reports what it can honour
+(``capabilities``) and refuses a request asking for more, up front, rather than dropping
+a field. Two kinds implement it: the local llama.cpp engine host (``EngineClient``) and remote
 OpenAI-compatible servers. Nothing here is specific to llama.cpp: a remote engine "loads" a
 model by checking that the server serves that id (``LoadOptions.path`` holds the id and the
 llama.cpp options are ignored) and reports what it knows of it in ``ModelInfo``.
@@ -17,10 +20,11 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Protocol, runtime_checkable
 
-from chatdesk.engine.types import LoadOptions, ModelInfo, ReplyEvent, ReplyStats, SamplingSettings
+from chatdesk.engine.request import ChatRequest, EngineCapabilities, RenderedPrompt
+from chatdesk.engine.types import LoadOptions, ModelInfo, ReplyEvent, ReplyStats
 
 EventCallback = Callable[[ReplyEvent], None]
-ChatMessage = dict[str, Any]  # {"role": ..., "content": ...} and, for tools, more keys
+ChatMessage = dict[str, Any]  # a chat dict, as the store's history holds it (Message.from_chat)
 
 
 @runtime_checkable
@@ -41,11 +45,16 @@ class ReplyHandle(Protocol):
         """True once the last event (done or failed) arrived."""
 
 
-@runtime_checkable
 class Engine(Protocol):
-    """A source of replies: a local model in the engine host, or a remote server."""
+    """A source of replies: a local model in the engine host, or a remote server.
 
-    model_info: ModelInfo | None
+    Not runtime-checkable on purpose: an ``isinstance`` test only sees method names. mypy
+    checks every implementation and wrapper structurally (signatures included), and the
+    conformance suite (tests/engine_conformance) checks what each one does."""
+
+    @property
+    def model_info(self) -> ModelInfo | None:
+        """The loaded model (None before a load)."""
 
     def start(self) -> None:
         """Get ready early (start a process, open a connection); optional to call."""
@@ -59,32 +68,25 @@ class Engine(Protocol):
     def status(self) -> Future[dict[str, Any]]:
         """What the engine reports about itself (model, memory, context use...)."""
 
-    def render_prompt(
-        self,
-        messages: list[ChatMessage],
-        system_prompt: str = "",
-        add_generation_prompt: bool = True,
-        tools: list[dict[str, Any]] | None = None,
-    ) -> Future[tuple[str, int]]:
-        """The prompt the model would see, and its token count (remote: an estimate)."""
+    @property
+    def capabilities(self) -> EngineCapabilities:
+        """What this engine can honour of a ``ChatRequest`` for the loaded model (before a
+        load: what it can honour at best). A request asking for more fails up front."""
 
-    def generate(
-        self,
-        messages: list[ChatMessage],
-        system_prompt: str = "",
-        sampling: SamplingSettings | None = None,
-        conversation_key: str | None = None,
-        tools: list[dict[str, Any]] | None = None,
-    ) -> ReplyHandle:
-        """Start a reply to ``messages`` and stream it; ``tools`` (JSON-schema function
-        specs) reach the chat template.
+    def render(self, request: ChatRequest) -> Future[RenderedPrompt]:
+        """The prompt the model would see for ``request`` (its messages, examples, tools,
+        ``add_generation_prompt``...), its token count, and whether both are exact (a
+        remote server applies its own template: an estimate)."""
+
+    def generate(self, request: ChatRequest) -> ReplyHandle:
+        """Start a reply to ``request`` and stream it.
 
         The last message is normally the user's (or, in a tool loop, a tool result). When
-        it is the assistant's, the engine continues that unfinished reply: the events carry
-        only the new text. Leading messages marked ``"example": True`` are few-shot examples:
-        never dropped to fit the context (a remote engine sends them as ordinary messages,
-        without the mark). ``sampling.logprobs`` > 0 asks for ``TokenProbabilities`` events
-        (an engine that cannot give them sends none).
+        it is the assistant's (``request.continues``), the engine continues that unfinished
+        reply: the events carry only the new text. Leading example messages are few-shot
+        examples, never dropped to fit the context. ``request.logprobs`` > 0 asks for
+        ``TokenProbabilities`` events. A field the engine cannot honour (see
+        ``capabilities``) fails the reply at once with an ``unsupported`` EngineError.
         """
 
     def close(self, timeout: float = 5.0) -> None:

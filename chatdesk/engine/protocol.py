@@ -4,13 +4,17 @@ One frame = a 4-byte big-endian length, then that many bytes of UTF-8 JSON holdi
 The client writes requests to the host's stdin; the host writes replies and events to its
 stdout (llama.cpp's own logging goes to stderr, which the client keeps a tail of).
 
-Requests: ``{"id": N, "op": OP, ...}`` with OP one of ``OPS``. Answers carry the request's id:
+Requests: ``{"id": N, "op": OP, ...}`` with OP one of ``OPS``; ``generate`` and ``render``
+carry one ``request`` (``ChatRequest.to_wire``, validated by the host on arrival),
+``complete`` a text ``prompt`` and ``sampling``; ``load`` answers the model's info plus its
+``capabilities``. Answers carry the request's id:
 ``{"id": N, "type": "result", "value": ...}`` or ``{"id": N, "type": "error", "code": C,
-"message": M}``; a ``generate`` request instead streams ``fitted``, ``progress`` (long prompts:
-``evaluated``, ``total``, ``seconds``), ``delta`` (and, when asked, ``probs``) events and ends
-with ``done`` (``stats``) or ``failed`` (``code``, ``message``, ``stats``). ``cancel`` carries
-the id of the request to cancel (``target``) and gets no answer. ``embed`` (``model``: an
-embedding GGUF, ``texts``) answers ``{"count", "dim", "data"}``: base64 of float32 rows.
+"message": M}``; a ``generate`` or ``complete`` request instead streams ``fitted``,
+``progress`` (long prompts: ``evaluated``, ``total``, ``seconds``), ``delta`` (and, when
+asked, ``probs``) events and ends with ``done`` (``stats``) or ``failed`` (``code``,
+``message``, ``stats``). ``cancel`` carries the id of the request to cancel (``target``) and
+gets no answer. ``embed`` (``model``: an embedding GGUF, ``texts``) answers ``{"count",
+"dim", "data"}``: base64 of float32 rows.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any, BinaryIO
 HEADER = struct.Struct(">I")
 MAX_FRAME_BYTES = 256 * 1024 * 1024  # a frame this large means the stream is corrupt
 
-OPS = ("load", "unload", "generate", "cancel", "render", "status", "shutdown", "embed")
+OPS = ("load", "unload", "generate", "complete", "cancel", "render", "status", "shutdown", "embed")
 STREAM_END_TYPES = ("done", "failed")
 
 

@@ -159,6 +159,7 @@ class ErrorCode:
     MESSAGE_TOO_LONG = "message_too_long"  # one message alone exceeds the context
     TEMPLATE = "template_error"  # the chat template failed to render
     BAD_REQUEST = "bad_request"
+    UNSUPPORTED = "unsupported"  # the engine cannot honour a field of the request
     HOST_DIED = "host_died"
     INTERNAL = "internal_error"
 

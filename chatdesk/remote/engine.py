@@ -24,13 +24,15 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from chatdesk.engine.capabilities import EngineCapabilities, RenderedPrompt, refuse_unsupported
 from chatdesk.engine.client import ReplyStream
 from chatdesk.engine.context_fit import ContextOverflowError, fit_conversation, reply_budget
+from chatdesk.engine.request import ChatRequest, Message, ResponseFormat, ToolChoice, ToolSpec
 from chatdesk.engine.types import (
     ContextFitted,
     EngineError,
@@ -54,46 +56,79 @@ from chatdesk.remote.sampling import SamplingReport, map_sampling
 from chatdesk.remote.server_info import RemoteModel, ServerFacts
 
 log = logging.getLogger(__name__)
-Message = dict[str, Any]
+REMOTE_CAPABILITIES = EngineCapabilities(  # everything goes to the server, which decides
+    tools="native",
+    tool_choice=("auto", "none", "required", "named"),
+    single_tool_call=True,
+    response_format="passed_through",
+    logprobs=True,
+    continuation=False,  # the API starts a new assistant turn after the last message
+    render="estimate",
+    example_pinning=True,
+)
 TEMPLATE_NOTE = (
     "The server applies its own chat template: ChatDesk sends the system prompt and the "
     "messages below as chat messages (JSON), not this text."
 )
 
 
-def chat_messages(system_prompt: str, messages: list[Message]) -> list[Message]:
+def chat_messages(system_prompt: str, messages: Sequence[Message]) -> list[dict[str, Any]]:
     """The request's ``messages``: the system prompt first, when there is one; an
-    assistant's tool calls and a tool result's call id as the OpenAI API spells them."""
+    assistant's tool calls and a tool result's call id as the OpenAI API spells them
+    (examples go as ordinary messages: the API has no mark for them)."""
     head = [{"role": "system", "content": system_prompt}] if system_prompt else []
     return head + [api_message(m) for m in messages]
 
 
-def api_message(message: Message) -> Message:
-    """One chat message for the server (tool-call arguments as a JSON string)."""
-    out: Message = {"role": message["role"], "content": message.get("content") or ""}
-    if message.get("tool_calls"):
-        out["tool_calls"] = [api_tool_call(call) for call in message["tool_calls"]]
-    if message.get("tool_call_id"):
-        out["tool_call_id"] = message["tool_call_id"]
+def api_message(message: Message) -> dict[str, Any]:
+    """One chat message for the server (tool-call arguments as the JSON text written)."""
+    out: dict[str, Any] = {"role": message.role, "content": message.text}
+    if message.tool_calls:
+        out["tool_calls"] = [call.to_openai() for call in message.tool_calls]
+    if message.tool_call_id:
+        out["tool_call_id"] = message.tool_call_id
     return out
 
 
-def api_tool_call(call: dict[str, Any]) -> dict[str, Any]:
-    """A stored tool call as the API's ``{"id", "type", "function": {name, arguments}}``."""
-    function = call.get("function") or {}
-    arguments = function.get("arguments", {})
-    if not isinstance(arguments, str):
-        arguments = json.dumps(arguments, ensure_ascii=False)
-    name = function.get("name", "")
-    return {"id": call.get("id", ""), "type": "function",
-            "function": {"name": name, "arguments": arguments}}  # fmt: skip
+def api_tools(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:
+    """Tools as the API's ``{"type": "function", "function": {...}}`` entries."""
+    return [tool.to_openai() for tool in tools]
 
 
-def api_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Tool schemas as the API's ``{"type": "function", "function": {...}}`` entries."""
-    return [
-        t if t.get("type") == "function" else {"type": "function", "function": t} for t in tools
-    ]
+def api_tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
+    """``tool_choice`` as the API spells it."""
+    if choice.mode == "named":
+        return {"type": "function", "function": {"name": choice.name}}
+    return choice.mode
+
+
+def api_response_format(wanted: ResponseFormat, dialect: str) -> dict[str, Any]:
+    """``response_format`` as the server's dialect spells it (llama-cpp-python takes a
+    schema inside a ``json_object`` format; the others OpenAI's ``json_schema``)."""
+    schema = wanted.schema_dict
+    if wanted.type != "json_schema" or schema is None:
+        return {"type": wanted.type}
+    if dialect == "llama-cpp-python":
+        return {"type": "json_object", "schema": schema}
+    named = {"name": wanted.name or "reply", "schema": schema, "strict": wanted.strict}
+    return {"type": "json_schema", "json_schema": named}
+
+
+def request_fields(request: ChatRequest, dialect: str) -> dict[str, Any]:
+    """The body fields for the request's tools and response format (none when unused)."""
+    fields: dict[str, Any] = {}
+    if request.tools:
+        fields["tools"] = api_tools(request.tools)
+        if request.tool_choice.mode != "auto":
+            fields["tool_choice"] = api_tool_choice(request.tool_choice)
+        if not request.parallel_tool_calls:
+            fields["parallel_tool_calls"] = False
+    elif request.tool_choice.mode == "none":
+        fields["tool_choice"] = "none"
+    wanted = request.response_format
+    if wanted is not None and wanted.type != "text":
+        fields["response_format"] = api_response_format(wanted, dialect)
+    return fields
 
 
 def in_band_calls(calls: dict[int, dict[str, str]]) -> str:
@@ -111,12 +146,22 @@ def in_band_calls(calls: dict[int, dict[str, str]]) -> str:
     return "".join(parts)
 
 
-def estimate_text(system_prompt: str, messages: list[Message]) -> str:
-    """Text whose token count stands for the request's (ChatML-style markers per message)."""
+def estimate_text(system_prompt: str, messages: Sequence[dict[str, Any]]) -> str:
+    """Text whose token count stands for the request's (ChatML-style markers per message;
+    ``messages`` as context fitting takes them)."""
+    head = [{"role": "system", "content": system_prompt}] if system_prompt else []
     return "".join(
-        f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n"
-        for m in chat_messages(system_prompt, messages)
+        f"<|im_start|>{m['role']}\n{m.get('content') or ''}<|im_end|>\n"
+        for m in head + list(messages)
     )
+
+
+def counted_system(request: ChatRequest) -> str:
+    """The system part whose tokens a request's count includes: the system prompt and the
+    tool definitions (the server's template writes them there too)."""
+    tools = request.openai_tools() if request.tool_choice.mode != "none" else None
+    listed = json.dumps(tools, ensure_ascii=False) if tools else ""
+    return "\n".join(part for part in (request.system_prompt, listed) if part)
 
 
 def sse_payloads(lines: Iterable[str]) -> Iterator[str]:
@@ -215,23 +260,12 @@ class RemoteReplyStream(ReplyStream):
 class RemoteReply:
     """One reply streaming from the server, on its own thread (see the module docstring)."""
 
-    def __init__(
-        self,
-        engine: RemoteEngine,
-        messages: list[Message],
-        system_prompt: str,
-        sampling: SamplingSettings,
-        report: SamplingReport,
-        *,
-        tools: list[dict[str, Any]] | None = None,
-    ) -> None:
+    def __init__(self, engine: RemoteEngine, request: ChatRequest, report: SamplingReport) -> None:
         self.engine = engine
-        self.tools = tools
+        self.request = request
         self.calls: dict[int, dict[str, str]] = {}  # structured tool calls being streamed
         self.token_ids: dict[str, int] = {}  # numbers for token texts (the API gives none)
-        self.messages = messages
-        self.system_prompt = system_prompt
-        self.sampling = sampling
+        self.sampling = request.sampling
         self.report = report
         self.stream = RemoteReplyStream(next(engine.reply_ids), self)
         self.cancelled = threading.Event()
@@ -266,23 +300,22 @@ class RemoteReply:
             stats = self.progress.stats("error", self.sampling.seed)
         self.stream.deliver(ReplyFailed(error, stats))
 
-    def _fit(self) -> list[Message]:
-        kept, fitted = self.engine.fit(self.messages, self.system_prompt, self.sampling.max_tokens)
+    def _fit(self) -> Sequence[Message]:
+        kept, fitted = self.engine.fit(self.request)
         self.progress.fitted = fitted
         self.stream.deliver(fitted)
         return kept
 
-    def _body(self, messages: list[Message]) -> dict[str, Any]:
+    def _body(self, messages: Sequence[Message]) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.engine.model_id,
-            "messages": chat_messages(self.system_prompt, messages),
+            "messages": chat_messages(self.request.system_prompt, messages),
             "stream": True,
             **self.report.sent,
+            **request_fields(self.request, self.engine.facts.dialect),
         }
         if self.engine.facts.usage_in_stream:
             body["stream_options"] = {"include_usage": True}
-        if self.tools:
-            body["tools"] = api_tools(self.tools)
         return body
 
     def _stream(self, body: dict[str, Any]) -> None:
@@ -427,34 +460,27 @@ class RemoteEngine:
         )
         return done
 
-    def render_prompt(
-        self,
-        messages: list[Message],
-        system_prompt: str = "",
-        add_generation_prompt: bool = True,
-        tools: list[dict[str, Any]] | None = None,
-    ) -> Future[tuple[str, int]]:
-        """What is sent (the server applies its own template) and its token count."""
-        del add_generation_prompt  # the server adds its own generation prompt
-        return self._pool.submit(self._render, messages, system_prompt, tools)
+    @property
+    def capabilities(self) -> EngineCapabilities:
+        """What a remote engine honours: everything is sent on, except a continuation."""
+        return REMOTE_CAPABILITIES
 
-    def generate(
-        self,
-        messages: list[Message],
-        system_prompt: str = "",
-        sampling: SamplingSettings | None = None,
-        conversation_key: str | None = None,
-        tools: list[dict[str, Any]] | None = None,
-    ) -> RemoteReplyStream:
+    def render(self, request: ChatRequest) -> Future[RenderedPrompt]:
+        """What is sent (the server applies its own template) and its token count."""
+        return self._pool.submit(self._render, request)
+
+    def generate(self, request: ChatRequest) -> RemoteReplyStream:
         """Start streaming a reply (``conversation_key`` is unused: the server caches);
-        ``tools`` go to the server as the API's function tools, and the calls it streams
-        back come out as ``<tool_call>`` text for the tool loop."""
-        del conversation_key
-        settings = sampling or SamplingSettings()
-        report = self.sampling_report(settings)
-        reply = RemoteReply(self, messages, system_prompt, settings, report, tools=tools)
-        if self.model_id is None:
-            error = EngineError("no remote model chosen", ErrorCode.NO_MODEL)
+        tools, tool choice and response format go to the server as the API spells them,
+        and the tool calls it streams back come out as ``<tool_call>`` text for the tool
+        loop. A request this engine cannot honour fails at once."""
+        report = self.sampling_report(request.sampling)
+        reply = RemoteReply(self, request, report)
+        try:
+            refuse_unsupported(request, self.capabilities, f"The remote engine {self.name!r}")
+            if self.model_id is None:
+                raise EngineError("no remote model chosen", ErrorCode.NO_MODEL)
+        except EngineError as error:
             reply.stream.deliver(ReplyFailed(error))
         else:
             reply.start()
@@ -483,28 +509,29 @@ class RemoteEngine:
             return server_info.estimate_tokens(text), False
         return counted, True
 
-    def fit(
-        self, messages: list[Message], system_prompt: str, max_tokens: int | None
-    ) -> tuple[list[Message], ContextFitted]:
-        """The newest messages that fit the server's context (all, if it reports none)."""
+    def fit(self, request: ChatRequest) -> tuple[Sequence[Message], ContextFitted]:
+        """The examples and the newest messages that fit the server's context (all, if it
+        reports none)."""
         n_ctx = self.model_info.n_ctx if self.model_info else 0
+        system, messages = counted_system(request), request.template_messages()
         if not n_ctx:
-            tokens, _exact = self.count_tokens(estimate_text(system_prompt, messages))
-            return messages, ContextFitted(len(messages), 0, tokens, 0)
+            tokens, _exact = self.count_tokens(estimate_text(system, messages))
+            shown = len(messages) - len(request.examples)
+            return request.messages, ContextFitted(shown, 0, tokens, 0)
         try:
             fit = fit_conversation(
-                system_prompt,
+                system,
                 messages,
                 estimate_text,
                 lambda text: self.count_tokens(text)[0],
                 n_ctx,
-                reply_budget(max_tokens, n_ctx),
+                reply_budget(request.sampling.max_tokens, n_ctx),
             )
         except ContextOverflowError as error:
             raise EngineError(str(error), ErrorCode.MESSAGE_TOO_LONG) from None
-        return fit.messages, ContextFitted(
-            len(fit.messages), fit.dropped_count, fit.prompt_tokens, n_ctx
-        )
+        pinned = len(request.examples)
+        kept = request.messages[:pinned] + request.messages[pinned + fit.dropped_count :]
+        return kept, ContextFitted(len(kept) - pinned, fit.dropped_count, fit.prompt_tokens, n_ctx)
 
     def _list_models(self) -> list[RemoteModel]:
         models = server_info.list_models(self.connection)
@@ -528,20 +555,22 @@ class RemoteEngine:
         self.model_info = remote_model_info(self.name, model_id, n_ctx or 0, started)
         return self.model_info
 
-    def _render(
-        self, messages: list[Message], system_prompt: str, tools: list[dict[str, Any]] | None
-    ) -> tuple[str, int]:
-        tokens, exact = self.count_tokens(estimate_text(system_prompt, messages))
+    def _render(self, request: ChatRequest) -> RenderedPrompt:
+        refuse_unsupported(request, self.capabilities, f"The remote engine {self.name!r}")
+        kept, _fitted = self.fit(request)  # what generate would send
+        counted = estimate_text(counted_system(request), [m.to_template() for m in kept])
+        tokens, exact = self.count_tokens(counted)
         how = (
             "Token count by the server's tokenizer (with ChatML-style markers per message)."
             if exact
             else "Token count estimated: 4 characters a token (no tokenizer endpoint found)."
         )
-        request: Any = chat_messages(system_prompt, messages)
-        if tools:
-            request = {"messages": request, "tools": api_tools(tools)}
-        body = json.dumps(request, ensure_ascii=False, indent=2)
-        return f"{TEMPLATE_NOTE}\n{how}\n\n{body}\n", tokens
+        body = {
+            "messages": chat_messages(request.system_prompt, kept),
+            **request_fields(request, self.facts.dialect),
+        }
+        text = json.dumps(body, ensure_ascii=False, indent=2)
+        return RenderedPrompt(f"{TEMPLATE_NOTE}\n{how}\n\n{text}\n", tokens, exact=False)
 
 
 def remote_model_info(engine: str, model_id: str, n_ctx: int, started: float) -> ModelInfo:

@@ -10,24 +10,30 @@ and running.
 
 from __future__ import annotations
 
-from typing import Any, cast
+import logging
+from concurrent.futures import Future
+from typing import Any
 
 from chatdesk.api.app import ApiConfig, ApiExchange, create_app
 from chatdesk.api.defaults import DEFAULT_HOST, DEFAULT_PORT
 from chatdesk.api.scheduler import FairScheduler, RequestInfo, ScheduledEngine
 from chatdesk.api.server import ApiServer, BindError, check_bind
-from chatdesk.engine.interface import Engine
-from chatdesk.engine.types import ModelInfo
+from chatdesk.engine.interface import Engine, ReplyHandle
+from chatdesk.engine.request import ChatRequest, EngineCapabilities, RenderedPrompt
+from chatdesk.engine.types import EngineError, ErrorCode, LoadOptions, ModelInfo, SamplingSettings
 from chatdesk.services.engine_session import EngineSession
 from chatdesk.services.settings import SAMPLING_LIMITS
 from chatdesk.services.turns import TurnService
+
+log = logging.getLogger("chatdesk.api")
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "ApiServerService", "BindError", "RequestInfo"]
 SAVED = frozenset(SAMPLING_LIMITS)  # the settings a conversation row keeps
 
 
 class SessionEngine:
-    """The session's loaded engine as an ``Engine`` (follows model switches)."""
+    """The session's loaded engine as an ``Engine`` (follows model switches). Each method
+    is spelled out, so mypy checks this wrapper against the protocol like any engine."""
 
     def __init__(self, session: EngineSession) -> None:
         self.session = session
@@ -38,8 +44,48 @@ class SessionEngine:
         status = self.session.status
         return status.info if self.session.ready else None
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.session.raw_engine, name)
+    @property
+    def capabilities(self) -> EngineCapabilities:
+        """The loaded model's engine's."""
+        return self.session.raw_engine.capabilities
+
+    def start(self) -> None:
+        """Start the loaded model's engine."""
+        self.session.raw_engine.start()
+
+    def load(self, options: LoadOptions) -> Future[ModelInfo]:
+        """Load on the session's engine."""
+        return self.session.raw_engine.load(options)
+
+    def unload(self) -> Future[None]:
+        """Unload on the session's engine."""
+        return self.session.raw_engine.unload()
+
+    def status(self) -> Future[dict[str, Any]]:
+        """The session's engine's status."""
+        return self.session.raw_engine.status()
+
+    def render(self, request: ChatRequest) -> Future[RenderedPrompt]:
+        """The session's engine's rendering."""
+        return self.session.raw_engine.render(request)
+
+    def generate(self, request: ChatRequest) -> ReplyHandle:
+        """A reply from the session's engine (``request`` unchanged)."""
+        return self.session.raw_engine.generate(request)
+
+    def complete(self, prompt: str, sampling: SamplingSettings | None = None) -> ReplyHandle:
+        """A raw text completion, where the loaded model's engine does them (local)."""
+        client = self.session.local_client()
+        if client is None or self.session.raw_engine is not client:
+            raise EngineError(
+                "this engine does not do raw text completions; use /v1/chat/completions",
+                ErrorCode.UNSUPPORTED,
+            )
+        return client.complete(prompt, sampling)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Nothing of its own to close (the session owns the engine)."""
+        del timeout
 
 
 class ApiServerService:
@@ -61,7 +107,7 @@ class ApiServerService:
     @classmethod
     def for_session(cls, session: EngineSession, turns: TurnService) -> ApiServerService:
         """A server over the window's loaded model; the window's replies get priority."""
-        return cls(SessionEngine(session), session, turns)  # type: ignore[arg-type]
+        return cls(SessionEngine(session), session, turns)
 
     def _save(self, exchange: ApiExchange) -> None:
         """Keep a finished API exchange as a conversation (on the turn service's thread)."""
@@ -106,6 +152,7 @@ class ApiServerService:
         config = ApiConfig(api_key=api_key, on_exchange=hook, **options)
         server = ApiServer(create_app(self.scheduler, config), host, port)
         server.start()
+        log.info("API server started: %s (%s, saving exchanges: %s)", server.url, self.access, save)
         self._server = server
         if self.session is not None:
             self.session.lane = self.window_engine()
@@ -118,6 +165,7 @@ class ApiServerService:
             self.session.lane = None
         if server is not None:
             server.stop()
+            log.info("API server stopped: %s", server.url)
 
     def requests(self) -> list[RequestInfo]:
         """Queued and running requests (the window's own included)."""
@@ -125,4 +173,4 @@ class ApiServerService:
 
     def window_engine(self) -> Engine:
         """The engine the window should reply through: the scheduler's priority lane."""
-        return cast(Engine, ScheduledEngine(self.scheduler))  # model_info is read-only there
+        return ScheduledEngine(self.scheduler)

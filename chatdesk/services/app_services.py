@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatdesk.engine.interface import Engine
+from chatdesk.services.activity_log import TurnLog
 from chatdesk.services.chat import ChatService
 from chatdesk.services.conversations import ConversationsService
 from chatdesk.services.documents_turn import DocumentTurns
 from chatdesk.services.engine_session import EngineSession, local_engine
-from chatdesk.services.events import Dispatch
+from chatdesk.services.events import Dispatch, Offload, run_inline
 from chatdesk.services.export import ExportService
 from chatdesk.services.model_identity import HashCache
 from chatdesk.services.remote_engines import RemoteEngineService, record_sampling_report
@@ -59,8 +60,9 @@ class AppServices:
     def __post_init__(self) -> None:
         """Documents join every turn through the turn service's hooks (see documents_turn)."""
         self.document_turns = DocumentTurns(lambda: self.documents, self.store, self._n_ctx)
-        self.turns.add_request_hook(self.document_turns.on_request)
+        self.turns.add_request_hook(self.document_turns.on_request, blocking=True)
         self.turns.add_event_hook(self.document_turns.on_event)
+        self.turns.add_listener(TurnLog())  # each reply's start and end in the log
 
     @classmethod
     def create(
@@ -79,17 +81,21 @@ class AppServices:
         probabilities = TokenProbabilityFeature(store)
         probabilities.install(turns)
         tools = ToolsService(store, store.path.parent / CONFIG_NAME)
+        tool_turns = ToolTurns(turns, tools)
+        tool_turns.install()
         turns.add_event_hook(record_sampling_report)
         return cls(
             store, settings, engine, turns, ChatService(store, turns),
             ConversationsService(store), ExportService(store), probabilities,
-            tools, ToolTurns(turns, tools), remote,
+            tools, tool_turns, remote,
         )  # fmt: skip
 
-    def set_dispatch(self, dispatch: Dispatch) -> None:
-        """Deliver engine events and load results through ``dispatch`` from now on."""
+    def set_dispatch(self, dispatch: Dispatch, offload: Offload = run_inline) -> None:
+        """Deliver engine events and load results through ``dispatch`` from now on, and run
+        work that may block (document retrieval before a reply) through ``offload``."""
         self.engine.dispatch = dispatch
         self.turns.dispatch = dispatch
+        self.turns.offload = offload
 
     @property
     def models(self) -> ModelService:
@@ -108,13 +114,9 @@ class AppServices:
     def documents(self) -> DocumentService:
         """Document collections (opened on first use); embeddings share the chat's engine host."""
         if self._documents is None:
-            from chatdesk.engine.client import EngineClient
             from chatdesk.services.documents import DocumentService
 
-            engine = self.engine.engine
-            self._documents = DocumentService(
-                engine=engine if isinstance(engine, EngineClient) else None
-            )
+            self._documents = DocumentService(engine=self.engine.local_client())
         return self._documents
 
     @property

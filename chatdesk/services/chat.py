@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 from chatdesk.docs.records import Passage
-from chatdesk.services.tool_turns import ALL_TOOLS
-from chatdesk.services.turns import TurnService
+from chatdesk.engine.request import RenderedPrompt
+from chatdesk.services.documents_turn import PASSAGES_KEY
+from chatdesk.services.reply_summary import reply_summary
+from chatdesk.services.turns import Turn, TurnService
 from chatdesk.store import Message, Store
 
 
@@ -67,14 +70,43 @@ class ChatService:
             return []
         return [Passage.from_dict(p) for p in self.store.passages(message.id)]
 
-    def render_prompt(self, conversation_id: str) -> Future[tuple[str, int]]:
-        """The exact prompt for the conversation's active branch: Future of (text, tokens)."""
-        request = self.turns.request_for(conversation_id, self.messages(conversation_id))
-        steps = self.turns.tool_steps
-        if steps is not None and steps.tools.offered_in_chat():  # as the next turn will be
-            request.extras["tools"] = ALL_TOOLS
-            steps.prepare(request)
-        schemas = request.extras.get("tool_schemas")
-        tools = {"tools": schemas} if schemas else {}
-        engine = self.turns.engines.engine
-        return engine.render_prompt(request.messages, request.system_prompt, **tools)
+    def turn_options(self, path: list[Message], extras: dict[str, Any] | None) -> dict[str, Any]:
+        """The turn options of the branch's last reply: ``extras``, and the passages that
+        reply was given (so a tool step's prompt shows them as the step got them)."""
+        given = self.store.passages(path[-1].id) if path and path[-1].role == "assistant" else []
+        return {**(extras or {}), PASSAGES_KEY: given} if given else dict(extras or {})
+
+    def summary(self, turn: Turn) -> dict[str, Any]:
+        """Everything a finished turn's reply has, JSON-ready (``reply_summary``)."""
+        return reply_summary(self.store, turn)
+
+    def render_prompt(
+        self, conversation_id: str, extras: dict[str, Any] | None = None
+    ) -> Future[tuple[str, int]]:
+        """Show prompt: the engine's rendering of ``TurnService.prompt_request`` for the
+        active branch (the request its last reply is sent), Future of (text, tokens).
+
+        ``extras`` are the options the front end sends its turns with (tools...). Building
+        the request may retrieve documents (an embedding): a GUI calls this off its thread."""
+        answer: Future[tuple[str, int]] = Future()
+        try:
+            path = self.messages(conversation_id)
+            options = self.turn_options(path, extras)
+            rendering = self.turns.engines.engine.render(
+                self.turns.prompt_request(conversation_id, path, options)
+            )
+        except Exception as error:  # said in the viewer, like an engine's refusal
+            answer.set_exception(error)
+            return answer
+        rendering.add_done_callback(lambda done: _as_text_and_tokens(done, answer))
+        return answer
+
+
+def _as_text_and_tokens(done: Future[RenderedPrompt], answer: Future[tuple[str, int]]) -> None:
+    """Complete ``answer`` with the rendered prompt's text and token count (or its error)."""
+    error = done.exception()
+    if error is not None:
+        answer.set_exception(error)
+    else:
+        rendered = done.result()
+        answer.set_result((rendered.text, rendered.tokens))

@@ -4,15 +4,25 @@ The sidebar calls this service, never the store. ``changed_elsewhere()`` is the 
 check: SQLite's ``data_version`` moves only when another connection (a ``chatdesk ask`` in a
 terminal, say) commits, so the window can ask it once a second for almost nothing and
 refresh the list only when something really changed.
+
+``resolve_id`` is the one conversation-id rule, for every command that takes an id
+(``chatdesk show``, ``export``, ``rm``, ``ask --conversation``): a full id, or a prefix
+that starts exactly one id; otherwise ``ConversationIdError`` says why in words.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 
-from chatdesk.store import Conversation, NotFoundError, SearchHit, Store
+from chatdesk.store import Conversation, Message, NotFoundError, SearchHit, Store
 
+log = logging.getLogger("chatdesk.conversations")
 SEARCH_MARKS = ("\ue000", "\ue001")  # around matched words in search snippets
+
+
+class ConversationIdError(LookupError):
+    """A conversation id (or prefix) that names no conversation, or more than one."""
 
 
 class ConversationsService:
@@ -37,10 +47,44 @@ class ConversationsService:
         except NotFoundError:
             return None
 
-    def search(self, text: str, limit: int) -> list[SearchHit]:
+    def search(self, text: str, limit: int, marked: bool = True) -> list[SearchHit]:
         """Full-text search over titles and messages, best first; each matched word of a
-        snippet is wrapped in ``SEARCH_MARKS`` (private-use characters) for highlighting."""
+        snippet is wrapped in ``SEARCH_MARKS`` (private-use characters) for highlighting
+        when ``marked``, else in square brackets (as the command line prints them)."""
+        if not marked:
+            return self.store.search(text, limit=limit)
         return self.store.search(text, limit=limit, highlight=SEARCH_MARKS)
+
+    def resolve_id(self, given: str) -> str:
+        """A full conversation id from a full id or a unique prefix of one (the one rule)."""
+        if not given:
+            raise ConversationIdError("empty conversation id")
+        matches = self.store.find_conversation_ids(given, limit=3)
+        if given in matches:
+            return given
+        if not matches:
+            raise ConversationIdError(f"no conversation with id {given!r} (see 'chatdesk list')")
+        if len(matches) > 1:
+            raise ConversationIdError(
+                f"id {given!r} is ambiguous: it starts {', '.join(matches[:2])}, ..."
+            )
+        return matches[0]
+
+    def conversation(self, cid: str) -> Conversation:
+        """The conversation (``NotFoundError`` when there is none)."""
+        return self.store.get_conversation(cid)
+
+    def active_path(self, cid: str) -> list[Message]:
+        """The messages of the branch the conversation shows, oldest first."""
+        return self.store.active_path(cid)
+
+    def siblings(self, message_id: str) -> list[Message]:
+        """The message and its alternatives (same parent), oldest first."""
+        return self.store.siblings(message_id)
+
+    def count_messages(self, cid: str) -> int:
+        """How many messages the conversation holds, all branches."""
+        return self.store.count_messages(cid)
 
     def rename(self, cid: str, title: str) -> None:
         """Give a conversation a new title."""
@@ -54,6 +98,7 @@ class ConversationsService:
         """Delete a conversation and its messages (already gone: nothing to do)."""
         with contextlib.suppress(NotFoundError):
             self.store.delete_conversation(cid)
+            log.info("deleted conversation %s", cid)
 
     def set_active_leaf(self, cid: str, message_id: str) -> None:
         """Show the branch that ends at (or passes through) ``message_id``."""

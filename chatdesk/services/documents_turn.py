@@ -5,29 +5,35 @@ caller that assembles a request itself:
 
 - ``on_request(request)``: when the turn names collections (``request.extras["documents"]``,
   from ``chatdesk ask --docs NAME``) or the conversation has collections attached, the
-  last user message the engine sees is replaced by the numbered passages and the question
-  (``chatdesk.docs.context``); the passages go into ``request.extras[PASSAGES_KEY]``. The
-  stored user message stays as typed.
+  last user message of the engine's request (``request.chat``, replaced by a new value) is
+  the numbered passages and the question (``chatdesk.docs.context``); the passages go into
+  ``request.extras[PASSAGES_KEY]``. The stored user message stays as typed. A turn that
+  carries passages already (the next step of a tool loop) gets the same passages again
+  around its question, without a new retrieval, so every step sees what the first saw.
 - ``on_event(turn, event)``: when the reply ends, its passages are saved with it
   (``Store.save_passages``, table ``message_passages``), so its ``[1]``, ``[2]`` can be
   shown, checked and exported later.
 
-Attached collections are kept per conversation in the app settings
-(``documents.attached``: conversation id -> names).
+Attached collections are rows of the store (``attached_collections``, deleted with their
+conversation; migration ``0010_issue19_attached_collections`` moved the old app-settings
+blob there).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from chatdesk.docs.context import with_documents
+from chatdesk.docs.context import DocumentContext
+from chatdesk.docs.records import Passage
+from chatdesk.engine.request import ChatRequest, TextPart
 from chatdesk.engine.types import ReplyDone, ReplyFailed
 from chatdesk.services.documents import DocumentsError, DocumentService
 from chatdesk.store import Store
 
-ATTACHED_KEY = "documents.attached"
 DOCUMENTS_KEY = "documents"  # request.extras: collection names given for this turn
 PASSAGES_KEY = "document_passages"  # request.extras: the numbered passages (dicts)
 ERROR_KEY = "documents_error"  # request.extras: why the documents could not be used
@@ -40,7 +46,7 @@ class RequestLike(Protocol):
     """What the hook needs of a turn request."""
 
     conversation_id: str
-    messages: list[dict[str, Any]]
+    chat: ChatRequest
     extras: dict[str, Any]
 
 
@@ -53,6 +59,13 @@ class TurnLike(Protocol):
     def request(self) -> RequestLike:
         """The request the reply was generated for."""
         ...
+
+
+def question_index(request: ChatRequest) -> int:
+    """Where the turn's question is: the last user message that is not an example (-1)."""
+    messages = request.messages
+    users = [i for i, m in enumerate(messages) if m.role == "user" and not m.example]
+    return users[-1] if users else -1
 
 
 class DocumentTurns:
@@ -70,36 +83,61 @@ class DocumentTurns:
 
     def attached(self, conversation_id: str) -> list[str]:
         """The collections attached to a conversation."""
-        table: dict[str, list[str]] = self.store.get_setting(ATTACHED_KEY, {}) or {}
-        return list(table.get(conversation_id, []))
+        return self.store.attached_collections(conversation_id)
 
     def attach(self, conversation_id: str, names: list[str]) -> None:
         """Attach exactly these collections to a conversation (empty: none)."""
-        table: dict[str, list[str]] = dict(self.store.get_setting(ATTACHED_KEY, {}) or {})
-        if names:
-            table[conversation_id] = list(names)
-        else:
-            table.pop(conversation_id, None)
-        self.store.set_setting(ATTACHED_KEY, table)
+        self.store.set_attached_collections(conversation_id, names)
 
     def on_request(self, request: RequestLike) -> None:
         """Put the passages for the question into the request (no-op without collections)."""
-        names = request.extras.get(DOCUMENTS_KEY) or self.attached(request.conversation_id)
-        if not names or not request.messages or request.messages[-1].get("role") != "user":
+        messages = request.chat.messages
+        at = question_index(request.chat)
+        carried = request.extras.get(PASSAGES_KEY)
+        if at < 0:
             return
+        if carried:  # a later step of the same turn: the passages it was given
+            context = DocumentContext(tuple(Passage.from_dict(p) for p in carried), whole=False)
+        elif at == len(messages) - 1:
+            found = self._retrieve(request, messages[at].text)
+            if found is None:
+                return
+            context = found
+        else:
+            return
+        asked = messages[at]
+        question = dataclasses.replace(asked, content=(TextPart(context.prompt(asked.text)),))
+        request.chat = request.chat.replace(
+            messages=(*messages[:at], question, *messages[at + 1 :])
+        )
+        request.extras[PASSAGES_KEY] = [p.to_dict() for p in context.passages]
+
+    def _retrieve(self, request: RequestLike, question: str) -> DocumentContext | None:
+        """The passages for ``question`` from the turn's (or attached) collections."""
+        names = request.extras.get(DOCUMENTS_KEY) or self.attached(request.conversation_id)
+        if not names:
+            return None
         documents = self.documents()
         names = [name for name in names if name in documents.index.collection_names()]
         if not names:  # attached collections removed since: the turn goes on without them
-            return
-        question = str(request.messages[-1].get("content", ""))
+            return None
+        started = time.monotonic()
         try:
             context = documents.context_for(question, names, self.n_ctx() or DEFAULT_CONTEXT)
         except DocumentsError as error:  # e.g. the embedding model is gone: answer without
-            log.warning("documents left out of the turn: %s", error)
+            log.warning(
+                "documents left out: conversation %s, collections %s: %s",
+                request.conversation_id, ", ".join(names), error,
+            )  # fmt: skip
             request.extras[ERROR_KEY] = str(error)
-            return
-        request.messages[:] = with_documents(request.messages, context)
-        request.extras[PASSAGES_KEY] = [p.to_dict() for p in context.passages]
+            return None
+        took_ms = 1000 * (time.monotonic() - started)
+        log.info(
+            "documents: conversation %s, collections %s, %d passages (%s), %.0f ms",
+            request.conversation_id, ", ".join(names), len(context.passages),
+            "whole documents" if context.whole else "retrieved", took_ms,
+        )  # fmt: skip
+        return context if context.passages else None
 
     def on_event(self, turn: TurnLike, event: object) -> None:
         """Save the turn's passages with its reply when the reply ends."""

@@ -23,11 +23,12 @@ import contextlib
 import dataclasses
 import enum
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatdesk.engine.interface import Engine
 from chatdesk.engine.types import EngineError, EngineHostDied, ErrorCode, LoadOptions, ModelInfo
@@ -37,6 +38,9 @@ from chatdesk.services.model_identity import HashCache, identity_for
 from chatdesk.services.remote_engines import parse_remote_model_key
 from chatdesk.services.settings import SettingsService
 from chatdesk.services.turns import describe_error
+
+if TYPE_CHECKING:
+    from chatdesk.engine.client import EngineClient
 
 log = logging.getLogger("chatdesk.engine")
 
@@ -114,6 +118,7 @@ class EngineSession:
         self.status = ModelStatus(ModelState.NONE)
         self._listeners: list[ModelListener] = []
         self._load_serial = 0
+        self._load_started = 0.0  # when the current load began (monotonic), for the log
         self._previous: ModelStatus | None = None  # the model a running load replaces
         self._restoring: str | None = None  # the failure to report once it is back
 
@@ -121,10 +126,27 @@ class EngineSession:
         """Call ``listener(status)`` on the owner's thread whenever the state changes."""
         self._listeners.append(listener)
 
+    def remove_listener(self, listener: ModelListener) -> None:
+        """Stop calling ``listener`` (a window that closes)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     @property
     def engine(self) -> Engine:
         """The engine replies go through: the API scheduler's lane while it runs, else raw."""
         return self.lane or self.raw_engine
+
+    def local_client(self) -> EngineClient | None:
+        """The llama.cpp engine host client of this session's local models (created on
+        first use), whatever engine replies go through now (the API server's lane, a
+        remote engine): documents embed through it, so no second engine host starts.
+        None when the local engine is not an engine host (a test's stand-in)."""
+        from chatdesk.engine.client import EngineClient
+
+        if "local" not in self._engines:
+            self._engines["local"] = self._open("local")
+        local = self._engines["local"]
+        return local if isinstance(local, EngineClient) else None
 
     @property
     def raw_engine(self) -> Engine:
@@ -175,6 +197,7 @@ class EngineSession:
             self._active, self.kind = "local", "local"
         options = options or load_options(path, self._settings.model_settings(path))
         self._load_serial += 1
+        self._load_started = time.monotonic()
         serial = self._load_serial
         if self.status.state is ModelState.READY:
             self._previous = self.status
@@ -198,7 +221,10 @@ class EngineSession:
         path = self.status.path or ""
         info = future.result()
         identity = identity_for(path, info.name, self.kind, self.hashes)
-        log.info("model loaded: %s (%s)", path, info.backend)
+        log.info(
+            "model loaded: %s (%s, engine %s, context %s) in %.1f s",
+            path, info.backend, self.kind, info.n_ctx, time.monotonic() - self._load_started,
+        )  # fmt: skip
         self._settings.remember_model(path)
         if self.kind == "local":
             remember_used_async(path)

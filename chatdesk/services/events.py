@@ -6,21 +6,32 @@ runs it on the thread that owns the service. The window's dispatch is the Qt bri
 (``chatdesk.ui.bridge``: a queued signal onto the GUI thread); the command line and the tests
 use ``EventQueue``, drained by the thread that waits for the result. ``run_inline`` runs the
 function at once, for callers that are single-threaded anyway.
+
+The other direction: an ``Offload`` runs work that may block (retrieval, embedding) away from
+the owner's thread. The window passes ``in_thread`` (a daemon thread per task); the command
+line keeps ``run_inline``: it has no event loop to keep responsive.
 """
 
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections.abc import Callable
 
 Task = Callable[[], None]
 Dispatch = Callable[[Task], None]
+Offload = Callable[[Task], None]
 
 
 def run_inline(task: Task) -> None:
     """A Dispatch that runs the task on the calling thread, immediately."""
     task()
+
+
+def in_thread(task: Task) -> None:
+    """An Offload that runs the task on a new daemon thread."""
+    threading.Thread(target=task, name="chatdesk-offload", daemon=True).start()
 
 
 class EventQueue:

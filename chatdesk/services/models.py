@@ -8,6 +8,7 @@ runs them off its main thread.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,16 +21,21 @@ from chatdesk.hub.catalogue import (
     recommended_model,
 )
 from chatdesk.hub.download import (
+    UNVERIFIED,
     Downloader,
+    DownloadProgress,
     PendingDownload,
+    ProgressCallback,
     discard_partial,
     library_path,
     pending_downloads,
 )
-from chatdesk.hub.errors import HubError
+from chatdesk.hub.errors import DownloadCancelled, HubError, InvalidNameError
 from chatdesk.hub.library import ImportMode, Library, LocalModel
+from chatdesk.hub.names import check_gguf_filename
 from chatdesk.hub.queue import DownloadJob, DownloadQueue, JobListener, JobState
 from chatdesk.hub.remote import (
+    RemoteFile,
     RemoteModel,
     RemoteRepo,
     RepoListing,
@@ -38,7 +44,7 @@ from chatdesk.hub.remote import (
     search_models,
 )
 from chatdesk.hub.speed import expected_tokens_per_second, machine_bandwidth, speed_text
-from chatdesk.hub.starter import STARTER, install_starter
+from chatdesk.hub.starter import STARTER, install_starter, is_installed
 from chatdesk.hub.starter import Progress as StarterProgress
 from chatdesk.hub.system import Fit, MachineMemory, estimate_fit, machine_memory
 
@@ -152,6 +158,19 @@ class ModelService:
         """Queue one .gguf file of a repository."""
         return self.queue.add(repo_id, filename)
 
+    def download_now(
+        self, part: RemoteFile, progress: ProgressCallback, cancel: threading.Event
+    ) -> Path:
+        """Download one file in this thread (resuming a partial one); its path in the library.
+
+        ``verified(path)`` tells afterwards whether the hub gave a checksum to check it with.
+        """
+        return self.downloader.download(part, progress, cancel)
+
+    def verified(self, path: Path) -> bool:
+        """False for a file downloaded here without any checksum from the hub."""
+        return self.downloader.verified(path)
+
     def download_model(self, model: RemoteModel) -> list[DownloadJob]:
         """Queue every part of a (possibly split) model."""
         return [self.queue.add(part.repo_id, part.filename) for part in model.parts]
@@ -209,6 +228,10 @@ class ModelService:
 
     # starter model
 
+    def starter_installed(self) -> bool:
+        """True when the starter model is already in the library."""
+        return is_installed(self.models_root)
+
     def needs_starter(self) -> bool:
         """True when this machine has no model at all: the welcome page offers the starter."""
         return not self.library.list_models(with_metadata=False)
@@ -228,8 +251,10 @@ class ModelService:
 ModelsService = ModelService  # the name the main window's launcher imports
 
 
-__all__ = [  # the hub's types, re-exported for the UI (which never imports chatdesk.hub)
-    "STARTER", "CatalogueChoice", "CatalogueModel", "DownloadJob", "Fit", "HubError",
+__all__ = [  # the hub's types, re-exported for the UI and the command line (which never
+    # import chatdesk.hub)
+    "STARTER", "UNVERIFIED", "CatalogueChoice", "CatalogueModel", "DownloadCancelled",
+    "DownloadJob", "DownloadProgress", "Fit", "HubError", "ImportMode", "InvalidNameError",
     "JobState", "LocalModel", "ModelService", "ModelsService", "RemoteModel", "RemoteRepo",
-    "RepoListing", "SearchSort", "speed_text",
+    "RepoListing", "SearchSort", "check_gguf_filename", "speed_text",
 ]  # fmt: skip

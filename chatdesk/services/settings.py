@@ -4,7 +4,9 @@ Per-conversation settings live on the conversation row (``settings``, ``system_p
 the few-shot ``examples``); everything else is a JSON app setting (``Store.get_setting`` /
 ``Store.set_setting``). A preset may carry examples: user/assistant pairs that are sent
 before the conversation (see ``chatdesk.engine.context_fit.example_messages``).
-Defaults live here only (``DEFAULT_SAMPLING``, ``effective_sampling``).
+Sampling defaults have one source, ``chatdesk.engine.types.SamplingSettings`` (the API
+server uses it too); ``DEFAULT_SAMPLING`` is that source as stored settings, and
+``effective_sampling`` lays a conversation's settings over it.
 
 Applying a preset never silently replaces a system prompt the user wrote (``preset_plan``
 says whether it would, so the window can ask), and max tokens never fills the whole context
@@ -54,18 +56,19 @@ SAMPLING_LIMITS: dict[str, tuple[float, float]] = {
 }
 INTEGER_SETTINGS = frozenset({"top_k", "max_tokens", "seed"})
 
-_ENGINE_DEFAULTS = SamplingSettings()
-# the one source of sampling defaults is the engine's SamplingSettings (llama.cpp's defaults);
-# the settings the window and the CLI show are these, with -1 meaning "a random seed"
-DEFAULT_SAMPLING: dict[str, float | int] = {
-    "temperature": _ENGINE_DEFAULTS.temperature,
-    "top_p": _ENGINE_DEFAULTS.top_p,
-    "top_k": _ENGINE_DEFAULTS.top_k,
-    "min_p": _ENGINE_DEFAULTS.min_p,
-    "repeat_penalty": _ENGINE_DEFAULTS.repeat_penalty,
-    "max_tokens": _ENGINE_DEFAULTS.max_tokens or 1024,
-    "seed": -1,
-}
+SHOWN_SAMPLING = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens")
+
+
+def engine_sampling_defaults() -> dict[str, float | int]:
+    """The sampling defaults as settings: read from ``SamplingSettings`` (the one source the
+    window, the command line and the API server share), with seed -1 meaning random."""
+    engine = SamplingSettings()
+    values: dict[str, float | int] = {name: getattr(engine, name) for name in SHOWN_SAMPLING}
+    values["seed"] = -1 if engine.seed is None else engine.seed
+    return values
+
+
+DEFAULT_SAMPLING = engine_sampling_defaults()
 
 # what makes settings "a preset's": its sampling, not max tokens or the seed
 PRESET_IDENTITY = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty")

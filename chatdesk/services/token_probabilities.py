@@ -20,10 +20,11 @@ prefix as a new sibling reply and lets the turn service continue it.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chatdesk.engine.context_fit import example_messages
+from chatdesk.engine.request import Message as ChatMessage
 from chatdesk.engine.types import (
     MAX_LOGPROBS,
     Alternative,
@@ -132,13 +133,16 @@ class TokenProbabilityFeature:
     # -- hooks ----------------------------------------------------------------------------
     def prepare(self, request: TurnRequest) -> None:
         """Request hook: pinned examples first; ask for probabilities when they are on."""
+        chat = request.chat
         examples = self.store.get_conversation(request.conversation_id).examples
-        if examples:
-            request.messages = [*example_messages(examples), *request.messages]
-        wanted = request.extras.get("logprobs", self.alternatives())
-        count = alternatives_count(wanted)
+        if examples and not chat.examples:
+            pinned = tuple(ChatMessage.from_chat(m) for m in example_messages(examples))
+            chat = chat.replace(messages=(*pinned, *chat.messages))
+        count = alternatives_count(request.extras.get("logprobs", self.alternatives()))
         if count:
-            request.sampling["logprobs"] = count
+            chat = chat.replace(logprobs=count, sampling=replace(chat.sampling, logprobs=count))
+            request.settings["logprobs"] = count  # kept with the reply: it has probabilities
+        request.chat = chat
 
     def on_event(self, turn: Turn, event: ReplyEvent) -> None:
         """Event hook: collect the reply's probabilities; store them when it ends."""
@@ -167,9 +171,9 @@ class TokenProbabilityFeature:
         if turns.streaming:
             raise ChatError("a reply is still being written; stop it first")
         start = branch_from(choices, index, alternative)
-        sibling = self.store.append_message(
-            reply.conversation_id, "assistant", start.prefix, parent_id=reply.parent_id,
-            status="interrupted", model=reply.model, settings=reply.settings,
+        sibling = turns.replies.open(
+            reply.conversation_id, reply.parent_id, model=reply.model, settings=reply.settings,
+            text=start.prefix, status="interrupted",
         )  # fmt: skip
         self.store.save_token_probabilities(sibling.id, start.choices)
         return turns.continue_reply(sibling)

@@ -6,7 +6,8 @@ An assistant message that called tools is stored with its ``tool_calls`` (OpenAI
 ``chat_messages`` turns a branch of stored messages into what the template receives,
 giving each tool message the ``name`` of the call it answers (several templates print it)
 and keeping an assistant message that only called tools even though its text is empty.
-``store_loop_message`` stores one message the tool loop produced.
+``store_tool_result`` stores one result of the tool loop (the assistant rows, with their
+calls, are written by the one reply writer, ``chatdesk.services.replies``).
 """
 
 from __future__ import annotations
@@ -52,17 +53,11 @@ def chat_messages(messages: list[Message]) -> list[dict[str, Any]]:
     return [chat_message(m, names) for m in messages if _sendable(m)]
 
 
-def store_loop_message(
-    store: Store, conversation_id: str, message: dict[str, Any], *, model: str | None = None
-) -> Message:
-    """Append one message of the tool loop (assistant with calls, or a tool result) under
-    the conversation's active leaf."""
-    role = str(message["role"])
+def store_tool_result(store: Store, conversation_id: str, message: dict[str, Any]) -> Message:
+    """Append one ``tool`` message (a call's result) under the conversation's active leaf."""
     return store.append_message(
         conversation_id,
-        role,
+        "tool",
         str(message.get("content") or ""),
-        model=model if role == "assistant" else None,
-        tool_calls=message.get("tool_calls"),
         tool_call_id=message.get("tool_call_id"),
     )

@@ -1,12 +1,16 @@
 """Tool steps inside a chat turn, for window and CLI alike ("reason, act, read, reason").
 
-``ToolTurns`` plugs into the ``TurnService``. A turn whose request carries
-``extras["tools"]`` (tool names, or "all") gets the schemas of those tools
-(``extras["tool_schemas"]``, sent to the model's chat template) and a ``ToolState``: its
-reply streams through a ``ToolCallStream``, so a call is recognised as it starts and never
-shown as text. When the reply ends with calls:
+``ToolTurns`` plugs into the ``TurnService`` through its hooks, as documents and token
+probabilities do (``install``): a request hook, a text hook, an end hook and a stop hook.
+A turn whose request carries ``extras["tools"]`` (tool names, or "all") gets those tools'
+``ToolSpec``s in its engine request (``request.chat.tools``, which the engine gives the
+model's chat template; the request hook) and a ``ToolState`` in ``turn.state``
+(``tool_state(turn)``): its reply streams through a ``ToolCallStream``, so a call is
+recognised as it starts and never shown as text (the text hook). When the reply ends with
+calls (the end hook takes the turn over):
 
-1. the assistant row is stored complete, with its ``tool_calls``;
+1. the assistant row is stored complete, with its ``tool_calls`` (the turn service's one
+   reply writer);
 2. the calls run on a worker thread through the ``ToolsService`` (policy, the ``approve``
    callback, audit log); the window's approver shows its dialog from there;
 3. back on the owner's thread, one ``tool`` row per call is stored under it, in order;
@@ -30,10 +34,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chatdesk.engine.request import ToolSpec
 from chatdesk.engine.types import ReplyStats
-from chatdesk.services.tool_history import store_loop_message
+from chatdesk.services.tool_history import store_tool_result
 from chatdesk.services.tools import Approver, ToolRun, ToolsService
-from chatdesk.services.turns import Turn, TurnRequest, TurnService, stats_to_dict
+from chatdesk.services.turns import Turn, TurnRequest, TurnService
 from chatdesk.tools.calls import ToolCall
 from chatdesk.tools.streaming import ToolCallStream
 
@@ -41,6 +46,7 @@ log = logging.getLogger(__name__)
 MAX_MALFORMED = 2
 STOPPED = "Error: stopped by the user before it ran"
 ALL_TOOLS = "all"
+STATE_KEY = "tools"  # turn.state: the turn's ToolState
 Worker = Callable[[Callable[[], None]], None]
 RunReport = Callable[[Turn, ToolRun], None]
 
@@ -69,8 +75,14 @@ class ToolState:
     runs: list[ToolRun] = field(default_factory=list)  # appended by the worker as calls end
 
 
+def tool_state(turn: Turn) -> ToolState | None:
+    """The tool bookkeeping of a turn that offers tools (None for any other turn)."""
+    state = turn.state.get(STATE_KEY)
+    return state if isinstance(state, ToolState) else None
+
+
 class ToolTurns:
-    """The tool steps of every turn of one ``TurnService``."""
+    """The tool steps of every turn of one ``TurnService`` (after ``install``)."""
 
     def __init__(
         self,
@@ -85,18 +97,43 @@ class ToolTurns:
         self.approve, self.approved_by = approve, approved_by
         self.worker = worker
         self.on_run: RunReport | None = None  # told of each stored result (owner's thread)
-        turns.tool_steps = self
 
-    def prepare(self, request: TurnRequest) -> None:
-        """Tool names (or "all") in ``extras["tools"]`` -> their schemas, once per request."""
+    def install(self) -> None:
+        """Join every turn of the turn service through its hooks."""
+        self.turns.add_request_hook(self.on_request)
+        self.turns.add_text_hook(self.on_text)
+        self.turns.add_end_hook(self.after_reply)
+        self.turns.add_stop_hook(self.on_stop)
+
+    # --- hooks -------------------------------------------------------------------------
+    def on_request(self, request: TurnRequest) -> None:
+        """Tool names (or "all") in ``extras["tools"]`` -> their ``ToolSpec``s in the request."""
         wanted = request.extras.get("tools")
-        if wanted and "tool_schemas" not in request.extras:
+        if wanted and not request.chat.tools:
             names = None if wanted == ALL_TOOLS else list(wanted)
-            request.extras["tool_schemas"] = self.tools.schemas(names)
+            specs = tuple(ToolSpec.from_openai(s) for s in self.tools.schemas(names))
+            request.chat = request.chat.replace(tools=specs)
 
-    def state_for(self, turn: Turn) -> ToolState:
-        """The state of a turn's first step."""
-        return ToolState(ToolCallStream())
+    def on_text(self, turn: Turn, delta: str) -> str:
+        """The text to show: a call being written is held back."""
+        state = self._state(turn)
+        return delta if state is None else state.parser.feed(delta)
+
+    def on_stop(self, turn: Turn) -> bool:
+        """Stop while tools run ends the turn here (True); otherwise the reply is stopped."""
+        state = tool_state(turn)
+        if state is None or not state.running:
+            return False
+        self.stop(turn)
+        return True
+
+    def _state(self, turn: Turn) -> ToolState | None:
+        """The turn's state, made on its first event when its request offers tools."""
+        state = tool_state(turn)
+        if state is None and turn.request.chat.tools:
+            state = ToolState(ToolCallStream())
+            turn.state[STATE_KEY] = state
+        return state
 
     # --- after a reply -----------------------------------------------------------------
     def after_reply(
@@ -104,8 +141,8 @@ class ToolTurns:
     ) -> bool:
         """The reply ended: True when it called tools (which now run), else False (the turn
         ends as usual, with the call-free text)."""
-        state: ToolState = turn.tools
-        if state.done:
+        state = self._state(turn)
+        if state is None or state.done:
             return False
         parsed = state.parser.finish()
         turn.text = parsed.content
@@ -113,9 +150,8 @@ class ToolTurns:
             state.done = True
             return False
         state.malformed = state.malformed + 1 if all(c.error for c in parsed.calls) else 0
-        turn.stats, turn.status = stats_to_dict(stats), "complete"
+        turn.status, turn.tool_calls = "complete", [c.to_message() for c in parsed.calls]
         self.turns.persist_reply(turn, final=True)
-        self.turns.store.set_tool_calls(turn.message_id, [c.to_message() for c in parsed.calls])
         turn.status = "streaming"  # the turn goes on while its tools run
         state.calls, state.runs, state.running = parsed.calls, [], True
         self.worker(lambda: self._run(turn, state))
@@ -140,8 +176,8 @@ class ToolTurns:
         )  # fmt: skip
 
     def _after_tools(self, turn: Turn) -> None:
-        state: ToolState = turn.tools
-        if not state.running:
+        state = tool_state(turn)
+        if state is None or not state.running:
             return  # stopped meanwhile: the turn already ended
         state.running = False
         last = self._store_results(turn, list(state.runs))
@@ -156,11 +192,12 @@ class ToolTurns:
         """One tool row per call (a stopped one says so); the id of the last."""
         by_id = {run.call.id: run for run in runs}
         last = turn.message_id
-        for call in turn.tools.calls:
+        state = tool_state(turn)
+        for call in state.calls if state else []:
             run = by_id.get(call.id)
             message = tool_message(run) if run else {"role": "tool", "tool_call_id": call.id,
                                                      "content": STOPPED}  # fmt: skip
-            stored = store_loop_message(self.turns.store, turn.conversation_id, message)
+            stored = store_tool_result(self.turns.store, turn.conversation_id, message)
             last = stored.id
             if run is not None and self.on_run is not None:
                 self.on_run(turn, run)
@@ -175,29 +212,32 @@ class ToolTurns:
 
     def _next_step(self, turn: Turn, after: str) -> None:
         """A new assistant reply after the tool results, with everything so far."""
-        store = self.turns.store
-        path = store.path_to(after)
-        request = self.turns.request_for(turn.conversation_id, path)
-        request.extras.update(turn.request.extras)
-        placeholder = store.append_message(
-            turn.conversation_id, "assistant", "", parent_id=after, status="streaming",
-            model=turn.model, settings=request.sampling,
-        )  # fmt: skip
+        path = self.turns.store.path_to(after)
+        request = self.turns.request_for(turn.conversation_id, path, turn.request.extras)
+        placeholder = self.turns.replies.open(
+            turn.conversation_id, after, model=turn.model, settings=request.settings
+        )
         step = Turn(request, placeholder.id, [*path, placeholder], turn.model, turn.identity)
-        step.tools = ToolState(ToolCallStream(), turn.tools.step + 1, turn.tools.malformed)
+        done = tool_state(turn) or ToolState(ToolCallStream())
+        step.state[STATE_KEY] = ToolState(ToolCallStream(), done.step + 1, done.malformed)
         self._end(turn)
         self.turns.begin(step)
 
     def _end(self, turn: Turn) -> None:
         """This step's turn ends (its row is already stored; listeners hear it finished)."""
-        turn.tools.done = True
+        state = tool_state(turn)
+        if state is not None:
+            state.done = True
         turn.status = "streaming"
         self.turns.finish(turn)
 
     def stop(self, turn: Turn) -> None:
         """Stop pressed while tools run: results so far, "stopped" for the rest, end now."""
         turn.cancel_requested = True
-        turn.tools.running = False
+        state = tool_state(turn)
+        runs = list(state.runs) if state else []
+        if state is not None:
+            state.running = False
         self.tools.stop_running()
-        self._store_results(turn, list(turn.tools.runs))
+        self._store_results(turn, runs)
         self._end(turn)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import enum
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -48,6 +49,8 @@ DEFAULT_MAX_STEPS = 8
 MAX_STEPS_RANGE = (1, 50)
 MAX_RESULT_CHARS = 20_000
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
+
+log = logging.getLogger("chatdesk.tools")
 
 
 class ToolsError(ValueError):
@@ -312,6 +315,12 @@ class ToolsService:
         *,
         conversation_id: str | None,
     ) -> None:
+        took = "not run" if elapsed is None else f"{elapsed:.0f} ms"
+        log.info(
+            "tool %s (%s): conversation %s, %s, %s, %s",
+            call.name or "(unnamed)", source, conversation_id or "none", approval,
+            "error" if outcome.is_error else "ok", took,
+        )  # fmt: skip
         self.store.record_tool_call(
             tool=call.name or "(unnamed)",
             source=source,

@@ -20,18 +20,35 @@ calls back on the engine's thread, and the service only forwards each event thro
 and listeners are told. The window's dispatch is the Qt bridge; the CLI drains an
 ``EventQueue``.
 
-Hooks, for features built on top (tools, documents, token probabilities, remote engines):
+Hooks, for features built on top (tools, documents, token probabilities, remote engines);
+every feature plugs in through them and nothing else (``install(turns)``):
 
-- ``TurnRequest`` is what goes to the engine: messages, system prompt, sampling, and
-  ``extras`` (a dict for per-turn additions: tool definitions, retrieved passages, few-shot
-  examples, logprobs on/off). ``add_request_hook(fn)`` registers ``fn(request)``, called
-  before every generate, which may edit the request in place;
+- ``TurnRequest`` carries the engine's request: ``chat``, one immutable
+  ``chatdesk.engine.request.ChatRequest`` (history, system prompt, sampling, conversation
+  key), and ``extras`` (what the turn asked for: tool names, collections, logprobs; and what
+  hooks found: passages...). ``add_request_hook(fn)`` registers ``fn(request)``, called
+  before every generate; it transforms the value (``request.chat = request.chat.replace(
+  ...)``: documents put passages in, tools their ``ToolSpec``s, token probabilities the
+  few-shot examples and ``logprobs``). The value left is exactly what the engine gets, and
+  Show prompt renders a value built by the same code (``TurnService.prompt_request``). A
+  hook registered with ``blocking=True`` (document retrieval: it embeds the question) may
+  take long, so a turn runs it through ``offload`` (the window: a worker thread, see
+  ``events.in_thread``) after the reply row exists, and asks the engine back on the owner's
+  thread once it is done;
 - ``add_event_hook(fn)`` registers ``fn(turn, event)``, called for every engine event on the
   owner's thread; it may put JSON-ready values in ``turn.data`` (extra per-reply data,
   stored with the reply);
-- ``persist_reply(turn, final)`` is the one method that writes a reply row (streaming saves
-  and the final one); a failed save (disk full ...) keeps the text, sets
-  ``turn.save_error`` and is retried (``retry_unsaved``);
+- ``add_text_hook(fn)``: ``fn(turn, delta) -> str`` filters the streamed text before it is
+  kept and shown (tools hide a call being written);
+- ``add_end_hook(fn)``: ``fn(turn, stats, error) -> bool`` when a reply ends; True means the
+  hook carries the turn on (a tool loop runs the calls, then ``begin``s the next step or
+  ``finish``es the turn);
+- ``add_stop_hook(fn)``: ``fn(turn) -> bool`` on Stop; True means the hook stopped the turn
+  (tools running);
+- ``turn.state`` holds each feature's per-turn bookkeeping (never stored);
+- ``persist_reply(turn, final)`` saves the reply row through the one writer of assistant
+  rows (``chatdesk.services.replies.ReplyWriter``); a failed save (disk full ...) keeps the
+  text, sets ``turn.save_error`` and is retried (``retry_unsaved``);
 - ``add_listener(TurnListener)`` is how a front end hears about a turn (started, text grew,
   finished), on the owner's thread.
 """
@@ -46,6 +63,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chatdesk.engine.interface import ChatMessage, Engine, ReplyHandle
+from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.types import (
     ContextFitted,
     EngineError,
@@ -57,7 +75,8 @@ from chatdesk.engine.types import (
     SamplingSettings,
     TextDelta,
 )
-from chatdesk.services.events import Dispatch, run_inline
+from chatdesk.services.events import Dispatch, Offload, run_inline
+from chatdesk.services.replies import ReplyOutcome, ReplyWriter, final_status, stats_to_dict
 from chatdesk.services.settings import SettingsService
 from chatdesk.services.tool_history import chat_messages
 from chatdesk.store import Conversation, Message, Store, StoreError
@@ -99,12 +118,13 @@ class EngineSource(Protocol):
 
 @dataclass
 class TurnRequest:
-    """Everything the engine gets for one reply; request hooks may change it."""
+    """One reply's request while hooks prepare it: ``chat`` is what the engine gets (hooks
+    replace it, it never changes in place), ``settings`` the sampling settings stored with
+    the reply, ``extras`` the turn's options and what hooks found."""
 
     conversation_id: str
-    messages: list[ChatMessage]
-    system_prompt: str
-    sampling: dict[str, float | int]
+    chat: ChatRequest
+    settings: dict[str, float | int]
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -131,7 +151,8 @@ class Turn:
     cancel_requested: bool = False
     last_persist: float = 0.0
     save_error: str | None = None  # the last save failed (disk full...): the text is kept here
-    tools: Any = None  # a turn with tools: its ``tool_turns.ToolState``
+    tool_calls: list[dict[str, Any]] | None = None  # the calls the reply made (a tool step)
+    state: dict[str, object] = field(default_factory=dict)  # features' bookkeeping, by feature
 
     @property
     def conversation_id(self) -> str:
@@ -142,6 +163,13 @@ class Turn:
     def finished(self) -> bool:
         """True once the reply ended (complete, interrupted or error)."""
         return self.status != "streaming"
+
+    def outcome(self) -> ReplyOutcome:
+        """What the reply's final row keeps."""
+        return ReplyOutcome(
+            self.text, self.status, self.stats, self.n_ctx, self.dropped, self.error,
+            self.data or None, self.identity, self.tool_calls,
+        )  # fmt: skip
 
 
 class TurnListener(Protocol):
@@ -159,6 +187,9 @@ class TurnListener(Protocol):
 
 RequestHook = Callable[[TurnRequest], None]
 EventHook = Callable[[Turn, ReplyEvent], None]
+TextHook = Callable[[Turn, str], str]
+EndHook = Callable[[Turn, ReplyStats | None, BaseException | None], bool]
+StopHook = Callable[[Turn], bool]
 
 
 class TurnService:
@@ -172,6 +203,7 @@ class TurnService:
         dispatch: Dispatch = run_inline,
     ) -> None:
         self.store = store
+        self.replies = ReplyWriter(store)
         self.engines = engines
         self.settings = settings
         self.dispatch = dispatch
@@ -179,8 +211,12 @@ class TurnService:
         self.unsaved: dict[str, Turn] = {}  # replies whose final save failed, by message id
         self._listeners: list[TurnListener] = []
         self._request_hooks: list[RequestHook] = []
+        self._blocking_hooks: list[RequestHook] = []
+        self.offload: Offload = run_inline  # where blocking request hooks run
         self._event_hooks: list[EventHook] = []
-        self.tool_steps: Any = None  # ``tool_turns.ToolTurns`` once tools are set up
+        self._text_hooks: list[TextHook] = []
+        self._end_hooks: list[EndHook] = []
+        self._stop_hooks: list[StopHook] = []
 
     # -- hooks --------------------------------------------------------------------
     def add_listener(self, listener: TurnListener) -> None:
@@ -192,13 +228,31 @@ class TurnService:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
-    def add_request_hook(self, hook: RequestHook) -> None:
-        """Call ``hook(request)`` before each generate (it may edit the request)."""
-        self._request_hooks.append(hook)
+    def add_request_hook(self, hook: RequestHook, blocking: bool = False) -> None:
+        """Call ``hook(request)`` before each generate (it may edit the request); a
+        ``blocking`` one runs through ``offload``, never on the owner's thread of a GUI."""
+        (self._blocking_hooks if blocking else self._request_hooks).append(hook)
 
     def add_event_hook(self, hook: EventHook) -> None:
         """Call ``hook(turn, event)`` for every engine event (it may fill ``turn.data``)."""
         self._event_hooks.append(hook)
+
+    def add_text_hook(self, hook: TextHook) -> None:
+        """Pass streamed text through ``hook(turn, delta)``; what it returns is kept."""
+        self._text_hooks.append(hook)
+
+    def add_end_hook(self, hook: EndHook) -> None:
+        """Call ``hook(turn, stats, error)`` when a reply ends; True: it carries the turn on."""
+        self._end_hooks.append(hook)
+
+    def add_stop_hook(self, hook: StopHook) -> None:
+        """Call ``hook(turn)`` on Stop; True: the hook stopped the turn itself."""
+        self._stop_hooks.append(hook)
+
+    def remove_event_hook(self, hook: EventHook) -> None:
+        """Stop calling ``hook`` (a window that closes)."""
+        if hook in self._event_hooks:
+            self._event_hooks.remove(hook)
 
     # -- conversations ------------------------------------------------------------
     def new_conversation(
@@ -227,17 +281,13 @@ class TurnService:
         cid = conversation.id
         first = next((str(m.get("content", "")) for m in messages if m.get("role") == "user"), "")
         self.store.rename_conversation(cid, title_for(first or reply))
-        for message in messages:
-            self.store.append_message(cid, str(message["role"]), str(message.get("content", "")))
-        row = self.store.append_message(
-            cid, "assistant", reply, model=self.engines.model_path, settings=settings
-        )
+        parent = self.replies.history(cid, messages)
+        row = self.replies.open(cid, parent, model=self.engines.model_path, settings=settings)
         figures = stats_to_dict(stats)
         status = final_status(reply, None, False, figures)
-        self.store.update_message(row.id, status=status, stats=figures)
-        self.store.set_reply_metadata(
-            row.id, n_ctx=stats.n_ctx or None, model_identity=self.engines.identity()
-        )
+        outcome = ReplyOutcome(reply, status, figures, stats.n_ctx or None, stats.dropped_messages)
+        outcome.identity = self.engines.identity()
+        self.replies.close(row.id, outcome)
         return conversation
 
     # -- turns --------------------------------------------------------------------
@@ -279,43 +329,61 @@ class TurnService:
         if reply.role != "assistant" or not reply.content or reply.status == "error":
             raise ChatError("only a reply with some text can be continued")
         path = self.store.path_to(reply.id)
-        request = self.request_for(reply.conversation_id, path, extras)
-        self.store.update_message(reply.id, status="streaming")
+        request = self.request_for(reply.conversation_id, path, extras, blocking=False)
+        self.replies.reopen(reply.id)
         model, identity = self.engines.model_path, self.engines.identity()
         turn = Turn(request, reply.id, path, model, identity, text=reply.content)
-        return self._begin(turn)
+        return self._begin(turn, prepare=True)
 
     def stop(self) -> None:
         """Stop the streaming reply; what arrived so far is kept (``interrupted``)."""
         turn = self.current
-        if turn is not None and turn.tools is not None and turn.tools.running:
-            self.tool_steps.stop(turn)  # tools are running: the turn ends now
-            return
-        if turn is not None and not turn.finished and turn.handle is not None:
-            turn.cancel_requested = True
-            turn.handle.cancel()
+        if turn is not None and any(hook(turn) for hook in self._stop_hooks):
+            return  # a feature stopped it (tools were running: the turn ended now)
+        if turn is not None and not turn.finished:
+            turn.cancel_requested = True  # still preparing: the engine is never asked
+            if turn.handle is not None:
+                turn.handle.cancel()
 
     def request_for(
-        self, conversation_id: str, path: list[Message], extras: dict[str, Any] | None = None
+        self,
+        conversation_id: str,
+        path: list[Message],
+        extras: dict[str, Any] | None = None,
+        blocking: bool = True,
     ) -> TurnRequest:
         """The request for a reply after ``path`` (hooks applied): also what Show prompt shows.
 
         ``extras`` (the turn's own additions) are in the request before the hooks see it, so
-        hooks can read them.
+        hooks can read them. ``blocking=False`` leaves out the blocking hooks (a turn runs
+        them itself, off the owner's thread).
         """
         conversation = self.store.get_conversation(conversation_id)
-        request = TurnRequest(
-            conversation_id,
-            history_for(path),
-            conversation.system_prompt,
-            self.settings.effective_sampling(
-                conversation.settings, self.engines.recommended_sampling()
-            ),
-            dict(extras or {}),
+        settings = self.settings.effective_sampling(
+            conversation.settings, self.engines.recommended_sampling()
         )
-        for hook in self._request_hooks:
+        try:
+            chat = ChatRequest.of(
+                history_for(path), system_prompt=conversation.system_prompt,
+                sampling=to_sampling(settings), conversation_key=conversation_id,
+            )  # fmt: skip
+        except EngineError as error:  # a stored message the engine could not take
+            raise ChatError(describe_error(error)) from None
+        request = TurnRequest(conversation_id, chat, settings, dict(extras or {}))
+        for hook in self._request_hooks + (self._blocking_hooks if blocking else []):
             hook(request)
         return request
+
+    def prompt_request(
+        self, conversation_id: str, path: list[Message], extras: dict[str, Any] | None = None
+    ) -> ChatRequest:
+        """What Show prompt renders for a branch: the request a turn sends for its last reply
+        (the branch before that reply; ``extras`` as the turn had them), built now by the
+        same code and hooks as a turn; for a branch that ends with no reply, the request for
+        the next one. Nothing changed since the reply: exactly the value it was sent."""
+        if path and path[-1].role == "assistant":
+            path = path[:-1]
+        return self.request_for(conversation_id, path, extras).chat
 
     # -- internals ----------------------------------------------------------------
     def _check_can_generate(self) -> None:
@@ -330,15 +398,15 @@ class TurnService:
 
     def _start(self, conversation_id: str, user: Message, extras: dict[str, Any] | None) -> Turn:
         path = self.store.path_to(user.id)
-        request = self.request_for(conversation_id, path, extras)
+        request = self.request_for(conversation_id, path, extras, blocking=False)
         model, identity = self.engines.model_path, self.engines.identity()
-        placeholder = self.store.append_message(
-            conversation_id, "assistant", "", parent_id=user.id, status="streaming",
-            model=model, settings=request.sampling,
-        )  # fmt: skip
+        placeholder = self.replies.open(
+            conversation_id, user.id, model=model, settings=request.settings
+        )
         if model and self.store.get_conversation(conversation_id).model_identity != identity:
             self.store.update_conversation(conversation_id, model=model, model_identity=identity)
-        return self._begin(Turn(request, placeholder.id, [*path, placeholder], model, identity))
+        turn = Turn(request, placeholder.id, [*path, placeholder], model, identity)
+        return self._begin(turn, prepare=True)
 
     def begin(self, turn: Turn) -> Turn:
         """Make ``turn`` current, tell the listeners and ask the engine (tool steps use it)."""
@@ -348,27 +416,40 @@ class TurnService:
         """End ``turn`` without a further engine event (a tool step that ends the turn)."""
         self._finish(turn, None, None)
 
-    def _begin(self, turn: Turn) -> Turn:
+    def _begin(self, turn: Turn, prepare: bool = False) -> Turn:
         turn.last_persist = time.monotonic()
         self.current = turn
         for listener in list(self._listeners):
             listener.turn_started(turn)
-        self._generate(turn)
+        if prepare and self._blocking_hooks:
+            self.offload(lambda: self._prepare(turn))
+        else:
+            self._generate(turn)
         return turn
 
-    def _generate(self, turn: Turn) -> None:
-        request = turn.request
-        if self.tool_steps is not None:  # extras["tools"] (given after the hooks) -> schemas
-            self.tool_steps.prepare(request)
-        schemas = request.extras.get("tool_schemas")
-        if schemas and turn.tools is None and self.tool_steps is not None:
-            turn.tools = self.tool_steps.state_for(turn)
-        tools = {"tools": schemas} if schemas else {}  # engines without tools never see it
+    def _prepare(self, turn: Turn) -> None:
+        """The blocking request hooks (on the offload thread), then generate on the owner's."""
         try:
-            turn.handle = self.engines.engine.generate(
-                request.messages, request.system_prompt, to_sampling(request.sampling),
-                conversation_key=request.conversation_id, **tools,
-            )  # fmt: skip
+            for hook in self._blocking_hooks:
+                hook(turn.request)
+        except Exception as error:  # a hook that fails fails the turn, in words
+            log.exception("preparing the request of %s failed", turn.conversation_id)
+            failure = ReplyFailed(error=as_engine_error(error))
+            self.dispatch(lambda: self._apply(turn, failure))
+            return
+        self.dispatch(lambda: self._generate_prepared(turn))
+
+    def _generate_prepared(self, turn: Turn) -> None:
+        if turn.finished:
+            return
+        if turn.cancel_requested:  # Stop pressed while the request was being prepared
+            self._finish(turn, None, None)
+        else:
+            self._generate(turn)
+
+    def _generate(self, turn: Turn) -> None:
+        try:
+            turn.handle = self.engines.engine.generate(turn.request.chat)
             turn.handle.on_event(lambda event: self.dispatch(lambda: self._apply(turn, event)))
         except Exception as error:  # the engine refused at once: the turn fails the same way
             failure = ReplyFailed(error=as_engine_error(error))
@@ -381,7 +462,9 @@ class TurnService:
         for hook in self._event_hooks:
             hook(turn, event)
         if isinstance(event, TextDelta):
-            shown = event.text if turn.tools is None else turn.tools.parser.feed(event.text)
+            shown = event.text
+            for text_hook in self._text_hooks:
+                shown = text_hook(turn, shown)
             if shown:  # a tool call being written is never shown as text
                 turn.text += shown
                 for listener in list(self._listeners):
@@ -396,12 +479,12 @@ class TurnService:
             self._finish(turn, event.stats, event.error)
 
     def _finish(self, turn: Turn, stats: ReplyStats | None, error: BaseException | None) -> None:
-        if turn.tools is not None and self.tool_steps.after_reply(turn, stats, error):
-            return  # the reply called tools: they run, then the next step starts
         turn.stats = stats_to_dict(stats) or turn.stats
         if stats is not None and stats.n_ctx:
             turn.prompt_tokens = stats.prompt_tokens or turn.prompt_tokens
             turn.n_ctx, turn.dropped = stats.n_ctx, stats.dropped_messages
+        if any(hook(turn, stats, error) for hook in self._end_hooks):
+            return  # a feature carries the turn on (the reply called tools: they run)
         turn.status = final_status(turn.text, error, turn.cancel_requested, turn.stats)
         if error is not None:
             turn.host_died = isinstance(error, EngineHostDied)
@@ -447,31 +530,10 @@ class TurnService:
         return not self.unsaved
 
     def _write_reply(self, turn: Turn, final: bool) -> None:
-        if not final:
-            self.store.update_message(turn.message_id, content=turn.text)
-            return
-        self.store.update_message(
-            turn.message_id, content=turn.text, status=turn.status, stats=turn.stats
-        )
-        self.store.set_reply_metadata(
-            turn.message_id,
-            n_ctx=turn.n_ctx,
-            dropped_messages=turn.dropped if turn.n_ctx else None,
-            error=turn.error,
-            extra=turn.data or None,
-            model_identity=turn.identity,
-        )
-
-
-def final_status(
-    text: str, error: BaseException | None, cancelled: bool, stats: dict[str, Any]
-) -> str:
-    """The one status rule (see the module docstring)."""
-    if error is not None:
-        return "interrupted" if text else "error"
-    if cancelled or stats.get("finish_reason") == "cancelled":
-        return "interrupted"
-    return "complete"
+        if final:
+            self.replies.close(turn.message_id, turn.outcome())
+        else:
+            self.replies.stream(turn.message_id, turn.text)
 
 
 def title_for(text: str) -> str:
@@ -497,20 +559,6 @@ def describe_error(error: BaseException) -> str:
 def as_engine_error(error: BaseException) -> EngineError:
     """Any failure as the engine's error type (what ReplyFailed carries)."""
     return error if isinstance(error, EngineError) else EngineError(describe_error(error))
-
-
-def stats_to_dict(stats: ReplyStats | None) -> dict[str, Any]:
-    """The reply figures the store keeps (the one stats format)."""
-    if stats is None:
-        return {}
-    ttft = stats.time_to_first_token
-    return {
-        "prompt_tokens": stats.prompt_tokens,
-        "completion_tokens": stats.generated_tokens,
-        "time_to_first_token_ms": None if ttft is None else round(ttft * 1000, 1),
-        "tokens_per_second": round(stats.decode_tokens_per_second, 2),
-        "finish_reason": stats.finish_reason,
-    }
 
 
 def to_sampling(settings: dict[str, float | int]) -> SamplingSettings:

@@ -311,6 +311,37 @@ def create_message_passages(db: Database) -> None:
     )
 
 
+ATTACHED_SETTING = "documents.attached"  # where 0010 found the attachments before
+
+
+@MIGRATIONS(name="0010_issue19_attached_collections")
+def create_attached_collections(db: Database) -> None:
+    """The document collections attached to a conversation, as rows deleted with it.
+
+    They were a JSON object in the app settings (``documents.attached``: conversation id ->
+    names) that nobody cleaned when a conversation was deleted. Entries of conversations that
+    no longer exist, and names that are not strings, are dropped; the setting goes.
+    """
+    db.execute(
+        """CREATE TABLE attached_collections (
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            PRIMARY KEY (conversation_id, name)
+        ) WITHOUT ROWID"""
+    )
+    for cid, names in read_setting(db, ATTACHED_SETTING).items():
+        given = names if isinstance(names, list) else []
+        clean = dict.fromkeys(n for n in given if isinstance(n, str) and n.strip())
+        for position, name in enumerate(clean):
+            db.execute(
+                "INSERT INTO attached_collections (conversation_id, position, name) "
+                "SELECT id, ?, ? FROM conversations WHERE id = ?",
+                [position, name, cid],
+            )
+    db.execute("DELETE FROM app_settings WHERE key = ?", [ATTACHED_SETTING])
+
+
 def known_migration_names(migrations: Migrations = MIGRATIONS) -> list[str]:
     """Names of every migration this ChatDesk knows, in order."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]

@@ -12,6 +12,7 @@ from sqlite_utils.migrations import Migrations
 
 from chatdesk import paths
 from chatdesk.store.app_settings import SettingsMixin
+from chatdesk.store.attached_collections import AttachedCollectionsMixin
 from chatdesk.store.base import synchronized
 from chatdesk.store.conversations import ConversationsMixin
 from chatdesk.store.database import open_database, writable
@@ -33,6 +34,7 @@ class Store(
     TokenProbabilitiesMixin,
     ToolAuditMixin,
     PassagesMixin,
+    AttachedCollectionsMixin,
 ):
     """All conversations, messages and app settings of one ChatDesk data root.
 

@@ -2,27 +2,39 @@
 
 ``EventBridge.dispatch`` is the window's ``Dispatch`` (``chatdesk.services.events``): the
 engine's reader thread, download threads and worker threads call it with a function, and a
-queued connection runs that function on the GUI thread. The bridge also listens to the turn
-service and the engine session (their callbacks already arrive on the GUI thread) and
-re-emits them as Qt signals, which the window and the tests connect to.
+queued connection runs that function on the GUI thread. ``from_thread(fn)`` wraps a GUI
+function as a callback any thread may call (indexing progress, a download's job changes).
+The bridge also listens to the turn service and the engine session (their callbacks
+already arrive on the GUI thread) and re-emits them as Qt signals, which the window and the
+tests connect to: a reply started, grew, finished, an engine event arrived (prompt
+progress), the model's state changed.
 
 ``Background`` is the one helper for blocking work started from the GUI: ``run(work, done,
-failed)`` runs ``work()`` on a small daemon-thread pool and calls ``done(result)`` or
+failed)`` runs ``work()`` on a daemon thread and calls ``done(result)`` or
 ``failed(error)`` on the GUI thread; ``when_done(future, done, failed)`` does the same for
-a future someone else completes (an engine call). Results for a receiver that has been
-closed are dropped.
+a future someone else completes (an engine call, a remote server's answer). Results for a
+receiver that has been closed are dropped. Nothing in the window polls a future.
+
+``Throttle`` is the one rate limit for redraws driven by events (a streaming reply,
+download rows, indexing and install progress): the first call runs at once, later calls
+within ``delay_ms`` collapse into one call with the latest arguments at the end of the
+interval (as qutebrowser's ``Throttle``).
+
+No other QObject in ``chatdesk.ui`` carries anything from a thread (``tests/test_layering.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from chatdesk.engine.types import ReplyEvent
 from chatdesk.services.engine_session import ModelStatus
 from chatdesk.services.events import Task
 from chatdesk.services.turns import Turn
@@ -35,6 +47,7 @@ class EventBridge(QObject):
     turn_started = Signal(object)  # Turn
     turn_text = Signal(object, str)  # Turn, the new text
     turn_finished = Signal(object)  # Turn
+    turn_event = Signal(object, object)  # Turn, ReplyEvent (prompt progress...)
     model_changed = Signal(object)  # ModelStatus
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -45,6 +58,14 @@ class EventBridge(QObject):
         """Run ``task`` on the GUI thread, soon (safe to call from any thread)."""
         with contextlib.suppress(RuntimeError):  # the bridge is gone: the app is closing
             self._task.emit(task)
+
+    def from_thread(self, function: Callable[..., None]) -> Callable[..., None]:
+        """``function`` as a callback any thread may call; it runs on the GUI thread."""
+
+        def call(*args: Any) -> None:
+            self.dispatch(lambda: function(*args))
+
+        return call
 
     def _run(self, task: Task) -> None:
         task()
@@ -71,6 +92,10 @@ class TurnSignals:
     def turn_finished(self, turn: Turn) -> None:
         """The reply ended and is stored."""
         self.bridge.turn_finished.emit(turn)
+
+    def turn_event(self, turn: Turn, event: ReplyEvent) -> None:
+        """The turn service's event hook: an engine event, on the GUI thread already."""
+        self.bridge.turn_event.emit(turn, event)
 
 
 class Background:
@@ -120,3 +145,46 @@ class Background:
     def close(self) -> None:
         """Drop results that arrive from now on."""
         self.closed = True
+
+
+class Throttle:
+    """Calls ``function`` at most once per ``delay_ms``, always with the latest arguments."""
+
+    def __init__(self, function: Callable[..., None], delay_ms: float, parent: QObject) -> None:
+        self.function = function
+        self.delay_ms = delay_ms
+        self._pending: tuple[Any, ...] | None = None
+        self._last: float | None = None  # when the last call ended (monotonic seconds)
+        self._timer = QTimer(parent)
+        self._timer.setSingleShot(True)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self.flush)
+
+    def __call__(self, *args: Any) -> None:
+        """Call now if the last call is ``delay_ms`` old, else once at the end of the wait."""
+        self._pending = args
+        if self._timer.isActive():
+            return
+        waited_ms = None if self._last is None else (time.monotonic() - self._last) * 1000
+        if waited_ms is None or waited_ms >= self.delay_ms:
+            self.flush()
+        else:
+            self._timer.start(max(1, int(self.delay_ms - waited_ms)))
+
+    @property
+    def pending(self) -> bool:
+        """True while a call waits for its turn."""
+        return self._pending is not None
+
+    def flush(self) -> None:
+        """Make the waiting call now (nothing waits: nothing happens)."""
+        self._timer.stop()
+        args, self._pending = self._pending, None
+        if args is not None:
+            self.function(*args)
+            self._last = time.monotonic()
+
+    def cancel(self) -> None:
+        """Drop the waiting call."""
+        self._timer.stop()
+        self._pending = None

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar
 
 from chatdesk.docs.extract import is_supported
 from chatdesk.services.app_services import AppServices
+from chatdesk.ui.bridge import EventBridge
 from chatdesk.ui.documents_panel import DROPPED, DocumentsPanel
 
 
@@ -25,6 +26,7 @@ class ChatWindow(Protocol):
     """What the dock needs of the main window."""
 
     conversation_id: str | None
+    bridge: EventBridge
 
     def new_chat(self) -> None:
         """Open a new conversation."""
@@ -39,12 +41,12 @@ class DocumentsDock(QDockWidget):
         self.setObjectName("documentsDock")
         self.chat = chat
         self.services = services
-        self.panel = DocumentsPanel(services.documents, self)
+        self.panel = DocumentsPanel(services.documents, self, chat.bridge)
         self.setWidget(self.panel)
         self.panel.attached_changed.connect(self._attach)
         # carry on where a crash or quit stopped, then keep the folders watched
-        services.documents.resume_all(on_done=self.panel.indexing_finished.emit)
-        services.documents.watch(on_done=self.panel.indexing_finished.emit)
+        services.documents.resume_all(on_done=self.panel.report_done)
+        services.documents.watch(on_done=self.panel.report_done)
 
     def show_for(self, conversation_id: str | None) -> None:
         """Check the collections attached to this conversation."""

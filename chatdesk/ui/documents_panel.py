@@ -1,8 +1,10 @@
 """The Documents panel: collections, adding files and folders, indexing progress, attaching.
 
 Talks only to ``chatdesk.services.documents.DocumentService``. Indexing runs in the
-service's background thread; its progress and end arrive here through queued signals, so
-the window never waits. Each collection is a checkable row: the checked ones are attached
+service's background thread; its progress and end come back through the bridge
+(``report_progress`` / ``report_done``: callbacks any thread may call), then the panel's
+signals fire on the GUI thread and the progress is redrawn behind a ``Throttle``, so the
+window never waits. Each collection is a checkable row: the checked ones are attached
 to the open conversation (``attached_changed``). Files and folders dropped on the panel
 are added to the selected collection (or to "Dropped files") and indexed at once.
 """
@@ -34,21 +36,32 @@ from chatdesk.services.documents import (
     IndexReport,
     describe,
 )
+from chatdesk.ui.bridge import EventBridge, Throttle
 
 DROPPED = "Dropped files"
+PROGRESS_MS = 100  # indexing progress redrawn at most ten times a second
 
 
 class DocumentsPanel(QWidget):
     """Collections with their counts; add, remove, index with progress, attach."""
 
     attached_changed = Signal(list)  # names of the checked collections
-    progress_changed = Signal(object)  # IndexProgress (queued from the indexing thread)
+    progress_changed = Signal(object)  # IndexProgress (on the GUI thread)
     indexing_finished = Signal(object, object)  # IndexReport | None, error text | None
 
-    def __init__(self, service: DocumentService, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        service: DocumentService,
+        parent: QWidget | None = None,
+        bridge: EventBridge | None = None,
+    ) -> None:
         super().__init__(parent)
         self.service = service
         self.job: IndexJob | None = None
+        self.bridge = bridge or EventBridge(self)
+        self.report_progress = self.bridge.from_thread(self.progress_changed.emit)
+        self.report_done = self.bridge.from_thread(self.indexing_finished.emit)
+        self._progress = Throttle(self._show_progress, PROGRESS_MS, self)
         self.setAcceptDrops(True)
         self.collections = QListWidget(self)
         self.collections.setAccessibleName("Document collections")
@@ -68,8 +81,8 @@ class DocumentsPanel(QWidget):
         self.add_folder_button.clicked.connect(self._choose_folder)
         self.remove_button.clicked.connect(self._remove_selected)
         self.cancel_button.clicked.connect(self.cancel)
-        self.progress_changed.connect(self._show_progress, Qt.ConnectionType.QueuedConnection)
-        self.indexing_finished.connect(self._finished, Qt.ConnectionType.QueuedConnection)
+        self.progress_changed.connect(self._progress)
+        self.indexing_finished.connect(self._finished)
         self.refresh()
 
     def _layout(self) -> None:
@@ -145,9 +158,7 @@ class DocumentsPanel(QWidget):
         self.bar.show()
         self.cancel_button.show()
         self.status.setText(f"Indexing {collection}…")
-        self.job = self.service.start_indexing(
-            collection, self.progress_changed.emit, self.indexing_finished.emit
-        )
+        self.job = self.service.start_indexing(collection, self.report_progress, self.report_done)
 
     def cancel(self) -> None:
         """Stop the running indexing after its current batch."""
@@ -165,6 +176,7 @@ class DocumentsPanel(QWidget):
         if job is not None and report is not None and report.progress.collection != job.collection:
             self.refresh()  # a background run (resume, watcher) ended, not the one shown
             return
+        self._progress.cancel()
         self.bar.hide()
         self.cancel_button.hide()
         self.job = None

@@ -2,15 +2,15 @@
 
 Talks only to ``RemoteEngineService``. The API key field is a password field; the key goes
 to the OS keyring (or this session only, which the page then says); the page never shows
-a stored key. Listing models runs on a worker thread; the answer is shown when it arrives.
+a stored key. Listing models runs on a worker thread; the answer comes back through the
+bridge (``Background.when_done``) and is shown when it arrives: nothing polls.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.services.remote_engines import RegistryError, RemoteEngineService, RemoteModel
+from chatdesk.ui.bridge import Background, EventBridge
 
-POLL_MS = 100
 NAME_ROLE = 256  # Qt.ItemDataRole.UserRole
 
 
@@ -68,9 +68,16 @@ class EnginesPage(QWidget):
 
     changed = Signal()  # an engine was added, changed or removed
 
-    def __init__(self, service: RemoteEngineService, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        service: RemoteEngineService,
+        parent: QWidget | None = None,
+        background: Background | None = None,
+    ) -> None:
         super().__init__(parent)
         self.service = service
+        self.background = background or Background(EventBridge(self))
+        self._asked = 0  # only the newest answer is shown
         self.list = QListWidget()
         self.list.setAccessibleName("Remote engines")
         self.status = QLabel(wordWrap=True)
@@ -93,9 +100,6 @@ class EnginesPage(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.status)
         layout.addWidget(self.models)
-        self._pending: Future[list[RemoteModel]] | None = None
-        self._timer = QTimer(self, interval=POLL_MS)
-        self._timer.timeout.connect(self._check_models)
         self.refresh()
 
     def refresh(self) -> None:
@@ -180,18 +184,20 @@ class EnginesPage(QWidget):
         if name is None:
             return
         self.models.setText(f"Asking {name} for its models...")
-        self._pending = self.service.models_async(name)
-        self._timer.start()
+        self._asked += 1
+        asked = self._asked
+        self.background.when_done(
+            self.service.models_async(name),
+            lambda models: self._show_models(asked, models, None),
+            lambda error: self._show_models(asked, [], error),
+        )
 
-    def _check_models(self) -> None:
-        pending = self._pending
-        if pending is None or not pending.done():
-            return
-        self._timer.stop()
-        self._pending = None
-        try:
-            models = pending.result()
-        except Exception as error:
+    def _show_models(
+        self, asked: int, models: list[RemoteModel], error: BaseException | None
+    ) -> None:
+        if asked != self._asked:
+            return  # the user asked again (another engine) since
+        if error is not None:
             self.models.setText(f"Could not list models: {error}")
             return
         self.models.setText("Models: " + (", ".join(m.id for m in models) or "none"))

@@ -2,11 +2,13 @@
 
 Nothing polls the engine. The services report through callbacks that the window's
 ``EventBridge`` (``chatdesk.ui.bridge``) delivers on the GUI thread as Qt signals: a reply
-started, grew, finished; the model's state changed. The growing reply is re-rendered behind
-one throttle (``_render_due``: at most 30 times a second, and never more than half the time
-spent rendering). Blocking work (library scan, prompt rendering) goes through
-``Background``. A one-second check of the database's ``data_version`` refreshes the sidebar
-when another process (the command line) changed the conversations.
+started, grew, finished; an engine event arrived; the model's state changed. The growing
+reply is re-rendered behind the bridge's ``Throttle`` (at most 30 times a second, and never
+more than half the time spent rendering). Blocking work (library scan, prompt rendering,
+document retrieval before a reply) runs off the GUI thread (``Background``, the turn's
+``offload``). Closing the window disconnects it from the services. A one-second check of
+the database's ``data_version`` refreshes the sidebar when another process (the command
+line) changed the conversations.
 """
 
 from __future__ import annotations
@@ -39,11 +41,13 @@ from PySide6.QtWidgets import (
 
 from chatdesk.paths import data_root
 from chatdesk.services.app_services import AppServices
+from chatdesk.services.documents_turn import ERROR_KEY
 from chatdesk.services.engine_session import ModelState
+from chatdesk.services.events import in_thread
 from chatdesk.services.model_choices import initial_model, model_choices, scan_library
 from chatdesk.services.turns import ChatError, Turn
 from chatdesk.services.types import Conversation, Message, StoreError
-from chatdesk.ui.bridge import Background, EventBridge, TurnSignals
+from chatdesk.ui.bridge import Background, EventBridge, Throttle, TurnSignals
 from chatdesk.ui.chat_view import ChatView
 from chatdesk.ui.composer import Composer
 from chatdesk.ui.conversation_list import ConversationList
@@ -79,18 +83,18 @@ class MainWindow(AppearanceMixin, QMainWindow):
         self.chat = services.chat
         self.turns = services.turns
         self.conversation_id: str | None = None
-        self._last_render = 0.0
-        self._render_cost_s = 0.0
         self.stop_action: QAction | None = None
         self._library: dict[str, str] = {}
         self._remote: dict[str, list[str]] = {}  # remote engine -> its model ids
         self._model_offered: set[str] = set()
         self._load_from_welcome = False
+        self._picker_filled_for: str | None = None  # the loaded model the picker was filled for
         self.bridge = EventBridge(self)
         self.background = Background(self.bridge)
         self._turn_signals = TurnSignals(self.bridge)
-        services.set_dispatch(self.bridge.dispatch)
+        services.set_dispatch(self.bridge.dispatch, offload=in_thread)
         services.turns.add_listener(self._turn_signals)
+        services.turns.add_event_hook(self._turn_signals.turn_event)
         services.engine.add_listener(self.bridge.model_status)
         self.setObjectName("mainWindow")
         self.setWindowTitle("")
@@ -104,9 +108,7 @@ class MainWindow(AppearanceMixin, QMainWindow):
         self.navigation = ConversationNavigation(self)
         self.settings_panel.appearance.show_values(*self._appearance())
         build_menus(self)
-        self._render_timer = QTimer(self, singleShot=True)
-        self._render_timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._render_timer.timeout.connect(self._render_now)
+        self._render = Throttle(self._render_now, 1000 * MIN_RENDER_INTERVAL_S, self)
         self._external = QTimer(self, interval=EXTERNAL_CHECK_MS)
         self._external.timeout.connect(self._check_external_changes)
         self._external.start()
@@ -119,7 +121,7 @@ class MainWindow(AppearanceMixin, QMainWindow):
         self.chat_view = ChatView(self.chat, self.renderer, self)
         self.composer = Composer(self)
         self.notice = NoticeBar(self)
-        self.welcome = WelcomePage(self)
+        self.welcome = WelcomePage(self, self.background)
         self.pages = QStackedWidget(self)
         self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.chat_view)
@@ -256,10 +258,12 @@ class MainWindow(AppearanceMixin, QMainWindow):
         settings.set_ui_value("last_conversation", self.conversation_id)
         self.navigation.save()
         self._external.stop()
-        self._render_timer.stop()
+        self._render.cancel()
         self.background.close()
         self.documents_dock.panel.cancel()  # indexing stops; the next start resumes it
         self.turns.remove_listener(self._turn_signals)
+        self.turns.remove_event_hook(self._turn_signals.turn_event)
+        self.services.engine.remove_listener(self.bridge.model_status)
         self.services.engine.close()
         super().closeEvent(event)
 
@@ -434,14 +438,7 @@ class MainWindow(AppearanceMixin, QMainWindow):
 
     # -- the reply, as the bridge reports it --------------------------------------
     def _on_turn_text(self, _turn: Turn, _delta: str) -> None:
-        if self._render_timer.isActive():
-            return
-        wait = max(MIN_RENDER_INTERVAL_S, 2 * self._render_cost_s)
-        left = wait - (time.perf_counter() - self._last_render)
-        if left <= 0:
-            self._render_now()
-        else:
-            self._render_timer.start(max(1, int(left * 1000)))
+        self._render()
 
     def _render_now(self) -> None:
         turn = self.turns.current
@@ -452,11 +449,11 @@ class MainWindow(AppearanceMixin, QMainWindow):
             self.unsaved.warn(turn)
         if turn.conversation_id == self.conversation_id:
             self.chat_view.update_streaming(turn.message_id, turn.text)
-        self._last_render = time.perf_counter()
-        self._render_cost_s = self._last_render - started
+        cost_s = time.perf_counter() - started
+        self._render.delay_ms = 1000 * max(MIN_RENDER_INTERVAL_S, 2 * cost_s)
 
     def _finish_reply(self, turn: Turn) -> None:
-        self._render_timer.stop()
+        self._render.cancel()
         message = self.chat.message(turn.message_id)
         error = turn.error if not turn.host_died else None
         if turn.save_error:  # shown from memory, marked as not saved (never as complete)
@@ -477,6 +474,11 @@ class MainWindow(AppearanceMixin, QMainWindow):
             )
         elif turn.error:
             self.notice.show_notice(f"The reply failed: {first_line(turn.error)}")
+        elif problem := turn.request.extras.get(ERROR_KEY):  # answered without the documents
+            self.notice.show_notice(
+                f"Documents were left out of this reply: {first_line(str(problem))}",
+                details=str(problem),
+            )
         elif turn.data.get("sampling_not_sent"):  # a remote server that ignores some settings
             skipped = ", ".join(turn.data["sampling_not_sent"])
             self.notice.show_notice(
@@ -511,6 +513,7 @@ class MainWindow(AppearanceMixin, QMainWindow):
         current = self.services.engine.status.path
         selected = initial_model(settings, choices) if select_initial else current
         self.picker.set_choices(choices, selected)
+        self._picker_filled_for = current
         if select_initial and selected:
             self.load_model(selected)
         else:
@@ -595,9 +598,14 @@ class MainWindow(AppearanceMixin, QMainWindow):
         from chatdesk.ui.prompt_viewer import PromptViewer
 
         self.settings_panel.conversation.flush()
-        viewer = PromptViewer(self)
-        self.background.when_done(
-            self.chat.render_prompt(self.conversation_id), viewer.show_prompt, viewer.show_error
+        viewer, cid, background = PromptViewer(self), self.conversation_id, self.background
+        extras = self.tools.extras()  # what a send offers now (tools)
+        # the request's hooks may retrieve documents (an embedding): off the GUI thread; the
+        # engine then renders the prompt and answers through its future
+        background.run(
+            lambda: self.chat.render_prompt(cid, extras),
+            lambda future: background.when_done(future, viewer.show_prompt, viewer.show_error),
+            viewer.show_error,
         )
         viewer.exec()
 
@@ -615,8 +623,8 @@ class MainWindow(AppearanceMixin, QMainWindow):
             recommended = self.services.engine.recommended_sampling()
             self.settings_panel.conversation.set_recommended(recommended)
             self.settings_panel.model.set_model_info(status.info)
-            if self.picker.selected_path() != status.path:
-                self.refresh_models()
+            if self.picker.selected_path() != status.path != self._picker_filled_for:
+                self.refresh_models()  # once per model: one the list lacks must not loop
         elif status.state is ModelState.FAILED:
             self.model_status.setText("Load failed")
             self.notice.show_notice(

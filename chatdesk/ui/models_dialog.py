@@ -1,8 +1,8 @@
 """The Models dialog: catalogue, hub search, a repository's files, downloads, the library.
 
-It talks only to a ModelService. Network calls run on a small thread pool; download progress
-arrives on the download thread. Both reach the GUI thread through Qt signals (queued across
-threads), and download rows are redrawn by one throttling timer, not on every chunk.
+It talks only to a ModelService. Network calls run on worker threads (``Background``);
+download progress arrives on the download thread. Both reach the GUI thread through the
+bridge, and download rows are redrawn behind the bridge's ``Throttle``, not on every chunk.
 Choosing Load emits ``model_chosen(path)``. Downloads keep running after the dialog closes
 (they belong to the service).
 """
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -39,7 +39,7 @@ from chatdesk.services.models import (
     RepoListing,
     SearchSort,
 )
-from chatdesk.ui.bridge import Background, EventBridge
+from chatdesk.ui.bridge import Background, EventBridge, Throttle
 from chatdesk.ui.models_tabs import (
     CatalogueTab,
     FilesTab,
@@ -226,9 +226,7 @@ class ModelsDialog(QDialog):
         self._bridge = EventBridge(self)
         self._background = Background(self._bridge)
         self._dirty_jobs: dict[int, DownloadJob] = {}
-        self._redraw = QTimer(self)
-        self._redraw.setSingleShot(True)
-        self._redraw.setInterval(REDRAW_INTERVAL_MS)
+        self._redraw = Throttle(self._flush_jobs, REDRAW_INTERVAL_MS, self)
         self._build()
         self._connect()
         self.service.subscribe(self._on_job_thread)
@@ -259,7 +257,6 @@ class ModelsDialog(QDialog):
         layout.addWidget(self.status)
 
     def _connect(self) -> None:
-        self._redraw.timeout.connect(self._flush_jobs)
         self.catalogue.download_requested.connect(self._download_catalogue)
         self.catalogue.show_files.connect(self._show_files)
         self.search.search_requested.connect(self._search)
@@ -357,10 +354,9 @@ class ModelsDialog(QDialog):
 
     def _job_changed(self, job: DownloadJob) -> None:
         self._dirty_jobs[job.id] = job
+        self._redraw()
         if job.finished:
-            self._flush_jobs()
-        elif not self._redraw.isActive():
-            self._redraw.start()
+            self._redraw.flush()  # an ended download is shown at once
 
     def _flush_jobs(self) -> None:
         jobs, self._dirty_jobs = self._dirty_jobs, {}
@@ -424,6 +420,6 @@ class ModelsDialog(QDialog):
     def done(self, result: int) -> None:
         """Stop listening to downloads (they go on) and drop pending results."""
         self.service.unsubscribe(self._on_job_thread)
-        self._redraw.stop()
+        self._redraw.cancel()
         self._background.close()
         super().done(result)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chatdesk.services.tool_turns import ALL_TOOLS
+from chatdesk.services.tool_turns import ALL_TOOLS, tool_state
 from chatdesk.services.turns import Turn
 from chatdesk.ui.tool_approval import GuiApprover
 from chatdesk.ui.tools_dialog import ToolsDialog
@@ -27,7 +27,7 @@ class ToolActions:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
         self.service = window.services.tools
-        window.services.tool_turns.approve = GuiApprover(window)
+        window.services.tool_turns.approve = GuiApprover(window, window.bridge)
         window.bridge.turn_started.connect(self.turn_started)
         window.bridge.turn_finished.connect(self.turn_finished)
 
@@ -66,11 +66,11 @@ class ToolActions:
     def turn_finished(self, turn: Turn) -> None:
         """A turn with tools ended: show the rows stored after its reply (stopped results)."""
         window = self.window
-        if turn.tools is not None and turn.conversation_id == window.conversation_id:
+        if tool_state(turn) is not None and turn.conversation_id == window.conversation_id:
             window.chat_view.sync(window.chat.messages(turn.conversation_id))
 
     def open_dialog(self) -> None:
         """Tools...: switches, policies, MCP servers, audit log."""
-        dialog = ToolsDialog(self.service, self.window)
+        dialog = ToolsDialog(self.service, self.window, self.window.background)
         dialog.exec()
         dialog.deleteLater()

@@ -5,19 +5,21 @@ arguments as formatted JSON in a read-only plain-text box (model-written text is
 rendered), and offers Allow once / Always allow this tool / Deny. Closing it denies.
 
 ``GuiApprover`` is the ``approve`` callback the tool loop calls from its worker thread:
-it hands the request to the GUI thread, shows the dialog there, and blocks the worker
-until the user answers (or the window goes away: then the call is denied).
+it hands the request to the GUI thread through the window's bridge, shows the dialog
+there, and blocks the worker until the user answers (or the window goes away: then the
+call is denied).
 """
 
 from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import Qt, QThread
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QDialog, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from chatdesk.services.tools import Approval, ApprovalRequest
+from chatdesk.ui.bridge import EventBridge
 
 WAIT_SECONDS = 3600.0  # a dialog left open this long counts as a denial
 
@@ -64,26 +66,22 @@ class ToolApprovalDialog(QDialog):
             self.accept()
 
 
-class GuiApprover(QObject):
+class GuiApprover:
     """Callable approver for worker threads; shows ``ToolApprovalDialog`` on the GUI thread."""
 
-    asked = Signal(object)
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
+    def __init__(self, parent: QWidget, bridge: EventBridge | None = None) -> None:
         self._parent = parent
-        self.asked.connect(self._show)
+        self.bridge = bridge or EventBridge(parent)
 
     def __call__(self, request: ApprovalRequest) -> Approval:
-        if QThread.currentThread() is self.thread():
+        if QThread.currentThread() is self._parent.thread():
             return self._ask(request)
         pending = _Pending(request)
-        self.asked.emit(pending)
+        self.bridge.dispatch(lambda: self._show(pending))
         if not pending.done.wait(WAIT_SECONDS):
             return Approval.DENY
         return pending.answer
 
-    @Slot(object)
     def _show(self, pending: _Pending) -> None:
         try:
             pending.answer = self._ask(pending.request)

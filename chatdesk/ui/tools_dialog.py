@@ -1,16 +1,15 @@
 """Tools...: each tool's switch and policy, the MCP servers, and the audit log.
 
 Listing MCP servers starts them (each under a time limit), so the lists are filled from a
-worker thread and the dialog stays responsive; a server that fails shows its one-line
+worker thread (``Background``: the answer comes back through the bridge, nothing polls)
+and the dialog stays responsive; a server that fails shows its one-line
 error. The audit log is plain text throughout: arguments and outputs come from models and
 tools and are never rendered.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
-
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -36,8 +35,8 @@ from chatdesk.services.tools import (
     ToolEntry,
     ToolsService,
 )
+from chatdesk.ui.bridge import Background, EventBridge
 
-POLL_MS = 50
 LOG_ROWS = 500
 POLICY_LABELS = {"ask": "Ask first", "allow": "Always allow", "deny": "Never"}
 
@@ -51,9 +50,16 @@ def _item(text: str) -> QTableWidgetItem:
 class ToolsDialog(QDialog):
     """The tools settings and log of one ToolsService."""
 
-    def __init__(self, service: ToolsService, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        service: ToolsService,
+        parent: QWidget | None = None,
+        background: Background | None = None,
+    ) -> None:
         super().__init__(parent)
         self.service = service
+        self.background = background or Background(EventBridge(self))
+        self._listings = 0  # only the newest listing is shown
         self.setWindowTitle("Tools")
         self.resize(820, 560)
         column = QVBoxLayout(self)
@@ -92,10 +98,7 @@ class ToolsDialog(QDialog):
         column.addWidget(buttons)
         self.log_table.currentCellChanged.connect(lambda row, *_: self._show_entry(row))
         self._entries: list[ToolAuditEntry] = []
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="tools-dialog")
-        self._listing: Future[tuple[list[ToolEntry], list[ServerStatus]]] | None = None
-        self._timer = QTimer(self, interval=POLL_MS)
-        self._timer.timeout.connect(self._poll)
+        self._closed = False
         self.refresh()
 
     def _table(self, headers: list[str]) -> QTableWidget:
@@ -116,23 +119,31 @@ class ToolsDialog(QDialog):
     # --- filling -----------------------------------------------------------------------
     def refresh(self) -> None:
         """Re-list tools and servers (in the background) and reload the log."""
-        self._listing = self._pool.submit(self._list)
-        self._timer.start()
+        self._listings += 1
+        serial = self._listings
+        self.background.run(
+            self._list,
+            lambda listing: self._listed(serial, listing),
+            lambda error: self._listed(serial, None, error),
+        )
         self.fill_log()
 
     def _list(self) -> tuple[list[ToolEntry], list[ServerStatus]]:
         servers = self.service.servers(refresh=True)
         return self.service.tools(), servers
 
-    def _poll(self) -> None:
-        if self._listing is None or not self._listing.done():
-            return
-        self._timer.stop()
-        error = self._listing.exception()
-        if error is not None:
+    def _listed(
+        self,
+        serial: int,
+        listing: tuple[list[ToolEntry], list[ServerStatus]] | None,
+        error: BaseException | None = None,
+    ) -> None:
+        if self._closed or serial != self._listings:
+            return  # closed, or a newer listing is on its way
+        if listing is None:
             self.status.setText(f"Could not list the tools: {error}")
             return
-        tools, servers = self._listing.result()
+        tools, servers = listing
         self.fill_tools(tools)
         self.fill_servers(servers)
         problem = self.service.config_error()
@@ -191,6 +202,5 @@ class ToolsDialog(QDialog):
         )
 
     def done(self, result: int) -> None:
-        self._timer.stop()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._closed = True  # a listing still running is dropped when it ends
         super().done(result)

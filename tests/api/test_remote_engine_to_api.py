@@ -10,8 +10,12 @@ from chatdesk.engine.types import EngineError, LoadOptions, SamplingSettings
 from chatdesk.remote.registry import RemoteEngineRegistry
 from chatdesk.store import Store
 from tests.api.conftest import MODEL_ID, start_api
+from tests.support.chat_requests import chat
 
 pytestmark = pytest.mark.slow
+
+
+QUESTION = "What is the capital of France? Answer in one word."
 
 
 def test_key_from_the_environment_reaches_the_server(
@@ -32,9 +36,16 @@ def test_key_from_the_environment_reaches_the_server(
         try:
             engine.load(LoadOptions(MODEL_ID)).result(timeout=30)
             reply = engine.generate(
-                [{"role": "user", "content": "What is the capital of France? Answer in one word."}],
-                "",
-                SamplingSettings(temperature=0, max_tokens=12),
+                chat(
+                    [
+                        {
+                            "role": "user",
+                            "content": "What is the capital of France? Answer in one word.",
+                        }
+                    ],
+                    system_prompt="",
+                    sampling=SamplingSettings(temperature=0, max_tokens=12),
+                )
             )
             reply.wait(timeout=120)
             assert "Paris" in reply.text

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from chatdesk.api.scheduler import FairScheduler, ScheduledEngine
+from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.server import BindError, check_bind, is_loopback
 from chatdesk.cli.main import main
 from chatdesk.engine.client import ReplyStream
-from chatdesk.engine.interface import Engine
 from chatdesk.engine.types import ReplyDone, SamplingSettings
 from tests.api.conftest import RecordingEngine
+from tests.support.chat_requests import chat
 
 SHORT = SamplingSettings(temperature=0, max_tokens=3)
 HI = [{"role": "user", "content": "Hi"}]
@@ -22,7 +22,7 @@ def test_round_robin_between_clients_and_the_window_first(api_engine: RecordingE
     order: list[str] = []
 
     def track(name: str, client: str, priority: bool = False) -> ReplyStream:
-        stream = scheduler.generate(client, HI, "", SHORT, priority=priority, label=name)
+        stream = scheduler.generate(client, chat(HI, sampling=SHORT), priority=priority, label=name)
         stream.on_event(lambda e: order.append(name) if isinstance(e, ReplyDone) else None)
         return stream
 
@@ -40,16 +40,12 @@ def test_round_robin_between_clients_and_the_window_first(api_engine: RecordingE
 @pytest.mark.slow
 def test_cancelling_a_queued_request_removes_it(api_engine: RecordingEngine) -> None:
     scheduler = FairScheduler(api_engine)
-    first = scheduler.generate("A", HI, "", SamplingSettings(max_tokens=30))
-    queued = scheduler.generate("B", HI, "", SHORT)
+    first = scheduler.generate("A", chat(HI, sampling=SamplingSettings(max_tokens=30)))
+    queued = scheduler.generate("B", chat(HI, sampling=SHORT))
     queued.cancel()
     assert queued.wait(timeout=5).finish_reason == "cancelled"
     assert [r.client for r in scheduler.requests()] in (["A"], [])
     first.wait(timeout=300)
-
-
-def test_scheduled_engine_is_an_engine(api_engine: RecordingEngine) -> None:
-    assert isinstance(ScheduledEngine(FairScheduler(api_engine)), Engine)
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "127.0.0.2"])

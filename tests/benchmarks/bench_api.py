@@ -45,6 +45,7 @@ from chatdesk.engine.client import EngineClient, ReplyStream
 from chatdesk.engine.types import LoadOptions, SamplingSettings, TextDelta
 from chatdesk.remote.connection import ServerAddress
 from chatdesk.remote.engine import RemoteEngine
+from tests.support.chat_requests import chat
 from tests.support.openai_servers import MODEL_ID as REMOTE_ID
 from tests.support.openai_servers import LlamaCppServer, free_port
 from tests.support.real_model import starter_model
@@ -84,7 +85,7 @@ def received_rate(reply: ReplyStream) -> float:
 def engine_stream(engine: EngineClient, tokens: int) -> float:
     """The engine host's own stream, as its client receives it."""
     sampling = SamplingSettings(temperature=0, max_tokens=tokens, ignore_eos=True, seed=1)
-    return received_rate(engine.generate(STORY, "", sampling))
+    return received_rate(engine.generate(chat(STORY, system_prompt="", sampling=sampling)))
 
 
 def openai_stream(
@@ -123,7 +124,11 @@ def openai_stream(
 def remote_stream(engine: RemoteEngine, tokens: int) -> float:
     """ChatDesk's RemoteEngine reading the same server."""
     return received_rate(
-        engine.generate(STORY, "", SamplingSettings(temperature=0, max_tokens=tokens))
+        engine.generate(
+            chat(
+                STORY, system_prompt="", sampling=SamplingSettings(temperature=0, max_tokens=tokens)
+            )
+        )
     )
 
 

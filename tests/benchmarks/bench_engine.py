@@ -47,6 +47,7 @@ from chatdesk.engine.host.memory import resident_memory
 from chatdesk.engine.threads import threads_now
 from chatdesk.engine.types import LoadOptions, ReplyStats, SamplingSettings
 from tests.benchmarks.bench_gguf_metadata import default_model
+from tests.support.chat_requests import chat
 from tests.support.gguf_factory import ModelSpec, write_model
 from tests.support.real_model import starter_model
 
@@ -151,7 +152,12 @@ def reply(client: EngineClient, history: list[dict[str, str]], text: str, key: s
     """One turn: add ``text``, get a short reply, keep it in ``history``."""
     history.append({"role": "user", "content": text})
     stream = client.generate(
-        history, "", SamplingSettings(seed=1, max_tokens=16, ignore_eos=True), key
+        chat(
+            history,
+            system_prompt="",
+            sampling=SamplingSettings(seed=1, max_tokens=16, ignore_eos=True),
+            conversation_key=key,
+        )
     )
     stats = stream.wait()
     history.append({"role": "assistant", "content": stream.text})
@@ -164,7 +170,10 @@ def kv_reuse(client: EngineClient) -> dict[str, Any]:
     first = reply(client, history, FILLER * 12, "reuse")
     new_message = "And what happened next?"
     second = reply(client, history, new_message, "reuse")
-    _text, own = client.render_prompt([{"role": "user", "content": new_message}], "").result()
+    rendered = client.render(
+        chat([{"role": "user", "content": new_message}], system_prompt="")
+    ).result()
+    _text, own = rendered.text, rendered.tokens
     figures = {
         "first_prompt_tokens": first.prompt_tokens,
         "second_prompt_tokens": second.prompt_tokens,

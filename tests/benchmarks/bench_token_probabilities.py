@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import LoadOptions, SamplingSettings
+from tests.support.chat_requests import chat
 from tests.support.real_model import starter_model
 
 STORY = [{"role": "user", "content": "Tell me a long story about a lighthouse keeper."}]
@@ -42,7 +43,7 @@ def decode_speed(client: EngineClient, tokens: int, top: int) -> tuple[float, fl
     """Decode tok/s of one reply of exactly ``tokens`` tokens, and tokens per CPU second."""
     sampling = SamplingSettings(seed=1, max_tokens=tokens, ignore_eos=True, logprobs=top)
     before = cpu_seconds(client.host_pid)
-    stream = client.generate(STORY, "You are a storyteller.", sampling)
+    stream = client.generate(chat(STORY, system_prompt="You are a storyteller.", sampling=sampling))
     stats = stream.wait(timeout=600)
     used = cpu_seconds(client.host_pid) - before
     assert stats.generated_tokens == tokens

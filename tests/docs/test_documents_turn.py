@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chatdesk.engine.client import EngineClient
+from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.types import LoadOptions, ReplyDone, ReplyStats, SamplingSettings
 from chatdesk.services.documents import DocumentService
 from chatdesk.services.documents_turn import PASSAGES_KEY, DocumentTurns
@@ -21,8 +22,17 @@ class Request:
     """The fields of the turn service's TurnRequest that the hook uses."""
 
     conversation_id: str
-    messages: list[dict[str, Any]]
+    chat: ChatRequest
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, cid: str, *texts: str, **extras: Any) -> Request:
+        roles = ["user", "assistant"] * len(texts)
+        messages = [{"role": r, "content": t} for r, t in zip(roles, texts, strict=False)]
+        return cls(cid, ChatRequest.of(messages), dict(extras))
+
+    def texts(self) -> list[str]:
+        return [m.text for m in self.chat.messages]
 
 
 @dataclass
@@ -46,10 +56,10 @@ def test_attached_collections_feed_the_prompt_and_the_reply_keeps_its_passages(
         cid = store.create_conversation("Trains").id
         question = store.append_message(cid, "user", "How long is the Velta tunnel?")
         turns.attach(cid, ["lib"])
-        request = Request(cid, [{"role": "user", "content": question.content}])
+        request = Request.of(cid, question.content)
         turns.on_request(request)
-        assert "How long is the Velta tunnel?" in request.messages[-1]["content"]
-        assert "14.2 kilometres" in request.messages[-1]["content"]
+        assert "How long is the Velta tunnel?" in request.texts()[-1]
+        assert "14.2 kilometres" in request.texts()[-1]
         passages = request.extras[PASSAGES_KEY]
         assert passages[0]["number"] == 1
         reply = store.append_message(cid, "assistant", "14.2 km [1]", parent_id=question.id)
@@ -57,14 +67,37 @@ def test_attached_collections_feed_the_prompt_and_the_reply_keeps_its_passages(
         assert store.passages(reply.id) == passages
         assert store.get_message(question.id).content == "How long is the Velta tunnel?"
         service.remove("lib")  # removed while attached: the next turn goes on without it
-        gone = Request(cid, [{"role": "user", "content": "Hi"}])
+        gone = Request.of(cid, "Hi")
         turns.on_request(gone)
-        assert gone.messages == [{"role": "user", "content": "Hi"}]
+        assert gone.texts() == ["Hi"]
         turns.attach(cid, [])
-        plain = Request(cid, [{"role": "user", "content": "Hi"}])
+        plain = Request.of(cid, "Hi")
         turns.on_request(plain)
-        assert plain.messages == [{"role": "user", "content": "Hi"}]
+        assert plain.texts() == ["Hi"]
         assert PASSAGES_KEY not in plain.extras
+
+
+def test_a_later_step_of_the_turn_gets_the_same_passages_without_a_new_retrieval(
+    service: DocumentService, library: Path, chatdesk_home: Path
+) -> None:
+    service.add([library], "lib")
+    service.index_collection("lib")
+    turns, store = make_turns(service, chatdesk_home)
+    with store:
+        first = Request.of("c1", "How long is the Velta tunnel?", documents=["lib"])
+        turns.on_request(first)
+        passages = first.extras[PASSAGES_KEY]
+        service.remove("lib")  # a retrieval now would find nothing
+        call = {"id": "c1", "type": "function", "function": {"name": "calculator"}}
+        history = [{"role": "user", "content": "How long is the Velta tunnel?"},
+                   {"role": "assistant", "content": "", "tool_calls": [call]},
+                   {"role": "tool", "tool_call_id": "c1", "content": "14.2"}]  # fmt: skip
+        step = Request("c1", ChatRequest.of(history), dict(first.extras))
+        turns.on_request(step)
+        assert step.texts()[0] == first.texts()[0]  # the question with the same passages
+        assert "14.2 kilometres" in step.texts()[0]
+        assert step.texts()[1:] == ["", "14.2"]
+        assert step.extras[PASSAGES_KEY] == passages
 
 
 @pytest.mark.slow
@@ -76,17 +109,12 @@ def test_the_real_model_answers_from_a_passage(
     service.add([tmp_path], "atlas")
     service.index_collection("atlas")
     turns, store = make_turns(service, chatdesk_home)
-    request = Request(
-        "c1",
-        [{"role": "user", "content": "What is the capital of Freedonia?"}],
-        {"documents": ["atlas"]},
-    )
+    request = Request.of("c1", "What is the capital of Freedonia?", documents=["atlas"])
     turns.on_request(request)
     store.close()
     with EngineClient() as client:
         client.load(LoadOptions(starter_model_path, n_ctx=2048, n_threads=1)).result(timeout=120)
-        reply = client.generate(
-            request.messages, "", SamplingSettings(temperature=0, seed=1, max_tokens=40)
-        )
+        sampling = SamplingSettings(temperature=0, seed=1, max_tokens=40)
+        reply = client.generate(request.chat.replace(sampling=sampling))
         reply.wait(timeout=120)
     assert "Zubrowka" in reply.text

@@ -12,6 +12,7 @@ import pytest
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import EngineError, LoadOptions, SamplingSettings
 from chatdesk.services.documents import DocumentService
+from tests.support.chat_requests import chat
 
 pytestmark = pytest.mark.slow
 
@@ -63,9 +64,11 @@ def test_embedding_beside_a_loaded_chat_model(
     client.load(LoadOptions(tiny_model_path, n_ctx=512, n_threads=1)).result(timeout=60)
     client.embed(str(starter_model_path), ["a sentence"]).result(timeout=120)
     reply = client.generate(
-        [{"role": "user", "content": "Hi"}],
-        "",
-        SamplingSettings(seed=1, max_tokens=5, ignore_eos=True),
+        chat(
+            [{"role": "user", "content": "Hi"}],
+            system_prompt="",
+            sampling=SamplingSettings(seed=1, max_tokens=5, ignore_eos=True),
+        )
     )
     assert reply.wait(timeout=60).generated_tokens == 5  # the chat model is still there
 

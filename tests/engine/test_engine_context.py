@@ -9,6 +9,7 @@ import pytest
 
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import EngineError, ErrorCode, LoadOptions, ReplyStats, SamplingSettings
+from tests.support.chat_requests import chat
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python"
@@ -21,7 +22,9 @@ def turn(
 ) -> ReplyStats:
     """Add a user message, get the reply, append it to ``history``; the reply's stats."""
     history.append({"role": "user", "content": text})
-    stream = engine.generate(history, "You are helpful.", SAMPLING, conversation_key=key)
+    stream = engine.generate(
+        chat(history, system_prompt="You are helpful.", sampling=SAMPLING, conversation_key=key)
+    )
     stats = stream.wait(timeout=60)
     history.append({"role": "assistant", "content": stream.text})
     return stats
@@ -32,9 +35,8 @@ def test_a_new_turn_evaluates_only_the_new_tokens(engine: EngineClient) -> None:
     first = turn(engine, history, "Tell me about the weather in Paris. " * 8, "turns")
     assert first.evaluated_prompt_tokens == first.prompt_tokens
     second = turn(engine, history, "And tomorrow?", "turns")
-    new_part = engine.render_prompt([{"role": "user", "content": "And tomorrow?"}], "").result(
-        timeout=30
-    )[1]
+    new_message = [{"role": "user", "content": "And tomorrow?"}]
+    new_part = engine.render(chat(new_message)).result(timeout=30).tokens
     assert second.kv_source == "context"
     assert second.prompt_tokens > first.prompt_tokens + first.generated_tokens
     # Only the new user message, its template tokens and the tail of the last reply.
@@ -77,7 +79,9 @@ def test_oldest_messages_are_dropped_to_fit_and_reported(small_context: EngineCl
         history.append({"role": "user", "content": f"Message number {index} about the sea."})
         history.append({"role": "assistant", "content": f"Reply number {index} about stars."})
     history.append({"role": "user", "content": "The newest question."})
-    stream = small_context.generate(history, "Be brief.", SamplingSettings(seed=1, max_tokens=32))
+    stream = small_context.generate(
+        chat(history, system_prompt="Be brief.", sampling=SamplingSettings(seed=1, max_tokens=32))
+    )
     stats = stream.wait(timeout=60)
     assert stream.fitted is not None
     assert stream.fitted.dropped_count > 0
@@ -88,14 +92,18 @@ def test_oldest_messages_are_dropped_to_fit_and_reported(small_context: EngineCl
 
 def test_a_message_too_long_for_the_context_is_a_clear_error(small_context: EngineClient) -> None:
     huge = [{"role": "user", "content": "word " * 2000}]
-    stream = small_context.generate(huge, "", SamplingSettings(max_tokens=16))
+    stream = small_context.generate(
+        chat(huge, system_prompt="", sampling=SamplingSettings(max_tokens=16))
+    )
     with pytest.raises(EngineError, match="token") as caught:
         stream.wait(timeout=60)
     assert caught.value.code == ErrorCode.MESSAGE_TOO_LONG
     assert "exceeds context window" not in str(caught.value)
     # The engine is fine afterwards.
     hello = [{"role": "user", "content": "hi"}]
-    ok = small_context.generate(hello, "", SamplingSettings(max_tokens=4))
+    ok = small_context.generate(
+        chat(hello, system_prompt="", sampling=SamplingSettings(max_tokens=4))
+    )
     assert ok.wait(timeout=60).generated_tokens <= 4
 
 

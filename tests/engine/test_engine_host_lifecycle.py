@@ -23,6 +23,7 @@ from chatdesk.engine.types import (
     TextDelta,
 )
 from tests.support import gguf_factory
+from tests.support.chat_requests import chat
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python"
@@ -75,7 +76,9 @@ def test_model_that_aborts_llama_cpp_kills_only_the_host(
     assert fresh_engine.host_pid is None
     info = fresh_engine.load(LoadOptions(tiny_model_path, n_threads=1)).result(timeout=60)
     assert info.architecture == "llama"  # a new host started and works
-    stream = fresh_engine.generate(HELLO, "", SamplingSettings(seed=1, max_tokens=5))
+    stream = fresh_engine.generate(
+        chat(HELLO, system_prompt="", sampling=SamplingSettings(seed=1, max_tokens=5))
+    )
     assert stream.wait(timeout=60).generated_tokens <= 5
 
 
@@ -86,7 +89,7 @@ def test_killed_host_fails_the_reply_keeps_its_text_and_restarts(
     first_pid = fresh_engine.host_pid
     assert first_pid is not None
     sampling = SamplingSettings(seed=1, max_tokens=None, ignore_eos=True)
-    stream = fresh_engine.generate(HELLO, "", sampling)
+    stream = fresh_engine.generate(chat(HELLO, system_prompt="", sampling=sampling))
     got_text = threading.Event()
     stream.on_event(lambda e: got_text.set() if isinstance(e, TextDelta) else None)
     assert got_text.wait(30)
@@ -97,7 +100,9 @@ def test_killed_host_fails_the_reply_keeps_its_text_and_restarts(
     assert any("llama" in line for line in caught.value.log_tail)
     assert stream.text  # what arrived before the kill is kept
     # The next call starts a new host, which reloads the model by itself.
-    again = fresh_engine.generate(HELLO, "", SamplingSettings(seed=1, max_tokens=5))
+    again = fresh_engine.generate(
+        chat(HELLO, system_prompt="", sampling=SamplingSettings(seed=1, max_tokens=5))
+    )
     assert again.wait(timeout=60).generated_tokens <= 5
     assert fresh_engine.host_pid not in (None, first_pid)
 
@@ -108,8 +113,10 @@ def test_pending_calls_fail_when_the_host_dies(
     load(fresh_engine, tiny_model_path)
     pid = fresh_engine.host_pid
     assert pid is not None
-    stream = fresh_engine.generate(HELLO, "", SamplingSettings(max_tokens=None, ignore_eos=True))
-    render = fresh_engine.render_prompt(HELLO, "")  # queued behind the reply
+    stream = fresh_engine.generate(
+        chat(HELLO, system_prompt="", sampling=SamplingSettings(max_tokens=None, ignore_eos=True))
+    )
+    render = fresh_engine.render(chat(HELLO, system_prompt=""))  # queued behind the reply
     os.kill(pid, signal.SIGKILL)
     with pytest.raises(EngineHostDied):
         stream.wait(timeout=30)
@@ -122,7 +129,9 @@ def test_cancel_during_prompt_processing(
 ) -> None:
     load(fresh_engine, medium_model_path, n_ctx=2048, n_batch=2048)
     long_prompt = [{"role": "user", "content": "the sea and the stars " * 380}]
-    stream = fresh_engine.generate(long_prompt, "", SamplingSettings(max_tokens=8))
+    stream = fresh_engine.generate(
+        chat(long_prompt, system_prompt="", sampling=SamplingSettings(max_tokens=8))
+    )
     deadline = time.monotonic() + 30
     while stream.fitted is None and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -137,20 +146,26 @@ def test_cancel_during_prompt_processing(
     assert stats.generated_tokens == 0
     assert waited < 0.3, f"cancel took {waited:.2f} s"
     # The interrupted prompt left the cache consistent: the next reply works.
-    ok = fresh_engine.generate(HELLO, "", SamplingSettings(seed=2, max_tokens=4))
+    ok = fresh_engine.generate(
+        chat(HELLO, system_prompt="", sampling=SamplingSettings(seed=2, max_tokens=4))
+    )
     assert ok.wait(timeout=60).generated_tokens <= 4
 
 
 def test_unload_gives_the_memory_back(fresh_engine: EngineClient, medium_model_path: Path) -> None:
     load(fresh_engine, medium_model_path, n_ctx=2048)
-    fresh_engine.generate(HELLO, "", SamplingSettings(max_tokens=4)).wait(timeout=60)
+    fresh_engine.generate(
+        chat(HELLO, system_prompt="", sampling=SamplingSettings(max_tokens=4))
+    ).wait(timeout=60)
     loaded = fresh_engine.status().result(timeout=30)["rss_bytes"]
     fresh_engine.unload().result(timeout=30)
     unloaded = fresh_engine.status().result(timeout=30)
     assert unloaded["model"] is None
     model_bytes = medium_model_path.stat().st_size
     assert loaded - unloaded["rss_bytes"] > model_bytes * 0.8
-    stream = fresh_engine.generate(HELLO, "", SamplingSettings(max_tokens=4))
+    stream = fresh_engine.generate(
+        chat(HELLO, system_prompt="", sampling=SamplingSettings(max_tokens=4))
+    )
     with pytest.raises(EngineError) as caught:
         stream.wait(timeout=30)
     assert caught.value.code == ErrorCode.NO_MODEL
@@ -199,7 +214,9 @@ def test_loading_a_model_cancels_the_running_reply(
     fresh_engine: EngineClient, tiny_model_path: Path
 ) -> None:
     load(fresh_engine, tiny_model_path)
-    stream = fresh_engine.generate(HELLO, "", SamplingSettings(max_tokens=None, ignore_eos=True))
+    stream = fresh_engine.generate(
+        chat(HELLO, system_prompt="", sampling=SamplingSettings(max_tokens=None, ignore_eos=True))
+    )
     got_text = threading.Event()
     stream.on_event(lambda e: got_text.set() if isinstance(e, TextDelta) else None)
     assert got_text.wait(30)
@@ -213,7 +230,7 @@ def test_host_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
     try:
         with pytest.raises(EngineError, match="could not start the engine host"):
             client.load(LoadOptions(tmp_path / "m.gguf")).result(timeout=5)
-        stream = client.generate(HELLO, "")
+        stream = client.generate(chat(HELLO, system_prompt=""))
         with pytest.raises(EngineError, match="could not start"):
             stream.wait(timeout=5)
     finally:

@@ -14,6 +14,7 @@ import pytest
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import EngineError, LoadOptions, SamplingSettings
 from tests.engine.hostile_templates import HOSTILE_TEMPLATES
+from tests.support.chat_requests import chat
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python"
@@ -30,7 +31,7 @@ def test_empty_prompt_is_refused_and_the_host_lives(
     fresh_engine: EngineClient, tiny_model_path: Path
 ) -> None:
     load(fresh_engine, tiny_model_path, "{% if false %}x{% endif %}")  # renders nothing
-    stream = fresh_engine.generate(HELLO, "", SAMPLING)
+    stream = fresh_engine.generate(chat(HELLO, sampling=SAMPLING))
     with pytest.raises(EngineError, match="empty prompt") as refused:
         stream.wait(timeout=60)
     assert refused.value.code == "template_error"
@@ -41,7 +42,7 @@ def test_stop_ends_a_reply_whose_template_is_still_rendering(
     fresh_engine: EngineClient, tiny_model_path: Path
 ) -> None:
     load(fresh_engine, tiny_model_path, HOSTILE_TEMPLATES["silent range loops"] + "{{ 'x' }}")
-    stream = fresh_engine.generate(HELLO, "", SAMPLING)
+    stream = fresh_engine.generate(chat(HELLO, sampling=SAMPLING))
     threading.Timer(0.3, stream.cancel).start()
     started = time.perf_counter()
     stats = stream.wait(timeout=60)

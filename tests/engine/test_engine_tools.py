@@ -8,6 +8,7 @@ import pytest
 
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import ContextFitted, LoadOptions, SamplingSettings
+from tests.support.chat_requests import chat
 
 pytest.importorskip("llama_cpp")
 QWEN = Path(__file__).parent.parent / "data" / "templates" / "Qwen-Qwen2.5-7B-Instruct.jinja"
@@ -32,7 +33,11 @@ HISTORY = [
 
 
 def prompt_tokens(client: EngineClient, tools: list[dict[str, object]] | None) -> int:
-    stream = client.generate(HISTORY, "", SamplingSettings(max_tokens=1, seed=1), tools=tools)
+    stream = client.generate(
+        chat(
+            HISTORY, system_prompt="", sampling=SamplingSettings(max_tokens=1, seed=1), tools=tools
+        )
+    )
     fitted = next(e for e in stream if isinstance(e, ContextFitted))
     stream.wait(timeout=60)
     return fitted.prompt_tokens
@@ -52,7 +57,8 @@ def test_show_prompt_renders_the_tools_and_the_tool_turn(
 ) -> None:
     options = LoadOptions(tiny_model_path, n_ctx=2048, chat_template=QWEN.read_text())
     fresh_engine.load(options).result(timeout=60)
-    text, tokens = fresh_engine.render_prompt(HISTORY, "", tools=[TOOL]).result(timeout=60)
+    rendered = fresh_engine.render(chat(HISTORY, system_prompt="", tools=[TOOL])).result(timeout=60)
+    text, tokens = rendered.text, rendered.tokens
     assert '"name": "calculator"' in text
     assert "<tools>" in text
     assert '<tool_call>\n{"name": "calculator", "arguments": {"expression": "2**64"}}' in text
@@ -82,7 +88,7 @@ def test_a_turn_with_tools_runs_against_the_real_engine_host(
     """The tiny model writes no tool call: one step, its text kept, nothing run."""
     from chatdesk.services.events import EventQueue
     from chatdesk.services.settings import SettingsService
-    from chatdesk.services.tool_turns import ToolTurns
+    from chatdesk.services.tool_turns import ToolTurns, tool_state
     from chatdesk.services.tools import ToolsService
     from chatdesk.services.turns import TurnService
     from chatdesk.store import Store
@@ -92,11 +98,11 @@ def test_a_turn_with_tools_runs_against_the_real_engine_host(
     with Store(tmp_path / "chatdesk.db") as store:
         events = EventQueue()
         turns = TurnService(store, LoadedEngine(fresh_engine), SettingsService(store), events)
-        ToolTurns(turns, ToolsService(store, tmp_path / "mcp.json"), approved_by="test")
+        ToolTurns(turns, ToolsService(store, tmp_path / "mcp.json"), approved_by="test").install()
         cid = turns.new_conversation(settings={"max_tokens": 12, "seed": 3}).id
         turn = turns.send(cid, "What is 2**64?", extras={"tools": ["calculator"]})
         assert events.run_until(lambda: not turns.streaming, timeout=60)
         assert turn.status == "complete"
-        assert turn.tools is not None
+        assert tool_state(turn) is not None
         assert [m.role for m in store.active_path(cid)] == ["user", "assistant"]
         assert store.tool_audit() == []

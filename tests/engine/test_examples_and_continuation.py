@@ -7,6 +7,7 @@ import pytest
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.context_fit import example_messages
 from chatdesk.engine.types import SamplingSettings
+from tests.support.chat_requests import chat
 
 pytestmark = pytest.mark.slow
 SYSTEM = "You are a helpful assistant."
@@ -21,12 +22,14 @@ def test_examples_go_before_the_conversation_in_the_models_template(
     starter_engine: EngineClient,
 ) -> None:
     messages = [*example_messages(PAIRS), {"role": "user", "content": "Translate to French: house"}]
-    prompt, count = starter_engine.render_prompt(messages, SYSTEM).result(timeout=30)
+    rendered = starter_engine.render(chat(messages, system_prompt=SYSTEM)).result(timeout=30)
+    prompt, count = rendered.text, rendered.tokens
     assert prompt.index("chien<|im_end|>") < prompt.index("house")
     assert prompt.count("<|im_start|>assistant\n") == 3
-    _plain, plain_count = starter_engine.render_prompt(messages[-1:], SYSTEM).result(timeout=30)
+    rendered = starter_engine.render(chat(messages[-1:], system_prompt=SYSTEM)).result(timeout=30)
+    _plain, plain_count = rendered.text, rendered.tokens
     assert count > plain_count
-    stream = starter_engine.generate(messages, SYSTEM, GREEDY)
+    stream = starter_engine.generate(chat(messages, system_prompt=SYSTEM, sampling=GREEDY))
     stream.wait(timeout=120)
     assert stream.fitted is not None
     assert (stream.fitted.kept, stream.fitted.dropped_count) == (1, 0)
@@ -39,7 +42,7 @@ def test_a_final_assistant_message_is_continued_from_its_text(
     question = {"role": "user", "content": "What is the capital of France?"}
     prefix = "The capital of France is"
     messages = [question, {"role": "assistant", "content": prefix}]
-    stream = starter_engine.generate(messages, SYSTEM, GREEDY)
+    stream = starter_engine.generate(chat(messages, system_prompt=SYSTEM, sampling=GREEDY))
     stream.wait(timeout=120)
     assert stream.text.startswith(" Paris")
     assert stream.choices[0].text == " Paris"

@@ -21,6 +21,7 @@ from chatdesk.engine.types import (
     SamplingSettings,
     TextDelta,
 )
+from tests.support.chat_requests import chat
 
 pytestmark = pytest.mark.slow
 GREEDY = SamplingSettings(temperature=0.0, seed=1, max_tokens=24)
@@ -38,7 +39,7 @@ def real_engine(starter_model_path: Path) -> Iterator[EngineClient]:
 
 
 def test_the_real_model_knows_the_capital_of_france(real_engine: EngineClient) -> None:
-    stream = real_engine.generate(CAPITAL, "", GREEDY)
+    stream = real_engine.generate(chat(CAPITAL, system_prompt="", sampling=GREEDY))
     stats = stream.wait(timeout=120)
     assert "Paris" in stream.text
     assert stats.finish_reason in ("stop", "length")
@@ -51,7 +52,11 @@ def test_a_long_prompt_reports_its_evaluation_progress(real_engine: EngineClient
     notes = " ".join(f"Note {n}: the meeting moved to room {n % 7}." for n in range(50))
     messages = [{"role": "user", "content": notes + "\nWhich room is note 3 in?"}]
     events: list[ReplyEvent] = list(
-        real_engine.generate(messages, "", SamplingSettings(temperature=0.0, max_tokens=4))
+        real_engine.generate(
+            chat(
+                messages, system_prompt="", sampling=SamplingSettings(temperature=0.0, max_tokens=4)
+            )
+        )
     )
     fitted = next(e for e in events if isinstance(e, ContextFitted))
     progress = [e for e in events if isinstance(e, PromptProgress)]
@@ -69,7 +74,7 @@ def test_a_long_prompt_reports_its_evaluation_progress(real_engine: EngineClient
 
 
 def test_a_short_prompt_sends_no_progress(real_engine: EngineClient) -> None:
-    events = list(real_engine.generate(CAPITAL, "", GREEDY))
+    events = list(real_engine.generate(chat(CAPITAL, system_prompt="", sampling=GREEDY)))
     assert not [e for e in events if isinstance(e, PromptProgress)]
 
 
@@ -83,10 +88,11 @@ def test_a_second_real_model_of_another_template_family(gemma_model_path: Path) 
         assert info.architecture == "gemma3"
         assert not info.chat_template_present
         assert info.template_name == "gemma"
-        prompt, _tokens = client.render_prompt(CAPITAL, "Answer briefly.").result(timeout=60)
+        rendered = client.render(chat(CAPITAL, system_prompt="Answer briefly.")).result(timeout=60)
+        prompt, _tokens = rendered.text, rendered.tokens
         assert "<start_of_turn>user" in prompt
         assert "Answer briefly." in prompt  # the system prompt is folded into the user turn
-        stream = client.generate(CAPITAL, "", GREEDY)
+        stream = client.generate(chat(CAPITAL, system_prompt="", sampling=GREEDY))
         stats = stream.wait(timeout=120)
         assert stats.finish_reason in ("stop", "length")
         assert stats.generated_tokens > 0

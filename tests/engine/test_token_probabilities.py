@@ -13,6 +13,7 @@ import pytest
 
 from chatdesk.engine.client import EngineClient, ReplyStream
 from chatdesk.engine.types import SamplingSettings, TokenProbabilities
+from tests.support.chat_requests import chat
 
 pytestmark = pytest.mark.slow
 TOLERANCE = 1e-4
@@ -24,7 +25,9 @@ STORY = [{"role": "user", "content": "Write a short story about a cat who finds 
 def reply(engine: EngineClient, messages: list[dict[str, str]], **changes: object) -> ReplyStream:
     values: dict[str, object] = {"max_tokens": 24, "repeat_penalty": 1.0, "seed": 11}
     values.update(changes)
-    stream = engine.generate(messages, SYSTEM, SamplingSettings(**values))  # type: ignore[arg-type]
+    stream = engine.generate(
+        chat(messages, system_prompt=SYSTEM, sampling=SamplingSettings(**values))
+    )  # type: ignore[arg-type]
     stream.wait(timeout=120)
     return stream
 
@@ -85,7 +88,8 @@ def test_probabilities_match_llama_cpp_python(
     starter_engine: EngineClient, starter_model_path: Path
 ) -> None:
     llama_cpp = pytest.importorskip("llama_cpp")
-    prompt, _count = starter_engine.render_prompt(QUESTION, SYSTEM).result(timeout=30)
+    rendered = starter_engine.render(chat(QUESTION, system_prompt=SYSTEM)).result(timeout=30)
+    prompt, _count = rendered.text, rendered.tokens
     ours = reply(starter_engine, QUESTION, temperature=0.0, logprobs=5, max_tokens=8)
     llm = llama_cpp.Llama(
         str(starter_model_path), n_ctx=2048, n_threads=2, logits_all=True, verbose=False

@@ -69,8 +69,8 @@ def test_a_download_that_cannot_be_verified_says_so(
 
     real = model_commands.pick_model
 
-    def without_checksums(repo_id: str, file: str) -> object:
-        model = real(repo_id, file)
+    def without_checksums(models: model_commands.ModelService, repo_id: str, file: str) -> object:
+        model = real(models, repo_id, file)
         return dataclasses.replace(model, parts=tuple(unlisted(p) for p in model.parts))
 
     monkeypatch.setattr(model_commands, "pick_model", without_checksums)

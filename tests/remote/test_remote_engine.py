@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chatdesk.engine.interface import Engine, ReplyHandle
+from chatdesk.engine.interface import ReplyHandle
 from chatdesk.engine.types import (
     ContextFitted,
     EngineError,
@@ -22,6 +22,7 @@ from chatdesk.engine.types import (
 )
 from chatdesk.remote.connection import ServerAddress
 from chatdesk.remote.engine import RemoteEngine, RemoteReplyStream
+from tests.support.chat_requests import chat
 from tests.support.openai_servers import (
     MODEL_ID,
     FaultProxy,
@@ -82,13 +83,12 @@ def failure(reply: ReplyHandle) -> EngineError:
     return caught.value
 
 
-def test_remote_engine_is_an_engine_and_answers_paris(engine: RemoteEngine) -> None:
-    assert isinstance(engine, Engine)
+def test_remote_engine_answers_paris(engine: RemoteEngine) -> None:
     info = loaded(engine).model_info
     assert info is not None
     assert info.name == MODEL_ID
     assert info.backend == "remote (test)"
-    reply = engine.generate(QUESTION, "Answer in one word.", GREEDY)
+    reply = engine.generate(chat(QUESTION, system_prompt="Answer in one word.", sampling=GREEDY))
     assert isinstance(reply, ReplyHandle)
     stats = reply.wait(timeout=120)
     assert "Paris" in reply.text
@@ -102,7 +102,7 @@ def test_remote_engine_is_an_engine_and_answers_paris(engine: RemoteEngine) -> N
 
 
 def test_events_arrive_in_order_and_text_matches(engine: RemoteEngine) -> None:
-    reply = loaded(engine).generate(QUESTION, "", GREEDY)
+    reply = loaded(engine).generate(chat(QUESTION, system_prompt="", sampling=GREEDY))
     events = list(reply)
     assert isinstance(events[0], ContextFitted)
     assert isinstance(events[-1], ReplyDone)
@@ -110,7 +110,7 @@ def test_events_arrive_in_order_and_text_matches(engine: RemoteEngine) -> None:
 
 
 def test_sampling_report_says_what_was_sent(engine: RemoteEngine) -> None:
-    reply = loaded(engine).generate(QUESTION, "", GREEDY)
+    reply = loaded(engine).generate(chat(QUESTION, system_prompt="", sampling=GREEDY))
     reply.wait(timeout=120)
     assert isinstance(reply, RemoteReplyStream)
     report = reply.report
@@ -122,7 +122,8 @@ def test_sampling_report_says_what_was_sent(engine: RemoteEngine) -> None:
 
 
 def test_render_prompt_says_the_server_applies_its_template(engine: RemoteEngine) -> None:
-    text, tokens = loaded(engine).render_prompt(QUESTION, "Be brief.").result(timeout=30)
+    rendered = loaded(engine).render(chat(QUESTION, system_prompt="Be brief.")).result(timeout=30)
+    text, tokens = rendered.text, rendered.tokens
     assert "server applies its own chat template" in text
     assert "server's tokenizer" in text  # llama-cpp-python has /extras/tokenize/count
     assert "capital of France" in text
@@ -130,7 +131,9 @@ def test_render_prompt_says_the_server_applies_its_template(engine: RemoteEngine
 
 
 def test_stop_closes_the_stream_and_keeps_the_text(engine: RemoteEngine) -> None:
-    reply = loaded(engine).generate(LONG, "", SamplingSettings(max_tokens=400, seed=1))
+    reply = loaded(engine).generate(
+        chat(LONG, system_prompt="", sampling=SamplingSettings(max_tokens=400, seed=1))
+    )
     for event in reply:
         if isinstance(event, TextDelta) and len(reply.text) > 10:
             reply.cancel()
@@ -138,7 +141,9 @@ def test_stop_closes_the_stream_and_keeps_the_text(engine: RemoteEngine) -> None
     stats = reply.wait(timeout=5)
     assert stats.finish_reason == "cancelled"
     assert len(reply.text) > 10
-    again = engine.generate(QUESTION, "", GREEDY)  # the server is free again at once
+    again = engine.generate(
+        chat(QUESTION, system_prompt="", sampling=GREEDY)
+    )  # the server is free again at once
     assert again.wait(timeout=120).generated_tokens > 0
 
 
@@ -149,7 +154,7 @@ def test_load_of_an_unknown_model_names_the_served_ones(engine: RemoteEngine) ->
 
 
 def test_generate_without_a_model_fails_clearly(engine: RemoteEngine) -> None:
-    assert "no remote model" in failure(engine.generate(QUESTION)).message
+    assert "no remote model" in failure(engine.generate(chat(QUESTION))).message
 
 
 # -- failures -----------------------------------------------------------------------------
@@ -197,7 +202,7 @@ def test_http_errors_are_clear(
 ) -> None:
     loaded(proxied)
     proxy.set(kind="status", status=status)
-    error = failure(proxied.generate(QUESTION, "", GREEDY))
+    error = failure(proxied.generate(chat(QUESTION, system_prompt="", sampling=GREEDY)))
     assert error.code == code
     assert words in error.message
     assert "injected failure" in error.message
@@ -206,7 +211,7 @@ def test_http_errors_are_clear(
 def test_404_model_gone(proxied: RemoteEngine, proxy: FaultProxy) -> None:
     loaded(proxied)
     proxy.set(kind="status", status=404, body='{"error": {"message": "model starter not found"}}')
-    error = failure(proxied.generate(QUESTION, "", GREEDY))
+    error = failure(proxied.generate(chat(QUESTION, system_prompt="", sampling=GREEDY)))
     assert error.code == "model_not_found"
     assert "'starter'" in error.message
 
@@ -215,7 +220,7 @@ def test_429_honours_retry_after_then_succeeds(proxied: RemoteEngine, proxy: Fau
     loaded(proxied)
     fault = proxy.set(kind="status", status=429, retry_after="1", times=2)
     started = time.monotonic()
-    reply = proxied.generate(QUESTION, "Answer in one word.", GREEDY)
+    reply = proxied.generate(chat(QUESTION, system_prompt="Answer in one word.", sampling=GREEDY))
     reply.wait(timeout=120)
     assert time.monotonic() - started >= 2.0  # waited Retry-After twice
     assert fault.seen.count("/v1/chat/completions") == 3
@@ -225,7 +230,7 @@ def test_429_honours_retry_after_then_succeeds(proxied: RemoteEngine, proxy: Fau
 def test_429_retry_is_bounded(proxied: RemoteEngine, proxy: FaultProxy) -> None:
     loaded(proxied)
     fault = proxy.set(kind="status", status=429, retry_after="0")
-    error = failure(proxied.generate(QUESTION, "", GREEDY))
+    error = failure(proxied.generate(chat(QUESTION, system_prompt="", sampling=GREEDY)))
     assert error.code == "rate_limited"
     assert "gave up after 4 attempts" in error.message
     assert fault.seen.count("/v1/chat/completions") == 4
@@ -237,7 +242,7 @@ def test_429_with_a_long_retry_after_is_not_waited_for(
     loaded(proxied)
     proxy.set(kind="status", status=429, retry_after="3600")
     started = time.monotonic()
-    error = failure(proxied.generate(QUESTION, "", GREEDY))
+    error = failure(proxied.generate(chat(QUESTION, system_prompt="", sampling=GREEDY)))
     assert "asks to wait 3600 s" in error.message
     assert time.monotonic() - started < 10
 
@@ -256,7 +261,9 @@ def test_a_stream_failing_mid_reply_keeps_the_partial_text(
     proxy.set(kind=kind, after_events=4)
     timeout = STALL_TIMEOUT if kind == "stall_mid" else SLOW_SERVER
     engine = make_engine(proxy.url, read_timeout=timeout)
-    reply = loaded(engine).generate(LONG, "", SamplingSettings(max_tokens=60, seed=3))
+    reply = loaded(engine).generate(
+        chat(LONG, system_prompt="", sampling=SamplingSettings(max_tokens=60, seed=3))
+    )
     error = failure(reply)
     assert error.code == code
     assert words in error.message
@@ -269,7 +276,7 @@ def test_server_that_never_answers_times_out(
     engine = loaded(make_engine(proxy.url, read_timeout=2.0))
     proxy.set(kind="stall")
     started = time.monotonic()
-    error = failure(engine.generate(QUESTION, "", GREEDY))
+    error = failure(engine.generate(chat(QUESTION, system_prompt="", sampling=GREEDY)))
     assert error.code == "timeout"
     assert "stopped answering" in error.message
     assert time.monotonic() - started < 30
@@ -278,7 +285,11 @@ def test_server_that_never_answers_times_out(
 def test_failed_reply_stats_are_delivered(proxied: RemoteEngine, proxy: FaultProxy) -> None:
     loaded(proxied)
     proxy.set(kind="drop", after_events=2)
-    events = list(proxied.generate(LONG, "", SamplingSettings(max_tokens=60, seed=3)))
+    events = list(
+        proxied.generate(
+            chat(LONG, system_prompt="", sampling=SamplingSettings(max_tokens=60, seed=3))
+        )
+    )
     last = events[-1]
     assert isinstance(last, ReplyFailed)
     assert last.stats is not None
@@ -287,7 +298,9 @@ def test_failed_reply_stats_are_delivered(proxied: RemoteEngine, proxy: FaultPro
 
 def test_token_probabilities_come_through_from_the_server(engine: RemoteEngine) -> None:
     asked = dataclasses.replace(GREEDY, logprobs=3)
-    reply = loaded(engine).generate(QUESTION, "Answer in one word.", asked)
+    reply = loaded(engine).generate(
+        chat(QUESTION, system_prompt="Answer in one word.", sampling=asked)
+    )
     events = list(reply)
     assert reply.report.sent["top_logprobs"] == 3
     tokens = [t for e in events if isinstance(e, TokenProbabilities) for t in e.tokens]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chatdesk.engine.request import Message, ToolSpec
 from chatdesk.engine.types import EngineError, SamplingSettings
 from chatdesk.remote.connection import AddressError, normalize_base_url, root_url
 from chatdesk.remote.engine import (
@@ -118,7 +119,7 @@ def test_tool_history_is_sent_as_the_api_spells_it() -> None:
              "function": {"name": "calculator", "arguments": {"expression": "2+2"}}}]},
         {"role": "tool", "content": "4", "tool_call_id": "c1", "name": "calculator"},
     ]  # fmt: skip
-    sent = chat_messages("Be brief.", history)
+    sent = chat_messages("Be brief.", [Message.from_chat(m) for m in history])
     assert sent[0] == {"role": "system", "content": "Be brief."}
     call = sent[2]["tool_calls"][0]
     arguments = '{"expression": "2+2"}'
@@ -142,6 +143,7 @@ def test_streamed_structured_calls_reach_the_tool_loop_as_calls() -> None:
 
 
 def test_tool_schemas_become_api_function_tools() -> None:
-    schema = {"name": "calculator", "parameters": {"type": "object"}}
+    schema = {"name": "calculator", "description": "", "parameters": {"type": "object"}}
     wrapped = {"type": "function", "function": schema}
-    assert api_tools([schema, wrapped]) == [wrapped, wrapped]
+    tools = [ToolSpec.from_openai(schema), ToolSpec.from_openai(wrapped)]
+    assert api_tools(tools) == [wrapped, wrapped]

@@ -7,6 +7,7 @@ import threading
 
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.events import EventQueue
+from chatdesk.services.tool_turns import ALL_TOOLS, tool_state
 from chatdesk.services.tools import Approval, ApprovalRequest
 from chatdesk.tools import sandbox
 from tests.support.scripted_engine import ScriptedEngine
@@ -106,9 +107,9 @@ def test_stop_while_tools_run_ends_the_turn_at_once(
     services.turns.send(cid, "Sleep", extras={"tools": ["python"]})
 
     def running() -> bool:
-        return services.turns.current is not None and bool(
-            services.turns.current.tools and services.turns.current.tools.running
-        )
+        turn = services.turns.current
+        state = tool_state(turn) if turn is not None else None
+        return state is not None and state.running
 
     assert events.run_until(running, timeout=10)
     assert events.run_until(lambda: bool(sandbox._running), timeout=10)  # the program started
@@ -136,12 +137,11 @@ def test_a_plain_turn_with_tools_offered_is_unchanged(
     assert [t["function"]["name"] for t in scripted_engine.requests[0]["tools"]] == ["calculator"]
 
 
-def test_show_prompt_has_the_tools_when_they_are_offered_in_chats(
+def test_show_prompt_has_the_tools_the_turn_offers(
     services: AppServices, events: EventQueue
 ) -> None:
     cid = services.turns.new_conversation().id
     services.store.append_message(cid, "user", "hi")
     assert "<tool>" not in services.chat.render_prompt(cid).result()[0]
-    services.tools.set_offered_in_chat(True)
-    text = services.chat.render_prompt(cid).result()[0]
+    text = services.chat.render_prompt(cid, {"tools": ALL_TOOLS}).result()[0]
     assert "<tool>calculator</tool>" in text

@@ -191,7 +191,7 @@ def test_hooks_change_the_request_and_store_per_reply_data(
     services: AppServices, events: EventQueue, scripted_engine: ScriptedEngine
 ) -> None:
     def add_passage(request: TurnRequest) -> None:
-        request.system_prompt = "Use the passage."
+        request.chat = request.chat.replace(system_prompt="Use the passage.")
         request.extras["passages"] = ["p1"]
 
     def count_pieces(turn: Turn, event: ReplyEvent) -> None:

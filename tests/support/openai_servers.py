@@ -5,7 +5,8 @@ free port, serving a GGUF model under the id ``MODEL_ID``. ``FaultProxy`` is a s
 HTTP server (Starlette on uvicorn) in front of it that passes requests through and, when
 told, injects one fault kind: 429 with Retry-After, 5xx, 401, 404, a stream dropped after
 N events, a malformed event, a stall (no answer at all, or silence mid-stream).
-``serve_in_thread`` runs any ASGI app on a free port (the API tests use it too).
+``serve_in_thread`` runs any ASGI app on a free port (the API tests use it too). The proxy
+keeps every request body it passed on (``received``): what the server was sent.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ class FaultProxy:
     def __init__(self, upstream: str, **ssl: str) -> None:
         self.upstream = upstream.removesuffix("/v1")
         self.fault = Fault()
+        self.received: list[tuple[str, bytes]] = []  # (path, body) of every request, in order
         app = Starlette(routes=[Route("/{path:path}", self.handle, methods=["GET", "POST"])])
         self.server = serve_in_thread(app, **ssl)
         scheme = "https" if ssl else "http"
@@ -145,6 +147,7 @@ class FaultProxy:
 
     async def handle(self, request: Request) -> Response:
         self.fault.seen.append(request.url.path)
+        self.received.append((request.url.path, await request.body()))
         kind = self._take(request.url.path)
         if kind == "status":
             headers = {"Retry-After": self.fault.retry_after} if self.fault.retry_after else {}

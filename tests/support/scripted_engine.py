@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from chatdesk.engine.request import ChatRequest, EngineCapabilities, RenderedPrompt
 from chatdesk.engine.types import (
     ContextFitted,
     EngineError,
@@ -26,10 +27,17 @@ from chatdesk.engine.types import (
     ReplyEvent,
     ReplyFailed,
     ReplyStats,
-    SamplingSettings,
     TextDelta,
 )
 
+SCRIPTED_CAPABILITIES = EngineCapabilities(
+    tools="native",
+    tool_choice=("auto", "none", "required", "named"),
+    logprobs=True,
+    continuation=True,
+    render="exact",
+    example_pinning=True,
+)
 SAMPLE_REPLY = (
     "Here is a small example.\n\n```python\ndef greet(name: str) -> str:\n"
     '    return f"Hello, {name}!"\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n'
@@ -169,17 +177,24 @@ class ScriptedEngine:
             future.set_result(self.model_info)
         return future
 
-    def generate(
-        self,
-        messages: list[dict[str, str]],
-        system_prompt: str = "",
-        sampling: SamplingSettings | None = None,
-        conversation_key: str | None = None,
-        tools: list[dict[str, Any]] | None = None,
-    ) -> ScriptedStream:
-        """Start streaming the next of ``replies`` (in 3-character pieces), else the text."""
-        request = {"messages": messages, "system_prompt": system_prompt, "sampling": sampling}
-        self.requests.append({**request, "conversation_key": conversation_key, "tools": tools})
+    @property
+    def capabilities(self) -> EngineCapabilities:
+        """A stand-in takes every request (it only streams its script)."""
+        return SCRIPTED_CAPABILITIES
+
+    def generate(self, request: ChatRequest) -> ScriptedStream:
+        """Start streaming the next of ``replies`` (in 3-character pieces), else the text.
+        ``requests`` records each request (and its parts under their old names)."""
+        self.requests.append(
+            {
+                "request": request,
+                "messages": request.template_messages(),
+                "system_prompt": request.system_prompt,
+                "sampling": request.sampling,
+                "conversation_key": request.conversation_key,
+                "tools": request.openai_tools(),
+            }
+        )
         tokens = self.token_list()
         if self.replies:
             reply = self.replies.pop(0)
@@ -188,20 +203,16 @@ class ScriptedEngine:
         self.streams.append(stream)
         return stream
 
-    def render_prompt(
-        self,
-        messages: list[dict[str, str]],
-        system_prompt: str = "",
-        tools: list[dict[str, Any]] | None = None,
-    ) -> Future[tuple[str, int]]:
+    def render(self, request: ChatRequest) -> Future[RenderedPrompt]:
         """A ChatML rendering, as a template would give (tools listed in the system part)."""
-        listed = "".join(f"\n<tool>{t['function']['name']}</tool>" for t in tools or [])
-        system = system_prompt + listed
+        tools = request.openai_tools() or []
+        listed = "".join(f"\n<tool>{t['function']['name']}</tool>" for t in tools)
+        system = request.system_prompt + listed
         parts = [f"<|im_start|>system\n{system}<|im_end|>\n"] if system else []
-        parts += [f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages]
+        parts += [f"<|im_start|>{m.role}\n{m.text}<|im_end|>\n" for m in request.messages]
         text = "".join(parts) + "<|im_start|>assistant\n"
-        future: Future[tuple[str, int]] = Future()
-        future.set_result((text, len(text.split())))
+        future: Future[RenderedPrompt] = Future()
+        future.set_result(RenderedPrompt(text, len(text.split())))
         return future
 
     def unload(self) -> Future[None]:
@@ -210,7 +221,17 @@ class ScriptedEngine:
         future.set_result(None)
         return future
 
-    def close(self) -> None:
+    def start(self) -> None:
+        """Nothing to start."""
+
+    def status(self) -> Future[dict[str, Any]]:
+        """What a status call reports (the loaded model)."""
+        future: Future[dict[str, Any]] = Future()
+        info = self.model_info
+        future.set_result({"model": info.to_dict() if info else None, "scripted": True})
+        return future
+
+    def close(self, timeout: float = 5.0) -> None:
         """Stop every stream."""
         self.closed = True
         for stream in self.streams:

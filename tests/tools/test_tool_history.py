@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chatdesk.services.tool_history import chat_messages, store_loop_message
+from chatdesk.services.replies import ReplyOutcome, ReplyWriter
+from chatdesk.services.tool_history import chat_messages, store_tool_result
 from chatdesk.store import Store
 
 CALL = {"id": "a1B2c3D4e", "type": "function",
@@ -20,9 +21,13 @@ LOOP = [
 def test_a_tool_turn_round_trips_through_the_store(tmp_path: Path) -> None:
     with Store(tmp_path / "chatdesk.db") as store:
         cid = store.create_conversation("Tools").id
-        store.append_message(cid, "user", "What is 2**64?")
-        for message in LOOP:
-            store_loop_message(store, cid, message, model="qwen")
+        user = store.append_message(cid, "user", "What is 2**64?")
+        replies = ReplyWriter(store)
+        first = replies.open(cid, user.id, model="qwen", settings=None)
+        replies.close(first.id, ReplyOutcome("", "complete", tool_calls=[CALL]))
+        store_tool_result(store, cid, LOOP[1])
+        last = replies.open(cid, store.active_path(cid)[-1].id, model="qwen", settings=None)
+        replies.close(last.id, ReplyOutcome(str(LOOP[2]["content"]), "complete"))
         store.append_message(cid, "user", "And half of it?")
         sent = chat_messages(store.active_path(cid))
     assert sent == [

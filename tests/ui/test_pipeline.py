@@ -7,6 +7,7 @@ import argparse
 import io
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from chatdesk.logs import log_path, setup_logging
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.engine_session import ModelState
 from chatdesk.services.model_identity import HashCache
+from chatdesk.services.turns import Turn
 from chatdesk.store import Message, Store
 from chatdesk.ui.crash import CrashHook
 from chatdesk.ui.main_window import MainWindow
@@ -191,34 +193,72 @@ def test_opening_a_conversation_offers_its_model(
     assert window.services.engine.status.path == str(fake_gguf)
 
 
-def test_an_uncaught_error_is_logged_shown_and_loses_nothing(
-    qtbot: QtBot,
-    make_window: MakeWindow,
-    scripted_engine: ScriptedEngine,
-    fake_gguf: Path,
-) -> None:
-    scripted_engine.tokens, scripted_engine.rate = 5000, 200.0
-    window = ready(qtbot, make_window, scripted_engine, fake_gguf)
+def streaming_under_a_crash_hook(
+    qtbot: QtBot, make_window: MakeWindow, engine: ScriptedEngine, model: Path
+) -> tuple[MainWindow, CrashHook, Turn]:
+    """A window writing a long reply, logging to its file, with a crash hook (not installed)."""
+    engine.tokens, engine.rate = 5000, 200.0
+    window = ready(qtbot, make_window, engine, model)
     assert setup_logging() == log_path()
     hook = CrashHook(window, window.services)
     window.send("write a lot")
     turn = window.turns.current
     assert turn is not None
     qtbot.waitUntil(lambda: len(turn.text) > 20)
-    try:
-        raise RuntimeError("a bug in a slot")
-    except RuntimeError:
-        hook(*sys.exc_info())  # type: ignore[arg-type]
+    return window, hook, turn
+
+
+def reported(qtbot: QtBot, window: MainWindow, hook: CrashHook, turn: Turn) -> str:
+    """Checks the dialog names the log and the reply so far is saved; the log's text."""
     assert hook.dialog is not None
     assert hook.dialog.isVisible()
     assert str(log_path()) in hook.dialog.text()
     assert window.services.chat.message(turn.message_id).content.startswith(turn.text[:20])
     for handler in logging.getLogger("chatdesk").handlers:
         handler.flush()
-    assert "a bug in a slot" in log_path().read_text(encoding="utf-8")
     hook.dialog.close()
     window.stop()
     qtbot.waitUntil(lambda: not window.turns.streaming)
+    return log_path().read_text(encoding="utf-8")
+
+
+def test_an_uncaught_error_is_logged_shown_and_loses_nothing(
+    qtbot: QtBot, make_window: MakeWindow, scripted_engine: ScriptedEngine, fake_gguf: Path
+) -> None:
+    window, hook, turn = streaming_under_a_crash_hook(
+        qtbot, make_window, scripted_engine, fake_gguf
+    )
+    try:
+        raise RuntimeError("a bug in a slot")
+    except RuntimeError:
+        hook(*sys.exc_info())  # type: ignore[arg-type]
+    assert "a bug in a slot" in reported(qtbot, window, hook, turn)
+
+
+def test_a_worker_thread_crash_is_logged_and_shown_through_the_bridge(
+    qtbot: QtBot, make_window: MakeWindow, scripted_engine: ScriptedEngine, fake_gguf: Path
+) -> None:
+    window, hook, turn = streaming_under_a_crash_hook(
+        qtbot, make_window, scripted_engine, fake_gguf
+    )
+
+    def work() -> None:
+        raise KeyError("a bug in a worker")
+
+    hook.install()
+    try:
+        worker = threading.Thread(target=work, name="chatdesk-background")
+        worker.start()
+        worker.join()
+        qtbot.waitUntil(lambda: hook.dialog is not None and hook.dialog.isVisible())
+    finally:
+        hook.uninstall()
+    assert hook.dialog is not None
+    assert "KeyError" in hook.dialog.text()
+    assert "chatdesk-background" in hook.dialog.text()
+    logged = reported(qtbot, window, hook, turn)
+    assert "uncaught exception in thread chatdesk-background" in logged
+    assert "a bug in a worker" in logged
 
 
 @pytest.fixture(autouse=True)

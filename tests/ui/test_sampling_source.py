@@ -34,7 +34,8 @@ def test_recommended_sampling_is_shown_used_and_overridable(
     assert "temperature 0.6" in panel.source_note.text()
     assert panel.engine_defaults_button.isVisibleTo(panel)
     request = window.turns.request_for(window.conversation_id, [])
-    assert request.sampling["temperature"] == pytest.approx(0.6)
+    assert request.chat.sampling.temperature == pytest.approx(0.6)  # what the engine gets
+    assert request.chat.sampling.top_k == 20
     panel.engine_defaults_button.click()
     assert panel.boxes["temperature"].value() == pytest.approx(0.8)
     assert panel.boxes["top_k"].value() == 40

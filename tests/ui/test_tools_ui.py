@@ -15,6 +15,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QWidget
 from pytestqt.qtbot import QtBot
 
+from chatdesk.services.tool_turns import tool_state
 from chatdesk.services.tools import Approval, ApprovalRequest, ToolsService
 from chatdesk.store import Store
 from chatdesk.ui.tool_approval import GuiApprover, ToolApprovalDialog
@@ -156,7 +157,8 @@ def test_window_stop_while_a_tool_runs(qtbot: QtBot, make_window: Any, fake_gguf
 
     def tool_running() -> bool:
         turn = window.turns.current
-        return bool(turn and turn.tools and turn.tools.running)
+        state = tool_state(turn) if turn is not None else None
+        return state is not None and state.running
 
     qtbot.waitUntil(tool_running, timeout=10000)
     assert window.composer.stop_button.isVisible()

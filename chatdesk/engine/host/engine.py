@@ -10,6 +10,7 @@ user switched away and back, so a new turn only evaluates its new tokens.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 import threading
@@ -22,6 +23,7 @@ from typing import Any
 import llama_cpp
 
 from chatdesk import paths
+from chatdesk.engine.capabilities import local_capabilities, refuse_unsupported
 from chatdesk.engine.context_fit import (
     ContextOverflowError,
     FitResult,
@@ -45,6 +47,7 @@ from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
 from chatdesk.engine.host.prompting import PromptBuilder, PromptError, cut_after_reply
 from chatdesk.engine.host.sampling import SamplerChain, resolve_seed
 from chatdesk.engine.host.state_cache import DiskStates
+from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.templates import (
     MAX_RENDER_SECONDS,
     PromptPiece,
@@ -53,8 +56,10 @@ from chatdesk.engine.templates import (
     resolve_template,
 )
 from chatdesk.engine.threads import default_threads
+from chatdesk.engine.tool_prompt import generic_tool_prompt, template_takes_tools
 from chatdesk.engine.types import (
     ContextFitted,
+    EngineError,
     ErrorCode,
     LoadOptions,
     ModelInfo,
@@ -86,15 +91,14 @@ GPU_BACKENDS = ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "OpenCL", "CAN
 
 
 @dataclass(frozen=True)
-class ReplyRequest:
-    """What to reply to."""
+class PromptInputs:
+    """A request as the chat template takes it: plain message dicts, the system prompt
+    (with the tools written in when the template has no place for them), the tools."""
 
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]
     system_prompt: str
-    settings: SamplingSettings
-    conversation_key: str | None = None
-    tools: list[dict[str, Any]] | None = None  # function specs for the chat template
-    raw_prompt: str | None = None  # a text completion: this text as is, no chat template
+    tools: list[dict[str, Any]] | None
+    add_generation_prompt: bool = True
 
 
 @dataclass(frozen=True)
@@ -108,9 +112,14 @@ class ReplyJob:
     on_choice: Callable[[WireChoice], None] | None = None  # token probabilities, when asked
 
 
-def continues_reply(messages: list[dict[str, Any]]) -> bool:
-    """True when the last message is an unfinished reply to carry on writing."""
-    return bool(messages) and messages[-1].get("role") == "assistant"
+def prompt_inputs(request: ChatRequest, takes_tools: bool) -> PromptInputs:
+    """The template's inputs for ``request`` (tool_choice "none": no tools shown)."""
+    tools = request.openai_tools() if request.tool_choice.mode != "none" else None
+    system = request.system_prompt
+    if tools and not takes_tools:
+        system, tools = generic_tool_prompt(system, tools), None
+    add = request.add_generation_prompt and not request.continues
+    return PromptInputs(request.template_messages(), system, tools, add)
 
 
 class EngineFailure(Exception):
@@ -142,6 +151,7 @@ class Engine:
         self.cache: PromptCache | None = None
         self.prompts: PromptBuilder | None = None
         self.last_load_error: str | None = None
+        self.capabilities = local_capabilities(takes_tools=True)  # before a load: at best
         self.busy = False
         llama_cpp.llama_backend_init()
 
@@ -203,6 +213,7 @@ class Engine:
             (options.state_cache_mb or DEFAULT_STATE_CACHE_MB) * 1024**2,
             DiskStates(DiskStates.folder_for(kv_state_root(), path), DISK_STATE_BYTES),
         )
+        self.capabilities = local_capabilities(template_takes_tools(template[1]))
         self.info = self._describe(model, metadata, path, gpu, time.perf_counter() - started)
         return self.info
 
@@ -314,38 +325,43 @@ class Engine:
 
     # -- prompts --------------------------------------------------------------------------
 
-    def render(
-        self,
-        messages: list[dict[str, str]],
-        system_prompt: str,
-        add_generation_prompt: bool = True,
-        tools: list[dict[str, Any]] | None = None,
-    ) -> tuple[str, int]:
-        """The prompt text for ``messages`` (and ``tools``) and its token count."""
-        prompts = self._require_prompts()
-        try:
-            pieces = prompts.pieces(system_prompt, messages, add_generation_prompt, tools=tools)
-        except PromptError as error:
-            raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
+    def render(self, request: ChatRequest) -> tuple[str, int]:
+        """The prompt text ``generate`` would send for ``request`` (fitted into the context
+        the same way) and its token count; refused as ``generate`` refuses it."""
+        model, prompts = self._require_model(), self._require_prompts()
+        self._refuse_unsupported(request)
+        budget = reply_budget(request.sampling.max_tokens, model.n_ctx)
+        inputs = prompt_inputs(request, self.capabilities.tools == "native")
+        _fit, pieces = self._prompt_for(inputs, budget, request.continues, threading.Event())
         return "".join(piece.text for piece in pieces), len(prompts.tokenize(pieces))
+
+    def _refuse_unsupported(self, request: ChatRequest) -> None:
+        try:
+            refuse_unsupported(request, self.capabilities, "The local engine")
+        except EngineError as error:
+            raise EngineFailure(error.code, error.message) from None
+
+    def _pieces(self, inputs: PromptInputs, continuing: bool) -> list[PromptPiece]:
+        """The prompt in pieces; cut after the unfinished reply when ``continuing``."""
+        prompts = self._require_prompts()
+        pieces = prompts.pieces(
+            inputs.system_prompt, inputs.messages, inputs.add_generation_prompt, inputs.tools
+        )
+        if continuing:  # the last message is an unfinished reply: carry on writing it
+            pieces = cut_after_reply(pieces, str(inputs.messages[-1].get("content", "")))
+        return pieces
 
     def _require_prompts(self) -> PromptBuilder:
         self._require_model()
         assert self.prompts is not None
         return self.prompts
 
-    def _fit(
-        self,
-        messages: list[dict[str, str]],
-        system_prompt: str,
-        budget: int,
-        tools: list[dict[str, Any]] | None = None,
-    ) -> FitResult:
+    def _fit(self, inputs: PromptInputs, budget: int) -> FitResult:
         model, prompts = self._require_model(), self._require_prompts()
-        render = functools.partial(prompts.render, tools=tools)
+        render = functools.partial(prompts.render, tools=inputs.tools)
         try:
             return fit_conversation(
-                system_prompt, messages, render, prompts.count, model.n_ctx, budget
+                inputs.system_prompt, inputs.messages, render, prompts.count, model.n_ctx, budget
             )
         except ContextOverflowError as error:
             raise EngineFailure(ErrorCode.MESSAGE_TOO_LONG, str(error)) from None
@@ -354,13 +370,44 @@ class Engine:
 
     # -- replies --------------------------------------------------------------------------
 
-    def generate(self, request: ReplyRequest, job: ReplyJob) -> ReplyStats:
-        """Fit, evaluate the new part of the prompt, stream the reply; its stats."""
+    def generate(self, request: ChatRequest, job: ReplyJob) -> ReplyStats:
+        """Fit, evaluate the new part of the prompt, stream the reply; its stats. A request
+        asking for what this engine cannot honour is refused before anything runs."""
+        model = self._require_model()
+        self._refuse_unsupported(request)
+        budget = reply_budget(request.sampling.max_tokens, model.n_ctx)
+        inputs = prompt_inputs(request, self.capabilities.tools == "native")
+        prepare = functools.partial(self._prompt_for, inputs, budget, request.continues)
+        return self._reply(
+            prepare, request.sampling, request.conversation_key, job, continuing=request.continues
+        )
+
+    def complete(self, prompt: str, settings: SamplingSettings, job: ReplyJob) -> ReplyStats:
+        """Continue ``prompt`` as plain text (no chat template, nothing dropped)."""
+        model = self._require_model()
+        budget = model.n_ctx - reply_budget(settings.max_tokens, model.n_ctx)
+
+        def prepare(_cancel: threading.Event) -> tuple[FitResult, list[PromptPiece]]:
+            return FitResult([], 0, 0, prompt, budget), [PromptPiece(prompt)]
+
+        return self._reply(prepare, settings, None, job, raw=True)
+
+    def _reply(
+        self,
+        prepare: Callable[[threading.Event], tuple[FitResult, list[PromptPiece]]],
+        settings: SamplingSettings,
+        conversation_key: str | None,
+        job: ReplyJob,
+        *,
+        continuing: bool = False,
+        raw: bool = False,
+    ) -> ReplyStats:
+        """Prepare the prompt (``prepare``), evaluate its new part, stream the reply.
+        ``continuing``: carry on an unfinished reply; ``raw``: a text completion."""
         started = time.perf_counter()
         model = self._require_model()
-        settings = request.settings
         try:
-            fit, pieces = self._prompt_for(request, job.cancel)
+            fit, pieces = prepare(job.cancel)
         except EngineFailure:
             if job.cancel.is_set():  # Stop while the template rendered: a cancelled reply
                 return ReplyStats(finish_reason="cancelled")
@@ -374,7 +421,7 @@ class Engine:
                 "the chat template rendered an empty prompt for this conversation "
                 f"({prompts.template_name}); nothing was sent to the model",
             )
-        if request.raw_prompt is not None and len(canonical) > fit.token_budget:
+        if raw and len(canonical) > fit.token_budget:
             raise EngineFailure(
                 ErrorCode.MESSAGE_TOO_LONG,
                 f"The prompt needs {len(canonical):,} tokens, but only {fit.token_budget:,} fit "
@@ -386,7 +433,7 @@ class Engine:
             )
         )
         plan = cache.prepare(
-            request.conversation_key, text, canonical, lambda skip: prompts.tokenize(pieces, skip)
+            conversation_key, text, canonical, lambda skip: prompts.tokenize(pieces, skip)
         )
         seed = resolve_seed(settings)
         base: dict[str, Any] = {
@@ -401,7 +448,6 @@ class Engine:
         except DecodeCancelled:
             return ReplyStats(finish_reason="cancelled", **base)
         prompt_done = time.perf_counter()
-        continuing = continues_reply(fit.messages)
         outcome = self._decode(settings, seed, plan.tokens, position, job, continuing=continuing)
         stats = reply_stats(outcome, base, len(plan.tokens) - plan.keep, started, prompt_done)
         if outcome.error:
@@ -409,27 +455,18 @@ class Engine:
         return stats
 
     def _prompt_for(
-        self, request: ReplyRequest, cancel: threading.Event
+        self, inputs: PromptInputs, budget: int, continuing: bool, cancel: threading.Event
     ) -> tuple[FitResult, list[PromptPiece]]:
         """Fit the conversation and render its prompt: one template budget for both, which
         Stop (``cancel``) ends at once."""
-        model, prompts = self._require_model(), self._require_prompts()
-        budget = reply_budget(request.settings.max_tokens, model.n_ctx)
-        if request.raw_prompt is not None:  # a text completion: no template, nothing dropped
-            raw = request.raw_prompt
-            return FitResult([], 0, 0, raw, model.n_ctx - budget), [PromptPiece(raw)]
         with render_scope(MAX_RENDER_SECONDS, cancel):
-            fit = self._fit(request.messages, request.system_prompt, budget, request.tools)
-            continuing = continues_reply(fit.messages)
+            fit = self._fit(inputs, budget)
             try:
-                pieces = prompts.pieces(
-                    request.system_prompt, fit.messages, not continuing, tools=request.tools
+                return fit, self._pieces(
+                    dataclasses.replace(inputs, messages=fit.messages), continuing
                 )
-                if continuing:  # the last message is an unfinished reply: carry on writing it
-                    pieces = cut_after_reply(pieces, str(fit.messages[-1].get("content", "")))
             except PromptError as error:
                 raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
-            return fit, pieces
 
     def _evaluate_prompt(
         self,

@@ -25,14 +25,16 @@ from typing import Any, BinaryIO
 
 from chatdesk.engine import protocol
 from chatdesk.engine.host.embedding import Embeddings
-from chatdesk.engine.host.engine import Engine, EngineFailure, ReplyJob, ReplyRequest
+from chatdesk.engine.host.engine import Engine, EngineFailure, ReplyJob
+from chatdesk.engine.request import ChatRequest
+from chatdesk.engine.request_wire import sampling_from_wire
 from chatdesk.engine.types import (
     ContextFitted,
+    EngineError,
     ErrorCode,
     LoadOptions,
     PromptProgress,
     ReplyStats,
-    SamplingSettings,
 )
 
 # Seconds between text frames at most (the first text goes out at once): the window draws
@@ -125,7 +127,7 @@ class HostServer:
         else:
             if op in ("load", "unload"):
                 self._cancel_all()  # a reply to a model about to go is not wanted any more
-            if op == "generate":
+            if op in ("generate", "complete"):
                 with self._cancels_lock:
                     self._cancels[request_id] = threading.Event()
             self._queue.put(message)
@@ -168,12 +170,14 @@ class HostServer:
         request_id = int(message["id"])
         op = message["op"]
         try:
-            if op == "generate":
+            if op in ("generate", "complete"):
                 self._generate(request_id, message)
                 return
             value = self._run_op(op, message)
         except EngineFailure as failure:
             self.send(protocol.error_message(request_id, failure.code, str(failure)))
+        except EngineError as error:  # a malformed request (ChatRequest.from_wire)
+            self.send(protocol.error_message(request_id, error.code, error.message))
         except (KeyError, TypeError, ValueError) as error:
             self.send(protocol.error_message(request_id, ErrorCode.BAD_REQUEST, repr(error)))
         except Exception as error:
@@ -184,19 +188,13 @@ class HostServer:
 
     def _run_op(self, op: str, message: dict[str, Any]) -> Any:
         if op == "load":
-            return self.engine.load(LoadOptions.from_dict(message["options"])).to_dict()
+            info = self.engine.load(LoadOptions.from_dict(message["options"])).to_dict()
+            return {**info, "capabilities": self.engine.capabilities.to_dict()}
         if op == "unload":
             self.engine.unload()
             return None
         if op == "render":
-            return list(
-                self.engine.render(
-                    list(message["messages"]),
-                    str(message.get("system_prompt") or ""),
-                    bool(message.get("add_generation_prompt", True)),
-                    tools=message.get("tools"),
-                )
-            )
+            return list(self.engine.render(ChatRequest.from_wire(message.get("request"))))
         if op == "embed":
             return self.embeddings.embed(str(message["model"]), message["texts"])
         raise ValueError(f"unknown op {op}")
@@ -206,14 +204,6 @@ class HostServer:
             cancel = self._cancels.setdefault(request_id, threading.Event())
         deltas = DeltaSender(self, request_id, DELTA_INTERVAL)
         try:
-            request = ReplyRequest(
-                messages=list(message["messages"]),
-                system_prompt=str(message.get("system_prompt") or ""),
-                settings=SamplingSettings.from_dict(message.get("sampling") or {}),
-                conversation_key=message.get("conversation_key"),
-                tools=message.get("tools"),
-                raw_prompt=message.get("raw_prompt"),
-            )
             job = ReplyJob(
                 cancel,
                 lambda fitted: self._send_fitted(request_id, fitted),
@@ -221,10 +211,12 @@ class HostServer:
                 on_progress=lambda progress: self._send_progress(request_id, progress),
                 on_choice=deltas.add_choice,
             )
-            stats = self.engine.generate(request, job)
+            stats = self._run_reply(message, job)
         except EngineFailure as failure:
             deltas.flush()
             self._send_failed(request_id, failure.code, str(failure), failure.stats)
+        except EngineError as error:  # a malformed request (ChatRequest.from_wire)
+            self._send_failed(request_id, error.code, error.message, None)
         except Exception as error:
             traceback.print_exc(file=sys.stderr)
             deltas.flush()
@@ -235,6 +227,18 @@ class HostServer:
         finally:
             with self._cancels_lock:
                 self._cancels.pop(request_id, None)
+
+    def _run_reply(self, message: dict[str, Any], job: ReplyJob) -> ReplyStats:
+        """A chat reply (``generate``: one validated ``ChatRequest``) or a text completion
+        (``complete``: ``prompt`` and ``sampling``)."""
+        if message["op"] == "complete":
+            prompt = message.get("prompt")
+            if not isinstance(prompt, str):
+                raise EngineError(
+                    "bad request: complete needs a text prompt", ErrorCode.BAD_REQUEST
+                )
+            return self.engine.complete(prompt, sampling_from_wire(message.get("sampling")), job)
+        return self.engine.generate(ChatRequest.from_wire(message.get("request")), job)
 
     def _send_fitted(self, request_id: int, fitted: ContextFitted) -> None:
         self.send(

@@ -1,0 +1,18 @@
+"""Tests' shorthand for the engine's request: ``chat(messages, system_prompt=..., ...)``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from chatdesk.engine.request import ChatRequest, ToolSpec
+
+
+def chat(messages: Sequence[Mapping[str, Any]], **fields: Any) -> ChatRequest:
+    """A ``ChatRequest`` from chat dicts; ``sampling=None`` means the defaults, and
+    ``tools`` may be OpenAI-style dicts."""
+    if fields.get("sampling") is None:
+        fields.pop("sampling", None)
+    tools = fields.pop("tools", None) or ()
+    specs = tuple(t if isinstance(t, ToolSpec) else ToolSpec.from_openai(t) for t in tools)
+    return ChatRequest.of(messages, tools=specs, **fields)
