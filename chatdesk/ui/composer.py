@@ -19,7 +19,8 @@ class PromptEdit(QPlainTextEdit):
         super().__init__(parent)
         self.setObjectName("composerText")
         self.setAccessibleName("Message")
-        self.setPlaceholderText("Message the model (Enter sends, Shift+Enter for a new line)")
+        self.setPlaceholderText("Message (Enter to send)")  # fits a narrow window
+        self.setToolTip("Enter sends; Shift+Enter starts a new line")
         self.setTabChangesFocus(True)
         self.document().contentsChanged.connect(self._fit_height)
         self._fit_height()

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QProgressBar,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QToolBar,
@@ -53,6 +54,7 @@ from chatdesk.ui.composer import Composer
 from chatdesk.ui.conversation_list import ConversationList
 from chatdesk.ui.documents_dock import document_drops, install_documents_dock
 from chatdesk.ui.file_actions import FileActions, gguf_from_urls
+from chatdesk.ui.message_widget import ElidedLabel
 from chatdesk.ui.model_picker import ModelPicker, describe_model
 from chatdesk.ui.notice_bar import NoticeBar
 from chatdesk.ui.remote_tabs import add_remote_tabs, model_label
@@ -71,6 +73,9 @@ from chatdesk.ui.window_navigation import ConversationNavigation
 MIN_RENDER_INTERVAL_S = 1 / 30
 EXTERNAL_CHECK_MS = 1000
 APP_TITLE = "ChatDesk"  # Qt adds the application's display name to every window title
+
+
+MODEL_STATUS_MIN_WIDTH = 80  # the loaded model's line (shortened, whole in its tooltip)
 
 
 class MainWindow(AppearanceMixin, QMainWindow):
@@ -151,7 +156,11 @@ class MainWindow(AppearanceMixin, QMainWindow):
         self.busy.setRange(0, 0)
         self.busy.setMaximumWidth(120)
         self.busy.setAccessibleName("Loading model")
-        self.model_status = QLabel("No model loaded", self)
+        self.model_status = ElidedLabel("No model loaded", self, Qt.TextElideMode.ElideRight)
+        self.model_status.setMinimumWidth(MODEL_STATUS_MIN_WIDTH)  # takes the room there is,
+        self.model_status.setSizePolicy(  # shortened rather than pushing the buttons out
+            QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred
+        )
         self.model_status.setContentsMargins(8, 0, 8, 0)
         self.model_status.setObjectName("modelStatus")
         self.model_status.setAccessibleName("Model status")

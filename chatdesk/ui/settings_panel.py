@@ -41,6 +41,7 @@ from chatdesk.services.settings import (
     context_cost,
     max_reply_tokens,
 )
+from chatdesk.ui.flow_layout import FlowLayout
 
 LABELS = {
     "temperature": ("Temperature", "Higher is more random; 0 always picks the likeliest token"),
@@ -69,7 +70,7 @@ WINDOW_SHARE = 0.3
 def narrow_form() -> QFormLayout:
     """A form whose labels go above their fields when the panel is narrow."""
     form = QFormLayout()
-    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # fits any panel width
     return form
 
 
@@ -162,9 +163,13 @@ class ConversationSettings(QWidget):
         """The preset list on one line, its buttons on the next (the panel stays narrow)."""
         rows = QVBoxLayout()
         row = QHBoxLayout()
-        buttons = QHBoxLayout()
+        buttons = FlowLayout(spacing=6)  # wraps in a narrow panel instead of widening it
         self.presets = QComboBox(self)
         self.presets.setAccessibleName("Preset")
+        self.presets.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.presets.setMinimumContentsLength(6)
         self.apply_preset_button = QPushButton("Apply", self)
         self.apply_preset_button.setAccessibleName("Apply preset")
         self.apply_preset_button.clicked.connect(self.apply_preset)
@@ -183,7 +188,6 @@ class ConversationSettings(QWidget):
         ):
             widget.setMinimumWidth(widget.fontMetrics().horizontalAdvance(widget.text()) + 16)
             buttons.addWidget(widget)
-        buttons.addStretch(1)
         rows.addLayout(row)
         rows.addLayout(buttons)
         self.refresh_presets()
@@ -504,8 +508,9 @@ class SettingsPanel(QTabWidget):
         self.addTab(scrolling(self.model), "Model")
         self.addTab(scrolling(self.appearance), "Appearance")
         self.setMinimumWidth(MIN_WIDTH)
-        self.tabBar().setUsesScrollButtons(False)  # narrow: shortened titles, no arrows
-        self.tabBar().setElideMode(Qt.TextElideMode.ElideRight)
+        # the section titles run down the side: a narrow panel never cuts them to "C… M…"
+        self.setTabPosition(QTabWidget.TabPosition.West)
+        self.tabBar().setUsesScrollButtons(False)
         self._watching = False
 
     def sizeHint(self) -> QSize:
@@ -539,6 +544,7 @@ def scrolling(page: QWidget) -> QScrollArea:
     in a small window the panel gives way instead of squeezing the chat and the sidebar."""
     area = QScrollArea()
     area.setWidgetResizable(True)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # vertical only
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setWidget(page)
     return area

@@ -94,6 +94,7 @@ class Sidebar(QWidget):
         self.list.setAccessibleName("Conversations")
         self.list.setWordWrap(False)  # one line a conversation: a wrapped title looked like two
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)  # the tooltip has it whole
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         install_hit_delegate(self.list)  # search hits: the matched words highlighted
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
