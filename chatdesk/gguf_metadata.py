@@ -9,6 +9,7 @@ library; imports neither llama_cpp nor Qt.
 
 from __future__ import annotations
 
+import math
 import re
 import struct
 from collections import Counter
@@ -286,6 +287,31 @@ def _describe(path: Path) -> tuple[GGUFMetadata, list[GGUFHeader]]:
         values=values,
     )
     return meta, headers
+
+
+# the model authors' recommended sampling (llama.cpp's ``general.sampling.*`` keys) -> our names
+SAMPLING_KEYS = {
+    "general.sampling.temp": "temperature",
+    "general.sampling.top_k": "top_k",
+    "general.sampling.top_p": "top_p",
+    "general.sampling.min_p": "min_p",
+    "general.sampling.penalty_repeat": "repeat_penalty",
+}
+
+
+def recommended_sampling(meta: GGUFMetadata) -> dict[str, float | int]:
+    """The sampling the model's authors recommend, as written in its header.
+
+    Header values are untrusted: only finite numbers are taken (a string, an array or a NaN
+    is left out); the caller checks ranges against its own limits."""
+    found: dict[str, float | int] = {}
+    for key, name in SAMPLING_KEYS.items():
+        value = meta.values.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if math.isfinite(value):
+            found[name] = int(value) if name == "top_k" else float(value)
+    return found
 
 
 def control_token_texts(meta: GGUFMetadata) -> list[str]:

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from chatdesk.cli.errors import CLIError
+from chatdesk.cli.terminal_text import safe_for_terminal
 from chatdesk.export import FORMATS, ExportError, counted
+from chatdesk.export.markdown import tool_call_parts
 from chatdesk.services.command_services import CommandServices
 from chatdesk.services.conversations import ConversationIdError
 from chatdesk.services.types import Conversation, Message, StoreError
@@ -191,8 +193,22 @@ def transcript(services: CommandServices, cid: str) -> str:
     if conversation.system_prompt:
         lines.append(f"system prompt: {conversation.system_prompt}")
     for message in services.conversations.active_path(cid):
-        lines += ["", message_heading(services, message), message.content]
+        lines += ["", message_heading(services, message), *terminal_body(message)]
     return "\n".join(lines)
+
+
+def terminal_body(message: Message) -> list[str]:
+    """A message's lines for a terminal: its text, the tools it called, a tool result's
+    call, and why a reply failed (control characters of untrusted text made visible)."""
+    lines = [message.content] if message.content else []
+    if message.tool_call_id:
+        lines.insert(0, f"(result of call {message.tool_call_id})")
+    for call in message.tool_calls or []:
+        name, call_id, arguments = tool_call_parts(call, indent=None)
+        lines.append(f"→ called {name} {arguments} (call {call_id})")
+    if message.error:
+        lines.append(f"[error: {message.error}]")
+    return [safe_for_terminal(line) for line in lines]
 
 
 @user_errors

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chatdesk import paths
 from chatdesk.cli.errors import CLIError
 from chatdesk.engine.types import MAX_LOGPROBS
 
@@ -45,8 +44,8 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
     ask.add_argument(
         "model",
         nargs="?",
-        help="path to a .gguf file or its name under the models folder "
-        "(optional with --conversation: the conversation's model)",
+        help="a .gguf file, or any unique part of an installed model's name (SmolLM2); "
+        "default: the conversation's model, else the last one used",
     )
     ask.add_argument("prompt", nargs="?", help="the question")
     ask.add_argument(
@@ -140,19 +139,14 @@ def add_chat_options(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_model(name: str) -> Path:
-    """A model argument as a file: a path, or a file name under the models folder."""
-    path = Path(name).expanduser()
-    if path.is_file():
-        return path
-    if path.exists():
-        raise CLIError(f"{name} is not a model file")
-    library = paths.models_dir()
-    wanted = {path.name, f"{path.name}.gguf"}
-    if library.is_dir():
-        found = sorted(p for p in library.rglob("*.gguf") if p.name in wanted)
-        if found:
-            return found[0]
-    raise CLIError(f"no model file {name} (give a path to a .gguf file)")
+    """A model argument as a file: a path, or any unique part of an installed model's name
+    (``SmolLM2``), ignoring case; otherwise the error lists the installed models."""
+    from chatdesk.services.model_choices import ModelNameError, find_model
+
+    try:
+        return find_model(name)
+    except ModelNameError as error:
+        raise CLIError(str(error)) from None
 
 
 def read_messages_file(path: Path) -> tuple[list[dict[str, str]], str | None]:
@@ -224,8 +218,6 @@ def run_ask(args: argparse.Namespace) -> int:
             raise CLIError("--continue takes --conversation ID and no question")
     elif args.prompt is None:
         raise CLIError("give the question to ask")
-    if args.model is None and not args.conversation:
-        raise CLIError("name a model (or continue a conversation with --conversation)")
     if args.logprobs is not None and not 1 <= args.logprobs <= MAX_LOGPROBS:
         raise CLIError(f"--logprobs takes a number from 1 to {MAX_LOGPROBS}")
     wanted = reply_format_option(args)
@@ -307,8 +299,6 @@ def run_chat(args: argparse.Namespace) -> int:
     """``chatdesk chat``: an interactive conversation until /exit or end of input."""
     from chatdesk.cli.terminal_chat import TerminalChat
 
-    if args.model is None and not args.conversation:
-        raise CLIError("name a model (or continue a conversation with --conversation)")
     with TerminalChat.open(args) as session:
         session.interactive()
     return 0

@@ -28,10 +28,12 @@ from chatdesk.services.documents import DocumentsError, Passage, cited
 from chatdesk.services.documents_turn import DOCUMENTS_KEY, ERROR_KEY, PASSAGES_KEY
 from chatdesk.services.engine_session import ModelState, load_options
 from chatdesk.services.events import EventQueue
+from chatdesk.services.model_choices import display_name
 from chatdesk.services.remote_engines import (
     parse_remote_model_key,
     remote_model_key,
 )
+from chatdesk.services.settings import context_cost
 from chatdesk.services.tool_turns import ALL_TOOLS, tool_message, tool_state
 from chatdesk.services.tools import ToolRun, ToolsError
 from chatdesk.services.turns import ChatError, Turn
@@ -118,10 +120,19 @@ class TerminalChat:
             return str(resolve_model(self.args.model))
         saved = self.conversation.model if self.conversation else None
         if not saved:
-            raise CLIError("name a model (this conversation does not record one)")
+            return str(self._default_model())
         if parse_remote_model_key(saved) is None and not Path(saved).is_file():
             raise CLIError(f"the conversation's model {saved} is not on disk; name a model")
         return saved
+
+    def _default_model(self) -> Path:
+        """No model named and no conversation's: the last one used, or the only one."""
+        from chatdesk.services.model_choices import ModelNameError, default_model
+
+        try:
+            return default_model(self.services.settings)
+        except ModelNameError as error:
+            raise CLIError(str(error)) from None
 
     def load(self, path: str) -> None:
         """Load the model with its saved load settings, overridden by --ctx/--gpu-layers/...
@@ -136,6 +147,10 @@ class TerminalChat:
         if error is not None or not self.services.engine.ready:
             detail = one_line(error) if isinstance(error, EngineError) else str(error or "")
             raise CLIError(detail or self.services.engine.status.error or "cannot load")
+        info = self.services.engine.status.info
+        if info is not None and info.trained_context and info.n_ctx > info.trained_context:
+            cost = context_cost(info.n_ctx, info.trained_context, info.kv_bytes_per_token)
+            print(f"chatdesk: warning: {cost}", file=sys.stderr)
 
     def conversation_id(self) -> str:
         """The conversation to talk in (created on the first prompt), flags saved on it."""
@@ -281,7 +296,7 @@ class TerminalChat:
         info = self.services.engine.status.info
         assert info is not None
         print(
-            f"{info.name} ({info.quantization}, {info.n_ctx}-token context, "
+            f"{display_name(info.path)} ({info.quantization}, {info.n_ctx}-token context, "
             f"{info.backend}). Type /exit to leave, /continue to carry on a cut-off reply; "
             "Ctrl-C stops a reply.",
             file=sys.stderr,

@@ -78,6 +78,9 @@ class ModelInfo(_JSONData):
     load_seconds: float
     tool_format: str = ""  # how the model writes tool calls (tools.formats.tool_format_for)
     thinking_open: bool = False  # the template's generation prompt opens <think>
+    # the authors' recommended sampling from the GGUF header (general.sampling.*), if any
+    recommended_sampling: dict[str, float | int] = field(default_factory=dict)
+    kv_bytes_per_token: int = 0  # KV-cache memory per token of context (0: unknown)
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ class SamplingSettings(_JSONData):
     top_p: float = 0.95
     top_k: int = 40
     min_p: float = 0.05
-    repeat_penalty: float = 1.1
+    repeat_penalty: float = 1.0  # llama.cpp's default: no penalty (1.1 bent short answers)
     repeat_last_n: int = 64
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0

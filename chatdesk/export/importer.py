@@ -373,8 +373,12 @@ def read_document(text: str) -> list[ConversationPlan]:
     ]
 
 
+COPY_MARK = "(imported copy)"
+
+
 def with_fresh_ids(plan: ConversationPlan) -> ConversationPlan:
-    """The same conversation under new ids (its ids were already taken)."""
+    """The same conversation under new ids (its ids were already taken), its title marked
+    as a copy."""
     cid = new_id()
     mapping = {m.id: new_id() for m in plan.messages}
     messages = [
@@ -382,7 +386,10 @@ def with_fresh_ids(plan: ConversationPlan) -> ConversationPlan:
         for m in plan.messages
     ]
     leaf = plan.conversation.active_leaf_id
-    conversation = replace(plan.conversation, id=cid, active_leaf_id=mapping.get(leaf or ""))
+    title = f"{plan.conversation.title} {COPY_MARK}"  # told apart from the one already here
+    conversation = replace(
+        plan.conversation, id=cid, title=title, active_leaf_id=mapping.get(leaf or "")
+    )
     probabilities = {mapping[mid]: kept for mid, kept in plan.probabilities.items()}
     passages = {mapping[mid]: found for mid, found in plan.passages.items()}
     return ConversationPlan(conversation, messages, probabilities, passages)

@@ -177,17 +177,23 @@ def render_reasoning(reasoning: str) -> str:
     return f"**Reasoning**\n\n{fenced(reasoning)}\n" if reasoning.strip() else ""
 
 
-def render_tool_call(call: dict[str, Any]) -> str:
-    """``**Tool call** name (call id)`` and the arguments as indented JSON, fenced."""
+def tool_call_parts(call: dict[str, Any], indent: int | None = 2) -> tuple[str, str, str]:
+    """A stored tool call as (name, call id, arguments as JSON text); arguments that are
+    not JSON are shown as the text they are."""
     function = call.get("function") or {}
     arguments = function.get("arguments")
     if isinstance(arguments, str):
-        with contextlib.suppress(ValueError):  # else shown as the text it is
+        with contextlib.suppress(ValueError):
             arguments = json.loads(arguments)
-    text = json.dumps(arguments, ensure_ascii=False, indent=2)
-    name = escape_inline(str(function.get("name", "?")))
-    call_id = escape_inline(str(call.get("id", "")))
-    return f"\n**Tool call** {name} _(call {call_id})_\n\n" + fenced(text)
+    text = json.dumps(arguments, ensure_ascii=False, indent=indent)
+    return str(function.get("name", "?")), str(call.get("id", "")), text
+
+
+def render_tool_call(call: dict[str, Any]) -> str:
+    """``**Tool call** name (call id)`` and the arguments as indented JSON, fenced."""
+    name, call_id, text = tool_call_parts(call)
+    heading = f"**Tool call** {escape_inline(name)} _(call {escape_inline(call_id)})_"
+    return f"\n{heading}\n\n" + fenced(text)
 
 
 def source_label(passage: dict[str, Any]) -> str:

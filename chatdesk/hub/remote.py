@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
+import threading
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +61,44 @@ def ensure_online() -> None:
             "offline mode: HF_HUB_OFFLINE is set, so the Hugging Face hub is not contacted "
             "(unset it to search or download)"
         )
+
+
+REACH_TIMEOUT_S = 3.0
+UNREACHABLE = (
+    "The Hugging Face hub cannot be reached ({reason}). Local models and the starter model "
+    "still work; search and downloads need the internet."
+)
+
+
+def ensure_reachable(endpoint: str | None = None) -> None:
+    """Fail at once, in words, when the hub's host cannot be reached: without this check
+    huggingface_hub retries for about 17 s before saying "Name or service not known"."""
+    url = urllib.parse.urlsplit(hub_endpoint(endpoint))
+    host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+    outcome: list[BaseException | None] = []
+
+    def connect() -> None:
+        try:
+            socket.create_connection((host, port), timeout=REACH_TIMEOUT_S).close()
+            outcome.append(None)
+        except OSError as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=connect, name="hub-reachable", daemon=True)
+    worker.start()
+    worker.join(REACH_TIMEOUT_S + 0.5)  # name resolution has no timeout of its own
+    if not outcome:
+        raise OfflineError(UNREACHABLE.format(reason=f"no answer from {host} in 3 s"))
+    if outcome[0] is not None:
+        raise OfflineError(UNREACHABLE.format(reason=_reason(host, outcome[0])))
+
+
+def _reason(host: str, error: BaseException) -> str:
+    if isinstance(error, socket.gaierror):
+        return f"the name {host} does not resolve: no internet connection?"
+    if isinstance(error, ConnectionRefusedError):
+        return f"{host} refused the connection"
+    return f"{host}: {getattr(error, 'strerror', None) or error}"
 
 
 def hub_endpoint(endpoint: str | None = None) -> str:
@@ -133,6 +174,7 @@ def search_models(
 ) -> list[RemoteRepo]:
     """GGUF model repositories matching ``query``, best first by ``sort``."""
     ensure_online()
+    ensure_reachable(endpoint)
     api = hub_api(endpoint)
     with hub_errors(f"search the hub for {query!r}"):
         hits = list(
@@ -210,6 +252,7 @@ def list_repo_models(
     """Every .gguf file of ``repo_id`` with size, SHA-256 and quantisation, shards grouped."""
     check_repo_id(repo_id)
     ensure_online()
+    ensure_reachable(endpoint)
     api = hub_api(endpoint)
     with hub_errors(f"list the files of {repo_id}"):
         info = api.model_info(repo_id, revision=revision, files_metadata=True)

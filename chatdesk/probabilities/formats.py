@@ -108,3 +108,27 @@ def _openai_pair(item: Any, where: str) -> tuple[str, float]:
     if isinstance(value, bool) or not isinstance(value, int | float) or value > 1e-6:
         raise ProbabilityFormatError(f"{where}.logprob: expected a number <= 0")
     return item["token"], min(1.0, math.exp(value))
+
+
+def changed_choice(choice: TokenChoice) -> str:
+    """Why a chosen token is not the model's own favourite, or "" when it is.
+
+    The model's distribution (``top``) is what the logits say; the sampler chose from its own
+    (``sampled_top``), after repeat/presence/frequency penalties, a grammar or schema, top-k,
+    top-p, min-p and temperature. When the chosen token is not the model's most likely one,
+    the choice was made from that other distribution, and the reader should be told so."""
+    if not choice.top or choice.top[0].token == choice.token:
+        return ""
+    favourite = choice.top[0]
+    greedy = choice.sampled_probability >= 0.999
+    why = (
+        "penalties or a grammar changed the choice (at temperature 0 the likeliest token "
+        "would otherwise win)"
+        if greedy
+        else "the sampler drew it from its own distribution (penalties, a grammar, top-k, "
+        "top-p, min-p and temperature all shape it)"
+    )
+    return (
+        f"The model's favourite was “{favourite.text}” ({percent(favourite.probability)}), "
+        f"not this token: {why}. The chart shows the distribution the choice was made from."
+    )

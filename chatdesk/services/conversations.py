@@ -37,6 +37,10 @@ class ConversationsService:
         """The newest ``limit`` conversations (pinned first)."""
         return self.store.list_conversations(limit=limit, offset=0)
 
+    def empty_conversation(self) -> Conversation | None:
+        """The newest conversation without any message (a "New chat" not used yet)."""
+        return next((c for c in self.page(50) if self.store.count_messages(c.id) == 0), None)
+
     def get(self, cid: str) -> Conversation | None:
         """The conversation, or None when it no longer exists."""
         try:

@@ -172,6 +172,11 @@ class EngineSession:
         """True when a model is loaded and can generate."""
         return self.status.state is ModelState.READY
 
+    def recommended_sampling(self) -> dict[str, float | int]:
+        """The loaded model's recommended sampling (from its GGUF header; empty if none)."""
+        info = self.status.info if self.ready else None
+        return dict(info.recommended_sampling) if info is not None else {}
+
     def warm_up(self) -> None:
         """Start the engine now, so it imports llama.cpp while the user picks a model."""
         try:

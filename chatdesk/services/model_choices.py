@@ -84,6 +84,73 @@ def remote_choices(recent: list[str], remote: dict[str, list[str]]) -> list[Mode
     return choices
 
 
+class ModelNameError(LookupError):
+    """A model name that matches no installed model, or more than one (the message lists
+    the installed models so the user can pick)."""
+
+
+def display_name(path: str | Path, models_root: Path | None = None) -> str:
+    """The name a user knows a local model by: its repository's name for a download
+    (``models/OWNER/REPO/file.gguf`` -> ``REPO``), else the file name without ``.gguf``."""
+    path = Path(path)
+    root = models_root or paths.models_dir()
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        parts = ()
+    if len(parts) == 3 and parts[0] != "local":
+        return parts[1]
+    return path.name.removesuffix(".gguf")
+
+
+def find_model(name: str, root: Path | None = None) -> Path:
+    """The local model ``name`` means: a path to a file; else, among the installed models
+    (as ``models list`` shows them), the one whose name contains ``name``, ignoring case
+    (``smollm2`` finds ``HuggingFaceTB/SmolLM2-135M-Instruct/...``), an exact file name
+    winning over partial matches. Raises ModelNameError when none or several match."""
+    path = Path(name).expanduser()
+    if path.is_file():
+        return path
+    if path.exists():
+        raise ModelNameError(f"{name} is not a model file")
+    installed = scan_library(root)
+    wanted = name.lower().removesuffix(".gguf")
+    exact = [p for p in installed if Path(p).name.lower().removesuffix(".gguf") == wanted]
+    found = exact or [p for p, shown in _names(installed).items() if wanted in shown.lower()]
+    if len(found) == 1:
+        return Path(found[0])
+    listing = ", ".join(sorted(_names(installed).values())) or "none (chatdesk models starter)"
+    if found:
+        matches = ", ".join(sorted(_names(installed)[p] for p in found))
+        raise ModelNameError(f"more than one model matches {name!r}: {matches}")
+    raise ModelNameError(f"no model matches {name!r}; installed: {listing}")
+
+
+def _names(installed: dict[str, str]) -> dict[str, str]:
+    """Installed model path -> the name to match and show (its place in the library)."""
+    root = paths.models_dir()
+    shown = {}
+    for path in installed:
+        try:
+            shown[path] = Path(path).relative_to(root).as_posix()
+        except ValueError:
+            shown[path] = path
+    return shown
+
+
+def default_model(settings: SettingsService, root: Path | None = None) -> Path:
+    """The model to use when none is named: the last one used, while it is on disk; else
+    the only installed one. Raises ModelNameError (listing the models) otherwise."""
+    last = settings.last_model()
+    if last and parse_remote_model_key(last) is None and Path(last).is_file():
+        return Path(last)
+    installed = scan_library(root)
+    if len(installed) == 1:
+        return Path(next(iter(installed)))
+    listing = ", ".join(sorted(_names(installed).values())) or "none (chatdesk models starter)"
+    raise ModelNameError(f"name a model; installed: {listing}")
+
+
 def remember_used(path: str, root: Path | None = None) -> None:
     """Record a model loaded by path in the library's registry (the Models dialog lists it)."""
     from chatdesk.hub.library import LibraryError

@@ -70,6 +70,9 @@ def engine_sampling_defaults() -> dict[str, float | int]:
 
 DEFAULT_SAMPLING = engine_sampling_defaults()
 
+# what makes settings "a preset's": its sampling, not max tokens or the seed
+PRESET_IDENTITY = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty")
+
 MODEL_LIMITS: dict[str, tuple[int, int]] = {
     "n_ctx": (0, 131072),  # 0: the engine's default (trained length, capped)
     "n_gpu_layers": (-1, 999),  # -1: the engine's default (all layers on a GPU build)
@@ -79,6 +82,7 @@ MODEL_LIMITS: dict[str, tuple[int, int]] = {
 PRESETS_KEY = "presets"
 RECENT_MODELS_KEY = "models.recent"
 LAST_MODEL_KEY = "models.last"
+API_SERVER_KEY = "api_server"
 MAX_RECENT_MODELS = 20
 CONVERSATION_MODEL_KEY = "models.open_conversation_model"
 CONVERSATION_MODEL_POLICIES = ("always", "ask", "never")
@@ -241,6 +245,36 @@ def validate_model_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def context_cost(n_ctx: int, trained: int, kv_bytes_per_token: int) -> str:
+    """What a context length means for a model, said before it is loaded: its KV-cache
+    memory, and a warning when it is longer than the model was trained for."""
+    if n_ctx <= 0:
+        return ""
+    cost = f"the KV cache takes about {_size(n_ctx * kv_bytes_per_token)}"
+    if trained and n_ctx > trained:
+        at_trained = _size(trained * kv_bytes_per_token)
+        return (
+            f"Longer than the {trained:,} tokens this model was trained on: replies past that "
+            f"point may lose coherence, and {cost} (about {at_trained} at {trained:,})."
+        )
+    return f"At {n_ctx:,} tokens {cost}." if kv_bytes_per_token else ""
+
+
+def _size(size: int) -> str:
+    return f"{size / 2**30:.1f} GB" if size >= 2**30 else f"{size / 2**20:.0f} MB"
+
+
+def valid_entries(settings: dict[str, Any]) -> dict[str, float | int]:
+    """The entries of ``settings`` that are known sampling settings within their limits."""
+    valid: dict[str, float | int] = {}
+    for key, value in settings.items():
+        try:
+            valid.update(validate_sampling({key: value}))
+        except SettingsError:
+            continue
+    return valid
+
+
 def fit_to_context(settings: dict[str, float | int], n_ctx: int | None) -> dict[str, float | int]:
     """``settings`` with max tokens lowered to what the context allows (unchanged when the
     context length is not known)."""
@@ -268,19 +302,48 @@ class SettingsService:
         self._store = store
 
     # -- sampling -----------------------------------------------------------------
-    def effective_sampling(self, stored: dict[str, Any] | None) -> dict[str, float | int]:
-        """Defaults overlaid with a conversation's stored (valid) settings."""
+    def effective_sampling(
+        self, stored: dict[str, Any] | None, recommended: dict[str, Any] | None = None
+    ) -> dict[str, float | int]:
+        """llama.cpp's defaults, overlaid by the model's recommended sampling (its GGUF
+        header's, when it has one), then by the user's saved defaults, then by a
+        conversation's stored settings. Values outside the limits are left out at each
+        layer (a hostile header or a damaged row falls back to the layer below)."""
         merged = dict(DEFAULT_SAMPLING)
-        for key, value in (stored or {}).items():
-            try:
-                merged.update(validate_sampling({key: value}))
-            except SettingsError:
-                continue  # a bad stored value falls back to the default
+        saved = self._store.get_setting("sampling.defaults", {}) or {}
+        for layer in (recommended or {}, saved, stored or {}):
+            merged.update(valid_entries(layer))
         return merged
 
     def default_sampling(self) -> dict[str, float | int]:
-        """Settings a new conversation starts with (the user's saved defaults)."""
-        return self.effective_sampling(self._store.get_setting("sampling.defaults", {}))
+        """Settings a new conversation starts with: only what the user chose (their saved
+        defaults); everything else follows the model that answers."""
+        return valid_entries(self._store.get_setting("sampling.defaults", {}) or {})
+
+    def overrides(
+        self, shown: dict[str, Any], recommended: dict[str, Any] | None
+    ) -> dict[str, float | int]:
+        """What a conversation has to store for ``shown``: only the values that differ from
+        what it would get anyway, so the rest keeps following the model that answers."""
+        base = self.effective_sampling({}, recommended)
+        return {k: v for k, v in valid_entries(shown).items() if base.get(k) != v}
+
+    def sampling_sources(
+        self, stored: dict[str, Any] | None, recommended: dict[str, Any] | None
+    ) -> dict[str, str]:
+        """Where each effective value comes from: "conversation", "your defaults", "model"
+        (the model's recommendation) or "llama.cpp" (the engine's default)."""
+        saved = self._store.get_setting("sampling.defaults", {}) or {}
+        layers = (
+            ("conversation", stored),
+            ("your defaults", saved),
+            ("model", recommended),
+        )
+        return {
+            key: next((name for name, layer in layers if key in valid_entries(layer or {})),
+                      "llama.cpp")
+            for key in DEFAULT_SAMPLING
+        }  # fmt: skip
 
     def set_default_sampling(self, settings: dict[str, Any]) -> None:
         """Remember settings for new conversations."""
@@ -311,6 +374,15 @@ class SettingsService:
             if preset.name == name:
                 return preset
         raise KeyError(name)
+
+    def matching_preset(self, system_prompt: str, shown: dict[str, Any]) -> str | None:
+        """The preset whose system prompt and sampling these are (max tokens and seed
+        aside: they follow the context and the run), or None: custom settings."""
+        for preset in self.presets():
+            same = all(preset.settings.get(k) == shown.get(k) for k in PRESET_IDENTITY)
+            if same and preset.system_prompt.strip() == system_prompt.strip():
+                return preset.name
+        return None
 
     def preset_plan(self, name: str, current_prompt: str, n_ctx: int | None = None) -> PresetPlan:
         """What applying preset ``name`` means here; KeyError when there is none.
@@ -385,6 +457,23 @@ class SettingsService:
     def forget_model(self, path: str) -> None:
         """Drop a model from the recent list (for example after its file vanished)."""
         self._store.set_setting(RECENT_MODELS_KEY, [p for p in self.recent_models() if p != path])
+
+    def api_server_config(self) -> dict[str, Any]:
+        """The window's API server switch as last left: on/off, address, port, and whether
+        requests are kept as conversations (the API key is never stored here)."""
+        saved = self._store.get_setting(API_SERVER_KEY, {}) or {}
+        port = saved.get("port")
+        return {
+            "enabled": saved.get("enabled") is True,
+            "host": saved["host"] if isinstance(saved.get("host"), str) else None,
+            "port": port if isinstance(port, int) and 0 <= port <= 65535 else None,
+            "save": saved.get("save") is True,
+        }
+
+    def set_api_server_config(self, enabled: bool, host: str, port: int, save: bool) -> None:
+        """Remember the API server switch and its address for the next start."""
+        config = {"enabled": bool(enabled), "host": host, "port": int(port), "save": bool(save)}
+        self._store.set_setting(API_SERVER_KEY, config)
 
     def last_model(self) -> str | None:
         """The model used most recently, if any."""

@@ -112,6 +112,9 @@ class EngineSource(Protocol):
     def host_died(self, error: BaseException) -> None:
         """The engine went away mid-reply."""
 
+    def recommended_sampling(self) -> dict[str, float | int]:
+        """The loaded model's own recommended sampling (empty when it has none)."""
+
 
 @dataclass
 class TurnRequest:
@@ -356,7 +359,9 @@ class TurnService:
         them itself, off the owner's thread).
         """
         conversation = self.store.get_conversation(conversation_id)
-        settings = self.settings.effective_sampling(conversation.settings)
+        settings = self.settings.effective_sampling(
+            conversation.settings, self.engines.recommended_sampling()
+        )
         try:
             chat = ChatRequest.of(
                 history_for(path), system_prompt=conversation.system_prompt,

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.services.api_server import DEFAULT_HOST, DEFAULT_PORT, ApiServerService, BindError
+from chatdesk.services.settings import SettingsService
 
 REFRESH_MS = 500
 COLUMNS = ("Request", "Client", "State", "Waited", "Pieces")
@@ -29,9 +30,12 @@ COLUMNS = ("Request", "Client", "State", "Waited", "Pieces")
 class ApiServerPanel(QWidget):
     """A switch, the address, the URL while on, and the running requests."""
 
-    def __init__(self, service: ApiServerService, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, service: ApiServerService, settings: SettingsService, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.service = service
+        self.settings = settings
         self.switch = QCheckBox("Serve the loaded model over an OpenAI-compatible API")
         self.switch.setAccessibleName("API server")
         self.host = QLineEdit(DEFAULT_HOST)
@@ -57,6 +61,22 @@ class ApiServerPanel(QWidget):
         self._timer = QTimer(self, interval=REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
         self.switch.toggled.connect(self._toggled)
+        self._restore()
+
+    def _restore(self) -> None:
+        """The switch and address as the user left them; on at start if it was on."""
+        config = self.settings.api_server_config()
+        self.host.setText(config["host"] or DEFAULT_HOST)
+        self.port.setValue(config["port"] if config["port"] is not None else DEFAULT_PORT)
+        self.save.setChecked(config["save"])
+        if config["enabled"]:
+            self.switch.setChecked(True)
+
+    def _remember(self) -> None:
+        self.settings.set_api_server_config(
+            self.switch.isChecked(), self.host.text().strip(), self.port.value(),
+            self.save.isChecked(),
+        )  # fmt: skip
 
     def _toggled(self, on: bool) -> None:
         if on:
@@ -68,6 +88,7 @@ class ApiServerPanel(QWidget):
             self.table.setRowCount(0)
         for field in (self.host, self.port, self.key, self.save):
             field.setEnabled(not self.service.running)
+        self._remember()
 
     def _start(self) -> None:
         try:

@@ -184,6 +184,12 @@ class ChatView(QScrollArea):
         widget.show_streaming(text)
         return widget.body.last_render_ms
 
+    def start_reply(self, message_id: str) -> None:
+        """A reply begins streaming into ``message_id`` (new, continued or branched)."""
+        widget = self.widget_for(message_id)
+        if widget is not None:
+            widget.start_reply()
+
     def show_prompt_progress(
         self, message_id: str, evaluated: int, total: int, seconds_left: float | None
     ) -> None:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QProgressBar,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QToolBar,
@@ -53,6 +54,7 @@ from chatdesk.ui.composer import Composer
 from chatdesk.ui.conversation_list import ConversationList
 from chatdesk.ui.documents_dock import document_drops, install_documents_dock
 from chatdesk.ui.file_actions import FileActions, gguf_from_urls
+from chatdesk.ui.message_widget import ElidedLabel
 from chatdesk.ui.model_picker import ModelPicker, describe_model
 from chatdesk.ui.notice_bar import NoticeBar
 from chatdesk.ui.remote_tabs import add_remote_tabs, model_label
@@ -67,10 +69,14 @@ from chatdesk.ui.welcome import WelcomePage
 from chatdesk.ui.window_appearance import AppearanceMixin
 from chatdesk.ui.window_hooks import connect_new_user, first_line, model_feedback
 from chatdesk.ui.window_menus import build_menus
+from chatdesk.ui.window_navigation import ConversationNavigation
 
 MIN_RENDER_INTERVAL_S = 1 / 30
 EXTERNAL_CHECK_MS = 1000
 APP_TITLE = "ChatDesk"  # Qt adds the application's display name to every window title
+
+
+MODEL_STATUS_MIN_WIDTH = 80  # the loaded model's line (shortened, whole in its tooltip)
 
 
 class MainWindow(AppearanceMixin, QMainWindow):
@@ -103,8 +109,10 @@ class MainWindow(AppearanceMixin, QMainWindow):
         self.files = FileActions(self)
         self.tools = ToolActions(self)
         self._build()
+        self.tools.connect_toggle()
         self.tokens = TokenActions(self)
         self.reply_format = ReplyFormatActions(self)
+        self.navigation = ConversationNavigation(self)
         self.settings_panel.appearance.show_values(*self._appearance())
         build_menus(self)
         self._render = Throttle(self._render_now, 1000 * MIN_RENDER_INTERVAL_S, self)
@@ -150,7 +158,11 @@ class MainWindow(AppearanceMixin, QMainWindow):
         self.busy.setRange(0, 0)
         self.busy.setMaximumWidth(120)
         self.busy.setAccessibleName("Loading model")
-        self.model_status = QLabel("No model loaded", self)
+        self.model_status = ElidedLabel("No model loaded", self, Qt.TextElideMode.ElideRight)
+        self.model_status.setMinimumWidth(MODEL_STATUS_MIN_WIDTH)  # takes the room there is,
+        self.model_status.setSizePolicy(  # shortened rather than pushing the buttons out
+            QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred
+        )
         self.model_status.setContentsMargins(8, 0, 8, 0)
         self.model_status.setObjectName("modelStatus")
         self.model_status.setAccessibleName("Model status")
@@ -257,6 +269,7 @@ class MainWindow(AppearanceMixin, QMainWindow):
         )
         settings.set_ui_value("settings_visible", self.dock.isVisible())
         settings.set_ui_value("last_conversation", self.conversation_id)
+        self.navigation.save()
         self._external.stop()
         self._render.cancel()
         self.background.close()
@@ -280,6 +293,8 @@ class MainWindow(AppearanceMixin, QMainWindow):
         conversation = self.services.conversations.get(cid)
         if conversation is None:
             return
+        self.navigation.leave(self.conversation_id)
+        self.navigation.enter(cid)
         self.conversation_id = cid
         if message_id is not None and all(m.id != message_id for m in self.chat.messages(cid)):
             self.services.conversations.set_active_leaf(cid, message_id)
@@ -304,7 +319,8 @@ class MainWindow(AppearanceMixin, QMainWindow):
         if self.conversation_id is not None and not self.chat_view.messages:
             self.composer.focus()
             return
-        conversation = self.turns.new_conversation()
+        conversation = self.services.conversations.empty_conversation()
+        conversation = conversation or self.turns.new_conversation()
         self.refresh_sidebar()
         self.open_conversation(conversation.id)
 
@@ -376,6 +392,12 @@ class MainWindow(AppearanceMixin, QMainWindow):
                 "Reload model",
                 self.reload_model,
             )
+        elif own := self._conversation_model():
+            self.notice.show_notice(
+                f"No model is loaded. This conversation was written with {Path(own).name}.",
+                "Load it",
+                lambda: self.load_model(own),
+            )
         else:
             self.notice.show_notice(
                 "Choose a model first (model picker above, Open GGUF file..., or drop a .gguf).",
@@ -383,6 +405,13 @@ class MainWindow(AppearanceMixin, QMainWindow):
                 self.files.open_gguf_file,
             )
         return False
+
+    def _conversation_model(self) -> str | None:
+        """The open conversation's own model file, when it is still on disk."""
+        cid = self.conversation_id
+        conversation = self.services.conversations.get(cid) if cid else None
+        model = conversation.model if conversation else None
+        return model if model and Path(model).is_file() else None
 
     def _run_turn(self, action: Callable[[], Turn]) -> bool:
         """Start a turn (the window's checks first); False when it did not start."""
@@ -399,9 +428,18 @@ class MainWindow(AppearanceMixin, QMainWindow):
         self.notice.hide()
         self._update_page()
         self.chat_view.sync(turn.path)
+        self.chat_view.start_reply(turn.message_id)
         self._sync_streaming_ui()
+        self._show_title()  # the first message names the conversation
         QTimer.singleShot(0, self.refresh_sidebar)  # its own turn of the event loop
         return True
+
+    def _show_title(self) -> None:
+        """The window title follows the open conversation's title ("Title — ChatDesk")."""
+        if self.conversation_id is not None:
+            conversation = self.services.conversations.get(self.conversation_id)
+            if conversation is not None:
+                self.setWindowTitle(conversation.title)
 
     def _sync_streaming_ui(self) -> None:
         turn = self.turns.current
@@ -469,9 +507,17 @@ class MainWindow(AppearanceMixin, QMainWindow):
             self.chat_view.finish_message(self.chat.message(turn.message_id), turn.error)
 
     def _check_external_changes(self) -> None:
-        """Another process (the command line) changed the database: show it."""
-        if self.services.conversations.changed_elsewhere():
-            self.refresh_sidebar()
+        """Another process (the command line) changed the database: show it, in the
+        sidebar and in the open chat (unless a reply is streaming into it here)."""
+        if not self.services.conversations.changed_elsewhere():
+            return
+        self.refresh_sidebar()
+        cid = self.conversation_id
+        turn = self.turns.current
+        if cid is None or (self.turns.streaming and turn and turn.conversation_id == cid):
+            return
+        self.chat_view.sync(self.chat.messages(cid))
+        self._show_title()
 
     # -- models -------------------------------------------------------------------
     def refresh_models(self, select_initial: bool = False) -> None:
@@ -588,6 +634,9 @@ class MainWindow(AppearanceMixin, QMainWindow):
             self.notice.hide()
         elif status.state is ModelState.READY:
             self.model_status.setText(describe_model(status.info))
+            recommended = self.services.engine.recommended_sampling()
+            self.settings_panel.conversation.set_recommended(recommended)
+            self.settings_panel.model.set_model_info(status.info)
             if self.picker.selected_path() != status.path != self._picker_filled_for:
                 self.refresh_models()  # once per model: one the list lacks must not loop
         elif status.state is ModelState.FAILED:

@@ -29,6 +29,7 @@ from chatdesk.ui.rendering import MarkdownRenderer
 from chatdesk.ui.tool_message import ToolMessageWidget
 
 ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
+WRITING = "Writing…"  # the status line while a reply streams
 INTERRUPTIONS = {  # why an interrupted reply stopped, by its finish reason
     "cancelled": "stopped by you",
     "error": "interrupted: the engine stopped",
@@ -157,6 +158,7 @@ class MessageWidget(QFrame):
     ) -> None:
         super().__init__(parent)
         self.message = message
+        self._reading = False  # the status line shows prompt progress
         self.setObjectName(f"message-{message.role}")
         self.setProperty("role", message.role)
         layout = QVBoxLayout(self)
@@ -320,8 +322,20 @@ class MessageWidget(QFrame):
         """The sources the reply cites, as links under it (hidden when there are none)."""
         self.citations.show_citations(self.message.content, passages)
 
+    def start_reply(self) -> None:
+        """A reply starts (or continues) streaming into this message: whatever its status
+        line said before (stopped, interrupted, old figures) no longer holds."""
+        self._reading = False
+        self.status_label.setText(WRITING)
+        self.context_meter.hide()
+        if self.message.role == "assistant":
+            self.continue_button.setVisible(False)
+        self.show_error(None)
+
     def show_streaming(self, text: str) -> None:
         """Re-render the growing reply (called at most once per frame)."""
+        if self._reading and text:  # the prompt is read: the model is writing now
+            self.start_reply()
         self.body.show_streaming(text)
 
     def show_error(self, text: str | None) -> None:
@@ -356,6 +370,7 @@ class MessageWidget(QFrame):
 
     def show_prompt_progress(self, evaluated: int, total: int, seconds_left: float | None) -> None:
         """Progress of the prompt evaluation, in the status line and the meter."""
+        self._reading = True
         self.status_label.setText(prompt_progress_text(evaluated, total, seconds_left))
         self.context_meter.setRange(0, max(1, total))
         self.context_meter.setValue(min(evaluated, total))

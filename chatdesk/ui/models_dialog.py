@@ -79,7 +79,10 @@ class DownloadsTab(QWidget):
         layout.addLayout(bottom)
         self.cancel_button.clicked.connect(self._cancel)
         self.resume_button.clicked.connect(self.resume_requested.emit)
+        self.table.itemSelectionChanged.connect(self._update_cancel)
+        self.job_states: dict[int, JobState] = {}
         self.show_pending(0)
+        self._update_cancel()
 
     def show_pending(self, count: int) -> None:
         """Say how many unfinished downloads from earlier runs wait on disk."""
@@ -102,11 +105,7 @@ class DownloadsTab(QWidget):
         bar = self.table.cellWidget(row, 1)
         if isinstance(bar, QProgressBar):
             bar.setValue(int(1000 * job.downloaded / job.total) if job.total else 0)
-            bar.setFormat(
-                f"%p%  {human_size(job.downloaded)} of {human_size(job.total)}"
-                if job.total
-                else "waiting"
-            )
+            bar.setFormat(progress_text(job))
         running = job.state == JobState.RUNNING
         speed = f"{human_size(int(job.speed))}/s" if running and job.speed else ""
         eta = _duration(job.eta_seconds) if running and job.eta_seconds is not None else ""
@@ -115,11 +114,31 @@ class DownloadsTab(QWidget):
             state = f"{state} ({job.warning})"
         for column, text in ((2, speed), (3, eta), (4, state)):
             set_cell(self.table, row, column, text)
+        cell = self.table.item(row, 4)
+        if cell is not None:
+            cell.setToolTip(state)  # a long error is cut in the cell
+        self.job_states[job.id] = job.state
+        self._update_cancel()
+
+    def _update_cancel(self) -> None:
+        """Cancel only a download that can still be cancelled (waiting or running)."""
+        row = selected_row(self.table)
+        state = self.job_states.get(self.job_ids[row]) if row is not None else None
+        self.cancel_button.setEnabled(state in (JobState.QUEUED, JobState.RUNNING))
 
     def _cancel(self) -> None:
         row = selected_row(self.table)
         if row is not None:
             self.cancel_requested.emit(self.job_ids[row])
+
+
+def progress_text(job: DownloadJob) -> str:
+    """The progress bar's words: how much arrived while it runs, else what became of it."""
+    if job.state in (JobState.FAILED, JobState.CANCELLED, JobState.DONE):
+        return str(job.state)
+    if not job.total:
+        return "waiting"
+    return f"%p%  {human_size(job.downloaded)} of {human_size(job.total)}"
 
 
 def _duration(seconds: float) -> str:

@@ -53,6 +53,6 @@ def add_remote_tabs(
     def api_panel() -> QWidget:
         from chatdesk.ui.api_server_panel import ApiServerPanel
 
-        return ApiServerPanel(services.api_server)
+        return ApiServerPanel(services.api_server, services.settings)
 
     panel.addTab(LazyTab(api_panel), "API server")

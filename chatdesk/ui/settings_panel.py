@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QShowEvent, QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
@@ -29,15 +29,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from chatdesk.engine.types import ModelInfo
 from chatdesk.services.settings import (
+    DEFAULT_SAMPLING,
     INTEGER_SETTINGS,
     MODEL_LIMITS,
     SAMPLING_LIMITS,
     PresetPlan,
     SettingsError,
     SettingsService,
+    context_cost,
     max_reply_tokens,
 )
+from chatdesk.ui.flow_layout import FlowLayout
 
 LABELS = {
     "temperature": ("Temperature", "Higher is more random; 0 always picks the likeliest token"),
@@ -57,6 +61,7 @@ MODEL_LABELS = {
     "n_threads": ("Threads", "CPU threads (0: automatic)"),
 }
 SAVE_DELAY_MS = 300
+CUSTOM_PRESET = "Custom"  # shown in the preset list when the settings match no preset
 MIN_WIDTH = 200  # the panel shrinks to this before the chat or the sidebar does
 PREFERRED_WIDTH = 340  # the three tab titles fit
 WINDOW_SHARE = 0.3
@@ -65,14 +70,31 @@ WINDOW_SHARE = 0.3
 def narrow_form() -> QFormLayout:
     """A form whose labels go above their fields when the panel is narrow."""
     form = QFormLayout()
-    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # fits any panel width
     return form
+
+
+class ClampingSpinBox(QSpinBox):
+    """A spin box where a typed number above the maximum becomes the maximum (Qt's own
+    refuses the digit that crosses it, so typing 99999 left 999 without a word)."""
+
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
+        digits = text.strip().removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
+        if digits.lstrip("-").isdigit() and int(digits) > self.maximum():
+            return QValidator.State.Intermediate, text, pos
+        return super().validate(text, pos)
+
+    def fixup(self, text: str) -> str:
+        digits = text.strip()
+        if digits.lstrip("-").isdigit() and int(digits) > self.maximum():
+            return self.textFromValue(self.maximum())
+        return str(super().fixup(text))
 
 
 def number_box(limits: tuple[float, float], integer: bool) -> QAbstractSpinBox:
     """A spin box that cannot leave the setting's limits."""
     if integer:
-        box: QSpinBox | QDoubleSpinBox = QSpinBox()
+        box: QSpinBox | QDoubleSpinBox = ClampingSpinBox()
         box.setRange(int(limits[0]), int(limits[1]))
     else:
         box = QDoubleSpinBox()
@@ -95,6 +117,8 @@ class ConversationSettings(QWidget):
         self._settings = settings
         self._loading = False
         self._n_ctx: int | None = None
+        self._recommended: dict[str, float | int] = {}
+        self._stored: dict[str, Any] | None = None
         column = QVBoxLayout(self)
         column.addLayout(self._preset_row())
         column.addWidget(QLabel("System prompt", self))
@@ -114,6 +138,17 @@ class ConversationSettings(QWidget):
             form.addRow(label, box)
             self.boxes[key] = box
         column.addLayout(form)
+        self.source_note = QLabel(self)
+        self.source_note.setObjectName("samplingSource")
+        self.source_note.setWordWrap(True)
+        self.source_note.setMinimumWidth(1)
+        column.addWidget(self.source_note)
+        self.engine_defaults_button = QPushButton("Use llama.cpp defaults instead", self)
+        self.engine_defaults_button.setToolTip(
+            "Override the model's recommended sampling with llama.cpp's defaults in this chat"
+        )
+        self.engine_defaults_button.clicked.connect(self.use_engine_defaults)
+        column.addWidget(self.engine_defaults_button)
         defaults = QPushButton("Use for new chats", self)
         defaults.setToolTip("Use these settings for new chats")
         defaults.clicked.connect(lambda: settings.set_default_sampling(self.values()))
@@ -128,9 +163,13 @@ class ConversationSettings(QWidget):
         """The preset list on one line, its buttons on the next (the panel stays narrow)."""
         rows = QVBoxLayout()
         row = QHBoxLayout()
-        buttons = QHBoxLayout()
+        buttons = FlowLayout(spacing=6)  # wraps in a narrow panel instead of widening it
         self.presets = QComboBox(self)
         self.presets.setAccessibleName("Preset")
+        self.presets.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.presets.setMinimumContentsLength(6)
         self.apply_preset_button = QPushButton("Apply", self)
         self.apply_preset_button.setAccessibleName("Apply preset")
         self.apply_preset_button.clicked.connect(self.apply_preset)
@@ -149,7 +188,6 @@ class ConversationSettings(QWidget):
         ):
             widget.setMinimumWidth(widget.fontMetrics().horizontalAdvance(widget.text()) + 16)
             buttons.addWidget(widget)
-        buttons.addStretch(1)
         rows.addLayout(row)
         rows.addLayout(buttons)
         self.refresh_presets()
@@ -166,11 +204,57 @@ class ConversationSettings(QWidget):
     def show_settings(self, system_prompt: str, stored: dict[str, Any] | None) -> None:
         """Show a conversation's settings (without saving them back)."""
         self._loading = True
+        self._stored = stored
         self.system_prompt.setPlainText(system_prompt)
-        for key, value in self._settings.effective_sampling(stored).items():
+        shown = self._settings.effective_sampling(stored, self._recommended)
+        for key, value in shown.items():
             self.boxes[key].setValue(value)  # type: ignore[arg-type]
         self._loading = False
         self.setEnabled(True)
+        self._show_sources()
+        self._show_matching_preset(system_prompt, shown)
+
+    def set_recommended(self, recommended: dict[str, float | int]) -> None:
+        """The loaded model's own recommended sampling (shown as such where it applies)."""
+        if recommended != self._recommended:
+            self._recommended = dict(recommended)
+            if self.isEnabled():
+                self.show_settings(self.system_prompt.toPlainText(), self._stored)
+
+    def _show_sources(self) -> None:
+        """Say which values follow the model's recommendation, with their numbers."""
+        sources = self._settings.sampling_sources(self._stored, self._recommended)
+        from_model = [key for key, source in sources.items() if source == "model"]
+        names = ", ".join(f"{LABELS[k][0].lower()} {self.values()[k]:g}" for k in from_model)
+        self.source_note.setText(
+            f"The model's recommended sampling is in use: {names}." if from_model
+            else "Sampling: llama.cpp's defaults, with your changes."
+        )  # fmt: skip
+        self.engine_defaults_button.setVisible(bool(from_model))
+        for key, box in self.boxes.items():
+            note = " (the model's recommendation)" if key in from_model else ""
+            box.setToolTip(LABELS[key][1] + note)
+
+    def use_engine_defaults(self) -> None:
+        """One click: llama.cpp's defaults in place of the model's recommendation, saved."""
+        sources = self._settings.sampling_sources(self._stored, self._recommended)
+        for key, source in sources.items():
+            if source == "model":
+                self.boxes[key].setValue(DEFAULT_SAMPLING[key])  # type: ignore[arg-type]
+        self._save()
+
+    def _show_matching_preset(self, system_prompt: str, shown: dict[str, float | int]) -> None:
+        """The preset list names the preset these settings are, or says they are custom."""
+        match = self._settings.matching_preset(system_prompt, shown)
+        custom = self.presets.findText(CUSTOM_PRESET)
+        if match is not None:
+            if custom >= 0:
+                self.presets.removeItem(custom)
+            self.presets.setCurrentText(match)
+            return
+        if custom < 0:
+            self.presets.insertItem(0, CUSTOM_PRESET)
+        self.presets.setCurrentIndex(self.presets.findText(CUSTOM_PRESET))
 
     def values(self) -> dict[str, float | int]:
         """The sampling settings as shown."""
@@ -248,7 +332,11 @@ class ConversationSettings(QWidget):
 
     def _save(self) -> None:
         self._timer.stop()
-        self.changed.emit(self.system_prompt.toPlainText(), self.values())
+        overrides = self._settings.overrides(self.values(), self._recommended)
+        self._stored = overrides
+        self.changed.emit(self.system_prompt.toPlainText(), overrides)
+        self._show_sources()
+        self._show_matching_preset(self.system_prompt.toPlainText(), self.values())
 
     def flush(self) -> None:
         """Save a pending change now (before sending or switching conversations)."""
@@ -291,6 +379,13 @@ class ModelSettings(QWidget):
         self.boxes["n_ctx"].setSpecialValueText("model default")
         self.boxes["n_threads"].setSpecialValueText("automatic")
         column.addLayout(form)
+        self._trained, self._kv_bytes = 0, 0
+        self.context_note = QLabel(self)
+        self.context_note.setObjectName("contextCost")
+        self.context_note.setWordWrap(True)
+        self.context_note.setMinimumWidth(1)
+        column.addWidget(self.context_note)
+        self.boxes["n_ctx"].valueChanged.connect(self._show_context_cost)
         template_label = QLabel("Chat template override (Jinja; empty: the model's own)", self)
         template_label.setWordWrap(True)
         column.addWidget(template_label)
@@ -335,6 +430,19 @@ class ModelSettings(QWidget):
         self.boxes["n_gpu_layers"].setValue(saved.get("n_gpu_layers", -1))
         self.boxes["n_threads"].setValue(saved.get("n_threads", 0))
         self.template.setPlainText(saved.get("chat_template", ""))
+
+    def set_model_info(self, info: ModelInfo | None) -> None:
+        """The loaded model's trained context and KV-cache cost, for the context note."""
+        self._trained = info.trained_context if info else 0
+        self._kv_bytes = info.kv_bytes_per_token if info else 0
+        self._show_context_cost(self.boxes["n_ctx"].value())
+
+    def _show_context_cost(self, n_ctx: int) -> None:
+        """Before anything loads: what this context length costs, and whether it is longer
+        than the model was trained for."""
+        text = context_cost(n_ctx, self._trained, self._kv_bytes)
+        self.context_note.setText(text)
+        self.context_note.setVisible(bool(text))
 
     def values(self) -> dict[str, Any]:
         """The load settings as shown."""
@@ -400,8 +508,9 @@ class SettingsPanel(QTabWidget):
         self.addTab(scrolling(self.model), "Model")
         self.addTab(scrolling(self.appearance), "Appearance")
         self.setMinimumWidth(MIN_WIDTH)
-        self.tabBar().setUsesScrollButtons(False)  # narrow: shortened titles, no arrows
-        self.tabBar().setElideMode(Qt.TextElideMode.ElideRight)
+        # the section titles run down the side: a narrow panel never cuts them to "C… M…"
+        self.setTabPosition(QTabWidget.TabPosition.West)
+        self.tabBar().setUsesScrollButtons(False)
         self._watching = False
 
     def sizeHint(self) -> QSize:
@@ -435,6 +544,7 @@ def scrolling(page: QWidget) -> QScrollArea:
     in a small window the panel gives way instead of squeezing the chat and the sidebar."""
     area = QScrollArea()
     area.setWidgetResizable(True)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # vertical only
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setWidget(page)
     return area

@@ -92,7 +92,9 @@ class Sidebar(QWidget):
         self.search.textChanged.connect(self.search_changed)
         self.list = QListWidget(self)
         self.list.setAccessibleName("Conversations")
-        self.list.setWordWrap(True)
+        self.list.setWordWrap(False)  # one line a conversation: a wrapped title looked like two
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)  # the tooltip has it whole
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         install_hit_delegate(self.list)  # search hits: the matched words highlighted
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
@@ -215,6 +217,15 @@ class Sidebar(QWidget):
         if cid == self._current and mid is None:
             self.list.setCurrentItem(item)
         return item
+
+    def conversation_ids(self) -> list[str]:
+        """The conversations listed, top to bottom (headings and search hits aside)."""
+        ids = []
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(ID_ROLE) is not None and item.data(MESSAGE_ROLE) is None:
+                ids.append(str(item.data(ID_ROLE)))
+        return list(dict.fromkeys(ids))
 
     def _item_for(self, conversation_id: str) -> QListWidgetItem | None:
         for row in range(self.list.count()):

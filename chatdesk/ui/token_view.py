@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from chatdesk.engine.types import Alternative, TokenChoice
 from chatdesk.probabilities.bands import BANDS, band_of, percent
+from chatdesk.probabilities.formats import changed_choice
 from chatdesk.ui.probability_chart import ProbabilityChart, visible_token
 
 TINTS = ("#c8e6c9", "#fff3b0", "#ffd6a5", "#ffadad")  # one per band, light enough for text
@@ -120,6 +121,10 @@ class TokenView(QWidget):
         self.view_choice.currentIndexChanged.connect(lambda _i: self._show_alternatives())
         self.heading = QLabel("Click a token to see its alternatives.", self)
         self.heading.setWordWrap(True)
+        self.changed_note = QLabel(self)
+        self.changed_note.setObjectName("changedChoice")
+        self.changed_note.setWordWrap(True)
+        self.changed_note.hide()
         self.chart = ProbabilityChart(self)
         self.chart.row_clicked.connect(self._row_clicked)
         self._tinted = True
@@ -128,6 +133,7 @@ class TokenView(QWidget):
     def _layout(self) -> None:
         side = QVBoxLayout()
         side.addWidget(self.heading)
+        side.addWidget(self.changed_note)
         side.addWidget(self.view_choice)
         side.addWidget(self.chart)
         side.addStretch(1)
@@ -157,6 +163,11 @@ class TokenView(QWidget):
         if not 0 <= index < len(self.choices):
             return
         self.selected = index
+        note = changed_choice(self.choices[index])
+        self.changed_note.setText(note)
+        self.changed_note.setVisible(bool(note))
+        if note:  # show the distribution the choice was made from
+            self.view_choice.setCurrentIndex(1)
         self._show_alternatives()
         self.token_selected.emit(index)
 

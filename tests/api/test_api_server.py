@@ -17,7 +17,7 @@ from tests.api.conftest import MODEL_ID, RecordingEngine, start_api
 
 pytestmark = pytest.mark.slow
 
-QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
+QUESTION = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
 STORY = [{"role": "user", "content": "Write a long story about a dragon."}]
 GREEDY = {"temperature": 0, "top_p": 1.0, "max_tokens": 12}
 

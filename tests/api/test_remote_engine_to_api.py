@@ -15,6 +15,9 @@ from tests.support.chat_requests import chat
 pytestmark = pytest.mark.slow
 
 
+QUESTION = "What is the capital of France? Answer in one word."
+
+
 def test_key_from_the_environment_reaches_the_server(
     scheduler: FairScheduler, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -34,7 +37,12 @@ def test_key_from_the_environment_reaches_the_server(
             engine.load(LoadOptions(MODEL_ID)).result(timeout=30)
             reply = engine.generate(
                 chat(
-                    [{"role": "user", "content": "What is the capital of France?"}],
+                    [
+                        {
+                            "role": "user",
+                            "content": "What is the capital of France? Answer in one word.",
+                        }
+                    ],
                     system_prompt="",
                     sampling=SamplingSettings(temperature=0, max_tokens=12),
                 )

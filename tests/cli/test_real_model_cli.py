@@ -25,7 +25,7 @@ def test_ask_at_temperature_0_answers_paris_and_exports_like_the_chat(
     chatdesk_home: Path, starter_model_path: Path
 ) -> None:
     pytest.importorskip("llama_cpp")
-    question = "What is the capital of France?"
+    question = "What is the capital of France? Answer in one word."
     args = ["ask", str(starter_model_path), question, "--temperature", "0", "--max-tokens", "32"]
     asked = chatdesk(chatdesk_home, *args, "--ctx", "2048")
     assert asked.returncode == 0, asked.stderr

@@ -13,7 +13,7 @@ from tests.engine.test_cli_engine import assert_one_line_error, chatdesk
 pytest.importorskip("llama_cpp")
 pytestmark = pytest.mark.slow
 GREEDY = ("--temperature", "0", "--repeat-penalty", "1", "--max-tokens", "8")
-QUESTION = "What is the capital of France?"
+QUESTION = "What is the capital of France? Answer in one word."
 SYSTEM = ("--system", "You are a helpful assistant.")
 
 

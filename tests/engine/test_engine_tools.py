@@ -78,6 +78,9 @@ class LoadedEngine:
     def host_died(self, error: BaseException) -> None:
         raise AssertionError(error)
 
+    def recommended_sampling(self) -> dict[str, float | int]:
+        return {}
+
 
 def test_a_turn_with_tools_runs_against_the_real_engine_host(
     fresh_engine: EngineClient, tiny_model_path: Path, tmp_path: Path

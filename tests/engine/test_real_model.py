@@ -25,7 +25,7 @@ from tests.support.chat_requests import chat
 
 pytestmark = pytest.mark.slow
 GREEDY = SamplingSettings(temperature=0.0, seed=1, max_tokens=24)
-CAPITAL = [{"role": "user", "content": "What is the capital of France?"}]
+CAPITAL = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from tests.support.chat_requests import chat
 pytestmark = pytest.mark.slow
 TOLERANCE = 1e-4
 SYSTEM = "You are a helpful assistant."
-QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
+QUESTION = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
 STORY = [{"role": "user", "content": "Write a short story about a cat who finds a key."}]
 
 

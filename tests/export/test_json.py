@@ -102,6 +102,7 @@ def test_importing_twice_makes_a_copy_with_new_ids(store: Store, nasty: Conversa
     assert copy_id != nasty.id
     assert store.count_conversations() == 2
     copy = store.get_conversation(copy_id)
+    assert copy.title == f"{nasty.title} (imported copy)"  # not two identical titles
     assert [m.content for m in store.active_path(copy_id)] == [
         m.content for m in store.active_path(nasty.id)
     ]

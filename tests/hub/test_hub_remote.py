@@ -102,3 +102,28 @@ def test_unreachable_hub_is_an_offline_error(
     # (search would give up too, after huggingface_hub's own ~20 s of retries)
     with pytest.raises(OfflineError, match="cannot be reached"):
         list_repo_models("test-org/Tiny-Chat-GGUF")
+
+
+def test_an_unreachable_hub_is_said_at_once_in_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24, item 12: no internet used to cost about 17 s of retries, then
+    "([Errno -2] Name or service not known)"."""
+    import socket
+    import time
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    for attempt in (
+        lambda: search_models("qwen", endpoint=closed),
+        lambda: list_repo_models("Qwen/Qwen3-1.7B-GGUF", endpoint=closed),
+        lambda: search_models("qwen", endpoint="https://no-such-hub.invalid"),
+    ):
+        started = time.monotonic()
+        with pytest.raises(OfflineError) as raised:
+            attempt()
+        assert time.monotonic() - started < 5
+        message = str(raised.value)
+        assert message.startswith("The Hugging Face hub cannot be reached")
+        assert "Local models and the starter model still work" in message

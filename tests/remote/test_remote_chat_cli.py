@@ -17,7 +17,7 @@ def test_ask_through_a_remote_engine_records_and_continues_it(
     capsys: pytest.CaptureFixture[str], llama_server: LlamaCppServer
 ) -> None:
     assert main(["engines", "add", "local", llama_server.url]) == 0
-    question = "What is the capital of France?"
+    question = "What is the capital of France? Answer in one word."
     status = main(["ask", "--engine", "local", "starter", question, *ASK, "--stats"])
     out, err = capsys.readouterr()
     assert status == 0, err

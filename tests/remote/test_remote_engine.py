@@ -33,7 +33,7 @@ from tests.support.openai_servers import (
 
 pytestmark = pytest.mark.slow
 
-QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
+QUESTION = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
 GREEDY = SamplingSettings(temperature=0, max_tokens=12, top_k=1, repeat_penalty=1.0)
 SLOW_SERVER = 30.0  # read timeout: the shared test machine can be slow to a first token
 STALL_TIMEOUT = 8.0  # read timeout where a stall is what is tested

@@ -21,7 +21,8 @@ from chatdesk.tools.streaming import parse_reply
 
 
 def test_a_plain_openai_server_gets_only_standard_fields_and_the_rest_is_reported() -> None:
-    report = map_sampling(SamplingSettings(temperature=0.3, top_k=40, seed=7), "openai-compatible")
+    settings = SamplingSettings(temperature=0.3, top_k=40, seed=7, repeat_penalty=1.1)
+    report = map_sampling(settings, "openai-compatible")
     assert report.sent == {
         "temperature": 0.3,
         "top_p": 0.95,

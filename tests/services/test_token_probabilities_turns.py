@@ -20,7 +20,7 @@ def test_probabilities_are_stored_with_the_reply_when_on(
 ) -> None:
     app, events = real_services
     conversation = app.turns.new_conversation(settings=GREEDY)
-    plain = app.turns.send(conversation.id, "What is the capital of France?")
+    plain = app.turns.send(conversation.id, "What is the capital of France? Answer in one word.")
     assert events.run_until(lambda: plain.finished, timeout=120)
     assert app.store.token_probabilities(plain.message_id) is None  # off by default
     app.probabilities.set_alternatives(5)
@@ -57,7 +57,7 @@ def test_choosing_an_alternative_makes_a_branch_that_continues_from_it(
     app, events = real_services
     app.probabilities.set_alternatives(3)
     conversation = app.turns.new_conversation("You are a helpful assistant.", GREEDY)
-    turn = app.turns.send(conversation.id, "What is the capital of France?")
+    turn = app.turns.send(conversation.id, "What is the capital of France? Answer in one word.")
     assert events.run_until(lambda: turn.finished, timeout=120)
     reply = app.chat.message(turn.message_id)
     choices = app.store.token_probabilities(reply.id)

@@ -67,6 +67,8 @@ class ModelSpec:
     rope_freq_base: float = 10000.0
     rms_norm_eps: float = 1e-6
     write_file_type: bool = True  # general.file_type (False: readers must infer it)
+    # more header keys, e.g. (("general.sampling.temp", 0.6),): float32, uint32 or string
+    extra_metadata: tuple[tuple[str, float | int | str], ...] = ()
 
     @property
     def head_dim(self) -> int:
@@ -169,6 +171,13 @@ def _add_hparams(writer: gguf.GGUFWriter, spec: ModelSpec) -> None:
     writer.add_rope_freq_base(spec.rope_freq_base)
     writer.add_layer_norm_rms_eps(spec.rms_norm_eps)
     writer.add_vocab_size(spec.n_vocab)
+    for key, value in spec.extra_metadata:
+        if isinstance(value, str):
+            writer.add_string(key, value)
+        elif isinstance(value, int):
+            writer.add_uint32(key, value)
+        else:
+            writer.add_float32(key, value)
 
 
 def _add_tokenizer(writer: gguf.GGUFWriter, spec: ModelSpec, vocab: ByteBPEVocab) -> None:

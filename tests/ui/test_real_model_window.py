@@ -23,7 +23,7 @@ def test_the_real_model_answers_in_the_window_and_the_export_reads_like_the_chat
     panel = window.settings_panel.conversation
     panel.boxes["temperature"].setValue(0.0)
     panel.boxes["max_tokens"].setValue(32)
-    window.composer.text.setPlainText("What is the capital of France?")
+    window.composer.text.setPlainText("What is the capital of France? Answer in one word.")
     qtbot.keyClick(window.composer.text, Qt.Key.Key_Return)
     wait_for_reply(qtbot, window, timeout=120_000)
     _question, reply = window.chat.messages(window.conversation_id)

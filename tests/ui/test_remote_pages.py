@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from chatdesk.engine.types import LoadOptions
 from chatdesk.services.api_server import ApiServerService
 from chatdesk.services.remote_engines import RemoteEngineService
+from chatdesk.services.settings import SettingsService
 from chatdesk.store import Store
 from chatdesk.ui.api_server_panel import ApiServerPanel
 from chatdesk.ui.engines_page import EngineDialog, EnginesPage
@@ -91,8 +92,10 @@ def test_models_of_an_engine_are_listed(
     qtbot.waitUntil(lambda: page.models.text() == "Models: scripted-model", timeout=10000)
 
 
-def test_api_switch_shows_url_and_running_requests(qtbot: QtBot, serving: ApiServerService) -> None:
-    panel = ApiServerPanel(serving)
+def test_api_switch_shows_url_and_running_requests(
+    qtbot: QtBot, serving: ApiServerService, store: Store
+) -> None:
+    panel = ApiServerPanel(serving, SettingsService(store))
     qtbot.addWidget(panel)
     panel.port.setValue(free_port())
     panel.switch.setChecked(True)
@@ -120,9 +123,9 @@ def test_api_switch_shows_url_and_running_requests(qtbot: QtBot, serving: ApiSer
 
 
 def test_api_switch_refuses_a_network_address_without_a_key(
-    qtbot: QtBot, serving: ApiServerService
+    qtbot: QtBot, serving: ApiServerService, store: Store
 ) -> None:
-    panel = ApiServerPanel(serving)
+    panel = ApiServerPanel(serving, SettingsService(store))
     qtbot.addWidget(panel)
     panel.host.setText("0.0.0.0")
     panel.switch.setChecked(True)
@@ -130,6 +133,35 @@ def test_api_switch_refuses_a_network_address_without_a_key(
     assert "API key" in panel.state.text()
     assert not panel.switch.isChecked()
     assert not serving.running
+
+
+def test_api_switch_and_port_survive_a_restart(qtbot: QtBot, store: Store, fake_gguf: Path) -> None:
+    """Issue 24, item 9: the API server setting (port, on/off) was lost on restart."""
+    port = free_port()
+    first = ApiServerService(ScriptedEngine())
+    panel = ApiServerPanel(first, SettingsService(store))
+    qtbot.addWidget(panel)
+    panel.port.setValue(port)
+    panel.save.setChecked(True)
+    panel.switch.setChecked(True)
+    assert first.running
+    first.stop()  # the app closes
+    engine = ScriptedEngine()
+    engine.load(LoadOptions(fake_gguf)).result()
+    second = ApiServerService(engine)
+    again = ApiServerPanel(second, SettingsService(store))  # the next start
+    qtbot.addWidget(again)
+    try:
+        assert again.switch.isChecked()
+        assert again.port.value() == port
+        assert again.save.isChecked()
+        assert second.url == f"http://127.0.0.1:{port}/v1"
+        models = openai.OpenAI(base_url=second.url, api_key="x", max_retries=0).models.list()
+        assert [m.id for m in models.data] == ["scripted-model"]
+        again.switch.setChecked(False)
+        assert not SettingsService(store).api_server_config()["enabled"]
+    finally:
+        second.stop()
 
 
 def test_window_picks_a_remote_model_and_the_conversation_records_it(
@@ -158,7 +190,7 @@ def test_window_picks_a_remote_model_and_the_conversation_records_it(
     assert reply.content.startswith("Here is a small example.")
     assert reply.model_identity["engine"] == "mine"
     # ChatDesk's own API is a plain OpenAI-compatible server: top-k and friends are not sent
-    assert reply.extra["sampling_not_sent"] == ["top_k", "min_p", "repeat_penalty"]
-    assert "does not take top_k, min_p, repeat_penalty" in window.notice.label.text()
+    assert reply.extra["sampling_not_sent"] == ["top_k", "min_p"]  # no repeat penalty: 1.0
+    assert "does not take top_k, min_p;" in window.notice.label.text()
     tabs = [window.settings_panel.tabText(i) for i in range(window.settings_panel.count())]
     assert tabs[-2:] == ["Engines", "API server"]

@@ -70,13 +70,17 @@ def test_presets_apply_save_and_delete(qtbot: QtBot, make_window: MakeWindow) ->
     window = make_window(ScriptedEngine)
     panel = window.settings_panel.conversation
     names = [panel.presets.itemText(i) for i in range(panel.presets.count())]
-    assert names[:4] == ["Balanced", "Precise", "Creative", "Step by step"]
+    assert names[:5] == ["Custom", "Balanced", "Precise", "Creative", "Step by step"]
+    assert panel.presets.currentText() == "Custom"  # default settings, no prompt: no preset
     panel.presets.setCurrentText("Step by step")
     panel.apply_preset_button.click()
     stored = window.services.store.get_conversation(window.conversation_id)
     assert "step by step" in stored.system_prompt.lower()
     assert stored.settings["temperature"] == pytest.approx(0.4)
+    assert panel.presets.currentText() == "Step by step"
     panel.boxes["temperature"].setValue(1.5)
+    panel.flush()
+    assert panel.presets.currentText() == "Custom"  # changed: no longer the preset
     panel.save_preset("My poet")
     assert panel.presets.currentText() == "My poet"
     saved = window.services.settings.preset("My poet")

@@ -130,3 +130,23 @@ def test_hovering_a_token_lists_its_alternatives(qtbot: QtBot, view: TokenView) 
         "  ␣L  2.0%",
         "  ␣C  0.4%",
     ]
+
+
+def test_a_choice_the_penalties_changed_says_so(qtbot: QtBot) -> None:
+    """Issue 24, item 2: at temperature 0 a chosen token sat below others with no word why."""
+    pushed = TokenChoice(
+        8, " Lyon", 0.30, 1.0,
+        (Alternative(3, " Paris", 0.62), Alternative(8, " Lyon", 0.30)),
+        (Alternative(8, " Lyon", 1.0),),
+    )  # fmt: skip
+    view = TokenView()
+    qtbot.addWidget(view)
+    view.set_choices([PARIS, pushed])
+    view.select(0)
+    assert view.changed_note.isHidden()  # the model's favourite: nothing to explain
+    view.select(1)
+    note = view.changed_note.text()
+    assert "favourite was “ Paris” (62.0%)" in note
+    assert "penalties or a grammar changed the choice" in note
+    assert view.view_choice.currentIndex() == 1  # the distribution the choice came from
+    assert view.chart.row_texts() == ["␣Lyon 100.0%"]

@@ -48,7 +48,7 @@ def test_tokens_view_and_a_branch_from_an_alternative(
     assert widget is not None
     assert not widget.tokens_button.isVisible()  # off when it was written: nothing to show
     window.tokens.keep_action.setChecked(True)
-    ask(qtbot, window, "What is the capital of France?")
+    ask(qtbot, window, "What is the capital of France? Answer in one word.")
     reply = window.chat.messages(window.conversation_id)[-1]
     widget = window.chat_view.widget_for(reply.id)
     assert widget is not None

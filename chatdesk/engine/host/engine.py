@@ -71,7 +71,13 @@ from chatdesk.engine.types import (
     ReplyStats,
     SamplingSettings,
 )
-from chatdesk.gguf_metadata import GGUFError, GGUFMetadata, control_token_texts, validate_gguf
+from chatdesk.gguf_metadata import (
+    GGUFError,
+    GGUFMetadata,
+    control_token_texts,
+    recommended_sampling,
+    validate_gguf,
+)
 from chatdesk.tools.formats import thinking_opened_by, tool_format_for
 
 DEFAULT_BATCH = 512
@@ -236,12 +242,7 @@ class Engine:
     def _create_context(
         self, raw_model: Any, options: LoadOptions, metadata: GGUFMetadata, gpu: bool
     ) -> LoadedModel:
-        shape = memory.KVShape(
-            n_layer=int(llama_cpp.llama_model_n_layer(raw_model)),
-            n_embd=int(llama_cpp.llama_model_n_embd(raw_model)),
-            n_head=int(llama_cpp.llama_model_n_head(raw_model)),
-            n_head_kv=int(llama_cpp.llama_model_n_head_kv(raw_model)),
-        )
+        shape = kv_shape(raw_model)
         trained = metadata.context_length or int(llama_cpp.llama_model_n_ctx_train(raw_model))
         try:
             n_ctx = memory.choose_context(options.n_ctx, trained, shape, memory.available_memory())
@@ -302,6 +303,8 @@ class Engine:
             load_seconds=seconds,
             tool_format=tool_format_for(self.template[1], template_takes_tools(self.template[1])),
             thinking_open=thinking_opened_by(self.template[1]),
+            recommended_sampling=recommended_sampling(metadata),
+            kv_bytes_per_token=kv_shape(model.model).bytes_per_token,
         )
 
     def unload(self) -> None:
@@ -674,4 +677,14 @@ def reply_stats(
         drafted_tokens=outcome.drafted,
         accepted_tokens=outcome.accepted,
         **base,
+    )
+
+
+def kv_shape(raw_model: Any) -> memory.KVShape:
+    """What sizes a loaded model's KV cache per token."""
+    return memory.KVShape(
+        n_layer=int(llama_cpp.llama_model_n_layer(raw_model)),
+        n_embd=int(llama_cpp.llama_model_n_embd(raw_model)),
+        n_head=int(llama_cpp.llama_model_n_head(raw_model)),
+        n_head_kv=int(llama_cpp.llama_model_n_head_kv(raw_model)),
     )
