@@ -66,7 +66,11 @@ def bad_request(message: str) -> EngineError:
 
 
 def canonical_json(value: JSONObject, what: str) -> str:
-    """``value`` (a mapping, or JSON text of an object) as canonical JSON text."""
+    """``value`` (a mapping, or JSON text of an object) as compact JSON text.
+
+    Keys keep the order they were written in: a schema's property order is the order a
+    constrained reply writes them in (a "reasoning" field before its "answer"), so sorting
+    them would change the reply."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -75,7 +79,7 @@ def canonical_json(value: JSONObject, what: str) -> str:
     if not isinstance(value, Mapping):
         raise bad_request(f"{what} must be a JSON object, not {type(value).__name__}")
     try:
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError) as error:
         raise bad_request(f"{what} cannot be written as JSON: {error}") from None
 

@@ -40,14 +40,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatdesk.paths import data_root
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.documents_turn import ERROR_KEY
 from chatdesk.services.engine_session import ModelState
 from chatdesk.services.events import in_thread
-from chatdesk.services.model_choices import initial_model, model_choices, scan_library
 from chatdesk.services.turns import ChatError, Turn
-from chatdesk.services.types import Conversation, Message, StoreError
+from chatdesk.services.types import Message, StoreError
 from chatdesk.ui.bridge import Background, EventBridge, Throttle, TurnSignals
 from chatdesk.ui.chat_view import ChatView
 from chatdesk.ui.composer import Composer
@@ -57,7 +55,7 @@ from chatdesk.ui.file_actions import FileActions, gguf_from_urls
 from chatdesk.ui.message_widget import ElidedLabel
 from chatdesk.ui.model_picker import ModelPicker, describe_model
 from chatdesk.ui.notice_bar import NoticeBar
-from chatdesk.ui.remote_tabs import add_remote_tabs, model_label
+from chatdesk.ui.remote_tabs import add_remote_tabs
 from chatdesk.ui.rendering import MarkdownRenderer
 from chatdesk.ui.reply_format import ReplyFormatActions
 from chatdesk.ui.settings_panel import SettingsPanel
@@ -69,6 +67,7 @@ from chatdesk.ui.welcome import WelcomePage
 from chatdesk.ui.window_appearance import AppearanceMixin
 from chatdesk.ui.window_hooks import connect_new_user, first_line, model_feedback
 from chatdesk.ui.window_menus import build_menus
+from chatdesk.ui.window_models import ModelsMixin
 from chatdesk.ui.window_navigation import ConversationNavigation
 
 MIN_RENDER_INTERVAL_S = 1 / 30
@@ -79,7 +78,7 @@ APP_TITLE = "ChatDesk"  # Qt adds the application's display name to every window
 MODEL_STATUS_MIN_WIDTH = 80  # the loaded model's line (shortened, whole in its tooltip)
 
 
-class MainWindow(AppearanceMixin, QMainWindow):
+class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
     """Everything a user sees, wired to the services."""
 
     def __init__(self, services: AppServices, app: QApplication) -> None:
@@ -519,82 +518,6 @@ class MainWindow(AppearanceMixin, QMainWindow):
         self.chat_view.sync(self.chat.messages(cid))
         self._show_title()
 
-    # -- models -------------------------------------------------------------------
-    def refresh_models(self, select_initial: bool = False) -> None:
-        """Fill the model picker; at start, load the last used model (or the only one)."""
-        settings = self.services.settings
-        choices = model_choices(settings, self._library, self._remote)
-        current = self.services.engine.status.path
-        selected = initial_model(settings, choices) if select_initial else current
-        self.picker.set_choices(choices, selected)
-        self._picker_filled_for = current
-        if select_initial and selected:
-            self.load_model(selected)
-        else:
-            self._update_model_ui()
-
-    def rescan_library(self) -> None:
-        """Look for local models again, off the GUI thread."""
-        root = data_root()  # now: a test may point CHATDESK_HOME elsewhere before it runs
-        self.background.run(lambda: scan_library(root), self._library_scanned)
-        self.rescan_remote()
-
-    def rescan_remote(self) -> None:
-        """Ask every remote engine for its models, off the GUI thread."""
-        if self.services.remote_engines.engines():
-            self.background.run(self.services.remote_engines.all_models, self._remote_scanned)
-        elif self._remote:
-            self._remote_scanned({})
-
-    def _remote_scanned(self, remote: dict[str, list[str]]) -> None:
-        self._remote = remote
-        self.refresh_models()
-
-    def _library_scanned(self, library: dict[str, str]) -> None:
-        self._library = library
-        untouched = self.services.engine.status.state is ModelState.NONE
-        self.refresh_models(select_initial=untouched)
-
-    def load_model(self, path: str) -> None:
-        """Load a model file in the engine host (the window stays responsive)."""
-        if self.turns.streaming:
-            self.notice.show_notice("Stop the reply before switching models.")
-            self.refresh_models()
-            return
-        self._load_from_welcome = self.pages.currentWidget() is self.welcome
-        self.services.engine.load(path)
-        self.settings_panel.model.show_model(path)
-
-    def reload_model(self) -> None:
-        """Load the current model again (after a crash or new load settings)."""
-        path = self.services.engine.status.path or self.picker.selected_path()
-        if path:
-            self.load_model(path)
-
-    def _offer_conversation_model(self, conversation: Conversation) -> None:
-        """The conversation was written with another model that is on disk: load or offer it."""
-        path, engine = conversation.model, self.services.engine
-        remote = self.services.remote_engines.is_available(path or "")
-        if not path or path == engine.status.path or not (remote or Path(path).is_file()):
-            return
-        if engine.status.state is ModelState.LOADING or self.turns.streaming:
-            return
-        policy = self.services.settings.conversation_model_policy()
-        if policy == "always":
-            self.load_model(path)
-        elif policy == "ask" and path not in self._model_offered:
-            self._model_offered.add(path)
-            self.notice.show_notice(
-                f"This conversation was written with {model_label(path)}.",
-                "Load it",
-                lambda: self.load_model(path),
-            )
-
-    def unload_model(self) -> None:
-        """Free the model's memory."""
-        self.services.engine.unload()
-        self._update_model_ui()
-
     def open_models_dialog(self) -> None:
         """The model manager (browse, download, manage local models)."""
         from chatdesk.ui.models_dialog import ModelsDialog
@@ -603,25 +526,6 @@ class MainWindow(AppearanceMixin, QMainWindow):
         dialog.model_chosen.connect(self.load_model)
         dialog.exec()
         self.rescan_library()  # downloads, imports and deletions change the list
-
-    def show_prompt(self) -> None:
-        """The exact prompt the model would get for the open conversation."""
-        if self.conversation_id is None or not self.services.engine.ready:
-            self.notice.show_notice("Load a model to see the prompt it receives.")
-            return
-        from chatdesk.ui.prompt_viewer import PromptViewer
-
-        self.settings_panel.conversation.flush()
-        viewer, cid, background = PromptViewer(self), self.conversation_id, self.background
-        extras = self.tools.extras()  # what a send offers now (tools)
-        # the request's hooks may retrieve documents (an embedding): off the GUI thread; the
-        # engine then renders the prompt and answers through its future
-        background.run(
-            lambda: self.chat.render_prompt(cid, extras),
-            lambda future: background.when_done(future, viewer.show_prompt, viewer.show_error),
-            viewer.show_error,
-        )
-        viewer.exec()
 
     def _update_model_ui(self) -> None:
         status = self.services.engine.status
@@ -655,10 +559,24 @@ class MainWindow(AppearanceMixin, QMainWindow):
             self.model_status.setText("No model loaded")
         self._update_page()
 
-    def _update_page(self) -> None:
-        no_model = self.services.engine.status.state in (ModelState.NONE, ModelState.FAILED)
-        empty = not self.chat_view.messages
-        self.pages.setCurrentWidget(self.welcome if no_model and empty else self.chat_view)
+    def show_prompt(self) -> None:
+        """The exact prompt the model would get for the open conversation."""
+        if self.conversation_id is None or not self.services.engine.ready:
+            self.notice.show_notice("Load a model to see the prompt it receives.")
+            return
+        from chatdesk.ui.prompt_viewer import PromptViewer
+
+        self.settings_panel.conversation.flush()
+        viewer, cid, background = PromptViewer(self), self.conversation_id, self.background
+        extras = self.tools.extras()  # what a send offers now (tools)
+        # the request's hooks may retrieve documents (an embedding): off the GUI thread; the
+        # engine then renders the prompt and answers through its future
+        background.run(
+            lambda: self.chat.render_prompt(cid, extras),
+            lambda future: background.when_done(future, viewer.show_prompt, viewer.show_error),
+            viewer.show_error,
+        )
+        viewer.exec()
 
     # -- settings and appearance --------------------------------------------------
     def toggle_settings(self) -> None:

@@ -180,7 +180,7 @@ class WelcomePage(QWidget):
 
     def _installed(self, path: object) -> None:
         self._installing = False
-        self._progress.cancel()
+        self._progress.flush()  # the last step (100%) is shown, not dropped by the throttle
         self.starter_button.setEnabled(True)
         self.set_starter_offer(False)
         self.starter_installed.emit(str(path))

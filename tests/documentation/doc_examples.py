@@ -30,9 +30,10 @@ def console_commands() -> list[tuple[str, str]]:
     found = []
     for page in sorted(DOCS.rglob("*.md")):
         for block in BLOCK.findall(page.read_text("utf-8")):
+            lines = block.replace("\\\n", " ").splitlines()  # a "\" line goes on below
             found += [
                 (str(page.relative_to(DOCS)), line[2:].strip())
-                for line in block.splitlines()
+                for line in lines
                 if line.startswith("$ chatdesk ")
             ]
     return found

@@ -122,3 +122,14 @@ def test_the_engine_host_refuses_a_malformed_frame(engine: EngineClient) -> None
     assert events[0].error.code == ErrorCode.BAD_REQUEST
     assert "role must be one of" in events[0].error.message
     assert engine.status().result(30)["model"] is not None  # the host carries on
+
+
+def test_a_schema_keeps_its_property_order() -> None:
+    """A constrained reply writes properties in the schema's order ("reasoning" before
+    "answer"); the request must not sort them (issue 23 found it alphabetical)."""
+    from chatdesk.engine.request import ResponseFormat
+
+    schema = {"type": "object", "properties": {"reasoning": {}, "answer": {}, "a": {}}}
+    kept = ResponseFormat("json_schema", schema).schema_dict
+    assert kept is not None
+    assert list(kept["properties"]) == ["reasoning", "answer", "a"]

@@ -9,8 +9,10 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from chatdesk.services.app_services import AppServices
+from chatdesk.services.engine_session import ModelState
 from chatdesk.ui.app import create_window
 from chatdesk.ui.main_window import MainWindow
+from tests.support.scripted_engine import ScriptedEngine
 
 pytest.importorskip("PySide6")
 
@@ -58,7 +60,6 @@ def wait_for_reply(qtbot: QtBot, window: MainWindow, timeout: int = 20000) -> No
 
 def wait_for_model(qtbot: QtBot, window: MainWindow, timeout: int = 30000) -> None:
     """Until the model load has finished (either way)."""
-    from chatdesk.services.engine_session import ModelState
 
     qtbot.waitUntil(
         lambda: window.services.engine.status.state is not ModelState.LOADING, timeout=timeout
@@ -72,10 +73,24 @@ def starter_window(
     """A window whose engine host has loaded the real starter model."""
     pytest.importorskip("llama_cpp")
     from chatdesk.engine.client import EngineClient
-    from chatdesk.services.engine_session import ModelState
 
     window = make_window(EngineClient)
     window.load_model(str(starter_model_path))
     wait_for_model(qtbot, window, timeout=120_000)
     assert window.services.engine.status.state is ModelState.READY, window.notice.label.text()
+    return window
+
+
+@pytest.fixture
+def ready_window(
+    qtbot: QtBot,
+    make_window: Callable[..., MainWindow],
+    scripted_engine: ScriptedEngine,
+    fake_gguf: Path,
+) -> MainWindow:
+    """A window with the scripted model loaded (tests/conftest.py's scripted engine)."""
+    window = make_window(lambda: scripted_engine)
+    window.load_model(str(fake_gguf))
+    wait_for_model(qtbot, window)
+    assert window.services.engine.status.state is ModelState.READY
     return window

@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from chatdesk.services.engine_session import ModelState
 from chatdesk.store import Store
 from chatdesk.ui.main_window import MainWindow
 from chatdesk.ui.message_widget import WRITING
 from tests.support.scripted_engine import ScriptedEngine
-from tests.ui.conftest import wait_for_model, wait_for_reply
+from tests.ui.conftest import wait_for_reply
 
 MakeWindow = Callable[..., MainWindow]
-
-
-@pytest.fixture
-def ready_window(
-    qtbot: QtBot, make_window: MakeWindow, scripted_engine: ScriptedEngine, fake_gguf: Path
-) -> MainWindow:
-    window = make_window(lambda: scripted_engine)
-    window.load_model(str(fake_gguf))
-    wait_for_model(qtbot, window)
-    assert window.services.engine.status.state is ModelState.READY
-    return window
 
 
 def send(qtbot: QtBot, window: MainWindow, text: str) -> None:

@@ -22,18 +22,6 @@ from tests.ui.conftest import wait_for_model, wait_for_reply
 MakeWindow = Callable[..., MainWindow]
 
 
-@pytest.fixture
-def ready_window(
-    qtbot: QtBot, make_window: MakeWindow, scripted_engine: ScriptedEngine, fake_gguf: Path
-) -> MainWindow:
-    """A window with the scripted model loaded."""
-    window = make_window(lambda: scripted_engine)
-    window.load_model(str(fake_gguf))
-    wait_for_model(qtbot, window)
-    assert window.services.engine.status.state is ModelState.READY
-    return window
-
-
 def type_and_send(qtbot: QtBot, window: MainWindow, text: str) -> None:
     """Type into the composer and press Enter."""
     window.composer.text.setPlainText(text)

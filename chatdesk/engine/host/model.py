@@ -274,6 +274,13 @@ class LoadedModel:
         return position
 
     def _decode_chunk(self, tokens: Sequence[int], start: int, last: bool) -> None:
+        batch = self._fill_batch(tokens, start, every_logit=False)
+        batch.logits[len(tokens) - 1] = 1 if last else 0
+        self._check(llama_cpp.llama_decode(self.ctx, batch), start)
+
+    def _fill_batch(self, tokens: Sequence[int], start: int, every_logit: bool) -> Any:
+        """The reusable batch holding ``tokens`` at positions from ``start``; logits asked
+        for every one of them, or (``every_logit=False``) for none yet."""
         batch = self._batch
         batch.n_tokens = len(tokens)
         for index, token in enumerate(tokens):
@@ -281,23 +288,15 @@ class LoadedModel:
             batch.pos[index] = start + index
             batch.n_seq_id[index] = 1
             batch.seq_id[index][0] = SEQ
-            batch.logits[index] = 0
-        batch.logits[len(tokens) - 1] = 1 if last else 0
-        self._check(llama_cpp.llama_decode(self.ctx, batch), start)
+            batch.logits[index] = 1 if every_logit else 0
+        return batch
 
     def evaluate_all(self, tokens: Sequence[int], start: int) -> None:
         """Evaluate a few tokens (at most ``n_batch``) in one batch with logits for every
         one of them (speculative decoding verifies drafts this way)."""
         if self._governor is not None and self._governor.due():
             self._retune()
-        batch = self._batch
-        batch.n_tokens = len(tokens)
-        for index, token in enumerate(tokens):
-            batch.token[index] = token
-            batch.pos[index] = start + index
-            batch.n_seq_id[index] = 1
-            batch.seq_id[index][0] = SEQ
-            batch.logits[index] = 1
+        batch = self._fill_batch(tokens, start, every_logit=True)
         self._check(llama_cpp.llama_decode(self.ctx, batch), start)
 
     def batch_is_exact(self, tokens: Sequence[int], start: int) -> bool:
