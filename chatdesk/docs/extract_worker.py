@@ -87,14 +87,15 @@ class ExtractWorker:
         while True:
             left = deadline - time.monotonic()
             try:
-                line = self._lines.get(timeout=max(min(self.stall, left), 0.01))
+                if left <= 0:  # a worker that keeps talking must still stop at the limit
+                    raise queue.Empty
+                line = self._lines.get(timeout=min(self.stall, left))
             except queue.Empty:
                 self._kill()
                 stalled = left > self.stall  # quiet for too long, before the file's limit
                 seconds = self.stall if stalled else limit
-                raise ExtractionError(
-                    f"took longer than {seconds:.0f} s to read (stopped)"
-                ) from None
+                message = f"took longer than {seconds:.0f} s to read (stopped)"
+                raise ExtractionError(message) from None
             if line is _END:
                 raise self._death()
             answer = json.loads(line)

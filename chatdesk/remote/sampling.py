@@ -25,6 +25,8 @@ NEUTRAL: dict[str, Any] = {
     "frequency_penalty": 0.0,
     "ignore_eos": False,
 }
+# how the local engine host decodes, not how tokens are chosen: nothing a server needs
+ENGINE_LOCAL = frozenset({"speculative"})
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def map_sampling(sampling: SamplingSettings, dialect: str) -> SamplingReport:
     sent: dict[str, Any] = {}
     not_sent: list[str] = []
     for setting, value in sampling.to_dict().items():
-        if value is None or (setting == "stop" and not value):
+        if value is None or (setting == "stop" and not value) or setting in ENGINE_LOCAL:
             continue
         if setting == "logprobs":  # OpenAI's chat API: a switch and a count
             sent.update({"logprobs": True, "top_logprobs": value} if value else {})

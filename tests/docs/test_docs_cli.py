@@ -172,7 +172,7 @@ def test_embedding_models_are_offered(capsys: pytest.CaptureFixture[str], tmp_pa
         "chatdesk models download CompendiumLabs/bge-small-en-v1.5-gguf" in capsys.readouterr().out
     )
     assert main(["docs", "add", str(tmp_path), "-c", "x", "--embedding-model", "nope.gguf"]) == 1
-    assert "no model file nope.gguf" in capsys.readouterr().err
+    assert "no model matches 'nope.gguf'" in capsys.readouterr().err
 
 
 def test_a_malformed_embedding_entry_is_named(tmp_path: Path) -> None:

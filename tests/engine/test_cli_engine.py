@@ -174,7 +174,7 @@ def test_bench_json_compares_with_the_plain_loop(tiny_model_path: Path) -> None:
 
 
 def test_missing_model_is_one_clear_line(tmp_path: Path) -> None:
-    assert_one_line_error(chatdesk("ask", str(tmp_path / "none.gguf"), "hi"), "no model file")
+    assert_one_line_error(chatdesk("ask", str(tmp_path / "none.gguf"), "hi"), "no model matches")
 
 
 def test_truncated_model_is_one_clear_line(tmp_path: Path) -> None:

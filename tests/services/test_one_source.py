@@ -58,7 +58,9 @@ def test_sampling_defaults_have_one_source(chatdesk_home: Path) -> None:
     request = ChatCompletionRequest(model="m", messages=[{"role": "user", "content": "hi"}])
     api = request.sampling(engine.max_tokens or 1)
     services = AppServices.create(client_factory=lambda: None)  # type: ignore[arg-type,return-value]
-    window_and_cli = services.turns.new_conversation().settings
+    stored = services.turns.new_conversation().settings
+    assert stored == {}  # a new chat stores only what the user chose; the rest follows
+    window_and_cli = services.settings.effective_sampling(stored)  # what a turn then uses
     services.close()
     for name in ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens"):
         assert window_and_cli[name] == getattr(engine, name) == getattr(api, name), name

@@ -161,7 +161,7 @@ def remote(matrix_home: Path, starter_model_path: Path) -> Iterator[FaultProxy]:
 @pytest.fixture(scope="module")
 def api_panel(window: MainWindow) -> Iterator[ApiServerPanel]:
     """The API server tab's panel, over the window's services."""
-    panel = ApiServerPanel(window.services.api_server)
+    panel = ApiServerPanel(window.services.api_server, window.services.settings)
     panel.port.setValue(free_port())
     yield panel
     panel.switch.setChecked(False)
