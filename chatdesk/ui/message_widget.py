@@ -297,6 +297,7 @@ class MessageWidget(QFrame):
         old = self.token_view
         if old is not None:
             layout.removeWidget(old)
+            old.hide()  # at once: deletion waits for the event loop
             old.deleteLater()
         self.token_view = view
         if view is not None:
