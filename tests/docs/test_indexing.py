@@ -145,7 +145,8 @@ def test_background_indexing_and_the_watcher_reindex_a_changed_file(
     assert done.wait(30)
     assert job.report is not None
     assert job.error is None
-    watcher = service.watch(interval=3600)  # polled by hand below
+    watcher = service.watch(interval=3600)
+    watcher.stop()  # its thread has taken stock (its first poll) and ended: polled by hand
     watcher.poll_once()
     (library / "notes" / "new.md").write_text("The heron nests by the mill pond.\n")
     assert watcher.poll_once() == ["lib"]
