@@ -310,15 +310,14 @@ class SettingsService:
         conversation's stored settings. Values outside the limits are left out at each
         layer (a hostile header or a damaged row falls back to the layer below)."""
         merged = dict(DEFAULT_SAMPLING)
-        saved = self._store.get_setting("sampling.defaults", {}) or {}
-        for layer in (recommended or {}, saved, stored or {}):
+        for layer in (recommended or {}, self._saved_defaults(), stored or {}):
             merged.update(valid_entries(layer))
         return merged
 
     def default_sampling(self) -> dict[str, float | int]:
         """Settings a new conversation starts with: only what the user chose (their saved
         defaults); everything else follows the model that answers."""
-        return valid_entries(self._store.get_setting("sampling.defaults", {}) or {})
+        return valid_entries(self._saved_defaults())
 
     def overrides(
         self, shown: dict[str, Any], recommended: dict[str, Any] | None
@@ -333,17 +332,23 @@ class SettingsService:
     ) -> dict[str, str]:
         """Where each effective value comes from: "conversation", "your defaults", "model"
         (the model's recommendation) or "llama.cpp" (the engine's default)."""
-        saved = self._store.get_setting("sampling.defaults", {}) or {}
-        layers = (
-            ("conversation", stored),
-            ("your defaults", saved),
-            ("model", recommended),
-        )
+        layers = [
+            (name, valid_entries(layer or {}))  # each layer checked once, not once a key
+            for name, layer in (
+                ("conversation", stored),
+                ("your defaults", self._saved_defaults()),
+                ("model", recommended),
+            )
+        ]
         return {
-            key: next((name for name, layer in layers if key in valid_entries(layer or {})),
-                      "llama.cpp")
+            key: next((name for name, layer in layers if key in layer), "llama.cpp")
             for key in DEFAULT_SAMPLING
-        }  # fmt: skip
+        }
+
+    def _saved_defaults(self) -> dict[str, Any]:
+        """The user's own defaults for new chats, as stored ("Use for new chats")."""
+        saved = self._store.get_setting("sampling.defaults", {}) or {}
+        return saved if isinstance(saved, dict) else {}
 
     def set_default_sampling(self, settings: dict[str, Any]) -> None:
         """Remember settings for new conversations."""

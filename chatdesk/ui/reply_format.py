@@ -158,9 +158,7 @@ class ReplyFormatActions(QObject):
         self.feature = window.services.structured
         conversation = window.settings_panel.conversation
         self.editor = ReplyFormatEditor(conversation)
-        column = conversation.layout()
-        assert isinstance(column, QVBoxLayout)
-        column.insertWidget(column.indexOf(conversation.system_prompt) + 1, self.editor)
+        conversation.add_below_prompt(self.editor)
         self.editor.format_changed.connect(self.save_format)
         conversation.preset_applied.connect(self.apply_preset_format)
         window.bridge.turn_finished.connect(self.turn_finished)

@@ -214,6 +214,12 @@ class ConversationSettings(QWidget):
         self._show_sources()
         self._show_matching_preset(system_prompt, shown)
 
+    def add_below_prompt(self, widget: QWidget) -> None:
+        """A feature's own field, placed right under the system prompt."""
+        column = self.layout()
+        assert isinstance(column, QVBoxLayout)
+        column.insertWidget(column.indexOf(self.system_prompt) + 1, widget)
+
     def set_recommended(self, recommended: dict[str, float | int]) -> None:
         """The loaded model's own recommended sampling (shown as such where it applies)."""
         if recommended != self._recommended:

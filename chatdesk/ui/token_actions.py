@@ -101,9 +101,7 @@ class TokenActions(QObject):
         window.chat_view.tokens_toggled.connect(self.toggle_tokens)
         conversation = window.settings_panel.conversation
         self.examples = ExamplesEditor(conversation)
-        column = conversation.layout()
-        assert isinstance(column, QVBoxLayout)
-        column.insertWidget(column.indexOf(conversation.system_prompt) + 1, self.examples)
+        conversation.add_below_prompt(self.examples)
         self.examples.examples_changed.connect(self.save_examples)
         conversation.preset_applied.connect(self.apply_preset_examples)
         conversation.preset_saved.connect(self.save_preset_examples)
