@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.deep_trees import sweep_stale
 from tests.support.scripted_engine import ScriptedEngine
 from tests.support.wheels import FakeIndex
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Empty the old temporary folders pytest deletes at the end, without its recursion."""
+    factory = session.config._tmp_path_factory  # type: ignore[attr-defined]
+    sweep_stale(factory.getbasetemp().parent)
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from chatdesk.docs.extract_worker import MEMORY_BYTES
 from chatdesk.docs.indexer import Indexer
 from chatdesk.services.documents import DocumentService
 from tests.support import hostile_docs
+from tests.support.deep_trees import remove_tree
 
 REPO = Path(__file__).resolve().parents[2]
 MEASURED = (
@@ -61,10 +63,18 @@ def failures_in(output: str) -> dict[str, str]:
     return {Path(line[8:].split(": ", 1)[0]).name: line.split(": ", 2)[-1] for line in lines}
 
 
-def test_each_bad_file_is_listed_and_the_rest_indexed(
-    tmp_path: Path, chatdesk_home: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def hostile_library(tmp_path: Path) -> Iterator[Path]:
+    """Every hostile kind in one folder; its 1,500-deep chain is removed without recursion."""
     folder = hostile_docs.hostile_library(tmp_path, bombs=False)
+    yield folder
+    remove_tree(folder / "nest")
+
+
+def test_each_bad_file_is_listed_and_the_rest_indexed(
+    hostile_library: Path, tmp_path: Path, chatdesk_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = hostile_library
     named = hostile_docs.special_files(tmp_path / "special")
     args = ["docs", "add", str(folder), *map(str, named.values()), "-c", "hostile"]
     assert main(args) == 0
