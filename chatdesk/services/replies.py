@@ -131,4 +131,6 @@ def stats_to_dict(stats: ReplyStats | None) -> dict[str, Any]:
         "time_to_first_token_ms": None if ttft is None else round(ttft * 1000, 1),
         "tokens_per_second": round(stats.decode_tokens_per_second, 2),
         "finish_reason": stats.finish_reason,
+        "drafted_tokens": stats.drafted_tokens,
+        "accepted_tokens": stats.accepted_tokens,
     }

@@ -20,9 +20,11 @@ from chatdesk.store.processes import is_live_here, mark_live, process_alive
 MESSAGE_COLUMNS = (
     "id, conversation_id, parent_id, role, content, status, created_at, model, settings, "
     "prompt_tokens, completion_tokens, time_to_first_token_ms, tokens_per_second, finish_reason, "
-    "n_ctx, dropped_messages, error, extra, model_identity, tool_calls, tool_call_id"
+    "n_ctx, dropped_messages, error, extra, model_identity, tool_calls, tool_call_id, "
+    "drafted_tokens, accepted_tokens"
 )
-INTEGER_STATS = ("prompt_tokens", "completion_tokens")
+INTEGER_STATS = ("prompt_tokens", "completion_tokens", "drafted_tokens", "accepted_tokens")
+LATER_STATS = ("drafted_tokens", "accepted_tokens")  # columns added after the others (0011)
 FLOAT_STATS = ("time_to_first_token_ms", "tokens_per_second")
 
 
@@ -164,15 +166,16 @@ class MessagesMixin(StoreBase):
         """Store a Message exactly as given (id, parent, dates, stats); used by import."""
         m = message
         stats = check_stats({name: getattr(m, name) for name in STAT_FIELDS})
+        later = [stats.pop(name) for name in LATER_STATS]
         streaming = check_status(m.status) == "streaming"
         self._write(
-            f"INSERT INTO messages ({MESSAGE_COLUMNS}, writer_pid) VALUES ({', '.join('?' * 22)})",
+            f"INSERT INTO messages ({MESSAGE_COLUMNS}, writer_pid) VALUES ({', '.join('?' * 24)})",
             [m.id, m.conversation_id, m.parent_id, check_role(m.role),
              check_content(m.content), m.status, m.created_at, m.model,
              dump_json(m.settings), *stats.values(), check_count(m.n_ctx),
              check_count(m.dropped_messages), m.error, dump_json(m.extra),
              dump_json(m.model_identity), dump_tool_calls(m.tool_calls), m.tool_call_id,
-             os.getpid() if streaming else None],
+             *later, os.getpid() if streaming else None],
         )  # fmt: skip
         mark_live(m.id, streaming, self)
 

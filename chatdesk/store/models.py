@@ -20,6 +20,8 @@ STAT_FIELDS = (
     "time_to_first_token_ms",
     "tokens_per_second",
     "finish_reason",
+    "drafted_tokens",
+    "accepted_tokens",
 )
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -96,6 +98,8 @@ class Message:
     model_identity: dict[str, Any] = field(default_factory=dict, hash=False)
     tool_calls: list[dict[str, Any]] | None = field(default=None, hash=False)
     tool_call_id: str | None = None
+    drafted_tokens: int | None = None  # speculative decoding: tokens drafted and verified (0011)
+    accepted_tokens: int | None = None  # of those, how many the model kept
 
 
 @dataclass(frozen=True)

@@ -342,6 +342,17 @@ def create_attached_collections(db: Database) -> None:
     db.execute("DELETE FROM app_settings WHERE key = ?", [ATTACHED_SETTING])
 
 
+@MIGRATIONS(name="0011_issue25_speculative_figures")
+def add_speculative_figures(db: Database) -> None:
+    """How many tokens speculative decoding drafted for a reply and how many the model kept
+    (NULL for replies written before, or by an engine that does not draft)."""
+    run_statements(
+        db,
+        "ALTER TABLE messages ADD COLUMN drafted_tokens INTEGER",
+        "ALTER TABLE messages ADD COLUMN accepted_tokens INTEGER",
+    )
+
+
 def known_migration_names(migrations: Migrations = MIGRATIONS) -> list[str]:
     """Names of every migration this ChatDesk knows, in order."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]

@@ -46,6 +46,8 @@ def status_text(message: Message, note: ContextNote | None) -> str:
         parts.append(f"first token {message.time_to_first_token_ms:.0f} ms")
     if message.completion_tokens:
         parts.append(f"{message.completion_tokens} tokens")
+    if message.drafted_tokens:  # speculative decoding (issue 25)
+        parts.append(f"drafted {message.drafted_tokens}, accepted {message.accepted_tokens or 0}")
     if message.finish_reason == "length":
         parts.append("stopped at the max tokens limit")
     if message.status == "interrupted":

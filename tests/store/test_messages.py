@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -233,3 +234,19 @@ def test_messages_lists_the_whole_tree_in_creation_order(store: Store, chat: Con
     store.append_message(chat.id, "assistant", "a1")
     store.append_message(chat.id, "assistant", "a2", parent_id=user.id)
     assert contents(store.messages(chat.id)) == ["q", "a1", "a2"]
+
+
+def test_a_reply_keeps_what_speculative_decoding_drafted_and_kept(
+    store: Store, chat: Conversation
+) -> None:
+    store.append_message(chat.id, "user", "rewrite this")
+    reply = store.append_message(chat.id, "assistant", "", status="streaming")
+    stats = {"completion_tokens": 90, "drafted_tokens": 40, "accepted_tokens": 31}
+    store.update_message(reply.id, content="done", status="complete", stats=stats)
+    final = store.get_message(reply.id)
+    assert (final.drafted_tokens, final.accepted_tokens) == (40, 31)
+    copy = replace(final, id="copy-of-reply", parent_id=None)
+    store.insert_message(copy)
+    assert store.get_message("copy-of-reply").accepted_tokens == 31
+    with pytest.raises(InvalidValueError):
+        store.update_message(reply.id, stats={"drafted_tokens": -1})

@@ -30,3 +30,10 @@ def test_prompt_progress_reads_naturally() -> None:
     assert prompt_progress_text(1024, 3000, 11.6) == (
         "Reading the conversation: 1,024 of 3,000 tokens, about 12 s left"
     )
+
+
+def test_the_figures_say_what_speculative_decoding_drafted_and_kept() -> None:
+    done = dataclasses.replace(REPLY, status="complete", finish_reason="stop", completion_tokens=90)
+    assert "drafted" not in status_text(done, None)
+    drafted = dataclasses.replace(done, drafted_tokens=40, accepted_tokens=31)
+    assert status_text(drafted, None) == "90 tokens · drafted 40, accepted 31"

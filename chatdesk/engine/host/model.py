@@ -58,22 +58,23 @@ def cpu_has_amx() -> bool:
     return "AMX_INT8 = 1" in info
 
 
-def model_params(n_gpu_layers: int) -> llama_cpp.llama_model_params:
-    """Model parameters; llama.cpp's "extra" CPU weight layouts off where AMX is present.
+def model_params(n_gpu_layers: int, repack: bool = True) -> llama_cpp.llama_model_params:
+    """Model parameters; llama.cpp's "extra" CPU weight layouts (repacked weights) off when
+    ``repack`` is False, and always where AMX is present.
 
     Measured here: with the AMX layout every Q8_0 model crashes llama.cpp (SIGSEGV in the
     first llama_decode, plain llama-cpp-python included); the plain CPU layout works.
     """
     params = llama_cpp.llama_model_default_params()
     params.n_gpu_layers = n_gpu_layers
-    if cpu_has_amx():
+    if not repack or cpu_has_amx():
         params.use_extra_bufts = False
     return params
 
 
-def open_model(path: str, n_gpu_layers: int) -> ctypes.c_void_p:
+def open_model(path: str, n_gpu_layers: int, repack: bool = True) -> ctypes.c_void_p:
     """llama_model_load_from_file, raising ``LoadFailed`` on NULL."""
-    params = model_params(n_gpu_layers)
+    params = model_params(n_gpu_layers, repack)
     model = llama_cpp.llama_model_load_from_file(os.fsencode(path), params)
     if not model:
         raise LoadFailed("llama.cpp could not load the model")
