@@ -40,7 +40,7 @@ from chatdesk.cli.bench_runs import (
     measure_reference,
 )
 from chatdesk.cli.bench_switch import measure_switch_back
-from chatdesk.cli.bench_tasks import TASKS, print_speculative, speculative_result, task, task_rounds
+from chatdesk.cli.bench_tasks import TASKS, print_speculative, task, task_result
 from chatdesk.cli.errors import CLIError
 from chatdesk.cli.llama_bench import (
     LlamaBenchError,
@@ -78,6 +78,11 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
         "--task",
         choices=TASKS,
         help="also measure speculative decoding on this task, with against without",
+    )
+    bench.add_argument(
+        "--speculation",
+        choices=("auto", "always"),
+        help="--task: the host's choice (auto, default) or speculate wherever it is exact",
     )
     bench.add_argument(
         "--switch-back",
@@ -208,7 +213,7 @@ def run_bench(args: argparse.Namespace) -> int:
     runs = run_rounds(plan, args.repeats, binary, quiet=args.json)
     result = result_of(plan, runs, binary)
     if args.task:
-        result["speculative"] = measure_task(plan, args.task, args.repeats)
+        result["speculative"] = measure_task(plan, args.task, args.repeats, args.speculation)
     if args.switch_back:
         result.update(with_host(plan, measure_switch_back))
     if args.json:
@@ -222,19 +227,25 @@ def run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def measure_task(plan: BenchPlan, name: str, repeats: int) -> dict[str, Any]:
+def measure_task(
+    plan: BenchPlan, name: str, repeats: int, speculation: str | None = None
+) -> dict[str, Any]:
     """Speculative decoding on task ``name``: one host, interleaved rounds off and on."""
     job = task(name, plan.tokens)
-    return with_host(
-        plan, lambda client: speculative_result(name, task_rounds(client, job, repeats))
-    )
+    return with_host(plan, lambda client: task_result(client, name, job, repeats), speculation)
 
 
-def with_host(plan: BenchPlan, measure: Callable[[EngineClient], dict[str, Any]]) -> dict[str, Any]:
+def with_host(
+    plan: BenchPlan,
+    measure: Callable[[EngineClient], dict[str, Any]],
+    speculation: str | None = None,
+) -> dict[str, Any]:
     """``measure`` run against a fresh host with the plan's model loaded."""
     client = EngineClient(auto_reload=False)
     try:
-        options = LoadOptions(plan.model, n_ctx=TASK_CONTEXT, n_threads=plan.threads)
+        options = LoadOptions(
+            plan.model, n_ctx=TASK_CONTEXT, n_threads=plan.threads, speculation=speculation
+        )
         client.load(replace(options, n_gpu_layers=plan.gpu_layers)).result()
         return measure(client)
     except EngineError as error:

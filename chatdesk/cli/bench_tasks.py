@@ -124,8 +124,11 @@ def task_rounds(client: EngineClient, job: Task, repeats: int) -> dict[bool, lis
     return runs
 
 
-def speculative_result(name: str, runs: dict[bool, list[ReplyStats]]) -> dict[str, Any]:
-    """``speculative: {task, ratio, drafted, accepted, ...}`` for ``--json``."""
+def speculative_result(
+    name: str, runs: dict[bool, list[ReplyStats]], gate: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``speculative: {task, ratio, drafted, accepted, ...}`` for ``--json``; ``gate`` is
+    what the host found about the model (its status' ``speculation``: exact, batch cost)."""
     rates = {side: [s.decode_tokens_per_second for s in items] for side, items in runs.items()}
     with_, without = statistics.median(rates[True]), statistics.median(rates[False])
     last = runs[True][-1]
@@ -140,7 +143,25 @@ def speculative_result(name: str, runs: dict[bool, list[ReplyStats]]) -> dict[st
         "spread": [min(rates[True]), max(rates[True])],
         "plain_spread": [min(rates[False]), max(rates[False])],
         "repeats": len(rates[True]),
+        "gate": gate,
     }
+
+
+def gate_text(gate: dict[str, Any] | None) -> str:
+    """Why a model did or did not speculate, for people."""
+    if not gate:
+        return ""
+    slope = gate.get("batch_slope")
+    cost = f", a batch token costs {slope:.2f} of one alone" if slope is not None else ""
+    return (
+        f" (speculation {gate.get('mode')}: on={gate.get('on')}, exact={gate.get('exact')}{cost})"
+    )
+
+
+def task_result(client: EngineClient, name: str, job: Task, repeats: int) -> dict[str, Any]:
+    """Interleaved rounds of one task on a loaded host; its ``speculative`` figures."""
+    runs = task_rounds(client, job, repeats)
+    return speculative_result(name, runs, client.status().result().get("speculation"))
 
 
 def print_speculative(result: dict[str, Any]) -> None:
@@ -151,6 +172,6 @@ def print_speculative(result: dict[str, Any]) -> None:
         f"{result['plain_tokens_per_second']:.1f} without "
         f"({result['plain_spread'][0]:.1f}-{result['plain_spread'][1]:.1f}): "
         f"ratio {result['ratio']:.2f}; drafted {result['drafted']}, accepted "
-        f"{result['accepted']} of {result['generated']} generated",
+        f"{result['accepted']} of {result['generated']} generated{gate_text(result['gate'])}",
         flush=True,
     )

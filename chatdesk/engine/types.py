@@ -44,9 +44,11 @@ class LoadOptions(_JSONData):
     n_gpu_layers: int | None = None  # default: all layers with a GPU backend, else 0; -1 = all
     n_threads: int | None = None  # default: one per physical core (engine/threads.py)
     n_batch: int | None = None  # prompt-processing batch size, default 512
+    n_ubatch: int | None = None  # micro-batch (one graph run) within it, default = n_batch
     flash_attn: bool | None = None  # default: llama.cpp decides (on where supported)
     chat_template: str | None = None  # override: a built-in template name or Jinja text
     state_cache_mb: int | None = None  # RAM for saved conversation KV states, default 1024
+    speculation: str | None = None  # "auto" (default: where it pays), "always" (where exact), "off"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the path as a string)."""

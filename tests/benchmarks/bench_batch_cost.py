@@ -68,8 +68,9 @@ def exactness(model: LoadedModel, prompt: list[int], depth: int) -> dict[str, bo
 def measure(path: str, threads: int, args: argparse.Namespace) -> dict[str, Any]:
     """Timings and exactness for one model at one thread count."""
     raw = open_model(path, 0, repack=not args.no_repack)
-    params = ContextParams(n_ctx=2048, n_batch=512, n_threads=threads, n_threads_batch=threads,
-                           flash_attn=True)  # fmt: skip
+    params = ContextParams(
+        n_ctx=2048, n_batch=512, n_threads=threads, n_threads_batch=threads, flash_attn=True
+    )
     model = LoadedModel(raw, params)
     try:
         prompt = model.tokenize(TEXT, add_special=True)[:300]
@@ -90,14 +91,20 @@ def measure(path: str, threads: int, args: argparse.Namespace) -> dict[str, Any]
         rows = {}
         for k in sizes:
             ms = statistics.median(every[k]) * 1000
-            row = {"ms": ms, "spread": [min(every[k]) * 1000, max(every[k]) * 1000],
-                   "cost": ms / (single * 1000)}  # fmt: skip
+            row = {
+                "ms": ms,
+                "spread": [min(every[k]) * 1000, max(every[k]) * 1000],
+                "cost": ms / (single * 1000),
+            }
             if last[k]:
                 row["last_only_cost"] = statistics.median(last[k]) / single
             rows[k] = row
             extra = f"  last-only {row['last_only_cost']:.2f}" if last[k] else ""
-            print(f"  k={k:2d} {ms:7.2f} ms ({row['spread'][0]:.2f}-{row['spread'][1]:.2f})"
-                  f"  cost {row['cost']:.2f}{extra}", flush=True)  # fmt: skip
+            print(
+                f"  k={k:2d} {ms:7.2f} ms ({row['spread'][0]:.2f}-{row['spread'][1]:.2f})"
+                f"  cost {row['cost']:.2f}{extra}",
+                flush=True,
+            )
         return {"threads": threads, "exact": exact, "rows": rows}
     finally:
         model.close()

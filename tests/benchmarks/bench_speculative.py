@@ -25,13 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from chatdesk.cli.bench_tasks import (
-    TASKS,
-    print_speculative,
-    speculative_result,
-    task,
-    task_rounds,
-)
+from chatdesk.cli.bench_tasks import TASKS, print_speculative, task, task_result
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import LoadOptions
 from tests.support.real_model import GEMMA_270M, STARTER, starter_model
@@ -47,13 +41,14 @@ def model_figures(name: str, args: argparse.Namespace) -> dict[str, Any]:
         return {}
     client = EngineClient(auto_reload=False)
     try:
-        client.load(LoadOptions(path, n_ctx=4096, n_threads=args.threads)).result(timeout=300)
+        options = LoadOptions(
+            path, n_ctx=4096, n_threads=args.threads, speculation=args.speculation
+        )
+        client.load(options).result(timeout=300)
         figures = {}
         for task_name in args.tasks.split(","):
             job = task(task_name, args.tokens)
-            figures[task_name] = speculative_result(
-                task_name, task_rounds(client, job, args.repeats)
-            )
+            figures[task_name] = task_result(client, task_name, job, args.repeats)
             print(f"{name}: ", end="")
             print_speculative(figures[task_name])
         return figures
@@ -68,6 +63,7 @@ def main() -> None:
     parser.add_argument("--models", default="starter,gemma")
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--speculation", choices=("auto", "always"), default="auto")
     args = parser.parse_args()
     result = {"loadavg_before": os.getloadavg(), "repeats": args.repeats, "tokens": args.tokens}
     for name in args.models.split(","):

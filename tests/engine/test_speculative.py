@@ -8,6 +8,7 @@ probabilities, and the reply's figures say how many tokens were drafted and kept
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,12 +17,13 @@ import pytest
 from chatdesk.engine.client import EngineClient, ReplyStream
 from chatdesk.engine.host.speculative import (
     DRAFT_MAX,
+    MAX_PAYING_SLOPE,
     RETRY_EVERY,
     DraftPolicy,
     NgramDrafter,
     Speculator,
 )
-from chatdesk.engine.types import LoadOptions, SamplingSettings
+from chatdesk.engine.types import EngineError, LoadOptions, SamplingSettings
 from tests.support.chat_requests import chat
 
 PASSAGE = (
@@ -83,14 +85,27 @@ def test_a_stopped_policy_retries_a_small_draft_now_and_then() -> None:
 
 def test_the_speculator_indexes_the_reply_as_it_grows() -> None:
     speculator = Speculator([5, 6, 7, 8, 9])
-    assert speculator.propose(4) == []
+    assert speculator.propose(4, 5) == []
     speculator.append(5)
     speculator.append(6)
-    assert speculator.propose(4)[:1] == [7]
-    assert speculator.propose(0) == []
+    assert speculator.propose(4, 7)[:1] == [7]
+    assert speculator.propose(0, 7) == []
 
 
 # -- the decode loop with the real model ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def speculating(starter_model_path: Path) -> Iterator[EngineClient]:
+    """The starter model loaded to speculate wherever that is exact ("always"): by default
+    ("auto") the host speculates only where its measured batch cost can pay, which a busy
+    2-core machine does not (see ``SpeculationGate``), and these tests check exactness."""
+    pytest.importorskip("llama_cpp")
+    client = EngineClient()
+    options = LoadOptions(starter_model_path, n_ctx=2048, n_threads=1, speculation="always")
+    client.load(options).result(timeout=300)
+    yield client
+    client.close()
 
 
 def generate(engine: EngineClient, settings: SamplingSettings) -> ReplyStream:
@@ -110,9 +125,9 @@ def both_ways(engine: EngineClient, settings: SamplingSettings) -> tuple[ReplySt
 
 
 @pytest.mark.slow
-def test_greedy_replies_are_identical_token_for_token(starter_engine: EngineClient) -> None:
+def test_greedy_replies_are_identical_token_for_token(speculating: EngineClient) -> None:
     settings = SamplingSettings(temperature=0.0, max_tokens=96, logprobs=1)
-    plain, fast = both_ways(starter_engine, settings)
+    plain, fast = both_ways(speculating, settings)
     assert [c.token for c in fast.choices] == [c.token for c in plain.choices]
     assert fast.text == plain.text
     assert PASSAGE[:40] in fast.text  # the model did copy the passage: drafts had work
@@ -125,8 +140,8 @@ def test_greedy_replies_are_identical_token_for_token(starter_engine: EngineClie
 
 
 @pytest.mark.slow
-def test_greedy_text_without_probabilities_is_identical(starter_engine: EngineClient) -> None:
-    plain, fast = both_ways(starter_engine, SamplingSettings(temperature=0.0, max_tokens=96))
+def test_greedy_text_without_probabilities_is_identical(speculating: EngineClient) -> None:
+    plain, fast = both_ways(speculating, SamplingSettings(temperature=0.0, max_tokens=96))
     assert fast.text == plain.text
     assert fast.wait().generated_tokens == plain.wait().generated_tokens
     assert fast.wait().accepted_tokens > 20
@@ -134,23 +149,23 @@ def test_greedy_text_without_probabilities_is_identical(starter_engine: EngineCl
 
 @pytest.mark.slow
 def test_a_sampled_reply_is_the_one_plain_decoding_draws_with_the_same_seed(
-    starter_engine: EngineClient,
+    speculating: EngineClient,
 ) -> None:
     settings = SamplingSettings(temperature=0.7, seed=42, max_tokens=80, logprobs=2)
-    plain, fast = both_ways(starter_engine, settings)
+    plain, fast = both_ways(speculating, settings)
     assert [c.token for c in fast.choices] == [c.token for c in plain.choices]
     assert fast.wait().drafted_tokens > 0
 
 
 @pytest.mark.slow
 def test_stop_strings_and_the_length_limit_end_a_verified_draft_exactly(
-    starter_engine: EngineClient,
+    speculating: EngineClient,
 ) -> None:
     for settings in (
         SamplingSettings(temperature=0.0, max_tokens=37),
         SamplingSettings(temperature=0.0, max_tokens=200, stop=("three weeks",)),
     ):
-        plain, fast = both_ways(starter_engine, settings)
+        plain, fast = both_ways(speculating, settings)
         assert fast.text == plain.text
         assert fast.wait().finish_reason == plain.wait().finish_reason
         assert fast.wait().generated_tokens == plain.wait().generated_tokens
@@ -158,12 +173,12 @@ def test_stop_strings_and_the_length_limit_end_a_verified_draft_exactly(
 
 @pytest.mark.slow
 def test_the_next_turn_reuses_the_cache_after_a_speculative_reply(
-    starter_engine: EngineClient,
+    speculating: EngineClient,
 ) -> None:
-    first = generate(starter_engine, SamplingSettings(temperature=0.0, max_tokens=64))
+    first = generate(speculating, SamplingSettings(temperature=0.0, max_tokens=64))
     follow = [*REWRITE, {"role": "assistant", "content": first.text}]
     follow.append({"role": "user", "content": "Thanks."})
-    stream = starter_engine.generate(
+    stream = speculating.generate(
         chat(follow, sampling=SamplingSettings(temperature=0.0, max_tokens=4))
     )
     stats = stream.wait(timeout=120)
@@ -183,3 +198,40 @@ def test_a_model_whose_batches_differ_is_decoded_plainly(gemma_model_path: Path)
         assert fast.wait().drafted_tokens == 0
     finally:
         client.close()
+
+
+@pytest.mark.slow
+def test_by_default_the_host_measures_whether_speculation_can_pay(
+    starter_engine: EngineClient,
+) -> None:
+    """ "auto": the first speculative reply checks exactness and what a batch costs; the
+    status says what was found, and drafting happens only where the cost allows it."""
+    stream = generate(starter_engine, SamplingSettings(temperature=0.0, max_tokens=48))
+    found = starter_engine.status().result()["speculation"]
+    assert found["mode"] == "auto"
+    assert found["exact"] is True
+    assert found["batch_slope"] > 0
+    assert found["on"] == (found["batch_slope"] <= MAX_PAYING_SLOPE)
+    if not found["on"]:
+        assert stream.wait().drafted_tokens == 0
+
+
+def test_an_unknown_speculation_mode_is_refused(fresh_engine: EngineClient, tmp_path: Path) -> None:
+    with pytest.raises(EngineError, match="speculation must be one of auto, always, off"):
+        fresh_engine.load(LoadOptions(tmp_path / "x.gguf", speculation="fast")).result(timeout=60)
+
+
+def test_the_model_check_runs_once_before_the_first_drafts_and_can_turn_drafting_off() -> None:
+    asked: list[int] = []
+
+    def refuse(position: int) -> float | None:
+        asked.append(position)
+        return None
+
+    speculator = Speculator([5, 6, 7, 8, 9, 5, 6], check=refuse)
+    assert speculator.propose(4, 7) == []
+    assert speculator.propose(4, 7) == []
+    assert asked == [7]  # once, at the position the drafts would have gone to
+    agreeing = Speculator([5, 6, 7, 8, 9, 5, 6], check=lambda _position: 0.2)
+    assert agreeing.propose(4, 7)[:1] == [7]
+    assert agreeing.policy.slope == 0.2

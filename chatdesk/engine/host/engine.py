@@ -48,7 +48,12 @@ from chatdesk.engine.host.probabilities import ProbabilityProbe, WireChoice
 from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
 from chatdesk.engine.host.prompting import PromptBuilder, PromptError, cut_after_reply
 from chatdesk.engine.host.sampling import GrammarError, SamplerChain, resolve_seed
-from chatdesk.engine.host.speculative import Speculator
+from chatdesk.engine.host.speculative import (
+    DRAFT_MAX,
+    SPECULATION_MODES,
+    SpeculationGate,
+    Speculator,
+)
 from chatdesk.engine.host.state_cache import DiskStates
 from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.templates import (
@@ -83,7 +88,8 @@ from chatdesk.tools.formats import thinking_opened_by, tool_format_for
 DEFAULT_BATCH = 512
 PROGRESS_MIN_TOKENS = 64  # shorter prompts are evaluated too fast to need progress
 GPU_PROMPT_CHUNK = 128  # no abort callback on GPU backends: small chunks keep cancel quick
-EXACT_CHECK_TOKENS = 5  # a batch of 5: llama.cpp's 4-row batch kernels plus a single row
+EXACT_CHECK_TOKENS = DRAFT_MAX + 1  # the largest verification batch (Gemma 3 270M without
+# repacked weights gave exact logits in batches of 2 and 5 but not of 8 to 16)
 DEFAULT_STATE_CACHE_MB = 1024
 DISK_STATE_BYTES = 4 * 1024**3  # conversation KV states kept under the cache folder
 
@@ -157,7 +163,7 @@ class Engine:
         self.cache: PromptCache | None = None
         self.prompts: PromptBuilder | None = None
         self.last_load_error: str | None = None
-        self.exact_batches: bool | None = None  # checked at the first speculative reply
+        self.speculation = SpeculationGate()  # checked at the first speculative reply
         self.capabilities = local_capabilities(takes_tools=True)  # before a load: at best
         self.busy = False
         llama_cpp.llama_backend_init()
@@ -171,6 +177,7 @@ class Engine:
         anything is freed: the loaded model stays loaded (error code ``invalid_model``)."""
         started = time.perf_counter()
         try:
+            check_speculation_mode(options.speculation)
             metadata = self._validate(Path(options.path))
         except EngineFailure as failure:
             self.last_load_error = str(failure)
@@ -207,7 +214,9 @@ class Engine:
             raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
         model = self._create_context(raw_model, options, metadata, gpu is not None)
         self.model, self.metadata, self.template = model, metadata, template
-        self.exact_batches = False if uses_repacked_weights(self.log) else None
+        self.speculation = SpeculationGate(
+            options.speculation or "auto", repacked=uses_repacked_weights(self.log)
+        )
         self.prompts = PromptBuilder(
             model,
             template[0],
@@ -256,6 +265,7 @@ class Engine:
         params = ContextParams(
             n_ctx=n_ctx,
             n_batch=min(options.n_batch or DEFAULT_BATCH, n_ctx),
+            n_ubatch=options.n_ubatch,
             n_threads=options.n_threads or threads,
             n_threads_batch=options.n_threads or batch_threads,
             flash_attn=cpu_flash_attn(options.flash_attn, gpu),
@@ -464,8 +474,6 @@ class Engine:
             "seed": seed,
             "n_ctx": model.n_ctx,
         }
-        if settings.speculative and self.exact_batches is None:
-            self.exact_batches = self._check_batches(plan)
         try:
             position = self._evaluate_prompt(plan, job.cancel, job.on_progress)
         except DecodeCancelled:
@@ -559,7 +567,7 @@ class Engine:
                 stop_at_eog=not settings.ignore_eos,
                 probe=probe,
                 draw=checker.sample if checker else None,
-                speculator=Speculator(prompt) if self._speculates(settings) else None,
+                speculator=self._speculator(settings, prompt),
             )
         finally:
             if checker is not None:
@@ -568,23 +576,34 @@ class Engine:
         self._require_cache().record_reply(outcome.evaluated)
         return outcome
 
-    def _speculates(self, settings: SamplingSettings) -> bool:
-        """Speculative decoding only where verifying drafts in a batch gives exactly the
-        logits plain decoding gives (checked once per loaded model: ``_check_batches``)."""
-        return settings.speculative and self.exact_batches is True
+    def _speculator(self, settings: SamplingSettings, prompt: list[int]) -> Speculator | None:
+        """A drafter for this reply where speculative decoding is on for it and the loaded
+        model passed (or has yet to take) the once-per-model check (``_check_batches``)."""
+        gate = self.speculation
+        if not settings.speculative or gate.on is False:
+            return None
+        probe = prompt[-EXACT_CHECK_TOKENS:]
+        check = None if gate.on else functools.partial(self._check_batches, probe)
+        return Speculator(prompt, gate.slope, check)
 
-    def _check_batches(self, plan: PreparedPrompt) -> bool | None:
-        """Once per model, before the first speculative reply's prompt: do a batch and
-        single tokens give the same logits here? (None: no room to check this time.)"""
-        model, cache = self._require_model(), self._require_cache()
-        probe = plan.tokens[:EXACT_CHECK_TOKENS]
-        if len(probe) < EXACT_CHECK_TOKENS or plan.keep + len(probe) >= model.n_ctx:
+    def _check_batches(self, probe: list[int], position: int) -> float | None:
+        """Once per model, when a reply first has drafts to verify (so a reply that never
+        drafts never pays it, and it is not part of the prompt's time): do a batch and
+        single tokens give the same logits here, and what does a batch cost? Evaluated at
+        the free positions from ``position`` and removed again. False also when there is
+        no room this time (then the next reply checks). The measured slope where
+        speculation is on, else None."""
+        model, gate = self._require_model(), self.speculation
+        if len(probe) < EXACT_CHECK_TOKENS or position + len(probe) >= model.n_ctx:
             return None
         try:
-            return model.batch_is_exact(probe, plan.keep)
-        except (DecodeFailed, DecodeCancelled):
-            cache.forget_after(plan.keep)
-            return False
+            check = model.check_batches(probe, position, repeats=2)
+        except DecodeFailed:
+            model.truncate(position)
+            gate.on = False
+            return None
+        gate.judge(check.exact, check.slope)
+        return gate.slope if gate.on else None
 
     # -- status ---------------------------------------------------------------------------
 
@@ -601,7 +620,17 @@ class Engine:
             "rss_bytes": memory.resident_memory(),
             "threads": self.model.threads if self.model else None,  # the governor's latest
             "last_load_error": self.last_load_error,
+            "speculation": self.speculation.describe(),
         }
+
+
+def check_speculation_mode(mode: str | None) -> None:
+    """Refuse an unknown ``LoadOptions.speculation`` before anything is loaded or freed."""
+    if mode is not None and mode not in SPECULATION_MODES:
+        raise EngineFailure(
+            ErrorCode.BAD_REQUEST,
+            f"speculation must be one of {', '.join(SPECULATION_MODES)}, not {mode!r}",
+        )
 
 
 def uses_repacked_weights(log: LlamaLog) -> bool:

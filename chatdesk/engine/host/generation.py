@@ -156,7 +156,7 @@ def _step(reply: _Reply, token: int) -> int | None:
     """Evaluate ``token`` (and any drafts after it); the next token to hand on, or None
     when the reply ended inside a verified draft."""
     speculator = reply.speculator
-    drafts = speculator.propose(reply.room() - 1) if speculator is not None else []
+    drafts = speculator.propose(reply.room() - 1, reply.position) if speculator else []
     started = time.perf_counter()
     if not drafts:
         reply.model.evaluate_one(token, reply.position)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import ctypes
 import os
+import statistics
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +43,21 @@ class LoadFailed(Exception):
 
 
 @dataclass(frozen=True)
+class BatchCheck:
+    """Whether a batch of ``size`` tokens gives exactly the logits of single evaluations,
+    and its cost in single evaluations (``cost``; ``size`` would mean no gain at all)."""
+
+    exact: bool
+    size: int
+    cost: float
+
+    @property
+    def slope(self) -> float:
+        """The cost of each token beyond the first, in single evaluations."""
+        return max(self.cost - 1.0, 0.0) / max(self.size - 1, 1)
+
+
+@dataclass(frozen=True)
 class ContextParams:
     """How the context is created."""
 
@@ -50,6 +67,7 @@ class ContextParams:
     n_threads_batch: int
     flash_attn: bool | None
     adaptive_threads: bool = False  # re-choose threads from others' CPU use (engine/threads.py)
+    n_ubatch: int | None = None  # micro-batch size (default: n_batch)
 
 
 def cpu_has_amx() -> bool:
@@ -90,7 +108,7 @@ class LoadedModel:
         cparams = llama_cpp.llama_context_default_params()
         cparams.n_ctx = params.n_ctx
         cparams.n_batch = params.n_batch
-        cparams.n_ubatch = params.n_batch
+        cparams.n_ubatch = min(params.n_ubatch or params.n_batch, params.n_batch)
         cparams.n_seq_max = 1
         cparams.n_threads = params.n_threads
         cparams.n_threads_batch = params.n_threads_batch
@@ -305,15 +323,29 @@ class LoadedModel:
         evaluating them one at a time gives (at positions ``start``...; the cache is left
         as it was). Not so everywhere: llama.cpp picks other kernels for a batch (e.g. the
         repacked K-quant matrix kernels, or attention without flash attention on CPU)."""
-        singles = []
-        for offset, token in enumerate(tokens):
-            self.evaluate_one(token, start + offset)
-            singles.append(self._logits_bytes(-1))
-        self.truncate(start)
-        self.evaluate_all(tokens, start)
-        batch = [self._logits_bytes(index) for index in range(len(tokens))]
-        self.truncate(start)
-        return singles == batch
+        return self.check_batches(tokens, start, repeats=1).exact
+
+    def check_batches(self, tokens: Sequence[int], start: int, repeats: int = 3) -> BatchCheck:
+        """``batch_is_exact`` for each of ``repeats`` rounds, and what the batch cost: the
+        median batch time over the median time of one token evaluated alone."""
+        exact, singles, batches = True, [], []
+        for _ in range(repeats):
+            single_logits, seconds = [], 0.0
+            for offset, token in enumerate(tokens):
+                began = time.perf_counter()
+                self.evaluate_one(token, start + offset)
+                seconds += time.perf_counter() - began
+                single_logits.append(self._logits_bytes(-1))
+            singles.append(seconds / len(tokens))
+            self.truncate(start)
+            began = time.perf_counter()
+            self.evaluate_all(tokens, start)
+            batches.append(time.perf_counter() - began)
+            exact &= single_logits == [self._logits_bytes(i) for i in range(len(tokens))]
+            self.truncate(start)
+        return BatchCheck(
+            exact, len(tokens), statistics.median(batches) / statistics.median(singles)
+        )
 
     def _logits_bytes(self, index: int) -> bytes:
         pointer = llama_cpp.llama_get_logits_ith(self.ctx, index)

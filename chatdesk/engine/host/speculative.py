@@ -39,19 +39,29 @@ stops drafting (it retries a small draft now and then, in case the reply turns t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 NGRAM_MAX = 4  # longest suffix looked up
 NGRAM_MIN = 2  # shortest; single-token matches are right too rarely to pay
 DRAFT_MAX = 12  # most tokens drafted at once
-PRIOR_ACCEPTED = 1.0  # acceptance prior per match length: 1 kept of 2 tried
-PRIOR_TRIED = 2.0
+# Acceptance prior per match length, worth 1 try: what the starter model's greedy replies
+# to the four benchmark tasks kept of a one-token draft after a 2-, 3- and 4-token match
+# (17/33, 16/23, 179/207; docs/architecture/performance.md). A 4-token match is usually a
+# quotation, so drafting starts at once where it pays; shorter ones must prove themselves.
+PRIOR_ACCEPTANCE = {2: 0.5, 3: 0.7, 4: 0.85}
+PRIOR_TRIED = 1.0
 COST_SLOPE_PRIOR = 0.12  # a batch of n tokens costs 1 + slope*(n-1) single evaluations, a priori
 SMOOTHING = 0.2  # weight of a new timing in the running averages
 DECAY = 0.8  # weight left to the acceptance counts before each new draft
 RETRY_EVERY = 48  # tokens between retries once drafting stopped paying
 MIN_GAIN = 1.05  # expected speed-up required to draft
+SPECULATION_MODES = ("auto", "always", "off")
+# "auto" speculates only where a batch token beyond the first costs at most this much of a
+# single evaluation: replaying real replies of the benchmark tasks (docs/architecture/
+# performance.md) gave at most 1.55x (rewrite) and 1.44x (code-edit) at 0.35, and at 0.5
+# 1.30x / 1.22x with every other task at 1.00-1.03x, while drafting costs a little always.
+MAX_PAYING_SLOPE = 0.35
 
 
 class NgramDrafter:
@@ -106,7 +116,7 @@ class DraftPolicy:
     def acceptance(self, match: int) -> float:
         """Chance that a draft token after a match of this length is kept (given the
         ones before it were)."""
-        kept = self.kept.get(match, 0.0) + PRIOR_ACCEPTED
+        kept = self.kept.get(match, 0.0) + PRIOR_TRIED * PRIOR_ACCEPTANCE.get(match, 0.5)
         return kept / (self.tried.get(match, 0.0) + PRIOR_TRIED)
 
     def cost(self, size: int) -> float:
@@ -153,13 +163,48 @@ class DraftPolicy:
         )
 
 
+@dataclass
+class SpeculationGate:
+    """Whether the loaded model speculates at all: ``mode`` "auto" where verifying a batch
+    is exact and cheap enough to pay (``judge``), "always" wherever it is exact (tests and
+    benchmarks), "off" never; never where llama.cpp repacked the weights (not exact)."""
+
+    mode: str = "auto"
+    repacked: bool = False
+    on: bool | None = None  # None: not checked yet (when a reply first has drafts)
+    exact: bool | None = None
+    slope: float | None = None  # measured cost of each batch token beyond the first
+
+    def __post_init__(self) -> None:
+        if self.mode == "off" or self.repacked:
+            self.on = False
+
+    def judge(self, exact: bool, slope: float) -> None:
+        """The once-per-model check's findings decide."""
+        self.exact, self.slope = exact, slope
+        self.on = exact and (self.mode == "always" or slope <= MAX_PAYING_SLOPE)
+
+    def describe(self) -> dict[str, object]:
+        """For the host's status (and so ``chatdesk bench``): what was found."""
+        return {"mode": self.mode, "on": self.on, "exact": self.exact,
+                "batch_slope": self.slope, "repacked_weights": self.repacked}  # fmt: skip
+
+
 class Speculator:
     """One reply's drafter and policy: ``propose`` drafts, ``record`` learns from the result."""
 
-    def __init__(self, prompt: Sequence[int]) -> None:
+    def __init__(
+        self,
+        prompt: Sequence[int],
+        slope: float | None = None,
+        check: Callable[[int], float | None] | None = None,
+    ) -> None:
         self._history: list[int] | None = list(prompt)  # indexed at the first ``propose``
         self._drafter: NgramDrafter | None = None
-        self.policy = DraftPolicy()
+        self._check = check  # the model's once-only check, run before the first drafts:
+        # the measured batch cost slope where speculation is on, None where it is not
+        self.off = False
+        self.policy = DraftPolicy(slope=COST_SLOPE_PRIOR if slope is None else slope)
         self.match = 0
 
     @property
@@ -171,12 +216,22 @@ class Speculator:
             self._history = None
         return self._drafter
 
-    def propose(self, limit: int) -> list[int]:
-        """Tokens to verify after the history's last token (empty: evaluate plainly)."""
-        if limit <= 0:
+    def propose(self, limit: int, position: int) -> list[int]:
+        """Tokens to verify after the history's last token, which goes to KV ``position``
+        (empty: evaluate plainly)."""
+        if limit <= 0 or self.off:
             return []
         drafts, self.match = self.drafter.draft(min(limit, DRAFT_MAX))
-        return drafts[: self.policy.choose(len(drafts), self.match)]
+        drafts = drafts[: self.policy.choose(len(drafts), self.match)]
+        if drafts and self._check is not None:
+            check, self._check = self._check, None
+            slope = check(position)
+            if slope is None:
+                self.off = True
+                return []
+            self.policy.slope = slope
+        return drafts
+        return drafts
 
     def append(self, token: int) -> None:
         """A token joined the reply."""

@@ -1,0 +1,184 @@
+"""Long prompts: the engine host's prompt evaluation against llama-bench, same batch sizes.
+
+    python tests/benchmarks/bench_long_prompt.py [--model gemma] [--lengths 4096,16384,32768]
+                                                 [--batch 512] [--ubatch 512] [--threads 1]
+                                                 [--repeats 2] [--flash-attn 1]
+
+For each prompt length a fresh engine host loads the model (Gemma 3 270M by default: it has
+a 32k context) with a context just larger than the prompt, the given ``n_batch`` /
+``n_ubatch``, threads and flash attention, and evaluates a text completion of that many
+tokens (a repeated filler text tokenised by the host, so the count is exact); then
+llama.cpp's ``llama-bench`` (see chatdesk/cli/llama_bench.py; built by
+scripts/build_llama_bench.py) evaluates a prompt of the same length with the same ``-b``,
+``-ub``, ``-t`` and ``-fa``. The sides take turns, the order reversed each round. The host's
+figure is what a user waits for: evaluated tokens over the time from the request to the end
+of the prompt (tokenising included). It also checks the progress events a long prompt
+sends: they rise to the total and the last one arrives with the prompt's end.
+Target: >= 0.97x llama-bench at every length. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from chatdesk.cli.llama_bench import find_llama_bench, parse_rate
+from chatdesk.engine.client import EngineClient
+from chatdesk.engine.request import ChatRequest, Message
+from chatdesk.engine.types import LoadOptions, PromptProgress, SamplingSettings
+from tests.support.real_model import GEMMA_270M, STARTER, starter_model
+
+MODELS = {"starter": STARTER, "gemma": GEMMA_270M}
+FILLER = "The quick brown fox jumps over the lazy dog while the assistant reads a long file. "
+
+
+def host_round(path: str, text: str, length: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One host load and one prompt ``text`` of about ``length`` tokens: its rate and
+    progress events."""
+    client = EngineClient(auto_reload=False)
+    try:
+        options = LoadOptions(
+            path,
+            n_ctx=length + 256,
+            n_threads=args.threads,
+            n_batch=args.batch,
+            n_ubatch=args.ubatch,
+            flash_attn=bool(args.flash_attn),
+        )
+        client.load(options).result(timeout=300)
+        events: list[tuple[float, PromptProgress]] = []
+        stream = client.complete(text, SamplingSettings(max_tokens=1))
+        stream.on_event(
+            lambda e: (
+                events.append((time.perf_counter(), e)) if isinstance(e, PromptProgress) else None
+            )
+        )
+        stats = stream.wait(timeout=3600)
+        return {
+            "tokens": stats.evaluated_prompt_tokens,
+            "rate": stats.prompt_tokens_per_second,
+            "seconds": stats.prompt_seconds,
+            "progress": progress_check(events, stats),
+        }
+    finally:
+        client.close()
+
+
+def prompt_text(path: str, length: int) -> str:
+    """Filler text of about ``length`` tokens (by the model's tokenizer, through render)."""
+    client = EngineClient(auto_reload=False)
+    try:
+        client.load(LoadOptions(path, n_ctx=length + 512, n_threads=1)).result(timeout=300)
+        return fit(client, FILLER * (length // 8), length)
+    finally:
+        client.close()
+
+
+def fit(client: EngineClient, text: str, length: int) -> str:
+    """``text`` cut to about ``length`` tokens (by the model's tokenizer, through render)."""
+    words = text.split(" ")
+    low, high = 1, len(words)
+    while low < high:  # binary search on the word count
+        middle = (low + high + 1) // 2
+        if token_count(client, " ".join(words[:middle])) <= length:
+            low = middle
+        else:
+            high = middle - 1
+    return " ".join(words[:low])
+
+
+def token_count(client: EngineClient, text: str) -> int:
+    """Tokens of ``text`` as a one-message prompt (close enough to size the completion)."""
+    request = ChatRequest((Message.of("user", text),), sampling=SamplingSettings(max_tokens=1))
+    return client.render(request).result().tokens
+
+
+def progress_check(events: list[tuple[float, PromptProgress]], stats: Any) -> dict[str, Any]:
+    """Whether the progress events rose to the total, and how many came."""
+    values = [e.evaluated for _t, e in events]
+    return {
+        "events": len(values),
+        "rising": values == sorted(values),
+        "reached_total": bool(values) and values[-1] == events[-1][1].total,
+        "total": events[-1][1].total if events else None,
+    }
+
+
+def bench_round(binary: Path, path: str, length: int, args: argparse.Namespace) -> float:
+    """llama-bench's prompt tokens/s for ``length`` tokens with the same settings."""
+    command = [
+        str(binary),
+        "-m",
+        path,
+        "-t",
+        str(args.threads),
+        "-ngl",
+        "0",
+        "-b",
+        str(args.batch),
+        "-ub",
+        str(args.ubatch),
+        "-fa",
+        str(args.flash_attn),
+        "-p",
+        str(length),
+        "-n",
+        "0",
+        "-r",
+        "1",
+        "-o",
+        "json",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return parse_rate(done.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="gemma")
+    parser.add_argument("--lengths", default="4096,16384,32768")
+    parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--ubatch", type=int, default=512)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--flash-attn", type=int, default=1)
+    args = parser.parse_args()
+    path, why_not = starter_model(MODELS[args.model])
+    binary = find_llama_bench()
+    if path is None or binary is None:
+        sys.exit(f"cannot run: {why_not or 'llama-bench not built'}")
+    result: dict[str, Any] = {"loadavg_before": os.getloadavg(), "args": vars(args)}
+    for length in (int(n) for n in args.lengths.split(",")):
+        text = prompt_text(str(path), length)
+        host, cpp, checks = [], [], []
+        for number in range(args.repeats):
+            for side in ("host", "cpp") if number % 2 == 0 else ("cpp", "host"):
+                if side == "host":
+                    figures = host_round(str(path), text, length, args)
+                    host.append(figures["rate"])
+                    checks.append(figures)
+                else:
+                    cpp.append(bench_round(binary, str(path), length, args))
+        ratio = statistics.median(host) / statistics.median(cpp)
+        print(
+            f"{length} tokens: host {statistics.median(host):.1f} tok/s {host}, llama-bench "
+            f"{statistics.median(cpp):.1f} {cpp}: ratio {ratio:.3f}; load "
+            f"{os.getloadavg()[0]:.1f}; progress {checks[-1]['progress']}",
+            flush=True,
+        )
+        result[str(length)] = {"host": host, "llama_bench": cpp, "ratio": ratio, "checks": checks}
+    result["loadavg_after"] = os.getloadavg()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
