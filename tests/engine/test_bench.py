@@ -70,11 +70,14 @@ def test_bench_task_reports_speculative_decoding_with_against_without(
     result = chatdesk(
         "bench", str(starter_model_path), "--tokens", "64", "--prompt-tokens", "40",
         "--repeats", "1", "--threads", "1", "--json", "--no-llama-bench", "--task", "code-edit",
+        "--speculation", "always",  # by default a busy 2-core machine measures it off
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     speculative = figures["speculative"]
     assert speculative["task"] == "code-edit"
+    assert speculative["gate"]["exact"] is True  # the host says what it found
+    assert speculative["gate"]["batch_slope"] > 0
     assert speculative["ratio"] > 0
     assert speculative["drafted"] >= speculative["accepted"] > 10  # the code is copied back
     assert speculative["accepted"] < speculative["generated"] <= 64
