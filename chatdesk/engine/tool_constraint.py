@@ -11,6 +11,17 @@
 
 A parameter schema the grammar cannot enforce falls back to any object as arguments (the
 tool checks them when it runs) rather than refusing the request.
+
+**Length.** The grammar is bounded by the reply's token budget (``reply_budget``: the
+request's ``max_tokens``, or the share of the context kept for the reply), less one token
+for the end of the reply: every token is at least one byte, so a call whose every form
+fits that many bytes always ends, complete, before the limit (``constrain.fitting_limit``
+picks the longest strings that fit). A ``required`` call therefore never comes back cut
+off. A schema whose length cannot be bounded (an open-ended ``pattern``, a recursive
+``$ref``) falls back to any-object arguments, which can; with ``required`` or a named
+tool, a budget too small for even the shortest bounded call is refused with the number of
+tokens it needs. With ``auto`` it is not refused (the model may answer in words): the call
+then keeps the unbounded grammar and may be cut off, as any reply may.
 """
 
 from __future__ import annotations
@@ -22,23 +33,39 @@ from chatdesk.engine.request import ChatRequest
 from chatdesk.tools.generic import HERMES_PREFIX, HERMES_SUFFIX, call_schema, calls_schema
 
 
-def tool_constraint(request: ChatRequest, native: bool) -> Constraint | None:
-    """The grammar for ``request``'s tools (None: the reply is free)."""
+def tool_constraint(
+    request: ChatRequest, native: bool, tokens: int | None = None
+) -> Constraint | None:
+    """The grammar for ``request``'s tools (None: the reply is free); with ``tokens`` (the
+    reply's token budget) every call it allows ends within it."""
     tools = request.openai_tools() or []
     mode = request.tool_choice.mode
     if not tools or mode == "none" or (mode == "auto" and native):
         return None
     name = request.tool_choice.name if mode == "named" else None
+    budget = None if tokens is None else max(tokens - 1, 0)  # one token ends the reply
+    parallel = request.parallel_tool_calls
     try:
-        return _compile(tools, name, mode, request.parallel_tool_calls, loose=False)
-    except SchemaRefused:
-        return _compile(tools, name, mode, request.parallel_tool_calls, loose=True)
+        return _compile(tools, name, mode, parallel, budget, loose=False)
+    except SchemaRefused as refused:
+        try:
+            return _compile(tools, name, mode, parallel, budget, loose=True)
+        except SchemaRefused:
+            if mode != "auto" or budget is None:
+                raise refused from None
+    return _compile(tools, name, mode, parallel, None, loose=False)  # auto: may be cut off
 
 
 def _compile(
-    tools: list[dict[str, Any]], name: str | None, mode: str, parallel: bool, *, loose: bool
+    tools: list[dict[str, Any]],
+    name: str | None,
+    mode: str,
+    parallel: bool,
+    budget: int | None,
+    *,
+    loose: bool,
 ) -> Constraint:
     call = call_schema(tools, name, loose=loose)
     if mode == "auto":
-        return call_or_reply(call, HERMES_PREFIX, HERMES_SUFFIX)
-    return compile_schema(calls_schema(call, parallel))
+        return call_or_reply(call, HERMES_PREFIX, HERMES_SUFFIX, budget)
+    return compile_schema(calls_schema(call, parallel), budget=budget)
