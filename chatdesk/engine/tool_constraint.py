@@ -1,8 +1,15 @@
 """The grammar a reply with tools is held to, built with issue 23's ``constrain`` module.
 
-- ``required`` or a named tool: the reply is the call itself, bare JSON (one call, or a list
-  when parallel calls are allowed), naming an offered tool (the named one) with arguments
-  that follow its schema. Every reply is then a well-formed call, whatever the model.
+- ``required`` or a named tool: the reply is the call itself, naming an offered tool (the
+  named one) with arguments that follow its schema; every reply is then a well-formed call,
+  whatever the model. For a template of the Hermes/Qwen family the call is written in the
+  family's own syntax (``<tool_call>`` blocks, one per call: ``generic.NATIVE_WRAPS``), as
+  the model was trained to; otherwise it is bare JSON (one call, or a list when parallel
+  calls are allowed). Other native families keep bare JSON on purpose: their markers are
+  control tokens (``[TOOL_CALLS]``, ``<|tool_call|>``, DeepSeek's and Harmony's) that the
+  reply's text may not carry, or call shapes that differ per version (Mistral's v11
+  ``name[ARGS]``); the reply is never shown as text anyway (it is read into calls, and the
+  template writes earlier calls back in its own syntax from the stored calls).
 - ``auto`` with a template that does not take tools (the tools are in the system prompt in
   the Hermes form, ``tool_prompt``): one ``<tool_call>`` block holding such a call, or a plain
   reply that does not start with ``<``.
@@ -26,18 +33,32 @@ then keeps the unbounded grammar and may be cut off, as any reply may.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from chatdesk.engine.constrain import Constraint, SchemaRefused, call_or_reply, compile_schema
+from chatdesk.engine.constrain import (
+    Constraint,
+    SchemaRefused,
+    call_or_reply,
+    compile_schema,
+    wrapped_calls,
+)
 from chatdesk.engine.request import ChatRequest
-from chatdesk.tools.generic import HERMES_PREFIX, HERMES_SUFFIX, call_schema, calls_schema
+from chatdesk.tools.generic import (
+    HERMES_PREFIX,
+    HERMES_SUFFIX,
+    NATIVE_WRAPS,
+    call_schema,
+    calls_schema,
+)
 
 
 def tool_constraint(
-    request: ChatRequest, native: bool, tokens: int | None = None
+    request: ChatRequest, native: bool, tokens: int | None = None, family: str | None = None
 ) -> Constraint | None:
     """The grammar for ``request``'s tools (None: the reply is free); with ``tokens`` (the
-    reply's token budget) every call it allows ends within it."""
+    reply's token budget) every call it allows ends within it; ``family``: the template's
+    tool-call format (``ModelInfo.tool_format``)."""
     tools = request.openai_tools() or []
     mode = request.tool_choice.mode
     if not tools or mode == "none" or (mode == "auto" and native):
@@ -45,27 +66,33 @@ def tool_constraint(
     name = request.tool_choice.name if mode == "named" else None
     budget = None if tokens is None else max(tokens - 1, 0)  # one token ends the reply
     parallel = request.parallel_tool_calls
+    wrap = NATIVE_WRAPS.get(family or "") if native else None
+    shape = _Shape(tools, name, mode, parallel, wrap)
     try:
-        return _compile(tools, name, mode, parallel, budget, loose=False)
+        return shape.compile(budget, loose=False)
     except SchemaRefused as refused:
         try:
-            return _compile(tools, name, mode, parallel, budget, loose=True)
+            return shape.compile(budget, loose=True)
         except SchemaRefused:
             if mode != "auto" or budget is None:
                 raise refused from None
-    return _compile(tools, name, mode, parallel, None, loose=False)  # auto: may be cut off
+    return shape.compile(None, loose=False)  # auto: may be cut off, as any reply may
 
 
-def _compile(
-    tools: list[dict[str, Any]],
-    name: str | None,
-    mode: str,
-    parallel: bool,
-    budget: int | None,
-    *,
-    loose: bool,
-) -> Constraint:
-    call = call_schema(tools, name, loose=loose)
-    if mode == "auto":
-        return call_or_reply(call, HERMES_PREFIX, HERMES_SUFFIX, budget)
-    return compile_schema(calls_schema(call, parallel), budget=budget)
+@dataclass(frozen=True)
+class _Shape:
+    """What the reply must look like, compiled for a budget."""
+
+    tools: list[dict[str, Any]]
+    name: str | None
+    mode: str
+    parallel: bool
+    wrap: tuple[str, str] | None
+
+    def compile(self, budget: int | None, *, loose: bool) -> Constraint:
+        call = call_schema(self.tools, self.name, loose=loose)
+        if self.mode == "auto":
+            return call_or_reply(call, HERMES_PREFIX, HERMES_SUFFIX, budget)
+        if self.wrap:
+            return wrapped_calls(call, *self.wrap, self.parallel, budget)
+        return compile_schema(calls_schema(call, self.parallel), budget=budget)

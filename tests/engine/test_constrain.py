@@ -239,3 +239,19 @@ def test_a_budget_the_grammar_cannot_keep_is_refused(schema: Any, reason: str) -
         compile_schema(schema, budget=10)
     assert refused.value.keyword == "max_tokens"
     assert reason in str(refused.value)
+
+
+def test_wrapped_calls_are_calls_in_markers_and_nothing_else(checker: Any) -> None:
+    from chatdesk.engine.constrain import wrapped_calls
+    from chatdesk.engine.constrain.bounds import max_bytes
+
+    one = f"<tool_call>\n{call_text('Oslo')}\n</tool_call>"
+    single = wrapped_calls(WEATHER_CALL, "<tool_call>\n", "\n</tool_call>", False, 200).grammar
+    several = wrapped_calls(WEATHER_CALL, "<tool_call>\n", "\n</tool_call>", True, 400).grammar
+    assert max_bytes(single) <= 200
+    assert max_bytes(several) <= 400
+    assert checker.accepts(single, one)
+    assert not checker.accepts(single, f"{one}\n{one}")
+    assert not checker.accepts(single, call_text("Oslo"))  # bare JSON is not the syntax
+    assert not checker.accepts(single, "Let me check." + one)
+    assert checker.accepts(several, f"{one}\n{one}")

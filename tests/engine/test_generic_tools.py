@@ -12,6 +12,8 @@ tool; ``auto`` gives a call or a plain reply, both read correctly; ``none`` offe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -19,7 +21,13 @@ import pytest
 
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.request import ChatRequest, ToolChoice, ToolSpec
-from chatdesk.engine.types import EngineError, ReplyDone, SamplingSettings, TextDelta
+from chatdesk.engine.types import (
+    EngineError,
+    LoadOptions,
+    ReplyDone,
+    SamplingSettings,
+    TextDelta,
+)
 from chatdesk.tools.formats import reply_format
 from chatdesk.tools.streaming import ParsedReply, ToolCallStream
 
@@ -131,3 +139,60 @@ def test_the_prompt_describes_the_tools(starter_engine: EngineClient) -> None:
     assert "get_weather" in rendered.text
     assert "<tool_call>" in rendered.text
     assert "get_weather" not in starter_engine.render(ask(ToolChoice("none"))).result(60).text
+
+
+@pytest.fixture(scope="module")
+def gemma_engine(gemma_model_path: Path) -> Iterator[EngineClient]:
+    from tests.engine.conftest import loaded_engine
+
+    yield from loaded_engine(gemma_model_path, 2)
+
+
+def test_gemma_uses_the_generic_format_and_its_required_calls_are_well_formed(
+    gemma_engine: EngineClient,
+) -> None:
+    """A second real model of another template family (Gemma 3 270M, no tools in its
+    template): the same guarantee, at a small budget."""
+    assert gemma_engine.model_info is not None
+    assert gemma_engine.model_info.tool_format == "generic"
+    for seed in range(2):
+        parsed, finish = reply_and_finish(gemma_engine, ask(ToolChoice("required"), seed=seed))
+        assert finish == "stop", (seed, parsed)
+        assert well_formed(parsed), (seed, parsed)
+
+
+QWEN = Path(__file__).parent.parent / "data" / "templates" / "Qwen-Qwen2.5-7B-Instruct.jinja"
+
+
+@pytest.fixture(scope="module")
+def qwen_templated(starter_model_path: Path) -> Iterator[EngineClient]:
+    """The starter model under Qwen 2.5's chat template: native tools, Hermes family."""
+    pytest.importorskip("llama_cpp")
+    client = EngineClient()
+    options = LoadOptions(starter_model_path, n_ctx=2048, n_threads=2,
+                          chat_template=QWEN.read_text())  # fmt: skip
+    client.load(options).result(timeout=120)
+    yield client
+    client.close()
+
+
+@pytest.mark.parametrize(("choice", "parallel"), [(ToolChoice("required"), False),
+                         (ToolChoice("named", "get_weather"), False),
+                         (ToolChoice("required"), True)])  # fmt: skip
+def test_a_native_hermes_template_gets_required_calls_in_its_own_markers(
+    qwen_templated: EngineClient, choice: ToolChoice, parallel: bool
+) -> None:
+    """``required``/named with a Hermes/Qwen template: each call inside ``<tool_call>``
+    blocks, as the model was trained to write it, read back as calls (nothing shown)."""
+    assert qwen_templated.model_info is not None
+    assert qwen_templated.model_info.tool_format == "hermes"
+    request = ask(choice, parallel=parallel, seed=1, tokens=160)
+    stream = qwen_templated.generate(request)
+    stream.wait(timeout=300)
+    assert stream.text.startswith("<tool_call>\n{")
+    assert stream.text.endswith("}\n</tool_call>")
+    parser = ToolCallStream(reply_format("hermes", choice.mode))
+    parser.feed(stream.text)
+    parsed = parser.finish()
+    assert well_formed(parsed, only=choice.name), parsed
+    assert len(parsed.calls) == stream.text.count("<tool_call>")

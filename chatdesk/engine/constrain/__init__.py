@@ -14,7 +14,8 @@ token limit is "incomplete", never valid.
 
 For tool calls, ``call_or_reply`` builds one grammar that accepts either a call (a fixed
 prefix, a JSON document that follows the call schema, a fixed suffix) or a plain reply that
-does not start like a call.
+does not start like a call; ``wrapped_calls`` one or more calls, each inside the model
+family's own markers (``<tool_call>\\n`` ... ``\\n</tool_call>``), and nothing else.
 
 Given a ``budget`` (bytes), ``compile_schema`` and ``call_or_reply`` write a *bounded*
 grammar (``compiler``'s note) with the largest string limit whose longest document (or
@@ -36,8 +37,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import jsonschema
 
-from chatdesk.engine.constrain.bounds import largest_fitting, max_bytes
-from chatdesk.engine.constrain.compiler import GrammarCompiler, SchemaRefused
+from chatdesk.engine.constrain.bounds import largest_fitting, max_bytes, repeat
+from chatdesk.engine.constrain.compiler import GrammarCompiler, SchemaRefused, items_for
 from chatdesk.engine.constrain.patterns import exact
 
 if TYPE_CHECKING:
@@ -54,10 +55,11 @@ __all__ = [
     "constraint_for",
     "format_constraint",
     "validate_value",
+    "wrapped_calls",
 ]
 
 MAX_STRING_BYTES = 2048  # a bounded grammar's strings never get more, whatever the budget
-ConstraintKind = Literal["json_object", "json_schema", "call_or_reply"]
+ConstraintKind = Literal["json_object", "json_schema", "call_or_reply", "wrapped_calls"]
 CheckStatus = Literal["valid", "invalid", "incomplete"]
 
 
@@ -151,6 +153,27 @@ def call_or_reply(
     limit = None if budget is None else fitting_limit(build, budget)
     grammar = build(limit, with_reply=True)
     return Constraint("call_or_reply", grammar, call_schema, None,
+                      time.perf_counter() - started, prefix, suffix)  # fmt: skip
+
+
+def wrapped_calls(
+    call_schema: dict[str, Any], prefix: str, suffix: str, parallel: bool, budget: int | None
+) -> Constraint:
+    """Calls only, each ``prefix`` + JSON following ``call_schema`` + ``suffix`` (one, or
+    when ``parallel`` several separated by a newline; with ``budget``, at most as many as
+    a bounded array holds, all of them within ``budget`` bytes)."""
+    started = time.perf_counter()
+
+    def build(limit: int | None, chain: bool = True) -> str:
+        compiler = GrammarCompiler(call_schema, limit)
+        block = f"{exact(prefix)} {compiler.schema(call_schema, '')} {exact(suffix)}"
+        more = "" if not parallel else f'( "\\n" {block} )*'
+        if parallel and limit is not None:
+            more = repeat(f'"\\n" {block}', items_for(limit) - 1)
+        return compiler.grammar(f"{block} {more}".strip(), chain=chain)
+
+    limit = None if budget is None else fitting_limit(build, budget)
+    return Constraint("wrapped_calls", build(limit), call_schema, None,
                       time.perf_counter() - started, prefix, suffix)  # fmt: skip
 
 
