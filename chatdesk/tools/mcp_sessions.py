@@ -169,40 +169,41 @@ class SessionPool:
         seconds: float,
         idle_close: float,
     ) -> T:
-        session = self._session(key, opener, idle_close)
-        session.in_flight += 1
+        held = [self._session(key, opener, idle_close)]  # the session this operation holds
+        held[0].in_flight += 1
         try:
             async with asyncio.timeout(seconds):
-                session = await self._checked(session, opener)
-                return await _guarded(session, use(session.client))
+                await self._checked(held, opener)
+                return await _guarded(held[0], use(held[0].client))
         except asyncio.CancelledError:
             raise  # Stop: the SDK cancels the request; the session stays
         except Exception as error:
             if not _answered(error):
-                await self._drop(session)
+                await self._drop(held[0])
             raise
         finally:
+            session = held[0]
             session.in_flight -= 1
             session.last_used = time.monotonic()
             asyncio.get_running_loop().call_later(session.idle_close, self._idle, session)
 
-    async def _checked(self, session: _Session, opener: Opener) -> _Session:
-        """The session, open; one left quiet for ``PING_AFTER`` s answers a ping first,
-        else (its server died meanwhile) it is replaced by a new one."""
+    async def _checked(self, held: list[_Session], opener: Opener) -> None:
+        """Wait until the held session is open; one left quiet for ``PING_AFTER`` s answers
+        a ping first, else (its server died meanwhile) a new one takes its place."""
+        session = held[0]
         fresh = session.client is None
         await session.ready()
         if fresh or time.monotonic() - session.last_used < PING_AFTER:
-            return session
+            return
         try:
             await asyncio.wait_for(session.client.send_ping(), PING_WAIT)
-            return session
+            return
         except (Exception, TimeoutError):
             session.in_flight -= 1
             await self._drop(session)
-        session = self._session(session.key, opener, session.idle_close)
-        session.in_flight += 1
-        await session.ready()
-        return session
+        held[0] = self._session(session.key, opener, session.idle_close)
+        held[0].in_flight += 1
+        await held[0].ready()
 
     def _session(self, key: str, opener: Opener, idle_close: float) -> _Session:
         session = self._sessions.get(key)

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.request import ChatRequest, ToolChoice, ToolSpec
-from chatdesk.engine.types import LoadOptions, ReplyDone, SamplingSettings, TextDelta
+from chatdesk.engine.types import LoadOptions, SamplingSettings
 from tests.engine.test_generic_tools import TOOLS
 from tests.support.real_model import GEMMA_270M, starter_model
 
@@ -61,14 +61,9 @@ def record(engine: EngineClient, run: tuple[Any, ...], slug: str, label: str) ->
         tools=tuple(ToolSpec.from_openai(t) for t in TOOLS),
         tool_choice=ToolChoice(mode, name), parallel_tool_calls=parallel,
     )  # fmt: skip
-    pieces, finish = [], ""
-    for event in engine.generate(request):
-        if isinstance(event, TextDelta):
-            pieces.append(event.text)
-        elif isinstance(event, ReplyDone):
-            finish = event.stats.finish_reason
-            break
-    output = "".join(pieces)
+    stream = engine.generate(request)
+    finish = stream.wait(timeout=600).finish_reason
+    output = stream.text
     calls = expected_calls(output, mode)
     day = datetime.datetime.now(datetime.UTC).date().isoformat()
     choice = (

@@ -56,6 +56,14 @@ def wait_until(check: object, seconds: float = 10.0) -> bool:
     return False
 
 
+def running(starts: Path, city: str = "Bern", **options: float) -> tuple[McpServer, int]:
+    """A server that answered one call (so its session is open) and its process id."""
+    server = weather(starts, **options)
+    assert server.call_tool("get_weather", {"city": city}).text.startswith(city)
+    (pid,) = started(starts)
+    return server, pid
+
+
 @pytest.fixture(autouse=True)
 def no_sessions_left() -> object:
     yield
@@ -76,9 +84,7 @@ def test_many_calls_start_the_server_once_and_exit_closes_it(tmp_path: Path) -> 
 
 def test_an_idle_session_closes_and_the_next_call_opens_one(tmp_path: Path) -> None:
     starts = tmp_path / "starts"
-    server = weather(starts, idle_close=1.0)
-    assert server.call_tool("get_weather", {"city": "Lima"}).text.startswith("Lima")
-    (pid,) = started(starts)
+    server, pid = running(starts, "Lima", idle_close=1.0)
     assert wait_until(lambda: not alive(pid))  # closed after 1 s with nothing in flight
     assert server.call_tool("get_weather", {"city": "Kyiv"}).text.startswith("Kyiv")
     assert len(started(starts)) == 2
@@ -86,9 +92,7 @@ def test_an_idle_session_closes_and_the_next_call_opens_one(tmp_path: Path) -> N
 
 def test_a_killed_server_is_started_again(tmp_path: Path) -> None:
     starts = tmp_path / "starts"
-    server = weather(starts, call_timeout=20)
-    assert server.call_tool("get_weather", {"city": "Bern"}).text.startswith("Bern")
-    (pid,) = started(starts)
+    server, pid = running(starts, call_timeout=20)
     os.kill(pid, signal.SIGKILL)
     assert wait_until(lambda: not alive(pid))
     time.sleep(2.5)  # quiet long enough to be checked before use
@@ -99,9 +103,7 @@ def test_a_killed_server_is_started_again(tmp_path: Path) -> None:
 
 def test_a_server_dying_in_a_call_is_one_clear_error_then_started_again(tmp_path: Path) -> None:
     starts = tmp_path / "starts"
-    server = weather(starts, call_timeout=20)
-    assert server.call_tool("get_weather", {"city": "Bern"}).text.startswith("Bern")
-    (pid,) = started(starts)
+    server, pid = running(starts, call_timeout=20)
     killer = threading.Timer(1.0, os.kill, (pid, signal.SIGKILL))
     killer.start()
     began = time.monotonic()
@@ -116,8 +118,7 @@ def test_a_server_dying_in_a_call_is_one_clear_error_then_started_again(tmp_path
 
 def test_stop_cancels_the_call_in_flight_and_keeps_the_session(tmp_path: Path) -> None:
     starts = tmp_path / "starts"
-    server = weather(starts, call_timeout=60)
-    assert server.call_tool("get_weather", {"city": "Pisa"}).text.startswith("Pisa")
+    server, _pid = running(starts, "Pisa", call_timeout=60)
     errors: list[str] = []
 
     def slow_call() -> None:
