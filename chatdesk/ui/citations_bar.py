@@ -4,6 +4,8 @@ Hovering a link shows the passage's label and a snippet; clicking opens the file
 system's viewer (``file://...#page=N`` for a PDF page, which viewers that understand it
 open at that page). Only passages that were given to the model and that the reply cites
 are shown (``chatdesk.docs.citations``); file names are escaped, never rendered as HTML.
+The list is a collapsible section, "Sources (N)", closed at first like reasoning and tool
+calls (the reply's ``[1]`` markers say a source is there).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
 
 from chatdesk.docs.citations import cited, file_url, snippet
 from chatdesk.docs.records import Passage
+from chatdesk.ui.theme import section_toggle
 
 Opener = Callable[[QUrl], bool]
 
@@ -29,7 +32,11 @@ class CitationsBar(QWidget):
         self.opener: Opener = opener or QDesktopServices.openUrl
         self.passages: list[Passage] = []
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 2, 0, 2)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.toggle = section_toggle("Sources", self)
+        self.toggle.setAccessibleName("Sources")
+        layout.addWidget(self.toggle)
         self.label = QLabel(self)
         self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.setWordWrap(True)
@@ -37,6 +44,8 @@ class CitationsBar(QWidget):
         self.label.setOpenExternalLinks(False)
         self.label.linkActivated.connect(self._open)
         self.label.linkHovered.connect(self._hover)
+        self.label.setVisible(False)
+        self.toggle.toggled.connect(self.label.setVisible)
         layout.addWidget(self.label)
         self.hide()
 
@@ -47,7 +56,8 @@ class CitationsBar(QWidget):
             f'<a href="cite:{p.number}">[{p.number}] {html.escape(p.label)}</a>'
             for p in self.passages
         ]
-        self.label.setText("Sources: " + " · ".join(links) if links else "")
+        self.label.setText(" · ".join(links))
+        self.toggle.setText(f"Sources ({len(links)})")
         self.setVisible(bool(links))
 
     def passage(self, link: str) -> Passage | None:

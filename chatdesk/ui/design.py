@@ -204,8 +204,10 @@ STYLE = """
 QToolTip {{ color: {text}; background: {raised}; border: 1px solid {border};
   padding: {xs}px {sm}px; }}
 #chatContainer, #welcome {{ background: {surface}; }}
-#message-user {{ background: {user}; border-radius: {r_lg}px; }}
-#message-assistant, #message-tool, #message-system {{ background: transparent; }}
+#message-user, #message-assistant, #message-tool, #message-system {{ background: transparent;
+  border: {focus_w}px solid transparent; border-radius: {r_lg}px; }}
+#message-user {{ background: {user}; margin-left: {user_inset}px; }}
+*[highlighted="true"] {{ border-color: {focus}; }}
 #roleLabel {{ font-weight: 600; }}
 #modelLabel, #statusLine, #emptyHint {{ color: {muted}; }}
 #statusLine {{ font-size: {small}pt; }}
@@ -261,5 +263,6 @@ def stylesheet(c: Colours, font_pt: int = DEFAULT_FONT_SIZE) -> str:
     for step in ("xxs", "xs", "md"):  # inside a focus ring: the ring takes one px more
         values[f"{step}_in"] = max(0, space(step, font_pt) - (FOCUS_WIDTH - 1))
     values["focus_w"] = FOCUS_WIDTH
+    values["user_inset"] = 3 * space("xl", font_pt)  # the user's bubble sits to the right
     values["focus_outer"] = c.text  # around an accent-coloured button the ring is the text colour
     return STYLE.format(**values)

@@ -2,12 +2,15 @@
 
 The reasoning is parsed out of the reply while it streams (``chatdesk.tools.streaming``)
 and stored with it (the message's ``extra["reasoning"]``); it is never part of the answer
-and never sent back to the model. Here it is one "Reasoning" toggle, closed at first.
+and never sent back to the model. Here it is one collapsible "Reasoning" section (the
+design system's section toggle), closed at first.
 """
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QPlainTextEdit, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QPlainTextEdit, QVBoxLayout, QWidget
+
+from chatdesk.ui.theme import section_toggle
 
 
 class ReasoningView(QWidget):
@@ -17,11 +20,10 @@ class ReasoningView(QWidget):
         super().__init__(parent)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
-        self.toggle = QToolButton(self)
-        self.toggle.setCheckable(True)
-        self.toggle.setAutoRaise(True)
+        self.toggle = section_toggle("Reasoning", self)
         self.toggle.setAccessibleName("Reasoning")
         self.text = QPlainTextEdit(self)
+        self.text.setProperty("look", "muted")
         self.text.setReadOnly(True)
         self.text.setAccessibleName("Reasoning text")
         self.text.setMaximumHeight(240)

@@ -36,6 +36,7 @@ __all__ = [
     "current",
     "icon_button",
     "repolish",
+    "section_toggle",
     "set_look",
 ]
 
@@ -154,6 +155,20 @@ def icon_button(
     button.setAutoRaise(True)
     button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
     button.setProperty("look", "icon")
+    return button
+
+
+def section_toggle(text: str, parent: QWidget | None = None) -> QToolButton:
+    """The header of a collapsible section: a caret (right when closed, down when open)
+    beside ``text``, checkable, closed at first; connect ``toggled`` to show the content."""
+    button = QToolButton(parent)
+    button.setCheckable(True)
+    button.setAutoRaise(True)
+    button.setText(text)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    button.setIcon(icon("collapsed"))
+    button.toggled.connect(lambda on: button.setIcon(icon("expand" if on else "collapsed")))
+    button.setProperty("look", "section")
     return button
 
 
