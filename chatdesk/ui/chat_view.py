@@ -53,6 +53,7 @@ class ChatView(QScrollArea):
     switch_sibling = Signal(object, int)
     copied = Signal(str)
     tokens_toggled = Signal(object, bool)  # a MessageWidget, show its token view
+    branched = Signal(str)  # the id of a new conversation branched from a message
 
     def __init__(
         self, chat: ChatService, renderer: MarkdownRenderer, parent: QWidget | None = None
@@ -244,6 +245,10 @@ class ChatView(QScrollArea):
         widget.error_label.setToolTip(error or "")
         widget.show_citations(self._chat.passages(message))
 
+    def _branch(self, message: Message) -> None:
+        """Copy the conversation up to ``message`` into a new one (the window opens it)."""
+        self.branched.emit(self._chat.branch(message).id)
+
     def set_busy(self, busy: bool) -> None:
         """Disable regenerate/edit/branch buttons while a reply streams."""
         for widget in self.widgets:
@@ -273,6 +278,7 @@ class ChatView(QScrollArea):
         widget.switch_sibling.connect(self.switch_sibling)
         widget.copied.connect(self.copied)
         widget.tokens_toggled.connect(self.tokens_toggled)
+        widget.branch.connect(self._branch)
         if message.role == "assistant":
             widget.show_citations(self._chat.passages(message))
         if message.role == "assistant" and message.status in ("error", "interrupted"):

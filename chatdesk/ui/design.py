@@ -236,6 +236,14 @@ QLineEdit:focus, QPlainTextEdit:focus, QTextEdit:focus {{ border: {focus_w}px so
 QProgressBar {{ border: 1px solid {control}; border-radius: {r_sm}px; background: {surface};
   color: {text}; text-align: center; font-size: {small}pt; }}
 QProgressBar::chunk {{ background: {accent}; border-radius: {r_sm}px; }}
+QScrollBar:vertical {{ width: {scroll}px; background: transparent; margin: 0; }}
+QScrollBar:horizontal {{ height: {scroll}px; background: transparent; margin: 0; }}
+QScrollBar::handle {{ background: {control}; border-radius: {scroll_r}px; }}
+QScrollBar::handle:hover {{ background: {muted}; }}
+QScrollBar::handle:vertical {{ min-height: {xl}px; }}
+QScrollBar::handle:horizontal {{ min-width: {xl}px; }}
+QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; border: none; }}
+QScrollBar::add-page, QScrollBar::sub-page {{ background: none; }}
 [look="muted"] {{ color: {muted}; }}
 [look="small"] {{ color: {muted}; font-size: {small}pt; }}
 [look="subtitle"] {{ font-size: {subtitle}pt; font-weight: 600; }}
@@ -263,6 +271,8 @@ def stylesheet(c: Colours, font_pt: int = DEFAULT_FONT_SIZE) -> str:
     for step in ("xxs", "xs", "md"):  # inside a focus ring: the ring takes one px more
         values[f"{step}_in"] = max(0, space(step, font_pt) - (FOCUS_WIDTH - 1))
     values["focus_w"] = FOCUS_WIDTH
+    scroll = space("sm", font_pt) + 2  # slim scroll bars, a handle to grab
+    values.update(scroll=scroll, scroll_r=scroll // 2 - 1)
     values["user_inset"] = 3 * space("xl", font_pt)  # the user's bubble sits to the right
     values["focus_outer"] = c.text  # around an accent-coloured button the ring is the text colour
     return STYLE.format(**values)

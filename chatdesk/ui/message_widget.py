@@ -53,7 +53,14 @@ from chatdesk.ui.tool_message import ToolMessageWidget
 ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 WRITING = "Writing…"  # the status line while a reply streams
 BODY_INSET = FOCUS_WIDTH + 2  # px from a message's edge to its text (focus border, margin)
-ACTION_KEYS = {"copy": "C", "regenerate": "R", "continue": "N", "tokens": "T", "edit": "E"}
+ACTION_KEYS = {
+    "copy": "C",
+    "regenerate": "R",
+    "continue": "N",
+    "tokens": "T",
+    "edit": "E",
+    "branch": "B",
+}
 INTERRUPTIONS = {  # why an interrupted reply stopped, by its finish reason
     "cancelled": "stopped by you",
     "error": "interrupted: the engine stopped",
@@ -173,6 +180,7 @@ class MessageWidget(QFrame):
     switch_sibling = Signal(object, int)
     copied = Signal(str)
     tokens_toggled = Signal(object, bool)  # this widget, show the token view
+    branch = Signal(object)  # a new conversation from the start up to this message
 
     def __init__(
         self,
@@ -193,8 +201,8 @@ class MessageWidget(QFrame):
         inset = theme.space("md") if message.role == "user" else theme.space("xs")
         layout.setContentsMargins(inset, theme.space("sm"), inset, theme.space("xs"))
         layout.setSpacing(theme.space("xs"))
-        self.footer = self._footer()  # in the header row for the user's bubble, else at the end
-        layout.addLayout(self._header(position))
+        self._header_row = self._header(position)
+        layout.addLayout(self._header_row)
         self.reasoning = ReasoningView(self)  # the reply's thinking, collapsed
         layout.addWidget(self.reasoning)
         self.body = MessageBody(renderer, self)
@@ -220,7 +228,10 @@ class MessageWidget(QFrame):
         layout.addWidget(self.context_label)
         self.citations = CitationsBar(self)
         layout.addWidget(self.citations)
-        if self.message.role != "user":
+        self.footer = self._footer()  # after the text in the tab order
+        if self.message.role == "user":  # in the bubble's header row
+            self._header_row.insertWidget(1, self.footer)
+        else:
             layout.addWidget(self.footer)
         self.show_message(message, note)
 
@@ -233,8 +244,6 @@ class MessageWidget(QFrame):
         role.setObjectName("roleLabel")
         role.setToolTip(self.message.model or "" if self.message.role == "assistant" else "")
         row.addWidget(role, 1)  # takes the free room, shortened only when there is none
-        if self.message.role == "user":
-            row.addWidget(self.footer)
         self.previous_button = self._action(
             "previous-version", "Previous version", lambda: self._step(-1)
         )
@@ -282,6 +291,9 @@ class MessageWidget(QFrame):
 
     def _action_buttons(self) -> list[QToolButton]:
         self.copy_button = self._action("copy", "Copy message", self._copy_message)
+        self.branch_button = self._action(
+            "branch", "Branch into a new conversation", lambda: self.branch.emit(self.message)
+        )
         if self.message.role == "assistant":
             self.regenerate_button = self._action(
                 "regenerate", "Regenerate reply", lambda: self.regenerate.emit(self.message)
@@ -298,11 +310,12 @@ class MessageWidget(QFrame):
                 self.regenerate_button,
                 self.continue_button,
                 self.tokens_button,
+                self.branch_button,
             ]
         if self.message.role == "user":
             self.edit_button = self._action("edit", "Edit and resend", self.start_edit)
-            return [self.copy_button, self.edit_button]
-        return [self.copy_button]
+            return [self.copy_button, self.edit_button, self.branch_button]
+        return [self.copy_button, self.branch_button]
 
     def _action(self, action: str, name: str, slot: object) -> QToolButton:
         """An icon button; with a key in ACTION_KEYS, that key presses it while the message
@@ -470,7 +483,7 @@ class MessageWidget(QFrame):
 
     def set_busy(self, busy: bool) -> None:
         """While any reply streams, actions that would start another are disabled."""
-        names = ("regenerate_button", "continue_button", "edit_button")
+        names = ("regenerate_button", "continue_button", "edit_button", "branch_button")
         for name in (*names, "previous_button", "next_button"):
             button = getattr(self, name, None)
             if button is not None:
