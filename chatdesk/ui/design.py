@@ -33,6 +33,7 @@ SPACE = {"xxs": 2, "xs": 4, "sm": 8, "md": 12, "lg": 16, "xl": 24, "xxl": 32}  #
 RADIUS = {"sm": 4, "md": 8, "lg": 12}  # px
 TYPE = {"small": 0.85, "body": 1.0, "subtitle": 1.15, "title": 1.35, "display": 1.7}  # x body
 COLUMN_MAX = 760  # px: the conversation column's width cap (readable line length)
+ICON = 16  # px: an icon at the default font size
 FOCUS_WIDTH = 2  # px: the focus ring around a focused control
 
 BODY_TEXT, LARGE_TEXT, NON_TEXT = 4.5, 3.0, 3.0  # WCAG AA contrast minima

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QApplication,
@@ -63,6 +63,11 @@ class Theme:
     def column_width(self) -> int:
         """The conversation column's cap in px at the current font size."""
         return design.column_width(self.font_pt)
+
+    def icon_size(self) -> QSize:
+        """Icons grow with the text (16 px at the default size)."""
+        side = round(design.ICON * design.scale(self.font_pt))
+        return QSize(side, side)
 
 
 _applied = [Theme()]  # one slot: what apply_theme applied last
@@ -150,6 +155,7 @@ def icon_button(
     name and (with the shortcut) its tooltip, so screen readers and tests find it by name."""
     button = QToolButton(parent)
     button.setIcon(icon(action))
+    button.setIconSize(current().icon_size())
     button.setToolTip(tooltip(text, shortcut))
     button.setAccessibleName(text)
     button.setAutoRaise(True)
@@ -167,6 +173,7 @@ def section_toggle(text: str, parent: QWidget | None = None) -> QToolButton:
     button.setText(text)
     button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     button.setIcon(icon("collapsed"))
+    button.setIconSize(current().icon_size())
     button.toggled.connect(lambda on: button.setIcon(icon("expand" if on else "collapsed")))
     button.setProperty("look", "section")
     return button

@@ -62,6 +62,7 @@ def test_sizes_follow_the_font_size() -> None:
     assert design.radius("md", large) == 2 * design.radius("md", base)
     assert design.column_width(base) == design.COLUMN_MAX
     assert design.column_width(large) == 2 * design.COLUMN_MAX
+    assert theme.Theme(False, large).icon_size().width() == 2 * design.ICON
     assert design.type_pt("title", large) > design.type_pt("body", large) == large
     assert f"font-size: {design.type_pt('small', large)}pt" in design.stylesheet(
         design.LIGHT, large

@@ -147,3 +147,18 @@ def test_branch_copies_the_conversation_up_to_a_message_into_a_new_one(
     assert window.windowTitle() == "Look (branch)"
     assert source is not None
     assert len(window.services.chat.messages(source)) == 4  # the source is as it was
+
+
+def test_the_font_size_scales_the_column_and_the_icons(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    window = make_window(ScriptedEngine)
+    open_chat(window)
+    size = window.settings_panel.appearance.font_size
+    size.setValue(2 * design.DEFAULT_FONT_SIZE)
+    try:
+        assert window.chat_view.column.maximumWidth() == 2 * design.COLUMN_MAX
+        assert window.chat_view.widgets[0].copy_button.iconSize().width() == 2 * design.ICON
+        assert window.app.font().pointSize() == 2 * design.DEFAULT_FONT_SIZE
+    finally:
+        size.setValue(design.DEFAULT_FONT_SIZE)
