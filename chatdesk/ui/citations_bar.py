@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QCursor, QDesktopServices
-from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QToolButton, QToolTip, QVBoxLayout, QWidget
 
 from chatdesk.docs.citations import cited, file_url, snippet
 from chatdesk.docs.records import Passage
@@ -27,10 +27,17 @@ Opener = Callable[[QUrl], bool]
 class CitationsBar(QWidget):
     """``Sources: [1] report.pdf, page 2 · [2] notes.md, lines 4-9`` under a reply."""
 
+    toggle: QToolButton
+    label: QLabel
+
     def __init__(self, parent: QWidget | None = None, opener: Opener | None = None) -> None:
         super().__init__(parent)
         self.opener: Opener = opener or QDesktopServices.openUrl
         self.passages: list[Passage] = []
+        self._built = False  # the section is built for the first reply that cites something
+        self.hide()
+
+    def _build(self) -> None:
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -47,7 +54,7 @@ class CitationsBar(QWidget):
         self.label.setVisible(False)
         self.toggle.toggled.connect(self.label.setVisible)
         layout.addWidget(self.label)
-        self.hide()
+        self._built = True
 
     def show_citations(self, reply: str, passages: Sequence[Passage]) -> None:
         """Show the passages the reply cites (hidden when it cites none)."""
@@ -56,8 +63,11 @@ class CitationsBar(QWidget):
             f'<a href="cite:{p.number}">[{p.number}] {html.escape(p.label)}</a>'
             for p in self.passages
         ]
-        self.label.setText(" · ".join(links))
-        self.toggle.setText(f"Sources ({len(links)})")
+        if links and not self._built:
+            self._build()
+        if self._built:
+            self.label.setText(" · ".join(links))
+            self.toggle.setText(f"Sources ({len(links)})")
         self.setVisible(bool(links))
 
     def passage(self, link: str) -> Passage | None:

@@ -9,7 +9,9 @@ The actions (Copy, Regenerate, Edit, Continue, Tokens) are icon buttons whose ac
 name is the action; the row shows on the newest message, on the message under the mouse
 and on the message holding keyboard focus (the chat view tells it, ``set_focus_within``),
 and keeps its room while hidden so nothing moves. While focus is in a message, one key
-presses an action (``ACTION_KEYS``; the tooltips say which). The reply's figures (speed,
+presses an action (``ACTION_KEYS``; the tooltips say which): the message's own
+``keyPressEvent`` gets the letters its read-only text and its buttons leave alone (one
+handler per message, no shortcut objects: a long chat builds many messages). The reply's figures (speed,
 first token, tokens, context used) share one line with a slim context meter.
 """
 
@@ -21,9 +23,8 @@ from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import (
     QEnterEvent,
     QGuiApplication,
-    QKeySequence,
+    QKeyEvent,
     QResizeEvent,
-    QShortcut,
     QTextCursor,
 )
 from PySide6.QtWidgets import (
@@ -194,6 +195,7 @@ class MessageWidget(QFrame):
         self.message = message
         self._reading = False  # the status line shows prompt progress
         self._hovered = self._focused = self._pinned = False
+        self._keys: dict[str, QToolButton] = {}  # action key -> its button
         self.setObjectName(f"message-{message.role}")
         self.setProperty("role", message.role)
         theme = current()
@@ -319,19 +321,24 @@ class MessageWidget(QFrame):
 
     def _action(self, action: str, name: str, slot: object) -> QToolButton:
         """An icon button; with a key in ACTION_KEYS, that key presses it while the message
-        holds focus."""
+        holds focus (``keyPressEvent``)."""
         key = ACTION_KEYS.get(action, "")
         button = icon_button(action, name, key, self)
         button.clicked.connect(slot)
         if key:
-            shortcut = QShortcut(QKeySequence(key), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(lambda: self._press(button))
+            self._keys[key] = button
         return button
 
-    def _press(self, button: QToolButton) -> None:
-        if self.editor is None and button.isEnabled() and not button.isHidden():
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """A key the focused part left alone (the text is read-only, buttons take no
+        letters): one of ACTION_KEYS presses its action. The editor keeps its letters."""
+        plain = event.modifiers() == Qt.KeyboardModifier.NoModifier
+        button = self._keys.get(event.text().upper()) if plain and event.text() else None
+        usable = button is not None and button.isEnabled() and not button.isHidden()
+        if usable and button is not None and self.editor is None:
             button.click()
+            return
+        super().keyPressEvent(event)
 
     # -- when the actions show ------------------------------------------------------
     def enterEvent(self, event: QEnterEvent) -> None:
