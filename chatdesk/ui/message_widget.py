@@ -11,8 +11,8 @@ and on the message holding keyboard focus (the chat view tells it, ``set_focus_w
 and keeps its room while hidden so nothing moves. While focus is in a message, one key
 presses an action (``ACTION_KEYS``; the tooltips say which): the message's own
 ``keyPressEvent`` gets the letters its read-only text and its buttons leave alone (one
-handler per message, no shortcut objects: a long chat builds many messages). The reply's figures (speed,
-first token, tokens, context used) share one line with a slim context meter.
+handler per message, no shortcut objects: a long chat builds many messages). The reply's
+figures (speed, first token, tokens, context used) share one line with a slim meter.
 """
 
 from __future__ import annotations
