@@ -250,7 +250,7 @@ class MessageWidget(QFrame):
             "previous-version", "Previous version", lambda: self._step(-1)
         )
         self.position_label = QLabel(self)
-        self.position_label.setObjectName("statusLine")
+        self.position_label.setProperty("look", "small")
         self.position_label.setAccessibleName("Version")
         self.next_button = self._action("next-version", "Next version", lambda: self._step(1))
         for widget in (self.previous_button, self.position_label, self.next_button):
@@ -364,7 +364,7 @@ class MessageWidget(QFrame):
         self._update_actions()
 
     def _update_actions(self) -> None:
-        tokens_open = self.token_view is not None if hasattr(self, "token_view") else False
+        tokens_open = self.token_view is not None
         shown = self._hovered or self._focused or self._pinned or tokens_open
         self.action_row.setVisible(shown)
 
