@@ -232,6 +232,8 @@ class Engine:
         )
         self.capabilities = local_capabilities(template_takes_tools(template[1]))
         self.info = self._describe(model, metadata, path, gpu, time.perf_counter() - started)
+        if self.info.gpu_layers_offloaded:
+            model.exact_threads = None  # no CPU attention: the check alone decides
         return self.info
 
     def _validate(self, path: Path) -> GGUFMetadata:
@@ -585,15 +587,15 @@ class Engine:
             return None
         probe = prompt[-EXACT_CHECK_TOKENS:]
         check = None if gate.on else functools.partial(self._check_batches, probe)
-        return Speculator(prompt, gate.slope, check)
+        return Speculator(prompt, gate.slope, check, eager=gate.mode == "always")
 
     def _check_batches(self, probe: list[int], position: int) -> float | None:
         """Once per model, when a reply first has drafts to verify (so a reply that never
         drafts never pays it, and it is not part of the prompt's time): do a batch and
         single tokens give the same logits here, and what does a batch cost? Evaluated at
-        the free positions from ``position`` and removed again. False also when there is
-        no room this time (then the next reply checks). The measured slope where
-        speculation is on, else None."""
+        the free positions from ``position`` and removed again (only ever asked at a thread
+        count where batches may be exact). Unjudged when there is no room this time (the
+        next reply checks). The measured slope where speculation is on, else None."""
         model, gate = self._require_model(), self.speculation
         if len(probe) < EXACT_CHECK_TOKENS or position + len(probe) >= model.n_ctx:
             return None

@@ -156,7 +156,9 @@ def _step(reply: _Reply, token: int) -> int | None:
     """Evaluate ``token`` (and any drafts after it); the next token to hand on, or None
     when the reply ended inside a verified draft."""
     speculator = reply.speculator
-    drafts = speculator.propose(reply.room() - 1, reply.position) if speculator else []
+    drafts = []
+    if speculator is not None and reply.model.batches_may_be_exact:  # threads can change
+        drafts = speculator.propose(reply.room() - 1, reply.position)
     started = time.perf_counter()
     if not drafts:
         reply.model.evaluate_one(token, reply.position)

@@ -141,6 +141,11 @@ class LoadedModel:
         self._abort_callback = llama_cpp.ggml_abort_callback(self._should_abort)
         self._governor = ThreadGovernor(params.n_threads) if params.adaptive_threads else None
         self.threads = params.n_threads
+        # The thread count at which a batch's logits can equal single tokens' (None: any).
+        # On CPU only one: with two threads llama.cpp's flash attention splits a single
+        # token's keys across the threads (not a batch's) once the context is a few hundred
+        # tokens long, so the sums differ (measured: exact at depth ~100, not at 300).
+        self.exact_threads: int | None = 1
         self._closed = False
 
     # -- facts ----------------------------------------------------------------------------
@@ -350,6 +355,11 @@ class LoadedModel:
     def _logits_bytes(self, index: int) -> bytes:
         pointer = llama_cpp.llama_get_logits_ith(self.ctx, index)
         return ctypes.string_at(pointer, self.n_vocab * ctypes.sizeof(ctypes.c_float))
+
+    @property
+    def batches_may_be_exact(self) -> bool:
+        """Whether the thread count now in use is one where batches can be exact."""
+        return self.exact_threads is None or self.threads == self.exact_threads
 
     def evaluate_one(self, token: int, position: int) -> None:
         """Evaluate one sampled token (the fast path of the decode loop)."""

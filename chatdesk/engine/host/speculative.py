@@ -112,6 +112,7 @@ class DraftPolicy:
     drafted: int = 0
     accepted: int = 0
     idle: int = 0  # tokens since drafting last looked worth it
+    eager: bool = False  # cost ignored (batches taken as free): draft whatever may be kept
 
     def acceptance(self, match: int) -> float:
         """Chance that a draft token after a match of this length is kept (given the
@@ -151,7 +152,7 @@ class DraftPolicy:
         tried = min(accepted + 1, drafted)
         self.tried[match] = self.tried.get(match, 0.0) * DECAY + tried
         self.kept[match] = self.kept.get(match, 0.0) * DECAY + accepted
-        if self.single_seconds > 0:
+        if self.single_seconds > 0 and not self.eager:
             observed = max(seconds / self.single_seconds - 1.0, 0.0) / drafted
             self.slope += SMOOTHING * (observed - self.slope)
 
@@ -166,8 +167,9 @@ class DraftPolicy:
 @dataclass
 class SpeculationGate:
     """Whether the loaded model speculates at all: ``mode`` "auto" where verifying a batch
-    is exact and cheap enough to pay (``judge``), "always" wherever it is exact (tests and
-    benchmarks), "off" never; never where llama.cpp repacked the weights (not exact)."""
+    is exact and cheap enough to pay (``judge``), "always" wherever it is exact and then
+    eagerly, as if batches were free (tests and benchmarks: what drafting does at the
+    machine's real cost), "off" never; never where llama.cpp repacked the weights."""
 
     mode: str = "auto"
     repacked: bool = False
@@ -198,13 +200,15 @@ class Speculator:
         prompt: Sequence[int],
         slope: float | None = None,
         check: Callable[[int], float | None] | None = None,
+        eager: bool = False,
     ) -> None:
         self._history: list[int] | None = list(prompt)  # indexed at the first ``propose``
         self._drafter: NgramDrafter | None = None
         self._check = check  # the model's once-only check, run before the first drafts:
         # the measured batch cost slope where speculation is on, None where it is not
         self.off = False
-        self.policy = DraftPolicy(slope=COST_SLOPE_PRIOR if slope is None else slope)
+        prior = COST_SLOPE_PRIOR if slope is None else slope
+        self.policy = DraftPolicy(slope=0.0 if eager else prior, eager=eager)
         self.match = 0
 
     @property
@@ -229,7 +233,8 @@ class Speculator:
             if slope is None:
                 self.off = True
                 return []
-            self.policy.slope = slope
+            if not self.policy.eager:
+                self.policy.slope = slope
         return drafts
         return drafts
 
