@@ -1,12 +1,18 @@
-"""The model picker in the tool bar: known model files plus "Open GGUF file..."."""
+"""The model picker in the top bar: known model files plus "Open GGUF file...".
+
+Each model is listed with its size, quantisation and whether it fits in this machine's
+memory ("SmolLM2 · 98 MB · Q4_1 · fits"). The picker is searchable: typing in it lists the
+models whose entry contains the typed words (a completer over the same list); leaving the
+box without choosing shows the chosen model again.
+"""
 
 from __future__ import annotations
 
 from typing import cast
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QComboBox, QWidget
+from PySide6.QtWidgets import QComboBox, QCompleter, QWidget
 
 from chatdesk.engine.types import ModelInfo
 from chatdesk.services.model_choices import ModelChoice
@@ -29,6 +35,18 @@ class ModelPicker(QComboBox):
         self.setToolTip("Model to chat with")
         self.setMinimumContentsLength(28)
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setEditable(True)  # searchable: type part of a name
+        self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        completer = QCompleter(self.model(), self)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.setCompleter(completer)
+        line = self.lineEdit()
+        assert line is not None
+        line.setPlaceholderText("Search models")
+        line.setAccessibleName("Search models")
+        line.editingFinished.connect(self._show_chosen)
         self._updating = False
         self.activated.connect(self._on_activated)
 
@@ -44,7 +62,8 @@ class ModelPicker(QComboBox):
                 group = choice.group
                 self.add_header(group)
             label = choice.label if choice.exists else f"{choice.label} (missing)"
-            self.addItem(label, choice.path)
+            details = choice.details()
+            self.addItem(f"{label} · {details}" if details else label, choice.path)
             self.setItemData(self.count() - 1, choice.path, role=3)  # tool tip: the full path
         self.insertSeparator(self.count())
         self.addItem("Open GGUF file...", OPEN_FILE)
@@ -63,6 +82,11 @@ class ModelPicker(QComboBox):
         """The model file shown, if any."""
         data = self.currentData()
         return None if data in (OPEN_FILE, PLACEHOLDER, None) else str(data)
+
+    def _show_chosen(self) -> None:
+        """Typed text that chose nothing: show the current entry again."""
+        if self.currentText() != self.itemText(self.currentIndex()):
+            self.setEditText(self.itemText(self.currentIndex()))
 
     def _on_activated(self, index: int) -> None:
         if self._updating:

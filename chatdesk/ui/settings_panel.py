@@ -1,6 +1,7 @@
-"""Settings panel: the conversation's generation settings and presets, the model's load
-settings, and appearance. Limits are enforced by the widgets themselves (spin box ranges come
-from the service's limits) and every change is saved right away.
+"""Settings panel: the model's load settings, the conversation's sampling settings, presets
+and system prompt, and appearance, as sections of one column (``settings_sections``).
+Limits are enforced by the widgets themselves (spin box ranges come from the service's
+limits) and every change is saved right away.
 """
 
 from __future__ import annotations
@@ -8,23 +9,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QShowEvent, QValidator
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QInputDialog,
     QLabel,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QSpinBox,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -42,6 +40,8 @@ from chatdesk.services.settings import (
     max_reply_tokens,
 )
 from chatdesk.ui.flow_layout import FlowLayout
+from chatdesk.ui.icon_buttons import ElidedButton
+from chatdesk.ui.settings_sections import MIN_WIDTH, Section, SectionColumn
 
 LABELS = {
     "temperature": ("Temperature", "Higher is more random; 0 always picks the likeliest token"),
@@ -62,9 +62,6 @@ MODEL_LABELS = {
 }
 SAVE_DELAY_MS = 300
 CUSTOM_PRESET = "Custom"  # shown in the preset list when the settings match no preset
-MIN_WIDTH = 200  # the panel shrinks to this before the chat or the sidebar does
-PREFERRED_WIDTH = 340  # the three tab titles fit
-WINDOW_SHARE = 0.3
 
 
 def narrow_form() -> QFormLayout:
@@ -120,12 +117,18 @@ class ConversationSettings(QWidget):
         self._recommended: dict[str, float | int] = {}
         self._stored: dict[str, Any] | None = None
         column = QVBoxLayout(self)
-        column.addLayout(self._preset_row())
-        column.addWidget(QLabel("System prompt", self))
+        column.setContentsMargins(0, 0, 0, 0)
+        self.sampling_section = Section("Sampling", self)
+        self.prompt_section = Section("System prompt and examples", self)
+        column.addWidget(self.sampling_section)
+        column.addWidget(self.prompt_section)
         self.system_prompt = QPlainTextEdit(self)
         self.system_prompt.setAccessibleName("System prompt")
+        self.system_prompt.setPlaceholderText("System prompt: how the model should behave")
         self.system_prompt.setMaximumHeight(120)
-        column.addWidget(self.system_prompt)
+        self.prompt_section.add(self.system_prompt)
+        sampling = self.sampling_section.column
+        sampling.addLayout(self._preset_row())
         form = narrow_form()
         self.boxes: dict[str, QSpinBox | QDoubleSpinBox] = {}
         for key, (label, tip) in LABELS.items():
@@ -137,23 +140,22 @@ class ConversationSettings(QWidget):
             box.valueChanged.connect(self._schedule_save)
             form.addRow(label, box)
             self.boxes[key] = box
-        column.addLayout(form)
+        sampling.addLayout(form)
         self.source_note = QLabel(self)
         self.source_note.setObjectName("samplingSource")
         self.source_note.setWordWrap(True)
         self.source_note.setMinimumWidth(1)
-        column.addWidget(self.source_note)
-        self.engine_defaults_button = QPushButton("Use llama.cpp defaults instead", self)
+        sampling.addWidget(self.source_note)
+        self.engine_defaults_button = wrapping_button("Use llama.cpp defaults instead", self)
         self.engine_defaults_button.setToolTip(
             "Override the model's recommended sampling with llama.cpp's defaults in this chat"
         )
         self.engine_defaults_button.clicked.connect(self.use_engine_defaults)
-        column.addWidget(self.engine_defaults_button)
+        sampling.addWidget(self.engine_defaults_button)
         defaults = QPushButton("Use for new chats", self)
         defaults.setToolTip("Use these settings for new chats")
         defaults.clicked.connect(lambda: settings.set_default_sampling(self.values()))
-        column.addWidget(defaults)
-        column.addStretch(1)
+        sampling.addWidget(defaults)
         self._timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
         self._timer.timeout.connect(self._save)
         self.system_prompt.textChanged.connect(self._schedule_save)
@@ -216,8 +218,7 @@ class ConversationSettings(QWidget):
 
     def add_below_prompt(self, widget: QWidget) -> None:
         """A feature's own field, placed right under the system prompt."""
-        column = self.layout()
-        assert isinstance(column, QVBoxLayout)
+        column = self.prompt_section.column
         column.insertWidget(column.indexOf(self.system_prompt) + 1, widget)
 
     def set_recommended(self, recommended: dict[str, float | int]) -> None:
@@ -500,57 +501,25 @@ class AppearanceSettings(QWidget):
         self.blockSignals(False)
 
 
-class SettingsPanel(QTabWidget):
-    """The three tabs of the settings dock."""
+class SettingsPanel(SectionColumn):
+    """The settings side panel: Model, Sampling, System prompt and examples, Appearance
+    (features add Tools, Documents, Reply format, Engines and API server)."""
 
     def __init__(self, settings: SettingsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("settingsPanel")
         self.setAccessibleName("Settings")
-        self.conversation = ConversationSettings(settings, self)
-        self.model = ModelSettings(settings, self)
-        self.appearance = AppearanceSettings(self)
-        self.addTab(scrolling(self.conversation), "Conversation")
-        self.addTab(scrolling(self.model), "Model")
-        self.addTab(scrolling(self.appearance), "Appearance")
+        content = self.content()
+        self.conversation = ConversationSettings(settings, content)
+        self.model = ModelSettings(settings, content)
+        self.appearance = AppearanceSettings(content)
+        self.add_section("Model", self.model)
+        self.place("Sampling", self.conversation)  # its Sampling and System prompt sections
+        self.add_section("Appearance", self.appearance)
         self.setMinimumWidth(MIN_WIDTH)
-        # the section titles run down the side: a narrow panel never cuts them to "C… M…"
-        self.setTabPosition(QTabWidget.TabPosition.West)
-        self.tabBar().setUsesScrollButtons(False)
-        self._watching = False
-
-    def sizeHint(self) -> QSize:
-        """Narrow by default: the chat, not the panel, gets the room."""
-        hint = super().sizeHint()
-        return QSize(min(hint.width(), PREFERRED_WIDTH), hint.height())
-
-    def showEvent(self, event: QShowEvent) -> None:
-        """Follow the window's width from now on (see ``give_way``)."""
-        window = self.window()
-        if window is not self and not self._watching:
-            window.installEventFilter(self)
-            self._watching = True
-        self.give_way(window.width())
-        super().showEvent(event)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """The window was resized: let the panel give way in a narrow one."""
-        if event.type() == QEvent.Type.Resize and watched is self.window():
-            self.give_way(self.window().width())
-        return super().eventFilter(watched, event)
-
-    def give_way(self, window_width: int) -> None:
-        """At most WINDOW_SHARE of the window (never under MIN_WIDTH): in a small window the
-        panel narrows (its pages scroll) rather than squeezing the chat and the sidebar."""
-        self.setMaximumWidth(max(MIN_WIDTH, int(window_width * WINDOW_SHARE)))
 
 
-def scrolling(page: QWidget) -> QScrollArea:
-    """``page`` in a scroll area, so the panel can be narrower (or shorter) than its content:
-    in a small window the panel gives way instead of squeezing the chat and the sidebar."""
-    area = QScrollArea()
-    area.setWidgetResizable(True)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # vertical only
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setWidget(page)
-    return area
+def wrapping_button(text: str, parent: QWidget) -> QPushButton:
+    """A push button whose long text is shortened to the panel's width (whole in its
+    accessible name and tooltip) instead of widening the panel."""
+    return ElidedButton(text, parent)

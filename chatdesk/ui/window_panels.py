@@ -1,0 +1,100 @@
+"""The window's side panels and its keyboard order.
+
+- Settings: a side panel (dock) of sections (``SettingsPanel``); the Engines and API server
+  sections come from ``remote_tabs``, and two small sections point to the features that
+  have their own window: Tools (the Tools dialog: switches, MCP servers, audit log) and
+  Documents (the documents panel).
+- Documents: the collections panel, a second side panel.
+
+Both panels are shown and hidden by the top bar's buttons (which follow them), the View
+menu and their own close buttons. ``set_tab_order`` puts the window's controls in the order
+people read it: top bar, conversations, chat, composer, then the open side panels.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
+
+from chatdesk.ui.documents_dock import DocumentsDock
+from chatdesk.ui.remote_tabs import add_remote_tabs
+from chatdesk.ui.settings_panel import SettingsPanel, wrapping_button
+from chatdesk.ui.window_topbar import follow
+
+if TYPE_CHECKING:
+    from chatdesk.ui.main_window import MainWindow
+
+TOOLS_NOTE = (
+    "The composer's Tools switch offers the enabled tools to the model; each call asks "
+    "first unless its policy allows it."
+)
+DOCUMENTS_NOTE = "Collections checked in the documents panel give this chat their passages."
+
+
+def install_panels(window: MainWindow) -> None:
+    """The settings and documents panels (hidden), their sections and their toggles."""
+    window.settings_panel = SettingsPanel(window.services.settings, window)
+    add_remote_tabs(window.settings_panel, window.services, window.rescan_remote)
+    window.dock = side_panel(window, "Settings", "settingsDock", window.settings_panel)
+    follow(window.top.settings_button, window.dock)
+    window.documents_dock = DocumentsDock(window, window, window.services)
+    window.documents_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, window.documents_dock)
+    window.documents_dock.hide()
+    follow(window.top.documents_button, window.documents_dock)
+    panel = window.settings_panel
+    tools = pointer(TOOLS_NOTE, "Tools, MCP servers and audit log...", window.tools.open_dialog)
+    panel.add_section("Tools", tools)
+    panel.add_section(
+        "Documents", pointer(DOCUMENTS_NOTE, "Show the documents panel", window.documents_dock.show)
+    )
+
+
+def side_panel(window: MainWindow, title: str, name: str, content: QWidget) -> QDockWidget:
+    """A hidden dock on the right holding ``content``, closable but fixed in place."""
+    dock = QDockWidget(title, window)
+    dock.setObjectName(name)
+    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
+    dock.setWidget(content)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    dock.hide()
+    return dock
+
+
+def pointer(note: str, button_text: str, slot: Callable[[], object]) -> QWidget:
+    """A section that explains a feature in one line and opens it with one button."""
+    box = QWidget()
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 0)
+    label = QLabel(note, box)
+    label.setWordWrap(True)
+    label.setMinimumWidth(1)
+    button = wrapping_button(button_text, box)
+    button.clicked.connect(slot)
+    column.addWidget(label)
+    column.addWidget(button)
+    return box
+
+
+def set_tab_order(window: MainWindow) -> None:
+    """Tab goes: top bar, sidebar, chat, composer (hidden widgets are skipped)."""
+    top, sidebar, composer = window.top, window.sidebar, window.composer
+    chain: list[QWidget] = [
+        top.sidebar_button,
+        top.picker,
+        *top.panel_buttons(),
+        sidebar.new_button,
+        sidebar.search,
+        sidebar.list,
+        window.chat_view,
+        composer.text,
+        composer.tools_button,
+        composer.send_button,
+        composer.stop_button,
+    ]
+    for first, second in itertools.pairwise(chain):
+        QWidget.setTabOrder(first, second)
