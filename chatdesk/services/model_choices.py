@@ -34,7 +34,7 @@ class ModelChoice:
     fit: str = ""  # "fits", "tight", "won't fit" in this machine's memory ("": not known yet)
 
     def details(self) -> str:
-        """"98 MB · Q4_1 · fits": what the picker shows after the name."""
+        """ "98 MB · Q4_1 · fits": what the picker shows after the name."""
         size = f"{self.size / 1e9:.1f} GB" if self.size >= 1e9 else f"{self.size / 1e6:.0f} MB"
         parts = [size if self.size else "", self.quantization, self.fit]
         return " · ".join(part for part in parts if part)

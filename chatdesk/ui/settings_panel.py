@@ -41,6 +41,7 @@ from chatdesk.services.settings import (
 )
 from chatdesk.ui.flow_layout import FlowLayout
 from chatdesk.ui.icon_buttons import ElidedButton
+from chatdesk.ui.message_widget import ElidedLabel
 from chatdesk.ui.settings_sections import MIN_WIDTH, Section, SectionColumn
 
 LABELS = {
@@ -61,6 +62,7 @@ MODEL_LABELS = {
     "n_threads": ("Threads", "CPU threads (0: automatic)"),
 }
 SAVE_DELAY_MS = 300
+TEMPLATE_HEIGHT = 96
 CUSTOM_PRESET = "Custom"  # shown in the preset list when the settings match no preset
 
 
@@ -368,9 +370,8 @@ class ModelSettings(QWidget):
         self._settings = settings
         self._path: str | None = None
         column = QVBoxLayout(self)
-        self.model_label = QLabel("No model selected", self)
-        self.model_label.setWordWrap(True)
-        self.model_label.setMinimumWidth(1)  # a long path must not widen the panel
+        column.setContentsMargins(0, 0, 0, 0)  # the section gives the margins
+        self.model_label = ElidedLabel("No model selected", self)  # a long name: shortened
         column.addWidget(self.model_label)
         form = narrow_form()
         self.boxes: dict[str, QSpinBox] = {}
@@ -398,9 +399,10 @@ class ModelSettings(QWidget):
         column.addWidget(template_label)
         self.template = QPlainTextEdit(self)
         self.template.setAccessibleName("Chat template override")
-        column.addWidget(self.template, 1)
+        self.template.setMaximumHeight(TEMPLATE_HEIGHT)
+        column.addWidget(self.template)
         column.addLayout(self._policy_row())
-        self.apply_button = QPushButton("Save and reload model", self)
+        self.apply_button = wrapping_button("Save and reload model", self)
         self.apply_button.setAccessibleName("Save model settings and reload")
         self.apply_button.clicked.connect(self.save_and_reload)
         column.addWidget(self.apply_button)
@@ -423,7 +425,7 @@ class ModelSettings(QWidget):
         self.policy.currentIndexChanged.connect(
             lambda _index: self._settings.set_conversation_model_policy(self.policy.currentData())
         )
-        row.addRow("Conversation with another model", self.policy)
+        row.addRow(wrapped_label("Conversation written with another model", self), self.policy)
         return row
 
     def show_model(self, path: str | None) -> None:
@@ -431,7 +433,7 @@ class ModelSettings(QWidget):
         self._path = path
         self.setEnabled(path is not None)
         self.model_label.setText(Path(path).name if path else "No model selected")
-        self.model_label.setToolTip(path or "")
+        self.model_label.setToolTip(path or "")  # the whole path
         saved = self._settings.model_settings(path) if path else {}
         self.boxes["n_ctx"].setValue(saved.get("n_ctx", 0))
         self.boxes["n_gpu_layers"].setValue(saved.get("n_gpu_layers", -1))
@@ -472,7 +474,9 @@ class AppearanceSettings(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        form = QFormLayout(self)
+        form = narrow_form()
+        form.setContentsMargins(0, 0, 0, 0)
+        self.setLayout(form)
         self.theme = QComboBox(self)
         self.theme.setAccessibleName("Theme")
         for label, value in (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark")):
@@ -517,6 +521,13 @@ class SettingsPanel(SectionColumn):
         self.place("Sampling", self.conversation)  # its Sampling and System prompt sections
         self.add_section("Appearance", self.appearance)
         self.setMinimumWidth(MIN_WIDTH)
+
+
+def wrapped_label(text: str, parent: QWidget) -> QLabel:
+    """A field's label that wraps in a narrow panel instead of widening it."""
+    label = QLabel(text, parent)
+    label.setWordWrap(True)
+    return label
 
 
 def wrapping_button(text: str, parent: QWidget) -> QPushButton:

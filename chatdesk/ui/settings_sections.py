@@ -14,7 +14,7 @@ squeezing the chat and the sidebar.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QScrollArea,
@@ -42,6 +42,40 @@ PREFERRED_WIDTH = 360
 WINDOW_SHARE = 0.3
 
 
+class SectionHeader(QToolButton):
+    """A section's title button: bold, as wide as the panel, its title shortened with "…"
+    (whole in the tooltip) when the panel is narrower than the title."""
+
+    PADDING = 16
+
+    def __init__(self, title: str, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.full_text = title
+        self.setObjectName("sectionHeader")
+        self.setText(title)
+        self.setAccessibleName(f"{title} section")
+        self.setToolTip(f"{title}: show or hide these settings")
+        self.setCheckable(True)
+        self.setAutoRaise(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        font = self.font()
+        font.setBold(True)
+        self.setFont(font)
+
+    def minimumSizeHint(self) -> QSize:
+        """Narrow: the title is shortened rather than widening the panel."""
+        return QSize(self.iconSize().width() + self.PADDING * 3, super().sizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Shorten the title to the width there is."""
+        room = self.width() - self.iconSize().width() - self.PADDING
+        metrics = self.fontMetrics()
+        self.setText(metrics.elidedText(self.full_text, Qt.TextElideMode.ElideRight, room))
+        super().resizeEvent(event)
+
+
 class Section(QWidget):
     """A header button and the widgets under it; the header folds the section."""
 
@@ -49,19 +83,7 @@ class Section(QWidget):
         super().__init__(parent)
         self.title = title
         self.setObjectName("settingsSection")
-        self.header = QToolButton(self)
-        self.header.setObjectName("sectionHeader")
-        self.header.setText(title)
-        self.header.setAccessibleName(f"{title} section")
-        self.header.setToolTip(f"Show or hide the {title.lower()} settings")
-        self.header.setCheckable(True)
-        self.header.setAutoRaise(True)
-        self.header.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.header.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        font = self.header.font()
-        font.setBold(True)
-        self.header.setFont(font)
+        self.header = SectionHeader(title, self)
         self.body = QWidget(self)
         self.column = QVBoxLayout(self.body)
         self.column.setContentsMargins(8, 0, 0, 8)

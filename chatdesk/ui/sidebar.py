@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.services.types import Conversation, SearchHit
-from chatdesk.ui.icon_buttons import icon_button
+from chatdesk.ui.icon_buttons import icon_button, set_icon
 from chatdesk.ui.icons import icon
 from chatdesk.ui.search_hits import HTML_ROLE, hit_html, plain_text
 from chatdesk.ui.search_hits import install as install_hit_delegate
@@ -93,7 +93,8 @@ class Sidebar(QWidget):
         self.search.setPlaceholderText("Search conversations (Ctrl+F)")
         self.search.setAccessibleName("Search conversations")
         self.search.setClearButtonEnabled(True)
-        self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        glass = self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        set_icon(glass, "search")  # re-tinted with the theme
         for button in self.search.findChildren(QToolButton):  # the icon and the clear button
             button.setAccessibleName(button.accessibleName() or "Search")
         self.search.textChanged.connect(self.search_changed)

@@ -68,9 +68,8 @@ def open_panel(window: Any, name: str) -> Any:
 
 
 def _show(window: Any, dialog: Any) -> Any:
-    """A dialog as big as it wants, but never larger than the window it opens over."""
-    hint = dialog.sizeHint()
-    dialog.resize(min(hint.width(), window.width()), min(hint.height(), window.height()))
+    """A dialog at its own size, but never larger than the window it opens over."""
+    dialog.resize(min(dialog.width(), window.width()), min(dialog.height(), window.height()))
     dialog.show()
     return dialog
 
