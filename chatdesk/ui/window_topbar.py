@@ -46,7 +46,7 @@ class TopBar(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(4, 2, 4, 2)
         self.sidebar_button = icon_button(
-            self, "sidebar", "Conversations", "Ctrl+B", checkable=True
+            self, "sidebar", "Sidebar", "Ctrl+B", checkable=True
         )
         self.picker = ModelPicker(self)
         self.busy = QProgressBar(self)
