@@ -14,7 +14,8 @@ from PySide6.QtCore import QObject, QSize, Qt
 from PySide6.QtGui import QAction, QResizeEvent
 from PySide6.QtWidgets import QAbstractButton, QPushButton, QSizePolicy, QToolButton, QWidget
 
-from chatdesk.ui.icons import icon, tooltip
+from chatdesk.ui import theme
+from chatdesk.ui.icons import icon
 
 ICON_PROPERTY = "chatdeskIcon"
 
@@ -34,15 +35,12 @@ def icon_button(
     checkable: bool = False,
     text: str = "",
 ) -> QToolButton:
-    """A flat button with ``action``'s icon; ``name`` is its accessible name and tooltip
-    (with ``shortcut``); ``text`` beside the icon when given."""
-    button = QToolButton(parent)
+    """The design system's icon button (``theme.icon_button``: ``name`` is its accessible
+    name and, with ``shortcut``, its tooltip), remembered for ``retint``; checkable, and
+    with ``text`` beside the icon, when asked."""
+    button = theme.icon_button(action, name, shortcut, parent)
     set_icon(button, action)
-    button.setToolTip(tooltip(name, shortcut))
-    button.setAccessibleName(name)
-    button.setAutoRaise(True)
     button.setCheckable(checkable)
-    button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
     if text:
         button.setText(text)
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)

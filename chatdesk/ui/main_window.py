@@ -117,6 +117,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self.navigation = ConversationNavigation(self)
         self.settings_panel.appearance.show_values(*self._appearance())
         build_menus(self)
+        set_tab_order(self)  # after the features added their sections
         self._render = Throttle(self._render_now, 1000 * MIN_RENDER_INTERVAL_S, self)
         self._external = QTimer(self, interval=EXTERNAL_CHECK_MS)
         self._external.timeout.connect(self._check_external_changes)
@@ -153,7 +154,6 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self._busy_action = self.busy  # shown while a model loads
         install_panels(self)
         self._connect()
-        set_tab_order(self)
 
     def _connect(self) -> None:
         self.conversations = ConversationList(self)

@@ -51,6 +51,7 @@ class ReplyFormatEditor(QWidget):
             self.kind.addItem(label, value)
         self.schema = QPlainTextEdit(self)
         self.schema.setAccessibleName("JSON schema")
+        self.schema.setTabChangesFocus(True)  # Tab moves on (no keyboard trap)
         self.schema.setPlaceholderText('{"type": "object", "properties": {...}}')
         self.schema.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.schema.setMaximumHeight(160)

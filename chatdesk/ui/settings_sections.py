@@ -16,6 +16,9 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QAbstractSpinBox,
+    QComboBox,
     QFrame,
     QScrollArea,
     QSizePolicy,
@@ -120,7 +123,8 @@ class SectionColumn(QScrollArea):
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        content = QWidget(self)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the controls; the area
+        content = QWidget(self)  # scrolls to the focused one
         content.setObjectName("settingsColumn")
         self.column = QVBoxLayout(content)
         self.column.setContentsMargins(8, 8, 8, 8)
@@ -165,6 +169,17 @@ class SectionColumn(QScrollArea):
         found = [s.title for s in self.content().findChildren(Section)]
         return sorted(found, key=lambda t: ranks.get(t, len(ranks)))
 
+    def focus_chain(self) -> list[QWidget]:
+        """The panel's controls in reading order: each section's header, then its fields."""
+        ranks = {title: rank for rank, title in enumerate(SECTION_ORDER)}
+        sections = self.content().findChildren(Section)
+        chain: list[QWidget] = []
+        for section in sorted(sections, key=lambda s: ranks.get(s.title, len(ranks))):
+            chain.append(section.header)
+            body = section.body
+            chain.extend(w for w in body.findChildren(QWidget) if takes_tab(w, body))
+        return chain
+
     def show_section(self, title: str) -> None:
         """Unfold section ``title`` and scroll it into view."""
         section = self.section(title)
@@ -193,3 +208,16 @@ class SectionColumn(QScrollArea):
     def give_way(self, window_width: int) -> None:
         """At most WINDOW_SHARE of the window (never under MIN_WIDTH)."""
         self.setMaximumWidth(max(MIN_WIDTH, int(window_width * WINDOW_SHARE)))
+
+
+def takes_tab(widget: QWidget, within: QWidget) -> bool:
+    """A control Tab stops at: not a part of a compound control (a spin box's field, a
+    combo box's list, a text box's scroll bars) and not in another window."""
+    if not widget.focusPolicy() & Qt.FocusPolicy.TabFocus or widget.window() is not within.window():
+        return False
+    parent = widget.parentWidget()
+    while parent is not None and parent is not within:
+        if isinstance(parent, QAbstractSpinBox | QComboBox | QAbstractScrollArea):
+            return False
+        parent = parent.parentWidget()
+    return True

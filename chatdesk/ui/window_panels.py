@@ -81,7 +81,8 @@ def pointer(note: str, button_text: str, slot: Callable[[], object]) -> QWidget:
 
 
 def set_tab_order(window: MainWindow) -> None:
-    """Tab goes: top bar, sidebar, chat, composer (hidden widgets are skipped)."""
+    """Tab goes: top bar, sidebar, chat, composer, settings panel (hidden widgets are
+    skipped). Call it once every section is in the panel."""
     top, sidebar, composer = window.top, window.sidebar, window.composer
     chain: list[QWidget] = [
         top.sidebar_button,
@@ -95,6 +96,7 @@ def set_tab_order(window: MainWindow) -> None:
         composer.tools_button,
         composer.send_button,
         composer.stop_button,
+        *window.settings_panel.focus_chain(),
     ]
     for first, second in itertools.pairwise(chain):
         QWidget.setTabOrder(first, second)

@@ -45,9 +45,7 @@ class TopBar(QWidget):
         self.setObjectName("topBar")
         row = QHBoxLayout(self)
         row.setContentsMargins(4, 2, 4, 2)
-        self.sidebar_button = icon_button(
-            self, "sidebar", "Sidebar", "Ctrl+B", checkable=True
-        )
+        self.sidebar_button = icon_button(self, "sidebar", "Sidebar", "Ctrl+B", checkable=True)
         self.picker = ModelPicker(self)
         self.busy = QProgressBar(self)
         self.busy.setRange(0, 0)
