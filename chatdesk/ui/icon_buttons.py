@@ -64,7 +64,7 @@ class ElidedButton(QPushButton):
     or window), instead of widening its column or cutting the text; the whole text is its
     tooltip and accessible name, and ``full_text`` keeps it."""
 
-    PADDING = 24  # the style's margins around a push button's text
+    PADDING = 32  # the style's margins and border around a push button's text
 
     def __init__(self, text: str, parent: QWidget | None = None) -> None:
         super().__init__(text, parent)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.ui.icon_buttons import set_icon
+from chatdesk.ui.theme import set_look
 
 SECTION_ORDER = (
     "Model",
@@ -63,9 +64,7 @@ class SectionHeader(QToolButton):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        font = self.font()
-        font.setBold(True)
-        self.setFont(font)
+        set_look(self, "section")
 
     def minimumSizeHint(self) -> QSize:
         """Narrow: the title is shortened rather than widening the panel."""

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from chatdesk.services.models import STARTER, ModelService
 from chatdesk.ui.bridge import Background, EventBridge, Throttle
 from chatdesk.ui.icon_buttons import ElidedButton
+from chatdesk.ui.theme import set_look
 
 WELCOME_TEXT = """
 <h1>Welcome to ChatDesk</h1>
@@ -74,12 +75,9 @@ class EmptyChat(QWidget):
         self.title.setObjectName("emptyTitle")
         self.title.setWordWrap(True)
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        font = self.title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.5)
-        font.setBold(True)
-        self.title.setFont(font)
+        set_look(self.title, "display")
         hint = QLabel("Ask anything below, or start with one of these:", self)
-        hint.setObjectName("emptyHint")
+        hint.setObjectName("emptyHint")  # muted (the design's sheet)
         hint.setWordWrap(True)
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         column = QVBoxLayout(self)
@@ -95,6 +93,7 @@ class EmptyChat(QWidget):
     def _example(self, text: str) -> QPushButton:
         button = ElidedButton(text, self)
         button.setObjectName("examplePrompt")
+        set_look(button, "chip")
         button.setAccessibleName(f"Example prompt: {text}")
         button.setToolTip(f"Send: {text}")
         button.setMaximumWidth(EMPTY_WIDTH)

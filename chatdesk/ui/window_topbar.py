@@ -29,6 +29,7 @@ from chatdesk.services.types import Message
 from chatdesk.ui.icon_buttons import icon_button
 from chatdesk.ui.message_widget import ContextMeter, ElidedLabel
 from chatdesk.ui.model_picker import ModelPicker
+from chatdesk.ui.theme import set_look
 
 if TYPE_CHECKING:
     from chatdesk.ui.main_window import MainWindow
@@ -43,6 +44,8 @@ class TopBar(QWidget):
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self.setObjectName("topBar")
+        set_look(self, "bar")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         row = QHBoxLayout(self)
         row.setContentsMargins(4, 2, 4, 2)
         self.sidebar_button = icon_button(self, "sidebar", "Sidebar", "Ctrl+B", checkable=True)
