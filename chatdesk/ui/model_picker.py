@@ -8,6 +8,7 @@ box without choosing shows the chosen model again.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import cast
 
 from PySide6.QtCore import Qt, Signal
@@ -15,7 +16,7 @@ from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QCompleter, QWidget
 
 from chatdesk.engine.types import ModelInfo
-from chatdesk.services.model_choices import ModelChoice
+from chatdesk.services.model_choices import ModelChoice, local_choice
 from chatdesk.services.tool_plan import describe_tool_format
 
 OPEN_FILE = "__open_file__"
@@ -54,6 +55,9 @@ class ModelPicker(QComboBox):
         """Fill the list; ``selected`` is shown without loading anything."""
         self._updating = True
         self.clear()
+        if selected is not None and all(c.path != selected for c in choices):
+            if Path(selected).is_file():  # loaded by path, not listed yet: name it anyway
+                choices = [local_choice(selected, Path(selected).name), *choices]
         if selected is None or all(c.path != selected for c in choices):
             self.addItem("Choose a model...", PLACEHOLDER)
         group = ""
