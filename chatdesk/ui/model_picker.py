@@ -55,9 +55,9 @@ class ModelPicker(QComboBox):
         """Fill the list; ``selected`` is shown without loading anything."""
         self._updating = True
         self.clear()
-        if selected is not None and all(c.path != selected for c in choices):
-            if Path(selected).is_file():  # loaded by path, not listed yet: name it anyway
-                choices = [local_choice(selected, Path(selected).name), *choices]
+        unlisted = selected is not None and all(c.path != selected for c in choices)
+        if unlisted and selected and Path(selected).is_file():  # loaded by path: name it
+            choices = [local_choice(selected, Path(selected).name), *choices]
         if selected is None or all(c.path != selected for c in choices):
             self.addItem("Choose a model...", PLACEHOLDER)
         group = ""
