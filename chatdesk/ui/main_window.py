@@ -314,10 +314,6 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self.sidebar.setVisible(visible)
         self.top.sidebar_button.setChecked(visible)
 
-    def toggle_sidebar(self) -> None:
-        """Ctrl+B: hide the conversations for a wider chat, or show them again."""
-        self.set_sidebar_visible(self.sidebar.isHidden())
-
     def _show_context(self) -> None:
         """The top bar's context meter: what the open conversation's last reply used."""
         messages = self.chat_view.messages
@@ -571,10 +567,6 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
     def toggle_settings(self) -> None:
         """Ctrl+comma: show or hide the settings panel."""
         self.dock.setVisible(not self.dock.isVisible())
-
-    def toggle_documents(self) -> None:
-        """View > Documents: show or hide the documents panel."""
-        self.documents_dock.setVisible(not self.documents_dock.isVisible())
 
     def _save_conversation_settings(self, system_prompt: str, settings: dict) -> None:
         if self.conversation_id is not None:

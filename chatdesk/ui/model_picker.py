@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QComboBox, QCompleter, QWidget
 from chatdesk.engine.types import ModelInfo
 from chatdesk.services.model_choices import ModelChoice, local_choice
 from chatdesk.services.tool_plan import describe_tool_format
+from chatdesk.ui.models_tabs import human_size
 
 OPEN_FILE = "__open_file__"
 PLACEHOLDER = "__none__"
@@ -66,7 +67,7 @@ class ModelPicker(QComboBox):
                 group = choice.group
                 self.add_header(group)
             label = choice.label if choice.exists else f"{choice.label} (missing)"
-            details = choice.details()
+            details = describe_choice(choice)
             self.addItem(f"{label} · {details}" if details else label, choice.path)
             self.setItemData(self.count() - 1, choice.path, role=3)  # tool tip: the full path
         self.insertSeparator(self.count())
@@ -100,6 +101,12 @@ class ModelPicker(QComboBox):
             self.open_file.emit()
         elif data not in (PLACEHOLDER, None):
             self.model_chosen.emit(str(data))
+
+
+def describe_choice(choice: ModelChoice) -> str:
+    """ "98.1 MB · Q4_1 · fits": what the picker shows after a model's name."""
+    size = human_size(choice.size) if choice.size else ""
+    return " · ".join(part for part in (size, choice.quantization, choice.fit) if part)
 
 
 def describe_model(info: ModelInfo | None) -> str:

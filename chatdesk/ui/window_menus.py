@@ -50,9 +50,13 @@ def build_menus(window: MainWindow) -> None:
     w.stop_action = add_action(w, menu, "Stop reply", w.stop, "Esc")
     w.stop_action.setEnabled(False)
     menu = w.menuBar().addMenu("&View")
-    add_action(w, menu, "Conversations", w.toggle_sidebar, "Ctrl+B")
+    add_action(
+        w, menu, "Conversations", lambda: w.set_sidebar_visible(w.sidebar.isHidden()), "Ctrl+B"
+    )
     add_action(w, menu, "Settings", w.toggle_settings, "Ctrl+,")
-    add_action(w, menu, "Documents", w.toggle_documents)
+    add_action(
+        w, menu, "Documents", lambda: w.documents_dock.setVisible(w.documents_dock.isHidden())
+    )
     add_action(w, menu, "Show prompt", w.show_prompt, "Ctrl+Shift+P")
     w.tokens.add_menu_entries(menu)
     add_action(w, menu, "Larger text", lambda: w.step_font(1), QKeySequence.StandardKey.ZoomIn)
