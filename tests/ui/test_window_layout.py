@@ -31,7 +31,8 @@ def test_every_action_button_has_an_icon_and_a_tooltip(
     ]
     for button in buttons:
         assert not button.icon().isNull(), button.accessibleName()
-        assert button.accessibleName() and button.toolTip(), button
+        assert button.accessibleName(), button
+        assert button.toolTip(), button.accessibleName()
     assert window.top.settings_button.toolTip() == "Settings (Ctrl+,)"
     assert window.composer.send_button.toolTip() == "Send message (Enter)"
     assert window.toolbar.actions() == [window.toolbar.actions()[0]]  # one bar, no text buttons
