@@ -207,6 +207,8 @@ def test_every_size_every_panel_both_themes(
             settled(qtbot, window, size)
             shown = window if panel == "none" else open_panel(window, panel)
             qtbot.wait(60)
+            if (window.width(), window.height()) != size:  # a panel must not widen the window
+                found.append(f"{size[0]}x{size[1]} {theme} {panel}: window became {window.size()}")
             found += [f"{size[0]}x{size[1]} {theme} {panel}: {p}" for p in problems(shown)]
             if panel != "none":
                 close_panel(window, panel, shown)
