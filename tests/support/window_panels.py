@@ -58,11 +58,17 @@ def open_panel(window: Any, name: str) -> Any:
 
         return _show(window, ModelsDialog(window.services.models, window))
     elif name == "tools":
+        from chatdesk.tools.calls import ToolCall
         from chatdesk.ui.tools_dialog import ToolsDialog
+
+        tools = window.services.tools
+        tools.set_policy("calculator", "allow")  # one real call, so the log has a row
+        tools.run(ToolCall("calculator", {"expression": "2**64 / 3"}), approved_by="policy")
 
         dialog = ToolsDialog(window.services.tools, window, window.background)
         dialog.tabs.setCurrentIndex(dialog.tabs.count() - 1)  # the audit log
         dialog.fill_log()
+        dialog.log_table.selectRow(0)  # its arguments and result below the table
         return _show(window, dialog)
     return window
 
