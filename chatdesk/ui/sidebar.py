@@ -270,10 +270,12 @@ class Sidebar(QWidget):
             return
         cid = str(item.data(ID_ROLE))
         menu = QMenu(self)
-        menu.addAction("Rename", lambda: self.list.editItem(item))
+        menu.addAction(icon("edit"), "Rename", lambda: self.list.editItem(item))
         pinned = self._is_pinned(item)
-        menu.addAction("Unpin" if pinned else "Pin", lambda: self.pin.emit(cid, not pinned))
-        menu.addAction("Delete", lambda: self.delete.emit(cid))
+        menu.addAction(
+            icon("pin"), "Unpin" if pinned else "Pin", lambda: self.pin.emit(cid, not pinned)
+        )
+        menu.addAction(icon("delete"), "Delete", lambda: self.delete.emit(cid))
         menu.exec(self.list.viewport().mapToGlobal(point))
 
     def _is_pinned(self, item: QListWidgetItem) -> bool:

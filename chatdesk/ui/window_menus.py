@@ -1,4 +1,5 @@
-"""The main window's menus; every entry is also a window-wide keyboard shortcut."""
+"""The main window's menus; every entry is also a window-wide keyboard shortcut, and the
+entries that are also buttons show the same icon (``MENU_ICONS``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,28 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
+from chatdesk.ui.icon_buttons import set_icon
+
 if TYPE_CHECKING:
     from chatdesk.ui.main_window import MainWindow
 
 Keys = str | QKeySequence.StandardKey | None
+MENU_ICONS = {  # menu entry -> icons.ACTIONS name
+    "New chat": "new-chat",
+    "Open GGUF file...": "open-folder",
+    "Export as Markdown...": "export",
+    "Copy last reply": "copy",
+    "Find conversations": "search",
+    "Rename conversation": "edit",
+    "Stop reply": "stop",
+    "Conversations": "sidebar",
+    "Settings": "settings",
+    "Documents": "documents",
+    "Show prompt": "prompt",
+    "Models...": "models",
+    "Tools...": "tools",
+    "Reload model": "regenerate",
+}
 
 
 def add_action(
@@ -19,6 +38,8 @@ def add_action(
 ) -> QAction:
     """A menu entry whose shortcut works anywhere in the window."""
     action = QAction(text, window)
+    if text in MENU_ICONS:
+        set_icon(action, MENU_ICONS[text])
     if keys is not None:
         action.setShortcut(QKeySequence(keys))
     action.triggered.connect(lambda _checked=False: slot())
