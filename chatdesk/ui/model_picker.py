@@ -74,6 +74,7 @@ class ModelPicker(QComboBox):
         self.addItem("Open GGUF file...", OPEN_FILE)
         index = self.findData(selected) if selected else 0
         self.setCurrentIndex(max(index, 0))
+        self._show_start()
         self._updating = False
 
     def add_header(self, title: str) -> None:
@@ -92,6 +93,13 @@ class ModelPicker(QComboBox):
         """Typed text that chose nothing: show the current entry again."""
         if self.currentText() != self.itemText(self.currentIndex()):
             self.setEditText(self.itemText(self.currentIndex()))
+        self._show_start()
+
+    def _show_start(self) -> None:
+        """A long entry shows its beginning (the name), not its end."""
+        line = self.lineEdit()
+        if line is not None and not line.hasFocus():
+            line.setCursorPosition(0)
 
     def _on_activated(self, index: int) -> None:
         if self._updating:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from chatdesk.services.models import STARTER, ModelService
 from chatdesk.ui.bridge import Background, EventBridge, Throttle
 from chatdesk.ui.icon_buttons import ElidedButton
-from chatdesk.ui.theme import set_look
+from chatdesk.ui.theme import centred, set_look
 
 WELCOME_TEXT = """
 <h1>Welcome to ChatDesk</h1>
@@ -80,14 +80,17 @@ class EmptyChat(QWidget):
         hint.setObjectName("emptyHint")  # muted (the design's sheet)
         hint.setWordWrap(True)
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        column = QVBoxLayout(self)
-        column.addStretch(1)
-        for label in (self.title, hint):
-            label.setMaximumWidth(EMPTY_WIDTH)
-            column.addWidget(label, 0, Qt.AlignmentFlag.AlignHCenter)
+        content = QWidget(self)
+        inner = QVBoxLayout(content)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addWidget(self.title)  # full width (no alignment flag): the text wraps
+        inner.addWidget(hint)
         self.examples = [self._example(text) for text in EXAMPLE_PROMPTS]
         for button in self.examples:
-            column.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)
+            inner.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)
+        column = QVBoxLayout(self)
+        column.addStretch(1)
+        column.addWidget(centred(content, self))
         column.addStretch(2)
 
     def _example(self, text: str) -> QPushButton:

@@ -14,6 +14,7 @@ screenshot script's ``--set sizes`` uses too, so the pictures show what this tes
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QRect
@@ -242,3 +243,21 @@ def test_the_checks_catch_what_they_look_for(qtbot: QtBot) -> None:
     label.setText("Short")
     label.setGeometry(0, 0, 200, 20)
     assert not any("Short" in line for line in problems(root))
+
+
+def test_the_welcome_page_and_the_empty_chat_at_every_size(
+    qtbot: QtBot, make_window: MakeWindow, fake_gguf: Path
+) -> None:
+    """No model yet (the welcome page), then a new chat with a model (its name, examples)."""
+    window = make_window(ScriptedEngine)
+    found: list[str] = []
+    for page in ("welcome", "empty chat"):
+        if page == "empty chat":
+            window.load_model(str(fake_gguf))
+            qtbot.waitUntil(lambda: window.pages.currentWidget() is window.empty_chat)
+        for theme in THEMES:
+            set_theme(window, theme)
+            for size in SIZES:
+                settled(qtbot, window, size)
+                found += [f"{size[0]}x{size[1]} {theme} {page}: {p}" for p in problems(window)]
+    assert found == [], "\n".join(found)
