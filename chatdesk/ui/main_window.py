@@ -277,6 +277,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self._update_page()
         self._sync_streaming_ui()
         self._offer_conversation_model(conversation)
+        set_tab_order(self)  # its messages' controls between the chat and the composer
         if focus_composer:
             self.composer.focus()
 
@@ -458,6 +459,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         if turn.conversation_id == self.conversation_id:
             self.chat_view.finish_message(message, error)
             self._show_context()
+            set_tab_order(self)
         self._sync_streaming_ui()
         self.refresh_sidebar()
         if turn.host_died:

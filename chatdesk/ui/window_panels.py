@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
 from chatdesk.ui.documents_dock import DocumentsDock
 from chatdesk.ui.remote_tabs import add_remote_tabs
 from chatdesk.ui.settings_panel import SettingsPanel, wrapping_button
+from chatdesk.ui.settings_sections import takes_tab
 from chatdesk.ui.window_topbar import follow
 
 if TYPE_CHECKING:
@@ -81,9 +82,12 @@ def pointer(note: str, button_text: str, slot: Callable[[], object]) -> QWidget:
 
 
 def set_tab_order(window: MainWindow) -> None:
-    """Tab goes: top bar, sidebar, chat, composer, settings panel (hidden widgets are
-    skipped). Call it once every section is in the panel."""
+    """Tab goes: top bar, sidebar, the chat and its messages' controls, composer, settings
+    panel (hidden widgets are skipped). Called once every section is in the panel, and again
+    when the chat shows other messages (Qt puts new widgets at the end of the order)."""
     top, sidebar, composer = window.top, window.sidebar, window.composer
+    content = window.chat_view.widget()
+    messages = content.findChildren(QWidget) if content is not None else []
     chain: list[QWidget] = [
         top.sidebar_button,
         top.picker,
@@ -92,6 +96,7 @@ def set_tab_order(window: MainWindow) -> None:
         sidebar.search,
         sidebar.list,
         window.chat_view,
+        *[widget for widget in messages if content and takes_tab(widget, content)],
         composer.text,
         composer.tools_button,
         composer.send_button,

@@ -68,7 +68,9 @@ def test_tab_walks_the_window_in_reading_order_with_names(
     composer = names.index(COMPOSER[0])
     assert names[composer : composer + len(COMPOSER)] == COMPOSER
     chat = names[len(TOP_BAR) + len(SIDEBAR) : composer]
-    assert "Conversation" in chat  # the messages, between the list and the composer
+    assert chat[0] == "Conversation"  # the chat, then its messages' actions, in order
+    assert "Copy message" in chat
+    assert chat.index("Edit and resend") < chat.index("Regenerate reply")
     settings = names.index(SETTINGS_START[0])
     assert settings > composer  # the side panel after the composer
     sections = [n for n in names[settings:] if n.endswith(" section")]
