@@ -273,11 +273,11 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self.sidebar.select(cid)
         self.documents_dock.show_for(cid)
         self.setWindowTitle(conversation.title)  # shown as "Title — ChatDesk"
-        self._show_context()
+        self.top.show_context(*context_of(self.chat_view.messages))
         self._update_page()
         self._sync_streaming_ui()
         self._offer_conversation_model(conversation)
-        set_tab_order(self)  # its messages' controls between the chat and the composer
+        self._order_tabs_later()  # its messages' controls between the chat and the composer
         if focus_composer:
             self.composer.focus()
 
@@ -315,10 +315,9 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self.sidebar.setVisible(visible)
         self.top.sidebar_button.setChecked(visible)
 
-    def _show_context(self) -> None:
-        """The top bar's context meter: what the open conversation's last reply used."""
-        messages = self.chat_view.messages
-        self.top.show_context(*context_of(messages))
+    def _order_tabs_later(self) -> None:
+        """Put the shown messages' controls in the Tab order, once they are painted."""
+        QTimer.singleShot(0, self, lambda: set_tab_order(self))
 
     # -- chatting -----------------------------------------------------------------
     def send(self, text: str) -> None:
@@ -458,8 +457,8 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
             error = turn.save_error
         if turn.conversation_id == self.conversation_id:
             self.chat_view.finish_message(message, error)
-            self._show_context()
-            set_tab_order(self)
+            self.top.show_context(*context_of(self.chat_view.messages))
+            self._order_tabs_later()
         self._sync_streaming_ui()
         self.refresh_sidebar()
         if turn.host_died:
