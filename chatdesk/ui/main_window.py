@@ -66,7 +66,7 @@ from chatdesk.ui.window_hooks import connect_new_user, first_line, model_feedbac
 from chatdesk.ui.window_menus import build_menus
 from chatdesk.ui.window_models import ModelsMixin
 from chatdesk.ui.window_navigation import ConversationNavigation
-from chatdesk.ui.window_panels import install_panels, set_tab_order
+from chatdesk.ui.window_panels import MessagesInOrder, install_panels, set_tab_order
 from chatdesk.ui.window_topbar import context_of, install_top_bar
 
 MIN_RENDER_INTERVAL_S = 1 / 30
@@ -118,6 +118,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self.settings_panel.appearance.show_values(*self._appearance())
         build_menus(self)
         set_tab_order(self)  # after the features added their sections
+        self.messages_in_order = MessagesInOrder(self)
         self._render = Throttle(self._render_now, 1000 * MIN_RENDER_INTERVAL_S, self)
         self._external = QTimer(self, interval=EXTERNAL_CHECK_MS)
         self._external.timeout.connect(self._check_external_changes)
@@ -277,7 +278,6 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self._update_page()
         self._sync_streaming_ui()
         self._offer_conversation_model(conversation)
-        self._order_tabs_later()  # its messages' controls between the chat and the composer
         if focus_composer:
             self.composer.focus()
 
@@ -314,10 +314,6 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         """Show or hide the conversations (the top bar's button, Ctrl+B)."""
         self.sidebar.setVisible(visible)
         self.top.sidebar_button.setChecked(visible)
-
-    def _order_tabs_later(self) -> None:
-        """Put the shown messages' controls in the Tab order, once they are painted."""
-        QTimer.singleShot(0, self, lambda: set_tab_order(self))
 
     # -- chatting -----------------------------------------------------------------
     def send(self, text: str) -> None:
@@ -458,7 +454,6 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         if turn.conversation_id == self.conversation_id:
             self.chat_view.finish_message(message, error)
             self.top.show_context(*context_of(self.chat_view.messages))
-            self._order_tabs_later()
         self._sync_streaming_ui()
         self.refresh_sidebar()
         if turn.host_died:

@@ -17,7 +17,7 @@ import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
 
 from chatdesk.ui.documents_dock import DocumentsDock
@@ -81,10 +81,34 @@ def pointer(note: str, button_text: str, slot: Callable[[], object]) -> QWidget:
     return box
 
 
+class MessagesInOrder(QObject):
+    """Keeps the shown messages' controls between the chat and the composer in the Tab order.
+
+    Qt puts widgets created later (the messages of a conversation opened later) at the end
+    of the order, and putting them in place costs a few milliseconds per control; so it is
+    done when the keyboard reaches the chat (its focus-in), and only when the messages shown
+    changed, never while a conversation opens."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.ordered: tuple[int, ...] = ()
+        window.chat_view.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """The chat got the keyboard focus: order its messages' controls if they changed."""
+        if event.type() == QEvent.Type.FocusIn:
+            shown = tuple(id(widget) for widget in self.window.chat_view.widgets)
+            if shown != self.ordered:
+                self.ordered = shown
+                set_tab_order(self.window)
+        return super().eventFilter(watched, event)
+
+
 def set_tab_order(window: MainWindow) -> None:
     """Tab goes: top bar, sidebar, the chat and its messages' controls, composer, settings
-    panel (hidden widgets are skipped). Called once every section is in the panel, and again
-    when the chat shows other messages (Qt puts new widgets at the end of the order)."""
+    panel (hidden widgets are skipped). Called once every section is in the panel (and by
+    ``MessagesInOrder``)."""
     top, sidebar, composer = window.top, window.sidebar, window.composer
     content = window.chat_view.widget()
     messages = content.findChildren(QWidget) if content is not None else []
