@@ -33,6 +33,7 @@ SPACE = {"xxs": 2, "xs": 4, "sm": 8, "md": 12, "lg": 16, "xl": 24, "xxl": 32}  #
 RADIUS = {"sm": 4, "md": 8, "lg": 12}  # px
 TYPE = {"small": 0.85, "body": 1.0, "subtitle": 1.15, "title": 1.35, "display": 1.7}  # x body
 COLUMN_MAX = 760  # px: the conversation column's width cap (readable line length)
+ICON = 16  # px: an icon at the default font size
 FOCUS_WIDTH = 2  # px: the focus ring around a focused control
 
 BODY_TEXT, LARGE_TEXT, NON_TEXT = 4.5, 3.0, 3.0  # WCAG AA contrast minima
@@ -204,8 +205,10 @@ STYLE = """
 QToolTip {{ color: {text}; background: {raised}; border: 1px solid {border};
   padding: {xs}px {sm}px; }}
 #chatContainer, #welcome {{ background: {surface}; }}
-#message-user {{ background: {user}; border-radius: {r_lg}px; }}
-#message-assistant, #message-tool, #message-system {{ background: transparent; }}
+#message-user, #message-assistant, #message-tool, #message-system {{ background: transparent;
+  border: {focus_w}px solid transparent; border-radius: {r_lg}px; }}
+#message-user {{ background: {user}; margin-left: {user_inset}px; }}
+*[highlighted="true"] {{ border-color: {focus}; }}
 #roleLabel {{ font-weight: 600; }}
 #modelLabel, #statusLine, #emptyHint {{ color: {muted}; }}
 #statusLine {{ font-size: {small}pt; }}
@@ -234,6 +237,14 @@ QLineEdit:focus, QPlainTextEdit:focus, QTextEdit:focus {{ border: {focus_w}px so
 QProgressBar {{ border: 1px solid {control}; border-radius: {r_sm}px; background: {surface};
   color: {text}; text-align: center; font-size: {small}pt; }}
 QProgressBar::chunk {{ background: {accent}; border-radius: {r_sm}px; }}
+QScrollBar:vertical {{ width: {scroll}px; background: transparent; margin: 0; }}
+QScrollBar:horizontal {{ height: {scroll}px; background: transparent; margin: 0; }}
+QScrollBar::handle {{ background: {control}; border-radius: {scroll_r}px; }}
+QScrollBar::handle:hover {{ background: {muted}; }}
+QScrollBar::handle:vertical {{ min-height: {xl}px; }}
+QScrollBar::handle:horizontal {{ min-width: {xl}px; }}
+QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; border: none; }}
+QScrollBar::add-page, QScrollBar::sub-page {{ background: none; }}
 [look="muted"] {{ color: {muted}; }}
 [look="small"] {{ color: {muted}; font-size: {small}pt; }}
 [look="subtitle"] {{ font-size: {subtitle}pt; font-weight: 600; }}
@@ -262,5 +273,8 @@ def stylesheet(c: Colours, font_pt: int = DEFAULT_FONT_SIZE) -> str:
     for step in ("xxs", "xs", "md"):  # inside a focus ring: the ring takes one px more
         values[f"{step}_in"] = max(0, space(step, font_pt) - (FOCUS_WIDTH - 1))
     values["focus_w"] = FOCUS_WIDTH
+    scroll = space("sm", font_pt) + 2  # slim scroll bars, a handle to grab
+    values.update(scroll=scroll, scroll_r=scroll // 2 - 1)
+    values["user_inset"] = 3 * space("xl", font_pt)  # the user's bubble sits to the right
     values["focus_outer"] = c.text  # around an accent-coloured button the ring is the text colour
     return STYLE.format(**values)

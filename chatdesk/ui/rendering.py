@@ -133,14 +133,13 @@ class MarkdownRenderer:
         top, bottom = ("4px" if header else "0"), ("8px" if ending else "0")
         title = (
             f'<tr><td style="color: {p.code_header}; font-size: small; '
-            f'border-bottom: 1px solid {p.code_rule}">{label}</td>'
-            f'<td align="right" style="font-size: small; border-bottom: 1px solid {p.code_rule}">'
+            f'border-bottom: 1px solid {p.code_rule}">{label} &#183; '
             f'<a href="{COPY_CODE_SCHEME}:{index}">Copy code</a></td></tr>'
-        )
+        )  # on the left: a wide block scrolls sideways, its left end is what is in view
         return (
             f'<table width="100%" cellspacing="0" cellpadding="6" bgcolor="{p.code_background}"'
             f' style="margin-top: {top}; margin-bottom: {bottom}">'
-            f'{title if header else ""}<tr><td colspan="2">'
+            f"{title if header else ''}<tr><td>"
             f'<pre style="margin: 0; white-space: pre">{highlighted}</pre></td></tr></table>'
         )
 

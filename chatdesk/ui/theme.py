@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QApplication,
@@ -36,6 +36,7 @@ __all__ = [
     "current",
     "icon_button",
     "repolish",
+    "section_toggle",
     "set_look",
 ]
 
@@ -62,6 +63,11 @@ class Theme:
     def column_width(self) -> int:
         """The conversation column's cap in px at the current font size."""
         return design.column_width(self.font_pt)
+
+    def icon_size(self) -> QSize:
+        """Icons grow with the text (16 px at the default size)."""
+        side = round(design.ICON * design.scale(self.font_pt))
+        return QSize(side, side)
 
 
 _applied = [Theme()]  # one slot: what apply_theme applied last
@@ -149,11 +155,27 @@ def icon_button(
     name and (with the shortcut) its tooltip, so screen readers and tests find it by name."""
     button = QToolButton(parent)
     button.setIcon(icon(action))
+    button.setIconSize(current().icon_size())
     button.setToolTip(tooltip(text, shortcut))
     button.setAccessibleName(text)
     button.setAutoRaise(True)
     button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
     button.setProperty("look", "icon")
+    return button
+
+
+def section_toggle(text: str, parent: QWidget | None = None) -> QToolButton:
+    """The header of a collapsible section: a caret (right when closed, down when open)
+    beside ``text``, checkable, closed at first; connect ``toggled`` to show the content."""
+    button = QToolButton(parent)
+    button.setCheckable(True)
+    button.setAutoRaise(True)
+    button.setText(text)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    button.setIcon(icon("collapsed"))
+    button.setIconSize(current().icon_size())
+    button.toggled.connect(lambda on: button.setIcon(icon("expand" if on else "collapsed")))
+    button.setProperty("look", "section")
     return button
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from pygments.styles import get_style_by_name
 from pygments.token import Whitespace
-from PySide6.QtCore import qInstallMessageHandler
+from PySide6.QtCore import Qt, qInstallMessageHandler
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
 from chatdesk.ui import design, theme
@@ -62,6 +62,7 @@ def test_sizes_follow_the_font_size() -> None:
     assert design.radius("md", large) == 2 * design.radius("md", base)
     assert design.column_width(base) == design.COLUMN_MAX
     assert design.column_width(large) == 2 * design.COLUMN_MAX
+    assert theme.Theme(False, large).icon_size().width() == 2 * design.ICON
     assert design.type_pt("title", large) > design.type_pt("body", large) == large
     assert f"font-size: {design.type_pt('small', large)}pt" in design.stylesheet(
         design.LIGHT, large
@@ -92,5 +93,31 @@ def test_looks_reach_widgets_and_follow_the_theme(qtbot: QtBot) -> None:
             theme.set_look(QLabel(), "no-such-look")
     finally:
         qInstallMessageHandler(previous)
+        app.setStyleSheet(old_sheet)
+        app.setPalette(old_palette)
+
+
+def test_a_focused_control_shows_the_focus_ring(qtbot: QtBot) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    old_sheet, old_palette = app.styleSheet(), app.palette()
+    try:
+        for mode in ("light", "dark"):
+            theme.apply_theme(app, mode, design.DEFAULT_FONT_SIZE)
+            page = QWidget()
+            qtbot.addWidget(page)
+            column = QVBoxLayout(page)
+            field, button = QLineEdit("text", page), theme.icon_button("copy", "Copy", "C", page)
+            column.addWidget(field)
+            column.addWidget(button)
+            page.show()
+            page.activateWindow()
+            qtbot.waitUntil(page.isActiveWindow)
+            for control in (field, button):
+                control.setFocus(Qt.FocusReason.TabFocusReason)
+                qtbot.waitUntil(control.hasFocus)
+                edge = control.grab().toImage().pixelColor(1, control.height() // 2)
+                assert edge.name() == theme.current().colours.focus, (mode, control)
+    finally:
         app.setStyleSheet(old_sheet)
         app.setPalette(old_palette)
