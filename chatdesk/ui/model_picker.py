@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import cast
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QStandardItemModel
+from PySide6.QtGui import QResizeEvent, QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QCompleter, QWidget
 
 from chatdesk.engine.types import ModelInfo
@@ -21,6 +21,7 @@ from chatdesk.services.tool_plan import describe_tool_format
 from chatdesk.ui.models_tabs import human_size
 
 OPEN_FILE = "__open_file__"
+ELIDE_MARGIN = 8  # px the line edit keeps free of text
 PLACEHOLDER = "__none__"
 
 
@@ -49,6 +50,7 @@ class ModelPicker(QComboBox):
         line.setPlaceholderText("Search models")
         line.setAccessibleName("Search models")
         line.editingFinished.connect(self._show_chosen)
+        self.currentIndexChanged.connect(lambda _index: self._show_chosen())
         self._updating = False
         self.activated.connect(self._on_activated)
 
@@ -74,7 +76,7 @@ class ModelPicker(QComboBox):
         self.addItem("Open GGUF file...", OPEN_FILE)
         index = self.findData(selected) if selected else 0
         self.setCurrentIndex(max(index, 0))
-        self._show_start()
+        self._show_chosen()
         self._updating = False
 
     def add_header(self, title: str) -> None:
@@ -90,16 +92,23 @@ class ModelPicker(QComboBox):
         return None if data in (OPEN_FILE, PLACEHOLDER, None) else str(data)
 
     def _show_chosen(self) -> None:
-        """Typed text that chose nothing: show the current entry again."""
-        if self.currentText() != self.itemText(self.currentIndex()):
-            self.setEditText(self.itemText(self.currentIndex()))
-        self._show_start()
-
-    def _show_start(self) -> None:
-        """A long entry shows its beginning (the name), not its end."""
+        """Outside typing, the box shows the chosen entry, shortened with "…" to its width
+        (whole in the tooltip); typed text that chose nothing is replaced by it."""
         line = self.lineEdit()
-        if line is not None and not line.hasFocus():
-            line.setCursorPosition(0)
+        if line is None or line.hasFocus():
+            return
+        entry = self.itemText(self.currentIndex())
+        shown = line.fontMetrics().elidedText(
+            entry, Qt.TextElideMode.ElideRight, line.width() - ELIDE_MARGIN
+        )
+        line.setText(shown)
+        line.setCursorPosition(0)
+        self.setToolTip(entry if shown != entry else "Model to chat with")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Shorten the shown entry to the new width."""
+        super().resizeEvent(event)
+        self._show_chosen()
 
     def _on_activated(self, index: int) -> None:
         if self._updating:

@@ -70,7 +70,8 @@ def test_the_picker_shows_size_quantisation_fit_and_searches(
     entry = picker.itemText(picker.findData(str(other)))
     assert entry.startswith("Other-Model-Q8_0.gguf · ")
     assert "64 B · Q8_0" in entry  # its size, then the quantisation from the name
-    assert picker.currentText() == entry  # the loaded model is the one shown
+    assert picker.currentIndex() == picker.findData(str(other))  # the loaded one is shown,
+    assert entry.startswith(picker.lineEdit().text().removesuffix("…"))  # shortened to fit
     completer = picker.completer()
     completer.setCompletionPrefix("scripted")
     model = completer.completionModel()

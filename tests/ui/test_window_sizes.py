@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QScrollBar,
     QTabBar,
@@ -75,6 +76,10 @@ def clipped(widget: QWidget) -> str | None:
         return clipped_button(widget)
     if isinstance(widget, QTabBar):
         return clipped_tabs(widget)
+    if isinstance(widget, QLineEdit) and isinstance(widget.parentWidget(), QComboBox):
+        wanted = widget.fontMetrics().horizontalAdvance(widget.text())
+        if wanted > widget.width() and not elided_with_tooltip(widget.text(), widget.parent()):
+            return f"combo box text {widget.text()!r} wider than {widget.width()} px"
     if isinstance(widget, QComboBox) and not widget.isEditable():
         wanted = widget.fontMetrics().horizontalAdvance(widget.currentText())
         if wanted > widget.width() and not widget.toolTip():
