@@ -11,8 +11,8 @@ and on the message holding keyboard focus (the chat view tells it, ``set_focus_w
 and keeps its room while hidden so nothing moves. While focus is in a message, one key
 presses an action (``ACTION_KEYS``; the tooltips say which): the message's own
 ``keyPressEvent`` gets the letters its read-only text and its buttons leave alone (one
-handler per message, no shortcut objects: a long chat builds many messages). The reply's figures (speed,
-first token, tokens, context used) share one line with a slim context meter.
+handler per message, no shortcut objects: a long chat builds many messages). The reply's
+figures (speed, first token, tokens, context used) share one line with a slim meter.
 """
 
 from __future__ import annotations
@@ -250,7 +250,7 @@ class MessageWidget(QFrame):
             "previous-version", "Previous version", lambda: self._step(-1)
         )
         self.position_label = QLabel(self)
-        self.position_label.setObjectName("statusLine")
+        self.position_label.setProperty("look", "small")
         self.position_label.setAccessibleName("Version")
         self.next_button = self._action("next-version", "Next version", lambda: self._step(1))
         for widget in (self.previous_button, self.position_label, self.next_button):
@@ -364,7 +364,7 @@ class MessageWidget(QFrame):
         self._update_actions()
 
     def _update_actions(self) -> None:
-        tokens_open = self.token_view is not None if hasattr(self, "token_view") else False
+        tokens_open = self.token_view is not None
         shown = self._hovered or self._focused or self._pinned or tokens_open
         self.action_row.setVisible(shown)
 
