@@ -7,7 +7,7 @@ System prompt and examples, Tools, Documents, Reply format, then Appearance, Eng
 server), whoever adds them and whenever: features add their own (``add_section``) after the
 panel was built. A section's header is a button (Tab reaches it; Space folds the section)
 named for screen readers. The column never gets a horizontal scroll bar: its fields wrap
-under their labels, and in a small window the panel narrows (``give_way``) rather than
+under their labels, and in a small window the panel narrows (``GivesWay``) rather than
 squeezing the chat and the sidebar.
 """
 
@@ -190,23 +190,35 @@ class SectionColumn(QScrollArea):
         return QSize(PREFERRED_WIDTH, super().sizeHint().height())
 
     def showEvent(self, event: QShowEvent) -> None:
-        """Follow the window's width from now on (see ``give_way``)."""
-        window = self.window()
-        if window is not self and not self._watching:
-            window.installEventFilter(self)
+        """Follow the window's width from now on (``GivesWay``)."""
+        if not self._watching and self.window() is not self:
+            GivesWay(self.window(), self)
             self._watching = True
-        self.give_way(window.width())
         super().showEvent(event)
 
+
+class GivesWay(QObject):
+    """Keeps a side panel to at most WINDOW_SHARE of its window's width (never under
+    MIN_WIDTH): in a small window the panel narrows (its content wraps or scrolls down)
+    rather than squeezing the chat and the sidebar."""
+
+    def __init__(self, window: QWidget, panel: QWidget) -> None:
+        super().__init__(panel)
+        self.watched_window = window
+        self.panel = panel
+        window.installEventFilter(self)
+        self.apply()
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """The window was resized: let the panel give way in a narrow one."""
-        if event.type() == QEvent.Type.Resize and watched is self.window():
-            self.give_way(self.window().width())
+        """The window was resized: the panel's share follows."""
+        if event.type() == QEvent.Type.Resize and watched is self.watched_window:
+            self.apply()
         return super().eventFilter(watched, event)
 
-    def give_way(self, window_width: int) -> None:
-        """At most WINDOW_SHARE of the window (never under MIN_WIDTH)."""
-        self.setMaximumWidth(max(MIN_WIDTH, int(window_width * WINDOW_SHARE)))
+    def apply(self) -> None:
+        """Set the panel's widest width for the window's width now."""
+        share = int(self.watched_window.width() * WINDOW_SHARE)
+        self.panel.setMaximumWidth(max(MIN_WIDTH, share))
 
 
 TAB_FOCUS = Qt.FocusPolicy.TabFocus.value  # compared as a number: an enum's & costs 10x more

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
 from chatdesk.ui.documents_dock import DocumentsDock
 from chatdesk.ui.remote_tabs import add_remote_tabs
 from chatdesk.ui.settings_panel import SettingsPanel, wrapping_button
-from chatdesk.ui.settings_sections import takes_tab
+from chatdesk.ui.settings_sections import GivesWay, takes_tab
 from chatdesk.ui.window_topbar import follow
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ def install_panels(window: MainWindow) -> None:
     window.documents_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, window.documents_dock)
     window.documents_dock.hide()
+    GivesWay(window, window.documents_dock.panel)  # like the settings: at most 30% wide
     follow(window.top.documents_button, window.documents_dock)
     panel = window.settings_panel
     tools = pointer(TOOLS_NOTE, "Tools, MCP servers and audit log...", window.tools.open_dialog)

@@ -48,6 +48,7 @@ from tests.support.window_panels import (
 MakeWindow = Callable[..., MainWindow]
 ELLIPSIS = ("…", "...")
 SLACK = 2  # pixels of rounding a style may take
+SIDEBAR_MIN = 200  # px: the conversations' titles stay readable beside an open panel
 
 
 def visible_widgets(root: QWidget) -> Iterator[QWidget]:
@@ -213,8 +214,13 @@ def test_every_size_every_panel_both_themes(
             settled(qtbot, window, size)
             shown = window if panel == "none" else open_panel(window, panel)
             qtbot.wait(60)
+            where = f"{size[0]}x{size[1]} {theme} {panel}"
             if (window.width(), window.height()) != size:  # a panel must not widen the window
-                found.append(f"{size[0]}x{size[1]} {theme} {panel}: window became {window.size()}")
+                found.append(f"{where}: window became {window.size()}")
+            if window.sidebar.width() < SIDEBAR_MIN:  # nor squeeze the conversations
+                found.append(
+                    f"{size[0]}x{size[1]} {theme} {panel}: sidebar {window.sidebar.width()}"
+                )
             found += [f"{size[0]}x{size[1]} {theme} {panel}: {p}" for p in problems(shown)]
             if panel != "none":
                 close_panel(window, panel, shown)
