@@ -218,10 +218,8 @@ def test_every_size_every_panel_both_themes(
             if (window.width(), window.height()) != size:  # a panel must not widen the window
                 found.append(f"{where}: window became {window.size()}")
             if window.sidebar.width() < SIDEBAR_MIN:  # nor squeeze the conversations
-                found.append(
-                    f"{size[0]}x{size[1]} {theme} {panel}: sidebar {window.sidebar.width()}"
-                )
-            found += [f"{size[0]}x{size[1]} {theme} {panel}: {p}" for p in problems(shown)]
+                found.append(f"{where}: the sidebar squeezed to {window.sidebar.width()} px")
+            found += [f"{where}: {p}" for p in problems(shown)]
             if panel != "none":
                 close_panel(window, panel, shown)
     assert found == [], "\n".join(found)
