@@ -26,7 +26,12 @@ def seed_chat(window: Any) -> str:
     store = window.services.store
     chat = store.create_conversation(LONG_TITLE)
     store.append_message(chat.id, "user", "What is the capital of France? Answer in one word.")
-    reply = store.append_message(chat.id, "assistant", "Paris is the capital.", model="/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+    reply = store.append_message(
+        chat.id,
+        "assistant",
+        "Paris is the capital.",
+        model="/models/SmolLM2-135M-Instruct.Q4_1.gguf",
+    )
     words = ["Paris", " is", " the", " capital", "."]
     choices = [
         TokenChoice(n, word, 0.9, 1.0, (Alternative(n, word, 0.9), Alternative(99, " Lyon", 0.05)))
