@@ -63,6 +63,7 @@ from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.token_actions import TokenActions
 from chatdesk.ui.tool_actions import ToolActions
 from chatdesk.ui.unsaved_replies import UnsavedReplies
+from chatdesk.ui.warming import ConversationWarmer
 from chatdesk.ui.welcome import WelcomePage
 from chatdesk.ui.window_appearance import AppearanceMixin
 from chatdesk.ui.window_hooks import connect_new_user, first_line, model_feedback
@@ -200,6 +201,10 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self.sidebar.new_chat.connect(self.new_chat)
         self.composer.send.connect(self.send)
         self.composer.stop.connect(self.stop)
+        self.warmer = ConversationWarmer(  # issue 25: switching back costs nothing
+            self.turns, lambda: self.conversation_id, self.composer.text.toPlainText, self
+        )
+        self.composer.text.textChanged.connect(self.warmer.soon)
         v = self.chat_view
         v.regenerate.connect(self.regenerate)
         v.continue_reply.connect(
@@ -310,6 +315,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self._update_page()
         self._sync_streaming_ui()
         self._offer_conversation_model(conversation)
+        self.warmer.soon(0)
         if focus_composer:
             self.composer.focus()
 

@@ -50,6 +50,7 @@ from chatdesk.engine.host.prompting import PromptBuilder, PromptError, cut_after
 from chatdesk.engine.host.sampling import GrammarError, SamplerChain, resolve_seed
 from chatdesk.engine.host.speculative import Speculator
 from chatdesk.engine.host.state_cache import DiskStates
+from chatdesk.engine.host.warming import warm as warm_conversation
 from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.templates import (
     MAX_RENDER_SECONDS,
@@ -401,6 +402,12 @@ class Engine:
             continuing=request.continues,
             grammar=constraint.grammar if constraint else None,
         )
+
+    def warm(self, request: ChatRequest, cancel: threading.Event) -> dict[str, Any]:
+        """Make the KV cache hold ``request``'s conversation before its next turn is sent
+        (chatdesk/engine/host/warming.py); a set ``cancel`` stops it."""
+        self._refuse_unsupported(request)
+        return warm_conversation(self, request, cancel)
 
     def complete(self, prompt: str, settings: SamplingSettings, job: ReplyJob) -> ReplyStats:
         """Continue ``prompt`` as plain text (no chat template, nothing dropped)."""

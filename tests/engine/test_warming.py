@@ -1,0 +1,63 @@
+"""Warming a conversation before Send (issue 25): switching back then evaluates only the
+last words of the new message; any real request cancels a warm still running."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from chatdesk.engine.client import EngineClient
+from chatdesk.engine.types import SamplingSettings
+from chatdesk.services.warming import settled
+from tests.support.chat_requests import chat
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python"
+)
+SAMPLING = SamplingSettings(temperature=0.0, max_tokens=8, ignore_eos=True)
+QUESTION = "Which of these places did we talk about first, and why?"
+
+
+def reply(engine: EngineClient, history: list[dict[str, str]], key: str) -> object:
+    stream = engine.generate(chat(history, sampling=SAMPLING, conversation_key=key))
+    stats = stream.wait(timeout=120)
+    history.append({"role": "assistant", "content": stream.text})
+    return stats
+
+
+def test_a_warmed_conversation_evaluates_only_the_unsettled_end(engine: EngineClient) -> None:
+    a = [{"role": "user", "content": "We talked about the harbour, the lighthouse. " * 12}]
+    b = [{"role": "user", "content": "Now something else: numbers, 42 and 7. " * 12}]
+    reply(engine, a, "warm-A")
+    reply(engine, b, "warm-B")  # A's state is now only saved
+    draft = [*a, {"role": "user", "content": settled(QUESTION)}]
+    warmed = engine.warm(chat(draft, sampling=SAMPLING, conversation_key="warm-A")).result(60)
+    assert warmed["kv_source"] == "saved"
+    assert not warmed["cancelled"]
+    assert warmed["evaluated"] >= 10  # the user turn's opening and the settled words
+    stats = reply(engine, [*a, {"role": "user", "content": QUESTION}], "warm-A")
+    assert stats.kv_source == "context"  # the warm already switched the cache to A
+    assert stats.evaluated_prompt_tokens <= 12  # " why?" and the template's closing tokens
+    unwarmed = reply(engine, [*b, {"role": "user", "content": QUESTION}], "warm-B")
+    assert unwarmed.evaluated_prompt_tokens > stats.evaluated_prompt_tokens + 8
+
+
+def test_a_real_request_cancels_a_running_warm(engine: EngineClient) -> None:
+    history: list[dict[str, str]] = []
+    for n in range(30):
+        history.append({"role": "user", "content": f"Line {n} of a long history to read. " * 4})
+        history.append({"role": "assistant", "content": "ok"})
+    warming = engine.warm(chat(history, sampling=SAMPLING, conversation_key="warm-long"))
+    stream = engine.generate(chat([{"role": "user", "content": "Hi"}], sampling=SAMPLING))
+    stats = stream.wait(timeout=120)
+    assert stats.finish_reason == "length"
+    result = warming.result(timeout=120)
+    assert result["cancelled"]  # it never ran to the end: the reply went first
+
+
+def test_settled_words_leave_a_half_typed_word_out() -> None:
+    assert settled("what shelf was it") == "what shelf was"
+    assert settled("what shelf was it ") == "what shelf was it"
+    assert settled("word") == ""
+    assert settled("") == ""
