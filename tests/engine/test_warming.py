@@ -4,11 +4,12 @@ last words of the new message; any real request cancels a warm still running."""
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import pytest
 
 from chatdesk.engine.client import EngineClient
-from chatdesk.engine.types import SamplingSettings
+from chatdesk.engine.types import LoadOptions, SamplingSettings
 from chatdesk.services.warming import settled
 from tests.support.chat_requests import chat
 
@@ -61,3 +62,20 @@ def test_settled_words_leave_a_half_typed_word_out() -> None:
     assert settled("what shelf was it ") == "what shelf was it"
     assert settled("word") == ""
     assert settled("") == ""
+
+
+def test_the_state_budgets_are_the_settings_and_status_reports_them(tiny_model_path: Path) -> None:
+    client = EngineClient()
+    try:
+        options = LoadOptions(tiny_model_path, n_ctx=2048, state_cache_mb=1, state_disk_mb=0)
+        client.load(options).result(timeout=120)
+        for key in ("budget-A", "budget-B"):
+            history = [{"role": "user", "content": f"Conversation {key}. " * 20}]
+            reply(client, history, key)
+        status = client.status().result(timeout=30)
+    finally:
+        client.close()
+    assert status["saved_state_budget"] == 1024**2
+    assert 0 < status["saved_state_bytes"] <= 1024**2
+    assert status["disk_state_budget"] == 0  # 0 MB of disk: nothing is written
+    assert status["disk_state_bytes"] == 0
