@@ -46,7 +46,7 @@ from chatdesk.services.engine_session import ModelState
 from chatdesk.services.events import in_thread
 from chatdesk.services.turns import ChatError, Turn
 from chatdesk.services.types import Message, StoreError
-from chatdesk.ui.bridge import Background, EventBridge, Throttle, TurnSignals
+from chatdesk.ui.bridge import Background, EventBridge, RecentInput, Throttle, TurnSignals
 from chatdesk.ui.chat_view import ChatView
 from chatdesk.ui.composer import Composer
 from chatdesk.ui.conversation_list import ConversationList
@@ -72,6 +72,8 @@ from chatdesk.ui.window_models import ModelsMixin
 from chatdesk.ui.window_navigation import ConversationNavigation
 
 MIN_RENDER_INTERVAL_S = 1 / 30
+TYPING_HOLD_MS = 120  # a streaming reply is redrawn this long after the last keystroke...
+MAX_HOLD_MS = 300  # ...but at least this often (issue 25: the window under load)
 EXTERNAL_CHECK_MS = 1000
 APP_TITLE = "ChatDesk"  # Qt adds the application's display name to every window title
 
@@ -96,6 +98,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self._load_from_welcome = False
         self._picker_filled_for: str | None = None  # the loaded model the picker was filled for
         self.bridge = EventBridge(self)
+        self.typing = RecentInput(TYPING_HOLD_MS)  # redraws of a reply wait for keystrokes
         self.background = Background(self.bridge)
         self._turn_signals = TurnSignals(self.bridge)
         services.set_dispatch(self.bridge.dispatch, offload=in_thread)
@@ -115,7 +118,9 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self.navigation = ConversationNavigation(self)
         self.settings_panel.appearance.show_values(*self._appearance())
         build_menus(self)
-        self._render = Throttle(self._render_now, 1000 * MIN_RENDER_INTERVAL_S, self)
+        self._render = Throttle(
+            self._render_now, 1000 * MIN_RENDER_INTERVAL_S, self, self.typing, MAX_HOLD_MS
+        )
         self._external = QTimer(self, interval=EXTERNAL_CHECK_MS)
         self._external.timeout.connect(self._check_external_changes)
         self._external.start()
@@ -205,6 +210,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
             self.turns, lambda: self.conversation_id, self.composer.text.toPlainText, self
         )
         self.composer.text.textChanged.connect(self.warmer.soon)
+        self.composer.text.textChanged.connect(self.typing.touch)
         v = self.chat_view
         v.regenerate.connect(self.regenerate)
         v.continue_reply.connect(

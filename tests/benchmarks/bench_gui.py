@@ -2,7 +2,10 @@
 
 Run: ``QT_QPA_PLATFORM=offscreen PYTHONPATH=. python tests/benchmarks/bench_gui.py``
 (``--pathological``: only the pathological-message measure; ``--short``: only the streaming
-measure and the documents send, a quick before/after check).
+measure and the documents send, a quick before/after check; ``--loaded``: only typing into
+the composer while a reply streams with two busy background processes, tests/benchmarks/
+gui_typing.py: echo p99 and the longest block <= 50 ms, against typing into the idle window
+under the same load).
 Every figure is printed next to a reference measured in the same run:
 
 - streaming: 2000 tokens at 250 tok/s into a conversation of 500 messages; a 5 ms probe
@@ -583,6 +586,35 @@ def first_message_summary(
     return figures
 
 
+def loaded_run(create_application: Any, create_window: Any, app_services: Any, home: str) -> int:
+    """``bench_gui.py --loaded``: typing echo and GUI blocks while a reply streams into the
+    500-message conversation with two busy background processes (gui_typing.py)."""
+    from chatdesk.store import Store
+    from tests.benchmarks.gui_typing import measure_loaded_typing
+    from tests.support.scripted_engine import ScriptedEngine
+
+    store = Store()
+    cid = fill_conversation(store, 500, "Five hundred")
+    store.close()
+    model = Path(home) / "bench.gguf"
+    model.write_bytes(b"GGUF" + bytes(60))
+    app = create_application([])
+    engine = ScriptedEngine(REPLY_TEXT, tokens=STREAM_TOKENS, rate=STREAM_RATE)
+    services = app_services.create(client_factory=lambda: engine)
+    window = create_window(app, services)
+    window.resize(1200, 800)
+    window.show()
+    window.load_model(str(model))
+    run_for(app, 0.5)
+    results = {"loadavg_before": os.getloadavg()[0]}
+    results.update(measure_loaded_typing(app, window, cid, Probe()))
+    results["loadavg_after"] = os.getloadavg()[0]
+    window.close()
+    services.close()
+    print(json.dumps({k: round(v, 2) for k, v in results.items()}))
+    return 0
+
+
 def main() -> int:
     if "--first-message-only" in sys.argv:
         print(json.dumps({k: round(v, 3) for k, v in measure_first_message().items()}))
@@ -598,6 +630,8 @@ def main() -> int:
 
     if "--pathological" in sys.argv:  # only the issue-10 measure
         return pathological_only(create_application, create_window, AppServices, Store)
+    if "--loaded" in sys.argv:  # typing while streaming, two busy processes (issue 25)
+        return loaded_run(create_application, create_window, AppServices, home)
     if "--short" in sys.argv:  # streaming and the documents send only
         return short_run(create_application, create_window, AppServices, home)
     launch_s, bare_s, bare_rss = measure_launch(home)
