@@ -81,8 +81,8 @@ MODEL_LIMITS: dict[str, tuple[int, int]] = {
 
 STATE_CACHE_KEY = "state_cache"  # RAM and disk for kept conversation KV states (issue 25)
 STATE_CACHE_LIMITS: dict[str, tuple[int, int]] = {
-    "state_cache_mb": (0, 1024 * 1024),  # RAM; 0 keeps none (every switch re-reads)
-    "state_disk_mb": (0, 16 * 1024 * 1024),  # disk under the cache folder; 0 writes none
+    "state_cache_mb": (0, 262144),  # RAM; 0 keeps none (every switch re-reads)
+    "state_disk_mb": (0, 999999),  # disk under the cache folder; 0 writes none
 }
 STATE_CACHE_DEFAULTS = {"state_cache_mb": 1024, "state_disk_mb": 4096}
 

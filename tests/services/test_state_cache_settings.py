@@ -38,3 +38,15 @@ def test_a_bad_budget_is_refused_and_changes_nothing(
     with pytest.raises(SettingsError):
         settings.set_state_cache_limits(state_disk_mb=value)  # type: ignore[arg-type]
     assert settings.state_cache_limits()["state_disk_mb"] == 4096
+
+
+def test_the_command_line_shows_and_changes_the_budgets(capsys: pytest.CaptureFixture[str]) -> None:
+    from chatdesk.cli.main import main
+
+    assert main(["kv-cache", "--ram-mb", "512", "--disk-mb", "0"]) == 0
+    assert main(["kv-cache"]) == 0
+    out = capsys.readouterr().out
+    assert "RAM for kept conversation states: 512 MB" in out
+    assert "disk for them: 0 MB" in out
+    assert main(["kv-cache", "--disk-mb", "-1"]) == 1
+    assert "state_disk_mb must be between 0 and 999999" in capsys.readouterr().err
