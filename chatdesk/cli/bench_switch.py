@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import statistics
 import time
+import uuid
 from typing import Any
 
 from chatdesk.engine.client import EngineClient
@@ -61,12 +62,13 @@ def measure_switch_back(client: EngineClient, sizes: tuple[int, ...] = SIZES) ->
     warmed as the window warms (the headline) and unwarmed, in the same run."""
     chats: dict[str, list[dict[str, str]]] = {}
     history_tokens = []
+    run = uuid.uuid4().hex[:8]  # states kept on disk by an earlier run are never reused
     for number, size in enumerate(sizes):
-        key = f"bench-switch-{number}"
+        key = f"bench-switch-{run}-{number}"
         chats[key] = []
         history_tokens.append(turn(client, chats[key], history_text(key, size), key).prompt_tokens)
-    cold = switch_round(client, chats, "cold", warm=False)
-    warmed = switch_round(client, chats, "warm", warm=True)
+    cold = switch_round(client, chats, f"cold-{run}", warm=False)
+    warmed = switch_round(client, chats, f"warm-{run}", warm=True)
     result = switch_result(history_tokens, *warmed)
     unwarmed = switch_result(history_tokens, *cold)
     result["unwarmed"] = unwarmed
