@@ -66,7 +66,8 @@ def measure_switch_back(client: EngineClient, sizes: tuple[int, ...] = SIZES) ->
     for number, size in enumerate(sizes):
         key = f"bench-switch-{run}-{number}"
         chats[key] = []
-        history_tokens.append(turn(client, chats[key], history_text(key, size), key).prompt_tokens)
+        text = history_text(f"bench-switch-{number}", size)  # the same text in every run
+        history_tokens.append(turn(client, chats[key], text, key).prompt_tokens)
     cold = switch_round(client, chats, f"cold-{run}", warm=False)
     warmed = switch_round(client, chats, f"warm-{run}", warm=True)
     result = switch_result(history_tokens, *warmed)
