@@ -61,8 +61,7 @@ def test_a_small_window_keeps_the_sidebar_usable(qtbot: QtBot, make_window: Make
     window.resize(800, 600)
     window.dock.show()
     window.open_conversation(chat_with_two_replies(window))
-    qtbot.wait(50)
-    assert window.sidebar.width() >= 200  # not squeezed to 80 px
+    qtbot.waitUntil(lambda: window.sidebar.width() >= 200)  # not squeezed to 80 px, once laid out
     assert window.dock.width() <= 0.3 * window.width() + 20  # the panel gave way
     assert window.chat_view.viewport().width() >= 260
     window.resize(1180, 760)
