@@ -6,9 +6,9 @@ starts a new conversation with a one-line message, and times the first token of 
 host's time from request to first token), in two rounds:
 
 - as the window does it (``switch_back_ratio``): opening a conversation warms it and so
-  does typing (``EngineClient.warm`` with the words typed so far, host/warming.py), so the
-  benchmark warms the conversation with the question's settled words before sending it,
-  the new conversation exactly the same way;
+  does a pause in typing (``EngineClient.warm`` with what was typed, services/warming.py),
+  so the benchmark warms the conversation with the typed question before sending it (the
+  question ends a sentence: the whole prompt is warmed), the new conversation the same way;
 - unwarmed (``switch_back_ratio_unwarmed``): the request alone, as the command line and
   the API server send it. Returning then restores the kept KV state (RAM or disk) and
   evaluates the new line after the long history.
@@ -28,7 +28,7 @@ from typing import Any
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.types import ReplyStats, SamplingSettings
-from chatdesk.services.warming import settled
+from chatdesk.services.warming import warm_request
 
 SENTENCE = "In conversation {name} we talked about item {n}, which is stored on shelf {s}. "
 SIZES = (1000, 1750, 2500, 3250, 4000)  # history tokens, about
@@ -40,11 +40,13 @@ def turn(
     client: EngineClient, history: list[dict[str, str]], text: str, key: str, warm: bool = False
 ) -> ReplyStats:
     """One turn of conversation ``key``: add ``text``, get a short reply, keep it; with
-    ``warm``, first warm the conversation with ``text``'s settled words (as typing does)."""
-    if warm:
-        draft = [*history, {"role": "user", "content": settled(text)}]
-        client.warm(ChatRequest.of(draft, sampling=SAMPLING, conversation_key=key)).result(900)
-        time.sleep(0.05)  # the user's last keystrokes and Send
+    ``warm``, first warm it with ``text`` typed, as the window does when typing pauses."""
+    if warm:  # as the window does once the user paused after typing ``text``
+        chat = ChatRequest.of(history, sampling=SAMPLING, conversation_key=key)
+        request = warm_request(chat, text)
+        if request is not None:
+            client.warm(request).result(900)
+        time.sleep(0.05)  # the user presses Send
     history.append({"role": "user", "content": text})
     stream = client.generate(ChatRequest.of(history, sampling=SAMPLING, conversation_key=key))
     stats = stream.wait(timeout=900)

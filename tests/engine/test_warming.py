@@ -3,19 +3,31 @@ last words of the new message; any real request cancels a warm still running."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import LoadOptions, SamplingSettings
-from chatdesk.services.warming import settled
+from chatdesk.services.warming import settled, warm_request
+from tests.engine.conftest import loaded_engine
 from tests.support.chat_requests import chat
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python"
 )
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model_path: Path) -> Iterator[EngineClient]:
+    """A host of their own: these tests leave conversations in the cache that would change
+    what the shared host's next test finds there."""
+    yield from loaded_engine(tiny_model_path, 1)
+
+
 SAMPLING = SamplingSettings(temperature=0.0, max_tokens=8, ignore_eos=True)
 QUESTION = "Which of these places did we talk about first, and why?"
 
@@ -33,7 +45,9 @@ def test_a_warmed_conversation_evaluates_only_the_unsettled_end(engine: EngineCl
     reply(engine, a, "warm-A")
     reply(engine, b, "warm-B")  # A's state is now only saved
     draft = [*a, {"role": "user", "content": settled(QUESTION)}]
-    warmed = engine.warm(chat(draft, sampling=SAMPLING, conversation_key="warm-A")).result(60)
+    request = chat(draft, sampling=SAMPLING, conversation_key="warm-A")
+    request = dataclasses.replace(request, add_generation_prompt=False)  # cut after the draft
+    warmed = engine.warm(request).result(60)
     assert warmed["kv_source"] == "saved"
     assert not warmed["cancelled"]
     assert warmed["evaluated"] >= 10  # the user turn's opening and the settled words
@@ -42,6 +56,20 @@ def test_a_warmed_conversation_evaluates_only_the_unsettled_end(engine: EngineCl
     assert stats.evaluated_prompt_tokens <= 12  # " why?" and the template's closing tokens
     unwarmed = reply(engine, [*b, {"role": "user", "content": QUESTION}], "warm-B")
     assert unwarmed.evaluated_prompt_tokens > stats.evaluated_prompt_tokens + 8
+
+
+def test_a_finished_sentence_is_warmed_whole_so_send_evaluates_one_token(
+    engine: EngineClient,
+) -> None:
+    a = [{"role": "user", "content": "The harbour had a red lighthouse and a grey pier. " * 10}]
+    reply(engine, a, "whole-A")
+    reply(engine, [{"role": "user", "content": "Other things: 42 and 7. " * 10}], "whole-B")
+    request = warm_request(chat(a, sampling=SAMPLING, conversation_key="whole-A"), QUESTION)
+    assert request is not None
+    assert request.add_generation_prompt  # "why?" ends a sentence: warmed as Send sends it
+    assert engine.warm(request).result(60)["kv_source"] == "saved"
+    stats = reply(engine, [*a, {"role": "user", "content": QUESTION}], "whole-A")
+    assert stats.evaluated_prompt_tokens == 1  # the last token, for fresh logits
 
 
 def test_a_real_request_cancels_a_running_warm(engine: EngineClient) -> None:
@@ -62,6 +90,16 @@ def test_settled_words_leave_a_half_typed_word_out() -> None:
     assert settled("what shelf was it ") == "what shelf was it"
     assert settled("word") == ""
     assert settled("") == ""
+
+
+def test_an_unfinished_draft_is_warmed_only_up_to_its_settled_words() -> None:
+    base = chat([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}])
+    partial = warm_request(base, "what colour was the light")
+    assert partial is not None
+    assert partial.messages[-1].text == "what colour was the"
+    assert not partial.add_generation_prompt
+    assert warm_request(base, "") == base  # opening: the conversation as it is
+    assert warm_request(chat([]), "") is None
 
 
 def test_the_state_budgets_are_the_settings_and_status_reports_them(tiny_model_path: Path) -> None:

@@ -7,11 +7,14 @@ kept (a changed system prompt, a state evicted or never saved), reading the hist
 Both can happen before the user presses Send: the window asks the host to ``warm`` the
 conversation when it is opened, and again with the words typed so far while the user
 types. The host then makes the KV cache hold the conversation's prompt (its history, the
-template's opening of the user's turn and the draft's settled words; never the end of the
-turn or the assistant's opening, which the draft would not be followed by yet), exactly as
-the next turn's prompt starts, so Send evaluates only the last words and the template's
-closing tokens. A warm is a hint: any other request cancels it (the host stops within a
-batch), and what it evaluated stays valid for the prompt it shares a prefix with.
+template's opening of the user's turn and the draft's settled words; the end of the turn and
+the assistant's opening only when the draft ends a sentence, see
+``chatdesk.services.warming``), exactly as the next turn's prompt starts, so Send evaluates
+only the last words and the template's closing tokens, or just the last token. A warm is a
+hint: any other request cancels it (the host stops within a batch), and what it evaluated
+stays valid for the prompt it shares a prefix with. When the cached tokens spell the whole
+prompt (a warmed finished sentence), the prompt cache keeps them all (``_plan``), even
+where they are not the canonical tokens (a reply re-tokenized), and evaluates the last one.
 """
 
 from __future__ import annotations
@@ -31,18 +34,21 @@ if TYPE_CHECKING:
 
 
 def warm_pieces(engine: Engine, request: ChatRequest, cancel: threading.Event) -> list[PromptPiece]:
-    """The prompt a warm evaluates: the conversation without the assistant's opening, cut
-    after the draft when the request ends with the user's unsent words."""
+    """The prompt a warm evaluates. A request ending with the user's draft and asking for
+    the generation prompt: the whole prompt Send would evaluate (a finished sentence); ending
+    with the draft and not asking for it: cut after the draft's words; otherwise the
+    conversation without the assistant's opening."""
     from chatdesk.engine.host.engine import prompt_inputs
 
     model = engine._require_model()
     budget = reply_budget(request.sampling.max_tokens, model.n_ctx)
     native = engine.capabilities.tools == "native"
-    inputs = dataclasses.replace(prompt_inputs(request, native), add_generation_prompt=False)
-    _fit, pieces = engine._prompt_for(inputs, budget, False, cancel)
     last = request.messages[-1] if request.messages else None
     draft = last.text if last is not None and last.role == "user" else ""
-    if draft.strip():
+    whole = bool(draft.strip()) and request.add_generation_prompt
+    inputs = dataclasses.replace(prompt_inputs(request, native), add_generation_prompt=whole)
+    _fit, pieces = engine._prompt_for(inputs, budget, False, cancel)
+    if draft.strip() and not whole:
         pieces = cut_after_reply(pieces, draft)
     return pieces
 
