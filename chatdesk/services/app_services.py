@@ -29,7 +29,7 @@ from chatdesk.services.tool_turns import ToolTurns
 from chatdesk.services.tools import ToolsService
 from chatdesk.services.turns import TurnService
 from chatdesk.store import Store
-from chatdesk.tools.mcp_servers import CONFIG_NAME
+from chatdesk.tools.mcp_servers import CONFIG_NAME, close_sessions
 
 if TYPE_CHECKING:
     from chatdesk.services.api_server import ApiServerService
@@ -133,7 +133,9 @@ class AppServices:
         return self._api_server
 
     def close(self) -> None:
-        """Stop the API server, downloads, indexing and the engine, and close the databases."""
+        """Stop the API server, downloads, indexing and the engine, close the MCP sessions
+        (their servers end) and the databases."""
+        close_sessions()
         if self._api_server is not None:
             self._api_server.stop()
         if self._models is not None:

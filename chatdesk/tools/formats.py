@@ -56,6 +56,7 @@ class Rule:
     head: re.Pattern[str] | None = None
     must_start: str = ""  # the body must start with one of these, else the opener is text
     literal: bool = False  # the opener is an ordinary word ("functools"): kept when no call
+    guarded: bool = False  # markup only in its family's place (see ``all_formats``)
 
 
 @dataclass(frozen=True)
@@ -168,17 +169,22 @@ FORMATS: dict[str, Format] = {
         Format("generic", (THINK,), json_watch=True, label="generic JSON"),
     )
 }
-# Rules that would eat ordinary text when a model does not use that family.
+# Markup that is ordinary text for a model outside its family, unless it sits where that
+# family writes it: Granite's "<response>" right after the reasoning, before any visible
+# text, and the "</response>" that closes it.
 _FAMILY_ONLY = {"<response>", "</response>"}
 
 
 def all_formats() -> Format:
-    """Every family's rules at once: for a template that names no family."""
+    """Every family's rules at once: for a template that names no family (``_FAMILY_ONLY``
+    markup guarded: dropped only in its family's place, else kept as text)."""
     rules: dict[str, Rule] = {}
     for fmt in FORMATS.values():
         for rule in fmt.rules:
-            if rule.opener not in _FAMILY_ONLY:
-                rules.setdefault(rule.opener, rule)
+            guarded = rule.opener in _FAMILY_ONLY
+            rules.setdefault(
+                rule.opener, Rule(rule.opener, rule.kind, guarded=True) if guarded else rule
+            )
     return Format("all", tuple(rules.values()), json_watch=True, label="any format (watching all)")
 
 

@@ -18,6 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 HERMES_PREFIX, HERMES_SUFFIX = "<tool_call>\n", "\n</tool_call>"
+# Families whose own call syntax a grammar holds for ``required``/named (markers written as
+# text, JSON ``{"name", "arguments"}`` inside); other native families get bare JSON.
+NATIVE_WRAPS = {"hermes": (HERMES_PREFIX, HERMES_SUFFIX)}
 
 
 def call_schema(

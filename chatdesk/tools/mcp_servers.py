@@ -12,9 +12,11 @@ The configuration is a JSON file, ``mcp.json`` in the data root, in the common
 "http"/"streamable-http", optional ``headers``) connects to a streamable-HTTP server.
 ``disabled`` and ``disabledTools`` switch a server or some of its tools off.
 
-Each operation (list the tools, call one) opens its own session in a worker thread with
-its own event loop, under a time limit, and closes it (a stdio server's process ends with
-it). Stop (``stop_calls``) cancels the operations in flight at once. A server that cannot
+Operations (list the tools, call one) go through one session per server, opened on
+first use, reused while it is used, closed after ``IDLE_CLOSE`` seconds with nothing in
+flight, dropped (and re-opened by the next operation) when it fails, closed at exit
+(``chatdesk.tools.mcp_sessions`` explains how). Stop (``stop_calls``) cancels the
+operations in flight at once. Every operation runs under a time limit; a server that cannot
 start, crashes, hangs, or answers garbage therefore costs at most the time limit, and
 always comes back as ``McpError`` with one line saying what happened
 (for a stdio server, the last line it wrote to stderr): nothing an MCP server does can
@@ -30,31 +32,35 @@ terminal (a ``NullHandler`` stands in for Python's last-resort printing to stder
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import contextlib
 import json
 import logging
 import os
 import threading
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TextIO, cast
 
 from chatdesk.tools.base import ToolOutcome, ToolSpec
+from chatdesk.tools.mcp_sessions import (
+    IDLE_CLOSE,
+    SESSIONS,
+    STOPPED,
+    McpError,
+    close_sessions,
+    describe_error,
+    stop_calls,
+)
+
+__all__ = ["STOPPED", "McpError", "close_sessions", "stop_calls"]  # re-exported for callers
 
 CONFIG_NAME = "mcp.json"
 LIST_TIMEOUT = 20.0
 CALL_TIMEOUT = 60.0
 MAX_STDERR_LINE = 300
 STDERR_KEEP = 20_000
-GARBAGE_GRACE = 1.0
-
-
-class McpError(Exception):
-    """A configuration or server problem, as one line for the user."""
 
 
 @dataclass(frozen=True)
@@ -145,65 +151,6 @@ def save_switches(
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-_IN_FLIGHT: set[threading.Event] = set()  # the stop signals of operations running now
-_IN_FLIGHT_LOCK = threading.Lock()
-STOPPED = "stopped by the user"
-
-
-def stop_calls() -> None:
-    """Stop pressed: every MCP operation in flight ends now (its task is cancelled, which
-    closes its session; a stdio server's process ends with it)."""
-    with _IN_FLIGHT_LOCK:
-        for stop in _IN_FLIGHT:
-            stop.set()
-
-
-def _run_bounded[T](operation: Callable[[], Awaitable[T]], seconds: float, what: str) -> T:
-    """Run ``operation`` on an event loop in a worker thread; McpError on any failure, when
-    it takes longer than ``seconds``, or when Stop is pressed (``stop_calls``)."""
-    outcome: list[Any] = []
-    ready = threading.Event()
-    stop = threading.Event()
-    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]]] = []
-
-    async def body() -> None:
-        running.append((asyncio.get_running_loop(), asyncio.current_task()))  # type: ignore[arg-type]
-        try:
-            outcome.append(("ok", await asyncio.wait_for(operation(), seconds)))
-        except BaseException as error:
-            outcome.append(("error", error))
-        ready.set()  # the answer is known: the session's teardown goes on alone
-
-    def work() -> None:
-        try:
-            asyncio.run(body())
-        except BaseException as error:
-            outcome.append(("error", error))
-        ready.set()
-
-    worker = threading.Thread(target=work, name=f"mcp {what}", daemon=True)
-    with _IN_FLIGHT_LOCK:
-        _IN_FLIGHT.add(stop)
-    try:
-        worker.start()
-        _wait(ready, stop, seconds + 5.0, running)
-    finally:
-        with _IN_FLIGHT_LOCK:
-            _IN_FLIGHT.discard(stop)
-    if stop.is_set():
-        raise McpError(f"{what}: {STOPPED}")
-    if not outcome:
-        raise McpError(f"{what}: no answer within {seconds:g} s")
-    kind, value = outcome[0]
-    if kind == "error":
-        raise McpError(f"{what}: {_describe(value, seconds)}")
-    return value
-
-
-class AnsweredGarbage(Exception):
-    """The server wrote lines that are not JSON-RPC and gave no proper answer."""
-
-
 class StderrTail:
     """A pipe for a server's stderr; a thread keeps the last ``keep`` characters of it."""
 
@@ -220,10 +167,14 @@ class StderrTail:
             while block := pipe.read(4096):
                 self._chunks.append(block.decode("utf-8", errors="replace"))
 
-    def last_line(self) -> str:
-        """The last non-empty line the server wrote (after it closed its stderr, or now)."""
+    def close(self) -> None:
+        """Close our end of the pipe (the reader ends once the server's end closes too)."""
         with contextlib.suppress(OSError):
             self.file.close()
+
+    def last_line(self) -> str:
+        """The last non-empty line the server wrote (after it closed its stderr, or now)."""
+        self.close()
         self._reader.join(0.5)
         lines = [line.strip() for line in "".join(self._chunks).splitlines() if line.strip()]
         return f" (server said: {lines[-1][:MAX_STDERR_LINE]})" if lines else ""
@@ -234,7 +185,7 @@ class _Tracebackless(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and record.exc_info[1] is not None:
-            record.msg = f"{record.getMessage()}: {_describe(record.exc_info[1], 0)}"
+            record.msg = f"{record.getMessage()}: {describe_error(record.exc_info[1], 0)}"
             record.args = None
         record.exc_info, record.exc_text, record.stack_info = None, None, None
         return True
@@ -248,33 +199,11 @@ def quiet_sdk_logging() -> None:
         logger.addHandler(logging.NullHandler())
 
 
-def _wait(
-    ready: threading.Event, stop: threading.Event, seconds: float, running: list[Any]
-) -> None:
-    """Until the answer is known, the time is up, or Stop (then its task is cancelled)."""
-    deadline = time.monotonic() + seconds
-    while not ready.is_set() and time.monotonic() < deadline:
-        if stop.wait(0.05):
-            for loop, task in running:
-                loop.call_soon_threadsafe(task.cancel)
-            ready.wait(2.0)
-            return
-        ready.wait(0.0)
-
-
-def _describe(error: BaseException, seconds: float) -> str:
-    if isinstance(error, TimeoutError | asyncio.TimeoutError):
-        return f"no answer within {seconds:g} s"
-    if isinstance(error, AnsweredGarbage):
-        return f"answered garbage, not JSON-RPC: {str(error)[:100]!r}"
-    while isinstance(error, BaseExceptionGroup) and error.exceptions:
-        error = error.exceptions[0]
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"{type(error).__name__}: {text}"[:MAX_STDERR_LINE] if text else type(error).__name__
+_STDERR: dict[str, StderrTail] = {}  # the stderr of each server's latest session, by key
 
 
 class McpServer:
-    """One configured server: list its tools, call one (each in its own bounded session)."""
+    """One configured server: list its tools, call one (through its shared session)."""
 
     def __init__(
         self,
@@ -282,9 +211,12 @@ class McpServer:
         *,
         list_timeout: float = LIST_TIMEOUT,
         call_timeout: float = CALL_TIMEOUT,
+        idle_close: float = IDLE_CLOSE,
     ) -> None:
         self.config = config
         self.list_timeout, self.call_timeout = list_timeout, call_timeout
+        self.idle_close = idle_close
+        self._key = repr(config)  # a changed entry in mcp.json gets its own session
 
     def list_tools(self) -> list[ToolSpec]:
         """Every tool the server offers (disabled ones included), as ToolSpecs."""
@@ -312,27 +244,27 @@ class McpServer:
 
     def _session(self, use: Callable[[Any], Awaitable[Any]], seconds: float, what: str) -> Any:
         quiet_sdk_logging()
-        errlog = StderrTail()
-
-        async def operation() -> Any:
-            return await _guarded(lambda handler: self._use(use, errlog, seconds, handler))
-
+        label = f"MCP server {self.config.name!r} {what}"
         try:
-            return _run_bounded(operation, seconds, f"MCP server {self.config.name!r} {what}")
-        except McpError as error:
-            raise McpError(str(error) + errlog.last_line()) from None
-        finally:
-            errlog.last_line()  # closes our end of the pipe
+            return SESSIONS.run(self._key, self._client, use, seconds, self.idle_close)
+        except McpError as error:  # stopped
+            raise McpError(f"{label}: {error}") from None
+        except Exception as error:  # the session was dropped: its stderr is complete
+            stderr = _STDERR.get(self._key)
+            said = stderr.last_line() if stderr else ""
+            raise McpError(f"{label}: {describe_error(error, seconds)}{said}") from None
 
-    async def _use(
-        self, use: Callable[[Any], Awaitable[Any]], errlog: StderrTail, seconds: float, handler: Any
-    ) -> Any:
+    @contextlib.asynccontextmanager
+    async def _client(self, handler: Any) -> AsyncIterator[Any]:
+        """The SDK client of one session (its transport: the server's process, or HTTP)."""
         from mcp import Client
 
-        transport = self._transport(errlog.file)
-        options = {"read_timeout_seconds": seconds, "message_handler": handler}
-        async with Client(transport, **options) as client:
-            return await use(client)
+        errlog = _STDERR[self._key] = StderrTail()
+        try:
+            async with Client(self._transport(errlog.file), message_handler=handler) as client:
+                yield client
+        finally:
+            errlog.close()
 
     def _transport(self, errlog: IO[str]) -> Any:
         if self.config.command:
@@ -364,34 +296,3 @@ def _content_text(block: Any) -> str:
     if getattr(block, "type", None) == "text":
         return str(block.text)
     return f"[{getattr(block, 'type', 'unknown')} content not shown]"
-
-
-async def _guarded[T](session: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``session(handler)``; when the handler sees a line that is not JSON-RPC and no
-    proper answer follows within ``GARBAGE_GRACE`` seconds, AnsweredGarbage."""
-    garbage: list[str] = []
-    seen = asyncio.Event()
-
-    async def handler(message: Any) -> None:
-        if isinstance(message, Exception):
-            garbage.append(_garbage_text(message))
-            seen.set()
-
-    main = asyncio.ensure_future(session(handler))
-    watch = asyncio.ensure_future(seen.wait())
-    await asyncio.wait({main, watch}, return_when=asyncio.FIRST_COMPLETED)
-    if not main.done():
-        await asyncio.wait({main}, timeout=GARBAGE_GRACE)
-    watch.cancel()
-    if main.done():
-        return main.result()
-    main.cancel()  # asyncio.run's teardown waits for it, after the caller has its answer
-    raise AnsweredGarbage(garbage[0])
-
-
-def _garbage_text(error: Exception) -> str:
-    """The offending line, where the parse error quotes it."""
-    text = str(error)
-    marker = "input_value="
-    line = text.split(marker, 1)[1].split(", input_type", 1)[0] if marker in text else text
-    return line.strip("'\"")

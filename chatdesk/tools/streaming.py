@@ -82,6 +82,8 @@ class Scanner:
         self.wake: str | None = None  # while waiting: what may end the wait
         self.after_call = False
         self.shown_any = False
+        self.reasoned = False  # a reasoning block came before anything shown
+        self.response_open = False  # a guarded "<response>" was dropped
 
     def scan(self, buf: str, final: bool) -> list[Event]:
         """Events for ``buf[self.pos:]`` as far as they are settled (all of it when final)."""
@@ -135,6 +137,8 @@ class Scanner:
             events[-1] = ("text", str(events[-1][1]) + str(value))
         else:
             events.append(event)
+        if kind == "reasoning":
+            self.reasoned = self.reasoned or not self.shown_any
         if kind == "call":
             self.after_call = True
         elif kind == "text":
@@ -144,7 +148,8 @@ class Scanner:
     # --- blocks ------------------------------------------------------------------------
     def _lead(self, buf: str, found: re.Match[str]) -> int:
         """Where a block's span starts: a JSON call takes the fence or tags just before it."""
-        if found[0] in self._by_opener:
+        rule = self._by_opener.get(found[0])
+        if rule is not None and not rule.guarded:
             return found.start()
         wrap = _WRAP_OPEN.search(buf, self.pos, found.start())
         return wrap.start() if wrap else found.start()
@@ -156,13 +161,36 @@ class Scanner:
             return self._json(buf, found.start(), self._lead(buf, found), final)
         at, body = found.start(), found.end()
         if rule.kind == "markup":
-            return at, body, []
+            return (
+                (at, body, []) if self._markup_here(rule) else self._as_text(buf, at, body, final)
+            )
         if rule.kind == "reasoning":
             end, close = _until(buf, body, rule.closers, final)
             return at, close, [("reasoning", buf[body:end])]
         if rule.kind == "harmony":
             return self._harmony(buf, at, final)
         return self._call_block(rule, buf, at, body, final)
+
+    def _markup_here(self, rule: Rule) -> bool:
+        """Guarded markup (``formats.all_formats``) is dropped only where its family writes
+        it: an opening one right after the reasoning, before any text; its closer after it.
+        Both depend on what came before only, so the streamed reading stays the whole one."""
+        if not rule.guarded:
+            return True
+        if rule.opener.startswith("</"):
+            return self.response_open
+        self.response_open = self.reasoned and not self.shown_any
+        return self.response_open
+
+    def _as_text(self, buf: str, at: int, body: int, final: bool) -> tuple[int, int, list[Event]]:
+        """Guarded markup out of place: text, or the wrapper of a bare JSON call after it."""
+        k = _skip_space(buf, body)
+        if self.fmt.json_watch and k == len(buf) and not final:
+            raise _Wait("")
+        if self.fmt.json_watch and k < len(buf) and buf[k] in "{[":
+            wrap = _WRAP_OPEN.search(buf, self.pos, k)  # fences or tags before it too
+            return self._json(buf, k, wrap.start() if wrap else at, final)
+        return at, body, [("text", buf[at:body])]
 
     def _call_block(
         self, rule: Rule, buf: str, at: int, body: int, final: bool

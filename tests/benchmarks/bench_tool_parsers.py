@@ -15,6 +15,11 @@ streamed token against the model's decode time, and the API round trip against i
    client and ChatDesk's API server (in this process, over HTTP) against the same request
    made in-process (the tool plan, the engine, the reply reader), same seed; ratio of the
    medians.
+4. ``required`` always well-formed: the starter model answers with tool choice
+   ``required`` (the two tools of tests/engine/test_generic_tools.py, temperature 0.8,
+   ``--required-tokens`` max tokens), one reply per seed over ``--seeds`` seeds: how many
+   are a well-formed call whose arguments validate against the tool's schema, and how many
+   were cut off by the token limit.
 
 The last line printed is one JSON object with all figures.
 """
@@ -22,6 +27,7 @@ The last line printed is one JSON object with all figures.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -37,10 +43,12 @@ from chatdesk.api.app import ApiConfig, create_app
 from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.server import ApiServer
 from chatdesk.engine.client import EngineClient
-from chatdesk.engine.request import ChatRequest, ToolChoice, ToolSpec
+from chatdesk.engine.request import ChatRequest, ResponseFormat, ToolChoice, ToolSpec
 from chatdesk.engine.types import LoadOptions, ReplyDone, SamplingSettings, TextDelta
 from chatdesk.tools.formats import all_formats, reply_format
+from chatdesk.tools.generic import call_schema, calls_schema
 from chatdesk.tools.streaming import ToolCallStream
+from tests.engine.test_generic_tools import TOOLS, ask, reply_and_finish, well_formed
 from tests.support.openai_servers import free_port
 from tests.support.real_model import starter_model
 from tests.tools.test_corpus import CASES, chunkings, problems, read
@@ -124,6 +132,47 @@ def in_process_call(engine: EngineClient, seed: int) -> float:
     return time.perf_counter() - started
 
 
+def required_rate(
+    engine: EngineClient, seeds: int, tokens: int, unbounded: bool = False
+) -> dict[str, Any]:
+    """Well-formed ``required`` replies over ``seeds`` seeded replies (temperature 0.8).
+    ``unbounded``: the reference, the same call schema without the token bound (sent as a
+    ``json_schema`` response format, which compiles exactly the grammar used before)."""
+    good, cut, failures = 0, 0, []
+    for seed in range(100, 100 + seeds):
+        request = ask(ToolChoice("required"), seed=seed, tokens=tokens)
+        if unbounded:
+            schema = calls_schema(call_schema(TOOLS), False)
+            request = dataclasses.replace(request, response_format=ResponseFormat(
+                "json_schema", schema))  # fmt: skip
+        parsed, finish = reply_and_finish(engine, request)
+        cut += finish == "length"
+        try:
+            ok = well_formed(parsed)
+        except Exception as error:  # jsonschema's ValidationError: a failure to count
+            ok, parsed = False, f"{parsed} ({error})"  # type: ignore[assignment]
+        good += ok
+        if not ok:
+            failures.append(f"seed {seed}: {finish}: {parsed}")
+    return {"seeds": seeds, "max_tokens": tokens, "well_formed": good, "cut_off": cut,
+            "failures": failures}  # fmt: skip
+
+
+def required_figures(engine: EngineClient, seeds: int, small: int) -> list[dict[str, Any]]:
+    """Figure 4 at ``small`` and 128 max tokens, each against the unbounded reference."""
+    rates = []
+    for tokens in sorted({small, 128}):
+        for unbounded in (False, True):
+            rate = required_rate(engine, seeds, tokens, unbounded) | {"unbounded": unbounded}
+            rates.append(rate)
+            what = "reference, grammar without the bound" if unbounded else "bounded grammar"
+            print(f"required, max_tokens {tokens} ({what}): {rate['well_formed']}/{seeds}"
+                  f" well-formed calls, {rate['cut_off']} cut off by the token limit")  # fmt: skip
+            for failure in rate["failures"]:
+                print("  ", failure)
+    return rates
+
+
 def api_call(client: openai.OpenAI, seed: int) -> float:
     started = time.perf_counter()
     answer = client.chat.completions.create(
@@ -139,6 +188,9 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--api-runs", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--required-tokens", type=int, default=96)
+    parser.add_argument("--only-required", action="store_true", help="just figure 4")
     args = parser.parse_args()
     figures: dict[str, Any] = {"corpus": corpus_table()}
     print("family      format  cases  whole  streamed")
@@ -153,6 +205,9 @@ def main() -> None:
     engine = EngineClient()
     engine.load(LoadOptions(path, n_ctx=2048, n_threads=1)).result(timeout=300)
     try:
+        figures["required"] = required_figures(engine, args.seeds, args.required_tokens)
+        if args.only_required:
+            return
         pieces, decode_per_token = recorded_reply(engine, args.tokens)
         per_token = parse_seconds(pieces, args.repeats) / len(pieces)
         worst = worst_case_pieces()

@@ -170,3 +170,88 @@ def test_a_twenty_property_schema_compiles_to_a_grammar_llama_cpp_parses(checker
     schema = {"type": "object", "properties": {f"p{i}": {"type": "string", "maxLength": 30}
               for i in range(20)}, "required": [f"p{i}" for i in range(10)]}  # fmt: skip
     assert checker.parses(compile_schema(schema).grammar)
+
+
+WEATHER_CALL = {"type": "object", "properties": {"name": {"const": "get_weather"},
+                "arguments": {"type": "object", "properties": {"city": {"type": "string"},
+                "units": {"enum": ["celsius", "fahrenheit"]}}, "required": ["city"],
+                "additionalProperties": False}}, "required": ["name", "arguments"],
+                "additionalProperties": False}  # fmt: skip
+
+
+def call_text(city: str) -> str:
+    return json.dumps({"name": "get_weather", "arguments": {"city": city}}, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("budget", [90, 127, 500])
+def test_a_bounded_grammar_fits_its_byte_budget_and_llama_cpp_holds_it(
+    checker: Any, budget: int
+) -> None:
+    """Every document of the grammar fits ``budget`` bytes (so that many tokens): the
+    longest string it allows is accepted, one byte more is not, in any script."""
+    from chatdesk.engine.constrain.bounds import max_bytes
+    from chatdesk.engine.constrain.compiler import GrammarCompiler
+
+    grammar = compile_schema(WEATHER_CALL, budget=budget).grammar
+    assert max_bytes(grammar) <= budget
+    assert checker.parses(grammar)
+    room = budget - int(max_bytes(GrammarCompiler(WEATHER_CALL, 0).grammar()))
+    assert room > 0
+    assert checker.accepts(grammar, call_text("a" * room))
+    assert not checker.accepts(grammar, call_text("a" * (room + 1)))
+    assert checker.accepts(grammar, call_text("é" * (room // 2)))  # two bytes each
+    assert not checker.accepts(grammar, call_text("é" * (room // 2 + 1)))
+
+
+def test_the_call_of_call_or_reply_is_bounded_and_the_reply_is_free(checker: Any) -> None:
+    from chatdesk.engine.constrain.bounds import max_bytes
+
+    bounded = call_or_reply(WEATHER_CALL, "<tool_call>\n", "\n</tool_call>", budget=150)
+    assert checker.accepts(bounded.grammar, f"<tool_call>\n{call_text('Paris')}\n</tool_call>")
+    too_long = f"<tool_call>\n{call_text('P' * 100)}\n</tool_call>"
+    assert not checker.accepts(bounded.grammar, too_long)
+    assert checker.accepts(bounded.grammar, "A plain reply " * 50)
+    assert max_bytes(bounded.grammar) == float("inf")  # the plain reply, not the call
+
+
+def test_the_string_chain_is_as_long_as_its_name_says() -> None:
+    """``max_bytes`` counts ``bstr-N`` as N bytes; the rules themselves agree."""
+    from chatdesk.engine.constrain.bounds import byte_string_rules, max_bytes
+
+    rules = byte_string_rules(9)
+    grammar = "root ::= bstr-9\n" + "".join(f"{k} ::= {v}\n" for k, v in rules.items())
+    assert max_bytes(grammar.replace("bstr-", "chain-")) == 9
+
+
+RECURSIVE = {"$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}}, "$ref": "#/$defs/n"}
+
+
+@pytest.mark.parametrize(
+    ("schema", "reason"),
+    [
+        (WEATHER_CALL, "may need 83 tokens"),  # with a space wherever one may go
+        ({"type": "string", "pattern": "^a+$"}, "cannot be bounded"),
+        (RECURSIVE, "cannot be bounded"),
+    ],
+)
+def test_a_budget_the_grammar_cannot_keep_is_refused(schema: Any, reason: str) -> None:
+    with pytest.raises(SchemaRefused) as refused:
+        compile_schema(schema, budget=10)
+    assert refused.value.keyword == "max_tokens"
+    assert reason in str(refused.value)
+
+
+def test_wrapped_calls_are_calls_in_markers_and_nothing_else(checker: Any) -> None:
+    from chatdesk.engine.constrain import wrapped_calls
+    from chatdesk.engine.constrain.bounds import max_bytes
+
+    one = f"<tool_call>\n{call_text('Oslo')}\n</tool_call>"
+    single = wrapped_calls(WEATHER_CALL, "<tool_call>\n", "\n</tool_call>", False, 200).grammar
+    several = wrapped_calls(WEATHER_CALL, "<tool_call>\n", "\n</tool_call>", True, 400).grammar
+    assert max_bytes(single) <= 200
+    assert max_bytes(several) <= 400
+    assert checker.accepts(single, one)
+    assert not checker.accepts(single, f"{one}\n{one}")
+    assert not checker.accepts(single, call_text("Oslo"))  # bare JSON is not the syntax
+    assert not checker.accepts(single, "Let me check." + one)
+    assert checker.accepts(several, f"{one}\n{one}")

@@ -24,8 +24,6 @@ from chatdesk.tools.streaming import ParsedReply, ToolCallStream
 
 CORPUS = Path(__file__).parent.parent / "data" / "tool_calls"
 FAMILIES = sorted(p.stem for p in CORPUS.glob("*.json"))
-# Family-only markup: in the all-formats fallback "<response>" is ordinary text.
-ALL_FORMATS_EXCEPTIONS = {"lcpp-granite-think-response"}
 MARKUP = sorted(
     {r.opener for f in FORMATS.values() for r in f.rules if not r.literal}
     | {c for f in FORMATS.values() for r in f.rules for c in r.closers if len(c) > 3}
@@ -96,9 +94,25 @@ def test_case_with_its_family_format(family: str, case: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(("family", "case"), CASES, ids=[c["id"] for _f, c in CASES])
 def test_case_with_all_formats_watched(family: str, case: dict[str, Any]) -> None:
-    if case["id"] in ALL_FORMATS_EXCEPTIONS:
-        pytest.skip("family-only markup")
     check(None, case)
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "Wrap it in <response>...</response> tags.",
+        "<response>is a tag</response> in this XML.",
+        "Sure.<think>no</think><response>kept</response>",
+    ],
+)
+def test_granite_markup_elsewhere_is_text_in_the_all_formats_reading(output: str) -> None:
+    """``<response>`` is Granite's markup only right after its reasoning, before any text;
+    anywhere else an unknown model's ``<response>`` is what it wrote (whole and streamed)."""
+    for chunks in chunkings(output, output).values():
+        shown, reply = read({"thinking_open": False}, None, chunks)
+        assert "<response>" in reply.content
+        assert "</response>" in reply.content
+        assert reply.content.startswith(shown.strip())
 
 
 def test_corpus_covers_every_family() -> None:

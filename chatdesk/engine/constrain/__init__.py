@@ -14,20 +14,31 @@ token limit is "incomplete", never valid.
 
 For tool calls, ``call_or_reply`` builds one grammar that accepts either a call (a fixed
 prefix, a JSON document that follows the call schema, a fixed suffix) or a plain reply that
-does not start like a call.
+does not start like a call; ``wrapped_calls`` one or more calls, each inside the model
+family's own markers (``<tool_call>\\n`` ... ``\\n</tool_call>``), and nothing else.
+
+Given a ``budget`` (bytes), ``compile_schema`` and ``call_or_reply`` write a *bounded*
+grammar (``compiler``'s note) with the largest string limit whose longest document (or
+call) fits the budget (``bounds``): every token is at least one byte, so such a reply
+always ends, complete, within that many tokens. A schema whose length cannot be bounded,
+or whose shortest bounded form does not fit, is refused (``SchemaRefused`` on
+``max_tokens``) rather than cut off later.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import jsonschema
 
-from chatdesk.engine.constrain.compiler import GrammarCompiler, SchemaRefused
+from chatdesk.engine.constrain.bounds import largest_fitting, max_bytes, repeat
+from chatdesk.engine.constrain.compiler import GrammarCompiler, SchemaRefused, items_for
 from chatdesk.engine.constrain.patterns import exact
 
 if TYPE_CHECKING:
@@ -44,9 +55,11 @@ __all__ = [
     "constraint_for",
     "format_constraint",
     "validate_value",
+    "wrapped_calls",
 ]
 
-ConstraintKind = Literal["json_object", "json_schema", "call_or_reply"]
+MAX_STRING_BYTES = 2048  # a bounded grammar's strings never get more, whatever the budget
+ConstraintKind = Literal["json_object", "json_schema", "call_or_reply", "wrapped_calls"]
 CheckStatus = Literal["valid", "invalid", "incomplete"]
 
 
@@ -90,12 +103,18 @@ def compile_json_object() -> Constraint:
     return Constraint("json_object", GrammarCompiler({}).grammar("object"))
 
 
-def compile_schema(schema: Any, name: str | None = None) -> Constraint:
-    """Check ``schema`` and compile it; ``SchemaRefused`` names what cannot be enforced."""
+def compile_schema(schema: Any, name: str | None = None, budget: int | None = None) -> Constraint:
+    """Check ``schema`` and compile it; ``SchemaRefused`` names what cannot be enforced.
+    With ``budget``, every document the grammar allows takes at most that many bytes."""
     started = time.perf_counter()
     if not isinstance(schema, dict | bool):
         raise SchemaRefused("(schema)", "/", "the schema must be a JSON object or a boolean")
-    grammar = GrammarCompiler(schema).grammar()
+    if budget is None:
+        grammar = GrammarCompiler(schema).grammar()
+    else:
+        limit = fitting_limit(lambda n, chain: GrammarCompiler(schema, n).grammar(chain=chain),
+                              budget)  # fmt: skip
+        grammar = GrammarCompiler(schema, limit).grammar()
     document = schema if isinstance(schema, dict) else {}  # true: any JSON (false: refused)
     return Constraint("json_schema", grammar, document, name, time.perf_counter() - started)
 
@@ -114,19 +133,62 @@ def format_constraint(wanted: ResponseFormat | None) -> Constraint | None:
     return compile_schema(wanted.schema_dict, wanted.name or None)
 
 
-def call_or_reply(call_schema: dict[str, Any], prefix: str = "", suffix: str = "") -> Constraint:
+def call_or_reply(
+    call_schema: dict[str, Any], prefix: str = "", suffix: str = "", budget: int | None = None
+) -> Constraint:
     """A tool call (``prefix`` + JSON following ``call_schema`` + ``suffix``) or plain text
-    whose first character differs from the call's first character."""
+    whose first character differs from the call's first character. With ``budget``, every
+    call the grammar allows takes at most that many bytes (a plain reply stays free)."""
     started = time.perf_counter()
-    compiler = GrammarCompiler(call_schema)
-    body = compiler.schema(call_schema, "")
     opening = prefix[:1] or "{"
-    call = " ".join(part for part in (exact(prefix) if prefix else "", body,
-                                      exact(suffix) if suffix else "") if part)  # fmt: skip
     reply = f"[^{_class_char(opening)}\\x00] [^\\x00]*"
-    grammar = compiler.grammar(f"({call}) | {reply}")
+
+    def build(limit: int | None, chain: bool = True, with_reply: bool = False) -> str:
+        compiler = GrammarCompiler(call_schema, limit)
+        body = compiler.schema(call_schema, "")
+        call = " ".join(part for part in (exact(prefix) if prefix else "", body,
+                                          exact(suffix) if suffix else "") if part)  # fmt: skip
+        return compiler.grammar(f"({call}) | {reply}" if with_reply else call, chain=chain)
+
+    limit = None if budget is None else fitting_limit(build, budget)
+    grammar = build(limit, with_reply=True)
     return Constraint("call_or_reply", grammar, call_schema, None,
                       time.perf_counter() - started, prefix, suffix)  # fmt: skip
+
+
+def wrapped_calls(
+    call_schema: dict[str, Any], prefix: str, suffix: str, parallel: bool, budget: int | None
+) -> Constraint:
+    """Calls only, each ``prefix`` + JSON following ``call_schema`` + ``suffix`` (one, or
+    when ``parallel`` several separated by a newline; with ``budget``, at most as many as
+    a bounded array holds, all of them within ``budget`` bytes)."""
+    started = time.perf_counter()
+
+    def build(limit: int | None, chain: bool = True) -> str:
+        compiler = GrammarCompiler(call_schema, limit)
+        block = f"{exact(prefix)} {compiler.schema(call_schema, '')} {exact(suffix)}"
+        more = "" if not parallel else f'( "\\n" {block} )*'
+        if parallel and limit is not None:
+            more = repeat(f'"\\n" {block}', items_for(limit) - 1)
+        return compiler.grammar(f"{block} {more}".strip(), chain=chain)
+
+    limit = None if budget is None else fitting_limit(build, budget)
+    return Constraint("wrapped_calls", build(limit), call_schema, None,
+                      time.perf_counter() - started, prefix, suffix)  # fmt: skip
+
+
+def fitting_limit(build: Callable[[int, bool], str], budget: int) -> int:
+    """The largest string limit whose grammar (``build(limit, chain)``) fits ``budget``
+    bytes; SchemaRefused when its length cannot be bounded or not even limit 0 fits."""
+    shortest = max_bytes(build(0, False))
+    if math.isinf(shortest):
+        raise SchemaRefused("max_tokens", "/", "the length of the reply cannot be bounded "
+                            "(an open-ended pattern or a recursive $ref)")  # fmt: skip
+    limit = largest_fitting(lambda n: build(n, False), budget, min(budget, MAX_STRING_BYTES))
+    if limit is None:
+        raise SchemaRefused("max_tokens", "/", f"the reply may need {shortest:.0f} tokens, "
+                            f"more than the {budget} it may take")  # fmt: skip
+    return limit
 
 
 def _class_char(char: str) -> str:

@@ -16,6 +16,14 @@ of one required property); ``$ref`` to ``#``, ``#/$defs/...`` or ``#/definitions
 The grammar produces a subset of the valid documents: properties in schema order, no
 property the schema does not name, no exponents, strings without ``\\u`` escapes (so a
 length counted in code points is a length in grammar characters), bounded whitespace.
+
+**Bounded grammars** (``limit``, for replies that must end within a token budget; see
+``bounds``): every string without its own length holds at most ``limit`` UTF-8 bytes
+(``bstr-<limit>``), one with ``minLength``/``maxLength`` at most ``max(minLength,
+limit // 4)`` characters, arrays and open objects at most ``items_for(limit)`` entries
+(or their ``minItems``), whitespace at most one space, and "any JSON value" nests two
+levels deep. A pattern with an open repetition or a recursive ``$ref`` stays unbounded
+(``bounds.max_bytes`` says so and the caller refuses it).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import math
 import re
 from typing import Any
 
+from chatdesk.engine.constrain.bounds import byte_string, byte_string_rules, repeat
 from chatdesk.engine.constrain.numbers import decimal_range, whole_range
 from chatdesk.engine.constrain.patterns import PatternRefused, exact, pattern_grammar
 
@@ -57,6 +66,34 @@ BASE_RULES = {
     "array": '"[" ws ( value ws ( "," ws value ws )* )? "]"',
 }
 
+_SCALAR = "string | number | boolean | null"
+COMMA = '"," ws'
+BOUNDED_RULES = {
+    **BASE_RULES,
+    "ws": '| " "',
+    "value": f"object | array | {_SCALAR}",
+    "value1": f"object1 | array1 | {_SCALAR}",
+    "scalar": _SCALAR,
+}
+
+
+def items_for(limit: int) -> int:
+    """How many entries a bounded array or open object may hold, for a string limit."""
+    return 1 + limit // 32
+
+
+def _bounded_containers(limit: int) -> dict[str, str]:
+    """``object``/``array`` holding ``value1``; ``object1``/``array1`` holding scalars."""
+    more = items_for(limit) - 1
+    rules = {}
+    for suffix, inner in (("", "value1"), ("1", "scalar")):
+        pair = f'string ws ":" ws {inner} ws'
+        pairs = f"{pair} {repeat(f'{COMMA} {pair}', more)}"
+        items = f"{inner} ws {repeat(f'{COMMA} {inner} ws', more)}"
+        rules[f"object{suffix}"] = f'"{{" ws ( {pairs} )? "}}"'
+        rules[f"array{suffix}"] = f'"[" ws ( {items} )? "]"'
+    return rules
+
 
 class SchemaRefused(ValueError):
     """The schema asks for something that cannot be enforced exactly."""
@@ -78,19 +115,35 @@ def pointer(path: str, *parts: object) -> str:
 class GrammarCompiler:
     """Compiles one root schema; ``grammar()`` is the GBNF text with ``root`` first."""
 
-    def __init__(self, root: Any) -> None:
+    def __init__(self, root: Any, limit: int | None = None) -> None:
         self.root = root
+        self.limit = limit  # bounded grammar: bytes per string (see the module's note)
         self.rules: dict[str, str] = {}
         self.names: dict[str, str] = {}  # rule body -> rule name (shared sub-rules)
         self.refs: dict[str, str] = {}  # $ref -> rule name
 
-    def grammar(self, root_rule: str | None = None) -> str:
-        """The whole grammar for the root schema (or ``root ::= root_rule``)."""
+    def grammar(self, root_rule: str | None = None, *, chain: bool = True) -> str:
+        """The whole grammar for the root schema (or ``root ::= root_rule``); without
+        ``chain`` a bounded grammar leaves its ``bstr-N`` rules out (``bounds.max_bytes``
+        knows their length, so measuring it stays cheap)."""
         top = root_rule if root_rule is not None else self.schema(self.root, "")
         lines = [f"root ::= {top}"]
         lines += [f"{name} ::= {body}" for name, body in self.rules.items()]
-        lines += [f"{name} ::= {body}" for name, body in BASE_RULES.items()]
+        lines += [f"{name} ::= {body}" for name, body in self._base_rules(chain).items()]
         return "\n".join(lines) + "\n"
+
+    def _base_rules(self, chain: bool) -> dict[str, str]:
+        if self.limit is None:
+            return BASE_RULES
+        rules = BOUNDED_RULES | {"string": byte_string(self.limit)}
+        rules |= _bounded_containers(self.limit)
+        return rules | byte_string_rules(self.limit) if chain else rules
+
+    @staticmethod
+    def _most(low: int, high: int | None, cap: int) -> int:
+        """A bounded grammar's upper count: the schema's own, at most ``cap`` (at least low)."""
+        cap = max(low, cap)
+        return cap if high is None else min(high, cap)
 
     @staticmethod
     def base(name: str) -> str:
@@ -251,6 +304,8 @@ class GrammarCompiler:
             raise SchemaRefused("maxLength", pointer(path, "maxLength"), "below minLength")
         if low == 0 and high is None:
             return self.base("string")
+        if self.limit is not None:  # a character may take four bytes
+            high = self._most(low, high, self.limit // 4)
         reps = f"{{{low},{high if high is not None else ''}}}"
         return self.rule(f'"\\"" char{reps} "\\""', pointer(path, "str"))
 
@@ -300,6 +355,8 @@ class GrammarCompiler:
         high = _count(schema, "maxItems", path, None)
         if high is not None and high < low:
             raise SchemaRefused("maxItems", pointer(path, "maxItems"), "below minItems")
+        if self.limit is not None:
+            high = self._most(low, high, items_for(self.limit))
         items = schema.get("items", True)
         if items is False or high == 0:
             if low > 0:
@@ -335,7 +392,10 @@ class GrammarCompiler:
     def _map(self, values: Any, path: str) -> str:
         value = self.schema(values, path)
         pair = f'string ws ":" ws {value} ws'
-        return self.rule(f'"{{" ws ({pair} ("," ws {pair})*)? "}}"', "map")
+        more = f"({COMMA} {pair})*"
+        if self.limit is not None:
+            more = repeat(f"{COMMA} {pair}", items_for(self.limit) - 1)
+        return self.rule(f'"{{" ws ({pair} {more})? "}}"', "map")
 
     def _fields(self, fields: list[tuple[str, Any]], required: set[str], path: str) -> str:
         """Properties in order; required ones always, optional ones maybe, commas between."""

@@ -385,7 +385,8 @@ class Engine:
         budget = reply_budget(request.sampling.max_tokens, model.n_ctx)
         try:  # a schema that cannot be enforced exactly is refused here, before any token
             native = self.capabilities.tools == "native"
-            constraint = constraint_for(request) or tool_constraint(request, native)
+            family = self.info.tool_format if self.info else None
+            constraint = constraint_for(request) or tool_constraint(request, native, budget, family)
         except SchemaRefused as refused:
             raise EngineFailure(ErrorCode.BAD_REQUEST, str(refused)) from None
         inputs = prompt_inputs(request, self.capabilities.tools == "native")

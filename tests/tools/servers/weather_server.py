@@ -1,5 +1,9 @@
-"""A real MCP server written with the official SDK (stdio, or streamable HTTP with --http PORT)."""
+"""A real MCP server written with the official SDK (stdio, or streamable HTTP with --http PORT).
 
+With ``WEATHER_STARTS`` set, each start appends its process id to that file (tests count
+server starts)."""
+
+import os
 import sys
 import time
 
@@ -34,6 +38,9 @@ def wait(seconds: float) -> str:
 
 
 if __name__ == "__main__":
+    if os.environ.get("WEATHER_STARTS"):
+        with open(os.environ["WEATHER_STARTS"], "a") as starts:
+            starts.write(f"{os.getpid()}\n")
     if len(sys.argv) > 2 and sys.argv[1] == "--http":
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
     else:
