@@ -459,8 +459,11 @@ def measure_documents_send(app: Any, window: Any, engine: Any, home: str) -> dic
     return {"documents_send_block_ms": block, "documents_idle_max_ms": max(idle)}
 
 
-def short_run(create_application: Any, create_window: Any, app_services: Any, home: str) -> int:
-    """Only the streaming measure (500 messages) and the documents send."""
+def scripted_window(
+    create_application: Any, create_window: Any, app_services: Any, home: str
+) -> tuple[Any, Any, Any, Any, str]:
+    """(app, engine, services, window, the 500-message conversation's id): a window whose
+    scripted engine streams STREAM_TOKENS at STREAM_RATE, its model "loaded"."""
     from chatdesk.store import Store
     from tests.support.scripted_engine import ScriptedEngine
 
@@ -477,6 +480,14 @@ def short_run(create_application: Any, create_window: Any, app_services: Any, ho
     window.show()
     window.load_model(str(model))
     run_for(app, 0.5)
+    return app, engine, services, window, cid
+
+
+def short_run(create_application: Any, create_window: Any, app_services: Any, home: str) -> int:
+    """Only the streaming measure (500 messages) and the documents send."""
+    app, engine, services, window, cid = scripted_window(
+        create_application, create_window, app_services, home
+    )
     results = measure_streaming(app, window, cid)
     results.update(measure_documents_send(app, window, engine, home))
     window.close()
@@ -589,23 +600,11 @@ def first_message_summary(
 def loaded_run(create_application: Any, create_window: Any, app_services: Any, home: str) -> int:
     """``bench_gui.py --loaded``: typing echo and GUI blocks while a reply streams into the
     500-message conversation with two busy background processes (gui_typing.py)."""
-    from chatdesk.store import Store
     from tests.benchmarks.gui_typing import measure_loaded_typing
-    from tests.support.scripted_engine import ScriptedEngine
 
-    store = Store()
-    cid = fill_conversation(store, 500, "Five hundred")
-    store.close()
-    model = Path(home) / "bench.gguf"
-    model.write_bytes(b"GGUF" + bytes(60))
-    app = create_application([])
-    engine = ScriptedEngine(REPLY_TEXT, tokens=STREAM_TOKENS, rate=STREAM_RATE)
-    services = app_services.create(client_factory=lambda: engine)
-    window = create_window(app, services)
-    window.resize(1200, 800)
-    window.show()
-    window.load_model(str(model))
-    run_for(app, 0.5)
+    app, _engine, services, window, cid = scripted_window(
+        create_application, create_window, app_services, home
+    )
     results = {"loadavg_before": os.getloadavg()[0]}
     results.update(measure_loaded_typing(app, window, cid, Probe()))
     results["loadavg_after"] = os.getloadavg()[0]
