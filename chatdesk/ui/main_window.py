@@ -63,7 +63,7 @@ from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.token_actions import TokenActions
 from chatdesk.ui.tool_actions import ToolActions
 from chatdesk.ui.unsaved_replies import UnsavedReplies
-from chatdesk.ui.warming import ConversationWarmer
+from chatdesk.ui.warming import OPEN_DELAY_MS, ConversationWarmer
 from chatdesk.ui.welcome import WelcomePage
 from chatdesk.ui.window_appearance import AppearanceMixin
 from chatdesk.ui.window_hooks import connect_new_user, first_line, model_feedback
@@ -321,7 +321,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self._update_page()
         self._sync_streaming_ui()
         self._offer_conversation_model(conversation)
-        self.warmer.soon(0)
+        self.warmer.soon(OPEN_DELAY_MS)
         if focus_composer:
             self.composer.focus()
 

@@ -1,10 +1,11 @@
 """Warms the open conversation in the engine while the user reads and types.
 
-Opening a conversation, and every pause in typing (``WARM_DELAY_MS`` after the last
-keystroke), asks the turn service to warm it (chatdesk/services/warming.py): the engine
-host restores or re-reads the conversation and evaluates the draft's settled words in the
-background, so Send only evaluates the last words. The request is built on the GUI thread
-(a few store reads) and sent at once; its answer is not waited for.
+Opening a conversation (once it stayed open ``OPEN_DELAY_MS``), and every pause in typing
+(``WARM_DELAY_MS`` after the last keystroke), asks the turn service to warm it
+(chatdesk/services/warming.py): the engine host restores or re-reads the conversation and
+evaluates what was typed in the background, so Send evaluates only the last words (or, after
+a finished sentence, one token). The request is built on the GUI thread (a few store reads)
+and sent at once; its answer is not waited for.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from chatdesk.services.warming import warm_conversation
 log = logging.getLogger("chatdesk.ui")
 
 WARM_DELAY_MS = 350  # a pause in typing this long warms the words typed so far
+OPEN_DELAY_MS = 250  # an opened conversation stayed open this long: warm it (browsing the
+# list with the arrow keys does not make the host save and restore every conversation)
 
 
 class ConversationWarmer:
@@ -40,7 +43,7 @@ class ConversationWarmer:
         self._timer.timeout.connect(self.warm_now)
 
     def soon(self, delay_ms: int = WARM_DELAY_MS) -> None:
-        """Warm once nothing else happened for ``delay_ms`` (0: once the window is idle)."""
+        """Warm once nothing else happened for ``delay_ms``."""
         self._timer.start(delay_ms)
 
     def warm_now(self) -> None:
