@@ -4,6 +4,9 @@ Turns (send, regenerate, edit and resend, stop) live in ``chatdesk.services.turn
 service answers what the chat view shows about stored messages. Everything here reads or
 writes the store on the caller's thread and returns at once (``render_prompt`` returns the
 engine's future).
+
+``branch`` copies the conversation up to one message into a new conversation (in one
+transaction), so a line of thought can go on separately while the original stays as it was.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from chatdesk.engine.request import RenderedPrompt
 from chatdesk.services.documents_turn import PASSAGES_KEY
 from chatdesk.services.reply_summary import reply_summary
 from chatdesk.services.turns import Turn, TurnService
-from chatdesk.store import Message, Store
+from chatdesk.store import Conversation, Message, Store
+from chatdesk.store.models import STAT_FIELDS
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,42 @@ class ChatService:
     def __init__(self, store: Store, turns: TurnService) -> None:
         self.store = store
         self.turns = turns
+
+    def branch(self, message: Message) -> Conversation:
+        """A new conversation ("<title> (branch)") holding the messages from the start up to
+        ``message``, with the source's system prompt, settings and examples; the source is
+        left as it was (token probabilities stay with the source)."""
+        chain = [message]
+        while chain[-1].parent_id is not None:
+            chain.append(self.store.get_message(chain[-1].parent_id))
+        source = self.store.get_conversation(message.conversation_id)
+        with self.store.transaction():
+            copy = self.store.create_conversation(
+                f"{source.title} (branch)",
+                source.model,
+                source.system_prompt,
+                source.settings,
+                source.model_identity,
+                examples=source.examples,
+            )
+            parent: str | None = None
+            for original in reversed(chain):
+                parent = self._copy_message(copy.id, parent, original)
+        return self.store.get_conversation(copy.id)
+
+    def _copy_message(self, cid: str, parent: str | None, m: Message) -> str:
+        new = self.store.append_message(
+            cid, m.role, m.content, parent_id=parent, status=m.status, model=m.model,
+            settings=m.settings, tool_calls=m.tool_calls, tool_call_id=m.tool_call_id,
+        )  # fmt: skip
+        stats = {name: getattr(m, name) for name in STAT_FIELDS if getattr(m, name) is not None}
+        if stats:
+            self.store.update_message(new.id, stats=stats)
+        self.store.set_reply_metadata(
+            new.id, n_ctx=m.n_ctx, dropped_messages=m.dropped_messages, error=m.error,
+            extra=m.extra, model_identity=m.model_identity,
+        )  # fmt: skip
+        return new.id
 
     def message(self, message_id: str) -> Message:
         """One stored message."""

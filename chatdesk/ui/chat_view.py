@@ -11,6 +11,10 @@ at the top and its distance from the top edge. Whenever the layout moves that me
 corrected so it stays where the reader saw it. At the bottom of the chat the view sticks to
 the bottom instead (a streaming reply stays in sight). While a reply streams only its own
 widget is re-rendered.
+
+The messages sit in one column capped at the design's column width and centred on wide
+windows (``apply_design`` re-reads the width after the font size changes). The newest
+message keeps its actions shown; the message holding keyboard focus shows its own.
 """
 
 from __future__ import annotations
@@ -18,18 +22,26 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from chatdesk.services.chat import ChatService
 from chatdesk.services.types import Message
 from chatdesk.ui.message_widget import MessageWidget
 from chatdesk.ui.rendering import MarkdownRenderer
+from chatdesk.ui.theme import current, repolish
 
 BATCH = 20
 STICK_MARGIN = 48
 LOAD_MARGIN = 240  # px from either end of the scroll range where the next batch loads
 FOCUS_OFFSET = 40  # px between the top edge and a message opened by show_message
-HIGHLIGHT = "#{name} {{ border: 2px solid palette(highlight); }}"
 
 
 class ChatView(QScrollArea):
@@ -41,6 +53,7 @@ class ChatView(QScrollArea):
     switch_sibling = Signal(object, int)
     copied = Signal(str)
     tokens_toggled = Signal(object, bool)  # a MessageWidget, show its token view
+    branched = Signal(str)  # the id of a new conversation branched from a message
 
     def __init__(
         self, chat: ChatService, renderer: MarkdownRenderer, parent: QWidget | None = None
@@ -64,18 +77,24 @@ class ChatView(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         container = QWidget(self)
         container.setObjectName("chatContainer")
-        self._column = QVBoxLayout(container)
-        self._column.setContentsMargins(16, 12, 16, 12)
-        self._column.setSpacing(10)
-        self._earlier = QPushButton("Show earlier messages", container)
+        row = QHBoxLayout(container)  # the column, centred, between two stretches
+        row.setContentsMargins(0, 0, 0, 0)
+        self.column = QWidget(container)
+        self.column.setObjectName("chatColumn")
+        row.addStretch(1)
+        row.addWidget(self.column, 100)
+        row.addStretch(1)
+        self._column = QVBoxLayout(self.column)
+        self.apply_design()
+        self._earlier = QPushButton("Show earlier messages", self.column)
         self._earlier.setAccessibleName("Show earlier messages")
         self._earlier.clicked.connect(self.load_earlier)
         self._column.addWidget(self._earlier)
-        self._empty = QLabel("Send a message to start the conversation.", container)
+        self._empty = QLabel("Send a message to start the conversation.", self.column)
         self._empty.setObjectName("emptyHint")
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._column.addWidget(self._empty)
-        self._later = QPushButton("Show later messages", container)
+        self._later = QPushButton("Show later messages", self.column)
         self._later.setAccessibleName("Show later messages")
         self._later.clicked.connect(self.load_later)
         self._column.addWidget(self._later)
@@ -84,6 +103,18 @@ class ChatView(QScrollArea):
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
         bar.rangeChanged.connect(self._on_range_changed)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._on_focus_changed)
+
+    def apply_design(self) -> None:
+        """Column width and spacing from the design system (after a theme or font change)."""
+        theme = current()
+        self.column.setMaximumWidth(theme.column_width())
+        self._column.setContentsMargins(
+            theme.space("lg"), theme.space("md"), theme.space("lg"), theme.space("md")
+        )
+        self._column.setSpacing(theme.space("md"))
 
     # -- whole conversation -------------------------------------------------------
     def show_messages(self, messages: list[Message], focus: str | None = None) -> None:
@@ -214,6 +245,10 @@ class ChatView(QScrollArea):
         widget.error_label.setToolTip(error or "")
         widget.show_citations(self._chat.passages(message))
 
+    def _branch(self, message: Message) -> None:
+        """Copy the conversation up to ``message`` into a new one (the window opens it)."""
+        self.branched.emit(self._chat.branch(message).id)
+
     def set_busy(self, busy: bool) -> None:
         """Disable regenerate/edit/branch buttons while a reply streams."""
         for widget in self.widgets:
@@ -235,7 +270,7 @@ class ChatView(QScrollArea):
             self.renderer,
             self._chat.sibling_position(message),
             self._chat.context_note(message),
-            self.widget(),
+            self.column,
         )
         widget.regenerate.connect(self.regenerate)
         widget.continue_reply.connect(self.continue_reply)
@@ -243,6 +278,7 @@ class ChatView(QScrollArea):
         widget.switch_sibling.connect(self.switch_sibling)
         widget.copied.connect(self.copied)
         widget.tokens_toggled.connect(self.tokens_toggled)
+        widget.branch.connect(self._branch)
         if message.role == "assistant":
             widget.show_citations(self._chat.passages(message))
         if message.role == "assistant" and message.status in ("error", "interrupted"):
@@ -282,8 +318,10 @@ class ChatView(QScrollArea):
     def _focus(self, widget: MessageWidget) -> None:
         """Anchor ``widget`` a little below the top edge and highlight it."""
         if self.highlighted is not None and self.highlighted is not widget:
-            self.highlighted.setStyleSheet("")
-        widget.setStyleSheet(HIGHLIGHT.format(name=widget.objectName()))
+            self.highlighted.setProperty("highlighted", False)
+            repolish(self.highlighted)
+        widget.setProperty("highlighted", True)  # the design's highlight rule
+        repolish(widget)
         self.highlighted = widget
         self._stick_bottom = False
         self._set_anchor_widget(widget, FOCUS_OFFSET)
@@ -303,6 +341,22 @@ class ChatView(QScrollArea):
         self._later.setVisible(later > 0)
         self._later.setText(f"Show later messages ({later} more)")
         self._empty.setVisible(not self.messages)
+        for widget in self.widgets:
+            widget.set_pinned(widget is self.widgets[-1] and self._last_shown == len(self.messages))
+
+    def _on_focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
+        """Show the actions of the message that holds keyboard focus, hide the last one's."""
+        before, after = self._message_of(old), self._message_of(new)
+        if before is not after:
+            if before is not None:
+                before.set_focus_within(False)
+            if after is not None:
+                after.set_focus_within(True)
+
+    def _message_of(self, widget: QWidget | None) -> MessageWidget | None:
+        while widget is not None and not isinstance(widget, MessageWidget):
+            widget = widget.parentWidget()
+        return widget if widget is not None and widget.parentWidget() is self.column else None
 
     # -- scroll anchoring -----------------------------------------------------------
     def _set_anchor(self, value: int) -> None:

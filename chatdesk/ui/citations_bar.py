@@ -4,6 +4,8 @@ Hovering a link shows the passage's label and a snippet; clicking opens the file
 system's viewer (``file://...#page=N`` for a PDF page, which viewers that understand it
 open at that page). Only passages that were given to the model and that the reply cites
 are shown (``chatdesk.docs.citations``); file names are escaped, never rendered as HTML.
+The list is a collapsible section, "Sources (N)", closed at first like reasoning and tool
+calls (the reply's ``[1]`` markers say a source is there).
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QCursor, QDesktopServices
-from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QToolButton, QToolTip, QVBoxLayout, QWidget
 
 from chatdesk.docs.citations import cited, file_url, snippet
 from chatdesk.docs.records import Passage
+from chatdesk.ui.theme import section_toggle
 
 Opener = Callable[[QUrl], bool]
 
@@ -24,12 +27,23 @@ Opener = Callable[[QUrl], bool]
 class CitationsBar(QWidget):
     """``Sources: [1] report.pdf, page 2 · [2] notes.md, lines 4-9`` under a reply."""
 
+    toggle: QToolButton
+    label: QLabel
+
     def __init__(self, parent: QWidget | None = None, opener: Opener | None = None) -> None:
         super().__init__(parent)
         self.opener: Opener = opener or QDesktopServices.openUrl
         self.passages: list[Passage] = []
+        self._built = False  # the section is built for the first reply that cites something
+        self.hide()
+
+    def _build(self) -> None:
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 2, 0, 2)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.toggle = section_toggle("Sources", self)
+        self.toggle.setAccessibleName("Sources")
+        layout.addWidget(self.toggle)
         self.label = QLabel(self)
         self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.setWordWrap(True)
@@ -37,8 +51,10 @@ class CitationsBar(QWidget):
         self.label.setOpenExternalLinks(False)
         self.label.linkActivated.connect(self._open)
         self.label.linkHovered.connect(self._hover)
+        self.label.setVisible(False)
+        self.toggle.toggled.connect(self.label.setVisible)
         layout.addWidget(self.label)
-        self.hide()
+        self._built = True
 
     def show_citations(self, reply: str, passages: Sequence[Passage]) -> None:
         """Show the passages the reply cites (hidden when it cites none)."""
@@ -47,7 +63,11 @@ class CitationsBar(QWidget):
             f'<a href="cite:{p.number}">[{p.number}] {html.escape(p.label)}</a>'
             for p in self.passages
         ]
-        self.label.setText("Sources: " + " · ".join(links) if links else "")
+        if links and not self._built:
+            self._build()
+        if self._built:
+            self.label.setText(" · ".join(links))
+            self.toggle.setText(f"Sources ({len(links)})")
         self.setVisible(bool(links))
 
     def passage(self, link: str) -> Passage | None:

@@ -76,6 +76,8 @@ ACTIONS = {
     "examples": "lightbulb",
     "approve": "shield-check",
     "reply-format": "arrow-bend-up-left",
+    "previous-version": "caret-left",
+    "next-version": "caret-right",
 }
 
 

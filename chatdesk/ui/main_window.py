@@ -219,6 +219,8 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         v.resend.connect(self.edit_and_resend)
         v.switch_sibling.connect(self.switch_sibling)
         v.copied.connect(lambda _t: self.statusBar().showMessage("Copied", 2000))
+        v.branched.connect(lambda _cid: self.refresh_sidebar())  # then open the branch:
+        v.branched.connect(self.open_conversation)
         self.bridge.turn_text.connect(self._on_turn_text)
         self.bridge.turn_finished.connect(self._finish_reply)
         self.bridge.model_changed.connect(lambda _status: self._update_model_ui())

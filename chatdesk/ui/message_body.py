@@ -1,5 +1,8 @@
 """The text of one message: a read-only, self-sizing QTextBrowser that never loads anything.
 
+It is as tall as its text (never a vertical scroll bar); code lines are not wrapped, so a
+message whose code is wider than the column gets a horizontal scroll bar.
+
 Model output is untrusted: ``loadResource`` returns nothing for every URL (no images, no file:
 or http: fetches), links are not followed inside the widget and open in the system browser
 only when clicked, and "copy-code:N" links copy a code block.
@@ -103,7 +106,8 @@ class MessageBody(QTextBrowser):
         self.setOpenExternalLinks(False)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Code lines are not wrapped: a message with a wide code block scrolls sideways.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextBrowserInteraction
@@ -304,8 +308,10 @@ class MessageBody(QTextBrowser):
             self._fit_height()
 
     def _fit_height(self, size: QSizeF | None = None) -> None:
-        height = size.height() if size is not None else self.document().size().height()
-        wanted = int(height) + 2 * self.frameWidth() + 2
+        size = size if size is not None else self.document().size()
+        wanted = int(size.height()) + 2 * self.frameWidth() + 2
+        if size.width() > self.viewport().width():  # a wide code block: room for the bar
+            wanted += self.horizontalScrollBar().sizeHint().height()
         if wanted != self.height():
             self.setFixedHeight(wanted)
 

@@ -1,11 +1,32 @@
-"""One message in the chat view: who wrote it, its text, its actions and its status line."""
+"""One message in the chat view: who wrote it, its text, its actions and its status line.
+
+Looks come from the design system (``chatdesk.ui.design``): the frame's object name
+(``message-user``: a tinted bubble set in from the left; ``message-assistant``: plain text
+on the page) and the quiet ``statusLine``. The author of a reply is the model's display
+name (``model_choices.display_name``), its file path in the tooltip.
+
+The actions (Copy, Regenerate, Edit, Continue, Tokens) are icon buttons whose accessible
+name is the action; the row shows on the newest message, on the message under the mouse
+and on the message holding keyboard focus (the chat view tells it, ``set_focus_within``),
+and keeps its room while hidden so nothing moves. While focus is in a message, one key
+presses an action (``ACTION_KEYS``; the tooltips say which): the message's own
+``keyPressEvent`` gets the letters its read-only text and its buttons leave alone (one
+handler per message, no shortcut objects: a long chat builds many messages). The reply's
+figures (speed, first token, tokens, context used) share one line with a slim meter.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QResizeEvent, QTextCursor
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QEnterEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QResizeEvent,
+    QTextCursor,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -19,17 +40,28 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.services.chat import ContextNote, Passage
+from chatdesk.services.model_choices import display_name
 from chatdesk.services.types import Message
 from chatdesk.ui.citations_bar import CitationsBar
 from chatdesk.ui.composer import PromptEdit
-from chatdesk.ui.flow_layout import FlowLayout
+from chatdesk.ui.design import FOCUS_WIDTH
 from chatdesk.ui.message_body import MessageBody
 from chatdesk.ui.reasoning_view import ReasoningView
 from chatdesk.ui.rendering import MarkdownRenderer
+from chatdesk.ui.theme import current, icon_button
 from chatdesk.ui.tool_message import ToolMessageWidget
 
 ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 WRITING = "Writing…"  # the status line while a reply streams
+BODY_INSET = FOCUS_WIDTH + 2  # px from a message's edge to its text (focus border, margin)
+ACTION_KEYS = {
+    "copy": "C",
+    "regenerate": "R",
+    "continue": "N",
+    "tokens": "T",
+    "edit": "E",
+    "branch": "B",
+}
 INTERRUPTIONS = {  # why an interrupted reply stopped, by its finish reason
     "cancelled": "stopped by you",
     "error": "interrupted: the engine stopped",
@@ -46,6 +78,9 @@ def status_text(message: Message, note: ContextNote | None) -> str:
         parts.append(f"first token {message.time_to_first_token_ms:.0f} ms")
     if message.completion_tokens:
         parts.append(f"{message.completion_tokens} tokens")
+    if note is not None and note.n_ctx and note.prompt_tokens is not None:
+        used = note.prompt_tokens + (message.completion_tokens or 0)
+        parts.append(f"context {used:,} / {note.n_ctx:,}")
     if message.finish_reason == "length":
         parts.append("stopped at the max tokens limit")
     if message.status == "interrupted":
@@ -53,6 +88,13 @@ def status_text(message: Message, note: ContextNote | None) -> str:
     elif message.status == "error":
         parts.append("failed")
     return " · ".join(parts)
+
+
+def author(message: Message) -> str:
+    """Who wrote a message: "You", or for a reply the display name of its model."""
+    if message.role == "assistant" and message.model:
+        return display_name(message.model)
+    return ROLE_NAMES.get(message.role, message.role)
 
 
 def prompt_progress_text(evaluated: int, total: int, seconds_left: float | None) -> str:
@@ -120,22 +162,14 @@ class ElidedLabel(QLabel):
 
 
 class ContextMeter(QProgressBar):
-    """Tokens used of the context: "81 / 8192", or "1%" when the bar is too narrow for that."""
+    """A slim bar of the tokens used of the context (the figures are in the status line;
+    the bar's tooltip and accessible description say them too)."""
 
     def setFormat(self, text: str) -> None:
-        """Remember the full format; show it when it fits."""
+        """Remember the figures for the tooltip-less readers (the bar shows no text)."""
         self.full_format = text
-        self._fit()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        """Switch between the full format and the percentage."""
-        self._fit()
-        super().resizeEvent(event)
-
-    def _fit(self) -> None:
-        text = getattr(self, "full_format", "%p%")
-        fits = self.fontMetrics().horizontalAdvance(text) + 8 <= self.width()
-        super().setFormat(text if fits else "%p%")
+        self.setAccessibleDescription(text)
+        super().setFormat(text)
 
 
 class MessageWidget(QFrame):
@@ -147,6 +181,7 @@ class MessageWidget(QFrame):
     switch_sibling = Signal(object, int)
     copied = Signal(str)
     tokens_toggled = Signal(object, bool)  # this widget, show the token view
+    branch = Signal(object)  # a new conversation from the start up to this message
 
     def __init__(
         self,
@@ -159,12 +194,17 @@ class MessageWidget(QFrame):
         super().__init__(parent)
         self.message = message
         self._reading = False  # the status line shows prompt progress
+        self._hovered = self._focused = self._pinned = False
+        self._keys: dict[str, QToolButton] = {}  # action key -> its button
         self.setObjectName(f"message-{message.role}")
         self.setProperty("role", message.role)
+        theme = current()
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 8, 12, 8)
-        layout.setSpacing(4)
-        layout.addLayout(self._header(position))
+        inset = theme.space("md") if message.role == "user" else theme.space("xs")
+        layout.setContentsMargins(inset, theme.space("sm"), inset, theme.space("xs"))
+        layout.setSpacing(theme.space("xs"))
+        self._header_row = self._header(position)
+        layout.addLayout(self._header_row)
         self.reasoning = ReasoningView(self)  # the reply's thinking, collapsed
         layout.addWidget(self.reasoning)
         self.body = MessageBody(renderer, self)
@@ -190,75 +230,143 @@ class MessageWidget(QFrame):
         layout.addWidget(self.context_label)
         self.citations = CitationsBar(self)
         layout.addWidget(self.citations)
-        self.footer = self._footer()
-        layout.addWidget(self.footer)
+        self.footer = self._footer()  # after the text in the tab order
+        if self.message.role == "user":  # in the bubble's header row
+            self._header_row.insertWidget(1, self.footer)
+        else:
+            layout.addWidget(self.footer)
         self.show_message(message, note)
 
     # -- building -----------------------------------------------------------------
     def _header(self, position: tuple[int, int]) -> QHBoxLayout:
         row = QHBoxLayout()
-        role = QLabel(ROLE_NAMES.get(self.message.role, self.message.role), self)
+        row.setSpacing(current().space("xxs"))
+        row.setContentsMargins(BODY_INSET, 0, 0, 0)  # the name starts where the text does
+        role = ElidedLabel(author(self.message), self, Qt.TextElideMode.ElideRight)
         role.setObjectName("roleLabel")
-        row.addWidget(role)
-        if self.message.role == "assistant" and self.message.model:
-            model = ElidedLabel(self.message.model.rsplit("/", 1)[-1], self)
-            model.setObjectName("modelLabel")
-            row.addWidget(model, 1)  # takes the free room, shortened only when there is none
-        else:
-            row.addStretch(1)
-        self.previous_button = self._tool("<", "Previous version", lambda: self._step(-1))
+        role.setToolTip(self.message.model or "" if self.message.role == "assistant" else "")
+        row.addWidget(role, 1)  # takes the free room, shortened only when there is none
+        self.previous_button = self._action(
+            "previous-version", "Previous version", lambda: self._step(-1)
+        )
         self.position_label = QLabel(self)
+        self.position_label.setProperty("look", "small")
         self.position_label.setAccessibleName("Version")
-        self.next_button = self._tool(">", "Next version", lambda: self._step(1))
+        self.next_button = self._action("next-version", "Next version", lambda: self._step(1))
         for widget in (self.previous_button, self.position_label, self.next_button):
             row.addWidget(widget)
         self.set_position(position)
         return row
 
     def _footer(self) -> QWidget:
+        """Actions, then the reply's figures in one quiet line that elides (its tooltip has
+        it all), then the context meter: one row at any width."""
         footer = QWidget(self)
-        row = FlowLayout(footer)  # wraps when narrow: never widens the chat
-        self.copy_button = self._tool("Copy", "Copy message", self._copy_message)
-        row.addWidget(self.copy_button)
-        if self.message.role == "assistant":
-            self.regenerate_button = self._tool(
-                "Regenerate", "Regenerate reply", lambda: self.regenerate.emit(self.message)
-            )
-            row.addWidget(self.regenerate_button)
-            self.continue_button = self._tool(
-                "Continue", "Continue the reply", lambda: self.continue_reply.emit(self.message)
-            )
-            row.addWidget(self.continue_button)
-            self.tokens_button: QToolButton = self._tool(
-                "Tokens", "Show the reply's tokens with their probabilities", self._toggle_tokens
-            )
-            self.tokens_button.setCheckable(True)
-            row.addWidget(self.tokens_button)
-        elif self.message.role == "user":
-            self.edit_button = self._tool("Edit", "Edit and resend", self.start_edit)
-            row.addWidget(self.edit_button)
+        row = QHBoxLayout(footer)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(current().space("sm"))
+        self.action_row = QWidget(footer)
+        self.action_row.setObjectName("messageActions")
+        policy = self.action_row.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # showing it on hover moves nothing
+        self.action_row.setSizePolicy(policy)
+        buttons = QHBoxLayout(self.action_row)
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.setSpacing(current().space("xxs"))
+        for button in self._action_buttons():
+            buttons.addWidget(button)
+        row.addWidget(self.action_row)
         self.status_label = ElidedLabel("", self, Qt.TextElideMode.ElideRight)
         self.status_label.setObjectName("statusLine")
         self.status_label.setAccessibleName("Reply status")
-        row.addWidget(self.status_label)  # shortened when a line is too narrow for it
+        row.addWidget(self.status_label, 1)  # shortened when the line is too narrow for it
+        self.status_label.setVisible(self.message.role != "user")  # figures are a reply's
         self.context_meter = ContextMeter(self)
         self.context_meter.setObjectName("contextMeter")
         self.context_meter.setAccessibleName("Context used")
-        self.context_meter.setMinimumWidth(60)
-        self.context_meter.setMaximumWidth(140)
-        self.context_meter.setMaximumHeight(14)
+        self.context_meter.setTextVisible(False)
+        self.context_meter.setFixedSize(current().space("xxl") * 2, current().space("xs") + 2)
         self.context_meter.hide()
-        row.addWidget(self.context_meter)
+        row.addWidget(self.context_meter, 0, Qt.AlignmentFlag.AlignVCenter)
+        self._update_actions()
         return footer
 
-    def _tool(self, text: str, name: str, slot: object) -> QToolButton:
-        button = QToolButton(self)
-        button.setText(text)
-        button.setToolTip(name)
-        button.setAccessibleName(name)
-        button.setAutoRaise(True)
+    def _action_buttons(self) -> list[QToolButton]:
+        self.copy_button = self._action("copy", "Copy message", self._copy_message)
+        self.branch_button = self._action(
+            "branch", "Branch into a new conversation", lambda: self.branch.emit(self.message)
+        )
+        if self.message.role == "assistant":
+            self.regenerate_button = self._action(
+                "regenerate", "Regenerate reply", lambda: self.regenerate.emit(self.message)
+            )
+            self.continue_button = self._action(
+                "continue", "Continue the reply", lambda: self.continue_reply.emit(self.message)
+            )
+            self.tokens_button: QToolButton = self._action(
+                "tokens", "Show the reply's tokens with their probabilities", self._toggle_tokens
+            )
+            self.tokens_button.setCheckable(True)
+            return [
+                self.copy_button,
+                self.regenerate_button,
+                self.continue_button,
+                self.tokens_button,
+                self.branch_button,
+            ]
+        if self.message.role == "user":
+            self.edit_button = self._action("edit", "Edit and resend", self.start_edit)
+            return [self.copy_button, self.edit_button, self.branch_button]
+        return [self.copy_button, self.branch_button]
+
+    def _action(self, action: str, name: str, slot: object) -> QToolButton:
+        """An icon button; with a key in ACTION_KEYS, that key presses it while the message
+        holds focus (``keyPressEvent``)."""
+        key = ACTION_KEYS.get(action, "")
+        button = icon_button(action, name, key, self)
         button.clicked.connect(slot)
+        if key:
+            self._keys[key] = button
         return button
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """A key the focused part left alone (the text is read-only, buttons take no
+        letters): one of ACTION_KEYS presses its action. The editor keeps its letters."""
+        plain = event.modifiers() == Qt.KeyboardModifier.NoModifier
+        button = self._keys.get(event.text().upper()) if plain and event.text() else None
+        usable = button is not None and button.isEnabled() and not button.isHidden()
+        if usable and button is not None and self.editor is None:
+            button.click()
+            return
+        super().keyPressEvent(event)
+
+    # -- when the actions show ------------------------------------------------------
+    def enterEvent(self, event: QEnterEvent) -> None:
+        """The mouse is over the message: show its actions."""
+        self._hovered = True
+        self._update_actions()
+        super().enterEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        """The mouse left: hide the actions unless focus or position keeps them."""
+        self._hovered = False
+        self._update_actions()
+        super().leaveEvent(event)
+
+    def set_focus_within(self, focused: bool) -> None:
+        """Keyboard focus entered (or left) this message."""
+        self._focused = focused
+        self._update_actions()
+
+    def set_pinned(self, pinned: bool) -> None:
+        """The newest message keeps its actions shown."""
+        self._pinned = pinned
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        tokens_open = self.token_view is not None
+        shown = self._hovered or self._focused or self._pinned or tokens_open
+        self.action_row.setVisible(shown)
 
     # -- content ------------------------------------------------------------------
     def show_message(
@@ -303,6 +411,7 @@ class MessageWidget(QFrame):
         if view is not None:
             layout.insertWidget(layout.indexOf(self.body) + 1, view)
         self.body.setVisible(view is None)
+        self._update_actions()
 
     def _show_tools(self, message: Message) -> None:
         """An assistant's calls, or a tool message's result, as collapsed plain text."""
@@ -354,7 +463,7 @@ class MessageWidget(QFrame):
             self.context_meter.setRange(0, note.n_ctx)
             self.context_meter.setValue(min(used, note.n_ctx))
             self.context_meter.setFormat(f"{used} / {note.n_ctx}")
-            self.context_meter.setToolTip(f"Context: {used} of {note.n_ctx} tokens used")
+            self.context_meter.setToolTip(f"Context: {used:,} of {note.n_ctx:,} tokens used")
             self.context_meter.show()
         else:
             self.context_meter.hide()
@@ -381,7 +490,7 @@ class MessageWidget(QFrame):
 
     def set_busy(self, busy: bool) -> None:
         """While any reply streams, actions that would start another are disabled."""
-        names = ("regenerate_button", "continue_button", "edit_button")
+        names = ("regenerate_button", "continue_button", "edit_button", "branch_button")
         for name in (*names, "previous_button", "next_button"):
             button = getattr(self, name, None)
             if button is not None:

@@ -4,8 +4,11 @@ The parser is markdown-it-py (CommonMark, linear time in the text, nesting cappe
 MAX_NESTING) with tables and strikethrough. Raw HTML in the text is escaped (``html`` off),
 images become their source text, links keep only safe schemes (markdown-it's check), fenced and
 indented code is highlighted with Pygments (inline styles: QTextDocument has no style sheets
-for classes) and each code block gets a "Copy code" link (``copy-code:N``). No Qt here, so it
-is cheap to test. Long texts are rendered piece by piece by the caller (see streaming_split).
+for classes). Each code block gets a header row (its language, and a "Copy code" link,
+``copy-code:N``) and keeps its lines unwrapped (``white-space: pre``: the message scrolls
+sideways instead, see message_body). Colours come from the design system's palettes
+(``content_palette``). No Qt here, so it is cheap to test. Long texts are rendered piece by
+piece by the caller (see streaming_split).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from chatdesk.markdown_fences import open_fence
+from chatdesk.ui import design
 
 COPY_CODE_SCHEME = "copy-code"
 MAX_NESTING = 20  # a piece nesting lists or quotes deeper is shown as text (Qt recursion)
@@ -37,10 +41,20 @@ class Palette:
     code_header: str
     pygments_style: str
     table_border: str
+    code_rule: str = "#dfe2e6"  # the line under a code block's header
 
 
-LIGHT = Palette("#f4f5f7", "#6b7280", "default", "#c8ccd2")
-DARK = Palette("#1e2127", "#9aa3b1", "monokai", "#4a4f59")
+def _from_design(c: design.Colours) -> Palette:
+    return Palette(c.code, c.muted, c.pygments, c.control, c.border)
+
+
+LIGHT = _from_design(design.LIGHT)
+DARK = _from_design(design.DARK)
+
+
+def content_palette(c: design.Colours) -> Palette:
+    """The rendering palette of one of the design's palettes (the same object each time)."""
+    return DARK if c is design.DARK else LIGHT if c is design.LIGHT else _from_design(c)
 
 
 @dataclass(frozen=True)
@@ -118,14 +132,15 @@ class MarkdownRenderer:
         p = self.palette
         top, bottom = ("4px" if header else "0"), ("8px" if ending else "0")
         title = (
-            f'<div style="color: {p.code_header}; font-size: small">{label} &#183; '
-            f'<a href="{COPY_CODE_SCHEME}:{index}">Copy code</a></div>'
-        )
+            f'<tr><td style="color: {p.code_header}; font-size: small; '
+            f'border-bottom: 1px solid {p.code_rule}">{label} &#183; '
+            f'<a href="{COPY_CODE_SCHEME}:{index}">Copy code</a></td></tr>'
+        )  # on the left: a wide block scrolls sideways, its left end is what is in view
         return (
-            f'<table width="100%" cellspacing="0" cellpadding="8" bgcolor="{p.code_background}"'
-            f' style="margin-top: {top}; margin-bottom: {bottom}"><tr><td>'
-            f"{title if header else ''}"
-            f'<pre style="margin: 0; white-space: pre-wrap">{highlighted}</pre></td></tr></table>'
+            f'<table width="100%" cellspacing="0" cellpadding="6" bgcolor="{p.code_background}"'
+            f' style="margin-top: {top}; margin-bottom: {bottom}">'
+            f"{title if header else ''}<tr><td>"
+            f'<pre style="margin: 0; white-space: pre">{highlighted}</pre></td></tr></table>'
         )
 
     def _table_open(self) -> str:

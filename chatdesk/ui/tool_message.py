@@ -1,4 +1,4 @@
-"""A tool call and its result in the conversation: one collapsed line, expandable.
+"""A tool call and its result in the conversation: one collapsed section, expandable.
 
 Collapsed, it reads "Tool calculator · 18446744073709551616" (the first line of the
 output, shortened). Expanded, it shows the arguments as formatted JSON and the whole
@@ -12,7 +12,9 @@ import json
 from typing import Any
 
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+
+from chatdesk.ui.theme import section_toggle
 
 SUMMARY_CHARS = 80
 
@@ -43,7 +45,15 @@ def _plain_box(text: str, name: str, parent: QWidget) -> QPlainTextEdit:
     box.setAccessibleName(name)
     box.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
     box.setMaximumHeight(220)
+    box.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)  # scrolls sideways, like code
+    box.setProperty("look", "code")
     return box
+
+
+def _caption(text: str, parent: QWidget) -> QLabel:
+    label = QLabel(text, parent)
+    label.setProperty("look", "small")
+    return label
 
 
 class ToolMessageWidget(QWidget):
@@ -56,21 +66,20 @@ class ToolMessageWidget(QWidget):
         self.name = str(function.get("name") or "?")
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
-        self.toggle = QToolButton(self)
-        self.toggle.setCheckable(True)
-        self.toggle.setAutoRaise(True)
+        self.toggle = section_toggle("", self)
         self.toggle.setAccessibleName("Tool call")
         self.details = QWidget(self)
         inner = QVBoxLayout(self.details)
+        inner.setContentsMargins(0, 0, 0, 0)
         self.arguments = _plain_box(
             formatted_arguments(function.get("arguments")), "Tool arguments", self.details
         )
         self.output = _plain_box(output or "", "Tool output", self.details)
         if "arguments" in function:
-            inner.addWidget(QLabel("Arguments", self.details))
+            inner.addWidget(_caption("Arguments", self.details))
             inner.addWidget(self.arguments)
         if output is not None:
-            inner.addWidget(QLabel("Output", self.details))
+            inner.addWidget(_caption("Output", self.details))
             inner.addWidget(self.output)
         self.arguments.setVisible("arguments" in function)
         self.output.setVisible(output is not None)

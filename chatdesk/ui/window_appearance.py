@@ -1,5 +1,8 @@
 """The main window's appearance: theme and font size, applied to the whole application and
-to the chat's Markdown renderer, saved as window settings.
+to the chat's Markdown renderer, saved as window settings. The theme is "system" (follow the
+desktop's colour scheme: ``chatdesk.ui.app`` connects ``colorSchemeChanged`` to
+``system_scheme_changed``), "light" or "dark"; the looks themselves are the design system's
+(``chatdesk.ui.design``, applied by ``chatdesk.ui.theme.apply_theme``).
 
 A mixin of ``MainWindow`` (split out to keep the window module small); it uses only the
 window attributes declared below.
@@ -59,5 +62,6 @@ class AppearanceMixin:
     def _restyle(self) -> None:
         self.renderer = MarkdownRenderer(self._apply_appearance())
         self.chat_view.renderer = self.renderer
+        self.chat_view.apply_design()  # column width and spacing follow the font size
         if self.conversation_id is not None:
             self.chat_view.show_messages(self.chat.messages(self.conversation_id))

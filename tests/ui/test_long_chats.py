@@ -89,7 +89,8 @@ def test_a_search_hit_opens_the_long_chat_at_that_message(qtbot: QtBot, window: 
     target = view.widget_for(ids[250])
     assert target is not None
     assert view.highlighted is target
-    assert "border" in target.styleSheet()
+    assert target.property("highlighted") is True  # the design's highlight border
+    assert [w for w in view.widgets if w.property("highlighted")] == [target]
 
     def hit_in_view() -> bool:
         top = view.verticalScrollBar().value()

@@ -188,7 +188,7 @@ def test_font_size_and_theme_persist(qtbot: QtBot, make_window: MakeWindow) -> N
     appearance.font_size.setValue(15)
     appearance.theme.setCurrentIndex(appearance.theme.findData("dark"))
     assert window.app.font().pointSize() == 15
-    assert window.renderer.palette.pygments_style == "monokai"
+    assert window.renderer.palette.pygments_style == "github-dark"  # the dark code style
     window.close()
     again = make_window(ScriptedEngine)
     assert again.settings_panel.appearance.font_size.value() == 15
