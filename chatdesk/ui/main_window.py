@@ -44,7 +44,7 @@ from chatdesk.services.engine_session import ModelState
 from chatdesk.services.events import in_thread
 from chatdesk.services.turns import ChatError, Turn
 from chatdesk.services.types import Message, StoreError
-from chatdesk.ui.bridge import Background, EventBridge, Throttle, TurnSignals
+from chatdesk.ui.bridge import Background, EventBridge, RecentInput, Throttle, TurnSignals
 from chatdesk.ui.chat_view import ChatView
 from chatdesk.ui.composer import Composer
 from chatdesk.ui.conversation_list import ConversationList
@@ -60,6 +60,7 @@ from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.token_actions import TokenActions
 from chatdesk.ui.tool_actions import ToolActions
 from chatdesk.ui.unsaved_replies import UnsavedReplies
+from chatdesk.ui.warming import OPEN_DELAY_MS, ConversationWarmer
 from chatdesk.ui.welcome import EmptyChat, WelcomePage
 from chatdesk.ui.window_appearance import AppearanceMixin
 from chatdesk.ui.window_hooks import connect_new_user, first_line, model_feedback
@@ -70,6 +71,8 @@ from chatdesk.ui.window_panels import MessagesInOrder, install_panels, set_tab_o
 from chatdesk.ui.window_topbar import context_of, install_top_bar
 
 MIN_RENDER_INTERVAL_S = 1 / 30
+TYPING_HOLD_MS = 120  # a streaming reply is redrawn this long after the last keystroke...
+MAX_HOLD_MS = 300  # ...but at least this often (issue 25: the window under load)
 EXTERNAL_CHECK_MS = 1000
 APP_TITLE = "ChatDesk"  # Qt adds the application's display name to every window title
 
@@ -98,6 +101,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self._load_from_welcome = False
         self._picker_filled_for: str | None = None  # the loaded model the picker was filled for
         self.bridge = EventBridge(self)
+        self.typing = RecentInput(TYPING_HOLD_MS)  # redraws of a reply wait for keystrokes
         self.background = Background(self.bridge)
         self._turn_signals = TurnSignals(self.bridge)
         services.set_dispatch(self.bridge.dispatch, offload=in_thread)
@@ -119,7 +123,9 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         build_menus(self)
         set_tab_order(self)  # after the features added their sections
         self.messages_in_order = MessagesInOrder(self)
-        self._render = Throttle(self._render_now, 1000 * MIN_RENDER_INTERVAL_S, self)
+        self._render = Throttle(
+            self._render_now, 1000 * MIN_RENDER_INTERVAL_S, self, self.typing, MAX_HOLD_MS
+        )
         self._external = QTimer(self, interval=EXTERNAL_CHECK_MS)
         self._external.timeout.connect(self._check_external_changes)
         self._external.start()
@@ -164,6 +170,11 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self.sidebar.new_chat.connect(self.new_chat)
         self.composer.send.connect(self.send)
         self.composer.stop.connect(self.stop)
+        self.warmer = ConversationWarmer(  # issue 25: switching back costs nothing
+            self.turns, lambda: self.conversation_id, self.composer.text.toPlainText, self
+        )
+        self.composer.text.textChanged.connect(self.warmer.soon)
+        self.composer.text.textChanged.connect(self.typing.touch)
         v = self.chat_view
         v.regenerate.connect(self.regenerate)
         v.continue_reply.connect(
@@ -280,6 +291,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self._update_page()
         self._sync_streaming_ui()
         self._offer_conversation_model(conversation)
+        self.warmer.soon(OPEN_DELAY_MS)
         if focus_composer:
             self.composer.focus()
 
