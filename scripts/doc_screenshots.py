@@ -29,6 +29,7 @@ Tickets cost 35 dollars and are sold at the harbour office.
 # every picture the guide shows, in the order they are taken
 DOC_SHOTS = (
     "welcome-starter.png",
+    "empty-chat.png",
     "chat.png",
     "token-view.png",
     "settings.png",
@@ -37,6 +38,8 @@ DOC_SHOTS = (
     "models-dialog.png",
     "tools-audit.png",
     "documents.png",
+    "window-800x600-settings.png",
+    "window-1920x1080-dark.png",
 )
 
 
@@ -60,6 +63,7 @@ class DocShooter:
         self.panels()
         self.dialogs()
         self.documents()
+        self.sizes()
 
     def save(self, widget: Any, name: str) -> None:
         self.helpers.save(self.app, widget, self.out, name)
@@ -84,6 +88,7 @@ class DocShooter:
         self.wait(lambda: window.services.engine.status.state is not ModelState.LOADING)
         window.tokens.keep_action.setChecked(True)
         window.new_chat()
+        self.save(window, "empty-chat.png")
         self.ask(QUESTION, 40)
         self.ask(CODE_QUESTION, 160)
         window.chat_view.scroll_to_bottom()
@@ -150,3 +155,21 @@ class DocShooter:
         window.documents_dock.show()
         window.documents_dock.show_for(window.conversation_id)
         self.save(window, "documents.png")
+
+    def sizes(self) -> None:
+        """The window at its smallest size with Settings open, and at full HD in the dark
+        theme with the documents panel (the guide's window page)."""
+        window = self.window
+        window.documents_dock.hide()
+        window.dock.show()
+        window.resize(800, 600)
+        self.helpers.settle(self.app, 0.6)
+        self.save(window, "window-800x600-settings.png")
+        window.dock.hide()
+        window.documents_dock.show()
+        theme = window.settings_panel.appearance.theme
+        theme.setCurrentIndex(theme.findData("dark"))
+        window.resize(1920, 1080)
+        self.helpers.settle(self.app, 0.6)
+        self.save(window, "window-1920x1080-dark.png")
+        theme.setCurrentIndex(0)

@@ -13,6 +13,10 @@ theme and the prompt viewer.
 ``--set docs --model STARTER.gguf docs/images`` takes the user guide's pictures (see
 ``scripts/doc_screenshots.py``) with the real starter model.
 
+``--set sizes OUT`` takes the window at 800x600, 1180x760 and 1920x1080 with each panel open
+(settings, models, token view, tools and audit log, documents) in both themes (issue 27; see
+``scripts/size_screenshots.py``).
+
 ``--set new-user`` takes the new user's pictures instead (issue 11): the first run with the
 starter-model offer, a search hit inside a 500-message chat, and the Settings panel open at
 1180x760 and at 800x600 beside a reply that shows ``< 2/2 >`` (with ``--model``, a real model
@@ -259,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("out", type=Path, help="folder for the PNG files")
     parser.add_argument("--model", type=Path, help="a real .gguf model (default: a test model)")
-    sets = ("all", "new-user", "docs")
+    sets = ("all", "new-user", "docs", "sizes")
     parser.add_argument("--set", choices=sets, default="all", help="which pictures")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -282,6 +286,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.model is None:
                 parser.error("--set docs needs --model (the real starter model)")
             DocShooter(sys.modules[__name__], app, window, home, args.model, args.out).run()
+        elif args.set == "sizes":
+            from size_screenshots import shoot_sizes
+
+            shoot_sizes(sys.modules[__name__], app, window, args.model, args.out)
         elif args.set == "new-user":
             new_user(app, window, home, args.model, args.out)
         else:

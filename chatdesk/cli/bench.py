@@ -87,7 +87,8 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
     bench.add_argument(
         "--switch-back",
         action="store_true",
-        help="also time returning to 5 conversations against a new one (switch_back_ratio)",
+        help="also time returning to 5 conversations against a new one (switch_back_ratio, "
+        "warmed as the window warms; switch_back_ratio_unwarmed)",
     )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.set_defaults(handler=run_bench)
@@ -223,7 +224,11 @@ def run_bench(args: argparse.Namespace) -> int:
         if args.task:
             print_speculative(result["speculative"])
         if args.switch_back:
-            print(f"switch back ratio: {result['switch_back_ratio']:.2f} (returning / new)")
+            print(
+                f"switch back ratio: {result['switch_back_ratio']:.2f} (returning / new, "
+                "warmed as the window warms); unwarmed "
+                f"{result['switch_back_ratio_unwarmed']:.2f}"
+            )
     return 0
 
 

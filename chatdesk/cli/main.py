@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from chatdesk import __version__
 from chatdesk.cli import (
+    cache_command,
     conversations,
     docs_commands,
     engine_commands,
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs_commands.register(commands)
     remote_commands.register(commands)
     serve_command.register(commands)
+    cache_command.register(commands)
     return parser
 
 

@@ -138,7 +138,9 @@ def load(services: AppServices, path: str, args: argparse.Namespace) -> None:
     from chatdesk.engine.types import LoadOptions
     from chatdesk.services.engine_session import ModelState, load_options
 
-    saved = load_options(path, services.settings.model_settings(path)).to_dict()
+    saved = load_options(
+        path, services.settings.model_settings(path), services.settings.state_cache_limits()
+    ).to_dict()
     flags = {"n_ctx": args.ctx, "n_threads": args.threads, "n_gpu_layers": args.gpu_layers}
     options = LoadOptions(**{**saved, **{k: v for k, v in flags.items() if v is not None}})
     future = services.engine.load(path, options)

@@ -137,7 +137,11 @@ class TerminalChat:
     def load(self, path: str) -> None:
         """Load the model with its saved load settings, overridden by --ctx/--gpu-layers/...
         (a remote model: its engine is opened and the server asked for that id)."""
-        saved = load_options(path, self.services.settings.model_settings(path))
+        saved = load_options(
+            path,
+            self.services.settings.model_settings(path),
+            self.services.settings.state_cache_limits(),
+        )
         flags = {"n_ctx": self.args.ctx, "n_gpu_layers": self.args.gpu_layers}
         flags["n_threads"] = self.args.threads
         options = LoadOptions(**{**saved.to_dict(), **{k: v for k, v in flags.items() if v}})

@@ -569,6 +569,12 @@ class EngineClient:
             lambda value: RenderedPrompt(str(value[0]), int(value[1]), exact=True),
         )
 
+    def warm(self, request: ChatRequest) -> Future[dict[str, Any]]:
+        """Fill the KV cache with ``request``'s conversation (its last message may be the
+        user's unsent draft) before its next turn; any later request cancels it. The
+        future gives ``evaluated``, ``kv_source``, ``cancelled`` and ``seconds``."""
+        return self._call("warm", {"request": request.to_wire()}, dict)
+
     def generate(self, request: ChatRequest) -> ReplyStream:
         """Start a reply to ``request`` and stream it."""
         return self._stream("generate", {"request": request.to_wire()})

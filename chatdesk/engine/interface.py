@@ -91,3 +91,14 @@ class Engine(Protocol):
 
     def close(self, timeout: float = 5.0) -> None:
         """Release everything; the engine cannot be used afterwards."""
+
+
+@runtime_checkable
+class WarmsConversations(Protocol):
+    """An engine that can fill its KV cache with a conversation before its next turn is
+    sent (the local engine host; see chatdesk/engine/host/warming.py). Optional: the
+    window warms where the engine has it, and nothing else depends on it."""
+
+    def warm(self, request: ChatRequest) -> Future[dict[str, Any]]:
+        """Evaluate ``request``'s conversation ahead of time (its last message may be the
+        user's unsent draft); any later request cancels it."""

@@ -14,7 +14,9 @@ carry one ``request`` (``ChatRequest.to_wire``, validated by the host on arrival
 asked, ``probs``) events and ends with ``done`` (``stats``) or ``failed`` (``code``,
 ``message``, ``stats``). ``cancel`` carries the id of the request to cancel (``target``) and
 gets no answer. ``embed`` (``model``: an embedding GGUF, ``texts``) answers ``{"count",
-"dim", "data"}``: base64 of float32 rows.
+"dim", "data"}``: base64 of float32 rows. ``warm`` (a ``request`` whose last message may be
+the user's unsent draft) fills the KV cache ahead of the next turn and answers what it
+evaluated; any later request cancels a warm still running (host/warming.py).
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from typing import Any, BinaryIO
 HEADER = struct.Struct(">I")
 MAX_FRAME_BYTES = 256 * 1024 * 1024  # a frame this large means the stream is corrupt
 
-OPS = ("load", "unload", "generate", "complete", "cancel", "render", "status", "shutdown", "embed")
+OPS = (
+    "load", "unload", "generate", "complete", "cancel", "render", "status", "shutdown", "embed",
+    "warm",
+)  # fmt: skip
 STREAM_END_TYPES = ("done", "failed")
 
 

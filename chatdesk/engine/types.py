@@ -48,6 +48,7 @@ class LoadOptions(_JSONData):
     flash_attn: bool | None = None  # default: llama.cpp decides (on where supported)
     chat_template: str | None = None  # override: a built-in template name or Jinja text
     state_cache_mb: int | None = None  # RAM for saved conversation KV states, default 1024
+    state_disk_mb: int | None = None  # disk for them (0: none kept on disk), default 4096
     speculation: str | None = None  # "auto" (default: where it pays), "always" (where exact), "off"
 
     def to_dict(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ transaction), so a line of thought can go on separately while the original stays
 from __future__ import annotations
 
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chatdesk.docs.records import Passage
@@ -21,7 +21,7 @@ from chatdesk.services.documents_turn import PASSAGES_KEY
 from chatdesk.services.reply_summary import reply_summary
 from chatdesk.services.turns import Turn, TurnService
 from chatdesk.store import Conversation, Message, Store
-from chatdesk.store.models import STAT_FIELDS
+from chatdesk.store.models import new_id
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class ChatService:
     def branch(self, message: Message) -> Conversation:
         """A new conversation ("<title> (branch)") holding the messages from the start up to
         ``message``, with the source's system prompt, settings and examples; the source is
-        left as it was (token probabilities stay with the source)."""
+        left as it was."""
         chain = [message]
         while chain[-1].parent_id is not None:
             chain.append(self.store.get_message(chain[-1].parent_id))
@@ -60,21 +60,19 @@ class ChatService:
             parent: str | None = None
             for original in reversed(chain):
                 parent = self._copy_message(copy.id, parent, original)
+            if parent is not None:  # the chain holds at least ``message``
+                self.store.set_active_leaf(copy.id, parent)
         return self.store.get_conversation(copy.id)
 
     def _copy_message(self, cid: str, parent: str | None, m: Message) -> str:
-        new = self.store.append_message(
-            cid, m.role, m.content, parent_id=parent, status=m.status, model=m.model,
-            settings=m.settings, tool_calls=m.tool_calls, tool_call_id=m.tool_call_id,
-        )  # fmt: skip
-        stats = {name: getattr(m, name) for name in STAT_FIELDS if getattr(m, name) is not None}
-        if stats:
-            self.store.update_message(new.id, stats=stats)
-        self.store.set_reply_metadata(
-            new.id, n_ctx=m.n_ctx, dropped_messages=m.dropped_messages, error=m.error,
-            extra=m.extra, model_identity=m.model_identity,
-        )  # fmt: skip
-        return new.id
+        """The whole row (stats, metadata) inserted as import inserts rows, and its kept
+        token probabilities, so the branch's Tokens view shows what the source's did."""
+        copy = replace(m, id=new_id(), conversation_id=cid, parent_id=parent)
+        self.store.insert_message(copy)
+        kept = self.store.token_probabilities(m.id)
+        if kept:
+            self.store.save_token_probabilities(copy.id, kept)
+        return copy.id
 
     def message(self, message_id: str) -> Message:
         """One stored message."""

@@ -72,14 +72,19 @@ class ModelStatus:
         return Path(self.path).stem if self.path else ""
 
 
-def load_options(path: str, settings: dict[str, Any]) -> LoadOptions:
-    """LoadOptions for a file from its saved per-model settings (0/-1/"" mean default)."""
+def load_options(
+    path: str, settings: dict[str, Any], cache_limits: dict[str, int] | None = None
+) -> LoadOptions:
+    """LoadOptions for a file from its saved per-model settings (0/-1/"" mean default) and
+    the app's budgets for kept conversation states (``SettingsService.state_cache_limits``)."""
     return LoadOptions(
         path=path,
         n_ctx=settings.get("n_ctx") or None,
         n_gpu_layers=None if settings.get("n_gpu_layers", -1) < 0 else settings["n_gpu_layers"],
         n_threads=settings.get("n_threads") or None,
         chat_template=settings.get("chat_template") or None,
+        state_cache_mb=(cache_limits or {}).get("state_cache_mb"),
+        state_disk_mb=(cache_limits or {}).get("state_disk_mb"),
     )
 
 
@@ -195,7 +200,9 @@ class EngineSession:
             )
         else:
             self._active, self.kind = "local", "local"
-        options = options or load_options(path, self._settings.model_settings(path))
+        options = options or load_options(
+            path, self._settings.model_settings(path), self._settings.state_cache_limits()
+        )
         self._load_serial += 1
         self._load_started = time.monotonic()
         serial = self._load_serial

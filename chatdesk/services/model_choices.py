@@ -29,6 +29,15 @@ class ModelChoice:
     label: str
     exists: bool
     group: str = ""  # "": local models; "Remote: NAME" for a remote engine's models
+    size: int = 0  # bytes of the file (0: unknown, a remote model)
+    quantization: str = ""  # from the file name ("Q4_K_M"), "" when it names none
+    fit: str = ""  # "fits", "tight", "won't fit" in this machine's memory ("": not known yet)
+
+    def details(self) -> str:
+        """ "98 MB · Q4_1 · fits": what the picker shows after the name."""
+        size = f"{self.size / 1e9:.1f} GB" if self.size >= 1e9 else f"{self.size / 1e6:.0f} MB"
+        parts = [size if self.size else "", self.quantization, self.fit]
+        return " · ".join(part for part in parts if part)
 
 
 def open_library(root: Path | None = None) -> Library:
@@ -42,6 +51,9 @@ def open_library(root: Path | None = None) -> Library:
 
 def scan_library(root: Path | None = None) -> dict[str, str]:
     """Usable local models: path -> name to show."""
+    from chatdesk.hub.system import machine_memory
+
+    machine_memory()  # measured here, off the GUI thread, for the picker's "fits"
     return {
         str(model.path): Path(model.name).name
         for model in open_library(root).list_models(with_metadata=False)
@@ -63,9 +75,24 @@ def model_choices(
         if path in seen or parse_remote_model_key(path) is not None:
             continue
         seen.add(path)
-        file = Path(path)
-        choices.append(ModelChoice(path, library.get(path, file.name), file.is_file()))
+        choices.append(local_choice(path, library.get(path, Path(path).name)))
     return choices + remote_choices(recent, remote or {})
+
+
+def local_choice(path: str, label: str) -> ModelChoice:
+    """A model file with its size, quantisation and whether it fits this machine's memory
+    (once ``scan_library`` measured the memory: never a subprocess on the caller's thread)."""
+    from chatdesk.hub.names import parse_quantization
+    from chatdesk.hub.system import estimate_fit, machine_memory
+
+    file = Path(path)
+    try:
+        size = file.stat().st_size
+    except OSError:
+        return ModelChoice(path, label, False)
+    measured = machine_memory.cache_info().currsize > 0
+    fit = str(estimate_fit(size, machine_memory())) if measured else ""
+    return ModelChoice(path, label, True, "", size, parse_quantization(file.name) or "", fit)
 
 
 def remote_choices(recent: list[str], remote: dict[str, list[str]]) -> list[ModelChoice]:

@@ -79,6 +79,13 @@ MODEL_LIMITS: dict[str, tuple[int, int]] = {
     "n_threads": (0, 256),  # 0: the engine's default
 }
 
+STATE_CACHE_KEY = "state_cache"  # RAM and disk for kept conversation KV states (issue 25)
+STATE_CACHE_LIMITS: dict[str, tuple[int, int]] = {
+    "state_cache_mb": (0, 262144),  # RAM; 0 keeps none (every switch re-reads)
+    "state_disk_mb": (0, 999999),  # disk under the cache folder; 0 writes none
+}
+STATE_CACHE_DEFAULTS = {"state_cache_mb": 1024, "state_disk_mb": 4096}
+
 PRESETS_KEY = "presets"
 RECENT_MODELS_KEY = "models.recent"
 LAST_MODEL_KEY = "models.last"
@@ -479,6 +486,28 @@ class SettingsService:
         """Remember the API server switch and its address for the next start."""
         config = {"enabled": bool(enabled), "host": host, "port": int(port), "save": bool(save)}
         self._store.set_setting(API_SERVER_KEY, config)
+
+    def state_cache_limits(self) -> dict[str, int]:
+        """RAM and disk (MB) the engine may use for kept conversation KV states."""
+        stored = self._store.get_setting(STATE_CACHE_KEY, {}) or {}
+        limits = dict(STATE_CACHE_DEFAULTS)
+        for key, value in stored.items() if isinstance(stored, dict) else ():
+            if key in STATE_CACHE_LIMITS:
+                try:
+                    limits[key] = int(_checked(key, value, STATE_CACHE_LIMITS[key], True))
+                except SettingsError:
+                    continue  # a damaged value: its default
+        return limits
+
+    def set_state_cache_limits(self, **limits: int) -> dict[str, int]:
+        """Change ``state_cache_mb`` and/or ``state_disk_mb`` (used from the next load)."""
+        merged = self.state_cache_limits()
+        for key, value in limits.items():
+            if key not in STATE_CACHE_LIMITS:
+                raise SettingsError(f"unknown cache setting {key!r}")
+            merged[key] = int(_checked(key, value, STATE_CACHE_LIMITS[key], True))
+        self._store.set_setting(STATE_CACHE_KEY, merged)
+        return merged
 
     def last_model(self) -> str | None:
         """The model used most recently, if any."""

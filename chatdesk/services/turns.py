@@ -417,14 +417,19 @@ class TurnService:
         self._finish(turn, None, None)
 
     def _begin(self, turn: Turn, prepare: bool = False) -> Turn:
+        """The engine is asked before the listeners hear of the turn: it reads the prompt
+        while the window builds the reply's widgets (tens of ms on a loaded machine, once
+        added to every first token); its events are listened to (replayed) after."""
         turn.last_persist = time.monotonic()
         self.current = turn
+        offloaded = prepare and bool(self._blocking_hooks)
+        refused = None if offloaded else self._ask(turn)
         for listener in list(self._listeners):
             listener.turn_started(turn)
-        if prepare and self._blocking_hooks:
+        if offloaded:
             self.offload(lambda: self._prepare(turn))
         else:
-            self._generate(turn)
+            self._listen(turn, refused)
         return turn
 
     def _prepare(self, turn: Turn) -> None:
@@ -437,23 +442,38 @@ class TurnService:
             failure = ReplyFailed(error=as_engine_error(error))
             self.dispatch(lambda: self._apply(turn, failure))
             return
-        self.dispatch(lambda: self._generate_prepared(turn))
+        # The engine is asked from here, not after a hop to the owner's thread, which on a
+        # loaded machine may still be building the reply's widgets (issue 25).
+        refused = None if turn.cancel_requested else self._ask(turn)
+        self.dispatch(lambda: self._generate_prepared(turn, refused))
 
-    def _generate_prepared(self, turn: Turn) -> None:
-        if turn.finished:
-            return
-        if turn.cancel_requested:  # Stop pressed while the request was being prepared
-            self._finish(turn, None, None)
+    def _generate_prepared(self, turn: Turn, refused: ReplyFailed | None) -> None:
+        if turn.finished or turn.cancel_requested:  # Stop pressed while it was prepared
+            if turn.handle is not None:
+                turn.handle.cancel()
+            if not turn.finished:
+                self._finish(turn, None, None)
         else:
-            self._generate(turn)
+            self._listen(turn, refused)
 
-    def _generate(self, turn: Turn) -> None:
+    def _ask(self, turn: Turn) -> ReplyFailed | None:
+        """Start the engine on the turn's request; the failure if it refused at once."""
         try:
             turn.handle = self.engines.engine.generate(turn.request.chat)
-            turn.handle.on_event(lambda event: self.dispatch(lambda: self._apply(turn, event)))
         except Exception as error:  # the engine refused at once: the turn fails the same way
-            failure = ReplyFailed(error=as_engine_error(error))
-            self.dispatch(lambda: self._apply(turn, failure))
+            return ReplyFailed(error=as_engine_error(error))
+        return None
+
+    def _listen(self, turn: Turn, refused: ReplyFailed | None) -> None:
+        """Apply the turn's events (or its refusal) on the owner's thread."""
+        try:
+            if refused is None and turn.handle is not None:
+                turn.handle.on_event(lambda e: self.dispatch(lambda: self._apply(turn, e)))
+                return
+        except Exception as error:
+            refused = ReplyFailed(error=as_engine_error(error))
+        failure = refused or ReplyFailed(error=as_engine_error(RuntimeError("no reply")))
+        self.dispatch(lambda: self._apply(turn, failure))
 
     def _apply(self, turn: Turn, event: ReplyEvent) -> None:
         """One engine event, on the owner's thread."""

@@ -18,7 +18,11 @@ receiver that has been closed are dropped. Nothing in the window polls a future.
 ``Throttle`` is the one rate limit for redraws driven by events (a streaming reply,
 download rows, indexing and install progress): the first call runs at once, later calls
 within ``delay_ms`` collapse into one call with the latest arguments at the end of the
-interval (as qutebrowser's ``Throttle``).
+interval (as qutebrowser's ``Throttle``). Given ``hold`` (``RecentInput``: the user typed in
+the last moments), a due call waits a further interval while ``hold()`` is true, up to
+``max_hold_ms``: keystrokes then never queue behind a redraw of the streaming reply, which
+on a loaded machine takes several times its CPU time (issue 25), and the reply still
+moves at least every ``max_hold_ms``.
 
 No other QObject in ``chatdesk.ui`` carries anything from a thread (``tests/test_layering.py``).
 """
@@ -147,18 +151,44 @@ class Background:
         self.closed = True
 
 
-class Throttle:
-    """Calls ``function`` at most once per ``delay_ms``, always with the latest arguments."""
+class RecentInput:
+    """Whether the user typed within the last ``window_ms`` (``touch`` on each change)."""
 
-    def __init__(self, function: Callable[..., None], delay_ms: float, parent: QObject) -> None:
+    def __init__(self, window_ms: float) -> None:
+        self.window_ms = window_ms
+        self._last = -1e9
+
+    def touch(self) -> None:
+        """The user just typed."""
+        self._last = time.monotonic()
+
+    def __call__(self) -> bool:
+        return (time.monotonic() - self._last) * 1000 < self.window_ms
+
+
+class Throttle:
+    """Calls ``function`` at most once per ``delay_ms``, always with the latest arguments
+    (and, with ``hold``, later while ``hold()`` is true, up to ``max_hold_ms``)."""
+
+    def __init__(
+        self,
+        function: Callable[..., None],
+        delay_ms: float,
+        parent: QObject,
+        hold: Callable[[], bool] | None = None,
+        max_hold_ms: float = 0.0,
+    ) -> None:
         self.function = function
         self.delay_ms = delay_ms
+        self.hold = hold
+        self.max_hold_ms = max_hold_ms
         self._pending: tuple[Any, ...] | None = None
         self._last: float | None = None  # when the last call ended (monotonic seconds)
+        self._held_since: float | None = None
         self._timer = QTimer(parent)
         self._timer.setSingleShot(True)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.timeout.connect(self.flush)
+        self._timer.timeout.connect(self._due)
 
     def __call__(self, *args: Any) -> None:
         """Call now if the last call is ``delay_ms`` old, else once at the end of the wait."""
@@ -167,9 +197,19 @@ class Throttle:
             return
         waited_ms = None if self._last is None else (time.monotonic() - self._last) * 1000
         if waited_ms is None or waited_ms >= self.delay_ms:
-            self.flush()
+            self._due()
         else:
             self._timer.start(max(1, int(self.delay_ms - waited_ms)))
+
+    def _due(self) -> None:
+        """The wait is over: call, unless ``hold`` asks for another interval (bounded)."""
+        now = time.monotonic()
+        if self.hold is not None and self._pending is not None and self.hold():
+            self._held_since = self._held_since or now
+            if (now - self._held_since) * 1000 < self.max_hold_ms:
+                self._timer.start(max(1, int(self.delay_ms)))
+                return
+        self.flush()
 
     @property
     def pending(self) -> bool:
@@ -179,6 +219,7 @@ class Throttle:
     def flush(self) -> None:
         """Make the waiting call now (nothing waits: nothing happens)."""
         self._timer.stop()
+        self._held_since = None
         args, self._pending = self._pending, None
         if args is not None:
             self.function(*args)

@@ -1,10 +1,16 @@
-"""Where the user types: Enter sends, Shift+Enter starts a new line, Stop/Esc cancel a reply."""
+"""Where the user types: Enter sends, Shift+Enter starts a new line, Stop/Esc cancel a reply.
+
+Send, Stop and the Tools switch are icon buttons (``icon_buttons``) whose tooltips name
+their keys; the box and the buttons are in the window's Tab order.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QWidget
+
+from chatdesk.ui.icon_buttons import icon_button
 
 MAX_LINES_VISIBLE = 8
 
@@ -59,19 +65,15 @@ class Composer(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(16, 8, 16, 12)
         self.text = PromptEdit(self)
-        self.send_button = QPushButton("Send", self)
+        self.send_button = icon_button(self, "send", "Send message", "Enter")
         self.send_button.setObjectName("sendButton")
-        self.send_button.setAccessibleName("Send message")
-        self.send_button.setDefault(True)
-        self.stop_button = QPushButton("Stop", self)
+        self.stop_button = icon_button(self, "stop", "Stop the reply", "Esc")
         self.stop_button.setObjectName("stopButton")
-        self.stop_button.setAccessibleName("Stop the reply")
-        self.stop_button.setToolTip("Stop the reply (Esc)")
         self.stop_button.hide()
-        self.tools_button = QPushButton("Tools", self)
+        self.tools_button = icon_button(
+            self, "tools", "Offer tools to the model", checkable=True, text="Tools"
+        )
         self.tools_button.setObjectName("toolsToggle")
-        self.tools_button.setCheckable(True)
-        self.tools_button.setAccessibleName("Offer tools to the model")
         row.addWidget(self.text, 1)
         row.addWidget(self.tools_button, 0, Qt.AlignmentFlag.AlignBottom)
         row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)

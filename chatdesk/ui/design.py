@@ -260,6 +260,7 @@ QPushButton[look="primary"] {{ background: {accent}; color: {on_accent};
   border: {focus_w}px solid {accent}; }}
 QPushButton[look="primary"]:focus {{ border-color: {focus_outer}; }}
 QToolButton[look="section"] {{ color: {muted}; font-weight: 600; padding: {xxs}px {xs}px; }}
+#chatView:focus {{ border: {focus_w}px solid {focus}; }}
 """
 
 

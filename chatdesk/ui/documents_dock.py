@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar
+from PySide6.QtCore import QUrl
+from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from chatdesk.docs.extract import is_supported
 from chatdesk.services.app_services import AppServices
@@ -68,20 +68,6 @@ class DocumentsDock(QDockWidget):
             self.services.document_turns.attach(self.chat.conversation_id, names)
         if names:
             self.services.documents.warm(names)
-
-
-def install_documents_dock(
-    window: QMainWindow, chat: ChatWindow, services: AppServices, toolbar: QToolBar
-) -> DocumentsDock:
-    """Add the dock (hidden) and its toggle on the tool bar."""
-    dock = DocumentsDock(window, chat, services)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    dock.hide()
-    toggle = dock.toggleViewAction()
-    toggle.setText("Documents")
-    toggle.setToolTip("Document collections attached to this chat")
-    toolbar.addAction(toggle)
-    return dock
 
 
 def document_drops(urls: list[QUrl]) -> list[Path]:

@@ -17,7 +17,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QListWidget,
@@ -37,6 +36,8 @@ from chatdesk.services.documents import (
     describe,
 )
 from chatdesk.ui.bridge import EventBridge, Throttle
+from chatdesk.ui.flow_layout import FlowLayout
+from chatdesk.ui.icon_buttons import set_icon
 
 DROPPED = "Dropped files"
 PROGRESS_MS = 100  # indexing progress redrawn at most ten times a second
@@ -76,6 +77,14 @@ class DocumentsPanel(QWidget):
         self.remove_button = QPushButton("Remove", self)
         self.cancel_button = QPushButton("Stop indexing", self)
         self.cancel_button.hide()
+        for button, action, name in (
+            (self.add_files_button, "documents", "Add files to the collection"),
+            (self.add_folder_button, "open-folder", "Add a folder to the collection"),
+            (self.remove_button, "delete", "Remove the collection"),
+            (self.cancel_button, "stop", "Stop indexing"),
+        ):
+            set_icon(button, action)
+            button.setAccessibleName(name)
         self._layout()
         self.add_files_button.clicked.connect(self._choose_files)
         self.add_folder_button.clicked.connect(self._choose_folder)
@@ -86,11 +95,13 @@ class DocumentsPanel(QWidget):
         self.refresh()
 
     def _layout(self) -> None:
-        buttons = QHBoxLayout()
+        buttons = FlowLayout(spacing=6)  # wraps in a narrow panel instead of widening it
         for button in (self.add_files_button, self.add_folder_button, self.remove_button):
             buttons.addWidget(button)
         column = QVBoxLayout(self)
-        column.addWidget(QLabel("Documents (checked: used by this chat)", self))
+        title = QLabel("Documents (checked: used by this chat)", self)
+        title.setWordWrap(True)
+        column.addWidget(title)
         column.addWidget(self.collections, 1)
         column.addLayout(buttons)
         column.addWidget(self.bar)

@@ -8,7 +8,7 @@ an "Add example" button. Every edit emits ``examples_changed`` with the pairs as
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -45,6 +45,7 @@ class ExampleRow(QFrame):
         editor = QPlainTextEdit(text, self)
         editor.setPlaceholderText(placeholder)
         editor.setAccessibleName(placeholder)
+        editor.setTabChangesFocus(True)  # Tab moves on (no keyboard trap)
         editor.setMaximumHeight(EDITOR_HEIGHT)
         return editor
 
@@ -62,6 +63,8 @@ class ExamplesEditor(QWidget):
         super().__init__(parent)
         self.rows: list[ExampleRow] = []
         self.header = QToolButton(self)
+        self.header.setAccessibleName("Few-shot examples")
+        self.header.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.header.setCheckable(True)
         self.header.setAutoRaise(True)
         self.header.toggled.connect(self._set_open)

@@ -5,6 +5,12 @@ follows that design: ``heightForWidth`` tells the parent how tall the lines are 
 width, and the minimum width is the widest single item, so a row of many buttons never
 forces its container (a message in the chat) wider than the room it has. An item wider
 than a line is given the line's width (an eliding label shortens itself).
+
+``heightForWidth`` is cached per width until Qt invalidates the layout (an item added,
+shown, hidden or resized), as Qt's own box layouts do: every relayout of the chat column
+(each streamed chunk grows the reply) asks every message's footer row for its height, and
+measuring it again in Python each time was a large share of the GUI thread's work while a
+reply streamed into a long conversation (issue 25).
 """
 
 from __future__ import annotations
@@ -19,11 +25,17 @@ class FlowLayout(QLayout):
     def __init__(self, parent: QWidget | None = None, spacing: int = 4) -> None:
         super().__init__(parent)
         self._items: list[QLayoutItem] = []
+        self._heights: dict[int, int] = {}  # heightForWidth by width, until invalidated
         self.setSpacing(spacing)
         self.setContentsMargins(0, 0, 0, 0)
 
     def addItem(self, item: QLayoutItem) -> None:
         self._items.append(item)
+        self._heights.clear()
+
+    def invalidate(self) -> None:
+        self._heights.clear()
+        super().invalidate()
 
     def count(self) -> int:
         return len(self._items)
@@ -32,6 +44,7 @@ class FlowLayout(QLayout):
         return self._items[index] if 0 <= index < len(self._items) else None
 
     def takeAt(self, index: int) -> QLayoutItem | None:
+        self._heights.clear()
         return self._items.pop(index) if 0 <= index < len(self._items) else None
 
     def expandingDirections(self) -> Qt.Orientation:
@@ -41,7 +54,10 @@ class FlowLayout(QLayout):
         return True
 
     def heightForWidth(self, width: int) -> int:
-        return self._arrange(QRect(0, 0, width, 0), move=False)
+        height = self._heights.get(width)
+        if height is None:
+            height = self._heights[width] = self._arrange(QRect(0, 0, width, 0), move=False)
+        return height
 
     def setGeometry(self, rect: QRect) -> None:
         super().setGeometry(rect)

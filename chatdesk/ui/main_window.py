@@ -1,4 +1,4 @@
-"""The main window: sidebar, chat view, composer, model picker, settings dock, menus.
+"""The main window: top bar, sidebar, chat view, composer, side panels, menus.
 
 Nothing polls the engine. The services report through callbacks that the window's
 ``EventBridge`` (``chatdesk.ui.bridge``) delivers on the GUI thread as Qt signals: a reply
@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -29,10 +29,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QLabel,
     QMainWindow,
     QProgressBar,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QToolBar,
@@ -46,16 +44,15 @@ from chatdesk.services.engine_session import ModelState
 from chatdesk.services.events import in_thread
 from chatdesk.services.turns import ChatError, Turn
 from chatdesk.services.types import Message, StoreError
-from chatdesk.ui.bridge import Background, EventBridge, Throttle, TurnSignals
+from chatdesk.ui.bridge import Background, EventBridge, RecentInput, Throttle, TurnSignals
 from chatdesk.ui.chat_view import ChatView
 from chatdesk.ui.composer import Composer
 from chatdesk.ui.conversation_list import ConversationList
-from chatdesk.ui.documents_dock import document_drops, install_documents_dock
+from chatdesk.ui.documents_dock import DocumentsDock, document_drops
 from chatdesk.ui.file_actions import FileActions, gguf_from_urls
-from chatdesk.ui.message_widget import ElidedLabel
-from chatdesk.ui.model_picker import ModelPicker, describe_model
+from chatdesk.ui.icon_buttons import retint
+from chatdesk.ui.model_picker import describe_model
 from chatdesk.ui.notice_bar import NoticeBar
-from chatdesk.ui.remote_tabs import add_remote_tabs
 from chatdesk.ui.rendering import MarkdownRenderer
 from chatdesk.ui.reply_format import ReplyFormatActions
 from chatdesk.ui.settings_panel import SettingsPanel
@@ -63,23 +60,32 @@ from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.token_actions import TokenActions
 from chatdesk.ui.tool_actions import ToolActions
 from chatdesk.ui.unsaved_replies import UnsavedReplies
-from chatdesk.ui.welcome import WelcomePage
+from chatdesk.ui.warming import OPEN_DELAY_MS, ConversationWarmer
+from chatdesk.ui.welcome import EmptyChat, WelcomePage
 from chatdesk.ui.window_appearance import AppearanceMixin
 from chatdesk.ui.window_hooks import connect_new_user, first_line, model_feedback
 from chatdesk.ui.window_menus import build_menus
 from chatdesk.ui.window_models import ModelsMixin
 from chatdesk.ui.window_navigation import ConversationNavigation
+from chatdesk.ui.window_panels import MessagesInOrder, install_panels, set_tab_order
+from chatdesk.ui.window_topbar import context_of, install_top_bar
 
 MIN_RENDER_INTERVAL_S = 1 / 30
+TYPING_HOLD_MS = 120  # a streaming reply is redrawn this long after the last keystroke...
+MAX_HOLD_MS = 300  # ...but at least this often (issue 25: the window under load)
 EXTERNAL_CHECK_MS = 1000
 APP_TITLE = "ChatDesk"  # Qt adds the application's display name to every window title
 
 
-MODEL_STATUS_MIN_WIDTH = 80  # the loaded model's line (shortened, whole in its tooltip)
-
-
 class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
     """Everything a user sees, wired to the services."""
+
+    # set by window_topbar.install_top_bar and window_panels.install_panels
+    toolbar: QToolBar
+    busy: QProgressBar
+    dock: QDockWidget
+    documents_dock: DocumentsDock
+    settings_panel: SettingsPanel
 
     def __init__(self, services: AppServices, app: QApplication) -> None:
         super().__init__()
@@ -95,6 +101,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self._load_from_welcome = False
         self._picker_filled_for: str | None = None  # the loaded model the picker was filled for
         self.bridge = EventBridge(self)
+        self.typing = RecentInput(TYPING_HOLD_MS)  # redraws of a reply wait for keystrokes
         self.background = Background(self.bridge)
         self._turn_signals = TurnSignals(self.bridge)
         services.set_dispatch(self.bridge.dispatch, offload=in_thread)
@@ -114,7 +121,11 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self.navigation = ConversationNavigation(self)
         self.settings_panel.appearance.show_values(*self._appearance())
         build_menus(self)
-        self._render = Throttle(self._render_now, 1000 * MIN_RENDER_INTERVAL_S, self)
+        set_tab_order(self)  # after the features added their sections
+        self.messages_in_order = MessagesInOrder(self)
+        self._render = Throttle(
+            self._render_now, 1000 * MIN_RENDER_INTERVAL_S, self, self.typing, MAX_HOLD_MS
+        )
         self._external = QTimer(self, interval=EXTERNAL_CHECK_MS)
         self._external.timeout.connect(self._check_external_changes)
         self._external.start()
@@ -128,8 +139,10 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self.composer = Composer(self)
         self.notice = NoticeBar(self)
         self.welcome = WelcomePage(self, self.background)
+        self.empty_chat = EmptyChat(self)
         self.pages = QStackedWidget(self)
         self.pages.addWidget(self.welcome)
+        self.pages.addWidget(self.empty_chat)
         self.pages.addWidget(self.chat_view)
         right = QWidget(self)
         column = QVBoxLayout(right)
@@ -144,53 +157,10 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([260, 740])
         self.setCentralWidget(self.splitter)
-        self._build_toolbar()
-        self._build_dock()
+        self.top = install_top_bar(self)
+        self._busy_action = self.busy  # shown while a model loads
+        install_panels(self)
         self._connect()
-
-    def _build_toolbar(self) -> None:
-        bar = QToolBar("Model", self)
-        bar.setObjectName("modelToolbar")
-        bar.setMovable(False)
-        self.picker = ModelPicker(self)
-        self.busy = QProgressBar(self)
-        self.busy.setRange(0, 0)
-        self.busy.setMaximumWidth(120)
-        self.busy.setAccessibleName("Loading model")
-        self.model_status = ElidedLabel("No model loaded", self, Qt.TextElideMode.ElideRight)
-        self.model_status.setMinimumWidth(MODEL_STATUS_MIN_WIDTH)  # takes the room there is,
-        self.model_status.setSizePolicy(  # shortened rather than pushing the buttons out
-            QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred
-        )
-        self.model_status.setContentsMargins(8, 0, 8, 0)
-        self.model_status.setObjectName("modelStatus")
-        self.model_status.setAccessibleName("Model status")
-        bar.addWidget(QLabel(" Model ", self))
-        bar.addWidget(self.picker)
-        self._busy_action = bar.addWidget(self.busy)
-        self._busy_action.setVisible(False)
-        bar.addWidget(self.model_status)
-        spacer = QWidget(self)
-        spacer.setSizePolicy(spacer.sizePolicy().Policy.Expanding, spacer.sizePolicy().Policy.Fixed)
-        bar.addWidget(spacer)
-        self.prompt_action = bar.addAction("Show prompt", self.show_prompt)
-        self.prompt_action.setToolTip("Show the exact text the model receives")
-        self.addToolBar(bar)
-        self.toolbar = bar
-
-    def _build_dock(self) -> None:
-        self.settings_panel = SettingsPanel(self.services.settings, self)
-        add_remote_tabs(self.settings_panel, self.services, self.rescan_remote)
-        self.dock = QDockWidget("Settings", self)
-        self.dock.setObjectName("settingsDock")
-        self.dock.setWidget(self.settings_panel)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        self.dock.hide()
-        toggle = self.dock.toggleViewAction()
-        toggle.setText("Settings")
-        toggle.setToolTip("Generation, model and appearance settings (Ctrl+,)")
-        self.toolbar.addAction(toggle)
-        self.documents_dock = install_documents_dock(self, self, self.services, self.toolbar)
 
     def _connect(self) -> None:
         self.conversations = ConversationList(self)
@@ -200,6 +170,11 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self.sidebar.new_chat.connect(self.new_chat)
         self.composer.send.connect(self.send)
         self.composer.stop.connect(self.stop)
+        self.warmer = ConversationWarmer(  # issue 25: switching back costs nothing
+            self.turns, lambda: self.conversation_id, self.composer.text.toPlainText, self
+        )
+        self.composer.text.textChanged.connect(self.warmer.soon)
+        self.composer.text.textChanged.connect(self.typing.touch)
         v = self.chat_view
         v.regenerate.connect(self.regenerate)
         v.continue_reply.connect(
@@ -217,6 +192,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self.picker.open_file.connect(self.files.open_gguf_file)
         self.welcome.open_file.connect(self.files.open_gguf_file)
         self.welcome.open_models.connect(self.open_models_dialog)
+        self.empty_chat.prompt_chosen.connect(self.send_example)
         connect_new_user(self)
         panel = self.settings_panel
         panel.conversation.changed.connect(self._save_conversation_settings)
@@ -228,6 +204,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
     def _restore(self) -> None:
         settings = self.services.settings
         self.dock.setVisible(bool(settings.ui_value("settings_visible", False)))
+        self.set_sidebar_visible(bool(settings.ui_value("sidebar_visible", True)))
         splitter = settings.ui_value("splitter")
         if isinstance(splitter, str) and splitter:
             self.splitter.restoreState(QByteArray.fromBase64(splitter.encode()))
@@ -269,6 +246,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
             "splitter", bytes(self.splitter.saveState().toBase64().data()).decode()
         )
         settings.set_ui_value("settings_visible", self.dock.isVisible())
+        settings.set_ui_value("sidebar_visible", not self.sidebar.isHidden())
         settings.set_ui_value("last_conversation", self.conversation_id)
         self.navigation.save()
         self._external.stop()
@@ -309,9 +287,11 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self.sidebar.select(cid)
         self.documents_dock.show_for(cid)
         self.setWindowTitle(conversation.title)  # shown as "Title — ChatDesk"
+        self.top.show_context(*context_of(self.chat_view.messages))
         self._update_page()
         self._sync_streaming_ui()
         self._offer_conversation_model(conversation)
+        self.warmer.soon(OPEN_DELAY_MS)
         if focus_composer:
             self.composer.focus()
 
@@ -340,8 +320,14 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
             self.new_chat()
 
     def focus_search(self) -> None:
-        """Ctrl+F: jump to the search box."""
+        """Ctrl+F: jump to the search box (showing the sidebar if it was hidden)."""
+        self.set_sidebar_visible(True)
         self.conversations.focus_search()
+
+    def set_sidebar_visible(self, visible: bool) -> None:
+        """Show or hide the conversations (the top bar's button, Ctrl+B)."""
+        self.sidebar.setVisible(visible)
+        self.top.sidebar_button.setChecked(visible)
 
     # -- chatting -----------------------------------------------------------------
     def send(self, text: str) -> None:
@@ -354,6 +340,11 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         if self._run_turn(lambda: self.turns.send(cid, text, self.tools.extras())):
             self.composer.clear()
             self.composer.focus()
+
+    def send_example(self, text: str) -> None:
+        """An example prompt clicked on the empty chat: into the composer, then sent."""
+        self.composer.text.setPlainText(text)
+        self.send(text)
 
     def regenerate(self, message: Message) -> None:
         """Another reply to the same user message (a new sibling)."""
@@ -476,6 +467,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
             error = turn.save_error
         if turn.conversation_id == self.conversation_id:
             self.chat_view.finish_message(message, error)
+            self.top.show_context(*context_of(self.chat_view.messages))
         self._sync_streaming_ui()
         self.refresh_sidebar()
         if turn.host_died:
@@ -535,6 +527,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         loading = status.state is ModelState.LOADING
         self._busy_action.setVisible(loading)
         self.picker.setEnabled(not loading)
+        self.empty_chat.show_model(status.name if status.state is ModelState.READY else None)
         if loading:
             self.model_status.setText(f"Loading {status.name}...")
             self.notice.hide()
@@ -588,6 +581,12 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
     def _save_conversation_settings(self, system_prompt: str, settings: dict) -> None:
         if self.conversation_id is not None:
             self.services.conversations.save_settings(self.conversation_id, system_prompt, settings)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """The theme changed: draw the icons again in its colours."""
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            retint(self)
+        super().changeEvent(event)
 
     # -- drag and drop ------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
+from chatdesk.ui.icon_buttons import set_icon
+
 
 class NoticeBar(QWidget):
     """Shows one notice at a time; the action button runs the notice's slot, then hides."""
@@ -24,6 +26,7 @@ class NoticeBar(QWidget):
         self.action_button = QPushButton(self)
         self.close_button = QPushButton("Dismiss", self)
         self.close_button.setAccessibleName("Dismiss notice")
+        set_icon(self.close_button, "close")
         self.close_button.clicked.connect(self.hide)
         row.addWidget(self.label, 1)
         row.addWidget(self.action_button)

@@ -1,8 +1,8 @@
-"""The settings dock's Engines and API server tabs, added to the window's settings panel.
+"""The settings panel's Engines and API server sections (folded at first).
 
-The Engines tab manages remote engines (``EnginesPage``); a change re-asks the engines for
-their models so the picker's remote groups follow. The API server tab (``ApiServerPanel``)
-is built when first opened, so FastAPI and uvicorn are imported only by those who use it.
+The Engines section manages remote engines (``EnginesPage``); a change re-asks the engines for
+their models so the picker's remote groups follow. The API server section (``ApiServerPanel``)
+is built when first unfolded, so FastAPI and uvicorn are imported only by those who use it.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.remote_engines import parse_remote_model_key
 from chatdesk.ui.engines_page import EnginesPage
+from chatdesk.ui.settings_sections import SectionColumn
 
 
 def model_label(path: str) -> str:
@@ -25,7 +26,7 @@ def model_label(path: str) -> str:
 
 
 class LazyTab(QWidget):
-    """A tab whose content is built the first time it is shown."""
+    """A section whose content is built the first time it is shown."""
 
     def __init__(self, build: Callable[[], QWidget]) -> None:
         super().__init__()
@@ -43,16 +44,16 @@ class LazyTab(QWidget):
 
 
 def add_remote_tabs(
-    panel: QTabWidget, services: AppServices, engines_changed: Callable[[], None]
+    panel: SectionColumn, services: AppServices, engines_changed: Callable[[], None]
 ) -> None:
-    """Add the Engines and API server tabs to the settings panel."""
+    """Add the Engines and API server sections to the settings panel."""
     engines = EnginesPage(services.remote_engines)
     engines.changed.connect(engines_changed)
-    panel.addTab(engines, "Engines")
+    panel.add_section("Engines", engines, expanded=False)
 
     def api_panel() -> QWidget:
         from chatdesk.ui.api_server_panel import ApiServerPanel
 
         return ApiServerPanel(services.api_server, services.settings)
 
-    panel.addTab(LazyTab(api_panel), "API server")
+    panel.add_section("API server", LazyTab(api_panel), expanded=False)

@@ -1,6 +1,6 @@
 """The "Reply format" setting and how a structured reply is shown.
 
-``ReplyFormatEditor`` sits in the settings panel under the system prompt: Text, JSON (any
+``ReplyFormatEditor`` is the settings panel's Reply format section: Text, JSON (any
 object) or JSON schema, with a schema editor that checks as you type — the same check the
 turn makes (``services.structured.parse_format``: valid JSON, a valid schema, and nothing
 ChatDesk cannot enforce exactly; a refusal names the keyword and its path). Only a format
@@ -19,7 +19,6 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
@@ -52,18 +51,16 @@ class ReplyFormatEditor(QWidget):
             self.kind.addItem(label, value)
         self.schema = QPlainTextEdit(self)
         self.schema.setAccessibleName("JSON schema")
+        self.schema.setTabChangesFocus(True)  # Tab moves on (no keyboard trap)
         self.schema.setPlaceholderText('{"type": "object", "properties": {...}}')
         self.schema.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.schema.setMaximumHeight(160)
         self.status = QLabel(self)
         self.status.setObjectName("replyFormatStatus")
         self.status.setWordWrap(True)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Reply format", self))
-        row.addWidget(self.kind, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(row)
+        layout.addWidget(self.kind)
         layout.addWidget(self.schema)
         layout.addWidget(self.status)
         self._loading = False
@@ -158,7 +155,7 @@ class ReplyFormatActions(QObject):
         self.feature = window.services.structured
         conversation = window.settings_panel.conversation
         self.editor = ReplyFormatEditor(conversation)
-        conversation.add_below_prompt(self.editor)
+        window.settings_panel.add_section("Reply format", self.editor)
         self.editor.format_changed.connect(self.save_format)
         conversation.preset_applied.connect(self.apply_preset_format)
         window.bridge.turn_finished.connect(self.turn_finished)

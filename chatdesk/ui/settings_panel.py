@@ -1,6 +1,7 @@
-"""Settings panel: the conversation's generation settings and presets, the model's load
-settings, and appearance. Limits are enforced by the widgets themselves (spin box ranges come
-from the service's limits) and every change is saved right away.
+"""Settings panel: the model's load settings, the conversation's sampling settings, presets
+and system prompt, and appearance, as sections of one column (``settings_sections``).
+Limits are enforced by the widgets themselves (spin box ranges come from the service's
+limits) and every change is saved right away.
 """
 
 from __future__ import annotations
@@ -8,23 +9,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QShowEvent, QValidator
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QInputDialog,
     QLabel,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QSpinBox,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -42,6 +40,9 @@ from chatdesk.services.settings import (
     max_reply_tokens,
 )
 from chatdesk.ui.flow_layout import FlowLayout
+from chatdesk.ui.icon_buttons import ElidedButton
+from chatdesk.ui.message_widget import ElidedLabel
+from chatdesk.ui.settings_sections import MIN_WIDTH, Section, SectionColumn
 
 LABELS = {
     "temperature": ("Temperature", "Higher is more random; 0 always picks the likeliest token"),
@@ -61,10 +62,8 @@ MODEL_LABELS = {
     "n_threads": ("Threads", "CPU threads (0: automatic)"),
 }
 SAVE_DELAY_MS = 300
+TEMPLATE_HEIGHT = 96
 CUSTOM_PRESET = "Custom"  # shown in the preset list when the settings match no preset
-MIN_WIDTH = 200  # the panel shrinks to this before the chat or the sidebar does
-PREFERRED_WIDTH = 340  # the three tab titles fit
-WINDOW_SHARE = 0.3
 
 
 def narrow_form() -> QFormLayout:
@@ -120,12 +119,19 @@ class ConversationSettings(QWidget):
         self._recommended: dict[str, float | int] = {}
         self._stored: dict[str, Any] | None = None
         column = QVBoxLayout(self)
-        column.addLayout(self._preset_row())
-        column.addWidget(QLabel("System prompt", self))
+        column.setContentsMargins(0, 0, 0, 0)
+        self.sampling_section = Section("Sampling", self)
+        self.prompt_section = Section("System prompt and examples", self)
+        column.addWidget(self.sampling_section)
+        column.addWidget(self.prompt_section)
         self.system_prompt = QPlainTextEdit(self)
         self.system_prompt.setAccessibleName("System prompt")
+        self.system_prompt.setTabChangesFocus(True)  # Tab moves on (no keyboard trap)
+        self.system_prompt.setPlaceholderText("System prompt: how the model should behave")
         self.system_prompt.setMaximumHeight(120)
-        column.addWidget(self.system_prompt)
+        self.prompt_section.add(self.system_prompt)
+        sampling = self.sampling_section.column
+        sampling.addLayout(self._preset_row())
         form = narrow_form()
         self.boxes: dict[str, QSpinBox | QDoubleSpinBox] = {}
         for key, (label, tip) in LABELS.items():
@@ -137,23 +143,23 @@ class ConversationSettings(QWidget):
             box.valueChanged.connect(self._schedule_save)
             form.addRow(label, box)
             self.boxes[key] = box
-        column.addLayout(form)
+        sampling.addLayout(form)
         self.source_note = QLabel(self)
         self.source_note.setObjectName("samplingSource")
         self.source_note.setWordWrap(True)
         self.source_note.setMinimumWidth(1)
-        column.addWidget(self.source_note)
-        self.engine_defaults_button = QPushButton("Use llama.cpp defaults instead", self)
+        sampling.addWidget(self.source_note)
+        self.engine_defaults_button = wrapping_button("Use llama.cpp defaults instead", self)
         self.engine_defaults_button.setToolTip(
             "Override the model's recommended sampling with llama.cpp's defaults in this chat"
         )
         self.engine_defaults_button.clicked.connect(self.use_engine_defaults)
-        column.addWidget(self.engine_defaults_button)
+        sampling.addWidget(self.engine_defaults_button)
         defaults = QPushButton("Use for new chats", self)
+        defaults.setAccessibleName("Use these settings for new chats")
         defaults.setToolTip("Use these settings for new chats")
         defaults.clicked.connect(lambda: settings.set_default_sampling(self.values()))
-        column.addWidget(defaults)
-        column.addStretch(1)
+        sampling.addWidget(defaults)
         self._timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
         self._timer.timeout.connect(self._save)
         self.system_prompt.textChanged.connect(self._schedule_save)
@@ -216,8 +222,7 @@ class ConversationSettings(QWidget):
 
     def add_below_prompt(self, widget: QWidget) -> None:
         """A feature's own field, placed right under the system prompt."""
-        column = self.layout()
-        assert isinstance(column, QVBoxLayout)
+        column = self.prompt_section.column
         column.insertWidget(column.indexOf(self.system_prompt) + 1, widget)
 
     def set_recommended(self, recommended: dict[str, float | int]) -> None:
@@ -367,9 +372,8 @@ class ModelSettings(QWidget):
         self._settings = settings
         self._path: str | None = None
         column = QVBoxLayout(self)
-        self.model_label = QLabel("No model selected", self)
-        self.model_label.setWordWrap(True)
-        self.model_label.setMinimumWidth(1)  # a long path must not widen the panel
+        column.setContentsMargins(0, 0, 0, 0)  # the section gives the margins
+        self.model_label = ElidedLabel("No model selected", self)  # a long name: shortened
         column.addWidget(self.model_label)
         form = narrow_form()
         self.boxes: dict[str, QSpinBox] = {}
@@ -397,9 +401,11 @@ class ModelSettings(QWidget):
         column.addWidget(template_label)
         self.template = QPlainTextEdit(self)
         self.template.setAccessibleName("Chat template override")
-        column.addWidget(self.template, 1)
+        self.template.setTabChangesFocus(True)
+        self.template.setMaximumHeight(TEMPLATE_HEIGHT)
+        column.addWidget(self.template)
         column.addLayout(self._policy_row())
-        self.apply_button = QPushButton("Save and reload model", self)
+        self.apply_button = wrapping_button("Save and reload model", self)
         self.apply_button.setAccessibleName("Save model settings and reload")
         self.apply_button.clicked.connect(self.save_and_reload)
         column.addWidget(self.apply_button)
@@ -422,7 +428,7 @@ class ModelSettings(QWidget):
         self.policy.currentIndexChanged.connect(
             lambda _index: self._settings.set_conversation_model_policy(self.policy.currentData())
         )
-        row.addRow("Conversation with another model", self.policy)
+        row.addRow(wrapped_label("Conversation written with another model", self), self.policy)
         return row
 
     def show_model(self, path: str | None) -> None:
@@ -430,7 +436,7 @@ class ModelSettings(QWidget):
         self._path = path
         self.setEnabled(path is not None)
         self.model_label.setText(Path(path).name if path else "No model selected")
-        self.model_label.setToolTip(path or "")
+        self.model_label.setToolTip(path or "")  # the whole path
         saved = self._settings.model_settings(path) if path else {}
         self.boxes["n_ctx"].setValue(saved.get("n_ctx", 0))
         self.boxes["n_gpu_layers"].setValue(saved.get("n_gpu_layers", -1))
@@ -471,7 +477,9 @@ class AppearanceSettings(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        form = QFormLayout(self)
+        form = narrow_form()
+        form.setContentsMargins(0, 0, 0, 0)
+        self.setLayout(form)
         self.theme = QComboBox(self)
         self.theme.setAccessibleName("Theme")
         for label, value in (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark")):
@@ -500,57 +508,32 @@ class AppearanceSettings(QWidget):
         self.blockSignals(False)
 
 
-class SettingsPanel(QTabWidget):
-    """The three tabs of the settings dock."""
+class SettingsPanel(SectionColumn):
+    """The settings side panel: Model, Sampling, System prompt and examples, Appearance
+    (features add Tools, Documents, Reply format, Engines and API server)."""
 
     def __init__(self, settings: SettingsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("settingsPanel")
         self.setAccessibleName("Settings")
-        self.conversation = ConversationSettings(settings, self)
-        self.model = ModelSettings(settings, self)
-        self.appearance = AppearanceSettings(self)
-        self.addTab(scrolling(self.conversation), "Conversation")
-        self.addTab(scrolling(self.model), "Model")
-        self.addTab(scrolling(self.appearance), "Appearance")
+        content = self.content()
+        self.conversation = ConversationSettings(settings, content)
+        self.model = ModelSettings(settings, content)
+        self.appearance = AppearanceSettings(content)
+        self.add_section("Model", self.model)
+        self.place("Sampling", self.conversation)  # its Sampling and System prompt sections
+        self.add_section("Appearance", self.appearance)
         self.setMinimumWidth(MIN_WIDTH)
-        # the section titles run down the side: a narrow panel never cuts them to "C… M…"
-        self.setTabPosition(QTabWidget.TabPosition.West)
-        self.tabBar().setUsesScrollButtons(False)
-        self._watching = False
-
-    def sizeHint(self) -> QSize:
-        """Narrow by default: the chat, not the panel, gets the room."""
-        hint = super().sizeHint()
-        return QSize(min(hint.width(), PREFERRED_WIDTH), hint.height())
-
-    def showEvent(self, event: QShowEvent) -> None:
-        """Follow the window's width from now on (see ``give_way``)."""
-        window = self.window()
-        if window is not self and not self._watching:
-            window.installEventFilter(self)
-            self._watching = True
-        self.give_way(window.width())
-        super().showEvent(event)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """The window was resized: let the panel give way in a narrow one."""
-        if event.type() == QEvent.Type.Resize and watched is self.window():
-            self.give_way(self.window().width())
-        return super().eventFilter(watched, event)
-
-    def give_way(self, window_width: int) -> None:
-        """At most WINDOW_SHARE of the window (never under MIN_WIDTH): in a small window the
-        panel narrows (its pages scroll) rather than squeezing the chat and the sidebar."""
-        self.setMaximumWidth(max(MIN_WIDTH, int(window_width * WINDOW_SHARE)))
 
 
-def scrolling(page: QWidget) -> QScrollArea:
-    """``page`` in a scroll area, so the panel can be narrower (or shorter) than its content:
-    in a small window the panel gives way instead of squeezing the chat and the sidebar."""
-    area = QScrollArea()
-    area.setWidgetResizable(True)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # vertical only
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setWidget(page)
-    return area
+def wrapped_label(text: str, parent: QWidget) -> QLabel:
+    """A field's label that wraps in a narrow panel instead of widening it."""
+    label = QLabel(text, parent)
+    label.setWordWrap(True)
+    return label
+
+
+def wrapping_button(text: str, parent: QWidget) -> QPushButton:
+    """A push button whose long text is shortened to the panel's width (whole in its
+    accessible name and tooltip) instead of widening the panel."""
+    return ElidedButton(text, parent)

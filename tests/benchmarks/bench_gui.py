@@ -2,7 +2,10 @@
 
 Run: ``QT_QPA_PLATFORM=offscreen PYTHONPATH=. python tests/benchmarks/bench_gui.py``
 (``--pathological``: only the pathological-message measure; ``--short``: only the streaming
-measure and the documents send, a quick before/after check).
+measure and the documents send, a quick before/after check; ``--loaded``: only typing into
+the composer while a reply streams with two busy background processes, tests/benchmarks/
+gui_typing.py: echo p99 and the longest block <= 50 ms, against typing into the idle window
+under the same load).
 Every figure is printed next to a reference measured in the same run:
 
 - streaming: 2000 tokens at 250 tok/s into a conversation of 500 messages; a 5 ms probe
@@ -456,8 +459,11 @@ def measure_documents_send(app: Any, window: Any, engine: Any, home: str) -> dic
     return {"documents_send_block_ms": block, "documents_idle_max_ms": max(idle)}
 
 
-def short_run(create_application: Any, create_window: Any, app_services: Any, home: str) -> int:
-    """Only the streaming measure (500 messages) and the documents send."""
+def scripted_window(
+    create_application: Any, create_window: Any, app_services: Any, home: str
+) -> tuple[Any, Any, Any, Any, str]:
+    """(app, engine, services, window, the 500-message conversation's id): a window whose
+    scripted engine streams STREAM_TOKENS at STREAM_RATE, its model "loaded"."""
     from chatdesk.store import Store
     from tests.support.scripted_engine import ScriptedEngine
 
@@ -474,6 +480,14 @@ def short_run(create_application: Any, create_window: Any, app_services: Any, ho
     window.show()
     window.load_model(str(model))
     run_for(app, 0.5)
+    return app, engine, services, window, cid
+
+
+def short_run(create_application: Any, create_window: Any, app_services: Any, home: str) -> int:
+    """Only the streaming measure (500 messages) and the documents send."""
+    app, engine, services, window, cid = scripted_window(
+        create_application, create_window, app_services, home
+    )
     results = measure_streaming(app, window, cid)
     results.update(measure_documents_send(app, window, engine, home))
     window.close()
@@ -583,6 +597,23 @@ def first_message_summary(
     return figures
 
 
+def loaded_run(create_application: Any, create_window: Any, app_services: Any, home: str) -> int:
+    """``bench_gui.py --loaded``: typing echo and GUI blocks while a reply streams into the
+    500-message conversation with two busy background processes (gui_typing.py)."""
+    from tests.benchmarks.gui_typing import measure_loaded_typing
+
+    app, _engine, services, window, cid = scripted_window(
+        create_application, create_window, app_services, home
+    )
+    results = {"loadavg_before": os.getloadavg()[0]}
+    results.update(measure_loaded_typing(app, window, cid, Probe()))
+    results["loadavg_after"] = os.getloadavg()[0]
+    window.close()
+    services.close()
+    print(json.dumps({k: round(v, 2) for k, v in results.items()}))
+    return 0
+
+
 def main() -> int:
     if "--first-message-only" in sys.argv:
         print(json.dumps({k: round(v, 3) for k, v in measure_first_message().items()}))
@@ -598,6 +629,8 @@ def main() -> int:
 
     if "--pathological" in sys.argv:  # only the issue-10 measure
         return pathological_only(create_application, create_window, AppServices, Store)
+    if "--loaded" in sys.argv:  # typing while streaming, two busy processes (issue 25)
+        return loaded_run(create_application, create_window, AppServices, home)
     if "--short" in sys.argv:  # streaming and the documents send only
         return short_run(create_application, create_window, AppServices, home)
     launch_s, bare_s, bare_rss = measure_launch(home)

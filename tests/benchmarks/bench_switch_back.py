@@ -4,8 +4,9 @@
 
 Per model, one engine host; five conversations of about 1,000-4,000 tokens are read once,
 then the benchmark returns to each in turn, interleaved with new one-line conversations
-(chatdesk/cli/bench_switch.py). Target: median return TTFT <= 1.2x a new conversation's
-first token. Prints the figures, the host's saved-state memory, and one JSON line.
+(chatdesk/cli/bench_switch.py), warmed as the window warms and unwarmed. Target: median
+return TTFT <= 1.2x a new conversation's first token. Prints the figures, the host's
+saved-state memory, and one JSON line.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -24,6 +26,20 @@ from chatdesk.engine.types import LoadOptions
 from tests.support.real_model import GEMMA_270M, STARTER, starter_model
 
 MODELS = {"starter": STARTER, "gemma": GEMMA_270M}
+
+
+def report(label: str, figures: dict[str, Any]) -> None:
+    """One round's line: the ratios, then every TTFT in ms."""
+    back = ", ".join(f"{t * 1000:.0f}" for t in figures["ttft_back"])
+    new = ", ".join(f"{t * 1000:.0f}" for t in figures["ttft_new"])
+    stay = ", ".join(f"{t * 1000:.0f}" for t in figures["ttft_stay"])
+    print(
+        f"{label}: switch back ratio {figures['switch_back_ratio']:.2f} (back / new), "
+        f"{figures['back_over_stay_ratio']:.2f} (back / staying); TTFT ms back "
+        f"[{back}] new [{new}] staying [{stay}]; evaluated back {figures['evaluated_back']} "
+        f"new {figures['evaluated_new']}; history {figures['history_tokens']}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -48,17 +64,9 @@ def main() -> None:
         finally:
             client.close()
         result[name] = figures
-        back = ", ".join(f"{t * 1000:.0f}" for t in figures["ttft_back"])
-        new = ", ".join(f"{t * 1000:.0f}" for t in figures["ttft_new"])
-        stay = ", ".join(f"{t * 1000:.0f}" for t in figures["ttft_stay"])
-        print(
-            f"{name}: switch back ratio {figures['switch_back_ratio']:.2f} (back / new), "
-            f"{figures['back_over_stay_ratio']:.2f} (back / staying); TTFT ms back "
-            f"[{back}] new [{new}] staying [{stay}]; evaluated back {figures['evaluated_back']}; "
-            f"history {figures['history_tokens']}; saved states "
-            f"{(figures['saved_state_bytes'] or 0) / 2**20:.0f} MiB",
-            flush=True,
-        )
+        for label, part in (("warmed (window)", figures), ("unwarmed", figures["unwarmed"])):
+            report(f"{name} {label}", part)
+        print(f"saved states {(figures['saved_state_bytes'] or 0) / 2**20:.0f} MiB", flush=True)
     result["loadavg_after"] = os.getloadavg()
     print(json.dumps(result))
 

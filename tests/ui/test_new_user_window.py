@@ -103,7 +103,7 @@ def test_after_loading_from_the_welcome_page_the_composer_has_the_focus(
     window.load_model(str(fake_gguf))  # what Open GGUF file... does once a file is chosen
     wait_for_model(qtbot, window)
     qtbot.waitUntil(window.composer.text.hasFocus)
-    assert window.pages.currentWidget() is window.chat_view
+    assert window.pages.currentWidget() is window.empty_chat  # the model, example prompts
 
 
 def test_after_a_crash_the_open_chat_comes_back(qtbot: QtBot, make_window: MakeWindow) -> None:

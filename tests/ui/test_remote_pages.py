@@ -192,5 +192,4 @@ def test_window_picks_a_remote_model_and_the_conversation_records_it(
     # ChatDesk's own API is a plain OpenAI-compatible server: top-k and friends are not sent
     assert reply.extra["sampling_not_sent"] == ["top_k", "min_p"]  # no repeat penalty: 1.0
     assert "does not take top_k, min_p;" in window.notice.label.text()
-    tabs = [window.settings_panel.tabText(i) for i in range(window.settings_panel.count())]
-    assert tabs[-2:] == ["Engines", "API server"]
+    assert window.settings_panel.section_titles()[-2:] == ["Engines", "API server"]

@@ -25,8 +25,8 @@ def test_day_groups() -> None:
     today = dt.date(2026, 11, 23)
     assert day_group("2026-11-23T08:00:00.000000Z", today) in ("Today", "Yesterday")
     assert day_group("2026-11-21T12:00:00.000000Z", today) == "Previous 7 days"
-    assert day_group("2026-11-01T12:00:00.000000Z", today) == "Previous 30 days"
-    assert day_group("2026-03-02T12:00:00.000000Z", today) == "March 2026"
+    assert day_group("2026-11-01T12:00:00.000000Z", today) == "Older"
+    assert day_group("2026-03-02T12:00:00.000000Z", today) == "Older"
 
 
 def test_list_is_pinned_first_then_by_day(qtbot: QtBot, make_window: MakeWindow) -> None:

@@ -272,11 +272,13 @@ def test_picker_lists_library_models_and_open_file(
     window = make_window(ScriptedEngine)
     qtbot.waitUntil(lambda: window.picker.findData(str(library_model)) >= 0)
     labels = [window.picker.itemText(i) for i in range(window.picker.count())]
-    assert "library-model-Q4_K_M.gguf" in labels
+    entry = next(label for label in labels if label.startswith("library-model-Q4_K_M.gguf"))
+    assert " · Q4_K_M" in entry  # the size, quantisation and fit follow the name
     assert labels[-1] == "Open GGUF file..."
     qtbot.waitUntil(lambda: window.services.engine.status.path == str(library_model))
     wait_for_model(qtbot, window)  # the only model is selected and loaded at start
-    assert window.pages.currentWidget() is window.chat_view
+    assert window.pages.currentWidget() is window.empty_chat  # the model's name, examples
+    assert "library-model" in window.empty_chat.title.text()
 
 
 def test_dropping_a_gguf_file_loads_it(

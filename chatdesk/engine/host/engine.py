@@ -55,6 +55,7 @@ from chatdesk.engine.host.speculative import (
     Speculator,
 )
 from chatdesk.engine.host.state_cache import DiskStates
+from chatdesk.engine.host.warming import warm as warm_conversation
 from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.templates import (
     MAX_RENDER_SECONDS,
@@ -91,7 +92,7 @@ GPU_PROMPT_CHUNK = 128  # no abort callback on GPU backends: small chunks keep c
 EXACT_CHECK_TOKENS = DRAFT_MAX + 1  # the largest verification batch (Gemma 3 270M without
 # repacked weights gave exact logits in batches of 2 and 5 but not of 8 to 16)
 DEFAULT_STATE_CACHE_MB = 1024
-DISK_STATE_BYTES = 4 * 1024**3  # conversation KV states kept under the cache folder
+DEFAULT_STATE_DISK_MB = 4096  # conversation KV states kept under the cache folder
 
 
 def kv_state_root() -> Path:
@@ -225,11 +226,7 @@ class Engine:
             metadata.eos_token or "",
             tuple(control_token_texts(metadata)),
         )
-        self.cache = PromptCache(
-            model,
-            (options.state_cache_mb or DEFAULT_STATE_CACHE_MB) * 1024**2,
-            DiskStates(DiskStates.folder_for(kv_state_root(), path), DISK_STATE_BYTES),
-        )
+        self.cache = PromptCache(model, *state_budgets(options, path))
         self.capabilities = local_capabilities(template_takes_tools(template[1]))
         self.info = self._describe(model, metadata, path, gpu, time.perf_counter() - started)
         if self.info.gpu_layers_offloaded:
@@ -414,6 +411,12 @@ class Engine:
             continuing=request.continues,
             grammar=constraint.grammar if constraint else None,
         )
+
+    def warm(self, request: ChatRequest, cancel: threading.Event) -> dict[str, Any]:
+        """Make the KV cache hold ``request``'s conversation before its next turn is sent
+        (chatdesk/engine/host/warming.py); a set ``cancel`` stops it."""
+        self._refuse_unsupported(request)
+        return warm_conversation(self, request, cancel)
 
     def complete(self, prompt: str, settings: SamplingSettings, job: ReplyJob) -> ReplyStats:
         """Continue ``prompt`` as plain text (no chat template, nothing dropped)."""
@@ -620,6 +623,9 @@ class Engine:
             "conversation_key": cache.key if cache else None,
             "saved_states": len(cache.states) if cache else 0,
             "saved_state_bytes": cache.states.total_bytes if cache else 0,
+            "saved_state_budget": cache.states.max_bytes if cache else 0,
+            "disk_state_bytes": cache.disk.used_bytes() if cache and cache.disk else 0,
+            "disk_state_budget": cache.disk.max_bytes if cache and cache.disk else 0,
             "rss_bytes": memory.resident_memory(),
             "threads": self.model.threads if self.model else None,  # the governor's latest
             "last_load_error": self.last_load_error,
@@ -634,6 +640,16 @@ def check_speculation_mode(mode: str | None) -> None:
             ErrorCode.BAD_REQUEST,
             f"speculation must be one of {', '.join(SPECULATION_MODES)}, not {mode!r}",
         )
+
+
+def state_budgets(options: LoadOptions, path: Path) -> tuple[int, DiskStates | None]:
+    """The RAM budget (bytes) for saved conversation states and their disk cache (None
+    when the disk budget is 0), from ``options`` (the user's settings) or the defaults."""
+    ram_mb, disk_mb = options.state_cache_mb, options.state_disk_mb
+    ram = (DEFAULT_STATE_CACHE_MB if ram_mb is None else ram_mb) * 1024**2
+    disk = (DEFAULT_STATE_DISK_MB if disk_mb is None else disk_mb) * 1024**2
+    folder = DiskStates.folder_for(kv_state_root(), path)
+    return ram, DiskStates(folder, disk) if disk > 0 else None
 
 
 def uses_repacked_weights(log: LlamaLog) -> bool:

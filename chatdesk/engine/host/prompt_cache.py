@@ -114,9 +114,10 @@ class PromptCache:
         """The tokens to use: the cached ones that spell the prompt's start, then the rest."""
         by_tokens = common_prefix(self.kv.tokens, canonical)
         count, offset = self.kv.match_text(prompt)
-        if count <= by_tokens or offset >= len(prompt):
+        if count <= by_tokens:
             return canonical, by_tokens
-        rest = tokenize_from(offset)
+        # the cached tokens spell the whole prompt (a warmed one): nothing is left to read
+        rest = tokenize_from(offset) if offset < len(prompt) else []
         tokens = self.kv.tokens[:count] + rest
         if len(tokens) > len(canonical) + 16:  # an odd split: prefer the canonical tokens
             return canonical, by_tokens

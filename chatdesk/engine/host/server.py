@@ -89,6 +89,7 @@ class HostServer:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._cancels: dict[int, threading.Event] = {}
         self._cancels_lock = threading.Lock()
+        self._warms: dict[int, threading.Event] = {}  # warms queued or running
         self._closing = threading.Event()
         self.embeddings = Embeddings()  # the embedding model, opened by the first ``embed``
 
@@ -127,9 +128,13 @@ class HostServer:
         else:
             if op in ("load", "unload"):
                 self._cancel_all()  # a reply to a model about to go is not wanted any more
-            if op in ("generate", "complete"):
-                with self._cancels_lock:
+            with self._cancels_lock:
+                for warming in self._warms.values():  # a warm is a hint: anything else first
+                    warming.set()
+                if op in ("generate", "complete"):
                     self._cancels[request_id] = threading.Event()
+                elif op == "warm":
+                    self._warms[request_id] = threading.Event()
             self._queue.put(message)
 
     def _cancel(self, target: object) -> None:
@@ -140,7 +145,7 @@ class HostServer:
 
     def _cancel_all(self) -> None:
         with self._cancels_lock:
-            for event in self._cancels.values():
+            for event in [*self._cancels.values(), *self._warms.values()]:
                 event.set()
 
     def _shut_down(self) -> None:
@@ -197,7 +202,20 @@ class HostServer:
             return list(self.engine.render(ChatRequest.from_wire(message.get("request"))))
         if op == "embed":
             return self.embeddings.embed(str(message["model"]), message["texts"])
+        if op == "warm":
+            return self._warm(int(message["id"]), message)
         raise ValueError(f"unknown op {op}")
+
+    def _warm(self, request_id: int, message: dict[str, Any]) -> dict[str, Any]:
+        with self._cancels_lock:
+            cancel = self._warms.setdefault(request_id, threading.Event())
+        try:
+            if cancel.is_set():  # superseded while queued
+                return {"evaluated": 0, "kv_source": "none", "cancelled": True, "seconds": 0.0}
+            return self.engine.warm(ChatRequest.from_wire(message.get("request")), cancel)
+        finally:
+            with self._cancels_lock:
+                self._warms.pop(request_id, None)
 
     def _generate(self, request_id: int, message: dict[str, Any]) -> None:
         with self._cancels_lock:

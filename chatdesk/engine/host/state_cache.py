@@ -156,6 +156,13 @@ class DiskStates:
             return None
         return SavedState(tokens, data, pieces)
 
+    def used_bytes(self) -> int:
+        """Bytes the state files take now."""
+        try:
+            return sum(p.stat().st_size for p in self.folder.glob("*.kvstate"))
+        except OSError:
+            return 0
+
     def _trim(self) -> None:
         try:
             files = sorted(self.folder.glob("*.kvstate"), key=lambda p: p.stat().st_mtime)

@@ -1,0 +1,119 @@
+"""Warming a conversation before Send (issue 25): switching back then evaluates only the
+last words of the new message; any real request cancels a warm still running."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chatdesk.engine.client import EngineClient
+from chatdesk.engine.types import LoadOptions, SamplingSettings
+from chatdesk.services.warming import settled, warm_request
+from tests.engine.conftest import loaded_engine
+from tests.support.chat_requests import chat
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python"
+)
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model_path: Path) -> Iterator[EngineClient]:
+    """A host of their own: these tests leave conversations in the cache that would change
+    what the shared host's next test finds there."""
+    yield from loaded_engine(tiny_model_path, 1)
+
+
+SAMPLING = SamplingSettings(temperature=0.0, max_tokens=8, ignore_eos=True)
+QUESTION = "Which of these places did we talk about first, and why?"
+
+
+def reply(engine: EngineClient, history: list[dict[str, str]], key: str) -> object:
+    stream = engine.generate(chat(history, sampling=SAMPLING, conversation_key=key))
+    stats = stream.wait(timeout=120)
+    history.append({"role": "assistant", "content": stream.text})
+    return stats
+
+
+def test_a_warmed_conversation_evaluates_only_the_unsettled_end(engine: EngineClient) -> None:
+    a = [{"role": "user", "content": "We talked about the harbour, the lighthouse. " * 12}]
+    b = [{"role": "user", "content": "Now something else: numbers, 42 and 7. " * 12}]
+    reply(engine, a, "warm-A")
+    reply(engine, b, "warm-B")  # A's state is now only saved
+    draft = [*a, {"role": "user", "content": settled(QUESTION)}]
+    request = chat(draft, sampling=SAMPLING, conversation_key="warm-A")
+    request = dataclasses.replace(request, add_generation_prompt=False)  # cut after the draft
+    warmed = engine.warm(request).result(60)
+    assert warmed["kv_source"] == "saved"
+    assert not warmed["cancelled"]
+    assert warmed["evaluated"] >= 10  # the user turn's opening and the settled words
+    stats = reply(engine, [*a, {"role": "user", "content": QUESTION}], "warm-A")
+    assert stats.kv_source == "context"  # the warm already switched the cache to A
+    assert stats.evaluated_prompt_tokens <= 12  # " why?" and the template's closing tokens
+    unwarmed = reply(engine, [*b, {"role": "user", "content": QUESTION}], "warm-B")
+    assert unwarmed.evaluated_prompt_tokens > stats.evaluated_prompt_tokens + 8
+
+
+def test_a_finished_sentence_is_warmed_whole_so_send_evaluates_one_token(
+    engine: EngineClient,
+) -> None:
+    a = [{"role": "user", "content": "The harbour had a red lighthouse and a grey pier. " * 10}]
+    reply(engine, a, "whole-A")
+    reply(engine, [{"role": "user", "content": "Other things: 42 and 7. " * 10}], "whole-B")
+    request = warm_request(chat(a, sampling=SAMPLING, conversation_key="whole-A"), QUESTION)
+    assert request is not None
+    assert request.add_generation_prompt  # "why?" ends a sentence: warmed as Send sends it
+    assert engine.warm(request).result(60)["kv_source"] == "saved"
+    stats = reply(engine, [*a, {"role": "user", "content": QUESTION}], "whole-A")
+    assert stats.evaluated_prompt_tokens == 1  # the last token, for fresh logits
+
+
+def test_a_real_request_cancels_a_running_warm(engine: EngineClient) -> None:
+    history: list[dict[str, str]] = []
+    for n in range(30):
+        history.append({"role": "user", "content": f"Line {n} of a long history to read. " * 4})
+        history.append({"role": "assistant", "content": "ok"})
+    warming = engine.warm(chat(history, sampling=SAMPLING, conversation_key="warm-long"))
+    stream = engine.generate(chat([{"role": "user", "content": "Hi"}], sampling=SAMPLING))
+    stats = stream.wait(timeout=120)
+    assert stats.finish_reason == "length"
+    result = warming.result(timeout=120)
+    assert result["cancelled"]  # it never ran to the end: the reply went first
+
+
+def test_settled_words_leave_a_half_typed_word_out() -> None:
+    assert settled("what shelf was it") == "what shelf was"
+    assert settled("what shelf was it ") == "what shelf was it"
+    assert settled("word") == ""
+    assert settled("") == ""
+
+
+def test_an_unfinished_draft_is_warmed_only_up_to_its_settled_words() -> None:
+    base = chat([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}])
+    partial = warm_request(base, "what colour was the light")
+    assert partial is not None
+    assert partial.messages[-1].text == "what colour was the"
+    assert not partial.add_generation_prompt
+    assert warm_request(base, "") == base  # opening: the conversation as it is
+    assert warm_request(chat([]), "") is None
+
+
+def test_the_state_budgets_are_the_settings_and_status_reports_them(tiny_model_path: Path) -> None:
+    client = EngineClient()
+    try:
+        options = LoadOptions(tiny_model_path, n_ctx=2048, state_cache_mb=1, state_disk_mb=0)
+        client.load(options).result(timeout=120)
+        for key in ("budget-A", "budget-B"):
+            history = [{"role": "user", "content": f"Conversation {key}. " * 20}]
+            reply(client, history, key)
+        status = client.status().result(timeout=30)
+    finally:
+        client.close()
+    assert status["saved_state_budget"] == 1024**2
+    assert 0 < status["saved_state_bytes"] <= 1024**2
+    assert status["disk_state_budget"] == 0  # 0 MB of disk: nothing is written
+    assert status["disk_state_bytes"] == 0
