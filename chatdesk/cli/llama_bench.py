@@ -12,7 +12,7 @@ static build decoded 5-12% faster here, so it is the fairer reference and is pre
 ``run_llama_bench`` runs one measurement (one repetition, no warm-up beyond llama-bench's
 own) with the options ChatDesk's engine host uses on the CPU: the same threads, batch and
 micro-batch (512), flash attention on (the host's default since speculative decoding, see
-``cpu_flash_attn``), and the decode test at the depth of the prompt, so
+``load_setup.cpu_flash_attn``), and the decode test at the depth of the prompt, so
 both sides decode into a context that already holds the prompt.
 """
 

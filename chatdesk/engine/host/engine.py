@@ -22,7 +22,6 @@ from typing import Any
 
 import llama_cpp
 
-from chatdesk import paths
 from chatdesk.engine.capabilities import local_capabilities, refuse_unsupported
 from chatdesk.engine.constrain import SchemaRefused, constraint_for
 from chatdesk.engine.context_fit import (
@@ -36,6 +35,13 @@ from chatdesk.engine.host.detokenize import StreamingText
 from chatdesk.engine.host.generation import DecodeOutcome, decode_reply
 from chatdesk.engine.host.grammar import GrammarSampler
 from chatdesk.engine.host.llama_log import LlamaLog
+from chatdesk.engine.host.load_setup import (
+    cpu_flash_attn,
+    gpu_backend_name,
+    kv_shape,
+    state_budgets,
+    uses_repacked_weights,
+)
 from chatdesk.engine.host.model import (
     ContextParams,
     DecodeCancelled,
@@ -47,6 +53,7 @@ from chatdesk.engine.host.model import (
 from chatdesk.engine.host.probabilities import ProbabilityProbe, WireChoice
 from chatdesk.engine.host.prompt_cache import PreparedPrompt, PromptCache
 from chatdesk.engine.host.prompting import PromptBuilder, PromptError, cut_after_reply
+from chatdesk.engine.host.reply_parts import prompt_progress, reply_stats, stop_strings
 from chatdesk.engine.host.sampling import GrammarError, SamplerChain, resolve_seed
 from chatdesk.engine.host.speculative import (
     DRAFT_MAX,
@@ -54,7 +61,6 @@ from chatdesk.engine.host.speculative import (
     SpeculationGate,
     Speculator,
 )
-from chatdesk.engine.host.state_cache import DiskStates
 from chatdesk.engine.host.warming import warm as warm_conversation
 from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.templates import (
@@ -87,20 +93,9 @@ from chatdesk.gguf_metadata import (
 from chatdesk.tools.formats import thinking_opened_by, tool_format_for
 
 DEFAULT_BATCH = 512
-PROGRESS_MIN_TOKENS = 64  # shorter prompts are evaluated too fast to need progress
 GPU_PROMPT_CHUNK = 128  # no abort callback on GPU backends: small chunks keep cancel quick
 EXACT_CHECK_TOKENS = DRAFT_MAX + 1  # the largest verification batch (Gemma 3 270M without
 # repacked weights gave exact logits in batches of 2 and 5 but not of 8 to 16)
-DEFAULT_STATE_CACHE_MB = 1024
-DEFAULT_STATE_DISK_MB = 4096  # conversation KV states kept under the cache folder
-
-
-def kv_state_root() -> Path:
-    """Where conversation KV states are written (under the data root's cache folder)."""
-    return paths.cache_dir() / "kv-states"
-
-
-GPU_BACKENDS = ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "OpenCL", "CANN", "MUSA")
 
 
 @dataclass(frozen=True)
@@ -142,14 +137,6 @@ class EngineFailure(Exception):
         super().__init__(message)
         self.code = code
         self.stats = stats
-
-
-def gpu_backend_name() -> str | None:
-    """The GPU backend llama.cpp was built with, or None for a CPU-only build."""
-    if not llama_cpp.llama_supports_gpu_offload():
-        return None
-    info = llama_cpp.llama_print_system_info().decode("utf-8", errors="replace")
-    return next((name for name in GPU_BACKENDS if name in info), "GPU")
 
 
 class Engine:
@@ -640,99 +627,3 @@ def check_speculation_mode(mode: str | None) -> None:
             ErrorCode.BAD_REQUEST,
             f"speculation must be one of {', '.join(SPECULATION_MODES)}, not {mode!r}",
         )
-
-
-def state_budgets(options: LoadOptions, path: Path) -> tuple[int, DiskStates | None]:
-    """The RAM budget (bytes) for saved conversation states and their disk cache (None
-    when the disk budget is 0), from ``options`` (the user's settings) or the defaults."""
-    ram_mb, disk_mb = options.state_cache_mb, options.state_disk_mb
-    ram = (DEFAULT_STATE_CACHE_MB if ram_mb is None else ram_mb) * 1024**2
-    disk = (DEFAULT_STATE_DISK_MB if disk_mb is None else disk_mb) * 1024**2
-    folder = DiskStates.folder_for(kv_state_root(), path)
-    return ram, DiskStates(folder, disk) if disk > 0 else None
-
-
-def uses_repacked_weights(log: LlamaLog) -> bool:
-    """Whether llama.cpp repacked weights for its CPU kernels (K-quants, Q4_0, ...).
-
-    Those kernels compute a batch in 4-row blocks and a single token another way, so the
-    logits differ; the once-per-model check (``Engine._check_batches``) caught that for
-    Gemma 3 270M at one thread but passed it at two, and a benchmark then saw a changed
-    greedy reply: so no speculative decoding at all for such models.
-    """
-    return any(
-        "CPU_REPACK model buffer" in line or "repack tensor" in line for _level, line in log.lines
-    )
-
-
-def cpu_flash_attn(asked: bool | None, gpu: bool) -> bool | None:
-    """Flash attention: as asked; by default llama.cpp's choice on GPU, on for CPU.
-
-    On CPU, llama.cpp's attention without flash attention computes a token's keys and
-    values (and so its logits) slightly differently in a batch than alone; with it, a batch
-    gives exactly the logits one token at a time gives (measured: bit for bit), which is
-    what lets speculative decoding verify drafts in one batch without changing the reply.
-    Decode speed measured the same either way on this machine (docs/architecture).
-    """
-    if asked is not None or gpu:
-        return asked
-    return True
-
-
-def prompt_progress(
-    total: int, report: Callable[[PromptProgress], None] | None
-) -> Callable[[int], None] | None:
-    """A per-chunk callback sending PromptProgress for a prompt of ``total`` new tokens, or
-    None when nobody listens or the prompt is too short to need it. Reports 0 at once."""
-    if report is None or total < PROGRESS_MIN_TOKENS:
-        return None
-    started = time.perf_counter()
-    report(PromptProgress(0, total, 0.0))
-    return lambda done: report(PromptProgress(done, total, time.perf_counter() - started))
-
-
-def stop_strings(settings: SamplingSettings, model: LoadedModel) -> list[str]:
-    """The user's stop strings plus the spelled-out end tokens (never shown as text)."""
-    stops = [s for s in settings.stop if s]
-    for token in (llama_cpp.llama_vocab_eos(model.vocab), llama_cpp.llama_vocab_eot(model.vocab)):
-        spelled = model.token_text(int(token))
-        if spelled and not settings.ignore_eos:
-            stops.append(spelled)
-    return stops
-
-
-def reply_stats(
-    outcome: DecodeOutcome,
-    base: dict[str, Any],
-    evaluated: int,
-    started: float,
-    prompt_done: float,
-) -> ReplyStats:
-    """Per-reply figures from the loop's outcome and the timings around it."""
-    first = outcome.first_token_at
-    decode_seconds = outcome.ended_at - first if first is not None else 0.0
-    prompt_seconds = prompt_done - started
-    after_first = max(outcome.generated - 1, 0)
-    return ReplyStats(
-        finish_reason=outcome.finish_reason,
-        evaluated_prompt_tokens=evaluated,
-        generated_tokens=outcome.generated,
-        time_to_first_token=(first - started) if first is not None else None,
-        prompt_seconds=prompt_seconds,
-        decode_seconds=decode_seconds,
-        decode_tokens_per_second=after_first / decode_seconds if decode_seconds > 0 else 0.0,
-        prompt_tokens_per_second=evaluated / prompt_seconds if prompt_seconds > 0 else 0.0,
-        drafted_tokens=outcome.drafted,
-        accepted_tokens=outcome.accepted,
-        **base,
-    )
-
-
-def kv_shape(raw_model: Any) -> memory.KVShape:
-    """What sizes a loaded model's KV cache per token."""
-    return memory.KVShape(
-        n_layer=int(llama_cpp.llama_model_n_layer(raw_model)),
-        n_embd=int(llama_cpp.llama_model_n_embd(raw_model)),
-        n_head=int(llama_cpp.llama_model_n_head(raw_model)),
-        n_head_kv=int(llama_cpp.llama_model_n_head_kv(raw_model)),
-    )

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         n_threads=args.threads,
         n_threads_batch=args.threads,
         n_gpu_layers=gpu_layers,
-        flash_attn=True,  # as the host (engine.cpu_flash_attn)
+        flash_attn=True,  # as the host (load_setup.cpu_flash_attn)
         seed=args.seed,
         verbose=False,
     )
