@@ -26,7 +26,7 @@ from chatdesk.store import ROLES, STATUSES, Conversation, Message, Store, StoreE
 from chatdesk.store.models import new_id, normalize_timestamp, utc_now
 from chatdesk.store.token_probabilities import check_examples
 
-INTEGER_STATS = ("prompt_tokens", "completion_tokens")
+INTEGER_STATS = ("prompt_tokens", "completion_tokens", "drafted_tokens", "accepted_tokens")
 FLOAT_STATS = ("time_to_first_token_ms", "tokens_per_second")
 MAX_INTEGER = 2**63 - 1  # what SQLite and every JSON reader keep exactly
 # Generation settings the engine reads, with the range each must be in (None: may be null).

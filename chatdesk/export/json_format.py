@@ -56,6 +56,9 @@ def message_record(
         "model_identity": m.model_identity,
         **tools,
     }
+    if m.drafted_tokens is not None:  # speculative decoding's figures, when it ran
+        record["drafted_tokens"] = m.drafted_tokens
+        record["accepted_tokens"] = m.accepted_tokens
     if probabilities is not None:
         record["token_probabilities"] = to_json(probabilities)
     return record

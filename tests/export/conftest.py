@@ -61,7 +61,8 @@ def nasty_conversation(store: Store) -> Conversation:
         Message("m4", conversation.id, "m2", "assistant", NASTY_REPLY, "interrupted",
                 "2026-01-02T03:07:00.000000Z", model="qwen2.5-0.5b-instruct-q4_k_m",
                 settings={"temperature": 0.7}, prompt_tokens=120, completion_tokens=64,
-                time_to_first_token_ms=85.5, tokens_per_second=41.25, finish_reason="abort"),
+                time_to_first_token_ms=85.5, tokens_per_second=41.25, finish_reason="abort",
+                drafted_tokens=30, accepted_tokens=21),
         Message("m5", conversation.id, "m4", "user", "", "complete",
                 "2026-01-02T03:08:00.000000Z"),
     ]  # fmt: skip

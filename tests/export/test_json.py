@@ -36,6 +36,7 @@ def test_import_restores_every_field(store: Store, fresh_store: Store, nasty: Co
         "interrupted",
         41.25,
     )
+    assert (reply.drafted_tokens, reply.accepted_tokens) == (30, 21)
     assert [m.id for m in fresh_store.siblings("m4")] == ["m3", "m4"]
     assert fresh_store.search("template")[0].message_id == "m4"
 
