@@ -64,29 +64,40 @@ class EchoMeter:
         while len(self.echoes) < min(shown, len(self.sent)):
             self.echoes.append((now - self.sent[len(self.echoes)]) * 1000)
 
-    def _type(self, keys: int) -> None:
-        from PySide6.QtCore import QCoreApplication, QEvent, Qt
-        from PySide6.QtGui import QKeyEvent
+    def _type(self, presses: list[tuple[Any, Any]]) -> None:
+        from PySide6.QtCore import QCoreApplication
 
-        for _ in range(keys):
+        for press, release in presses:
             if self._stop.wait(KEY_INTERVAL_S):
                 return
             self.sent.append(time.perf_counter())
-            for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-                event = QKeyEvent(kind, Qt.Key.Key_A, Qt.KeyboardModifier.NoModifier, "a")
-                QCoreApplication.postEvent(self.editor, event)
+            QCoreApplication.postEvent(self.editor, press)
+            QCoreApplication.postEvent(self.editor, release)
 
     def start(self, keys: int) -> threading.Thread:
         self.editor.clear()
         self.editor.setFocus()
         self.sent, self.echoes = [], []
         self._stop.clear()
-        typist = threading.Thread(target=self._type, args=(keys,), daemon=True)
+        presses = [key_events() for _ in range(keys)]  # made here: Qt objects belong to this thread
+        typist = threading.Thread(target=self._type, args=(presses,), daemon=True)
         typist.start()
         return typist
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def key_events() -> tuple[Any, Any]:
+    """One press and release of "a", to post to the composer."""
+    from PySide6.QtCore import QEvent, Qt
+    from PySide6.QtGui import QKeyEvent
+
+    kinds = (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
+    press, release = (
+        QKeyEvent(k, Qt.Key.Key_A, Qt.KeyboardModifier.NoModifier, "a") for k in kinds
+    )
+    return press, release
 
 
 def p99(values: list[float]) -> float:
