@@ -37,7 +37,7 @@ from chatdesk.services.documents import (
 )
 from chatdesk.ui.bridge import EventBridge, Throttle
 from chatdesk.ui.flow_layout import FlowLayout
-from chatdesk.ui.icon_buttons import set_icon
+from chatdesk.ui.theme import set_icon
 
 DROPPED = "Dropped files"
 PROGRESS_MS = 100  # indexing progress redrawn at most ten times a second

@@ -3,9 +3,10 @@
 Every action of the window (top bar, sidebar, composer, panels) is a button built by
 ``icon_button``: the action's icon from ``chatdesk.ui.icons``, a tooltip that names its
 shortcut, an accessible name (screen readers read the name, not the picture) and a keyboard
-focus policy, so Tab reaches it. The icon's action name is kept on the button (a Qt
-property), so ``retint`` can draw every icon again in the new palette's colours when the
-theme changes (``icons.icon`` caches each tint, so a switch back costs nothing).
+focus policy, so Tab reaches it. ``theme.set_icon`` keeps the icon's action name on the
+button (a Qt property): every icon button, the messages' too, so ``retint`` can draw each
+icon again in the new palette's colours when the theme changes (``icons.icon`` caches
+each tint, so a switch back costs nothing).
 """
 
 from __future__ import annotations
@@ -16,14 +17,6 @@ from PySide6.QtWidgets import QAbstractButton, QPushButton, QSizePolicy, QToolBu
 
 from chatdesk.ui import theme
 from chatdesk.ui.icons import icon
-
-ICON_PROPERTY = "chatdeskIcon"
-
-
-def set_icon(target: QAbstractButton | QAction, action: str) -> None:
-    """Give ``target`` the icon of ``action`` (and remember it for ``retint``)."""
-    target.setIcon(icon(action))
-    target.setProperty(ICON_PROPERTY, action)
 
 
 def icon_button(
@@ -39,7 +32,6 @@ def icon_button(
     name and, with ``shortcut``, its tooltip), remembered for ``retint``; checkable, and
     with ``text`` beside the icon, when asked."""
     button = theme.icon_button(action, name, shortcut, parent)
-    set_icon(button, action)
     button.setCheckable(checkable)
     if text:
         button.setText(text)
@@ -54,7 +46,7 @@ def retint(root: QObject) -> None:
         *root.findChildren(QAction),
     ]
     for target in targets:
-        action = target.property(ICON_PROPERTY)
+        action = target.property(theme.ICON_PROPERTY)
         if isinstance(action, str) and action:
             target.setIcon(icon(action))
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from chatdesk.ui.icon_buttons import set_icon
+from chatdesk.ui.theme import set_icon
 
 
 class NoticeBar(QWidget):

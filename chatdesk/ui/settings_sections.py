@@ -27,8 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatdesk.ui.icon_buttons import set_icon
-from chatdesk.ui.theme import set_look
+from chatdesk.ui.theme import set_icon, set_look
 
 SECTION_ORDER = (
     "Model",

@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.services.types import Conversation, SearchHit
-from chatdesk.ui.icon_buttons import icon_button, set_icon
+from chatdesk.ui.icon_buttons import icon_button
 from chatdesk.ui.icons import icon
 from chatdesk.ui.search_hits import HTML_ROLE, hit_html, plain_text
 from chatdesk.ui.search_hits import install as install_hit_delegate
+from chatdesk.ui.theme import set_icon
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 MESSAGE_ROLE = Qt.ItemDataRole.UserRole + 1

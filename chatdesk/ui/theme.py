@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
+from PySide6.QtGui import QAction, QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QApplication,
     QHBoxLayout,
     QSizePolicy,
@@ -148,13 +149,23 @@ def repolish(widget: QWidget) -> None:
     style.polish(widget)
 
 
+ICON_PROPERTY = "chatdeskIcon"  # the action whose icon a button shows (for re-tinting)
+
+
+def set_icon(target: QAbstractButton | QAction, action: str) -> None:
+    """Give ``target`` the icon of ``action`` and remember it, so a theme change draws it
+    again in the new palette's colours (``icon_buttons.retint``)."""
+    target.setIcon(icon(action))
+    target.setProperty(ICON_PROPERTY, action)
+
+
 def icon_button(
     action: str, text: str, shortcut: str = "", parent: QWidget | None = None
 ) -> QToolButton:
     """An icon-only tool button for ``action`` (``icons.ACTIONS``): ``text`` is its accessible
     name and (with the shortcut) its tooltip, so screen readers and tests find it by name."""
     button = QToolButton(parent)
-    button.setIcon(icon(action))
+    set_icon(button, action)
     button.setIconSize(current().icon_size())
     button.setToolTip(tooltip(text, shortcut))
     button.setAccessibleName(text)
@@ -172,9 +183,9 @@ def section_toggle(text: str, parent: QWidget | None = None) -> QToolButton:
     button.setAutoRaise(True)
     button.setText(text)
     button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-    button.setIcon(icon("collapsed"))
+    set_icon(button, "collapsed")
     button.setIconSize(current().icon_size())
-    button.toggled.connect(lambda on: button.setIcon(icon("expand" if on else "collapsed")))
+    button.toggled.connect(lambda on: set_icon(button, "expand" if on else "collapsed"))
     button.setProperty("look", "section")
     return button
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
-from chatdesk.ui.icon_buttons import set_icon
+from chatdesk.ui.theme import set_icon
 
 if TYPE_CHECKING:
     from chatdesk.ui.main_window import MainWindow

@@ -162,3 +162,26 @@ def test_the_font_size_scales_the_column_and_the_icons(
         assert window.app.font().pointSize() == 2 * design.DEFAULT_FONT_SIZE
     finally:
         size.setValue(design.DEFAULT_FONT_SIZE)
+
+
+def test_message_actions_take_the_new_theme_colours(qtbot: QtBot, make_window: MakeWindow) -> None:
+    window = make_window(ScriptedEngine)
+    first = open_chat(window)[1]
+    box = window.settings_panel.appearance.theme
+
+    def drawn() -> set[str]:
+        image = first.copy_button.icon().pixmap(24, 24).toImage()
+        return {
+            image.pixelColor(x, y).name()
+            for x in range(24)
+            for y in range(24)
+            if image.pixelColor(x, y).alpha() == 255
+        }
+
+    try:
+        box.setCurrentIndex(box.findData("light"))
+        light = drawn()
+        box.setCurrentIndex(box.findData("dark"))
+        assert drawn() != light  # the icon is drawn again in the dark palette's colour
+    finally:
+        box.setCurrentIndex(box.findData("light"))
