@@ -32,9 +32,11 @@ def fence_marker(opener: str) -> str:
 
 
 def closes(opener: str, marker: str, line: str) -> bool:
-    """True when a fence line closes the block opened by ``opener``."""
+    """True when a fence line closes the block opened by ``opener`` (the line may keep its
+    line end and the spaces CommonMark allows around the marker)."""
     opening = fence_marker(opener)
-    return marker[0] == opening[0] and len(marker) >= len(opening) and not line.strip(marker[0])
+    rest = line.strip().strip(marker[0])
+    return marker[0] == opening[0] and len(marker) >= len(opening) and not rest
 
 
 def close_open_fence(text: str) -> str:

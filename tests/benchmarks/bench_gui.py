@@ -164,6 +164,7 @@ class Probe:
         from PySide6.QtCore import Qt, QTimer
 
         self.lateness: list[float] = []
+        self.ticks: list[float] = []  # perf_counter of each tick (to name the blocks)
         self._last = 0.0
         self._timer = QTimer(interval=PROBE_MS)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -172,6 +173,7 @@ class Probe:
     def start(self) -> None:
         self.lateness = []
         self._last = time.perf_counter()
+        self.ticks = [self._last]
         self._timer.start()
 
     def stop(self) -> None:
@@ -180,6 +182,7 @@ class Probe:
     def _tick(self) -> None:
         now = time.perf_counter()
         self.lateness.append(max(0.0, (now - self._last) * 1000 - PROBE_MS))
+        self.ticks.append(now)
         self._last = now
 
 

@@ -20,6 +20,8 @@ import threading
 import time
 from typing import Any
 
+from tests.benchmarks import gui_blocks
+
 BUSY = 2
 KEY_INTERVAL_S = 0.03
 BUSY_CODE = "while True:\n    pass\n"
@@ -108,6 +110,9 @@ def p99(values: list[float]) -> float:
 def typing_round(app: Any, window: Any, probe: Any, keys: int, stream: bool) -> dict[str, float]:
     """Type ``keys`` keys (while a reply streams, with ``stream``); echo and block figures."""
     meter = EchoMeter(window.composer.text)
+    sampler = gui_blocks.StackSampler() if gui_blocks.enabled() else None
+    if sampler is not None:
+        sampler.start()
     if stream:
         window.send("Explain how to read a JSON file, with code.")
     probe.start()
@@ -123,6 +128,9 @@ def typing_round(app: Any, window: Any, probe: Any, keys: int, stream: bool) -> 
         app.processEvents()
         time.sleep(0.001)
     probe.stop()
+    if sampler is not None:
+        sampler.stop()
+        sampler.report(probe.ticks)
     cpu_share = (time.thread_time() - cpu_started) / (time.perf_counter() - wall_started)
     echoes = meter.echoes or [0.0]
     window.composer.text.clear()

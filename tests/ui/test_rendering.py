@@ -8,7 +8,7 @@ from pytestqt.qtbot import QtBot
 
 from chatdesk.ui.message_body import MessageBody
 from chatdesk.ui.rendering import MarkdownRenderer
-from chatdesk.ui.streaming_split import split_stable
+from chatdesk.ui.streaming_split import Cut, next_cuts, pieces, split_stable
 
 HOSTILE = """Hello <script>alert(1)</script> <img src="file:///etc/passwd"> <b>bold?</b>
 
@@ -115,3 +115,16 @@ def test_split_stable_cuts_long_open_code_blocks_by_lines() -> None:
     stable, tail = split_stable(f"```\n{lines}")
     assert stable.endswith(f"x{CODE_CHUNK_LINES - 1}\n")
     assert tail == "".join(f"x{n}\n" for n in range(CODE_CHUNK_LINES, CODE_CHUNK_LINES + 3))
+
+
+def test_text_after_a_closed_code_block_is_not_code_in_a_long_message() -> None:
+    """A cut after a closed fence carries no open fence: the table and paragraph that follow
+    are drawn as a table and a paragraph, however many pieces the message takes."""
+    part = "```python\nx = 1\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nSome words after.\n"
+    text = "".join(f"Part {n}:\n{part}" for n in range(30))
+    assert len(pieces(text)) > 2
+    assert all(opener is None for _piece, opener in pieces(text))
+    assert all(cut.opener is None for cut in next_cuts(text, Cut()))
+    drawn = "".join(MarkdownRenderer().render(p, 0, o).html for p, o in pieces(text))
+    assert drawn.count('<table border="1"') == 30  # every table a table, none inside code
+    assert drawn.count("Copy code") == 30
