@@ -237,10 +237,10 @@ class ChatView(QScrollArea):
         index = next((i for i, m in enumerate(self.messages) if m.id == message.id), None)
         if index is not None:
             self.messages[index] = message
-        # Keep the streamed rendering (no second full render at the end of a reply) unless
-        # a long code block was drawn in pieces: then redraw it as one block, once.
-        streamed = not widget.body.pieced
-        widget.show_message(message, self._chat.context_note(message), streamed=streamed)
+        # Keep the streamed rendering (no second full render at the end of a reply); where a
+        # long code block was drawn in pieces, settle() redraws only those, in later turns.
+        widget.show_message(message, self._chat.context_note(message), streamed=True)
+        widget.body.settle()
         widget.show_error(error.strip().split("\n", 1)[0] if error else None)
         widget.error_label.setToolTip(error or "")
         widget.show_citations(self._chat.passages(message))

@@ -21,6 +21,7 @@ import html
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 import shiboken6
@@ -31,6 +32,7 @@ from PySide6.QtGui import (
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
+    QTextDocument,
 )
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
@@ -97,6 +99,9 @@ class MessageBody(QTextBrowser):
         self._stable_end = 0
         self._cut = Cut()
         self._stream_blocks: list[str] = []
+        self._spans: list[Span] = []  # the kept pieces of a streamed reply, in order
+        self._prepared: list[str] = []  # HTML of the pieces settle() will put in place
+        self._streamed = False  # drawn by show_streaming since the last reset
         self._plain_stream = False  # streaming after a render failure: text is appended
         self.note = ""  # why the message is shown as plain text, if it is
         self.last_render_ms = 0.0
@@ -236,16 +241,77 @@ class MessageBody(QTextBrowser):
             RenderQueue.shared().add(self)
             return PIECE_WEIGHT
 
+    # -- settling a streamed reply -------------------------------------------------
+    def settle(self) -> None:
+        """Make a finished streamed reply's document what ``show_markdown`` draws.
+
+        Streaming cuts a long code block every CODE_CHUNK_LINES lines, a whole message only
+        by weight; the pieces before the first cut that differs are kept, the HTML of the
+        rest is rendered a piece per event-loop turn (the streamed text stays in view), then
+        put in place in one step.
+        """
+        if not self._streamed or self._plain_stream or self.note or self._pending:
+            return
+        if len(self._source) > PLAIN_ABOVE:  # as before: a whole (plain) render if pieced
+            if self.pieced:
+                self.show_markdown(self._source)
+            return
+        self.pieced = self._streamed = False
+        text = self._source
+        starts = [cut for cut in [Cut(), *next_cuts(text, Cut(), None)] if cut.position < len(text)]
+        kept = self._kept_spans(text, starts)
+        tail = [_key(self._cut)] if text[self._cut.position :].strip() else []
+        if kept < len(self._spans) or [_key(cut) for cut in starts[kept:]] != tail:
+            self._redraw_from(text, starts[kept], kept)
+
+    def _redraw_from(self, text: str, start: Cut, kept: int) -> None:
+        """Queue the pieces from ``start`` on; the first ``kept`` streamed ones stay."""
+        self._stream_blocks = list(self._spans[kept - 1].blocks if kept else ())
+        keep_end = self._spans[kept - 1].doc_end if kept else 0
+        self._pending.append(partial(self._prepare, text, start, keep_end))
+        RenderQueue.shared().add(self)
+
+    def _kept_spans(self, text: str, starts: list[Cut]) -> int:
+        """How many streamed pieces a whole render of ``text`` cuts the same way."""
+        ends = [cut.position for cut in starts[1:]] + [len(text)]
+        kept = 0
+        for span, start, end in zip(self._spans, starts, ends, strict=False):
+            if (_key(span.start), span.end) != (_key(start), end):
+                break
+            kept += 1
+        return kept
+
+    def _prepare(self, text: str, after: Cut, keep_end: int) -> int:
+        """Render the next piece's HTML aside; after the last, queue the swap."""
+        piece, end = next_piece(text, after)
+        self._prepared.append(self._render_piece(piece, True, after.opener))
+        if end.position < len(text):
+            self._pending.appendleft(partial(self._prepare, text, end, keep_end))
+        else:
+            self._pending.appendleft(partial(self._swap, keep_end))
+        return weight(piece, 0, len(piece))
+
+    def _swap(self, keep_end: int) -> int:
+        """Replace the streamed pieces after ``keep_end`` with the prepared ones."""
+        cursor = _cut_after(self.document(), keep_end)
+        for html_piece in self._prepared:
+            _put(cursor, html_piece)
+        self._prepared, self._spans = [], []
+        self._code_blocks = tuple(self._stream_blocks)
+        return 0
+
+    def _blocks(self) -> tuple[str, ...]:
+        return tuple(self._stream_blocks)
+
     # -- streaming ----------------------------------------------------------------
     def _stream(self, text: str) -> None:
         self._source = text
-        cursor = QTextCursor(self.document())
-        cursor.setPosition(self._stable_end)
-        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
-        cursor.removeSelectedText()
+        self._streamed = True
+        cursor = _cut_after(self.document(), self._stable_end)
         for cut in next_cuts(text, self._cut):
             piece = text[self._cut.position : cut.position]
             self._insert(cursor, piece, keep=True, continues=self._cut.opener)
+            self._spans.append(Span(self._cut, cut.position, cursor.position(), self._blocks()))
             self._cut = cut
         self._stable_text = text[: self._cut.position]
         self._stable_end = cursor.position()
@@ -257,11 +323,11 @@ class MessageBody(QTextBrowser):
 
     def _insert(self, cursor: QTextCursor, text: str, keep: bool, continues: str | None) -> None:
         """Render one piece at the cursor; a piece that continues a code block extends it."""
-        first_index = len(self._stream_blocks)
-        rendered = self._renderer.render(text, first_index, continues)
-        if cursor.position() > 0:
-            cursor.insertBlock()
-        cursor.insertHtml(rendered.html)
+        _put(cursor, self._render_piece(text, keep, continues))
+
+    def _render_piece(self, text: str, keep: bool, continues: str | None) -> str:
+        """One piece's HTML; its code blocks join the message's (only a kept piece's stay)."""
+        rendered = self._renderer.render(text, len(self._stream_blocks), continues)
         blocks = list(self._stream_blocks)
         new = list(rendered.code_blocks)
         self.pieced |= continues is not None and keep
@@ -270,6 +336,7 @@ class MessageBody(QTextBrowser):
         if keep:
             self._stream_blocks = blocks + new
         self._code_blocks = tuple(blocks + new)
+        return rendered.html
 
     def _reset(self, text: str) -> None:
         self.document().clear()
@@ -279,6 +346,9 @@ class MessageBody(QTextBrowser):
         self._stable_end = 0
         self._cut = Cut()
         self._stream_blocks = []
+        self._spans = []
+        self._prepared = []
+        self._streamed = False
         self._code_blocks = ()
         self._plain_stream = False
         self.note = ""
@@ -318,6 +388,44 @@ class MessageBody(QTextBrowser):
     def sizeHint(self) -> QSize:
         """Whatever width the layout gives, as tall as the text."""
         return QSize(super().sizeHint().width(), self.height())
+
+
+@dataclass(frozen=True)
+class Span:
+    """A piece of a streamed reply as drawn: where it starts and ends in the text, where it
+    ends in the document, and the code blocks up to its end."""
+
+    start: Cut
+    end: int
+    doc_end: int
+    blocks: tuple[str, ...]
+
+
+def _key(cut: Cut) -> tuple[int, str | None]:
+    """Where a piece starts and the fence it continues (what makes two cuts the same)."""
+    return cut.position, cut.opener
+
+
+def _cut_after(document: QTextDocument, position: int) -> QTextCursor:
+    """Remove everything after ``position``; the block left there keeps its own format
+    (Qt gives it the removed last block's: a list item, and the next piece would join it)."""
+    cursor = QTextCursor(document)
+    cursor.setPosition(position)
+    kept, in_list = cursor.blockFormat(), cursor.currentList() is not None
+    cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+    cursor.removeSelectedText()
+    joined = cursor.currentList()
+    if joined is not None and not in_list:
+        joined.remove(cursor.block())
+    cursor.setBlockFormat(kept)
+    return cursor
+
+
+def _put(cursor: QTextCursor, html_piece: str) -> None:
+    """Insert one rendered piece at the cursor, as a block of its own."""
+    if cursor.position() > 0:
+        cursor.insertBlock()
+    cursor.insertHtml(html_piece)
 
 
 def plain_chunks(text: str) -> list[str]:

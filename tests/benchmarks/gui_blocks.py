@@ -9,6 +9,7 @@ takes the GIL now and then, so it is for finding blocks, not for the reported fi
 
 from __future__ import annotations
 
+import bisect
 import collections
 import itertools
 import os
@@ -16,6 +17,7 @@ import sys
 import threading
 import time
 from types import FrameType
+from typing import Any
 
 SAMPLE_S = 0.002
 BLOCK_MS = 30.0
@@ -34,13 +36,34 @@ class StackSampler:
     def __init__(self, thread_id: int | None = None) -> None:
         self.thread_id = thread_id or threading.get_ident()
         self.samples: list[tuple[float, tuple[str, ...]]] = []
+        self.events: list[tuple[float, str]] = []  # (when delivery began, receiver:type)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self) -> None:
+        from PySide6.QtCore import QCoreApplication, QObject
+
+        events = self.events
+
+        class EventLog(QObject):
+            def eventFilter(self, watched: Any, event: Any) -> bool:
+                events.append(
+                    (time.perf_counter(), f"{type(watched).__name__}:{event.type().name}")
+                )
+                return False
+
+        self._log = EventLog()
+        app = QCoreApplication.instance()
+        assert app is not None
+        app.installEventFilter(self._log)
         self._thread.start()
 
     def stop(self) -> None:
+        from PySide6.QtCore import QCoreApplication
+
+        app = QCoreApplication.instance()
+        assert app is not None
+        app.removeEventFilter(self._log)
         self._stop.set()
         self._thread.join()
 
@@ -59,6 +82,16 @@ class StackSampler:
             print(f"block {(end - start) * 1000:.0f} ms at +{start - ticks[0]:.2f} s:")
             for frames, count in common:
                 print(f"  {count}x " + " < ".join(frames))
+            print("  events: " + ", ".join(self._slowest_events(start, end)))
+
+    def _slowest_events(self, start: float, end: float) -> list[str]:
+        """The events delivered in [start, end] with the longest gaps after them."""
+        times = [t for t, _ in self.events]
+        first = max(0, bisect.bisect_left(times, start) - 1)
+        last = bisect.bisect_right(times, end)
+        window = self.events[first : last + 1]
+        gaps = [(b[0] - a[0], a[1]) for a, b in itertools.pairwise(window)]
+        return [f"{name} {gap * 1000:.0f} ms" for gap, name in sorted(gaps, reverse=True)[:4]]
 
 
 def stack(frame: FrameType | None) -> tuple[str, ...]:

@@ -1,0 +1,72 @@
+"""A streamed reply, once finished, is drawn exactly as the same text drawn from scratch.
+
+Streaming cuts a long code block every few lines; ``MessageBody.settle`` redraws only the
+pieces a whole render cuts differently. The documents are compared as Qt writes them out
+(``toHtml``): code blocks with their headers and "Copy code" links, tables, lists, links.
+"""
+
+from __future__ import annotations
+
+from pytestqt.qtbot import QtBot
+
+from chatdesk.ui.message_body import MessageBody
+from chatdesk.ui.rendering import MarkdownRenderer
+
+CODE = "".join(f"    value_{n} = compute(data[{n}], 'name')  # step {n}\n" for n in range(130))
+REPLY = (
+    "Intro with **bold** and a [link](https://example.org).\n\n"
+    "```python\nimport json\n```\n\n"
+    "| step | cost |\n|---|---|\n| read | 2 ms |\n\n"
+    f"A long one:\n\n```python\ndef load(data):\n{CODE}```\n\n"
+    "1. first\n2. second\n\n"
+    "```sh\necho done\n```\n\nThe end, $x^2$ as written.\n"
+)
+
+
+def streamed_body(qtbot: QtBot, text: str) -> MessageBody:
+    body = MessageBody(MarkdownRenderer())
+    qtbot.addWidget(body)
+    for end in range(1, len(text) + 1, 7):
+        body.show_streaming(text[:end])
+    body.show_streaming(text)
+    return body
+
+
+def drawn_from_scratch(qtbot: QtBot, text: str) -> MessageBody:
+    body = MessageBody(MarkdownRenderer())
+    qtbot.addWidget(body)
+    body.show_markdown(text)
+    qtbot.waitUntil(lambda: not body.rendering, timeout=10_000)
+    return body
+
+
+def test_settled_reply_equals_a_render_from_scratch(qtbot: QtBot) -> None:
+    body = streamed_body(qtbot, REPLY)
+    scratch = drawn_from_scratch(qtbot, REPLY)
+    assert body.pieced  # the long block was streamed in pieces: the documents differ now
+    assert body.document().toHtml() != scratch.document().toHtml()
+    body.settle()
+    qtbot.waitUntil(lambda: not body.rendering, timeout=10_000)
+    assert body.document().toHtml() == scratch.document().toHtml()
+    assert body.toPlainText().count("Copy code") == 3
+    assert body.code_blocks == scratch.code_blocks
+    assert body.code_blocks[1] == f"def load(data):\n{CODE}"
+
+
+def test_settle_keeps_the_text_in_view_until_the_swap(qtbot: QtBot) -> None:
+    body = streamed_body(qtbot, REPLY)
+    shown = body.toPlainText()
+    body.settle()
+    assert body.rendering
+    assert body.toPlainText() == shown  # nothing removed before the new pieces are ready
+    qtbot.waitUntil(lambda: not body.rendering, timeout=10_000)
+    assert body.toPlainText().count("value_129 = compute") == 1
+
+
+def test_a_reply_without_pieced_code_is_left_as_streamed(qtbot: QtBot) -> None:
+    text = REPLY.replace(CODE, "    return 1\n")
+    body = streamed_body(qtbot, text)
+    before = body.document().toHtml()
+    body.settle()
+    assert not body.rendering
+    assert body.document().toHtml() == before == drawn_from_scratch(qtbot, text).document().toHtml()
