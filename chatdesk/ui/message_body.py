@@ -20,7 +20,8 @@ from __future__ import annotations
 import html
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
@@ -102,6 +103,7 @@ class MessageBody(QTextBrowser):
         self._spans: list[Span] = []  # the kept pieces of a streamed reply, in order
         self._prepared: list[str] = []  # HTML of the pieces settle() will put in place
         self._streamed = False  # drawn by show_streaming since the last reset
+        self._fit_held = 0  # inside _one_fit: the height is fitted when it ends
         self._plain_stream = False  # streaming after a render failure: text is appended
         self.note = ""  # why the message is shown as plain text, if it is
         self.last_render_ms = 0.0
@@ -146,12 +148,13 @@ class MessageBody(QTextBrowser):
     def show_streaming(self, text: str) -> None:
         """Render a growing reply: finished pieces are inserted once, only the tail is redone."""
         started = time.perf_counter()
-        if self._plain_stream:
-            self._append_plain(text)
-        elif not text.startswith(self._stable_text) or self._pending or self.note:
-            self._reset(text)
-        if not self._plain_stream:
-            self._guard(lambda: self._stream(text))
+        with self._one_fit():
+            if self._plain_stream:
+                self._append_plain(text)
+            elif not text.startswith(self._stable_text) or self._pending or self.note:
+                self._reset(text)
+            if not self._plain_stream:
+                self._guard(lambda: self._stream(text))
         self.last_render_ms = (time.perf_counter() - started) * 1000
 
     @property
@@ -211,18 +214,20 @@ class MessageBody(QTextBrowser):
     def _run_sync(self, started: float) -> None:
         """Draw the first SYNC_WEIGHT now; the rest goes to the shared queue."""
         drawn = 0
-        while self._pending and drawn < SYNC_WEIGHT:
-            drawn += self._guard(self._pending.popleft())
+        with self._one_fit():
+            while self._pending and drawn < SYNC_WEIGHT:
+                drawn += self._guard(self._pending.popleft())
         if self._pending:
             RenderQueue.shared().add(self)
         self.last_render_ms = (time.perf_counter() - started) * 1000
 
     def render_pending(self, deadline: float) -> bool:
         """Draw queued pieces until ``deadline`` (at least one); True when none are left."""
-        while self._pending:
-            self._guard(self._pending.popleft())
-            if time.perf_counter() >= deadline:
-                break
+        with self._one_fit():
+            while self._pending:
+                self._guard(self._pending.popleft())
+                if time.perf_counter() >= deadline:
+                    break
         return not self._pending
 
     def _guard(self, action: Callable[[], object]) -> int:
@@ -377,7 +382,20 @@ class MessageBody(QTextBrowser):
         if event.oldSize().width() != event.size().width():
             self._fit_height()
 
+    @contextmanager
+    def _one_fit(self) -> Iterator[None]:
+        """Edits inside are fitted once at the end: one relayout of the chat, not one for
+        each removal and piece (each is a resize of the whole column of messages)."""
+        self._fit_held += 1
+        try:
+            yield
+        finally:
+            self._fit_held -= 1
+            self._fit_height()
+
     def _fit_height(self, size: QSizeF | None = None) -> None:
+        if self._fit_held:
+            return
         size = size if size is not None else self.document().size()
         wanted = int(size.height()) + 2 * self.frameWidth() + 2
         if size.width() > self.viewport().width():  # a wide code block: room for the bar

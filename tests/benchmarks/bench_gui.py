@@ -5,7 +5,8 @@ Run: ``QT_QPA_PLATFORM=offscreen PYTHONPATH=. python tests/benchmarks/bench_gui.
 measure and the documents send, a quick before/after check; ``--loaded``: only typing into
 the composer while a reply streams with two busy background processes, tests/benchmarks/
 gui_typing.py: echo p99 and the longest block <= 50 ms, against typing into the idle window
-under the same load).
+under the same load; ``--loaded --code``: the same with a reply that carries a 120-line code
+block; ``CHATDESK_BENCH_SAMPLE=1`` names the longest blocks, gui_blocks.py).
 Every figure is printed next to a reference measured in the same run:
 
 - streaming: 2000 tokens at 250 tok/s into a conversation of 500 messages; a 5 ms probe
@@ -605,9 +606,13 @@ def loaded_run(create_application: Any, create_window: Any, app_services: Any, h
     500-message conversation with two busy background processes (gui_typing.py)."""
     from tests.benchmarks.gui_typing import measure_loaded_typing
 
-    app, _engine, services, window, cid = scripted_window(
+    app, engine, services, window, cid = scripted_window(
         create_application, create_window, app_services, home
     )
+    if "--code" in sys.argv:  # the reply carries a long code block (gui_typing.CODE_REPLY)
+        from tests.benchmarks.gui_typing import CODE_REPLY
+
+        engine.text = CODE_REPLY + REPLY_TEXT
     results = {"loadavg_before": os.getloadavg()[0]}
     results.update(measure_loaded_typing(app, window, cid, Probe()))
     results["loadavg_after"] = os.getloadavg()[0]

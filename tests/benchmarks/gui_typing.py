@@ -25,6 +25,11 @@ from tests.benchmarks import gui_blocks
 BUSY = 2
 KEY_INTERVAL_S = 0.03
 BUSY_CODE = "while True:\n    pass\n"
+# ``--code``: a reply with a 120-line code block (streamed in pieces, settled at the end)
+LONG_CODE = "".join(f"    total_{n} += compute(item, {n})\n" for n in range(120))
+CODE_REPLY = (
+    f"Here is the whole loader:\n\n```python\ndef load(items):\n{LONG_CODE}```\n\nDone.\n\n"
+)
 
 
 def start_busy(count: int = BUSY) -> list[subprocess.Popen[bytes]]:
