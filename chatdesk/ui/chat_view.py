@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from chatdesk.services.chat import ChatService
 from chatdesk.services.types import Message
+from chatdesk.ui.bridge import Background
 from chatdesk.ui.message_widget import MessageWidget
 from chatdesk.ui.rendering import MarkdownRenderer
 from chatdesk.ui.theme import current, repolish
@@ -56,10 +57,15 @@ class ChatView(QScrollArea):
     branched = Signal(str)  # the id of a new conversation branched from a message
 
     def __init__(
-        self, chat: ChatService, renderer: MarkdownRenderer, parent: QWidget | None = None
+        self,
+        chat: ChatService,
+        renderer: MarkdownRenderer,
+        parent: QWidget | None = None,
+        background: Background | None = None,
     ):
         super().__init__(parent)
         self._chat = chat
+        self._background = background  # renders a finished reply's pieces (settle)
         self.renderer = renderer
         self.messages: list[Message] = []
         self.widgets: list[MessageWidget] = []
@@ -240,7 +246,7 @@ class ChatView(QScrollArea):
         # Keep the streamed rendering (no second full render at the end of a reply); where a
         # long code block was drawn in pieces, settle() redraws only those, in later turns.
         widget.show_message(message, self._chat.context_note(message), streamed=True)
-        widget.body.settle()
+        widget.body.settle(self._background.run if self._background else None)
         widget.show_error(error.strip().split("\n", 1)[0] if error else None)
         widget.error_label.setToolTip(error or "")
         widget.show_citations(self._chat.passages(message))

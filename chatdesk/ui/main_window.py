@@ -135,7 +135,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
     # -- building -----------------------------------------------------------------
     def _build(self) -> None:
         self.sidebar = Sidebar(self)
-        self.chat_view = ChatView(self.chat, self.renderer, self)
+        self.chat_view = ChatView(self.chat, self.renderer, self, self.background)
         self.composer = Composer(self)
         self.notice = NoticeBar(self)
         self.welcome = WelcomePage(self, self.background)

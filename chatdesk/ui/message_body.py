@@ -47,6 +47,12 @@ PLAIN_ABOVE = 100_000  # longer messages are plain text until the user asks for 
 PIECE_CHARS = 4_000  # plain text is inserted in chunks of this size
 TICK_S = 0.012  # queue work per event-loop turn, all messages together
 
+Prepared = tuple[list[str], tuple[str, ...]]  # pieces' HTML, and the code blocks after them
+# Background.run's shape: run(work, done, failed) with work on a thread, the rest on the GUI
+Runner = Callable[
+    [Callable[[], Prepared], Callable[[Prepared], None], Callable[[BaseException], None]], None
+]
+
 
 class RenderQueue(QObject):
     """Renders the remaining pieces of every message, a time slice per event-loop turn."""
@@ -104,6 +110,8 @@ class MessageBody(QTextBrowser):
         self._prepared: list[str] = []  # HTML of the pieces settle() will put in place
         self._streamed = False  # drawn by show_streaming since the last reset
         self._fit_held = 0  # inside _one_fit: the height is fitted when it ends
+        self._generation = 0  # counts resets (a settle's result must be for this text)
+        self._settling = False  # a worker renders the pieces settle() will put in place
         self._plain_stream = False  # streaming after a render failure: text is appended
         self.note = ""  # why the message is shown as plain text, if it is
         self.last_render_ms = 0.0
@@ -151,7 +159,7 @@ class MessageBody(QTextBrowser):
         with self._one_fit():
             if self._plain_stream:
                 self._append_plain(text)
-            elif not text.startswith(self._stable_text) or self._pending or self.note:
+            elif not text.startswith(self._stable_text) or self.rendering or self.note:
                 self._reset(text)
             if not self._plain_stream:
                 self._guard(lambda: self._stream(text))
@@ -160,7 +168,7 @@ class MessageBody(QTextBrowser):
     @property
     def rendering(self) -> bool:
         """True while pieces of the message are still waiting to be drawn."""
-        return bool(self._pending)
+        return bool(self._pending) or self._settling
 
     @property
     def code_blocks(self) -> tuple[str, ...]:
@@ -247,13 +255,14 @@ class MessageBody(QTextBrowser):
             return PIECE_WEIGHT
 
     # -- settling a streamed reply -------------------------------------------------
-    def settle(self) -> None:
+    def settle(self, run: Runner | None = None) -> None:
         """Make a finished streamed reply's document what ``show_markdown`` draws.
 
         Streaming cuts a long code block every CODE_CHUNK_LINES lines, a whole message only
         by weight; the pieces before the first cut that differs are kept, the HTML of the
-        rest is rendered a piece per event-loop turn (the streamed text stays in view), then
-        put in place in one step.
+        rest is rendered (Markdown and highlighting: the costly part) by ``run`` on a worker
+        thread, else a piece per event-loop turn, while the streamed text stays in view;
+        then it is put in place in one step.
         """
         if not self._streamed or self._plain_stream or self.note or self._pending:
             return
@@ -267,14 +276,36 @@ class MessageBody(QTextBrowser):
         kept = self._kept_spans(text, starts)
         tail = [_key(self._cut)] if text[self._cut.position :].strip() else []
         if kept < len(self._spans) or [_key(cut) for cut in starts[kept:]] != tail:
-            self._redraw_from(text, starts[kept], kept)
+            self._redraw_from(text, starts[kept], kept, run)
 
-    def _redraw_from(self, text: str, start: Cut, kept: int) -> None:
-        """Queue the pieces from ``start`` on; the first ``kept`` streamed ones stay."""
+    def _redraw_from(self, text: str, start: Cut, kept: int, run: Runner | None) -> None:
+        """Render the pieces from ``start`` on; the first ``kept`` streamed ones stay."""
         self._stream_blocks = list(self._spans[kept - 1].blocks if kept else ())
         keep_end = self._spans[kept - 1].doc_end if kept else 0
-        self._pending.append(partial(self._prepare, text, start, keep_end))
-        RenderQueue.shared().add(self)
+        if run is None:
+            self._pending.append(partial(self._prepare, text, start, keep_end))
+            RenderQueue.shared().add(self)
+            return
+        palette, blocks, self._settling = self._renderer.palette, self._blocks(), True
+        generation = self._generation
+        run(
+            lambda: render_rest(MarkdownRenderer(palette), text, start, blocks),
+            partial(self._settled, generation, keep_end),
+            lambda _error: self._settled(generation, keep_end, None),
+        )
+
+    def _settled(self, generation: int, keep_end: int, result: Prepared | None) -> None:
+        """The worker's pieces: put in place (or, if it failed, a whole render instead)."""
+        if not shiboken6.isValid(self) or generation != self._generation:
+            return  # the message was redrawn or closed meanwhile
+        self._settling = False
+        if result is None:
+            self.show_markdown(self._source)
+            return
+        self._prepared, blocks = result
+        self._stream_blocks = list(blocks)
+        with self._one_fit():
+            self._guard(partial(self._swap, keep_end))
 
     def _kept_spans(self, text: str, starts: list[Cut]) -> int:
         """How many streamed pieces a whole render of ``text`` cuts the same way."""
@@ -333,17 +364,16 @@ class MessageBody(QTextBrowser):
     def _render_piece(self, text: str, keep: bool, continues: str | None) -> str:
         """One piece's HTML; its code blocks join the message's (only a kept piece's stay)."""
         rendered = self._renderer.render(text, len(self._stream_blocks), continues)
-        blocks = list(self._stream_blocks)
-        new = list(rendered.code_blocks)
+        blocks = join_blocks(self._stream_blocks, rendered.code_blocks, continues)
         self.pieced |= continues is not None and keep
-        if continues is not None and new and blocks:
-            blocks[-1] += new.pop(0)
         if keep:
-            self._stream_blocks = blocks + new
-        self._code_blocks = tuple(blocks + new)
+            self._stream_blocks = blocks
+        self._code_blocks = tuple(blocks)
         return rendered.html
 
     def _reset(self, text: str) -> None:
+        self._generation += 1  # a settle still on its way is dropped
+        self._settling = False
         self.document().clear()
         self._source = text
         self._pending.clear()
@@ -417,6 +447,31 @@ class Span:
     end: int
     doc_end: int
     blocks: tuple[str, ...]
+
+
+def join_blocks(blocks: list[str], new: tuple[str, ...], continues: str | None) -> list[str]:
+    """The code blocks after a piece: one that continues a block extends the last."""
+    joined, added = list(blocks), list(new)
+    if continues is not None and added and joined:
+        joined[-1] += added.pop(0)
+    return joined + added
+
+
+def render_rest(
+    renderer: MarkdownRenderer, text: str, start: Cut, blocks: tuple[str, ...]
+) -> Prepared:
+    """The HTML of a whole render's pieces of ``text`` from ``start`` on, and the code blocks
+    after them (Qt-free: runs on a worker thread, with its own renderer)."""
+    pieces_html: list[str] = []
+    joined = list(blocks)
+    after = start
+    while after.position < len(text):
+        piece, end = next_piece(text, after)
+        rendered = renderer.render(piece, len(joined), after.opener)
+        joined = join_blocks(joined, rendered.code_blocks, after.opener)
+        pieces_html.append(rendered.html)
+        after = end
+    return pieces_html, tuple(joined)
 
 
 def _key(cut: Cut) -> tuple[int, str | None]:

@@ -7,8 +7,13 @@ pieces a whole render cuts differently. The documents are compared as Qt writes 
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import Any
+
 from pytestqt.qtbot import QtBot
 
+from chatdesk.ui.bridge import Background, EventBridge
 from chatdesk.ui.message_body import MessageBody
 from chatdesk.ui.rendering import MarkdownRenderer
 
@@ -70,3 +75,35 @@ def test_a_reply_without_pieced_code_is_left_as_streamed(qtbot: QtBot) -> None:
     body.settle()
     assert not body.rendering
     assert body.document().toHtml() == before == drawn_from_scratch(qtbot, text).document().toHtml()
+
+
+def test_settle_renders_on_a_worker_thread_through_the_bridge(qtbot: QtBot) -> None:
+    """With the window's Background, the pieces are rendered off the GUI thread and put in
+    place when they come back: the same document as a render from scratch."""
+    threads: list[str] = []
+    background = Background(EventBridge())
+
+    def run(work: Callable[[], Any], done: Callable[[Any], None], failed: Any = None) -> None:
+        background.run(
+            lambda: (threads.append(threading.current_thread().name), work())[1], done, failed
+        )
+
+    body = streamed_body(qtbot, REPLY)
+    shown = body.toPlainText()
+    body.settle(run)
+    assert body.rendering
+    assert body.toPlainText() == shown
+    qtbot.waitUntil(lambda: not body.rendering, timeout=10_000)
+    assert threads == ["chatdesk-background"]
+    assert body.document().toHtml() == drawn_from_scratch(qtbot, REPLY).document().toHtml()
+    assert body.code_blocks[1] == f"def load(data):\n{CODE}"
+
+
+def test_a_settle_for_an_older_text_is_dropped(qtbot: QtBot) -> None:
+    background = Background(EventBridge())
+    body = streamed_body(qtbot, REPLY)
+    body.settle(background.run)
+    body.show_streaming("A new reply.")  # regenerated before the worker came back
+    qtbot.wait(300)
+    assert body.toPlainText().strip() == "A new reply."
+    assert not body.rendering
