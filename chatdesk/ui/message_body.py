@@ -20,10 +20,11 @@ from __future__ import annotations
 import html
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QSize, QSizeF, Qt, QTimer, QUrl, Signal
@@ -37,7 +38,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
-from chatdesk.ui.rendering import COPY_CODE_SCHEME, MarkdownRenderer
+from chatdesk.ui.rendering import COPY_CODE_SCHEME, MarkdownRenderer, Palette
 from chatdesk.ui.streaming_split import PIECE_WEIGHT, Cut, next_cuts, next_piece, weight
 
 EXTERNAL_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -48,10 +49,9 @@ PIECE_CHARS = 4_000  # plain text is inserted in chunks of this size
 TICK_S = 0.012  # queue work per event-loop turn, all messages together
 
 Prepared = tuple[list[str], tuple[str, ...]]  # pieces' HTML, and the code blocks after them
+Settled = tuple[int, Prepared]  # streamed pieces kept, and what follows them
 # Background.run's shape: run(work, done, failed) with work on a thread, the rest on the GUI
-Runner = Callable[
-    [Callable[[], Prepared], Callable[[Prepared], None], Callable[[BaseException], None]], None
-]
+Runner = Callable[[Callable[[], Any], Callable[[Any], None], Callable[[BaseException], None]], None]
 
 
 class RenderQueue(QObject):
@@ -271,51 +271,43 @@ class MessageBody(QTextBrowser):
                 self.show_markdown(self._source)
             return
         self.pieced = self._streamed = False
-        text = self._source
-        starts = [cut for cut in [Cut(), *next_cuts(text, Cut(), None)] if cut.position < len(text)]
-        kept = self._kept_spans(text, starts)
-        tail = [_key(self._cut)] if text[self._cut.position :].strip() else []
-        if kept < len(self._spans) or [_key(cut) for cut in starts[kept:]] != tail:
-            self._redraw_from(text, starts[kept], kept, run)
-
-    def _redraw_from(self, text: str, start: Cut, kept: int, run: Runner | None) -> None:
-        """Render the pieces from ``start`` on; the first ``kept`` streamed ones stay."""
-        self._stream_blocks = list(self._spans[kept - 1].blocks if kept else ())
-        keep_end = self._spans[kept - 1].doc_end if kept else 0
+        text, spans, cut = self._source, tuple(self._spans), self._cut
         if run is None:
-            self._pending.append(partial(self._prepare, text, start, keep_end))
-            RenderQueue.shared().add(self)
+            plan = settle_plan(text, spans, cut)
+            if plan is not None:
+                self._queue_settle(text, *plan)
             return
-        palette, blocks, self._settling = self._renderer.palette, self._blocks(), True
-        generation = self._generation
+        palette, generation, self._settling = self._renderer.palette, self._generation, True
         run(
-            lambda: render_rest(MarkdownRenderer(palette), text, start, blocks),
-            partial(self._settled, generation, keep_end),
-            lambda _error: self._settled(generation, keep_end, None),
+            lambda: settle_work(palette, text, spans, cut),
+            partial(self._settled, generation),
+            lambda _error: self._settle_failed(generation),
         )
 
-    def _settled(self, generation: int, keep_end: int, result: Prepared | None) -> None:
-        """The worker's pieces: put in place (or, if it failed, a whole render instead)."""
+    def _queue_settle(self, text: str, kept: int, start: Cut) -> None:
+        """Render the pieces from ``start`` on a piece per turn; ``kept`` streamed ones stay."""
+        self._stream_blocks = list(self._spans[kept - 1].blocks if kept else ())
+        keep_end = self._spans[kept - 1].doc_end if kept else 0
+        self._pending.append(partial(self._prepare, text, start, keep_end))
+        RenderQueue.shared().add(self)
+
+    def _settled(self, generation: int, result: Settled | None) -> None:
+        """The worker's pieces (None: the streamed ones stand): put them in place."""
         if not shiboken6.isValid(self) or generation != self._generation:
             return  # the message was redrawn or closed meanwhile
         self._settling = False
-        if result is None:
-            self.show_markdown(self._source)
-            return
-        self._prepared, blocks = result
-        self._stream_blocks = list(blocks)
-        with self._one_fit():
-            self._guard(partial(self._swap, keep_end))
+        if result is not None:
+            kept, (self._prepared, blocks) = result
+            self._stream_blocks = list(blocks)
+            keep_end = self._spans[kept - 1].doc_end if kept else 0
+            with self._one_fit():
+                self._guard(partial(self._swap, keep_end))
 
-    def _kept_spans(self, text: str, starts: list[Cut]) -> int:
-        """How many streamed pieces a whole render of ``text`` cuts the same way."""
-        ends = [cut.position for cut in starts[1:]] + [len(text)]
-        kept = 0
-        for span, start, end in zip(self._spans, starts, ends, strict=False):
-            if (_key(span.start), span.end) != (_key(start), end):
-                break
-            kept += 1
-        return kept
+    def _settle_failed(self, generation: int) -> None:
+        """The worker failed: a whole render instead (which shows any failure as plain)."""
+        if shiboken6.isValid(self) and generation == self._generation:
+            self._settling = False
+            self.show_markdown(self._source)
 
     def _prepare(self, text: str, after: Cut, keep_end: int) -> int:
         """Render the next piece's HTML aside; after the last, queue the swap."""
@@ -472,6 +464,32 @@ def render_rest(
         pieces_html.append(rendered.html)
         after = end
     return pieces_html, tuple(joined)
+
+
+def settle_plan(text: str, spans: Sequence[Span], tail: Cut) -> tuple[int, Cut] | None:
+    """(how many streamed pieces a whole render of ``text`` cuts the same way, where its
+    next piece starts); None when the streamed pieces and ``tail`` are all cut the same."""
+    starts = [cut for cut in [Cut(), *next_cuts(text, Cut(), None)] if cut.position < len(text)]
+    ends = [cut.position for cut in starts[1:]] + [len(text)]
+    kept = 0
+    for span, start, end in zip(spans, starts, ends, strict=False):
+        if (_key(span.start), span.end) != (_key(start), end):
+            break
+        kept += 1
+    drawn_tail = [_key(tail)] if text[tail.position :].strip() else []
+    if kept == len(spans) and [_key(cut) for cut in starts[kept:]] == drawn_tail:
+        return None
+    return kept, starts[kept]
+
+
+def settle_work(palette: Palette, text: str, spans: Sequence[Span], tail: Cut) -> Settled | None:
+    """settle_plan and the HTML of the pieces to redraw (Qt-free: for a worker thread)."""
+    plan = settle_plan(text, spans, tail)
+    if plan is None:
+        return None
+    kept, start = plan
+    blocks = spans[kept - 1].blocks if kept else ()
+    return kept, render_rest(MarkdownRenderer(palette), text, start, blocks)
 
 
 def _key(cut: Cut) -> tuple[int, str | None]:
