@@ -469,7 +469,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
             self.chat_view.finish_message(message, error)
             self.top.show_context(*context_of(self.chat_view.messages))
         self._sync_streaming_ui()
-        self.refresh_sidebar()
+        QTimer.singleShot(0, self, self.refresh_sidebar)  # a turn of its own: no long block
         if turn.host_died:
             self._update_model_ui()
             self.notice.show_notice(

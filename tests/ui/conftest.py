@@ -54,8 +54,12 @@ def make_window(qtbot: QtBot) -> Iterator[Callable[..., MainWindow]]:
 
 
 def wait_for_reply(qtbot: QtBot, window: MainWindow, timeout: int = 20000) -> None:
-    """Until the streaming reply has finished and been shown."""
+    """Until the streaming reply has finished and been shown (its final pieces, which a
+    worker renders after the reply ends, put in place)."""
     qtbot.waitUntil(lambda: not window.turns.streaming, timeout=timeout)
+    qtbot.waitUntil(
+        lambda: not any(w.body.rendering for w in window.chat_view.widgets), timeout=timeout
+    )
 
 
 def wait_for_model(qtbot: QtBot, window: MainWindow, timeout: int = 30000) -> None:
