@@ -513,9 +513,10 @@ def _cut_after(document: QTextDocument, position: int) -> QTextCursor:
 
 
 def _put(cursor: QTextCursor, html_piece: str) -> None:
-    """Insert one rendered piece at the cursor, as a block of its own."""
+    """Insert one rendered piece at the cursor, as a block of its own (a plain one: a block
+    made after a list item would join the list, and a paragraph after a list with it)."""
     if cursor.position() > 0:
-        cursor.insertBlock()
+        cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
     cursor.insertHtml(html_piece)
 
 

@@ -128,3 +128,13 @@ def test_text_after_a_closed_code_block_is_not_code_in_a_long_message() -> None:
     drawn = "".join(MarkdownRenderer().render(p, 0, o).html for p, o in pieces(text))
     assert drawn.count('<table border="1"') == 30  # every table a table, none inside code
     assert drawn.count("Copy code") == 30
+
+
+def test_a_paragraph_after_a_list_is_not_a_list_item(qtbot: QtBot) -> None:
+    body = MessageBody(MarkdownRenderer())
+    qtbot.addWidget(body)
+    body.show_markdown("1. first\n2. second\n\nDone.")
+    qtbot.waitUntil(lambda: not body.rendering)
+    done = body.document().find("Done.")
+    assert done.currentList() is None
+    assert body.document().find("second").currentList() is not None
