@@ -515,9 +515,19 @@ def _cut_after(document: QTextDocument, position: int) -> QTextCursor:
 def _put(cursor: QTextCursor, html_piece: str) -> None:
     """Insert one rendered piece at the cursor, as a block of its own (a plain one: a block
     made after a list item would join the list, and a paragraph after a list with it)."""
-    if cursor.position() > 0:
+    if cursor.position() > 0 and not _after_frame(cursor):
         cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
     cursor.insertHtml(html_piece)
+
+
+def _after_frame(cursor: QTextCursor) -> bool:
+    """True in the empty block Qt keeps after a table: a piece goes there, not one further
+    down (an empty line under every table that ends a piece)."""
+    block = cursor.block()
+    previous = block.previous()
+    return (
+        not block.text() and previous.isValid() and QTextCursor(previous).currentTable() is not None
+    )
 
 
 def plain_chunks(text: str) -> list[str]:
