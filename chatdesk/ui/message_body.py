@@ -276,17 +276,20 @@ class MessageBody(QTextBrowser):
             plan = settle_plan(text, spans, cut)
             if plan is not None:
                 self._queue_settle(text, *plan)
+            else:
+                self._spans = []
             return
         palette, generation, self._settling = self._renderer.palette, self._generation, True
+        blocks = tuple(self._stream_blocks)
         run(
-            lambda: settle_work(palette, text, spans, cut),
+            lambda: settle_work(palette, text, spans, cut, blocks),
             partial(self._settled, generation),
             lambda _error: self._settle_failed(generation),
         )
 
     def _queue_settle(self, text: str, kept: int, start: Cut) -> None:
         """Render the pieces from ``start`` on a piece per turn; ``kept`` streamed ones stay."""
-        self._stream_blocks = list(self._spans[kept - 1].blocks if kept else ())
+        self._stream_blocks = list(blocks_at(self._stream_blocks, self._spans, kept))
         keep_end = self._spans[kept - 1].doc_end if kept else 0
         self._pending.append(partial(self._prepare, text, start, keep_end))
         RenderQueue.shared().add(self)
@@ -296,7 +299,9 @@ class MessageBody(QTextBrowser):
         if not shiboken6.isValid(self) or generation != self._generation:
             return  # the message was redrawn or closed meanwhile
         self._settling = False
-        if result is not None:
+        if result is None:
+            self._spans = []  # the streamed pieces stand; their record is not needed
+        else:
             kept, (self._prepared, blocks) = result
             self._stream_blocks = list(blocks)
             keep_end = self._spans[kept - 1].doc_end if kept else 0
@@ -326,10 +331,12 @@ class MessageBody(QTextBrowser):
             _put(cursor, html_piece)
         self._prepared, self._spans = [], []
         self._code_blocks = tuple(self._stream_blocks)
+        # Streaming more into it (as after show_markdown) redraws it from the start.
+        self._stable_text, self._stable_end, self._cut, self._stream_blocks = "", 0, Cut(), []
         return 0
 
-    def _blocks(self) -> tuple[str, ...]:
-        return tuple(self._stream_blocks)
+    def _blocks(self) -> tuple[int, int]:
+        return len(self._stream_blocks), len(self._stream_blocks[-1]) if self._stream_blocks else 0
 
     # -- streaming ----------------------------------------------------------------
     def _stream(self, text: str) -> None:
@@ -433,12 +440,20 @@ class MessageBody(QTextBrowser):
 @dataclass(frozen=True)
 class Span:
     """A piece of a streamed reply as drawn: where it starts and ends in the text, where it
-    ends in the document, and the code blocks up to its end."""
+    ends in the document, and how far the code blocks reach at its end."""
 
     start: Cut
     end: int
     doc_end: int
-    blocks: tuple[str, ...]
+    code: tuple[int, int]  # code blocks so far, and the length of the last
+
+
+def blocks_at(final: Sequence[str], spans: Sequence[Span], kept: int) -> tuple[str, ...]:
+    """The code blocks as they were after the first ``kept`` pieces (prefixes of ``final``)."""
+    if not kept:
+        return ()
+    count, last = spans[kept - 1].code
+    return (*final[: count - 1], final[count - 1][:last]) if count else ()
 
 
 def join_blocks(blocks: list[str], new: tuple[str, ...], continues: str | None) -> list[str]:
@@ -482,13 +497,15 @@ def settle_plan(text: str, spans: Sequence[Span], tail: Cut) -> tuple[int, Cut] 
     return kept, starts[kept]
 
 
-def settle_work(palette: Palette, text: str, spans: Sequence[Span], tail: Cut) -> Settled | None:
+def settle_work(
+    palette: Palette, text: str, spans: Sequence[Span], tail: Cut, final_blocks: Sequence[str]
+) -> Settled | None:
     """settle_plan and the HTML of the pieces to redraw (Qt-free: for a worker thread)."""
     plan = settle_plan(text, spans, tail)
     if plan is None:
         return None
     kept, start = plan
-    blocks = spans[kept - 1].blocks if kept else ()
+    blocks = blocks_at(final_blocks, spans, kept)
     return kept, render_rest(MarkdownRenderer(palette), text, start, blocks)
 
 

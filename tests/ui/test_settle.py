@@ -107,3 +107,17 @@ def test_a_settle_for_an_older_text_is_dropped(qtbot: QtBot) -> None:
     qtbot.wait(300)
     assert body.toPlainText().strip() == "A new reply."
     assert not body.rendering
+
+
+def test_a_settled_reply_can_stream_on(qtbot: QtBot) -> None:
+    """Continuing a settled reply (Continue) draws the longer text once, as from scratch."""
+    body = streamed_body(qtbot, REPLY)
+    body.settle()
+    qtbot.waitUntil(lambda: not body.rendering, timeout=10_000)
+    longer = REPLY + "\nAnd one more paragraph.\n"
+    body.show_streaming(longer)
+    assert body.toPlainText().count("value_129 = compute") == 1
+    assert body.toPlainText().count("And one more paragraph.") == 1
+    body.settle()
+    qtbot.waitUntil(lambda: not body.rendering, timeout=10_000)
+    assert body.document().toHtml() == drawn_from_scratch(qtbot, longer).document().toHtml()
