@@ -305,8 +305,8 @@ class MessageBody(QTextBrowser):
             kept, (self._prepared, blocks) = result
             self._stream_blocks = list(blocks)
             keep_end = self._spans[kept - 1].doc_end if kept else 0
-            with self._one_fit():
-                self._guard(partial(self._swap, keep_end))
+            self._queue_swap(keep_end)
+            RenderQueue.shared().add(self)
 
     def _settle_failed(self, generation: int) -> None:
         """The worker failed: a whole render instead (which shows any failure as plain)."""
@@ -321,14 +321,27 @@ class MessageBody(QTextBrowser):
         if end.position < len(text):
             self._pending.appendleft(partial(self._prepare, text, end, keep_end))
         else:
-            self._pending.appendleft(partial(self._swap, keep_end))
+            self._queue_swap(keep_end)
         return weight(piece, 0, len(piece))
 
-    def _swap(self, keep_end: int) -> int:
-        """Replace the streamed pieces after ``keep_end`` with the prepared ones."""
-        cursor = _cut_after(self.document(), keep_end)
-        for html_piece in self._prepared:
-            _put(cursor, html_piece)
+    def _queue_swap(self, keep_end: int) -> None:
+        """Next in the queue: cut the streamed pieces after ``keep_end``, then insert the
+        prepared ones, as many per event-loop turn as its time slice allows."""
+        steps = [partial(self._insert_prepared, html_piece) for html_piece in self._prepared]
+        self._pending.extendleft(reversed([partial(self._cut_streamed, keep_end), *steps]))
+        self._pending.append(self._swapped)
+
+    def _cut_streamed(self, keep_end: int) -> int:
+        _cut_after(self.document(), keep_end)
+        return 0
+
+    def _insert_prepared(self, html_piece: str) -> int:
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        _put(cursor, html_piece)
+        return len(html_piece)
+
+    def _swapped(self) -> int:
         self._prepared, self._spans = [], []
         self._code_blocks = tuple(self._stream_blocks)
         # Streaming more into it (as after show_markdown) redraws it from the start.
