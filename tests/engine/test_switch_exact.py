@@ -22,25 +22,28 @@ from tests.support.chat_requests import chat
 needs_llama = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python"
 )
-SAMPLING = SamplingSettings(temperature=0.0, max_tokens=12, ignore_eos=True)
+SAMPLING = SamplingSettings(temperature=0.0, max_tokens=12, ignore_eos=True, logprobs=1)
 QUESTION = "And which one was the tallest?"
 
 
 @pytest.fixture(scope="module")
 def engine(starter_model_path: Path) -> Iterator[EngineClient]:
     """The real starter model in a host of its own (the tests switch conversations)."""
-    yield from loaded_engine(starter_model_path, 2)
+    yield from loaded_engine(starter_model_path, 1)
 
 
-def ask(engine: EngineClient, messages: list[dict[str, str]], key: str) -> tuple[str, ReplyStats]:
+def ask(
+    engine: EngineClient, messages: list[dict[str, str]], key: str
+) -> tuple[list[tuple[int, float]], ReplyStats]:
+    """The reply's tokens with their probabilities, and its figures."""
     stream = engine.generate(chat(messages, sampling=SAMPLING, conversation_key=key))
     stats = stream.wait(timeout=120)
-    return stream.text, stats
+    return [(choice.token, choice.probability) for choice in stream.choices], stats
 
 
 def history(topic: str) -> list[dict[str, str]]:
     return [
-        {"role": "user", "content": f"Tell me about {topic}: the towers, the bridges. " * 8},
+        {"role": "user", "content": f"Tell me about {topic}: the towers, the bridges. " * 16},
         {"role": "assistant", "content": f"Sure. {topic} has three towers and two bridges."},
     ]
 
@@ -50,8 +53,7 @@ def test_send_after_a_complete_warm_gives_the_reply_of_a_fresh_evaluation(
     engine: EngineClient,
 ) -> None:
     a, b = history("Lisbon"), history("Porto")
-    ask(engine, a, "exact-A")
-    ask(engine, b, "exact-B")
+    ask(engine, b, "exact-B")  # A is new: the warm reads it all, in one large batch
     request = warm_request(chat(a, sampling=SAMPLING, conversation_key="exact-A"), QUESTION)
     assert request is not None
     engine.warm(request).result(60)
@@ -63,8 +65,8 @@ def test_send_after_a_complete_warm_gives_the_reply_of_a_fresh_evaluation(
     ask(engine, b, "exact-B")
     back, returned = ask(engine, asked, "exact-A")  # the restore left other logits behind
     assert returned.evaluated_prompt_tokens == 1
-    assert warmed == again == back
-    assert warmed.strip()
+    assert warmed == again == back  # the same tokens with the same probabilities, exactly
+    assert len(warmed) == SAMPLING.max_tokens
 
 
 @needs_llama
@@ -80,7 +82,7 @@ def test_a_prompt_stopping_short_of_the_warmed_one_evaluates_its_last_token(
         stream = engine.generate(unopened)
         stats = stream.wait(timeout=120)
         assert stats.evaluated_prompt_tokens == 1  # not the warm's logits of a later token
-        replies.append(stream.text)
+        replies.append([(choice.token, choice.probability) for choice in stream.choices])
     assert replies[0] == replies[1]
 
 

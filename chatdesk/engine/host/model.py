@@ -6,10 +6,11 @@ the detokeniser, saving and restoring the KV cache of sequence 0, and freeing it
 It knows nothing of conversations or the wire protocol (see ``engine``).
 
 ``logits_at`` is the KV position whose logits the context holds for sampling, set only
-when a prompt's evaluation ends there and forgotten by any other decode, by a truncation
-that drops that position, and by clearing or restoring the cache: a prompt already
-evaluated to its end (a warmed conversation) can then be answered without evaluating its
-last token again.
+when a prompt's evaluation ends with that token evaluated alone (a batch of one gives
+exactly what evaluating it alone again would give; a larger batch's logits differ a little
+in llama.cpp's numerics) and forgotten by any other decode, by a truncation that drops
+that position, and by clearing or restoring the cache: a prompt already evaluated to its
+end (a warmed conversation) can then be answered without evaluating its last token again.
 """
 
 from __future__ import annotations
@@ -312,8 +313,8 @@ class LoadedModel:
         batch.logits[len(tokens) - 1] = 1 if last else 0
         self.logits_at = None
         self._check(llama_cpp.llama_decode(self.ctx, batch), start)
-        if last:
-            self.logits_at = start + len(tokens) - 1
+        if last and len(tokens) == 1:  # alone: what evaluating it again would give
+            self.logits_at = start
 
     def _fill_batch(self, tokens: Sequence[int], start: int, every_logit: bool) -> Any:
         """The reusable batch holding ``tokens`` at positions from ``start``; logits asked
