@@ -72,9 +72,12 @@ def test_the_fast_matching_agrees_with_matching_piece_by_piece() -> None:
         cut = rng.randint(0, len(prompt))
         prompt = prompt[:cut] + "".join(rng.choices(alphabet, k=rng.randint(0, 3))).encode()
         split = [piece[:1] for piece in pieces] if rng.random() < 0.2 else pieces  # byte tokens
-        assert KVContext(list(range(len(split))), split).match_text(prompt) == _match_one_by_one(
-            split, prompt
-        )
+        kv = KVContext(list(range(len(split))), list(split))
+        assert kv.match_text(prompt) == _match_one_by_one(split, prompt)
+        keep = rng.randint(0, len(split))  # as tokens come and go, the index follows
+        kv.truncate(keep)
+        kv.extend([0, 1], pieces[:2])
+        assert kv.match_text(prompt) == _match_one_by_one([*split[:keep], *pieces[:2]], prompt)
         tokens = [rng.randint(0, 3) for _ in range(rng.randint(0, 40))]
         other = tokens[: rng.randint(0, len(tokens))] + [rng.randint(0, 3) for _ in range(5)]
         expected = next(

@@ -56,23 +56,40 @@ def reply_pieces(raw: Sequence[bytes]) -> list[bytes]:
 
 @dataclass
 class KVContext:
-    """Tokens in the KV cache (positions 0..n-1) and the prompt text of each."""
+    """Tokens in the KV cache (positions 0..n-1) and the prompt text of each; also, kept
+    up to date as tokens come and go, their text joined and where each token's text ends
+    (so matching a prompt costs one comparison and a bisection, nothing per token)."""
 
     tokens: list[int] = field(default_factory=list)
     pieces: list[bytes] = field(default_factory=list)
+    _ends: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
+    _text: bytearray = field(default_factory=bytearray, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._index(self.pieces)
 
     def __len__(self) -> int:
         return len(self.tokens)
+
+    def _index(self, pieces: Sequence[bytes]) -> None:
+        start = self._ends[-1] if self._ends else 0
+        self._ends.extend(
+            itertools.islice(itertools.accumulate(map(len, pieces), initial=start), 1, None)
+        )
+        self._text += b"".join(pieces)
 
     def truncate(self, keep: int) -> None:
         """Forget everything from position ``keep`` on."""
         del self.tokens[keep:]
         del self.pieces[keep:]
+        del self._ends[keep:]
+        del self._text[self._ends[-1] if self._ends else 0 :]
 
     def extend(self, tokens: Sequence[int], pieces: Sequence[bytes]) -> None:
         """Record tokens just evaluated."""
         self.tokens.extend(tokens)
         self.pieces.extend(pieces)
+        self._index(pieces)
 
     def clear(self) -> None:
         """The cache is empty."""
@@ -85,8 +102,8 @@ class KVContext:
         tokenised on its own, nor on a token without text of its own. (One comparison of
         the joined text, then a bisection of where each token's text ends.)
         """
-        ends = list(itertools.accumulate(map(len, self.pieces)))  # where each token's text ends
-        count = bisect.bisect_right(ends, common_prefix(b"".join(self.pieces), prompt))
+        ends = self._ends
+        count = bisect.bisect_right(ends, common_prefix(self._text, prompt))
         offset = ends[count - 1] if count else 0
         while count and offset < len(prompt) and (prompt[offset] & 0xC0) == 0x80:
             count -= 1
