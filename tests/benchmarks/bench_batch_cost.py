@@ -2,6 +2,7 @@
 
     python tests/benchmarks/bench_batch_cost.py [--models starter,gemma] [--threads 1,2]
                                                [--rounds 15] [--max-k 16] [--no-repack]
+                                               [--flash-attn on|off]
 
 Speculative decoding pays only when a batch of 1 + k tokens (logits for every one of them)
 costs much less than 1 + k single evaluations. For each model this loads the model the way
@@ -11,7 +12,8 @@ order), a single token and batches of k = 2..``max-k`` with every logit, and the
 batches with the last logit only (what the output layer's share of the cost is). It also
 checks bit for bit that a batch gives the logits of single evaluations (the condition for
 exact speculative decoding) at several sizes and depths. ``--no-repack`` loads without
-llama.cpp's repacked CPU weight layouts (``use_extra_bufts = False``).
+llama.cpp's repacked CPU weight layouts (``use_extra_bufts = False``); ``--flash-attn off``
+loads the context without flash attention.
 
 Prints per k: median milliseconds, spread, cost relative to one token; then one JSON line.
 """
@@ -69,7 +71,11 @@ def measure(path: str, threads: int, args: argparse.Namespace) -> dict[str, Any]
     """Timings and exactness for one model at one thread count."""
     raw = open_model(path, 0, repack=not args.no_repack)
     params = ContextParams(
-        n_ctx=2048, n_batch=512, n_threads=threads, n_threads_batch=threads, flash_attn=True
+        n_ctx=2048,
+        n_batch=512,
+        n_threads=threads,
+        n_threads_batch=threads,
+        flash_attn=args.flash_attn == "on",
     )
     model = LoadedModel(raw, params)
     try:
@@ -117,8 +123,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--max-k", type=int, default=16)
     parser.add_argument("--no-repack", action="store_true")
+    parser.add_argument("--flash-attn", choices=("on", "off"), default="on")
     args = parser.parse_args()
-    result: dict[str, Any] = {"loadavg_before": os.getloadavg(), "repack": not args.no_repack}
+    result: dict[str, Any] = {
+        "loadavg_before": os.getloadavg(),
+        "repack": not args.no_repack,
+        "flash_attn": args.flash_attn,
+    }
     for name in args.models.split(","):
         path, why_not = starter_model(MODELS[name])
         if path is None:

@@ -3,6 +3,7 @@
     python tests/benchmarks/bench_long_prompt.py [--model gemma] [--lengths 4096,16384,32768]
                                                  [--batch 512] [--ubatch 512] [--threads 1]
                                                  [--repeats 2] [--flash-attn 1]
+                                                 [--sweep 512x512,2048x512,...]
 
 For each prompt length a fresh engine host loads the model (Gemma 3 270M by default: it has
 a 32k context) with a context just larger than the prompt, the given ``n_batch`` /
@@ -14,7 +15,13 @@ scripts/build_llama_bench.py) evaluates a prompt of the same length with the sam
 figure is what a user waits for: evaluated tokens over the time from the request to the end
 of the prompt (tokenising included). It also checks the progress events a long prompt
 sends: they rise to the total and the last one arrives with the prompt's end.
-Target: >= 0.97x llama-bench at every length. The last line is one JSON object.
+Target: >= 0.97x llama-bench at every length. Besides the ratio of the medians it prints
+the median of the paired ratios (each host round against the llama-bench round next to it,
+which ran under the same load). The last line is one JSON object.
+
+``--sweep BxUB,...`` chooses the batch sizes by measurement instead: llama-bench alone runs
+every ``n_batch`` x ``n_ubatch`` pair at every length, in rounds that visit the pairs in a
+shuffled order, and prints each pair's median rate against the current default (512x512).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -118,6 +126,13 @@ def progress_check(events: list[tuple[float, PromptProgress]], stats: Any) -> di
 
 def bench_round(binary: Path, path: str, length: int, args: argparse.Namespace) -> float:
     """llama-bench's prompt tokens/s for ``length`` tokens with the same settings."""
+    return llama_bench_rate(binary, path, length, args, (args.batch, args.ubatch))
+
+
+def llama_bench_rate(
+    binary: Path, path: str, length: int, args: argparse.Namespace, sizes: tuple[int, int]
+) -> float:
+    """llama-bench's prompt tokens/s for ``length`` tokens with batch sizes ``sizes``."""
     command = [
         str(binary),
         "-m",
@@ -127,9 +142,9 @@ def bench_round(binary: Path, path: str, length: int, args: argparse.Namespace) 
         "-ngl",
         "0",
         "-b",
-        str(args.batch),
+        str(sizes[0]),
         "-ub",
-        str(args.ubatch),
+        str(sizes[1]),
         "-fa",
         str(args.flash_attn),
         "-p",
@@ -145,6 +160,47 @@ def bench_round(binary: Path, path: str, length: int, args: argparse.Namespace) 
     return parse_rate(done.stdout)
 
 
+def sweep(binary: Path, path: str, length: int, args: argparse.Namespace) -> dict[str, Any]:
+    """llama-bench's rate for every batch x micro-batch pair, in shuffled interleaved rounds."""
+    pairs = [tuple(int(n) for n in pair.split("x")) for pair in args.sweep.split(",")]
+    rates: dict[str, list[float]] = {f"{b}x{ub}": [] for b, ub in pairs}
+    for _ in range(args.repeats):
+        random.shuffle(pairs)
+        for b, ub in pairs:
+            rates[f"{b}x{ub}"].append(llama_bench_rate(binary, path, length, args, (b, ub)))
+    medians = {pair: statistics.median(values) for pair, values in rates.items()}
+    reference = medians.get("512x512") or max(medians.values())
+    for pair, rate in sorted(medians.items(), key=lambda item: -item[1]):
+        spread = f"{min(rates[pair]):.1f}-{max(rates[pair]):.1f}"
+        print(f"  {length} tokens {pair:>10}: {rate:7.1f} tok/s ({spread}) {rate / reference:.3f}x")
+    return {"rates": rates, "medians": medians, "best": max(medians, key=medians.__getitem__)}
+
+
+def compare(binary: Path, path: str, length: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Host and llama-bench rounds, alternating, for one prompt length."""
+    text = prompt_text(path, length)
+    host: list[float] = []
+    cpp: list[float] = []
+    checks = []
+    for number in range(args.repeats):
+        for side in ("host", "cpp") if number % 2 == 0 else ("cpp", "host"):
+            if side == "host":
+                figures = host_round(path, text, length, args)
+                host.append(figures["rate"])
+                checks.append(figures)
+            else:
+                cpp.append(bench_round(binary, path, length, args))
+    ratio = statistics.median(host) / statistics.median(cpp)
+    paired = statistics.median(h / c for h, c in zip(host, cpp, strict=True))
+    print(
+        f"{length} tokens: host {statistics.median(host):.1f} tok/s {host}, llama-bench "
+        f"{statistics.median(cpp):.1f} {cpp}: ratio {ratio:.3f}, paired {paired:.3f}; load "
+        f"{os.getloadavg()[0]:.1f}; progress {checks[-1]['progress']}",
+        flush=True,
+    )
+    return {"host": host, "llama_bench": cpp, "ratio": ratio, "paired": paired, "checks": checks}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="gemma")
@@ -154,6 +210,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--flash-attn", type=int, default=1)
+    parser.add_argument("--sweep", default="", help="BxUB pairs for llama-bench alone")
     args = parser.parse_args()
     path, why_not = starter_model(MODELS[args.model])
     binary = find_llama_bench()
@@ -161,24 +218,8 @@ def main() -> None:
         sys.exit(f"cannot run: {why_not or 'llama-bench not built'}")
     result: dict[str, Any] = {"loadavg_before": os.getloadavg(), "args": vars(args)}
     for length in (int(n) for n in args.lengths.split(",")):
-        text = prompt_text(str(path), length)
-        host, cpp, checks = [], [], []
-        for number in range(args.repeats):
-            for side in ("host", "cpp") if number % 2 == 0 else ("cpp", "host"):
-                if side == "host":
-                    figures = host_round(str(path), text, length, args)
-                    host.append(figures["rate"])
-                    checks.append(figures)
-                else:
-                    cpp.append(bench_round(binary, str(path), length, args))
-        ratio = statistics.median(host) / statistics.median(cpp)
-        print(
-            f"{length} tokens: host {statistics.median(host):.1f} tok/s {host}, llama-bench "
-            f"{statistics.median(cpp):.1f} {cpp}: ratio {ratio:.3f}; load "
-            f"{os.getloadavg()[0]:.1f}; progress {checks[-1]['progress']}",
-            flush=True,
-        )
-        result[str(length)] = {"host": host, "llama_bench": cpp, "ratio": ratio, "checks": checks}
+        run = sweep if args.sweep else compare
+        result[str(length)] = run(binary, str(path), length, args)
     result["loadavg_after"] = os.getloadavg()
     print(json.dumps(result))
 
