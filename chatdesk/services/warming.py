@@ -6,8 +6,8 @@ request hooks, the blocking ones left out) ends with the draft's settled words (
 draft, closed and followed by the assistant's opening, when it ends a sentence), and the
 engine fills its KV cache with that prompt in the background (restoring the conversation's
 kept state, or reading its history again where none was kept: a changed system prompt, an
-evicted state). Send then evaluates only the last words and the template's closing tokens (one token
-after a finished sentence).
+evicted state). Send then evaluates only the last words and the template's closing tokens
+(nothing after a finished sentence: the host kept the logits of the warmed prompt's end).
 Engines that cannot warm (remote servers, the API server's lane) are simply not asked;
 a warm is a hint that any real request cancels.
 """
@@ -57,7 +57,7 @@ def warm_conversation(
 def warm_request(chat: ChatRequest, draft: str) -> ChatRequest | None:
     """What to warm for the conversation ``chat`` (its next turn's request without the new
     message) with ``draft`` typed: after a finished sentence the whole prompt as Send would
-    send it (Send then evaluates one token), else the settled words alone (the host cuts
+    send it (Send then evaluates nothing), else the settled words alone (the host cuts
     after them). None: nothing to warm (a new conversation, nothing typed)."""
     whole = ends_sentence(draft)
     words = draft.rstrip() if whole else settled(draft)

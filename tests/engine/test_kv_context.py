@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from chatdesk.engine.host.kv_context import KVContext, common_prefix, reply_pieces
 
 
@@ -36,3 +38,50 @@ def test_reply_pieces_spell_the_reply_as_shown() -> None:
     pieces = reply_pieces(raw)
     assert b"".join(pieces).decode() == "Hi 你\ufffd!"
     assert pieces[2] == b" "  # the incomplete character belongs to the token completing it
+
+
+def _match_one_by_one(pieces: list[bytes], prompt: bytes) -> tuple[int, int]:
+    """The matching as it was written first, piece by piece (the reference)."""
+    offset = count = pending = 0
+    for piece in pieces:
+        if not piece:
+            pending += 1
+            continue
+        if not prompt.startswith(piece, offset):
+            break
+        offset += len(piece)
+        count += pending + 1
+        pending = 0
+    while count and offset < len(prompt) and (prompt[offset] & 0xC0) == 0x80:
+        count -= 1
+        offset -= len(pieces[count])
+    while count and not pieces[count - 1]:
+        count -= 1
+    return count, offset
+
+
+def test_the_fast_matching_agrees_with_matching_piece_by_piece() -> None:
+    rng = random.Random(25)
+    alphabet = ["a", "b", "你", "é", "<|im_end|>", ""]
+    for _ in range(3000):
+        pieces = [
+            "".join(rng.choices(alphabet, k=rng.randint(0, 2))).encode()
+            for _ in range(rng.randint(0, 12))
+        ]
+        prompt = b"".join(pieces)
+        cut = rng.randint(0, len(prompt))
+        prompt = prompt[:cut] + "".join(rng.choices(alphabet, k=rng.randint(0, 3))).encode()
+        split = [piece[:1] for piece in pieces] if rng.random() < 0.2 else pieces  # byte tokens
+        kv = KVContext(list(range(len(split))), list(split))
+        assert kv.match_text(prompt) == _match_one_by_one(split, prompt)
+        keep = rng.randint(0, len(split))  # as tokens come and go, the index follows
+        kv.truncate(keep)
+        kv.extend([0, 1], pieces[:2])
+        assert kv.match_text(prompt) == _match_one_by_one([*split[:keep], *pieces[:2]], prompt)
+        tokens = [rng.randint(0, 3) for _ in range(rng.randint(0, 40))]
+        other = tokens[: rng.randint(0, len(tokens))] + [rng.randint(0, 3) for _ in range(5)]
+        expected = next(
+            (i for i, (x, y) in enumerate(zip(tokens, other, strict=False)) if x != y),
+            min(len(tokens), len(other)),
+        )
+        assert common_prefix(tokens, other) == expected

@@ -58,7 +58,7 @@ def test_a_warmed_conversation_evaluates_only_the_unsettled_end(engine: EngineCl
     assert unwarmed.evaluated_prompt_tokens > stats.evaluated_prompt_tokens + 8
 
 
-def test_a_finished_sentence_is_warmed_whole_so_send_evaluates_one_token(
+def test_a_finished_sentence_is_warmed_whole_so_send_evaluates_nothing(
     engine: EngineClient,
 ) -> None:
     a = [{"role": "user", "content": "The harbour had a red lighthouse and a grey pier. " * 10}]
@@ -69,7 +69,7 @@ def test_a_finished_sentence_is_warmed_whole_so_send_evaluates_one_token(
     assert request.add_generation_prompt  # "why?" ends a sentence: warmed as Send sends it
     assert engine.warm(request).result(60)["kv_source"] == "saved"
     stats = reply(engine, [*a, {"role": "user", "content": QUESTION}], "whole-A")
-    assert stats.evaluated_prompt_tokens == 1  # the last token, for fresh logits
+    assert stats.evaluated_prompt_tokens == 0  # the warm's logits of the last token are used
 
 
 def test_a_real_request_cancels_a_running_warm(engine: EngineClient) -> None:

@@ -10,7 +10,6 @@ user switched away and back, so a new turn only evaluates its new tokens.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import sys
 import threading
@@ -347,16 +346,6 @@ class Engine:
         except EngineError as error:
             raise EngineFailure(error.code, error.message) from None
 
-    def _pieces(self, inputs: PromptInputs, continuing: bool) -> list[PromptPiece]:
-        """The prompt in pieces; cut after the unfinished reply when ``continuing``."""
-        prompts = self._require_prompts()
-        pieces = prompts.pieces(
-            inputs.system_prompt, inputs.messages, inputs.add_generation_prompt, inputs.tools
-        )
-        if continuing:  # the last message is an unfinished reply: carry on writing it
-            pieces = cut_after_reply(pieces, str(inputs.messages[-1].get("content", "")))
-        return pieces
-
     def _require_prompts(self) -> PromptBuilder:
         self._require_model()
         assert self.prompts is not None
@@ -484,15 +473,25 @@ class Engine:
         self, inputs: PromptInputs, budget: int, continuing: bool, cancel: threading.Event
     ) -> tuple[FitResult, list[PromptPiece]]:
         """Fit the conversation and render its prompt: one template budget for both, which
-        Stop (``cancel``) ends at once."""
+        Stop (``cancel``) ends at once; remembered for equal inputs (``prompt_memo``)."""
         with render_scope(MAX_RENDER_SECONDS, cancel):
-            fit = self._fit(inputs, budget)
-            try:
-                return fit, self._pieces(
-                    dataclasses.replace(inputs, messages=fit.messages), continuing
-                )
-            except PromptError as error:
-                raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
+            fit_and_render = functools.partial(self._fit_and_render, inputs, budget, continuing)
+            return self._require_prompts().fitted((inputs, budget, continuing), fit_and_render)
+
+    def _fit_and_render(
+        self, inputs: PromptInputs, budget: int, continuing: bool
+    ) -> tuple[FitResult, list[PromptPiece]]:
+        """The fitted messages' prompt in pieces; cut after the unfinished reply (the last
+        message) when ``continuing``, to carry on writing it."""
+        fit, prompts = self._fit(inputs, budget), self._require_prompts()
+        system, add, tools = inputs.system_prompt, inputs.add_generation_prompt, inputs.tools
+        try:
+            pieces = prompts.pieces(system, fit.messages, add, tools)
+            if continuing:
+                pieces = cut_after_reply(pieces, str(fit.messages[-1].get("content", "")))
+        except PromptError as error:
+            raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
+        return fit, pieces
 
     def _evaluate_prompt(
         self,

@@ -4,6 +4,13 @@
 into the KV cache (in chunks, abortable), sampling with a sampler chain, token pieces for
 the detokeniser, saving and restoring the KV cache of sequence 0, and freeing it all.
 It knows nothing of conversations or the wire protocol (see ``engine``).
+
+``logits_at`` is the KV position whose logits the context holds for sampling, set only
+when a prompt's evaluation ends with that token evaluated alone (a batch of one gives
+exactly what evaluating it alone again would give; a larger batch's logits differ a little
+in llama.cpp's numerics) and forgotten by any other decode, by a truncation that drops
+that position, and by clearing or restoring the cache: a prompt already evaluated to its
+end (a warmed conversation) can then be answered without evaluating its last token again.
 """
 
 from __future__ import annotations
@@ -147,6 +154,7 @@ class LoadedModel:
         # tokens long, so the sums differ (measured: exact at depth ~100, not at 300).
         self.exact_threads: int | None = 1
         self._closed = False
+        self.logits_at: int | None = None  # the position whose logits sampling would read
 
     # -- facts ----------------------------------------------------------------------------
 
@@ -222,11 +230,14 @@ class LoadedModel:
 
     def truncate(self, n_keep: int) -> bool:
         """Drop cached positions from ``n_keep`` on; False if the memory cannot do that."""
+        if self.logits_at is not None and self.logits_at >= n_keep:
+            self.logits_at = None
         return bool(llama_cpp.llama_memory_seq_rm(self._memory, SEQ, n_keep, -1))
 
     def clear(self) -> None:
         """Empty the KV cache (its cells, not its buffers: zeroing them would write the whole
         context's memory, ~190 MB for the starter model at 8k, before every restore)."""
+        self.logits_at = None
         llama_cpp.llama_memory_clear(self._memory, False)
 
     def save_sequence(self) -> bytearray:
@@ -300,7 +311,10 @@ class LoadedModel:
     def _decode_chunk(self, tokens: Sequence[int], start: int, last: bool) -> None:
         batch = self._fill_batch(tokens, start, every_logit=False)
         batch.logits[len(tokens) - 1] = 1 if last else 0
+        self.logits_at = None
         self._check(llama_cpp.llama_decode(self.ctx, batch), start)
+        if last and len(tokens) == 1:  # alone: what evaluating it again would give
+            self.logits_at = start
 
     def _fill_batch(self, tokens: Sequence[int], start: int, every_logit: bool) -> Any:
         """The reusable batch holding ``tokens`` at positions from ``start``; logits asked
@@ -321,6 +335,7 @@ class LoadedModel:
         if self._governor is not None and self._governor.due():
             self._retune()
         batch = self._fill_batch(tokens, start, every_logit=True)
+        self.logits_at = None  # several outputs: index -1 is not the one a prompt asks for
         self._check(llama_cpp.llama_decode(self.ctx, batch), start)
 
     def batch_is_exact(self, tokens: Sequence[int], start: int) -> bool:
@@ -368,6 +383,7 @@ class LoadedModel:
         one = self._one
         one.token[0] = token
         one.pos[0] = position
+        self.logits_at = None  # a reply's token: the cache records no prompt ending here
         self._check(llama_cpp.llama_decode(self.ctx, one), position)
 
     def _retune(self) -> None:

@@ -4,7 +4,9 @@
 prefix shared with what the context holds (by token ids, or by text; see ``kv_context``),
 or, when the conversation changed, with that conversation's saved state, which is then
 restored. The conversation being left is saved first (``StateCache``, bounded by bytes),
-so switching back to it evaluates only its new message.
+so switching back to it evaluates only its new message. A prompt already evaluated to its
+end, whose logits the context still holds (``LoadedModel.logits_at``: a complete warm),
+evaluates nothing: the reply samples at once.
 """
 
 from __future__ import annotations
@@ -53,12 +55,20 @@ class PromptCache:
         prompt = text.encode("utf-8")
         source = self._switch(key, prompt, canonical)
         tokens, keep = self._plan(prompt, canonical, tokenize_from)
-        keep = min(keep, len(tokens) - 1)  # the last token is evaluated for fresh logits
+        keep = self._kept_whole(keep, tokens)
         if not self.model.truncate(keep):
             self.model.clear()
             keep = 0
         self.kv.truncate(keep)
         return PreparedPrompt(tokens, keep, source if keep else "none")
+
+    def _kept_whole(self, keep: int, tokens: list[int]) -> int:
+        """All of a prompt that is cached whole and whose last token's logits the context
+        still holds (a warm evaluated it to its end); else the last token is evaluated
+        again for fresh logits."""
+        if keep >= len(tokens) and self.model.logits_at == len(tokens) - 1:
+            return len(tokens)
+        return min(keep, len(tokens) - 1)
 
     def _reusable(self, kv: KVContext, prompt: bytes, canonical: list[int]) -> int:
         return max(common_prefix(kv.tokens, canonical), kv.match_text(prompt)[0])

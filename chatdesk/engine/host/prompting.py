@@ -5,15 +5,19 @@ rendered text is tokenized with special tokens parsed (``<|im_start|>`` becomes 
 token), except where a message itself spells a control token: the template module hands
 those spans back as literal pieces, tokenized as plain text, so a user pasting
 "<|im_end|>" cannot end their own turn. A BOS token is added when the model asks for one
-and the template did not already write it.
+and the template did not already write it. The last few tokenizations are remembered
+(``prompt_memo``): the fit counts the prompt it then tokenizes, and Send after a warm
+tokenizes the prompt the warm did.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from chatdesk.engine.host.model import LoadedModel
+from chatdesk.engine.host.prompt_memo import Memo, reads_clock
 from chatdesk.engine.templates import (
     PromptPiece,
     TemplateError,
@@ -58,6 +62,17 @@ class PromptBuilder:
     bos_token: str
     eos_token: str
     control_tokens: tuple[str, ...]
+    tokenized: Memo[list[int]] = field(default_factory=Memo, compare=False, repr=False)
+    renders: Memo[Any] = field(default_factory=Memo, compare=False, repr=False)
+
+    def fitted[Result](self, inputs: object, fit_and_render: Callable[[], Result]) -> Result:
+        """``fit_and_render()``, remembered for equal ``inputs`` (the engine's fit and
+        render of a request: Send after a warm asks for the same), unless the template
+        reads the clock."""
+        if reads_clock(self.template):
+            return fit_and_render()
+        result: Result = self.renders.get(inputs, fit_and_render)
+        return result
 
     def render(
         self,
@@ -104,7 +119,7 @@ class PromptBuilder:
 
     def count(self, text: str) -> int:
         """Tokens in a rendered prompt (for fitting; literal spans counted as parsed)."""
-        return len(self.model.tokenize(text, add_special=self._wants_bos(text)))
+        return len(self._tokens(text, self._wants_bos(text), True))
 
     def tokenize(self, pieces: list[PromptPiece], skip: int = 0) -> list[int]:
         """Tokens of the prompt from byte ``skip`` on (a character boundary)."""
@@ -118,11 +133,17 @@ class PromptBuilder:
             text = data[skip:].decode("utf-8")
             skip = 0
             add_bos = at_start and self._wants_bos(text)
-            tokens += self.model.tokenize(
-                text, add_special=add_bos, parse_special=not piece.literal
-            )
+            tokens += self._tokens(text, add_bos, not piece.literal)
             at_start = False
         return tokens
+
+    def _tokens(self, text: str, add_special: bool, parse_special: bool) -> list[int]:
+        """llama.cpp's tokens of ``text``, remembered (``prompt_memo``): a warmed prompt
+        sent again, or counted for the fit and then tokenized, is tokenized once."""
+        return self.tokenized.get(
+            (text, add_special, parse_special),
+            lambda: self.model.tokenize(text, add_special, parse_special),
+        )
 
     def _wants_bos(self, text: str) -> bool:
         return self.model.add_bos() and not (self.bos_token and text.startswith(self.bos_token))

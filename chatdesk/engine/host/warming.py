@@ -14,7 +14,9 @@ only the last words and the template's closing tokens, or just the last token. A
 hint: any other request cancels it (the host stops within a batch), and what it evaluated
 stays valid for the prompt it shares a prefix with. When the cached tokens spell the whole
 prompt (a warmed finished sentence), the prompt cache keeps them all (``_plan``), even
-where they are not the canonical tokens (a reply re-tokenized), and evaluates the last one.
+where they are not the canonical tokens (a reply re-tokenized). A warm evaluates the
+prompt's last token on its own, so the context then holds exactly the logits Send would
+compute for it: Send evaluates nothing and samples at once (``LoadedModel.logits_at``).
 """
 
 from __future__ import annotations
@@ -26,11 +28,23 @@ from typing import TYPE_CHECKING, Any
 
 from chatdesk.engine.context_fit import reply_budget
 from chatdesk.engine.host.model import DecodeCancelled
+from chatdesk.engine.host.prompt_cache import PreparedPrompt
 from chatdesk.engine.host.prompting import PromptError, PromptPiece, cut_after_reply
 from chatdesk.engine.request import ChatRequest
 
 if TYPE_CHECKING:
     from chatdesk.engine.host.engine import Engine
+
+
+def draft_of(request: ChatRequest) -> str:
+    """The user's draft a warm request ends with ("" when it ends otherwise)."""
+    last = request.messages[-1] if request.messages else None
+    return last.text if last is not None and last.role == "user" else ""
+
+
+def is_whole(request: ChatRequest) -> bool:
+    """Whether the warm evaluates the very prompt Send will send (a finished sentence)."""
+    return bool(draft_of(request).strip()) and request.add_generation_prompt
 
 
 def warm_pieces(engine: Engine, request: ChatRequest, cancel: threading.Event) -> list[PromptPiece]:
@@ -43,9 +57,7 @@ def warm_pieces(engine: Engine, request: ChatRequest, cancel: threading.Event) -
     model = engine._require_model()
     budget = reply_budget(request.sampling.max_tokens, model.n_ctx)
     native = engine.capabilities.tools == "native"
-    last = request.messages[-1] if request.messages else None
-    draft = last.text if last is not None and last.role == "user" else ""
-    whole = bool(draft.strip()) and request.add_generation_prompt
+    draft, whole = draft_of(request), is_whole(request)
     inputs = dataclasses.replace(prompt_inputs(request, native), add_generation_prompt=whole)
     _fit, pieces = engine._prompt_for(inputs, budget, False, cancel)
     if draft.strip() and not whole:
@@ -79,7 +91,21 @@ def warm(engine: Engine, request: ChatRequest, cancel: threading.Event) -> dict[
     )
     result.update(evaluated=len(plan.tokens) - plan.keep, kv_source=plan.source)
     try:
-        engine._evaluate_prompt(plan, cancel)
+        if is_whole(request):
+            evaluate_to_the_end(engine, plan, cancel)
+        else:
+            engine._evaluate_prompt(plan, cancel)
     except DecodeCancelled:
         result.update(cancelled=True)
     return {**result, "seconds": time.perf_counter() - started}
+
+
+def evaluate_to_the_end(engine: Engine, plan: PreparedPrompt, cancel: threading.Event) -> None:
+    """Evaluate the plan's new tokens, the last one alone: its logits are then exactly the
+    ones Send would compute by evaluating it again, so Send keeps them (``logits_at``) and
+    evaluates nothing, with the same reply token for token."""
+    last = len(plan.tokens) - 1
+    if plan.keep < last:
+        engine._evaluate_prompt(dataclasses.replace(plan, tokens=plan.tokens[:last]), cancel)
+    if plan.keep <= last:
+        engine._evaluate_prompt(dataclasses.replace(plan, keep=last), cancel)
