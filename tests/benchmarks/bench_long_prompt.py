@@ -124,11 +124,6 @@ def progress_check(events: list[tuple[float, PromptProgress]], stats: Any) -> di
     }
 
 
-def bench_round(binary: Path, path: str, length: int, args: argparse.Namespace) -> float:
-    """llama-bench's prompt tokens/s for ``length`` tokens with the same settings."""
-    return llama_bench_rate(binary, path, length, args, (args.batch, args.ubatch))
-
-
 def llama_bench_rate(
     binary: Path, path: str, length: int, args: argparse.Namespace, sizes: tuple[int, int]
 ) -> float:
@@ -189,7 +184,7 @@ def compare(binary: Path, path: str, length: int, args: argparse.Namespace) -> d
                 host.append(figures["rate"])
                 checks.append(figures)
             else:
-                cpp.append(bench_round(binary, path, length, args))
+                cpp.append(llama_bench_rate(binary, path, length, args, (args.batch, args.ubatch)))
     ratio = statistics.median(host) / statistics.median(cpp)
     paired = statistics.median(h / c for h, c in zip(host, cpp, strict=True))
     print(
