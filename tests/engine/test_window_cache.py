@@ -138,6 +138,18 @@ def test_the_full_size_cache_never_loses_the_window(gemma_model_path: Path) -> N
         model.close()
 
 
+def test_the_warm_up_after_loading_leaves_nothing_in_the_cache(gemma: Any) -> None:
+    import llama_cpp
+
+    tokens = gemma.tokenize(LONG, True)[:600]
+    gemma.clear()
+    gemma.evaluate(tokens, 0)
+    gemma.warm_up()  # the engine does this once after loading
+    assert llama_cpp.llama_memory_seq_pos_max(gemma._memory, 0) == -1
+    assert gemma.logits_at is None
+    assert _next_logits(gemma, tokens, 0) == _fresh(gemma, tokens, 0)
+
+
 # -- through the engine host: what a user does ---------------------------------------------
 
 

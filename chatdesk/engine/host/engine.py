@@ -200,6 +200,7 @@ class Engine:
             llama_cpp.llama_model_free(raw_model)
             raise EngineFailure(ErrorCode.TEMPLATE, str(error)) from None
         model = self._create_context(raw_model, options, metadata, gpu is not None)
+        model.warm_up()
         self.model, self.metadata, self.template = model, metadata, template
         self.speculation = SpeculationGate(
             options.speculation or "auto", repacked=uses_repacked_weights(self.log)

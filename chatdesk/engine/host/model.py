@@ -15,6 +15,7 @@ end (a warmed conversation) can then be answered without evaluating its last tok
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import statistics
@@ -309,6 +310,15 @@ class LoadedModel:
         return False
 
     # -- evaluation -----------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Evaluate one token and drop it, as llama.cpp's own tools do after loading: the
+        first prompt then does not pay for first touching the weights and buffers (about
+        4% of a first 4k-token prompt on Gemma 3 270M at one thread; this costs ~20 ms)."""
+        bos = int(llama_cpp.llama_vocab_bos(self.vocab))
+        with contextlib.suppress(DecodeFailed):  # the first request says what is wrong
+            self.evaluate_one(max(bos, 0), 0)
+        self.clear()
 
     def _should_abort(self, _data: ctypes.c_void_p) -> bool:
         cancel = self._cancel

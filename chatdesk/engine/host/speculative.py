@@ -202,7 +202,10 @@ class Speculator:
         check: Callable[[int], float | None] | None = None,
         eager: bool = False,
     ) -> None:
-        self._history: list[int] | None = list(prompt)  # indexed at the first ``propose``
+        # indexed at the first ``propose`` (the prompt is not copied before: a turn after a
+        # long history would pay for it before its first token); tokens added until then
+        self._prompt: Sequence[int] | None = prompt
+        self._added: list[int] = []
         self._drafter: NgramDrafter | None = None
         self._check = check  # the model's once-only check, run before the first drafts:
         # the measured batch cost slope where speculation is on, None where it is not
@@ -216,8 +219,9 @@ class Speculator:
         """The index of the history, built when first needed (after the first token, so
         a long prompt's indexing never delays it)."""
         if self._drafter is None:
-            self._drafter = NgramDrafter(self._history or ())
-            self._history = None
+            self._drafter = NgramDrafter(self._prompt or ())
+            self._drafter.extend(self._added)
+            self._prompt = None
         return self._drafter
 
     def propose(self, limit: int, position: int) -> list[int]:
@@ -236,14 +240,13 @@ class Speculator:
             if not self.policy.eager:
                 self.policy.slope = slope
         return drafts
-        return drafts
 
     def append(self, token: int) -> None:
         """A token joined the reply."""
-        if self._history is not None:
-            self._history.append(token)
+        if self._drafter is None:
+            self._added.append(token)
         else:
-            self.drafter.extend((token,))
+            self._drafter.extend((token,))
 
     def record(self, drafted: int, accepted: int, seconds: float) -> None:
         """The verification of ``drafted`` tokens kept ``accepted`` and took ``seconds``."""
