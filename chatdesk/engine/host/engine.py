@@ -591,8 +591,9 @@ class Engine:
         try:
             check = model.check_batches(probe, position, repeats=2)
         except DecodeFailed:
-            model.truncate(position)
             gate.on = False
+            if not model.truncate(position):  # the window lost: the reply cannot go on
+                raise
             return None
         gate.judge(check.exact, check.slope)
         return gate.slope if gate.on else None

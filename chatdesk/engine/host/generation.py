@@ -190,6 +190,6 @@ def _verify(reply: _Reply, token: int, drafts: list[int], started: float) -> int
         reply.kept(sampled)
     else:
         following = reply.sample(len(drafts))
-    model.truncate(reply.position)  # the rejected drafts (and an ending token) go
+    model.go_back(reply.position)  # the rejected drafts (and an ending token) go
     speculator.record(len(drafts), accepted, seconds)
     return None if ended else following

@@ -75,6 +75,7 @@ class ContextParams:
     flash_attn: bool | None
     adaptive_threads: bool = False  # re-choose threads from others' CPU use (engine/threads.py)
     n_ubatch: int | None = None  # micro-batch size (default: n_batch)
+    window_cache: bool = True  # sliding-window layers keep about their window (see module)
 
 
 def cpu_has_amx() -> bool:
@@ -117,6 +118,7 @@ class LoadedModel:
         cparams.n_batch = params.n_batch
         cparams.n_ubatch = min(params.n_ubatch or params.n_batch, params.n_batch)
         cparams.n_seq_max = 1
+        cparams.swa_full = not params.window_cache
         cparams.n_threads = params.n_threads
         cparams.n_threads_batch = params.n_threads_batch
         cparams.flash_attn_type = {
@@ -133,6 +135,9 @@ class LoadedModel:
         self.n_batch = params.n_batch
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self.vocab))
         self._memory = llama_cpp.llama_get_memory(self.ctx)
+        # the sliding window of the model's window layers, where their cache keeps only about
+        # the window (0: no such layers, or they keep the whole context)
+        self.n_swa = int(llama_cpp.llama_model_n_swa(model)) if params.window_cache else 0
         self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
         self._one = llama_cpp.llama_batch_init(1, 0, 1)
         self._one.n_tokens = 1
@@ -229,10 +234,23 @@ class LoadedModel:
     # -- KV cache -------------------------------------------------------------------------
 
     def truncate(self, n_keep: int) -> bool:
-        """Drop cached positions from ``n_keep`` on; False if the memory cannot do that."""
+        """Drop cached positions from ``n_keep`` on; False if the memory cannot do that, or
+        if what is left cannot go on at ``n_keep`` (``window_holds``): the caller then
+        clears the cache or restores a window checkpoint."""
         if self.logits_at is not None and self.logits_at >= n_keep:
             self.logits_at = None
-        return bool(llama_cpp.llama_memory_seq_rm(self._memory, SEQ, n_keep, -1))
+        removed = bool(llama_cpp.llama_memory_seq_rm(self._memory, SEQ, n_keep, -1))
+        return removed and self.window_holds(n_keep)
+
+    def window_holds(self, n_keep: int) -> bool:
+        """Whether the window layers still hold every position the token at ``n_keep``
+        attends to (``n_keep - n_swa + 1`` on). Their cache reuses the cells of positions
+        out of the window, so going back further than the cells spare loses those.
+        (Also right for chunked windows, whose chunk never starts before that position.)"""
+        if not self.n_swa or n_keep == 0:
+            return True
+        lowest = int(llama_cpp.llama_memory_seq_pos_min(self._memory, SEQ))
+        return 0 <= lowest <= max(0, n_keep - self.n_swa + 1)
 
     def clear(self) -> None:
         """Empty the KV cache (its cells, not its buffers: zeroing them would write the whole
@@ -240,30 +258,55 @@ class LoadedModel:
         self.logits_at = None
         llama_cpp.llama_memory_clear(self._memory, False)
 
-    def save_sequence(self) -> bytearray:
-        """The KV cache contents of our sequence (only the cells in use)."""
-        size = int(llama_cpp.llama_state_seq_get_size(self.ctx, SEQ))
+    def save_sequence(self, flags: int = llama_cpp.LLAMA_STATE_SEQ_FLAGS_NONE) -> bytearray:
+        """The KV cache contents of our sequence (only the cells in use); with
+        ``LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY`` only the window layers' (see
+        ``save_window``)."""
+        size = int(llama_cpp.llama_state_seq_get_size_ext(self.ctx, SEQ, flags))
         data = bytearray(size)
         view = (ctypes.c_uint8 * size).from_buffer(data)
-        written = int(llama_cpp.llama_state_seq_get_data(self.ctx, view, size, SEQ))
+        written = int(llama_cpp.llama_state_seq_get_data_ext(self.ctx, view, size, SEQ, flags))
         del view
         return data[:written] if written != size else data
 
-    def restore_sequence(self, data: bytes | bytearray) -> bool:
-        """Replace the KV cache with ``save_sequence`` output; False if llama.cpp refused.
+    def restore_sequence(
+        self, data: bytes | bytearray, flags: int = llama_cpp.LLAMA_STATE_SEQ_FLAGS_NONE
+    ) -> bool:
+        """Replace the KV cache with ``save_sequence`` output; False if llama.cpp refused
+        (the cache is then empty).
 
         Reads ``data`` in place (no copy: a long conversation's state is ~100 MB)."""
-        self.clear()
+        partial = flags & llama_cpp.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY
+        if not partial:
+            self.clear()
         size = len(data)
         if isinstance(data, bytearray):
             view: Any = (ctypes.c_uint8 * size).from_buffer(data)
         else:
             view = ctypes.cast(ctypes.c_char_p(data), ctypes.POINTER(ctypes.c_uint8))
-        read = int(llama_cpp.llama_state_seq_set_data(self.ctx, view, size, SEQ))
+        read = int(llama_cpp.llama_state_seq_set_data_ext(self.ctx, view, size, SEQ, flags))
         del view
         if read == 0:
             self.clear()
         return read != 0
+
+    def save_window(self) -> bytearray | None:
+        """A checkpoint of the window layers alone (None without a window-sized cache):
+        the cells in the window of the last position, a few MiB. Restored after going
+        back to that position (or one before it), it gives them what going back lost."""
+        if not self.n_swa:
+            return None
+        return self.save_sequence(llama_cpp.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY)
+
+    def restore_window(self, data: bytearray, n_keep: int) -> bool:
+        """Truncate to ``n_keep`` and put back a ``save_window`` checkpoint; False (and the
+        cache cleared) if that still cannot go on at ``n_keep``."""
+        self.truncate(n_keep)
+        flags = llama_cpp.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY
+        if self.restore_sequence(data, flags) and self.truncate(n_keep):
+            return True
+        self.clear()
+        return False
 
     # -- evaluation -----------------------------------------------------------------------
 
@@ -349,6 +392,7 @@ class LoadedModel:
         """``batch_is_exact`` for each of ``repeats`` rounds, and what the batch cost: the
         median batch time over the median time of one token evaluated alone."""
         exact, singles, batches = True, [], []
+        window = self.save_window()  # single tokens may take cells the window needs
         for _ in range(repeats):
             single_logits, seconds = [], 0.0
             for offset, token in enumerate(tokens):
@@ -357,15 +401,22 @@ class LoadedModel:
                 seconds += time.perf_counter() - began
                 single_logits.append(self._logits_bytes(-1))
             singles.append(seconds / len(tokens))
-            self.truncate(start)
+            self.go_back(start, window)
             began = time.perf_counter()
             self.evaluate_all(tokens, start)
             batches.append(time.perf_counter() - began)
             exact &= single_logits == [self._logits_bytes(i) for i in range(len(tokens))]
-            self.truncate(start)
+            self.go_back(start, window)
         return BatchCheck(
             exact, len(tokens), statistics.median(batches) / statistics.median(singles)
         )
+
+    def go_back(self, n_keep: int, window: bytearray | None = None) -> None:
+        """Truncate to ``n_keep`` where evaluation can go on from there (putting back the
+        ``window`` checkpoint taken at ``n_keep`` if need be); else ``DecodeFailed``."""
+        if self.truncate(n_keep) or (window is not None and self.restore_window(window, n_keep)):
+            return
+        raise DecodeFailed(f"the window layers lost positions going back to {n_keep}")
 
     def _logits_bytes(self, index: int) -> bytes:
         pointer = llama_cpp.llama_get_logits_ith(self.ctx, index)

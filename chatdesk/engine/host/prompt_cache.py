@@ -7,10 +7,19 @@ restored. The conversation being left is saved first (``StateCache``, bounded by
 so switching back to it evaluates only its new message. A prompt already evaluated to its
 end, whose logits the context still holds (``LoadedModel.logits_at``: a complete warm),
 evaluates nothing: the reply samples at once.
+
+A sliding-window model's window layers keep only about their window (llama.cpp's
+``swa_full = false``, as llama-server and llama-bench run them: at 16k tokens prompts are
+about 15% faster and their cache ~30x smaller), so going back further than their spare
+cells (about a micro-batch) loses positions they need. ``LoadedModel.truncate`` says so,
+and ``prepare`` then puts back the window checkpoint taken where the last prompt ended
+(``checkpoint``: what a regenerate goes back to), or, when none fits, evaluates the
+prompt again from the start (an edit of an older message on such a model).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +27,15 @@ from dataclasses import dataclass
 from chatdesk.engine.host.kv_context import KVContext, common_prefix, reply_pieces
 from chatdesk.engine.host.model import LoadedModel
 from chatdesk.engine.host.state_cache import DiskStates, SavedState, StateCache
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The window layers' cells (``LoadedModel.save_window``) when the KV cache held
+    ``length`` tokens: going back to ``length`` or one before it, they are put back."""
+
+    length: int
+    data: bytearray
 
 
 @dataclass(frozen=True)
@@ -38,6 +56,7 @@ class PromptCache:
         self.key: str | None = None
         self.states = StateCache(max_bytes)
         self.disk = disk
+        self.checkpoint: Checkpoint | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kv-writer")
 
     def prepare(
@@ -55,12 +74,36 @@ class PromptCache:
         prompt = text.encode("utf-8")
         source = self._switch(key, prompt, canonical)
         tokens, keep = self._plan(prompt, canonical, tokenize_from)
-        keep = self._kept_whole(keep, tokens)
-        if not self.model.truncate(keep):
+        keep = self._truncate(self._kept_whole(keep, tokens))
+        return PreparedPrompt(tokens, keep, source if keep else "none")
+
+    def _truncate(self, keep: int) -> int:
+        """Make the cache hold ``keep`` tokens, from which evaluation can go on (with the
+        window checkpoint where going back lost window cells); else empty it: 0."""
+        if not (self.model.truncate(keep) or self._from_checkpoint(keep)):
+            print(
+                f"chatdesk-host: the window layers lost positions going back to {keep} of "
+                f"{len(self.kv)} tokens: evaluating the prompt again",
+                file=sys.stderr,
+                flush=True,
+            )
             self.model.clear()
             keep = 0
+        self._forget(keep)
+        return keep
+
+    def _from_checkpoint(self, keep: int) -> bool:
+        point = self.checkpoint
+        if point is None or not point.length - 1 <= keep <= point.length:
+            return False
+        return self.model.restore_window(point.data, keep)
+
+    def _forget(self, keep: int) -> None:
+        """Positions from ``keep`` on go (from the bookkeeping; a checkpoint past them is
+        stale once other tokens take their place)."""
         self.kv.truncate(keep)
-        return PreparedPrompt(tokens, keep, source if keep else "none")
+        if self.checkpoint is not None and keep < self.checkpoint.length:
+            self.checkpoint = None
 
     def _kept_whole(self, keep: int, tokens: list[int]) -> int:
         """All of a prompt that is cached whole and whose last token's logits the context
@@ -78,6 +121,7 @@ class PromptCache:
             return "context"
         self._save_current(wait=False)
         self.key = key
+        self.checkpoint = None
         saved = self.states.get(key) or self._from_disk(key)
         if saved is None:
             return "context"
@@ -134,8 +178,11 @@ class PromptCache:
         return tokens, count
 
     def record_prompt(self, tokens: Sequence[int]) -> None:
-        """Prompt tokens were evaluated after the kept prefix."""
+        """Prompt tokens were evaluated after the kept prefix (and, for a sliding-window
+        model, the window checkpoint is taken here)."""
         self.kv.extend(tokens, [self.model.piece(token, special=True) for token in tokens])
+        window = self.model.save_window()
+        self.checkpoint = None if window is None else Checkpoint(len(self.kv), window)
 
     def record_reply(self, tokens: Sequence[int]) -> None:
         """Generated tokens were evaluated; their text is as the reply shows it."""
@@ -144,5 +191,4 @@ class PromptCache:
 
     def forget_after(self, keep: int) -> None:
         """An evaluation was interrupted: nothing after ``keep`` is reliable."""
-        self.model.truncate(keep)
-        self.kv.truncate(keep)
+        self._truncate(keep)
