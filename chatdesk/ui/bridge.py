@@ -48,6 +48,10 @@ from chatdesk.services.engine_session import ModelStatus
 from chatdesk.services.events import Task
 from chatdesk.services.turns import Turn
 
+Work = Callable[[], Any]  # Background.run's and OrderedWorker.run's arguments
+Done = Callable[[Any], None]
+Failed = Callable[[BaseException], None] | None
+
 
 class EventBridge(QObject):
     """Hands tasks to the GUI thread and turns service events into signals."""
@@ -114,30 +118,15 @@ class Background:
         self.bridge = bridge
         self.closed = False
 
-    def run(
-        self,
-        work: Callable[[], Any],
-        done: Callable[[Any], None],
-        failed: Callable[[BaseException], None] | None = None,
-    ) -> None:
+    def run(self, work: Work, done: Done, failed: Failed = None) -> None:
         """``work()`` on a daemon thread; ``done(result)`` or ``failed(error)`` on the GUI."""
         future: Future[Any] = Future()
-
-        def target() -> None:
-            try:
-                future.set_result(work())
-            except BaseException as error:
-                future.set_exception(error)
-
-        threading.Thread(target=target, name="chatdesk-background", daemon=True).start()
+        threading.Thread(
+            target=complete, args=(future, work), name="chatdesk-background", daemon=True
+        ).start()
         self.when_done(future, done, failed)
 
-    def when_done(
-        self,
-        future: Future[Any],
-        done: Callable[[Any], None],
-        failed: Callable[[BaseException], None] | None = None,
-    ) -> None:
+    def when_done(self, future: Future[Any], done: Done, failed: Failed = None) -> None:
         """Call ``done(result)`` or ``failed(error)`` on the GUI thread once ``future`` ends."""
 
         def deliver(finished: Future[Any]) -> None:
@@ -176,12 +165,7 @@ class OrderedWorker:
         self._jobs = queue.SimpleQueue()
         threading.Thread(target=self._serve, name=name, daemon=True).start()
 
-    def run(
-        self,
-        work: Callable[[], Any],
-        done: Callable[[Any], None],
-        failed: Callable[[BaseException], None] | None = None,
-    ) -> None:
+    def run(self, work: Work, done: Done, failed: Failed = None) -> None:
         """``work()`` on the worker, after the work queued before it; then ``done(result)``
         or ``failed(error)`` on the GUI thread."""
         future: Future[Any] = Future()
@@ -198,11 +182,17 @@ class OrderedWorker:
             previous = sys.getswitchinterval()
             sys.setswitchinterval(SWITCH_S)
             try:
-                future.set_result(work())
-            except BaseException as error:
-                future.set_exception(error)
+                complete(future, work)
             finally:
                 sys.setswitchinterval(previous)
+
+
+def complete(future: Future[Any], work: Work) -> None:
+    """Run ``work`` and end ``future`` with its result or its error."""
+    try:
+        future.set_result(work())
+    except BaseException as error:
+        future.set_exception(error)
 
 
 class RecentInput:
