@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from chatdesk.services.chat import ChatService
 from chatdesk.services.types import Message
-from chatdesk.ui.bridge import Background
+from chatdesk.ui.bridge import Background, OrderedWorker
 from chatdesk.ui.message_widget import MessageWidget
 from chatdesk.ui.rendering import MarkdownRenderer
 from chatdesk.ui.theme import current, repolish
@@ -65,7 +65,7 @@ class ChatView(QScrollArea):
     ):
         super().__init__(parent)
         self._chat = chat
-        self._background = background  # renders a finished reply's pieces (settle)
+        self._renders = render_worker(self, background)  # a finished reply's pieces (settle)
         self.renderer = renderer
         self.messages: list[Message] = []
         self.widgets: list[MessageWidget] = []
@@ -246,7 +246,7 @@ class ChatView(QScrollArea):
         # Keep the streamed rendering (no second full render at the end of a reply); where a
         # long code block was drawn in pieces, settle() redraws only those, in later turns.
         widget.show_message(message, self._chat.context_note(message), streamed=True)
-        widget.body.settle(self._background.run if self._background else None)
+        widget.body.settle(self._renders.run if self._renders else None)
         widget.show_error(error.strip().split("\n", 1)[0] if error else None)
         widget.error_label.setToolTip(error or "")
         widget.show_citations(self._chat.passages(message))
@@ -434,3 +434,13 @@ class ChatView(QScrollArea):
             self.verticalScrollBar().setValue(maximum)
         else:
             self._restore_anchor()
+
+
+def render_worker(owner: QObject, background: Background | None) -> OrderedWorker | None:
+    """The thread that renders finished replies (settle): started now, not when a reply
+    ends (on a busy machine a thread start is a long wait); it ends with ``owner``."""
+    if background is None:
+        return None
+    worker = OrderedWorker(background, "chatdesk-render")
+    owner.destroyed.connect(lambda _gone: worker.close())
+    return worker

@@ -13,6 +13,12 @@ event-loop turn, so a huge message never stalls the loop. A message over PLAIN_A
 characters is shown as plain text with a "Render as Markdown" link; a piece that fails to
 render (any exception, RecursionError included) turns the message into plain text with a
 note saying why.
+
+A streaming reply is drawn in frames (``show_streaming``): the new finished pieces are
+inserted once and only the tail is redone. In the window a frame's HTML is made at once and
+put in the document in the next turn of the event loop, so a keystroke or a paint can come
+in between (issue 25: on a busy machine each half is a block of its own). A finished
+streamed reply is then ``settle``d to what a whole render draws (streamed_pieces).
 """
 
 from __future__ import annotations
@@ -20,9 +26,8 @@ from __future__ import annotations
 import html
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -38,7 +43,15 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
-from chatdesk.ui.rendering import COPY_CODE_SCHEME, MarkdownRenderer, Palette
+from chatdesk.ui.rendering import COPY_CODE_SCHEME, MarkdownRenderer
+from chatdesk.ui.streamed_pieces import (
+    Settled,
+    Span,
+    blocks_at,
+    join_blocks,
+    settle_plan,
+    settle_work,
+)
 from chatdesk.ui.streaming_split import PIECE_WEIGHT, Cut, next_cuts, next_piece, weight
 
 EXTERNAL_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -48,8 +61,6 @@ PLAIN_ABOVE = 100_000  # longer messages are plain text until the user asks for 
 PIECE_CHARS = 4_000  # plain text is inserted in chunks of this size
 TICK_S = 0.012  # queue work per event-loop turn, all messages together
 
-Prepared = tuple[list[str], tuple[str, ...]]  # pieces' HTML, and the code blocks after them
-Settled = tuple[int, Prepared]  # streamed pieces kept, and what follows them
 # Background.run's shape: run(work, done, failed) with work on a thread, the rest on the GUI
 Runner = Callable[[Callable[[], Any], Callable[[Any], None], Callable[[BaseException], None]], None]
 
@@ -113,6 +124,14 @@ class MessageBody(QTextBrowser):
         self._generation = 0  # counts resets (a settle's result must be for this text)
         self._settling = False  # a worker renders the pieces settle() will put in place
         self._plain_stream = False  # streaming after a render failure: text is appended
+        self._frame: list[tuple[str, Cut, int, tuple[int, int]]] = []  # pieces to put in
+        self._frame_tail: str | None = None  # and the tail after them (show_streaming)
+        self._after_frame: Callable[[], None] | None = None  # a settle waiting for them
+        self._apply_ms = 0.0  # the last frame's time in the document (last_render_ms)
+        self._frame_timer = QTimer(self)
+        self._frame_timer.setSingleShot(True)
+        self._frame_timer.setInterval(0)
+        self._frame_timer.timeout.connect(self._apply_frame)
         self.note = ""  # why the message is shown as plain text, if it is
         self.last_render_ms = 0.0
         self.pieced = False  # a long code block was streamed in pieces (redraw it whole)
@@ -153,22 +172,25 @@ class MessageBody(QTextBrowser):
         self._queue_plain(text, "")
         self._run_sync(started)
 
-    def show_streaming(self, text: str) -> None:
-        """Render a growing reply: finished pieces are inserted once, only the tail is redone."""
+    def show_streaming(self, text: str, defer: bool = False) -> None:
+        """Render a growing reply: finished pieces are inserted once, only the tail is redone.
+
+        With ``defer`` the pieces' HTML is made now and put in the document in the next turn
+        of the event loop (a keystroke or paint in between: half the block on a busy
+        machine); calls before then add to that one frame.
+        """
         started = time.perf_counter()
-        with self._one_fit():
-            if self._plain_stream:
+        if self._plain_stream:
+            with self._one_fit():
                 self._append_plain(text)
-            elif not text.startswith(self._stable_text) or self.rendering or self.note:
-                self._reset(text)
-            if not self._plain_stream:
-                self._guard(lambda: self._stream(text))
-        self.last_render_ms = (time.perf_counter() - started) * 1000
+        else:
+            self._stream(text, defer)
+        self.last_render_ms = (time.perf_counter() - started) * 1000 + self._apply_ms
 
     @property
     def rendering(self) -> bool:
         """True while pieces of the message are still waiting to be drawn."""
-        return bool(self._pending) or self._settling
+        return bool(self._pending) or self._settling or self._frame_timer.isActive()
 
     @property
     def code_blocks(self) -> tuple[str, ...]:
@@ -264,6 +286,9 @@ class MessageBody(QTextBrowser):
         thread, else a piece per event-loop turn, while the streamed text stays in view;
         then it is put in place in one step.
         """
+        if self._frame_timer.isActive():  # after the last frame is in the document
+            self._after_frame = partial(self.settle, run)
+            return
         if not self._streamed or self._plain_stream or self.note or self._pending:
             return
         if len(self._source) > PLAIN_ABOVE:  # as before: a whole (plain) render if pieced
@@ -352,22 +377,57 @@ class MessageBody(QTextBrowser):
         return len(self._stream_blocks), len(self._stream_blocks[-1]) if self._stream_blocks else 0
 
     # -- streaming ----------------------------------------------------------------
-    def _stream(self, text: str) -> None:
+    def _stream(self, text: str, defer: bool) -> None:
+        if not text.startswith(self._stable_text) or self._pending or self._settling or self.note:
+            self._reset(text)
+        self._guard(lambda: self._prepare_frame(text))
+        if self._plain_stream:  # the render failed: the text is shown plain
+            return
+        if defer:
+            self._frame_timer.start()
+        else:
+            self._apply_frame()
+
+    def _prepare_frame(self, text: str) -> None:
+        """The HTML of the new finished pieces (added to those not yet put in place) and of
+        the new tail; nothing in the document changes yet."""
         self._source = text
         self._streamed = True
-        cursor = _cut_after(self.document(), self._stable_end)
         for cut in next_cuts(text, self._cut):
             piece = text[self._cut.position : cut.position]
-            self._insert(cursor, piece, keep=True, continues=self._cut.opener)
-            self._spans.append(Span(self._cut, cut.position, cursor.position(), self._blocks()))
+            html_piece = self._render_piece(piece, True, self._cut.opener)
+            self._frame.append((html_piece, self._cut, cut.position, self._blocks()))
             self._cut = cut
         self._stable_text = text[: self._cut.position]
-        self._stable_end = cursor.position()
         tail = text[self._cut.position :]
+        self._frame_tail = None
         if tail.strip():
-            self._insert(cursor, tail, keep=False, continues=self._cut.opener)
+            self._frame_tail = self._render_piece(tail, False, self._cut.opener)
         else:
             self._code_blocks = tuple(self._stream_blocks)
+
+    def _apply_frame(self) -> None:
+        """Put the prepared frame in place of the old tail, in one step; then a settle that
+        waited for it."""
+        self._frame_timer.stop()
+        started = time.perf_counter()
+        with self._one_fit():
+            self._guard(self._put_frame)
+        self._apply_ms = (time.perf_counter() - started) * 1000
+        after, self._after_frame = self._after_frame, None
+        if after is not None:
+            after()
+
+    def _put_frame(self) -> None:
+        cursor = _cut_after(self.document(), self._stable_end)
+        for html_piece, start, end, code in self._frame:
+            _put(cursor, html_piece)
+            self._spans.append(Span(start, end, cursor.position(), code))
+        self._frame = []
+        self._stable_end = cursor.position()
+        if self._frame_tail is not None:
+            _put(cursor, self._frame_tail)
+            self._frame_tail = None
 
     def _insert(self, cursor: QTextCursor, text: str, keep: bool, continues: str | None) -> None:
         """Render one piece at the cursor; a piece that continues a code block extends it."""
@@ -395,6 +455,8 @@ class MessageBody(QTextBrowser):
         self._stream_blocks = []
         self._spans = []
         self._prepared = []
+        self._frame, self._frame_tail, self._after_frame = [], None, None
+        self._frame_timer.stop()
         self._streamed = False
         self._code_blocks = ()
         self._plain_stream = False
@@ -448,83 +510,6 @@ class MessageBody(QTextBrowser):
     def sizeHint(self) -> QSize:
         """Whatever width the layout gives, as tall as the text."""
         return QSize(super().sizeHint().width(), self.height())
-
-
-@dataclass(frozen=True)
-class Span:
-    """A piece of a streamed reply as drawn: where it starts and ends in the text, where it
-    ends in the document, and how far the code blocks reach at its end."""
-
-    start: Cut
-    end: int
-    doc_end: int
-    code: tuple[int, int]  # code blocks so far, and the length of the last
-
-
-def blocks_at(final: Sequence[str], spans: Sequence[Span], kept: int) -> tuple[str, ...]:
-    """The code blocks as they were after the first ``kept`` pieces (prefixes of ``final``)."""
-    if not kept:
-        return ()
-    count, last = spans[kept - 1].code
-    return (*final[: count - 1], final[count - 1][:last]) if count else ()
-
-
-def join_blocks(blocks: list[str], new: tuple[str, ...], continues: str | None) -> list[str]:
-    """The code blocks after a piece: one that continues a block extends the last."""
-    joined, added = list(blocks), list(new)
-    if continues is not None and added and joined:
-        joined[-1] += added.pop(0)
-    return joined + added
-
-
-def render_rest(
-    renderer: MarkdownRenderer, text: str, start: Cut, blocks: tuple[str, ...]
-) -> Prepared:
-    """The HTML of a whole render's pieces of ``text`` from ``start`` on, and the code blocks
-    after them (Qt-free: runs on a worker thread, with its own renderer)."""
-    pieces_html: list[str] = []
-    joined = list(blocks)
-    after = start
-    while after.position < len(text):
-        piece, end = next_piece(text, after)
-        rendered = renderer.render(piece, len(joined), after.opener)
-        joined = join_blocks(joined, rendered.code_blocks, after.opener)
-        pieces_html.append(rendered.html)
-        after = end
-    return pieces_html, tuple(joined)
-
-
-def settle_plan(text: str, spans: Sequence[Span], tail: Cut) -> tuple[int, Cut] | None:
-    """(how many streamed pieces a whole render of ``text`` cuts the same way, where its
-    next piece starts); None when the streamed pieces and ``tail`` are all cut the same."""
-    starts = [cut for cut in [Cut(), *next_cuts(text, Cut(), None)] if cut.position < len(text)]
-    ends = [cut.position for cut in starts[1:]] + [len(text)]
-    kept = 0
-    for span, start, end in zip(spans, starts, ends, strict=False):
-        if (_key(span.start), span.end) != (_key(start), end):
-            break
-        kept += 1
-    drawn_tail = [_key(tail)] if text[tail.position :].strip() else []
-    if kept == len(spans) and [_key(cut) for cut in starts[kept:]] == drawn_tail:
-        return None
-    return kept, starts[kept]
-
-
-def settle_work(
-    palette: Palette, text: str, spans: Sequence[Span], tail: Cut, final_blocks: Sequence[str]
-) -> Settled | None:
-    """settle_plan and the HTML of the pieces to redraw (Qt-free: for a worker thread)."""
-    plan = settle_plan(text, spans, tail)
-    if plan is None:
-        return None
-    kept, start = plan
-    blocks = blocks_at(final_blocks, spans, kept)
-    return kept, render_rest(MarkdownRenderer(palette), text, start, blocks)
-
-
-def _key(cut: Cut) -> tuple[int, str | None]:
-    """Where a piece starts and the fence it continues (what makes two cuts the same)."""
-    return cut.position, cut.opener
 
 
 def _cut_after(document: QTextDocument, position: int) -> QTextCursor:

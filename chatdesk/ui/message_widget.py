@@ -383,7 +383,7 @@ class MessageWidget(QFrame):
         self._show_tools(message)
         self.reasoning.show_reasoning(str((message.extra or {}).get("reasoning") or ""))
         if message.role == "assistant" and streamed:
-            self.body.show_streaming(message.content)
+            self.body.show_streaming(message.content, defer=True)
         elif message.role == "assistant":
             self.body.show_markdown(message.content)
         else:
@@ -445,10 +445,11 @@ class MessageWidget(QFrame):
         self.show_error(None)
 
     def show_streaming(self, text: str) -> None:
-        """Re-render the growing reply (called at most once per frame)."""
+        """Re-render the growing reply (called at most once per frame; its pieces go into
+        the document in the next turn of the event loop)."""
         if self._reading and text:  # the prompt is read: the model is writing now
             self.start_reply()
-        self.body.show_streaming(text)
+        self.body.show_streaming(text, defer=True)
 
     def show_error(self, text: str | None) -> None:
         """The engine's reason when this reply failed."""

@@ -13,6 +13,7 @@ piece by the caller (see streaming_split).
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -164,9 +165,16 @@ def _image_as_text(tokens: Sequence[Token], idx: int, _options: Any, _env: Any) 
 
 def lexer_for(language: str) -> Lexer:
     """The Pygments lexer for a fence's language tag; plain text when unknown."""
-    if language:
+    return _lexer(language.strip().lower())
+
+
+@functools.lru_cache(maxsize=64)
+def _lexer(name: str) -> Lexer:
+    """One lexer per name (finding one by name costs about a ms, once per piece of code
+    while a reply streams; a lexer keeps no state between texts)."""
+    if name:
         try:
-            return get_lexer_by_name(language.strip().lower())
+            return get_lexer_by_name(name)
         except ClassNotFound:
             pass
     return TextLexer()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from chatdesk.markdown_fences import FENCE, closes
 
-CODE_CHUNK_LINES = 20
+CODE_CHUNK_LINES = 10
 PIECE_WEIGHT = 2_000  # a piece costs at most a few ms of markdown-it work (bench_gui)
 SEARCH_CHARS = 100
 STEP = 64

@@ -64,9 +64,13 @@ class ToolActions:
         window._sync_streaming_ui()
 
     def turn_finished(self, turn: Turn) -> None:
-        """A turn with tools ended: show the rows stored after its reply (stopped results)."""
+        """A turn that called tools ended: show the rows stored after its reply (stopped
+        results). A reply without calls (every turn has a state: reasoning is read) stored
+        nothing more, and reading the branch again is a long block on a busy machine."""
         window = self.window
-        if tool_state(turn) is not None and turn.conversation_id == window.conversation_id:
+        state = tool_state(turn)
+        called = state is not None and (bool(state.calls) or state.step > 1)
+        if called and turn.conversation_id == window.conversation_id:
             window.chat_view.sync(window.chat.messages(turn.conversation_id))
 
     def open_dialog(self) -> None:

@@ -81,12 +81,12 @@ class EchoMeter:
             QCoreApplication.postEvent(self.editor, press)
             QCoreApplication.postEvent(self.editor, release)
 
-    def start(self, keys: int) -> threading.Thread:
+    def start(self, presses: list[tuple[Any, Any]]) -> threading.Thread:
+        """Type ``presses`` (made on the GUI thread, key_events: Qt objects belong to it)."""
         self.editor.clear()
         self.editor.setFocus()
         self.sent, self.echoes = [], []
         self._stop.clear()
-        presses = [key_events() for _ in range(keys)]  # made here: Qt objects belong to this thread
         typist = threading.Thread(target=self._type, args=(presses,), daemon=True)
         typist.start()
         return typist
@@ -115,6 +115,7 @@ def p99(values: list[float]) -> float:
 def typing_round(app: Any, window: Any, probe: Any, keys: int, stream: bool) -> dict[str, float]:
     """Type ``keys`` keys (while a reply streams, with ``stream``); echo and block figures."""
     meter = EchoMeter(window.composer.text)
+    presses = [key_events() for _ in range(keys)]  # before the probe starts: not the window's
     sampler = gui_blocks.StackSampler() if gui_blocks.enabled() else None
     if sampler is not None:
         sampler.start()
@@ -122,7 +123,7 @@ def typing_round(app: Any, window: Any, probe: Any, keys: int, stream: bool) -> 
         window.send("Explain how to read a JSON file, with code.")
     probe.start()
     cpu_started, wall_started = time.thread_time(), time.perf_counter()
-    typist = meter.start(keys)
+    typist = meter.start(presses)
     while typist.is_alive() or (stream and window.turns.streaming):
         app.processEvents()
         time.sleep(0.0005)

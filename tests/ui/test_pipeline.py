@@ -81,6 +81,7 @@ def test_the_window_hears_a_turn_through_signals(
     assert turn.status == "complete"
     widget = window.chat_view.widget_for(turn.message_id)
     assert widget is not None
+    qtbot.waitUntil(lambda: not widget.body.rendering)  # the last frame, a turn later
     assert "def greet" in widget.body.toPlainText()
 
 
@@ -104,6 +105,7 @@ def test_continue_button_carries_on_a_stopped_reply(
     reply = window.chat.message(cut.id)
     assert reply.content == cut.content + "The end."
     assert reply.status == "complete"
+    qtbot.waitUntil(lambda: not widget.body.rendering)  # the last frame, a turn later
     assert "The end." in widget.body.toPlainText()
     # the scripted engine ends by running out of tokens, so the reply can go on again
     assert reply.finish_reason == "length"

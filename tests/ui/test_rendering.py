@@ -138,3 +138,15 @@ def test_a_paragraph_after_a_list_is_not_a_list_item(qtbot: QtBot) -> None:
     done = body.document().find("Done.")
     assert done.currentList() is None
     assert body.document().find("second").currentList() is not None
+
+
+def test_a_code_language_is_looked_up_once() -> None:
+    """Finding a lexer by name cost about a ms for every piece of code while a reply
+    streamed; the same language (however written) reuses one, an unknown one is plain."""
+    from pygments.lexers import TextLexer
+
+    from chatdesk.ui.rendering import lexer_for
+
+    assert lexer_for("Python") is lexer_for(" python")
+    assert lexer_for("python").name == "Python"
+    assert isinstance(lexer_for("no-such-language"), TextLexer)

@@ -121,3 +121,30 @@ def test_a_settled_reply_can_stream_on(qtbot: QtBot) -> None:
     body.settle()
     qtbot.waitUntil(lambda: not body.rendering, timeout=10_000)
     assert body.document().toHtml() == drawn_from_scratch(qtbot, longer).document().toHtml()
+
+
+def test_a_deferred_frame_goes_in_at_the_next_turn_and_the_settle_waits_for_it(
+    qtbot: QtBot,
+) -> None:
+    """The window's frames: the HTML is made at once, the document changes in the next turn
+    of the event loop (calls before then make one frame); a settle asked for meanwhile runs
+    after the frame, and the reply ends as a render from scratch."""
+    body = MessageBody(MarkdownRenderer())
+    qtbot.addWidget(body)
+    half = len(REPLY) // 2
+    body.show_streaming(REPLY[:half], defer=True)
+    assert body.toPlainText() == ""
+    assert body.rendering
+    qtbot.waitUntil(lambda: not body.rendering, timeout=5_000)
+    shown = body.toPlainText()
+    assert "Intro with bold" in shown
+    for end in range(half, len(REPLY) + 1, 11):
+        body.show_streaming(REPLY[:end], defer=True)
+    body.show_streaming(REPLY, defer=True)
+    assert body.toPlainText() == shown  # one frame, not yet in the document
+    body.settle()
+    assert body.rendering
+    qtbot.waitUntil(lambda: not body.rendering, timeout=10_000)
+    assert "The end, $x^2$ as written." in body.toPlainText()
+    assert body.document().toHtml() == drawn_from_scratch(qtbot, REPLY).document().toHtml()
+    assert body.code_blocks == drawn_from_scratch(qtbot, REPLY).code_blocks

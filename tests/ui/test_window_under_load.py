@@ -5,6 +5,8 @@ measures itself once per width."""
 from __future__ import annotations
 
 import dataclasses
+import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,9 +19,17 @@ from pytestqt.qtbot import QtBot
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import ReplyStats
 from chatdesk.services import turns as chat_module
-from chatdesk.ui.bridge import RecentInput, Throttle
+from chatdesk.ui.bridge import (
+    SWITCH_S,
+    Background,
+    EventBridge,
+    OrderedWorker,
+    RecentInput,
+    Throttle,
+)
 from chatdesk.ui.flow_layout import FlowLayout
 from chatdesk.ui.main_window import MainWindow
+from chatdesk.ui.message_body import MessageBody
 from tests.support.chat_requests import chat
 from tests.ui.conftest import wait_for_model, wait_for_reply
 
@@ -100,3 +110,49 @@ def test_flow_layout_height_follows_its_items_after_a_change(qtbot: QtBot) -> No
     for button in buttons[1:]:
         button.hide()
     qtbot.waitUntil(lambda: row.heightForWidth(150) < narrow)  # invalidated by hiding
+
+
+def test_ordered_work_runs_in_turn_on_one_thread_and_comes_back_on_the_gui_thread(
+    qtbot: QtBot,
+) -> None:
+    """The render worker is started with it (a reply's end never waits for a thread to
+    start), runs work in order with a short GIL switch interval, then restores it."""
+    worker = OrderedWorker(Background(EventBridge()), "test-ordered")
+    seen: list[tuple[str, int, float]] = []
+    results: list[tuple[int, bool]] = []
+    gui = threading.get_ident()
+    for n in range(3):
+        worker.run(
+            lambda n=n: seen.append((threading.current_thread().name, n, sys.getswitchinterval())),
+            lambda _r, n=n: results.append((n, threading.get_ident() == gui)),
+        )
+    errors: list[BaseException] = []
+    worker.run(lambda: 1 / 0, lambda _r: None, errors.append)
+    qtbot.waitUntil(lambda: len(results) == 3 and len(errors) == 1, timeout=5000)
+    assert seen == [("test-ordered", n, SWITCH_S) for n in range(3)]
+    assert results == [(0, True), (1, True), (2, True)]
+    assert isinstance(errors[0], ZeroDivisionError)
+    assert sys.getswitchinterval() != SWITCH_S
+    worker.close()
+
+
+def test_a_reply_without_tool_calls_ends_without_reading_the_branch_again(
+    qtbot: QtBot, ready_window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the whole branch again at the end of every reply was a long block of the
+    GUI thread on a busy machine (issue 25); the reply is still shown complete."""
+    window = ready_window
+    window.send("Hello")
+    qtbot.waitUntil(lambda: window.turns.current is not None and bool(window.turns.current.text))
+    read: list[str] = []
+    original = window.chat.messages
+    monkeypatch.setattr(window.chat, "messages", lambda cid: (read.append(cid), original(cid))[1])
+    wait_for_reply(qtbot, window)
+    assert read == []
+    reply = window.chat_view.widgets[-1]
+    assert reply.message.status == "complete"
+    scratch = MessageBody(window.renderer)
+    qtbot.addWidget(scratch)
+    scratch.show_markdown(reply.message.content)
+    qtbot.waitUntil(lambda: not scratch.rendering)
+    assert reply.body.document().toHtml() == scratch.document().toHtml()
