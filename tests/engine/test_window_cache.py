@@ -209,3 +209,22 @@ def test_an_edit_further_back_than_the_window_evaluates_again_and_answers_as_fre
         assert reply == ask(fresh, edited, "window-B", tokens=24)[0]
     finally:
         fresh.close()
+
+
+def test_switching_back_after_a_long_reply_evaluates_only_the_new_message(
+    engine: EngineClient,
+) -> None:
+    asked = conversation("Describe the harbour at length.")
+    sampling = SamplingSettings(temperature=0.0, max_tokens=300, ignore_eos=True)
+    stream = engine.generate(chat(asked, sampling=sampling, conversation_key="window-D"))
+    stream.wait(timeout=300)
+    ask(engine, conversation("Name one town."), "window-E", tokens=8)  # D's state is saved
+    follow_up = [
+        *asked,
+        {"role": "assistant", "content": stream.text},
+        {"role": "user", "content": "Which town has the lighthouse?"},
+    ]
+    reply, stats = ask(engine, follow_up, "window-D", tokens=8)
+    assert stats.kv_source == "saved"
+    assert stats.evaluated_prompt_tokens < 30  # the new message, not the 1,300 before it
+    assert len(reply) == 8
