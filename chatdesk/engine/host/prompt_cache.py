@@ -9,8 +9,8 @@ end, whose logits the context still holds (``LoadedModel.logits_at``: a complete
 evaluates nothing: the reply samples at once.
 
 A sliding-window model's window layers keep only about their window (llama.cpp's
-``swa_full = false``, as llama-server and llama-bench run them: at 16k tokens prompts are
-about 15% faster and their cache ~30x smaller), so going back further than their spare
+``swa_full = false``, as llama-server and llama-bench run them: on Gemma 3 at 16k tokens
+prompts are 15-20% faster and that cache 16x smaller), so going back further than their spare
 cells (about a micro-batch) loses positions they need. ``LoadedModel.truncate`` says so,
 and ``prepare`` then puts back the window checkpoint taken where the last prompt ended
 (``checkpoint``: what a regenerate goes back to), or, when none fits, evaluates the
@@ -82,8 +82,8 @@ class PromptCache:
         window checkpoint where going back lost window cells); else empty it: 0."""
         if not (self.model.truncate(keep) or self._from_checkpoint(keep)):
             print(
-                f"chatdesk-host: the window layers lost positions going back to {keep} of "
-                f"{len(self.kv)} tokens: evaluating the prompt again",
+                f"chatdesk-host: the KV cache cannot go back to {keep} of {len(self.kv)} "
+                "tokens (the window layers lost positions): evaluating the prompt again",
                 file=sys.stderr,
                 flush=True,
             )
