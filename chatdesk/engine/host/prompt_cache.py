@@ -181,6 +181,8 @@ class PromptCache:
         """Prompt tokens were evaluated after the kept prefix (and, for a sliding-window
         model, the window checkpoint is taken here)."""
         self.kv.extend(tokens, [self.model.piece(token, special=True) for token in tokens])
+        if not tokens:  # nothing evaluated (Send after a complete warm): it still holds
+            return
         window = self.model.save_window()
         self.checkpoint = None if window is None else Checkpoint(len(self.kv), window)
 
