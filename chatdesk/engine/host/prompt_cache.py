@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from chatdesk.engine.host.kv_context import KVContext, common_prefix, reply_pieces
-from chatdesk.engine.host.model import LoadedModel
+from chatdesk.engine.host.model import DecodeFailed, LoadedModel
 from chatdesk.engine.host.state_cache import DiskStates, SavedState, StateCache
 
 
@@ -80,7 +80,9 @@ class PromptCache:
     def _truncate(self, keep: int) -> int:
         """Make the cache hold ``keep`` tokens, from which evaluation can go on (with the
         window checkpoint where going back lost window cells); else empty it: 0."""
-        if not (self.model.truncate(keep) or self._from_checkpoint(keep)):
+        try:
+            self.model.go_back(keep, self._checkpoint_for(keep))
+        except DecodeFailed:
             print(
                 f"chatdesk-host: the KV cache cannot go back to {keep} of {len(self.kv)} "
                 "tokens (the window layers lost positions): evaluating the prompt again",
@@ -92,11 +94,12 @@ class PromptCache:
         self._forget(keep)
         return keep
 
-    def _from_checkpoint(self, keep: int) -> bool:
+    def _checkpoint_for(self, keep: int) -> bytearray | None:
+        """The window checkpoint's cells where they fit going back to ``keep``."""
         point = self.checkpoint
         if point is None or not point.length - 1 <= keep <= point.length:
-            return False
-        return self.model.restore_window(point.data, keep)
+            return None
+        return point.data
 
     def _forget(self, keep: int) -> None:
         """Positions from ``keep`` on go (from the bookkeeping; a checkpoint past them is
