@@ -51,6 +51,7 @@ from chatdesk.services.turns import Turn
 Work = Callable[[], Any]  # Background.run's and OrderedWorker.run's arguments
 Done = Callable[[Any], None]
 Failed = Callable[[BaseException], None] | None
+Runner = Callable[[Work, Done, Failed], None]  # the shape of Background.run / OrderedWorker.run
 
 
 class EventBridge(QObject):

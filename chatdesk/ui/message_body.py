@@ -29,7 +29,6 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QSize, QSizeF, Qt, QTimer, QUrl, Signal
@@ -43,6 +42,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
+from chatdesk.ui.bridge import Runner
 from chatdesk.ui.rendering import COPY_CODE_SCHEME, MarkdownRenderer
 from chatdesk.ui.streamed_pieces import (
     Settled,
@@ -60,9 +60,6 @@ SYNC_WEIGHT = 2 * PIECE_WEIGHT  # drawn before show_* returns; the rest through 
 PLAIN_ABOVE = 100_000  # longer messages are plain text until the user asks for Markdown
 PIECE_CHARS = 4_000  # plain text is inserted in chunks of this size
 TICK_S = 0.012  # queue work per event-loop turn, all messages together
-
-# Background.run's shape: run(work, done, failed) with work on a thread, the rest on the GUI
-Runner = Callable[[Callable[[], Any], Callable[[Any], None], Callable[[BaseException], None]], None]
 
 
 class RenderQueue(QObject):
