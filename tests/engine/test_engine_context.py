@@ -33,7 +33,8 @@ def turn(
 def test_a_new_turn_evaluates_only_the_new_tokens(engine: EngineClient) -> None:
     history: list[dict[str, str]] = []
     first = turn(engine, history, "Tell me about the weather in Paris. " * 8, "turns")
-    assert first.evaluated_prompt_tokens == first.prompt_tokens
+    # all of it, but for the template's start an earlier test's conversation may share
+    assert first.evaluated_prompt_tokens >= first.prompt_tokens - 4
     second = turn(engine, history, "And tomorrow?", "turns")
     new_message = [{"role": "user", "content": "And tomorrow?"}]
     new_part = engine.render(chat(new_message)).result(timeout=30).tokens

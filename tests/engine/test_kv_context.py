@@ -85,3 +85,12 @@ def test_the_fast_matching_agrees_with_matching_piece_by_piece() -> None:
             min(len(tokens), len(other)),
         )
         assert common_prefix(tokens, other) == expected
+
+
+def test_adopting_the_prompts_tokens_keeps_their_values_and_takes_their_objects() -> None:
+    kv = KVContext([int(str(n)) for n in range(1000, 1400)], [b"x"] * 400)
+    prompt = [int(str(n)) for n in range(1000, 1400)] + [7, 8]
+    kv.adopt(prompt, 300)
+    assert kv.tokens == list(range(1000, 1400))
+    assert all(a is b for a, b in zip(kv.tokens[:300], prompt, strict=False))
+    assert kv.tokens[300] is not prompt[300]  # only the kept prefix is taken

@@ -540,6 +540,7 @@ class Engine:
                 suppressed,
                 grammar=(model.vocab, in_chain) if in_chain else None,
                 history=history,
+                slot=model.chain_slot,
             )
             checker = GrammarSampler(model, chain, grammar) if grammar and not probing else None
         except GrammarError as error:

@@ -24,7 +24,7 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     by item in Python: a turn after thousands of tokens of history compares them all.
     """
     low, high = 0, min(len(a), len(b))
-    if a[:high] == b[:high]:
+    if _head(a, high) == _head(b, high):  # the usual case: one comparison, no copy
         return high
     while high - low > 1:  # a[:low] == b[:low]; they differ before ``high``
         middle = (low + high) // 2
@@ -33,6 +33,11 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
         else:
             high = middle
     return low
+
+
+def _head(items: Sequence[int], length: int) -> Sequence[int]:
+    """The first ``length`` items (``items`` itself, not a copy, when that is all)."""
+    return items if len(items) == length else items[:length]
 
 
 def reply_pieces(raw: Sequence[bytes]) -> list[bytes]:
@@ -90,6 +95,12 @@ class KVContext:
         self.tokens.extend(tokens)
         self.pieces.extend(pieces)
         self._index(pieces)
+
+    def adopt(self, tokens: list[int], count: int) -> None:
+        """Hold ``tokens``' own objects for the first ``count`` (equal) tokens, so the next
+        comparison with a prompt tokenized into them (a Send after its warm) goes by
+        identity: 3 us instead of about 50 at 4,800 tokens of history."""
+        self.tokens[:count] = tokens[:count]
 
     def clear(self) -> None:
         """The cache is empty."""

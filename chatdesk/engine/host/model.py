@@ -27,7 +27,7 @@ from typing import Any
 
 import llama_cpp
 
-from chatdesk.engine.host.sampling import SamplerChain
+from chatdesk.engine.host.sampling import ChainSlot, SamplerChain
 from chatdesk.engine.threads import ThreadGovernor
 
 SEQ = 0  # the one sequence we use
@@ -161,6 +161,7 @@ class LoadedModel:
         self.exact_threads: int | None = 1
         self._closed = False
         self.logits_at: int | None = None  # the position whose logits sampling would read
+        self.chain_slot = ChainSlot()  # each reply's samplers go in it (sampling.py)
 
     # -- facts ----------------------------------------------------------------------------
 
@@ -479,6 +480,7 @@ class LoadedModel:
         if self._closed:
             return
         self._closed = True
+        self.chain_slot.close()
         llama_cpp.llama_batch_free(self._batch)
         llama_cpp.llama_batch_free(self._one)
         llama_cpp.llama_free(self.ctx)

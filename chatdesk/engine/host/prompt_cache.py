@@ -74,6 +74,7 @@ class PromptCache:
         prompt = text.encode("utf-8")
         source = self._switch(key, prompt, canonical)
         tokens, keep = self._plan(prompt, canonical, tokenize_from)
+        self.kv.adopt(tokens, keep)
         keep = self._truncate(self._kept_whole(keep, tokens))
         return PreparedPrompt(tokens, keep, source if keep else "none")
 
@@ -170,6 +171,8 @@ class PromptCache:
     ) -> tuple[list[int], int]:
         """The tokens to use: the cached ones that spell the prompt's start, then the rest."""
         by_tokens = common_prefix(self.kv.tokens, canonical)
+        if by_tokens == len(self.kv):  # every cached token is kept: text cannot keep more
+            return canonical, by_tokens
         count, offset = self.kv.match_text(prompt)
         if count <= by_tokens:
             return canonical, by_tokens

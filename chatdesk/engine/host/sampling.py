@@ -45,12 +45,13 @@ class SamplerChain:
         *,
         grammar: tuple[object, str] | None = None,
         history: Sequence[int] = (),
+        slot: ChainSlot | None = None,
     ) -> None:
         """``grammar``: (llama vocab, GBNF text) of a constrained reply; ``history``: the
-        prompt's tail, recorded by the repetition penalties only (never by the grammar)."""
-        params = llama_cpp.llama_sampler_chain_default_params()
-        params.no_perf = True
-        self.pointer = llama_cpp.llama_sampler_chain_init(params)
+        prompt's tail, recorded by the repetition penalties only (never by the grammar);
+        ``slot``: the model's kept chain, filled with this reply's samplers when free."""
+        self._slot = slot if slot is not None and slot.take() else None
+        self.pointer = self._slot.pointer if self._slot is not None else new_chain()
         if suppressed:
             self._add(self._logit_bias(n_vocab, suppressed))
         if _penalties_active(settings):
@@ -97,7 +98,54 @@ class SamplerChain:
         return sampler
 
     def close(self) -> None:
-        """Free the chain and its samplers."""
+        """Free the samplers, and the chain unless it is the slot's (which is emptied)."""
+        if self._slot is not None:
+            self._slot.give_back()
+            self._slot = None
+        elif self.pointer:
+            llama_cpp.llama_sampler_free(self.pointer)
+        self.pointer = None
+
+
+def new_chain() -> ctypes.c_void_p:
+    """An empty llama.cpp sampler chain."""
+    params = llama_cpp.llama_sampler_chain_default_params()
+    params.no_perf = True
+    return llama_cpp.llama_sampler_chain_init(params)
+
+
+class ChainSlot:
+    """One sampler chain kept while a model is loaded, which each reply's ``SamplerChain``
+    fills with its samplers and empties again.
+
+    llama.cpp's chain sizes its candidate buffer (one entry per vocabulary token: 590 KiB
+    on the starter model, 3 MiB on Gemma 3) at its first sample. A chain made per reply
+    allocated it again before every first token, and after a conversation switch (other
+    allocations in between) that was fresh memory: up to 144 page faults, 0.1-0.3 ms of
+    the first token (docs/architecture/switch-back.md). A kept chain keeps its buffer.
+    """
+
+    def __init__(self) -> None:
+        self.pointer: ctypes.c_void_p | None = new_chain()
+        self._taken = False
+
+    def take(self) -> bool:
+        """Claim the chain for one reply; False while another holds it (or after close)."""
+        if self._taken or not self.pointer:
+            return False
+        self._taken = True
+        return True
+
+    def give_back(self) -> None:
+        """Free the samplers a reply added; the chain (and its buffer) stays."""
+        while (count := llama_cpp.llama_sampler_chain_n(self.pointer)) > 0:
+            llama_cpp.llama_sampler_free(
+                llama_cpp.llama_sampler_chain_remove(self.pointer, count - 1)
+            )
+        self._taken = False
+
+    def close(self) -> None:
+        """Free the chain (with the model)."""
         if self.pointer:
             llama_cpp.llama_sampler_free(self.pointer)
             self.pointer = None
