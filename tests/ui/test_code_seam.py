@@ -1,0 +1,83 @@
+"""A long code block is drawn in several pieces (tables) but looks like one block.
+
+A whole render cuts a long code block by weight and every CODE_LINES lines, streaming every
+CODE_CHUNK_LINES lines; where two pieces of one block meet there is no gap: each line
+follows the one before at the normal line spacing, the background runs on without a break,
+and there is one "Copy code" header. Checked in the laid-out document and in the pixels the
+widget paints, for a whole render, while streaming and after the settle.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QTextDocument
+from pytestqt.qtbot import QtBot
+
+from chatdesk.ui.message_body import MessageBody
+from chatdesk.ui.rendering import LIGHT, MarkdownRenderer
+
+LINES = 150
+CODE = "".join(f"    value_{n} = compute(data[{n}], 'name')  # step {n}\n" for n in range(LINES))
+REPLY = f"Before the code.\n\n```python\ndef load(data):\n{CODE}```\n\nAfter the code.\n"
+
+
+def line_tops(document: QTextDocument) -> list[float]:
+    """Where each code line (``value_N``) starts, in order, in document coordinates."""
+    layout = document.documentLayout()
+    tops: list[float] = []
+    block = document.begin()
+    while block.isValid():
+        if block.text().startswith(f"    value_{len(tops)} "):
+            tops.append(layout.blockBoundingRect(block).y())
+        block = block.next()
+    return tops
+
+
+def assert_one_seamless_block(body: MessageBody) -> None:
+    document = body.document()
+    assert document.toHtml().count("<table") > 1  # drawn in pieces: there are seams
+    tops = line_tops(document)
+    assert len(tops) == LINES
+    spacing = tops[1] - tops[0]
+    steps = [round(after - before, 1) for before, after in zip(tops, tops[1:], strict=False)]
+    gaps = {n: step for n, step in enumerate(steps, 1) if step != spacing}
+    assert not gaps, f"line N starts this far below line N-1 (normal {spacing}): {gaps}"
+    assert body.toPlainText().count("Copy code") == 1
+    assert_background_runs_on(body, tops[0], tops[-1] + spacing)
+
+
+def assert_background_runs_on(body: MessageBody, top: float, bottom: float) -> None:
+    """Right of the text, every pixel row from the first code line to the last is the code
+    background (no row of the message's own background between two pieces)."""
+    image = body.grab().toImage()
+    x = body.viewport().width() - 20  # the lines end far left of this
+    offset = body.viewport().mapTo(body, body.viewport().rect().topLeft()).y()
+    code = QColor(LIGHT.code_background)
+    rows = range(int(top) + offset, int(bottom) + offset)
+    wrong = [y for y in rows if image.pixelColor(x, y) != code]
+    assert not wrong, f"rows not painted as code: {wrong[:20]}"
+
+
+def message_body(qtbot: QtBot) -> MessageBody:
+    body = MessageBody(MarkdownRenderer())
+    qtbot.addWidget(body)
+    body.resize(900, 300)
+    body.show()
+    return body
+
+
+def test_a_whole_render_shows_a_long_code_block_as_one(qtbot: QtBot) -> None:
+    body = message_body(qtbot)
+    body.show_markdown(REPLY)
+    qtbot.waitUntil(lambda: not body.rendering, timeout=10_000)
+    assert_one_seamless_block(body)
+
+
+def test_a_streaming_code_block_is_one_block_and_stays_one_once_settled(qtbot: QtBot) -> None:
+    body = message_body(qtbot)
+    for end in range(1, len(REPLY) + 1, 11):
+        body.show_streaming(REPLY[:end])
+    body.show_streaming(REPLY)
+    assert_one_seamless_block(body)
+    body.settle()
+    qtbot.waitUntil(lambda: not body.rendering, timeout=10_000)
+    assert_one_seamless_block(body)
