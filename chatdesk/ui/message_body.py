@@ -277,11 +277,12 @@ class MessageBody(QTextBrowser):
     def settle(self, run: Runner | None = None) -> None:
         """Make a finished streamed reply's document what ``show_markdown`` draws.
 
-        Streaming cuts a long code block every CODE_CHUNK_LINES lines, a whole message only
-        by weight; the pieces before the first cut that differs are kept, the HTML of the
-        rest is rendered (Markdown and highlighting: the costly part) by ``run`` on a worker
-        thread, else a piece per event-loop turn, while the streamed text stays in view;
-        then it is put in place in one step.
+        Streaming cuts a long code block every CODE_CHUNK_LINES lines, a whole message every
+        WHOLE_CODE_LINES (both also by weight); the pieces before the first cut that differs
+        are kept, the HTML of the rest is rendered (Markdown and highlighting: the costly
+        part) by ``run`` on a worker thread, else a piece per event-loop turn, while the
+        streamed text stays in view; then the streamed rest is cut and the new pieces put in
+        place, as many per event-loop turn as the queue's time slice allows.
         """
         if self._frame_timer.isActive():  # after the last frame is in the document
             self._after_frame = partial(self.settle, run)

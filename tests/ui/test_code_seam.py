@@ -9,11 +9,14 @@ widget paints, for a whole render, while streaming and after the settle.
 
 from __future__ import annotations
 
+import itertools
+
 from PySide6.QtGui import QColor, QTextDocument
 from pytestqt.qtbot import QtBot
 
 from chatdesk.ui.message_body import MessageBody
 from chatdesk.ui.rendering import LIGHT, MarkdownRenderer
+from chatdesk.ui.streaming_split import WHOLE_CODE_LINES, pieces
 
 LINES = 150
 CODE = "".join(f"    value_{n} = compute(data[{n}], 'name')  # step {n}\n" for n in range(LINES))
@@ -38,7 +41,7 @@ def assert_one_seamless_block(body: MessageBody) -> None:
     tops = line_tops(document)
     assert len(tops) == LINES
     spacing = tops[1] - tops[0]
-    steps = [round(after - before, 1) for before, after in zip(tops, tops[1:], strict=False)]
+    steps = [round(after - before, 1) for before, after in itertools.pairwise(tops)]
     gaps = {n: step for n, step in enumerate(steps, 1) if step != spacing}
     assert not gaps, f"line N starts this far below line N-1 (normal {spacing}): {gaps}"
     assert body.toPlainText().count("Copy code") == 1
@@ -81,3 +84,14 @@ def test_a_streaming_code_block_is_one_block_and_stays_one_once_settled(qtbot: Q
     body.settle()
     qtbot.waitUntil(lambda: not body.rendering, timeout=10_000)
     assert_one_seamless_block(body)
+
+
+def test_a_finished_long_code_block_goes_in_as_small_pieces() -> None:
+    """No piece of a whole render is one huge table (each is inserted and laid out in one
+    event-loop turn): at most WHOLE_CODE_LINES lines of code each, and the pieces together
+    are the text."""
+    cut = pieces(REPLY)
+    assert "".join(piece for piece, _ in cut) == REPLY
+    code_lines = [sum(not line.startswith("```") for line in p.splitlines()) for p, _ in cut]
+    assert max(code_lines) <= WHOLE_CODE_LINES
+    assert len(cut) >= LINES // WHOLE_CODE_LINES
