@@ -33,7 +33,10 @@ from functools import partial
 import shiboken6
 from PySide6.QtCore import QObject, QSize, QSizeF, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
+    QColor,
     QDesktopServices,
+    QPainter,
+    QPaintEvent,
     QResizeEvent,
     QTextBlockFormat,
     QTextCharFormat,
@@ -43,6 +46,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
 from chatdesk.ui.bridge import Runner
+from chatdesk.ui.code_strips import code_strips
 from chatdesk.ui.rendering import COPY_CODE_SCHEME, MarkdownRenderer
 from chatdesk.ui.streamed_pieces import (
     Settled,
@@ -477,7 +481,20 @@ class MessageBody(QTextBrowser):
         elif url.scheme() in EXTERNAL_SCHEMES:
             QDesktopServices.openUrl(url)
 
-    # -- sizing -------------------------------------------------------------------
+    # -- painting and sizing -------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """The document, over strips that give a long code block's pieces one width."""
+        strips = code_strips(self.document(), self._renderer.palette)
+        if strips:
+            painter = QPainter(self.viewport())
+            painter.translate(
+                -self.horizontalScrollBar().value(), -self.verticalScrollBar().value()
+            )
+            for strip, colour in strips:
+                painter.fillRect(strip, QColor(colour))
+            painter.end()
+        super().paintEvent(event)
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         """QTextEdit re-wraps when the width changes; then match the height to the text."""
         super().resizeEvent(event)

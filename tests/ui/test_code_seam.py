@@ -1,10 +1,11 @@
 """A long code block is drawn in several pieces (tables) but looks like one block.
 
-A whole render cuts a long code block by weight and every CODE_LINES lines, streaming every
+A whole render cuts a long code block every WHOLE_CODE_LINES lines, streaming every
 CODE_CHUNK_LINES lines; where two pieces of one block meet there is no gap: each line
 follows the one before at the normal line spacing, the background runs on without a break,
 and there is one "Copy code" header. Checked in the laid-out document and in the pixels the
-widget paints, for a whole render, while streaming and after the settle.
+widget paints, for a whole render, while streaming and after the settle; and scrolled
+sideways, a block one of whose pieces is wider than the others.
 """
 
 from __future__ import annotations
@@ -95,3 +96,26 @@ def test_a_finished_long_code_block_goes_in_as_small_pieces() -> None:
     code_lines = [sum(not line.startswith("```") for line in p.splitlines()) for p, _ in cut]
     assert max(code_lines) <= WHOLE_CODE_LINES
     assert len(cut) >= LINES // WHOLE_CODE_LINES
+
+
+def code_rows(body: MessageBody, x: int) -> list[int]:
+    """The rows of the viewport painted in the code background at column ``x``."""
+    image = body.viewport().grab().toImage()
+    code = QColor(LIGHT.code_background)
+    return [y for y in range(image.height()) if image.pixelColor(x, y) == code]
+
+
+def test_a_block_with_one_wide_line_stays_one_block_scrolled_sideways(qtbot: QtBot) -> None:
+    """A piece holding a line wider than the message is wider than the other pieces; scrolled
+    to its far end, the whole block still has its background there, and nothing more."""
+    wide = CODE.replace("# step 40\n", "# step 40" + " and a very long comment" * 8 + "\n")
+    body = message_body(qtbot)
+    body.show_markdown(REPLY.replace(CODE, wide))
+    qtbot.waitUntil(lambda: not body.rendering, timeout=10_000)
+    body.resize(700, body.height())
+    bar = body.horizontalScrollBar()
+    assert bar.maximum() > 500  # the wide line scrolls sideways
+    block = code_rows(body, 5)  # the left padding of every piece, scrolled to the start
+    assert len(block) > LINES * 15
+    bar.setValue(bar.maximum())
+    assert code_rows(body, body.viewport().width() - 5) == block
