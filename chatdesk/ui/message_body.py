@@ -1,7 +1,9 @@
 """The text of one message: a read-only, self-sizing QTextBrowser that never loads anything.
 
 It is as tall as its text (never a vertical scroll bar); code lines are not wrapped, so a
-message whose code is wider than the column gets a horizontal scroll bar.
+message whose code is wider than the column gets a horizontal scroll bar. A long code block
+is drawn in pieces (tables that join without a gap); strips painted behind the document
+(code_strips) give the narrower pieces the width of the widest, so it scrolls as one block.
 
 Model output is untrusted: ``loadResource`` returns nothing for every URL (no images, no file:
 or http: fetches), links are not followed inside the widget and open in the system browser
