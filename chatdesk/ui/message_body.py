@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from functools import partial
 
 import shiboken6
-from PySide6.QtCore import QObject, QSize, QSizeF, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QObject, QRectF, QSize, QSizeF, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QDesktopServices,
@@ -135,6 +135,8 @@ class MessageBody(QTextBrowser):
         self._frame_timer.setSingleShot(True)
         self._frame_timer.setInterval(0)
         self._frame_timer.timeout.connect(self._apply_frame)
+        self._strips_key: object = None  # what the painted code strips were found for
+        self._strips: list[tuple[QRectF, str]] = []
         self.note = ""  # why the message is shown as plain text, if it is
         self.last_render_ms = 0.0
         self.pieced = False  # a long code block was streamed in pieces (redraw it whole)
@@ -486,7 +488,7 @@ class MessageBody(QTextBrowser):
     # -- painting and sizing -------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
         """The document, over strips that give a long code block's pieces one width."""
-        strips = code_strips(self.document(), self._renderer.palette)
+        strips = self._code_strips()
         if strips:
             painter = QPainter(self.viewport())
             painter.translate(
@@ -496,6 +498,15 @@ class MessageBody(QTextBrowser):
                 painter.fillRect(strip, QColor(colour))
             painter.end()
         super().paintEvent(event)
+
+    def _code_strips(self) -> list[tuple[QRectF, str]]:
+        """code_strips, found again only when the document, its size or the palette changed
+        (a paint, on every scroll, would otherwise walk every table of a long message)."""
+        document, palette = self.document(), self._renderer.palette
+        key = (document.revision(), document.size(), document.textWidth(), palette)
+        if key != self._strips_key:
+            self._strips_key, self._strips = key, code_strips(document, palette)
+        return self._strips
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """QTextEdit re-wraps when the width changes; then match the height to the text."""

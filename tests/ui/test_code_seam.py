@@ -119,3 +119,8 @@ def test_a_block_with_one_wide_line_stays_one_block_scrolled_sideways(qtbot: QtB
     assert len(block) > LINES * 15
     bar.setValue(bar.maximum())
     assert code_rows(body, body.viewport().width() - 5) == block
+    body.show_markdown("Now a short answer.\n\n```python\nx = 1\n```\n")  # nothing as wide
+    qtbot.waitUntil(lambda: not body.rendering, timeout=10_000)
+    assert bar.maximum() == 0
+    assert code_rows(body, 5)  # the short block
+    assert code_rows(body, body.viewport().width() - 1) == []  # no strip left from before
