@@ -30,9 +30,9 @@ MODELS = {"starter": STARTER, "gemma": GEMMA_270M}
 
 def report(label: str, figures: dict[str, Any]) -> None:
     """One round's line: the ratios, then every TTFT in ms."""
-    back = ", ".join(f"{t * 1000:.0f}" for t in figures["ttft_back"])
-    new = ", ".join(f"{t * 1000:.0f}" for t in figures["ttft_new"])
-    stay = ", ".join(f"{t * 1000:.0f}" for t in figures["ttft_stay"])
+    back = ", ".join(f"{t * 1000:.2f}" for t in figures["ttft_back"])
+    new = ", ".join(f"{t * 1000:.2f}" for t in figures["ttft_new"])
+    stay = ", ".join(f"{t * 1000:.2f}" for t in figures["ttft_stay"])
     print(
         f"{label}: switch back ratio {figures['switch_back_ratio']:.2f} (back / new), "
         f"{figures['back_over_stay_ratio']:.2f} (back / staying); TTFT ms back "
