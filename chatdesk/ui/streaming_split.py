@@ -137,8 +137,27 @@ def _inner_cut(text: str, boundary: int, end: int) -> int | None:
 
 
 def whole_cuts(text: str, after: Cut, limit: int = 0) -> list[Cut]:
-    """The cuts of a whole (finished) text after ``after``: code every WHOLE_CODE_LINES."""
-    return next_cuts(text, after, WHOLE_CODE_LINES, limit)
+    """The cuts of a whole (finished) text after ``after`` (all, or the first ``limit``):
+    code also every WHOLE_CODE_LINES, but never just before the line that closes the block
+    (a piece of only that line would draw an empty code line under the block)."""
+    cuts: list[Cut] = []
+    while True:
+        wanted = limit - len(cuts) if limit else 0
+        found = next_cuts(text, after, WHOLE_CODE_LINES, wanted)
+        cuts += [cut for cut in found if not _closes_next(text, cut)]
+        if not limit or len(cuts) >= limit or len(found) < wanted:
+            return cuts
+        after = found[-1]
+
+
+def _closes_next(text: str, cut: Cut) -> bool:
+    """True where the line after ``cut`` closes the code block open there."""
+    if cut.opener is None or cut.mid_line:
+        return False
+    newline = text.find("\n", cut.position)
+    end = len(text) if newline < 0 else newline + 1
+    fence = FENCE_AT.match(text, cut.position, end)
+    return fence is not None and closes(cut.opener, fence.group(1), text[cut.position : end])
 
 
 def split_stable(text: str) -> tuple[str, str]:

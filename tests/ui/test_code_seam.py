@@ -124,3 +124,41 @@ def test_a_block_with_one_wide_line_stays_one_block_scrolled_sideways(qtbot: QtB
     assert bar.maximum() == 0
     assert code_rows(body, 5)  # the short block
     assert code_rows(body, body.viewport().width() - 1) == []  # no strip left from before
+
+
+def space_below_code(body: MessageBody, last: str) -> float:
+    """From the bottom of the code line ``last`` to the top of the paragraph after the block."""
+    document = body.document()
+    layout = document.documentLayout()
+    tops: dict[str, float] = {}
+    block = document.begin()
+    while block.isValid():
+        for start in (last, "End."):
+            if block.text().startswith(start):
+                rect = layout.blockBoundingRect(block)
+                tops[start] = rect.bottom() if start == last else rect.top()
+        block = block.next()
+    return tops["End."] - tops[last]
+
+
+def test_a_block_of_whole_pieces_ends_like_any_other(qtbot: QtBot) -> None:
+    """A block of exactly two pieces' lines is not cut before its closing fence (a piece of
+    that fence alone drew an empty code line under the block), and a streamed one settles to
+    the same document."""
+    spaces = []
+    for lines in (2 * WHOLE_CODE_LINES - 1, 2 * WHOLE_CODE_LINES):
+        code = "".join(f"value_{n} = {n}\n" for n in range(lines))
+        text = f"Code:\n\n```python\n{code}```\n\nEnd.\n"
+        body = message_body(qtbot)
+        body.show_markdown(text)
+        qtbot.waitUntil(lambda body=body: not body.rendering, timeout=10_000)
+        assert body.document().toHtml().count("<table") == 2
+        spaces.append(space_below_code(body, f"value_{lines - 1} "))
+        streamed = message_body(qtbot)
+        for end in range(1, len(text) + 1, 13):
+            streamed.show_streaming(text[:end])
+        streamed.show_streaming(text)
+        streamed.settle()
+        qtbot.waitUntil(lambda streamed=streamed: not streamed.rendering, timeout=10_000)
+        assert streamed.document().toHtml() == body.document().toHtml()
+    assert spaces[0] == spaces[1]
