@@ -1,7 +1,9 @@
 """The text of one message: a read-only, self-sizing QTextBrowser that never loads anything.
 
 It is as tall as its text (never a vertical scroll bar); code lines are not wrapped, so a
-message whose code is wider than the column gets a horizontal scroll bar.
+message whose code is wider than the column gets a horizontal scroll bar. A long code block
+is drawn in pieces (tables that join without a gap); strips painted behind the document
+(code_strips) give the narrower pieces the width of the widest, so it scrolls as one block.
 
 Model output is untrusted: ``loadResource`` returns nothing for every URL (no images, no file:
 or http: fetches), links are not followed inside the widget and open in the system browser
@@ -31,9 +33,12 @@ from contextlib import contextmanager
 from functools import partial
 
 import shiboken6
-from PySide6.QtCore import QObject, QSize, QSizeF, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QObject, QRectF, QSize, QSizeF, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
+    QColor,
     QDesktopServices,
+    QPainter,
+    QPaintEvent,
     QResizeEvent,
     QTextBlockFormat,
     QTextCharFormat,
@@ -43,6 +48,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
 from chatdesk.ui.bridge import Runner
+from chatdesk.ui.code_strips import code_strips
 from chatdesk.ui.rendering import COPY_CODE_SCHEME, MarkdownRenderer
 from chatdesk.ui.streamed_pieces import (
     Settled,
@@ -129,6 +135,8 @@ class MessageBody(QTextBrowser):
         self._frame_timer.setSingleShot(True)
         self._frame_timer.setInterval(0)
         self._frame_timer.timeout.connect(self._apply_frame)
+        self._strips_key: object = None  # what the painted code strips were found for
+        self._strips: list[tuple[QRectF, str]] = []
         self.note = ""  # why the message is shown as plain text, if it is
         self.last_render_ms = 0.0
         self.pieced = False  # a long code block was streamed in pieces (redraw it whole)
@@ -277,11 +285,12 @@ class MessageBody(QTextBrowser):
     def settle(self, run: Runner | None = None) -> None:
         """Make a finished streamed reply's document what ``show_markdown`` draws.
 
-        Streaming cuts a long code block every CODE_CHUNK_LINES lines, a whole message only
-        by weight; the pieces before the first cut that differs are kept, the HTML of the
-        rest is rendered (Markdown and highlighting: the costly part) by ``run`` on a worker
-        thread, else a piece per event-loop turn, while the streamed text stays in view;
-        then it is put in place in one step.
+        Streaming cuts a long code block every CODE_CHUNK_LINES lines, a whole message every
+        WHOLE_CODE_LINES (both also by weight); the pieces before the first cut that differs
+        are kept, the HTML of the rest is rendered (Markdown and highlighting: the costly
+        part) by ``run`` on a worker thread, else a piece per event-loop turn, while the
+        streamed text stays in view; then the streamed rest is cut and the new pieces put in
+        place, as many per event-loop turn as the queue's time slice allows.
         """
         if self._frame_timer.isActive():  # after the last frame is in the document
             self._after_frame = partial(self.settle, run)
@@ -476,7 +485,29 @@ class MessageBody(QTextBrowser):
         elif url.scheme() in EXTERNAL_SCHEMES:
             QDesktopServices.openUrl(url)
 
-    # -- sizing -------------------------------------------------------------------
+    # -- painting and sizing -------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """The document, over strips that give a long code block's pieces one width."""
+        strips = self._code_strips()
+        if strips:
+            painter = QPainter(self.viewport())
+            painter.translate(
+                -self.horizontalScrollBar().value(), -self.verticalScrollBar().value()
+            )
+            for strip, colour in strips:
+                painter.fillRect(strip, QColor(colour))
+            painter.end()
+        super().paintEvent(event)
+
+    def _code_strips(self) -> list[tuple[QRectF, str]]:
+        """code_strips, found again only when the document, its size or the palette changed
+        (a paint, on every scroll, would otherwise walk every table of a long message)."""
+        document, palette = self.document(), self._renderer.palette
+        key = (document.revision(), document.size(), document.textWidth(), palette)
+        if key != self._strips_key:
+            self._strips_key, self._strips = key, code_strips(document, palette)
+        return self._strips
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         """QTextEdit re-wraps when the width changes; then match the height to the text."""
         super().resizeEvent(event)

@@ -97,8 +97,9 @@ class MarkdownRenderer:
         """Safe HTML for a message's Markdown (code links numbered from first_code_index).
 
         A long text is rendered in pieces: ``continues`` is the opening fence line of the
-        code block this piece carries on (its first piece drawn without a header), and a
-        block still open at the end is drawn without its bottom margin.
+        code block this piece carries on (its first piece drawn without a header and without
+        top margin and padding), and a block still open at the end is drawn without bottom
+        margin and padding: the pieces of one block join with no gap between their lines.
         """
         source = text if continues is None else f"{continues}\n{text}"
         tokens = self._md.parse(source)
@@ -140,7 +141,7 @@ class MarkdownRenderer:
         return (
             f'<table width="100%" cellspacing="0" cellpadding="6" bgcolor="{p.code_background}"'
             f' style="margin-top: {top}; margin-bottom: {bottom}">'
-            f"{title if header else ''}<tr><td>"
+            f"{title if header else ''}<tr><td{_seam_padding(header, ending)}>"
             f'<pre style="margin: 0; white-space: pre">{highlighted}</pre></td></tr></table>'
         )
 
@@ -149,6 +150,13 @@ class MarkdownRenderer:
             '<table border="1" cellspacing="0" cellpadding="4" '
             f'style="border-color: {self.palette.table_border}; border-style: solid">'
         )
+
+
+def _seam_padding(header: bool, ending: bool) -> str:
+    """The code cell's style where a piece meets the next or the one before (none, else the
+    cell padding there is 0: the pieces of one block join without a gap)."""
+    sides = [side for side, joined in (("top", not header), ("bottom", not ending)) if joined]
+    return f' style="{"; ".join(f"padding-{side}: 0" for side in sides)}"' if sides else ""
 
 
 def plain_html(text: str) -> str:

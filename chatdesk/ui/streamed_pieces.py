@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chatdesk.ui.rendering import MarkdownRenderer, Palette
-from chatdesk.ui.streaming_split import Cut, next_cuts, next_piece
+from chatdesk.ui.streaming_split import Cut, next_piece, whole_cuts
 
 Prepared = tuple[list[str], tuple[str, ...]]  # pieces' HTML, and the code blocks after them
 Settled = tuple[int, Prepared]  # streamed pieces kept, and what follows them
@@ -67,7 +67,7 @@ def render_rest(
 def settle_plan(text: str, spans: Sequence[Span], tail: Cut) -> tuple[int, Cut] | None:
     """(how many streamed pieces a whole render of ``text`` cuts the same way, where its
     next piece starts); None when the streamed pieces and ``tail`` are all cut the same."""
-    starts = [cut for cut in [Cut(), *next_cuts(text, Cut(), None)] if cut.position < len(text)]
+    starts = [cut for cut in [Cut(), *whole_cuts(text, Cut())] if cut.position < len(text)]
     ends = [cut.position for cut in starts[1:]] + [len(text)]
     kept = 0
     for span, start, end in zip(spans, starts, ends, strict=False):

@@ -1,11 +1,13 @@
 """Where a Markdown text can be cut into pieces that render on their own.
 
 A block is finished once a blank line follows it outside any code fence. Inside an open code
-block every ``code_lines`` complete lines also make a cut (while a reply streams, so a long
-code block is highlighted piece by piece instead of all over again at every frame), and any
-run heavier than PIECE_WEIGHT (plain characters count 1, characters that start inline
-syntax more, see HEAVY) is cut at the next line end, or inside a heavy line at the next white
-space (a hard cut when there is none within SEARCH_CHARS). So every piece, and the
+block every ``code_lines`` complete lines also make a cut (CODE_CHUNK_LINES while a reply
+streams, so a long code block is highlighted piece by piece instead of all over again at
+every frame; WHOLE_CODE_LINES in a finished message, so no piece is one huge table to
+insert and lay out in one event-loop turn; the renderer joins the pieces of a block without
+a gap), and any run heavier than PIECE_WEIGHT (plain characters count 1, characters that
+start inline syntax more, see HEAVY) is cut at the next line end, or inside a heavy line at
+the next white space (a hard cut when there is none within SEARCH_CHARS). So every piece, and the
 still-changing tail of a streaming reply, stays small whatever the text, and rendering a
 piece costs a bounded time. Cuts depend only on the text before them, so while text arrives
 they only ever move forward, and a scan resumes from the last cut (``Cut`` carries the fence
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from chatdesk.markdown_fences import FENCE, closes
 
 CODE_CHUNK_LINES = 10
+WHOLE_CODE_LINES = 30  # a finished message's code pieces: each insertion small (bench_gui --code)
 PIECE_WEIGHT = 2_000  # a piece costs at most a few ms of markdown-it work (bench_gui)
 SEARCH_CHARS = 100
 STEP = 64
@@ -52,7 +55,7 @@ def next_cuts(
 ) -> list[Cut]:
     """The cuts in ``text`` after ``after``, in order: all, or the first ``limit``.
 
-    ``code_lines`` None: code blocks are cut by weight only (a finished message).
+    ``code_lines`` None: code blocks are cut by weight only.
     """
     cuts: list[Cut] = []
     state = after
@@ -133,6 +136,30 @@ def _inner_cut(text: str, boundary: int, end: int) -> int | None:
     return None
 
 
+def whole_cuts(text: str, after: Cut, limit: int = 0) -> list[Cut]:
+    """The cuts of a whole (finished) text after ``after`` (all, or the first ``limit``):
+    code also every WHOLE_CODE_LINES, but never just before the line that closes the block
+    (a piece of only that line would draw an empty code line under the block)."""
+    cuts: list[Cut] = []
+    while True:
+        wanted = limit - len(cuts) if limit else 0
+        found = next_cuts(text, after, WHOLE_CODE_LINES, wanted)
+        cuts += [cut for cut in found if not _closes_next(text, cut)]
+        if not limit or len(cuts) >= limit or len(found) < wanted:
+            return cuts
+        after = found[-1]
+
+
+def _closes_next(text: str, cut: Cut) -> bool:
+    """True where the line after ``cut`` closes the code block open there."""
+    if cut.opener is None or cut.mid_line:
+        return False
+    newline = text.find("\n", cut.position)
+    end = len(text) if newline < 0 else newline + 1
+    fence = FENCE_AT.match(text, cut.position, end)
+    return fence is not None and closes(cut.opener, fence.group(1), text[cut.position : end])
+
+
 def split_stable(text: str) -> tuple[str, str]:
     """(finished prefix, tail still being written)."""
     cuts = next_cuts(text, Cut())
@@ -142,7 +169,7 @@ def split_stable(text: str) -> tuple[str, str]:
 
 def next_piece(text: str, after: Cut) -> tuple[str, Cut]:
     """The piece of a whole text after ``after`` and the cut that ends it (none: the rest)."""
-    cuts = next_cuts(text, after, None, limit=1)
+    cuts = whole_cuts(text, after, limit=1)
     end = cuts[0] if cuts else Cut(len(text))
     return text[after.position : end.position], end
 

@@ -487,5 +487,6 @@ def test_long_code_reply_ends_as_one_block(
     type_and_send(qtbot, window, "long code")
     wait_for_reply(qtbot, window)
     body = window.chat_view.widgets[-1].body
-    assert body.toHtml().count("<table") == 1
+    assert body.toPlainText().count("Copy code") == 1  # one block (two 30-line pieces)
+    assert body.toHtml().count("<table") == 2
     assert body.code_blocks == (code,)
