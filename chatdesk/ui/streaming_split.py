@@ -51,12 +51,10 @@ def weight(text: str, start: int, end: int) -> int:
 
 
 def next_cuts(
-    text: str, after: Cut, code_lines: int | None = CODE_CHUNK_LINES, limit: int = 0
+    text: str, after: Cut, code_lines: int = CODE_CHUNK_LINES, limit: int = 0
 ) -> list[Cut]:
-    """The cuts in ``text`` after ``after``, in order: all, or the first ``limit``.
-
-    ``code_lines`` None: code blocks are cut by weight only.
-    """
+    """The cuts in ``text`` after ``after``, in order: all, or the first ``limit``; code
+    blocks also every ``code_lines`` lines."""
     cuts: list[Cut] = []
     state = after
     position = after.position
@@ -93,7 +91,7 @@ def next_cuts(
 
 
 def _after_line(
-    state: Cut, line: str, fence: re.Match[str] | None, end: int, code_lines: int | None
+    state: Cut, line: str, fence: re.Match[str] | None, end: int, code_lines: int
 ) -> tuple[Cut, bool]:
     """The state after one complete line, and whether a block ends there."""
     if fence is not None and state.opener is None:
@@ -103,7 +101,7 @@ def _after_line(
     if state.opener is None:
         return Cut(end), not line.strip()
     count = state.code_lines + 1
-    return Cut(end, state.opener, count), bool(code_lines) and count % (code_lines or 1) == 0
+    return Cut(end, state.opener, count), count % code_lines == 0
 
 
 def _spend(text: str, start: int, end: int, budget: int, complete: bool) -> tuple[int | None, int]:
