@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import time
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,36 @@ def test_switching_back_restores_the_conversation_state(engine: EngineClient) ->
     status = engine.status().result(timeout=30)
     assert status["saved_states"] >= 1
     assert status["conversation_key"] == "A"
+
+
+def saved_after_a_pause(engine: EngineClient) -> bool:
+    """Whether the host saved the current conversation's state within a few seconds of
+    idle time (it does so half a second after a reply, once conversations switched)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if engine.status().result(timeout=30)["context_saved"]:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_idle_time_saves_the_conversation_and_a_later_turn_is_not_lost(
+    engine: EngineClient,
+) -> None:
+    a: list[dict[str, str]] = []
+    b: list[dict[str, str]] = []
+    turn(engine, a, "Conversation A is about rivers and their deltas. " * 8, "idle-A")
+    turn(engine, b, "Conversation B is about clocks and gears. " * 8, "idle-B")
+    turn(engine, a, "More about the Nile, please.", "idle-A")
+    assert saved_after_a_pause(engine)  # A, saved while the user reads
+    # A goes on at once (its idle save is now stale), then B, then back to A: the switch
+    # must save A as it is now, with this long turn, not the copy from the pause.
+    turn(engine, a, "And now the Danube, its cities and its bridges, in detail. " * 6, "idle-A")
+    turn(engine, b, "Go on.", "idle-B")
+    back = turn(engine, a, "Thanks.", "idle-A")
+    new_part = engine.render(chat([{"role": "user", "content": "Thanks."}])).result(30).tokens
+    assert back.kv_source == "saved"
+    assert back.evaluated_prompt_tokens <= new_part + 8
 
 
 def test_editing_history_reevaluates_from_the_change(engine: EngineClient) -> None:

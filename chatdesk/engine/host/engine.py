@@ -602,6 +602,11 @@ class Engine:
 
     # -- status ---------------------------------------------------------------------------
 
+    def idle(self) -> bool:
+        """Nothing to do for a moment after a reply: save the conversation's KV state now
+        (``PromptCache.keep_current``), so a later switch need not; whether it saved."""
+        return self.cache is not None and self.cache.keep_current()
+
     def status(self) -> dict[str, Any]:
         """A snapshot for the client's ``status()`` (safe to call from any thread)."""
         info, cache = self.info, self.cache
@@ -611,6 +616,7 @@ class Engine:
             "context_tokens": len(cache.kv) if cache else 0,
             "conversation_key": cache.key if cache else None,
             "saved_states": len(cache.states) if cache else 0,
+            "context_saved": bool(cache and cache.current_saved()),
             "saved_state_bytes": cache.states.total_bytes if cache else 0,
             "saved_state_budget": cache.states.max_bytes if cache else 0,
             "disk_state_bytes": cache.disk.used_bytes() if cache and cache.disk else 0,

@@ -2,7 +2,10 @@
 
 A reader thread reads requests: ``cancel`` and ``status`` are answered at once (so a reply
 can be cancelled while it runs), everything else is queued for the main thread, which owns
-the model and works through the queue one request at a time. Reply text is sent as
+the model and works through the queue one request at a time. When the queue has stayed
+empty for ``IDLE_SAVE`` seconds after a reply, the main thread saves the conversation's KV
+state (``Engine.idle``): the user is reading, and a later switch then costs no save. A
+request that comes in during that save (tens of ms) waits for it. Reply text is sent as
 ``delta`` frames, coalesced to at most one frame per ``DELTA_INTERVAL`` seconds so a fast
 model does not drown the pipe (the first piece of text goes out at once). Token
 probabilities, when a request asks for them, travel the same way as ``probs`` frames (a
@@ -41,6 +44,9 @@ from chatdesk.engine.types import (
 # at most 30 times a second, and each frame costs the app about 150 us of CPU (read, JSON,
 # hand-over), time taken from llama.cpp's threads on a small machine.
 DELTA_INTERVAL = 1 / 30
+# Seconds without a request after a reply before the idle save: longer than the gap between
+# an API client's back-to-back requests, shorter than a person reading the reply.
+IDLE_SAVE = 0.5
 _STOP = object()
 
 
@@ -161,15 +167,36 @@ class HostServer:
         """Serve until shutdown or end of input; the exit status."""
         reader = threading.Thread(target=self._read_requests, name="host-reader", daemon=True)
         reader.start()
-        while (message := self._queue.get()) is not _STOP:
+        idle_work = False
+        while (message := self._next(idle_work)) is not _STOP:
             self.engine.busy = True
             try:
                 self._handle(message)
             finally:
                 self.engine.busy = False
+            idle_work = message["op"] in ("generate", "complete")
         self.engine.unload()
         self.embeddings.close()
         return 0
+
+    def _next(self, idle_work: bool) -> Any:
+        """The next queued message; with ``idle_work``, if none comes within ``IDLE_SAVE``
+        seconds, the engine's idle save runs first."""
+        if idle_work:
+            try:
+                return self._queue.get(timeout=IDLE_SAVE)
+            except queue.Empty:
+                self._idle()
+        return self._queue.get()
+
+    def _idle(self) -> None:
+        self.engine.busy = True
+        try:
+            self.engine.idle()
+        except Exception:  # a failed save only loses a shortcut: the switch saves again
+            traceback.print_exc(file=sys.stderr)
+        finally:
+            self.engine.busy = False
 
     def _handle(self, message: dict[str, Any]) -> None:
         request_id = int(message["id"])

@@ -62,6 +62,10 @@ class StateCache:
             self._bytes -= evicted.size
         return True
 
+    def peek(self, key: str) -> SavedState | None:
+        """``key``'s state without making it the most recently used, or None."""
+        return self._entries.get(key)
+
     def get(self, key: str) -> SavedState | None:
         """``key``'s state (now the most recently used), or None."""
         state = self._entries.get(key)
