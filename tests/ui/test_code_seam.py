@@ -195,7 +195,8 @@ def test_a_streaming_block_of_whole_pieces_has_no_empty_last_line(qtbot: QtBot) 
     text = "Code:\n\n```python\n{}\n```\n\nThe reply goes on after the block.\n"
     text = text.format("\n".join(code))
     body = streamed(qtbot, text)
-    assert not body.rendering and body.pieced  # streamed in pieces, not yet settled
+    assert body.pieced  # streamed in pieces, and not yet settled:
+    assert not body.rendering
     assert code_lines(body) == code
     whole = message_body(qtbot)
     whole.show_markdown(text)
