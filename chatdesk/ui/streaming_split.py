@@ -9,17 +9,22 @@ a gap), and any run heavier than PIECE_WEIGHT (plain characters count 1, charact
 start inline syntax more, see HEAVY) is cut at the next line end, or inside a heavy line at
 the next white space (a hard cut when there is none within SEARCH_CHARS). So every piece, and the
 still-changing tail of a streaming reply, stays small whatever the text, and rendering a
-piece costs a bounded time. Cuts depend only on the text before them, so while text arrives
-they only ever move forward, and a scan resumes from the last cut (``Cut`` carries the fence
-state there) instead of reading the whole text again.
+piece costs a bounded time. No cut is made at a line end inside a code block where the next
+line closes the block, nor while it may still (the text so far ends in a start of a closing
+fence, or at the line end): a piece of only that line would draw an empty code line under
+the block, while streaming and in a whole render alike. Cuts depend only on the text before
+them and the start of the line after, so while text arrives they only ever move forward, and
+a scan resumes from the last cut (``Cut`` carries the fence state there) instead of reading
+the whole text again.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
-from chatdesk.markdown_fences import FENCE, closes
+from chatdesk.markdown_fences import FENCE, closes, fence_marker
 
 CODE_CHUNK_LINES = 10
 WHOLE_CODE_LINES = 30  # a finished message's code pieces: each insertion small (bench_gui --code)
@@ -82,7 +87,7 @@ def next_cuts(
         state, cut = _after_line(state, text[position:end], fence, end, code_lines)
         budget = left
         position = end
-        if cut or budget <= 0:
+        if (cut or budget <= 0) and not _may_close(text, state):
             cuts.append(state)
             budget = PIECE_WEIGHT
             if len(cuts) == limit:
@@ -136,26 +141,30 @@ def _inner_cut(text: str, boundary: int, end: int) -> int | None:
 
 def whole_cuts(text: str, after: Cut, limit: int = 0) -> list[Cut]:
     """The cuts of a whole (finished) text after ``after`` (all, or the first ``limit``):
-    code also every WHOLE_CODE_LINES, but never just before the line that closes the block
-    (a piece of only that line would draw an empty code line under the block)."""
-    cuts: list[Cut] = []
-    while True:
-        wanted = limit - len(cuts) if limit else 0
-        found = next_cuts(text, after, WHOLE_CODE_LINES, wanted)
-        cuts += [cut for cut in found if not _closes_next(text, cut)]
-        if not limit or len(cuts) >= limit or len(found) < wanted:
-            return cuts
-        after = found[-1]
+    code also every WHOLE_CODE_LINES."""
+    return next_cuts(text, after, WHOLE_CODE_LINES, limit)
 
 
-def _closes_next(text: str, cut: Cut) -> bool:
-    """True where the line after ``cut`` closes the code block open there."""
+def _may_close(text: str, cut: Cut) -> bool:
+    """True where the line after ``cut`` closes the code block open there, or still may
+    (the text so far ends inside that line)."""
     if cut.opener is None or cut.mid_line:
         return False
     newline = text.find("\n", cut.position)
-    end = len(text) if newline < 0 else newline + 1
-    fence = FENCE_AT.match(text, cut.position, end)
-    return fence is not None and closes(cut.opener, fence.group(1), text[cut.position : end])
+    if newline < 0:
+        return _closing_start(cut.opener).fullmatch(text, cut.position) is not None
+    line = text[cut.position : newline + 1]
+    fence = FENCE.match(line)
+    return fence is not None and closes(cut.opener, fence.group(1), line)
+
+
+@functools.lru_cache(maxsize=16)
+def _closing_start(opener: str) -> re.Pattern[str]:
+    """What a line that closes ``opener``'s block may begin with: up to three spaces and
+    the fence's character, then (once there are as many as it opened with) white space."""
+    marker = fence_marker(opener)
+    char = re.escape(marker[0])
+    return re.compile(rf" {{0,3}}(?:{char}*|{char}{{{len(marker)},}}[^\S\n]*)")
 
 
 def split_stable(text: str) -> tuple[str, str]:

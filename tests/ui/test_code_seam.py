@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import itertools
 
-from PySide6.QtGui import QColor, QTextDocument
+from PySide6.QtGui import QColor, QTextCursor, QTextDocument
 from pytestqt.qtbot import QtBot
 
 from chatdesk.ui.message_body import MessageBody
 from chatdesk.ui.rendering import LIGHT, MarkdownRenderer
-from chatdesk.ui.streaming_split import WHOLE_CODE_LINES, pieces
+from chatdesk.ui.streaming_split import CODE_CHUNK_LINES, WHOLE_CODE_LINES, pieces
 
 LINES = 150
 CODE = "".join(f"    value_{n} = compute(data[{n}], 'name')  # step {n}\n" for n in range(LINES))
@@ -162,3 +162,53 @@ def test_a_block_of_whole_pieces_ends_like_any_other(qtbot: QtBot) -> None:
         qtbot.waitUntil(lambda streamed=streamed: not streamed.rendering, timeout=10_000)
         assert streamed.document().toHtml() == body.document().toHtml()
     assert spaces[0] == spaces[1]
+
+
+def code_lines(body: MessageBody) -> list[str]:
+    """The text of each line drawn inside a code block (headers left out), in order."""
+    background = QColor(LIGHT.code_background).name()
+    lines = []
+    block = body.document().begin()
+    while block.isValid():
+        table = QTextCursor(block).currentTable()
+        in_code = table is not None and table.format().background().color().name() == background
+        if in_code and "Copy code" not in block.text():
+            lines.append(block.text())
+        block = block.next()
+    return lines
+
+
+def streamed(qtbot: QtBot, text: str) -> MessageBody:
+    """A body that has streamed ``text`` a few characters at a time (not settled)."""
+    body = message_body(qtbot)
+    for end in range(1, len(text) + 1, 7):
+        body.show_streaming(text[:end])
+    body.show_streaming(text)
+    return body
+
+
+def test_a_streaming_block_of_whole_pieces_has_no_empty_last_line(qtbot: QtBot) -> None:
+    """While a reply streams (before the settle), a code block of exactly two streaming
+    pieces' lines, closed and followed by more prose, ends at its last line as it does drawn
+    whole: no empty code line under it, the background painted just as tall."""
+    code = [f"value_{n} = {n}" for n in range(2 * CODE_CHUNK_LINES)]
+    text = "Code:\n\n```python\n{}\n```\n\nThe reply goes on after the block.\n"
+    text = text.format("\n".join(code))
+    body = streamed(qtbot, text)
+    assert body.pieced  # streamed in pieces, and not yet settled:
+    assert not body.rendering
+    assert code_lines(body) == code
+    whole = message_body(qtbot)
+    whole.show_markdown(text)
+    qtbot.waitUntil(lambda: not whole.rendering, timeout=10_000)
+    assert code_rows(body, 5) == code_rows(whole, 5)
+
+
+def test_an_open_block_of_whole_pieces_has_no_empty_last_line(qtbot: QtBot) -> None:
+    """Mid-stream, an open block of exactly one streaming piece's lines shows just those
+    lines: before the next line starts, and while its closing fence is arriving."""
+    code = [f"value_{n} = {n}" for n in range(CODE_CHUNK_LINES)]
+    start = "Code:\n\n```python\n{}\n".format("\n".join(code))
+    for arriving in ("", "```"):
+        body = streamed(qtbot, start + arriving)
+        assert code_lines(body) == code, f"after {arriving!r}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QTextDocument
 from pytestqt.qtbot import QtBot
@@ -150,3 +152,34 @@ def test_a_code_language_is_looked_up_once() -> None:
     assert lexer_for("Python") is lexer_for(" python")
     assert lexer_for("python").name == "Python"
     assert isinstance(lexer_for("no-such-language"), TextLexer)
+
+
+def streamed_cuts(text: str) -> list[Cut]:
+    """The cuts a streaming reply makes, a character at a time, each scan resuming from the
+    last cut (as MessageBody does)."""
+    cuts = [Cut()]
+    for end in range(1, len(text) + 1):
+        cuts += next_cuts(text[:end], cuts[-1])
+    return cuts[1:]
+
+
+def test_streaming_cuts_only_move_forward_and_never_leave_a_fence_alone() -> None:
+    """Cuts made as text arrives are the cuts of the whole text (none taken back), and no
+    piece that continues a code block holds only its closing fence (an empty code line)."""
+    from chatdesk.ui.streaming_split import CODE_CHUNK_LINES
+
+    blocks = []
+    for lines, (opener, closer) in itertools.product(
+        (CODE_CHUNK_LINES - 1, CODE_CHUNK_LINES, 2 * CODE_CHUNK_LINES, 2 * CODE_CHUNK_LINES + 1),
+        (("```python", "```"), ("~~~~", "  ~~~~~  "), ("````", "```` x\n````")),
+    ):
+        code = "".join(f"x_{n} = {n}\n" if n % 7 else "\n" for n in range(lines))
+        blocks.append(f"Some prose.\n\n{opener}\n{code}{closer}\n\nMore prose.\n")
+    text = "".join(blocks)
+    cuts = streamed_cuts(text)
+    assert cuts == next_cuts(text, Cut())
+    renderer = MarkdownRenderer()
+    for start, end in itertools.pairwise([Cut(), *cuts]):
+        piece = text[start.position : end.position]
+        drawn = renderer.render(piece, 0, start.opener).code_blocks
+        assert start.opener is None or drawn[0], f"an empty code line: {piece!r}"
