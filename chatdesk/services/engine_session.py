@@ -83,6 +83,7 @@ def load_options(
         n_gpu_layers=None if settings.get("n_gpu_layers", -1) < 0 else settings["n_gpu_layers"],
         n_threads=settings.get("n_threads") or None,
         chat_template=settings.get("chat_template") or None,
+        flash_attn=None if settings.get("flash_attn", -1) < 0 else bool(settings["flash_attn"]),
         state_cache_mb=(cache_limits or {}).get("state_cache_mb"),
         state_disk_mb=(cache_limits or {}).get("state_disk_mb"),
     )

@@ -158,6 +158,7 @@ class ScriptedEngine:
         self.closed = False
         self.replies: list[str] = []  # whole replies for the next generate calls, in order
         self.model_info: ModelInfo | None = None
+        self.loaded_with: list[LoadOptions] = []  # every load's options, in order
 
     def token_list(self) -> list[str]:
         """The reply split into ``tokens`` pieces (the text repeated as needed)."""
@@ -167,6 +168,7 @@ class ScriptedEngine:
     def load(self, options: LoadOptions) -> Future[ModelInfo]:
         """Succeed for an existing .gguf file, fail with a reason otherwise."""
         future: Future[ModelInfo] = Future()
+        self.loaded_with.append(options)
         path = Path(options.path)
         if not path.is_file():
             future.set_exception(EngineError(f"no such file: {path}", "invalid_model"))

@@ -159,15 +159,20 @@ def test_model_settings_are_saved_per_model(
     model_panel = window.settings_panel.model
     model_panel.boxes["n_ctx"].setValue(1024)
     model_panel.boxes["n_threads"].setValue(2)
+    model_panel.flash.setCurrentIndex(model_panel.flash.findText("Off"))
     model_panel.template.setPlainText("{{ messages }}")
     model_panel.apply_button.click()
     wait_for_model(qtbot, window)
     saved = window.services.settings.model_settings(str(fake_gguf))
-    assert saved == {"n_ctx": 1024, "n_gpu_layers": -1, "n_threads": 2,
+    assert saved == {"n_ctx": 1024, "n_gpu_layers": -1, "n_threads": 2, "flash_attn": 0,
                      "chat_template": "{{ messages }}"}  # fmt: skip
     info = window.services.engine.status.info
     assert info is not None
     assert info.n_ctx == 1024  # reloaded with the new context length
+    assert scripted_engine.loaded_with[-1].flash_attn is False
+    model_panel.show_model(None)
+    model_panel.show_model(str(fake_gguf))  # shown again as saved
+    assert model_panel.flash.currentText() == "Off"
 
 
 def test_conversation_model_policy_is_chosen_in_the_model_tab(
@@ -205,6 +210,8 @@ def test_validation_rejects_bad_values() -> None:
         validate_sampling({"seed": "x"})
     with pytest.raises(SettingsError):
         validate_model_settings({"n_ctx": -5})
+    with pytest.raises(SettingsError):
+        validate_model_settings({"flash_attn": 2})
     assert validate_sampling({"top_k": 5.0, "unknown": 1}) == {"top_k": 5}
 
 

@@ -276,7 +276,9 @@ class Engine:
         offloaded = self.log.offloaded_layers()
         if offloaded is None:
             offloaded = 0
-        flash = any("Flash Attention enabled" in line for _level, line in self.log.lines)
+        flash = model.params.flash_attn  # llama.cpp logs it only where it chose (auto)
+        if flash is None:
+            flash = any("Flash Attention enabled" in line for _level, line in self.log.lines)
         return ModelInfo(
             path=str(path),
             name=metadata.name or path.stem,
