@@ -146,9 +146,7 @@ class PromptCache:
     def keep_current(self) -> bool:
         """Idle time: save the current conversation's state in RAM now, where states are
         kept (a switch happened) and it changed since its last save; whether it saved."""
-        if self.key is None or not len(self.kv) or not len(self.states):
-            return False
-        if self.current_saved() is not None:
+        if self.key is None or not len(self.kv) or not len(self.states) or self.current_saved():
             return False
         self.states.put(self.key, self._snapshot())
         return True

@@ -18,12 +18,14 @@ app went away) or ``shutdown`` cancels the running reply and exits.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from chatdesk.engine import protocol
@@ -169,11 +171,8 @@ class HostServer:
         reader.start()
         idle_work = False
         while (message := self._next(idle_work)) is not _STOP:
-            self.engine.busy = True
-            try:
+            with self._busy():
                 self._handle(message)
-            finally:
-                self.engine.busy = False
             idle_work = message["op"] in ("generate", "complete")
         self.engine.unload()
         self.embeddings.close()
@@ -190,11 +189,18 @@ class HostServer:
         return self._queue.get()
 
     def _idle(self) -> None:
+        with self._busy():
+            try:
+                self.engine.idle()
+            except Exception:  # a failed save only loses a shortcut: the switch saves again
+                traceback.print_exc(file=sys.stderr)
+
+    @contextlib.contextmanager
+    def _busy(self) -> Iterator[None]:
+        """The engine's ``status`` says busy meanwhile."""
         self.engine.busy = True
         try:
-            self.engine.idle()
-        except Exception:  # a failed save only loses a shortcut: the switch saves again
-            traceback.print_exc(file=sys.stderr)
+            yield
         finally:
             self.engine.busy = False
 
