@@ -157,3 +157,16 @@ def test_conversation_state_survives_a_host_restart(tiny_model_path: Path) -> No
         client.close()
     assert back.kv_source == "saved"
     assert back.evaluated_prompt_tokens < back.prompt_tokens // 4
+
+
+def test_a_request_without_a_conversation_does_not_cost_the_conversation_its_history(
+    engine: EngineClient,
+) -> None:
+    """The API server's requests carry no conversation key: between two turns of a window
+    conversation, one must not make the next turn read the whole history again."""
+    window: list[dict[str, str]] = []
+    turn(engine, window, "The window talks about mountains and their glaciers. " * 10, "keyed")
+    turn(engine, [], "An API client asks about something else entirely. " * 6, None)
+    back = turn(engine, window, "Go on.", "keyed")
+    assert back.kv_source == "saved"
+    assert back.evaluated_prompt_tokens < back.prompt_tokens // 4

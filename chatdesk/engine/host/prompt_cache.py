@@ -124,12 +124,14 @@ class PromptCache:
         return max(common_prefix(kv.tokens, canonical), kv.match_text(prompt)[0])
 
     def _switch(self, key: str | None, prompt: bytes, canonical: list[int]) -> str:
-        if key is None or key == self.key:
+        """A request of another conversation (or of none: the API server's, a completion)
+        saves the current one first, so its next turn restores it."""
+        if key == self.key:
             return "context"
         self._save_current(wait=False)
         self.key = key
         self.checkpoint = None
-        saved = self.states.get(key) or self._from_disk(key)
+        saved = None if key is None else self.states.get(key) or self._from_disk(key)
         if saved is None:
             return "context"
         candidate = KVContext(list(saved.tokens), list(saved.pieces))
