@@ -27,9 +27,7 @@ from chatdesk.cli.bench_switch import QUESTION, SAMPLING, history_text
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.types import LoadOptions, ReplyStats
-from tests.support.real_model import GEMMA_270M, STARTER, starter_model
-
-MODELS = {"starter": STARTER, "gemma": GEMMA_270M}
+from tests.support.real_model import REAL_MODELS, real_model_or_exit
 
 
 def turn(
@@ -68,12 +66,10 @@ def measure(client: EngineClient, rounds: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=sorted(MODELS), default="starter")
+    parser.add_argument("--model", choices=sorted(REAL_MODELS), default="starter")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    path, why_not = starter_model(MODELS[args.model])
-    if path is None:
-        sys.exit(f"{args.model}: skipped ({why_not})")
+    path = real_model_or_exit(args.model)
     client = EngineClient(auto_reload=False)
     before = os.getloadavg()
     try:

@@ -33,9 +33,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from chatdesk.engine.host.model import ContextParams, LoadedModel, open_model
-from tests.support.real_model import GEMMA_270M, STARTER, starter_model
+from tests.support.real_model import REAL_MODELS, starter_model
 
-MODELS = {"starter": STARTER, "gemma": GEMMA_270M}
 TEXT = (
     "def order_total(items, tax_rate):\n    total = 0\n    for item in items:\n"
     "        price = item['price'] * item['quantity']\n        total = total + price\n"
@@ -131,7 +130,7 @@ def main() -> None:
         "flash_attn": args.flash_attn,
     }
     for name in args.models.split(","):
-        path, why_not = starter_model(MODELS[name])
+        path, why_not = starter_model(REAL_MODELS[name])
         if path is None:
             print(f"{name}: skipped ({why_not})")
             continue

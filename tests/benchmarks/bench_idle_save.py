@@ -34,9 +34,7 @@ from chatdesk.engine.host.engine import Engine, ReplyJob
 from chatdesk.engine.host.llama_log import LlamaLog
 from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.types import LoadOptions
-from tests.support.real_model import GEMMA_270M, STARTER, starter_model
-
-MODELS = {"starter": STARTER, "gemma": GEMMA_270M}
+from tests.support.real_model import REAL_MODELS, real_model_or_exit
 
 
 class Timed:
@@ -108,12 +106,10 @@ def summary(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=sorted(MODELS), default="starter")
+    parser.add_argument("--model", choices=sorted(REAL_MODELS), default="starter")
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
-    path, why_not = starter_model(MODELS[args.model])
-    if path is None:
-        sys.exit(f"{args.model}: skipped ({why_not})")
+    path = real_model_or_exit(args.model)
     log = LlamaLog()
     log.install()
     engine = Engine(log)

@@ -43,9 +43,8 @@ from chatdesk.cli.llama_bench import find_llama_bench, parse_rate
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.request import ChatRequest, Message
 from chatdesk.engine.types import EngineError, LoadOptions, PromptProgress, SamplingSettings
-from tests.support.real_model import GEMMA_270M, STARTER, starter_model
+from tests.support.real_model import REAL_MODELS, starter_model
 
-MODELS = {"starter": STARTER, "gemma": GEMMA_270M}
 FILLER = "The quick brown fox jumps over the lazy dog while the assistant reads a long file. "
 
 
@@ -207,7 +206,7 @@ def main() -> None:
     parser.add_argument("--flash-attn", type=int, default=1)
     parser.add_argument("--sweep", default="", help="BxUB pairs for llama-bench alone")
     args = parser.parse_args()
-    path, why_not = starter_model(MODELS[args.model])
+    path, why_not = starter_model(REAL_MODELS[args.model])
     binary = find_llama_bench()
     if path is None or binary is None:
         sys.exit(f"cannot run: {why_not or 'llama-bench not built'}")

