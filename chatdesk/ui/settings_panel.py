@@ -421,6 +421,7 @@ class ModelSettings(QWidget):
         self.setEnabled(False)
 
     def _flash_box(self) -> QComboBox:
+        """Flash attention for this model: Automatic, On or Off (saved as -1, 1, 0)."""
         box = QComboBox(self)
         for value, text in FLASH_LABELS.items():
             box.addItem(text, value)

@@ -604,10 +604,11 @@ class Engine:
 
     # -- status ---------------------------------------------------------------------------
 
-    def idle(self) -> bool:
+    def idle(self) -> None:
         """Nothing to do for a moment after a reply: save the conversation's KV state now
-        (``PromptCache.keep_current``), so a later switch need not; whether it saved."""
-        return self.cache is not None and self.cache.keep_current()
+        (``PromptCache.keep_current``), so a later switch need not."""
+        if self.cache is not None:
+            self.cache.keep_current()
 
     def status(self) -> dict[str, Any]:
         """A snapshot for the client's ``status()`` (safe to call from any thread)."""

@@ -145,13 +145,12 @@ class PromptCache:
         self.kv.clear()
         return "none"
 
-    def keep_current(self) -> bool:
+    def keep_current(self) -> None:
         """Idle time: save the current conversation's state in RAM now, where states are
-        kept (a switch happened) and it changed since its last save; whether it saved."""
+        kept (a switch happened) and it changed since its last save."""
         if self.key is None or not len(self.kv) or not len(self.states) or self.current_saved():
-            return False
+            return
         self.states.put(self.key, self._snapshot())
-        return True
 
     def current_saved(self) -> SavedState | None:
         """The current conversation's saved state if it holds just what the context holds."""
