@@ -14,10 +14,24 @@ The prompt's token count is not additive over messages (templates add headers, m
 system prompts, tokens merge across boundaries), so candidates are really rendered and
 counted; the cut point is found by galloping back from the newest turn and bisecting:
 O(log kept turns) renders, none much larger than what fits, for a chat of any length.
+
+Once a chat has outgrown the context, the cut does not move by one turn each turn. Every
+engine keeps the last prompt's evaluated tokens and reuses only an unchanged prefix, so a
+cut that moved each turn made every reply read the whole kept history again: 130-155 s
+for the first token at an 8k context on the starter model, every turn. Cuts are made at
+*anchors* instead: the turn starts where the conversation's running size (each message's
+own tokens, from its first message on) first reaches a multiple of half the room left
+after the system prompt and examples. Anchors depend only on the messages before them, so
+a growing chat keeps them; the kept part starts at the oldest anchor that fits and stays
+there, turn after turn, until it no longer fits, then about half the room is dropped at
+once. That is llama.cpp's own context shift (keep the start, discard half), done by
+evaluating the new prompt exactly rather than shifting cached keys. When no anchor fits
+(a very long newest turn), the cut falls back to the oldest turn start that fits.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -26,6 +40,9 @@ Message = dict[str, Any]
 EXAMPLE_KEY = "example"  # marks a pinned few-shot example message
 RenderFn = Callable[[str, list[Message]], str]  # (system prompt, messages) -> prompt text
 CountFn = Callable[[str], int]  # prompt text -> tokens
+SizeFn = Callable[[str], int]  # one message's text -> its tokens (exact or estimated)
+ANCHOR_SHARE = 2  # anchors lie 1/ANCHOR_SHARE of the room apart: what one cut drops
+MESSAGE_OVERHEAD = 6  # a template's tokens around one message (role header, end marker)
 
 
 REPLY_SHARE = 2  # a reply may use at most 1/REPLY_SHARE of the context: the rest is the chat
@@ -134,16 +151,19 @@ def reply_budget(max_tokens: int | None, n_ctx: int) -> int:
     return max(1, min(wanted, max_reply_tokens(n_ctx)))
 
 
-def fit_conversation(  # noqa: PLR0917 - the engine passes all six positionally
+def fit_conversation(  # noqa: PLR0917 - the engines pass the first six positionally
     system_prompt: str,
     messages: list[Message],
     render: RenderFn,
     count_tokens: CountFn,
     n_ctx: int,
     reply_budget: int,
+    size: SizeFn | None = None,
 ) -> FitResult:
-    """Keep the system prompt, the pinned examples, and as many of the newest whole turns
-    as fit."""
+    """Keep the system prompt, the pinned examples, and the newest whole turns that fit,
+    from an anchor when one fits (see the module's docstring). ``size`` counts one
+    message's text for the anchors (default ``count_tokens``; a remote engine passes an
+    estimate, since counting there is a request)."""
     budget = n_ctx - reply_budget
     if budget <= 0:
         raise ContextOverflowError(
@@ -159,12 +179,50 @@ def fit_conversation(  # noqa: PLR0917 - the engine passes all six positionally
     if _probably_fits(messages, budget) and measure(starts[0])[1] <= budget:
         start = starts[0]  # the common case: everything fits, one render
     else:
-        found = _oldest_fitting_start(measure, starts, budget)
+        found = _cut(measure, starts, budget, size or count_tokens)
         if found is None:
             _overflow(measure, starts[-1], budget, n_ctx, reply_budget)
         start = found
     text, tokens = measure(start)
     return FitResult(messages[:pinned] + rest[start:], start, tokens, text, budget, pinned)
+
+
+def _cut(measure: _Measure, starts: list[int], budget: int, size: SizeFn) -> int | None:
+    """Where a chat too long for the context starts: the oldest anchor whose suffix fits,
+    else the oldest turn start whose suffix fits (None: not even the newest turn)."""
+    room = budget - size(measure.system_prompt) - _sizes(measure.pinned, size)
+    anchors = anchor_starts(measure.messages, starts, max(1, room // ANCHOR_SHARE), size)
+    found = _oldest_fitting_start(measure, anchors, budget)
+    return found if found is not None else _oldest_fitting_start(measure, starts, budget)
+
+
+def message_text(message: Message) -> str:
+    """The text a message adds to a prompt, for sizing: its content and tool calls."""
+    content = message.get("content")
+    text = content if isinstance(content, str) else json.dumps(content, default=str)
+    calls = message.get("tool_calls")
+    return (text + json.dumps(calls, default=str)) if calls else text
+
+
+def _sizes(messages: Sequence[Message], size: SizeFn) -> int:
+    return sum(size(message_text(message)) + MESSAGE_OVERHEAD for message in messages)
+
+
+def anchor_starts(
+    messages: Sequence[Message], starts: list[int], spacing: int, size: SizeFn
+) -> list[int]:
+    """The turn starts where the running size of ``messages`` first reaches each multiple
+    of ``spacing`` (always the first start). Each depends only on the messages before it,
+    so appending messages never moves one: a cut made at an anchor stays put."""
+    anchors: list[int] = []
+    total, counted, mark = 0, 0, 0
+    for start in starts:
+        total += _sizes(messages[counted:start], size)
+        counted = start
+        if total >= mark:
+            anchors.append(start)
+            mark = (total // spacing + 1) * spacing
+    return anchors
 
 
 def _probably_fits(messages: list[Message], budget: int) -> bool:

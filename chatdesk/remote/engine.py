@@ -539,6 +539,7 @@ class RemoteEngine:
                 lambda text: self.count_tokens(text)[0],
                 n_ctx,
                 reply_budget(request.sampling.max_tokens, n_ctx),
+                size=server_info.estimate_tokens,
             )
         except ContextOverflowError as error:
             raise EngineError(str(error), ErrorCode.MESSAGE_TOO_LONG) from None

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
 
 from chatdesk.engine.builtin_templates import BUILTIN_TEMPLATES
-from chatdesk.engine.context_fit import ContextOverflowError, fit_conversation, turn_starts
+from chatdesk.engine.context_fit import (
+    ContextOverflowError,
+    FitResult,
+    anchor_starts,
+    fit_conversation,
+    turn_starts,
+)
 from chatdesk.engine.templates import render_prompt
 
 
@@ -62,9 +69,20 @@ def test_oldest_turns_are_dropped_whole_and_newest_kept() -> None:
     assert result.messages[-1]["content"] == "newest question"
     assert result.prompt_text.startswith("<|im_start|>system\nSystem says hi.<|im_end|>")
     assert result.prompt_tokens <= result.token_budget == full // 2
-    # as many turns as possible: keeping one more turn would not fit
-    one_more = messages[result.dropped_count - 2 :]
-    assert words(chatml("System says hi.", one_more)) > result.token_budget
+    assert_cut_at_the_oldest_fitting_anchor("System says hi.", messages, result)
+    # at most about half the room is left empty by the cut
+    assert result.prompt_tokens > result.token_budget // 2
+
+
+def assert_cut_at_the_oldest_fitting_anchor(
+    system: str, messages: list[dict[str, Any]], result: FitResult
+) -> None:
+    """The kept part starts at an anchor, and the anchor before it would not fit."""
+    room = result.token_budget - words(system)
+    anchors = anchor_starts(messages, turn_starts(messages), room // 2, words)
+    assert result.dropped_count in anchors
+    earlier = anchors[anchors.index(result.dropped_count) - 1]
+    assert words(chatml(system, messages[earlier:])) > result.token_budget
 
 
 def test_turn_starts_cover_leading_assistant_and_consecutive_users() -> None:
@@ -80,8 +98,7 @@ def test_long_chat_needs_logarithmically_many_renders() -> None:
     assert 0 < len(result.messages) < 200
     assert render.calls <= 16
     assert render.largest <= 2 * len(result.messages)  # never the whole 2,000 messages
-    one_more = messages[result.dropped_count - 2 :]
-    assert words(chatml("S", one_more)) > result.token_budget
+    assert_cut_at_the_oldest_fitting_anchor("S", messages, result)
 
 
 def test_newest_message_too_large_is_a_clear_error() -> None:
@@ -117,3 +134,48 @@ def test_dense_text_that_fits_is_still_kept_whole() -> None:
     result = fit_conversation("", messages, chatml, words, n_ctx=1000, reply_budget=500)
     assert result.dropped_count == 0
     assert result.messages == messages
+
+
+def test_a_growing_chat_keeps_its_cut_so_each_turn_extends_the_last_prompt() -> None:
+    """Past the context, the kept part must not start one turn later every turn: each
+    engine reuses only an unchanged prefix, so that re-read the whole history each turn."""
+    messages = conversation(40)
+    budget_tokens = 600
+    results = []
+    for index in range(40, 80):
+        messages += [
+            {"role": "user", "content": f"question{index} " + "w " * 10},
+            {"role": "assistant", "content": f"answer{index} " + "w " * 10},
+        ]
+        results.append(fit_conversation("S", list(messages), chatml, words, 700, 100))
+    cuts = [result.dropped_count for result in results]
+    assert all(result.prompt_tokens <= budget_tokens for result in results)
+    assert len(set(cuts)) <= 5  # 40 turns of 26 tokens: a cut every ~11 turns
+    assert sum(a.dropped_count == b.dropped_count for a, b in itertools.pairwise(results)) >= 34
+    for previous, result in itertools.pairwise(results):
+        if previous.dropped_count == result.dropped_count:
+            assert result.prompt_text.startswith(
+                previous.prompt_text.removesuffix("<|im_start|>assistant\n")
+            )
+        else:  # a cut drops about half the room at once
+            moved = words(chatml("S", messages[previous.dropped_count : result.dropped_count]))
+            assert 200 <= moved <= 340
+
+
+def test_anchors_do_not_move_as_a_chat_grows() -> None:
+    messages = conversation(30)
+    before = anchor_starts(messages, turn_starts(messages), 100, words)
+    longer = messages + conversation(30)
+    after = anchor_starts(longer, turn_starts(longer), 100, words)
+    assert after[: len(before)] == before
+    assert len(before) > 3
+    assert before[0] == 0
+
+
+def test_a_newest_turn_too_long_for_any_anchor_still_keeps_what_fits() -> None:
+    messages = [*conversation(20), {"role": "user", "content": "long " * 540}]
+    result = fit_conversation("S", messages, chatml, words, n_ctx=700, reply_budget=100)
+    assert result.messages[-1] == messages[-1]
+    assert result.prompt_tokens <= result.token_budget
+    one_more = messages[result.dropped_count - 2 :]  # the oldest turn start that fits
+    assert words(chatml("S", one_more)) > result.token_budget

@@ -122,6 +122,29 @@ def test_oldest_messages_are_dropped_to_fit_and_reported(small_context: EngineCl
     assert stats.dropped_messages == stream.fitted.dropped_count
 
 
+def test_a_chat_longer_than_the_context_is_not_read_again_every_turn(
+    tiny_model_path: Path,
+) -> None:
+    """Past the context the oldest turns go, but not one more each turn: that changed the
+    prompt's start every turn and re-read the whole kept history (130 s a turn at 8k on
+    the starter model). Most turns evaluate only their new message."""
+    client = EngineClient()
+    client.load(LoadOptions(tiny_model_path, n_ctx=1024, n_threads=1)).result(timeout=60)
+    history: list[dict[str, str]] = []
+    for index in range(40):
+        history.append({"role": "user", "content": f"Message number {index} about the sea."})
+        history.append({"role": "assistant", "content": f"Reply number {index} about stars."})
+    try:
+        replies = [turn(client, history, f"Question {index}?", "long") for index in range(16)]
+    finally:
+        client.close()
+    assert all(stats.prompt_tokens + SAMPLING.max_tokens <= 1024 for stats in replies)
+    assert all(stats.dropped_messages > 0 for stats in replies)
+    evaluated = [stats.evaluated_prompt_tokens for stats in replies]
+    assert sum(count <= 24 for count in evaluated[1:]) >= 12, evaluated
+    assert replies[-1].dropped_messages > replies[0].dropped_messages  # cuts still happen
+
+
 def test_a_message_too_long_for_the_context_is_a_clear_error(small_context: EngineClient) -> None:
     huge = [{"role": "user", "content": "word " * 2000}]
     stream = small_context.generate(

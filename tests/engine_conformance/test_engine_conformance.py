@@ -279,3 +279,31 @@ def test_render_shows_the_fitted_conversation(
     if prompt.exact:
         assert prompt.tokens == fitted.prompt_tokens
     record(implementation(request), "long chat", "pass")
+
+
+def test_a_long_chat_keeps_its_cut_as_it_grows(
+    engine: Engine, request: pytest.FixtureRequest
+) -> None:
+    """Past the context, the oldest kept message must not move one turn each turn: every
+    engine reuses only an unchanged prompt prefix, so that re-read the kept history every
+    turn. Four turns whose replies outgrow the oldest turns: the cut moves at most once."""
+    info = engine.model_info
+    if info is None or not info.n_ctx:  # nothing is fitted here: the server decides
+        record(implementation(request), "long chat grows", "server fits")
+        return
+    history = [
+        Message.of("user" if i % 2 == 0 else "assistant", f"turn {i}: a short remark.")
+        for i in range(300)
+    ]
+    cuts = []
+    for number in range(4):
+        history.append(Message.of("user", f"Question {number}: tell me about the sea."))
+        events = events_of(engine.generate(ask(tuple(history), sampling=LONGER)))
+        text, _done = completed(events)
+        fitted = events[0]
+        assert isinstance(fitted, ContextFitted)
+        assert fitted.dropped_count > 0
+        cuts.append(fitted.dropped_count)
+        history.append(Message.of("assistant", text))
+    assert len(set(cuts)) <= 2, cuts
+    record(implementation(request), "long chat grows", "pass")

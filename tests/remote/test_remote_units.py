@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from chatdesk.engine.request import Message, ToolSpec
+from chatdesk.engine.request import ChatRequest, Message, ToolSpec
 from chatdesk.engine.types import EngineError, SamplingSettings
-from chatdesk.remote.connection import AddressError, normalize_base_url, root_url
+from chatdesk.remote.connection import AddressError, ServerAddress, normalize_base_url, root_url
 from chatdesk.remote.engine import (
+    RemoteEngine,
     api_tools,
     chat_messages,
     in_band_calls,
     parse_chunk,
+    remote_model_info,
     sse_payloads,
 )
 from chatdesk.remote.errors import server_message, status_error
@@ -147,3 +151,25 @@ def test_tool_schemas_become_api_function_tools() -> None:
     wrapped = {"type": "function", "function": schema}
     tools = [ToolSpec.from_openai(schema), ToolSpec.from_openai(wrapped)]
     assert api_tools(tools) == [wrapped, wrapped]
+
+
+def test_a_long_chat_sent_to_a_server_keeps_its_cut_as_it_grows() -> None:
+    """A server's prefix cache (vLLM, llama-server) reuses only an unchanged prompt start:
+    past the context, the oldest message sent must not move one turn each turn."""
+    engine = RemoteEngine(ServerAddress("http://127.0.0.1:9"))  # fitting asks no server
+    engine.model_info = remote_model_info("remote", "model", 2048, time.perf_counter())
+    history = [
+        Message.of("user" if i % 2 == 0 else "assistant", f"turn {i}: a short remark.")
+        for i in range(300)
+    ]
+    cuts = []
+    for number in range(6):
+        history.append(Message.of("user", f"Question {number}: tell me about the sea."))
+        request = ChatRequest(tuple(history), sampling=SamplingSettings(max_tokens=64))
+        kept, fitted = engine.fit(request)
+        assert fitted.dropped_count > 0
+        assert kept[-1] == history[-1]
+        cuts.append(fitted.dropped_count)
+        history.append(Message.of("assistant", "A reply of some length. " * 10))
+    engine.close()
+    assert len(set(cuts)) <= 2, cuts

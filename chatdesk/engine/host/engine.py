@@ -359,7 +359,13 @@ class Engine:
         render = functools.partial(prompts.render, tools=inputs.tools)
         try:
             return fit_conversation(
-                inputs.system_prompt, inputs.messages, render, prompts.count, model.n_ctx, budget
+                inputs.system_prompt,
+                inputs.messages,
+                render,
+                prompts.count,
+                model.n_ctx,
+                budget,
+                size=prompts.size,
             )
         except ContextOverflowError as error:
             raise EngineFailure(ErrorCode.MESSAGE_TOO_LONG, str(error)) from None

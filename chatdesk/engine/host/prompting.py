@@ -25,6 +25,8 @@ from chatdesk.engine.templates import (
     render_prompt_pieces,
 )
 
+SIZES_KEPT = 20_000  # message sizes remembered: a few long chats' worth
+
 
 class PromptError(Exception):
     """The chat template failed on these messages."""
@@ -64,6 +66,7 @@ class PromptBuilder:
     control_tokens: tuple[str, ...]
     tokenized: Memo[list[int]] = field(default_factory=Memo, compare=False, repr=False)
     renders: Memo[Any] = field(default_factory=Memo, compare=False, repr=False)
+    sizes: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def fitted[Result](self, inputs: object, fit_and_render: Callable[[], Result]) -> Result:
         """``fit_and_render()``, remembered for equal ``inputs`` (the engine's fit and
@@ -120,6 +123,16 @@ class PromptBuilder:
     def count(self, text: str) -> int:
         """Tokens in a rendered prompt (for fitting; literal spans counted as parsed)."""
         return len(self._tokens(text, self._wants_bos(text), True))
+
+    def size(self, text: str) -> int:
+        """Tokens of one message's text on its own, for the context fit's anchors;
+        remembered, so a long chat's older messages are tokenized once, not every turn."""
+        known = self.sizes.get(text)
+        if known is None:
+            if len(self.sizes) >= SIZES_KEPT:
+                self.sizes.clear()
+            known = self.sizes[text] = len(self.model.tokenize(text, False, False))
+        return known
 
     def tokenize(self, pieces: list[PromptPiece], skip: int = 0) -> list[int]:
         """Tokens of the prompt from byte ``skip`` on (a character boundary)."""
