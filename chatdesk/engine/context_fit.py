@@ -17,8 +17,8 @@ O(log kept turns) renders, none much larger than what fits, for a chat of any le
 
 Once a chat has outgrown the context, the cut does not move by one turn each turn. Every
 engine keeps the last prompt's evaluated tokens and reuses only an unchanged prefix, so a
-cut that moved each turn made every reply read the whole kept history again: 130-155 s
-for the first token at an 8k context on the starter model, every turn. Cuts are made at
+cut that moved each turn made most replies read the whole kept history again: 130-155 s
+for the first token at an 8k context on the starter model, three turns in four. Cuts are made at
 *anchors* instead: the turn starts where the conversation's running size (each message's
 own tokens, from its first message on) first reaches a multiple of half the room left
 after the system prompt and examples. Anchors depend only on the messages before them, so
@@ -199,9 +199,10 @@ def _cut(measure: _Measure, starts: list[int], budget: int, size: SizeFn) -> int
 def message_text(message: Message) -> str:
     """The text a message adds to a prompt, for sizing: its content and tool calls."""
     content = message.get("content")
-    text = content if isinstance(content, str) else json.dumps(content, default=str)
+    if not isinstance(content, str):
+        content = json.dumps(content, default=str) if content else ""
     calls = message.get("tool_calls")
-    return (text + json.dumps(calls, default=str)) if calls else text
+    return (content + json.dumps(calls, default=str)) if calls else content
 
 
 def _sizes(messages: Sequence[Message], size: SizeFn) -> int:

@@ -13,6 +13,7 @@ from chatdesk.engine.context_fit import (
     FitResult,
     anchor_starts,
     fit_conversation,
+    message_text,
     turn_starts,
 )
 from chatdesk.engine.templates import render_prompt
@@ -179,3 +180,11 @@ def test_a_newest_turn_too_long_for_any_anchor_still_keeps_what_fits() -> None:
     assert result.prompt_tokens <= result.token_budget
     one_more = messages[result.dropped_count - 2 :]  # the oldest turn start that fits
     assert words(chatml("S", one_more)) > result.token_budget
+
+
+def test_a_message_is_sized_by_its_text_and_tool_calls() -> None:
+    call = {"type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+    sized = message_text({"role": "assistant", "content": None, "tool_calls": [call]})
+    assert "get_weather" in sized
+    assert not sized.startswith("null")
+    assert message_text({"role": "user", "content": "hello"}) == "hello"
