@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -26,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from chatdesk.cli.bench_switch import QUESTION, SAMPLING, history_text
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.request import ChatRequest
-from chatdesk.engine.types import LoadOptions, ReplyStats
-from tests.support.real_model import REAL_MODELS, real_model_or_exit
+from chatdesk.engine.types import ReplyStats
+from tests.support.real_model import REAL_MODELS, measured_on_host
 
 
 def turn(
@@ -69,15 +68,7 @@ def main() -> None:
     parser.add_argument("--model", choices=sorted(REAL_MODELS), default="starter")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    path = real_model_or_exit(args.model)
-    client = EngineClient(auto_reload=False)
-    before = os.getloadavg()
-    try:
-        client.load(LoadOptions(path, n_ctx=8192, n_threads=1)).result(timeout=300)
-        result = measure(client, args.rounds)
-    finally:
-        client.close()
-    result["loadavg"] = [before, os.getloadavg()]
+    result = measured_on_host(args.model, lambda client: measure(client, args.rounds), 8192)
     after, staying = result["ttft_ms"]["after_api"], result["ttft_ms"]["staying"]
     print(
         f"{args.model}: after an API request {statistics.median(after):.0f} ms "

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import uuid
@@ -34,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from chatdesk.cli.bench_switch import history_text
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.request import ChatRequest
-from chatdesk.engine.types import LoadOptions, ReplyStats, SamplingSettings
-from tests.support.real_model import REAL_MODELS, real_model_or_exit
+from chatdesk.engine.types import ReplyStats, SamplingSettings
+from tests.support.real_model import REAL_MODELS, measured_on_host
 
 N_CTX = 4096
 SAMPLING = SamplingSettings(temperature=0.0, max_tokens=128, ignore_eos=True)
@@ -121,15 +120,12 @@ def main() -> None:
     parser.add_argument("--reference-turns", type=int, default=6)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    path = real_model_or_exit(args.model)
-    client = EngineClient(auto_reload=False)
-    before = os.getloadavg()
-    try:
-        client.load(LoadOptions(path, n_ctx=N_CTX, n_threads=args.threads)).result(timeout=300)
-        result = measure(client, args.turns, args.reference_turns)
-    finally:
-        client.close()
-    result["loadavg"] = [before, os.getloadavg()]
+    result = measured_on_host(
+        args.model,
+        lambda client: measure(client, args.turns, args.reference_turns),
+        N_CTX,
+        args.threads,
+    )
     for name in ("anchored", "moving"):
         side = result[name]
         print(

@@ -40,6 +40,7 @@ from chatdesk.engine.types import (
     TokenProbabilities,
 )
 from tests.engine_conformance.conftest import record
+from tests.support.chat_requests import short_turns
 
 pytestmark = pytest.mark.slow
 MAX_TOKENS = 8
@@ -291,10 +292,7 @@ def test_a_long_chat_keeps_its_cut_as_it_grows(
     if info is None or not info.n_ctx:  # nothing is fitted here: the server decides
         record(implementation(request), "long chat grows", "server fits")
         return
-    history = [
-        Message.of("user" if i % 2 == 0 else "assistant", f"turn {i}: a short remark.")
-        for i in range(300)
-    ]
+    history = short_turns(300)
     cuts = []
     for number in range(4):
         history.append(Message.of("user", f"Question {number}: tell me about the sea."))

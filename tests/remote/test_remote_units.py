@@ -22,6 +22,7 @@ from chatdesk.remote.errors import server_message, status_error
 from chatdesk.remote.sampling import map_sampling
 from chatdesk.remote.server_info import context_length_of, estimate_tokens, parse_models
 from chatdesk.tools.streaming import parse_reply
+from tests.support.chat_requests import short_turns
 
 
 def test_a_plain_openai_server_gets_only_standard_fields_and_the_rest_is_reported() -> None:
@@ -158,10 +159,7 @@ def test_a_long_chat_sent_to_a_server_keeps_its_cut_as_it_grows() -> None:
     past the context, the oldest message sent must not move one turn each turn."""
     engine = RemoteEngine(ServerAddress("http://127.0.0.1:9"))  # fitting asks no server
     engine.model_info = remote_model_info("remote", "model", 2048, time.perf_counter())
-    history = [
-        Message.of("user" if i % 2 == 0 else "assistant", f"turn {i}: a short remark.")
-        for i in range(300)
-    ]
+    history = short_turns(300)
     cuts = []
     for number in range(6):
         history.append(Message.of("user", f"Question {number}: tell me about the sea."))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from chatdesk.engine.request import ChatRequest, ToolSpec
+from chatdesk.engine.request import ChatRequest, Message, ToolSpec
 
 
 def chat(messages: Sequence[Mapping[str, Any]], **fields: Any) -> ChatRequest:
@@ -16,3 +16,12 @@ def chat(messages: Sequence[Mapping[str, Any]], **fields: Any) -> ChatRequest:
     tools = fields.pop("tools", None) or ()
     specs = tuple(t if isinstance(t, ToolSpec) else ToolSpec.from_openai(t) for t in tools)
     return ChatRequest.of(messages, tools=specs, **fields)
+
+
+def short_turns(messages: int) -> list[Message]:
+    """A long chat of short messages ("turn N: a short remark."), user and assistant in
+    turn: the history of tests of chats longer than the context."""
+    return [
+        Message.of("user" if i % 2 == 0 else "assistant", f"turn {i}: a short remark.")
+        for i in range(messages)
+    ]

