@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chatdesk.engine.client import EngineClient
-from chatdesk.engine.types import LoadOptions, SamplingSettings
+from chatdesk.engine.types import LoadOptions, ReplyStats, SamplingSettings
 from chatdesk.services.warming import settled, warm_request
 from tests.engine.conftest import loaded_engine
 from tests.support.chat_requests import chat
@@ -32,7 +32,7 @@ SAMPLING = SamplingSettings(temperature=0.0, max_tokens=8, ignore_eos=True)
 QUESTION = "Which of these places did we talk about first, and why?"
 
 
-def reply(engine: EngineClient, history: list[dict[str, str]], key: str) -> object:
+def reply(engine: EngineClient, history: list[dict[str, str]], key: str) -> ReplyStats:
     stream = engine.generate(chat(history, sampling=SAMPLING, conversation_key=key))
     stats = stream.wait(timeout=120)
     history.append({"role": "assistant", "content": stream.text})
@@ -117,3 +117,33 @@ def test_the_state_budgets_are_the_settings_and_status_reports_them(tiny_model_p
     assert 0 < status["saved_state_bytes"] <= 1024**2
     assert status["disk_state_budget"] == 0  # 0 MB of disk: nothing is written
     assert status["disk_state_bytes"] == 0
+
+
+def test_in_a_chat_past_the_context_the_warm_does_the_cuts_read(tiny_model_path: Path) -> None:
+    """When a turn must leave older turns out, the warm made while the question is typed
+    fits the prompt as Send will and reads the kept history; Send evaluates nothing more
+    (the window's way of taking that read off the first token)."""
+    client = EngineClient()
+    client.load(LoadOptions(tiny_model_path, n_ctx=1024, n_threads=1)).result(timeout=60)
+    history: list[dict[str, str]] = []
+    for index in range(40):
+        history.append({"role": "user", "content": f"Message number {index} about the sea."})
+        history.append({"role": "assistant", "content": f"Reply number {index} about stars."})
+    warms, sends = [], []
+    try:
+        for index in range(24):
+            question = f"Question number {index}?"
+            asked = chat(history, sampling=SAMPLING, conversation_key="warm-long")
+            warm = warm_request(asked, question)
+            assert warm is not None
+            warms.append(client.warm(warm).result(60))
+            history.append({"role": "user", "content": question})
+            sends.append(reply(client, history, "warm-long"))
+    finally:
+        client.close()
+    evaluated = [warm["evaluated"] for warm in warms]
+    cuts = [index for index in range(1, 24) if evaluated[index] > 200]
+    assert cuts, evaluated  # a later turn left turns out, and its warm read the rest
+    assert len(cuts) <= 3, evaluated  # the other warms read only the new question
+    assert sends[cuts[0]].dropped_messages > sends[0].dropped_messages
+    assert [stats.evaluated_prompt_tokens for stats in sends] == [0] * 24
