@@ -10,7 +10,7 @@ import pytest
 
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import EngineError, ErrorCode, LoadOptions, ReplyStats, SamplingSettings
-from tests.support.chat_requests import chat
+from tests.support.chat_requests import chat, numbered_turns
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python"
@@ -106,10 +106,7 @@ def small_context(tiny_model_path: Path) -> EngineClient:
 
 
 def test_oldest_messages_are_dropped_to_fit_and_reported(small_context: EngineClient) -> None:
-    history = []
-    for index in range(12):
-        history.append({"role": "user", "content": f"Message number {index} about the sea."})
-        history.append({"role": "assistant", "content": f"Reply number {index} about stars."})
+    history = numbered_turns(12)
     history.append({"role": "user", "content": "The newest question."})
     stream = small_context.generate(
         chat(history, system_prompt="Be brief.", sampling=SamplingSettings(seed=1, max_tokens=32))
@@ -130,10 +127,7 @@ def test_a_chat_longer_than_the_context_is_not_read_again_every_turn(
     the starter model). Most turns evaluate only their new message."""
     client = EngineClient()
     client.load(LoadOptions(tiny_model_path, n_ctx=1024, n_threads=1)).result(timeout=60)
-    history: list[dict[str, str]] = []
-    for index in range(40):
-        history.append({"role": "user", "content": f"Message number {index} about the sea."})
-        history.append({"role": "assistant", "content": f"Reply number {index} about stars."})
+    history = numbered_turns(40)
     try:
         replies = [turn(client, history, f"Question {index}?", "long") for index in range(16)]
     finally:

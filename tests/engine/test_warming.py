@@ -14,7 +14,7 @@ from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import LoadOptions, ReplyStats, SamplingSettings
 from chatdesk.services.warming import settled, warm_request
 from tests.engine.conftest import loaded_engine
-from tests.support.chat_requests import chat
+from tests.support.chat_requests import chat, numbered_turns
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python"
@@ -125,10 +125,7 @@ def test_in_a_chat_past_the_context_the_warm_does_the_cuts_read(tiny_model_path:
     (the window's way of taking that read off the first token)."""
     client = EngineClient()
     client.load(LoadOptions(tiny_model_path, n_ctx=1024, n_threads=1)).result(timeout=60)
-    history: list[dict[str, str]] = []
-    for index in range(40):
-        history.append({"role": "user", "content": f"Message number {index} about the sea."})
-        history.append({"role": "assistant", "content": f"Reply number {index} about stars."})
+    history = numbered_turns(40)
     warms, sends = [], []
     try:
         for index in range(24):

@@ -25,3 +25,12 @@ def short_turns(messages: int) -> list[Message]:
         Message.of("user" if i % 2 == 0 else "assistant", f"turn {i}: a short remark.")
         for i in range(messages)
     ]
+
+
+def numbered_turns(turns: int) -> list[dict[str, str]]:
+    """A chat history of ``turns`` short numbered questions and replies, as dicts."""
+    history = []
+    for index in range(turns):
+        history.append({"role": "user", "content": f"Message number {index} about the sea."})
+        history.append({"role": "assistant", "content": f"Reply number {index} about stars."})
+    return history
