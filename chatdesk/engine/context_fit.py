@@ -17,7 +17,7 @@ O(log kept turns) renders, none much larger than what fits, for a chat of any le
 
 Once a chat has outgrown the context, the cut does not move by one turn each turn. Every
 engine keeps the last prompt's evaluated tokens and reuses only an unchanged prefix, so a
-cut that moved each turn made most replies read the whole kept history again: 130-155 s
+cut that moved each turn made most replies read the whole kept history again: 132-138 s
 for the first token at an 8k context on the starter model, three turns in four. Cuts are made at
 *anchors* instead: the turn starts where the conversation's running size (each message's
 own tokens, from its first message on) first reaches a multiple of half the room left
