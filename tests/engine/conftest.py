@@ -13,11 +13,11 @@ from chatdesk.engine.types import LoadOptions, ModelInfo
 NEEDS_LLAMA = "llama_cpp"  # the engine host runs llama-cpp-python; without it these tests skip
 
 
-def loaded_engine(path: Path, threads: int) -> Iterator[EngineClient]:
-    """An engine host with ``path`` loaded in a 2048-token context, closed afterwards."""
+def loaded_engine(path: Path, threads: int, n_ctx: int = 2048) -> Iterator[EngineClient]:
+    """An engine host with ``path`` loaded in an ``n_ctx``-token context, closed afterwards."""
     pytest.importorskip(NEEDS_LLAMA)
     client = EngineClient()
-    client.load(LoadOptions(path, n_ctx=2048, n_threads=threads)).result(timeout=120)
+    client.load(LoadOptions(path, n_ctx=n_ctx, n_threads=threads)).result(timeout=120)
     yield client
     client.close()
 
@@ -26,6 +26,13 @@ def loaded_engine(path: Path, threads: int) -> Iterator[EngineClient]:
 def engine(tiny_model_path: Path) -> Iterator[EngineClient]:
     """A running engine host with the tiny model loaded (shared: tests must not unload it)."""
     yield from loaded_engine(tiny_model_path, 1)
+
+
+@pytest.fixture
+def short_context(tiny_model_path: Path) -> Iterator[EngineClient]:
+    """A fresh host with the tiny model in a 1,024-token context, which a test's chat soon
+    outgrows (chats longer than the context)."""
+    yield from loaded_engine(tiny_model_path, 1, n_ctx=1024)
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import EngineError, ErrorCode, LoadOptions, ReplyStats, SamplingSettings
+from tests.engine.conftest import loaded_engine
 from tests.support.chat_requests import chat, numbered_turns
 
 pytestmark = pytest.mark.skipif(
@@ -98,11 +100,8 @@ def test_editing_history_reevaluates_from_the_change(engine: EngineClient) -> No
 
 
 @pytest.fixture(scope="module")
-def small_context(tiny_model_path: Path) -> EngineClient:
-    client = EngineClient()
-    client.load(LoadOptions(tiny_model_path, n_ctx=256, n_threads=1)).result(timeout=60)
-    yield client  # type: ignore[misc]
-    client.close()
+def small_context(tiny_model_path: Path) -> Iterator[EngineClient]:
+    yield from loaded_engine(tiny_model_path, 1, n_ctx=256)
 
 
 def test_oldest_messages_are_dropped_to_fit_and_reported(small_context: EngineClient) -> None:
@@ -120,18 +119,13 @@ def test_oldest_messages_are_dropped_to_fit_and_reported(small_context: EngineCl
 
 
 def test_a_chat_longer_than_the_context_is_not_read_again_every_turn(
-    tiny_model_path: Path,
+    short_context: EngineClient,
 ) -> None:
     """Past the context the oldest turns go, but not one more each turn: that changed the
     prompt's start every turn and re-read the whole kept history (130 s a turn at 8k on
     the starter model). Most turns evaluate only their new message."""
-    client = EngineClient()
-    client.load(LoadOptions(tiny_model_path, n_ctx=1024, n_threads=1)).result(timeout=60)
     history = numbered_turns(40)
-    try:
-        replies = [turn(client, history, f"Question {index}?", "long") for index in range(16)]
-    finally:
-        client.close()
+    replies = [turn(short_context, history, f"Question {index}?", "long") for index in range(16)]
     assert all(stats.prompt_tokens + SAMPLING.max_tokens <= 1024 for stats in replies)
     assert all(stats.dropped_messages > 0 for stats in replies)
     evaluated = [stats.evaluated_prompt_tokens for stats in replies]

@@ -119,25 +119,22 @@ def test_the_state_budgets_are_the_settings_and_status_reports_them(tiny_model_p
     assert status["disk_state_bytes"] == 0
 
 
-def test_in_a_chat_past_the_context_the_warm_does_the_cuts_read(tiny_model_path: Path) -> None:
+def test_in_a_chat_past_the_context_the_warm_does_the_cuts_read(
+    short_context: EngineClient,
+) -> None:
     """When a turn must leave older turns out, the warm made while the question is typed
     fits the prompt as Send will and reads the kept history; Send evaluates nothing more
     (the window's way of taking that read off the first token)."""
-    client = EngineClient()
-    client.load(LoadOptions(tiny_model_path, n_ctx=1024, n_threads=1)).result(timeout=60)
     history = numbered_turns(40)
     warms, sends = [], []
-    try:
-        for index in range(24):
-            question = f"Question number {index}?"
-            asked = chat(history, sampling=SAMPLING, conversation_key="warm-long")
-            warm = warm_request(asked, question)
-            assert warm is not None
-            warms.append(client.warm(warm).result(60))
-            history.append({"role": "user", "content": question})
-            sends.append(reply(client, history, "warm-long"))
-    finally:
-        client.close()
+    for index in range(24):
+        question = f"Question number {index}?"
+        asked = chat(history, sampling=SAMPLING, conversation_key="warm-long")
+        warm = warm_request(asked, question)
+        assert warm is not None
+        warms.append(short_context.warm(warm).result(60))
+        history.append({"role": "user", "content": question})
+        sends.append(reply(short_context, history, "warm-long"))
     evaluated = [warm["evaluated"] for warm in warms]
     cuts = [index for index in range(1, 24) if evaluated[index] > 200]
     assert cuts, evaluated  # a later turn left turns out, and its warm read the rest
