@@ -6,6 +6,7 @@ real reply is checked here, with a real chat model and its own template.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,3 +99,39 @@ def test_a_second_real_model_of_another_template_family(gemma_model_path: Path) 
         assert stats.generated_tokens > 0
     finally:
         client.close()
+
+
+def test_a_reply_stopped_while_its_prompt_is_read_keeps_what_was_read(
+    real_engine: EngineClient,
+) -> None:
+    """Stop (or a Send that cancels a warm) during a long prompt: the next request with that
+    prompt reads only the rest, and replies as a fresh evaluation of it does."""
+    notes = " ".join(f"Entry {n}: a parcel left depot {n % 11} at {n % 24}:15." for n in range(90))
+    request = chat(
+        [{"role": "user", "content": notes + "\nWhich depot did entry 5 leave?"}],
+        system_prompt="",
+        sampling=GREEDY,
+        conversation_key="stopped-while-read",
+    )
+    stream = real_engine.generate(request)
+    read: list[int] = []
+
+    def stop_after_a_chunk(event: ReplyEvent) -> None:
+        if isinstance(event, PromptProgress) and event.evaluated and not read:
+            read.append(event.evaluated)
+            stream.cancel()
+
+    stream.on_event(stop_after_a_chunk)
+    stopped = stream.wait(timeout=120)
+    assert stopped.finish_reason == "cancelled"
+    assert read
+    assert stopped.prompt_tokens > read[0] + 256  # stopped early in the read
+    again = real_engine.generate(request)
+    resumed = again.wait(timeout=120)
+    assert resumed.evaluated_prompt_tokens <= resumed.prompt_tokens - read[0]
+    other = chat(CAPITAL, system_prompt="", sampling=GREEDY)
+    real_engine.generate(other).wait(timeout=120)  # the context now holds something else
+    fresh = real_engine.generate(dataclasses.replace(request, conversation_key=None))
+    fresh_stats = fresh.wait(timeout=120)
+    assert fresh_stats.evaluated_prompt_tokens > resumed.evaluated_prompt_tokens + 64
+    assert again.text == fresh.text

@@ -19,7 +19,13 @@ from typing import Any
 import pytest
 
 from chatdesk.engine.client import EngineClient
-from chatdesk.engine.types import LoadOptions, ReplyStats, SamplingSettings
+from chatdesk.engine.types import (
+    LoadOptions,
+    PromptProgress,
+    ReplyEvent,
+    ReplyStats,
+    SamplingSettings,
+)
 from tests.support.chat_requests import chat
 
 pytestmark = pytest.mark.skipif(
@@ -29,6 +35,7 @@ UBATCH = 128  # window 512 + 128 padded: 768 cells, 256 spare (the default leave
 SENTENCE = "The harbour at Porto has three cranes, two ferries and a lighthouse. "
 TEXT = SENTENCE * 30  # about 480 tokens
 LONG = SENTENCE * 120
+GREEDY = SamplingSettings(temperature=0.0, max_tokens=24)
 
 
 def _model(path: Path, window_cache: bool = True) -> Any:
@@ -202,13 +209,37 @@ def test_an_edit_further_back_than_the_window_evaluates_again_and_answers_as_fre
     edited = conversation("Describe the ferries at length.")  # after a 300-token reply
     reply, stats = ask(engine, edited, "window-B", tokens=24)
     assert stats.evaluated_prompt_tokens == stats.prompt_tokens
-    fresh = EngineClient()  # a host that never saw the conversation
+    assert reply == fresh_reply(gemma_model_path, edited)
+
+
+def fresh_reply(path: Path, messages: list[dict[str, str]]) -> list[tuple[int, float]]:
+    """The 24-token reply of a host that never saw the conversation."""
+    fresh = EngineClient()
     try:
-        options = LoadOptions(gemma_model_path, n_ctx=2048, n_threads=2, n_ubatch=UBATCH)
+        options = LoadOptions(path, n_ctx=2048, n_threads=2, n_ubatch=UBATCH)
         fresh.load(options).result(timeout=120)
-        assert reply == ask(fresh, edited, "window-B", tokens=24)[0]
+        return ask(fresh, messages, "fresh", tokens=24)[0]
     finally:
         fresh.close()
+
+
+def test_a_reply_stopped_while_its_prompt_is_read_answers_as_fresh_when_asked_again(
+    engine: EngineClient, gemma_model_path: Path
+) -> None:
+    """What the read kept (whole chunks, where the window layers still hold what comes
+    next; else nothing) gives the same reply as a fresh evaluation."""
+    asked = [{"role": "user", "content": _timetable(60) + " Which ride leaves first?"}]
+    stream = engine.generate(chat(asked, sampling=GREEDY, conversation_key="window-F"))
+
+    def stop_after_a_chunk(event: ReplyEvent) -> None:
+        if isinstance(event, PromptProgress) and event.evaluated:
+            stream.cancel()
+
+    stream.on_event(stop_after_a_chunk)
+    assert stream.wait(timeout=300).finish_reason == "cancelled"
+    reply, stats = ask(engine, asked, "window-F", tokens=24)
+    assert stats.prompt_tokens > 768  # more than the window layers hold
+    assert reply == fresh_reply(gemma_model_path, asked)
 
 
 def test_switching_back_after_a_long_reply_evaluates_only_the_new_message(

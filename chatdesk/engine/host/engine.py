@@ -514,8 +514,8 @@ class Engine:
         progress = prompt_progress(len(new_tokens), on_progress)
         try:
             position = model.evaluate(new_tokens, plan.keep, cancel, chunk, progress)
-        except DecodeCancelled:
-            cache.forget_after(plan.keep)
+        except DecodeCancelled as stopped:
+            cache.keep_evaluated(plan.keep, new_tokens[: max(0, stopped.evaluated - plan.keep)])
             raise
         except DecodeFailed as error:
             cache.forget_after(plan.keep)

@@ -35,7 +35,12 @@ PIECE_BUFFER = 256
 
 
 class DecodeCancelled(Exception):
-    """Evaluation stopped because the reply was cancelled."""
+    """Evaluation stopped because the reply was cancelled; ``evaluated``: where the tokens
+    evaluated in whole chunks end (``LoadedModel.evaluate``; -1 elsewhere)."""
+
+    def __init__(self, evaluated: int = -1) -> None:
+        super().__init__()
+        self.evaluated = evaluated
 
 
 class DecodeFailed(Exception):
@@ -337,7 +342,8 @@ class LoadedModel:
 
         Processes chunks of ``chunk`` (default ``n_batch``) tokens; between chunks and,
         on CPU, inside a chunk (llama.cpp's abort callback) a set ``cancel`` stops it with
-        ``DecodeCancelled``; the positions of the unfinished chunk are dropped. After each
+        ``DecodeCancelled``, whose ``evaluated`` is where the finished chunks end (the
+        positions of the unfinished chunk are dropped). After each
         chunk ``progress(tokens done so far)`` is called. Returns the number of tokens now
         evaluated (``start + len(tokens)``).
         """
@@ -356,6 +362,8 @@ class LoadedModel:
                 position += len(part)
                 if progress is not None:
                     progress(position - start)
+        except DecodeCancelled:
+            raise DecodeCancelled(position) from None
         finally:
             if cancel is not None:
                 llama_cpp.llama_set_abort_callback(self.ctx, llama_cpp.ggml_abort_callback(), None)

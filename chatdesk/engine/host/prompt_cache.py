@@ -224,3 +224,13 @@ class PromptCache:
     def forget_after(self, keep: int) -> None:
         """An evaluation was interrupted: nothing after ``keep`` is reliable."""
         self._truncate(keep)
+
+    def keep_evaluated(self, keep: int, tokens: Sequence[int]) -> None:
+        """An evaluation after ``keep`` was cancelled once ``tokens`` (whole chunks) were
+        evaluated: they stay where evaluation can go on after them (a window model's window
+        layers still hold what the next token attends to), so a Send that cancels a warm
+        reads only the rest; else nothing after ``keep`` is kept."""
+        if tokens and self.model.truncate(keep + len(tokens)):
+            self.record_prompt(tokens)
+        else:
+            self.forget_after(keep)
