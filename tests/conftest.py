@@ -1,4 +1,5 @@
-"""Shared fixtures: every test gets its own empty ChatDesk data root; a scripted engine; tiny
+"""Shared fixtures: every test gets its own empty ChatDesk data root (and engine hosts that
+outlive one test, started before it, a data root of the session's); a scripted engine; tiny
 GGUF test models."""
 
 from __future__ import annotations
@@ -17,6 +18,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Empty the old temporary folders pytest deletes at the end, without its recursion."""
     factory = session.config._tmp_path_factory  # type: ignore[attr-defined]
     sweep_stale(factory.getbasetemp().parent)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A data root for the whole session, set before any fixture starts an engine host: a
+    host shared by several tests inherits the environment of its start, and without this
+    it would write conversations' KV states into the real user's cache folder."""
+    home = tmp_path_factory.mktemp("chatdesk-session-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CHATDESK_HOME", str(home))
+        yield home
 
 
 @pytest.fixture(autouse=True)
