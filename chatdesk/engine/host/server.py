@@ -3,8 +3,9 @@
 A reader thread reads requests: ``cancel`` and ``status`` are answered at once (so a reply
 can be cancelled while it runs), everything else is queued for the main thread, which owns
 the model and works through the queue one request at a time. When the queue has stayed
-empty for ``IDLE_SAVE`` seconds after a reply, the main thread saves the conversation's KV
-state (``Engine.idle``): the user is reading, and a later switch then costs no save. A
+empty for ``IDLE_SAVE`` seconds after a reply (warms aside: the window warms the conversation
+as the reply ends and as the user types), the main thread saves the conversation's KV
+state once (``Engine.idle``): the user is reading, and a later switch then costs no save. A
 request that comes in during that save (tens of ms) waits for it. Reply text is sent as
 ``delta`` frames, coalesced to at most one frame per ``DELTA_INTERVAL`` seconds so a fast
 model does not drown the pipe (the first piece of text goes out at once). Token
@@ -98,6 +99,7 @@ class HostServer:
         self._cancels: dict[int, threading.Event] = {}
         self._cancels_lock = threading.Lock()
         self._warms: dict[int, threading.Event] = {}  # warms queued or running
+        self._save_due = False  # the idle save, after a reply
         self._closing = threading.Event()
         self.embeddings = Embeddings()  # the embedding model, opened by the first ``embed``
 
@@ -169,22 +171,23 @@ class HostServer:
         """Serve until shutdown or end of input; the exit status."""
         reader = threading.Thread(target=self._read_requests, name="host-reader", daemon=True)
         reader.start()
-        idle_work = False
-        while (message := self._next(idle_work)) is not _STOP:
+        while (message := self._next()) is not _STOP:
             with self._busy():
                 self._handle(message)
-            idle_work = message["op"] in ("generate", "complete")
+            if message["op"] != "warm":  # warms (as a reply ends, as one types) leave it due
+                self._save_due = message["op"] in ("generate", "complete")
         self.engine.unload()
         self.embeddings.close()
         return 0
 
-    def _next(self, idle_work: bool) -> Any:
-        """The next queued message; with ``idle_work``, if none comes within ``IDLE_SAVE``
-        seconds, the engine's idle save runs first."""
-        if idle_work:
+    def _next(self) -> Any:
+        """The next queued message; while the idle save is due (a reply ended and only warms
+        came since), if none comes within ``IDLE_SAVE`` seconds, the save runs first, once."""
+        if self._save_due:
             try:
                 return self._queue.get(timeout=IDLE_SAVE)
             except queue.Empty:
+                self._save_due = False
                 self._idle()
         return self._queue.get()
 
