@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import sys
 import time
 from pathlib import Path
@@ -38,7 +39,9 @@ from chatdesk.services.tool_turns import ALL_TOOLS, tool_message, tool_state
 from chatdesk.services.tools import ToolRun, ToolsError
 from chatdesk.services.turns import ChatError, Turn
 from chatdesk.services.types import Conversation, StoreError
+from chatdesk.services.warming import warm_conversation
 
+log = logging.getLogger("chatdesk.cli")
 STOP_WAIT_S = 30
 SAVE_WAIT_S = 60  # how long a reply the disk refused is retried before giving up
 SAVE_RETRY_S = 1.0
@@ -306,6 +309,7 @@ class TerminalChat:
             file=sys.stderr,
         )
         while True:
+            self._warm()
             try:
                 line = input(">>> ")
             except (EOFError, KeyboardInterrupt):
@@ -317,6 +321,16 @@ class TerminalChat:
                 self._interactive_turn(None)
             elif line.strip():
                 self._interactive_turn(line)
+
+    def _warm(self) -> None:
+        """While the next line is typed, the engine reads what the next turn needs (a
+        resumed conversation's history; after a cut, its kept part): a hint, never an error."""
+        if self.conversation is None:
+            return
+        try:
+            warm_conversation(self.services.turns, self.conversation.id)
+        except Exception:
+            log.debug("warming %s failed", self.conversation.id, exc_info=True)
 
     def _interactive_turn(self, line: str | None) -> None:
         try:

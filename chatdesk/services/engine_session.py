@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chatdesk.engine.interface import Engine
+from chatdesk.engine.interface import Engine, WarmsConversations
 from chatdesk.engine.types import EngineError, EngineHostDied, ErrorCode, LoadOptions, ModelInfo
 from chatdesk.services.events import Dispatch, run_inline
 from chatdesk.services.model_choices import remember_used_async
@@ -160,6 +160,14 @@ class EngineSession:
         if self._active not in self._engines:
             self._engines[self._active] = self._open(self._active)
         return self._engines[self._active]
+
+    @property
+    def warmer(self) -> WarmsConversations | None:
+        """The engine a warm goes to: the loaded model's own, also while the API server's
+        lane takes the replies (a warm is a hint the engine host puts after any request; the
+        lane only orders replies). None where it cannot warm (a remote server)."""
+        engine = self.raw_engine
+        return engine if isinstance(engine, WarmsConversations) else None
 
     def _open(self, key: str) -> Engine:
         if key == "local":

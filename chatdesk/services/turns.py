@@ -62,7 +62,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chatdesk.engine.interface import ChatMessage, Engine, ReplyHandle
+from chatdesk.engine.interface import ChatMessage, Engine, ReplyHandle, WarmsConversations
 from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.types import (
     ContextFitted,
@@ -101,6 +101,10 @@ class EngineSource(Protocol):
     @property
     def engine(self) -> Engine:
         """The engine that generates replies."""
+
+    @property
+    def warmer(self) -> WarmsConversations | None:
+        """The engine that warms conversations before their next turn (None: none can)."""
 
     @property
     def model_path(self) -> str | None:

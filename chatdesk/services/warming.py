@@ -8,8 +8,13 @@ engine fills its KV cache with that prompt in the background (restoring the conv
 kept state, or reading its history again where none was kept: a changed system prompt, an
 evicted state). Send then evaluates only the last words and the template's closing tokens
 (nothing after a finished sentence: the host kept the logits of the warmed prompt's end).
-Engines that cannot warm (remote servers, the API server's lane) are simply not asked;
-a warm is a hint that any real request cancels.
+The window also warms as soon as a reply ends, and ``chatdesk chat`` while it waits for the
+next line: where the next turn must leave older messages out (a chat longer than the
+context), its cut's read of the kept history then happens while the user reads, not after
+Send. Warms go to the loaded model's engine itself (``EngineSession.warmer``), also while
+the API server runs and the window's replies take its lane. Engines that cannot warm
+(remote servers) are simply not asked; a warm is a hint that any real request cancels, and
+what it read in whole batches stays for that request.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ import dataclasses
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from chatdesk.engine.interface import WarmsConversations
 from chatdesk.engine.request import ChatRequest, Message
 
 if TYPE_CHECKING:
@@ -46,8 +50,8 @@ def warm_conversation(
 ) -> Future[dict[str, Any]] | None:
     """Ask the engine to warm ``conversation_id`` (and ``draft``'s settled words); None
     where it cannot (no model, a reply streaming, an engine that does not warm)."""
-    engine = turns.engines.engine
-    if turns.streaming or not turns.engines.ready or not isinstance(engine, WarmsConversations):
+    engine = turns.engines.warmer if turns.engines.ready else None
+    if turns.streaming or engine is None:
         return None
     path = turns.store.active_path(conversation_id)
     warm = warm_request(turns.request_for(conversation_id, path, blocking=False).chat, draft)

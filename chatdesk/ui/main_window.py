@@ -174,6 +174,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
             self.turns, lambda: self.conversation_id, self.composer.text.toPlainText, self
         )
         self.composer.text.textChanged.connect(self.warmer.soon)
+        self.bridge.turn_finished.connect(lambda _turn: self.warmer.soon())  # a cut's read
         self.composer.text.textChanged.connect(self.typing.touch)
         v = self.chat_view
         v.regenerate.connect(self.regenerate)

@@ -1,7 +1,8 @@
 """Warms the open conversation in the engine while the user reads and types.
 
-Opening a conversation (once it stayed open ``OPEN_DELAY_MS``), and every pause in typing
-(``WARM_DELAY_MS`` after the last keystroke), asks the turn service to warm it
+Opening a conversation (once it stayed open ``OPEN_DELAY_MS``), the end of each reply and
+every pause in typing (``WARM_DELAY_MS`` after the last keystroke), asks the turn service
+to warm it
 (chatdesk/services/warming.py): the engine host restores or re-reads the conversation and
 evaluates what was typed in the background, so Send evaluates only the last words (or, after
 a finished sentence, one token). The request is built on the GUI thread (a few store reads)

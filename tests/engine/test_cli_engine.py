@@ -6,6 +6,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,38 @@ def test_prompt_with_bad_messages_file_is_one_clear_line(
     messages = tmp_path / "bad.json"
     messages.write_text(content, encoding="utf-8")
     assert_one_line_error(chatdesk("prompt", str(tiny_model_path), "--messages", str(messages)))
+
+
+def test_chat_reads_a_resumed_conversation_while_the_first_line_is_typed(
+    tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chatdesk.cli.main import build_parser
+    from chatdesk.cli.terminal_chat import TerminalChat
+    from chatdesk.engine.types import ReplyStats
+
+    long = "Tell me about the harbour and its cranes. " * 20
+    first = chatdesk("chat", str(tiny_model_path), "--max-tokens", "4", stdin=f"{long}\n/exit\n")
+    assert first.returncode == 0, first.stderr
+    with Store() as store:
+        [conversation] = store.list_conversations()
+    args = build_parser().parse_args(
+        ["chat", str(tiny_model_path), "--conversation", conversation.id, "--max-tokens", "4"]
+    )
+    lines = iter(["And the lighthouse?", "/exit"])
+    ended: list[ReplyStats | None] = []
+    with TerminalChat.open(args) as session:  # a new engine host: nothing cached
+        engine = session.services.engine.raw_engine
+
+        def typed(_prompt: str) -> str:  # the user types while the host reads the history
+            deadline = time.monotonic() + 30
+            while engine.status().result(10)["context_tokens"] < 100:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            return next(lines)
+
+        monkeypatch.setattr("builtins.input", typed)
+        session.services.turns.add_end_hook(lambda _t, stats, _e: bool(ended.append(stats)))
+        session.interactive()
+    stats = ended[0]
+    assert stats is not None
+    assert stats.evaluated_prompt_tokens < 30 < stats.prompt_tokens  # the new line only

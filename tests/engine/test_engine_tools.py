@@ -71,6 +71,7 @@ class LoadedEngine:
 
     def __init__(self, client: EngineClient) -> None:
         self.engine, self.ready, self.model_path = client, True, "tiny"
+        self.warmer = client
 
     def identity(self) -> dict[str, object]:
         return {}
