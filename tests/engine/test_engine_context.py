@@ -91,6 +91,19 @@ def test_idle_time_saves_the_conversation_and_a_later_turn_is_not_lost(
     assert back.evaluated_prompt_tokens <= new_part + 8
 
 
+def test_a_warm_as_the_reply_ends_still_leaves_the_idle_save_to_run(
+    engine: EngineClient,
+) -> None:
+    a: list[dict[str, str]] = []
+    b: list[dict[str, str]] = []
+    turn(engine, a, "Conversation C is about harbours and ferries. " * 8, "idle-C")
+    turn(engine, b, "Conversation D is about bees and honey. " * 8, "idle-D")
+    turn(engine, a, "More about the ferries, please.", "idle-C")
+    warm = chat(a, system_prompt="You are helpful.", sampling=SAMPLING, conversation_key="idle-C")
+    engine.warm(warm).result(timeout=30)  # the window's warm as the reply ends
+    assert saved_after_a_pause(engine)  # then saved, once the host is quiet
+
+
 def test_editing_history_reevaluates_from_the_change(engine: EngineClient) -> None:
     history: list[dict[str, str]] = []
     turn(engine, history, "First question about Paris. " * 6, "edit")
