@@ -19,6 +19,8 @@ from pytestqt.qtbot import QtBot
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import ReplyStats
 from chatdesk.services import turns as chat_module
+from chatdesk.services.turns import TurnService
+from chatdesk.ui import warming as ui_warming
 from chatdesk.ui.bridge import (
     SWITCH_S,
     Background,
@@ -31,6 +33,7 @@ from chatdesk.ui.flow_layout import FlowLayout
 from chatdesk.ui.main_window import MainWindow
 from chatdesk.ui.message_body import MessageBody
 from tests.support.chat_requests import chat
+from tests.support.scripted_engine import ScriptedEngine
 from tests.ui.conftest import wait_for_model, wait_for_reply
 
 MakeWindow = Callable[..., MainWindow]
@@ -75,6 +78,26 @@ def test_opening_a_conversation_and_typing_warm_it_so_send_reads_little(
     assert ended[0].kv_source == "context"  # the warm had switched the host to it
     typed = engine.render(chat([{"role": "user", "content": LINE}])).result(10).tokens
     assert ended[0].evaluated_prompt_tokens < typed / 2  # "lighthouse?" and the closing only
+
+
+def test_the_end_of_a_reply_warms_its_conversation(
+    qtbot: QtBot, make_window: MakeWindow, fake_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chat past its context reads its kept part again at a cut: the warm as the reply
+    ends lets that happen while the user reads (tests/engine/test_warming.py)."""
+    window = make_window(lambda: ScriptedEngine(tokens=40, rate=40.0))  # a 1 s reply
+    window.load_model(str(fake_gguf))
+    wait_for_model(qtbot, window)
+    warms: list[tuple[str, bool]] = []
+
+    def warm(turns: TurnService, conversation_id: str, draft: str = "") -> None:
+        warms.append((conversation_id, turns.streaming))
+
+    monkeypatch.setattr(ui_warming, "warm_conversation", warm)
+    window.send("Tell me about the harbour.")
+    wait_for_reply(qtbot, window)
+    assert window.conversation_id is not None
+    qtbot.waitUntil(lambda: (window.conversation_id, False) in warms, timeout=5000)
 
 
 def test_a_redraw_waits_while_the_user_types_but_not_forever(qtbot: QtBot) -> None:
