@@ -27,6 +27,16 @@ there, turn after turn, until it no longer fits, then about half the room is dro
 once. That is llama.cpp's own context shift (keep the start, discard half), done by
 evaluating the new prompt exactly rather than shifting cached keys. When no anchor fits
 (a very long newest turn), the cut falls back to the oldest turn start that fits.
+
+The window and ``chatdesk chat`` warm a conversation as its reply ends, before the next
+message is known (``chatdesk.services.warming``), and Send then adds it. For both to cut
+at the same place, the choice leaves a trailing user message (the question, or a warmed
+draft) out of its sizes and keeps ``NEXT_MESSAGE_ROOM`` tokens free for it instead (at most
+an eighth of the budget): a kept part qualifies when its history's size (each message's
+tokens plus ``MESSAGE_OVERHEAD``, as for the anchors) leaves that room, and its real prompt,
+question included, fits. Any question up to about that size then gets the cut its warm
+read, so a cut's read happens while the user reads. (Without it, the warm kept the old cut
+whenever the reply still fit and only the question did not, about one cut in ten.)
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ CountFn = Callable[[str], int]  # prompt text -> tokens
 SizeFn = Callable[[str], int]  # one message's text -> its tokens (exact or estimated)
 ANCHOR_SHARE = 2  # anchors lie 1/ANCHOR_SHARE of the room apart: what one cut drops
 MESSAGE_OVERHEAD = 6  # a template's tokens around one message (role header, end marker)
+NEXT_MESSAGE_ROOM = 128  # tokens a cut leaves for the next message (see the docstring)
 
 
 REPLY_SHARE = 2  # a reply may use at most 1/REPLY_SHARE of the context: the rest is the chat
@@ -176,24 +187,53 @@ def fit_conversation(  # noqa: PLR0917 - the engines pass the first six position
     rest = messages[pinned:]
     measure = _Measure(system_prompt, messages[:pinned], rest, render, count_tokens)
     starts = turn_starts(rest) or [0]
-    if _probably_fits(messages, budget) and measure(starts[0])[1] <= budget:
-        start = starts[0]  # the common case: everything fits, one render
+    room = _Room(measure, budget, size or count_tokens)
+    whole = _probably_fits(messages, budget) and room.left_at(starts[0])
+    if whole and measure(starts[0])[1] <= budget:
+        start: int | None = starts[0]  # the common case: everything fits, one render
     else:
-        found = _cut(measure, starts, budget, size or count_tokens)
-        if found is None:
-            _overflow(measure, starts[-1], budget, n_ctx, reply_budget)
-        start = found
+        start = _cut(measure, starts, budget, room)
+    if start is None:
+        _overflow(measure, starts[-1], budget, n_ctx, reply_budget)
     text, tokens = measure(start)
     return FitResult(messages[:pinned] + rest[start:], start, tokens, text, budget, pinned)
 
 
-def _cut(measure: _Measure, starts: list[int], budget: int, size: SizeFn) -> int | None:
-    """Where a chat too long for the context starts: the oldest anchor whose suffix fits,
-    else the oldest turn start whose suffix fits (None: not even the newest turn)."""
-    room = budget - size(measure.system_prompt) - _sizes(measure.pinned, size)
-    anchors = anchor_starts(measure.messages, starts, max(1, room // ANCHOR_SHARE), size)
-    found = _oldest_fitting_start(measure, anchors, budget)
+class _Room:
+    """The room the system prompt and examples leave (by ``size``), and what the history
+    takes of it from each start: the messages before a trailing user message (the question,
+    or a warmed draft), whose own size is left to the real render."""
+
+    def __init__(self, measure: _Measure, budget: int, size: SizeFn) -> None:
+        self.size = size
+        self.total = budget - size(measure.system_prompt) - _sizes(measure.pinned, size)
+        self.spare = next_message_room(budget)
+        messages = measure.messages
+        history = messages[:-1] if messages and messages[-1].get("role") == "user" else messages
+        self._after = [0] * (len(messages) + 1)  # history sizes from each index on
+        for index in range(len(history) - 1, -1, -1):
+            self._after[index] = self._after[index + 1] + _sizes([history[index]], size)
+
+    def left_at(self, start: int) -> bool:
+        """Whether the history from ``start`` leaves the next message's room."""
+        return self._after[start] + self.spare <= self.total
+
+
+def _cut(measure: _Measure, starts: list[int], budget: int, room: _Room) -> int | None:
+    """Where a chat too long for the context starts: the oldest anchor whose history leaves
+    the next message's room and whose prompt fits, else the oldest turn start whose prompt
+    fits (None: not even the newest turn)."""
+    spacing = max(1, room.total // ANCHOR_SHARE)
+    anchors = anchor_starts(measure.messages, starts, spacing, room.size)
+    roomy = [anchor for anchor in anchors if room.left_at(anchor)]
+    found = _oldest_fitting_start(measure, roomy, budget) if roomy else None
     return found if found is not None else _oldest_fitting_start(measure, starts, budget)
+
+
+def next_message_room(budget: int) -> int:
+    """Tokens the history leaves free for the next message (besides the reply's budget):
+    ``NEXT_MESSAGE_ROOM``, at most an eighth of the ``budget``."""
+    return min(NEXT_MESSAGE_ROOM, budget // 8)
 
 
 def message_text(message: Message) -> str:

@@ -141,3 +141,23 @@ def test_in_a_chat_past_the_context_the_warm_does_the_cuts_read(
     assert len(cuts) <= 3, evaluated  # the other warms read only the new question
     assert sends[cuts[0]].dropped_messages > sends[0].dropped_messages
     assert [stats.evaluated_prompt_tokens for stats in sends] == [0] * 24
+
+
+def test_in_a_chat_past_the_context_the_warm_as_a_reply_ends_does_the_cuts_read(
+    short_context: EngineClient,
+) -> None:
+    """The window and ``chatdesk chat`` warm the chat as each reply ends, before the next
+    question is known: that warm must cut where Send will, so Send reads only the question
+    (tests/engine/test_context_fit.py checks the fit's side of this)."""
+    history = numbered_turns(40)
+    warms, sends = [], []
+    for index in range(24):
+        asked = chat(history, sampling=SAMPLING, conversation_key="warm-after")
+        warm = warm_request(asked, "")  # the history as it is: no draft yet
+        assert warm is not None
+        warms.append(short_context.warm(warm).result(60))
+        history.append({"role": "user", "content": f"Question number {index}, and why?"})
+        sends.append(reply(short_context, history, "warm-after"))
+    evaluated = [warm["evaluated"] for warm in warms]
+    assert [index for index in range(1, 24) if evaluated[index] > 200], evaluated  # cuts
+    assert max(stats.evaluated_prompt_tokens for stats in sends[1:]) < 40
