@@ -1,30 +1,39 @@
 """Turns in a chat longer than the context: the cut kept at an anchor, against a cut that
-moves every turn (the reference, same run).
+moves every turn (the reference, same run), and with the warm the window and ``chatdesk
+chat`` send as a reply ends.
 
     python tests/benchmarks/bench_long_chat.py [--model starter|gemma] [--turns 16]
-        [--reference-turns 6] [--threads 1]
+        [--reference-turns 6] [--threads 1] [--pauses 5 inf]
 
-One engine host, context 4,096 tokens, replies of 128 tokens. Two chats start
-from the same 60-turn history (about 5,000 tokens, so both must leave turns out):
+One engine host, context 4,096 tokens, replies of 128 tokens. Chats start from the same
+60-turn history (about 5,000 tokens, so all must leave turns out):
 
 - ChatDesk's: the whole chat is sent each turn and the engine fits it
   (``chatdesk.engine.context_fit``: the kept part starts at an anchor and stays there until
-  it no longer fits, then about half the room is cleared at once);
+  it no longer fits, then about half the room is cleared at once); no warm, as through the
+  API server;
+- warmed, one chat per pause: the same, and before each turn the chat so far is warmed
+  (``chatdesk.services.warming``: the window as a reply ends, ``chatdesk chat`` while the
+  next line is typed), then the user sends after the pause, in seconds ("inf": once the
+  warm is done, a user who reads for longer than the cut's read takes). A Send that comes
+  first cancels the warm, which keeps what it read in whole batches;
 - the reference: the caller leaves out the oldest turns one at a time until the rest fits,
   as ChatDesk's fit did before, so the prompt's start moves whenever a turn is added.
 
-Turns alternate between the two chats while the reference runs. Prints each side's time to
-first token (median and mean: the mean carries the turns that read the kept history again),
-the tokens evaluated, the ratio of the means, and one JSON line.
+Turns alternate between the chats. Prints each chat's time to first token (median and
+mean: the mean carries the turns that read the kept history again), the tokens evaluated,
+the ratios of the means, and one JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import uuid
+from concurrent.futures import TimeoutError as WarmRunning
 from pathlib import Path
 from typing import Any
 
@@ -52,22 +61,38 @@ def starting_history() -> list[dict[str, str]]:
 
 
 class Chat:
-    """One chat's history and turns; ``moving`` trims it the way the fit used to."""
+    """One chat's history and turns; ``moving`` trims it the way the fit used to; with a
+    ``pause``, each turn is warmed first and sent that many seconds later."""
 
-    def __init__(self, client: EngineClient, key: str, moving: bool) -> None:
-        self.client, self.key, self.moving = client, key, moving
+    def __init__(
+        self, client: EngineClient, key: str, moving: bool, pause: float | None = None
+    ) -> None:
+        self.client, self.key, self.moving, self.pause = client, key, moving, pause
         self.history = starting_history()
         self.start = 0  # the reference's oldest message sent
         self.stats: list[ReplyStats] = []
+        self.warms: list[dict[str, Any]] = []
 
     def turn(self, number: int) -> None:
-        """Add a question, get a 128-token reply, keep it."""
+        """(Warm and pause,) add a question, get a 128-token reply, keep it."""
+        if self.pause is not None:
+            self._warm_and_pause()
         self.history.append({"role": "user", "content": f"Question {number}: and then?"})
         sent = self._trimmed() if self.moving else self.history
         request = ChatRequest.of(sent, sampling=SAMPLING, conversation_key=self.key)
         stream = self.client.generate(request)
         self.stats.append(stream.wait(timeout=1800))
         self.history.append({"role": "assistant", "content": stream.text})
+
+    def _warm_and_pause(self) -> None:
+        """The warm as the last reply ended; the user sends after ``pause`` seconds (or once
+        it is done, if sooner: the host is idle from then on)."""
+        request = ChatRequest.of(self.history, sampling=SAMPLING, conversation_key=self.key)
+        warming = self.client.warm(request)
+        try:
+            self.warms.append(warming.result(None if math.isinf(self.pause or 0) else self.pause))
+        except WarmRunning:
+            self.warms.append({"cancelled": True, "seconds": self.pause})  # Send cancels it
 
     def _trimmed(self) -> list[dict[str, str]]:
         """The newest turns that fit whole, the oldest left out one turn at a time."""
@@ -93,23 +118,33 @@ class Chat:
             "rereads": sum(count > REREAD for count in evaluated),
             "prompt_tokens": [s.prompt_tokens for s in self.stats],
             "dropped": [s.dropped_messages for s in self.stats],
+            "warm_seconds": [round(w.get("seconds", 0.0), 2) for w in self.warms[1:]],
+            "warms_cut_short": sum(bool(w.get("cancelled")) for w in self.warms[1:]),
         }
 
 
-def measure(client: EngineClient, turns: int, reference_turns: int) -> dict[str, Any]:
-    """Both chats read their history once, then take turns (the reference for fewer)."""
+def measure(
+    client: EngineClient, turns: int, reference_turns: int, pauses: list[float]
+) -> dict[str, Any]:
+    """The chats read their history once, then take turns (the reference for fewer)."""
     run = uuid.uuid4().hex[:8]
-    anchored = Chat(client, f"bench-long-{run}-anchored", moving=False)
-    moving = Chat(client, f"bench-long-{run}-moving", moving=True)
-    for chat in (anchored, moving):
+    chats = {"anchored": Chat(client, f"bench-long-{run}-anchored", moving=False)}
+    for pause in pauses:
+        chats[f"warmed {pause:g} s"] = Chat(client, f"bench-long-{run}-{pause}", False, pause)
+    moving = chats["moving"] = Chat(client, f"bench-long-{run}-moving", moving=True)
+    for chat in chats.values():
         chat.turn(0)
-        chat.stats.clear()  # the first read of the history is the same for both
+        chat.stats.clear()  # the first read of the history is the same for all
     for number in range(1, turns + 1):
-        anchored.turn(number)
-        if number <= reference_turns:
-            moving.turn(number)
-    result = {"anchored": anchored.figures(), "moving": moving.figures()}
-    result["ratio_mean"] = result["anchored"]["mean_ms"] / result["moving"]["mean_ms"]
+        for chat in chats.values():
+            if chat is not moving or number <= reference_turns:
+                chat.turn(number)
+    result: dict[str, Any] = {name: chat.figures() for name, chat in chats.items()}
+    anchored = result["anchored"]["mean_ms"]
+    result["ratio_mean"] = anchored / result["moving"]["mean_ms"]
+    result["warmed_over_anchored"] = {
+        name: result[name]["mean_ms"] / anchored for name in chats if name.startswith("warmed")
+    }
     return result
 
 
@@ -119,21 +154,25 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=16)
     parser.add_argument("--reference-turns", type=int, default=6)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--pauses", type=float, nargs="*", default=[5.0, math.inf])
     args = parser.parse_args()
     result = measured_on_host(
         args.model,
-        lambda client: measure(client, args.turns, args.reference_turns),
+        lambda client: measure(client, args.turns, args.reference_turns, args.pauses),
         N_CTX,
         args.threads,
     )
-    for name in ("anchored", "moving"):
-        side = result[name]
-        print(
-            f"{args.model} {name}: first token median {side['median_ms']:.0f} ms, mean "
-            f"{side['mean_ms']:.0f} ms over {len(side['ttft_ms'])} turns; "
-            f"{side['rereads']} read the history again; evaluated {side['evaluated']}"
-        )
+    for name, side in result.items():
+        if isinstance(side, dict) and "ttft_ms" in side:
+            warms = f"; warms {side['warm_seconds']} s" if side["warm_seconds"] else ""
+            print(
+                f"{args.model} {name}: first token median {side['median_ms']:.0f} ms, mean "
+                f"{side['mean_ms']:.0f} ms over {len(side['ttft_ms'])} turns; "
+                f"{side['rereads']} read the history again; evaluated {side['evaluated']}{warms}"
+            )
     print(f"ratio of the means (anchored / moving): {result['ratio_mean']:.3f}")
+    for name, ratio in result["warmed_over_anchored"].items():
+        print(f"ratio of the means ({name} / anchored, no warm): {ratio:.3f}")
     print(json.dumps(result))
 
 
