@@ -51,12 +51,14 @@ HISTORY_TURNS = 60
 REREAD = 500  # evaluated tokens above which a turn read the kept history again
 
 
-def starting_history() -> list[dict[str, str]]:
-    """The same 60 turns for both chats (about 80 tokens a turn)."""
+def starting_history(label: str) -> list[dict[str, str]]:
+    """60 turns of about 80 tokens, the same for every chat but for its ``label``, so no
+    chat reuses what the engine read for another (identical chats would share every read)."""
     history = []
     for number in range(HISTORY_TURNS):
-        history.append({"role": "user", "content": history_text(f"question {number}", 20)})
-        history.append({"role": "assistant", "content": history_text(f"answer {number}", 60)})
+        question, answer = f"{label} question {number}", f"{label} answer {number}"
+        history.append({"role": "user", "content": history_text(question, 20)})
+        history.append({"role": "assistant", "content": history_text(answer, 60)})
     return history
 
 
@@ -68,7 +70,7 @@ class Chat:
         self, client: EngineClient, key: str, moving: bool, pause: float | None = None
     ) -> None:
         self.client, self.key, self.moving, self.pause = client, key, moving, pause
-        self.history = starting_history()
+        self.history = starting_history(f"chat {key.rsplit('-', 1)[-1]}")
         self.start = 0  # the reference's oldest message sent
         self.stats: list[ReplyStats] = []
         self.warms: list[dict[str, Any]] = []
@@ -128,10 +130,11 @@ def measure(
 ) -> dict[str, Any]:
     """The chats read their history once, then take turns (the reference for fewer)."""
     run = uuid.uuid4().hex[:8]
-    chats = {"anchored": Chat(client, f"bench-long-{run}-anchored", moving=False)}
+    chats = {"anchored": Chat(client, f"bench-long-{run}-1", moving=False)}
     for pause in pauses:
-        chats[f"warmed {pause:g} s"] = Chat(client, f"bench-long-{run}-{pause}", False, pause)
-    moving = chats["moving"] = Chat(client, f"bench-long-{run}-moving", moving=True)
+        key = f"bench-long-{run}-{len(chats) + 1}"  # chat N: histories alike in size
+        chats[f"warmed {pause:g} s"] = Chat(client, key, False, pause)
+    moving = chats["moving"] = Chat(client, f"bench-long-{run}-{len(chats) + 1}", moving=True)
     for chat in chats.values():
         chat.turn(0)
         chat.stats.clear()  # the first read of the history is the same for all
