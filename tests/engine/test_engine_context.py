@@ -72,14 +72,23 @@ def saved_after_a_pause(engine: EngineClient) -> bool:
     return False
 
 
+def switched_and_back(
+    engine: EngineClient, a: list[dict[str, str]], b: list[dict[str, str]], topics: str
+) -> None:
+    """A turn in ``idle-X``, one in ``idle-Y`` and one back in X (``topics`` is "XY"): the
+    host then keeps conversation states, and saves the current one in idle time."""
+    x, y = topics
+    turn(engine, a, f"Conversation {x} is about rivers and their deltas. " * 8, f"idle-{x}")
+    turn(engine, b, f"Conversation {y} is about clocks and gears. " * 8, f"idle-{y}")
+    turn(engine, a, "More about the Nile, please.", f"idle-{x}")
+
+
 def test_idle_time_saves_the_conversation_and_a_later_turn_is_not_lost(
     engine: EngineClient,
 ) -> None:
     a: list[dict[str, str]] = []
     b: list[dict[str, str]] = []
-    turn(engine, a, "Conversation A is about rivers and their deltas. " * 8, "idle-A")
-    turn(engine, b, "Conversation B is about clocks and gears. " * 8, "idle-B")
-    turn(engine, a, "More about the Nile, please.", "idle-A")
+    switched_and_back(engine, a, b, "AB")
     assert saved_after_a_pause(engine)  # A, saved while the user reads
     # A goes on at once (its idle save is now stale), then B, then back to A: the switch
     # must save A as it is now, with this long turn, not the copy from the pause.
@@ -95,10 +104,7 @@ def test_a_warm_as_the_reply_ends_still_leaves_the_idle_save_to_run(
     engine: EngineClient,
 ) -> None:
     a: list[dict[str, str]] = []
-    b: list[dict[str, str]] = []
-    turn(engine, a, "Conversation C is about harbours and ferries. " * 8, "idle-C")
-    turn(engine, b, "Conversation D is about bees and honey. " * 8, "idle-D")
-    turn(engine, a, "More about the ferries, please.", "idle-C")
+    switched_and_back(engine, a, [], "CD")
     warm = chat(a, system_prompt="You are helpful.", sampling=SAMPLING, conversation_key="idle-C")
     engine.warm(warm).result(timeout=30)  # the window's warm as the reply ends
     assert saved_after_a_pause(engine)  # then saved, once the host is quiet

@@ -1,4 +1,5 @@
-"""Fixtures for the service tests: the real store and services over a scripted engine, no Qt."""
+"""Fixtures for the service tests: the real store and services over a scripted engine, or over
+a real engine host with the starter or the tiny model; no Qt."""
 
 from __future__ import annotations
 
@@ -10,6 +11,31 @@ import pytest
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.events import EventQueue
 from tests.support.scripted_engine import ScriptedEngine
+
+
+@pytest.fixture
+def real_services(starter_model_path: Path) -> Iterator[tuple[AppServices, EventQueue]]:
+    """App services over a real engine host with the starter model, and their dispatch."""
+    yield from services_with(starter_model_path)
+
+
+@pytest.fixture
+def tiny_services(tiny_model_path: Path) -> Iterator[tuple[AppServices, EventQueue]]:
+    """App services over a real engine host with the tiny model, and their dispatch."""
+    yield from services_with(tiny_model_path)
+
+
+def services_with(model: Path, timeout: float = 300) -> Iterator[tuple[AppServices, EventQueue]]:
+    """App services over a real engine host with ``model`` loaded, and their dispatch."""
+    from chatdesk.engine.client import EngineClient
+
+    app = AppServices.create(client_factory=EngineClient)
+    events = EventQueue()
+    app.set_dispatch(events)
+    app.engine.load(str(model))
+    assert events.run_until(lambda: app.engine.ready, timeout=timeout), app.engine.status.error
+    yield app, events
+    app.close()
 
 
 @pytest.fixture

@@ -15,10 +15,8 @@ import pytest
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.events import EventQueue
 from chatdesk.services.tool_turns import ALL_TOOLS
-from tests.services.test_turns_real_engine import real_services
 from tests.support.scripted_engine import ScriptedEngine
 
-__all__ = ["real_services"]
 EXAMPLE = {"user": "Say hello.", "assistant": "Hello there, dear friend!"}
 FACT = "The night ferry to Zanzibar leaves from pier 4 at seven."
 QUESTION = "When does the night ferry to Zanzibar leave?"

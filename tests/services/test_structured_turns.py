@@ -9,13 +9,10 @@ settings panel's save keeps the reply format.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import jsonschema
 import pytest
 
-from chatdesk.engine.client import EngineClient
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.events import EventQueue
 from chatdesk.services.settings import CONTACT_SCHEMA
@@ -23,17 +20,6 @@ from chatdesk.services.structured import FormatError, verdict_of
 
 pytest.importorskip("llama_cpp")
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def real_services(starter_model_path: Path) -> Iterator[tuple[AppServices, EventQueue]]:
-    app = AppServices.create(client_factory=EngineClient)
-    events = EventQueue()
-    app.set_dispatch(events)
-    app.engine.load(str(starter_model_path))
-    assert events.run_until(lambda: app.engine.ready, timeout=300), app.engine.status.error
-    yield app, events
-    app.close()
 
 
 def test_the_extract_preset_gives_valid_json_with_constrained_probabilities(

@@ -6,11 +6,9 @@ import pytest
 
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.events import EventQueue
-from tests.services.test_turns_real_engine import real_services
 
 pytest.importorskip("llama_cpp")
 pytestmark = pytest.mark.slow
-__all__ = ["real_services"]  # the fixture, shared with the other real-engine turn tests
 GREEDY = {"temperature": 0.0, "max_tokens": 8, "repeat_penalty": 1.0}
 PAIRS = [{"user": "cat", "assistant": "chat"}, {"user": "dog", "assistant": "chien"}]
 

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from chatdesk.engine.client import EngineClient
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.events import EventQueue
 
 pytest.importorskip("llama_cpp")
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def real_services(starter_model_path: Path) -> Iterator[tuple[AppServices, EventQueue]]:
-    app = AppServices.create(client_factory=EngineClient)
-    events = EventQueue()
-    app.set_dispatch(events)
-    app.engine.load(str(starter_model_path))
-    assert events.run_until(lambda: app.engine.ready, timeout=120), app.engine.status.error
-    yield app, events
-    app.close()
 
 
 def test_a_reply_cut_at_max_tokens_is_continued_in_place(

@@ -3,13 +3,9 @@ host: also while the API server runs and the window's replies take its lane."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import openai
 import pytest
 
-from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import ReplyStats
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.events import EventQueue
@@ -17,17 +13,6 @@ from chatdesk.services.warming import warm_conversation
 from tests.support.openai_servers import free_port
 
 pytest.importorskip("llama_cpp")
-
-
-@pytest.fixture
-def tiny_services(tiny_model_path: Path) -> Iterator[tuple[AppServices, EventQueue]]:
-    app = AppServices.create(client_factory=EngineClient)
-    events = EventQueue()
-    app.set_dispatch(events)
-    app.engine.load(str(tiny_model_path))
-    assert events.run_until(lambda: app.engine.ready, timeout=120), app.engine.status.error
-    yield app, events
-    app.close()
 
 
 def test_a_conversation_is_warmed_while_the_api_server_takes_the_replies(
