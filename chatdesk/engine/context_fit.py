@@ -205,14 +205,14 @@ class _Room:
     or a warmed draft), whose own size is left to the real render."""
 
     def __init__(self, measure: _Measure, budget: int, size: SizeFn) -> None:
-        self.size = size
         self.total = budget - size(measure.system_prompt) - _sizes(measure.pinned, size)
         self.spare = next_message_room(budget)
         messages = measure.messages
-        history = messages[:-1] if messages and messages[-1].get("role") == "user" else messages
+        self.sizes = _message_sizes(messages, size)  # each message's, for the anchors too
+        trailing = bool(messages) and messages[-1].get("role") == "user"
         self._after = [0] * (len(messages) + 1)  # history sizes from each index on
-        for index in range(len(history) - 1, -1, -1):
-            self._after[index] = self._after[index + 1] + _sizes([history[index]], size)
+        for index in range(len(messages) - 1 - trailing, -1, -1):
+            self._after[index] = self._after[index + 1] + self.sizes[index]
 
     def left_at(self, start: int) -> bool:
         """Whether the history from ``start`` leaves the next message's room."""
@@ -223,8 +223,7 @@ def _cut(measure: _Measure, starts: list[int], budget: int, room: _Room) -> int 
     """Where a chat too long for the context starts: the oldest anchor whose history leaves
     the next message's room and whose prompt fits, else the oldest turn start whose prompt
     fits (None: not even the newest turn)."""
-    spacing = max(1, room.total // ANCHOR_SHARE)
-    anchors = anchor_starts(measure.messages, starts, spacing, room.size)
+    anchors = _anchors(room.sizes, starts, max(1, room.total // ANCHOR_SHARE))
     roomy = [anchor for anchor in anchors if room.left_at(anchor)]
     found = _oldest_fitting_start(measure, roomy, budget) if roomy else None
     return found if found is not None else _oldest_fitting_start(measure, starts, budget)
@@ -245,8 +244,12 @@ def message_text(message: Message) -> str:
     return (content + json.dumps(calls, default=str)) if calls else content
 
 
+def _message_sizes(messages: Sequence[Message], size: SizeFn) -> list[int]:
+    return [size(message_text(message)) + MESSAGE_OVERHEAD for message in messages]
+
+
 def _sizes(messages: Sequence[Message], size: SizeFn) -> int:
-    return sum(size(message_text(message)) + MESSAGE_OVERHEAD for message in messages)
+    return sum(_message_sizes(messages, size))
 
 
 def anchor_starts(
@@ -255,10 +258,15 @@ def anchor_starts(
     """The turn starts where the running size of ``messages`` first reaches each multiple
     of ``spacing`` (always the first start). Each depends only on the messages before it,
     so appending messages never moves one: a cut made at an anchor stays put."""
+    return _anchors(_message_sizes(messages, size), starts, spacing)
+
+
+def _anchors(sizes: Sequence[int], starts: list[int], spacing: int) -> list[int]:
+    """``anchor_starts`` over the messages' sizes (``_message_sizes``)."""
     anchors: list[int] = []
     total, counted, mark = 0, 0, 0
     for start in starts:
-        total += _sizes(messages[counted:start], size)
+        total += sum(sizes[counted:start])
         counted = start
         if total >= mark:
             anchors.append(start)
