@@ -10,6 +10,7 @@ taken at the prompt's end, and an edit further back evaluates the prompt again.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import random
 from collections.abc import Iterator
@@ -163,11 +164,19 @@ def test_the_warm_up_after_loading_leaves_nothing_in_the_cache(gemma: Any) -> No
 @pytest.fixture(scope="module")
 def engine(gemma_model_path: Path) -> Iterator[EngineClient]:
     pytest.importorskip("llama_cpp")
+    with gemma_host(gemma_model_path) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def gemma_host(path: Path) -> Iterator[EngineClient]:
+    """An engine host with Gemma 3 loaded as these tests need it (micro-batch ``UBATCH``)."""
     client = EngineClient()
-    options = LoadOptions(gemma_model_path, n_ctx=2048, n_threads=2, n_ubatch=UBATCH)
-    client.load(options).result(timeout=120)
-    yield client
-    client.close()
+    try:
+        client.load(LoadOptions(path, n_ctx=2048, n_threads=2, n_ubatch=UBATCH)).result(120)
+        yield client
+    finally:
+        client.close()
 
 
 def ask(
@@ -214,13 +223,8 @@ def test_an_edit_further_back_than_the_window_evaluates_again_and_answers_as_fre
 
 def fresh_reply(path: Path, messages: list[dict[str, str]]) -> list[tuple[int, float]]:
     """The 24-token reply of a host that never saw the conversation."""
-    fresh = EngineClient()
-    try:
-        options = LoadOptions(path, n_ctx=2048, n_threads=2, n_ubatch=UBATCH)
-        fresh.load(options).result(timeout=120)
+    with gemma_host(path) as fresh:
         return ask(fresh, messages, "fresh", tokens=24)[0]
-    finally:
-        fresh.close()
 
 
 def test_a_reply_stopped_while_its_prompt_is_read_answers_as_fresh_when_asked_again(
