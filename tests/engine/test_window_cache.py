@@ -263,3 +263,18 @@ def test_switching_back_after_a_long_reply_evaluates_only_the_new_message(
     assert stats.kv_source == "saved"
     assert stats.evaluated_prompt_tokens < 30  # the new message, not the 1,300 before it
     assert len(reply) == 8
+
+
+def test_regenerating_a_long_reply_after_switching_back_evaluates_one_token(
+    engine: EngineClient,
+) -> None:
+    """The window checkpoint is kept with the conversation's saved state: going back over a
+    reply longer than the spare cells after a switch needs it as much as before one."""
+    asked = conversation("Describe the ferries at length.")
+    ask(engine, asked, "window-G")  # 300 tokens: more than the spare cells
+    ask(engine, conversation("Name one town."), "window-H", tokens=8)  # G's state is saved
+    again, stats = ask(engine, asked, "window-G")
+    assert stats.kv_source == "saved"
+    assert stats.evaluated_prompt_tokens == 1  # from the checkpoint, not from the start
+    third, _ = ask(engine, asked, "window-G")
+    assert again == third

@@ -4,7 +4,9 @@ When the user switches from conversation A to B, the host saves A's KV cache (ll
 per-sequence state: only the cells in use) together with the tokens it holds, in RAM
 (``StateCache``) and on disk under the cache folder (``DiskStates``, written in the
 background), so switching back, even after the app restarted, restores it and only the
-new message has to be evaluated instead of A's history.
+new message has to be evaluated instead of A's history. A state in RAM also carries the
+window checkpoint taken where its last prompt ended (``Checkpoint``), so a sliding-window
+model can regenerate the reply it holds after a switch back; the disk does not keep it.
 """
 
 from __future__ import annotations
@@ -18,17 +20,29 @@ from pathlib import Path
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """The window layers' cells (``LoadedModel.save_window``) when the KV cache held
+    ``length`` tokens: going back to ``length`` or one before it, they are put back."""
+
+    length: int
+    data: bytearray
+
+
+@dataclass(frozen=True)
 class SavedState:
     """A conversation's KV cache contents and the tokens they correspond to."""
 
     tokens: tuple[int, ...]
     data: bytes | bytearray  # llama.cpp's sequence state (never changed once saved)
     pieces: tuple[bytes, ...] = ()  # each token's text, as in ``KVContext``
+    checkpoint: Checkpoint | None = None  # the window checkpoint then (RAM only)
 
     @property
     def size(self) -> int:
         """Bytes this entry holds (roughly, for the tokens and pieces)."""
-        return len(self.data) + 8 * len(self.tokens) + sum(len(p) + 40 for p in self.pieces)
+        window = len(self.checkpoint.data) if self.checkpoint else 0
+        pieces = sum(len(p) + 40 for p in self.pieces)
+        return len(self.data) + window + 8 * len(self.tokens) + pieces
 
 
 class StateCache:
