@@ -163,24 +163,27 @@ def test_in_a_chat_past_the_context_the_warm_as_a_reply_ends_does_the_cuts_read(
     assert max(stats.evaluated_prompt_tokens for stats in sends[1:]) < 40
 
 
+@pytest.mark.parametrize("between", [False, True], ids=["alone", "another-chat-between"])
 def test_regenerating_a_reply_whose_warm_moved_the_cut_reads_only_the_reply_again(
-    short_context: EngineClient,
+    short_context: EngineClient, between: bool
 ) -> None:
     """The warm as a reply ends moves a chat past the context to its next cut, reading the
     new kept part. Regenerate then asks for the old cut's prompt again (the reply's own
     question, without the reply): the host kept that state when the warm left it, so the
-    regenerated reply evaluates a few tokens, not the whole old cut again."""
-    history = numbered_turns(40)
+    regenerated reply evaluates one token, not the whole old cut again; also where another
+    chat took a turn before the warm (the state left was then the saved one)."""
+    history, key = numbered_turns(40), f"warm-regenerate-{between}"
     regenerated: list[ReplyStats] = []
     for index in range(24):
         history.append({"role": "user", "content": f"Question number {index}, and why?"})
-        reply(short_context, history, "warm-regenerate")
-        asked = chat(history, sampling=SAMPLING, conversation_key="warm-regenerate")
-        warm = warm_request(asked, "")  # as the reply ends
-        assert warm is not None
+        reply(short_context, history, key)
+        if between:
+            reply(short_context, [{"role": "user", "content": f"Other {index}"}], "other")
+        warm = warm_request(chat(history, sampling=SAMPLING, conversation_key=key), "")
+        assert warm is not None  # as the reply ends
         if short_context.warm(warm).result(60)["evaluated"] > 200:  # the warm moved the cut
             del history[-1]
-            regenerated.append(reply(short_context, history, "warm-regenerate"))
+            regenerated.append(reply(short_context, history, key))
     assert regenerated  # some turns moved the cut
     assert [stats.kv_source for stats in regenerated] == ["saved"] * len(regenerated)
     # the question's last token again, for its logits: what any regenerate evaluates

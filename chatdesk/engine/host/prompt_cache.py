@@ -11,14 +11,15 @@ starter model, most of it first touching a fresh 100 MB buffer) unless it change
 A prompt already evaluated to its end, whose logits the context still holds
 (``LoadedModel.logits_at``: a complete warm), evaluates nothing: the reply samples at once.
 
-Within one conversation the prompt can also leave most of the context behind: a chat
-longer than the context moves its cut (the warm as a reply ends does it, see
+A prompt can also leave most of its conversation's latest state behind: a chat longer than
+the context moves its cut (the warm as a reply ends does it, see
 ``chatdesk.engine.context_fit``), or an older message was edited. The prompt then needs a
-long read anyway, and the state it leaves is kept too, under the conversation's key and
-``BEFORE_CUT`` (``_within``). Regenerating the reply before the cut asks for that state's
-prompt again: it is restored (and the newer one kept in its place), so the regenerate
-reads one token instead of the whole old cut (2,000-4,000 tokens, 7-15 s on the starter
-model at 4k on this CPU).
+long read anyway, and the state it leaves (the context's, or the one saved when the
+conversation was left) is kept too, under the conversation's key and ``BEFORE_CUT``
+(``_restore_best``). Regenerating the reply before the cut asks for that state's prompt
+again: it is restored (and the newer one kept in its place), so the regenerate reads one
+token instead of the whole old cut (3,675 tokens, 42.7 s, on the starter model at 4k in
+``bench_long_chat.py --regenerate``). A turn with little to read looks at no saved state.
 
 A sliding-window model's window layers keep only about their window (llama.cpp's
 ``swa_full = false``, as llama-server and llama-bench run them: on Gemma 3 at 16k tokens
@@ -36,6 +37,7 @@ import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from chatdesk.engine.host.kv_context import KVContext, common_prefix, reply_pieces
 from chatdesk.engine.host.model import DecodeFailed, LoadedModel
@@ -43,6 +45,14 @@ from chatdesk.engine.host.state_cache import Checkpoint, DiskStates, SavedState,
 
 BEFORE_CUT = "\x00before-cut"  # a conversation's key + this: its state before a long read
 LONG_READ = 256  # tokens: about a second to read on a laptop's CPU; a snapshot takes 30-100 ms
+
+
+class _Candidate(NamedTuple):
+    """A saved state that may be restored for a prompt: its bookkeeping, what it shares."""
+
+    saved: SavedState
+    kv: KVContext
+    shares: int
 
 
 @dataclass(frozen=True)
@@ -79,10 +89,13 @@ class PromptCache:
         byte ``n`` on (after cached tokens that spell its first ``n`` bytes).
         """
         prompt = text.encode("utf-8")
-        if key == self.key:
-            source = self._within(prompt, canonical)
-        else:
-            source = self._switch(key, prompt, canonical)
+        own = key == self.key  # the context holds this conversation's latest state
+        if not own:  # another conversation, or none (the API server's, a completion)
+            self._save_current(wait=False)  # so its next turn restores it
+            self.key, self.checkpoint = key, None
+        source = "context"
+        if key is not None and not (own and self._little_to_read(canonical)):
+            source = self._restore_best(key, own, prompt, canonical)
         tokens, keep = self._plan(prompt, canonical, tokenize_from)
         self.kv.adopt(tokens, keep)
         keep = self._truncate(self._kept_whole(keep, tokens))
@@ -130,42 +143,53 @@ class PromptCache:
     def _reusable(self, kv: KVContext, prompt: bytes, canonical: list[int]) -> int:
         return max(common_prefix(kv.tokens, canonical), kv.match_text(prompt)[0])
 
-    def _switch(self, key: str | None, prompt: bytes, canonical: list[int]) -> str:
-        """A request of another conversation (or of none: the API server's, a completion)
-        saves the current one first, so its next turn restores it."""
-        self._save_current(wait=False)
-        self.key = key
-        self.checkpoint = None
-        saved = None if key is None else self.states.get(key) or self._from_disk(key)
-        reusable = self._reusable(self.kv, prompt, canonical)
-        return self._restore_if_longer(saved, prompt, canonical, reusable)
+    def _restore_best(self, key: str, own: bool, prompt: bytes, canonical: list[int]) -> str:
+        """Of the conversation's states (its latest: the context when ``own``, else the one
+        saved when it was left; and the one a long read left, ``BEFORE_CUT``), restore the
+        one that shares most of the prompt, where it shares more than the context. A long
+        read that leaves the latest behind keeps it as ``BEFORE_CUT`` (a regenerate of the
+        reply before a moved cut goes back to it), in place of the one it restores."""
+        context = self._reusable(self.kv, prompt, canonical)
+        saved = None if own else self.states.get(key) or self._from_disk(key)
+        latest = self._candidate(saved, prompt, canonical)
+        before = self._candidate(self.states.get(key + BEFORE_CUT), prompt, canonical)
+        better = [c for c in (latest, before) if c is not None and c.shares > context]
+        best = max(better, key=lambda candidate: candidate.shares, default=None)
+        left, shared = (len(self.kv), context) if own else (0, 0)
+        if latest is not None:
+            left, shared = len(latest.kv), latest.shares
+        reused = best.shares if best else context
+        if len(canonical) - reused >= LONG_READ and left - shared >= LONG_READ:
+            self._keep_before_cut(key, saved)
+        return "context" if best is None else self._restore(best)
 
-    def _within(self, prompt: bytes, canonical: list[int]) -> str:
-        """The same conversation again. Where the prompt leaves much of what the context
-        holds and needs a long read anyway (the warm as a reply ends moved a long chat's
-        cut; an older message was edited), the state it leaves is kept (``BEFORE_CUT``); and
-        where the state kept before shares more of the prompt (a regenerate of the reply
-        before that cut), it is restored instead: going back costs no read."""
-        reusable = self._reusable(self.kv, prompt, canonical)
-        if self.key is None or len(canonical) - reusable < LONG_READ:
-            return "context"
-        before = self.key + BEFORE_CUT
-        kept = self.states.get(before)
-        if len(self.kv) - reusable >= LONG_READ:
-            self.states.put(before, self._snapshot())
-        return self._restore_if_longer(kept, prompt, canonical, reusable)
+    def _little_to_read(self, canonical: list[int]) -> bool:
+        """Whether the context already holds all but a short read of the prompt (the usual
+        turn: no saved state is looked at, a warmed Send stays a fraction of a ms)."""
+        return len(canonical) - common_prefix(self.kv.tokens, canonical) < LONG_READ
 
-    def _restore_if_longer(
-        self, saved: SavedState | None, prompt: bytes, canonical: list[int], reusable: int
-    ) -> str:
-        """Restore ``saved`` where it shares more than ``reusable`` tokens with the prompt."""
+    def _candidate(
+        self, saved: SavedState | None, prompt: bytes, canonical: list[int]
+    ) -> _Candidate | None:
+        """A saved state, its bookkeeping and how much of the prompt it holds."""
         if saved is None:
-            return "context"
-        candidate = KVContext(list(saved.tokens), list(saved.pieces))
-        if self._reusable(candidate, prompt, canonical) <= reusable:
-            return "context"
-        if self.model.restore_sequence(saved.data):
-            self.kv, self.checkpoint = candidate, saved.checkpoint
+            return None
+        kv = KVContext(list(saved.tokens), list(saved.pieces))
+        return _Candidate(saved, kv, self._reusable(kv, prompt, canonical))
+
+    def _keep_before_cut(self, key: str, saved: SavedState | None) -> None:
+        """Keep the conversation's latest state (``saved``, or the context's) as the one a
+        long read left."""
+        if saved is None:
+            saved = self.current_saved() or self._snapshot()
+        else:
+            self.states.discard(key)  # moved: the next save puts the new state there
+        self.states.put(key + BEFORE_CUT, saved)
+
+    def _restore(self, candidate: _Candidate) -> str:
+        """Put a saved state into the KV cache."""
+        if self.model.restore_sequence(candidate.saved.data):
+            self.kv, self.checkpoint = candidate.kv, candidate.saved.checkpoint
             return "saved"
         self.kv.clear()
         return "none"
