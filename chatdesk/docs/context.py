@@ -13,6 +13,7 @@ instructions say it is reference material, not instructions.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,6 +68,19 @@ def with_documents(
 def budget_chars(n_ctx: int, share: float = DOCUMENT_SHARE) -> int:
     """Characters of documents that fit in ``share`` of a context of ``n_ctx`` tokens."""
     return int(n_ctx * share * CHARS_PER_TOKEN)
+
+
+LABEL_CHARS = 40  # "[12] handbook.pdf, page 3" and the blank lines around one passage
+FRAME_CHARS = len(INSTRUCTIONS) + len("\n\n<documents>\n\n</documents>\n\nQuestion: ")
+
+
+def passage_tokens(index: DocumentIndex, collections: Sequence[Collection], n_ctx: int) -> int:
+    """Tokens the passages for any one question from ``collections`` may take in the prompt:
+    their budget (or, where less, the documents whole), a label each, and the instructions
+    around them. The context fit keeps them free (``ChatRequest.reserved_tokens``)."""
+    cap = budget_chars(n_ctx) + LABEL_CHARS * RETRIEVED
+    text = min(cap, index.text_size_upto(collections, cap, LABEL_CHARS))
+    return math.ceil((FRAME_CHARS + text) / CHARS_PER_TOKEN)
 
 
 def whole_documents(chunks: Sequence[ChunkHit]) -> list[ChunkHit]:

@@ -258,6 +258,25 @@ class DocumentIndex:
         )
         return [chunk_hit(row, 0.0) for row in rows]
 
+    def text_size_upto(
+        self, collections: Sequence[Collection], limit: int, per_chunk: int = 0
+    ) -> int:
+        """``text_size`` with ``per_chunk`` added for each chunk, read only until it passes
+        ``limit`` (a sum past it then, however large the collections)."""
+        marks = ",".join("?" * len(collections))
+        total = 0
+        with self.lock:
+            lengths = self.conn.execute(
+                f"SELECT length(c.text) FROM chunks c JOIN files f ON f.id = c.file_id "
+                f"WHERE f.collection_id IN ({marks})",
+                [c.id for c in collections],
+            )
+            for (length,) in lengths:
+                total += length + per_chunk
+                if total > limit:
+                    break
+        return total
+
     def text_size(self, collections: Sequence[Collection]) -> int:
         """Characters of text in the collections' chunks (overlap included)."""
         marks = ",".join("?" * len(collections))

@@ -37,6 +37,11 @@ tokens plus ``MESSAGE_OVERHEAD``, as for the anchors) leaves that room, and its 
 question included, fits. Any question up to about that size then gets the cut its warm
 read, so a cut's read happens while the user reads. (Without it, the warm kept the old cut
 whenever the reply still fit and only the question did not, about one cut in ten.)
+A request may reserve more (``reserved``): document passages, which join the question at
+Send (``chatdesk.services.documents_turn``) but not its warm. The room then holds them too,
+and the anchors lie half of what is left apart (a reserve of more than half the room would
+otherwise leave no anchor roomy enough, and the cut would move every turn), so a chat with
+documents cuts at the same place however many passages a question brings.
 """
 
 from __future__ import annotations
@@ -170,11 +175,13 @@ def fit_conversation(  # noqa: PLR0917 - the engines pass the first six position
     n_ctx: int,
     reply_budget: int,
     size: SizeFn | None = None,
+    reserved: int = 0,
 ) -> FitResult:
     """Keep the system prompt, the pinned examples, and the newest whole turns that fit,
     from an anchor when one fits (see the module's docstring). ``size`` counts one
     message's text for the anchors (default ``count_tokens``; a remote engine passes an
-    estimate, since counting there is a request)."""
+    estimate, since counting there is a request); ``reserved`` tokens are kept free for
+    what joins the question later, besides the next message's room."""
     budget = n_ctx - reply_budget
     if budget <= 0:
         raise ContextOverflowError(
@@ -187,7 +194,7 @@ def fit_conversation(  # noqa: PLR0917 - the engines pass the first six position
     rest = messages[pinned:]
     measure = _Measure(system_prompt, messages[:pinned], rest, render, count_tokens)
     starts = turn_starts(rest) or [0]
-    room = _Room(measure, budget, size or count_tokens)
+    room = _Room(measure, budget, size or count_tokens, reserved)
     whole = _probably_fits(messages, budget) and room.left_at(starts[0])
     if whole and measure(starts[0])[1] <= budget:
         start: int | None = starts[0]  # the common case: everything fits, one render
@@ -204,9 +211,10 @@ class _Room:
     takes of it from each start: the messages before a trailing user message (the question,
     or a warmed draft), whose own size is left to the real render."""
 
-    def __init__(self, measure: _Measure, budget: int, size: SizeFn) -> None:
+    def __init__(self, measure: _Measure, budget: int, size: SizeFn, reserved: int) -> None:
         self.total = budget - size(measure.system_prompt) - _sizes(measure.pinned, size)
-        self.spare = next_message_room(budget)
+        self.spare = next_message_room(budget) + reserved
+        self.spacing = max(1, (self.total - reserved) // ANCHOR_SHARE)  # of the anchors
         messages = measure.messages
         self.sizes = _message_sizes(messages, size)  # each message's, for the anchors too
         trailing = bool(messages) and messages[-1].get("role") == "user"
@@ -223,7 +231,7 @@ def _cut(measure: _Measure, starts: list[int], budget: int, room: _Room) -> int 
     """Where a chat too long for the context starts: the oldest anchor whose history leaves
     the next message's room and whose prompt fits, else the oldest turn start whose prompt
     fits (None: not even the newest turn)."""
-    anchors = _anchors(room.sizes, starts, max(1, room.total // ANCHOR_SHARE))
+    anchors = _anchors(room.sizes, starts, room.spacing)
     roomy = [anchor for anchor in anchors if room.left_at(anchor)]
     found = _oldest_fitting_start(measure, roomy, budget) if roomy else None
     return found if found is not None else _oldest_fitting_start(measure, starts, budget)

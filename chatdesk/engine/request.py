@@ -17,6 +17,9 @@ Shape:
   defaults. ``logprobs`` here and ``sampling.logprobs`` always agree (either may be set).
 - ``tools`` / ``tool_choice`` / ``parallel_tool_calls``: function tools in OpenAI's sense.
 - ``response_format``: plain text, any JSON object, or JSON matching a schema.
+- ``reserved_tokens``: room the context fit keeps free for what joins the question at
+  Send and not at a warm made before it (document passages; ``context_fit``), so both cut
+  the history at the same place.
 
 An engine that cannot honour a field refuses the whole request up front (see
 ``chatdesk.engine.capabilities.unsupported``); it never drops a field silently. Adding a
@@ -262,6 +265,7 @@ class ChatRequest:
     logprobs: int = 0  # 0: off; 1..MAX_LOGPROBS alternatives per token
     conversation_key: str | None = None  # lets the engine reuse this conversation's cache
     add_generation_prompt: bool = True  # render: end with the assistant's turn opening
+    reserved_tokens: int = 0  # the fit keeps them free for what joins the question at Send
 
     def __post_init__(self) -> None:
         for name in ("messages", "tools"):
@@ -270,6 +274,8 @@ class ChatRequest:
         self._agree_on_logprobs()
         self._check_tools()
         self._check_examples()
+        if self.reserved_tokens < 0:
+            raise bad_request(f"reserved_tokens must be 0 or more, not {self.reserved_tokens}")
 
     def _agree_on_logprobs(self) -> None:
         mine, sampled = self.logprobs, self.sampling.logprobs

@@ -540,6 +540,7 @@ class RemoteEngine:
                 n_ctx,
                 reply_budget(request.sampling.max_tokens, n_ctx),
                 size=server_info.estimate_tokens,
+                reserved=request.reserved_tokens,
             )
         except ContextOverflowError as error:
             raise EngineError(str(error), ErrorCode.MESSAGE_TOO_LONG) from None

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from chatdesk import paths
 from chatdesk.docs.citations import cited, file_url, snippet
-from chatdesk.docs.context import DocumentContext, Passage, build_context
+from chatdesk.docs.context import DocumentContext, Passage, build_context, passage_tokens
 from chatdesk.docs.discovery import display, storable
 from chatdesk.docs.embedder import Embedder, EmbeddingFailed, EngineEmbedder
 from chatdesk.docs.index import DocumentIndex, UnknownCollection
@@ -250,6 +250,12 @@ class DocumentService:
         self._warming.append(thread)
         thread.start()
         return thread
+
+    def passage_tokens(self, collections: Sequence[str], n_ctx: int) -> int:
+        """Tokens the passages for any question from ``collections`` may take in a prompt
+        (``chatdesk.docs.context.passage_tokens``)."""
+        found = [self.collection(name) for name in collections]
+        return passage_tokens(self.index, found, n_ctx)
 
     def context_for(self, question: str, collections: Sequence[str], n_ctx: int) -> DocumentContext:
         """The numbered passages (whole documents when they fit) for a question."""

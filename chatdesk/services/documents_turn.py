@@ -13,6 +13,11 @@ caller that assembles a request itself:
 - ``on_event(turn, event)``: when the reply ends, its passages are saved with it
   (``Store.save_passages``, table ``message_passages``), so its ``[1]``, ``[2]`` can be
   shown, checked and exported later.
+- ``reserve(request)`` (not blocking: a warm made before Send runs it too): a turn that
+  will carry passages asks the context fit to keep their room free
+  (``ChatRequest.reserved_tokens``: what any question's passages from those collections
+  may take, ``chatdesk.docs.context.passage_tokens``), so a long chat's warm, made without
+  them, cuts the history where Send will, whatever the passages' size.
 
 Attached collections are rows of the store (``attached_collections``, deleted with their
 conversation; migration ``0010_issue19_attached_collections`` moved the old app-settings
@@ -89,6 +94,25 @@ class DocumentTurns:
         """Attach exactly these collections to a conversation (empty: none)."""
         self.store.set_attached_collections(conversation_id, names)
 
+    def reserve(self, request: RequestLike) -> None:
+        """Keep the passages' room free in the fit, where the turn will carry passages."""
+        names = self._names(request)
+        if not names:
+            return
+        try:
+            tokens = self.documents().passage_tokens(names, self.n_ctx() or DEFAULT_CONTEXT)
+        except DocumentsError:  # the turn itself says what is wrong with the documents
+            return
+        request.chat = request.chat.replace(reserved_tokens=tokens)
+
+    def _names(self, request: RequestLike) -> list[str]:
+        """The turn's collections (or the attached ones) that exist."""
+        names = request.extras.get(DOCUMENTS_KEY) or self.attached(request.conversation_id)
+        if not names:
+            return []
+        known = self.documents().index.collection_names()
+        return [name for name in names if name in known]
+
     def on_request(self, request: RequestLike) -> None:
         """Put the passages for the question into the request (no-op without collections)."""
         messages = request.chat.messages
@@ -114,13 +138,10 @@ class DocumentTurns:
 
     def _retrieve(self, request: RequestLike, question: str) -> DocumentContext | None:
         """The passages for ``question`` from the turn's (or attached) collections."""
-        names = request.extras.get(DOCUMENTS_KEY) or self.attached(request.conversation_id)
-        if not names:
+        names = self._names(request)
+        if not names:  # none, or attached collections removed since: no documents
             return None
         documents = self.documents()
-        names = [name for name in names if name in documents.index.collection_names()]
-        if not names:  # attached collections removed since: the turn goes on without them
-            return None
         started = time.monotonic()
         try:
             context = documents.context_for(question, names, self.n_ctx() or DEFAULT_CONTEXT)

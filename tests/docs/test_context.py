@@ -6,6 +6,7 @@ from pathlib import Path
 
 from chatdesk.docs.citations import cited, file_url, snippet
 from chatdesk.docs.context import (
+    CHARS_PER_TOKEN,
     INSTRUCTIONS,
     DocumentContext,
     Passage,
@@ -91,3 +92,32 @@ def test_the_model_sees_the_passages_and_the_store_keeps_the_question() -> None:
     assert sent[-1]["content"] == context.prompt("Q?")
     assert "[1] a.md, line 1\nFact." in sent[-1]["content"]
     assert history == [{"role": "user", "content": "Q?"}]
+
+
+def test_the_room_kept_for_passages_holds_any_question_s_and_no_more_than_the_documents(
+    service: DocumentService, library: Path, tmp_path: Path
+) -> None:
+    """A chat with documents keeps room in its context for their passages (so a warm made
+    before the question cuts where Send will): enough for any question's passages, and for
+    a small collection only what its documents need, not half the context."""
+    big = tmp_path / "big"
+    big.mkdir()
+    for n in range(40):
+        body = "\n".join(f"Filler line {k} of chapter {n}, about trains." for k in range(80))
+        (big / f"ch{n:02d}.md").write_text(f"# Chapter {n}\n\n{body}\n")
+    service.add([library], "lib")
+    service.add([big], "big")
+    for name in ("lib", "big"):
+        service.index_collection(name)
+    questions = ["How long is the Velta tunnel?", "Which chapter is about trains?", "x"]
+    for names in (["lib"], ["big"], ["lib", "big"]):
+        room = service.passage_tokens(names, 2048) * CHARS_PER_TOKEN
+        for question in questions:
+            context = service.context_for(question, names, n_ctx=2048)
+            assert len(context.prompt(question)) - len(question) <= room
+    small = service.passage_tokens(["lib"], 2048) * CHARS_PER_TOKEN
+    whole = service.context_for("x", ["lib"], n_ctx=2048)
+    assert whole.whole
+    assert small <= 1.25 * len(whole.prompt(""))  # the documents whole, a label per chunk
+    large = service.passage_tokens(["big"], 2048)
+    assert large < 0.65 * 2048  # their budget (half the context), labels and instructions

@@ -218,3 +218,25 @@ def test_a_warm_as_the_reply_ends_chooses_the_cut_send_will_choose() -> None:
             differing.append(index)
         messages += [question, {"role": "assistant", "content": f"answer{index} " + "w " * 40}]
     assert not differing
+
+
+def test_a_warm_chooses_the_cut_send_will_choose_when_passages_join_the_question() -> None:
+    """In a chat with documents, Send's question carries passages (up to the reserved
+    room) that the warm as the reply ends cannot know: the room reserved for them keeps
+    both cutting at the same place, however many passages a question brings, and the cut
+    never goes back to an older start (each move back and forth is a read again)."""
+    messages, reserved = conversation(40), 250
+    differing, cuts = [], []
+    for index in range(40, 80):
+        warm = fit_conversation("S", list(messages), chatml, words, 700, 100, reserved=reserved)
+        passages = "passage " * (40 + 47 * index % 200)  # 40-239 words, varying
+        question = {"role": "user", "content": passages + f"question{index}?"}
+        asked = [*messages, question]
+        send = fit_conversation("S", asked, chatml, words, 700, 100, reserved=reserved)
+        if warm.dropped_count != send.dropped_count:
+            differing.append(index)
+        cuts.append(send.dropped_count)
+        messages += [{**question, "content": f"question{index}?"}]  # stored as typed
+        messages += [{"role": "assistant", "content": f"answer{index} " + "w " * 40}]
+    assert not differing
+    assert cuts == sorted(cuts)

@@ -3,6 +3,8 @@ host: also while the API server runs and the window's replies take its lane."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import openai
 import pytest
 
@@ -43,3 +45,38 @@ def test_a_conversation_is_warmed_while_the_api_server_takes_the_replies(
     assert stats is not None
     assert stats.kv_source == "context"  # the warm had brought the conversation back
     assert stats.evaluated_prompt_tokens < 30 < stats.prompt_tokens  # the new message only
+
+
+def test_in_a_document_chat_past_the_context_send_reads_only_what_its_warm_could_not_know(
+    tiny_services: tuple[AppServices, EventQueue], tmp_path: Path
+) -> None:
+    """Documents attached to a chat longer than the context: the warm as each reply ends
+    cannot know the next question's passages, yet it must cut the history where Send will
+    (the room the passages may take is reserved in both), so Send reads only the question
+    and its passages, never the kept history again."""
+    app, events = tiny_services
+    library = tmp_path / "library"
+    library.mkdir()
+    for name, fact in (("tunnel", "is 14 km long"), ("bridge", "has 9 arches")):
+        (library / f"{name}.md").write_text(f"# The {name}\n\nThe {name} {fact}.\n")
+    app.documents.add([library], "lib")
+    app.documents.index_collection("lib")
+    conversation = app.turns.new_conversation(settings={"max_tokens": 8})
+    app.document_turns.attach(conversation.id, ["lib"])
+    ended: list[ReplyStats | None] = []
+    app.turns.add_end_hook(lambda _turn, stats, _error: bool(ended.append(stats)))
+    warms = []
+    for index in range(12):
+        question = f"Question {index}: tell me about the tunnel and the bridge, and why? " * 5
+        turn = app.turns.send(conversation.id, question)
+        assert events.run_until(lambda: turn.finished, timeout=60)  # noqa: B023
+        warming = warm_conversation(app.turns, conversation.id)  # as the reply ends
+        assert warming is not None
+        warms.append(warming.result(timeout=60))
+    sends = [stats for stats in ended if stats is not None]
+    assert len(sends) == 12
+    assert sends[-1].dropped_messages > 0  # the chat outgrew the context
+    assert any(warm["evaluated"] > 100 for warm in warms[1:]), warms  # a warm moved the cut
+    for warm, send in zip(warms, sends[1:], strict=False):  # what Send could not have warmed
+        assert send.kv_source == "context"
+        assert send.evaluated_prompt_tokens <= send.prompt_tokens - warm["prompt_tokens"] + 4

@@ -106,6 +106,7 @@ class PromptInputs:
     system_prompt: str
     tools: list[dict[str, Any]] | None
     add_generation_prompt: bool = True
+    reserved: int = 0  # tokens the fit keeps free for what joins the question later
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,8 @@ def prompt_inputs(request: ChatRequest, takes_tools: bool) -> PromptInputs:
     if tools and not takes_tools:
         system, tools = generic_tool_prompt(system, tools), None
     add = request.add_generation_prompt and not request.continues
-    return PromptInputs(request.template_messages(), system, tools, add)
+    messages = request.template_messages()
+    return PromptInputs(messages, system, tools, add, request.reserved_tokens)
 
 
 class EngineFailure(Exception):
@@ -366,6 +368,7 @@ class Engine:
                 model.n_ctx,
                 budget,
                 size=prompts.size,
+                reserved=inputs.reserved,
             )
         except ContextOverflowError as error:
             raise EngineFailure(ErrorCode.MESSAGE_TOO_LONG, str(error)) from None
