@@ -249,7 +249,11 @@ def with_host(
     client = EngineClient(auto_reload=False)
     try:
         options = LoadOptions(
-            plan.model, n_ctx=TASK_CONTEXT, n_threads=plan.threads, speculation=speculation
+            plan.model,
+            n_ctx=TASK_CONTEXT,
+            n_threads=plan.threads,
+            speculation=speculation,
+            state_disk_mb=0,  # its made-up conversations' states stay out of the user's cache
         )
         client.load(replace(options, n_gpu_layers=plan.gpu_layers)).result()
         return measure(client)

@@ -49,7 +49,7 @@ from chatdesk.engine.types import LoadOptions, ReplyStats, SamplingSettings
 from tests.benchmarks.bench_gguf_metadata import default_model
 from tests.support.chat_requests import chat
 from tests.support.gguf_factory import ModelSpec, write_model
-from tests.support.real_model import starter_model
+from tests.support.real_model import scratch_data_root, starter_model
 
 PROMPT_TOKENS = 256
 FILLER = "The quick brown fox jumps over the lazy dog while the assistant answers a question. "
@@ -313,14 +313,15 @@ def main() -> int:
                 main_model, args.tokens, args.repeats, counts
             )
         if "3" not in skip:
-            client = loaded_client(main_model, 8192, args.threads)
-            try:
-                print("[3] KV reuse across turns", flush=True)
-                results["kv_reuse"] = kv_reuse(client)
-                print(f"[4] switching conversations ({main_model.name})", flush=True)
-                results["switch"] = conversation_switch(client, args.history_tokens)
-            finally:
-                client.close()
+            with scratch_data_root():  # the switches save states: not into the user's cache
+                client = loaded_client(main_model, 8192, args.threads)
+                try:
+                    print("[3] KV reuse across turns", flush=True)
+                    results["kv_reuse"] = kv_reuse(client)
+                    print(f"[4] switching conversations ({main_model.name})", flush=True)
+                    results["switch"] = conversation_switch(client, args.history_tokens)
+                finally:
+                    client.close()
         if "5" not in skip:
             print(f"[5, 6] load and memory ({main_model.name}), load {os.getloadavg()}", flush=True)
             results["load"] = load_and_memory(main_model, args.repeats, args.threads)

