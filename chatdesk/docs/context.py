@@ -79,7 +79,7 @@ def passage_tokens(index: DocumentIndex, collections: Sequence[Collection], n_ct
     their budget (or, where less, the documents whole), a label each, and the instructions
     around them. The context fit keeps them free (``ChatRequest.reserved_tokens``)."""
     cap = budget_chars(n_ctx) + LABEL_CHARS * RETRIEVED
-    text = min(cap, index.text_size_upto(collections, cap, LABEL_CHARS))
+    text = min(cap, index.text_size(collections, cap, LABEL_CHARS))
     return math.ceil((FRAME_CHARS + text) / CHARS_PER_TOKEN)
 
 
@@ -139,7 +139,7 @@ def build_context(
     budget = budget_chars(n_ctx)
     if not collections:
         return DocumentContext((), False)
-    if index.text_size(collections) <= budget:
+    if index.text_size(collections, budget) <= budget:
         chunks = index.document_chunks(collections, limit=100_000)
         return DocumentContext(numbered(whole_documents(chunks), budget), True)
     hits = retriever.search(collections, question, RETRIEVED)

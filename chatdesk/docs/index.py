@@ -258,11 +258,10 @@ class DocumentIndex:
         )
         return [chunk_hit(row, 0.0) for row in rows]
 
-    def text_size_upto(
-        self, collections: Sequence[Collection], limit: int, per_chunk: int = 0
-    ) -> int:
-        """``text_size`` with ``per_chunk`` added for each chunk, read only until it passes
-        ``limit`` (a sum past it then, however large the collections)."""
+    def text_size(self, collections: Sequence[Collection], limit: int, per_chunk: int = 0) -> int:
+        """Characters of text in the collections' chunks (overlap included), with
+        ``per_chunk`` more for each, read only until the sum passes ``limit`` (then a sum
+        past it, however large the collections)."""
         marks = ",".join("?" * len(collections))
         total = 0
         with self.lock:
@@ -276,16 +275,6 @@ class DocumentIndex:
                 if total > limit:
                     break
         return total
-
-    def text_size(self, collections: Sequence[Collection]) -> int:
-        """Characters of text in the collections' chunks (overlap included)."""
-        marks = ",".join("?" * len(collections))
-        row = self._rows(
-            f"SELECT coalesce(sum(length(c.text)), 0) FROM chunks c JOIN files f "
-            f"ON f.id = c.file_id WHERE f.collection_id IN ({marks})",
-            [c.id for c in collections],
-        )[0]
-        return int(row[0])
 
     def index_id(self) -> str:
         """A random id given to this index file when it was created."""
