@@ -170,8 +170,9 @@ def test_regenerating_a_reply_whose_warm_moved_the_cut_reads_only_the_reply_agai
     """The warm as a reply ends moves a chat past the context to its next cut, reading the
     new kept part. Regenerate then asks for the old cut's prompt again (the reply's own
     question, without the reply): the host kept that state when the warm left it, so the
-    regenerated reply evaluates one token, not the whole old cut again; also where another
-    chat took a turn before the warm (the state left was then the saved one)."""
+    regenerated reply evaluates one token, not the whole old cut again; and the warm after
+    it goes back to the new cut without reading it again. Also where another chat took a
+    turn before the warm (the state left was then the saved one)."""
     history, key = numbered_turns(40), f"warm-regenerate-{between}"
     regenerated: list[ReplyStats] = []
     for index in range(24):
@@ -184,6 +185,9 @@ def test_regenerating_a_reply_whose_warm_moved_the_cut_reads_only_the_reply_agai
         if short_context.warm(warm).result(60)["evaluated"] > 200:  # the warm moved the cut
             del history[-1]
             regenerated.append(reply(short_context, history, key))
+            again = warm_request(chat(history, sampling=SAMPLING, conversation_key=key), "")
+            assert again is not None  # as the regenerated reply ends: back to the new cut
+            assert short_context.warm(again).result(60)["evaluated"] < 40
     assert regenerated  # some turns moved the cut
     assert [stats.kv_source for stats in regenerated] == ["saved"] * len(regenerated)
     # the question's last token again, for its logits: what any regenerate evaluates

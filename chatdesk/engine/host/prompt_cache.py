@@ -147,8 +147,9 @@ class PromptCache:
         """Of the conversation's states (its latest: the context when ``own``, else the one
         saved when it was left; and the one a long read left, ``BEFORE_CUT``), restore the
         one that shares most of the prompt, where it shares more than the context. A long
-        read that leaves the latest behind keeps it as ``BEFORE_CUT`` (a regenerate of the
-        reply before a moved cut goes back to it), in place of the one it restores."""
+        read or a restore that leaves the latest behind keeps it as ``BEFORE_CUT`` (a
+        regenerate of the reply before a moved cut goes back to it, and the warm after it
+        back to the new cut), in place of the one it restores."""
         context = self._reusable(self.kv, prompt, canonical)
         saved = None if own else self.states.get(key) or self._from_disk(key)
         latest = self._candidate(saved, prompt, canonical)
@@ -158,8 +159,8 @@ class PromptCache:
         left, shared = (len(self.kv), context) if own else (0, 0)
         if latest is not None:
             left, shared = len(latest.kv), latest.shares
-        reused = best.shares if best else context
-        if len(canonical) - reused >= LONG_READ and left - shared >= LONG_READ:
+        long_read = best is not None or len(canonical) - context >= LONG_READ
+        if long_read and left - shared >= LONG_READ:  # (a restore replaces it all)
             self._keep_before_cut(key, saved)
         return "context" if best is None else self._restore(best)
 
