@@ -3,7 +3,7 @@ moves every turn (the reference, same run), and with the warm the window and ``c
 chat`` send as a reply ends.
 
     python tests/benchmarks/bench_long_chat.py [--model starter|gemma] [--turns 16]
-        [--reference-turns 6] [--threads 1] [--pauses 5 inf]
+        [--reference-turns 6] [--threads 1] [--pauses 5 inf] [--regenerate]
 
 One engine host, context 4,096 tokens, replies of 128 tokens. Chats start from the same
 60-turn history (about 5,000 tokens, so all must leave turns out):
@@ -19,6 +19,10 @@ One engine host, context 4,096 tokens, replies of 128 tokens. Chats start from t
   first cancels the warm, which keeps what it read in whole batches;
 - the reference: the caller leaves out the oldest turns one at a time until the rest fits,
   as ChatDesk's fit did before, so the prompt's start moves whenever a turn is added.
+
+With ``--regenerate`` each warmed chat also regenerates every reply once its warm is done
+(Regenerate clicked while reading), then warms again as the window does after it: the
+regenerates after a warm that moved the cut against the others (the reference, same run).
 
 Turns alternate between the chats. Prints each chat's time to first token (median and
 mean: the mean carries the turns that read the kept history again), the tokens evaluated,
@@ -67,9 +71,17 @@ class Chat:
     ``pause``, each turn is warmed first and sent that many seconds later."""
 
     def __init__(
-        self, client: EngineClient, key: str, moving: bool, pause: float | None = None
+        self,
+        client: EngineClient,
+        key: str,
+        moving: bool,
+        pause: float | None = None,
+        regenerate: bool = False,
     ) -> None:
         self.client, self.key, self.moving, self.pause = client, key, moving, pause
+        self.regenerate = regenerate
+        # (the warm before it cut, the regenerate's stats, the warm after it)
+        self.regenerated: list[tuple[bool, ReplyStats, dict[str, Any]]] = []
         self.history = starting_history(f"chat {key.rsplit('-', 1)[-1]}")
         self.start = 0  # the reference's oldest message sent
         self.stats: list[ReplyStats] = []
@@ -80,21 +92,37 @@ class Chat:
         if self.pause is not None:
             self._warm_and_pause()
         self.history.append({"role": "user", "content": f"Question {number}: and then?"})
+        self.stats.append(self._reply())
+
+    def _reply(self) -> ReplyStats:
+        """A reply to the chat so far, added to it."""
         sent = self._trimmed() if self.moving else self.history
         request = ChatRequest.of(sent, sampling=SAMPLING, conversation_key=self.key)
         stream = self.client.generate(request)
-        self.stats.append(stream.wait(timeout=1800))
+        stats = stream.wait(timeout=1800)
         self.history.append({"role": "assistant", "content": stream.text})
+        return stats
 
     def _warm_and_pause(self) -> None:
         """The warm as the last reply ended; the user sends after ``pause`` seconds (or once
-        it is done, if sooner: the host is idle from then on)."""
+        it is done, if sooner: the host is idle from then on). With ``regenerate``, once it
+        is done the reply is regenerated and the chat warmed again."""
+        warmed = self._warm()
+        self.warms.append(warmed)
+        if warmed.get("cancelled") or not self.regenerate or len(self.history) <= 2 * HISTORY_TURNS:
+            return
+        del self.history[-1]
+        stats = self._reply()
+        self.regenerated.append((warmed["evaluated"] > REREAD, stats, self._warm()))
+
+    def _warm(self) -> dict[str, Any]:
+        """Warm the chat so far; its result, or ``cancelled`` when the pause ended first."""
         request = ChatRequest.of(self.history, sampling=SAMPLING, conversation_key=self.key)
         warming = self.client.warm(request)
         try:
-            self.warms.append(warming.result(None if math.isinf(self.pause or 0) else self.pause))
+            return dict(warming.result(None if math.isinf(self.pause or 0) else self.pause))
         except WarmRunning:
-            self.warms.append({"cancelled": True, "seconds": self.pause})  # Send cancels it
+            return {"cancelled": True, "seconds": self.pause}  # Send cancels it
 
     def _trimmed(self) -> list[dict[str, str]]:
         """The newest turns that fit whole, the oldest left out one turn at a time."""
@@ -122,18 +150,41 @@ class Chat:
             "dropped": [s.dropped_messages for s in self.stats],
             "warm_seconds": [round(w.get("seconds", 0.0), 2) for w in self.warms[1:]],
             "warms_cut_short": sum(bool(w.get("cancelled")) for w in self.warms[1:]),
+            **self._regenerate_figures(),
         }
+
+    def _regenerate_figures(self) -> dict[str, Any]:
+        """Time to first token of the regenerates after a cut's warm and of the others."""
+        if not self.regenerated:
+            return {}
+        sides: dict[str, Any] = {}
+        for name, at_cut in (("regenerate_at_cut", True), ("regenerate_other", False)):
+            chosen = [(s, w) for cut, s, w in self.regenerated if cut == at_cut]
+            ttft = [(s.time_to_first_token or 0.0) * 1000 for s, _ in chosen]
+            sides[name] = {
+                "ttft_ms": ttft,
+                "median_ms": statistics.median(ttft) if ttft else None,
+                "evaluated": [s.evaluated_prompt_tokens for s, _ in chosen],
+                "warm_after_evaluated": [w.get("evaluated") for _, w in chosen],
+            }
+        at_cut, other = (sides[name]["median_ms"] for name in sides)
+        sides["regenerate_ratio"] = at_cut / other if at_cut and other else None
+        return sides
 
 
 def measure(
-    client: EngineClient, turns: int, reference_turns: int, pauses: list[float]
+    client: EngineClient,
+    turns: int,
+    reference_turns: int,
+    pauses: list[float],
+    regenerate: bool = False,
 ) -> dict[str, Any]:
     """The chats read their history once, then take turns (the reference for fewer)."""
     run = uuid.uuid4().hex[:8]
     chats = {"anchored": Chat(client, f"bench-long-{run}-1", moving=False)}
     for pause in pauses:
         key = f"bench-long-{run}-{len(chats) + 1}"  # chat N: histories alike in size
-        chats[f"warmed {pause:g} s"] = Chat(client, key, False, pause)
+        chats[f"warmed {pause:g} s"] = Chat(client, key, False, pause, regenerate)
     moving = chats["moving"] = Chat(client, f"bench-long-{run}-{len(chats) + 1}", moving=True)
     for chat in chats.values():
         chat.turn(0)
@@ -151,6 +202,24 @@ def measure(
     return result
 
 
+def report(model: str, result: dict[str, Any]) -> None:
+    """Each chat's figures and the ratios, in words."""
+    for name, side in result.items():
+        if isinstance(side, dict) and "ttft_ms" in side:
+            warms = f"; warms {side['warm_seconds']} s" if side["warm_seconds"] else ""
+            print(
+                f"{model} {name}: first token median {side['median_ms']:.0f} ms, mean "
+                f"{side['mean_ms']:.0f} ms over {len(side['ttft_ms'])} turns; "
+                f"{side['rereads']} read the history again; evaluated {side['evaluated']}{warms}"
+            )
+            for kind in ("regenerate_at_cut", "regenerate_other", "regenerate_ratio"):
+                if kind in side:
+                    print(f"  {kind}: {side[kind]}")
+    print(f"ratio of the means (anchored / moving): {result['ratio_mean']:.3f}")
+    for name, ratio in result["warmed_over_anchored"].items():
+        print(f"ratio of the means ({name} / anchored, no warm): {ratio:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=sorted(REAL_MODELS), default="starter")
@@ -158,24 +227,17 @@ def main() -> None:
     parser.add_argument("--reference-turns", type=int, default=6)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--pauses", type=float, nargs="*", default=[5.0, math.inf])
+    parser.add_argument("--regenerate", action="store_true")
     args = parser.parse_args()
     result = measured_on_host(
         args.model,
-        lambda client: measure(client, args.turns, args.reference_turns, args.pauses),
+        lambda client: measure(
+            client, args.turns, args.reference_turns, args.pauses, args.regenerate
+        ),
         N_CTX,
         args.threads,
     )
-    for name, side in result.items():
-        if isinstance(side, dict) and "ttft_ms" in side:
-            warms = f"; warms {side['warm_seconds']} s" if side["warm_seconds"] else ""
-            print(
-                f"{args.model} {name}: first token median {side['median_ms']:.0f} ms, mean "
-                f"{side['mean_ms']:.0f} ms over {len(side['ttft_ms'])} turns; "
-                f"{side['rereads']} read the history again; evaluated {side['evaluated']}{warms}"
-            )
-    print(f"ratio of the means (anchored / moving): {result['ratio_mean']:.3f}")
-    for name, ratio in result["warmed_over_anchored"].items():
-        print(f"ratio of the means ({name} / anchored, no warm): {ratio:.3f}")
+    report(args.model, result)
     print(json.dumps(result))
 
 
