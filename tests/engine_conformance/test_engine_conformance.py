@@ -305,3 +305,22 @@ def test_a_long_chat_keeps_its_cut_as_it_grows(
         history.append(Message.of("assistant", text))
     assert len(set(cuts)) <= 2, cuts
     record(implementation(request), "long chat grows", "pass")
+
+
+def test_a_reserved_room_is_left_free(engine: Engine, request: pytest.FixtureRequest) -> None:
+    """Room a request reserves (what joins the question at Send and not at its warm:
+    document passages) is left out of what the history may take, so the cut is the same
+    with or without them; an engine that fits must honour it."""
+    info = engine.model_info
+    if info is None or not info.n_ctx:  # nothing is fitted here: the server decides
+        record(implementation(request), "reserved room", "server fits")
+        return
+    history = (*short_turns(300), QUESTION)
+    room = info.n_ctx // 4
+    plain = engine.render(ask(history)).result(timeout=TIMEOUT)
+    kept = engine.render(ask(history, reserved_tokens=room)).result(timeout=TIMEOUT)
+    assert "capital of France" in kept.text
+    assert len(kept.text) < len(plain.text)  # older turns left out for the reserved room
+    if kept.exact:
+        assert kept.tokens + room <= info.n_ctx - MAX_TOKENS
+    record(implementation(request), "reserved room", "pass")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -171,3 +172,17 @@ def test_a_long_chat_sent_to_a_server_keeps_its_cut_as_it_grows() -> None:
         history.append(Message.of("assistant", "A reply of some length. " * 10))
     engine.close()
     assert len(set(cuts)) <= 2, cuts
+
+
+def test_a_server_s_chat_leaves_the_reserved_room_free() -> None:
+    """Room a request reserves (document passages) is left free in what is sent to a
+    server that reports its context, as the local engine leaves it."""
+    engine = RemoteEngine(ServerAddress("http://127.0.0.1:9"))  # fitting asks no server
+    engine.model_info = remote_model_info("remote", "model", 2048, time.perf_counter())
+    history = (*short_turns(300), Message.of("user", "Question: tell me about the sea."))
+    plain = ChatRequest(history, sampling=SamplingSettings(max_tokens=64))
+    _kept, without = engine.fit(plain)
+    _kept, reserving = engine.fit(dataclasses.replace(plain, reserved_tokens=512))
+    engine.close()
+    assert reserving.dropped_count > without.dropped_count
+    assert reserving.prompt_tokens + 512 <= 2048 - 64
