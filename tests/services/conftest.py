@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from chatdesk.engine.types import LoadOptions
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.events import EventQueue
 from tests.support.scripted_engine import ScriptedEngine
@@ -25,14 +26,17 @@ def tiny_services(tiny_model_path: Path) -> Iterator[tuple[AppServices, EventQue
     yield from services_with(tiny_model_path)
 
 
-def services_with(model: Path, timeout: float = 300) -> Iterator[tuple[AppServices, EventQueue]]:
-    """App services over a real engine host with ``model`` loaded, and their dispatch."""
+def services_with(
+    model: Path, timeout: float = 300, n_ctx: int | None = None
+) -> Iterator[tuple[AppServices, EventQueue]]:
+    """App services over a real engine host with ``model`` loaded (in a context of ``n_ctx``
+    tokens: default, the model's own), and their dispatch."""
     from chatdesk.engine.client import EngineClient
 
     app = AppServices.create(client_factory=EngineClient)
     events = EventQueue()
     app.set_dispatch(events)
-    app.engine.load(str(model))
+    app.engine.load(str(model), LoadOptions(model, n_ctx=n_ctx) if n_ctx else None)
     assert events.run_until(lambda: app.engine.ready, timeout=timeout), app.engine.status.error
     yield app, events
     app.close()

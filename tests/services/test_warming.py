@@ -3,6 +3,7 @@ host: also while the API server runs and the window's replies take its lane."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import openai
@@ -12,6 +13,7 @@ from chatdesk.engine.types import ReplyStats
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.events import EventQueue
 from chatdesk.services.warming import warm_conversation
+from tests.services.conftest import services_with
 from tests.support.openai_servers import free_port
 
 pytest.importorskip("llama_cpp")
@@ -47,14 +49,21 @@ def test_a_conversation_is_warmed_while_the_api_server_takes_the_replies(
     assert stats.evaluated_prompt_tokens < 30 < stats.prompt_tokens  # the new message only
 
 
+@pytest.fixture
+def short_starter_services(starter_model_path: Path) -> Iterator[tuple[AppServices, EventQueue]]:
+    """App services over a real host with the starter model in a 1,024-token context."""
+    yield from services_with(starter_model_path, n_ctx=1024)
+
+
 def test_in_a_document_chat_past_the_context_send_reads_only_what_its_warm_could_not_know(
-    tiny_services: tuple[AppServices, EventQueue], tmp_path: Path
+    short_starter_services: tuple[AppServices, EventQueue], tmp_path: Path
 ) -> None:
     """Documents attached to a chat longer than the context: the warm as each reply ends
     cannot know the next question's passages, yet it must cut the history where Send will
     (the room the passages may take is reserved in both), so Send reads only the question
-    and its passages, never the kept history again."""
-    app, events = tiny_services
+    and its passages, never the kept history again. (The starter model: the documents'
+    budget counts characters as English prose tokenizes, which the tiny model's does not.)"""
+    app, events = short_starter_services
     library = tmp_path / "library"
     library.mkdir()
     for name, fact in (("tunnel", "is 14 km long"), ("bridge", "has 9 arches")):
