@@ -27,6 +27,7 @@ from chatdesk.engine.types import (
     ReplyStats,
     SamplingSettings,
 )
+from chatdesk.services.warming import warm_request
 from tests.support.chat_requests import chat
 
 pytestmark = pytest.mark.skipif(
@@ -277,4 +278,24 @@ def test_regenerating_a_long_reply_after_switching_back_evaluates_one_token(
     assert stats.kv_source == "saved"
     assert stats.evaluated_prompt_tokens == 1  # from the checkpoint, not from the start
     third, _ = ask(engine, asked, "window-G")
+    assert again == third
+
+
+def test_regenerating_after_the_warm_as_the_reply_ends_evaluates_one_token(
+    engine: EngineClient,
+) -> None:
+    """The window warms a chat as each reply ends (its history, the reply included). A warm
+    takes no window checkpoint, so Regenerate still finds the one where the reply's prompt
+    ended, instead of reading the whole prompt again."""
+    asked = conversation("Describe the market at length.")
+    sampling = SamplingSettings(temperature=0.0, max_tokens=300, ignore_eos=True)
+    stream = engine.generate(chat(asked, sampling=sampling, conversation_key="window-I"))
+    stream.wait(timeout=300)
+    replied = [*asked, {"role": "assistant", "content": stream.text}]
+    warm = warm_request(chat(replied, sampling=sampling, conversation_key="window-I"), "")
+    assert warm is not None
+    assert engine.warm(warm).result(timeout=300)["evaluated"] > 0
+    again, stats = ask(engine, asked, "window-I")
+    assert stats.evaluated_prompt_tokens == 1  # from the checkpoint, not from the start
+    third, _ = ask(engine, asked, "window-I")
     assert again == third

@@ -510,7 +510,10 @@ class Engine:
         plan: PreparedPrompt,
         cancel: threading.Event,
         on_progress: Callable[[PromptProgress], None] | None = None,
+        checkpoint: bool = True,
     ) -> int:
+        """Evaluate the plan's new tokens; the position after them. A reply's prompt takes
+        the window checkpoint at its end (``checkpoint``; a warm's does not)."""
         model, cache = self._require_model(), self._require_cache()
         chunk = GPU_PROMPT_CHUNK if self.info and self.info.gpu_layers_offloaded else None
         new_tokens = plan.tokens[plan.keep :]
@@ -523,7 +526,7 @@ class Engine:
         except DecodeFailed as error:
             cache.forget_after(plan.keep)
             raise EngineFailure(ErrorCode.INTERNAL, f"prompt evaluation failed: {error}") from None
-        cache.record_prompt(new_tokens)
+        cache.record_prompt(new_tokens, checkpoint)
         return position
 
     def _decode(

@@ -26,8 +26,9 @@ A sliding-window model's window layers keep only about their window (llama.cpp's
 ``swa_full = false``, as llama-server and llama-bench run them: on Gemma 3 at 16k tokens
 prompts are 15-20% faster and that cache 16x smaller), so going back further than their spare
 cells (about a micro-batch) loses positions they need. ``LoadedModel.truncate`` says so,
-and ``prepare`` then puts back the window checkpoint taken where the last prompt ended
-(``checkpoint``: what a regenerate goes back to; a saved state carries the one it had),
+and ``prepare`` then puts back the window checkpoint taken where the last reply's prompt
+ended (``checkpoint``: what a regenerate goes back to; warms take none, so the warm as a
+reply ends keeps it; a saved state carries the one it had),
 or, when none fits, evaluates the prompt again from the start (an edit of an older
 message on such a model).
 """
@@ -258,11 +259,14 @@ class PromptCache:
             return canonical, by_tokens
         return tokens, count
 
-    def record_prompt(self, tokens: Sequence[int]) -> None:
-        """Prompt tokens were evaluated after the kept prefix (and, for a sliding-window
-        model, the window checkpoint is taken here)."""
+    def record_prompt(self, tokens: Sequence[int], checkpoint: bool = True) -> None:
+        """Prompt tokens were evaluated after the kept prefix. A reply's prompt (not a warm
+        or a stopped read: ``checkpoint`` False) takes the sliding-window model's window
+        checkpoint at its end, what its regenerate goes back to, unless one is there (Send
+        after a complete warm, which evaluates nothing)."""
         self.kv.extend(tokens, [self.model.piece(token, special=True) for token in tokens])
-        if not tokens:  # nothing evaluated (Send after a complete warm): it still holds
+        point = self.checkpoint
+        if not checkpoint or (point is not None and point.length == len(self.kv)):
             return
         window = self.model.save_window()
         self.checkpoint = None if window is None else Checkpoint(len(self.kv), window)
@@ -282,6 +286,6 @@ class PromptCache:
         layers still hold what the next token attends to), so a Send that cancels a warm
         reads only the rest; else nothing after ``keep`` is kept."""
         if tokens and self.model.truncate(keep + len(tokens)):
-            self.record_prompt(tokens)
+            self.record_prompt(tokens, checkpoint=False)
         else:
             self.forget_after(keep)

@@ -94,7 +94,7 @@ def warm(engine: Engine, request: ChatRequest, cancel: threading.Event) -> dict[
         if is_whole(request):
             evaluate_to_the_end(engine, plan, cancel)
         else:
-            engine._evaluate_prompt(plan, cancel)
+            engine._evaluate_prompt(plan, cancel, checkpoint=False)
     except DecodeCancelled:
         result.update(cancelled=True)
     return {**result, "seconds": time.perf_counter() - started}
@@ -106,6 +106,7 @@ def evaluate_to_the_end(engine: Engine, plan: PreparedPrompt, cancel: threading.
     evaluates nothing, with the same reply token for token."""
     last = len(plan.tokens) - 1
     if plan.keep < last:
-        engine._evaluate_prompt(dataclasses.replace(plan, tokens=plan.tokens[:last]), cancel)
+        head = dataclasses.replace(plan, tokens=plan.tokens[:last])
+        engine._evaluate_prompt(head, cancel, checkpoint=False)
     if plan.keep <= last:
-        engine._evaluate_prompt(dataclasses.replace(plan, keep=last), cancel)
+        engine._evaluate_prompt(dataclasses.replace(plan, keep=last), cancel, checkpoint=False)
