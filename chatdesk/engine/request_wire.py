@@ -248,7 +248,7 @@ def _scalar(value: Any, hint: Any, what: str) -> Any:
             return value
         elif option is float and isinstance(value, int):
             return float(value)
-    raise bad_request(f"{what} must be {hint}, not {value!r}")
+    raise bad_request(f"{what} must be {getattr(hint, '__name__', hint)}, not {value!r}")
 
 
 @functools.cache

@@ -68,6 +68,8 @@ def test_the_wire_form_round_trips_through_json() -> None:
         ({"messages": [], "sampling": {"top_k": "many"}}, "sampling.top_k must be int"),
         ({"messages": [], "sampling": {"mirostat": 2}}, "sampling has unknown field(s)"),
         ({"messages": [], "logprobs": 99}, "logprobs must be 0 to 20"),
+        ({"messages": [], "reserved_tokens": -5}, "reserved_tokens must be 0 or more"),
+        ({"messages": [], "reserved_tokens": "lots"}, "reserved_tokens must be int"),
         ({"messages": [], "tool_choice": {"mode": "named", "name": "nope"}}, "not among"),
         ({"messages": [], "response_format": {"type": "json_schema"}}, "needs a schema"),
         ({"messages": [{"role": "user", "content": [{"type": "image"}]}]}, "not supported"),
