@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import uuid
@@ -36,7 +35,7 @@ from chatdesk.engine.client import EngineClient
 from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.types import ReplyStats, SamplingSettings
 from chatdesk.services.documents import DocumentService
-from tests.benchmarks.bench_long_chat import starting_history
+from tests.benchmarks.bench_long_chat import starting_history, turn_figures
 from tests.support.real_model import REAL_MODELS, measured_on_host
 
 N_CTX = 4096
@@ -89,15 +88,9 @@ class DocumentChat:
         ]
 
     def figures(self) -> dict[str, Any]:
-        ttft = [(s.time_to_first_token or 0.0) * 1000 for s in self.stats]
         return {
             "reserved_tokens": self.reserved,
-            "ttft_ms": ttft,
-            "median_ms": statistics.median(ttft),
-            "mean_ms": statistics.fmean(ttft),
-            "evaluated": [s.evaluated_prompt_tokens for s in self.stats],
-            "prompt_tokens": [s.prompt_tokens for s in self.stats],
-            "dropped": [s.dropped_messages for s in self.stats],
+            **turn_figures(self.stats),
             "warm_evaluated": [w.get("evaluated", 0) for w in self.warms[1:]],
         }
 

@@ -66,6 +66,19 @@ def starting_history(label: str) -> list[dict[str, str]]:
     return history
 
 
+def turn_figures(stats: list[ReplyStats]) -> dict[str, Any]:
+    """A chat's turns: time to first token (each, median, mean) and what each prompt took."""
+    ttft = [(s.time_to_first_token or 0.0) * 1000 for s in stats]
+    return {
+        "ttft_ms": ttft,
+        "median_ms": statistics.median(ttft),
+        "mean_ms": statistics.fmean(ttft),
+        "evaluated": [s.evaluated_prompt_tokens for s in stats],
+        "prompt_tokens": [s.prompt_tokens for s in stats],
+        "dropped": [s.dropped_messages for s in stats],
+    }
+
+
 class Chat:
     """One chat's history and turns; ``moving`` trims it the way the fit used to; with a
     ``pause``, each turn is warmed first and sent that many seconds later."""
@@ -138,16 +151,10 @@ class Chat:
         return messages[0]["content"].strip() in prompt.text
 
     def figures(self) -> dict[str, Any]:
-        ttft = [(s.time_to_first_token or 0.0) * 1000 for s in self.stats]
-        evaluated = [s.evaluated_prompt_tokens for s in self.stats]
+        turns = turn_figures(self.stats)
         return {
-            "ttft_ms": ttft,
-            "median_ms": statistics.median(ttft),
-            "mean_ms": statistics.fmean(ttft),
-            "evaluated": evaluated,
-            "rereads": sum(count > REREAD for count in evaluated),
-            "prompt_tokens": [s.prompt_tokens for s in self.stats],
-            "dropped": [s.dropped_messages for s in self.stats],
+            **turns,
+            "rereads": sum(count > REREAD for count in turns["evaluated"]),
             "warm_seconds": [round(w.get("seconds", 0.0), 2) for w in self.warms[1:]],
             "warms_cut_short": sum(bool(w.get("cancelled")) for w in self.warms[1:]),
             **self._regenerate_figures(),
