@@ -20,7 +20,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -240,6 +240,10 @@ class ScheduledEngine:
     def render(self, request: ChatRequest) -> Future[RenderedPrompt]:
         """The underlying engine's rendering."""
         return self.scheduler.engine.render(request)
+
+    def count_tokens(self, texts: Sequence[str]) -> Future[list[int]]:
+        """The underlying engine's count (not through the lane: a count is no reply)."""
+        return self.scheduler.engine.count_tokens(texts)
 
     def generate(self, request: ChatRequest) -> ReplyStream:
         """A reply through the scheduler's lane (``request`` passed on unchanged)."""

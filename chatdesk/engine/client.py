@@ -23,7 +23,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
@@ -568,6 +568,10 @@ class EngineClient:
             {"request": request.to_wire()},
             lambda value: RenderedPrompt(str(value[0]), int(value[1]), exact=True),
         )
+
+    def count_tokens(self, texts: Sequence[str]) -> Future[list[int]]:
+        """The tokens each text takes as a message's content, counted by the model."""
+        return self._call("count", {"texts": list(texts)}, lambda value: [int(n) for n in value])
 
     def warm(self, request: ChatRequest) -> Future[dict[str, Any]]:
         """Fill the KV cache with ``request``'s conversation (its last message may be the

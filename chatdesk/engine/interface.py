@@ -16,7 +16,7 @@ themselves.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, Protocol, runtime_checkable
 
@@ -77,6 +77,12 @@ class Engine(Protocol):
         """The prompt the model would see for ``request`` (its messages, examples, tools,
         ``add_generation_prompt``...), its token count, and whether both are exact (a
         remote server applies its own template: an estimate)."""
+
+    def count_tokens(self, texts: Sequence[str]) -> Future[list[int]]:
+        """The tokens each text takes as a message's content for the loaded model (control
+        tokens spelled out in it count as plain text, as the template reads them): exact
+        where ``render`` is, else an estimate. What a feature that puts text of unknown
+        density in a prompt (document passages) sizes it by."""
 
     def generate(self, request: ChatRequest) -> ReplyHandle:
         """Start a reply to ``request`` and stream it.

@@ -14,7 +14,8 @@ carry one ``request`` (``ChatRequest.to_wire``, validated by the host on arrival
 asked, ``probs``) events and ends with ``done`` (``stats``) or ``failed`` (``code``,
 ``message``, ``stats``). ``cancel`` carries the id of the request to cancel (``target``) and
 gets no answer. ``embed`` (``model``: an embedding GGUF, ``texts``) answers ``{"count",
-"dim", "data"}``: base64 of float32 rows. ``warm`` (a ``request`` whose last message may be
+"dim", "data"}``: base64 of float32 rows. ``count`` (``texts``) answers the tokens each
+takes as a message's content. ``warm`` (a ``request`` whose last message may be
 the user's unsent draft) fills the KV cache ahead of the next turn and answers what it
 evaluated; any later request cancels a warm still running (host/warming.py).
 """
@@ -31,7 +32,7 @@ MAX_FRAME_BYTES = 256 * 1024 * 1024  # a frame this large means the stream is co
 
 OPS = (
     "load", "unload", "generate", "complete", "cancel", "render", "status", "shutdown", "embed",
-    "warm",
+    "warm", "count",
 )  # fmt: skip
 STREAM_END_TYPES = ("done", "failed")
 

@@ -511,7 +511,12 @@ class RemoteEngine:
         """Which settings a reply would send to this server and which it cannot."""
         return map_sampling(sampling, self.facts.dialect)
 
-    def count_tokens(self, text: str) -> tuple[int, bool]:
+    def count_tokens(self, texts: Sequence[str]) -> Future[list[int]]:
+        """The tokens each text takes, counted by the server where it can (llama-server's
+        and vLLM's ``/tokenize``), else estimated as the context fit estimates them."""
+        return self._pool.submit(lambda: [self.token_count(text)[0] for text in texts])
+
+    def token_count(self, text: str) -> tuple[int, bool]:
         """Tokens in ``text`` and whether the server counted them (False: an estimate)."""
         counted = None
         if self.model_id is not None:
@@ -528,7 +533,7 @@ class RemoteEngine:
         n_ctx = self.model_info.n_ctx if self.model_info else 0
         system, messages = counted_system(request), request.template_messages()
         if not n_ctx:
-            tokens, _exact = self.count_tokens(estimate_text(system, messages))
+            tokens, _exact = self.token_count(estimate_text(system, messages))
             shown = len(messages) - len(request.examples)
             return request.messages, ContextFitted(shown, 0, tokens, 0)
         try:
@@ -536,7 +541,7 @@ class RemoteEngine:
                 system,
                 messages,
                 estimate_text,
-                lambda text: self.count_tokens(text)[0],
+                lambda text: self.token_count(text)[0],
                 n_ctx,
                 reply_budget(request.sampling.max_tokens, n_ctx),
                 size=server_info.estimate_tokens,
@@ -574,7 +579,7 @@ class RemoteEngine:
         refuse_unsupported(request, self.capabilities, f"The remote engine {self.name!r}")
         kept, _fitted = self.fit(request)  # what generate would send
         counted = estimate_text(counted_system(request), [m.to_template() for m in kept])
-        tokens, exact = self.count_tokens(counted)
+        tokens, exact = self.token_count(counted)
         how = (
             "Token count by the server's tokenizer (with ChatML-style markers per message)."
             if exact

@@ -11,6 +11,7 @@ and running.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -68,6 +69,10 @@ class SessionEngine:
     def render(self, request: ChatRequest) -> Future[RenderedPrompt]:
         """The session's engine's rendering."""
         return self.session.raw_engine.render(request)
+
+    def count_tokens(self, texts: Sequence[str]) -> Future[list[int]]:
+        """The session's engine's count."""
+        return self.session.raw_engine.count_tokens(texts)
 
     def generate(self, request: ChatRequest) -> ReplyHandle:
         """A reply from the session's engine (``request`` unchanged)."""

@@ -324,3 +324,24 @@ def test_a_reserved_room_is_left_free(engine: Engine, request: pytest.FixtureReq
     if kept.exact:
         assert kept.tokens + room <= info.n_ctx - MAX_TOKENS
     record(implementation(request), "reserved room", "pass")
+
+
+def test_count_tokens_is_what_a_text_adds_to_the_prompt(
+    engine: Engine, request: pytest.FixtureRequest
+) -> None:
+    """Text of unknown density (document passages) is sized by the engine's count, not by
+    characters: the starter model reads English prose at about 5 characters a token and
+    Russian at about 1.3, so the count must come from the model's tokenizer."""
+    prose = "The lighthouse keeper walked along the shore every morning, counting the boats."
+    russian = "Смотритель маяка каждое утро шёл вдоль берега и считал лодки у причала."  # noqa: RUF001
+    empty, english, dense = engine.count_tokens(["", prose, russian]).result(timeout=TIMEOUT)
+    assert empty <= 1  # nothing, or a server tokenizer's start token
+    assert len(prose) / english > 2 * len(russian) / dense
+    note, with_text = (
+        engine.render(ask((Message.of("user", f"Note:{text}"),))).result(timeout=TIMEOUT)
+        for text in ("", "\n" + russian)
+    )
+    if with_text.exact:  # the count is what the text adds to the prompt the model reads
+        assert abs(with_text.tokens - note.tokens - dense) <= 1
+    checked = "as rendered" if with_text.exact else "the server's tokenizer"
+    record(implementation(request), "count tokens", f"pass ({checked})")

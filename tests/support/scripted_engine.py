@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -215,6 +215,12 @@ class ScriptedEngine:
         text = "".join(parts) + "<|im_start|>assistant\n"
         future: Future[RenderedPrompt] = Future()
         future.set_result(RenderedPrompt(text, len(text.split())))
+        return future
+
+    def count_tokens(self, texts: Sequence[str]) -> Future[list[int]]:
+        """Words, as ``render`` counts tokens."""
+        future: Future[list[int]] = Future()
+        future.set_result([len(text.split()) for text in texts])
         return future
 
     def unload(self) -> Future[None]:

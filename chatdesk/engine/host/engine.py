@@ -345,6 +345,13 @@ class Engine:
         _fit, pieces = self._prompt_for(inputs, budget, request.continues, threading.Event())
         return "".join(piece.text for piece in pieces), len(prompts.tokenize(pieces))
 
+    def count_tokens(self, texts: object) -> list[int]:
+        """Tokens each text takes as a message's content (``PromptBuilder.content_tokens``)."""
+        if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
+            raise ValueError("texts must be a list of strings")
+        prompts = self._require_prompts()
+        return [prompts.content_tokens(text) for text in texts]
+
     def _refuse_unsupported(self, request: ChatRequest) -> None:
         try:
             refuse_unsupported(request, self.capabilities, "The local engine")

@@ -131,8 +131,13 @@ class PromptBuilder:
         if known is None:
             if len(self.sizes) >= SIZES_KEPT:
                 self.sizes.clear()
-            known = self.sizes[text] = len(self.model.tokenize(text, False, False))
+            known = self.sizes[text] = self.content_tokens(text)
         return known
+
+    def content_tokens(self, text: str) -> int:
+        """Tokens of a message's text on its own (no BOS; control tokens spelled out in it
+        are plain text), not remembered: for text read once (document passages)."""
+        return len(self.model.tokenize(text, False, False))
 
     def tokenize(self, pieces: list[PromptPiece], skip: int = 0) -> list[int]:
         """Tokens of the prompt from byte ``skip`` on (a character boundary)."""

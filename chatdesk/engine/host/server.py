@@ -174,7 +174,7 @@ class HostServer:
         while (message := self._next()) is not _STOP:
             with self._busy():
                 self._handle(message)
-            if message["op"] != "warm":  # warms (as a reply ends, as one types) leave it due
+            if message["op"] not in ("warm", "count"):  # hints and counts leave it due
                 self._save_due = message["op"] in ("generate", "complete")
         self.engine.unload()
         self.embeddings.close()
@@ -240,6 +240,8 @@ class HostServer:
             return self.embeddings.embed(str(message["model"]), message["texts"])
         if op == "warm":
             return self._warm(int(message["id"]), message)
+        if op == "count":
+            return self.engine.count_tokens(message["texts"])
         raise ValueError(f"unknown op {op}")
 
     def _warm(self, request_id: int, message: dict[str, Any]) -> dict[str, Any]:
