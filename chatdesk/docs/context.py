@@ -1,11 +1,17 @@
 """From a question and attached collections to the text the model sees, with citations.
 
 ``build_context`` decides how the documents enter the prompt: when all of their text fits
-the budget (a share of the model's context, in characters) they go in whole, one passage
-per file (per page for PDFs, so a citation still names the page); otherwise the best
-chunks from hybrid retrieval go in, as many as fit. Either way the passages are numbered
-``[1]``, ``[2]`` ... in the prompt, the model is asked to cite those numbers, and the same
-numbered ``Passage`` list is what the reply stores and shows as its citations.
+the budget (a share of the model's context, in tokens) they go in whole, one passage per
+file (per page for PDFs, so a citation still names the page); otherwise the best chunks
+from hybrid retrieval go in, as many as fit. Either way the passages are numbered ``[1]``,
+``[2]`` ... in the prompt, the model is asked to cite those numbers, and the same numbered
+``Passage`` list is what the reply stores and shows as its citations.
+
+The budget is counted in the model's own tokens (``count``: the engine's
+``count_tokens``), not in characters: how many characters a token holds depends on the
+text and the tokenizer (English prose about 4, code and numbers fewer, Chinese or Japanese
+one or less), and a budget in characters let a short CJK document take twice the context.
+Without a model to count, ``estimated_tokens`` assumes ``CHARS_PER_TOKEN``.
 
 Document text is untrusted: it is quoted inside a clearly delimited block and the
 instructions say it is reference material, not instructions.
@@ -14,16 +20,20 @@ instructions say it is reference material, not instructions.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chatdesk.docs.index import DocumentIndex
 from chatdesk.docs.records import ChunkHit, Collection, Passage
 from chatdesk.docs.retrieval import Retriever
 
-CHARS_PER_TOKEN = 3.5  # a conservative average for English prose
+CHARS_PER_TOKEN = 3.5  # an estimate for English prose, where no model counts
+MOST_CHARS_PER_TOKEN = 8  # more text than this many a budget token cannot fit whole
 DOCUMENT_SHARE = 0.5  # at most this share of the context goes to documents
 RETRIEVED = 12  # passages retrieved before trimming to the budget
+CUTS = 8  # tries at cutting one passage down to the budget by its measured density
+
+TokenCount = Callable[[Sequence[str]], list[int]]  # tokens of each text, for the model
 
 INSTRUCTIONS = (
     "Answer using the numbered passages from the user's documents below. Cite the passages "
@@ -65,22 +75,44 @@ def with_documents(
     return messages
 
 
-def budget_chars(n_ctx: int, share: float = DOCUMENT_SHARE) -> int:
-    """Characters of documents that fit in ``share`` of a context of ``n_ctx`` tokens."""
-    return int(n_ctx * share * CHARS_PER_TOKEN)
+def budget_tokens(n_ctx: int, share: float = DOCUMENT_SHARE) -> int:
+    """Tokens of document text that ``share`` of a context of ``n_ctx`` tokens holds."""
+    return int(n_ctx * share)
+
+
+def estimated_tokens(texts: Sequence[str]) -> list[int]:
+    """Each text's tokens at ``CHARS_PER_TOKEN``: where no model can count them."""
+    return [math.ceil(len(text) / CHARS_PER_TOKEN) for text in texts]
 
 
 LABEL_CHARS = 40  # "[12] handbook.pdf, page 3" and the blank lines around one passage
+LABEL_TOKENS = 16  # the same in tokens, generously (about 10 for an English file name)
 FRAME_CHARS = len(INSTRUCTIONS) + len("\n\n<documents>\n\n</documents>\n\nQuestion: ")
+FRAME_TOKENS = math.ceil(FRAME_CHARS / CHARS_PER_TOKEN)
 
 
-def passage_tokens(index: DocumentIndex, collections: Sequence[Collection], n_ctx: int) -> int:
+def passage_tokens(
+    index: DocumentIndex,
+    collections: Sequence[Collection],
+    n_ctx: int,
+    whole: int | None = None,
+) -> int:
     """Tokens the passages for any one question from ``collections`` may take in the prompt:
-    their budget (or, where less, the documents whole), a label each, and the instructions
-    around them. The context fit keeps them free (``ChatRequest.reserved_tokens``)."""
-    cap = budget_chars(n_ctx) + LABEL_CHARS * RETRIEVED
-    text = min(cap, index.text_size(collections, cap, LABEL_CHARS))
-    return math.ceil((FRAME_CHARS + text) / CHARS_PER_TOKEN)
+    their budget, a label each and the instructions around them, or, where less, the
+    documents whole with theirs (``whole``: as counted at the last question, else
+    estimated). The context fit keeps them free (``ChatRequest.reserved_tokens``)."""
+    cap = FRAME_TOKENS + budget_tokens(n_ctx) + LABEL_TOKENS * RETRIEVED
+    if whole is not None:
+        return min(cap, whole)
+    limit = math.ceil(cap * CHARS_PER_TOKEN)
+    text = index.text_size(collections, limit, LABEL_CHARS)
+    return min(cap, math.ceil((FRAME_CHARS + text) / CHARS_PER_TOKEN))
+
+
+def added_tokens(context: DocumentContext, question: str, count: TokenCount) -> int:
+    """The tokens the passages, their labels and the instructions add to ``question``."""
+    with_passages, alone = count([context.prompt(question), question])
+    return with_passages - alone
 
 
 def whole_documents(chunks: Sequence[ChunkHit]) -> list[ChunkHit]:
@@ -106,14 +138,18 @@ def whole_documents(chunks: Sequence[ChunkHit]) -> list[ChunkHit]:
     return merged
 
 
-def numbered(hits: Sequence[ChunkHit], budget: int) -> tuple[Passage, ...]:
-    """Passages numbered from 1, as many of the hits (in order) as fit in ``budget``."""
+def numbered(
+    hits: Sequence[ChunkHit], sizes: Sequence[int], budget: int, count: TokenCount
+) -> tuple[Passage, ...]:
+    """Passages numbered from 1, as many of the hits (in order, of ``sizes`` tokens) as fit
+    in ``budget`` tokens; the first is cut down to the budget where it alone is larger."""
     passages: list[Passage] = []
     used = 0
-    for hit in hits:
-        if passages and used + len(hit.text) > budget:
+    for hit, size in zip(hits, sizes, strict=True):
+        if passages and used + size > budget:
             break
-        used += len(hit.text)
+        text, tokens = cut_to(hit.text, size, budget, count)
+        used += tokens
         passages.append(
             Passage(
                 len(passages) + 1,
@@ -121,11 +157,25 @@ def numbered(hits: Sequence[ChunkHit], budget: int) -> tuple[Passage, ...]:
                 hit.page,
                 hit.line_start,
                 hit.line_end,
-                hit.text[:budget],
+                text,
                 hit.score,
             )
         )
     return tuple(passages)
+
+
+def cut_to(text: str, tokens: int, budget: int, count: TokenCount) -> tuple[str, int]:
+    """``text`` (of ``tokens``) cut to at most ``budget`` tokens, and its tokens then: each
+    try keeps the share of characters the budget is of the tokens, counted again."""
+    for _ in range(CUTS):
+        if tokens <= budget:
+            return text, tokens
+        text = text[: min(len(text) - 1, len(text) * budget // tokens)]
+        tokens = count([text])[0]
+    if tokens <= budget:
+        return text, tokens
+    text = text[: budget // 4]  # a character is at most four bytes, each at most a token
+    return text, count([text])[0]
 
 
 def build_context(
@@ -134,13 +184,20 @@ def build_context(
     collections: Sequence[Collection],
     question: str,
     n_ctx: int,
+    *,
+    count: TokenCount = estimated_tokens,
 ) -> DocumentContext:
-    """The passages for ``question`` from ``collections`` for a model of ``n_ctx`` tokens."""
-    budget = budget_chars(n_ctx)
+    """The passages for ``question`` from ``collections`` for a model of ``n_ctx`` tokens,
+    sized by ``count`` (the model's tokens)."""
+    budget = budget_tokens(n_ctx)
     if not collections:
         return DocumentContext((), False)
-    if index.text_size(collections, budget) <= budget:
-        chunks = index.document_chunks(collections, limit=100_000)
-        return DocumentContext(numbered(whole_documents(chunks), budget), True)
+    limit = budget * MOST_CHARS_PER_TOKEN
+    if index.text_size(collections, limit) <= limit:
+        merged = whole_documents(index.document_chunks(collections, limit=100_000))
+        sizes = count([chunk.text for chunk in merged])
+        if sum(sizes) <= budget:
+            return DocumentContext(numbered(merged, sizes, budget, count), True)
     hits = retriever.search(collections, question, RETRIEVED)
-    return DocumentContext(numbered(hits, budget), False)
+    sizes = count([hit.text for hit in hits])
+    return DocumentContext(numbered(hits, sizes, budget, count), False)

@@ -61,7 +61,10 @@ class AppServices:
 
     def __post_init__(self) -> None:
         """Documents join every turn through the turn service's hooks (see documents_turn)."""
-        self.document_turns = DocumentTurns(lambda: self.documents, self.store, self._n_ctx)
+        self.document_turns = DocumentTurns(
+            lambda: self.documents, self.store, self._n_ctx, self.engine.count_tokens
+        )
+        self.engine.add_listener(lambda _status: self.document_turns.forget_sizes())
         self.turns.add_request_hook(self.document_turns.reserve)
         self.turns.add_request_hook(self.document_turns.on_request, blocking=True)
         self.turns.add_event_hook(self.document_turns.on_event)

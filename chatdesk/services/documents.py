@@ -20,7 +20,14 @@ from pathlib import Path
 
 from chatdesk import paths
 from chatdesk.docs.citations import cited, file_url, snippet
-from chatdesk.docs.context import DocumentContext, Passage, build_context, passage_tokens
+from chatdesk.docs.context import (
+    DocumentContext,
+    Passage,
+    TokenCount,
+    build_context,
+    estimated_tokens,
+    passage_tokens,
+)
 from chatdesk.docs.discovery import display, storable
 from chatdesk.docs.embedder import Embedder, EmbeddingFailed, EngineEmbedder
 from chatdesk.docs.index import DocumentIndex, UnknownCollection
@@ -251,17 +258,26 @@ class DocumentService:
         thread.start()
         return thread
 
-    def passage_tokens(self, collections: Sequence[str], n_ctx: int) -> int:
+    def passage_tokens(
+        self, collections: Sequence[str], n_ctx: int, whole: int | None = None
+    ) -> int:
         """Tokens the passages for any question from ``collections`` may take in a prompt
         (``chatdesk.docs.context.passage_tokens``)."""
         found = [self.collection(name) for name in collections]
-        return passage_tokens(self.index, found, n_ctx)
+        return passage_tokens(self.index, found, n_ctx, whole)
 
-    def context_for(self, question: str, collections: Sequence[str], n_ctx: int) -> DocumentContext:
-        """The numbered passages (whole documents when they fit) for a question."""
+    def context_for(
+        self,
+        question: str,
+        collections: Sequence[str],
+        n_ctx: int,
+        count: TokenCount = estimated_tokens,
+    ) -> DocumentContext:
+        """The numbered passages (whole documents when they fit) for a question, sized in
+        the model's tokens by ``count``."""
         found = [self.collection(name) for name in collections]
         try:
-            return build_context(self.index, self.retriever, found, question, n_ctx)
+            return build_context(self.index, self.retriever, found, question, n_ctx, count=count)
         except EmbeddingFailed as error:
             raise DocumentsError(str(error)) from None
 

@@ -17,7 +17,12 @@ caller that assembles a request itself:
   will carry passages asks the context fit to keep their room free
   (``ChatRequest.reserved_tokens``: what any question's passages from those collections
   may take, ``chatdesk.docs.context.passage_tokens``), so a long chat's warm, made without
-  them, cuts the history where Send will, whatever the passages' size.
+  them, cuts the history where Send will, whatever the passages' size. Documents that go in
+  whole reserve what they added at the collections' last question, as the model counted.
+
+The passages are sized in the loaded model's tokens (``count``: the engine's
+``count_tokens``, through ``AppServices``), so dense text (code, numbers, Chinese) gets no
+more of the context than English prose does.
 
 Attached collections are rows of the store (``attached_collections``, deleted with their
 conversation; migration ``0010_issue19_attached_collections`` moved the old app-settings
@@ -29,13 +34,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from chatdesk.docs.context import DocumentContext
+from chatdesk.docs.context import DocumentContext, TokenCount, added_tokens, estimated_tokens
 from chatdesk.docs.records import Passage
 from chatdesk.engine.request import ChatRequest, TextPart
-from chatdesk.engine.types import ReplyDone, ReplyFailed
+from chatdesk.engine.types import EngineError, ReplyDone, ReplyFailed
 from chatdesk.services.documents import DocumentsError, DocumentService
 from chatdesk.store import Store
 
@@ -81,10 +86,29 @@ class DocumentTurns:
         documents: Callable[[], DocumentService],
         store: Store,
         n_ctx: Callable[[], int | None] = lambda: None,
+        count: TokenCount = estimated_tokens,
     ) -> None:
         self.documents = documents  # opened on first need: most turns use no documents
         self.store = store
         self.n_ctx = n_ctx
+        self.count = count  # the loaded model's tokens of each text (the engine's count)
+        self._whole: dict[tuple[tuple[str, ...], int], int] = {}  # documents that go in
+        # whole: the tokens they added at their collections' last question, per context
+
+    def forget_sizes(self) -> None:
+        """Forget the documents' counted sizes (another model counts them otherwise)."""
+        self._whole.clear()
+
+    def _context(self) -> int:
+        return self.n_ctx() or DEFAULT_CONTEXT
+
+    def _count(self, texts: Sequence[str]) -> list[int]:
+        """The model's tokens of each text, or an estimate where its engine cannot count."""
+        try:
+            return self.count(texts)
+        except EngineError as error:
+            log.warning("documents sized by an estimate: %s", error)
+            return estimated_tokens(texts)
 
     def attached(self, conversation_id: str) -> list[str]:
         """The collections attached to a conversation."""
@@ -99,8 +123,10 @@ class DocumentTurns:
         names = self._names(request)
         if not names:
             return
+        n_ctx = self._context()
+        whole = self._whole.get((tuple(names), n_ctx))
         try:
-            tokens = self.documents().passage_tokens(names, self.n_ctx() or DEFAULT_CONTEXT)
+            tokens = self.documents().passage_tokens(names, n_ctx, whole)
         except DocumentsError:  # the turn itself says what is wrong with the documents
             return
         request.chat = request.chat.replace(reserved_tokens=tokens)
@@ -143,8 +169,9 @@ class DocumentTurns:
             return None
         documents = self.documents()
         started = time.monotonic()
+        n_ctx = self._context()
         try:
-            context = documents.context_for(question, names, self.n_ctx() or DEFAULT_CONTEXT)
+            context = documents.context_for(question, names, n_ctx, self._count)
         except DocumentsError as error:  # e.g. the embedding model is gone: answer without
             log.warning(
                 "documents left out: conversation %s, collections %s: %s",
@@ -152,6 +179,11 @@ class DocumentTurns:
             )  # fmt: skip
             request.extras[ERROR_KEY] = str(error)
             return None
+        key = (tuple(names), n_ctx)
+        if context.whole:  # the same every question: what the next warm reserves
+            self._whole[key] = added_tokens(context, question, self._count)
+        else:
+            self._whole.pop(key, None)
         took_ms = 1000 * (time.monotonic() - started)
         log.info(
             "documents: conversation %s, collections %s, %d passages (%s), %.0f ms",

@@ -24,7 +24,7 @@ import dataclasses
 import enum
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from chatdesk.engine.client import EngineClient
 
 log = logging.getLogger("chatdesk.engine")
+COUNT_TIMEOUT_S = 120.0  # a count waits behind a reply the engine is writing
 
 
 class ModelState(enum.Enum):
@@ -190,6 +191,16 @@ class EngineSession:
         """The loaded model's recommended sampling (from its GGUF header; empty if none)."""
         info = self.status.info if self.ready else None
         return dict(info.recommended_sampling) if info is not None else {}
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """The loaded model's tokens of each text, as its engine counts them (blocking: not
+        for a GUI thread). EngineError where none is loaded or the engine cannot answer."""
+        if not self.ready:
+            raise EngineError("no model is loaded", ErrorCode.NO_MODEL)
+        try:
+            return self.engine.count_tokens(texts).result(timeout=COUNT_TIMEOUT_S)
+        except TimeoutError:
+            raise EngineError("the engine did not count in time", "timeout") from None
 
     def warm_up(self) -> None:
         """Start the engine now, so it imports llama.cpp while the user picks a model."""

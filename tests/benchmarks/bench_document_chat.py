@@ -7,7 +7,8 @@ before round ten), in the same run.
 
 One engine host, context 4,096 tokens, replies of 128 tokens. A keywords-only collection of
 40 generated chapters (too large to go in whole, so each question brings retrieved passages
-of its own size, up to half the context) through the real documents service. Two chats,
+of its own size, up to half the context, counted by the model) through the real documents
+service. Two chats,
 each from a 60-turn history (about 5,000 tokens: both must leave turns out), take turns in
 alternation. As in the window, each is warmed as its reply ends (its history, no question:
 the passages need the question, so the warm cannot have them) and the question is sent once
@@ -26,6 +27,7 @@ import json
 import sys
 import tempfile
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,10 @@ class DocumentChat:
         self.stats: list[ReplyStats] = []
         self.warms: list[dict[str, Any]] = []
 
+    def count(self, texts: Sequence[str]) -> list[int]:
+        """The model's tokens of each text, as the app sizes the passages by."""
+        return self.client.count_tokens(texts).result(timeout=60)
+
     def _request(self, messages: list[dict[str, str]]) -> ChatRequest:
         return ChatRequest.of(
             messages, sampling=SAMPLING, conversation_key=self.key, reserved_tokens=self.reserved
@@ -78,7 +84,7 @@ class DocumentChat:
         """Warm as the last reply ended (waiting until done), then ask with passages."""
         self.warms.append(dict(self.client.warm(self._request(self.history)).result(None)))
         question = f"What happened at the {TOPICS[number % len(TOPICS)]} in chapter {number}?"
-        context = self.documents.context_for(question, ["library"], N_CTX)
+        context = self.documents.context_for(question, ["library"], N_CTX, self.count)
         sent = [*self.history, {"role": "user", "content": context.prompt(question)}]
         stream = self.client.generate(self._request(sent))
         self.stats.append(stream.wait(timeout=1800))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from chatdesk.docs.citations import cited, file_url, snippet
 from chatdesk.docs.context import (
-    CHARS_PER_TOKEN,
     INSTRUCTIONS,
     DocumentContext,
     Passage,
-    budget_chars,
+    added_tokens,
+    budget_tokens,
+    estimated_tokens,
     with_documents,
 )
 from chatdesk.docs.retrieval import fuse
@@ -52,7 +54,7 @@ def test_large_documents_are_retrieved_and_trimmed_to_the_budget(
     context = service.context_for("Who was the lighthouse keeper?", ["big"], n_ctx=2048)
     assert not context.whole
     assert Path(context.passages[0].file).name == "ch17.md"
-    assert sum(len(p.text) for p in context.passages) <= budget_chars(2048)
+    assert sum(estimated_tokens([p.text for p in context.passages])) <= budget_tokens(2048)
     stored = [Passage.from_dict(p.to_dict()) for p in context.passages]
     assert stored == list(context.passages)
 
@@ -111,13 +113,61 @@ def test_the_room_kept_for_passages_holds_any_question_s_and_no_more_than_the_do
         service.index_collection(name)
     questions = ["How long is the Velta tunnel?", "Which chapter is about trains?", "x"]
     for names in (["lib"], ["big"], ["lib", "big"]):
-        room = service.passage_tokens(names, 2048) * CHARS_PER_TOKEN
+        room = service.passage_tokens(names, 2048)
         for question in questions:
             context = service.context_for(question, names, n_ctx=2048)
-            assert len(context.prompt(question)) - len(question) <= room
-    small = service.passage_tokens(["lib"], 2048) * CHARS_PER_TOKEN
+            assert added_tokens(context, question, estimated_tokens) <= room
+    small = service.passage_tokens(["lib"], 2048)
     whole = service.context_for("x", ["lib"], n_ctx=2048)
     assert whole.whole
-    assert small <= 1.25 * len(whole.prompt(""))  # the documents whole, a label per chunk
+    assert small <= 1.25 * added_tokens(whole, "", estimated_tokens)  # a label per chunk
     large = service.passage_tokens(["big"], 2048)
     assert large < 0.65 * 2048  # their budget (half the context), labels and instructions
+
+
+def one_token_a_character(texts: Sequence[str]) -> list[int]:
+    """A tokenizer as dense as the starter model's on Chinese text (about 0.5 characters a
+    token) or on numbers (about 1): English prose at 3.5 characters a token, the old
+    characters budget, would take three times the room it was given."""
+    return [len(text) for text in texts]
+
+
+def test_passages_are_sized_in_the_model_s_tokens_not_in_characters(
+    service: DocumentService, library: Path
+) -> None:
+    """The documents' share of the context is counted by the model's tokenizer: dense text
+    gets fewer characters. Before, a 5,000-character Chinese document in a 4,096-token chat
+    failed every question ("the newest message need 10,166 tokens")."""
+    service.add([library], "lib")
+    service.index_collection("lib")
+    question = "How long is the Velta tunnel?"
+    n_ctx = 600  # the library is 580 characters: 166 tokens at 3.5 a token, 580 at one
+    estimated = service.context_for(question, ["lib"], n_ctx=n_ctx)
+    dense = service.context_for(question, ["lib"], n_ctx=n_ctx, count=one_token_a_character)
+    assert estimated.whole  # at 3.5 characters a token the documents fit whole
+    assert not dense.whole  # at one a token they do not: the best passages instead
+    assert "14.2 kilometres" in dense.passages[0].text
+    assert sum(len(p.text) for p in dense.passages) <= budget_tokens(n_ctx)
+
+
+def test_one_passage_larger_than_the_budget_is_cut_to_it(
+    service: DocumentService, tmp_path: Path
+) -> None:
+    folder = tmp_path / "one"
+    folder.mkdir()
+    (folder / "long.md").write_text("The lighthouse keeper was named Ottoline. " * 200)
+    service.add([folder], "one")
+    service.index_collection("one")
+    counted: list[int] = []
+
+    def count(texts: Sequence[str]) -> list[int]:  # denser at the start: one cut too few
+        counted.append(len(texts))
+        return [len(text) + 3 * len(text[:400]) for text in texts]
+
+    context = service.context_for("Who was the keeper?", ["one"], n_ctx=512, count=count)
+    (passage,) = context.passages
+    budget = budget_tokens(512)  # 256 tokens: 64 characters at 4 tokens each
+    assert count([passage.text])[0] <= budget
+    assert len(passage.text) >= 0.8 * budget / 4  # cut to the budget, not far below it
+    assert passage.text in (folder / "long.md").read_text()  # a cut of the chunk
+    assert len(counted) <= 5  # the hits counted once, then a few tries

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -160,6 +161,37 @@ def test_ask_with_docs_answers_from_the_collection_and_keeps_the_sources(
     missing = run_cli("ask", str(starter_model_path), "Hi", "--docs", "nope")
     assert missing.returncode == 1
     assert missing.stderr.strip() == "chatdesk: error: no document collection named 'nope'"
+
+
+LOGBOOK = """Смотритель маяка каждое утро проверял лампы на башне перед рассветом.
+Старый рыбак долго рассказывал о сетях после шторма, когда ветер стихал.
+Капитан судна записывал в журнал письма из города до прихода парохода.
+Молодая учительница внимательно осматривала карту северного побережья.
+Инженер станции не раз чинил старый колокол вместе с сыном."""  # noqa: RUF001
+
+
+@pytest.mark.slow
+def test_ask_with_a_russian_document_keeps_the_passages_within_their_share(
+    tmp_path: Path, starter_model_path: Path
+) -> None:
+    """Russian takes about 1.3 characters a token on the starter model, English prose about
+    5. The documents' share (half the context) is counted in the model's tokens, so a
+    two-page Russian document is retrieved from, not put in whole. Before, at 3.5
+    characters a token, every question failed ("the system prompt and the newest message
+    need 2,636 tokens, but only 2,040 fit")."""
+    pytest.importorskip("llama_cpp")
+    entries = [f"Запись {n}. {line}" for n in range(8) for line in LOGBOOK.splitlines()]
+    (tmp_path / "logbook.txt").write_text("\n".join(entries) + "\n")
+    assert 3000 < len("\n".join(entries)) < 2048 // 2 * 3.5  # whole, by the old estimate
+    assert run_cli("docs", "add", str(tmp_path), "-c", "logbook").returncode == 0
+    question = "Что проверял смотритель маяка?"
+    asked = run_cli("ask", str(starter_model_path), question, "--docs", "logbook",
+                    "--ctx", "2048", "--max-tokens", "8", "--stats")  # fmt: skip
+    assert asked.returncode == 0, asked.stderr
+    assert "[1] logbook.txt, lines" in asked.stderr  # answered from a retrieved passage
+    prompt = re.search(r"prompt ([\d,]+) tokens", asked.stderr + asked.stdout)
+    assert prompt is not None, asked.stderr
+    assert int(prompt[1].replace(",", "")) <= 2048 // 2 + 150  # the share, question, frame
 
 
 def test_embedding_models_are_offered(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

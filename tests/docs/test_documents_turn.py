@@ -100,6 +100,36 @@ def test_a_later_step_of_the_turn_gets_the_same_passages_without_a_new_retrieval
         assert step.extras[PASSAGES_KEY] == passages
 
 
+def test_documents_that_go_in_whole_reserve_what_the_model_counted_at_the_last_question(
+    service: DocumentService, library: Path, chatdesk_home: Path
+) -> None:
+    """A warm before the question reserves the passages' room. For documents that go in
+    whole that is what they added at the last question, as the model counts them; before
+    any question, an estimate. Another model (``forget_sizes``) counts again."""
+    service.add([library], "lib")
+    service.index_collection("lib")
+    store = Store(chatdesk_home / "chatdesk.db")
+    turns = DocumentTurns(lambda: service, store, lambda: 4096, lambda ts: [len(t) for t in ts])
+
+    def reserved() -> int:
+        request = Request.of(cid, "Next?")
+        turns.reserve(request)
+        return request.chat.reserved_tokens
+
+    with store:
+        cid = store.create_conversation("Trains").id
+        turns.attach(cid, ["lib"])
+        estimated = reserved()
+        asked = Request.of(cid, "How long is the Velta tunnel?")
+        turns.on_request(asked)
+        assert PASSAGES_KEY in asked.extras
+        added = len(asked.texts()[-1]) - len("How long is the Velta tunnel?")
+        assert reserved() == added  # one token a character: what the passages added
+        assert estimated < added  # 3.5 characters a token fell short for this tokenizer
+        turns.forget_sizes()
+        assert reserved() == estimated
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python")
 def test_the_real_model_answers_from_a_passage(
