@@ -10,11 +10,15 @@ index (the passages a reply cited) is stored with the reply in ``chatdesk.db``.
 Tables: ``collections`` (name, embedding model), ``sources`` (the files and folders added,
 watched for changes), ``files`` (one per indexed file: size, mtime, SHA-256, state and the
 reason it failed), ``chunks`` (text and provenance), ``chunks_fts`` (FTS5 over chunk text,
-external content, the store's tokenizer: unicode61 without diacritics) and ``vectors``
-(one float32 blob per chunk). A file's chunks and vectors are replaced in one transaction,
-so a crash leaves each file either wholly old or wholly new: that is what makes indexing
-resumable. ``meta.vectors_version`` changes with every write of vectors so the in-memory
-vector matrix knows when to reload.
+external content, the store's tokenizer: unicode61 without diacritics; the triggers index
+the text with each Chinese, Japanese or Korean character spaced out, see
+``chatdesk.docs.unspaced``) and ``vectors`` (one float32 blob per chunk). A file's chunks
+and vectors are replaced in one transaction, so a crash leaves each file either wholly old
+or wholly new: that is what makes indexing resumable. ``meta.vectors_version`` changes
+with every write of vectors so the in-memory vector matrix knows when to reload.
+
+Version 2 (``upgrade_to_spaced``): an index of version 1 gets the new triggers and its
+full-text index is filled again from the chunks, once, when it is first opened.
 """
 
 from __future__ import annotations
@@ -24,10 +28,21 @@ import threading
 import uuid
 from pathlib import Path
 
+from chatdesk.docs.unspaced import SPACED_FUNCTION, spaced
 from chatdesk.store.schema import TOKENIZER
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10000
+
+TRIGGERS = f"""
+CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts (rowid, text) VALUES (new.id, {SPACED_FUNCTION}(new.text));
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts (chunks_fts, rowid, text)
+    VALUES ('delete', old.id, {SPACED_FUNCTION}(old.text));
+END;
+"""
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -72,13 +87,7 @@ CREATE INDEX IF NOT EXISTS chunks_file ON chunks (file_id, ordinal);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     text, content='chunks', content_rowid='id', tokenize='{TOKENIZER}');
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
-CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
-END;
-CREATE TABLE IF NOT EXISTS vectors (
+{TRIGGERS}CREATE TABLE IF NOT EXISTS vectors (
     chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
     vector BLOB NOT NULL
 );
@@ -103,8 +112,11 @@ def open_index(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        check_version(conn, path)
+        conn.create_function(SPACED_FUNCTION, 1, spaced, deterministic=True)
+        version = check_version(conn, path)
         conn.executescript(SCHEMA)
+        if version == 1:
+            upgrade_to_spaced(conn)
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('vectors_version', '0')")
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('index_id', ?)", [uuid.uuid4().hex])
@@ -113,17 +125,39 @@ def open_index(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def check_version(conn: sqlite3.Connection, path: Path) -> None:
-    """Refuse an index written by a newer ChatDesk (its tables may mean something else)."""
+def check_version(conn: sqlite3.Connection, path: Path) -> int | None:
+    """The index's version (None: a new file); refuse one written by a newer ChatDesk
+    (its tables may mean something else)."""
     has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
     if not has_meta:
-        return
+        return None
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if row is not None and int(row[0]) > SCHEMA_VERSION:
         raise IndexDatabaseError(
             f"{path} was written by a newer ChatDesk (index version {row[0]}); "
             "update ChatDesk or delete the file to rebuild the index"
         )
+    return int(row[0]) if row is not None else None
+
+
+def upgrade_to_spaced(conn: sqlite3.Connection) -> None:
+    """Version 1 to 2, in one transaction: the triggers that space out Chinese, Japanese
+    and Korean characters, and the full-text index filled again from the chunks that way."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("DROP TRIGGER chunks_fts_insert")
+        conn.execute("DROP TRIGGER chunks_fts_delete")
+        for statement in TRIGGERS.split("END;")[:-1]:
+            conn.execute(statement + "END;")
+        conn.execute("INSERT INTO chunks_fts (chunks_fts) VALUES ('delete-all')")
+        conn.execute(
+            f"INSERT INTO chunks_fts (rowid, text) SELECT id, {SPACED_FUNCTION}(text) FROM chunks"
+        )
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 class Transaction:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from chatdesk.docs.index import DocumentIndex
 from chatdesk.docs.records import Collection
-from chatdesk.store.search import fold
+from chatdesk.docs.unspaced import query_terms
 
 WORD = re.compile(r"[^\W_]+")
 COMMON_SHARE = 0.05
@@ -39,8 +39,9 @@ WIDE = 500  # best matches over all collections, filtered to the asked ones afte
 
 
 def query_words(text: str) -> list[str]:
-    """The distinct folded words of a query, in order, at most MAX_WORDS."""
-    words = dict.fromkeys(fold(word) for word in WORD.findall(text))
+    """The distinct folded words of a query (pairs of characters for Chinese, Japanese and
+    Korean: ``unspaced.query_terms``), in order, at most MAX_WORDS."""
+    words = dict.fromkeys(term for word in WORD.findall(text) for term in query_terms(word))
     return list(words)[:MAX_WORDS]
 
 
@@ -66,10 +67,12 @@ def document_count(index: DocumentIndex, word: str) -> int:
     if key not in _COUNTS:
         if len(_COUNTS) > COUNT_CACHE:
             _COUNTS.clear()
+        if " " in word:  # a pair of characters: a phrase, not a term of the vocabulary
+            sql, value = "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", f'"{word}"'
+        else:
+            sql, value = "SELECT doc FROM chunks_vocab WHERE term = ?", word
         with index.lock:
-            row = index.conn.execute(
-                "SELECT doc FROM chunks_vocab WHERE term = ?", [word]
-            ).fetchone()
+            row = index.conn.execute(sql, [value]).fetchone()
         _COUNTS[key] = int(row[0]) if row else 0
     return _COUNTS[key]
 
