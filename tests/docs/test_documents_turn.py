@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,14 @@ import pytest
 
 from chatdesk.engine.client import EngineClient
 from chatdesk.engine.request import ChatRequest
-from chatdesk.engine.types import LoadOptions, ReplyDone, ReplyStats, SamplingSettings
+from chatdesk.engine.types import (
+    EngineError,
+    ErrorCode,
+    LoadOptions,
+    ReplyDone,
+    ReplyStats,
+    SamplingSettings,
+)
 from chatdesk.services.documents import DocumentService
 from chatdesk.services.documents_turn import PASSAGES_KEY, DocumentTurns
 from chatdesk.store import Store
@@ -128,6 +136,23 @@ def test_documents_that_go_in_whole_reserve_what_the_model_counted_at_the_last_q
         assert estimated < added  # 3.5 characters a token fell short for this tokenizer
         turns.forget_sizes()
         assert reserved() == estimated
+
+
+def test_an_engine_that_cannot_count_leaves_the_passages_sized_by_an_estimate(
+    service: DocumentService, library: Path, chatdesk_home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def cannot_count(texts: Sequence[str]) -> list[int]:
+        raise EngineError("the engine host stopped", ErrorCode.HOST_DIED)
+
+    service.add([library], "lib")
+    service.index_collection("lib")
+    store = Store(chatdesk_home / "chatdesk.db")
+    turns = DocumentTurns(lambda: service, store, lambda: 4096, cannot_count)
+    with store:
+        asked = Request.of("c1", "How long is the Velta tunnel?", documents=["lib"])
+        turns.on_request(asked)
+    assert "14.2 kilometres" in asked.texts()[-1]
+    assert "documents sized by an estimate: the engine host stopped" in caplog.text
 
 
 @pytest.mark.slow
