@@ -180,14 +180,17 @@ def sse(data: dict[str, Any]) -> bytes:
     )
 
 
-def usage(stats: ReplyStats | None) -> dict[str, int]:
-    """OpenAI ``usage`` from reply stats."""
+def usage(stats: ReplyStats | None) -> dict[str, Any]:
+    """OpenAI ``usage`` from reply stats; ``cached_tokens``: the prompt's tokens the engine
+    had in its cache and did not read again."""
     prompt = stats.prompt_tokens if stats else 0
     completion = stats.generated_tokens if stats else 0
+    cached = max(0, prompt - stats.evaluated_prompt_tokens) if stats else 0
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": cached},
     }
 
 

@@ -12,15 +12,24 @@ ignored; fields sent as null are taken as absent. Values are range-checked here,
 must be valid Unicode (JSON's ``\ud800`` escapes can carry a lone surrogate, which no model
 can read: 400, before anything reaches the engine); the limit on ``max_tokens`` is the
 server's (``ApiConfig.max_tokens_limit``), checked by the app.
+
+A client of the API sends the whole conversation each time and names none, so the request
+gets a ``conversation_key`` from its content (``conversation_key``): the engine keeps each
+conversation's state under it, and a client that moves between conversations (two chats in
+a web front end, several users, an agent with sub-tasks) has its turn read only what is new,
+not the whole history again each time it comes back.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from chatdesk.engine.request import (
+    RAM_ONLY_KEY,
     ChatRequest,
     Message,
     ResponseFormat,
@@ -266,10 +275,12 @@ class ChatCompletionRequest(SamplingFields):
         if not messages:
             raise ValueError("messages: at least one user message is needed")
         wanted = self.response_format.value() if self.response_format else None
+        prompt = "\n\n".join(system)
         return ChatRequest(
-            tuple(messages), "\n\n".join(system), sampling, response_format=wanted,
+            tuple(messages), prompt, sampling, response_format=wanted,
             tools=tuple(ToolSpec.from_openai(t.model_dump()) for t in self.tools or ()),
             tool_choice=self.choice(), parallel_tool_calls=self.parallel_tool_calls,
+            conversation_key=conversation_key(prompt, messages),
         )  # fmt: skip
 
     def choice(self) -> ToolChoice:
@@ -277,6 +288,18 @@ class ChatCompletionRequest(SamplingFields):
         if isinstance(self.tool_choice, NamedToolChoice):
             return ToolChoice("named", self.tool_choice.function.name)
         return ToolChoice(self.tool_choice or "auto")
+
+
+def conversation_key(system_prompt: str, messages: Sequence[Message]) -> str:
+    """The key of the conversation a request continues: its system prompt and its first
+    message, hashed, the same at every turn. Two chats that open with the same words share
+    it, and then keep one state between them, as every chat did before. The engine compares
+    tokens before it reuses anything, so a shared key costs speed, never a wrong reply.
+    The state is kept in RAM only (``RAM_ONLY_KEY``): a batch of one-off prompts, each its
+    own conversation, must not fill the disk cache and push out the window's chats."""
+    first = f"{messages[0].role}\x00{messages[0].text}" if messages else ""
+    opening = f"{system_prompt}\x00{first}".encode("utf-8", "surrogatepass")
+    return f"{RAM_ONLY_KEY}api-{hashlib.sha256(opening).hexdigest()[:32]}"
 
 
 class CompletionRequest(SamplingFields):

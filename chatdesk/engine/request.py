@@ -59,6 +59,9 @@ ToolChoiceMode = Literal["auto", "none", "required", "named"]
 ResponseType = Literal["text", "json_object", "json_schema"]
 ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
 TOOL_CHOICE_MODES = ("auto", "none", "required", "named")
+RAM_ONLY_KEY = "~"  # a conversation_key that starts with it: the engine keeps its state in
+# RAM only, never on disk (the API server's conversations: a client sending many one-off
+# prompts would otherwise write one state each and push the window's chats off the disk)
 RESPONSE_TYPES = ("text", "json_object", "json_schema")
 JSONObject = str | Mapping[str, Any]  # stored as canonical JSON text
 

@@ -222,12 +222,14 @@ class _Progress:
             self.usage, "prompt_tokens", self.fitted.prompt_tokens if self.fitted else 0
         )
         generated = _usage_int(self.usage, "completion_tokens", self.events)
+        details = self.usage.get("prompt_tokens_details")  # vLLM, llama-server, ChatDesk
+        cached = _usage_int(details, "cached_tokens", 0) if isinstance(details, dict) else 0
         ttft = self.first_at - self.started if self.first_at is not None else None
         decode = (self.last_at or 0.0) - (self.first_at or 0.0)
         return ReplyStats(
             finish_reason=reason,
             prompt_tokens=prompt,
-            evaluated_prompt_tokens=prompt,
+            evaluated_prompt_tokens=min(prompt, max(0, prompt - cached)),
             generated_tokens=generated,
             time_to_first_token=ttft,
             prompt_seconds=ttft or 0.0,

@@ -39,6 +39,33 @@ def test_chat_completion_answers_paris_with_usage(api_server: ApiServer) -> None
     assert 0 < answer.usage.completion_tokens <= 12
 
 
+def test_a_conversation_the_client_comes_back_to_is_not_read_again(api_server: ApiServer) -> None:
+    """A client of the API sends the whole conversation each time and names none (a web
+    front end with two chats open). Coming back to a conversation after another's turn
+    reads only its new message: the usage says how much of the prompt was cached. Before,
+    every return read the whole history again (cached: the template's first tokens)."""
+    api = client(api_server)
+    notes = {
+        name: [{"role": "user", "content": f"Notes on the {name}: " + f"the {name} is old. " * 80}]
+        for name in ("harbour", "orchard")
+    }
+    first = {}
+    for name, messages in notes.items():  # each chat's first turn, one after the other
+        answer = api.chat.completions.create(model=MODEL_ID, messages=messages, **GREEDY)  # type: ignore[call-overload]
+        messages.append({"role": "assistant", "content": answer.choices[0].message.content})
+        first[name] = answer.usage
+    for name, messages in notes.items():  # back to each, after the other's turn
+        messages.append({"role": "user", "content": "Summarise that."})
+        answer = api.chat.completions.create(model=MODEL_ID, messages=messages, **GREEDY)  # type: ignore[call-overload]
+        usage = answer.usage
+        assert usage is not None
+        assert usage.prompt_tokens_details is not None
+        assert first[name].prompt_tokens > 300
+        cached = usage.prompt_tokens_details.cached_tokens or 0
+        assert cached >= first[name].prompt_tokens  # the history and reply are not read again
+        assert usage.prompt_tokens - cached < 40  # only the new message (and its template)
+
+
 def test_streaming_gives_the_same_text_and_usage_last(api_server: ApiServer) -> None:
     api = client(api_server)
     whole = api.chat.completions.create(model=MODEL_ID, messages=QUESTION, **GREEDY)  # type: ignore[call-overload]

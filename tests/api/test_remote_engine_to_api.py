@@ -54,3 +54,33 @@ def test_key_from_the_environment_reaches_the_server(
             engine.close()
     finally:
         server.stop()
+
+
+def test_a_remote_engine_reports_what_the_server_had_cached(scheduler: FairScheduler) -> None:
+    """ChatDesk's API (like vLLM's and llama-server's) says in its usage how much of the
+    prompt it had cached; a remote engine's reply stats carry it, so a return to a
+    conversation shows that only the new message was read."""
+    server = start_api(scheduler, ApiConfig(model_id=MODEL_ID))
+    try:
+        with Store() as store:
+            registry = RemoteEngineRegistry(store)
+            registry.add("own", server.url)
+            engine = registry.open("own")
+        try:
+            engine.load(LoadOptions(MODEL_ID)).result(timeout=30)
+            sampling = SamplingSettings(temperature=0, max_tokens=4)
+            talks = {n: [{"role": "user", "content": f"About the {n}: " + f"the {n} is red. " * 60}]
+                     for n in ("barn", "kite")}  # fmt: skip
+            stats = []
+            for _ in range(2):  # each conversation's turn, then back to each
+                for messages in talks.values():
+                    reply = engine.generate(chat(messages, system_prompt="", sampling=sampling))
+                    stats.append(reply.wait(timeout=120))
+                    messages += [{"role": "assistant", "content": reply.text},
+                                 {"role": "user", "content": "Go on."}]  # fmt: skip
+        finally:
+            engine.close()
+    finally:
+        server.stop()
+    assert all(s.evaluated_prompt_tokens > 200 for s in stats[:2])  # read whole at first
+    assert all(s.evaluated_prompt_tokens < 40 < s.prompt_tokens for s in stats[2:])  # cached

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from chatdesk.engine.client import EngineClient
+from chatdesk.engine.request import RAM_ONLY_KEY
 from chatdesk.engine.types import EngineError, ErrorCode, LoadOptions, ReplyStats, SamplingSettings
 from tests.engine.conftest import loaded_engine
 from tests.support.chat_requests import chat, numbered_turns
@@ -189,11 +190,40 @@ def test_conversation_state_survives_a_host_restart(tiny_model_path: Path) -> No
     assert back.evaluated_prompt_tokens < back.prompt_tokens // 4
 
 
+def test_a_ram_only_conversation_is_restored_but_never_written_to_disk(
+    tiny_model_path: Path,
+) -> None:
+    """The API server's conversations (keys starting with ``RAM_ONLY_KEY``) come back from
+    RAM like any other, but leave nothing in the disk cache to outlive the host."""
+    a: list[dict[str, str]] = []
+    b: list[dict[str, str]] = []
+    client = EngineClient()
+    try:
+        client.load(LoadOptions(tiny_model_path, n_threads=1)).result(timeout=60)
+        turn(client, a, "A long talk about the sea and the stars. " * 12, f"{RAM_ONLY_KEY}a")
+        turn(client, b, "Something else entirely.", f"{RAM_ONLY_KEY}b")
+        back = turn(client, a, "Go on.", f"{RAM_ONLY_KEY}a")
+        turn(client, b, "And then?", f"{RAM_ONLY_KEY}b")
+        assert client.status().result(timeout=30)["disk_state_bytes"] == 0
+    finally:
+        client.close()
+    assert back.kv_source == "saved"
+    assert back.evaluated_prompt_tokens < back.prompt_tokens // 4
+    client = EngineClient()
+    try:
+        client.load(LoadOptions(tiny_model_path, n_threads=1)).result(timeout=60)
+        again = turn(client, a, "More.", f"{RAM_ONLY_KEY}a")
+    finally:
+        client.close()
+    assert again.kv_source != "saved"  # nothing of it was on disk
+
+
 def test_a_request_without_a_conversation_does_not_cost_the_conversation_its_history(
     engine: EngineClient,
 ) -> None:
-    """The API server's requests carry no conversation key: between two turns of a window
-    conversation, one must not make the next turn read the whole history again."""
+    """A request without a conversation key (a text completion; before round eleven, every
+    API request): between two turns of a window conversation, one must not make the next
+    turn read the whole history again."""
     window: list[dict[str, str]] = []
     turn(engine, window, "The window talks about mountains and their glaciers. " * 10, "keyed")
     turn(engine, [], "An API client asks about something else entirely. " * 6, None)

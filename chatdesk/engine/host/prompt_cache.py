@@ -8,6 +8,8 @@ so switching back to it evaluates only its new message. Once conversations have 
 switched, the host also saves the current one when it has been idle for a moment after a
 reply (``keep_current``): then leaving it costs no save (30-100 ms for 4k tokens on the
 starter model, most of it first touching a fresh 100 MB buffer) unless it changed since.
+A left conversation is also written to the disk cache in the background, except one whose
+key starts with ``RAM_ONLY_KEY`` (the API server's).
 A prompt already evaluated to its end, whose logits the context still holds
 (``LoadedModel.logits_at``: a complete warm), evaluates nothing: the reply samples at once.
 
@@ -44,6 +46,7 @@ from typing import NamedTuple
 from chatdesk.engine.host.kv_context import KVContext, common_prefix, reply_pieces
 from chatdesk.engine.host.model import DecodeFailed, LoadedModel
 from chatdesk.engine.host.state_cache import Checkpoint, DiskStates, SavedState, StateCache
+from chatdesk.engine.request import RAM_ONLY_KEY
 
 BEFORE_CUT = "\x00before-cut"  # a conversation's key + this: its state before a long read
 LONG_READ = 256  # tokens: about a second to read on a laptop's CPU; a snapshot takes 30-100 ms
@@ -223,13 +226,13 @@ class PromptCache:
             return
         state = self.current_saved() or self._snapshot()
         self.states.put(self.key, state)
-        if self.disk is not None:
+        if self.disk is not None and not self.key.startswith(RAM_ONLY_KEY):
             written = self._writer.submit(self.disk.save, self.key, state)
             if wait:
                 written.result()
 
     def _from_disk(self, key: str) -> SavedState | None:
-        if self.disk is None:
+        if self.disk is None or key.startswith(RAM_ONLY_KEY):
             return None
         state = self.disk.load(key)
         if state is not None:
