@@ -230,6 +230,29 @@ def documents(run: Run) -> str:
     return f"{added.strip().splitlines()[-1][:40]}; PDF page 2 and DOCX found"
 
 
+LOGBOOK = ("灯塔看守人名叫林海，他每天早上检查灯塔的灯。", "渔夫在码头修补渔网，等待风暴过去。")  # noqa: RUF001
+
+
+def documents_in_chinese(run: Run) -> str:
+    """``ask --docs`` with a Chinese document: found by keywords and sized by the model's
+    own count (the starter model reads about two tokens a character: at 3.5 characters a
+    token this document went in whole and overfilled a 2,048-token context)."""
+    folder = run.scratch / "chinese"
+    folder.mkdir()
+    lines = [f"第{n}条记录 {LOGBOOK[n % 2]}" for n in range(100)]
+    (folder / "记录.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run.ok("docs", "add", str(folder), "--collection", "chinese", timeout=300)
+    question = "灯塔看守人叫什么名字?"
+    asked = run.chatdesk("ask", str(need_model(run)), question, "--docs", "chinese",
+                         "--ctx", "2048", "--max-tokens", "8", timeout=300)  # fmt: skip
+    if asked.returncode != 0:
+        raise SmokeFailure(f"ask --docs exited {asked.returncode}: {asked.stderr.strip()[-200:]}")
+    cited = [line for line in asked.stderr.splitlines() if line.startswith("[1] 记录.txt")]
+    if not cited:
+        raise SmokeFailure(f"no passage cited: {asked.stderr.strip()[-200:]}")
+    return f"answered from {cited[0].split(':')[0]}"
+
+
 def write_docx(path: Path, text: str) -> None:
     import docx
 

@@ -345,6 +345,7 @@ def all_steps(run: Run, app_dir: Path, args: argparse.Namespace, cached: Path | 
         ("serve + openai stream", lambda: features.serve(run)),
         ("MCP stdio server", lambda: features.mcp(run)),
         ("docs add/search", lambda: features.documents(run)),
+        ("ask --docs, Chinese", lambda: features.documents_in_chinese(run)),
         ("python tool sandbox", lambda: features.python_tool(run)),
         ("keyring absent", lambda: features.keyring_absent(run)),
         ("window (Xvfb)", lambda: window(run, args.display)),
