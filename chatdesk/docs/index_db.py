@@ -12,7 +12,7 @@ watched for changes), ``files`` (one per indexed file: size, mtime, SHA-256, sta
 reason it failed), ``chunks`` (text and provenance), ``chunks_fts`` (FTS5 over chunk text,
 external content, the store's tokenizer: unicode61 without diacritics; the triggers index
 the text with each Chinese, Japanese or Korean character spaced out, see
-``chatdesk.docs.unspaced``) and ``vectors`` (one float32 blob per chunk). A file's chunks
+``chatdesk.store.unspaced``) and ``vectors`` (one float32 blob per chunk). A file's chunks
 and vectors are replaced in one transaction, so a crash leaves each file either wholly old
 or wholly new: that is what makes indexing resumable. ``meta.vectors_version`` changes
 with every write of vectors so the in-memory vector matrix knows when to reload.
@@ -28,8 +28,8 @@ import threading
 import uuid
 from pathlib import Path
 
-from chatdesk.docs.unspaced import SPACED_FUNCTION, spaced
 from chatdesk.store.schema import TOKENIZER
+from chatdesk.store.unspaced import SPACED_FUNCTION, register
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10000
@@ -112,7 +112,7 @@ def open_index(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.create_function(SPACED_FUNCTION, 1, spaced, deterministic=True)
+        register(conn)
         version = check_version(conn, path)
         conn.executescript(SCHEMA)
         if version == 1:

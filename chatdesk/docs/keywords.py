@@ -21,7 +21,8 @@ from collections.abc import Sequence
 
 from chatdesk.docs.index import DocumentIndex
 from chatdesk.docs.records import Collection
-from chatdesk.docs.unspaced import query_terms
+from chatdesk.store.search import fold
+from chatdesk.store.unspaced import pairs, pieces, unspaced
 
 WORD = re.compile(r"[^\W_]+")
 COMMON_SHARE = 0.05
@@ -39,10 +40,19 @@ WIDE = 500  # best matches over all collections, filtered to the asked ones afte
 
 
 def query_words(text: str) -> list[str]:
-    """The distinct folded words of a query (pairs of characters for Chinese, Japanese and
-    Korean: ``unspaced.query_terms``), in order, at most MAX_WORDS."""
+    """The distinct folded words of a query, in order, at most MAX_WORDS; Chinese,
+    Japanese and Korean as pairs of characters (``chatdesk.store.unspaced``)."""
     words = dict.fromkeys(term for word in WORD.findall(text) for term in query_terms(word))
     return list(words)[:MAX_WORDS]
+
+
+def query_terms(word: str) -> list[str]:
+    """What one query word is searched by: itself folded, or for its runs of those scripts,
+    their pairs of characters as two-token phrases ("大 海")."""
+    terms: list[str] = []
+    for piece in pieces(word):
+        terms += pairs(piece) if unspaced(piece) else [fold(piece)]
+    return terms
 
 
 def informative_words(index: DocumentIndex, words: list[str]) -> list[str]:

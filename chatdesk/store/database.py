@@ -29,6 +29,7 @@ from chatdesk.store.errors import (
     SchemaTooNewError,
 )
 from chatdesk.store.schema import MIGRATIONS, known_migration_names
+from chatdesk.store.unspaced import register
 
 BUSY_TIMEOUT_MS = 5000
 log = logging.getLogger("chatdesk.store")
@@ -39,6 +40,7 @@ def connect(path: Path) -> Database:
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
+    register(conn)  # the search triggers index Chinese, Japanese, Korean characters apart
     return Database(conn, execute_plugins=False)
 
 
@@ -153,6 +155,7 @@ def open_read_only(path: Path, migrations: Migrations) -> Database:
         except sqlite3.OperationalError:  # a WAL database without its -shm file
             conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
         conn.isolation_level = None
+        register(conn)  # a refused write must still prepare its triggers
         db = Database(conn, execute_plugins=False)
         check_not_too_new(db, path, migrations)
         pending = [m.name for m in migrations.pending(db)]

@@ -17,6 +17,8 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from chatdesk.store.unspaced import SPACED_FUNCTION as SPACED
+
 MIGRATION_SET = "chatdesk"
 MIGRATIONS = Migrations(MIGRATION_SET)
 TOKENIZER = "unicode61 remove_diacritics 2"
@@ -351,6 +353,57 @@ def add_speculative_figures(db: Database) -> None:
         "ALTER TABLE messages ADD COLUMN drafted_tokens INTEGER",
         "ALTER TABLE messages ADD COLUMN accepted_tokens INTEGER",
     )
+
+
+SPACED_TRIGGERS = (
+    "DROP TRIGGER conversations_fts_insert",
+    "DROP TRIGGER conversations_fts_delete",
+    "DROP TRIGGER conversations_fts_update",
+    "DROP TRIGGER messages_fts_insert",
+    "DROP TRIGGER messages_fts_delete",
+    "DROP TRIGGER messages_fts_update",
+    f"""CREATE TRIGGER conversations_fts_insert AFTER INSERT ON conversations BEGIN
+        INSERT INTO conversations_fts (rowid, title) VALUES (new.seq, {SPACED}(new.title));
+    END""",
+    f"""CREATE TRIGGER conversations_fts_delete AFTER DELETE ON conversations BEGIN
+        INSERT INTO conversations_fts (conversations_fts, rowid, title)
+            VALUES ('delete', old.seq, {SPACED}(old.title));
+    END""",
+    f"""CREATE TRIGGER conversations_fts_update AFTER UPDATE OF title ON conversations BEGIN
+        INSERT INTO conversations_fts (conversations_fts, rowid, title)
+            VALUES ('delete', old.seq, {SPACED}(old.title));
+        INSERT INTO conversations_fts (rowid, title) VALUES (new.seq, {SPACED}(new.title));
+    END""",
+    f"""CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+    WHEN new.status != 'streaming' BEGIN
+        INSERT INTO messages_fts (rowid, content) VALUES (new.seq, {SPACED}(new.content));
+    END""",
+    f"""CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+    WHEN old.status != 'streaming' BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, content)
+            VALUES ('delete', old.seq, {SPACED}(old.content));
+    END""",
+    f"""CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, status ON messages
+    WHEN old.status != 'streaming' OR new.status != 'streaming' BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, content)
+            SELECT 'delete', old.seq, {SPACED}(old.content) WHERE old.status != 'streaming';
+        INSERT INTO messages_fts (rowid, content)
+            SELECT new.seq, {SPACED}(new.content) WHERE new.status != 'streaming';
+    END""",
+    "INSERT INTO conversations_fts (conversations_fts) VALUES ('delete-all')",
+    f"INSERT INTO conversations_fts (rowid, title) SELECT seq, {SPACED}(title) FROM conversations",
+    "INSERT INTO messages_fts (messages_fts) VALUES ('delete-all')",
+    f"""INSERT INTO messages_fts (rowid, content)
+        SELECT seq, {SPACED}(content) FROM messages WHERE status != 'streaming'""",
+)
+
+
+@MIGRATIONS(name="0012_unspaced_scripts_search")
+def index_unspaced_scripts(db: Database) -> None:
+    """Search inside Chinese, Japanese and Korean text: the triggers index each of those
+    characters as a token of its own (``chatdesk.store.unspaced``), and both indexes are
+    filled again that way."""
+    run_statements(db, *SPACED_TRIGGERS)
 
 
 def known_migration_names(migrations: Migrations = MIGRATIONS) -> list[str]:

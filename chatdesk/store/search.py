@@ -20,9 +20,12 @@ from dataclasses import dataclass
 
 from chatdesk.store.base import StoreBase, synchronized
 from chatdesk.store.models import SearchHit
+from chatdesk.store.unspaced import UNSPACED, phrase, pieces, unspaced
 
 QUERY_WORD = re.compile(r"\w+")
-TOKEN = re.compile(r"[^\W_]+")  # what FTS5's unicode61 tokenizer calls a token
+# what the full-text indexes call a token: a word, or one Chinese, Japanese or Korean
+# character (the triggers index them spaced out: chatdesk.store.unspaced)
+TOKEN = re.compile(rf"[{UNSPACED}]|(?:(?![{UNSPACED}])[^\W_])+")
 TITLE_WEIGHT = 2.0  # a title match counts as much as twice the same match in a message
 RANKED_CANDIDATES = 2000
 SNIPPET_TOKENS = 16
@@ -47,20 +50,27 @@ class Query:
     fts: str
     terms: frozenset[str]
     prefix: str | None
+    runs: tuple[str, ...] = ()  # runs of Chinese, Japanese or Korean characters, as typed
 
     @classmethod
     def parse(cls, text: str) -> Query | None:
-        """None when the text holds no words at all."""
+        """None when the text holds no words at all. A run of Chinese, Japanese or Korean
+        characters matches anywhere in a message (its characters in a row), never as a
+        prefix; the last other word also matches as a prefix."""
         words = QUERY_WORD.findall(text)[:MAX_WORDS]
         if not words:
             return None
-        phrases = [f'"{word}"' for word in words]  # \w+ never contains a double quote
+        split = [piece for word in words for piece in pieces(word)]
+        runs = tuple(piece for piece in split if unspaced(piece))
+        # \w+ never contains a double quote
+        phrases = [f'"{phrase(piece)}"' if unspaced(piece) else f'"{piece}"' for piece in split]
         prefix = None
-        if len(words[-1]) >= MIN_PREFIX:
+        if not unspaced(split[-1]) and len(split[-1]) >= MIN_PREFIX:
             phrases[-1] += "*"
-            prefix = fold(words[-1])
-        terms = frozenset(fold(token) for word in words for token in TOKEN.findall(word))
-        return cls(" ".join(phrases), terms, prefix)
+            prefix = fold(split[-1])
+        others = [piece for piece in split if not unspaced(piece)]
+        terms = frozenset(fold(token) for piece in others for token in TOKEN.findall(piece))
+        return cls(" ".join(phrases), terms, prefix, runs)
 
     def matches(self, token: str) -> bool:
         folded = fold(token)
@@ -73,22 +83,48 @@ def snippet(text: str, query: Query, marks: tuple[str, str], size: int = SNIPPET
     if not tokens:
         return " ".join(text.split())[:200]
     hits = {n for n, token in enumerate(tokens) if query.matches(token.group())}
+    hits |= run_hits(tokens, query.runs)
     first = max(0, min(hits) - SNIPPET_LEAD) if hits else 0
     last = min(len(tokens), first + size)
     cursor = 0 if first == 0 else tokens[first].start()
-    pieces = []
+    parts = []
     for n in range(first, last):
         token = tokens[n]
-        pieces.append(text[cursor : token.start()])
-        word = token.group()
-        pieces.append(f"{marks[0]}{word}{marks[1]}" if n in hits else word)
+        parts.append(text[cursor : token.start()])
+        joins = [n > first and touching(tokens, n - 1, hits), touching(tokens, n, hits)]
+        opened = marks[0] if n in hits and not joins[0] else ""
+        closed = marks[1] if n in hits and not (joins[1] and n + 1 < last) else ""
+        parts.append(f"{opened}{token.group()}{closed}")
         cursor = token.end()
     if last == len(tokens):
-        pieces.append(text[cursor:])
-    excerpt = " ".join("".join(pieces).split())
+        parts.append(text[cursor:])
+    excerpt = " ".join("".join(parts).split())
     lead = ELLIPSIS if first > 0 else ""
     tail = ELLIPSIS if last < len(tokens) else ""
     return f"{lead}{excerpt}{tail}"
+
+
+def run_hits(tokens: list[re.Match[str]], runs: tuple[str, ...]) -> set[int]:
+    """The tokens (single characters) where a run of those scripts is spelled out."""
+    found: set[int] = set()
+    chars = [token.group() for token in tokens]
+    for run in runs:
+        for start in range(len(tokens) - len(run) + 1):
+            end = start + len(run)
+            if "".join(chars[start:end]) == run and all(
+                touching(tokens, n, set(range(start, end))) for n in range(start, end - 1)
+            ):
+                found.update(range(start, end))
+    return found
+
+
+def touching(tokens: list[re.Match[str]], n: int, hits: set[int]) -> bool:
+    """True when tokens ``n`` and ``n + 1`` are both hits with nothing between them (one
+    highlight then covers both: the characters of a run)."""
+    following = n + 1
+    if n not in hits or following not in hits or following >= len(tokens):
+        return False
+    return tokens[n].end() == tokens[following].start()
 
 
 def best_matches(table: str) -> str:

@@ -137,6 +137,7 @@ def finish_reply(store: Store, words: list[str]) -> Callable[[], object]:
 def raw_update(path: Path, store: Store) -> tuple[Callable[[], object], sqlite3.Connection]:
     """Reference: the bare sqlite3 UPDATE the store's streaming update boils down to."""
     conn = sqlite3.connect(path, isolation_level=None)
+    register(conn)  # the messages' search triggers call it
     conn.execute("PRAGMA synchronous = NORMAL")
     conversation = store.list_conversations(limit=1)[0]
     reply = store.append_message(conversation.id, "assistant", "", status="streaming")

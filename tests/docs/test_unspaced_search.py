@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from chatdesk.docs.index_db import SCHEMA_VERSION, documents_db_path
-from chatdesk.docs.unspaced import query_terms, spaced
+from chatdesk.docs.keywords import query_terms
 from chatdesk.services.documents import DocumentService
+from chatdesk.store.unspaced import spaced
 
 FILES = {
     "灯塔.txt": "灯塔看守人名叫林海。他每天早上检查灯塔的灯，晚上记录过往的船只。",

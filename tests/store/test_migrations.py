@@ -312,3 +312,28 @@ def test_upgrade_moves_reply_notes_and_errors_into_the_rows(db_path: Path) -> No
         assert store.get_setting("chat.reply_errors") is None
         assert store.get_setting("theme") == "dark"
     assert applied_names(db_path) == known_migration_names()
+
+
+def test_upgrade_indexes_chinese_japanese_and_korean_characters_apart(db_path: Path) -> None:
+    """Rows written before 0012 held a Chinese sentence as one token: the upgrade indexes
+    them again, and later edits and deletes keep the index in step."""
+    old_database(db_path, 11)
+    conn = sqlite3.connect(db_path)
+    conn.executescript(
+        "INSERT INTO conversations (id, title, created_at, updated_at)"
+        " VALUES ('c1', '京都旅行', 'a', 'b');"
+        "INSERT INTO messages (id, conversation_id, role, content, created_at, status)"
+        " VALUES ('m1', 'c1', 'user', '我昨天在灯塔看守人的小屋里喝茶。', 'a', 'complete');"
+    )
+    assert conn.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '灯塔*'"
+                        ).fetchone()[0] == 0  # fmt: skip
+    conn.close()
+    with Store(db_path) as store:
+        assert store.backup_path is not None
+        assert [h.message_id for h in store.search("灯塔看守")] == ["m1"]
+        assert [h.conversation_id for h in store.search("旅行")] == ["c1"]
+        store.update_message("m1", content="我们在港口等船。")
+        assert store.search("灯塔") == []
+        assert [h.message_id for h in store.search("港口")] == ["m1"]
+        store.delete_conversation("c1")
+        assert store.search("港口") == []

@@ -127,3 +127,21 @@ def test_limit(store: Store) -> None:
     assert len(store.search("repeat")) == 20
     assert len(store.search("repeat", limit=5)) == 5
     assert store.search("repeat", limit=0) == []
+
+
+def test_chinese_japanese_and_korean_are_found_inside_their_sentences(store: Store) -> None:
+    """No space separates their words, so a sentence was one token of the index and a
+    search found only what began a sentence (灯塔 in 我昨天在灯塔...: nothing)."""
+    chat = store.create_conversation("去海边的计划")
+    chinese = store.append_message(chat.id, "user", "我昨天在灯塔看守人的小屋里喝茶。")
+    japanese = store.append_message(chat.id, "user", "旅行ガイドを読んでから京都へ行きました。")
+    korean = store.append_message(chat.id, "user", "저는 학교에서 한국어를 공부했어요.")
+    mixed = store.append_message(chat.id, "user", "We trained the GPT模型 on notes.")
+    found = {query: store.search(query) for query in ("灯塔看守", "ガイド", "학교", "模型 trained")}
+    assert [h.message_id for h in found["灯塔看守"]] == [chinese.id]
+    assert found["灯塔看守"][0].snippet.startswith("我昨天在[灯塔看守]人")
+    assert [h.message_id for h in found["ガイド"]] == [japanese.id]  # the voicing mark kept
+    assert [h.message_id for h in found["학교"]] == [korean.id]
+    assert [h.message_id for h in found["模型 trained"]] == [mixed.id]
+    assert store.search("海边")[0].snippet == "去[海边]的计划"  # the title
+    assert store.search("灯看") == []  # the characters in a row, not apart
