@@ -24,6 +24,7 @@ from pathlib import Path
 
 from chatdesk.store import Store
 from chatdesk.store.models import new_id, utc_now
+from chatdesk.store.unspaced import register
 
 TARGETS_MS = {"list first page": 20.0, "full-text search": 50.0, "streaming update": 2.0}
 FIXED_SEARCHES = ("python", "kyoto temples", "lap", "zzzz nothing")
