@@ -34,7 +34,7 @@ import httpx
 from chatdesk.engine.capabilities import EngineCapabilities, RenderedPrompt, refuse_unsupported
 from chatdesk.engine.client import ReplyStream
 from chatdesk.engine.context_fit import ContextOverflowError, fit_conversation, reply_budget
-from chatdesk.engine.request import ChatRequest, Message, ResponseFormat, ToolChoice, ToolSpec
+from chatdesk.engine.request import ChatRequest, Message
 from chatdesk.engine.types import (
     ContextFitted,
     EngineError,
@@ -54,6 +54,7 @@ from chatdesk.probabilities.formats import ProbabilityFormatError, choices_from_
 from chatdesk.remote import answers, server_info
 from chatdesk.remote.connection import Connection, ServerAddress
 from chatdesk.remote.errors import RemoteErrorCode
+from chatdesk.remote.request_body import chat_messages, request_fields
 from chatdesk.remote.sampling import SamplingReport, map_sampling
 from chatdesk.remote.server_info import RemoteModel, ServerFacts
 
@@ -72,65 +73,6 @@ TEMPLATE_NOTE = (
     "The server applies its own chat template: ChatDesk sends the system prompt and the "
     "messages below as chat messages (JSON), not this text."
 )
-
-
-def chat_messages(system_prompt: str, messages: Sequence[Message]) -> list[dict[str, Any]]:
-    """The request's ``messages``: the system prompt first, when there is one; an
-    assistant's tool calls and a tool result's call id as the OpenAI API spells them
-    (examples go as ordinary messages: the API has no mark for them)."""
-    head = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    return head + [api_message(m) for m in messages]
-
-
-def api_message(message: Message) -> dict[str, Any]:
-    """One chat message for the server (tool-call arguments as the JSON text written)."""
-    out: dict[str, Any] = {"role": message.role, "content": message.text}
-    if message.tool_calls:
-        out["tool_calls"] = [call.to_openai() for call in message.tool_calls]
-    if message.tool_call_id:
-        out["tool_call_id"] = message.tool_call_id
-    return out
-
-
-def api_tools(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:
-    """Tools as the API's ``{"type": "function", "function": {...}}`` entries."""
-    return [tool.to_openai() for tool in tools]
-
-
-def api_tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
-    """``tool_choice`` as the API spells it."""
-    if choice.mode == "named":
-        return {"type": "function", "function": {"name": choice.name}}
-    return choice.mode
-
-
-def api_response_format(wanted: ResponseFormat, dialect: str) -> dict[str, Any]:
-    """``response_format`` as the server's dialect spells it (llama-cpp-python takes a
-    schema inside a ``json_object`` format; the others OpenAI's ``json_schema``)."""
-    schema = wanted.schema_dict
-    if wanted.type != "json_schema" or schema is None:
-        return {"type": wanted.type}
-    if dialect == "llama-cpp-python":
-        return {"type": "json_object", "schema": schema}
-    named = {"name": wanted.name or "reply", "schema": schema, "strict": wanted.strict}
-    return {"type": "json_schema", "json_schema": named}
-
-
-def request_fields(request: ChatRequest, dialect: str) -> dict[str, Any]:
-    """The body fields for the request's tools and response format (none when unused)."""
-    fields: dict[str, Any] = {}
-    if request.tools:
-        fields["tools"] = api_tools(request.tools)
-        if request.tool_choice.mode != "auto":
-            fields["tool_choice"] = api_tool_choice(request.tool_choice)
-        if not request.parallel_tool_calls:
-            fields["parallel_tool_calls"] = False
-    elif request.tool_choice.mode == "none":
-        fields["tool_choice"] = "none"
-    wanted = request.response_format
-    if wanted is not None and wanted.type != "text":
-        fields["response_format"] = api_response_format(wanted, dialect)
-    return fields
 
 
 def in_band_calls(calls: dict[int, dict[str, str]]) -> str:
@@ -424,6 +366,8 @@ class RemoteReply:
         reason = FINISH_REASONS.get(progress.finish or "stop", "stop")
         with self._lock:
             stats = progress.stats(reason, self.sampling.seed)
+        if progress.fitted is not None:
+            self.engine.facts.learn_density(progress.fitted.prompt_tokens, stats.prompt_tokens)
         self.stream.deliver(ReplyDone(stats))
 
 
@@ -518,6 +462,10 @@ class RemoteEngine:
         and vLLM's ``/tokenize``), else estimated as the context fit estimates them."""
         return self._pool.submit(lambda: [self.token_count(text)[0] for text in texts])
 
+    def estimate(self, text: str) -> int:
+        """Tokens in ``text`` at this model's density as learnt from the server's usage."""
+        return server_info.estimate_tokens(text, self.facts.chars_per_token)
+
     def token_count(self, text: str) -> tuple[int, bool]:
         """Tokens in ``text`` and whether the server counted them (False: an estimate)."""
         counted = None
@@ -526,7 +474,7 @@ class RemoteEngine:
                 self.connection, self.facts, self.model_id, text
             )
         if counted is None:
-            return server_info.estimate_tokens(text), False
+            return self.estimate(text), False
         return counted, True
 
     def fit(self, request: ChatRequest) -> tuple[Sequence[Message], ContextFitted]:
@@ -546,7 +494,7 @@ class RemoteEngine:
                 lambda text: self.token_count(text)[0],
                 n_ctx,
                 reply_budget(request.sampling.max_tokens, n_ctx),
-                size=server_info.estimate_tokens,
+                size=self.estimate,
                 reserved=request.reserved_tokens,
             )
         except ContextOverflowError as error:
@@ -573,7 +521,7 @@ class RemoteEngine:
         n_ctx = models[model_id].context_length
         if n_ctx is None and self.facts.dialect in ("llama-server", "openai-compatible"):
             n_ctx = server_info.props_context_length(self.connection)
-        self.model_id = model_id
+        self.model_id, self.facts.chars_per_token = model_id, server_info.CHARS_PER_TOKEN
         self.model_info = remote_model_info(self.name, model_id, n_ctx or 0, started)
         return self.model_info
 

@@ -8,14 +8,17 @@ everything else, so each fact is looked up where the known servers report it and
   ``meta.n_ctx_train`` there or ``default_generation_settings.n_ctx`` from ``/props``,
   LM Studio's ``max_context_length``, a plain ``context_length``;
 - token counts: ``POST /tokenize`` (vLLM, llama-server) or llama-cpp-python's
-  ``/extras/tokenize/count``; without one, ``estimate_tokens`` (4 characters a token, 4
-  tokens of overhead a message), always labelled an estimate;
+  ``/extras/tokenize/count``; without one (Ollama, LM Studio), ``estimate_tokens``, always
+  labelled an estimate: 4 characters a token until a reply's ``usage`` shows how many the
+  server counted for what was sent, then that model's own density (``learn_density``:
+  Chinese can take 4 times as many tokens as English, a table of figures 4-5 times);
 - dialect (which sampling parameters beyond OpenAI's the server takes): from ``owned_by``
   in the model list (``vllm``, ``llamacpp``, llama-cpp-python's ``me``).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +27,9 @@ from chatdesk.remote.connection import Connection
 from chatdesk.remote.errors import RemoteErrorCode
 
 CHARS_PER_TOKEN = 4
+LEAST_CHARS_PER_TOKEN = 0.25  # a character can be 4 byte tokens
+MOST_CHARS_PER_TOKEN = 8
+LEARN_FROM = 32  # tokens: a shorter prompt is mostly the template's, and tells little
 TOKENS_PER_MESSAGE = 4
 
 # Parameters every OpenAI-compatible server takes, by ChatDesk setting name.
@@ -74,6 +80,16 @@ class ServerFacts:
     dialect: str = "openai-compatible"
     tokenize_path: str | None = None  # the working tokenizer endpoint, "" once none found
     usage_in_stream: bool = True  # cleared when the server refuses stream_options
+    chars_per_token: float = CHARS_PER_TOKEN  # of the estimate, learnt from usage
+
+    def learn_density(self, estimated: int, counted: int) -> None:
+        """A reply's prompt was estimated at ``estimated`` tokens and the server's usage
+        counted ``counted``: estimates from now on take the density that shows (a server
+        without a tokenizer only, and a prompt long enough to tell)."""
+        if self.tokenize_path != "" or estimated < LEARN_FROM or counted <= 0:
+            return
+        learnt = self.chars_per_token * estimated / counted
+        self.chars_per_token = min(MOST_CHARS_PER_TOKEN, max(LEAST_CHARS_PER_TOKEN, learnt))
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -128,9 +144,9 @@ def props_context_length(connection: Connection) -> int | None:
     return _int_or_none(settings.get("n_ctx")) if isinstance(settings, dict) else None
 
 
-def estimate_tokens(text: str) -> int:
+def estimate_tokens(text: str, chars_per_token: float = CHARS_PER_TOKEN) -> int:
     """The stated estimate used where a server has no tokenizer endpoint."""
-    return max(1, -(-len(text) // CHARS_PER_TOKEN))
+    return max(1, math.ceil(len(text) / chars_per_token))
 
 
 TOKENIZE_ENDPOINTS = (

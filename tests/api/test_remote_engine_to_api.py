@@ -84,3 +84,39 @@ def test_a_remote_engine_reports_what_the_server_had_cached(scheduler: FairSched
         server.stop()
     assert all(s.evaluated_prompt_tokens > 200 for s in stats[:2])  # read whole at first
     assert all(s.evaluated_prompt_tokens < 40 < s.prompt_tokens for s in stats[2:])  # cached
+
+
+def test_a_server_without_a_tokenizer_teaches_the_estimate_its_model_s_density(
+    scheduler: FairScheduler,
+) -> None:
+    """ChatDesk's API, like Ollama's and LM Studio's, has no tokenizer endpoint, so a remote
+    engine estimates tokens (Show prompt, the context fit, the documents' budget). Russian
+    takes the starter model about 1.3 characters a token, not 4: after one reply, the
+    server's usage sets the estimate, and the next request's count is close to the
+    server's (before, it stayed at a third of it)."""
+    server = start_api(scheduler, ApiConfig(model_id=MODEL_ID))
+    russian = "Смотритель маяка каждое утро шёл вдоль берега и считал лодки. " * 6  # noqa: RUF001
+    sampling = SamplingSettings(temperature=0, max_tokens=4)
+    try:
+        with Store() as store:
+            registry = RemoteEngineRegistry(store)
+            registry.add("own", server.url)
+            engine = registry.open("own")
+        try:
+            engine.load(LoadOptions(MODEL_ID)).result(timeout=30)
+            messages = [{"role": "user", "content": russian}]
+            guessed = engine.render(chat(messages, sampling=sampling)).result(timeout=30)
+            reply = engine.generate(chat(messages, sampling=sampling))
+            first = reply.wait(timeout=120)
+            messages += [{"role": "assistant", "content": reply.text},
+                         {"role": "user", "content": russian}]  # fmt: skip
+            estimated = engine.render(chat(messages, sampling=sampling)).result(timeout=30)
+            second = engine.generate(chat(messages, sampling=sampling)).wait(timeout=120)
+        finally:
+            engine.close()
+    finally:
+        server.stop()
+    assert not estimated.exact  # an estimate, and labelled one
+    assert first.prompt_tokens > 2 * guessed.tokens  # at 4 characters a token: far too few
+    tokens = estimated.tokens
+    assert abs(tokens - second.prompt_tokens) <= 0.15 * second.prompt_tokens, (tokens, second)

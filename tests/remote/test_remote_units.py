@@ -12,16 +12,20 @@ from chatdesk.engine.types import EngineError, SamplingSettings
 from chatdesk.remote.connection import AddressError, ServerAddress, normalize_base_url, root_url
 from chatdesk.remote.engine import (
     RemoteEngine,
-    api_tools,
-    chat_messages,
     in_band_calls,
     parse_chunk,
     remote_model_info,
     sse_payloads,
 )
 from chatdesk.remote.errors import server_message, status_error
+from chatdesk.remote.request_body import api_tools, chat_messages
 from chatdesk.remote.sampling import map_sampling
-from chatdesk.remote.server_info import context_length_of, estimate_tokens, parse_models
+from chatdesk.remote.server_info import (
+    ServerFacts,
+    context_length_of,
+    estimate_tokens,
+    parse_models,
+)
 from chatdesk.tools.streaming import parse_reply
 from tests.support.chat_requests import short_turns
 
@@ -186,3 +190,16 @@ def test_a_server_s_chat_leaves_the_reserved_room_free() -> None:
     engine.close()
     assert reserving.dropped_count > without.dropped_count
     assert reserving.prompt_tokens + 512 <= 2048 - 64
+
+
+def test_the_estimate_learns_the_density_the_server_s_usage_shows() -> None:
+    facts = ServerFacts(tokenize_path="")  # probed: the server has no tokenizer
+    assert estimate_tokens("x" * 400, facts.chars_per_token) == 100
+    facts.learn_density(estimated=100, counted=300)  # Russian on an English tokenizer
+    assert estimate_tokens("x" * 400, facts.chars_per_token) == 300
+    facts.learn_density(estimated=10, counted=90)  # too short to tell: the template's
+    facts.learn_density(estimated=300, counted=10**9)  # hostile usage: bounded
+    assert facts.chars_per_token == 0.25
+    counted = ServerFacts(tokenize_path="/tokenize")  # the server counts: nothing to learn
+    counted.learn_density(estimated=100, counted=300)
+    assert counted.chars_per_token == 4
