@@ -2,7 +2,9 @@
 
 User text never reaches FTS5's query syntax: it is split into words, each quoted as a
 phrase (so ``"``, ``*``, ``-``, ``NEAR``, ``AND`` mean nothing special), and the last
-word (of two letters or more) matches as a prefix so results appear while typing.
+word (of two letters or more) matches as a prefix so results appear while typing. Chinese,
+Japanese and Korean characters are indexed one by one (``chatdesk.store.unspaced``), so a
+run of them is a phrase of its characters: it matches anywhere inside a sentence.
 
 Ranking every match of a very common word costs time in proportion to the number of
 matches (hundreds of milliseconds over 200,000 messages), so hits are ranked by bm25
