@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import pytest
 
 from chatdesk.api.app import ApiConfig
 from chatdesk.api.scheduler import FairScheduler
 from chatdesk.engine.types import EngineError, LoadOptions, SamplingSettings
+from chatdesk.remote.engine import RemoteEngine
 from chatdesk.remote.registry import RemoteEngineRegistry
 from chatdesk.store import Store
 from tests.api.conftest import MODEL_ID, start_api
@@ -56,10 +60,9 @@ def test_key_from_the_environment_reaches_the_server(
         server.stop()
 
 
-def test_a_remote_engine_reports_what_the_server_had_cached(scheduler: FairScheduler) -> None:
-    """ChatDesk's API (like vLLM's and llama-server's) says in its usage how much of the
-    prompt it had cached; a remote engine's reply stats carry it, so a return to a
-    conversation shows that only the new message was read."""
+@contextlib.contextmanager
+def own_api_as_remote(scheduler: FairScheduler) -> Iterator[RemoteEngine]:
+    """ChatDesk's API server, added and loaded as a remote engine (no key)."""
     server = start_api(scheduler, ApiConfig(model_id=MODEL_ID))
     try:
         with Store() as store:
@@ -68,20 +71,28 @@ def test_a_remote_engine_reports_what_the_server_had_cached(scheduler: FairSched
             engine = registry.open("own")
         try:
             engine.load(LoadOptions(MODEL_ID)).result(timeout=30)
-            sampling = SamplingSettings(temperature=0, max_tokens=4)
-            talks = {n: [{"role": "user", "content": f"About the {n}: " + f"the {n} is red. " * 60}]
-                     for n in ("barn", "kite")}  # fmt: skip
-            stats = []
-            for _ in range(2):  # each conversation's turn, then back to each
-                for messages in talks.values():
-                    reply = engine.generate(chat(messages, system_prompt="", sampling=sampling))
-                    stats.append(reply.wait(timeout=120))
-                    messages += [{"role": "assistant", "content": reply.text},
-                                 {"role": "user", "content": "Go on."}]  # fmt: skip
+            yield engine
         finally:
             engine.close()
     finally:
         server.stop()
+
+
+def test_a_remote_engine_reports_what_the_server_had_cached(scheduler: FairScheduler) -> None:
+    """ChatDesk's API (like vLLM's and llama-server's) says in its usage how much of the
+    prompt it had cached; a remote engine's reply stats carry it, so a return to a
+    conversation shows that only the new message was read."""
+    sampling = SamplingSettings(temperature=0, max_tokens=4)
+    talks = {n: [{"role": "user", "content": f"About the {n}: " + f"the {n} is red. " * 60}]
+             for n in ("barn", "kite")}  # fmt: skip
+    stats = []
+    with own_api_as_remote(scheduler) as engine:
+        for _ in range(2):  # each conversation's turn, then back to each
+            for messages in talks.values():
+                reply = engine.generate(chat(messages, system_prompt="", sampling=sampling))
+                stats.append(reply.wait(timeout=120))
+                messages += [{"role": "assistant", "content": reply.text},
+                             {"role": "user", "content": "Go on."}]  # fmt: skip
     assert all(s.evaluated_prompt_tokens > 200 for s in stats[:2])  # read whole at first
     assert all(s.evaluated_prompt_tokens < 40 < s.prompt_tokens for s in stats[2:])  # cached
 
@@ -94,28 +105,17 @@ def test_a_server_without_a_tokenizer_teaches_the_estimate_its_model_s_density(
     takes the starter model about 1.3 characters a token, not 4: after one reply, the
     server's usage sets the estimate, and the next request's count is close to the
     server's (before, it stayed at a third of it)."""
-    server = start_api(scheduler, ApiConfig(model_id=MODEL_ID))
     russian = "Смотритель маяка каждое утро шёл вдоль берега и считал лодки. " * 6  # noqa: RUF001
     sampling = SamplingSettings(temperature=0, max_tokens=4)
-    try:
-        with Store() as store:
-            registry = RemoteEngineRegistry(store)
-            registry.add("own", server.url)
-            engine = registry.open("own")
-        try:
-            engine.load(LoadOptions(MODEL_ID)).result(timeout=30)
-            messages = [{"role": "user", "content": russian}]
-            guessed = engine.render(chat(messages, sampling=sampling)).result(timeout=30)
-            reply = engine.generate(chat(messages, sampling=sampling))
-            first = reply.wait(timeout=120)
-            messages += [{"role": "assistant", "content": reply.text},
-                         {"role": "user", "content": russian}]  # fmt: skip
-            estimated = engine.render(chat(messages, sampling=sampling)).result(timeout=30)
-            second = engine.generate(chat(messages, sampling=sampling)).wait(timeout=120)
-        finally:
-            engine.close()
-    finally:
-        server.stop()
+    messages = [{"role": "user", "content": russian}]
+    with own_api_as_remote(scheduler) as engine:
+        guessed = engine.render(chat(messages, sampling=sampling)).result(timeout=30)
+        reply = engine.generate(chat(messages, sampling=sampling))
+        first = reply.wait(timeout=120)
+        messages += [{"role": "assistant", "content": reply.text},
+                     {"role": "user", "content": russian}]  # fmt: skip
+        estimated = engine.render(chat(messages, sampling=sampling)).result(timeout=30)
+        second = engine.generate(chat(messages, sampling=sampling)).wait(timeout=120)
     assert not estimated.exact  # an estimate, and labelled one
     assert first.prompt_tokens > 2 * guessed.tokens  # at 4 characters a token: far too few
     tokens = estimated.tokens
