@@ -27,7 +27,7 @@ from chatdesk.store.unspaced import UNSPACED, phrase, pieces, unspaced
 QUERY_WORD = re.compile(r"\w+")
 # what the full-text indexes call a token: a word, or one Chinese, Japanese or Korean
 # character (the triggers index them spaced out: chatdesk.store.unspaced)
-TOKEN = re.compile(rf"[{UNSPACED}]|(?:(?![{UNSPACED}])[^\W_])+")
+TOKEN = re.compile(rf"[{UNSPACED}]|[^\W_{UNSPACED}]+")
 TITLE_WEIGHT = 2.0  # a title match counts as much as twice the same match in a message
 RANKED_CANDIDATES = 2000
 SNIPPET_TOKENS = 16
