@@ -34,15 +34,16 @@ from chatdesk.store.unspaced import SPACED_FUNCTION, register
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10000
 
-TRIGGERS = f"""
-CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
+TRIGGERS = (
+    f"""CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts (rowid, text) VALUES (new.id, {SPACED_FUNCTION}(new.text));
-END;
-CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
+END;""",
+    f"""CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts (chunks_fts, rowid, text)
     VALUES ('delete', old.id, {SPACED_FUNCTION}(old.text));
-END;
-"""
+END;""",
+)
+TRIGGER_SQL = "\n".join(TRIGGERS)
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -87,7 +88,8 @@ CREATE INDEX IF NOT EXISTS chunks_file ON chunks (file_id, ordinal);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     text, content='chunks', content_rowid='id', tokenize='{TOKENIZER}');
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
-{TRIGGERS}CREATE TABLE IF NOT EXISTS vectors (
+{TRIGGER_SQL}
+CREATE TABLE IF NOT EXISTS vectors (
     chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
     vector BLOB NOT NULL
 );
@@ -147,8 +149,8 @@ def upgrade_to_spaced(conn: sqlite3.Connection) -> None:
     try:
         conn.execute("DROP TRIGGER chunks_fts_insert")
         conn.execute("DROP TRIGGER chunks_fts_delete")
-        for statement in TRIGGERS.split("END;")[:-1]:
-            conn.execute(statement + "END;")
+        for statement in TRIGGERS:
+            conn.execute(statement)
         conn.execute("INSERT INTO chunks_fts (chunks_fts) VALUES ('delete-all')")
         conn.execute(
             f"INSERT INTO chunks_fts (rowid, text) SELECT id, {SPACED_FUNCTION}(text) FROM chunks"
