@@ -11,7 +11,8 @@ The budget is counted in the model's own tokens (``count``: the engine's
 ``count_tokens``), not in characters: how many characters a token holds depends on the
 text and the tokenizer (English prose about 4, code and numbers fewer, Chinese or Japanese
 one or less), and a budget in characters let a short CJK document take twice the context.
-Without a model to count, ``estimated_tokens`` assumes ``CHARS_PER_TOKEN``.
+Without a model to count, ``estimated_tokens`` estimates each kind of character at its
+own rate (``chatdesk.engine.token_estimate``).
 
 Document text is untrusted: it is quoted inside a clearly delimited block and the
 instructions say it is reference material, not instructions.
@@ -19,15 +20,14 @@ instructions say it is reference material, not instructions.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chatdesk.docs.index import DocumentIndex
 from chatdesk.docs.records import ChunkHit, Collection, Passage
 from chatdesk.docs.retrieval import Retriever
+from chatdesk.engine.token_estimate import estimate_tokens
 
-CHARS_PER_TOKEN = 3.5  # an estimate for English prose, where no model counts
 MOST_CHARS_PER_TOKEN = 8  # more text than this many a budget token cannot fit whole
 DOCUMENT_SHARE = 0.5  # at most this share of the context goes to documents
 RETRIEVED = 12  # passages retrieved before trimming to the budget
@@ -81,14 +81,14 @@ def budget_tokens(n_ctx: int, share: float = DOCUMENT_SHARE) -> int:
 
 
 def estimated_tokens(texts: Sequence[str]) -> list[int]:
-    """Each text's tokens at ``CHARS_PER_TOKEN``: where no model can count them."""
-    return [math.ceil(len(text) / CHARS_PER_TOKEN) for text in texts]
+    """Each text's tokens, estimated: where no model can count them."""
+    return [estimate_tokens(text) for text in texts]
 
 
-LABEL_CHARS = 40  # "[12] handbook.pdf, page 3" and the blank lines around one passage
-LABEL_TOKENS = 16  # the same in tokens, generously (about 10 for an English file name)
-FRAME_CHARS = len(INSTRUCTIONS) + len("\n\n<documents>\n\n</documents>\n\nQuestion: ")
-FRAME_TOKENS = math.ceil(FRAME_CHARS / CHARS_PER_TOKEN)
+# "[12] handbook.pdf, page 3" and the blank lines around one passage, generously (about 10
+# tokens for an English file name)
+LABEL_TOKENS = 16
+FRAME_TOKENS = estimate_tokens(INSTRUCTIONS + "\n\n<documents>\n\n</documents>\n\nQuestion: ")
 
 
 def passage_tokens(
@@ -104,9 +104,8 @@ def passage_tokens(
     cap = FRAME_TOKENS + budget_tokens(n_ctx) + LABEL_TOKENS * RETRIEVED
     if whole is not None:
         return min(cap, whole)
-    limit = math.ceil(cap * CHARS_PER_TOKEN)
-    text = index.text_size(collections, limit, LABEL_CHARS)
-    return min(cap, math.ceil((FRAME_CHARS + text) / CHARS_PER_TOKEN))
+    text = index.text_size(collections, cap, estimate_tokens, LABEL_TOKENS)
+    return min(cap, FRAME_TOKENS + text)
 
 
 def added_tokens(context: DocumentContext, question: str, count: TokenCount) -> int:

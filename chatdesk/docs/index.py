@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -258,20 +258,26 @@ class DocumentIndex:
         )
         return [chunk_hit(row, 0.0) for row in rows]
 
-    def text_size(self, collections: Sequence[Collection], limit: int, per_chunk: int = 0) -> int:
-        """Characters of text in the collections' chunks (overlap included), with
-        ``per_chunk`` more for each, read only until the sum passes ``limit`` (then a sum
-        past it, however large the collections)."""
+    def text_size(
+        self,
+        collections: Sequence[Collection],
+        limit: int,
+        measure: Callable[[str], int] = len,
+        per_chunk: int = 0,
+    ) -> int:
+        """The size of the text in the collections' chunks (overlap included) by
+        ``measure``, with ``per_chunk`` more for each, read only until the sum passes
+        ``limit`` (then a sum past it, however large the collections)."""
         marks = ",".join("?" * len(collections))
         total = 0
         with self.lock:
-            lengths = self.conn.execute(
-                f"SELECT length(c.text) FROM chunks c JOIN files f ON f.id = c.file_id "
+            texts = self.conn.execute(
+                f"SELECT c.text FROM chunks c JOIN files f ON f.id = c.file_id "
                 f"WHERE f.collection_id IN ({marks})",
                 [c.id for c in collections],
             )
-            for (length,) in lengths:
-                total += length + per_chunk
+            for (text,) in texts:
+                total += measure(text) + per_chunk
                 if total > limit:
                     break
         return total

@@ -462,10 +462,6 @@ class RemoteEngine:
         and vLLM's ``/tokenize``), else estimated as the context fit estimates them."""
         return self._pool.submit(lambda: [self.token_count(text)[0] for text in texts])
 
-    def estimate(self, text: str) -> int:
-        """Tokens in ``text`` at this model's density as learnt from the server's usage."""
-        return server_info.estimate_tokens(text, self.facts.chars_per_token)
-
     def token_count(self, text: str) -> tuple[int, bool]:
         """Tokens in ``text`` and whether the server counted them (False: an estimate)."""
         counted = None
@@ -474,7 +470,7 @@ class RemoteEngine:
                 self.connection, self.facts, self.model_id, text
             )
         if counted is None:
-            return self.estimate(text), False
+            return self.facts.estimate(text), False
         return counted, True
 
     def fit(self, request: ChatRequest) -> tuple[Sequence[Message], ContextFitted]:
@@ -494,7 +490,7 @@ class RemoteEngine:
                 lambda text: self.token_count(text)[0],
                 n_ctx,
                 reply_budget(request.sampling.max_tokens, n_ctx),
-                size=self.estimate,
+                size=self.facts.estimate,
                 reserved=request.reserved_tokens,
             )
         except ContextOverflowError as error:
@@ -521,7 +517,7 @@ class RemoteEngine:
         n_ctx = models[model_id].context_length
         if n_ctx is None and self.facts.dialect in ("llama-server", "openai-compatible"):
             n_ctx = server_info.props_context_length(self.connection)
-        self.model_id, self.facts.chars_per_token = model_id, server_info.CHARS_PER_TOKEN
+        self.model_id, self.facts.scale = model_id, 1.0
         self.model_info = remote_model_info(self.name, model_id, n_ctx or 0, started)
         return self.model_info
 
@@ -533,7 +529,7 @@ class RemoteEngine:
         how = (
             "Token count by the server's tokenizer (with ChatML-style markers per message)."
             if exact
-            else "Token count estimated: 4 characters a token (no tokenizer endpoint found)."
+            else "Token count estimated by kind of character (no tokenizer endpoint found)."
         )
         body = {
             "messages": chat_messages(request.system_prompt, kept),

@@ -8,27 +8,27 @@ everything else, so each fact is looked up where the known servers report it and
   ``meta.n_ctx_train`` there or ``default_generation_settings.n_ctx`` from ``/props``,
   LM Studio's ``max_context_length``, a plain ``context_length``;
 - token counts: ``POST /tokenize`` (vLLM, llama-server) or llama-cpp-python's
-  ``/extras/tokenize/count``; without one (Ollama, LM Studio), ``estimate_tokens``, always
-  labelled an estimate: 4 characters a token until a reply's ``usage`` shows how many the
-  server counted for what was sent, then that model's own density (``learn_density``:
-  Chinese can take 4 times as many tokens as English, a table of figures 4-5 times);
+  ``/extras/tokenize/count``; without one (Ollama, LM Studio), ``estimate_tokens`` (each
+  kind of character at its own rate), always labelled an estimate, and scaled once a
+  reply's ``usage`` shows how many the server counted for what was sent
+  (``learn_density``: a small English vocabulary takes up to 3 times the estimate for
+  Russian or Chinese);
 - dialect (which sampling parameters beyond OpenAI's the server takes): from ``owned_by``
   in the model list (``vllm``, ``llamacpp``, llama-cpp-python's ``me``).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from chatdesk.engine.token_estimate import estimate_tokens
 from chatdesk.engine.types import EngineError
 from chatdesk.remote.connection import Connection
 from chatdesk.remote.errors import RemoteErrorCode
 
-CHARS_PER_TOKEN = 4
-LEAST_CHARS_PER_TOKEN = 0.25  # a character can be 4 byte tokens
-MOST_CHARS_PER_TOKEN = 8
+LEAST_SCALE = 0.25  # of the estimate: a token of 18 letters
+MOST_SCALE = 4.5  # a token per letter, or per byte of other scripts
 LEARN_FROM = 32  # tokens: a shorter prompt is mostly the template's, and tells little
 TOKENS_PER_MESSAGE = 4
 
@@ -80,16 +80,20 @@ class ServerFacts:
     dialect: str = "openai-compatible"
     tokenize_path: str | None = None  # the working tokenizer endpoint, "" once none found
     usage_in_stream: bool = True  # cleared when the server refuses stream_options
-    chars_per_token: float = CHARS_PER_TOKEN  # of the estimate, learnt from usage
+    scale: float = 1.0  # of the estimate, learnt from usage
 
     def learn_density(self, estimated: int, counted: int) -> None:
         """A reply's prompt was estimated at ``estimated`` tokens and the server's usage
-        counted ``counted``: estimates from now on take the density that shows (a server
-        without a tokenizer only, and a prompt long enough to tell)."""
+        counted ``counted``: estimates from now on are scaled to match (a server without a
+        tokenizer only, and a prompt long enough to tell)."""
         if self.tokenize_path != "" or estimated < LEARN_FROM or counted <= 0:
             return
-        learnt = self.chars_per_token * estimated / counted
-        self.chars_per_token = min(MOST_CHARS_PER_TOKEN, max(LEAST_CHARS_PER_TOKEN, learnt))
+        learnt = self.scale * counted / estimated
+        self.scale = min(MOST_SCALE, max(LEAST_SCALE, learnt))
+
+    def estimate(self, text: str) -> int:
+        """Tokens in ``text`` by ``estimate_tokens``, at the scale learnt so far."""
+        return estimate_tokens(text, self.scale)
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -142,11 +146,6 @@ def props_context_length(connection: Connection) -> int | None:
         return None
     settings = props.get("default_generation_settings") if isinstance(props, dict) else None
     return _int_or_none(settings.get("n_ctx")) if isinstance(settings, dict) else None
-
-
-def estimate_tokens(text: str, chars_per_token: float = CHARS_PER_TOKEN) -> int:
-    """The stated estimate used where a server has no tokenizer endpoint."""
-    return max(1, math.ceil(len(text) / chars_per_token))
 
 
 TOKENIZE_ENDPOINTS = (

@@ -101,10 +101,10 @@ def test_a_server_without_a_tokenizer_teaches_the_estimate_its_model_s_density(
     scheduler: FairScheduler,
 ) -> None:
     """ChatDesk's API, like Ollama's and LM Studio's, has no tokenizer endpoint, so a remote
-    engine estimates tokens (Show prompt, the context fit, the documents' budget). Russian
-    takes the starter model about 1.3 characters a token, not 4: after one reply, the
-    server's usage sets the estimate, and the next request's count is close to the
-    server's (before, it stayed at a third of it)."""
+    engine estimates tokens (Show prompt, the context fit, the documents' budget). The
+    starter model's small English vocabulary takes Russian at 1.3 characters a token, 1.8
+    times the estimate: after one reply, the server's usage scales the estimate, and the
+    next request's count is close to the server's (before, it stayed where it was)."""
     russian = "Смотритель маяка каждое утро шёл вдоль берега и считал лодки. " * 6  # noqa: RUF001
     sampling = SamplingSettings(temperature=0, max_tokens=4)
     messages = [{"role": "user", "content": russian}]
@@ -117,6 +117,6 @@ def test_a_server_without_a_tokenizer_teaches_the_estimate_its_model_s_density(
         estimated = engine.render(chat(messages, sampling=sampling)).result(timeout=30)
         second = engine.generate(chat(messages, sampling=sampling)).wait(timeout=120)
     assert not estimated.exact  # an estimate, and labelled one
-    assert first.prompt_tokens > 2 * guessed.tokens  # at 4 characters a token: far too few
+    assert first.prompt_tokens > 1.5 * guessed.tokens  # too few for this vocabulary
     tokens = estimated.tokens
     assert abs(tokens - second.prompt_tokens) <= 0.15 * second.prompt_tokens, (tokens, second)

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from chatdesk.engine.request import ChatRequest, Message, ToolSpec
+from chatdesk.engine.token_estimate import estimate_tokens
 from chatdesk.engine.types import EngineError, SamplingSettings
 from chatdesk.remote.connection import AddressError, ServerAddress, normalize_base_url, root_url
 from chatdesk.remote.engine import (
@@ -21,9 +22,10 @@ from chatdesk.remote.errors import server_message, status_error
 from chatdesk.remote.request_body import api_tools, chat_messages
 from chatdesk.remote.sampling import map_sampling
 from chatdesk.remote.server_info import (
+    LEAST_SCALE,
+    MOST_SCALE,
     ServerFacts,
     context_length_of,
-    estimate_tokens,
     parse_models,
 )
 from chatdesk.tools.streaming import parse_reply
@@ -108,11 +110,6 @@ def test_model_list_must_be_openai_shaped() -> None:
         parse_models({"models": []})
 
 
-def test_estimate_is_four_characters_a_token() -> None:
-    assert estimate_tokens("x" * 400) == 100
-    assert estimate_tokens("") == 1
-
-
 def test_server_messages_are_quoted_from_openai_and_fastapi_bodies() -> None:
     assert server_message(b'{"error": {"message": "bad key"}}') == "bad key"
     assert server_message(b'{"detail": "Not Found"}') == "Not Found"
@@ -194,12 +191,15 @@ def test_a_server_s_chat_leaves_the_reserved_room_free() -> None:
 
 def test_the_estimate_learns_the_density_the_server_s_usage_shows() -> None:
     facts = ServerFacts(tokenize_path="")  # probed: the server has no tokenizer
-    assert estimate_tokens("x" * 400, facts.chars_per_token) == 100
-    facts.learn_density(estimated=100, counted=300)  # Russian on an English tokenizer
-    assert estimate_tokens("x" * 400, facts.chars_per_token) == 300
+    assert facts.estimate("word " * 90) == estimate_tokens("word " * 90) == 100
+    facts.learn_density(estimated=100, counted=300)  # Korean on an English tokenizer
+    assert facts.estimate("word " * 90) == 300
     facts.learn_density(estimated=10, counted=90)  # too short to tell: the template's
+    assert facts.estimate("word " * 90) == 300
     facts.learn_density(estimated=300, counted=10**9)  # hostile usage: bounded
-    assert facts.chars_per_token == 0.25
+    assert facts.scale == MOST_SCALE
+    facts.learn_density(estimated=10**6, counted=1)
+    assert facts.scale == LEAST_SCALE
     counted = ServerFacts(tokenize_path="/tokenize")  # the server counts: nothing to learn
     counted.learn_density(estimated=100, counted=300)
-    assert counted.chars_per_token == 4
+    assert counted.scale == 1
