@@ -43,6 +43,7 @@ from chatdesk.api.tool_calls import ReplyReader, openai_call, reply_reader, whol
 from chatdesk.engine.constrain import SchemaRefused, format_constraint
 from chatdesk.engine.interface import ReplyHandle
 from chatdesk.engine.request import ChatRequest
+from chatdesk.engine.request import Message as ChatMessage
 from chatdesk.engine.types import (
     ContextFitted,
     EngineError,
@@ -71,6 +72,7 @@ class ApiConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY
     max_tokens_limit: int = DEFAULT_MAX_TOKENS_LIMIT
     model_id: str | None = None  # the id clients use; default: the GGUF file's name
+    warm_after_reply: bool = True  # warm each chat's next turn as its reply ends
     on_exchange: ExchangeHook | None = field(default=None, compare=False)  # e.g. save it
 
 
@@ -90,17 +92,39 @@ class ApiExchange:
 ExchangeHook = Callable[[ApiExchange], None]
 
 
-def report_exchange(handle: ReplyHandle, hook: ExchangeHook, partial: ApiExchange) -> None:
-    """Call ``hook`` with the whole exchange once ``handle`` ends with a reply (any thread)."""
+def on_reply(handle: ReplyHandle, done: Callable[[str, ReplyStats], None]) -> None:
+    """Call ``done`` with the reply's text and stats once ``handle`` ends with a reply
+    (any thread)."""
     parts: list[str] = []
 
     def collect(event: ReplyEvent) -> None:
         if isinstance(event, TextDelta):
             parts.append(event.text)
         elif isinstance(event, ReplyDone) and parts:
-            hook(replace(partial, reply="".join(parts), stats=event.stats))
+            done("".join(parts), event.stats)
 
     handle.on_event(collect)
+
+
+def report_exchange(handle: ReplyHandle, hook: ExchangeHook, partial: ApiExchange) -> None:
+    """Call ``hook`` with the whole exchange once ``handle`` ends with a reply (any thread)."""
+    on_reply(handle, lambda text, stats: hook(replace(partial, reply=text, stats=stats)))
+
+
+def warm_next_turn(handle: ReplyHandle, scheduler: FairScheduler, chat: ChatRequest) -> None:
+    """Once ``handle`` ends with a whole reply, warm the chat as its next request will start
+    (``chat``, then the reply), as the window does after its replies: where that turn must
+    leave older messages out, the engine reads the kept part again while the client's user
+    reads the reply, not after the next request. Not after tool calls (the client sends them
+    back in its own form) or a stopped reply."""
+
+    def warm(text: str, stats: ReplyStats) -> None:
+        if stats.finish_reason in ("stop", "length"):
+            reply = ChatMessage.of("assistant", text)
+            scheduler.warm(replace(chat, messages=(*chat.messages, reply)))
+
+    if not chat.tools:
+        on_reply(handle, warm)
 
 
 class BodyLimit:
@@ -530,6 +554,8 @@ def add_routes(app: FastAPI, api: Api, authorize: Callable[[Request], Awaitable[
                 client, served, chat.system_prompt, messages, "", empty, chat.sampling
             )
             report_exchange(handle, api.config.on_exchange, exchange)
+        if api.config.warm_after_reply:
+            warm_next_turn(handle, api.scheduler, chat)
         reader = reply_reader(chat, api.scheduler.engine.model_info)
         return await api.answer(request, body, Shape(True, served), handle, reader)
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatdesk.engine.client import ReplyStream
-from chatdesk.engine.interface import Engine, ReplyHandle
+from chatdesk.engine.interface import Engine, ReplyHandle, WarmsConversations
 from chatdesk.engine.request import ChatRequest, EngineCapabilities, RenderedPrompt
 from chatdesk.engine.types import (
     EngineError,
@@ -106,6 +106,14 @@ class FairScheduler:
                 self._clients.setdefault(client, deque()).append(ticket)
         self._start_next()
         return ticket.stream
+
+    def warm(self, request: ChatRequest) -> None:
+        """Warm ``request``'s conversation on the engine where it can, unless a reply is
+        queued (called as a reply ends: a hint, which the next reply cancels)."""
+        with self._lock:
+            queued = bool(self._priority or self._clients)
+        if not queued and isinstance(self.engine, WarmsConversations):
+            self.engine.warm(request)
 
     def requests(self) -> list[RequestInfo]:
         """The running request, then the queued ones in the order they will run."""

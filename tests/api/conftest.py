@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,27 +10,11 @@ import pytest
 from chatdesk.api.app import ApiConfig, create_app
 from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.server import ApiServer
-from chatdesk.engine.client import EngineClient, ReplyStream
-from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.types import LoadOptions
 from tests.support.openai_servers import free_port, require
+from tests.support.recording_engine import RecordingEngine
 
 MODEL_ID = "smollm2"
-
-
-class RecordingEngine(EngineClient):
-    """The real engine client, remembering every reply it started (to check cancels)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.replies: list[ReplyStream] = []
-        self.started = threading.Event()
-
-    def generate(self, request: ChatRequest) -> ReplyStream:
-        reply = super().generate(request)
-        self.replies.append(reply)
-        self.started.set()
-        return reply
 
 
 @pytest.fixture(scope="session")

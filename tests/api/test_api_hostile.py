@@ -19,9 +19,10 @@ from chatdesk.api.app import ApiConfig
 from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.server import ApiServer, BindError, host_names, host_of
 from chatdesk.engine.types import ErrorCode, ReplyFailed, SamplingSettings
-from tests.api.conftest import MODEL_ID, RecordingEngine
+from tests.api.conftest import MODEL_ID
 from tests.support.chat_requests import chat
 from tests.support.openai_servers import free_port
+from tests.support.recording_engine import RecordingEngine
 
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 SURROGATE_BODY = (

@@ -13,7 +13,8 @@ import pytest
 from chatdesk.api.app import ApiConfig, ApiExchange
 from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.server import ApiServer
-from tests.api.conftest import MODEL_ID, RecordingEngine, start_api
+from tests.api.conftest import MODEL_ID, start_api
+from tests.support.recording_engine import RecordingEngine
 
 pytestmark = pytest.mark.slow
 

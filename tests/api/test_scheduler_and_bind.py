@@ -9,8 +9,8 @@ from chatdesk.api.server import BindError, check_bind, is_loopback
 from chatdesk.cli.main import main
 from chatdesk.engine.client import ReplyStream
 from chatdesk.engine.types import ReplyDone, SamplingSettings
-from tests.api.conftest import RecordingEngine
 from tests.support.chat_requests import chat
+from tests.support.recording_engine import RecordingEngine
 
 SHORT = SamplingSettings(temperature=0, max_tokens=3)
 HI = [{"role": "user", "content": "Hi"}]

@@ -10,8 +10,9 @@ One engine host, context 4,096 tokens, replies of 128 tokens. Chats start from t
 
 - ChatDesk's: the whole chat is sent each turn and the engine fits it
   (``chatdesk.engine.context_fit``: the kept part starts at an anchor and stays there until
-  it no longer fits, then about half the room is cleared at once); no warm, as through the
-  API server;
+  it no longer fits, then about half the room is cleared at once); no warm, as
+  ``chatdesk ask`` sends it (and the API server before round twelve;
+  ``bench_api_long_chat.py`` measures its warm);
 - warmed, one chat per pause: the same, and before each turn the chat so far is warmed
   (``chatdesk.services.warming``: the window as a reply ends, ``chatdesk chat`` while the
   next line is typed), then the user sends after the pause, in seconds ("inf": once the

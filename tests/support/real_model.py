@@ -94,14 +94,19 @@ def real_model_or_exit(name: str) -> Path:
 
 
 def measured_on_host(
-    name: str, measure: Callable[[EngineClient], dict[str, Any]], n_ctx: int, threads: int = 1
+    name: str,
+    measure: Callable[[EngineClient], dict[str, Any]],
+    n_ctx: int,
+    threads: int = 1,
+    engine: type[EngineClient] = EngineClient,
 ) -> dict[str, Any]:
-    """``measure(client)`` on a fresh engine host with ``REAL_MODELS[name]`` loaded (exit
-    when it cannot be had), with the load average before and after as ``loadavg``."""
+    """``measure(client)`` on a fresh engine host (an ``engine``) with ``REAL_MODELS[name]``
+    loaded (exit when it cannot be had), with the load average before and after as
+    ``loadavg``."""
     path = real_model_or_exit(name)
     before = os.getloadavg()
     with scratch_data_root():
-        client = EngineClient(auto_reload=False)
+        client = engine(auto_reload=False)
         try:
             client.load(LoadOptions(path, n_ctx=n_ctx, n_threads=threads)).result(timeout=300)
             result = measure(client)
