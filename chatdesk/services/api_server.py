@@ -78,6 +78,16 @@ class SessionEngine:
         """A reply from the session's engine (``request`` unchanged)."""
         return self.session.raw_engine.generate(request)
 
+    def warm(self, request: ChatRequest) -> Future[dict[str, Any]]:
+        """A warm on the session's engine where it warms (the local host); elsewhere (a
+        remote server) nothing is read, as when a warm is cancelled."""
+        warmer = self.session.warmer
+        if warmer is not None:
+            return warmer.warm(request)
+        nothing: Future[dict[str, Any]] = Future()
+        nothing.set_result({"evaluated": 0, "kv_source": "none", "cancelled": True, "seconds": 0.0})
+        return nothing
+
     def complete(self, prompt: str, sampling: SamplingSettings | None = None) -> ReplyHandle:
         """A raw text completion, where the loaded model's engine does them (local)."""
         client = self.session.local_client()

@@ -8,9 +8,10 @@ engine fills its KV cache with that prompt in the background (restoring the conv
 kept state, or reading its history again where none was kept: a changed system prompt, an
 evicted state). Send then evaluates only the last words and the template's closing tokens
 (nothing after a finished sentence: the host kept the logits of the warmed prompt's end).
-The window also warms as soon as a reply ends, and ``chatdesk chat`` while it waits for the
-next line: where the next turn must leave older messages out (a chat longer than the
-context), its cut's read of the kept history then happens while the user reads, not after
+The window also warms as soon as a reply ends, ``chatdesk chat`` while it waits for the
+next line, and the API server as each chat reply ends (``chatdesk.api.app.warm_next_turn``):
+where the next turn must leave older messages out (a chat longer than the context), its
+cut's read of the kept history then happens while the user reads, not after
 Send. Warms go to the loaded model's engine itself (``EngineSession.warmer``), also while
 the API server runs and the window's replies take its lane. Engines that cannot warm
 (remote servers) are simply not asked; a warm is a hint that any real request cancels, and

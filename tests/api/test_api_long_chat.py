@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import openai
 
 from chatdesk.api.app import ApiConfig
 from chatdesk.api.scheduler import FairScheduler
-from chatdesk.api.server import ApiServer
 from chatdesk.cli.bench_switch import history_text
+from chatdesk.engine.types import LoadOptions
+from chatdesk.services.app_services import AppServices
+from chatdesk.services.events import EventQueue
 from tests.api.conftest import MODEL_ID, start_api
+from tests.support.openai_servers import free_port
 from tests.support.recording_engine import RecordingEngine
 
 GREEDY = {"temperature": 0, "top_p": 1.0, "max_tokens": 12}
@@ -26,14 +30,15 @@ def long_chat(name: str) -> list[dict[str, str]]:
     return chat
 
 
-def turn_after_a_cut(server: ApiServer, engine: RecordingEngine, name: str) -> Any:
+def turn_after_a_cut(url: str, engine: RecordingEngine, name: str) -> Any:
     """Turns, each sent once the warm after the last reply is done (a person reading the
     reply), until a turn leaves more older messages out: that turn's usage (None: no cut)."""
-    api = openai.OpenAI(base_url=server.url, api_key="unused", max_retries=0, timeout=300)
+    api = openai.OpenAI(base_url=url, api_key="unused", max_retries=0, timeout=300)
     messages, before = long_chat(name), None
     for number in range(TURNS):
         messages.append({"role": "user", "content": history_text(f"{name} asks {number}", 100)})
-        answer = api.chat.completions.create(model=MODEL_ID, messages=messages, **GREEDY)  # type: ignore[call-overload]
+        model = api.models.list().data[0].id
+        answer = api.chat.completions.create(model=model, messages=messages, **GREEDY)  # type: ignore[call-overload]
         messages.append({"role": "assistant", "content": answer.choices[0].message.content})
         engine.warms_done()
         usage = answer.usage
@@ -55,10 +60,30 @@ def test_a_chat_past_the_context_reads_its_kept_part_while_the_client_reads(
     for warm in (True, False):
         server = start_api(scheduler, ApiConfig(model_id=MODEL_ID, warm_after_reply=warm))
         try:
-            usage = turn_after_a_cut(server, api_engine, f"warm {warm}")
+            usage = turn_after_a_cut(server.url, api_engine, f"warm {warm}")
         finally:
             server.stop()
         assert usage is not None, "no turn left more messages out"
         uncached[warm] = usage.prompt_tokens - usage.prompt_tokens_details.cached_tokens
     assert uncached[True] < 160, uncached  # the question and its template
     assert uncached[False] > 600, uncached  # the reference: the same turn without the warm
+
+
+def test_the_api_server_as_the_app_runs_it_warms_too(starter_model_path: Path) -> None:
+    """The same through the API server the window and ``chatdesk serve`` start, over the
+    app's services (its engine is the session's, wrapped)."""
+    app = AppServices.create(client_factory=RecordingEngine)
+    try:
+        events = EventQueue()
+        app.set_dispatch(events)
+        app.engine.load(str(starter_model_path), LoadOptions(starter_model_path, n_ctx=2048))
+        assert events.run_until(lambda: app.engine.ready, timeout=300)
+        engine = app.engine.raw_engine
+        assert isinstance(engine, RecordingEngine)
+        app.api_server.start("127.0.0.1", free_port())
+        assert app.api_server.url is not None
+        usage = turn_after_a_cut(app.api_server.url, engine, "app")
+    finally:
+        app.close()
+    assert usage is not None, "no turn left more messages out"
+    assert usage.prompt_tokens - usage.prompt_tokens_details.cached_tokens < 160
