@@ -15,10 +15,10 @@ kind of character counts at its own rate:
   (a remote engine estimates a request as ChatML, and its five tokens a message must match
   the ``MESSAGE_OVERHEAD`` its context fit allows).
 
-Measured on the vocabularies of Llama 3, Qwen 2, Gemma 3, Command R and DeepSeek for one
-paragraph each of 14 kinds of text (``tests/benchmarks/bench_token_estimate.py``), the
-estimate is 0.9-2.2 times Gemma 3's count, where 4 characters a token was 0.3-1.3.
-Small English vocabularies (SmolLM2, Phi-3, Llama 2) take up to 2.7 times as many tokens
+For one paragraph each of 14 kinds of text (``tests/benchmarks/bench_token_estimate.py``)
+the estimate is 0.91-2.15 times Gemma 3's count and 0.61-1.52 times Llama 3's, where 4
+characters a token was 0.32-1.27 and 0.26-1.24 (Chinese and tables of figures the lowest).
+Small English vocabularies (SmolLM2, Phi-3, Llama 2) take up to 3.3 times the estimate
 for other scripts, so a caller that sees real counts scales the estimate by them (the
 remote engine learns the scale from the server's ``usage``).
 """
