@@ -6,7 +6,10 @@ remote address) and starts the next reply round-robin over clients (the one serv
 recently goes first), so a client that sends fifty requests cannot make another wait
 behind all fifty. A priority lane (used by the window)
 is always served first: with the API server on, a reply typed in the window waits at most
-for the one API reply already running.
+for the one API reply already running. While the window prepares a turn on the same engine
+(documents embedded and counted before the reply is asked for), it ``hold``s the scheduler:
+no API reply starts until the window's is queued, else each API reply that ended meanwhile
+would start the next before it.
 
 Each request gets a ``ReplyStream`` at once (the ``ReplyHandle`` every caller knows);
 events are forwarded from the engine's reply when its turn comes. Cancelling a queued
@@ -83,6 +86,7 @@ class FairScheduler:
         self._served: dict[str, int] = {}  # client -> turn it was last served
         self._turns = itertools.count()
         self._running: Ticket | None = None
+        self._holds = 0  # turns being prepared for the priority lane
         self.completed = 0
 
     def generate(
@@ -106,6 +110,23 @@ class FairScheduler:
                 self._clients.setdefault(client, deque()).append(ticket)
         self._start_next()
         return ticket.stream
+
+    def hold(self) -> Callable[[], None]:
+        """Start no API reply until the returned function is called (once): the window is
+        preparing a turn whose reply goes first. Priority replies still start."""
+        with self._lock:
+            self._holds += 1
+        done = threading.Event()
+
+        def release() -> None:
+            if done.is_set():
+                return
+            done.set()
+            with self._lock:
+                self._holds -= 1
+            self._start_next()
+
+        return release
 
     def warm(self, request: ChatRequest) -> None:
         """Warm ``request``'s conversation on the engine where it can, unless a reply is
@@ -134,10 +155,11 @@ class FairScheduler:
         ]
 
     def _pop(self) -> Ticket | None:
-        """The priority lane first; then the client served least recently (lock held)."""
+        """The priority lane first; then, unless held, the client served least recently
+        (lock held)."""
         if self._priority:
             return self._priority.popleft()
-        if not self._clients:
+        if self._holds or not self._clients:
             return None
         client = min(self._clients, key=lambda c: (self._served.get(c, -1), self._clients[c][0].id))
         waiting = self._clients[client]
@@ -252,6 +274,11 @@ class ScheduledEngine:
     def count_tokens(self, texts: Sequence[str]) -> Future[list[int]]:
         """The underlying engine's count (not through the lane: a count is no reply)."""
         return self.scheduler.engine.count_tokens(texts)
+
+    def hold(self) -> Callable[[], None]:
+        """Hold the scheduler while a turn for this lane is prepared (a priority lane's
+        only: another lane's turn waits its turn anyway)."""
+        return self.scheduler.hold() if self.priority else lambda: None
 
     def generate(self, request: ChatRequest) -> ReplyStream:
         """A reply through the scheduler's lane (``request`` passed on unchanged)."""

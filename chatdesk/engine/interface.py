@@ -100,6 +100,19 @@ class Engine(Protocol):
 
 
 @runtime_checkable
+class HoldsReplies(Protocol):
+    """An engine whose replies queue with other callers' (the API server's lane). A turn
+    that prepares its request on the same engine first (documents embedded and counted)
+    ``hold``s it: no other caller's reply starts until the returned function is called, so
+    the turn waits only for the reply already running, not for each one started while it
+    was prepared."""
+
+    def hold(self) -> Callable[[], None]:
+        """Keep other callers' replies from starting; the function ends the hold (once)."""
+        ...
+
+
+@runtime_checkable
 class WarmsConversations(Protocol):
     """An engine that can fill its KV cache with a conversation before its next turn is
     sent (the local engine host; see chatdesk/engine/host/warming.py). Optional: the

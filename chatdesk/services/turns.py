@@ -62,7 +62,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chatdesk.engine.interface import ChatMessage, Engine, ReplyHandle, WarmsConversations
+from chatdesk.engine.interface import (
+    ChatMessage,
+    Engine,
+    HoldsReplies,
+    ReplyHandle,
+    WarmsConversations,
+)
 from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.types import (
     ContextFitted,
@@ -430,11 +436,21 @@ class TurnService:
         refused = None if offloaded else self._ask(turn)
         for listener in list(self._listeners):
             listener.turn_started(turn)
-        if offloaded:
-            self.offload(lambda: self._prepare(turn))
+        if offloaded:  # the engine's other callers wait (``HoldsReplies``) until it is asked
+            engine = self.engines.engine
+            release = engine.hold() if isinstance(engine, HoldsReplies) else lambda: None
+            self.offload(lambda: self._prepare_held(turn, release))
         else:
             self._listen(turn, refused)
         return turn
+
+    def _prepare_held(self, turn: Turn, release: Callable[[], None]) -> None:
+        """``_prepare``, then the hold on the engine's other callers ends (the reply was
+        asked for, or the turn failed or stopped)."""
+        try:
+            self._prepare(turn)
+        finally:
+            release()
 
     def _prepare(self, turn: Turn) -> None:
         """The blocking request hooks (on the offload thread), then generate on the owner's."""

@@ -11,6 +11,7 @@ from chatdesk.engine.client import ReplyStream
 from chatdesk.engine.types import ReplyDone, SamplingSettings
 from tests.support.chat_requests import chat
 from tests.support.recording_engine import RecordingEngine
+from tests.support.scripted_engine import ScriptedEngine
 
 SHORT = SamplingSettings(temperature=0, max_tokens=3)
 HI = [{"role": "user", "content": "Hi"}]
@@ -71,3 +72,23 @@ def test_serve_refuses_an_empty_key_variable(
     monkeypatch.delenv("CHATDESK_TEST_KEY", raising=False)
     assert main(["serve", "--api-key-env", "CHATDESK_TEST_KEY", "--model", "x.gguf"]) == 1
     assert "CHATDESK_TEST_KEY" in capsys.readouterr().err
+
+
+def test_a_hold_starts_no_api_reply_until_released_but_lets_the_window_s_start(
+    scripted_engine: ScriptedEngine,
+) -> None:
+    scheduler = FairScheduler(scripted_engine)
+    release = scheduler.hold()  # the window preparing a turn
+    api = scheduler.generate("A", chat(HI, sampling=SHORT), label="api")
+    assert [(r.label, r.state) for r in scheduler.requests()] == [("api", "queued")]
+    window = scheduler.generate("window", chat(HI, sampling=SHORT), priority=True, label="w")
+    window.wait(timeout=30)  # the window's reply is not held
+    assert not api.done
+    release()
+    release()  # a second release changes nothing: later holds still hold
+    api.wait(timeout=30)
+    release_again = scheduler.hold()
+    held = scheduler.generate("B", chat(HI, sampling=SHORT), label="held")
+    assert [(r.label, r.state) for r in scheduler.requests()] == [("held", "queued")]
+    release_again()
+    held.wait(timeout=30)
