@@ -33,8 +33,15 @@ def test_every_delta_is_complete_text_while_streaming() -> None:
 
 
 def test_invalid_bytes_become_replacement_characters() -> None:
-    parts, _ = stream([b"ok ", b"\xff", b"\xe4\xbd"])  # a stray byte, then a cut-off character
-    assert "".join(parts) == "ok \ufffd\ufffd"
+    parts, _ = stream([b"ok ", b"\xff", b" done"])  # a byte that can never be text
+    assert "".join(parts) == "ok \ufffd done"
+
+
+def test_a_reply_cut_off_inside_a_character_ends_before_it() -> None:
+    """Eight tokens of Chinese on the starter model ended "灯塔\ufffd": the token limit came
+    halfway through the third character's bytes."""
+    parts, _ = stream([b"\xe7\x81\xaf\xe5\xa1", b"\x94", b"\xe7\x9c"])  # 灯塔, then half 看
+    assert "".join(parts) == "灯塔"
 
 
 def test_leading_whitespace_of_the_reply_is_dropped() -> None:

@@ -7,6 +7,7 @@ real reply is checked here, with a real chat model and its own template.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,6 +48,25 @@ def test_the_real_model_knows_the_capital_of_france(real_engine: EngineClient) -
     assert real_engine.model_info is not None
     assert real_engine.model_info.architecture == "llama"
     assert real_engine.model_info.template_name  # its own chat template was found
+
+
+def test_a_chinese_reply_cut_off_by_its_token_limit_ends_with_whole_characters(
+    real_engine: EngineClient,
+) -> None:
+    """The starter model spells most Chinese characters in two or three byte tokens, so a
+    reply that reaches its token limit often stops inside a character. Those replies ended
+    with U+FFFD (6 of these 12: 灯塔\ufffd); they end before the character now, each a
+    prefix of the longer ones."""
+    question = [{"role": "user", "content": "灯塔看守人叫什么名字?"}]
+    replies = []
+    for limit in range(1, 13):
+        sampling = dataclasses.replace(GREEDY, max_tokens=limit)
+        stream = real_engine.generate(chat(question, system_prompt="", sampling=sampling))
+        stream.wait(timeout=120)
+        replies.append(stream.text)
+    assert not any("\ufffd" in reply for reply in replies), replies
+    assert all(later.startswith(reply) for reply, later in itertools.pairwise(replies))
+    assert len(set(replies)) < len(replies)  # some limits did stop inside a character
 
 
 def test_a_long_prompt_reports_its_evaluation_progress(real_engine: EngineClient) -> None:

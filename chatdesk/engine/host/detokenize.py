@@ -2,7 +2,8 @@
 
 llama.cpp hands out each token as raw bytes; a Chinese character or an emoji is often
 split over two or more tokens. ``StreamingText`` decodes the bytes incrementally (an
-incomplete UTF-8 sequence waits for its continuation), drops the reply's leading
+incomplete UTF-8 sequence waits for its continuation, and is dropped if the reply ends
+first; bytes that can never be text become U+FFFD), drops the reply's leading
 whitespace, and holds back text that might be the start of a stop string, so a stop
 string never reaches the user and nothing after it is emitted. Work per token is
 proportional to the token, never to the reply so far.
@@ -31,12 +32,14 @@ class StreamingText:
         return self._accept(self._decoder.decode(piece))
 
     def finish(self) -> str:
-        """End of the reply: flush held-back text (an incomplete character becomes U+FFFD)."""
+        """End of the reply: flush held-back text. A character the reply was cut off inside
+        (its token limit reached halfway through its bytes) is left out, not shown as
+        U+FFFD: the reply then ends where the KV cache's pieces of it end
+        (``kv_context.reply_pieces``), and Continue writes the character whole."""
         if self.stopped:
             return ""
-        text = self._accept(self._decoder.decode(b"", final=True))
-        if not self.stopped:
-            text, self._pending = text + self._pending, ""
+        self._decoder.reset()
+        text, self._pending = self._pending, ""
         return text
 
     def _accept(self, text: str) -> str:
