@@ -42,13 +42,13 @@ from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.server import ApiServer
 from chatdesk.cli.bench_switch import history_text
 from chatdesk.engine.client import EngineClient
+from tests.benchmarks.bench_api_switch import MODEL_ID, streamed_reply
 from tests.benchmarks.bench_long_chat import REREAD, starting_history
 from tests.support.openai_servers import free_port
 from tests.support.real_model import REAL_MODELS, measured_on_host
 from tests.support.recording_engine import RecordingEngine
 
 N_CTX = 4096
-MODEL_ID = "bench"
 REPLY_TOKENS = 128
 WAYS = ("warmed", "not warmed")
 ONE_OFF = 300  # tokens of each prompt of the batch
@@ -67,21 +67,10 @@ class ApiChat:
     def turn(self, number: int) -> None:
         """A question, streamed; time to its first text, and what the prompt read."""
         self.history.append({"role": "user", "content": f"Question {number}: and then?"})
-        started, first, text, usage = time.perf_counter(), None, "", None
-        stream = self.api.chat.completions.create(
-            model=MODEL_ID, messages=self.history, max_tokens=REPLY_TOKENS, temperature=0,  # type: ignore[arg-type]
-            stream=True, stream_options={"include_usage": True}, extra_body={"ignore_eos": True},
-        )  # fmt: skip
-        for chunk in stream:
-            if chunk.choices and chunk.choices[0].delta.content:
-                first = first or time.perf_counter()
-                text += chunk.choices[0].delta.content
-            usage = chunk.usage or usage
+        ttft, text, prompt, cached = streamed_reply(self.api, self.history, REPLY_TOKENS)
         self.history.append({"role": "assistant", "content": text})
-        self.ttft_ms.append(1000 * ((first or time.perf_counter()) - started))
-        details = usage.prompt_tokens_details if usage else None
-        cached = (details.cached_tokens or 0) if details else 0
-        self.read.append((usage.prompt_tokens if usage else 0) - cached)
+        self.ttft_ms.append(ttft)
+        self.read.append(prompt - cached)
 
     def figures(self) -> dict[str, Any]:
         return {

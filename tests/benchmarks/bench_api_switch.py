@@ -50,15 +50,16 @@ ONE_OFF = 300  # tokens of each prompt of the batch
 BATCH = 24  # prompts of the batch, each way
 
 
-def streamed_turn(api: openai.OpenAI, messages: list[dict[str, str]]) -> tuple[float, int, int]:
-    """Send ``messages`` (after a reader's pause), keep the reply: time to its first text
-    (ms), prompt tokens, cached tokens."""
-    time.sleep(READING)
+def streamed_reply(
+    api: openai.OpenAI, messages: list[dict[str, str]], max_tokens: int
+) -> tuple[float, str, int, int]:
+    """A streamed reply to ``messages``: time to its first text (ms), the text, prompt
+    tokens and cached tokens (as the usage reports them)."""
     started = time.perf_counter()
     first: float | None = None
     text, usage = "", None
     stream = api.chat.completions.create(
-        model=MODEL_ID, messages=messages, max_tokens=4, temperature=0, stream=True,  # type: ignore[arg-type]
+        model=MODEL_ID, messages=messages, max_tokens=max_tokens, temperature=0, stream=True,  # type: ignore[arg-type]
         stream_options={"include_usage": True}, extra_body={"ignore_eos": True},
     )  # fmt: skip
     for chunk in stream:
@@ -66,14 +67,19 @@ def streamed_turn(api: openai.OpenAI, messages: list[dict[str, str]]) -> tuple[f
             first = first or time.perf_counter()
             text += chunk.choices[0].delta.content
         usage = chunk.usage or usage
-    messages.append({"role": "assistant", "content": text})
     details = usage.prompt_tokens_details if usage else None
     cached = (details.cached_tokens or 0) if details else 0
-    return (
-        1000 * ((first or time.perf_counter()) - started),
-        usage.prompt_tokens if usage else 0,
-        cached,
-    )
+    ttft = 1000 * ((first or time.perf_counter()) - started)
+    return ttft, text, usage.prompt_tokens if usage else 0, cached
+
+
+def streamed_turn(api: openai.OpenAI, messages: list[dict[str, str]]) -> tuple[float, int, int]:
+    """Send ``messages`` (after a reader's pause), keep the reply: time to its first text
+    (ms), prompt tokens, cached tokens."""
+    time.sleep(READING)
+    ttft, text, prompt, cached = streamed_reply(api, messages, 4)
+    messages.append({"role": "assistant", "content": text})
+    return ttft, prompt, cached
 
 
 def switching(api: openai.OpenAI, rounds: int) -> dict[str, Any]:
