@@ -90,6 +90,12 @@ def write_frame_fd(fd: int, message: dict[str, Any]) -> None:
         data = data[written:]
 
 
+def nothing_warmed(cancelled: bool) -> dict[str, Any]:
+    """The result of a ``warm`` that read nothing (``cancelled``: another request came
+    first, or the engine cannot warm)."""
+    return {"evaluated": 0, "kv_source": "none", "cancelled": cancelled, "seconds": 0.0}
+
+
 def error_message(request_id: int, code: str, message: str) -> dict[str, Any]:
     """The answer for a request that failed."""
     return {"id": request_id, "type": "error", "code": code, "message": message}

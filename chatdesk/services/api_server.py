@@ -19,6 +19,7 @@ from chatdesk.api.app import ApiConfig, ApiExchange, create_app
 from chatdesk.api.defaults import DEFAULT_HOST, DEFAULT_PORT
 from chatdesk.api.scheduler import FairScheduler, RequestInfo, ScheduledEngine
 from chatdesk.api.server import ApiServer, BindError, check_bind
+from chatdesk.engine import protocol
 from chatdesk.engine.interface import Engine, ReplyHandle
 from chatdesk.engine.request import ChatRequest, EngineCapabilities, RenderedPrompt
 from chatdesk.engine.types import EngineError, ErrorCode, LoadOptions, ModelInfo, SamplingSettings
@@ -85,7 +86,7 @@ class SessionEngine:
         if warmer is not None:
             return warmer.warm(request)
         nothing: Future[dict[str, Any]] = Future()
-        nothing.set_result({"evaluated": 0, "kv_source": "none", "cancelled": True, "seconds": 0.0})
+        nothing.set_result(protocol.nothing_warmed(cancelled=True))
         return nothing
 
     def complete(self, prompt: str, sampling: SamplingSettings | None = None) -> ReplyHandle:

@@ -249,7 +249,7 @@ class HostServer:
             cancel = self._warms.setdefault(request_id, threading.Event())
         try:
             if cancel.is_set():  # superseded while queued
-                return {"evaluated": 0, "kv_source": "none", "cancelled": True, "seconds": 0.0}
+                return protocol.nothing_warmed(cancelled=True)
             return self.engine.warm(ChatRequest.from_wire(message.get("request")), cancel)
         finally:
             with self._cancels_lock:

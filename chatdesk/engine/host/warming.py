@@ -26,6 +26,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from chatdesk.engine import protocol
 from chatdesk.engine.context_fit import reply_budget
 from chatdesk.engine.host.model import DecodeCancelled
 from chatdesk.engine.host.prompt_cache import PreparedPrompt
@@ -71,15 +72,14 @@ def warm(engine: Engine, request: ChatRequest, cancel: threading.Event) -> dict[
     from chatdesk.engine.host.engine import EngineFailure
 
     started = time.perf_counter()
-    nothing = {"evaluated": 0, "kv_source": "none", "cancelled": False, "seconds": 0.0}
     try:
         pieces = warm_pieces(engine, request, cancel)
     except PromptError:  # a template that does not repeat the draft: nothing to warm
-        return nothing
+        return protocol.nothing_warmed(cancelled=False)
     except EngineFailure:
         if not cancel.is_set():  # the turn itself will say what is wrong with it
             raise
-        return {**nothing, "cancelled": True}  # stopped while the template rendered
+        return protocol.nothing_warmed(cancelled=True)  # stopped while the template rendered
     cache, prompts = engine._require_cache(), engine._require_prompts()
     canonical = prompts.tokenize(pieces)
     text = "".join(piece.text for piece in pieces)
