@@ -196,6 +196,7 @@ class ToolTurns:
         return self.tools.run(
             call, conversation_id=turn.conversation_id, approve=self.approve,
             approved_by=self.approved_by,
+            offered=[tool.name for tool in turn.request.chat.tools],
         )  # fmt: skip
 
     def _after_tools(self, turn: Turn) -> None:

@@ -25,7 +25,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -247,14 +247,19 @@ class ToolsService:
         conversation_id: str | None = None,
         approve: Approver | None = None,
         approved_by: str | None = None,
+        offered: Collection[str] | None = None,
     ) -> ToolRun:
         """Ask (per policy), run and record one call; never raises. The run time recorded
-        starts after the approval (time spent in the dialog is not the tool's)."""
+        starts after the approval (time spent in the dialog is not the tool's).
+
+        ``offered``: the names a chat turn offered the model; a call to any other tool is
+        refused, whatever is enabled (None: a user running a tool directly)."""
         try:
-            tool = self._tool(call.name)
+            entry = self._find(call.name, offered)
+            tool = self._tool(entry)
         except ToolsError as error:
             return self._refuse(call, str(error), "not run", conversation_id)
-        call = replace(call, name=self._find(call.name).name)  # as the model meant it
+        call = replace(call, name=entry.name)  # as the model meant it
         if call.error:
             return self._refuse(
                 call,
@@ -352,23 +357,28 @@ class ToolsService:
         stop_calls()
 
     # --- lookups -----------------------------------------------------------------------
-    def _tool(self, name: str) -> Tool:
-        entry = self._find(name)
+    def _tool(self, entry: ToolEntry) -> Tool:
         if not entry.enabled:
-            raise ToolsError(f"the tool {name!r} is switched off")
+            raise ToolsError(f"the tool {entry.name!r} is switched off")
         if entry.spec.source == BUILT_IN:
             return self._builtins[entry.spec.name]
         return _McpTool(McpServer(self._server_config(entry.spec.source)), entry.spec)
 
-    def _find(self, name: str) -> ToolEntry:
+    def _find(self, name: str, offered: Collection[str] | None = None) -> ToolEntry:
         """The tool the model meant: its exact name, else the one name that differs only in
-        case (``Python`` -> ``python``). The error lists the real names, for the model."""
-        entries = self.tools()
+        case (``Python`` -> ``python``), among the ``offered`` ones when given. The error
+        lists the names it may call, for the model."""
+        everything = self.tools()
+        entries = [e for e in everything if offered is None or e.name in offered]
         exact = [e for e in entries if e.name == name]
         folded = [e for e in entries if e.name.casefold() == name.casefold()]
         if exact or len(folded) == 1:
             return (exact or folded)[0]
         names = ", ".join(e.name for e in entries if e.enabled) or "none"
+        if any(e.name.casefold() == name.casefold() for e in everything if e not in entries):
+            raise ToolsError(
+                f"the tool {name!r} is not offered in this chat (it may call: {names})"
+            )
         raise ToolsError(f"unknown tool {name!r} (the tools are: {names})")
 
     def _entry(self, spec: ToolSpec, enabled: bool) -> ToolEntry:

@@ -89,3 +89,22 @@ def test_unknown_tool_name_is_one_clear_line(
     status, _, err = ask(capsys, str(fake_gguf), "hi", "--tools", "calculator,teleport")
     assert status == 1
     assert "unknown tool: teleport" in err
+
+
+def test_a_call_to_a_tool_not_offered_is_refused_not_run(
+    engine: ScriptedEngine, fake_gguf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the tools the chat offered may run, even with --yes and the others enabled."""
+    code = '{"code": "print(42)"}'
+    engine.replies = [f'<tool_call>{{"name": "python", "arguments": {code}}}</tool_call>', "ok"]
+    status, _, err = ask(capsys, str(fake_gguf), "run it", "--tools", "calculator", "--yes")
+    assert status == 0
+    assert "[result] 42" not in err
+    with Store() as store:
+        [entry] = store.tool_audit()
+        cid = store.list_conversations()[0].id
+        [tool_row] = [m for m in store.active_path(cid) if m.role == "tool"]
+    assert (entry.tool, entry.approval, entry.duration_ms) == ("python", "not run", None)
+    assert "'python' is not offered in this chat (it may call: calculator)" in tool_row.content
+    sent_back = engine.requests[1]["messages"][-1]["content"]
+    assert "python" not in sent_back.split("it may call:")[1]  # the model hears only its own
