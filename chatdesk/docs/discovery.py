@@ -70,15 +70,24 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def discover(sources: Iterable[Path]) -> list[Path]:
-    """Every file the sources stand for, each once, sources in order."""
+def discover(sources: Iterable[Path], excluded: Iterable[Path] = ()) -> list[Path]:
+    """Every file the sources stand for, each once, sources in order. A folder's files
+    leave out what was ``excluded`` inside it (a file, or a folder and all under it); a
+    source is never left out by an exclusion above it."""
+    left_out = list(excluded)
     found: dict[Path, None] = {}
     for source in sources:
         if source.is_dir():
-            found.update(dict.fromkeys(walk_folder(source)))
+            inside = [path for path in left_out if source in path.parents]
+            found.update(dict.fromkeys(f for f in walk_folder(source) if not within(f, inside)))
         elif os.path.lexists(source):
             found[source] = None
     return list(found)
+
+
+def within(path: Path, folders: Iterable[Path]) -> bool:
+    """Whether ``path`` is one of ``folders`` or lies under one."""
+    return any(folder == path or folder in path.parents for folder in folders)
 
 
 def display(path: Path | str) -> str:

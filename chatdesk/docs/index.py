@@ -24,6 +24,15 @@ FILE_COLUMNS = "id, path, size, mtime_ns, sha256, state, error, pages, chunks"
 CHUNK_COLUMNS = "c.id, f.path, c.page, c.line_start, c.line_end, c.char_start, c.char_end, c.text"
 
 
+AT_OR_UNDER = "(path = ? OR substr(path, 1, ?) = ?)"  # with ``at_or_under(path)``
+
+
+def at_or_under(path: Path) -> list[object]:
+    """The parameters of ``AT_OR_UNDER``: the path itself, or anything in its folder."""
+    prefix = str(path).rstrip("/\\") + "/"
+    return [str(path), len(prefix), prefix]
+
+
 class UnknownCollection(KeyError):
     """No collection of that name."""
 
@@ -136,37 +145,48 @@ class DocumentIndex:
     # -- sources --------------------------------------------------------------------------
 
     def add_source(self, collection: Collection, path: Path) -> None:
-        """Remember a file or folder of the collection (watched and re-scanned)."""
+        """Remember a file or folder of the collection (watched and re-scanned); added
+        again by hand, what was excluded at or under it is back in."""
         with self.transaction() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO sources (collection_id, path) VALUES (?, ?)",
                 [collection.id, str(path)],
             )
+            conn.execute(
+                f"DELETE FROM excluded WHERE collection_id = ? AND {AT_OR_UNDER}",
+                [collection.id, *at_or_under(path)],
+            )
 
     def sources(self, collection: Collection) -> list[Path]:
         """The collection's files and folders as added."""
+        return self._paths("sources", collection)
+
+    def excluded(self, collection: Collection) -> list[Path]:
+        """The files and folders removed from inside its folders (left out of scans)."""
+        return self._paths("excluded", collection)
+
+    def _paths(self, table: str, collection: Collection) -> list[Path]:
         rows = self._rows(
-            "SELECT path FROM sources WHERE collection_id = ? ORDER BY path", [collection.id]
+            f"SELECT path FROM {table} WHERE collection_id = ? ORDER BY path", [collection.id]
         )
         return [Path(str(row[0])) for row in rows]
 
     def remove_path(self, collection: Collection, path: Path) -> int:
-        """Forget a source and every indexed file at or under ``path``; how many files."""
-        prefix = str(path).rstrip("/\\") + "/"
+        """Forget a source and every indexed file at or under ``path``; how many files.
+        Inside a folder that stays a source, ``path`` is excluded from its next scans."""
+        where = f"collection_id = ? AND {AT_OR_UNDER}"
+        params = [collection.id, *at_or_under(path)]
         with self.transaction() as conn:
-            conn.execute(
-                "DELETE FROM sources WHERE collection_id = ? AND (path = ? OR "
-                "substr(path, 1, ?) = ?)",
-                [collection.id, str(path), len(prefix), prefix],
-            )
-            ids = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT id FROM files WHERE collection_id = ? AND (path = ? OR "
-                    "substr(path, 1, ?) = ?)",
-                    [collection.id, str(path), len(prefix), prefix],
+            conn.execute(f"DELETE FROM sources WHERE {where}", params)
+            folders = [Path(str(row[0])) for row in conn.execute(
+                "SELECT path FROM sources WHERE collection_id = ?", [collection.id]
+            )]  # fmt: skip
+            if any(folder in path.parents for folder in folders):  # not the folder itself
+                conn.execute(
+                    "INSERT OR IGNORE INTO excluded (collection_id, path) VALUES (?, ?)",
+                    [collection.id, str(path)],
                 )
-            ]
+            ids = [row[0] for row in conn.execute(f"SELECT id FROM files WHERE {where}", params)]
             for file_id in ids:
                 delete_file(conn, file_id)
             bump_vectors_version(conn)

@@ -8,7 +8,9 @@ its own file never makes the chat's writes wait on the same lock. What must outl
 index (the passages a reply cited) is stored with the reply in ``chatdesk.db``.
 
 Tables: ``collections`` (name, embedding model), ``sources`` (the files and folders added,
-watched for changes), ``files`` (one per indexed file: size, mtime, SHA-256, state and the
+watched for changes), ``excluded`` (files and folders removed from inside a folder source,
+so that the next scan of the folder leaves them out; an older ChatDesk ignores the table),
+``files`` (one per indexed file: size, mtime, SHA-256, state and the
 reason it failed), ``chunks`` (text and provenance), ``chunks_fts`` (FTS5 over chunk text,
 external content, the store's tokenizer: unicode61 without diacritics; the triggers index
 the text with each Chinese, Japanese or Korean character spaced out, see
@@ -54,6 +56,12 @@ CREATE TABLE IF NOT EXISTS collections (
     embedding_model TEXT
 );
 CREATE TABLE IF NOT EXISTS sources (
+    id INTEGER PRIMARY KEY,
+    collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    UNIQUE (collection_id, path)
+);
+CREATE TABLE IF NOT EXISTS excluded (
     id INTEGER PRIMARY KEY,
     collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
     path TEXT NOT NULL,

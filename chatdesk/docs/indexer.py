@@ -81,7 +81,7 @@ class Indexer:
         self, collection: Collection, on_progress: ProgressCallback | None = None
     ) -> IndexReport:
         """Bring the collection's index up to date with its files."""
-        files = discover(self.index.sources(collection))
+        files = discover(self.index.sources(collection), self.index.excluded(collection))
         self._forget_missing(collection, files)
         progress = IndexProgress(collection.name, files_total=len(files))
         progress.bytes_total = sum((s.size if (s := stat_of(p)) else 0) for p in files)

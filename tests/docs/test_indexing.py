@@ -168,6 +168,25 @@ def test_remove_a_folder_or_a_collection(service: DocumentService, library: Path
     assert (library / "report.pdf").exists()
 
 
+def test_a_file_removed_from_a_folder_stays_out_until_added_again(
+    service: DocumentService, library: Path
+) -> None:
+    """``docs rm lib FILE`` on a file inside an added folder: the next update (the window
+    runs one at every start) must not index it again; adding it by hand brings it back."""
+    garden = library / "notes" / "garden.md"
+    service.add([library], "lib")
+    service.index_collection("lib")
+    assert service.remove("lib", garden) == 1
+    assert service.remove("lib", library / "notes") == 0  # the folder has nothing else
+    report = service.index_collection("lib")
+    assert report.progress.files_total == 4
+    assert service.search("prune roses", ["lib"]) == []
+    assert service.collections()[0].files == 4
+    service.add([garden], "lib")
+    service.index_collection("lib")
+    assert Path(service.search("prune roses", ["lib"])[0].file) == garden
+
+
 def test_adding_a_missing_path_is_refused(service: DocumentService, tmp_path: Path) -> None:
     with pytest.raises(DocumentsError, match="no such file or folder"):
         service.add([tmp_path / "nowhere"], "lib")
