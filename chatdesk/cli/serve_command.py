@@ -1,8 +1,9 @@
-"""``chatdesk serve``: ChatDesk's OpenAI-compatible API over a local model.
+"""``chatdesk serve``: ChatDesk's OpenAI-compatible API over a local model, or over a
+remote engine's model (``--engine NAME --model ID``, as ``ask`` takes them).
 
 The model loads in an engine host (as for ``ask``), then uvicorn serves the API in the
-foreground until Ctrl-C. Without ``--model`` the model used last (window or CLI) is
-served. Binding anywhere but loopback needs ``--api-key-env VAR`` (see
+foreground until Ctrl-C. Without ``--model`` the model used last (window or CLI, local or
+remote) is served. Binding anywhere but loopback needs ``--api-key-env VAR`` (see
 ``chatdesk.api.server``).
 """
 
@@ -36,7 +37,14 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
     serve.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
     )
-    serve.add_argument("--model", help="a .gguf file (default: the model used last)")
+    serve.add_argument(
+        "--model", help="a .gguf file, or with --engine a model id (default: the model used last)"
+    )
+    serve.add_argument(
+        "--engine",
+        metavar="NAME",
+        help="serve a remote engine's model (chatdesk engines add): --model is one of its ids",
+    )
     serve.add_argument(
         "--model-id", help="the model id clients use (default: the file name without .gguf)"
     )
@@ -74,9 +82,20 @@ def register(commands: Any) -> None:  # argparse's subparsers action has a priva
 
 
 def model_argument(args: argparse.Namespace) -> str:
-    """The model to serve: ``--model``, else the one used last."""
-    if args.model:
-        return args.model
+    """The model to serve: ``--engine``'s model id, ``--model``, else the one used last
+    (a local file or a remote engine's model)."""
+    from chatdesk.services.remote_engines import parse_remote_model_key, remote_model_key
+
+    if args.engine:
+        if not args.model:
+            raise CLIError("--engine NAME needs --model MODEL_ID (chatdesk engines models NAME)")
+        return remote_model_key(args.engine, args.model)
+    last = args.model or last_model()
+    return last if parse_remote_model_key(last) else str(resolve_model(last))
+
+
+def last_model() -> str:
+    """The model used last, in the window or on the command line."""
     from chatdesk.services.command_services import CommandServices
     from chatdesk.services.types import StoreError
 
@@ -111,7 +130,7 @@ def run_serve(args: argparse.Namespace) -> int:
         check_bind(args.host, key)
     except BindError as error:
         raise CLIError(str(error)) from None
-    path = str(resolve_model(model_argument(args)))
+    path = model_argument(args)
     services = AppServices.create()
     try:
         load(services, path, args)

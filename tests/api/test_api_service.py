@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -13,14 +14,16 @@ import httpx
 import openai
 import pytest
 
+from chatdesk.cli.main import main
 from chatdesk.engine.types import LoadOptions
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.engine_session import ModelState
 from chatdesk.store import Store
-from tests.support.openai_servers import free_port
+from tests.support.openai_servers import MODEL_ID, LlamaCppServer, free_port
 from tests.support.scripted_engine import ScriptedEngine
 
 HELLO = [{"role": "user", "content": "Hello API"}]
+FRANCE = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
 
 
 @pytest.fixture
@@ -86,27 +89,36 @@ def test_the_window_reply_jumps_the_api_queue(services: AppServices) -> None:
     assert services.engine.engine is services.engine.raw_engine
 
 
-@pytest.mark.slow
-def test_chatdesk_serve_saves_conversations_when_asked(
-    starter_model_path: Path, chatdesk_home: Path
-) -> None:
+@contextlib.contextmanager
+def serving(*flags: str) -> Iterator[tuple[openai.OpenAI, list[str]]]:
+    """``chatdesk serve FLAGS`` on a free port: a client once it lists a model; its stderr
+    lines (after it stopped) in the list yielded with it."""
     port = free_port()
-    command = [
-        sys.executable, "-m", "chatdesk", "serve", "--model", str(starter_model_path),
-        "--port", str(port), "--threads", "1", "--ctx", "1024", "--save-conversations",
-    ]  # fmt: skip
+    command = [sys.executable, "-m", "chatdesk", "serve", "--port", str(port), *flags]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    err: list[str] = []
     try:
         url = f"http://127.0.0.1:{port}/v1"
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and process.poll() is None:
             try:
                 if httpx.get(url + "/models", timeout=1).json()["data"]:
                     break
             except (httpx.HTTPError, ValueError, KeyError):
                 time.sleep(0.3)
-        client = openai.OpenAI(base_url=url, api_key="x", max_retries=0, timeout=120)
+        yield openai.OpenAI(base_url=url, api_key="x", max_retries=0, timeout=120), err
+    finally:
+        process.terminate()
+        err.extend(process.communicate(timeout=30)[1].splitlines())
+
+
+@pytest.mark.slow
+def test_chatdesk_serve_saves_conversations_when_asked(
+    starter_model_path: Path, chatdesk_home: Path
+) -> None:
+    flags = ["--model", str(starter_model_path), "--threads", "1", "--ctx", "1024"]
+    with serving(*flags, "--save-conversations") as (client, err):
         model = client.models.list().data[0].id
         assert model == starter_model_path.name.removesuffix(".gguf")
         client.chat.completions.create(
@@ -115,10 +127,32 @@ def test_chatdesk_serve_saves_conversations_when_asked(
             max_tokens=8,
             temperature=0,  # type: ignore[arg-type]
         )
-    finally:
-        process.terminate()
-        _out, err = process.communicate(timeout=30)
-    assert f"serving {model} at {url} (only this computer can connect" in err
+    assert any(f"serving {model} at {client.base_url}".rstrip("/") in line for line in err)
+    assert "(only this computer can connect" in "\n".join(err)
     with Store() as store:
         titles = [c.title for c in store.list_conversations()]
     assert titles == ["Hello API"]
+
+
+@pytest.mark.slow
+def test_chatdesk_serve_serves_a_remote_engine_s_model_and_then_by_default(
+    starter_model_path: Path, chatdesk_home: Path
+) -> None:
+    """``serve --engine NAME --model ID``: the API over a remote server's model (what a
+    laptop does for the other machines at home when the model runs on a bigger one); and
+    after a remote ``ask``, a plain ``serve`` serves that model, as the window would."""
+    remote = LlamaCppServer(starter_model_path, threads=1)
+    try:
+        assert main(["engines", "add", "big", remote.url]) == 0
+        with serving("--engine", "big", "--model", MODEL_ID) as (client, _):
+            assert [m.id for m in client.models.list().data] == [MODEL_ID]
+            answer = client.chat.completions.create(
+                model=MODEL_ID, messages=FRANCE, max_tokens=8, temperature=0
+            )
+        assert "Paris" in (answer.choices[0].message.content or "")
+        assert main(["ask", "--engine", "big", MODEL_ID, "Hi", "--max-tokens", "2"]) == 0
+        with serving() as (client, err):
+            served = [m.id for m in client.models.list().data]
+        assert served == [MODEL_ID], err
+    finally:
+        remote.close()
