@@ -229,16 +229,18 @@ RECURSIVE = {"$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}}, 
 @pytest.mark.parametrize(
     ("schema", "reason"),
     [
-        (WEATHER_CALL, "may need 83 tokens"),  # with a space wherever one may go
+        (WEATHER_CALL, "may need 84 tokens"),  # with a space wherever one may go, and the end
         ({"type": "string", "pattern": "^a+$"}, "cannot be bounded"),
         (RECURSIVE, "cannot be bounded"),
     ],
 )
 def test_a_budget_the_grammar_cannot_keep_is_refused(schema: Any, reason: str) -> None:
     with pytest.raises(SchemaRefused) as refused:
-        compile_schema(schema, budget=10)
+        compile_schema(schema, budget=10)  # max_tokens 11
     assert refused.value.keyword == "max_tokens"
     assert reason in str(refused.value)
+    assert str(refused.value).startswith("cannot keep the reply within 'max_tokens': ")
+    assert " at /" not in str(refused.value)
 
 
 def test_wrapped_calls_are_calls_in_markers_and_nothing_else(checker: Any) -> None:

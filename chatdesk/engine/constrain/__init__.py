@@ -38,7 +38,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import jsonschema
 
 from chatdesk.engine.constrain.bounds import largest_fitting, max_bytes, repeat
-from chatdesk.engine.constrain.compiler import GrammarCompiler, SchemaRefused, items_for
+from chatdesk.engine.constrain.compiler import (
+    BudgetTooSmall,
+    GrammarCompiler,
+    SchemaRefused,
+    items_for,
+)
 from chatdesk.engine.constrain.patterns import exact
 
 if TYPE_CHECKING:
@@ -179,15 +184,17 @@ def wrapped_calls(
 
 def fitting_limit(build: Callable[[int, bool], str], budget: int) -> int:
     """The largest string limit whose grammar (``build(limit, chain)``) fits ``budget``
-    bytes; SchemaRefused when its length cannot be bounded or not even limit 0 fits."""
+    bytes; BudgetTooSmall when its length cannot be bounded or not even limit 0 fits.
+    ``budget`` is the request's ``max_tokens`` less the token that ends the reply."""
     shortest = max_bytes(build(0, False))
     if math.isinf(shortest):
-        raise SchemaRefused("max_tokens", "/", "the length of the reply cannot be bounded "
-                            "(an open-ended pattern or a recursive $ref)")  # fmt: skip
+        raise BudgetTooSmall("the length of the reply cannot be bounded "
+                             "(an open-ended pattern or a recursive $ref)")  # fmt: skip
     limit = largest_fitting(lambda n: build(n, False), budget, min(budget, MAX_STRING_BYTES))
     if limit is None:
-        raise SchemaRefused("max_tokens", "/", f"the reply may need {shortest:.0f} tokens, "
-                            f"more than the {budget} it may take")  # fmt: skip
+        raise BudgetTooSmall(f"the reply may need {shortest + 1:.0f} tokens (a token for each "
+                             f"byte of its shortest form and one to end it); max_tokens is "
+                             f"{budget + 1}")  # fmt: skip
     return limit
 
 

@@ -106,6 +106,15 @@ class SchemaRefused(ValueError):
         self.reason = reason
 
 
+class BudgetTooSmall(SchemaRefused):
+    """``max_tokens`` cannot hold every reply the format allows: said in the request's own
+    terms (no schema path: the limit is on the whole reply)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("max_tokens", "/", reason)
+        self.args = (f"cannot keep the reply within 'max_tokens': {reason}",)
+
+
 def pointer(path: str, *parts: object) -> str:
     """``path`` extended by JSON-pointer segments."""
     escaped = (str(part).replace("~", "~0").replace("/", "~1") for part in parts)
