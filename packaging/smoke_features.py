@@ -268,9 +268,33 @@ def search(run: Run, query: str) -> dict[str, object]:
     return dict(hits[0])
 
 
+STDLIB_SAMPLE = (
+    "fractions",
+    "statistics",
+    "decimal",
+    "zoneinfo",
+    "sqlite3",
+    "xml.etree.ElementTree",
+    "difflib",
+    "csv",
+    "datetime",
+    "itertools",
+    "collections",
+    "re",
+    "json",
+    "math",
+    "random",
+    "textwrap",
+    "unicodedata",
+    "html",
+    "uuid",
+    "hashlib",
+)  # fmt: skip  (what a model's code imports; all are pure Python or lib-dynload)
+
+
 def python_tool(run: Run) -> str:
-    """The python tool computes 2**100 with namespaces, Landlock and seccomp active, and
-    cannot import the bundle's third-party packages."""
+    """The python tool computes 2**100 with namespaces, Landlock and seccomp active, imports
+    the standard library, and cannot import the bundle's third-party packages."""
     code = json.dumps({"code": "print(2**100)"})
     result = run.chatdesk("tools", "call", "python", code, "--details", timeout=120)
     output = result.stdout + result.stderr  # the details (JSON) go to stderr
@@ -284,11 +308,17 @@ def python_tool(run: Run) -> str:
     ]
     if missing:
         raise SmokeFailure(f"sandbox layers not active: {', '.join(missing)}: {output[-300:]}")
-    leak = json.dumps({"code": "import numpy"})
-    refused = run.chatdesk("tools", "call", "python", leak, timeout=120)
-    if "No module named 'numpy'" not in refused.stdout + refused.stderr:
-        raise SmokeFailure("the python tool could import numpy from the bundle")
-    return f"2**100 printed; {', '.join(layers)} active; numpy not importable"
+    stdlib = json.dumps({"code": f"import {', '.join(STDLIB_SAMPLE)}; print('imported')"})
+    imported = run.chatdesk("tools", "call", "python", stdlib, timeout=120)
+    if "imported" not in imported.stdout:
+        raise SmokeFailure(f"the standard library is not importable: {imported.stdout[-300:]!r}")
+    for package in ("numpy", "jsonschema"):  # with compiled parts; pure Python
+        leak = json.dumps({"code": f"import {package}"})
+        refused = run.chatdesk("tools", "call", "python", leak, timeout=120)
+        if f"No module named '{package}'" not in refused.stdout + refused.stderr:
+            raise SmokeFailure(f"the python tool could import {package} from the bundle")
+    return (f"2**100 printed; {', '.join(layers)} active; {len(STDLIB_SAMPLE)} standard "
+            "modules import; numpy and jsonschema do not")  # fmt: skip
 
 
 def keyring_absent(run: Run) -> str:

@@ -82,6 +82,7 @@ def _write(path: str, text: str) -> None:
         handle.write(text)
 
 
+BUNDLE_STDLIB = ("base_library.zip", "lib-dynload")  # beside the frozen bundle's archive
 SOCKET_FOLDERS = ("/tmp", "/var/tmp", "/run", "/var/run", "/dev/shm")
 
 
@@ -285,9 +286,14 @@ def python_paths() -> tuple[list[str], list[str]]:
         base = [sys.base_prefix, sys.prefix, app]
         return base, [os.path.realpath(p) for p in base]
     top = [os.path.join(meipass, n) for n in os.listdir(meipass)]
-    stdlib = [p for p in sys.path if p != meipass and p.startswith(meipass)]
-    read = [os.path.realpath(sys.executable), *stdlib, *[p for p in top if os.path.isfile(p)]]
-    return read, [app, os.path.realpath(meipass)]
+    read = [os.path.realpath(sys.executable), *bundle_stdlib(meipass)]
+    return [*read, *[p for p in top if os.path.isfile(p)]], [app, os.path.realpath(meipass)]
+
+
+def bundle_stdlib(meipass: str) -> list[str]:
+    """The frozen bundle's ``sys.path`` entries that hold only the standard library (not,
+    say, the ``setuptools/_vendor`` entry a PyInstaller runtime hook adds)."""
+    return [p for p in sys.path if p in (os.path.join(meipass, n) for n in BUNDLE_STDLIB)]
 
 
 def report_steps(config: dict[str, Any]) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
@@ -318,21 +324,36 @@ def standard_library_only() -> None:
     """Make only the standard library importable by the model's code.
 
     Run from source, ``-I -S`` already leaves site-packages out; this also drops this file's
-    folder from ``sys.path``. Frozen, every bundled package sits in the same archive: the
-    archive's table of contents is cut down to the standard library, the bundle's own folder
-    leaves ``sys.path`` (and Landlock keeps its third-party folders unreadable)."""
+    folder from ``sys.path``. Frozen, every bundled package's Python code sits in one
+    archive, whose finder serves the bundle's folder: that folder stays on ``sys.path`` (the
+    standard library's pure-Python modules, ``fractions`` or ``statistics``, are only there),
+    the archive's table of contents is cut down to the standard library, and Landlock keeps
+    the third-party packages' folders unreadable."""
     here = os.path.dirname(os.path.abspath(__file__))
     meipass = getattr(sys, "_MEIPASS", None)
-    sys.path[:] = [p for p in sys.path if p not in (here, meipass, "")]
-    for finder in list(sys.path_importer_cache.values()):
-        archive = getattr(finder, "_pyz_archive", None)
-        toc = getattr(archive, "toc", None)
-        if isinstance(toc, dict):
-            for name in [n for n in toc if n.partition(".")[0] not in sys.stdlib_module_names]:
-                del toc[name]
+    if meipass is None:
+        sys.path[:] = [p for p in sys.path if p not in (here, "")]
+    else:
+        sys.path[:] = [*bundle_stdlib(meipass), meipass]
+    cut_archives_to_stdlib()
     sys.path_importer_cache.clear()
     for name in [n for n in sys.modules if n.partition(".")[0] == "chatdesk"]:
         del sys.modules[name]
+
+
+def cut_archives_to_stdlib() -> None:
+    """Leave only standard-library modules in the frozen archive's table of contents (the
+    one archive PyInstaller's finders share; nothing to do from source)."""
+    finders = [*sys.path_importer_cache.values(), sys.modules.get("pyimod02_importers")]
+    for archive in {id(a): a for f in finders if (a := _archive_of(f)) is not None}.values():
+        toc = archive.toc
+        for name in [n for n in toc if n.partition(".")[0] not in sys.stdlib_module_names]:
+            del toc[name]
+
+
+def _archive_of(owner: object) -> Any:
+    archive = getattr(owner, "_pyz_archive", None) or getattr(owner, "pyz_archive", None)
+    return archive if isinstance(getattr(archive, "toc", None), dict) else None
 
 
 def platform_module(name: str) -> Any:
