@@ -12,6 +12,8 @@ scheduler's queue for its turn; while it waits and while it streams, a watcher r
 connection, and a client that goes away has its reply cancelled at once, so the engine
 stops within a token. Errors before the first byte are HTTP errors with OpenAI-style
 bodies (``chatdesk.api.errors``); a failure mid-stream is an ``{"error": ...}`` event.
+With ``ApiConfig.on_exchange`` set, each chat request is also reported once its reply ends
+(``chatdesk.api.exchange``), to be saved.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chatdesk.api import errors
 from chatdesk.api.defaults import DEFAULT_MAX_BODY, DEFAULT_MAX_TOKENS_LIMIT
 from chatdesk.api.errors import ApiError
+from chatdesk.api.exchange import ExchangeHook, exchange_for, report_exchange
 from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.schemas import ChatCompletionRequest, CompletionRequest, SamplingFields
 from chatdesk.api.tool_calls import ReplyReader, openai_call, reply_reader, whole_message
@@ -76,22 +79,6 @@ class ApiConfig:
     on_exchange: ExchangeHook | None = field(default=None, compare=False)  # e.g. save it
 
 
-@dataclass(frozen=True)
-class ApiExchange:
-    """One finished chat request, for whoever keeps them (off unless ``on_exchange`` is set)."""
-
-    client: str
-    model_id: str
-    system_prompt: str
-    messages: list[dict[str, str]]
-    reply: str
-    stats: ReplyStats
-    sampling: SamplingSettings
-
-
-ExchangeHook = Callable[[ApiExchange], None]
-
-
 def on_reply(handle: ReplyHandle, done: Callable[[str, ReplyStats], None]) -> None:
     """Call ``done`` with the reply's text and stats once ``handle`` ends with a reply
     (any thread)."""
@@ -104,11 +91,6 @@ def on_reply(handle: ReplyHandle, done: Callable[[str, ReplyStats], None]) -> No
             done("".join(parts), event.stats)
 
     handle.on_event(collect)
-
-
-def report_exchange(handle: ReplyHandle, hook: ExchangeHook, partial: ApiExchange) -> None:
-    """Call ``hook`` with the whole exchange once ``handle`` ends with a reply (any thread)."""
-    on_reply(handle, lambda text, stats: hook(replace(partial, reply=text, stats=stats)))
 
 
 def warm_next_turn(handle: ReplyHandle, scheduler: FairScheduler, chat: ChatRequest) -> None:
@@ -547,16 +529,13 @@ def add_routes(app: FastAPI, api: Api, authorize: Callable[[Request], Awaitable[
         handle = await asyncio.to_thread(  # starting a reply may block: never on the loop
             api.scheduler.generate, client, chat, label="chat"
         )
+        info = api.scheduler.engine.model_info
         if api.config.on_exchange is not None:
-            empty = ReplyStats(finish_reason="stop")
-            messages = [{"role": m.role, "content": m.text} for m in chat.messages]
-            exchange = ApiExchange(
-                client, served, chat.system_prompt, messages, "", empty, chat.sampling
-            )
-            report_exchange(handle, api.config.on_exchange, exchange)
+            asked = exchange_for(client, served, chat)
+            report_exchange(handle, api.config.on_exchange, asked, reply_reader(chat, info))
         if api.config.warm_after_reply:
             warm_next_turn(handle, api.scheduler, chat)
-        reader = reply_reader(chat, api.scheduler.engine.model_info)
+        reader = reply_reader(chat, info)
         return await api.answer(request, body, Shape(True, served), handle, reader)
 
     @app.post("/v1/completions", dependencies=guarded)

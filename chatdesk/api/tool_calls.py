@@ -23,7 +23,7 @@ from chatdesk.engine.request import ChatRequest
 from chatdesk.engine.types import ModelInfo
 from chatdesk.tools.calls import ToolCall
 from chatdesk.tools.formats import reasoning_only, reply_format
-from chatdesk.tools.streaming import ToolCallStream
+from chatdesk.tools.streaming import ParsedReply, ToolCallStream
 
 
 @dataclass
@@ -55,18 +55,25 @@ def reply_reader(request: ChatRequest, info: ModelInfo | None) -> ReplyReader:
 def openai_call(call: ToolCall, index: int | None = None) -> dict[str, Any]:
     """A call as an entry of ``tool_calls`` (with ``index`` in a streamed delta)."""
     arguments = json.dumps(call.arguments, ensure_ascii=False)
-    entry: dict[str, Any] = {
-        "id": f"call_{call.id}",
-        "type": "function",
-        "function": {"name": call.name, "arguments": arguments},
-    }
+    entry = {**stored_call(call), "function": {"name": call.name, "arguments": arguments}}
     return entry if index is None else {"index": index, **entry}
+
+
+def stored_call(call: ToolCall) -> dict[str, Any]:
+    """A sent call as a saved reply keeps it: the window's shape (``ToolCall.to_message``,
+    arguments an object) under the id clients are given."""
+    return {**call.to_message(), "id": f"call_{call.id}"}
+
+
+def read_whole(reader: ReplyReader, text: str) -> ParsedReply:
+    """``text`` read as one whole reply (its calls are then ``reader.sendable()``)."""
+    reader.stream.feed(text)
+    return reader.stream.finish()
 
 
 def whole_message(reader: ReplyReader, text: str) -> dict[str, Any]:
     """The ``message`` of a non-streamed answer with ``text``."""
-    reader.stream.feed(text)
-    parsed = reader.stream.finish()
+    parsed = read_whole(reader, text)
     calls = reader.sendable()
     message: dict[str, Any] = {"role": "assistant", "content": parsed.content or None}
     if calls:

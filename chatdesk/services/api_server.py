@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from chatdesk.api.app import ApiConfig, ApiExchange, create_app
+from chatdesk.api.app import ApiConfig, create_app
 from chatdesk.api.defaults import DEFAULT_HOST, DEFAULT_PORT
+from chatdesk.api.exchange import ApiExchange
 from chatdesk.api.scheduler import FairScheduler, RequestInfo, ScheduledEngine
 from chatdesk.api.server import ApiServer, BindError, check_bind
 from chatdesk.engine import protocol
@@ -24,6 +25,7 @@ from chatdesk.engine.interface import Engine, ReplyHandle
 from chatdesk.engine.request import ChatRequest, EngineCapabilities, RenderedPrompt
 from chatdesk.engine.types import EngineError, ErrorCode, LoadOptions, ModelInfo, SamplingSettings
 from chatdesk.services.engine_session import EngineSession
+from chatdesk.services.replies import ExchangeReply
 from chatdesk.services.settings import SAMPLING_LIMITS
 from chatdesk.services.turns import TurnService
 
@@ -126,17 +128,21 @@ class ApiServerService:
         return cls(SessionEngine(session), session, turns)
 
     def _save(self, exchange: ApiExchange) -> None:
-        """Keep a finished API exchange as a conversation (on the turn service's thread)."""
+        """Keep an ended API exchange as a conversation (on the turn service's thread)."""
         turns = self.turns
         if turns is None:
             return
+        values = exchange.sampling.to_dict().items()
+        settings = {k: v for k, v in values if k in SAVED and v is not None}
+        if exchange.tokens:  # kept with the reply: it has probabilities (as a window turn)
+            settings["logprobs"] = exchange.sampling.logprobs
+        reply = ExchangeReply(
+            exchange.reply, exchange.stats, exchange.error, exchange.tool_calls,
+            exchange.reasoning, exchange.tokens,
+        )  # fmt: skip
 
         def save() -> None:
-            values = exchange.sampling.to_dict().items()
-            settings = {k: v for k, v in values if k in SAVED and v is not None}
-            turns.record_exchange(
-                exchange.system_prompt, exchange.messages, exchange.reply, exchange.stats, settings
-            )
+            turns.record_exchange(exchange.system_prompt, exchange.messages, reply, settings)
             self.saved += 1
 
         turns.dispatch(save)

@@ -8,8 +8,9 @@ Every assistant reply the app keeps goes through ``ReplyWriter``, whoever made i
 - each step of a tool loop (``chatdesk.services.tool_turns``): the same three calls, the
   outcome carrying the step's ``tool_calls``;
 - an exchange the API server answered (``TurnService.record_exchange``): ``history`` (the
-  request's messages, its earlier assistant turns included), then ``open`` and ``close``
-  at once, with the figures the server measured;
+  request's messages, its earlier assistant turns and tool turns included), then ``open``
+  and ``close`` at once with the ``ExchangeReply`` as it ended (finished, stopped, or failed
+  with its text so far; its calls, reasoning and figures the server measured);
 - a branch from another token (``chatdesk.services.token_probabilities``): ``open`` with
   the new prefix as an ``interrupted`` reply, which the turn service then continues.
 
@@ -23,10 +24,11 @@ features' hooks; the row itself only here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatdesk.engine.types import ReplyStats
+from chatdesk.engine.types import ReplyStats, TokenChoice
 from chatdesk.store import Message, Store
 
 
@@ -45,6 +47,33 @@ class ReplyOutcome:
     tool_calls: list[dict[str, Any]] | None = None
 
 
+@dataclass(frozen=True)
+class ExchangeReply:
+    """A reply generated elsewhere (an API request's) as it ended, to be saved."""
+
+    text: str  # without its calls and reasoning
+    stats: ReplyStats | None
+    error: BaseException | None = None  # the failure that ended it (the text so far kept)
+    tool_calls: list[dict[str, Any]] | None = None
+    reasoning: str = ""
+    tokens: Sequence[TokenChoice] = ()  # its token probabilities, when they were asked for
+
+    def outcome(self, identity: dict[str, Any] | None) -> ReplyOutcome:
+        """Its row, by the rules of a turn's reply (``TurnService._finish``)."""
+        stats, error = self.stats, self.error
+        figures = stats_to_dict(stats)
+        if error is not None:
+            figures.setdefault("finish_reason", "error")
+        return ReplyOutcome(
+            self.text, final_status(self.text, error, False, figures), figures,
+            n_ctx=(stats.n_ctx or None) if stats else None,
+            dropped=stats.dropped_messages if stats else None,
+            error=describe_error(error) if error is not None else None,
+            extra={"reasoning": self.reasoning} if self.reasoning else None,
+            identity=identity, tool_calls=self.tool_calls,
+        )  # fmt: skip
+
+
 class ReplyWriter:
     """Creates, streams into and finalises assistant rows of one store."""
 
@@ -60,24 +89,29 @@ class ReplyWriter:
         settings: dict[str, Any] | None,
         text: str = "",
         status: str = "streaming",
+        tool_calls: list[dict[str, Any]] | None = None,
     ) -> Message:
         """A new reply row under ``parent_id`` (it becomes the active leaf)."""
         return self.store.append_message(
             conversation_id, "assistant", text, parent_id=parent_id, status=status,
-            model=model, settings=settings,
+            model=model, settings=settings, tool_calls=tool_calls,
         )  # fmt: skip
 
     def history(self, conversation_id: str, messages: list[dict[str, Any]]) -> str | None:
-        """The messages an exchange answered (an API request's), in order, each under the
-        one before; the id of the last (None for none)."""
+        """The messages an exchange answered (an API request's, as the chat template takes
+        them), in order, each under the one before, with their tool calls and the ids of the
+        calls tool results answer; the id of the last (None for none)."""
         parent = None
         for message in messages:
             role, text = str(message["role"]), str(message.get("content") or "")
+            calls, answers = message.get("tool_calls"), message.get("tool_call_id")
             if role == "assistant":
                 row = self.open(conversation_id, parent, model=None, settings=None, text=text,
-                                status="complete")  # fmt: skip
+                                status="complete", tool_calls=calls)  # fmt: skip
             else:
-                row = self.store.append_message(conversation_id, role, text, parent_id=parent)
+                row = self.store.append_message(
+                    conversation_id, role, text, parent_id=parent, tool_call_id=answers
+                )
             parent = row.id
         return parent
 
@@ -117,6 +151,12 @@ def final_status(
     if cancelled or stats.get("finish_reason") == "cancelled":
         return "interrupted"
     return "complete"
+
+
+def describe_error(error: BaseException) -> str:
+    """The engine's reason in one readable string."""
+    text = str(error).strip()
+    return text or type(error).__name__
 
 
 def stats_to_dict(stats: ReplyStats | None) -> dict[str, Any]:

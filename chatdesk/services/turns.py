@@ -82,7 +82,14 @@ from chatdesk.engine.types import (
     TextDelta,
 )
 from chatdesk.services.events import Dispatch, Offload, run_inline
-from chatdesk.services.replies import ReplyOutcome, ReplyWriter, final_status, stats_to_dict
+from chatdesk.services.replies import (
+    ExchangeReply,
+    ReplyOutcome,
+    ReplyWriter,
+    describe_error,
+    final_status,
+    stats_to_dict,
+)
 from chatdesk.services.settings import SettingsService
 from chatdesk.services.tool_history import chat_messages
 from chatdesk.store import Conversation, Message, Store, StoreError
@@ -281,23 +288,21 @@ class TurnService:
         self,
         system_prompt: str,
         messages: list[ChatMessage],
-        reply: str,
-        stats: ReplyStats,
+        reply: ExchangeReply,
         settings: dict[str, Any] | None = None,
     ) -> Conversation:
         """Save an exchange generated elsewhere (an API request) as a new conversation, with
-        the same title, status and stats rules as a turn run here."""
+        the same title, status, stats, tool-call and token-probability rules as a turn run
+        here (``messages``: as the chat template takes them, tool calls included)."""
         conversation = self.new_conversation(system_prompt, settings)
         cid = conversation.id
         first = next((str(m.get("content", "")) for m in messages if m.get("role") == "user"), "")
-        self.store.rename_conversation(cid, title_for(first or reply))
+        self.store.rename_conversation(cid, title_for(first or reply.text))
         parent = self.replies.history(cid, messages)
         row = self.replies.open(cid, parent, model=self.engines.model_path, settings=settings)
-        figures = stats_to_dict(stats)
-        status = final_status(reply, None, False, figures)
-        outcome = ReplyOutcome(reply, status, figures, stats.n_ctx or None, stats.dropped_messages)
-        outcome.identity = self.engines.identity()
-        self.replies.close(row.id, outcome)
+        self.replies.close(row.id, reply.outcome(self.engines.identity()))
+        if reply.tokens:
+            self.store.save_token_probabilities(row.id, reply.tokens)
         return conversation
 
     # -- turns --------------------------------------------------------------------
@@ -588,12 +593,6 @@ def history_for(messages: list[Message]) -> list[ChatMessage]:
     """The turns the model gets: user and assistant text (failed or empty replies left out),
     and tool calls with their results (``tool_history.chat_messages``)."""
     return chat_messages(messages)
-
-
-def describe_error(error: BaseException) -> str:
-    """The engine's reason in one readable string."""
-    text = str(error).strip()
-    return text or type(error).__name__
 
 
 def as_engine_error(error: BaseException) -> EngineError:

@@ -10,7 +10,8 @@ import httpx
 import openai
 import pytest
 
-from chatdesk.api.app import ApiConfig, ApiExchange
+from chatdesk.api.app import ApiConfig
+from chatdesk.api.exchange import ApiExchange
 from chatdesk.api.scheduler import FairScheduler
 from chatdesk.api.server import ApiServer
 from tests.api.conftest import MODEL_ID, start_api

@@ -11,7 +11,7 @@ import chatdesk
 from chatdesk.engine.types import ReplyStats
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.events import EventQueue
-from chatdesk.services.replies import ReplyOutcome, ReplyWriter
+from chatdesk.services.replies import ExchangeReply, ReplyOutcome, ReplyWriter
 from chatdesk.store import Store
 from tests.support.scripted_engine import ScriptedEngine
 
@@ -41,7 +41,8 @@ def test_an_api_exchange_is_stored_by_the_same_rules(services: AppServices) -> N
     stats = ReplyStats("stop", prompt_tokens=12, generated_tokens=3, n_ctx=2048, dropped_messages=1)
     messages = [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hey."},
                 {"role": "user", "content": "How are you?"}]  # fmt: skip
-    conversation = services.turns.record_exchange("Be kind.", messages, "Hi!", stats, {})
+    ended = ExchangeReply("Hi!", stats)
+    conversation = services.turns.record_exchange("Be kind.", messages, ended, {})
     rows = services.store.active_path(conversation.id)
     assert [(m.role, m.content) for m in rows[:3]] == [(m["role"], m["content"]) for m in messages]
     reply = rows[-1]
