@@ -7,6 +7,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from chatdesk import __version__
 from chatdesk.cli import (
@@ -22,11 +23,38 @@ from chatdesk.cli import (
 from chatdesk.cli.errors import CLIError
 
 
+class CommandParser(argparse.ArgumentParser):
+    """A parser whose commands take their options anywhere, also between two positionals.
+
+    Plain argparse fills every positional at the first run of positional words, so
+    ``ask MODEL --max-tokens 5 "Hello"`` (two optional positionals) left "Hello"
+    unrecognised. A command parses intermixed instead; a parser of sub-commands (or of a
+    REMAINDER positional), which intermixing cannot handle, parses as usual. Nested
+    sub-command parsers inherit this class from their parent."""
+
+    _intermixing = False
+
+    def parse_known_args(  # type: ignore[override]  # one signature for typeshed's overloads
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[Any, list[str]]:
+        if self._intermixing or not self._intermixable():
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True  # parse_known_intermixed_args calls parse_known_args
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+    def _intermixable(self) -> bool:
+        kinds = {action.nargs for action in self._get_positional_actions()}
+        return not kinds & {argparse.PARSER, argparse.REMAINDER}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser; each command group registers its own sub-commands."""
     parser = argparse.ArgumentParser(prog="chatdesk", description="Offline chat with GGUF models.")
     parser.add_argument("--version", action="version", version=f"chatdesk {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     conversations.register(commands)
     engine_commands.register(commands)
     model_commands.register(commands)

@@ -40,3 +40,19 @@ def test_ask_at_temperature_0_answers_paris_and_exports_like_the_chat(
     model_line = next(line for line in text.splitlines() if line.startswith("model: "))
     assert "/" not in model_line
     assert str(starter_model_path.parent) not in text  # file name only, no local folders
+
+
+def test_ask_takes_options_between_the_model_and_the_question(
+    chatdesk_home: Path, starter_model_path: Path
+) -> None:
+    pytest.importorskip("llama_cpp")
+    model = str(starter_model_path)
+    asked = chatdesk(chatdesk_home, "ask", model, "--max-tokens", "5", "--ctx", "2048", "Hello")
+    assert asked.returncode == 0, asked.stderr
+    cid = chatdesk(chatdesk_home, "list").stdout.split()[0]
+    again = chatdesk(chatdesk_home, "ask", model, "--conversation", cid, "--max-tokens", "5", "Bye")
+    assert again.returncode == 0, again.stderr
+    shown = chatdesk(chatdesk_home, "show", cid).stdout
+    assert "Hello" in shown
+    assert "Bye" in shown
+    assert len(chatdesk(chatdesk_home, "list").stdout.splitlines()) == 1
