@@ -426,9 +426,9 @@ class HostProcess:
         lines = list(self.log_tail)
         how = describe_exit(self.process.poll())
         summary = f"The engine host {how}{problem}."
-        message = summary
+        message = summary  # alone on the first line: what one-line readers (the API) show
         if lines:
-            message += " Last log lines:\n" + "\n".join(telling_lines(lines, self.fatal_lines))
+            message += "\nLast log lines:\n" + "\n".join(telling_lines(lines, self.fatal_lines))
         return EngineHostDied(message, [*self.fatal_lines, *lines], summary)
 
     def close(self, timeout: float = 5.0) -> None:

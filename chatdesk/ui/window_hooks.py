@@ -57,4 +57,4 @@ def model_feedback(window: MainWindow, status: ModelStatus, from_welcome: bool) 
 
 def first_line(text: str | None) -> str:
     """The headline of an engine error (the host's log lines stay in the notice's tool tip)."""
-    return (text or "").strip().split("\n", 1)[0].removesuffix(" Last log lines:")
+    return (text or "").strip().split("\n", 1)[0]

@@ -96,7 +96,9 @@ def test_killed_host_fails_the_reply_keeps_its_text_and_restarts(
     os.kill(first_pid, signal.SIGKILL)
     with pytest.raises(EngineHostDied, match="SIGKILL") as caught:
         stream.wait(timeout=30)
-    assert "Last log lines" in str(caught.value)  # the host's log lines are quoted
+    headline, *quoted = str(caught.value).splitlines()
+    assert headline == "The engine host was killed by SIGKILL."  # what the API's error says
+    assert quoted[0] == "Last log lines:"  # the host's log lines are quoted below it
     assert any("llama" in line for line in caught.value.log_tail)
     assert stream.text  # what arrived before the kill is kept
     # The next call starts a new host, which reloads the model by itself.
