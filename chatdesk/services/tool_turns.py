@@ -20,10 +20,11 @@ calls (the end hook takes the turn over):
 The turn ends when a reply has no call, after ``ToolsService.max_steps`` steps, or when the
 model wrote unreadable calls ``MAX_MALFORMED + 1`` times in a row (each got an error result
 to correct itself). Stop while a reply streams works as for any reply; Stop while tools run
-ends the turn at once: a python run in progress is killed, the calls without a stored
-result get "stopped by the user" (an MCP call in progress is cancelled, its session
-closed), and the turn is ``interrupted``. Nothing is lost: every step is its own
-row of the tree.
+ends the turn at once: a python run in progress is killed (an MCP call in progress is
+cancelled, its session closed) and gets ``STOP_WAIT_S`` to end, so that its row holds what
+it returned and how it was stopped, as the audit log does; the calls that never started
+get "stopped by the user before it ran", and the turn is ``interrupted``. Nothing is
+lost: every step is its own row of the tree.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from chatdesk.tools.streaming import ToolCallStream
 log = logging.getLogger(__name__)
 MAX_MALFORMED = 2
 STOPPED = "Error: stopped by the user before it ran"
+STOPPED_RUNNING = "Error: stopped by the user while it ran"  # it did not end in STOP_WAIT_S
+STOP_WAIT_S = 2.0
 ALL_TOOLS = "all"
 STATE_KEY = "tools"  # turn.state: the turn's ToolState
 Worker = Callable[[Callable[[], None]], None]
@@ -56,6 +59,14 @@ def tool_message(run: ToolRun) -> dict[str, Any]:
     """A call's result as a ``tool`` message."""
     return {"role": "tool", "tool_call_id": run.call.id, "name": run.call.name,
             "content": run.outcome.text}  # fmt: skip
+
+
+def stopped_message(call: ToolCall, state: ToolState | None) -> dict[str, Any]:
+    """The ``tool`` message of a call stopped without a result: before it ran, or while
+    it ran (it did not end within ``STOP_WAIT_S`` of Stop)."""
+    running = state is not None and state.executing is call
+    return {"role": "tool", "tool_call_id": call.id,
+            "content": STOPPED_RUNNING if running else STOPPED}  # fmt: skip
 
 
 def start_thread(work: Callable[[], None]) -> None:
@@ -74,6 +85,8 @@ class ToolState:
     done: bool = False
     calls: list[ToolCall] = field(default_factory=list)
     runs: list[ToolRun] = field(default_factory=list)  # appended by the worker as calls end
+    executing: ToolCall | None = None  # the call running now (approved), until its run ends
+    settled: threading.Event = field(default_factory=threading.Event)  # set as it ends
 
 
 def tool_state(turn: Turn) -> ToolState | None:
@@ -186,16 +199,22 @@ class ToolTurns:
             for call in state.calls:
                 if turn.cancel_requested:
                     break
-                state.runs.append(self._run_one(turn, call))
+                state.runs.append(self._run_one(turn, state, call))
+                state.executing = None
+                state.settled.set()
         except Exception:  # the app is closing (store closed) or the approver failed
             log.exception("tool calls ended early")
         if not turn.cancel_requested:
             self.turns.dispatch(lambda: self._after_tools(turn))
 
-    def _run_one(self, turn: Turn, call: ToolCall) -> ToolRun:
+    def _run_one(self, turn: Turn, state: ToolState, call: ToolCall) -> ToolRun:
+        def started() -> None:
+            state.settled.clear()
+            state.executing = call
+
         return self.tools.run(
             call, conversation_id=turn.conversation_id, approve=self.approve,
-            approved_by=self.approved_by,
+            approved_by=self.approved_by, started=started,
             offered=[tool.name for tool in turn.request.chat.tools],
         )  # fmt: skip
 
@@ -219,8 +238,7 @@ class ToolTurns:
         state = tool_state(turn)
         for call in state.calls if state else []:
             run = by_id.get(call.id)
-            message = tool_message(run) if run else {"role": "tool", "tool_call_id": call.id,
-                                                     "content": STOPPED}  # fmt: skip
+            message = tool_message(run) if run else stopped_message(call, state)
             stored = store_tool_result(self.turns.store, turn.conversation_id, message)
             last = stored.id
             if run is not None and self.on_run is not None:
@@ -259,9 +277,10 @@ class ToolTurns:
         """Stop pressed while tools run: results so far, "stopped" for the rest, end now."""
         turn.cancel_requested = True
         state = tool_state(turn)
-        runs = list(state.runs) if state else []
         if state is not None:
             state.running = False
         self.tools.stop_running()
-        self._store_results(turn, runs)
+        if state is not None and state.executing is not None:
+            state.settled.wait(STOP_WAIT_S)  # killed or cancelled: its result comes at once
+        self._store_results(turn, list(state.runs) if state else [])
         self._end(turn)

@@ -248,9 +248,11 @@ class ToolsService:
         approve: Approver | None = None,
         approved_by: str | None = None,
         offered: Collection[str] | None = None,
+        started: Callable[[], None] | None = None,
     ) -> ToolRun:
         """Ask (per policy), run and record one call; never raises. The run time recorded
-        starts after the approval (time spent in the dialog is not the tool's).
+        starts after the approval (time spent in the dialog is not the tool's), when
+        ``started`` is told.
 
         ``offered``: the names a chat turn offered the model; a call to any other tool is
         refused, whatever is enabled (None: a user running a tool directly)."""
@@ -275,10 +277,12 @@ class ToolsService:
             return self._refuse(
                 call, "the user denied this tool call", "denied", conversation_id, tool.spec.source
             )
-        started = time.monotonic()
+        if started is not None:
+            started()
+        began = time.monotonic()
         outcome = _run_guarded(tool, call.arguments)
         outcome = ToolOutcome(cap_text(outcome.text), outcome.is_error, outcome.details)
-        elapsed = (time.monotonic() - started) * 1000
+        elapsed = (time.monotonic() - began) * 1000
         self._record(
             call, tool.spec.source, outcome, approval, elapsed, conversation_id=conversation_id
         )

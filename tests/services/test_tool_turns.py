@@ -3,7 +3,9 @@ does; the real tools service runs them (real calculator, real sandbox, real audi
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 
 from chatdesk.services.app_services import AppServices
 from chatdesk.services.events import EventQueue
@@ -100,7 +102,8 @@ def test_step_limit_ends_the_turn_with_a_note(
 def test_stop_while_tools_run_ends_the_turn_at_once(
     services: AppServices, events: EventQueue, scripted_engine: ScriptedEngine
 ) -> None:
-    code = '{"name": "python", "arguments": {"code": "import time; time.sleep(20)"}}'
+    program = "import time; print('half done', flush=True); time.sleep(20)"
+    code = json.dumps({"name": "python", "arguments": {"code": program}})
     scripted_engine.replies = [f"<tool_call>{code}</tool_call>", "never"]
     services.tool_turns.approved_by = "test"
     cid = services.turns.new_conversation().id
@@ -113,15 +116,15 @@ def test_stop_while_tools_run_ends_the_turn_at_once(
 
     assert events.run_until(running, timeout=10)
     assert events.run_until(lambda: bool(sandbox._running), timeout=10)  # the program started
+    time.sleep(0.5)  # it printed
     services.turns.stop()
     assert not services.turns.streaming
     path = services.store.active_path(cid)
     assert [m.role for m in path] == ["user", "assistant", "tool"]
     assert path[1].status == "interrupted"
-    assert "stopped by the user" in path[2].content
+    assert path[2].content == "half done\n[stopped: stopped by the user]"  # it ran, then Stop
     assert len(scripted_engine.requests) == 1
-    assert events.run_until(lambda: bool(services.store.tool_audit()), timeout=5)
-    assert services.store.tool_audit()[0].error == "[stopped: stopped by the user]"
+    assert services.store.tool_audit()[0].error == path[2].content  # the audit says the same
 
 
 def test_a_plain_turn_with_tools_offered_is_unchanged(
