@@ -5,6 +5,9 @@ sandbox or an MCP server. The user typing the command is the approval (recorded 
 "command line"), unless the tool's policy is "deny". The output is printed as plain text
 with its control characters made visible (no terminal escapes reach the terminal);
 ``--details`` adds what the tool reported (for ``python``: which sandbox limits applied).
+A call that could not run (unknown or switched-off tool, "deny" policy) is a failure like
+any other: ``chatdesk: error: ...`` on stderr, exit status 1. A tool that ran and reported
+an error prints that output on stdout, as the model would read it, also with exit status 1.
 """
 
 from __future__ import annotations
@@ -102,6 +105,8 @@ def call_command(args: Any) -> int:
     arguments = parse_arguments(args.arguments)
     with opened_services() as services:
         run = services.tools.run(ToolCall(args.name, arguments), approved_by=CLI_APPROVAL)
+    if run.duration_ms is None:  # refused, never ran (the audit log has it all the same)
+        raise CLIError(run.outcome.text.removeprefix("Error: "))
     print(safe_for_terminal(run.outcome.text))
     if args.details and run.outcome.details:
         details = json.dumps(run.outcome.details, indent=2, ensure_ascii=False)

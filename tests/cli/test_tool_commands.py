@@ -75,9 +75,9 @@ def test_denied_policy_is_respected(
     chatdesk_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run(["tools", "policy", "python", "deny"], capsys)[0] == 0
-    status, out, _ = run(["tools", "call", "python", '{"code": "print(1)"}'], capsys)
-    assert status == 1
-    assert "denied" in out
+    status, out, err = run(["tools", "call", "python", '{"code": "print(1)"}'], capsys)
+    assert (status, out) == (1, "")
+    assert err == "chatdesk: error: the user denied this tool call\n"
 
 
 @pytest.mark.parametrize(
@@ -99,10 +99,21 @@ def test_bad_input_is_one_clear_line(
     assert message in err
 
 
-def test_unknown_tool(chatdesk_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(["tools", "call", "nope", "{}"], capsys)
+def test_unknown_tool_is_an_error_on_stderr(
+    chatdesk_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(["tools", "call", "demo__nope", "{}"], capsys)
+    assert (status, out) == (1, "")
+    assert err.startswith("chatdesk: error: unknown tool 'demo__nope'")
+
+
+def test_a_tool_that_ran_and_failed_prints_its_own_error(
+    chatdesk_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(["tools", "call", "python", '{"code": "1/0"}'], capsys)
     assert status == 1
-    assert "unknown tool 'nope'" in out
+    assert "ZeroDivisionError" in out  # the tool's output, as the model reads it
+    assert err == ""
 
 
 def test_log_lists_calls(chatdesk_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
