@@ -37,6 +37,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ LIST_TIMEOUT = 20.0
 CALL_TIMEOUT = 60.0
 MAX_STDERR_LINE = 300
 STDERR_KEEP = 20_000
+_BORDERS = re.compile(r"^[\s\u2500-\u257f|+*=#-]+|[\s\u2500-\u257f|+*=#-]+$")  # box drawing
 
 
 @dataclass(frozen=True)
@@ -173,11 +175,19 @@ class StderrTail:
             self.file.close()
 
     def last_line(self) -> str:
-        """The last non-empty line the server wrote (after it closed its stderr, or now)."""
+        """The server's last telling stderr line (after it closed its stderr, or now)."""
         self.close()
         self._reader.join(0.5)
-        lines = [line.strip() for line in "".join(self._chunks).splitlines() if line.strip()]
-        return f" (server said: {lines[-1][:MAX_STDERR_LINE]})" if lines else ""
+        said = telling_line("".join(self._chunks))
+        return f" (server said: {said[:MAX_STDERR_LINE]})" if said else ""
+
+
+def telling_line(text: str) -> str:
+    """The last line with a letter in it, its borders cut (a rich traceback ends in a box
+    border; its "SystemExit: 3" line says more); else the last non-empty line."""
+    lines = [cut for line in text.splitlines() if (cut := _BORDERS.sub("", line))]
+    worded = [line for line in lines if any(c.isalpha() for c in line)]
+    return (worded or lines or [""])[-1]
 
 
 class _Tracebackless(logging.Filter):

@@ -107,6 +107,15 @@ def test_server_dying_during_a_call_is_an_error_result() -> None:
         server.call_tool("explode", {})
 
 
+def test_the_quoted_stderr_line_is_a_telling_one_not_a_traceback_border() -> None:
+    server = McpServer(stdio("quitter", "bad_server.py", "exit-on-call"), call_timeout=8)
+    with pytest.raises(McpError) as error:
+        server.call_tool("quit_now", {})
+    said = str(error.value).split("(server said: ", 1)[-1]
+    assert said.startswith("SystemExit: 3")  # the traceback's last line, not its box
+    assert not any("\u2500" <= c <= "\u257f" for c in said)
+
+
 def test_missing_command_is_a_clear_error() -> None:
     server = McpServer(ServerConfig("ghost", command="/nonexistent/mcp-server"), list_timeout=5)
     with pytest.raises(McpError, match="ghost"):

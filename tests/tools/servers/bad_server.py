@@ -1,7 +1,7 @@
 """MCP servers that misbehave: ``crash`` (exits at once), ``hang`` (never answers),
 ``garbage`` (answers every line with noise), ``crash-on-call`` (lists, then dies),
 ``flood`` (a working SDK server that floods stderr all the while), ``flood-hang`` (floods
-stderr and never answers)."""
+stderr and never answers), ``exit-on-call`` (lists, then its tool calls ``sys.exit(3)``)."""
 
 import sys
 import time
@@ -47,5 +47,16 @@ if mode == "crash-on-call":
         import os
 
         os._exit(9)
+
+    server.run()
+if mode == "exit-on-call":
+    from mcp.server.mcpserver import MCPServer
+
+    server = MCPServer("quitter")
+
+    @server.tool()
+    def quit_now() -> str:
+        """Exits the server with status 3."""
+        sys.exit(3)
 
     server.run()
