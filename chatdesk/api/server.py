@@ -15,7 +15,9 @@ foreground (``chatdesk serve``).
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
 import threading
 import time
 from collections.abc import Iterable
@@ -65,6 +67,22 @@ def check_port(port: int) -> None:
     """BindError (one line) for a port no socket can have."""
     if not 0 <= port <= 65535:
         raise BindError(f"port {port} does not exist: ports go from 1 to 65535 (0: any free one)")
+
+
+def check_free(host: str, port: int) -> None:
+    """BindError (one line) when ``host:port`` cannot be listened on now, e.g. another
+    program has the port (``chatdesk serve`` asks before it loads the model)."""
+    try:
+        family = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind((host, port))
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise BindError(
+                f"port {port} is already in use on {host}; choose another with --port"
+            ) from None
+        raise BindError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")

@@ -121,13 +121,14 @@ def api_key(args: argparse.Namespace) -> str | None:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Load the model, then serve until interrupted (the same services as the window)."""
-    from chatdesk.api.server import BindError, check_bind, check_port
+    from chatdesk.api.server import BindError, check_bind, check_free, check_port
     from chatdesk.services.app_services import AppServices
 
     key = api_key(args)
     try:
         check_port(args.port)
         check_bind(args.host, key)
+        check_free(args.host, args.port)
     except BindError as error:
         raise CLIError(str(error)) from None
     path = model_argument(args)

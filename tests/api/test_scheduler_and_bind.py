@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from chatdesk.api.scheduler import FairScheduler
@@ -64,6 +66,19 @@ def test_other_addresses_need_an_api_key() -> None:
 def test_serve_refuses_a_public_bind_without_a_key(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--host", "0.0.0.0", "--model", "nothing.gguf"]) == 1
     assert "set an API key" in capsys.readouterr().err
+
+
+def test_serve_says_a_taken_port_is_in_use_before_it_looks_at_the_model(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port), "--model", "nothing.gguf"]) == 1
+    assert capsys.readouterr().err == (
+        f"chatdesk: error: port {port} is already in use on 127.0.0.1; choose another with --port\n"
+    )
 
 
 def test_serve_refuses_an_empty_key_variable(
