@@ -227,13 +227,51 @@ class ReplyFailed:
     stats: ReplyStats | None = field(default=None)
 
 
+def raw_piece(piece: bytes) -> bytes | None:
+    """``piece`` when it is not valid UTF-8 on its own (part of a character split over
+    tokens, as byte-fallback tokens are), else None: its text then says it all."""
+    try:
+        piece.decode("utf-8")
+    except UnicodeDecodeError:
+        return piece
+    return None
+
+
 @dataclass(frozen=True)
 class Alternative:
-    """One candidate for a token position and its probability (0..1)."""
+    """One candidate for a token position and its probability (0..1).
+
+    ``raw`` is the token's bytes where they are not valid UTF-8 on their own (``text`` is
+    then U+FFFD); None otherwise, and in data stored before it was kept."""
 
     token: int
     text: str
     probability: float
+    raw: bytes | None = None
+
+    @property
+    def piece(self) -> bytes:
+        """The token's bytes: ``raw``, or its text's."""
+        return _piece(self.text, self.raw)
+
+    def to_wire(self) -> list[Any]:
+        """``[token, text, probability]``, plus the raw bytes as hex where there are any."""
+        entry: list[Any] = [self.token, self.text, self.probability]
+        return entry if self.raw is None else [*entry, self.raw.hex()]
+
+    @classmethod
+    def from_wire(cls, data: list[Any]) -> Alternative:
+        """Rebuild from ``to_wire`` output (the raw bytes optional)."""
+        token, text, probability, *raw = data
+        return cls(int(token), str(text), float(probability), _raw_from_wire(raw))
+
+
+def _piece(text: str, raw: bytes | None) -> bytes:
+    return text.encode("utf-8") if raw is None else raw
+
+
+def _raw_from_wire(rest: list[Any]) -> bytes | None:
+    return bytes.fromhex(str(rest[0])) if rest and rest[0] else None
 
 
 @dataclass(frozen=True)
@@ -243,7 +281,8 @@ class TokenChoice:
     ``probability`` / ``top`` are the model's own distribution (softmax of the logits);
     ``sampled_probability`` / ``sampled_top`` are what the sampler drew from after
     penalties, top-k, top-p, min-p and temperature (greedy: all on the chosen token).
-    Both ``top`` lists hold up to N alternatives, most probable first.
+    Both ``top`` lists hold up to N alternatives, most probable first. ``raw`` is as on
+    ``Alternative``: the token's bytes, only where they are not valid UTF-8 on their own.
     """
 
     token: int
@@ -252,29 +291,38 @@ class TokenChoice:
     sampled_probability: float
     top: tuple[Alternative, ...] = ()
     sampled_top: tuple[Alternative, ...] = ()
+    raw: bytes | None = None
+
+    @property
+    def piece(self) -> bytes:
+        """The token's bytes: ``raw``, or its text's."""
+        return _piece(self.text, self.raw)
 
     def to_wire(self) -> list[Any]:
-        """A compact JSON form (positional lists, for the pipe)."""
-        return [
+        """A compact JSON form (positional lists, for the pipe; the raw bytes as hex at the
+        end where there are any)."""
+        wire = [
             self.token,
             self.text,
             self.probability,
             self.sampled_probability,
-            [[a.token, a.text, a.probability] for a in self.top],
-            [[a.token, a.text, a.probability] for a in self.sampled_top],
+            [a.to_wire() for a in self.top],
+            [a.to_wire() for a in self.sampled_top],
         ]
+        return wire if self.raw is None else [*wire, self.raw.hex()]
 
     @classmethod
     def from_wire(cls, data: list[Any]) -> TokenChoice:
-        """Rebuild from ``to_wire`` output."""
-        token, text, probability, sampled, top, sampled_top = data
+        """Rebuild from ``to_wire`` output (the raw bytes optional)."""
+        token, text, probability, sampled, top, sampled_top, *raw = data
         return cls(
             int(token),
             str(text),
             float(probability),
             float(sampled),
-            tuple(Alternative(int(t), str(x), float(p)) for t, x, p in top),
-            tuple(Alternative(int(t), str(x), float(p)) for t, x, p in sampled_top),
+            tuple(Alternative.from_wire(a) for a in top),
+            tuple(Alternative.from_wire(a) for a in sampled_top),
+            _raw_from_wire(raw),
         )
 
 

@@ -80,3 +80,35 @@ def test_nothing_is_emitted_after_a_stop() -> None:
     assert text.push(b"go STOP") == "go "
     assert text.push(b"more") == ""
     assert text.finish() == ""
+
+
+def test_text_that_might_begin_a_stop_is_not_settled() -> None:
+    """``settled`` counts the characters out; a token's probabilities wait until it reaches
+    ``through`` as it stood after the token (``ProbabilityProbe``)."""
+    text = StreamingText(("Marseillaise",))
+    assert text.push(b"la") == "la"
+    assert text.settled == text.through == 2
+    assert text.push(b" Mar") == " "  # "Mar" might begin the stop: held back
+    assert (text.settled, text.through) == (3, 6)
+    assert text.push(b"seillaise") == ""  # it did: never out
+    assert text.finish() == ""
+    assert text.settled == 3
+
+
+def test_held_text_that_is_no_stop_settles_with_its_tokens() -> None:
+    text = StreamingText(("Marseillaise",))
+    text.push(b"la Mar")
+    assert text.push(b"k") == "Mark"
+    assert text.settled == text.through == 7
+
+
+def test_a_character_still_incomplete_is_not_settled() -> None:
+    text = StreamingText()
+    text.push(b"ok \xf0\x9f")  # half an emoji
+    assert (text.settled, text.through) == (3, 4)
+    text.push(b"\x90\x89")
+    assert text.settled == text.through == 4
+    text.push(b"\xf0\x9f")
+    through = text.through
+    assert text.finish() == ""  # cut off inside it: left out, never settled
+    assert (text.settled, through) == (4, 5)

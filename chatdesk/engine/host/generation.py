@@ -67,9 +67,10 @@ class _Reply:
             outcome.finish_reason = "stop"
             return True
         outcome.generated += 1
-        if self.probe is not None:
-            self.probe.report(token)
         piece = self.text.push(self.model.piece(token))
+        if self.probe is not None:  # before the text, which they go out with
+            self.probe.report(token, self.text.through)
+            self.probe.release(self.text.settled)
         if piece:
             self.on_text(piece)
         if self.text.stopped:
@@ -146,6 +147,8 @@ def decode_reply(
         outcome.drafted = speculator.policy.drafted
         outcome.accepted = speculator.policy.accepted
     tail = text.finish()
+    if probe is not None:
+        probe.release(text.settled)
     if tail:
         on_text(tail)
     outcome.ended_at = time.perf_counter()

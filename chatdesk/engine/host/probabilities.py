@@ -9,11 +9,23 @@ leaves the normalised probabilities of the candidates that survived penalties, t
 top-p, min-p and temperature in it. The model's own distribution is the softmax of the raw
 logits, read in place; the top N of either comes from ``argpartition`` (O(vocabulary)), so
 a 49k vocabulary costs well under a millisecond per token. Off, nothing here runs.
+
+Each token's probabilities are computed as it is sampled (the logits are read in place)
+but handed on only once all of its text is out (``StreamingText.settled``): text that might
+begin a stop string is held back, and so are the probabilities of its tokens, which then
+go out with that text, or never when it was a stop string. A token holding any character of
+a stop string is not reported, also the one the stop string begins in when that token's
+first characters (" " of " Mar" for the stop "Marseillaise") are part of the reply: that is
+what llama-server does (its answer leaves out as many tokens as the stop string has), and a
+token is reported as generated only where all of it was. Likewise a character the reply
+was cut off inside is left out of the text (``StreamingText.finish``) and its tokens out of
+the probabilities, so the ``bytes`` of the tokens reported always join to the reply's text.
 """
 
 from __future__ import annotations
 
 import ctypes
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +35,7 @@ import numpy.typing as npt
 
 from chatdesk.engine.host.model import LoadedModel
 from chatdesk.engine.host.sampling import SamplerChain
-from chatdesk.engine.types import MAX_LOGPROBS
+from chatdesk.engine.types import MAX_LOGPROBS, raw_piece
 
 WireChoice = list[Any]  # one token's probabilities as ``TokenChoice.to_wire`` writes them
 
@@ -89,7 +101,8 @@ class ProbabilityProbe:
         n_vocab = model.n_vocab
         self._ids, self._data, self._array = candidate_array(n_vocab)
         self._logits: FloatArray = np.empty(0, dtype=np.float32)
-        self._texts: dict[int, str] = {}
+        self._texts: dict[int, tuple[str, str | None]] = {}  # text, raw bytes as hex
+        self._held: deque[tuple[int, WireChoice]] = deque()  # text end, probabilities
         self._scratch: FloatArray = np.empty(n_vocab, dtype=np.float32)
         self._shifted: FloatArray = np.empty(n_vocab, dtype=np.float32)
 
@@ -112,9 +125,16 @@ class ProbabilityProbe:
         llama_cpp.llama_sampler_accept(self.chain.pointer, token)
         return token
 
-    def report(self, token: int) -> None:
-        """Hand on the probabilities of ``token``, the one ``sample`` just returned."""
-        self.on_choice(self.choice(token))
+    def report(self, token: int, through: int) -> None:
+        """Hold the probabilities of ``token``, the one ``sample`` just returned, until the
+        reply's text is out through character ``through`` (``StreamingText.through``)."""
+        self._held.append((through, self.choice(token)))
+
+    def release(self, settled: int) -> None:
+        """Hand on the held probabilities of the tokens whose text is all out now (the
+        reply's first ``settled`` characters, ``StreamingText.settled``)."""
+        while self._held and self._held[0][0] <= settled:
+            self.on_choice(self._held.popleft()[1])
 
     def choice(self, token: int) -> WireChoice:
         """The model's and the sampler's distribution around ``token``, in the compact
@@ -127,12 +147,14 @@ class ProbabilityProbe:
         model_top = self._alternatives(top.tolist(), (shifted[top] / np.float64(total)).tolist())
         sampled_probability, sampled_top = self._sampled(token)
         probability = float(shifted[token]) / total
-        return [token, self._text(token), probability, sampled_probability, model_top, sampled_top]
+        text, raw = self._text(token)
+        wire = [token, text, probability, sampled_probability, model_top, sampled_top]
+        return wire if raw is None else [*wire, raw]
 
     def _sampled(self, token: int) -> tuple[float, list[list[Any]]]:
         """The chosen token's probability and the top N among the chain's survivors."""
         if self.greedy:
-            return 1.0, [[token, self._text(token), 1.0]]
+            return 1.0, self._alternatives([token], [1.0])
         survivors = self._data[: self._array.size]
         probabilities = np.ascontiguousarray(survivors["p"])
         top = top_indexes(probabilities, self.alternatives, self._scratch)
@@ -141,12 +163,21 @@ class ProbabilityProbe:
         return chosen, self._alternatives(tokens, probabilities[top].tolist())
 
     def _alternatives(self, tokens: list[int], probabilities: list[float]) -> list[list[Any]]:
-        text = self._text
-        return [[t, text(t), p] for t, p in zip(tokens, probabilities, strict=True)]
+        entries = []
+        for token, probability in zip(tokens, probabilities, strict=True):
+            text, raw = self._text(token)
+            entries.append(
+                [token, text, probability] if raw is None else [token, text, probability, raw]
+            )
+        return entries
 
-    def _text(self, token: int) -> str:
+    def _text(self, token: int) -> tuple[str, str | None]:
+        """The token's text, and its bytes as hex where they are not valid UTF-8 on their
+        own (``Alternative.raw``, as ``to_wire`` writes it)."""
         known = self._texts.get(token)
         if known is None:
             piece = self.model.piece(token, special=True)
-            known = self._texts[token] = piece.decode("utf-8", errors="replace")
+            raw = raw_piece(piece)
+            text = piece.decode("utf-8", errors="replace")
+            known = self._texts[token] = (text, None if raw is None else raw.hex())
         return known
