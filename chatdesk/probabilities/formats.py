@@ -5,18 +5,20 @@ its probability and its most likely alternatives. ``openai_logprobs`` is the
 ``choices[i].logprobs`` object of OpenAI's chat-completions API (``{"content": [{"token",
 "logprob", "bytes", "top_logprobs": [...]}]}``), which the local API server returns when a
 request asks for ``logprobs`` (``top_logprobs`` alternatives); ``choices_from_openai``
-reads that object back, for remote engines whose servers send it. OpenAI's figures are the
+reads that object back, for remote engines whose servers send it; ``LegacyLogprobs`` is
+the legacy completions API's form (``logprobs: N`` on ``/v1/completions``). OpenAI's figures are the
 model's, so the sampler's view of a remote token is reported as the model's own, and
 remote tokens get ids numbered by first appearance (OpenAI sends no ids).
 """
 
 from __future__ import annotations
 
+import codecs
 import math
 from collections.abc import Sequence
 from typing import Any
 
-from chatdesk.engine.types import MAX_LOGPROBS, Alternative, TokenChoice
+from chatdesk.engine.types import MAX_LOGPROBS, Alternative, TokenChoice, raw_piece
 from chatdesk.probabilities.bands import percent
 from chatdesk.probabilities.codec import ProbabilityFormatError
 
@@ -49,8 +51,11 @@ def logprob(probability: float) -> float:
     return max(math.log(probability), LOWEST_LOGPROB) if probability > 0 else LOWEST_LOGPROB
 
 
-def _entry(text: str, probability: float) -> dict[str, Any]:
-    return {"token": text, "logprob": logprob(probability), "bytes": list(text.encode("utf-8"))}
+def _entry(item: TokenChoice | Alternative) -> dict[str, Any]:
+    """One token of OpenAI's object; ``bytes`` are the token's own (``TokenChoice.piece``),
+    so that those of a reply's tokens join to its UTF-8 text even where a character is
+    split over tokens (each of whose ``token`` is then U+FFFD)."""
+    return {"token": item.text, "logprob": logprob(item.probability), "bytes": list(item.piece)}
 
 
 def requested_alternatives(logprobs: bool | None, top_logprobs: int | None) -> int:
@@ -67,12 +72,41 @@ def openai_logprobs(choices: Sequence[TokenChoice], top_logprobs: int = 0) -> di
     return {
         "content": [
             {
-                **_entry(choice.text, choice.probability),
-                "top_logprobs": [_entry(a.text, a.probability) for a in choice.top[:count]],
+                **_entry(choice),
+                "top_logprobs": [_entry(a) for a in choice.top[:count]],
             }
             for choice in choices
         ]
     }
+
+
+class LegacyLogprobs:
+    """The ``logprobs`` object of OpenAI's legacy completions API, for one reply's tokens
+    in order (a streamed reply's chunk by chunk, so offsets carry on): ``tokens``,
+    ``token_logprobs``, ``top_logprobs`` (per token the ``alternatives`` likeliest, text
+    to logprob) and ``text_offset`` (where each token starts, in characters; from
+    ``offset``, the prompt's length: OpenAI counts from the prompt's start)."""
+
+    def __init__(self, alternatives: int, offset: int) -> None:
+        self.alternatives = max(0, min(alternatives, MAX_LOGPROBS))
+        self.offset = offset
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def of(self, choices: Sequence[TokenChoice]) -> dict[str, Any]:
+        """The object for the next ``choices`` of the reply."""
+        offsets = []
+        for choice in choices:
+            offsets.append(self.offset)
+            self.offset += len(self._decoder.decode(choice.piece))
+        return {
+            "tokens": [c.text for c in choices],
+            "token_logprobs": [logprob(c.probability) for c in choices],
+            "top_logprobs": [
+                {a.text: logprob(a.probability) for a in c.top[: self.alternatives]}
+                for c in choices
+            ],
+            "text_offset": offsets,
+        }
 
 
 def choices_from_openai(data: Any, ids: dict[str, int] | None = None) -> list[TokenChoice]:
@@ -88,26 +122,41 @@ def choices_from_openai(data: Any, ids: dict[str, int] | None = None) -> list[To
 
 
 def _openai_choice(item: Any, n: int, ids: dict[str, int]) -> TokenChoice:
-    token, probability = _openai_pair(item, f"logprobs.content[{n}]")
+    chosen = _openai_token(item, f"logprobs.content[{n}]", ids)
     tops = item.get("top_logprobs") or []
     if not isinstance(tops, list):
         raise ProbabilityFormatError(f"logprobs.content[{n}].top_logprobs: expected a list")
-    pairs = [
-        _openai_pair(t, f"logprobs.content[{n}].top_logprobs[{k}]")
+    top = tuple(
+        _openai_token(t, f"logprobs.content[{n}].top_logprobs[{k}]", ids)
         for k, t in enumerate(tops[:MAX_LOGPROBS])
-    ]
-    top = tuple(Alternative(ids.setdefault(text, len(ids)), text, p) for text, p in pairs)
-    number = ids.setdefault(token, len(ids))
-    return TokenChoice(number, token, probability, probability, top, top)
+    )
+    return TokenChoice(
+        chosen.token, chosen.text, chosen.probability, chosen.probability, top, top, chosen.raw
+    )
 
 
-def _openai_pair(item: Any, where: str) -> tuple[str, float]:
+def _openai_token(item: Any, where: str, ids: dict[str, int]) -> Alternative:
+    """One token of the object, numbered by ``ids`` (by its bytes where they are kept)."""
     if not isinstance(item, dict) or not isinstance(item.get("token"), str):
         raise ProbabilityFormatError(f"{where}: expected an object with a token")
     value = item.get("logprob")
     if isinstance(value, bool) or not isinstance(value, int | float) or value > 1e-6:
         raise ProbabilityFormatError(f"{where}.logprob: expected a number <= 0")
-    return item["token"], min(1.0, math.exp(value))
+    text, raw = item["token"], _openai_raw(item.get("bytes"), where)
+    number = ids.setdefault(text if raw is None else f"\ufffd{raw.hex()}", len(ids))
+    return Alternative(number, text, min(1.0, math.exp(value)), raw)
+
+
+def _openai_raw(value: Any, where: str) -> bytes | None:
+    """The token's ``bytes``, kept where they are not valid UTF-8 on their own (as the
+    local engine keeps them: ``TokenChoice.raw``); None where absent or null."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(
+        isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= 255 for b in value
+    ):
+        raise ProbabilityFormatError(f"{where}.bytes: expected a list of byte values")
+    return raw_piece(bytes(value))
 
 
 def changed_choice(choice: TokenChoice) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from typing import Any
 
 import httpx
 import openai
@@ -341,3 +342,44 @@ def test_chat_completion_returns_openai_logprobs(api_server: ApiServer) -> None:
 def test_no_logprobs_unless_asked(api_server: ApiServer) -> None:
     answer = client(api_server).chat.completions.create(model=MODEL_ID, messages=QUESTION, **GREEDY)  # type: ignore[call-overload]
     assert answer.choices[0].logprobs is None
+
+
+def logprobs_of(api: openai.OpenAI, stream: bool, **asked: Any) -> tuple[str, list[Any]]:
+    """The reply's text and its logprobs tokens, streamed or not (greedy, 40 tokens)."""
+    answer = api.chat.completions.create(
+        model=MODEL_ID, max_tokens=40, temperature=0, logprobs=True, stream=stream, **asked
+    )  # type: ignore[call-overload]
+    if not stream:
+        return answer.choices[0].message.content or "", list(answer.choices[0].logprobs.content)
+    chunks = [c.choices[0] for c in answer if c.choices]
+    text = "".join(c.delta.content or "" for c in chunks)
+    return text, [t for c in chunks if c.logprobs for t in c.logprobs.content or []]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_logprobs_leave_out_the_stop_string(api_server: ApiServer, stream: bool) -> None:
+    """QA: the reply "L'Étoile, la Marseillaise..." with stop "Marseillaise" came back as
+    "L'Étoile, la " with logprobs for "L'Étoile, la Marseillaise". A stop string that
+    begins with a token leaves exactly the text's tokens; one that begins inside " Mar"
+    leaves that token out too (as llama-server does)."""
+    api, france = (
+        client(api_server),
+        [{"role": "user", "content": "What is the capital of France?"}],
+    )
+    text, tokens = logprobs_of(api, stream, messages=france, stop=[" Marseillaise"])
+    assert text.endswith(", la")
+    assert "".join(t.token for t in tokens) == text
+    text, tokens = logprobs_of(api, stream, messages=france, stop=["Marseillaise"])
+    assert text.endswith(", la ")
+    assert "".join(t.token for t in tokens) == text.removesuffix(" ")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_logprob_bytes_join_to_the_text(api_server: ApiServer, stream: bool) -> None:
+    """QA: emoji are several byte-fallback tokens each on the starter model; every one came
+    back as token "\ufffd" with the bytes of "\ufffd", so the text could not be rebuilt."""
+    emoji = [{"role": "user", "content": "Reply with emoji only: 🐉🔥🇯🇵"}]
+    text, tokens = logprobs_of(client(api_server), stream, messages=emoji, top_logprobs=2)
+    assert "🐉" in text
+    assert b"".join(bytes(t.bytes or []) for t in tokens).decode("utf-8") == text
+    assert tokens[0].bytes != list("\ufffd".encode())
