@@ -24,7 +24,7 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,7 @@ from chatdesk.engine.types import (
     TokenChoice,
     TokenProbabilities,
 )
-from chatdesk.probabilities.formats import openai_logprobs
+from chatdesk.probabilities.formats import LegacyLogprobs, openai_logprobs
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 FINISH = {"stop": "stop", "length": "length", "cancelled": "stop"}
@@ -201,13 +201,23 @@ def usage(stats: ReplyStats | None) -> dict[str, Any]:
 
 
 class Shape:
-    """How one kind of completion looks on the wire (chat or text)."""
+    """How one kind of completion looks on the wire (chat or text); ``top``: alternatives
+    per token of the token probabilities asked for (None: none asked for), in OpenAI's
+    chat form or the legacy completions form (counted from ``offset``, the prompt's length)."""
 
-    def __init__(self, chat: bool, model: str) -> None:
+    def __init__(self, chat: bool, model: str, top: int | None = None, offset: int = 0) -> None:
         self.chat = chat
         self.model = model
         self.id = ("chatcmpl-" if chat else "cmpl-") + uuid.uuid4().hex[:24]
         self.created = int(time.time())
+        self.top = top
+        self._legacy = LegacyLogprobs(top, offset) if top is not None and not chat else None
+
+    def logprobs(self, tokens: Sequence[TokenChoice]) -> dict[str, Any] | None:
+        """The ``logprobs`` object for the next ``tokens`` of the reply (None: not asked)."""
+        if self._legacy is not None:
+            return self._legacy.of(tokens)
+        return openai_logprobs(tokens, self.top) if self.top is not None else None
 
     def _envelope(self, choices: list[dict[str, Any]], chunk: bool) -> dict[str, Any]:
         kind = "chat.completion" if self.chat else "text_completion"
@@ -235,7 +245,7 @@ class Shape:
                 delta["content"] = text
             choice = {"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
         else:
-            choice = {"index": 0, "text": text or "", "logprobs": None, "finish_reason": finish}
+            choice = {"index": 0, "text": text or "", "logprobs": logprobs, "finish_reason": finish}
         return self._envelope([choice], chunk=True)
 
     def usage_chunk(self, stats: ReplyStats | None) -> dict[str, Any]:
@@ -273,7 +283,6 @@ async def streamed(
     events: AsyncGenerator[ReplyEvent],
     first: ReplyEvent,
     include_usage: bool,
-    top_logprobs: int = 0,
     *,
     reader: ReplyReader | None = None,
 ) -> AsyncIterator[bytes]:
@@ -290,9 +299,8 @@ async def streamed(
             if isinstance(event, TextDelta):
                 for chunk in tools.text(event.text) if tools else [sse(shape.piece(event.text))]:
                     yield chunk
-            elif isinstance(event, TokenProbabilities) and shape.chat:
-                logprobs = openai_logprobs(event.tokens, top_logprobs)
-                yield sse(shape.piece(None, logprobs=logprobs))
+            elif isinstance(event, TokenProbabilities) and shape.top is not None:
+                yield sse(shape.piece(None, logprobs=shape.logprobs(event.tokens)))
             elif isinstance(event, ReplyDone):
                 finish = finish_reason(event.stats)
                 for chunk in tools.end() if tools else []:
@@ -443,15 +451,14 @@ class Api:
         if isinstance(first, ReplyFailed):
             await events.aclose()
             raise errors.engine_api_error(first.error)
-        top = body.top_logprobs or 0
         if body.stream:
             return StreamingResponse(
-                streamed(shape, events, first, body.include_usage(), top, reader=reader),
+                streamed(shape, events, first, body.include_usage(), reader=reader),
                 media_type="text/event-stream",
                 headers=SSE_HEADERS,
             )
         reply = await collected(events, first)
-        logprobs = openai_logprobs(reply.tokens, top) if body.logprobs and shape.chat else None
+        logprobs = shape.logprobs(reply.tokens)
         answer = shape.whole(reply.text, finish_reason(reply.stats), reply.stats, logprobs)
         if reader is not None:
             message = whole_message(reader, reply.text)
@@ -536,7 +543,8 @@ def add_routes(app: FastAPI, api: Api, authorize: Callable[[Request], Awaitable[
         if api.config.warm_after_reply:
             warm_next_turn(handle, api.scheduler, chat)
         reader = reply_reader(chat, info)
-        return await api.answer(request, body, Shape(True, served), handle, reader)
+        shape = Shape(True, served, body.alternatives())
+        return await api.answer(request, body, shape, handle, reader)
 
     @app.post("/v1/completions", dependencies=guarded)
     async def completions(request: Request, body: CompletionRequest) -> Any:
@@ -552,6 +560,7 @@ def add_routes(app: FastAPI, api: Api, authorize: Callable[[Request], Awaitable[
         handle = await asyncio.to_thread(
             api.scheduler.submit, client, lambda: complete(prompt, sampling), label="completion"
         )
-        return await api.answer(request, body, Shape(False, served), handle)
+        shape = Shape(False, served, body.alternatives(), offset=len(prompt))
+        return await api.answer(request, body, shape, handle)
 
     del models, chat_completions, completions  # registered on the app

@@ -9,6 +9,7 @@ its ``BadRequestError``, ``AuthenticationError``, ``NotFoundError``... classes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request
@@ -26,6 +27,7 @@ ERROR_TYPES = {
     413: "invalid_request_error",
     503: "service_unavailable",
 }
+UNION_BRANCHES = {"str", "int", "float", "bool", "dict", "list", "none"}  # pydantic's tags
 ENGINE_STATUS = {
     ErrorCode.NO_MODEL: 503,
     ErrorCode.MESSAGE_TOO_LONG: 400,
@@ -78,10 +80,22 @@ def describe_validation(error: RequestValidationError) -> tuple[str, str | None]
     first = problems[0]
     if first.get("type") == "json_invalid":
         return "the request body is not valid JSON", None
-    location = [str(part) for part in first.get("loc", ()) if part != "body"]
-    param = ".".join(location) or None
-    message = str(first.get("msg", "invalid value"))
+    param = _param(first.get("loc", ()))
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
     return (f"{param}: {message}" if param else message), param
+
+
+def _param(location: Sequence[int | str]) -> str | None:
+    """A problem's place as a client names it (``messages[0].content``): the body's fields
+    and list indexes, without pydantic's names for the branches of a union
+    (``function-after[valid_unicode(), str]``, ``list[TextPart]``, ``str``)."""
+    param = ""
+    for part in location:
+        if isinstance(part, int):
+            param += f"[{part}]"
+        elif part != "body" and part.isidentifier() and part not in UNION_BRANCHES:
+            param += f".{part}" if param else part
+    return param or None
 
 
 async def validation_handler(request: Request, error: Exception) -> JSONResponse:

@@ -3,15 +3,21 @@
 Field names and meanings follow OpenAI's API; ``top_k``, ``min_p``, ``repeat_penalty`` and
 ``ignore_eos`` are the llama.cpp extensions llama-server also takes; ``logprobs`` /
 ``top_logprobs`` ask a chat completion for token probabilities (OpenAI's ``logprobs``
-object); ``response_format`` asks for JSON (the engine enforces it or refuses it).
-A chat body becomes one ``ChatRequest`` (``ChatCompletionRequest.chat_request``), the value
-every engine takes. ``tools`` / ``tool_choice`` / ``parallel_tool_calls`` are OpenAI
+object), ``logprobs: N`` a text completion (the legacy API's form); ``response_format``
+asks for JSON (the engine enforces it or refuses it). A chat body becomes one
+``ChatRequest`` (``ChatCompletionRequest.chat_request``), the value every engine takes.
+``tools`` / ``tool_choice`` / ``parallel_tool_calls`` are OpenAI
 function calling (``chatdesk.api.tool_calls``). A field this server does not take
 (``logit_bias``, ...) is refused with a 400 naming it (``unsupported_fields``), never
-ignored; fields sent as null are taken as absent. Values are range-checked here, and text
-must be valid Unicode (JSON's ``\ud800`` escapes can carry a lone surrogate, which no model
-can read: 400, before anything reaches the engine); the limit on ``max_tokens`` is the
-server's (``ApiConfig.max_tokens_limit``), checked by the app.
+ignored; fields sent as null are taken as absent. The exceptions change nothing a reply
+holds: ``store`` and ``metadata`` (what OpenAI keeps for its dashboard; this server keeps
+nothing) are taken and ignored, ``user`` only sets whose queue a request waits in, and
+``seed: -1`` is llama.cpp's "a random seed", as no seed. Parts a text model cannot read
+(an image) and several prompts are refused in words, not as pydantic's type errors.
+Values are range-checked here, and text must be valid Unicode (JSON's ``\ud800`` escapes
+can carry a lone surrogate, which no model can read: 400, before anything reaches the
+engine); the limit on ``max_tokens`` is the server's (``ApiConfig.max_tokens_limit``),
+checked by the app.
 
 A client of the API sends the whole conversation each time and names none, so the request
 gets a ``conversation_key`` from its content (``conversation_key``): the engine keeps each
@@ -26,7 +32,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chatdesk.engine.request import (
     RAM_ONLY_KEY,
@@ -41,6 +47,8 @@ from chatdesk.engine.types import SamplingSettings
 from chatdesk.probabilities.formats import MAX_LOGPROBS, requested_alternatives
 
 MAX_STOP_STRINGS = 16
+TEXT_ONLY = "this server serves text models"
+NOT_TEXT = {"image_url": "image", "input_audio": "audio", "file": "file"}  # OpenAI's parts
 ROLES_IN: dict[str, Role] = {
     "system": "system", "developer": "system", "user": "user", "assistant": "assistant",
     "tool": "tool",
@@ -150,6 +158,17 @@ class ChatMessageIn(Strict):
     tool_calls: list[ToolCallIn] | None = None
     tool_call_id: str | None = None
 
+    @field_validator("content", mode="before")
+    @classmethod
+    def _text_parts_only(cls, content: Any) -> Any:
+        """Refuse an image (or any part but text) in words, before the union's type errors."""
+        for part in content if isinstance(content, list) else ():
+            kind = part.get("type") if isinstance(part, dict) else "text"
+            if kind != "text":
+                what = f"{NOT_TEXT[kind]} content" if kind in NOT_TEXT else f"a {kind!r} part"
+                raise ValueError(f"{what} is not supported: {TEXT_ONLY}")
+        return content
+
     @model_validator(mode="after")
     def _answers_a_call(self) -> ChatMessageIn:
         if self.role == "tool" and not self.tool_call_id:
@@ -210,15 +229,30 @@ class SamplingFields(Strict):
     repeat_penalty: Annotated[float, Field(ge=0.5, le=2)] | None = None
     presence_penalty: Annotated[float, Field(ge=-2, le=2)] | None = None
     frequency_penalty: Annotated[float, Field(ge=-2, le=2)] | None = None
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
+    seed: Annotated[int, Field(ge=-1, le=2**63 - 1)] | None = None  # -1: random (llama.cpp)
     max_tokens: Annotated[int, Field(ge=1)] | None = None
     max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
     stop: Text | Annotated[list[Text], Field(max_length=MAX_STOP_STRINGS)] | None = None
     n: Annotated[int, Field(ge=1, le=1)] = 1
     ignore_eos: bool = False
-    user: Text | None = None
-    logprobs: bool | None = None  # chat completions: token probabilities in the answer
-    top_logprobs: Annotated[int, Field(ge=0, le=MAX_LOGPROBS)] | None = None
+    user: Text | None = None  # taken for fair queueing (``client_key``)
+    store: bool | None = None  # taken and ignored: this server keeps nothing for OpenAI
+    metadata: dict[str, str] | None = None  # taken and ignored (it goes with ``store``)
+
+    @field_validator("seed")
+    @classmethod
+    def _random_seed(cls, seed: int | None) -> int | None:
+        """llama.cpp's -1 ("a random seed") as no seed."""
+        return None if seed == -1 else seed
+
+    def probabilities(self) -> tuple[bool, int]:
+        """Whether the answer has token probabilities, and how many alternatives each."""
+        return False, 0
+
+    def alternatives(self) -> int | None:
+        """Alternatives per token of the probabilities asked for (None: none asked for)."""
+        asked, top = self.probabilities()
+        return min(top, MAX_LOGPROBS) if asked else None
 
     def wanted_max_tokens(self) -> int | None:
         """``max_completion_tokens`` (newer name) or ``max_tokens``."""
@@ -234,7 +268,7 @@ class SamplingFields(Strict):
         values.update(
             max_tokens=max_tokens, stop=tuple(s for s in stop if s), ignore_eos=self.ignore_eos
         )
-        values["logprobs"] = requested_alternatives(self.logprobs, self.top_logprobs)
+        values["logprobs"] = requested_alternatives(*self.probabilities())
         return SamplingSettings.from_dict(values)
 
     def include_usage(self) -> bool:
@@ -250,6 +284,12 @@ class ChatCompletionRequest(SamplingFields):
     tools: Annotated[list[ToolDef], Field(max_length=128)] | None = None
     tool_choice: Literal["auto", "none", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool = True
+    logprobs: bool | None = None
+    top_logprobs: Annotated[int, Field(ge=0, le=MAX_LOGPROBS)] | None = None
+
+    def probabilities(self) -> tuple[bool, int]:
+        """``logprobs`` / ``top_logprobs``."""
+        return bool(self.logprobs), self.top_logprobs or 0
 
     def unsupported_fields(self, where: str = "") -> list[str]:
         """Unknown fields of the body and of each message."""
@@ -303,9 +343,26 @@ def conversation_key(system_prompt: str, messages: Sequence[Message]) -> str:
 
 
 class CompletionRequest(SamplingFields):
-    """``POST /v1/completions`` (one prompt)."""
+    """``POST /v1/completions`` (one prompt). ``logprobs`` is the legacy API's number of
+    alternatives per token (0: the chosen tokens' alone), answered in its own form
+    (``LegacyLogprobs``)."""
 
     prompt: Text | Annotated[list[Text], Field(min_length=1, max_length=1)]
+    logprobs: Annotated[int, Field(ge=0, le=MAX_LOGPROBS)] | None = None
+
+    @field_validator("prompt", mode="before")
+    @classmethod
+    def _one_text_prompt(cls, prompt: Any) -> Any:
+        """Refuse several prompts, or token ids, in words (before the union's type errors)."""
+        if isinstance(prompt, list) and any(not isinstance(p, str) for p in prompt):
+            raise ValueError("token ids as a prompt are not supported: send the prompt as text")
+        if isinstance(prompt, list) and len(prompt) > 1:
+            raise ValueError("a list of prompts is not supported: send one prompt per request")
+        return prompt
+
+    def probabilities(self) -> tuple[bool, int]:
+        """``logprobs``: given at all, and its number."""
+        return self.logprobs is not None, self.logprobs or 0
 
     def prompt_text(self) -> str:
         """The one prompt."""
