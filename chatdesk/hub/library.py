@@ -26,7 +26,7 @@ from chatdesk.gguf_metadata import GGUFError, GGUFMetadata, read_gguf_metadata
 from chatdesk.hub import registry
 from chatdesk.hub.download import free_disk_bytes
 from chatdesk.hub.errors import DiskFullError, InvalidNameError, LibraryError
-from chatdesk.hub.names import check_gguf_filename, parse_quantization, split_part
+from chatdesk.hub.names import check_local_filename, parse_quantization, split_part
 
 Source = Literal["library", "hf-cache", "used"]
 ImportMode = Literal["copy", "hardlink", "symlink"]
@@ -293,7 +293,7 @@ def _remove_empty_parents(folder: Path, root: Path) -> None:
 def _check_importable(source: Path) -> None:
     """A readable file named .gguf that starts with the GGUF magic bytes."""
     try:
-        check_gguf_filename(source.name)
+        check_local_filename(source.name)
     except InvalidNameError as error:
         raise LibraryError(str(error)) from error
     if not source.is_file():

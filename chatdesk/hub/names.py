@@ -1,5 +1,10 @@
 """Names from the hub are untrusted: repository ids and GGUF file names, checked and parsed.
 
+Hub names are held to a short ASCII pattern. A file the user imports is theirs, so
+:func:`check_local_filename` accepts any script (``小模型.gguf``, ``modèle.gguf``) and
+refuses only what the library folder cannot hold: separators, control characters, bytes
+that are not text, names too long for the file system, hidden and device names.
+
 Also parses what a GGUF file name says about itself: its quantisation label (``Q4_K_M``,
 ``IQ4_XS``, ``BF16`` ...) and whether it is one shard of a split model
 (``name-00001-of-00003.gguf``).
@@ -8,6 +13,7 @@ Also parses what a GGUF file name says about itself: its quantisation label (``Q
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -21,6 +27,8 @@ _QUANT = re.compile(
     r"^(?:I?Q\d(?:_[A-Z0-9]{1,3}){0,3}|TQ\d_\d|BF16|FP16|F16|F32|FP32|MXFP4)$", re.IGNORECASE
 )
 _TOKEN_SPLIT = re.compile(r"[-.]")
+# Common file systems hold 255 bytes a name; an import copies through ".NAME.importing".
+MAX_LOCAL_NAME_BYTES = 255 - len("..importing")
 
 
 def check_repo_id(repo_id: str) -> str:
@@ -54,6 +62,36 @@ def check_gguf_filename(filename: str) -> str:
     if any(windows_reserved(part) for part in parts):
         raise InvalidNameError(f"{filename!r} uses a name Windows reserves for devices")
     return filename
+
+
+def check_local_filename(name: str) -> str:
+    """Return ``name`` (one file name, any script) if the library folder can hold it.
+
+    InvalidNameError says why not; "unsafe" only for separators and control characters.
+    """
+    if not name.lower().endswith(".gguf"):
+        raise InvalidNameError(f"only .gguf files are models: {name!r}")
+    problem = _local_name_problem(name)
+    if problem is not None:
+        raise InvalidNameError(f"cannot import {name!r}: {problem}")
+    return name
+
+
+def _local_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a file in the library folder, or None."""
+    if any(char in "/\\" or unicodedata.category(char) == "Cc" for char in name):
+        return "unsafe file name (path separator or control character)"
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "the name is not valid text (undecodable bytes); rename the file"
+    if size > MAX_LOCAL_NAME_BYTES:
+        return f"the name is {size} bytes long (at most {MAX_LOCAL_NAME_BYTES}); rename the file"
+    if name.startswith("."):
+        return "a name starting with a dot is hidden from the library; rename the file"
+    if windows_reserved(name):
+        return "it uses a name Windows reserves for devices"
+    return None
 
 
 def is_gguf_name(filename: str) -> bool:

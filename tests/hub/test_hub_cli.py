@@ -49,6 +49,22 @@ def test_import_then_list_json_shows_header_metadata(
     assert run(capsys, "models", "list", "--json")[1].strip() == "[]"
 
 
+@pytest.mark.parametrize("name", ["小模型.gguf", "modèle.gguf"])
+def test_a_file_with_a_non_ascii_name_imports_lists_and_deletes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, tiny_model_path: Path, name: str
+) -> None:
+    source = tmp_path / "用户 目录" / name
+    source.parent.mkdir()
+    source.write_bytes(tiny_model_path.read_bytes())
+
+    status, out, err = run(capsys, "models", "import", str(source))
+    assert (status, out.strip(), err) == (0, f"imported local/{name}", "")
+    (record,) = json.loads(run(capsys, "models", "list", "--json")[1])
+    assert (record["name"], record["problem"]) == (f"local/{name}", None)
+    assert run(capsys, "models", "rm", name)[:2] == (0, f"deleted local/{name}\n")
+    assert run(capsys, "models", "list", "--json")[1].strip() == "[]"
+
+
 def test_bad_import_is_one_error_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     junk = tmp_path / "junk.gguf"
     junk.write_bytes(b"nope")

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from chatdesk.hub.errors import InvalidNameError
-from chatdesk.hub.names import check_gguf_filename, check_repo_id, parse_quantization, split_part
+from chatdesk.hub.names import (
+    check_gguf_filename,
+    check_local_filename,
+    check_repo_id,
+    parse_quantization,
+    split_part,
+)
 
 
 @pytest.mark.parametrize(
@@ -57,6 +63,31 @@ def test_unsafe_or_non_gguf_file_names_are_refused(filename: str) -> None:
 
 def test_safe_file_names_pass() -> None:
     assert check_gguf_filename("Q4_K_M/model-Q4_K_M.gguf") == "Q4_K_M/model-Q4_K_M.gguf"
+
+
+@pytest.mark.parametrize("name", ["小模型.gguf", "modèle.gguf", "Модель 2 (копия).gguf"])
+def test_a_users_own_file_may_have_a_name_in_any_script(name: str) -> None:
+    assert check_local_filename(name) == name
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("a\\b.gguf", "unsafe file name"),
+        ("a\x00b.gguf", "unsafe file name"),
+        ("a\x1b[2Jb.gguf", "unsafe file name"),
+        ("\udcff.gguf", "not valid text"),
+        ("模" * 90 + ".gguf", "bytes long"),
+        (".hidden.gguf", "hidden"),
+        ("CON.gguf", "Windows reserves"),
+        ("小模型.bin", r"only \.gguf"),
+    ],
+)
+def test_local_names_the_library_cannot_hold_are_refused_with_the_reason(
+    name: str, reason: str
+) -> None:
+    with pytest.raises(InvalidNameError, match=reason):
+        check_local_filename(name)
 
 
 @pytest.mark.parametrize(
