@@ -165,7 +165,8 @@ class Library:
     def delete(self, name: str) -> LocalModel:
         """Delete a library model (every shard) or forget a model used by path.
 
-        Files in the Hugging Face cache or outside the library are never deleted here.
+        Files in the Hugging Face cache or outside the library are never deleted here. A
+        deleted model is forgotten as used too, or it would list again as "file not found".
         """
         model = self.find(name)
         if model.source == "hf-cache":
@@ -175,6 +176,7 @@ class Library:
         if model.source == "used":
             registry.forget_model(model.path, self.registry_file)
             return model
+        registry.forget_model(model.path, self.registry_file)
         for part in _shard_paths(model.path):
             part.unlink(missing_ok=True)
         _remove_empty_parents(model.path.parent, self.models_root)

@@ -166,6 +166,18 @@ def test_models_used_by_path_are_remembered_and_forgotten(tmp_path: Path) -> Non
     assert library.list_models() == []
 
 
+def test_a_deleted_library_model_once_loaded_does_not_list_again_as_missing(
+    tmp_path: Path, tiny_model_path: Path
+) -> None:
+    library = Library(hf_cache_dir=tmp_path / "none")
+    imported = library.import_file(tiny_model_path)
+    library.remember_used(imported.path)  # every load records the path
+
+    library.delete(imported.name)
+
+    assert library.list_models() == []
+
+
 def test_a_used_model_that_vanished_is_flagged(tmp_path: Path) -> None:
     gone = write_tiny_gguf(tmp_path / "gone.gguf")
     library = Library(hf_cache_dir=tmp_path / "none")
