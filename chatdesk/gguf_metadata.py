@@ -226,9 +226,16 @@ def _other_parts(path: Path, split: SplitInfo | None) -> list[GGUFHeader]:
     return [_parse(part) for part in others]
 
 
-def read_gguf_metadata(path: str | Path) -> GGUFMetadata:
-    """Describe the model in ``path`` from its header; raises a GGUFError subclass."""
-    return _describe(Path(path))[0]
+def read_gguf_metadata(path: str | Path, *, complete: bool = False) -> GGUFMetadata:
+    """Describe the model in ``path`` from its header; raises a GGUFError subclass.
+
+    ``complete`` adds the check that every part holds all its tensors' data (a
+    TruncatedGGUFError otherwise): file sizes against the header's offsets, no weights read.
+    """
+    meta, headers = _describe(Path(path))
+    if complete:
+        _check_parts_complete(meta, headers)
+    return meta
 
 
 def _first_part(path: Path, header: GGUFHeader) -> tuple[Path, GGUFHeader]:
@@ -356,6 +363,12 @@ def _check_complete(path: Path, header: GGUFHeader) -> None:
         )
 
 
+def _check_parts_complete(meta: GGUFMetadata, headers: list[GGUFHeader]) -> None:
+    """_check_complete for every part present, ``headers`` in _describe's order."""
+    for header, part in zip(headers, _present_parts(meta), strict=True):
+        _check_complete(part, header)
+
+
 def _check_architecture(meta: GGUFMetadata) -> None:
     arch = meta.architecture
     if arch in NON_CHAT_ARCHITECTURES:
@@ -416,8 +429,7 @@ def _present_parts(meta: GGUFMetadata) -> list[Path]:
 def validate_gguf(path: str | Path) -> GGUFMetadata:
     """``read_gguf_metadata`` plus the checks llama.cpp would otherwise fail (or abort) on."""
     meta, headers = _describe(Path(path))
-    for header, part in zip(headers, _present_parts(meta), strict=True):
-        _check_complete(part, header)
+    _check_parts_complete(meta, headers)
     _check_architecture(meta)
     _check_tensors(meta)
     return meta

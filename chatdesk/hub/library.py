@@ -5,7 +5,7 @@ Layout: ``models/<owner>/<repo>/<file>.gguf`` for downloads, ``models/local/<fil
 imports. Anything under a dot-folder (``models/.downloads`` holds partial downloads) or not
 ending in ``.gguf`` is never listed. Split models (``-00001-of-00003``) list once, by their
 first shard. Metadata comes from the GGUF header only (weights are never loaded) and is cached
-per file size and modification time.
+per file size and modification time; a file shorter than its tensors need is flagged.
 """
 
 from __future__ import annotations
@@ -218,9 +218,11 @@ class Library:
 
 
 def read_metadata(path: Path) -> tuple[GGUFMetadata | None, str | None]:
-    """(metadata, None) from the GGUF header, or (None, reason) for a bad or unreadable file."""
+    """(metadata, None) from the GGUF header, or (None, reason) for a bad or unreadable file.
+
+    A file cut short (an interrupted copy) is bad too: the loader would refuse it."""
     try:
-        return read_gguf_metadata(path), None
+        return read_gguf_metadata(path, complete=True), None
     except GGUFError as error:
         return None, f"not a usable GGUF file: {error.reason}"
     except OSError as error:

@@ -12,7 +12,9 @@ from conftest import HostedRepo, TestHub
 from chatdesk import paths
 from chatdesk.cli.main import main
 from chatdesk.cli.model_commands import ProgressPrinter
+from chatdesk.gguf_metadata import TruncatedGGUFError, validate_gguf
 from chatdesk.hub.download import DownloadProgress
+from tests.support.gguf_factory import write_truncated
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -63,6 +65,21 @@ def test_a_file_with_a_non_ascii_name_imports_lists_and_deletes(
     assert (record["name"], record["problem"]) == (f"local/{name}", None)
     assert run(capsys, "models", "rm", name)[:2] == (0, f"deleted local/{name}\n")
     assert run(capsys, "models", "list", "--json")[1].strip() == "[]"
+
+
+def test_a_truncated_model_lists_with_the_reason_the_loader_gives(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    cut = write_truncated(tmp_path / "cut.gguf")
+    with pytest.raises(TruncatedGGUFError) as refused:
+        validate_gguf(cut)
+    reason = f"not a usable GGUF file: {refused.value.reason}"
+
+    status, _, err = run(capsys, "models", "import", str(cut))
+    assert (status, err) == (0, f"warning: {reason}\n")
+    (record,) = json.loads(run(capsys, "models", "list", "--json")[1])
+    assert record["problem"] == reason
+    assert f"  ! {reason}" in run(capsys, "models", "list")[1].splitlines()
 
 
 def test_bad_import_is_one_error_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from chatdesk import paths
 from chatdesk.hub.system import GIB, MachineMemory
 from chatdesk.services.models import ModelService
 from chatdesk.ui.models_dialog import ModelsDialog
+from tests.support.gguf_factory import write_truncated
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
@@ -159,12 +160,16 @@ def test_import_and_delete_in_the_library(
     assert not (paths.models_dir() / "local" / tiny_model_path.name).exists()
 
 
+@pytest.mark.parametrize("damage", ["bad header", "truncated"])
 def test_a_broken_model_cannot_be_loaded(
-    qtbot: QtBot, dialog: ModelsDialog, tmp_path: Path
+    qtbot: QtBot, dialog: ModelsDialog, tmp_path: Path, damage: str
 ) -> None:
     broken = paths.models_dir() / "org" / "R" / "broken.gguf"
     broken.parent.mkdir(parents=True)
-    broken.write_bytes(b"GGUF" + bytes(10))
+    if damage == "truncated":
+        write_truncated(broken)
+    else:
+        broken.write_bytes(b"GGUF" + bytes(10))
     dialog.refresh()
     dialog.library.table.selectRow(0)
 
