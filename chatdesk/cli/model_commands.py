@@ -11,10 +11,12 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from chatdesk.cli.errors import CLIError
+from chatdesk.cli.terminal_text import display_width, pad
 from chatdesk.services.models import (
     STARTER,
     UNVERIFIED,
@@ -95,13 +97,18 @@ def human_size(size: int) -> str:
     return f"{size} B"
 
 
-def print_table(rows: list[list[str]]) -> None:
-    """Left-aligned columns, two spaces apart, on stdout."""
-    widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
+def print_table(rows: Sequence[list[str] | str]) -> None:
+    """Left-aligned columns, two spaces apart, on stdout, sized by display width.
+
+    A plain string is a note under the row above, printed as is: it sets no column's width.
+    """
+    cells = [row for row in rows if isinstance(row, list)]
+    widths = [max(display_width(row[col]) for row in cells) for col in range(len(cells[0]))]
     for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
-        )
+        if isinstance(row, str):
+            print(row)
+            continue
+        print("  ".join(pad(cell, width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def model_record(model: LocalModel) -> dict[str, Any]:
@@ -132,7 +139,9 @@ def list_command(args: argparse.Namespace) -> int:
     if not records:
         print("No models yet. Try `chatdesk models catalogue` or `chatdesk models search QUERY`.")
         return 0
-    rows = [["NAME", "SIZE", "QUANT", "ARCH", "PARAMS", "CONTEXT", "TEMPLATE", "SOURCE"]]
+    rows: list[list[str] | str] = [
+        ["NAME", "SIZE", "QUANT", "ARCH", "PARAMS", "CONTEXT", "TEMPLATE", "SOURCE"]
+    ]
     for r in records:
         params = f"{r['parameter_count'] / 1e9:.2f}B" if r["parameter_count"] else "-"
         template = {True: "yes", False: "no", None: "-"}[r["chat_template"]]
@@ -149,7 +158,7 @@ def list_command(args: argparse.Namespace) -> int:
             ]
         )
         if r["problem"]:
-            rows.append(["  ! " + r["problem"], "", "", "", "", "", "", ""])
+            rows.append("  ! " + r["problem"])
     print_table(rows)
     return 0
 

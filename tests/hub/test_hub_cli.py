@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from conftest import HostedRepo, TestHub
 from chatdesk import paths
 from chatdesk.cli.main import main
 from chatdesk.cli.model_commands import ProgressPrinter
+from chatdesk.cli.terminal_text import display_width
 from chatdesk.gguf_metadata import TruncatedGGUFError, validate_gguf
 from chatdesk.hub.download import DownloadProgress
 from tests.support.gguf_factory import write_truncated
@@ -80,6 +82,24 @@ def test_a_truncated_model_lists_with_the_reason_the_loader_gives(
     (record,) = json.loads(run(capsys, "models", "list", "--json")[1])
     assert record["problem"] == reason
     assert f"  ! {reason}" in run(capsys, "models", "list")[1].splitlines()
+
+
+def test_list_columns_line_up_by_display_width_and_problems_do_not_widen_them(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, tiny_model_path: Path
+) -> None:
+    for name in ("小模型.gguf", "abcdefgh.gguf"):
+        (tmp_path / name).write_bytes(tiny_model_path.read_bytes())
+        run(capsys, "models", "import", str(tmp_path / name))
+    run(capsys, "models", "import", str(write_truncated(tmp_path / "cut.gguf")))
+
+    header, *lines = run(capsys, "models", "list")[1].splitlines()
+    size_column = display_width(header[: header.index("SIZE")])
+    assert size_column == len("local/abcdefgh.gguf  ")  # the longest name, not the "!" line
+    rows = [line for line in lines if not line.startswith("  ! ")]
+    assert len(rows) == 3
+    for row in rows:  # "小模型" takes six cells: its SIZE still starts in the same cell
+        size_at = re.search(r"\s\s(?=\d)", row).end()  # type: ignore[union-attr]
+        assert display_width(row[:size_at]) == size_column
 
 
 def test_bad_import_is_one_error_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
