@@ -89,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         status: int = args.handler(args)
+        sys.stdout.flush()  # output still buffered meets a closed pipe here, not at exit
     except CLIError as error:
         print(f"chatdesk: error: {error}", file=sys.stderr)
         return error.exit_code
@@ -106,7 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def closed_pipe() -> int:
     """The reader of stdout went away (``chatdesk show ID | head -2``): a normal end.
 
-    Standard output is pointed at the null device so that Python's final flush at exit
+    One place for every command: a write during the command or main()'s final flush of
+    what it left buffered (a short ``ask --json`` piped to ``head -c``) lands here. Standard
+    output is pointed at the null device so that Python's final flush at exit
     cannot fail again and print a traceback."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())

@@ -254,3 +254,32 @@ def test_a_closed_pipe_is_a_normal_end(chatdesk_home: Path, args: list[str]) -> 
     assert first
     assert errors == ""
     assert status == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["list", "--json"],
+        ["models", "list", "--json"],
+        ["ask", "{model}", "Name a colour.", "--logprobs", "3", "--json", "--max-tokens", "4"],
+    ],
+)
+def test_a_short_output_into_a_pipe_already_closed_ends_quietly(
+    chatdesk_home: Path, tiny_model_path: Path, args: list[str]
+) -> None:
+    """`chatdesk ask M Q --json | head -c 1500`: what stayed buffered until exit met the
+    closed pipe there ("Exception ignored ... BrokenPipeError", status 120)."""
+    if args[0] == "ask":
+        pytest.importorskip("llama_cpp")
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as installed
+    env = {**environ, "PYTHONPATH": str(ROOT), "CHATDESK_HOME": str(chatdesk_home)}
+    command = [sys.executable, "-m", "chatdesk", *(a.format(model=tiny_model_path) for a in args)]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.close()  # the reader is gone before the command writes
+        status = process.wait(timeout=120)
+        errors = process.stderr.read().decode()
+    assert (status, errors) == (0, "")
