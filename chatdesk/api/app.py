@@ -520,13 +520,11 @@ def add_routes(app: FastAPI, api: Api, authorize: Callable[[Request], Awaitable[
 
     @app.get("/v1/models", dependencies=guarded)
     async def models() -> dict[str, Any]:
-        served = api.model_id()
-        data = (
-            [{"id": served, "object": "model", "created": 0, "owned_by": "chatdesk"}]
-            if served
-            else []
-        )
-        return {"object": "list", "data": data}
+        served, info = api.model_id(), api.scheduler.engine.model_info
+        entry = {"id": served, "object": "model", "created": 0, "owned_by": "chatdesk"}
+        if info is not None and info.n_ctx > 0:  # read by ChatDesk as a remote engine
+            entry["context_length"] = info.n_ctx
+        return {"object": "list", "data": [entry] if served else []}
 
     @app.post("/v1/chat/completions", dependencies=guarded)
     async def chat_completions(request: Request, body: ChatCompletionRequest) -> Any:

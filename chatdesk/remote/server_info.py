@@ -58,9 +58,20 @@ DIALECT_PARAMETERS: dict[str, dict[str, str]] = {
         "repeat_penalty": "repetition_penalty",
         "ignore_eos": "ignore_eos",
     },
+    "chatdesk": {  # ChatDesk's own API server (``chatdesk serve``, the window's switch)
+        "top_k": "top_k",
+        "min_p": "min_p",
+        "repeat_penalty": "repeat_penalty",
+        "ignore_eos": "ignore_eos",
+    },
     "openai-compatible": {},
 }
-OWNERS = {"vllm": "vllm", "llamacpp": "llama-server", "me": "llama-cpp-python"}
+OWNERS = {
+    "vllm": "vllm",
+    "llamacpp": "llama-server",
+    "me": "llama-cpp-python",
+    "chatdesk": "chatdesk",
+}
 
 
 @dataclass(frozen=True)

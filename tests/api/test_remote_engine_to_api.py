@@ -20,6 +20,7 @@ pytestmark = pytest.mark.slow
 
 
 QUESTION = "What is the capital of France? Answer in one word."
+QUESTION_MESSAGES = [{"role": "user", "content": QUESTION}]
 
 
 def test_key_from_the_environment_reaches_the_server(
@@ -53,7 +54,7 @@ def test_key_from_the_environment_reaches_the_server(
             )
             reply.wait(timeout=120)
             assert "Paris" in reply.text
-            assert reply.report.dialect == "openai-compatible"  # ChatDesk's owned_by
+            assert reply.report.dialect == "chatdesk"  # ChatDesk's owned_by
         finally:
             engine.close()
     finally:
@@ -76,6 +77,23 @@ def own_api_as_remote(scheduler: FairScheduler) -> Iterator[RemoteEngine]:
             engine.close()
     finally:
         server.stop()
+
+
+def test_chatdesk_s_own_server_as_a_remote_engine_takes_every_setting_and_tells_its_context(
+    scheduler: FairScheduler,
+) -> None:
+    """Added as a remote engine, ChatDesk's API is known as ChatDesk's: the settings it takes
+    (top_k, min_p, repeat_penalty) are sent, and the context fit uses its real context."""
+    sampling = SamplingSettings(temperature=0.7, top_k=20, min_p=0.1, repeat_penalty=1.1,
+                                max_tokens=4, seed=1)  # fmt: skip
+    with own_api_as_remote(scheduler) as engine:
+        assert engine.model_info is not None
+        assert engine.model_info.n_ctx == 2048  # the served model's context (conftest)
+        reply = engine.generate(chat(QUESTION_MESSAGES, system_prompt="", sampling=sampling))
+        reply.wait(timeout=120)
+    assert reply.report.dialect == "chatdesk"
+    assert reply.report.not_sent == ()
+    assert reply.report.sent.items() >= {"top_k": 20, "min_p": 0.1, "repeat_penalty": 1.1}.items()
 
 
 def test_a_remote_engine_reports_what_the_server_had_cached(scheduler: FairScheduler) -> None:
