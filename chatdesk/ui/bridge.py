@@ -13,7 +13,9 @@ progress), the model's state changed.
 failed)`` runs ``work()`` on a daemon thread and calls ``done(result)`` or
 ``failed(error)`` on the GUI thread; ``when_done(future, done, failed)`` does the same for
 a future someone else completes (an engine call, a remote server's answer). Results for a
-receiver that has been closed are dropped. Nothing in the window polls a future.
+receiver that has been closed are dropped, and so are those for a method of a widget that
+has been deleted (a modal dialog is deleted once closed: ``chatdesk.ui.modal``). Nothing in
+the window polls a future.
 ``OrderedWorker`` is one long-lived thread for work that runs often and must not wait for a
 thread to start (a finished reply's render; issue 25): it hands its results to a
 ``Background``.
@@ -41,6 +43,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from chatdesk.engine.types import ReplyEvent
@@ -135,8 +138,9 @@ class Background:
                 return
             error = finished.exception()
             if error is None:
-                done(finished.result())
-            elif failed is not None:
+                if alive(done):
+                    done(finished.result())
+            elif failed is not None and alive(failed):
                 failed(error)
 
         future.add_done_callback(lambda f: self.bridge.dispatch(lambda: deliver(f)))
@@ -186,6 +190,12 @@ class OrderedWorker:
                 complete(future, work)
             finally:
                 sys.setswitchinterval(previous)
+
+
+def alive(callback: Callable[..., Any]) -> bool:
+    """False for a method of a Qt object whose C++ side has been deleted."""
+    receiver = getattr(callback, "__self__", None)
+    return not isinstance(receiver, QObject) or shiboken6.isValid(receiver)
 
 
 def complete(future: Future[Any], work: Work) -> None:
