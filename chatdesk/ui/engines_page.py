@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from chatdesk.services.remote_engines import RegistryError, RemoteEngineService, RemoteModel
 from chatdesk.ui.bridge import Background, EventBridge
+from chatdesk.ui.modal import run_modal
 
 NAME_ROLE = 256  # Qt.ItemDataRole.UserRole
 
@@ -130,7 +131,7 @@ class EnginesPage(QWidget):
     def add(self) -> None:
         """Ask for a new engine and add it."""
         dialog = EngineDialog(self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
+        if run_modal(dialog) != QDialog.DialogCode.Accepted:
             return
         self.add_from(dialog)
 
@@ -156,7 +157,7 @@ class EnginesPage(QWidget):
         dialog = EngineDialog(
             self, name, config.base_url, config.api_key_env or "", config.ca_bundle or ""
         )
-        if dialog.exec() == QDialog.DialogCode.Accepted:
+        if run_modal(dialog) == QDialog.DialogCode.Accepted:
             self.edit_from(dialog)
 
     def edit_from(self, dialog: EngineDialog) -> None:

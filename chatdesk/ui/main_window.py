@@ -51,6 +51,7 @@ from chatdesk.ui.conversation_list import ConversationList
 from chatdesk.ui.documents_dock import DocumentsDock, document_drops
 from chatdesk.ui.file_actions import FileActions, gguf_from_urls
 from chatdesk.ui.icon_buttons import retint
+from chatdesk.ui.modal import run_modal
 from chatdesk.ui.model_picker import describe_model
 from chatdesk.ui.notice_bar import NoticeBar
 from chatdesk.ui.rendering import MarkdownRenderer
@@ -519,7 +520,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
 
         dialog = ModelsDialog(self.services.models, self)
         dialog.model_chosen.connect(self.load_model)
-        dialog.exec()
+        run_modal(dialog)
         self.rescan_library()  # downloads, imports and deletions change the list
 
     def _update_model_ui(self) -> None:
@@ -572,7 +573,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
             lambda future: background.when_done(future, viewer.show_prompt, viewer.show_error),
             viewer.show_error,
         )
-        viewer.exec()
+        run_modal(viewer)
 
     # -- settings and appearance --------------------------------------------------
     def toggle_settings(self) -> None:

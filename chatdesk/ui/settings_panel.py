@@ -42,6 +42,7 @@ from chatdesk.services.settings import (
 from chatdesk.ui.flow_layout import FlowLayout
 from chatdesk.ui.icon_buttons import ElidedButton
 from chatdesk.ui.message_widget import ElidedLabel
+from chatdesk.ui.modal import run_modal
 from chatdesk.ui.settings_sections import MIN_WIDTH, Section, SectionColumn
 
 LABELS = {
@@ -311,7 +312,7 @@ class ConversationSettings(QWidget):
         keep = box.addButton("Keep my prompt", QMessageBox.ButtonRole.ActionRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(keep)
-        box.exec()
+        run_modal(box)
         clicked = box.clickedButton()
         return "replace" if clicked is replace else "keep" if clicked is keep else "cancel"
 

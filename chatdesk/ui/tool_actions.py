@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatdesk.services.tool_turns import ALL_TOOLS, tool_state
 from chatdesk.services.turns import Turn
+from chatdesk.ui.modal import run_modal
 from chatdesk.ui.tool_approval import GuiApprover
 from chatdesk.ui.tools_dialog import ToolsDialog
 
@@ -75,6 +76,4 @@ class ToolActions:
 
     def open_dialog(self) -> None:
         """Tools...: switches, policies, MCP servers, audit log."""
-        dialog = ToolsDialog(self.service, self.window, self.window.background)
-        dialog.exec()
-        dialog.deleteLater()
+        run_modal(ToolsDialog(self.service, self.window, self.window.background))

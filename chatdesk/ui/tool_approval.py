@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QDialog, QLabel, QPlainTextEdit, QPushButton, QVBo
 
 from chatdesk.services.tools import Approval, ApprovalRequest
 from chatdesk.ui.bridge import EventBridge
+from chatdesk.ui.modal import run_modal
 
 WAIT_SECONDS = 3600.0  # a dialog left open this long counts as a denial
 
@@ -90,10 +91,8 @@ class GuiApprover:
 
     def _ask(self, request: ApprovalRequest) -> Approval:
         dialog = ToolApprovalDialog(request, self._parent)
-        dialog.exec()
-        answer = dialog.answer
-        dialog.deleteLater()
-        return answer
+        run_modal(dialog)
+        return dialog.answer
 
 
 class _Pending:
