@@ -15,6 +15,7 @@ from chatdesk.logs import setup_logging
 from chatdesk.paths import database_path
 from chatdesk.services.app_services import AppServices
 from chatdesk.ui import system_libraries
+from chatdesk.ui.collector import GuiThreadCollector
 from chatdesk.ui.crash import CrashHook
 from chatdesk.ui.main_window import MainWindow
 
@@ -71,11 +72,14 @@ def run_app(argv: list[str]) -> int:
     window = create_window(app, services)
     hook = CrashHook(window, services)
     hook.install()
+    collector = GuiThreadCollector(window)
+    collector.start()
     window.show()
     window.composer.focus()
     services.engine.warm_up()
     try:
         return app.exec()
     finally:
+        collector.stop()
         hook.uninstall()
         services.close()
