@@ -6,7 +6,9 @@ measure and the documents send, a quick before/after check; ``--loaded``: only t
 the composer while a reply streams with two busy background processes, tests/benchmarks/
 gui_typing.py: echo p99 and the longest block <= 50 ms, against typing into the idle window
 under the same load; ``--loaded --code``: the same with a reply that carries a 120-line code
-block; ``CHATDESK_BENCH_SAMPLE=1`` names the longest blocks, gui_blocks.py).
+block; ``--loaded --gui-gc``: the same with the cycle collector on the GUI thread, as the
+app runs it, ``chatdesk.ui.collector``; ``CHATDESK_BENCH_SAMPLE=1`` names the longest
+blocks, gui_blocks.py).
 Every figure is printed next to a reference measured in the same run:
 
 - streaming: 2000 tokens at 250 tok/s into a conversation of 500 messages; a 5 ms probe
@@ -613,6 +615,10 @@ def loaded_run(create_application: Any, create_window: Any, app_services: Any, h
         from tests.benchmarks.gui_typing import CODE_REPLY
 
         engine.text = CODE_REPLY + REPLY_TEXT
+    if "--gui-gc" in sys.argv:  # as run_app does
+        from chatdesk.ui.collector import GuiThreadCollector
+
+        GuiThreadCollector(window).start()
     results = {"loadavg_before": os.getloadavg()[0]}
     results.update(measure_loaded_typing(app, window, cid, Probe()))
     results["loadavg_after"] = os.getloadavg()[0]
