@@ -182,6 +182,20 @@ class ApiServerService:
             self.session.lane = self.window_engine()
         return self.access
 
+    def restore(self, config: dict[str, Any]) -> bool:
+        """Serve as ``config`` (``SettingsService.api_server_config``) was left, if it was on;
+        whether it runs. The API key is never stored: an address beyond loopback fails here
+        (logged) and waits for the user to give a key in the API server panel."""
+        if not config["enabled"]:
+            return False
+        host = config["host"] or DEFAULT_HOST
+        port = config["port"] if config["port"] is not None else DEFAULT_PORT
+        try:
+            self.start(host, port, None, config["save"])
+        except (BindError, OSError) as error:
+            log.warning("API server not restored on %s:%s: %s", host, port, error)
+        return self.running
+
     def stop(self) -> None:
         """Stop serving (running API replies end)."""
         server, self._server = self._server, None

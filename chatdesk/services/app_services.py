@@ -58,6 +58,7 @@ class AppServices:
     _api_server: ApiServerService | None = field(default=None, repr=False)
     _documents: DocumentService | None = field(default=None, repr=False)
     document_turns: DocumentTurns = field(init=False, repr=False)
+    _api_restored: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         """Documents join every turn through the turn service's hooks (see documents_turn)."""
@@ -135,6 +136,16 @@ class AppServices:
 
             self._api_server = ApiServerService.for_session(self.engine, self.turns)
         return self._api_server
+
+    def restore_api_server(self) -> None:
+        """Once per start, once a model is ready: the API server on again if it was on when
+        the app closed (FastAPI is imported only then)."""
+        if self._api_restored:
+            return
+        self._api_restored = True
+        config = self.settings.api_server_config()
+        if config["enabled"]:
+            self.api_server.restore(config)
 
     def close(self) -> None:
         """Stop the API server, downloads, indexing and the engine, close the MCP sessions

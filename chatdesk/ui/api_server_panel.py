@@ -64,7 +64,8 @@ class ApiServerPanel(QWidget):
         self._restore()
 
     def _restore(self) -> None:
-        """The switch and address as the user left them; on at start if it was on."""
+        """The switch and address as the user left them. A saved "on" was started with the
+        app (``AppServices.restore_api_server``); checking the switch then only shows it."""
         config = self.settings.api_server_config()
         self.host.setText(config["host"] or DEFAULT_HOST)
         self.port.setValue(config["port"] if config["port"] is not None else DEFAULT_PORT)

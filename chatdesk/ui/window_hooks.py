@@ -7,8 +7,10 @@ Kept beside ``main_window`` so that module stays about its layout and the chat t
 - while the engine reads a long prompt, the waiting reply shows how far it got
   (``PromptProgress`` events, through the bridge's ``turn_event`` signal: the window's one
   event hook on the turn service, removed when it closes);
-- when a model is ready: max tokens is capped by its context, and a load that failed while
-  this model stayed loaded is reported in the notice bar (the chat stays as it was).
+- when a model is ready: max tokens is capped by its context, a load that failed while
+  this model stayed loaded is reported in the notice bar (the chat stays as it was), and
+  the API server comes back on if it was on when the app closed (``restore_api_server``:
+  the services' start-up, not the folded API server section being shown).
 """
 
 from __future__ import annotations
@@ -38,11 +40,14 @@ def connect_new_user(window: MainWindow) -> None:
 
 
 def model_feedback(window: MainWindow, status: ModelStatus, from_welcome: bool) -> None:
-    """After a model state change: context limit, failed-load notice, focus, picker."""
+    """After a model state change: context limit, API server, failed-load notice, focus,
+    picker."""
     ready = status.state is ModelState.READY and status.info is not None
     window.settings_panel.conversation.set_context_length(
         status.info.n_ctx if ready and status.info else None
     )
+    if ready:
+        window.services.restore_api_server()  # once per start
     if status.state is ModelState.READY and status.load_error:
         window.notice.show_notice(
             f"Could not load {first_line(status.load_error)}. Still using {status.name}."

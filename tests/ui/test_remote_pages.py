@@ -18,6 +18,7 @@ from chatdesk.store import Store
 from chatdesk.ui.api_server_panel import ApiServerPanel
 from chatdesk.ui.engines_page import EngineDialog, EnginesPage
 from chatdesk.ui.main_window import MainWindow
+from chatdesk.ui.remote_tabs import LazyTab
 from tests.support.openai_servers import free_port
 from tests.support.scripted_engine import ScriptedEngine
 from tests.ui.conftest import wait_for_model, wait_for_reply
@@ -162,6 +163,25 @@ def test_api_switch_and_port_survive_a_restart(qtbot: QtBot, store: Store, fake_
         assert not SettingsService(store).api_server_config()["enabled"]
     finally:
         second.stop()
+
+
+def test_a_saved_api_server_is_on_after_a_restart_without_its_section_shown(
+    qtbot: QtBot, make_window: Callable[..., MainWindow], fake_gguf: Path
+) -> None:
+    """QA: nothing listened until the folded API server section was unfolded."""
+    port = free_port()
+    with Store() as store:
+        SettingsService(store).set_api_server_config(True, "127.0.0.1", port, False)
+    window = make_window(ScriptedEngine)
+    window.load_model(str(fake_gguf))
+    wait_for_model(qtbot, window)
+    server = window.services.api_server
+    qtbot.waitUntil(lambda: server.running)
+    assert server.url == f"http://127.0.0.1:{port}/v1"
+    models = openai.OpenAI(base_url=server.url, api_key="x", max_retries=0).models.list()
+    assert [m.id for m in models.data] == ["scripted-model"]
+    lazy = [t for t in window.settings_panel.findChildren(LazyTab) if t.content is not None]
+    assert lazy == []  # the section was never shown
 
 
 def test_window_picks_a_remote_model_and_the_conversation_records_it(
