@@ -1,7 +1,8 @@
 """The window's side of tools: what a turn offers, asking before a call, the Tools dialog,
 and showing each tool step as it starts.
 
-When "Offer tools to the model in chats" is on (Tools dialog), every send, regenerate and
+When "Offer tools to the model in chats" is on (the composer's Tools button, or the Tools
+dialog: both change it through ``offer``, which shows it in both), every send, regenerate and
 edit asks the turn service for a turn with all enabled tools. Calls are approved through
 ``GuiApprover`` (the dialog appears over the window while the tool worker waits). Each
 tool step begins a new turn; the chat view is brought up to date with its branch (the
@@ -34,19 +35,21 @@ class ToolActions:
 
     def connect_toggle(self) -> None:
         """The Tools switch beside the composer (once the window's widgets exist)."""
-        toggle = self.window.composer.tools_button
-        toggle.setChecked(self.service.offered_in_chat())
-        toggle.toggled.connect(self.offer)
+        self.window.composer.tools_button.toggled.connect(self.offer)
         self._show_toggle()
 
     def offer(self, on: bool) -> None:
-        """The composer's Tools switch: offer the enabled tools to the model in chats."""
+        """The one Tools switch (composer's button, Tools dialog): offer the enabled tools
+        to the model in chats."""
         self.service.set_offered_in_chat(on)
         self._show_toggle()
 
     def _show_toggle(self) -> None:
         toggle = self.window.composer.tools_button
         on = self.service.offered_in_chat()
+        toggle.blockSignals(True)  # shown, not changed again
+        toggle.setChecked(on)
+        toggle.blockSignals(False)
         toggle.setText("Tools on" if on else "Tools")
         toggle.setToolTip(
             "The model may call the enabled tools; each call asks first (Tools... Ctrl+Shift+T)"
@@ -74,6 +77,10 @@ class ToolActions:
         if called and turn.conversation_id == window.conversation_id:
             window.chat_view.sync(window.chat.messages(turn.conversation_id))
 
+    def dialog(self) -> ToolsDialog:
+        """Tools...: switches, policies, MCP servers, audit log; its offer switch is ours."""
+        return ToolsDialog(self.service, self.window, self.window.background, self.offer)
+
     def open_dialog(self) -> None:
-        """Tools...: switches, policies, MCP servers, audit log."""
-        run_modal(ToolsDialog(self.service, self.window, self.window.background))
+        """Show the Tools dialog (modal)."""
+        run_modal(self.dialog())

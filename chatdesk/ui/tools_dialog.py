@@ -4,10 +4,13 @@ Listing MCP servers starts them (each under a time limit), so the lists are fill
 worker thread (``Background``: the answer comes back through the bridge, nothing polls)
 and the dialog stays responsive; a server that fails shows its one-line
 error. The audit log is plain text throughout: arguments and outputs come from models and
-tools and are never rendered.
+tools and are never rendered. "Offer these tools to the model in chats" goes through
+``offer`` (the window passes ``ToolActions.offer``, so the composer's Tools button follows).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
@@ -55,6 +58,7 @@ class ToolsDialog(QDialog):
         service: ToolsService,
         parent: QWidget | None = None,
         background: Background | None = None,
+        offer: Callable[[bool], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.service = service
@@ -79,7 +83,7 @@ class ToolsDialog(QDialog):
         self.max_steps.valueChanged.connect(service.set_max_steps)
         self.in_chat = QCheckBox("Offer these tools to the model in chats", self)
         self.in_chat.setChecked(service.offered_in_chat())
-        self.in_chat.toggled.connect(service.set_offered_in_chat)
+        self.in_chat.toggled.connect(offer or service.set_offered_in_chat)
         steps = QWidget(self)
         row = QHBoxLayout(steps)
         row.setContentsMargins(0, 0, 0, 0)

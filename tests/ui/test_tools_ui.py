@@ -198,3 +198,20 @@ def test_the_model_line_says_which_way_the_model_uses_tools(
     assert "native tools (format not recognised" in describe_model(replace(info, tool_format="any"))
     assert "tools in the system prompt" in describe_model(replace(info, tool_format="generic"))
     assert "Hermes / Qwen" in describe_model(replace(info, tool_format="hermes"))
+
+
+def test_the_tools_dialog_and_the_composer_show_one_switch(qtbot: QtBot, make_window: Any) -> None:
+    """QA: unticking the offer in the Tools dialog left the composer's button "Tools on"."""
+    window = make_window(ScriptedEngine)
+    button = window.composer.tools_button
+    button.click()
+    assert (button.text(), button.isChecked()) == ("Tools on", True)
+    dialog = window.tools.dialog()
+    qtbot.addWidget(dialog)
+    assert dialog.in_chat.isChecked()
+    dialog.in_chat.click()
+    assert not window.services.tools.offered_in_chat()
+    assert (button.text(), button.isChecked()) == ("Tools", False)
+    dialog.in_chat.click()
+    assert (button.text(), button.isChecked()) == ("Tools on", True)
+    dialog.reject()
