@@ -15,6 +15,8 @@ widget is re-rendered.
 The messages sit in one column capped at the design's column width and centred on wide
 windows (``apply_design`` re-reads the width after the font size changes). The newest
 message keeps its actions shown; the message holding keyboard focus shows its own.
+``branch_shown`` is emitted whenever the shown branch or one of its replies changed (the
+window's context meter follows it).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class ChatView(QScrollArea):
     copied = Signal(str)
     tokens_toggled = Signal(object, bool)  # a MessageWidget, show its token view
     branched = Signal(str)  # the id of a new conversation branched from a message
+    branch_shown = Signal()  # ``messages`` changed: opened, synced, a reply finished
 
     def __init__(
         self,
@@ -250,6 +253,7 @@ class ChatView(QScrollArea):
         widget.show_error(error.strip().split("\n", 1)[0] if error else None)
         widget.error_label.setToolTip(error or "")
         widget.show_citations(self._chat.passages(message))
+        self.branch_shown.emit()
 
     def _branch(self, message: Message) -> None:
         """Copy the conversation up to ``message`` into a new one (the window opens it)."""
@@ -349,6 +353,7 @@ class ChatView(QScrollArea):
         self._empty.setVisible(not self.messages)
         for widget in self.widgets:
             widget.set_pinned(widget is self.widgets[-1] and self._last_shown == len(self.messages))
+        self.branch_shown.emit()
 
     def _on_focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
         """Show the actions of the message that holds keyboard focus, hide the last one's."""

@@ -184,6 +184,7 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         )
         v.resend.connect(self.edit_and_resend)
         v.switch_sibling.connect(self.switch_sibling)
+        v.branch_shown.connect(self._show_context)  # the meter follows the shown branch
         v.copied.connect(lambda _t: self.statusBar().showMessage("Copied", 2000))
         v.branched.connect(lambda _cid: self.refresh_sidebar())  # then open the branch:
         v.branched.connect(self.open_conversation)
@@ -289,7 +290,6 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         self.sidebar.select(cid)
         self.documents_dock.show_for(cid)
         self.setWindowTitle(conversation.title)  # shown as "Title — ChatDesk"
-        self.top.show_context(*context_of(self.chat_view.messages))
         self._update_page()
         self._sync_streaming_ui()
         self._offer_conversation_model(conversation)
@@ -469,7 +469,6 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
             error = turn.save_error
         if turn.conversation_id == self.conversation_id:
             self.chat_view.finish_message(message, error)
-            self.top.show_context(*context_of(self.chat_view.messages))
         self._sync_streaming_ui()
         QTimer.singleShot(0, self, self.refresh_sidebar)  # a turn of its own: no long block
         if turn.host_died:
@@ -523,9 +522,16 @@ class MainWindow(AppearanceMixin, ModelsMixin, QMainWindow):
         run_modal(dialog)
         self.rescan_library()  # downloads, imports and deletions change the list
 
+    def _show_context(self) -> None:
+        """The top bar's meter: the shown branch's last reply against the loaded model."""
+        status = self.services.engine.status
+        loaded = status.info.n_ctx if status.state is ModelState.READY and status.info else None
+        self.top.show_context(*context_of(self.chat_view.messages, loaded))
+
     def _update_model_ui(self) -> None:
         status = self.services.engine.status
         model_feedback(self, status, self._load_from_welcome)
+        self._show_context()
         loading = status.state is ModelState.LOADING
         self._busy_action.setVisible(loading)
         self.picker.setEnabled(not loading)

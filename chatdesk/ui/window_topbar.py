@@ -132,9 +132,12 @@ def install_top_bar(window: MainWindow) -> TopBar:
     return top
 
 
-def context_of(messages: list[Message]) -> tuple[int | None, int | None]:
-    """(tokens used, context length) of the last reply that recorded them."""
+def context_of(messages: list[Message], loaded: int | None = None) -> tuple[int | None, int | None]:
+    """(tokens used, context length) of the last reply that recorded them; the context
+    length is the loaded model's where a model is loaded (``loaded``: 0 when its engine
+    does not say, then unknown)."""
     for message in reversed(messages):
         if message.role == "assistant" and message.n_ctx and message.prompt_tokens is not None:
-            return message.prompt_tokens + (message.completion_tokens or 0), message.n_ctx
+            used = message.prompt_tokens + (message.completion_tokens or 0)
+            return used, message.n_ctx if loaded is None else loaded
     return None, None

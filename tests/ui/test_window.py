@@ -16,7 +16,9 @@ from chatdesk import paths
 from chatdesk.services.engine_session import ModelState
 from chatdesk.ui.chat_view import BATCH
 from chatdesk.ui.main_window import MainWindow
+from tests.support import scripted_engine as scripted
 from tests.support.scripted_engine import ScriptedEngine
+from tests.support.scripted_engine import model_info as scripted_info
 from tests.ui.conftest import wait_for_model, wait_for_reply
 
 MakeWindow = Callable[..., MainWindow]
@@ -165,6 +167,37 @@ def test_regenerate_and_sibling_navigation(
     assert back is not None
     assert back.position_label.text() == "1/2"
     assert "def greet" in back.body.toPlainText()
+
+
+def meter(window: MainWindow) -> str | None:
+    """What the top bar's context meter says (None: hidden)."""
+    shown = window.top.context_meter
+    return shown.format() if shown.isVisibleTo(window) else None
+
+
+def test_context_meter_follows_the_shown_version_and_the_loaded_model(
+    qtbot: QtBot,
+    ready_window: MainWindow,
+    scripted_engine: ScriptedEngine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """QA: after a version switch or a model switch the top bar kept the old count."""
+    window = ready_window
+    type_and_send(qtbot, window, "question")
+    wait_for_reply(qtbot, window)
+    first = meter(window)
+    scripted_engine.tokens = 7
+    window.chat_view.widgets[-1].regenerate_button.click()
+    wait_for_reply(qtbot, window)
+    second = meter(window)
+    assert first is not None
+    assert second not in (None, first)
+    window.chat_view.widgets[-1].previous_button.click()
+    assert meter(window) == first
+    monkeypatch.setattr(scripted, "model_info", lambda path, _n: scripted_info(path, 4096))
+    window.reload_model()
+    wait_for_model(qtbot, window)
+    assert meter(window) == first.replace("/ 2048", "/ 4096")
 
 
 def test_edit_and_resend_makes_a_new_branch(qtbot: QtBot, ready_window: MainWindow) -> None:
