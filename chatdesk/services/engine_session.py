@@ -250,7 +250,8 @@ class EngineSession:
         identity = identity_for(path, info.name, self.kind, self.hashes)
         log.info(
             "model loaded: %s (%s, engine %s, context %s) in %.1f s",
-            path, info.backend, self.kind, info.n_ctx, time.monotonic() - self._load_started,
+            path, info.backend, self.kind, info.n_ctx or "unknown",  # 0: the engine did not say
+            time.monotonic() - self._load_started,
         )  # fmt: skip
         self._settings.remember_model(path)
         if self.kind == "local":

@@ -130,7 +130,8 @@ def describe_model(info: ModelInfo | None) -> str:
     """One line about the loaded model for the tool bar."""
     if info is None:
         return "Model loaded"
-    parts = [info.architecture, info.quantization, f"context {info.n_ctx}", info.backend]
+    context = f"context {info.n_ctx}" if info.n_ctx else "context unknown"  # 0: not reported
+    parts = [info.architecture, info.quantization, context, info.backend]
     if info.gpu_layers_offloaded:
         parts.append(f"{info.gpu_layers_offloaded} layers on the GPU")
     parts.append(f"loaded in {info.load_seconds:.1f} s")

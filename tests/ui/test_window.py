@@ -200,6 +200,27 @@ def test_context_meter_follows_the_shown_version_and_the_loaded_model(
     assert meter(window) == first.replace("/ 2048", "/ 4096")
 
 
+def test_a_model_that_does_not_report_its_context_says_unknown(
+    qtbot: QtBot,
+    make_window: MakeWindow,
+    fake_gguf: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """QA: llama-cpp-python's server reports no context length; the window said "context 0"."""
+    monkeypatch.setattr(scripted, "model_info", lambda path, _n: scripted_info(path, 0))
+    window = make_window(ScriptedEngine)
+    with caplog.at_level("INFO", logger="chatdesk"):
+        window.load_model(str(fake_gguf))
+        wait_for_model(qtbot, window)
+    assert "context unknown" in window.model_status.text()
+    assert "context 0" not in window.model_status.text()
+    assert "context unknown" in caplog.text
+    type_and_send(qtbot, window, "question")
+    wait_for_reply(qtbot, window)
+    assert meter(window) is None
+
+
 def test_edit_and_resend_makes_a_new_branch(qtbot: QtBot, ready_window: MainWindow) -> None:
     window = ready_window
     type_and_send(qtbot, window, "original question")
