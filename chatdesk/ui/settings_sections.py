@@ -9,6 +9,11 @@ panel was built. A section's header is a button (Tab reaches it; Space folds the
 named for screen readers. The column never gets a horizontal scroll bar: its fields wrap
 under their labels, and in a small window the panel narrows (``GivesWay``) rather than
 squeezing the chat and the sidebar.
+
+Scrolling the column with the wheel never changes a setting: a spin box or combo box takes
+the wheel only once it has focus (``WheelGuard``, watching every section's body, so fields a
+feature adds later, or builds on first show, are guarded too); otherwise the wheel scrolls
+the column.
 """
 
 from __future__ import annotations
@@ -77,6 +82,35 @@ class SectionHeader(QToolButton):
         super().resizeEvent(event)
 
 
+WHEEL_BOXES = (QAbstractSpinBox, QComboBox)
+
+
+class WheelGuard(QObject):
+    """Lets a spin box or combo box take the wheel only when it has focus: the wheel over
+    an unfocused one scrolls the column instead of changing (and saving) its value.
+
+    Watches section bodies: when one is shown, its boxes (including those built since) get
+    Tab/click focus only (not wheel focus) and this filter."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Pass an unfocused box's wheel on to its parents; guard a shown body's boxes."""
+        if event.type() == QEvent.Type.Wheel and isinstance(watched, WHEEL_BOXES):
+            if not watched.hasFocus():
+                event.ignore()  # Qt passes an ignored wheel event on to the parent
+                return True
+        elif event.type() == QEvent.Type.Show and isinstance(watched, QWidget):
+            self.guard(watched)
+        return super().eventFilter(watched, event)
+
+    def guard(self, root: QWidget) -> None:
+        """Guard every spin box and combo box under ``root``."""
+        for box in root.findChildren(QWidget):
+            if isinstance(box, WHEEL_BOXES) and box.property("wheelGuarded") is not True:
+                box.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+                box.installEventFilter(self)
+                box.setProperty("wheelGuarded", True)
+
+
 class Section(QWidget):
     """A header button and the widgets under it; the header folds the section."""
 
@@ -130,6 +164,7 @@ class SectionColumn(QScrollArea):
         self.setWidget(content)
         self._placed: list[tuple[int, QWidget]] = []  # (rank, widget) in column order
         self._watching = False
+        self.wheel_guard = WheelGuard(self)
 
     def content(self) -> QWidget:
         """The widget that holds the column."""
@@ -144,6 +179,14 @@ class SectionColumn(QScrollArea):
         index = sum(1 for placed, _w in self._placed if placed <= rank)
         self._placed.insert(index, (rank, widget))
         self.column.insertWidget(index, widget)
+        self._guard_wheel(widget)
+
+    def _guard_wheel(self, widget: QWidget) -> None:
+        """Guard ``widget``'s boxes now, and its sections' boxes whenever they are shown."""
+        self.wheel_guard.guard(widget)
+        for section in [widget, *widget.findChildren(Section)]:
+            if isinstance(section, Section):
+                section.body.installEventFilter(self.wheel_guard)
 
     def add_section(self, title: str, widget: QWidget, expanded: bool = True) -> Section:
         """A new section ``title`` holding ``widget``, in its place in the order."""
