@@ -3,6 +3,9 @@
 Shows whether the server is on, its URL, and the requests as they run (refreshed twice a
 second from ``ApiServerService.requests()``). Binding to anything but loopback needs an
 API key, which the panel asks for and the service enforces.
+
+The panel fits a narrow settings column: the checkboxes' texts are short, with what they
+do in a wrapping note, and the requests table scrolls sideways inside its own width.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFormLayout,
     QLabel,
     QLineEdit,
     QSpinBox,
@@ -22,8 +24,10 @@ from PySide6.QtWidgets import (
 
 from chatdesk.services.api_server import DEFAULT_HOST, DEFAULT_PORT, ApiServerService, BindError
 from chatdesk.services.settings import SettingsService
+from chatdesk.ui.settings_panel import narrow_form
 
 REFRESH_MS = 500
+ABOUT = "Serve the loaded model: other programs can then use it through an OpenAI-compatible API."
 COLUMNS = ("Request", "Client", "State", "Waited", "Pieces")
 
 
@@ -36,25 +40,32 @@ class ApiServerPanel(QWidget):
         super().__init__(parent)
         self.service = service
         self.settings = settings
-        self.switch = QCheckBox("Serve the loaded model over an OpenAI-compatible API")
+        self.switch = QCheckBox("Serve the model")
         self.switch.setAccessibleName("API server")
+        self.switch.setToolTip(ABOUT)
+        about = QLabel(ABOUT, wordWrap=True)
         self.host = QLineEdit(DEFAULT_HOST)
+        self.host.setMinimumWidth(1)
         self.port = QSpinBox(minimum=0, maximum=65535, value=DEFAULT_PORT)
         self.key = QLineEdit(placeholderText="required unless the address is 127.0.0.1")
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.save = QCheckBox("Keep each API request as a conversation")
+        self.save = QCheckBox("Keep requests")
+        self.save.setToolTip("Keep each API request and its reply as a conversation")
         self.state = QLabel("Off", wordWrap=True)
         self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.setAccessibleName("API requests")
-        form = QFormLayout()
+        self.table.setMinimumWidth(1)  # scrolls sideways rather than widening the panel
+        form = narrow_form()
         form.addRow("Address", self.host)
         form.addRow("Port", self.port)
         form.addRow("API key", self.key)
         form.addRow(self.save)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.switch)
+        layout.addWidget(about)
         layout.addLayout(form)
         layout.addWidget(self.state)
         layout.addWidget(self.table)

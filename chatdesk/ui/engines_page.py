@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from chatdesk.services.remote_engines import RegistryError, RemoteEngineService, RemoteModel
 from chatdesk.ui.bridge import Background, EventBridge
+from chatdesk.ui.flow_layout import FlowLayout
 from chatdesk.ui.modal import run_modal
 
 NAME_ROLE = 256  # Qt.ItemDataRole.UserRole
@@ -84,7 +84,7 @@ class EnginesPage(QWidget):
         self.status = QLabel(wordWrap=True)
         self.models = QLabel(wordWrap=True)
         self.buttons: dict[str, QPushButton] = {}
-        row = QHBoxLayout()
+        row = FlowLayout(spacing=6)  # wraps in a narrow panel instead of widening it
         for label, slot in (
             ("Add...", self.add),
             ("Edit...", self.edit),
@@ -96,7 +96,8 @@ class EnginesPage(QWidget):
             row.addWidget(button)
             self.buttons[label.rstrip(".")] = button
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Remote OpenAI-compatible servers (vLLM, llama-server, Ollama...)"))
+        intro = "Remote OpenAI-compatible servers (vLLM, llama-server, Ollama...)"
+        layout.addWidget(QLabel(intro, wordWrap=True))
         layout.addWidget(self.list)
         layout.addLayout(row)
         layout.addWidget(self.status)

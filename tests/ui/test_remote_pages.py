@@ -19,6 +19,7 @@ from chatdesk.ui.api_server_panel import ApiServerPanel
 from chatdesk.ui.engines_page import EngineDialog, EnginesPage
 from chatdesk.ui.main_window import MainWindow
 from chatdesk.ui.remote_tabs import LazyTab
+from chatdesk.ui.settings_sections import MIN_WIDTH
 from tests.support.openai_servers import free_port
 from tests.support.scripted_engine import ScriptedEngine
 from tests.ui.conftest import wait_for_model, wait_for_reply
@@ -213,3 +214,19 @@ def test_window_picks_a_remote_model_and_the_conversation_records_it(
     assert not (reply.extra or {}).get("sampling_not_sent")
     assert "does not take" not in window.notice.label.text()
     assert window.settings_panel.section_titles()[-2:] == ["Engines", "API server"]
+
+
+def test_engines_and_api_server_sections_fit_a_narrow_panel(
+    qtbot: QtBot, make_window: Callable[..., MainWindow]
+) -> None:
+    """QA: opening API server widened the panel past the dock, cutting every section at the
+    right (its switch's long text, the Engines buttons, the requests table)."""
+    window = make_window(ScriptedEngine)
+    window.dock.show()
+    panel = window.settings_panel
+    for title in ("Engines", "API server"):
+        panel.show_section(title)
+        assert panel.section(title).minimumSizeHint().width() <= MIN_WIDTH
+    assert panel.content().minimumSizeHint().width() <= MIN_WIDTH
+    window.resize(1200, window.height())  # the panel gets its preferred 360 px
+    qtbot.waitUntil(lambda: panel.content().width() <= panel.viewport().width())
