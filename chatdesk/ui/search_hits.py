@@ -5,7 +5,9 @@ The search service wraps each matched word of a snippet in two private-use chara
 which no message contains in practice and which survive as plain text; ``hit_html`` escapes
 the title and snippet (they are user and model text) and turns the marks into a highlight.
 ``HitDelegate`` paints list items that carry such HTML (``HTML_ROLE``) with a QTextDocument,
-and every other item as usual.
+and every other item as usual. A hit's height depends on the list's width (its text wraps),
+so ``install`` has the list lay its rows out again whenever it is resized (rows kept their
+old heights and overlapped once the window got narrower).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import html
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
 from PySide6.QtGui import QAbstractTextDocumentLayout, QPainter, QPalette, QTextDocument
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from chatdesk.services.conversations import SEARCH_MARKS
 
@@ -78,8 +80,10 @@ class HitDelegate(QStyledItemDelegate):
         return document
 
 
-def install(list_widget: QWidget) -> HitDelegate:
-    """Give a list view the hit delegate (kept alive by its parent)."""
-    delegate = HitDelegate(list_widget)
-    list_widget.setItemDelegate(delegate)  # type: ignore[attr-defined]
+def install(list_view: QListView) -> HitDelegate:
+    """Give a list view the hit delegate (kept alive by its parent); rows are measured
+    again at each resize, so re-wrapped hits get their new heights."""
+    delegate = HitDelegate(list_view)
+    list_view.setItemDelegate(delegate)
+    list_view.setResizeMode(QListView.ResizeMode.Adjust)
     return delegate

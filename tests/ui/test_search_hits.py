@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
-from PySide6.QtWidgets import QListWidget, QListWidgetItem
+from PySide6.QtCore import QRect
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
 from chatdesk.store import Store
@@ -45,3 +47,28 @@ def test_the_delegate_paints_hits_taller_than_plain_rows(qtbot: QtBot) -> None:
         for y in range(rect.top(), rect.bottom(), 2)
     }
     assert "#ffd54f" in colours  # the highlight is really painted
+
+
+def test_hits_grow_taller_when_the_list_gets_narrower(qtbot: QtBot) -> None:
+    """QA: after the window got narrower, hits kept their heights and overlapped."""
+    view = QListWidget()
+    qtbot.addWidget(view)
+    delegate = install(view)
+    view.resize(400, 600)
+    for n in range(3):
+        hit = QListWidgetItem("")
+        words = "the temples of Kyoto and the gardens around them, " * 3
+        hit.setData(HTML_ROLE, hit_html(f"Trip {n}", f"{MARKS[0]}temples{MARKS[1]} {words}"))
+        view.addItem(hit)
+    view.show()
+    qtbot.waitExposed(view)
+    wide = view.visualRect(view.model().index(0, 0)).height()
+    view.resize(150, 600)
+    option = QStyleOptionViewItem()
+    option.rect = QRect(0, 0, view.viewport().width(), 0)
+    indexes = [view.model().index(n, 0) for n in range(3)]
+    wanted = [delegate.sizeHint(option, index).height() for index in indexes]
+    assert wanted[0] > wide
+    qtbot.waitUntil(lambda: [view.visualRect(i).height() for i in indexes] == wanted)
+    rects = [view.visualRect(i) for i in indexes]
+    assert all(above.bottom() < below.top() for above, below in itertools.pairwise(rects))
