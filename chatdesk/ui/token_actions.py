@@ -6,7 +6,8 @@
   stored probabilities and an "Explore temperature..." button that opens the
   ``TemperatureExplorer`` on the selected token (sliders start at the reply's settings).
   Clicking an alternative starts a new branch that continues from it (the reply's sibling
-  navigation shows it).
+  navigation shows it). A reply with none stored (imported, say) gets a wrapping note
+  instead, which asks to turn the setting on only when it is off.
 - The settings panel's conversation section gets an ``ExamplesEditor`` (collapsed) under
   the system prompt; applying a preset also applies its examples.
 
@@ -42,9 +43,19 @@ if TYPE_CHECKING:
     from chatdesk.ui.main_window import MainWindow
 
 NO_PROBABILITIES = (
-    "No token probabilities were kept for this reply. Turn on View > Keep token "
-    "probabilities, then regenerate it."
+    "This reply has no token probabilities stored (it was imported, or made while Keep "
+    "token probabilities was off, or they were left out)."
 )
+TURN_ON = " Turn on View > Keep token probabilities, then regenerate it to see them."
+REGENERATE = " Regenerate it to see them."
+
+
+def no_probabilities_note(keeping: bool, parent: QWidget) -> QLabel:
+    """Why a reply shows no tokens, and what gives them: the setting is not asked for again
+    when it is already on (an imported reply, say)."""
+    note = QLabel(NO_PROBABILITIES + (REGENERATE if keeping else TURN_ON), parent)
+    note.setWordWrap(True)  # the reply's width, not one long line off its edge
+    return note
 
 
 def shaping_of(message: Message) -> Shaping:
@@ -126,7 +137,8 @@ class TokenActions(QObject):
             return
         choices = self.feature.choices(widget.message.id)
         if not choices:
-            widget.set_token_view(QLabel(NO_PROBABILITIES, widget))
+            keeping = self.feature.alternatives() > 0
+            widget.set_token_view(no_probabilities_note(keeping, widget))
             return
         panel = TokenPanel(widget.message, choices, widget)
         panel.view.alternative_chosen.connect(

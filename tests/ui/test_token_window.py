@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from chatdesk.engine.client import EngineClient
@@ -103,3 +104,29 @@ def test_a_saved_preset_keeps_the_examples(qtbot: QtBot, starter_window: MainWin
     window.settings_panel.conversation.save_preset("Sums")
     preset = window.services.settings.preset("Sums")
     assert preset.examples == ({"user": "2+2?", "assistant": "4"},)
+
+
+def test_a_reply_without_probabilities_says_why_in_a_wrapped_note(
+    qtbot: QtBot, ready_window: MainWindow
+) -> None:
+    """QA: the note ran off the reply's edge, and told the user to turn on a setting that
+    was already on (a reply imported from JSON comes without probabilities)."""
+    window = ready_window
+    window.resize(700, 600)
+    window.composer.text.setPlainText("Hello")
+    window.composer.send_button.click()
+    wait_for_reply(qtbot, window)
+    reply = window.chat.messages(window.conversation_id)[-1]
+    widget = window.chat_view.widget_for(reply.id)
+    assert widget is not None
+    assert window.tokens.keep_action is not None
+    for keeping in (True, False):
+        window.tokens.keep_action.setChecked(keeping)
+        window.tokens.toggle_tokens(widget, True)
+        note = widget.token_view
+        assert isinstance(note, QLabel)
+        assert ("Turn on View > Keep token probabilities" in note.text()) is not keeping
+        qtbot.waitUntil(note.isVisible)
+        assert note.wordWrap()
+        assert note.mapTo(widget, note.rect().topRight()).x() < widget.width()
+        window.tokens.toggle_tokens(widget, False)
