@@ -5,7 +5,9 @@ system's viewer (``file://...#page=N`` for a PDF page, which viewers that unders
 open at that page). Only passages that were given to the model and that the reply cites
 are shown (``chatdesk.docs.citations``); file names are escaped, never rendered as HTML.
 The list is a collapsible section, "Sources (N)", closed at first like reasoning and tool
-calls (the reply's ``[1]`` markers say a source is there).
+calls (the reply's ``[1]`` markers say a source is there). When the system cannot open the
+file (no viewer for it, or no launcher at all), a line under the links says so and gives
+the file's path, which can be selected and copied.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class CitationsBar(QWidget):
 
     toggle: QToolButton
     label: QLabel
+    failure: QLabel  # "Could not open ...", shown when opening a source failed
 
     def __init__(self, parent: QWidget | None = None, opener: Opener | None = None) -> None:
         super().__init__(parent)
@@ -54,6 +57,11 @@ class CitationsBar(QWidget):
         self.label.setVisible(False)
         self.toggle.toggled.connect(self.label.setVisible)
         layout.addWidget(self.label)
+        self.failure = QLabel(self, wordWrap=True)
+        self.failure.setTextFormat(Qt.TextFormat.PlainText)  # the path is text, not HTML
+        self.failure.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.failure.hide()
+        layout.addWidget(self.failure)
         self._built = True
 
     def show_citations(self, reply: str, passages: Sequence[Passage]) -> None:
@@ -67,6 +75,7 @@ class CitationsBar(QWidget):
             self._build()
         if self._built:
             self.label.setText(" · ".join(links))
+            self.failure.hide()
             self.toggle.setText(f"Sources ({len(links)})")
         self.setVisible(bool(links))
 
@@ -88,6 +97,10 @@ class CitationsBar(QWidget):
             QToolTip.hideText()
 
     def _open(self, link: str) -> None:
+        """Open the source's file; say so, with its path, when the system cannot."""
         found = self.passage(link)
-        if found is not None:
-            self.opener(QUrl(file_url(found)))
+        if found is None:
+            return
+        opened = self.opener(QUrl(file_url(found)))
+        self.failure.setText(f"Could not open {found.file}: no program here opens it.")
+        self.failure.setVisible(not opened)

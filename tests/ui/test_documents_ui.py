@@ -109,8 +109,22 @@ def test_sources_under_a_reply_link_hover_and_open(qtbot: QtBot, tmp_path: Path)
     )
     bar.label.linkActivated.emit("cite:1")
     assert [(url.toLocalFile(), url.fragment()) for url in opened] == [(str(pdf), "page=2")]
+    assert bar.failure.isHidden()
     bar.show_citations("No sources here.", passages)
     assert bar.isHidden()
+
+
+def test_a_source_that_cannot_be_opened_says_so_with_its_path(qtbot: QtBot, tmp_path: Path) -> None:
+    """QA: with no launcher, clicking a source did nothing visible."""
+    pdf = tmp_path / "report.pdf"
+    bar = CitationsBar(opener=lambda url: False)
+    qtbot.addWidget(bar)
+    bar.show_citations("It is long [1].", [Passage(1, str(pdf), 2, 1, 3, "Long.", 0.1)])
+    bar.show()
+    bar.toggle.setChecked(True)
+    bar.label.linkActivated.emit("cite:1")
+    assert bar.failure.isVisible()
+    assert bar.failure.text().startswith(f"Could not open {pdf}")
 
 
 def test_a_document_dropped_on_the_chat_is_attached_and_its_passage_cited(
