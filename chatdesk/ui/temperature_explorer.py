@@ -17,8 +17,9 @@ from chatdesk.probabilities.bands import percent
 from chatdesk.probabilities.reshape import Reshaped, Shaping, reshape
 from chatdesk.ui.probability_chart import ProbabilityChart, visible_token
 
-# slider name -> (maximum slider value, scale: setting = slider value / scale)
-SLIDERS = {"temperature": (200, 100), "top_k": (20, 1), "top_p": (100, 100), "min_p": (100, 100)}
+# slider name -> (maximum slider value, scale: setting = slider value / scale); a reply's
+# own setting past the maximum (top-k 200, say) widens its slider to reach it
+SLIDERS = {"temperature": (200, 100), "top_k": (100, 1), "top_p": (100, 100), "min_p": (100, 100)}
 LABELS = {"temperature": "Temperature", "top_k": "Top-k", "top_p": "Top-p", "min_p": "Min-p"}
 
 
@@ -77,9 +78,10 @@ class TemperatureExplorer(QWidget):
             "min_p": shaping.min_p,
         }
         for name, (maximum, scale) in SLIDERS.items():
-            slider = self.sliders[name]
+            slider, value = self.sliders[name], round(given[name] * scale)
             slider.blockSignals(True)
-            slider.setValue(min(maximum, round(given[name] * scale)))
+            slider.setMaximum(max(maximum, value))
+            slider.setValue(value)
             slider.blockSignals(False)
         self._update()
 

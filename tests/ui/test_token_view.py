@@ -113,6 +113,19 @@ def test_the_explorer_reshapes_live_as_sliders_move(qtbot: QtBot) -> None:
     assert explorer.model_chart.row_texts() == ["The 18.0%", "La 17.0%"]
 
 
+def test_the_explorer_starts_at_the_replys_top_k(qtbot: QtBot) -> None:
+    """QA: Top-k stopped at 20 although replies use 40 by default."""
+    explorer = TemperatureExplorer()
+    qtbot.addWidget(explorer)
+    explorer.set_choice(CHOICES[0])
+    explorer.set_shaping(Shaping(top_k=40))
+    assert explorer.values["top_k"].text() == "40"
+    assert explorer.shaping().top_k == 40
+    assert explorer.sliders["top_k"].maximum() >= 100
+    explorer.set_shaping(Shaping(top_k=250))  # past the slider's usual end
+    assert explorer.values["top_k"].text() == "250"
+
+
 @pytest.mark.qt_log_ignore("This plugin does not support")  # the offscreen tooltip window
 def test_hovering_a_token_lists_its_alternatives(qtbot: QtBot, view: TokenView) -> None:
     from PySide6.QtCore import QEvent
