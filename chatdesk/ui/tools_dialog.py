@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QSpinBox,
@@ -68,8 +69,8 @@ class ToolsDialog(QDialog):
         self.resize(820, 560)
         column = QVBoxLayout(self)
         self.tabs = QTabWidget(self)
-        self.tools_table = self._table(["Tool", "From", "On", "Policy"])
-        self.servers_table = self._table(["MCP server", "Transport", "On", "State"])
+        self.tools_table = self._table(["Tool", "From", "On", "Policy"], stretch=0)
+        self.servers_table = self._table(["MCP server", "Transport", "On", "State"], stretch=3)
         self.log_table = self._table(["Time (UTC)", "Tool", "Approval", "ms", "Result"])
         self.log_detail = QPlainTextEdit(self)
         self.log_detail.setReadOnly(True)
@@ -105,10 +106,16 @@ class ToolsDialog(QDialog):
         self._closed = False
         self.refresh()
 
-    def _table(self, headers: list[str]) -> QTableWidget:
+    def _table(self, headers: list[str], stretch: int | None = None) -> QTableWidget:
+        """A table whose last column takes the room left; or, given ``stretch`` (short
+        tables), columns as wide as their contents (names never cut) but that one."""
         table = QTableWidget(0, len(headers), self)
         table.setHorizontalHeaderLabels(headers)
-        table.horizontalHeader().setStretchLastSection(True)
+        header = table.horizontalHeader()
+        header.setStretchLastSection(stretch is None)  # the audit log: long, so not measured
+        if stretch is not None:
+            header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+            header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
         table.verticalHeader().setVisible(False)
         table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         return table

@@ -99,6 +99,10 @@ def test_tools_dialog_sets_policy_and_switches_and_shows_the_log(
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.tools_table.rowCount() == 4, timeout=30000)
     names = [dialog.tools_table.item(r, 0).text() for r in range(4)]
+    metrics = dialog.tools_table.fontMetrics()
+    dialog.show()
+    for name in names:  # QA: "current_ti…" while Policy took most of the width
+        assert dialog.tools_table.columnWidth(0) > metrics.horizontalAdvance(name)
     row = names.index("python")
     policy = dialog.tools_table.cellWidget(row, 3)
     assert isinstance(policy, QComboBox)
